@@ -1,0 +1,1103 @@
+"""Kbuild Makefiles -> which Kconfig symbols build which ``.ko``.
+
+The kernel decides what becomes a module in its Makefiles, not in Kconfig:
+``obj-$(CONFIG_X) += foo.o`` puts ``foo.o`` in ``obj-m`` when X=m, and a module
+is only built when every directory on its path was descended into. This module
+reads the Kbuild files of a kernel tree the way kbuild does (from the top
+``Kbuild``, per SRCARCH, ``Kbuild`` preferred over ``Makefile`` in each
+directory) and evaluates them *symbolically*: without a config, every word of a
+make variable carries the conditions (on CONFIG symbols) under which it is
+there. The result is config-independent and cached on disk; a config is applied
+afterwards with :meth:`KbuildMap.evaluate`.
+
+What make would do that cannot be evaluated this way (``$(shell ...)``,
+unknown functions, comparisons that are not a plain conjunction of symbol
+values) is recorded in :attr:`KbuildMap.unevaluated` with its ``file:line``
+rather than guessed silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import os
+import pickle
+import posixpath
+import re
+import tarfile
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+
+# Bump when the pickled classes or the evaluation change meaning.
+FORMAT_VERSION = 1
+
+# What `make ARCH=...` sets ARCH to for a Talos arch's SRCARCH; the top Makefile
+# derives SRCARCH from it (x86_64 -> x86).
+_ARCH_FOR_SRCARCH = {"x86": "x86_64", "arm64": "arm64"}
+
+# Talos arch names -> kernel SRCARCH.
+SRCARCH_FOR_ARCH = {"amd64": "x86", "arm64": "arm64"}
+
+TRISTATE = ("y", "m", "n")
+
+
+def normalize_value(value: str | None) -> str:
+    """A .config value as make sees it in a condition: unset, empty and ``n`` are all "n"."""
+    if value is None or value == "" or value == "n":
+        return "n"
+    return value
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One requirement on a CONFIG symbol, and where in the tree it is written.
+
+    ``kind`` says what the kernel does with it: "guard" (a directory is only
+    descended when the symbol is y or m), "module" (the object is in ``obj-m``
+    only when the symbol is m), "builtin" (the word is only there when the
+    symbol is y, e.g. a ``$(foo-y)`` list), "ifdef"/"ifndef"/"ifeq"/"ifneq"
+    (a conditional block), "select" (a symbol picking a variable name, in
+    any other context). ``allowed`` holds the values that satisfy it ("n" stands
+    for unset/empty); ``negated`` inverts that.
+    """
+
+    symbol: str
+    kind: str
+    allowed: frozenset[str]
+    where: str
+    text: str = ""
+    negated: bool = False
+
+    def holds(self, value: str | None) -> bool:
+        return (normalize_value(value) in self.allowed) != self.negated
+
+    def negate(self) -> Condition:
+        kind = {"ifdef": "ifndef", "ifndef": "ifdef", "ifeq": "ifneq", "ifneq": "ifeq"}.get(self.kind,
+                                                                                              self.kind)
+        return Condition(self.symbol, kind, self.allowed, self.where, self.text, not self.negated)
+
+    def with_kind(self, kind: str) -> Condition:
+        return Condition(self.symbol, kind, self.allowed, self.where, self.text, self.negated)
+
+    def requirement(self) -> str:
+        """Human words for what the symbol must be, e.g. ``y or m``."""
+        vals = sorted(self.allowed, key=lambda v: (TRISTATE.index(v) if v in TRISTATE else 3, v))
+        if not self.negated:
+            return " or ".join(vals)
+        return "not " + " or ".join(vals)
+
+    def satisfying(self, domain: Iterable[str]) -> frozenset[str]:
+        return frozenset(v for v in domain if (v in self.allowed) != self.negated)
+
+    def __str__(self) -> str:
+        return f"CONFIG_{self.symbol} {self.requirement()} ({self.kind}, {self.where})"
+
+
+Conds = tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class ModuleState:
+    """What a config does with one object: "module", "builtin" or "not-built".
+
+    ``failing`` are the conditions that keep it from being a module (for
+    "builtin": the ones that make it built in instead).
+    """
+
+    path: str
+    state: str
+    failing: Conds = ()
+    known: bool = True
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.symbol for c in self.failing))
+
+
+@dataclass(frozen=True)
+class ModuleRule:
+    """When one ``.ko`` is built: any of ``module_alternatives`` holds (each a
+    conjunction, directory guards from the top down, then the object's own
+    symbols), and no ``builtin_alternatives`` holds (kbuild drops from obj-m
+    what is also in obj-y)."""
+
+    path: str
+    module_alternatives: tuple[Conds, ...]
+    builtin_alternatives: tuple[Conds, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return module_name(self.path)
+
+    @property
+    def conditions(self) -> Conds:
+        """The first (usually only) way this module gets built."""
+        return self.module_alternatives[0] if self.module_alternatives else ()
+
+    @property
+    def own_symbols(self) -> tuple[str, ...]:
+        """Symbols whose ``=m`` makes the object a module (its ``obj-$(CONFIG_X)``)."""
+        seen = [c.symbol for alt in self.module_alternatives for c in alt if c.kind == "module"]
+        return tuple(dict.fromkeys(seen))
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        seen = [c.symbol for alt in self.module_alternatives for c in alt]
+        return tuple(dict.fromkeys(seen))
+
+
+def module_name(path: str) -> str:
+    """The kernel's name for a module: file stem with ``-`` read as ``_``."""
+    base = posixpath.basename(path)
+    base = base.removesuffix(".ko")
+    return base.replace("-", "_")
+
+
+def _holds_all(conds: Conds, values: Mapping[str, str], *, builtin: bool) -> list[Condition]:
+    failing = []
+    for c in conds:
+        value = values.get(c.symbol)
+        if builtin and c.kind in ("guard", "module"):
+            # Built into vmlinux needs every directory descended via obj-y and
+            # the object itself in obj-y.
+            ok = normalize_value(value) == "y"
+        else:
+            ok = c.holds(value)
+        if not ok:
+            failing.append(c)
+    return failing
+
+
+@dataclass
+class KbuildMap:
+    """Which ``.ko`` (as under ``/lib/modules/<ver>/``) each config builds, for one SRCARCH."""
+
+    srcarch: str
+    kernel_version: str
+    modules: dict[str, ModuleRule] = field(default_factory=dict)
+    # Objects that can only ever be built in (obj-y everywhere), keyed like modules.
+    builtin_only: dict[str, ModuleRule] = field(default_factory=dict)
+    # Directories descended, relative to the tree root -> guard alternatives.
+    directories: dict[str, tuple[Conds, ...]] = field(default_factory=dict)
+    unevaluated: list[tuple[str, str]] = field(default_factory=list)
+    _by_symbol: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _by_name: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def _index(self) -> None:
+        by_symbol: dict[str, set[str]] = {}
+        by_name: dict[str, set[str]] = {}
+        for path, rule in self.modules.items():
+            for sym in rule.own_symbols:
+                by_symbol.setdefault(sym, set()).add(path)
+            by_name.setdefault(rule.name, set()).add(path)
+        for path, rule in self.builtin_only.items():
+            by_name.setdefault(rule.name, set()).add(path)
+        self._by_symbol = {k: sorted(v) for k, v in sorted(by_symbol.items())}
+        self._by_name = {k: sorted(v) for k, v in sorted(by_name.items())}
+
+    def symbol_modules(self, symbol: str) -> list[str]:
+        """The ``.ko`` paths that ``symbol=m`` makes (its own ``obj-$(CONFIG_symbol)``)."""
+        if not self._by_symbol and self.modules:
+            self._index()
+        return list(self._by_symbol.get(symbol.removeprefix("CONFIG_"), []))
+
+    def find(self, name: str, *, close: int = 5) -> list[str]:
+        """``.ko`` paths of a module by name (``-``/``_`` alike, ``.ko`` optional); if none, up to
+        ``close`` paths of similarly named modules ("did you mean")."""
+        if not self._by_name and (self.modules or self.builtin_only):
+            self._index()
+        key = module_name(name)
+        if key in self._by_name:
+            return list(self._by_name[key])
+        near = difflib.get_close_matches(key, list(self._by_name), n=close, cutoff=0.75)
+        return [p for n in near for p in self._by_name[n]]
+
+    def rule(self, path: str) -> ModuleRule | None:
+        return self.modules.get(path) or self.builtin_only.get(path)
+
+    def evaluate(self, ko_path: str, values: Mapping[str, str]) -> ModuleState:
+        """Whether ``values`` (symbol without ``CONFIG_`` -> value as in a .config) build
+        ``ko_path`` as a module, built in, or not at all, with the conditions that fail."""
+        rule = self.rule(ko_path)
+        if rule is None:
+            return ModuleState(ko_path, "not-built", (), known=False)
+        for alt in rule.builtin_alternatives:
+            if not _holds_all(alt, values, builtin=True):
+                return ModuleState(ko_path, "builtin", tuple(c for c in alt if c.kind in ("module", "builtin")))
+        best: list[Condition] | None = None
+        for alt in rule.module_alternatives:
+            failing = _holds_all(alt, values, builtin=False)
+            if not failing:
+                return ModuleState(ko_path, "module")
+            if best is None or len(failing) < len(best):
+                best = failing
+        return ModuleState(ko_path, "not-built", tuple(best or ()))
+
+
+# --------------------------------------------------------------------------
+# Symbolic make evaluation
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    conds: Conds = ()
+
+
+_CONFIG_RE = re.compile(r"^CONFIG_[A-Za-z0-9_]+$")
+_ASSIGN_RE = re.compile(r"(\+=|::=|:=|\?=|!=|=)")
+_COND_RE = re.compile(r"^(ifdef|ifndef|ifeq|ifneq)\b\s*(.*)$")
+_INCLUDE_RE = re.compile(r"^(-?include|sinclude)\s+(.*)$")
+_EXTRA_VALUES: frozenset[str] = frozenset()
+
+
+def _merge(a: Conds, b: Conds) -> Conds | None:
+    """Conjunction of two condition tuples; None when contradictory."""
+    if not b:
+        return a
+    if not a:
+        return b
+    out = list(a)
+    for c in b:
+        if c in out:
+            continue
+        for o in out:
+            if o.symbol == c.symbol:
+                domain = TRISTATE + tuple(o.allowed | c.allowed)
+                if not (o.satisfying(domain) & c.satisfying(domain)):
+                    return None
+        out.append(c)
+    return tuple(out)
+
+
+def _split_top(text: str, sep: str | None = None) -> list[str]:
+    """Split on whitespace (sep None) or on ``sep``, not inside ``$(...)``/``${...}``."""
+    parts, depth, cur = [], 0, []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth = max(0, depth - 1)
+        if depth == 0 and ((sep is None and ch in " \t") or ch == sep):
+            if sep is not None or cur:
+                parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    if sep is not None or cur:
+        parts.append("".join(cur))
+    return parts
+
+
+def _find_close(text: str, start: int) -> int:
+    """Index of the bracket closing the one at ``start``, or -1."""
+    open_ch = text[start]
+    close_ch = ")" if open_ch == "(" else "}"
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == open_ch:
+            depth += 1
+        elif text[i] == close_ch:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+class _Unevaluable(Exception):
+    pass
+
+
+class _Evaluator:
+    """Evaluates one directory's Makefile (and what it includes) symbolically."""
+
+    def __init__(self, tree: Path, directory: str, base_vars: Mapping[str, list[Word]],
+                 unevaluated: list[tuple[str, str]]):
+        self.tree = tree
+        self.directory = directory
+        self.vars: dict[str, list[Word]] = {k: list(v) for k, v in base_vars.items()}
+        self.vars.setdefault("obj", [Word(directory or ".")])
+        self.vars.setdefault("src", [Word(directory or ".")])
+        self.unevaluated = unevaluated
+        self.exported: set[str] = set()
+        self.where = ""
+        self.line_text = ""
+        self.problem: str | None = None
+
+    # -- expansion: text -> list of (string, conds) alternatives ------------
+    def expand_alts(self, text: str) -> list[tuple[str, Conds]]:
+        """All strings ``text`` can expand to, each with its conditions (mutually exclusive
+        for CONFIG references, as listed in a variable otherwise)."""
+        pieces: list[list[tuple[str, Conds]]] = []
+        i, lit = 0, []
+        while i < len(text):
+            ch = text[i]
+            if ch == "$" and i + 1 < len(text):
+                nxt = text[i + 1]
+                if nxt == "$":
+                    lit.append("$")
+                    i += 2
+                    continue
+                if lit:
+                    pieces.append([("".join(lit), ())])
+                    lit = []
+                if nxt in "({":
+                    end = _find_close(text, i + 1)
+                    if end < 0:
+                        raise _Unevaluable("unbalanced $(")
+                    pieces.append(self._reference(text[i + 2:end]))
+                    i = end + 1
+                else:
+                    # $@, $< ... only mean something in recipes.
+                    pieces.append([("", ())])
+                    i += 2
+                continue
+            lit.append(ch)
+            i += 1
+        if lit:
+            pieces.append([("".join(lit), ())])
+        if not pieces:
+            return [("", ())]
+        if len(pieces) == 1:
+            return pieces[0]
+        out: list[tuple[str, Conds]] = []
+        for combo in itertools.product(*pieces):
+            conds: Conds | None = ()
+            for _, c in combo:
+                conds = _merge(conds, c)
+                if conds is None:
+                    break
+            if conds is not None:
+                out.append(("".join(s for s, _ in combo), conds))
+        if len(out) > 64:
+            raise _Unevaluable("too many combinations")
+        return out
+
+    def expand_words(self, text: str) -> list[Word]:
+        """Expand a list of words; a token that is exactly one variable splices its words
+        with their own conditions, as make would list them."""
+        words: list[Word] = []
+        for token in _split_top(text):
+            for s, conds in self._token_alts(token):
+                for w in s.split():
+                    words.append(Word(w, conds))
+        return words
+
+    def _token_alts(self, token: str) -> list[tuple[str, Conds]]:
+        if token.startswith("$(") and token.endswith(")") and _find_close(token, 1) == len(token) - 1:
+            inner = token[2:-1]
+            if re.fullmatch(r"[A-Za-z0-9_.\-]+", inner) and not _CONFIG_RE.match(inner):
+                return [(w.text, w.conds) for w in self.vars.get(inner, [])] if inner in self.vars \
+                    else self._unknown_var(inner)
+        return self.expand_alts(token)
+
+    def _unknown_var(self, name: str) -> list[tuple[str, Conds]]:
+        return [("", ())]
+
+    def _config_alts(self, symbol: str, extra: Iterable[str] = ()) -> list[tuple[str, Conds]]:
+        out = []
+        for v in tuple(dict.fromkeys(("y", "m", *extra))) + ("n",):
+            cond = Condition(symbol, "select", frozenset({v}), self.where, self.line_text)
+            out.append(("" if v == "n" else v, (cond,)))
+        return out
+
+    def _var_alts(self, name: str) -> list[tuple[str, Conds]]:
+        if _CONFIG_RE.match(name):
+            return self._config_alts(name[len("CONFIG_"):], _EXTRA_VALUES)
+        words = self.vars.get(name)
+        if words is None:
+            return self._unknown_var(name)
+        if all(not w.conds for w in words):
+            return [(" ".join(w.text for w in words), ())]
+        if len(words) == 1:
+            w = words[0]
+            # Present under its conditions, empty otherwise.
+            alts = [(w.text, w.conds)]
+            if len(w.conds) == 1:
+                alts.append(("", (w.conds[0].negate(),)))
+            else:
+                alts.append(("", ()))
+            return alts
+        # Several words, each under its own condition: when they are exclusive (the usual
+        # `X := a` / `else X := b`) each word is one alternative.
+        return [(w.text, w.conds) for w in words]
+
+    def _reference(self, inner: str) -> list[tuple[str, Conds]]:
+        m = re.match(r"([a-z-]+)[ \t]+(.*)$", inner, re.DOTALL)
+        if m and m.group(1) in _FUNCTIONS:
+            return _FUNCTIONS[m.group(1)](self, m.group(2))
+        if m and re.fullmatch(r"[a-z-]+", m.group(1)) and " " in inner and "=" not in m.group(1):
+            raise _Unevaluable(f"$({m.group(1)} ...)")
+        # Substitution reference: $(VAR:a=b), $(VAR:%.o=%.c)
+        sm = re.fullmatch(r"([^:]+):([^=]*)=(.*)", inner, re.DOTALL)
+        if sm:
+            alts = self._var_alts(self._name(sm.group(1)))
+            pat, rep = sm.group(2), sm.group(3)
+            if "%" not in pat:
+                pat, rep = "%" + pat, "%" + rep
+            return [(" ".join(_patsubst_word(pat, rep, w) for w in s.split()), c) for s, c in alts]
+        return self._var_alts(self._name(inner))
+
+    def _name(self, text: str) -> str:
+        if "$" not in text:
+            return text
+        alts = self.expand_alts(text)
+        if len(alts) != 1:
+            raise _Unevaluable("computed variable name")
+        return alts[0][0]
+
+    def _args(self, text: str, n: int) -> list[str]:
+        parts = _split_top(text, ",")
+        if len(parts) > n:
+            parts = parts[:n - 1] + [",".join(parts[n - 1:])]
+        return parts + [""] * (n - len(parts))
+
+    # -- statements --------------------------------------------------------
+    def assign(self, lhs: str, op: str, rhs: str, stack: Conds) -> None:
+        lhs = lhs.strip()
+        for prefix in ("export ", "override "):
+            if lhs.startswith(prefix):
+                lhs = lhs[len(prefix):].strip()
+                if prefix == "export ":
+                    self.exported.add(lhs)
+        if op == "!=":
+            raise _Unevaluable("shell assignment")
+        words = self.expand_words(rhs)
+        for name, name_conds in self.expand_alts(lhs):
+            name = name.strip()
+            if not name or " " in name:
+                continue
+            conds = _merge(stack, name_conds)
+            if conds is None:
+                continue
+            new = [Word(w.text, m) for w in words if (m := _merge(conds, w.conds)) is not None]
+            old = self.vars.get(name)
+            if op == "+=":
+                self.vars[name] = (old or []) + new
+            elif op == "?=" and old is not None:
+                continue
+            elif not conds or not old:
+                self.vars[name] = new
+            else:
+                # An overriding assignment under conditions keeps the old words where the
+                # conditions fail: not(c1 and c2 ...) = (not c1) or (c1 and not c2) or ...
+                kept: list[Word] = []
+                for i, c in enumerate(conds):
+                    branch = conds[:i] + (c.negate(),)
+                    for w in old:
+                        m = _merge(w.conds, branch)
+                        if m is not None:
+                            kept.append(Word(w.text, m))
+                self.vars[name] = kept + new
+
+    def condition(self, keyword: str, arg: str) -> tuple[list[Conds], list[Conds]]:
+        """(alternatives for the if-branch, alternatives for the else-branch); [] is never."""
+        arg = arg.strip()
+        if keyword in ("ifdef", "ifndef"):
+            name = self._name(arg)
+            if _CONFIG_RE.match(name):
+                c = Condition(name[len("CONFIG_"):], "ifdef", frozenset({"n"}), self.where,
+                              self.line_text, negated=True)
+                yes, no = [(c,)], [(c.negate(),)]
+            else:
+                value = " ".join(w.text for w in self.vars.get(name, []) if not w.conds)
+                yes, no = ([()], []) if value.strip() else ([], [()])
+            return (yes, no) if keyword == "ifdef" else (no, yes)
+        left, right = _compare_args(arg)
+        if left is None:
+            raise _Unevaluable("unreadable comparison")
+        global _EXTRA_VALUES
+        literals = frozenset(x.strip() for x in (left, right) if "$" not in x) - {"y", "m", ""}
+        _EXTRA_VALUES = literals
+        try:
+            la, ra = self.expand_alts(left), self.expand_alts(right)
+        finally:
+            _EXTRA_VALUES = frozenset()
+        true_sets, false_sets = [], []
+        for (ls, lc), (rs, rc) in itertools.product(la, ra):
+            conds = _merge(lc, rc)
+            if conds is None:
+                continue
+            (true_sets if ls.strip() == rs.strip() else false_sets).append(conds)
+        kind = "ifeq"
+        yes = _as_dnf(true_sets, kind)
+        no = _as_dnf(false_sets, "ifneq")
+        if len(yes) > 16 or len(no) > 16:
+            raise _Unevaluable("condition has too many cases")
+        return (yes, no) if keyword == "ifeq" else (no, yes)
+
+
+def _as_dnf(sets: list[Conds], kind: str) -> list[Conds]:
+    """"Any of ``sets``" as few alternatives as possible: alternatives that differ only in
+    one symbol's value merge into one condition allowing those values (``[]``: never)."""
+    if any(not s for s in sets):
+        return [()]
+    by_symbol: dict[str, set[str]] = {}
+    for s in sets:
+        if len({c.symbol for c in s}) != 1:
+            break
+        vals = set(TRISTATE) | {v for c in s for v in c.allowed}
+        ok = set.intersection(*[set(c.satisfying(vals)) for c in s])
+        by_symbol.setdefault(s[0].symbol, set()).update(ok)
+    else:
+        if len(by_symbol) == 1:
+            sym, vals = next(iter(by_symbol.items()))
+            return [(Condition(sym, kind, frozenset(vals), sets[0][0].where, sets[0][0].text),)]
+    return [tuple(c.with_kind(kind) for c in alt) for alt in _merge_alternatives(sets)]
+
+
+def _compare_args(arg: str) -> tuple[str | None, str | None]:
+    if arg.startswith("("):
+        end = _find_close(arg, 0)
+        if end < 0:
+            return None, None
+        parts = _split_top(arg[1:end], ",")
+        if len(parts) != 2:
+            return None, None
+        return parts[0].strip(), parts[1].strip()
+    m = re.fullmatch(r"""(['"])(.*?)\1\s+(['"])(.*?)\3""", arg)
+    if m:
+        return m.group(2), m.group(4)
+    return None, None
+
+
+def _patsubst_word(pat: str, rep: str, word: str) -> str:
+    if "%" in pat:
+        pre, _, suf = pat.partition("%")
+        if word.startswith(pre) and word.endswith(suf) and len(word) >= len(pre) + len(suf):
+            stem = word[len(pre):len(word) - len(suf)]
+            return rep.replace("%", stem, 1)
+        return word
+    return rep if word == pat else word
+
+
+def _match_pattern(pat: str, word: str) -> bool:
+    if "%" in pat:
+        pre, _, suf = pat.partition("%")
+        return word.startswith(pre) and word.endswith(suf) and len(word) >= len(pre) + len(suf)
+    return word == pat
+
+
+def _fn_map(per_word):
+    """A make function applying to each word of its last argument (addprefix, patsubst...):
+    the list keeps each word's own conditions."""
+    def fn(ev: _Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
+        args = ev._args(text, nargs)
+        fixed_alts = [ev.expand_alts(a) for a in args[:-1]]
+        words = ev.expand_words(args[-1])
+        out = []
+        for fixed in itertools.product(*fixed_alts):
+            conds: Conds | None = ()
+            for _, c in fixed:
+                conds = _merge(conds, c)
+                if conds is None:
+                    break
+            if conds is None:
+                continue
+            strs = [s.strip() for s, _ in fixed]
+            for w in words:
+                m = _merge(conds, w.conds)
+                if m is None:
+                    continue
+                res = per_word(strs, w.text)
+                if res is not None:
+                    out.append((res, m))
+        return out or [("", ())]
+    return fn
+
+
+def _fn_whole(apply):
+    """A make function over whole strings (subst, if): every combination of its arguments."""
+    def fn(ev: _Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
+        args = ev._args(text, nargs)
+        out = []
+        for combo in itertools.product(*[ev.expand_alts(a) for a in args]):
+            conds: Conds | None = ()
+            for _, c in combo:
+                conds = _merge(conds, c)
+                if conds is None:
+                    break
+            if conds is not None:
+                out.append((apply([s for s, _ in combo]), conds))
+        return out
+    return fn
+
+
+def _filter(keep: bool):
+    def per(strs: list[str], w: str) -> str | None:
+        hit = any(_match_pattern(p, w) for p in strs[0].split())
+        return w if hit == keep else None
+    return per
+
+
+_FUNCTIONS = {
+    "addprefix": lambda ev, t: _fn_map(lambda s, w: s[0] + w)(ev, t, 2),
+    "addsuffix": lambda ev, t: _fn_map(lambda s, w: w + s[0])(ev, t, 2),
+    "patsubst": lambda ev, t: _fn_map(lambda s, w: _patsubst_word(s[0], s[1], w))(ev, t, 3),
+    "filter": lambda ev, t: _fn_map(_filter(True))(ev, t, 2),
+    "filter-out": lambda ev, t: _fn_map(_filter(False))(ev, t, 2),
+    "sort": lambda ev, t: _fn_map(lambda s, w: w)(ev, t, 1),
+    "strip": lambda ev, t: _fn_map(lambda s, w: w)(ev, t, 1),
+    "basename": lambda ev, t: _fn_map(lambda s, w: posixpath.splitext(w)[0])(ev, t, 1),
+    "notdir": lambda ev, t: _fn_map(lambda s, w: posixpath.basename(w))(ev, t, 1),
+    "dir": lambda ev, t: _fn_map(lambda s, w: posixpath.dirname(w) + "/")(ev, t, 1),
+    "subst": lambda ev, t: _fn_whole(lambda a: a[2].replace(a[0], a[1]))(ev, t, 3),
+    "if": lambda ev, t: _fn_whole(lambda a: a[1] if a[0].strip() else a[2])(ev, t, 3),
+    "or": lambda ev, t: _fn_whole(lambda a: a[0].strip() or a[1].strip())(ev, t, 2),
+    "and": lambda ev, t: _fn_whole(lambda a: a[1].strip() if a[0].strip() else "")(ev, t, 2),
+}
+
+# Variables kbuild reads from a directory's Makefile to decide what to build and visit
+# (obj-*, subdir-*, composite lists foo-y/foo-objs); flags, host programs and clean lists
+# are not, so trouble evaluating them is not worth reporting.
+_RELEVANT_RE = re.compile(r"^(obj|subdir|core|drivers|libs)-|-(y|m|objs)$|^[A-Za-z0-9_\-]+-\$\(CONFIG_")
+_IRRELEVANT_RE = re.compile(
+    r"^(export\s+)?(ccflags|asflags|ldflags|cppflags|rustflags|subdir-ccflags|subdir-asflags|always|extra|"
+    r"targets|hostprogs|userprogs|userccflags|userldflags|hostccflags|hostldflags|hostcflags|clean|lib-|"
+    r"KBUILD|CFLAGS|AFLAGS|LDFLAGS|CPPFLAGS|OBJECT_FILES|GCOV|KASAN|KCSAN|UBSAN|KCOV|KMSAN|OBJTOOL|"
+    r"quiet|cmd|no-clean|header-test|dtb|dtc|vdso|HOST|KCOV|LLVM|INSTRUMENT|CC_|RUST|purgatory|"
+    r"[a-z0-9_]*flags)")
+
+
+def _relevant(lhs: str) -> bool:
+    lhs = lhs.strip()
+    return bool(_RELEVANT_RE.search(lhs)) and not _IRRELEVANT_RE.match(lhs)
+
+
+def _logical_lines(text: str) -> Iterable[tuple[int, str, bool]]:
+    """(line number, logical line, starts with a tab) with continuations joined."""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        start = i
+        line = lines[i]
+        while line.endswith("\\") and (len(line) - len(line.rstrip("\\"))) % 2 == 1 and i + 1 < len(lines):
+            i += 1
+            line = line[:-1] + " " + lines[i].lstrip()
+        yield start + 1, line, lines[start].startswith("\t")
+        i += 1
+
+
+def _strip_comment(line: str) -> str:
+    idx = line.find("#")
+    while idx >= 0:
+        if idx == 0 or line[idx - 1] != "\\":
+            return line[:idx]
+        idx = line.find("#", idx + 1)
+    return line
+
+
+def _find_assign(line: str) -> tuple[int, str] | None:
+    """Position and operator of a variable assignment, None for rules and other lines."""
+    depth = 0
+    i = 0
+    n = len(line)
+    while i < n:
+        ch = line[i]
+        if ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        elif depth == 0:
+            if ch == "=" :
+                if i > 0 and line[i - 1] in "+?!":
+                    return i - 1, line[i - 1] + "="
+                return i, "="
+            if ch == ":":
+                if line.startswith("::=", i):
+                    return i, "::="
+                if line.startswith(":=", i):
+                    return i, ":="
+                return None  # a rule (or a target-specific variable): not kbuild's lists
+        i += 1
+    return None
+
+
+def evaluate_makefile(tree: Path, directory: str, file: str, ev: _Evaluator,
+                      included: int = 0, outer: list[Conds] | None = None) -> None:
+    """Run the statements of one makefile (tree-relative path) through ``ev``; ``outer``
+    are the conditions it is read under (an ``include`` inside an ``ifdef``)."""
+    outer = [()] if outer is None else outer
+    path = tree / file
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        ev.unevaluated.append((file, "cannot read makefile"))
+        return
+    # Stack of (conditions in force for this block, else-branch conditions, active).
+    stack: list[list] = []
+    in_rule = False
+    in_define = 0
+    for lineno, raw, tab in _logical_lines(text):
+        where = f"{file}:{lineno}"
+        if in_define:
+            if re.match(r"^\s*endef\b", raw):
+                in_define -= 1
+            elif re.match(r"^\s*(export\s+|override\s+)?define\b", raw):
+                in_define += 1
+            continue
+        if tab and in_rule:
+            continue
+        line = _strip_comment(raw).strip()
+        if not line:
+            continue
+        ev.where, ev.line_text = where, line
+        in_rule = False
+        current = stack[-1][0] if stack else outer
+        m = _COND_RE.match(line)
+        if m:
+            if current is None:
+                stack.append([None, None, False])
+                continue
+            try:
+                yes, no = ev.condition(m.group(1), m.group(2))
+            except _Unevaluable as e:
+                ev.unevaluated.append((where, f"{line} ({e})"))
+                yes, no = [()], [()]
+            stack.append([_conj(current, yes), _conj(current, no), True])
+            continue
+        if line.startswith("else"):
+            if not stack:
+                ev.unevaluated.append((where, "else without if"))
+                continue
+            frame = stack[-1]
+            parent = stack[-2][0] if len(stack) > 1 else outer
+            rest = line[4:].strip()
+            frame[0], pending = frame[1], frame[1]
+            mm = _COND_RE.match(rest)
+            if mm:
+                if pending is None or parent is None:
+                    frame[0], frame[1] = None, None
+                    continue
+                try:
+                    yes, no = ev.condition(mm.group(1), mm.group(2))
+                except _Unevaluable as e:
+                    ev.unevaluated.append((where, f"{line} ({e})"))
+                    yes, no = [()], [()]
+                frame[0], frame[1] = _conj(pending, yes), _conj(pending, no)
+            else:
+                frame[1] = None
+            continue
+        if line.startswith("endif"):
+            if stack:
+                stack.pop()
+            continue
+        if current is None:
+            continue
+        if re.match(r"^(export\s+|override\s+)?define\b", line):
+            in_define = 1
+            continue
+        im = _INCLUDE_RE.match(line)
+        if im:
+            _include(tree, directory, im, ev, included, current)
+            continue
+        pos = _find_assign(line)
+        if pos is None:
+            if re.match(r"^export\s+[A-Za-z0-9_\s]+$", line):
+                ev.exported.update(line.split()[1:])
+            elif ":" in line:
+                in_rule = True
+            elif re.match(r"^(unexport|vpath|\$\(eval|\$\(call|\$\(foreach|\$\(info|\$\(warning)", line):
+                pass
+            elif _relevant(line):
+                ev.unevaluated.append((where, line))
+            continue
+        idx, op = pos
+        lhs, rhs = line[:idx], line[idx + len(op):].strip()
+        try:
+            for alt in current:
+                ev.assign(lhs, op, rhs, alt)
+        except _Unevaluable as e:
+            if _relevant(lhs):
+                ev.unevaluated.append((where, f"{line} ({e})"))
+
+
+def _conj(a: list[Conds] | None, b: list[Conds] | None) -> list[Conds] | None:
+    """Both of two alternative lists; None when that can never hold."""
+    if a is None or b is None:
+        return None
+    out = [m for x in a for y in b if (m := _merge(x, y)) is not None]
+    return out or None
+
+
+def _include(tree: Path, directory: str, im: re.Match, ev: _Evaluator, included: int,
+             current: list[Conds]) -> None:
+    optional = im.group(1) != "include"
+    try:
+        targets = [s for s, _ in ev.expand_alts(im.group(2))]
+    except _Unevaluable:
+        targets = []
+    for target in " ".join(targets).split():
+        rel = posixpath.normpath(target.lstrip("/"))
+        rel = rel.removeprefix("./")
+        # scripts/ makefiles hold rules and flags, never kbuild's object lists.
+        if rel.startswith(("scripts/", "include/config/")):
+            continue
+        if not (tree / rel).is_file():
+            if not optional:
+                ev.unevaluated.append((ev.where, f"include {target}: not in the tree"))
+            continue
+        if included > 8:
+            ev.unevaluated.append((ev.where, f"include {target}: nested too deep"))
+            continue
+        evaluate_makefile(tree, directory, rel, ev, included + 1, current)
+
+
+# --------------------------------------------------------------------------
+# Walking the tree
+
+def _relabel(conds: Conds, kind: str) -> Conds:
+    return tuple(c.with_kind(kind) if c.kind == "select" else c for c in conds)
+
+
+def _merge_alternatives(alts: list[Conds]) -> list[Conds]:
+    """Merge alternatives that differ in one condition on the same symbol (obj-y with
+    X=y and obj-m with X=m become one guard "X is y or m")."""
+    alts = list(dict.fromkeys(alts))
+    changed = True
+    while changed and len(alts) > 1:
+        changed = False
+        for i, j in itertools.combinations(range(len(alts)), 2):
+            a, b = alts[i], alts[j]
+            if len(a) != len(b):
+                continue
+            diff = [k for k in range(len(a)) if a[k] != b[k]]
+            if len(diff) != 1:
+                continue
+            ca, cb = a[diff[0]], b[diff[0]]
+            if ca.symbol != cb.symbol or ca.negated or cb.negated or ca.where != cb.where:
+                continue
+            allowed = ca.allowed | cb.allowed
+            kind = "guard" if allowed == frozenset({"y", "m"}) else ca.kind
+            merged = a[:diff[0]] + (Condition(ca.symbol, kind, allowed, ca.where, ca.text),) + a[diff[0] + 1:]
+            alts = [x for k, x in enumerate(alts) if k not in (i, j)] + [merged]
+            changed = True
+            break
+    return alts
+
+
+def _dir_result(ev: _Evaluator, directory: str):
+    """(subdirectories, module objects, built-in objects) of an evaluated directory, each
+    name -> list of condition alternatives."""
+    subdirs: dict[str, list[Conds]] = {}
+    modules: dict[str, list[Conds]] = {}
+    builtins: dict[str, list[Conds]] = {}
+    for var, kind in (("obj-y", "builtin"), ("obj-m", "module"), ("subdir-y", "builtin"),
+                      ("subdir-m", "module")):
+        for w in ev.vars.get(var, []):
+            conds = _relabel(w.conds, kind)
+            text = w.text
+            if var.startswith("subdir-") and not text.endswith("/"):
+                text += "/"
+            if text.endswith("/"):
+                d = posixpath.normpath(posixpath.join(directory, text))
+                if d.startswith("..") or "$" in d:
+                    continue
+                subdirs.setdefault(d, []).append(conds)
+            elif text.endswith(".o"):
+                obj = posixpath.normpath(posixpath.join(directory, text))
+                (modules if var == "obj-m" else builtins).setdefault(obj, []).append(conds)
+            elif not text.endswith(".a"):
+                problem = f"{var} word {text!r} is neither an object nor a directory"
+                ev.unevaluated.append((f"{directory}/", problem))
+    return subdirs, modules, builtins
+
+
+def kbuild_file(tree: Path, directory: str) -> str | None:
+    """kbuild's rule: a directory's ``Kbuild`` if present, else its ``Makefile``."""
+    for name in ("Kbuild", "Makefile"):
+        rel = posixpath.join(directory, name) if directory else name
+        if (tree / rel).is_file():
+            return rel
+    return None
+
+
+def kernel_version(tree: Path) -> str:
+    """``VERSION.PATCHLEVEL.SUBLEVEL`` from the tree's top Makefile."""
+    try:
+        head = (tree / "Makefile").read_text(encoding="utf-8", errors="replace")[:2000]
+    except OSError:
+        raise InputError("not a kernel tree: no top Makefile", where=str(tree),
+                         hint="point at the folder holding the kernel's Makefile and Kconfig") from None
+    parts = {}
+    for key in ("VERSION", "PATCHLEVEL", "SUBLEVEL"):
+        m = re.search(rf"^{key}\s*=\s*(\S*)", head, re.MULTILINE)
+        parts[key] = m.group(1) if m else ""
+    if not parts["VERSION"]:
+        raise InputError("no VERSION in the top Makefile", where=f"{tree}/Makefile")
+    return ".".join(p for p in (parts["VERSION"], parts["PATCHLEVEL"], parts["SUBLEVEL"]) if p)
+
+
+def _arch_vars(tree: Path, srcarch: str, unevaluated: list) -> dict[str, list[Word]]:
+    """ARCH_CORE/ARCH_LIB/ARCH_DRIVERS (top Makefile: core-y, libs-y dirs, drivers-y and
+    drivers-m after reading arch/$(SRCARCH)/Makefile) plus what that Makefile exports."""
+    base = {"SRCARCH": [Word(srcarch)], "ARCH": [Word(_ARCH_FOR_SRCARCH.get(srcarch, srcarch))],
+            "srctree": [Word(".")], "objtree": [Word(".")]}
+    ev = _Evaluator(tree, "", base, [])
+    ev.vars.update({"core-y": [], "drivers-y": [], "libs-y": [Word("lib/")]})
+    arch_makefile = f"arch/{srcarch}/Makefile"
+    if not (tree / arch_makefile).is_file():
+        raise InputError(f"no arch/{srcarch}/Makefile in this tree", where=str(tree),
+                         hint="SRCARCH is x86 for amd64 and arm64 for arm64")
+    evaluate_makefile(tree, "", arch_makefile, ev)
+    # Only problems with the directory lists matter here; the rest of the arch Makefile is flags.
+    unevaluated.extend((w, t) for w, t in ev.unevaluated if re.search(r"\b(core|drivers|libs)-", t))
+    out = dict(base)
+    for name in ev.exported:
+        if name in ev.vars and name not in ("SRCARCH", "ARCH"):
+            out[name] = ev.vars[name]
+    out["ARCH_CORE"] = _relabel_words(ev.vars.get("core-y", []), "builtin")
+    out["ARCH_LIB"] = [w for w in _relabel_words(ev.vars.get("libs-y", []), "builtin") if w.text.endswith("/")]
+    out["ARCH_DRIVERS"] = (_relabel_words(ev.vars.get("drivers-y", []), "builtin")
+                           + _relabel_words(ev.vars.get("drivers-m", []), "module"))
+    return out
+
+
+def _relabel_words(words: list[Word], kind: str) -> list[Word]:
+    return [Word(w.text, _relabel(w.conds, kind)) for w in words]
+
+
+def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> KbuildMap:
+    """Read the Kbuild files of ``tree`` from the top as kbuild does for ``srcarch``
+    (``x86`` or ``arm64``) and map every ``.ko`` to the conditions that build it."""
+    tree = Path(tree)
+    version = kernel_version(tree)
+    unevaluated: list[tuple[str, str]] = []
+    base = _arch_vars(tree, srcarch, unevaluated)
+    kmap = KbuildMap(srcarch=srcarch, kernel_version=version)
+    # Directory -> guard alternatives from the top down; breadth-first so parents come first.
+    pending: dict[str, list[Conds]] = {"": [()]}
+    queue = deque([""])
+    queued = {""}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(desc=f"Kbuild {srcarch}", unit="dir")
+    module_alts: dict[str, list[Conds]] = {}
+    builtin_alts: dict[str, list[Conds]] = {}
+    done: set[str] = set()
+    while queue:
+        directory = queue.popleft()
+        if directory in done:
+            continue
+        done.add(directory)
+        guards = _merge_alternatives(pending[directory])
+        if len(guards) > 256:
+            unevaluated.append((f"{directory}/", f"{len(guards)} ways to reach this directory; kept 256"))
+            guards = guards[:256]
+        kmap.directories[directory] = tuple(guards)
+        file = kbuild_file(tree, directory)
+        if bar is not None:
+            bar.update(1)
+        if file is None:
+            unevaluated.append((f"{directory}/", "descended into, but it has no Kbuild or Makefile"))
+            continue
+        ev = _Evaluator(tree, directory, base, unevaluated)
+        evaluate_makefile(tree, directory, file, ev)
+        subdirs, modules, builtins = _dir_result(ev, directory)
+        for target, local in ((module_alts, modules), (builtin_alts, builtins)):
+            for obj, alts in local.items():
+                ko = f"kernel/{obj[:-2]}.ko"
+                full = target.setdefault(ko, [])
+                for g in guards:
+                    for a in alts:
+                        merged = _merge(g, a)
+                        if merged is not None:
+                            full.append(merged)
+        for sub, alts in subdirs.items():
+            if sub in done:
+                continue
+            reach = pending.setdefault(sub, [])
+            for g in guards:
+                for a in _merge_alternatives(alts):
+                    merged = _merge(g, a)
+                    if merged is not None:
+                        reach.append(merged)
+            if reach and sub not in queued:
+                queued.add(sub)
+                queue.append(sub)
+    if bar is not None:
+        bar.close()
+    for ko in sorted(module_alts):
+        kmap.modules[ko] = ModuleRule(ko, tuple(dict.fromkeys(module_alts[ko])),
+                                      tuple(dict.fromkeys(builtin_alts.get(ko, []))))
+    for ko in sorted(set(builtin_alts) - set(module_alts)):
+        kmap.builtin_only[ko] = ModuleRule(ko, (), tuple(dict.fromkeys(builtin_alts[ko])))
+    kmap.unevaluated = sorted(set(unevaluated))
+    kmap._index()
+    return kmap
+
+
+# --------------------------------------------------------------------------
+# Cache
+
+def _kbuild_files(tree: Path) -> list[Path]:
+    out = []
+    for root, dirs, files in os.walk(tree):
+        dirs.sort()
+        for f in sorted(files):
+            if f.startswith(("Makefile", "Kbuild")):
+                out.append(Path(root) / f)
+    return out
+
+
+def cache_key(tree: Path, srcarch: str) -> str:
+    """Top-Makefile version + SRCARCH + the Kbuild files' paths, mtimes and sizes + format."""
+    tree = Path(tree)
+    h = hashlib.sha256()
+    h.update(f"{FORMAT_VERSION}\0{kernel_version(tree)}\0{srcarch}\0".encode())
+    for f in _kbuild_files(tree):
+        st = f.stat()
+        h.update(f"{f.relative_to(tree).as_posix()}\0{st.st_mtime_ns}\0{st.st_size}\0".encode())
+    return f"{kernel_version(tree)}-{srcarch}-{h.hexdigest()[:24]}"
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("TALOSNB_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("talosnb"))
+
+
+def load_kbuild_map(tree: Path, srcarch: str, cache_dir: Path | None = None, *,
+                    progress: bool = False) -> KbuildMap:
+    """:func:`build_kbuild_map`, cached on disk per tree and SRCARCH (rebuilt when any
+    Kbuild file's path, mtime or size changes)."""
+    tree = Path(tree)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = folder / "kbuild" / f"{cache_key(tree, srcarch)}.pickle"
+    try:
+        with open(path, "rb") as f:
+            kmap = pickle.load(f)
+        if isinstance(kmap, KbuildMap):
+            return kmap
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    kmap = build_kbuild_map(tree, srcarch, progress=progress)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(kmap, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache we cannot write only costs time
+    return kmap
+
+
+def extract_kbuild_tarball(tarball: Path, dest: Path) -> Path:
+    """Extract a kernel (skeleton) tarball safely; returns its top folder."""
+    with tarfile.open(tarball) as tar:
+        tar.extractall(dest, filter="data")
+        tops = {m.name.split("/", 1)[0] for m in tar.getmembers() if m.name}
+    if len(tops) != 1:
+        raise InputError("expected one top folder in the kernel tarball", where=str(tarball))
+    return Path(dest) / tops.pop()
