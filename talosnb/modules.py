@@ -1,0 +1,529 @@
+"""Talos module lists (``hack/modules-ARCH.txt``) against kernel configs, and write-back.
+
+Talos copies every listed path from ``/lib/modules/<ver>/`` into the initramfs with
+``install -D``; a listed ``.ko`` that the config does not build as a module fails
+the image build late. The checks here say so early, with the Kconfig symbol, its
+value and the Makefile line responsible.
+
+Checks are rules as data (:data:`RULES`: kind -> level, message and fix
+templates) evaluated by one small engine, in the spirit of
+kernel-hardening-checker; findings are rows (:class:`Finding`,
+:func:`findings_frame`) for any presentation layer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .fileio import Snapshot, atomic_write, read_text
+from .kbuild import Condition, KbuildMap, module_name, normalize_value
+
+# Files `make modules_install` (and the depmod it runs) write next to kernel/; Talos lists
+# some of them so the initramfs's modprobe finds its way.
+METADATA_ENTRIES = frozenset({
+    "modules.order", "modules.builtin", "modules.builtin.modinfo", "modules.builtin.bin",
+    "modules.builtin.alias.bin", "modules.alias", "modules.alias.bin", "modules.dep", "modules.dep.bin",
+    "modules.symbols", "modules.symbols.bin", "modules.softdep", "modules.weakdep", "modules.devname",
+})
+
+LEVELS = ("error", "warning", "info")
+
+VerifyFix = Callable[[str, Mapping[str, str]], bool]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One kind of finding: its level and how to word it (``str.format`` templates over the
+    finding's parameters)."""
+
+    kind: str
+    level: str
+    message: str
+    fix: str | None = None
+
+
+RULES: dict[str, Rule] = {r.kind: r for r in (
+    Rule("builtin", "error",
+         "{entry} is built into the kernel (CONFIG_{symbol}=y), so there is no .ko to copy",
+         "set CONFIG_{symbol}=m, or drop {entry} from modules-{arch}.txt"),
+    Rule("not-built", "error",
+         "{entry} is not built: {reasons}",
+         "{assignments}"),
+    Rule("not-in-tree", "error",
+         "{entry}: no such module in this kernel tree ({tree_version}){suggestion}",
+         "{replacement}"),
+    Rule("not-in-this-tree", "warning",
+         "{entry}: no such module in the {tree_version} tree (the list is for {list_version}); "
+         "cannot check it here{suggestion}",
+         None),
+    Rule("duplicate", "warning", "{entry} is listed again (first at line {first_line})",
+         "drop the second {entry}"),
+    Rule("unsorted", "warning", "{entry} is out of order: upstream keeps the list in LC_ALL=C sort order",
+         "sort the list with LC_ALL=C sort"),
+    Rule("malformed", "error", "{entry!r} is not a path under /lib/modules/<version>/: {problem}",
+         "{suggestion}"),
+    Rule("unknown-metadata", "warning",
+         "{entry} is not a file `make modules_install` writes; install -D will fail on it",
+         "drop {entry}"),
+    Rule("other-arch-only", "info",
+         "{entry} is built as a module on {arch} too (CONFIG_{symbol}=m) but listed for {other_arch} only",
+         "add {entry} to modules-{arch}.txt if {arch} needs it in the initramfs"),
+    Rule("unlisted-module", "info",
+         "{entry} is built as a module (CONFIG_{symbol}=m) but not in modules-{arch}.txt",
+         None),
+)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    kind: str
+    arch: str
+    entry: str | None
+    symbols: tuple[str, ...]
+    values: dict
+    where: str | None
+    message: str
+    fix: str | None
+
+    @property
+    def subsystem(self) -> str | None:
+        """The first two folders under ``kernel/`` (``drivers/net``), to filter long lists."""
+        if not self.entry or not self.entry.startswith("kernel/"):
+            return None
+        parts = self.entry.split("/")[1:-1]
+        return "/".join(parts[:2]) or None
+
+
+class _SafeDict(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def make_finding(kind: str, arch: str, entry: str | None, *, symbols: Iterable[str] = (),
+                 values: Mapping[str, str] | None = None, where: str | None = None,
+                 level: str | None = None, **params: object) -> Finding:
+    """Render one finding from :data:`RULES`."""
+    rule = RULES[kind]
+    symbols = tuple(symbols)
+    fmt = _SafeDict(params, entry=entry, arch=arch, symbol=symbols[0] if symbols else "")
+    message = rule.message.format_map(fmt)
+    fix = rule.fix.format_map(fmt) if rule.fix else None
+    return Finding(level or rule.level, kind, arch, entry, symbols, dict(values or {}), where, message,
+                   fix or None)
+
+
+def findings_frame(findings: Iterable[Finding]):
+    """Findings as a pandas DataFrame: one row each, plain columns, deterministic order."""
+    import pandas as pd
+
+    columns = ["level", "kind", "arch", "entry", "subsystem", "symbols", "values", "where", "message", "fix"]
+    rows = [{
+        "level": f.level, "kind": f.kind, "arch": f.arch, "entry": f.entry, "subsystem": f.subsystem,
+        "symbols": ",".join(f.symbols),
+        "values": ", ".join(f"{k}={v}" for k, v in sorted(f.values.items())),
+        "where": f.where, "message": f.message, "fix": f.fix,
+    } for f in findings]
+    frame = pd.DataFrame(rows, columns=columns)
+    if frame.empty:
+        return frame
+    frame["_level"] = frame["level"].map({lv: i for i, lv in enumerate(LEVELS)})
+    frame = frame.sort_values(["_level", "arch", "kind", "entry", "where", "message"], na_position="first",
+                              kind="stable")
+    return frame.drop(columns="_level").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# The list file
+
+def c_sort_key(entry: str) -> bytes:
+    """``LC_ALL=C sort`` order: plain byte order."""
+    return entry.encode("utf-8")
+
+
+def _is_symbol(text: str) -> bool:
+    return bool(re.fullmatch(r"(CONFIG_)?[A-Z0-9_]+", text)) and any(ch.isalpha() for ch in text)
+
+
+@dataclass
+class ModuleList:
+    """One ``hack/modules-ARCH.txt``: its lines as loaded and as edited."""
+
+    arch: str
+    lines: list[str]
+    path: Path | None = None
+    snapshot: Snapshot | None = None
+    original: str = ""
+    trailing_newline: bool = True
+    _line_numbers: list[int | None] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def load(cls, path: str | Path, arch: str) -> ModuleList:
+        path = Path(path)
+        text, snapshot = read_text(path, what=f"module list for {arch}")
+        return cls.parse(text, arch, path=path, snapshot=snapshot)
+
+    @classmethod
+    def parse(cls, text: str, arch: str, *, path: Path | None = None,
+              snapshot: Snapshot | None = None) -> ModuleList:
+        name = str(path) if path else f"modules-{arch}.txt"
+        lines = text.split("\n")
+        trailing = text.endswith("\n")
+        if trailing:
+            lines.pop()
+        for number, line in enumerate(lines, 1):
+            where = f"{name}:{number}"
+            if line.endswith("\r"):
+                raise InputError("line ends with a carriage return (Windows line ending)", where=where,
+                                 hint="convert the file to Unix line endings")
+            if line.strip() and re.search(r"\s", line.strip()):
+                raise InputError(f"more than one word on a line: {line!r}", where=where,
+                                 hint="one path per line, relative to /lib/modules/<version>/")
+            if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", line):
+                raise InputError(f"control character in {line!r}", where=where)
+            if line.lstrip().startswith("#"):
+                raise InputError("comments are not allowed: every line is a path install -D copies",
+                                 where=where, hint="remove the line")
+        self = cls(arch, lines, path, snapshot, text, trailing)
+        self._line_numbers = list(range(1, len(lines) + 1))
+        return self
+
+    @property
+    def name(self) -> str:
+        return str(self.path) if self.path else f"modules-{self.arch}.txt"
+
+    @property
+    def entries(self) -> list[str]:
+        return [line.strip() for line in self.lines if line.strip()]
+
+    def where(self, index: int) -> str:
+        number = self._line_numbers[index] if index < len(self._line_numbers) else None
+        return f"{self.name}:{number}" if number else self.name
+
+    def numbered(self) -> list[tuple[int, str, str]]:
+        """(index, entry, file:line) of every non-blank line."""
+        return [(i, line.strip(), self.where(i)) for i, line in enumerate(self.lines) if line.strip()]
+
+    def __contains__(self, entry: str) -> bool:
+        return entry in self.entries
+
+    def _resolve(self, item: str, kbuild: KbuildMap | None, *, present: bool) -> list[str]:
+        item = item.strip()
+        if "/" in item or item in METADATA_ENTRIES or item.startswith("modules."):
+            return [item]
+        if _is_symbol(item):
+            if kbuild is None:
+                raise InputError(f"{item} looks like a Kconfig symbol; resolving it needs the kernel tree",
+                                 hint="pass kbuild=<KbuildMap for this arch>")
+            found = kbuild.symbol_modules(item)
+            if not found:
+                raise InputError(f"CONFIG_{item.removeprefix('CONFIG_')} builds no module in this tree")
+            return found
+        name = module_name(item)
+        listed = [e for e in self.entries if e.endswith(".ko") and module_name(e) == name]
+        if present or listed:
+            if listed:
+                return listed
+            near = difflib.get_close_matches(name, [module_name(e) for e in self.entries if e.endswith(".ko")],
+                                             n=3, cutoff=0.7)
+            raise InputError(f"no module named {item} in {self.name}",
+                             hint=f"did you mean {', '.join(near)}?" if near else None)
+        if kbuild is None:
+            raise InputError(f"{item}: a module name needs the kernel tree to find its path",
+                             hint="give the path (kernel/...ko) or pass kbuild=")
+        found = kbuild.find(item)
+        exact = [p for p in found if module_name(p) == name]
+        if not exact:
+            raise InputError(f"no module named {item} in this kernel tree",
+                             hint=f"did you mean {', '.join(module_name(p) for p in found)}?" if found else None)
+        return exact
+
+    def add(self, entries: Iterable[str] | str, *, kbuild: KbuildMap | None = None) -> list[str]:
+        """Add ``.ko`` paths, module names or symbols (the modules a symbol builds), each at
+        its ``LC_ALL=C sort`` place; returns what was added (already listed ones are skipped)."""
+        if isinstance(entries, str):
+            entries = [entries]
+        added = []
+        for item in entries:
+            for entry in self._resolve(item, kbuild, present=False):
+                if entry in self.entries:
+                    continue
+                key = c_sort_key(entry)
+                index = len(self.lines)
+                for i, line in enumerate(self.lines):
+                    if line.strip() and c_sort_key(line.strip()) > key:
+                        index = i
+                        break
+                self.lines.insert(index, entry)
+                self._line_numbers.insert(index, None)
+                added.append(entry)
+        return added
+
+    def remove(self, entries: Iterable[str] | str, *, kbuild: KbuildMap | None = None) -> list[str]:
+        """Remove by ``.ko`` path, module name, or symbol (the modules it builds); returns what
+        was removed. Naming something that is not listed is an InputError."""
+        if isinstance(entries, str):
+            entries = [entries]
+        removed = []
+        for item in entries:
+            targets = self._resolve(item, kbuild, present=not _is_symbol(item.strip()))
+            hit = [t for t in targets if t in self.entries]
+            if not hit:
+                raise InputError(f"{item} is not in {self.name}")
+            for entry in hit:
+                index = next(i for i, line in enumerate(self.lines) if line.strip() == entry)
+                del self.lines[index]
+                del self._line_numbers[index]
+                removed.append(entry)
+        return removed
+
+    def text(self) -> str:
+        body = "\n".join(self.lines)
+        return body + "\n" if self.trailing_newline or not body else body
+
+    def changed(self) -> bool:
+        return self.text() != self.original
+
+    def diff(self) -> str:
+        """Unified diff of the edits against the text as loaded ("" when unchanged)."""
+        rel = self.path.name if self.path else f"modules-{self.arch}.txt"
+        return "".join(difflib.unified_diff(self.original.splitlines(keepends=True),
+                                            self.text().splitlines(keepends=True),
+                                            fromfile=f"a/{rel}", tofile=f"b/{rel}"))
+
+    def save(self, path: str | Path | None = None, *, force: bool = False) -> bool:
+        """Write the list atomically; refuses (FileChangedError) when the file changed on disk
+        since it was loaded, unless ``force``. Returns False when nothing changed on disk."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise InputError("no path to save the module list to", hint="pass save(path)")
+        expect = self.snapshot if self.snapshot is not None and target == self.path else None
+        text = self.text()
+        wrote = atomic_write(target, text, expect=expect, force=force)
+        self.path, self.snapshot, self.original = target, Snapshot.of(target), text
+        self._line_numbers = list(range(1, len(self.lines) + 1))
+        return wrote
+
+
+# --------------------------------------------------------------------------
+# Checks
+
+def _malformed(entry: str) -> tuple[str, str] | None:
+    """(problem, suggested fix) for an entry that cannot be a path under /lib/modules/<ver>/."""
+    if entry.startswith("/"):
+        stripped = re.sub(r"^/lib/modules/[^/]+/", "", entry)
+        return "absolute path", f"use {stripped}" if stripped != entry else "use a path relative to " \
+                                                                            "/lib/modules/<version>/"
+    if posixpath.normpath(entry) != entry or entry.startswith("../") or "//" in entry:
+        return "not a normalized path", f"use {posixpath.normpath(entry).lstrip('./')}"
+    if entry.startswith("kernel/"):
+        if entry.endswith((".ko.xz", ".ko.zst", ".ko.gz")):
+            return "compressed module name", f"use {entry.rsplit('.', 1)[0]}"
+        if not entry.endswith(".ko"):
+            return "a module path ends in .ko", f"use {entry}.ko" if "." not in posixpath.basename(entry) \
+                else "drop it"
+        return None
+    if entry.endswith(".ko"):
+        return "module paths start with kernel/", f"use kernel/{entry}"
+    if entry.startswith("modules."):
+        return None
+    return "neither kernel/...ko nor a modules.* file", "drop it"
+
+
+def _assignment_for(cond: Condition) -> tuple[str, str] | None:
+    """The value to give a symbol so ``cond`` holds."""
+    if not cond.symbol:
+        return None
+    if cond.kind == "module":
+        return cond.symbol, "m"
+    if cond.kind in ("guard", "builtin"):
+        # y satisfies a directory guard whether the symbol is bool or tristate.
+        return cond.symbol, "y"
+    for v in ("y", "m", "n"):
+        if cond.holds(v):
+            return cond.symbol, v
+    ok = sorted(cond.allowed)
+    return (cond.symbol, ok[0]) if ok and not cond.negated else None
+
+
+def _format_assignments(assignments: Mapping[str, str]) -> str:
+    return ", ".join(f"CONFIG_{s}={v}" if v != "n" else f"# CONFIG_{s} is not set"
+                     for s, v in assignments.items())
+
+
+def _why(cond: Condition, values: Mapping[str, str]) -> str:
+    value = normalize_value(values.get(cond.symbol))
+    what = {"guard": f"its directory is only visited when CONFIG_{cond.symbol} is y or m",
+            "module": f"it is a module only when CONFIG_{cond.symbol}=m"}.get(
+        cond.kind, f"it needs CONFIG_{cond.symbol} {cond.requirement()}")
+    return f"{what} ({cond.where}), and it is {value}"
+
+
+def _candidate_fixes(kmap: KbuildMap, entry: str, values: Mapping[str, str]) -> list[dict[str, str]]:
+    rule = kmap.rule(entry)
+    fixes: list[dict[str, str]] = []
+    if rule is None:
+        return fixes
+    for alt in rule.module_alternatives:
+        assignments: dict[str, str] = {}
+        for cond in alt:
+            value = values.get(cond.symbol)
+            if cond.kind in ("guard",) and normalize_value(value) in ("y", "m"):
+                continue
+            if cond.kind not in ("guard",) and cond.holds(value):
+                continue
+            a = _assignment_for(cond)
+            if a:
+                assignments[a[0]] = a[1]
+        if assignments and assignments not in fixes:
+            fixes.append(assignments)
+    fixes.sort(key=len)
+    return fixes
+
+
+def _check_entry(kmap: KbuildMap, module_list: ModuleList, entry: str, where: str,
+                 values: Mapping[str, str], *, tree_version: str, list_version: str | None,
+                 mismatch: bool, verify_fix: VerifyFix | None) -> Finding | None:
+    arch = module_list.arch
+    state = kmap.evaluate(entry, values)
+    if state.state == "module":
+        return None
+    if not state.known:
+        found = kmap.find(entry)
+        same = [p for p in found if module_name(p) == module_name(entry)]
+        suggestion = ""
+        replacement = f"drop {entry}"
+        if same:
+            suggestion = f"; {module_name(entry)} is at {', '.join(same)}"
+            replacement = f"replace {entry} with {same[0]}"
+        elif found:
+            suggestion = f"; did you mean {', '.join(found)}?"
+        kind = "not-in-this-tree" if mismatch else "not-in-tree"
+        return make_finding(kind, arch, entry, where=where, suggestion=suggestion, replacement=replacement,
+                            tree_version=tree_version, list_version=list_version or "another kernel")
+    rule = kmap.rule(entry)
+    assert rule is not None
+    if state.state == "builtin":
+        symbols = state.symbols or rule.own_symbols
+        cond_where = state.failing[0].where if state.failing else where
+        return make_finding("builtin", arch, entry, symbols=symbols,
+                            values={s: normalize_value(values.get(s)) for s in symbols},
+                            where=where, makefile=cond_where)
+    reasons = "; ".join(_why(c, values) for c in state.failing) or "no way to build it as a module"
+    fixes = _candidate_fixes(kmap, entry, values)
+    if verify_fix is not None:
+        fixes = [f for f in fixes if verify_fix(arch, f)]
+    assignments = _format_assignments(fixes[0]) if fixes else ""
+    symbols = tuple(dict.fromkeys(c.symbol for c in state.failing)) or rule.own_symbols
+    return make_finding("not-built", arch, entry, symbols=symbols,
+                        values={s: normalize_value(values.get(s)) for s in symbols},
+                        where=where, reasons=reasons, assignments=assignments)
+
+
+def _check_form(module_list: ModuleList) -> list[Finding]:
+    findings = []
+    arch = module_list.arch
+    first: dict[str, int] = {}
+    previous: str | None = None
+    for index, entry, where in module_list.numbered():
+        problem = _malformed(entry)
+        if problem:
+            findings.append(make_finding("malformed", arch, entry, where=where, problem=problem[0],
+                                         suggestion=problem[1]))
+        elif not entry.startswith("kernel/") and entry not in METADATA_ENTRIES:
+            findings.append(make_finding("unknown-metadata", arch, entry, where=where))
+        if entry in first:
+            findings.append(make_finding("duplicate", arch, entry, where=where,
+                                         first_line=module_list.where(first[entry]).rsplit(":", 1)[-1]))
+        else:
+            first[entry] = index
+        if previous is not None and c_sort_key(entry) < c_sort_key(previous):
+            findings.append(make_finding("unsorted", arch, entry, where=where))
+        previous = entry
+    return findings
+
+
+def _series(version: str | None) -> str | None:
+    if not version:
+        return None
+    return ".".join(version.split(".")[:2])
+
+
+def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Mapping[str, str]],
+                       kbuild: Mapping[str, KbuildMap], *, tree_version: str,
+                       list_version: str | None = None, verify_fix: VerifyFix | None = None,
+                       tree_mismatch: bool | None = None, unlisted: bool = True) -> list[Finding]:
+    """Check every arch's module list against that arch's config values and Kbuild map.
+
+    ``tree_mismatch`` (default: the lists' kernel series differs from the tree's) turns
+    "no such module" into a "not-in-this-tree" warning: the tree cannot judge a list
+    written for another kernel. ``verify_fix(arch, assignments)`` keeps only suggested
+    assignments that really build the module (e.g. checked through Kconfig).
+    """
+    mismatch = tree_mismatch if tree_mismatch is not None else (
+        list_version is not None and _series(list_version) != _series(tree_version))
+    findings: list[Finding] = []
+    for arch in sorted(lists):
+        module_list = lists[arch]
+        kmap = kbuild[arch]
+        arch_values = values[arch]
+        findings.extend(_check_form(module_list))
+        for _, entry, where in module_list.numbered():
+            if not entry.endswith(".ko") or _malformed(entry):
+                continue
+            found = _check_entry(kmap, module_list, entry, where, arch_values, tree_version=tree_version,
+                                 list_version=list_version, mismatch=mismatch, verify_fix=verify_fix)
+            if found:
+                findings.append(found)
+    # Across arches: a module one arch lists and another builds as m but does not list.
+    for arch in sorted(lists):
+        if arch not in kbuild or arch not in values:
+            continue
+        listed_here = set(lists[arch].entries)
+        for other in sorted(lists):
+            if other == arch:
+                continue
+            for _, entry, _where in lists[other].numbered():
+                if not entry.endswith(".ko") or entry in listed_here:
+                    continue
+                state = kbuild[arch].evaluate(entry, values[arch])
+                if state.state == "module":
+                    rule = kbuild[arch].rule(entry)
+                    symbols = rule.own_symbols if rule else ()
+                    findings.append(make_finding(
+                        "other-arch-only", arch, entry, symbols=symbols,
+                        values={s: normalize_value(values[arch].get(s)) for s in symbols},
+                        where=lists[arch].name, other_arch=other))
+    if unlisted:
+        for arch in sorted(lists):
+            kmap = kbuild[arch]
+            listed = set(lists[arch].entries)
+            for entry in modules_built(kmap, values[arch]):
+                if entry in listed:
+                    continue
+                rule = kmap.modules[entry]
+                own = [c for c in rule.conditions if c.kind == "module"]
+                symbols = tuple(dict.fromkeys(c.symbol for c in own))
+                findings.append(make_finding(
+                    "unlisted-module", arch, entry, symbols=symbols,
+                    values={s: normalize_value(values[arch].get(s)) for s in symbols},
+                    where=own[0].where if own else None))
+    return findings
+
+
+def modules_built(kbuild_map: KbuildMap, values: Mapping[str, str]) -> list[str]:
+    """Every ``.ko`` the config builds as a module, sorted."""
+    return [path for path in kbuild_map.modules if kbuild_map.evaluate(path, values).state == "module"]
+
+
+def modules_built_by(kbuild_map: KbuildMap, symbol: str, values: Mapping[str, str]) -> list[str]:
+    """The ``.ko`` files ``symbol`` makes (its own ``obj-$(CONFIG_symbol)``) that ``values``
+    build as modules — what to list when enabling it as ``=m``."""
+    return [path for path in kbuild_map.symbol_modules(symbol)
+            if kbuild_map.evaluate(path, values).state == "module"]
