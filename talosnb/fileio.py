@@ -29,7 +29,7 @@ class Snapshot:
     sha256: str | None
 
     @classmethod
-    def of(cls, path: str | os.PathLike) -> "Snapshot":
+    def of(cls, path: str | os.PathLike) -> Snapshot:
         path = Path(path)
         try:
             return cls(path, digest(path.read_bytes()))

@@ -1,0 +1,218 @@
+"""kconfiglib, taught the Kconfig syntax Linux gained after kconfiglib 14.1.0.
+
+Three constructs are accepted with the kernel's semantics and exact locations:
+
+- `modules` as a bare property (Linux 6.x, replacing `option modules`): marks the
+  symbol whose value decides whether `m` is allowed at all.
+- `transitional` (Linux 7.x): a promptless symbol whose value is read from the old
+  .config, feeds other symbols' defaults, and is never written back. The kernel
+  makes such a symbol visible (scripts/kconfig/symbol.c, sym_calc_visibility) and
+  clears its write flag (sym_calc_value); it may carry nothing but help
+  (parser.y, transitional_check_sanity).
+- `depends on X if Y` (Linux 7.x): lowered exactly as scripts/kconfig/menu.c
+  menu_add_dep() does, to `X || <Y compared equal to n>` with
+  expr_trans_compare()'s rewriting of compound conditions.
+
+Preprocessor `$(shell,...)` calls go to a resolver supplied by the caller, so the
+toolchain probes can be answered without running a compiler (see toolchain.py).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import kconfiglib
+from kconfiglib import AND, EQUAL, GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, NOT, OR, UNEQUAL
+
+from . import semantics  # noqa: F401  (installs the kernel's value rules)
+
+_T_DEPENDS = kconfiglib._T_DEPENDS
+_T_IF = kconfiglib._T_IF
+_T_OPTION = kconfiglib._T_OPTION
+_T_MODULES = kconfiglib._T_MODULES
+_COMPARISONS = (EQUAL, UNEQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL)
+
+ShellResolver = Callable[[str, "TalosKconfig"], str]
+
+
+@dataclass
+class ProbeCall:
+    """One `$(shell,...)` evaluation during parsing, and where it happened."""
+
+    command: str
+    filename: str
+    linenr: int
+    symbol: str | None  # the symbol being defined when the call happened, if any
+
+
+@dataclass
+class SyntaxNotes:
+    transitional: list[tuple[str, int, str]] = field(default_factory=list)  # file, line, symbol
+    modules: list[tuple[str, int, str]] = field(default_factory=list)
+    conditional_depends: list[tuple[str, int]] = field(default_factory=list)
+    shell_calls: list[ProbeCall] = field(default_factory=list)
+
+
+class TalosKconfig(kconfiglib.Kconfig):
+    """A kconfiglib.Kconfig that parses current Linux Kconfig syntax.
+
+    `shell` answers `$(shell,CMD)`: it is given the expanded command and this
+    object (for `filename`/`linenr`) and returns the output text.
+    """
+
+    # Tells semantics.py to apply the kernel's current value rules to this tree.
+    _talosnb_kernel_semantics = True
+
+    def __init__(self, filename: str, *, shell: ShellResolver, warn: bool = True):
+        self._talosnb_shell = shell
+        self._talosnb_node = None
+        self.syntax_notes = SyntaxNotes()
+        super().__init__(filename, warn=warn, warn_to_stderr=False, encoding="utf-8")
+        self._talosnb_shell = None
+        self._talosnb_node = None
+        self._finish_new_syntax()
+
+    # --- parsing hooks -------------------------------------------------------
+
+    def _parse_props(self, node):
+        # Remember which item is being defined, so the property hooks below know
+        # whose `modules`/`transitional` line they are reading.
+        outer = self._talosnb_node
+        self._talosnb_node = node
+        try:
+            return super()._parse_props(node)
+        finally:
+            self._talosnb_node = outer
+
+    def _current_symbol_name(self) -> str | None:
+        node = self._talosnb_node
+        item = getattr(node, "item", None)
+        return getattr(item, "name", None)
+
+    def _tokenize(self, s):
+        word = s.strip()
+        if word == "modules":
+            self._require_symbol("modules")
+            self.syntax_notes.modules.append((self.filename, self.linenr, self._current_symbol_name()))
+            return [_T_OPTION, _T_MODULES, None]
+        if word == "transitional":
+            self._require_symbol("transitional")
+            self.syntax_notes.transitional.append(
+                (self.filename, self.linenr, self._current_symbol_name()))
+            return [None]
+        return super()._tokenize(s)
+
+    def _require_symbol(self, keyword: str) -> None:
+        node = self._talosnb_node
+        if node is None or node.item.__class__ is not kconfiglib.Symbol:
+            self._parse_error(f"'{keyword}' is only valid inside a 'config' entry")
+
+    def _expect_expr_and_eol(self):
+        if self._tokens[0] is _T_DEPENDS:
+            dep = self._parse_expr(True)
+            if self._check_token(_T_IF):
+                cond = self._parse_expr(True)
+                self.syntax_notes.conditional_depends.append((self.filename, self.linenr))
+                # menu.c: "depends on X if Y" means (X || (Y == n))
+                dep = (OR, dep, self._trans_compare(cond, equal=True))
+            if self._tokens[self._tokens_i] is not None:
+                self._trailing_tokens_error()
+            return dep
+        return super()._expect_expr_and_eol()
+
+    def _trans_compare(self, expr, *, equal: bool):
+        """expr_trans_compare(expr, E_EQUAL or E_UNEQUAL, &symbol_no) from expr.c."""
+        n = self.n
+        if expr.__class__ is not tuple:
+            return (EQUAL if equal else UNEQUAL, expr, n)
+        op = expr[0]
+        if op in (AND, OR):
+            left = self._trans_compare(expr[1], equal=True)
+            right = self._trans_compare(expr[2], equal=True)
+            # comparing with n swaps the connective (De Morgan)
+            combined = (OR if op is AND else AND, left, right)
+            return combined if equal else (NOT, combined)
+        if op is NOT:
+            return self._trans_compare(expr[1], equal=not equal)
+        if op in _COMPARISONS:
+            return (NOT, expr) if equal else expr
+        raise kconfiglib.KconfigError(
+            f"{self.filename}:{self.linenr}: cannot lower the 'if' condition of this 'depends on'")
+
+    def _fn_val(self, args):
+        if args[0] == "shell" and self._talosnb_shell is not None:
+            if len(args) != 2:
+                self._parse_error("$(shell,...) takes exactly one argument")
+            command = args[1]
+            self.syntax_notes.shell_calls.append(
+                ProbeCall(command, self.filename, self.linenr, self._current_symbol_name()))
+            return self._talosnb_shell(command, self)
+        return super()._fn_val(args)
+
+    # --- after parsing -------------------------------------------------------
+
+    def _finish_new_syntax(self) -> None:
+        for filename, linenr, name in self.syntax_notes.modules:
+            self.modules = self.syms[name]
+        self.transitional_syms = set()
+        for filename, linenr, name in self.syntax_notes.transitional:
+            sym = self.syms[name]
+            _check_transitional(sym, filename, linenr, self)
+            self.transitional_syms.add(sym)
+            # symbol.c: a transitional symbol is always visible, so the value
+            # from the old .config is taken as is; it is never written.
+            for node in sym.nodes:
+                node.prompt = (sym.name, self.y)
+
+    def _open_config(self, filename):
+        # Configs are validated and read by talosnb first, then handed over as text.
+        if isinstance(filename, io.StringIO):
+            filename.seek(0)
+            return filename
+        return super()._open_config(filename)
+
+    def prepare_pickle(self) -> None:
+        """Drop what can't be pickled (the closed Kconfig file handle)."""
+        self._readline = None
+        self._talosnb_shell = None
+        self._talosnb_node = None
+
+
+def _check_transitional(sym, filename: str, linenr: int, kconf: TalosKconfig) -> None:
+    for node in sym.nodes:
+        extra = (node.prompt or node.defaults or node.selects or node.implies or node.ranges
+                 or node.dep is not kconf.y)
+        if extra:
+            raise kconfiglib.KconfigError(
+                f"{node.filename}:{node.linenr}: error: transitional symbols can only have "
+                f"help sections ({sym.name}, transitional at {filename}:{linenr})")
+
+
+def kernel_env(srctree: str, arch: str, srcarch: str, kernelversion: str) -> dict[str, str]:
+    """The variables the kernel's Makefile exports to Kconfig for every toolchain mode."""
+    return {
+        "srctree": srctree,
+        "ARCH": arch,
+        "SRCARCH": srcarch,
+        "KERNELVERSION": kernelversion,
+    }
+
+
+def parse(srctree: str, env: dict[str, str], shell: ShellResolver) -> TalosKconfig:
+    """Parse `srctree/Kconfig` with `env` as the only preprocessor environment source."""
+    saved = {k: os.environ.get(k) for k in env}
+    saved_functions = os.environ.pop("KCONFIG_FUNCTIONS", None)
+    os.environ.update(env)
+    try:
+        return TalosKconfig("Kconfig", shell=shell)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if saved_functions is not None:
+            os.environ["KCONFIG_FUNCTIONS"] = saved_functions

@@ -1,0 +1,353 @@
+"""Toolchain probes: run them (host mode) or answer them from a config (recorded mode).
+
+Linux's Kconfig asks the compiler, assembler, linker, pahole and rustc ~100
+questions through `$(shell,...)` while it is parsed (scripts/Kconfig.include,
+init/Kconfig, arch Kconfigs). On a laptop without the toolchain that produced a
+Talos config (gcc 14 for 1.10, clang 22 today) the answers differ, and the
+kernel's own `make olddefconfig` rewrites every toolchain-derived line.
+
+Recorded mode parses the tree without running anything. Each probe becomes a
+placeholder symbol whose value is decided per config, from what the config
+records:
+
+- a yes/no probe (`$(success,...)`, `$(cc-option,...)`, `$(as-instr,...)`, ...) is
+  a bool placeholder. Its value is the one that reproduces the recorded lines of
+  the symbols that use it: an invisible `def_bool` symbol is written exactly when
+  it is y, a visible one exactly when its prompt is visible. A probe that leaves
+  no trace in the config cannot change what is written; it is assumed to succeed
+  and reported as such.
+- a version (`cc-version.sh`, `ld-version.sh`, ..., `pahole-version.sh`) is an int
+  placeholder holding the number the config records for the symbol it feeds;
+  the version texts (CC_VERSION_TEXT, ...) are string placeholders, likewise.
+
+Placeholders are named TALOSNB_PROBE_*/TALOSNB_TC_*; they are never written.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+import kconfiglib
+from kconfiglib import BOOL, INT, STRING
+
+from ..errors import InputError
+
+PROBE_PREFIX = "TALOSNB_PROBE_"
+TC_PREFIX = "TALOSNB_TC_"
+
+# scripts/Kconfig.include: if-success = $(shell,{ $(1); } >/dev/null 2>&1 && echo "$(2)" || echo "$(3)")
+_IF_SUCCESS = re.compile(r'^\{ (?P<cmd>.*); \} >/dev/null 2>&1 && echo "(?P<then>.*)" \|\| echo "(?P<else>.*)"$',
+                         re.DOTALL)
+# cc-name := $(shell,set -- $(cc-info) && echo $1)
+_SET_ECHO = re.compile(r"^set -- (?P<words>.*) && echo \$(?P<n>\d)$", re.DOTALL)
+
+# Version scripts and what their answer is made of (name word, version word).
+_VERSION_SCRIPTS = {
+    "cc-version.sh": ("CC_NAME", "CC_VERSION"),
+    "as-version.sh": ("AS_NAME", "AS_VERSION"),
+    "ld-version.sh": ("LD_NAME", "LD_VERSION"),
+    "rustc-version.sh": (None, "RUSTC_VERSION"),
+    "rustc-llvm-version.sh": (None, "RUSTC_LLVM_VERSION"),
+    "pahole-version.sh": (None, "PAHOLE_VERSION"),
+}
+
+# Environment variables the kernel's Makefile exports whose text ends up in
+# string symbols (init/Kconfig: default "$(CC_VERSION_TEXT)").
+TEXT_VARIABLES = ("CC_VERSION_TEXT", "RUSTC_VERSION_TEXT")
+
+
+@dataclass
+class Probe:
+    """A toolchain question the tree asks, answered per config in recorded mode."""
+
+    name: str           # placeholder symbol name
+    kind: str           # "yes/no", "version" or "text"
+    command: str        # the expanded shell command (or variable), as the kernel would run it
+    locations: list[tuple[str, int]] = field(default_factory=list)
+    negated_name: str | None = None
+
+
+class RecordedShell:
+    """Answers `$(shell,...)` during a recorded-mode parse with placeholders."""
+
+    def __init__(self) -> None:
+        self.probes: dict[str, Probe] = {}
+        self._by_command: dict[tuple[str, str], str] = {}
+        self.unknown: list[tuple[str, int, str]] = []
+
+    def _placeholder(self, kind: str, command: str, prefix: str, kconf) -> str:
+        key = (kind, command)
+        name = self._by_command.get(key)
+        if name is None:
+            name = f"{prefix}{len(self.probes) + 1:03d}"
+            self._by_command[key] = name
+            self.probes[name] = Probe(name, kind, command)
+        self.probes[name].locations.append((kconf.filename, kconf.linenr))
+        return name
+
+    def __call__(self, command: str, kconf) -> str:
+        m = _IF_SUCCESS.match(command)
+        if m:
+            then, other = m["then"], m["else"]
+            if (then, other) in (("y", "n"), ("n", "y")):
+                name = self._placeholder("yes/no", m["cmd"], PROBE_PREFIX, kconf)
+                # $(failure,...) is the negation of the same question
+                return name if then == "y" else f"!{name}"
+            # e.g. cc-option-bit: the flag is only spliced into other probes'
+            # command lines, which are not run; assume the toolchain takes it.
+            return then
+        m = _SET_ECHO.match(command)
+        if m:
+            words = m["words"].split()
+            n = int(m["n"])
+            return words[n - 1] if 0 < n <= len(words) else ""
+        script = command.split()[0].rsplit("/", 1)[-1] if command.split() else ""
+        if script in _VERSION_SCRIPTS:
+            name_word, version_word = _VERSION_SCRIPTS[script]
+            version = self._placeholder("version", version_word, TC_PREFIX + version_word + "_", kconf)
+            return f"{TC_PREFIX}{name_word} {version}" if name_word else version
+        if "--version" in command:
+            # e.g. BINDGEN_VERSION_TEXT: default "$(shell,$(BINDGEN) --version ...)"
+            return self._placeholder("text", command, TC_PREFIX + "TEXT_", kconf)
+        # Unknown command: its text is only meaningful inside another probe
+        # (e.g. `$(CC) -print-file-name=plugin`), which is answered as a whole.
+        self.unknown.append((kconf.filename, kconf.linenr, command))
+        return ""
+
+    def text_variable(self, variable: str) -> str:
+        name = f"{TC_PREFIX}{variable}"
+        self.probes.setdefault(name, Probe(name, "text", f"${variable}"))
+        return name
+
+
+def recorded_env() -> dict[str, str]:
+    """Toolchain variables for a recorded-mode parse: names only, nothing is run."""
+    return {"CC": "cc", "LD": "ld", "HOSTCC": "cc", "NM": "nm", "OBJCOPY": "objcopy",
+            "RUSTC": "rustc", "BINDGEN": "bindgen", "PAHOLE": "pahole", "CLANG_FLAGS": ""}
+
+
+def host_env(*, cc: str = "gcc", ld: str = "ld", rustc: str = "rustc", llvm: bool = False) -> dict[str, str]:
+    """The toolchain variables `make olddefconfig` exports on this machine.
+
+    Mirrors the top Makefile: CC/LD (clang/ld.lld with LLVM=1), CC_VERSION_TEXT
+    is the first line of `$(CC) --version` with '#' removed.
+    """
+    if llvm:
+        cc, ld = "clang", "ld.lld"
+    if shutil.which(cc) is None:
+        raise InputError(f"host toolchain mode needs the C compiler '{cc}', which is not on PATH",
+                         hint="install it, or use --toolchain recorded (the default)")
+    version = subprocess.run([cc, "--version"], check=False, capture_output=True, text=True,
+                             env={"LC_ALL": "C", "PATH": _path()}).stdout.splitlines()
+    env = {"CC": cc, "LD": ld, "HOSTCC": "gcc", "NM": "llvm-nm" if llvm else "nm",
+           "OBJCOPY": "llvm-objcopy" if llvm else "objcopy", "RUSTC": rustc,
+           "BINDGEN": "bindgen", "PAHOLE": "pahole",
+           "CC_VERSION_TEXT": version[0].replace("#", "") if version else "",
+           "RUSTC_VERSION_TEXT": ""}
+    if llvm:
+        env["LLVM"] = "1"
+    return env
+
+
+def _path() -> str:
+    import os
+    return os.environ.get("PATH", "/usr/bin:/bin")
+
+
+class HostShell:
+    """Runs `$(shell,...)` like the kernel's conf: through /bin/sh, stdout kept."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        import os
+        self.env = {**os.environ, **env}
+
+    def __call__(self, command: str, kconf) -> str:
+        out = subprocess.run(command, check=False, shell=True, capture_output=True, env=self.env,
+                             cwd=kconf.srctree or None).stdout.decode("utf-8", "replace")
+        # preprocess.c: trailing newlines dropped, inner newlines become spaces
+        return out.rstrip("\n").replace("\n", " ")
+
+
+def bind_placeholders(kconf, shell: RecordedShell) -> dict[str, kconfiglib.Symbol]:
+    """Turn the placeholder names left in the parsed tree into evaluable symbols.
+
+    Yes/no and version placeholders appear as (undefined) symbol references;
+    text placeholders appear inside quoted defaults and are swapped for a symbol.
+    """
+    symbols: dict[str, kconfiglib.Symbol] = {}
+    for name, probe in shell.probes.items():
+        sym = kconf.syms.get(name)
+        if sym is None:
+            sym = kconfiglib.Symbol()
+            sym.kconfig = kconf
+            sym.name = name
+            sym.is_constant = False
+            sym.rev_dep = sym.weak_rev_dep = sym.direct_dep = kconf.n
+        sym.orig_type = {"yes/no": BOOL, "version": INT, "text": STRING}[probe.kind]
+        sym.direct_dep = kconf.y
+        sym.defaults = [(kconf.y if probe.kind == "yes/no" else kconf._lookup_const_sym("0")
+                         if probe.kind == "version" else kconf._lookup_const_sym(""), kconf.y)]
+        symbols[name] = sym
+        kconf.syms[name] = sym
+    text_consts = {name for name, p in shell.probes.items() if p.kind == "text"}
+    users: dict[str, list] = {name: [] for name in symbols}
+    for sym in kconf.unique_defined_syms:
+        new_defaults = []
+        for value, cond in sym.defaults:
+            if _is_text_const(value, text_consts):
+                value = symbols[value.name]
+            new_defaults.append((value, cond))
+        sym.defaults = new_defaults
+        for node in sym.nodes:
+            node.defaults = [(symbols[v.name] if _is_text_const(v, text_consts) else v, c)
+                             for v, c in node.defaults]
+        for name in _referenced(sym, kconf):
+            if name in users:
+                users[name].append(sym)
+    for name, syms in users.items():
+        symbols[name]._dependents |= set(syms)
+    kconf.talosnb_probe_users = {name: [s.name for s in syms] for name, syms in users.items()}
+    return symbols
+
+
+def _is_text_const(value, text_consts: set[str]) -> bool:
+    return value.__class__ is kconfiglib.Symbol and value.is_constant and value.name in text_consts
+
+
+def _referenced(sym, kconf) -> set[str]:
+    names: set[str] = set()
+
+    def walk(expr):
+        for item in kconfiglib.expr_items(expr):
+            if item.__class__ is kconfiglib.Symbol and item.name.startswith((PROBE_PREFIX, TC_PREFIX)):
+                names.add(item.name)
+
+    for value, cond in sym.defaults:
+        walk(value)
+        walk(cond)
+    walk(sym.direct_dep)
+    for node in sym.nodes:
+        if node.prompt:
+            walk(node.prompt[1])
+        walk(node.dep)
+    for _, _, cond in sym.ranges:
+        walk(cond)
+    walk(sym.rev_dep)
+    walk(sym.weak_rev_dep)
+    return names
+
+
+@dataclass
+class ProbeAnswer:
+    name: str
+    kind: str
+    command: str
+    value: str
+    evidence: str  # "recorded" (decided by lines in the config) or "assumed" (no trace)
+    used_by: list[str]
+
+
+def solve_placeholders(kconf, recorded: dict[str, str | None], probes: dict[str, Probe]) -> list[ProbeAnswer]:
+    """Give each placeholder the value that reproduces the config's recorded lines.
+
+    `recorded` maps symbol name -> the exact line the config has for it ("" if the
+    symbol is not written). Assumes the config is already loaded into `kconf`.
+    """
+    users = kconf.talosnb_probe_users
+    answers: dict[str, ProbeAnswer] = {}
+
+    def set_default(sym, value_sym):
+        sym.defaults = [(value_sym, kconf.y)]
+        sym._rec_invalidate()
+
+    # Versions and texts: the number or text the config records for the symbol fed by it.
+    for name, probe in probes.items():
+        if probe.kind == "yes/no":
+            continue
+        sym = kconf.syms[name]
+        value, evidence = ("0" if probe.kind == "version" else ""), "assumed"
+        for user in users[name]:
+            line = recorded.get(user)
+            got = _line_value(line)
+            if got not in (None, "", "0"):
+                value, evidence = got, "recorded"
+                break
+        set_default(sym, kconf._lookup_const_sym(value))
+        answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
+
+    yes_no = [name for name, p in probes.items() if p.kind == "yes/no"]
+    for name in yes_no:
+        set_default(kconf.syms[name], kconf.y)
+
+    def mismatches(user_names) -> int:
+        count = 0
+        for user in user_names:
+            sym = kconf.syms[user]
+            if sym.config_string.rstrip("\n") != (recorded.get(user) or ""):
+                count += 1
+        return count
+
+    # Probes that feed the same symbols are decided together: e.g. a string
+    # default chosen by the first of two succeeding cc-option probes.
+    groups = _probe_groups(yes_no, users)
+    decided: dict[str, tuple[str, str]] = {}
+    for group in groups:
+        group_users = sorted({u for name in group for u in users[name]})
+        syms = [kconf.syms[name] for name in group]
+        if len(group) > 10:
+            for sym in syms:
+                decided[sym.name] = ("y", "assumed")
+            continue
+        scores = []
+        for combo in range(1 << len(group)):
+            for bit, sym in enumerate(syms):
+                set_default(sym, kconf.n if combo >> bit & 1 else kconf.y)
+            # fewest mismatches first; on a tie, the most probes succeeding
+            scores.append((mismatches(group_users), combo.bit_count(), combo))
+        best = min(scores)
+        informative = len({score[0] for score in scores}) > 1
+        for bit, sym in enumerate(syms):
+            failed = best[2] >> bit & 1
+            set_default(sym, kconf.n if failed else kconf.y)
+            decided[sym.name] = ("n" if failed else "y", "recorded" if informative else "assumed")
+    for name in yes_no:
+        value, evidence = decided.get(name, ("y", "assumed"))
+        probe = probes[name]
+        answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
+    return [answers[name] for name in sorted(answers)]
+
+
+def _probe_groups(names: list[str], users: dict[str, list[str]]) -> list[list[str]]:
+    parent = {name: name for name in names}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    by_user: dict[str, str] = {}
+    for name in names:
+        for user in users[name]:
+            if user in by_user:
+                parent[find(name)] = find(by_user[user])
+            else:
+                by_user[user] = name
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(find(name), []).append(name)
+    return list(groups.values())
+
+
+def _line_value(line: str | None) -> str | None:
+    if not line:
+        return None
+    if line.startswith("#"):
+        return "n"
+    value = line.split("=", 1)[1]
+    if value.startswith('"'):
+        return kconfiglib.unescape(value[1:-1])
+    return value

@@ -1,0 +1,95 @@
+"""The kernel's own Kconfig tools, built from a tree, to check talosnb against.
+
+`scripts/kconfig/conf` is built once per tree (with flex, bison and a C
+compiler) into a separate folder, the tree itself is never written to. Used by
+the test suite and the benchmarks; needs `make`, `gcc`, `flex` and `bison`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import InputError
+from .kconfig.syntax import kernel_env
+from .kconfig.tree import ARCHES, read_tree_version
+
+REQUIRED_TOOLS = ("make", "gcc", "flex", "bison")
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+
+
+class KernelConf:
+    """scripts/kconfig/conf of one kernel tree."""
+
+    def __init__(self, tree: str | os.PathLike, build_dir: str | os.PathLike):
+        self.tree = Path(tree).resolve()
+        self.build_dir = Path(build_dir).resolve()
+        self.version = read_tree_version(self.tree)
+        self.conf = self.build_dir / "scripts" / "kconfig" / "conf"
+        if not self.conf.exists():
+            self._build()
+
+    def _build(self) -> None:
+        missing = missing_tools()
+        if missing:
+            raise InputError("building the kernel's conf needs " + ", ".join(missing),
+                             hint="apt-get install make gcc flex bison")
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        # `make olddefconfig` is the documented way to get conf built; with an
+        # empty .config in the separate output folder the tree stays untouched.
+        (self.build_dir / ".config").write_text("")
+        result = subprocess.run(["make", "-s", "-C", str(self.tree), f"O={self.build_dir}", "ARCH=x86",
+                                 "olddefconfig"], capture_output=True, text=True, check=False)
+        if not self.conf.exists():
+            raise InputError("building the kernel's scripts/kconfig/conf failed:\n" + result.stderr[-2000:],
+                             where=str(self.tree))
+
+    def env(self, arch: str, toolchain: dict[str, str], config_path: Path) -> dict[str, str]:
+        karch, srcarch = ARCHES[arch]
+        env = dict(os.environ)
+        env.update(kernel_env(str(self.tree), karch, srcarch, self.version))
+        env.update(toolchain)
+        env["KCONFIG_CONFIG"] = str(config_path)
+        return env
+
+    def olddefconfig(self, config_text: str, arch: str, toolchain: dict[str, str]) -> str:
+        """What `make ARCH=... olddefconfig` writes for `config_text` with this toolchain."""
+        with tempfile.TemporaryDirectory(prefix="talosnb-conf-") as work:
+            path = Path(work) / ".config"
+            path.write_text(config_text)
+            self._run_conf(path, arch, toolchain, work)
+            return path.read_text()
+
+    def _run_conf(self, path: Path, arch: str, toolchain: dict[str, str], cwd: str) -> None:
+        result = subprocess.run([str(self.conf), "-s", "--olddefconfig", "Kconfig"], cwd=cwd,
+                                env=self.env(arch, toolchain, path), capture_output=True, text=True,
+                                check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"conf --olddefconfig failed: {result.stderr[-2000:]}")
+
+    def merge(self, config_text: str, fragments: list[str], arch: str, toolchain: dict[str, str]) -> str:
+        """scripts/kconfig/merge_config.sh -m, then olddefconfig: how fragments are applied."""
+        script = self.tree / "scripts" / "kconfig" / "merge_config.sh"
+        with tempfile.TemporaryDirectory(prefix="talosnb-merge-") as work:
+            base = Path(work) / "base.config"
+            base.write_text(config_text)
+            names = []
+            for i, fragment in enumerate(fragments):
+                frag = Path(work) / f"fragment{i}.config"
+                frag.write_text(fragment)
+                names.append(str(frag))
+            out = Path(work) / "out"
+            out.mkdir()
+            result = subprocess.run(["sh", str(script), "-m", "-O", str(out), str(base), *names], cwd=work,
+                                    env=self.env(arch, toolchain, out / ".config"), capture_output=True,
+                                    text=True, check=False)
+            if result.returncode != 0:
+                raise RuntimeError(f"merge_config.sh failed: {result.stderr[-2000:]}")
+            self._run_conf(out / ".config", arch, toolchain, work)
+            return (out / ".config").read_text()
