@@ -143,6 +143,11 @@ class TalosKconfig(kconfiglib.Kconfig):
             f"{self.filename}:{self.linenr}: cannot lower the 'if' condition of this 'depends on'")
 
     def _fn_val(self, args):
+        if_success = getattr(self._talosnb_shell, "if_success", None)
+        if args[0] == "if-success" and if_success is not None and len(args) == 4:
+            # The probe helper every tree defines (scripts/Kconfig.include):
+            # answered as a question, whatever shell text implements it.
+            return if_success(args[1], args[2], args[3], self)
         if args[0] == "shell" and self._talosnb_shell is not None:
             if len(args) != 2:
                 self._parse_error("$(shell,...) takes exactly one argument")

@@ -88,17 +88,19 @@ class RecordedShell:
         self.probes[name].locations.append((kconf.filename, kconf.linenr))
         return name
 
+    def if_success(self, command: str, then: str, other: str, kconf) -> str:
+        if (then, other) in (("y", "n"), ("n", "y")):
+            name = self._placeholder("yes/no", command, PROBE_PREFIX, kconf)
+            # $(failure,...) is the negation of the same question
+            return name if then == "y" else f"!{name}"
+        # e.g. cc-option-bit: the flag is only spliced into other probes'
+        # command lines, which are not run; assume the toolchain takes it.
+        return then
+
     def __call__(self, command: str, kconf) -> str:
         m = _IF_SUCCESS.match(command)
         if m:
-            then, other = m["then"], m["else"]
-            if (then, other) in (("y", "n"), ("n", "y")):
-                name = self._placeholder("yes/no", m["cmd"], PROBE_PREFIX, kconf)
-                # $(failure,...) is the negation of the same question
-                return name if then == "y" else f"!{name}"
-            # e.g. cc-option-bit: the flag is only spliced into other probes'
-            # command lines, which are not run; assume the toolchain takes it.
-            return then
+            return self.if_success(m["cmd"], m["then"], m["else"], kconf)
         m = _SET_ECHO.match(command)
         if m:
             words = m["words"].split()

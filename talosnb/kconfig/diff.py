@@ -1,0 +1,54 @@
+"""Differences between two .config texts, in the spirit of scripts/diffconfig."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SET = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
+_UNSET = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
+
+
+def written_values(text: str) -> dict[str, str]:
+    """Symbol -> value as written ('n' for 'is not set'); later lines win like in conf."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _SET.match(line)
+        if m:
+            values[m[1]] = m[2]
+            continue
+        m = _UNSET.match(line)
+        if m:
+            values[m[1]] = "n"
+    return values
+
+
+@dataclass(frozen=True)
+class Change:
+    symbol: str
+    old: str | None   # None: not in the old file
+    new: str | None   # None: not in the new file
+
+    @property
+    def kind(self) -> str:
+        if self.old is None:
+            return "added"
+        if self.new is None:
+            return "removed"
+        return "changed"
+
+    def __str__(self) -> str:
+        # scripts/diffconfig's notation: -SYM old, +SYM new, SYM old -> new
+        if self.old is None:
+            return f"+{self.symbol} {self.new}"
+        if self.new is None:
+            return f"-{self.symbol} {self.old}"
+        return f" {self.symbol} {self.old} -> {self.new}"
+
+
+def config_diff(old_text: str, new_text: str) -> list[Change]:
+    old, new = written_values(old_text), written_values(new_text)
+    changes = [Change(name, old.get(name), new.get(name)) for name in sorted(old.keys() | new.keys())
+               if old.get(name) != new.get(name)]
+    order = {"removed": 0, "added": 1, "changed": 2}
+    return sorted(changes, key=lambda c: (order[c.kind], c.symbol))

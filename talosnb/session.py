@@ -1,0 +1,64 @@
+"""One user's loaded work: the inputs, and per arch the parsed tree and the config.
+
+Everything the command line, the widgets and the notebooks do goes through a
+Session, so they all see the same loaded objects.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .errors import InputError
+from .kconfig.config import Config
+from .kconfig.tree import ARCHES, KconfigTree
+from .sources import Inputs, VersionCheck, compare_versions, resolve_inputs
+
+
+def parse_arches(arch: str | None) -> list[str]:
+    """'amd64', 'arm64' or 'all' (the default) -> the list of arches."""
+    if arch in (None, "", "all"):
+        return list(ARCHES)
+    if arch not in ARCHES:
+        raise InputError(f"unknown arch '{arch}'", hint="use amd64, arm64 or all")
+    return [arch]
+
+
+@dataclass
+class Session:
+    inputs: Inputs
+    toolchain: str = "recorded"
+    configs: dict[str, Config] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
+             kernel_src: str | os.PathLike | None = None, *, arch: str | None = "all",
+             toolchain: str = "recorded", host: dict[str, str] | None = None,
+             progress: bool = False) -> Session:
+        inputs = resolve_inputs(pkgs, talos, kernel_src, progress=progress)
+        if inputs.kernel is None:
+            raise InputError("no kernel tree", hint="pass --kernel-src (a folder or a tarball) or --pkgs")
+        session = cls(inputs, toolchain)
+        if inputs.pkgs is None:
+            raise InputError("no pkgs checkout to read config-ARCH from",
+                             hint="pass --pkgs (a siderolabs/pkgs checkout) or set TALOSNB_PKGS")
+        for one in parse_arches(arch):
+            tree = KconfigTree.load(inputs.kernel.path, one, toolchain_mode=toolchain, host=host)
+            session.configs[one] = Config.load(tree, inputs.pkgs.config_path(one))
+        return session
+
+    @property
+    def tree_version(self) -> str:
+        return self.inputs.kernel.version
+
+    def version_checks(self) -> list[VersionCheck]:
+        checks = list(self.inputs.checks)
+        seen = {c.what for c in checks}
+        for arch, config in self.configs.items():
+            if config.recorded_version:
+                what = f"the header of config-{arch} ({config.source})"
+                if not any(w.startswith(f"the header of config-{arch}") for w in seen):
+                    check = compare_versions(self.tree_version, config.recorded_version, what)
+                    if check:
+                        checks.append(check)
+        return checks
