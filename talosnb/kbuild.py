@@ -854,7 +854,15 @@ def _include(tree: Path, directory: str, im: re.Match, ev: _Evaluator, included:
 # Walking the tree
 
 def _relabel(conds: Conds, kind: str) -> Conds:
-    return tuple(c.with_kind(kind) if c.kind == "select" else c for c in conds)
+    """Name what a symbol picking a variable name (``obj-$(CONFIG_X)``) means once the list
+    is known: ``=m`` puts a word in obj-m ("module"), ``=y`` in obj-y ("builtin")."""
+    def label(c: Condition) -> Condition:
+        if c.kind != "select" or c.negated:
+            return c
+        by_allowed = {frozenset({"m"}): "module", frozenset({"y"}): "builtin",
+                      frozenset({"y", "m"}): "guard"}
+        return c.with_kind(by_allowed.get(c.allowed, kind))
+    return tuple(label(c) for c in conds)
 
 
 def _merge_alternatives(alts: list[Conds]) -> list[Conds]:
