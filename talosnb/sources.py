@@ -608,7 +608,7 @@ def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
                         inner = rel
                     if not (_wanted(inner) or _wanted(rel)):
                         continue
-                    _write_member(tar, m, dest, rel)
+                    _write_member(tar, m, dest, rel, tarball)
         except InputError:
             raise
         except _CacheWriteError as e:
@@ -626,8 +626,22 @@ class _CacheWriteError(Exception):
     """Writing into the cache failed (as opposed to reading the tarball)."""
 
 
-def _write_member(tar: tarfile.TarFile, m: tarfile.TarInfo, dest: Path, rel: PurePosixPath) -> None:
+def _inside(root_real: str, path: str | os.PathLike) -> bool:
+    real = os.path.realpath(path)
+    return real == root_real or real.startswith(root_real + os.sep)
+
+
+def _write_member(tar: tarfile.TarFile, m: tarfile.TarInfo, dest: Path, rel: PurePosixPath,
+                  tarball: Path) -> None:
     target = dest.joinpath(*rel.parts)
+    # The member names were checked lexically; symlinks extracted earlier can
+    # still redirect a path (a -> .., then a/b -> ..), so check the real
+    # location on disk before creating anything.
+    dest_real = os.path.realpath(dest)
+    if not _inside(dest_real, target.parent):
+        raise _unsafe(tarball, m.name, "path leads outside the tree through a symlink")
+    if m.issym() and not _inside(dest_real, os.path.join(os.path.realpath(target.parent), m.linkname)):
+        raise _unsafe(tarball, m.name, f"link {m.linkname!r} points outside the tree")
     if m.isfile():
         f = tar.extractfile(m)
         assert f is not None

@@ -344,6 +344,17 @@ def test_unsafe_members_refused(tmp_path, isolated_env, bad, why):
     assert not (tmp_path / "evil-talosnb").exists()
 
 
+def test_symlink_chain_escape_refused(tmp_path, isolated_env):
+    # Each link is inside the tree on paper; together they lead out of it.
+    chain = [link("linux-6.1.5/scripts/a", ".."), link("linux-6.1.5/scripts/a/b", ".."),
+             link("linux-6.1.5/scripts/a/b/c", ".."), reg("linux-6.1.5/scripts/a/b/c/escaped-talosnb")]
+    tarball = make_tarball(tmp_path / "chain.tar", [*KERNEL_MEMBERS, *chain])
+    with pytest.raises(InputError, match="outside the tree"):
+        open_kernel_tree(tarball)
+    assert not list(isolated_env.parent.rglob("escaped-talosnb"))
+    assert no_cached_trees(isolated_env)
+
+
 def test_device_member_refused(tmp_path):
     dev = tarfile.TarInfo("linux-6.1.5/scripts/null")
     dev.type, dev.devmajor, dev.devminor = tarfile.CHRTYPE, 1, 3
