@@ -56,7 +56,7 @@ _VERSION_SCRIPTS = {
 
 # Environment variables the kernel's Makefile exports whose text ends up in
 # string symbols (init/Kconfig: default "$(CC_VERSION_TEXT)").
-TEXT_VARIABLES = ("CC_VERSION_TEXT", "RUSTC_VERSION_TEXT")
+TEXT_VARIABLES = ("CC_VERSION_TEXT", "RUSTC_VERSION_TEXT", "PAHOLE_VERSION")  # the last: Linux >= 7.x
 
 
 @dataclass
@@ -111,6 +111,10 @@ class RecordedShell:
             name_word, version_word = _VERSION_SCRIPTS[script]
             version = self._placeholder("version", version_word, TC_PREFIX + version_word + "_", kconf)
             return f"{TC_PREFIX}{name_word} {version}" if name_word else version
+        if TC_PREFIX in command:
+            # arithmetic on a version (7.x: `expr $(rustc-llvm-version) / 10000`):
+            # a number of its own, read back from the symbol it feeds
+            return self._placeholder("version", command, TC_PREFIX + "DERIVED_", kconf)
         if "--version" in command:
             # e.g. BINDGEN_VERSION_TEXT: default "$(shell,$(BINDGEN) --version ...)"
             return self._placeholder("text", command, TC_PREFIX + "TEXT_", kconf)
@@ -148,10 +152,19 @@ def host_env(*, cc: str = "gcc", ld: str = "ld", rustc: str = "rustc", llvm: boo
            "OBJCOPY": "llvm-objcopy" if llvm else "objcopy", "RUSTC": rustc,
            "BINDGEN": "bindgen", "PAHOLE": "pahole",
            "CC_VERSION_TEXT": version[0].replace("#", "") if version else "",
-           "RUSTC_VERSION_TEXT": ""}
+           "RUSTC_VERSION_TEXT": "", "PAHOLE_VERSION": _pahole_version()}
     if llvm:
         env["LLVM"] = "1"
     return env
+
+
+def _pahole_version() -> str:
+    # as scripts/pahole-version.sh: "v1.25" -> 125, 0 when pahole is absent
+    if shutil.which("pahole") is None:
+        return "0"
+    out = subprocess.run(["pahole", "--version"], check=False, capture_output=True, text=True).stdout
+    digits = out.strip().lstrip("v").replace(".", "")
+    return digits if digits.isdigit() else "0"
 
 
 def _path() -> str:
@@ -266,17 +279,24 @@ def solve_placeholders(kconf, recorded: dict[str, str | None], probes: dict[str,
         sym._rec_invalidate()
 
     # Versions and texts: the number or text the config records for the symbol fed by it.
-    for name, probe in probes.items():
+    numbers: dict[str, str] = {}
+    # derived numbers (`expr VERSION / 10000`) after the versions they are computed from
+    for name, probe in sorted(probes.items(), key=lambda item: TC_PREFIX + "DERIVED_" in item[0]):
         if probe.kind == "yes/no":
             continue
         sym = kconf.syms[name]
         value, evidence = ("0" if probe.kind == "version" else ""), "assumed"
-        for user in users[name]:
-            line = recorded.get(user)
-            got = _line_value(line)
-            if got not in (None, "", "0"):
+        derived = _evaluate_expr(probe.command, numbers) if TC_PREFIX in probe.command else None
+        if derived is not None:
+            value, evidence = derived, "recorded"
+        else:
+            for user in users[name]:
+                got = _line_value(recorded.get(user))
+                if got in (None, "", "0") or (probe.kind == "version" and not got.lstrip("-").isdigit()):
+                    continue
                 value, evidence = got, "recorded"
                 break
+        numbers[name] = value
         set_default(sym, kconf._lookup_const_sym(value))
         answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
 
@@ -320,6 +340,23 @@ def solve_placeholders(kconf, recorded: dict[str, str | None], probes: dict[str,
         probe = probes[name]
         answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
     return [answers[name] for name in sorted(answers)]
+
+
+def _evaluate_expr(command: str, numbers: dict[str, str]) -> str | None:
+    """`expr A OP B` over solved version numbers, as the shell's expr computes it."""
+    words = command.split()
+    if len(words) != 4 or words[0] != "expr" or words[2] not in ("+", "-", "*", "/", "%"):
+        return None
+    try:
+        a, b = (int(numbers.get(w, w)) for w in (words[1], words[3]))
+    except ValueError:
+        return None
+    if words[2] in "/%" and b == 0:
+        return None
+    result = {"+": a + b, "-": a - b, "*": a * b,
+              "/": abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1),
+              "%": a - b * (abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)) if b else 0}[words[2]]
+    return str(result)
 
 
 def _probe_groups(names: list[str], users: dict[str, list[str]]) -> list[list[str]]:

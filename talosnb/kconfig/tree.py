@@ -78,14 +78,19 @@ class KconfigTree:
 
     @classmethod
     def load(cls, path: str | os.PathLike, arch: str, *, toolchain_mode: str = "recorded",
-             host: dict[str, str] | None = None, use_cache: bool = True) -> KconfigTree:
-        """Parse `path/Kconfig` for `arch`. Recorded mode runs no probe and is cached on disk."""
+             host: dict[str, str] | None = None, use_cache: bool = True,
+             version: str | None = None) -> KconfigTree:
+        """Parse `path/Kconfig` for `arch`. Recorded mode runs no probe and is cached on disk.
+
+        `version` stands in for the top Makefile's in Kconfig-only folders
+        (such as the kernel's own scripts/kconfig/tests cases).
+        """
         path = Path(path).resolve()
         check_arch(arch)
         if toolchain_mode not in TOOLCHAIN_MODES:
             raise InputError(f"unknown toolchain mode '{toolchain_mode}'",
                              hint="use 'recorded' (answer compiler probes from the config) or 'host'")
-        version = read_tree_version(path)
+        version = version or read_tree_version(path)
         if not (path / "Kconfig").is_file():
             raise InputError("not a kernel tree: no top-level Kconfig", where=str(path))
         if toolchain_mode == "recorded" and use_cache:

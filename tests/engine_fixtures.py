@@ -1,0 +1,53 @@
+"""Real trees and the kernel's own conf, shared by the engine tests (session scoped)."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from talosnb.kconfig import toolchain
+from talosnb.oracle import KernelConf, missing_tools
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+TARBALLS = {"6.12": "linux-6.12.117-kbuild.tar.xz", "7.2": "linux-7.2.12-kbuild.tar.xz"}
+TOPS = {"6.12": "linux-source-6.12", "7.2": "linux-source-7.2"}
+DATA = {"v1.10": SHARED / "data" / "talos-v1.10", "main": SHARED / "data" / "talos-main"}
+
+
+def real_config(release: str, arch: str) -> str:
+    return (DATA[release] / "pkgs" / "kernel" / "build" / f"config-{arch}").read_text()
+
+
+def host_toolchain() -> dict[str, str]:
+    # The oracle's environment decides RUSTC_VERSION & co.: pin rustc to
+    # "absent" for both sides so a rustc on PATH can't make them differ.
+    return toolchain.host_env(rustc="talosnb-no-rustc")
+
+
+@pytest.fixture(scope="session")
+def trees(tmp_path_factory) -> dict[str, Path]:
+    if not SHARED.is_dir():
+        pytest.skip("../shared (real kernel trees and Talos data) is not beside the project")
+    root = tmp_path_factory.mktemp("trees")
+    out = {}
+    for series, name in TARBALLS.items():
+        with tarfile.open(SHARED / "kernel" / name) as tar:
+            tar.extractall(root, filter="data")
+        out[series] = root / TOPS[series]
+    return out
+
+
+@pytest.fixture(scope="session")
+def kernel_conf(trees, tmp_path_factory) -> dict[str, KernelConf]:
+    missing = missing_tools()
+    if missing:
+        pytest.skip("the kernel's conf needs " + ", ".join(missing))
+    return {series: KernelConf(tree, tmp_path_factory.mktemp(f"conf-{series}"))
+            for series, tree in trees.items()}
+
+
+@pytest.fixture(scope="session")
+def engine_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("engine-cache")
