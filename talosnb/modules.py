@@ -182,14 +182,14 @@ class ModuleList:
             if line.endswith("\r"):
                 raise InputError("line ends with a carriage return (Windows line ending)", where=where,
                                  hint="convert the file to Unix line endings")
+            if line.lstrip().startswith("#"):
+                raise InputError("comments are not allowed: every line is a path install -D copies",
+                                 where=where, hint="remove the line")
             if line.strip() and re.search(r"\s", line.strip()):
                 raise InputError(f"more than one word on a line: {line!r}", where=where,
                                  hint="one path per line, relative to /lib/modules/<version>/")
             if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", line):
                 raise InputError(f"control character in {line!r}", where=where)
-            if line.lstrip().startswith("#"):
-                raise InputError("comments are not allowed: every line is a path install -D copies",
-                                 where=where, hint="remove the line")
         self = cls(arch, lines, path, snapshot, text, trailing)
         self._line_numbers = list(range(1, len(lines) + 1))
         return self

@@ -38,14 +38,28 @@ def read_config(path: Path) -> dict[str, str]:
     return values
 
 
+# test_modules.py re-exports these fixtures; pytest then runs each once per module, so the
+# expensive results are memoized here to extract and build only once per session.
+_SESSION: dict[str, object] = {}
+
+
 def _extract(name: str, factory) -> Path:
     if not TARBALLS[name].is_file():
         pytest.skip(f"{TARBALLS[name]} not present")
-    dest = factory.mktemp(f"linux-{name}")
-    with tarfile.open(TARBALLS[name]) as tar:
-        tar.extractall(dest, filter="data")
-    (top,) = dest.iterdir()
-    return top
+    if name not in _SESSION:
+        dest = factory.mktemp(f"linux-{name}")
+        with tarfile.open(TARBALLS[name]) as tar:
+            tar.extractall(dest, filter="data")
+        (top,) = dest.iterdir()
+        _SESSION[name] = top
+    return _SESSION[name]
+
+
+def _maps(tree: Path) -> dict:
+    key = f"maps:{tree}"
+    if key not in _SESSION:
+        _SESSION[key] = {arch: build_kbuild_map(tree, srcarch) for arch, srcarch in ARCHES.items()}
+    return _SESSION[key]
 
 
 @pytest.fixture(scope="session")
@@ -60,12 +74,12 @@ def tree_72(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def maps_612(tree_612):
-    return {arch: build_kbuild_map(tree_612, srcarch) for arch, srcarch in ARCHES.items()}
+    return _maps(tree_612)
 
 
 @pytest.fixture(scope="session")
 def maps_72(tree_72):
-    return {arch: build_kbuild_map(tree_72, srcarch) for arch, srcarch in ARCHES.items()}
+    return _maps(tree_72)
 
 
 def talos_data(release: str) -> Path:
