@@ -9,7 +9,10 @@ kconfiglib's behaviour.
    limited by those dependencies; kconfiglib writes it only when the
    dependencies are met, and promotes a user's `m` to `y` when implied by `y`,
    which Linux stopped doing.
-2. Choices (symbol.c, sym_calc_choice, Linux >= 6.11): every choice member read
+2. Ranges (symbol.c, sym_validate_range): a user value outside the active
+   range is clamped to the nearer bound (written as the bound is spelled);
+   kconfiglib drops it and falls back to the defaults.
+3. Choices (symbol.c, sym_calc_choice, Linux >= 6.11): every choice member read
    from a .config moves to the front of the choice's priority list (the last
    line wins). The selection is the first visible member in priority order with
    user value y; else the default unless the user set it to n; else the first
@@ -24,6 +27,8 @@ from kconfiglib import BOOL, expr_value
 _original_set_value = kconfiglib.Symbol.set_value
 _original_tri_value = kconfiglib.Symbol.tri_value
 _original_selection = kconfiglib.Choice._selection
+_original_str_value = kconfiglib.Symbol.str_value
+_INT_HEX = (kconfiglib.INT, kconfiglib.HEX)
 
 
 def _ours(item) -> bool:
@@ -72,6 +77,26 @@ def _tri_value(self):
     return val
 
 
+def _str_value(self):
+    if (self._cached_str_val is not None or not _ours(self) or self.orig_type not in _INT_HEX
+            or self.user_value is None or not self.visibility):
+        return _original_str_value.fget(self)
+    base = 16 if self.orig_type is kconfiglib.HEX else 10
+    for low_sym, high_sym, cond in self.ranges:
+        if expr_value(cond):
+            try:
+                user = int(self.user_value, base)
+                low, high = int(low_sym.str_value, base), int(high_sym.str_value, base)
+            except ValueError:
+                break
+            if user < low or user > high:
+                self._write_to_conf = True
+                self._cached_str_val = (low_sym if user < low else high_sym).str_value
+                return self._cached_str_val
+            break
+    return _original_str_value.fget(self)
+
+
 def _set_value(self, value):
     ok = _original_set_value(self, value)
     if ok and self.choice is not None and _ours(self):
@@ -118,6 +143,7 @@ def _selection(self):
 
 def install() -> None:
     kconfiglib.Symbol.tri_value = property(_tri_value)
+    kconfiglib.Symbol.str_value = property(_str_value)
     kconfiglib.Symbol.set_value = _set_value
     kconfiglib.Choice._selection = _selection
 
