@@ -1,0 +1,90 @@
+"""Engine speed against the kernel's own scripts/kconfig/conf, measured in one run.
+
+    .venv/bin/python benchmarks/bench_engine.py [--tree DIR_OR_TARBALL] [--pkgs DIR] [--repeat N]
+
+Defaults: the 6.12.117 skeleton and the Talos v1.10 configs in ../shared when
+present. Prints, per arch: conf --olddefconfig, talosnb cold (parse + load +
+normalize, no cache), talosnb warm (parsed tree from the on-disk cache), their
+ratios, and the peak RSS of one process holding both arches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared"
+
+
+def _child(tree: str, pkgs: str, arch: str, mode: str) -> float:
+    """Time one load+normalize in a fresh process (cold or warm cache)."""
+    code = (
+        "import time,sys; t=time.perf_counter();"
+        "from talosnb.kconfig.tree import KconfigTree; from talosnb.kconfig.config import Config;"
+        f"tree=KconfigTree.load({tree!r},{arch!r},use_cache={mode == 'warm'});"
+        f"Config.load(tree,{pkgs!r}+'/kernel/build/config-{arch}').text();"
+        "print(time.perf_counter()-t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT, env={**os.environ})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _both_arches_rss(tree: str, pkgs: str) -> float:
+    code = (
+        "import resource;"
+        "from talosnb.kconfig.tree import KconfigTree; from talosnb.kconfig.config import Config;"
+        f"c=[Config.load(KconfigTree.load({tree!r},a),{pkgs!r}+'/kernel/build/config-'+a) for a in"
+        " ('amd64','arm64')];"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tree", default=str(SHARED / "kernel" / "linux-6.12.117-kbuild.tar.xz"))
+    parser.add_argument("--pkgs", default=str(SHARED / "data" / "talos-v1.10" / "pkgs"))
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    from talosnb.kconfig.toolchain import host_env
+    from talosnb.oracle import KernelConf
+    from talosnb.sources import open_kernel_tree
+
+    with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as work:
+        os.environ["TALOSNB_CACHE_DIR"] = str(Path(work) / "cache")
+        tree = str(open_kernel_tree(args.tree).path)
+        conf = KernelConf(tree, Path(work) / "conf")
+        host = host_env(rustc="talosnb-no-rustc")
+        print(f"tree {conf.version}, {args.repeat} runs each, medians in seconds")
+        print(f"{'arch':6} {'conf':>7} {'cold':>7} {'cold/conf':>9} {'warm':>7} {'conf/warm':>9}")
+        for arch in ("amd64", "arm64"):
+            text = (Path(args.pkgs) / "kernel" / "build" / f"config-{arch}").read_text()
+            conf_times = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                conf.olddefconfig(text, arch, host)
+                conf_times.append(time.perf_counter() - t)
+            cold = [_child(tree, args.pkgs, arch, "cold") for _ in range(args.repeat)]
+            _child(tree, args.pkgs, arch, "warm")  # fills the cache
+            warm = [_child(tree, args.pkgs, arch, "warm") for _ in range(args.repeat)]
+            c, k, w = (statistics.median(x) for x in (conf_times, cold, warm))
+            print(f"{arch:6} {c:7.2f} {k:7.2f} {k / c:9.2f} {w:7.2f} {c / w:9.1f}")
+        print(f"peak RSS, both arches loaded in one process: {_both_arches_rss(tree, args.pkgs):.0f} MB")
+        print(f"(benchmark process itself: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
