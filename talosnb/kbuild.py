@@ -19,6 +19,7 @@ rather than guessed silently.
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import itertools
 import os
@@ -185,6 +186,8 @@ class KbuildMap:
     # Directories descended, relative to the tree root -> guard alternatives.
     directories: dict[str, tuple[Conds, ...]] = field(default_factory=dict)
     unevaluated: list[tuple[str, str]] = field(default_factory=list)
+    # Makefiles read (tree-relative): what the disk cache watches for changes.
+    files: list[str] = field(default_factory=list)
     _by_symbol: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _by_name: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
@@ -319,8 +322,9 @@ class _Evaluator:
     """Evaluates one directory's Makefile (and what it includes) symbolically."""
 
     def __init__(self, tree: Path, directory: str, base_vars: Mapping[str, list[Word]],
-                 unevaluated: list[tuple[str, str]]):
+                 unevaluated: list[tuple[str, str]], files_read: set[str] | None = None):
         self.tree = tree
+        self.files_read = files_read if files_read is not None else set()
         self.directory = directory
         self.vars: dict[str, list[Word]] = {k: list(v) for k, v in base_vars.items()}
         self.vars.setdefault("obj", [Word(directory or ".")])
@@ -726,6 +730,7 @@ def evaluate_makefile(tree: Path, directory: str, file: str, ev: _Evaluator,
     are the conditions it is read under (an ``include`` inside an ``ifdef``)."""
     outer = [()] if outer is None else outer
     path = tree / file
+    ev.files_read.add(file)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -943,12 +948,12 @@ def kernel_version(tree: Path) -> str:
     return ".".join(p for p in (parts["VERSION"], parts["PATCHLEVEL"], parts["SUBLEVEL"]) if p)
 
 
-def _arch_vars(tree: Path, srcarch: str, unevaluated: list) -> dict[str, list[Word]]:
+def _arch_vars(tree: Path, srcarch: str, unevaluated: list, files_read: set[str]) -> dict[str, list[Word]]:
     """ARCH_CORE/ARCH_LIB/ARCH_DRIVERS (top Makefile: core-y, libs-y dirs, drivers-y and
     drivers-m after reading arch/$(SRCARCH)/Makefile) plus what that Makefile exports."""
     base = {"SRCARCH": [Word(srcarch)], "ARCH": [Word(_ARCH_FOR_SRCARCH.get(srcarch, srcarch))],
             "srctree": [Word(".")], "objtree": [Word(".")]}
-    ev = _Evaluator(tree, "", base, [])
+    ev = _Evaluator(tree, "", base, [], files_read)
     ev.vars.update({"core-y": [], "drivers-y": [], "libs-y": [Word("lib/")]})
     arch_makefile = f"arch/{srcarch}/Makefile"
     if not (tree / arch_makefile).is_file():
@@ -978,7 +983,8 @@ def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> Kbu
     tree = Path(tree)
     version = kernel_version(tree)
     unevaluated: list[tuple[str, str]] = []
-    base = _arch_vars(tree, srcarch, unevaluated)
+    files_read: set[str] = {"Makefile"}
+    base = _arch_vars(tree, srcarch, unevaluated, files_read)
     kmap = KbuildMap(srcarch=srcarch, kernel_version=version)
     # Directory -> guard alternatives from the top down; breadth-first so parents come first.
     pending: dict[str, list[Conds]] = {"": [()]}
@@ -1007,7 +1013,7 @@ def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> Kbu
         if file is None:
             unevaluated.append((f"{directory}/", "descended into, but it has no Kbuild or Makefile"))
             continue
-        ev = _Evaluator(tree, directory, base, unevaluated)
+        ev = _Evaluator(tree, directory, base, unevaluated, files_read)
         evaluate_makefile(tree, directory, file, ev)
         subdirs, modules, builtins = _dir_result(ev, directory)
         for target, local in ((module_alts, modules), (builtin_alts, builtins)):
@@ -1033,11 +1039,23 @@ def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> Kbu
                 queue.append(sub)
     if bar is not None:
         bar.close()
+    # Equal conditions and chains are shared, so the pickled cache stays small and loads fast.
+    conds_seen: dict[Condition, Condition] = {}
+    chains_seen: dict[Conds, Conds] = {}
+
+    def intern(alts: list[Conds]) -> tuple[Conds, ...]:
+        out = []
+        for alt in dict.fromkeys(alts):
+            chain = tuple(conds_seen.setdefault(c, c) for c in alt)
+            out.append(chains_seen.setdefault(chain, chain))
+        return tuple(out)
+
     for ko in sorted(module_alts):
-        kmap.modules[ko] = ModuleRule(ko, tuple(dict.fromkeys(module_alts[ko])),
-                                      tuple(dict.fromkeys(builtin_alts.get(ko, []))))
+        kmap.modules[ko] = ModuleRule(ko, intern(module_alts[ko]), intern(builtin_alts.get(ko, [])))
     for ko in sorted(set(builtin_alts) - set(module_alts)):
-        kmap.builtin_only[ko] = ModuleRule(ko, (), tuple(dict.fromkeys(builtin_alts[ko])))
+        kmap.builtin_only[ko] = ModuleRule(ko, (), intern(builtin_alts[ko]))
+    kmap.directories = {d: intern(list(g)) for d, g in kmap.directories.items()}
+    kmap.files = sorted(files_read)
     kmap.unevaluated = sorted(set(unevaluated))
     kmap._index()
     return kmap
@@ -1046,25 +1064,31 @@ def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> Kbu
 # --------------------------------------------------------------------------
 # Cache
 
-def _kbuild_files(tree: Path) -> list[Path]:
-    out = []
-    for root, dirs, files in os.walk(tree):
-        dirs.sort()
-        for f in sorted(files):
-            if f.startswith(("Makefile", "Kbuild")):
-                out.append(Path(root) / f)
-    return out
-
-
-def cache_key(tree: Path, srcarch: str) -> str:
-    """Top-Makefile version + SRCARCH + the Kbuild files' paths, mtimes and sizes + format."""
-    tree = Path(tree)
+def _stamp(tree: Path, kmap_files: Iterable[str], directories: Iterable[str]) -> str:
+    """Hash of the Makefiles' paths, mtimes and sizes, and of the descended directories'
+    mtimes (a Kbuild file added next to a Makefile changes its directory's mtime)."""
     h = hashlib.sha256()
-    h.update(f"{FORMAT_VERSION}\0{kernel_version(tree)}\0{srcarch}\0".encode())
-    for f in _kbuild_files(tree):
-        st = f.stat()
-        h.update(f"{f.relative_to(tree).as_posix()}\0{st.st_mtime_ns}\0{st.st_size}\0".encode())
-    return f"{kernel_version(tree)}-{srcarch}-{h.hexdigest()[:24]}"
+    for rel in sorted(set(kmap_files)):
+        try:
+            st = os.stat(tree / rel)
+            h.update(f"{rel}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+        except OSError:
+            h.update(f"{rel}\0missing\n".encode())
+    for rel in sorted(set(directories)):
+        try:
+            h.update(f"{rel}/\0{os.stat(tree / rel if rel else tree).st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{rel}/\0missing\n".encode())
+    return h.hexdigest()
+
+
+def cache_path(tree: Path, srcarch: str, cache_dir: Path | None = None) -> Path:
+    """Where the map of ``tree`` for ``srcarch`` is cached: named by the top-Makefile version,
+    SRCARCH, the tree's location and the cache format."""
+    tree = Path(tree).resolve()
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    where = hashlib.sha256(f"{FORMAT_VERSION}\0{tree}".encode()).hexdigest()[:20]
+    return folder / "kbuild" / f"{kernel_version(tree)}-{srcarch}-{where}.pickle"
 
 
 def default_cache_dir() -> Path:
@@ -1077,28 +1101,54 @@ def default_cache_dir() -> Path:
 
 def load_kbuild_map(tree: Path, srcarch: str, cache_dir: Path | None = None, *,
                     progress: bool = False) -> KbuildMap:
-    """:func:`build_kbuild_map`, cached on disk per tree and SRCARCH (rebuilt when any
-    Kbuild file's path, mtime or size changes)."""
-    tree = Path(tree)
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = folder / "kbuild" / f"{cache_key(tree, srcarch)}.pickle"
+    """:func:`build_kbuild_map`, cached on disk per tree and SRCARCH (default cache folder:
+    ``platformdirs.user_cache_dir("talosnb")``, or ``$TALOSNB_CACHE_DIR``).
+
+    The cache is keyed by the top-Makefile version, SRCARCH, the format version and a hash
+    of the paths, mtimes and sizes of the Kbuild files the map was built from (plus the
+    mtimes of the directories descended, so a new Kbuild file is noticed); any change
+    rebuilds it.
+    """
+    tree = Path(tree).resolve()
+    path = cache_path(tree, srcarch, cache_dir)
     try:
         with open(path, "rb") as f:
-            kmap = pickle.load(f)
-        if isinstance(kmap, KbuildMap):
-            return kmap
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
+            stamp, payload = pickle.load(f)
+        if stamp == _stamp(tree, payload_files(payload), payload_dirs(payload)):
+            # Unpickling ~100k small objects triggers the cyclic GC over and over; it
+            # finds nothing to collect here, so pause it (halves the warm load time).
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                kmap = pickle.loads(payload[2])
+            finally:
+                if was_enabled:
+                    gc.enable()
+            if isinstance(kmap, KbuildMap):
+                return kmap
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError,
+            IndexError):
+        pass  # missing, stale or unreadable: build it again
     kmap = build_kbuild_map(tree, srcarch, progress=progress)
+    payload = (kmap.files, list(kmap.directories), pickle.dumps(kmap, protocol=pickle.HIGHEST_PROTOCOL))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
-            pickle.dump(kmap, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((_stamp(tree, kmap.files, kmap.directories), payload), f,
+                        protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         pass  # a cache we cannot write only costs time
     return kmap
+
+
+def payload_files(payload: tuple) -> list[str]:
+    return payload[0]
+
+
+def payload_dirs(payload: tuple) -> list[str]:
+    return payload[1]
 
 
 def extract_kbuild_tarball(tarball: Path, dest: Path) -> Path:

@@ -1,0 +1,91 @@
+"""Benchmark the Kbuild map: cold build, warm load from the disk cache, checking both arches.
+
+    .venv/bin/python benchmarks/bench_kbuild.py [--tree TARBALL_OR_DIR] [--data TALOS_DATA_DIR]
+
+Targets (2 cores): cold build <= 3 s per arch, warm <= 0.2 s, check of both arches <= 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from talosnb.kbuild import (  # after the sys.path line: runs from a checkout, not installed
+    SRCARCH_FOR_ARCH,
+    build_kbuild_map,
+    extract_kbuild_tarball,
+    load_kbuild_map,
+)
+from talosnb.modules import ModuleList, check_module_lists
+
+SHARED = ROOT.parent / "shared"
+TARGETS = {"cold": 3.0, "warm": 0.2, "check": 0.5}
+
+
+def read_config(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        if m := re.match(r"CONFIG_(\w+)=(.*)$", line):
+            values[m.group(1)] = m.group(2)
+        elif m := re.match(r"# CONFIG_(\w+) is not set$", line):
+            values[m.group(1)] = "n"
+    return values
+
+
+def report(label: str, seconds: float, target: float) -> None:
+    verdict = "ok" if seconds <= target else "SLOWER THAN TARGET"
+    print(f"{label:<40} {seconds:7.3f} s   (target <= {target} s: {verdict})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", type=Path, default=SHARED / "kernel/linux-6.12.117-kbuild.tar.xz",
+                        help="kernel tree folder or Kbuild skeleton tarball")
+    parser.add_argument("--data", type=Path, default=SHARED / "data/talos-v1.10",
+                        help="folder with pkgs/kernel/build/config-ARCH and talos/hack/modules-ARCH.txt")
+    args = parser.parse_args()
+    if not args.tree.exists():
+        parser.error(f"{args.tree} not found; pass --tree")
+    with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as scratch:
+        scratch = Path(scratch)
+        tree = args.tree
+        if tree.is_file():
+            start = time.perf_counter()
+            tree = extract_kbuild_tarball(tree, scratch / "tree")
+            print(f"{'extract tarball (not part of targets)':<40} {time.perf_counter() - start:7.3f} s")
+        cache = scratch / "cache"
+        maps = {}
+        for arch, srcarch in SRCARCH_FOR_ARCH.items():
+            start = time.perf_counter()
+            kmap = build_kbuild_map(tree, srcarch)
+            report(f"map build cold, {srcarch}", time.perf_counter() - start, TARGETS["cold"])
+            print(f"    {len(kmap.modules)} objects that can be modules, {len(kmap.directories)} directories, "
+                  f"{len(kmap.unevaluated)} unevaluated constructs")
+            load_kbuild_map(tree, srcarch, cache_dir=cache)  # fills the cache
+            start = time.perf_counter()
+            maps[arch] = load_kbuild_map(tree, srcarch, cache_dir=cache)
+            report(f"map load warm (cache), {srcarch}", time.perf_counter() - start, TARGETS["warm"])
+        data = args.data
+        if not (data / "talos/hack").is_dir():
+            print(f"no Talos data at {data}; skipping the check benchmark")
+            return 0
+        lists = {a: ModuleList.load(data / f"talos/hack/modules-{a}.txt", a) for a in maps}
+        values = {a: read_config(data / f"pkgs/kernel/build/config-{a}") for a in maps}
+        version = maps["amd64"].kernel_version
+        start = time.perf_counter()
+        findings = check_module_lists(lists, values, maps, tree_version=version)
+        report("check both arches (loaded values)", time.perf_counter() - start, TARGETS["check"])
+        levels = {lv: sum(f.level == lv for f in findings) for lv in ("error", "warning", "info")}
+        print(f"    findings: {levels}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
