@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-drop", action="store_true",
                    help="write even though lines for symbols this tree doesn't define are dropped")
 
+    p = sub.add_parser("check", help="check hack/modules-ARCH.txt against the configs and the Kbuild files",
+                       description="Every .ko in the talos module lists must be built as a module (=m, "
+                                   "with every directory guard on) by the config of its arch. Exits 1 when "
+                                   "an error-level finding exists.")
+    _common(p)
+    p.add_argument("--info", action="store_true", help="also list informational findings")
+
     p = sub.add_parser("get", help="show symbols: value per arch, type, prompt, where defined, why",
                        description="Show symbols (with or without CONFIG_) on each arch.")
     _common(p)
@@ -162,7 +169,38 @@ def cmd_get(args) -> int:
     return 0
 
 
-COMMANDS = {"normalize": cmd_normalize, "get": cmd_get}
+def cmd_check(args) -> int:
+    from .kbuild import load_kbuild_map
+    from .modules import ModuleList, check_module_lists, findings_frame
+
+    session = _open(args)
+    if session.inputs.talos is None:
+        raise TalosnbError("no talos checkout to read hack/modules-ARCH.txt from",
+                           hint="pass --talos (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+    payload, text = _context(session)
+    lists, values, maps = {}, {}, {}
+    for arch, config in session.configs.items():
+        lists[arch] = ModuleList.load(session.inputs.talos.module_list_path(arch), arch)
+        values[arch] = config.written()
+        maps[arch] = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch)
+    findings = check_module_lists(lists, values, maps, tree_version=session.tree_version,
+                                  list_version=next((c.recorded_version for c in session.configs.values()
+                                                     if c.recorded_version), None))
+    frame = findings_frame(findings)
+    errors = int((frame["level"] == "error").sum()) if len(frame) else 0
+    shown = frame if args.info or not len(frame) else frame[frame["level"] != "info"]
+    payload["findings"] = shown.to_dict(orient="records")
+    payload["errors"] = errors
+    text += f"\n{errors} error(s), {len(frame)} finding(s) in all\n"
+    for row in shown.itertuples():
+        text += f"{row.level:7} {row.arch:5} {row.kind:16} {row.entry or ''}: {row.message}\n"
+        if row.fix:
+            text += f"        fix: {row.fix}\n"
+    _emit(args, payload, text)
+    return 1 if errors else 0
+
+
+COMMANDS = {"normalize": cmd_normalize, "get": cmd_get, "check": cmd_check}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -152,3 +152,15 @@ def test_both_arches_side_by_side(trees):
     assert amd.text().splitlines()[2] == "# Linux/x86 6.12.117 Kernel Configuration"
     assert arm.text().splitlines()[2] == "# Linux/arm64 6.12.117 Kernel Configuration"
     assert os.environ.get("ARCH") != "arm64"  # the parse does not leak its environment
+
+
+def test_check_command_on_real_talos_v1_10(trees, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "talosnb", "check", "--format", "json",
+                             "--pkgs", str(DATA["v1.10"] / "pkgs"), "--talos", str(DATA["v1.10"] / "talos"),
+                             "--kernel-src", str(trees["6.12"])],
+                            capture_output=True, text=True, check=False,
+                            env={**os.environ, "TALOSNB_CACHE_DIR": str(tmp_path)},
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["errors"] == 0 and report["tree_version"] == "6.12.117"
