@@ -6,6 +6,8 @@ Exit codes: 0 ok, 1 findings or refusals, 2 bad usage or bad input.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import sys
 from collections.abc import Sequence
@@ -17,7 +19,8 @@ from .kconfig.info import symbol_info
 from .session import Session
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def common_options(parser: argparse.ArgumentParser) -> None:
+    """The options every subcommand takes: inputs, --arch, --toolchain, --format, --progress."""
     inputs = parser.add_argument_group("inputs (default: $TALOSNB_PKGS/$TALOSNB_TALOS/$TALOSNB_KERNEL_SRC, "
                                        "else the embedded sample)")
     inputs.add_argument("--pkgs", metavar="DIR", help="siderolabs/pkgs checkout (kernel/build/config-ARCH, Pkgfile)")
@@ -45,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Load each config-ARCH against the kernel tree and write it back exactly "
                                    "as the kernel's `make olddefconfig` would (toolchain lines kept in "
                                    "recorded mode). Prints the changes in scripts/diffconfig notation.")
-    _common(p)
+    common_options(p)
     p.add_argument("--output", metavar="FILE", help="write here instead of in place (one --arch only)")
     p.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
     p.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
@@ -56,17 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Every .ko in the talos module lists must be built as a module (=m, "
                                    "with every directory guard on) by the config of its arch. Exits 1 when "
                                    "an error-level finding exists.")
-    _common(p)
+    common_options(p)
     p.add_argument("--info", action="store_true", help="also list informational findings")
 
     p = sub.add_parser("get", help="show symbols: value per arch, type, prompt, where defined, why",
                        description="Show symbols (with or without CONFIG_) on each arch.")
-    _common(p)
+    common_options(p)
     p.add_argument("symbols", nargs="+", metavar="SYMBOL")
+
+    # Further subcommands live in their own modules (talosnb/cli_*.py), each with
+    # register(sub) -> {name: handler}; imported here to avoid an import cycle.
+    for name in EXTENSIONS:
+        module = importlib.import_module(f"talosnb.{name}")
+        COMMANDS.update(module.register(sub))
     return parser
 
 
-def _emit(args, payload: dict, text: str) -> None:
+def emit(args, payload: dict, text: str) -> None:
     if args.format == "json":
         json.dump(payload, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
@@ -74,12 +83,12 @@ def _emit(args, payload: dict, text: str) -> None:
         sys.stdout.write(text)
 
 
-def _open(args) -> Session:
+def open_session(args) -> Session:
     return Session.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch, toolchain=args.toolchain,
                         progress=args.progress)
 
 
-def _context(session: Session) -> tuple[dict, str]:
+def context(session: Session) -> tuple[dict, str]:
     checks = session.version_checks()
     payload = {"tree_version": session.tree_version, "toolchain": session.toolchain,
                "version_checks": [{"kind": c.kind, "level": c.level, "message": c.message} for c in checks]}
@@ -93,8 +102,8 @@ def _context(session: Session) -> tuple[dict, str]:
 def cmd_normalize(args) -> int:
     if args.output and args.arch == "all":
         raise TalosnbError("--output needs one --arch", hint="add --arch amd64 or --arch arm64")
-    session = _open(args)
-    payload, text = _context(session)
+    session = open_session(args)
+    payload, text = context(session)
     payload["configs"] = {}
     status = 0
     for arch, config in session.configs.items():
@@ -123,13 +132,13 @@ def cmd_normalize(args) -> int:
         text += "".join(f"  {n.where}: {n.message}\n" for n in config.notes)
         if refused:
             text += f"  REFUSED: {refused}\n"
-    _emit(args, payload, text)
+    emit(args, payload, text)
     return status
 
 
 def cmd_get(args) -> int:
-    session = _open(args)
-    payload, text = _context(session)
+    session = open_session(args)
+    payload, text = context(session)
     payload["symbols"] = []
     missing = []
     for name in args.symbols:
@@ -160,7 +169,7 @@ def cmd_get(args) -> int:
                 text += f"  default {d['value']}" + (f" if {d['if']}" if d["if"] else "") + "\n"
             if info["assignable"]:
                 text += f"  assignable: {', '.join(info['assignable'])}\n"
-    _emit(args, payload, text)
+    emit(args, payload, text)
     unknown_everywhere = {n for n, _ in missing
                           if sum(1 for m, _ in missing if m == n) == len(session.configs)}
     if unknown_everywhere:
@@ -173,11 +182,11 @@ def cmd_check(args) -> int:
     from .kbuild import load_kbuild_map
     from .modules import ModuleList, check_module_lists, findings_frame
 
-    session = _open(args)
+    session = open_session(args)
     if session.inputs.talos is None:
         raise TalosnbError("no talos checkout to read hack/modules-ARCH.txt from",
                            hint="pass --talos (a siderolabs/talos checkout) or set TALOSNB_TALOS")
-    payload, text = _context(session)
+    payload, text = context(session)
     lists, values, maps = {}, {}, {}
     for arch, config in session.configs.items():
         lists[arch] = ModuleList.load(session.inputs.talos.module_list_path(arch), arch)
@@ -196,11 +205,15 @@ def cmd_check(args) -> int:
         text += f"{row.level:7} {row.arch:5} {row.kind:16} {row.entry or ''}: {row.message}\n"
         if row.fix:
             text += f"        fix: {row.fix}\n"
-    _emit(args, payload, text)
+    emit(args, payload, text)
     return 1 if errors else 0
 
 
 COMMANDS = {"normalize": cmd_normalize, "get": cmd_get, "check": cmd_check}
+
+# Modules under talosnb/ that add subcommands (see build_parser).
+EXTENSIONS: list[str] = [name for name in ("cli_edit", "cli_modules", "cli_workbench")
+                         if importlib.util.find_spec(f"talosnb.{name}") is not None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
