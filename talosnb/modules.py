@@ -130,7 +130,9 @@ def findings_frame(findings: Iterable[Finding]):
         "values": ", ".join(f"{k}={v}" for k, v in sorted(f.values.items())),
         "where": f.where, "message": f.message, "fix": f.fix,
     } for f in findings]
-    frame = pd.DataFrame(rows, columns=columns)
+    # Plain object columns: pandas would otherwise infer string columns and turn a missing
+    # fix or entry into NaN (truthy, and invalid in JSON) instead of None.
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
     if frame.empty:
         return frame
     frame["_level"] = frame["level"].map({lv: i for i, lv in enumerate(LEVELS)})
