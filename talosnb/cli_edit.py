@@ -1,0 +1,293 @@
+"""talosnb set, merge, why, search, diff: editing configs with the kernel's semantics."""
+
+from __future__ import annotations
+
+import argparse
+
+from .errors import InputError, TalosnbError
+from .fileio import read_text
+
+
+def register(sub) -> dict:
+    from .cli import common_options
+
+    p = sub.add_parser(
+        "set", help="set symbols (SYMBOL=VALUE...) on one or both arches, write config-ARCH, print the cascade",
+        description="Apply the assignments as one batch, exactly as merging them into the .config and "
+                    "running `make olddefconfig` would, and write config-ARCH. If any assignment can't take "
+                    "effect on an arch, nothing is written; the reason is shown as a tree of unmet "
+                    "conditions with file:line, with a fix verified on a copy. Exit 1 on refusal.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  talosnb set BLK_DEV_NBD=m\n  talosnb set --arch arm64 CONFIG_NR_CPUS=512 "
+               "'LOCALVERSION=\"-talos\"'\n  talosnb set --dry-run DEBUG_INFO_BTF=n")
+    common_options(p)
+    p.add_argument("assignments", nargs="+", metavar="SYMBOL=VALUE")
+    _write_options(p)
+    p.add_argument("--no-fix", action="store_true", help="on refusal, don't search for a verified fix")
+    p.add_argument("--add-to-module-list", action="store_true",
+                   help="add the .ko files the new =m symbols build to hack/modules-ARCH.txt (needs --talos)")
+
+    p = sub.add_parser(
+        "merge", help="apply config fragments as merge_config.sh + olddefconfig do, write, list unmet values",
+        description="Apply fragment files (CONFIG_X=... and '# CONFIG_X is not set' lines) in order, as the "
+                    "kernel's scripts/kconfig/merge_config.sh followed by olddefconfig does, and write "
+                    "config-ARCH. Every requested value that did not end up in the result is listed "
+                    "(exit 1), like merge_config.sh's warnings.")
+    common_options(p)
+    p.add_argument("fragments", nargs="+", metavar="FRAGMENT")
+    _write_options(p)
+
+    p = sub.add_parser(
+        "why", help="a symbol's value and why; or why SYMBOL=VALUE can't be had, with a verified fix",
+        description="Without a value: the symbol's value per arch and where it comes from (defaults, "
+                    "select, visibility). With SYMBOL=VALUE: whether it can take effect, what else would "
+                    "change, and if it can't, the unmet conditions and a verified fix.")
+    common_options(p)
+    p.add_argument("query", metavar="SYMBOL[=VALUE]")
+    p.add_argument("--budget", type=int, default=200, help="fix search: most candidates to try (default 200)")
+
+    p = sub.add_parser("search", help="find symbols by name, prompt, help text or module",
+                       description="Ranked: exact name, name prefix, name substring, prompt, help, module "
+                                   "(.ko name or source path, via the Kbuild files), similar names.")
+    common_options(p)
+    p.add_argument("text", nargs="+")
+    p.add_argument("--limit", type=int, default=30)
+    p.add_argument("--no-modules", action="store_true", help="don't read the Kbuild files (faster)")
+
+    p = sub.add_parser("diff", help="what normalize would change, or config-ARCH against another file",
+                       description="Without --against: the lines config-ARCH would change when written by "
+                                   "talosnb (make olddefconfig). With --against FILE: FILE compared with "
+                                   "config-ARCH, in scripts/diffconfig notation (-removed, +added, old -> new).")
+    common_options(p)
+    p.add_argument("--against", metavar="FILE", help="a .config to compare with (needs one --arch)")
+    return {"set": cmd_set, "merge": cmd_merge, "why": cmd_why, "search": cmd_search, "diff": cmd_diff}
+
+
+def _write_options(p) -> None:
+    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    p.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
+
+
+def _payload_changes(changes) -> dict:
+    return {arch: change.as_dict() for arch, change in changes.items()}
+
+
+def _write_all(session, changes, args) -> dict[str, bool]:
+    written = {}
+    if args.dry_run:
+        return {arch: False for arch in changes}
+    for arch, change in changes.items():
+        config = session.configs[arch]
+        written[arch] = bool(change.applied and change.cascade) and config.write(force=args.force)
+    return written
+
+
+def cmd_set(args) -> int:
+    from .cli import context, emit, open_session
+    from .edit import parse_assignment, set_symbols
+
+    assignments = [parse_assignment(a, where=f"argument {i}") for i, a in enumerate(args.assignments, 1)]
+    session = open_session(args)
+    _refuse_drops(session, args)
+    changes = set_symbols(session, assignments, mode="set", dry_run=args.dry_run, fix=not args.no_fix,
+                          atomic=True)
+    refused = any(c.refusals for c in changes.values())
+    payload, text = context(session)
+    modules = {}
+    if not refused:
+        written = _write_all(session, changes, args)
+        modules = _new_modules(session, changes, args)
+    else:
+        written = {arch: False for arch in changes}
+    payload.update({"changes": _payload_changes(changes), "written": written, "refused": refused,
+                    "modules": modules})
+    for arch, change in changes.items():
+        text += "\n" + change.text() + "\n"
+        if written.get(arch):
+            text += f"  written to {session.configs[arch].source}\n"
+        for entry in modules.get(arch, {}).get("built", []):
+            text += f"  now builds {entry}\n"
+        for entry in modules.get(arch, {}).get("added", []):
+            text += f"  added to the module list: {entry}\n"
+    if refused:
+        text += "\nnothing written: an assignment can't take effect (see above)\n"
+    elif args.dry_run:
+        text += "\ndry run: nothing written\n"
+    emit(args, payload, text)
+    return 1 if refused else 0
+
+
+def _refuse_drops(session, args) -> None:
+    for arch, config in session.configs.items():
+        dropped = [n for n in config.notes if n.kind == "unknown-symbol"]
+        if dropped and not args.dry_run and not getattr(args, "force", False):
+            raise TalosnbError(f"config-{arch} has {len(dropped)} line(s) for symbols the "
+                               f"{session.tree_version} tree doesn't define (first: {dropped[0].where}); "
+                               "writing would drop them", where=config.source,
+                               hint="use the kernel tree the config was made for (--kernel-src), "
+                                    "or --force to drop them")
+
+
+def _new_modules(session, changes, args) -> dict:
+    """The .ko files each symbol that became =m now builds; add them to the list if asked."""
+    newly_m = {arch: [c.symbol for c in change.cascade if c.new == "m" and change.applied]
+               for arch, change in changes.items()}
+    if not any(newly_m.values()):
+        return {}
+    from .kbuild import load_kbuild_map
+    from .modules import ModuleList, modules_for_symbols
+    out = {}
+    for arch, symbols in newly_m.items():
+        if not symbols:
+            continue
+        config = session.configs[arch]
+        kmap = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch)
+        built = modules_for_symbols(kmap, config.written(), symbols)
+        entries = sorted({ko for kos in built.values() for ko in kos})
+        out[arch] = {"built": entries, "added": []}
+        if args.add_to_module_list and entries:
+            if session.inputs.talos is None:
+                raise TalosnbError("--add-to-module-list needs a talos checkout", hint="pass --talos")
+            module_list = ModuleList.load(session.inputs.talos.module_list_path(arch), arch)
+            added = [e for e in entries if module_list.add(e)]
+            if added and not args.dry_run:
+                module_list.save(force=args.force)
+            out[arch]["added"] = added
+    return out
+
+
+def cmd_merge(args) -> int:
+    from .cli import context, emit, open_session
+    from .edit import parse_fragment, set_symbols
+
+    assignments = []
+    for path in args.fragments:
+        text, _snapshot = read_text(path, what="config fragment")
+        assignments += parse_fragment(text, path)
+    if not assignments:
+        raise InputError("the fragments hold no assignments", where=", ".join(args.fragments),
+                         hint="a fragment has CONFIG_X=value and '# CONFIG_X is not set' lines")
+    session = open_session(args)
+    _refuse_drops(session, args)
+    changes = set_symbols(session, assignments, mode="merge", dry_run=args.dry_run, fix=False)
+    written = _write_all(session, changes, args)
+    payload, text = context(session)
+    unmet = {arch: [r.as_dict() for r in change.refusals] for arch, change in changes.items()}
+    payload.update({"changes": _payload_changes(changes), "written": written, "unmet": unmet})
+    for arch, change in changes.items():
+        text += f"\n{arch} ({change.tree_version}): {len(change.cascade)} change(s)"
+        text += " (dry run)\n" if args.dry_run else (" written\n" if written.get(arch) else "\n")
+        text += "".join(f"  {name}: not defined on {arch}\n" for name in change.undefined)
+        text += "".join(f"  {c}\n" for c in change.cascade)
+        for refusal in change.refusals:
+            where = f"{refusal.assignment.where}: " if refusal.assignment.where else ""
+            text += (f"  WARNING: {where}{refusal.assignment} requested, "
+                     f"but the result has {refusal.got if refusal.got is not None else '(not written)'}\n")
+            for reason in refusal.reasons:
+                text += "\n".join(reason.lines(2)) + "\n"
+    emit(args, payload, text)
+    return 1 if any(unmet.values()) else 0
+
+
+def cmd_why(args) -> int:
+    from .cli import context, emit, open_session
+    from .edit import editors_for, parse_assignment
+
+    name, value = args.query, None
+    if "=" in args.query:
+        a = parse_assignment(args.query, where="argument")
+        name, value = a.symbol, a.value
+    name = name.removeprefix("CONFIG_")
+    session = open_session(args)
+    payload, text = context(session)
+    payload["symbols"] = []
+    status = 0
+    editors = editors_for(session)
+    if not any(config.has_symbol(name) for config in session.configs.values()):
+        next(iter(session.configs.values())).symbol(name)   # raises with "did you mean"
+    for arch, editor in editors.items():
+        if not editor.config.has_symbol(name):
+            payload["symbols"].append({"symbol": name, "arch": arch, "defined": False})
+            text += f"\n{name} [{arch}]: not defined on {arch}\n"
+            continue
+        info = editor.why(name)
+        entry = {k: info[k] for k in ("symbol", "arch", "type", "value", "visible", "prompt", "defined_at",
+                                      "depends_on", "selected_by", "implied_by", "reason", "assignable")}
+        entry["defined"] = True
+        text += f"\n{name} [{arch}] = {info['value']} ({info['type']}): {info['reason']}\n"
+        text += f"  defined at {', '.join(info['defined_at'])}\n"
+        if info["depends_on"]:
+            text += f"  depends on {info['depends_on']}\n"
+        if info["selected_by"]:
+            text += f"  selected by {', '.join(info['selected_by'])}\n"
+        if value is not None:
+            change = editor.set([parse_assignment(f"{name}={value}")], dry_run=True, fix_budget=args.budget)
+            entry["request"] = f"{name}={value}"
+            entry["possible"] = change.ok
+            entry["cascade"] = [c.__dict__ for c in change.cascade]
+            entry["refusal"] = change.refusals[0].as_dict() if change.refusals else None
+            if change.ok:
+                text += f"  {name}={value} can take effect; it would change {len(change.cascade)} line(s):\n"
+                text += "".join(f"    {c}\n" for c in change.cascade)
+            else:
+                status = 1
+                text += "  " + change.refusals[0].text().replace("\n", "\n  ") + "\n"
+        payload["symbols"].append(entry)
+    emit(args, payload, text)
+    return status
+
+
+def cmd_search(args) -> int:
+    from .cli import context, emit, open_session
+    from .search import search
+
+    session = open_session(args)
+    maps = None
+    if not args.no_modules:
+        from .kbuild import load_kbuild_map
+        maps = {arch: load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch, progress=args.progress)
+                for arch, config in session.configs.items()}
+    query = " ".join(args.text)
+    frame = search(session.configs, query, limit=args.limit, kbuild_maps=maps)
+    payload, text = context(session)
+    payload["query"] = query
+    payload["results"] = frame.to_dict(orient="records")
+    if not len(frame):
+        text += f"\nnothing matches {query!r}\n"
+    for row in frame.itertuples():
+        values = ", ".join(f"{a}={v}" for a, v in sorted(row.values.items()))
+        text += f"\n{row.symbol:32} {row.type:8} [{values}]  ({row.match})\n"
+        if isinstance(row.prompt, str) and row.prompt:
+            text += f"  {row.prompt}\n"
+        text += f"  {row.defined_at}\n"
+    emit(args, payload, text)
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from .cli import context, emit, open_session
+    from .kconfig.config import Config
+    from .kconfig.diff import config_diff
+
+    if args.against and args.arch == "all":
+        raise TalosnbError("--against compares with one config: give --arch amd64 or --arch arm64")
+    session = open_session(args)
+    payload, text = context(session)
+    payload["diffs"] = {}
+    for arch, config in session.configs.items():
+        if args.against:
+            other = Config.load(config.tree, args.against)
+            old, new = other.original_text, config.original_text
+            label = f"{args.against} -> {config.source}"
+            config_text = config.text()
+            Config.from_text(config.tree, config_text, source=config.source)   # reload this one's values
+        else:
+            old, new = config.original_text, config.text()
+            label = f"{config.source} -> as talosnb writes it"
+        changes = config_diff(old, new)
+        payload["diffs"][arch] = {"label": label,
+                                  "changes": [{"symbol": c.symbol, "old": c.old, "new": c.new, "kind": c.kind}
+                                              for c in changes]}
+        text += f"\n{arch}: {label}: {len(changes)} difference(s)\n" + "".join(f"  {c}\n" for c in changes)
+    emit(args, payload, text)
+    return 0

@@ -1,0 +1,121 @@
+"""Find symbols by name, prompt, help text or the module/source file they build.
+
+Ranked as menuconfig's search feels in use: the exact name first, then names
+starting with the text, names containing it, prompts, help texts, modules, and
+last close spellings ("did you mean").
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+
+import pandas as pd
+
+from .kconfig.config import Config
+
+RANKS = {"name": 0, "name-prefix": 1, "name-substring": 2, "prompt": 3, "help": 4, "module": 5,
+         "similar-name": 6}
+COLUMNS = ["symbol", "match", "rank", "type", "prompt", "arches", "values", "defined_at"]
+
+
+def _prompt(sym) -> str | None:
+    return next((n.prompt[0] for n in sym.nodes if n.prompt), None)
+
+
+def _help(sym) -> str:
+    return " ".join(n.help for n in sym.nodes if n.help)
+
+
+def search(configs: Mapping[str, Config], text: str, *, limit: int | None = 50,
+           kbuild_maps: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Symbols matching `text` on any of the configs' arches, best first.
+
+    `text` may carry CONFIG_; matching is case-insensitive. With `kbuild_maps`
+    (arch -> talosnb.kbuild.KbuildMap) a module name, a `.ko` path or a source
+    path finds the symbols that build it.
+    """
+    query = text.strip()
+    if not query:
+        return pd.DataFrame(columns=COLUMNS)
+    upper = query.upper().removeprefix("CONFIG_")
+    lower = query.lower()
+    found: dict[str, dict] = {}
+
+    def add(sym, config: Config, match: str) -> None:
+        row = found.get(sym.name)
+        if row is None:
+            row = found[sym.name] = {"symbol": sym.name, "match": match, "rank": RANKS[match],
+                                     "type": _type(sym), "prompt": _prompt(sym), "arches": [], "values": {},
+                                     "defined_at": f"{sym.nodes[0].filename}:{sym.nodes[0].linenr}"}
+        elif RANKS[match] < row["rank"]:
+            row["match"], row["rank"] = match, RANKS[match]
+        if config.arch not in row["arches"]:
+            row["arches"].append(config.arch)
+            row["values"][config.arch] = sym.str_value
+
+    for config in configs.values():
+        hidden = config._hidden()
+        for sym in config.kconf.unique_defined_syms:
+            name = sym.name
+            if name.startswith("TALOSNB_") or sym in hidden:
+                continue
+            if name == upper:
+                add(sym, config, "name")
+            elif name.startswith(upper):
+                add(sym, config, "name-prefix")
+            elif upper in name:
+                add(sym, config, "name-substring")
+            else:
+                prompt = _prompt(sym)
+                if prompt and lower in prompt.lower():
+                    add(sym, config, "prompt")
+                elif len(lower) >= 3 and lower in _help(sym).lower():
+                    add(sym, config, "help")
+        if kbuild_maps and config.arch in kbuild_maps:
+            kmap = kbuild_maps[config.arch]
+            for path in _module_paths(kmap, query):
+                rule = kmap.rule(path)
+                for name in getattr(rule, "own_symbols", ()):
+                    sym = config.kconf.syms.get(name)
+                    if sym is not None and sym.nodes:
+                        add(sym, config, "module")
+    if not found:
+        for config in configs.values():
+            names = [s.name for s in config.kconf.unique_defined_syms if not s.name.startswith("TALOSNB_")]
+            for name in difflib.get_close_matches(upper, names, n=5, cutoff=0.75):
+                add(config.kconf.syms[name], config, "similar-name")
+    rows = sorted(found.values(), key=lambda r: (r["rank"], len(r["symbol"]), r["symbol"]))
+    if limit is not None:
+        rows = rows[:limit]
+    for row in rows:
+        row["arches"] = ",".join(sorted(row["arches"]))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _type(sym) -> str:
+    import kconfiglib
+    return kconfiglib.TYPE_TO_STR[sym.orig_type]
+
+
+def _module_paths(kmap, query: str) -> list[str]:
+    """.ko paths a query names: a module name, a .ko path, or a source file/dir (foo.c, drivers/block/)."""
+    q = query.strip()
+    if q.endswith((".c", ".o", ".ko")) or "/" in q:
+        stem = q.rsplit("/", 1)[-1]
+        for suffix in (".ko", ".o", ".c"):
+            stem = stem.removesuffix(suffix)
+        paths = _exact(kmap, stem) if stem else []
+        if "/" in q:
+            prefix = q.removeprefix("kernel/").rsplit(".", 1)[0] if q.endswith((".c", ".o", ".ko")) else q
+            prefix = prefix.strip("/")
+            by_dir = [p for p in kmap.modules if p.removeprefix("kernel/").startswith(prefix)]
+            paths = sorted(set(paths) | set(by_dir)) if by_dir else paths
+        return paths
+    return _exact(kmap, q)
+
+
+def _exact(kmap, name: str) -> list[str]:
+    from .kbuild import module_name
+    key = module_name(name)
+    return [p for p in kmap.find(name, close=1) if module_name(p) == key]

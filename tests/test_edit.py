@@ -1,0 +1,184 @@
+"""The edit engine on the embedded sample: cascade, refusal trees, verified fixes, undo, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from talosnb import edit
+from talosnb.cli import main
+from talosnb.errors import FileChangedError, InputError
+from talosnb.kconfig.diff import written_values
+from talosnb.search import search
+from talosnb.session import Session
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+@pytest.fixture
+def sample(tmp_path) -> Path:
+    root = tmp_path / "sample"
+    shutil.copytree(SAMPLE, root)
+    return root
+
+
+@pytest.fixture
+def session(sample) -> Session:
+    return Session.open(sample / "pkgs", sample / "talos", sample / "linux")
+
+
+def _args(sample: Path) -> list[str]:
+    return ["--pkgs", str(sample / "pkgs"), "--talos", str(sample / "talos"), "--kernel-src", str(sample / "linux")]
+
+
+def _leaves(reason):
+    yield reason
+    for child in reason.children:
+        yield from _leaves(child)
+
+
+def test_cascade_per_arch_and_exact_undo_redo(session):
+    before = {arch: c.text() for arch, c in session.configs.items()}
+    changes = edit.set_symbols(session, ["PCI=n"])
+    for arch, change in changes.items():
+        assert change.applied and change.ok
+        by_symbol = {c.symbol: c for c in change.cascade}
+        assert by_symbol["PCI"].old == "y" and by_symbol["PCI"].new == "n"
+        # everything behind PCI goes, each with the condition that removed it
+        assert by_symbol["VIRTIO_PCI"].new is None and "PCI" in by_symbol["VIRTIO_PCI"].reason
+        assert by_symbol["VIRTIO"].reason.startswith("no longer selected")
+        now = written_values(session.configs[arch].text())
+        for c in change.cascade:
+            assert now.get(c.symbol) == (None if c.new is None else edit._quote_if_string(session.configs[arch], c))
+    assert "E1000E" in {c.symbol for c in changes["amd64"].cascade}   # an x86-only driver
+    assert "E1000E" not in {c.symbol for c in changes["arm64"].cascade}
+    after = {arch: c.text() for arch, c in session.configs.items()}
+    edit.undo(session)
+    assert {arch: c.text() for arch, c in session.configs.items()} == before
+    edit.redo(session)
+    assert {arch: c.text() for arch, c in session.configs.items()} == after
+
+
+def test_refusal_explains_with_file_line_and_verified_fix(session):
+    before = session.configs["amd64"].text()
+    changes = edit.set_symbols(session, ["MVPP2=m"], arches=["amd64"])
+    change = changes["amd64"]
+    assert not change.applied and session.configs["amd64"].text() == before
+    refusal = change.refusals[0]
+    nodes = [r for reason in refusal.reasons for r in _leaves(reason)]
+    assert any(r.where == "drivers/net/ethernet/Kconfig:40" for r in nodes)
+    fixed = [r for r in nodes if r.fixed]
+    assert fixed and "ARM64" in fixed[0].text        # an arch constant, named as such
+    assert refusal.fix.found and [str(a) for a in refusal.fix.assignments] == ["COMPILE_TEST=y"]
+    # the fix really works: apply it, then the original assignment takes effect
+    assert edit.set_symbols(session, ["COMPILE_TEST=y"], arches=["amd64"])["amd64"].applied
+    again = edit.set_symbols(session, ["MVPP2=m"], arches=["amd64"])["amd64"]
+    assert again.applied and again.results["MVPP2"] == "m"
+
+
+def test_both_arches_report_separately(session):
+    changes = edit.set_symbols(session, ["CRYPTO_AES_NI_INTEL=y"])
+    assert changes["amd64"].applied and changes["amd64"].results["CRYPTO_AES_NI_INTEL"] == "y"
+    assert "CRYPTO_AES" in {c.symbol for c in changes["amd64"].cascade}   # selected along
+    arm = changes["arm64"]
+    assert not arm.applied and arm.refusals
+    assert not arm.refusals[0].fix.found and not arm.refusals[0].fix.exhausted
+    # a symbol one arch doesn't define is reported, not an error
+    changes = edit.set_symbols(session, ["ARM64_16K_PAGES=y"])
+    assert changes["amd64"].undefined == ["ARM64_16K_PAGES"] and not changes["amd64"].cascade
+    assert changes["arm64"].applied
+    assert {c.symbol for c in changes["arm64"].cascade} >= {"ARM64_16K_PAGES", "ARM64_4K_PAGES"}
+
+
+def test_atomic_batch_keeps_every_arch_unchanged(session):
+    before = {arch: c.text() for arch, c in session.configs.items()}
+    changes = edit.set_symbols(session, ["DUMMY=m", "CRYPTO_AES_NI_INTEL=y"], atomic=True)
+    assert changes["arm64"].refusals
+    assert {arch: c.text() for arch, c in session.configs.items()} == before
+
+
+def test_bad_assignments_are_input_errors(session):
+    with pytest.raises(InputError, match="VIRTIO_NET"):
+        edit.set_symbols(session, ["VIRTIO_NETT=y"])          # did you mean
+    with pytest.raises(InputError, match="bool"):
+        edit.set_symbols(session, ["PCI=m"])
+    with pytest.raises(InputError, match="decimal"):
+        edit.set_symbols(session, ["NR_CPUS=lots"])
+    with pytest.raises(InputError):
+        edit.parse_assignment("just words")
+
+
+def test_int_range_refusal_names_the_range(session):
+    change = edit.set_symbols(session, ["NR_CPUS=100000"], arches=["amd64"])["amd64"]
+    assert not change.applied
+    reason = change.refusals[0].reasons[0]
+    assert "outside the range" in reason.text and reason.where.startswith("arch/x86/Kconfig:")
+
+
+def test_merge_lists_unmet_and_keeps_the_rest(session):
+    assignments = edit.parse_fragment("CONFIG_PCI=n\n# CONFIG_DUMMY is not set\nCONFIG_VIRTIO_NET=y\n", "frag")
+    change = edit.set_symbols(session, assignments, arches=["arm64"], mode="merge")["arm64"]
+    assert change.applied
+    assert [r.assignment.symbol for r in change.refusals] == ["VIRTIO_NET"]
+    assert change.refusals[0].assignment.where == "frag:3"
+    assert session.configs["arm64"].value("PCI") == "n"
+
+
+def test_write_refuses_a_file_changed_on_disk(session, sample):
+    edit.set_symbols(session, ["DUMMY=m"], arches=["amd64"])
+    path = sample / "pkgs" / "kernel" / "build" / "config-amd64"
+    path.write_text(path.read_text() + "# edited elsewhere\n")
+    with pytest.raises(FileChangedError):
+        session.configs["amd64"].write()
+    assert path.read_text().endswith("# edited elsewhere\n")
+
+
+def test_search_ranks_name_prompt_help_module_and_typos(session):
+    from talosnb.kbuild import load_kbuild_map
+    frame = search(session.configs, "virtio")
+    assert frame.iloc[0]["symbol"] == "VIRTIO" and frame.iloc[0]["match"] == "name"
+    assert list(frame["rank"]) == sorted(frame["rank"])
+    assert "BLK_DEV_NBD" in set(search(session.configs, "network block")["symbol"])
+    assert search(session.configs, "CONFIG_virtio_net").iloc[0]["symbol"] == "VIRTIO_NET"
+    typo = search(session.configs, "VIRTOI_NET")
+    assert typo.iloc[0]["symbol"] == "VIRTIO_NET" and typo.iloc[0]["match"] == "similar-name"
+    maps = {arch: load_kbuild_map(session.inputs.kernel.path, c.tree.srcarch) for arch, c in session.configs.items()}
+    hit = search(session.configs, "kernel/drivers/block/nbd.ko", kbuild_maps=maps)
+    assert list(hit["symbol"]) == ["BLK_DEV_NBD"] and hit.iloc[0]["match"] == "module"
+
+
+def test_cli_set_writes_and_refusal_writes_nothing(sample, capsys):
+    cfg = sample / "pkgs" / "kernel" / "build"
+    before = {p.name: p.read_bytes() for p in cfg.iterdir()}
+    assert main(["set", *_args(sample), "MVPP2=m", "DUMMY=m"]) == 1
+    out = capsys.readouterr().out
+    assert "COMPILE_TEST=y" in out and "nothing written" in out
+    assert {p.name: p.read_bytes() for p in cfg.iterdir()} == before
+    assert main(["set", *_args(sample), "--format", "json", "DUMMY=m"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["written"] == {"amd64": True, "arm64": True}
+    assert payload["modules"]["amd64"]["built"] == ["kernel/drivers/net/dummy.ko"]
+    assert "CONFIG_DUMMY=m\n" in (cfg / "config-amd64").read_text()
+    assert main(["set", *_args(sample), "NO_SUCH_SYMBOL=y"]) == 2
+    assert "not defined" in capsys.readouterr().err
+
+
+def test_cli_merge_why_search_diff(sample, capsys, tmp_path):
+    frag = tmp_path / "frag.config"
+    frag.write_text("CONFIG_PCI=n\nCONFIG_VIRTIO_NET=y\n")
+    assert main(["merge", *_args(sample), "--arch", "arm64", str(frag)]) == 1
+    out = capsys.readouterr().out
+    assert f"{frag}:2: VIRTIO_NET=y requested" in out
+    assert "CONFIG_PCI is not set" in (sample / "pkgs/kernel/build/config-arm64").read_text()
+    assert main(["why", *_args(sample), "--format", "json", "MVPP2=m"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    amd = next(s for s in payload["symbols"] if s["arch"] == "amd64")
+    assert amd["possible"] is False and amd["refusal"]["fix"]["assignments"] == ["COMPILE_TEST=y"]
+    assert main(["search", *_args(sample), "--format", "json", "nbd"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["symbol"] == "BLK_DEV_NBD"
+    assert main(["diff", *_args(sample), "--arch", "amd64", "--against",
+                 str(sample / "pkgs/kernel/build/config-arm64")]) == 2   # other arch's config
+    assert main(["diff", *_args(sample)]) == 0
