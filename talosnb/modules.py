@@ -17,7 +17,7 @@ import difflib
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
@@ -149,7 +149,7 @@ def c_sort_key(entry: str) -> bytes:
     return entry.encode("utf-8")
 
 
-def _is_symbol(text: str) -> bool:
+def looks_like_symbol(text: str) -> bool:
     return bool(re.fullmatch(r"(CONFIG_)?[A-Z0-9_]+", text)) and any(ch.isalpha() for ch in text)
 
 
@@ -215,70 +215,145 @@ class ModuleList:
     def __contains__(self, entry: str) -> bool:
         return entry in self.entries
 
-    def _resolve(self, item: str, kbuild: KbuildMap | None, *, present: bool) -> list[str]:
+    def resolve(self, item: str, kbuild: KbuildMap | None = None, *, listed: bool = False,
+                values: Mapping[str, str] | None = None) -> list[str]:
+        """The list entries ``item`` names: a path (``kernel/drivers/block/nbd.ko``,
+        ``modules.order``), a module name (``nbd``, ``-`` and ``_`` alike) or a symbol
+        (``BLK_DEV_NBD`` or ``CONFIG_BLK_DEV_NBD``: the modules it builds).
+
+        ``listed`` (for removing): only entries in the list. Otherwise (for adding) the
+        entries to add; with ``kbuild`` a path must exist in that tree, and with ``values`` a
+        symbol names the modules those values build as ``=m`` (all it can build if none).
+        Anything that names nothing is an InputError saying why, with "did you mean".
+        """
         item = item.strip()
-        if "/" in item or item in METADATA_ENTRIES or item.startswith("modules."):
-            return [item]
-        if _is_symbol(item):
-            if kbuild is None:
-                raise InputError(f"{item} looks like a Kconfig symbol; resolving it needs the kernel tree",
-                                 hint="pass kbuild=<KbuildMap for this arch>")
-            found = kbuild.symbol_modules(item)
-            if not found:
-                raise InputError(f"CONFIG_{item.removeprefix('CONFIG_')} builds no module in this tree")
-            return found
-        name = module_name(item)
-        listed = [e for e in self.entries if e.endswith(".ko") and module_name(e) == name]
-        if present or listed:
-            if listed:
-                return listed
-            near = difflib.get_close_matches(name, [module_name(e) for e in self.entries if e.endswith(".ko")],
-                                             n=3, cutoff=0.7)
-            raise InputError(f"no module named {item} in {self.name}",
-                             hint=f"did you mean {', '.join(near)}?" if near else None)
+        if not item:
+            raise InputError("empty entry", hint="give a .ko path, a module name or a CONFIG_ symbol")
+        if looks_like_symbol(item):
+            return self._resolve_symbol(item, kbuild, listed=listed, values=values)
+        if "/" in item or item.startswith("modules."):
+            return self._resolve_path(item, kbuild, listed=listed)
+        return self._resolve_name(item, kbuild, listed=listed)
+
+    def _not_listed(self, item: str, candidates: Iterable[str]) -> InputError:
+        near = difflib.get_close_matches(item, list(candidates), n=3, cutoff=0.7)
+        return InputError(f"{item} is not in {self.name}",
+                          hint=f"did you mean {', '.join(near)}?" if near else None)
+
+    def _resolve_symbol(self, item: str, kbuild: KbuildMap | None, *, listed: bool,
+                        values: Mapping[str, str] | None) -> list[str]:
+        symbol = item.removeprefix("CONFIG_")
         if kbuild is None:
+            raise InputError(f"{item} looks like a Kconfig symbol; resolving it needs the kernel tree",
+                             hint="pass kbuild=<KbuildMap for this arch>")
+        found = kbuild.symbol_modules(symbol)
+        if not found:
+            raise InputError(f"CONFIG_{symbol} builds no module in the {kbuild.kernel_version} tree for "
+                             f"{self.arch} (no obj-$(CONFIG_{symbol}) line names a module)")
+        if listed:
+            hit = [e for e in found if e in self.entries]
+            if not hit:
+                raise InputError(f"none of the modules CONFIG_{symbol} builds ({', '.join(found)}) is in "
+                                 f"{self.name}")
+            return hit
+        if values is not None:
+            return modules_built_by(kbuild, symbol, values) or found
+        return found
+
+    def _resolve_path(self, item: str, kbuild: KbuildMap | None, *, listed: bool) -> list[str]:
+        if listed:
+            if item not in self.entries:
+                raise self._not_listed(item, self.entries)
+            return [item]
+        problem = _malformed(item)
+        if problem:
+            raise InputError(f"{item!r} is not a path under /lib/modules/<version>/: {problem[0]}",
+                             hint=problem[1])
+        if not item.startswith("kernel/"):
+            if item not in METADATA_ENTRIES:
+                near = difflib.get_close_matches(item, sorted(METADATA_ENTRIES), n=3, cutoff=0.7)
+                raise InputError(f"{item} is not a file `make modules_install` writes",
+                                 hint=f"did you mean {', '.join(near)}?" if near else None)
+            return [item]
+        if kbuild is not None and kbuild.rule(item) is None:
+            found = kbuild.find(item)
+            same = [p for p in found if module_name(p) == module_name(item)]
+            hint = (f"{module_name(item)} is at {', '.join(same)}" if same
+                    else f"did you mean {', '.join(found)}?" if found else None)
+            raise InputError(f"{item}: no such module in the {kbuild.kernel_version} tree for {self.arch}",
+                             hint=hint)
+        return [item]
+
+    def _resolve_name(self, item: str, kbuild: KbuildMap | None, *, listed: bool) -> list[str]:
+        name = module_name(item)
+        modules = [e for e in self.entries if e.endswith(".ko")]
+        if listed:
+            hit = [e for e in modules if module_name(e) == name]
+            if not hit:
+                raise self._not_listed(item, [module_name(e) for e in modules])
+            return hit
+        if kbuild is None:
+            hit = [e for e in modules if module_name(e) == name]
+            if hit:
+                return hit
             raise InputError(f"{item}: a module name needs the kernel tree to find its path",
                              hint="give the path (kernel/...ko) or pass kbuild=")
         found = kbuild.find(item)
         exact = [p for p in found if module_name(p) == name]
         if not exact:
-            raise InputError(f"no module named {item} in this kernel tree",
+            raise InputError(f"no module named {item} in the {kbuild.kernel_version} tree for {self.arch}",
                              hint=f"did you mean {', '.join(module_name(p) for p in found)}?" if found else None)
+        if len(exact) > 1:
+            raise InputError(f"more than one module is named {item}: {', '.join(exact)}",
+                             hint="give the path of the one you mean")
+        if kbuild.rule(exact[0]) is not None and exact[0] not in kbuild.modules:
+            raise InputError(f"{item} ({exact[0]}) can only be built into the kernel, never as a module")
         return exact
 
-    def add(self, entries: Iterable[str] | str, *, kbuild: KbuildMap | None = None) -> list[str]:
-        """Add ``.ko`` paths, module names or symbols (the modules a symbol builds), each at
-        its ``LC_ALL=C sort`` place; returns what was added (already listed ones are skipped)."""
+    def _insert_at(self, entry: str) -> int:
+        """Where ``entry`` goes: before the first entry of its kind (module path or metadata)
+        that sorts after it, else after the last of its kind; the rest is left as it is."""
+        kind = entry.startswith("kernel/")
+        same = [i for i, line in enumerate(self.lines)
+                if line.strip() and line.strip().startswith("kernel/") == kind]
+        key = c_sort_key(entry)
+        for i in same:
+            if c_sort_key(self.lines[i].strip()) > key:
+                return i
+        if same:
+            return same[-1] + 1
+        if kind:  # the first module: before the metadata entries, as upstream has them
+            return next((i for i, line in enumerate(self.lines) if line.strip()), len(self.lines))
+        return len(self.lines)
+
+    def add(self, entries: Iterable[str] | str, *, kbuild: KbuildMap | None = None,
+            values: Mapping[str, str] | None = None) -> list[str]:
+        """Add ``.ko`` paths, module names or symbols (see :meth:`resolve`), each at its
+        ``LC_ALL=C sort`` place among the entries of its kind, without re-sorting the others;
+        returns what was added (already listed ones are skipped)."""
         if isinstance(entries, str):
             entries = [entries]
         added = []
         for item in entries:
-            for entry in self._resolve(item, kbuild, present=False):
+            for entry in self.resolve(item, kbuild, values=values):
                 if entry in self.entries:
                     continue
-                key = c_sort_key(entry)
-                index = len(self.lines)
-                for i, line in enumerate(self.lines):
-                    if line.strip() and c_sort_key(line.strip()) > key:
-                        index = i
-                        break
+                index = self._insert_at(entry)
                 self.lines.insert(index, entry)
                 self._line_numbers.insert(index, None)
                 added.append(entry)
         return added
 
     def remove(self, entries: Iterable[str] | str, *, kbuild: KbuildMap | None = None) -> list[str]:
-        """Remove by ``.ko`` path, module name, or symbol (the modules it builds); returns what
-        was removed. Naming something that is not listed is an InputError."""
+        """Remove by ``.ko`` path, module name, or symbol (the listed modules it builds);
+        returns what was removed. Naming something that is not listed is an InputError."""
         if isinstance(entries, str):
             entries = [entries]
         removed = []
         for item in entries:
-            targets = self._resolve(item, kbuild, present=not _is_symbol(item.strip()))
-            hit = [t for t in targets if t in self.entries]
-            if not hit:
-                raise InputError(f"{item} is not in {self.name}")
-            for entry in hit:
+            for entry in self.resolve(item, kbuild, listed=True):
+                if entry not in self.entries:
+                    continue  # named twice in one call
                 index = next(i for i, line in enumerate(self.lines) if line.strip() == entry)
                 del self.lines[index]
                 del self._line_numbers[index]
@@ -529,3 +604,75 @@ def modules_built_by(kbuild_map: KbuildMap, symbol: str, values: Mapping[str, st
     build as modules — what to list when enabling it as ``=m``."""
     return [path for path in kbuild_map.symbol_modules(symbol)
             if kbuild_map.evaluate(path, values).state == "module"]
+
+
+def modules_for_symbols(kbuild_map: KbuildMap, values: Mapping[str, str],
+                        symbols: Iterable[str]) -> dict[str, list[str]]:
+    """For each of ``symbols`` (with or without ``CONFIG_``, keyed as given), the ``.ko`` files
+    it builds as modules under ``values`` (see :func:`modules_built_by`): after a config
+    edit, what the module lists may need to gain or lose."""
+    return {symbol: modules_built_by(kbuild_map, symbol, values) for symbol in symbols}
+
+
+# --------------------------------------------------------------------------
+# Editing a list, checked
+
+@dataclass
+class ListEdit:
+    """What adding or removing entries did to one arch's list, and the list's errors after."""
+
+    module_list: ModuleList
+    action: str
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, InputError] = field(default_factory=dict)
+    warnings: list[Finding] = field(default_factory=list)
+    errors: list[Finding] = field(default_factory=list)
+
+    @property
+    def arch(self) -> str:
+        return self.module_list.arch
+
+
+def edit_module_list(module_list: ModuleList, action: str, items: Iterable[str], kbuild: KbuildMap,
+                     values: Mapping[str, str], *, tree_version: str,
+                     list_version: str | None = None) -> ListEdit:
+    """Add or remove (``action``) ``items`` (see :meth:`ModuleList.resolve`) in ``module_list``
+    in memory, then check the list against ``values`` and ``kbuild``.
+
+    An item that names nothing on this arch is kept in ``skipped`` with the reason (the
+    caller decides whether that is an error). Added entries that ``values`` do not build as
+    modules are still added, and reported as warnings; ``errors`` are the error-level
+    findings of the whole list after the edit.
+    """
+    if action not in ("add", "remove"):
+        raise ValueError(f"action must be 'add' or 'remove', not {action!r}")
+    edit = ListEdit(module_list, action)
+    for item in items:
+        try:
+            targets = module_list.resolve(item, kbuild, listed=action == "remove", values=values)
+        except InputError as e:
+            edit.skipped[item] = e
+            continue
+        if action == "add":
+            done = module_list.add(targets)
+            edit.unchanged.extend(t for t in targets if t not in done and t not in edit.changed)
+        else:
+            done = module_list.remove([t for t in targets if t in module_list.entries])
+        edit.changed.extend(done)
+    mismatch = list_version is not None and _series(list_version) != _series(tree_version)
+    if action == "add":
+        for entry in edit.changed:
+            if not entry.endswith(".ko"):
+                continue
+            index = module_list.entries.index(entry)
+            found = _check_entry(kbuild, module_list, entry, module_list.numbered()[index][2], values,
+                                 tree_version=tree_version, list_version=list_version, mismatch=mismatch,
+                                 verify_fix=None)
+            if found is not None:
+                edit.warnings.append(replace(found, level="warning"))
+    findings = check_module_lists({module_list.arch: module_list}, {module_list.arch: values},
+                                  {module_list.arch: kbuild}, tree_version=tree_version,
+                                  list_version=list_version, unlisted=False)
+    edit.errors = [f for f in findings if f.level == "error"]
+    return edit

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import random
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -14,14 +17,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the package is not installed in the venv
     sys.path.insert(0, str(ROOT))
 
+from talosnb import cli, cli_modules
 from talosnb.errors import FileChangedError, InputError
 from talosnb.kbuild import build_kbuild_map
 from talosnb.modules import (
     ModuleList,
     check_module_lists,
+    edit_module_list,
     findings_frame,
     modules_built_by,
+    modules_for_symbols,
 )
+from talosnb.sources import sample_dir
 
 # Share the session fixtures (one tree extraction and one map build per session).
 _kb = importlib.import_module(f"{__name__.rpartition('.')[0]}.test_kbuild" if "." in __name__ else "test_kbuild")
@@ -195,6 +202,41 @@ def test_modules_built_by(v110, maps_612):
     assert modules_built_by(kmap, "BLK_DEV_NBD", {**values["amd64"], "BLK_DEV_NBD": "y"}) == []
 
 
+def test_modules_for_symbols_after_a_config_edit(v110, maps_612):
+    _, values = v110
+    kmap = maps_612["amd64"]
+    symbols = ["BLK_DEV_NBD", "CONFIG_E1000E", "BLK_DEV_LOOP", "INPUT_UINPUT", "NO_SUCH_SYMBOL"]
+    found = modules_for_symbols(kmap, values["amd64"], symbols)
+    assert list(found) == symbols  # keyed as given, in order
+    assert found["BLK_DEV_NBD"] == ["kernel/drivers/block/nbd.ko"]
+    assert found["CONFIG_E1000E"] == ["kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko"]
+    assert found["BLK_DEV_LOOP"] == []  # =y: built in, no .ko
+    assert found["INPUT_UINPUT"] == ["kernel/drivers/input/misc/uinput.ko"]
+    assert found["NO_SUCH_SYMBOL"] == []
+    # After the edit: loop becomes a module, nbd built in, and e1000e's directory guard is off.
+    edited = {**values["amd64"], "BLK_DEV_LOOP": "m", "BLK_DEV_NBD": "y", "NET_VENDOR_INTEL": "n"}
+    after = modules_for_symbols(kmap, edited, symbols)
+    assert after["BLK_DEV_LOOP"] == ["kernel/drivers/block/loop.ko"]
+    assert after["BLK_DEV_NBD"] == [] and after["CONFIG_E1000E"] == []
+    assert after == {s: modules_built_by(kmap, s, edited) for s in symbols}
+
+
+def test_modules_for_symbols_on_the_sample():
+    from talosnb.kbuild import build_kbuild_map as build
+
+    tree = sample_dir() / "linux"
+    amd64 = build(tree, "x86")
+    values = {"NETDEVICES": "y", "DUMMY": "m", "FUSE_FS": "m", "CUSE": "m", "CRYPTO": "y",
+              "CRYPTO_AES_NI_INTEL": "m"}
+    found = modules_for_symbols(amd64, values, ["DUMMY", "FUSE_FS", "CUSE", "CRYPTO_AES_NI_INTEL"])
+    assert found == {"DUMMY": ["kernel/drivers/net/dummy.ko"], "FUSE_FS": ["kernel/fs/fuse/fuse.ko"],
+                     "CUSE": ["kernel/fs/fuse/cuse.ko"],
+                     "CRYPTO_AES_NI_INTEL": ["kernel/arch/x86/crypto/aesni-intel.ko"]}
+    # arm64 has no x86 crypto folder at all.
+    arm64 = build(tree, "arm64")
+    assert modules_for_symbols(arm64, values, ["CRYPTO_AES_NI_INTEL"]) == {"CRYPTO_AES_NI_INTEL": []}
+
+
 # ---------------------------------------------------------------- list editing
 
 @pytest.fixture
@@ -266,3 +308,227 @@ def test_form_findings_on_hand_written_list(tmp_path, maps_612):
     assert by_kind[("unknown-metadata", "5")].level == "warning"
     assert ("unsorted", "2") in by_kind
     assert {f.kind for f in findings} == {"malformed", "duplicate", "unknown-metadata", "unsorted"}
+
+
+def test_add_keeps_upstream_order_and_metadata_place():
+    text = ("modules.order\nkernel/b/hns_mdio.ko\nkernel/b/hns/hnae.ko\nkernel/d/d.ko\n"
+            "modules.builtin\n")
+    module_list = ModuleList.parse(text, "arm64")
+    assert module_list.add(["kernel/c/c.ko", "kernel/a/a.ko", "modules.alias", "kernel/z/z.ko"]) == [
+        "kernel/c/c.ko", "kernel/a/a.ko", "modules.alias", "kernel/z/z.ko"]
+    # Existing lines keep their order (upstream's, even where not C-sorted); modules go among
+    # modules and metadata among metadata, each at its first larger neighbour.
+    assert module_list.entries == ["modules.alias", "modules.order", "kernel/a/a.ko", "kernel/b/hns_mdio.ko",
+                                   "kernel/b/hns/hnae.ko", "kernel/c/c.ko", "kernel/d/d.ko",
+                                   "kernel/z/z.ko", "modules.builtin"]
+    only_metadata = ModuleList.parse("modules.builtin\nmodules.order\n", "amd64")
+    only_metadata.add("kernel/x.ko")
+    assert only_metadata.entries == ["kernel/x.ko", "modules.builtin", "modules.order"]
+
+
+def test_resolve_says_why_an_entry_names_nothing(maps_612):
+    kmap = maps_612["amd64"]
+    module_list = ModuleList.parse("kernel/drivers/block/nbd.ko\nmodules.order\n", "amd64")
+    assert module_list.resolve("CONFIG_BLK_DEV_NBD", kmap) == ["kernel/drivers/block/nbd.ko"]
+    assert module_list.resolve("e1000e", kmap) == ["kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko"]
+    cases = [
+        ("nbdd", {}, "no module named nbdd", "did you mean nbd"),
+        ("kernel/drivers/block/nbdd.ko", {}, "no such module", "did you mean kernel/drivers/block/nbd.ko"),
+        ("kernel/drivers/nbd.ko", {}, "no such module", "nbd is at kernel/drivers/block/nbd.ko"),
+        ("/lib/modules/6.12.0/kernel/drivers/block/nbd.ko", {}, "absolute path", "use kernel/drivers/"),
+        ("modules.ordr", {}, "not a file `make modules_install` writes", "did you mean modules.order"),
+        ("CONFIG_TALOSNB_NO_SUCH_SYMBOL", {}, "builds no module", None),
+        ("dummy", {}, "more than one module is named dummy", "give the path"),
+        ("loop", {"listed": True}, "not in modules-amd64.txt", None),
+        ("CONFIG_BLK_DEV_LOOP", {"listed": True}, "none of the modules", None),
+    ]
+    for item, kw, message, hint in cases:
+        with pytest.raises(InputError, match=re.escape(message)) as info:
+            module_list.resolve(item, kmap, **kw)
+        assert hint is None or hint in (info.value.hint or ""), item
+
+
+# ---------------------------------------------------------------- talosnb modules (command line)
+
+def run_cli(monkeypatch, capsys, *args: str, cache: Path) -> tuple[int, str, str]:
+    """``talosnb ARGS`` in this process, with no TALOSNB_* inputs from the environment."""
+    for name in [k for k in os.environ if k.startswith("TALOSNB_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(cache))
+    code = cli.main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def sample(tmp_path) -> Path:
+    """A copy of the embedded sample (the tests edit it)."""
+    copy = tmp_path / "sample"
+    shutil.copytree(sample_dir(), copy)
+    return copy
+
+
+@pytest.fixture
+def on_sample(sample, monkeypatch, capsys, tmp_path):
+    def run(*args: str) -> tuple[int, str, str]:
+        return run_cli(monkeypatch, capsys, "modules", *args, "--pkgs", str(sample / "pkgs"), "--talos",
+                       str(sample / "talos"), "--kernel-src", str(sample / "linux"), cache=tmp_path / "cache")
+    return run
+
+
+def sample_list(sample: Path, arch: str) -> str:
+    return (sample / "talos" / "hack" / f"modules-{arch}.txt").read_text()
+
+
+def test_cli_remove_fixes_the_sample_error(on_sample, sample):
+    before = sample_list(sample, "amd64")
+    code, out, _ = on_sample("remove", "dummy", "--arch", "amd64")
+    assert code == 0
+    assert "-kernel/drivers/net/dummy.ko\n" in out and "0 error(s) in modules-amd64.txt" in out
+    assert sample_list(sample, "amd64") == before.replace("kernel/drivers/net/dummy.ko\n", "")
+    assert sample_list(sample, "arm64") == sample_list(sample_dir(), "arm64")
+
+
+def test_cli_add_by_name_and_symbol_in_sorted_place_json(on_sample, sample):
+    code, out, _ = on_sample("add", "crypto_user", "CONFIG_VSOCKETS", "--arch", "arm64", "--format", "json")
+    report = json.loads(out)
+    arm64 = report["lists"]["arm64"]
+    assert arm64["added"] == ["kernel/crypto/crypto_user.ko", "kernel/net/vmw_vsock/vsock.ko"]
+    assert arm64["written"] is True and arm64["warnings"] == []
+    assert "+kernel/crypto/crypto_user.ko\n" in arm64["diff"]
+    # The sample's own arm64 error (nbd.ko built in) is still there: exit 1.
+    assert [(e["entry"], e["kind"]) for e in arm64["errors"]] == [("kernel/drivers/block/nbd.ko", "builtin")]
+    assert code == 1 and report["errors"] == 1
+    lines = sample_list(sample, "arm64").splitlines()
+    assert lines == sorted(lines) and lines[-3:] == ["modules.builtin", "modules.builtin.modinfo",
+                                                     "modules.order"]
+    assert lines.index("kernel/crypto/crypto_user.ko") == lines.index("kernel/crypto/chacha20poly1305.ko") + 1
+
+
+def test_cli_add_what_the_config_builds_in_warns_and_exits_1(on_sample, sample):
+    code, out, _ = on_sample("add", "BLK_DEV_LOOP", "--arch", "amd64", "--dry-run")
+    assert code == 1
+    assert "warning amd64 builtin" in out and "added anyway" in out and "CONFIG_BLK_DEV_LOOP=y" in out
+    assert "dry run, nothing written" in out and "+kernel/drivers/block/loop.ko\n" in out
+    assert sample_list(sample, "amd64") == sample_list(sample_dir(), "amd64")
+
+
+def test_cli_entry_for_one_arch_only(on_sample, sample):
+    code, out, _ = on_sample("remove", "mvpp2")
+    assert code == 1  # arm64 still lists the built-in nbd.ko, amd64 dummy.ko
+    assert "not for amd64: mvpp2 is not in" in out
+    assert "kernel/drivers/net/ethernet/marvell/mvpp2/mvpp2.ko" not in sample_list(sample, "arm64")
+    assert sample_list(sample, "amd64") == sample_list(sample_dir(), "amd64")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["add", "nbdx"], "no module named nbdx"),
+    (["add", "kernel/drivers/block/nbd.ko", "CONFIG_BLK_DEV_NBDX"], "CONFIG_BLK_DEV_NBDX is not defined"),
+    (["add", "PCI"], "CONFIG_PCI is a bool: it is never built as a module"),
+    (["add", "msr", "--arch", "arm64"], "no module named msr"),
+    (["remove", "loop"], "loop is not in"),
+    (["add", "modules.foo", "crypto_user"], "modules.foo is not a file"),
+])
+def test_cli_entry_naming_nothing_exits_2_and_writes_nothing(on_sample, sample, args, message):
+    code, out, err = on_sample(*args)
+    assert code == 2 and message in err and out == ""
+    for arch in ("amd64", "arm64"):
+        assert sample_list(sample, arch) == sample_list(sample_dir(), arch)
+
+
+def test_cli_refuses_a_list_changed_on_disk(on_sample, sample, monkeypatch):
+    real = cli_modules.edit_module_list
+    runs = []
+
+    def edit_then_someone_else_writes(module_list, *args, **kwargs):
+        # Another editor adds a line to the arm64 list after this run has loaded it.
+        result = real(module_list, *args, **kwargs)
+        if module_list.arch == "arm64":
+            runs.append(f"kernel/outside-{len(runs)}.ko")
+            with module_list.path.open("a") as f:
+                f.write(runs[-1] + "\n")
+        return result
+
+    monkeypatch.setattr(cli_modules, "edit_module_list", edit_then_someone_else_writes)
+    code, _, err = on_sample("add", "crypto_user")
+    assert code == 2 and "changed on disk" in err and "--force" in err
+    # Nothing written, not even the arch whose file nobody else touched.
+    assert sample_list(sample, "amd64") == sample_list(sample_dir(), "amd64")
+    assert sample_list(sample, "arm64") == sample_list(sample_dir(), "arm64") + "kernel/outside-0.ko\n"
+    code, _, _ = on_sample("add", "crypto_user", "--force")
+    assert code == 1
+    assert "kernel/crypto/crypto_user.ko" in sample_list(sample, "amd64")
+    arm64 = sample_list(sample, "arm64")  # what this run loaded and edited, over the newer change
+    assert "kernel/crypto/crypto_user.ko" in arm64 and "outside-0" in arm64 and "outside-1" not in arm64
+
+
+@pytest.fixture(scope="session")
+def real_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli-cache")
+
+
+@pytest.fixture
+def on_v110(tree_612, real_cache, tmp_path, monkeypatch, capsys):
+    folder = talos_data("talos-v1.10")
+    for part in ("pkgs", "talos"):
+        shutil.copytree(folder / part, tmp_path / part)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        return run_cli(monkeypatch, capsys, "modules", *args, "--pkgs", str(tmp_path / "pkgs"), "--talos",
+                       str(tmp_path / "talos"), "--kernel-src", str(tree_612), cache=real_cache)
+    run.folder = folder
+    run.lists = tmp_path / "talos" / "hack"
+    return run
+
+
+def test_cli_on_v110_add_keeps_upstream_order(on_v110):
+    before = (on_v110.folder / "talos/hack/modules-arm64.txt").read_text().splitlines()
+    code, out, _ = on_v110("add", "uinput", "cxgb4", "kernel/crypto/zstd.ko", "--arch", "arm64")
+    assert code == 0, out
+    after = (on_v110.lists / "modules-arm64.txt").read_text().splitlines()
+    added = ["kernel/crypto/zstd.ko", "kernel/drivers/input/misc/uinput.ko",
+             "kernel/drivers/net/ethernet/chelsio/cxgb4/cxgb4.ko"]
+    assert [line for line in after if line not in before] == added
+    assert [line for line in after if line in before] == before  # upstream's order, unsorted part too
+    for entry in added:
+        i = after.index(entry)
+        assert after[i - 1].encode() < entry.encode() < after[i + 1].encode()
+    assert "0 error(s) in modules-arm64.txt" in out
+
+
+def test_cli_on_v110_remove_by_symbol_on_both_arches(on_v110):
+    code, out, _ = on_v110("remove", "CONFIG_BLK_DEV_NBD", "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    for arch in ("amd64", "arm64"):
+        assert report["lists"][arch]["removed"] == ["kernel/drivers/block/nbd.ko"]
+        before = (on_v110.folder / f"talos/hack/modules-{arch}.txt").read_text()
+        assert (on_v110.lists / f"modules-{arch}.txt").read_text() == before.replace(
+            "kernel/drivers/block/nbd.ko\n", "")
+    assert report["errors"] == 0 and report["tree_version"] == "6.12.117"
+
+
+def test_cli_on_v110_builtin_module_warns_unknown_exits_2(on_v110):
+    code, _, err = on_v110("add", "dummy", "--arch", "amd64")
+    assert code == 2 and "kernel/drivers/regulator/dummy.ko" in err  # three modules are named dummy
+    code, _, err = on_v110("add", "CONFIG_PCI", "--arch", "amd64")
+    assert code == 2 and "never built as a module" in err  # bool, though obj-$(CONFIG_PCI) names objects
+    code, out, _ = on_v110("add", "kernel/drivers/net/dummy.ko", "--arch", "amd64")  # CONFIG_DUMMY=y
+    assert code == 1 and "warning amd64 builtin" in out and "kernel/drivers/net/dummy.ko" in out
+    assert "kernel/drivers/net/dummy.ko" in (on_v110.lists / "modules-amd64.txt").read_text()
+    code, _, err = on_v110("remove", "CONFIG_NO_SUCH_THING_AT_ALL")
+    assert code == 2 and "not defined" in err
+    assert (on_v110.lists / "modules-arm64.txt").read_text() == (
+        on_v110.folder / "talos/hack/modules-arm64.txt").read_text()
+
+
+def test_edit_module_list_reports_what_it_skipped(v110, maps_612):
+    lists, values = v110
+    module_list = ModuleList.parse(lists["amd64"].text(), "amd64")
+    edit = edit_module_list(module_list, "add", ["nbd", "uinput", "nbdx"], maps_612["amd64"],
+                            values["amd64"], tree_version="6.12.117", list_version="6.12.63")
+    assert edit.changed == ["kernel/drivers/input/misc/uinput.ko"]
+    assert edit.unchanged == ["kernel/drivers/block/nbd.ko"]
+    assert list(edit.skipped) == ["nbdx"] and edit.warnings == [] and edit.errors == []
+    with pytest.raises(ValueError):
+        edit_module_list(module_list, "sort", [], maps_612["amd64"], values["amd64"], tree_version="6.12.117")
