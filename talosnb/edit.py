@@ -143,6 +143,19 @@ class _Trial:
         else:
             sym.set_value(value)
 
+    def state_before(self, now):
+        """The full user state (as _user_state gives it) from before this trial's changes."""
+        syms, choices, priorities = now
+        syms = dict(syms)
+        for sym, value in self.syms.items():
+            if value is None:
+                syms.pop(sym, None)
+            else:
+                syms[sym] = value
+        choices = {**choices, **self.choices}
+        priorities = {**priorities, **{c: list(p) for c, p in self.priorities.items()}}
+        return syms, choices, priorities
+
     def restore(self) -> None:
         for sym, value in self.syms.items():
             sym.user_value = value
@@ -700,19 +713,44 @@ class Editor:
         self.config = config
         self.history: list[tuple] = []   # (ChangeSet, user state before)
         self.future: list[tuple] = []
-        self._last_written: dict[str, str] | None = None
+        self._written_cache: dict[str, str] | None = None
+        self._recomputed: set[str] | None = None
+        hidden = config._hidden()
+        self._syms = [s for s in config.kconf.unique_defined_syms
+                      if s not in hidden and not s.name.startswith("TALOSNB_")]
 
     @property
     def arch(self) -> str:
         return self.config.arch
 
     def _written(self) -> dict[str, str]:
-        return _written(self.config)
+        """The written values, recomputing only symbols whose cached value was invalidated.
 
-    def _cascade(self, before: dict[str, str], after: dict[str, str]) -> list[CascadeChange]:
+        kconfiglib drops a symbol's cached value whenever something it depends on
+        changes; every other symbol's line is still what it was the last time.
+        The names recomputed are kept in `_recomputed` for the cascade.
+        """
+        cache = self._written_cache
+        if cache is None:
+            cache = self._written_cache = _written(self.config)
+            self._recomputed = None
+            return dict(cache)
+        stale = [sym for sym in self._syms if sym._cached_str_val is None or sym._cached_tri_val is None
+                 and sym.orig_type in (BOOL, TRISTATE)]
+        for sym in stale:
+            line = sym.config_string
+            if line:
+                cache[sym.name] = "n" if line.startswith("#") else sym.str_value
+            else:
+                cache.pop(sym.name, None)
+        self._recomputed = {sym.name for sym in stale}
+        return dict(cache)
+
+    def _cascade(self, before: dict[str, str], after: dict[str, str],
+                 names: Iterable[str] | None = None) -> list[CascadeChange]:
         kconf = self.config.kconf
         out = []
-        for name in sorted(before.keys() | after.keys()):
+        for name in sorted(names if names is not None else before.keys() | after.keys()):
             old, new = before.get(name), after.get(name)
             if old != new:
                 out.append(CascadeChange(name, old, new, _cascade_reason(self.config, kconf.syms[name], old, new)))
@@ -734,19 +772,20 @@ class Editor:
         """
         requested, undefined = self._prepare(assignments)
         before = self._written()
-        state = _user_state(self.config)
         trial = _Trial(self.config)
         after = self._apply(requested, trial)
+        touched = self._recomputed
         # later assignments to the same symbol win, like later lines of a fragment
         final = {a.symbol: a for a in requested}
         failed = [a for a in final.values() if not _matches(self.config, a, after)]
         results = {a.symbol: after.get(a.symbol) for a in final.values()}
-        cascade = self._cascade(before, after)
+        cascade = self._cascade(before, after, touched)
         refusals = [Refusal(a, after.get(a.symbol), self._why_not(a)) for a in failed]
         keep = not dry_run and (mode == "merge" or not failed)
         change = ChangeSet(self.arch, self.config.tree.version, list(requested), results,
                            cascade, refusals, applied=keep, mode=mode, undefined=undefined)
         if keep and cascade:
+            state = trial.state_before(_user_state(self.config))
             _rebase(self.config, after)
             self.history.append((change, state))
             self.future.clear()
@@ -829,7 +868,7 @@ class Editor:
 
     # --- verified minimal fix ------------------------------------------------
 
-    def find_fix(self, assignment: Assignment, *, budget: int = 200, seconds: float = 5.0) -> Fix:
+    def find_fix(self, assignment: Assignment, *, budget: int = 200, seconds: float = 4.5) -> Fix:
         """The smallest set of extra assignments (breadth first) that makes `assignment` take effect.
 
         Candidates come from the leaves of the why-not tree; each is verified by

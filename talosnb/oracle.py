@@ -8,10 +8,13 @@ the test suite and the benchmarks; needs `make`, `gcc`, `flex` and `bison`.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
+import kconfiglib
 
 from .errors import InputError
 from .kconfig.syntax import kernel_env
@@ -93,3 +96,63 @@ class KernelConf:
                 raise RuntimeError(f"merge_config.sh failed: {result.stderr[-2000:]}")
             self._run_conf(out / ".config", arch, toolchain, work)
             return (out / ".config").read_text()
+
+
+def _pick_value(rng: random.Random, sym) -> str | None:
+    """A value differing from the current one, of the symbol's type (sometimes out of range)."""
+    kind = sym.orig_type
+    current = sym.str_value
+    if kind is kconfiglib.BOOL:
+        return "n" if current == "y" else "y"
+    if kind is kconfiglib.TRISTATE:
+        return rng.choice([v for v in ("y", "m", "n") if v != current])
+    if kind in (kconfiglib.INT, kconfiglib.HEX):
+        base = 16 if kind is kconfiglib.HEX else 10
+        low = high = None
+        for lo, hi, cond in sym.ranges:
+            if kconfiglib.expr_value(cond):
+                try:
+                    low, high = int(lo.str_value, base), int(hi.str_value, base)
+                except ValueError:
+                    pass
+                break
+        if low is not None and rng.random() < 0.8:
+            number = rng.randint(low, high)
+        elif low is not None:
+            number = high + rng.randint(1, 100)
+        else:
+            number = rng.randint(0, 4096)
+        return hex(number) if kind is kconfiglib.HEX else str(number)
+    if kind is kconfiglib.STRING:
+        return rng.choice(["talosnb", "", "a b", 'quote"d', "x/y.z"])
+    return None
+
+
+def sample_assignments(editor, rng: random.Random, count: int) -> list:
+    """`count` assignments for a differential check against conf, drawn with `rng` from the
+    editor's config: roughly 40% bool, 35% tristate, 10% int/hex/string, 15% choice members,
+    each value differing from the current one (int/hex sometimes out of range), plus a few
+    promptless symbols (which conf ignores)."""
+    from .edit import Assignment
+    kconf = editor.config.kconf
+    by_kind = {"bool": [], "tristate": [], "other": [], "choice": []}
+    for sym in sorted(kconf.unique_defined_syms, key=lambda s: s.name):
+        if sym.name.startswith("TALOSNB_") or not any(n.prompt for n in sym.nodes) and rng.random() > 0.02:
+            continue
+        if sym.choice is not None:
+            by_kind["choice"].append(sym)
+        elif sym.orig_type is kconfiglib.BOOL:
+            by_kind["bool"].append(sym)
+        elif sym.orig_type is kconfiglib.TRISTATE:
+            by_kind["tristate"].append(sym)
+        elif sym.orig_type in (kconfiglib.INT, kconfiglib.HEX, kconfiglib.STRING):
+            by_kind["other"].append(sym)
+    quota = {"bool": 0.40, "tristate": 0.35, "other": 0.10, "choice": 0.15}
+    out = []
+    for kind, share in quota.items():
+        n = round(count * share)
+        for sym in rng.sample(by_kind[kind], min(n, len(by_kind[kind]))):
+            value = "y" if kind == "choice" else _pick_value(rng, sym)
+            if value is not None:
+                out.append(Assignment(sym.name, value))
+    return out[:count]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 
+import kconfiglib
 import pytest
 from engine_fixtures import engine_cache, host_toolchain, kernel_conf, real_config, trees  # noqa: F401
 
@@ -18,8 +19,7 @@ from talosnb.edit import Assignment, Editor
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff, written_values
 from talosnb.kconfig.tree import KconfigTree
-
-import kconfiglib
+from talosnb.oracle import sample_assignments
 
 ARCHES = ("amd64", "arm64")
 SEED = 20261125
@@ -45,68 +45,12 @@ def _editor(trees, base, arch) -> Editor:
     return Editor(Config.from_text(tree, base[arch], source=f"config-{arch}"))
 
 
-def _pick_value(rng: random.Random, sym) -> str | None:
-    """A value differing from the current one, of the symbol's type (sometimes out of range)."""
-    kind = sym.orig_type
-    current = sym.str_value
-    if kind is kconfiglib.BOOL:
-        return "n" if current == "y" else "y"
-    if kind is kconfiglib.TRISTATE:
-        return rng.choice([v for v in ("y", "m", "n") if v != current])
-    if kind in (kconfiglib.INT, kconfiglib.HEX):
-        base = 16 if kind is kconfiglib.HEX else 10
-        low = high = None
-        for lo, hi, cond in sym.ranges:
-            if kconfiglib.expr_value(cond):
-                try:
-                    low, high = int(lo.str_value, base), int(hi.str_value, base)
-                except ValueError:
-                    pass
-                break
-        if low is not None and rng.random() < 0.8:
-            number = rng.randint(low, high)
-        elif low is not None:
-            number = high + rng.randint(1, 100)
-        else:
-            number = rng.randint(0, 4096)
-        return hex(number) if kind is kconfiglib.HEX else str(number)
-    if kind is kconfiglib.STRING:
-        return rng.choice(["talosnb", "", "a b", 'quote"d', "x/y.z"])
-    return None
-
-
-def _sample(editor: Editor, rng: random.Random, count: int) -> list[Assignment]:
-    """`count` assignments: roughly 40% bool, 35% tristate, 10% int/hex/string, 15% choice members."""
-    kconf = editor.config.kconf
-    by_kind = {"bool": [], "tristate": [], "other": [], "choice": []}
-    for sym in sorted(kconf.unique_defined_syms, key=lambda s: s.name):
-        if sym.name.startswith("TALOSNB_") or not any(n.prompt for n in sym.nodes) and rng.random() > 0.02:
-            continue
-        if sym.choice is not None:
-            by_kind["choice"].append(sym)
-        elif sym.orig_type is kconfiglib.BOOL:
-            by_kind["bool"].append(sym)
-        elif sym.orig_type is kconfiglib.TRISTATE:
-            by_kind["tristate"].append(sym)
-        elif sym.orig_type in (kconfiglib.INT, kconfiglib.HEX, kconfiglib.STRING):
-            by_kind["other"].append(sym)
-    quota = {"bool": 0.40, "tristate": 0.35, "other": 0.10, "choice": 0.15}
-    out: list[Assignment] = []
-    for kind, share in quota.items():
-        n = round(count * share)
-        for sym in rng.sample(by_kind[kind], min(n, len(by_kind[kind]))):
-            value = "y" if kind == "choice" else _pick_value(rng, sym)
-            if value is not None:
-                out.append(Assignment(sym.name, value))
-    return out[:count]
-
-
 def _chunk(items: list, index: int) -> list:
     return items[index::CHUNKS]
 
 
 def _assignments(trees, base, arch) -> list[Assignment]:
-    return _sample(_editor(trees, base, arch), random.Random(f"{SEED}-{arch}"), PER_ARCH)
+    return sample_assignments(_editor(trees, base, arch), random.Random(f"{SEED}-{arch}"), PER_ARCH)
 
 
 def _check(editor: Editor, conf_text: str, requested: list[Assignment]) -> list[str]:
@@ -165,3 +109,68 @@ def test_set_matches_conf(trees, kernel_conf, base, arch, chunk):
         conf_text = kernel_conf["6.12"].merge(base[arch], [fragment], arch, host_toolchain())
         problems += _check(editor, conf_text, [a])
     assert not problems, "\n".join(problems)
+
+
+def _fragments(trees, base, arch) -> list[list[Assignment]]:
+    """FRAGMENTS_PER_ARCH fragments of 2..20 distinct assignments, drawn with the fixed seed."""
+    rng = random.Random(f"{SEED}-fragments-{arch}")
+    pool = sample_assignments(_editor(trees, base, arch), rng, 400)
+    out = []
+    for _ in range(FRAGMENTS_PER_ARCH):
+        picked = rng.sample(pool, rng.randint(2, 20))
+        unique = list({a.symbol: a for a in picked}.values())
+        out.append(unique)
+    return out
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("chunk", range(5))
+def test_merge_matches_merge_config_and_conf(trees, kernel_conf, base, arch, chunk):
+    editor = _editor(trees, base, arch)
+    fragments = _fragments(trees, base, arch)[chunk::5]
+    assert fragments and all(2 <= len(f) <= 20 for f in fragments)
+    problems = []
+    for fragment in fragments:
+        lines = [a.line(editor.config) + "\n" for a in fragment]
+        # as users keep them: sometimes split over two fragment files
+        split = len(lines) // 2 if len(lines) > 3 else len(lines)
+        files = ["".join(lines[:split])] + (["".join(lines[split:])] if split < len(lines) else [])
+        conf_text = kernel_conf["6.12"].merge(base[arch], files, arch, host_toolchain())
+        problems += _check(editor, conf_text, fragment)
+    assert not problems, "\n".join(problems)
+
+
+def test_verified_fixes_make_refused_assignments_take_effect(trees, kernel_conf, base):
+    """At least 20 refused assignments of the sample: the fix, applied with set, lets them through,
+    in talosnb and in the kernel's own conf."""
+    checked = []
+    for arch in ARCHES:
+        editor = _editor(trees, base, arch)
+        for a in _assignments(trees, base, arch):
+            change = editor.set([a], fix=False)
+            if change.ok:
+                editor.undo() if change.cascade else None
+                continue
+            fix = editor.find_fix(a)
+            if not fix.found:
+                continue
+            assert not fix.exhausted
+            applied = editor.set(fix.assignments, fix=False)
+            assert applied.ok, f"{arch}: fix {fix.assignments} for {a} refused itself"
+            again = editor.set([a], fix=False)
+            assert again.ok and again.applied, f"{arch}: {a} still refused after its fix {fix.assignments}"
+            ours = editor.config.text()
+            for _ in range(2):
+                editor.undo()
+            # the kernel's conf agrees: the fix merged and written, then the assignment
+            fix_lines = "".join(x.line(editor.config) + "\n" for x in fix.assignments)
+            conf_fixed = kernel_conf["6.12"].merge(base[arch], [fix_lines], arch, host_toolchain())
+            conf_text = kernel_conf["6.12"].merge(conf_fixed, [a.line(editor.config) + "\n"], arch,
+                                                  host_toolchain())
+            sym = editor.config.kconf.syms[a.symbol]
+            assert _conf_value(written_values(conf_text), sym) == a.value, f"{arch}: conf disagrees on {a}"
+            checked.append((arch, str(a), ours == conf_text))
+            if len([c for c in checked if c[0] == arch]) >= 12:
+                break
+    assert len(checked) >= 20
+    assert all(same for _arch, _a, same in checked), [c for c in checked if not c[2]]
