@@ -1,0 +1,145 @@
+"""Subcommands that look at both arches together: `compare` and `report`."""
+
+from __future__ import annotations
+
+import argparse
+
+from .cli import common_options, context, emit, open_session
+from .compare import (
+    STATUSES,
+    by_menu,
+    by_status,
+    by_text,
+    by_values,
+    compare,
+    module_counts,
+    records,
+    status_counts,
+    summary,
+)
+from .errors import InputError
+
+DIFFERENCES = ("differs", "amd64-only", "arm64-only")
+_SHOWN = ["symbol", "amd64", "arm64", "status", "menu"]
+
+
+def _statuses(raw: list[str] | None) -> list[str]:
+    if not raw:
+        return list(DIFFERENCES)
+    wanted: list[str] = []
+    for item in raw:
+        for name in filter(None, (s.strip() for s in item.split(","))):
+            if name == "all":
+                wanted.extend(STATUSES)
+            elif name == "one-arch":
+                wanted.extend(("amd64-only", "arm64-only"))
+            elif name in STATUSES:
+                wanted.append(name)
+            else:
+                raise InputError(f"unknown status '{name}'",
+                                 hint="use " + ", ".join(STATUSES) + ", one-arch or all")
+    return list(dict.fromkeys(wanted))
+
+
+def _filtered(args, df):
+    shown = by_status(df, *_statuses(args.status))
+    if args.menu:
+        shown = by_menu(shown, args.menu)
+    if args.text:
+        shown = by_text(shown, args.text)
+    if args.values:
+        shown = by_values(shown, args.values)
+    return shown
+
+
+def _need_both(args) -> None:
+    if args.arch != "all":
+        raise InputError(f"{args.command} compares amd64 with arm64; --arch {args.arch} leaves one out",
+                         hint="drop --arch (or pass --arch all)")
+
+
+def _text_table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+def cmd_compare(args) -> int:
+    _need_both(args)
+    if args.limit is not None and args.limit < 0:
+        raise InputError(f"--limit {args.limit}: expected 0 or more")
+    session = open_session(args)
+    payload, text = context(session)
+    df = compare(session)
+    shown = _filtered(args, df)
+    limited = shown if args.limit is None else shown.head(args.limit)
+    counts = status_counts(df)
+    modules = module_counts(df)
+    payload.update({
+        "filters": {"status": _statuses(args.status), "menu": args.menu, "text": args.text,
+                    "values": args.values},
+        "symbols": records(limited),
+        "matched": len(shown),
+        "status_counts": counts,
+        "module_counts": modules,
+        "summary": records(summary(df).reset_index()),
+    })
+    cells = [["" if v is None else str(v) for v in (row[c] for c in _SHOWN)]
+             for row in records(limited[_SHOWN])]
+    text += f"\n{len(shown)} of {len(df)} symbols match"
+    text += f" (showing {len(limited)})\n\n" if len(limited) < len(shown) else "\n\n"
+    if cells:
+        text += _text_table(cells, ["SYMBOL", "AMD64", "ARM64", "STATUS", "MENU"])
+        text += "(an empty value: the config has no line for the symbol)\n"
+    text += "\nsymbols per status: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "\n"
+    text += "modules (=m): " + ", ".join(f"{k} {v}" for k, v in modules.items()) + "\n\n"
+    table = summary(df)
+    text += _text_table([[menu, *(str(v) for v in row)] for menu, row in zip(table.index, table.values,
+                                                                            strict=True)],
+                        ["MENU", *(c.upper() for c in table.columns)])
+    emit(args, payload, text)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    _need_both(args)
+    if not args.output.lower().endswith((".html", ".htm")):
+        raise InputError(f"--output {args.output}: the report is HTML; name the file *.html")
+    session = open_session(args)
+    payload, text = context(session)
+    df = compare(session)
+    path = write_report(session, args.output, frame=df, title=args.title)
+    payload.update({"output": str(path), "status_counts": status_counts(df)})
+    text += f"report written to {path}\n"
+    emit(args, payload, text)
+    return 0
+
+
+def register(sub) -> dict:
+    p = sub.add_parser("compare", help="amd64 and arm64 side by side: which symbols differ",
+                       description="Compare the amd64 and arm64 configs symbol by symbol. By default "
+                                   "shows the symbols that differ or that only one arch defines; a "
+                                   "bool/tristate without a config line counts as n.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    common_options(p)
+    p.add_argument("--status", action="append", metavar="STATUS[,STATUS]",
+                   help="which symbols: " + ", ".join(STATUSES) + ", one-arch or all "
+                        "(default: differs,one-arch); repeatable")
+    p.add_argument("--menu", metavar="TEXT", help="only symbols whose menu path contains TEXT (any case)")
+    p.add_argument("--text", metavar="TEXT", help="only symbols whose name, prompt or help contains TEXT")
+    p.add_argument("--values", metavar="A,B", help="only symbols set to A on one arch and B on the other "
+                                                   "(e.g. m,y)")
+    p.add_argument("--limit", type=int, metavar="N", help="list at most N symbols (the counts are of all)")
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of the comparison",
+                       description="Write one HTML file (charts and tables inside, no external assets) "
+                                   "with the inputs, version warnings, the amd64/arm64 summary, charts "
+                                   "and the differing symbols.")
+    common_options(p)
+    p.add_argument("--output", "-o", required=True, metavar="FILE.html", help="where to write the report")
+    p.add_argument("--title", help="the report's title")
+    return {"compare": cmd_compare, "report": cmd_report}

@@ -1,0 +1,237 @@
+"""A self-contained HTML report of an analysis, to share with people without talosnb.
+
+One file, no external assets: charts are SVG images embedded as data: URIs,
+tables are plain HTML, the styles and the small table filter script are inline.
+Every piece of text from the inputs is escaped.
+
+The report shows the inputs and the kernel tree version, version warnings,
+the amd64/arm64 comparison (summary, charts, the symbols that differ), and any
+extra sections the caller adds: `sections=[(title, body), ...]` where a body is
+a DataFrame (shown as a table), a matplotlib Figure (a chart), an `Html`
+fragment (inserted as is) or a plain string (shown as text).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import __version__
+from .compare import ARCHES, compare, differing, module_counts, one_arch_only, status_counts, summary
+from .fileio import atomic_write
+from .plots import differences_by_menu, values_by_menu
+
+
+class Html(str):
+    """An HTML fragment to insert into a report as it is (no escaping): only for trusted markup."""
+
+
+Section = tuple[str, "pd.DataFrame | Figure | Html | str"]
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; padding-bottom: .2em; }
+table { border-collapse: collapse; margin: .5em 0 1em; font-size: .9em; }
+th, td { border: 1px solid #ddd; padding: .2em .5em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; position: sticky; top: 0; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr:nth-child(even) td { background: #fafafa; }
+.mismatch { color: #a00; font-weight: bold; } .note { color: #555; }
+figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
+input.filter { margin: .3em 0; padding: .3em; width: 24em; }
+code { font-size: .95em; } div.scroll { overflow-x: auto; }
+"""
+
+# Hides the rows of a table that don't contain the text typed above it.
+_SCRIPT = """
+document.querySelectorAll("input.filter").forEach(function (box) {
+  var table = document.getElementById(box.dataset.table);
+  var shown = document.getElementById(box.dataset.table + "-shown");
+  box.addEventListener("input", function () {
+    var text = box.value.toLowerCase(), count = 0;
+    table.tBodies[0].querySelectorAll("tr").forEach(function (row) {
+      var hit = row.textContent.toLowerCase().indexOf(text) >= 0;
+      row.hidden = !hit;
+      if (hit) count++;
+    });
+    shown.textContent = count;
+  });
+});
+"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _is_missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _cell(value) -> str:
+    if _is_missing(value):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _e(value)
+
+
+def table_html(df: pd.DataFrame, *, table_id: str | None = None, filterable: bool = False) -> str:
+    """A DataFrame as an escaped HTML table (a named index becomes the first column; others are left out)."""
+    if df.index.nlevels > 1 or df.index.name is not None:
+        df = df.reset_index()
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+               for c in df.columns]
+    head = "".join(f'<th{" class=num" if num else ""}>{_e(c)}</th>' for c, num in zip(df.columns, numeric,
+                                                                                      strict=True))
+    rows = []
+    for values in df.itertuples(index=False, name=None):
+        cells = "".join(f'<td class=num>{_cell(v)}</td>' if num else f"<td>{_cell(v)}</td>"
+                        for v, num in zip(values, numeric, strict=True))
+        rows.append(f"<tr>{cells}</tr>")
+    ident = f' id="{_e(table_id)}"' if table_id else ""
+    out = ""
+    if filterable and table_id:
+        out += (f'<p><input class="filter" type="search" placeholder="filter rows" '
+                f'data-table="{_e(table_id)}" aria-label="filter rows"> '
+                f'<span id="{_e(table_id)}-shown">{len(df)}</span> of {len(df)} rows</p>\n')
+    return out + (f'<div class="scroll"><table{ident}><thead><tr>{head}</tr></thead>\n<tbody>\n'
+                  + "\n".join(rows) + "\n</tbody></table></div>\n")
+
+
+def figure_html(fig: Figure, alt: str) -> str:
+    """A Figure as an <img> holding its SVG (no external file; reproducible bytes)."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "talosnb", "svg.fonttype": "path"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'<figure><img alt="{_e(alt)}" src="data:image/svg+xml;base64,{data}">'
+            f"<figcaption>{_e(alt)}</figcaption></figure>\n")
+
+
+def _body_html(body, anchor: str) -> str:
+    if isinstance(body, pd.DataFrame):
+        return table_html(body, table_id=f"{anchor}-table", filterable=len(body) > 20)
+    if isinstance(body, Figure):
+        title = body.axes[0].get_title() if body.axes else ""
+        return figure_html(body, title or anchor)
+    if isinstance(body, Html):
+        return str(body) + "\n"
+    if isinstance(body, str):
+        return f'<pre class="text">{_e(body)}</pre>\n'
+    raise TypeError(f"a report section is a DataFrame, Figure, Html or str, not {type(body).__name__}")
+
+
+def _anchor(title: str, used: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "section"
+    anchor, n = base, 2
+    while anchor in used:
+        anchor, n = f"{base}-{n}", n + 1
+    used.add(anchor)
+    return anchor
+
+
+def _inputs_table(session) -> pd.DataFrame:
+    inputs = session.inputs
+    rows = [("kernel tree", f"Linux {session.tree_version}", str(inputs.kernel.origin))]
+    rows.append(("pkgs checkout", "embedded sample" if inputs.sample else "",
+                 str(inputs.pkgs.path) if inputs.pkgs else "not given"))
+    for arch, config in session.configs.items():
+        recorded = f"made for Linux {config.recorded_version}" if config.recorded_version else "no header"
+        rows.append((f"config-{arch}", recorded, str(config.source)))
+    rows.append(("talos checkout", "", str(inputs.talos.path) if inputs.talos else "not given"))
+    rows.append(("toolchain mode", session.toolchain, ""))
+    rows.append(("made with", f"talosnb {__version__}", ""))
+    return pd.DataFrame(rows, columns=["input", "what", "where"])
+
+
+def _checks_html(session) -> str:
+    items = []
+    for check in session.version_checks():
+        cls = "mismatch" if check.kind == "mismatch" else "note"
+        label = "WARNING" if check.kind == "mismatch" else "note"
+        items.append(f'<li class="{cls}">{label}: {_e(check.message)}</li>')
+    for arch, config in session.configs.items():
+        for note in config.notes:
+            items.append(f'<li class="note">config-{arch}: {_e(note.where)}: {_e(note.message)}</li>')
+    if not items:
+        return "<p>No version warnings: the tree, the Pkgfile and the configs agree.</p>\n"
+    return "<ul>\n" + "\n".join(items) + "\n</ul>\n"
+
+
+_DIFF_COLUMNS = ["symbol", "amd64", "arm64", "type", "prompt", "menu_path", "location"]
+_ONLY_COLUMNS = ["symbol", "defined", "amd64", "arm64", "type", "prompt", "menu_path", "location"]
+
+
+def report_html(session, *, frame: pd.DataFrame | None = None, sections: Iterable[Section] = (),
+                title: str | None = None) -> str:
+    """The report as one HTML document (see the module docstring)."""
+    df = compare(session) if frame is None else frame
+    title = title or f"talosnb: amd64 and arm64 kernel configs on Linux {session.tree_version}"
+    used: set[str] = set()
+    parts: list[tuple[str, str, str]] = []   # (anchor, title, body)
+
+    def add(section_title: str, body: str) -> None:
+        parts.append((_anchor(section_title, used), section_title, body))
+
+    add("Inputs", table_html(_inputs_table(session)))
+    add("Version warnings and load notes", _checks_html(session))
+
+    counts = status_counts(df)
+    modules = module_counts(df)
+    written = {arch: int(df[arch].notna().sum()) for arch in ARCHES}
+    overview = pd.DataFrame({"status": list(counts), "symbols": list(counts.values())})
+    per_arch = pd.DataFrame({"arch": list(ARCHES), "config lines": [written[a] for a in ARCHES],
+                             "modules (=m)": [modules[a] for a in ARCHES]})
+    add("Comparison summary",
+        f"<p>{len(df)} symbols are defined on amd64 or arm64. A bool or tristate that a config has no "
+        "line for counts as n; <code>defined-but-unset</code> symbols are defined on both arches and "
+        "written by neither config.</p>\n"
+        + table_html(overview) + table_html(per_arch)
+        + "<h3>Per top-level menu</h3>\n" + table_html(summary(df), table_id="summary-table"))
+    add("Charts", figure_html(differences_by_menu(df), "Differences per top-level menu")
+        + figure_html(values_by_menu(df), "y, m and n lines per arch and top-level menu"))
+    diff = differing(df)[_DIFF_COLUMNS]
+    add("Differing symbols",
+        f"<p>{len(diff)} symbols both arches define but set differently (empty cell: no line in "
+        "that config).</p>\n" + table_html(diff, table_id="differing-table", filterable=True))
+    only = one_arch_only(df)[_ONLY_COLUMNS]
+    add("Symbols only one arch defines",
+        f"<details><summary>{len(only)} symbols</summary>\n"
+        + table_html(only, table_id="one-arch-table", filterable=True) + "</details>\n")
+    for section_title, body in sections:
+        anchor = _anchor(section_title, used)
+        parts.append((anchor, section_title, _body_html(body, anchor)))
+
+    toc = "".join(f'<li><a href="#{a}">{_e(t)}</a></li>' for a, t, _ in parts)
+    body = "".join(f'<section id="{a}">\n<h2>{_e(t)}</h2>\n{b}</section>\n' for a, t, b in parts)
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<meta name=\"generator\" content=\"talosnb {_e(__version__)}\">\n"
+            f"<title>{_e(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+            f"<h1>{_e(title)}</h1>\n<nav><ul>{toc}</ul></nav>\n{body}"
+            f"<script>{_SCRIPT}</script>\n</body>\n</html>\n")
+
+
+def write_report(session, path: str | os.PathLike, *, frame: pd.DataFrame | None = None,
+                 sections: Iterable[Section] = (), title: str | None = None) -> Path:
+    """Write the report to `path` atomically (a reader never sees half a file); returns the path.
+
+    `frame` is a comparison already made (compare(session)); `sections` adds
+    (title, DataFrame | Figure | Html | str) sections after the built-in ones.
+    """
+    text = report_html(session, frame=frame, sections=sections, title=title)
+    atomic_write(path, text)
+    return Path(path)
+
+
+__all__ = ["Html", "Section", "figure_html", "report_html", "table_html", "write_report"]
