@@ -192,7 +192,9 @@ def cmd_check(args) -> int:
         lists[arch] = ModuleList.load(session.inputs.talos.module_list_path(arch), arch)
         values[arch] = config.written()
         maps[arch] = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch)
+    from .edit import fix_verifier
     findings = check_module_lists(lists, values, maps, tree_version=session.tree_version,
+                                  verify_fix=fix_verifier(session),
                                   list_version=next((c.recorded_version for c in session.configs.values()
                                                      if c.recorded_version), None))
     frame = findings_frame(findings)

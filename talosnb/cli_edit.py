@@ -26,6 +26,8 @@ def register(sub) -> dict:
     p.add_argument("--no-fix", action="store_true", help="on refusal, don't search for a verified fix")
     p.add_argument("--add-to-module-list", action="store_true",
                    help="add the .ko files the new =m symbols build to hack/modules-ARCH.txt (needs --talos)")
+    p.add_argument("--ignore-module-list", action="store_true",
+                   help="write even if the change breaks the module list (a listed .ko no longer built as =m)")
 
     p = sub.add_parser(
         "merge", help="apply config fragments as merge_config.sh + olddefconfig do, write, list unmet values",
@@ -89,18 +91,22 @@ def cmd_set(args) -> int:
     assignments = [parse_assignment(a, where=f"argument {i}") for i, a in enumerate(args.assignments, 1)]
     session = open_session(args)
     _refuse_drops(session, args)
+    checker = _ModuleListGuard(session)
     changes = set_symbols(session, assignments, mode="set", dry_run=args.dry_run, fix=not args.no_fix,
                           atomic=True)
     refused = any(c.refusals for c in changes.values())
     payload, text = context(session)
     modules = {}
-    if not refused:
+    broken = [] if refused else checker.new_errors()
+    if broken and not args.ignore_module_list and not args.dry_run:
+        written = {arch: False for arch in changes}
+    elif not refused:
         written = _write_all(session, changes, args)
         modules = _new_modules(session, changes, args)
     else:
         written = {arch: False for arch in changes}
     payload.update({"changes": _payload_changes(changes), "written": written, "refused": refused,
-                    "modules": modules})
+                    "modules": modules, "module_list_errors": broken})
     for arch, change in changes.items():
         text += "\n" + change.text() + "\n"
         if written.get(arch):
@@ -109,12 +115,57 @@ def cmd_set(args) -> int:
             text += f"  now builds {entry}\n"
         for entry in modules.get(arch, {}).get("added", []):
             text += f"  added to the module list: {entry}\n"
+    for finding in broken:
+        text += f"\nmodule list: {finding['arch']}: {finding['message']}"
+        if finding.get("fix"):
+            text += f"\n  fix: {finding['fix']}"
+        text += "\n"
     if refused:
         text += "\nnothing written: an assignment can't take effect (see above)\n"
+    elif broken and not args.ignore_module_list and not args.dry_run:
+        text += ("\nnothing written: hack/modules-ARCH.txt lists modules this change stops building as =m; "
+                 "remove them first (talosnb modules remove ...) or pass --ignore-module-list\n")
     elif args.dry_run:
         text += "\ndry run: nothing written\n"
     emit(args, payload, text)
-    return 1 if refused else 0
+    return 1 if refused or (broken and not args.ignore_module_list) else 0
+
+
+class _ModuleListGuard:
+    """Module-list errors a config change introduces (nothing to do without a talos checkout)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.enabled = session.inputs.talos is not None
+        self.before = self._errors() if self.enabled else set()
+
+    def _findings(self):
+        from .edit import fix_verifier
+        from .kbuild import load_kbuild_map
+        from .modules import ModuleList, check_module_lists, findings_frame
+        session = self.session
+        lists, values, maps = {}, {}, {}
+        for arch, config in session.configs.items():
+            path = session.inputs.talos.module_list_path(arch)
+            if not path.exists():
+                continue
+            lists[arch] = ModuleList.load(path, arch)
+            values[arch] = config.written()
+            maps[arch] = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch)
+        if not lists:
+            return []
+        findings = check_module_lists(lists, values, maps, tree_version=session.tree_version,
+                                      verify_fix=fix_verifier(session), unlisted=False)
+        frame = findings_frame(findings)
+        return frame[frame["level"] == "error"].to_dict(orient="records") if len(frame) else []
+
+    def _errors(self) -> set:
+        return {(f["arch"], f["kind"], f["entry"]) for f in self._findings()}
+
+    def new_errors(self) -> list[dict]:
+        if not self.enabled:
+            return []
+        return [f for f in self._findings() if (f["arch"], f["kind"], f["entry"]) not in self.before]
 
 
 def _refuse_drops(session, args) -> None:

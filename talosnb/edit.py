@@ -1018,6 +1018,22 @@ def set_symbols(session, assignments: Iterable[Assignment | str], *, arches: Seq
     return {arch: editor.set(parsed, mode=mode, dry_run=dry_run, fix=fix) for arch, editor in chosen.items()}
 
 
+def fix_verifier(session):
+    """For the module-list check: does a suggested set of assignments really take effect on `arch`?"""
+    editors = editors_for(session)
+
+    def verify(arch: str, assignments) -> bool:
+        editor = editors.get(arch)
+        if editor is None:
+            return False
+        try:
+            change = editor.set([Assignment(k, v) for k, v in assignments.items()], dry_run=True, fix=False)
+        except InputError:
+            return False
+        return change.ok and not change.undefined
+    return verify
+
+
 def undo(session, arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
     editors = editors_for(session)
     return {arch: editors[arch].undo() for arch in (arches or editors)}

@@ -182,3 +182,26 @@ def test_cli_merge_why_search_diff(sample, capsys, tmp_path):
     assert main(["diff", *_args(sample), "--arch", "amd64", "--against",
                  str(sample / "pkgs/kernel/build/config-arm64")]) == 2   # other arch's config
     assert main(["diff", *_args(sample)]) == 0
+
+
+def test_cli_set_refuses_to_break_the_module_list(sample, capsys):
+    cfg = sample / "pkgs" / "kernel" / "build" / "config-amd64"
+    before = cfg.read_bytes()
+    # nbd.ko is listed for amd64; built in, there would be no .ko to copy
+    assert main(["set", *_args(sample), "--arch", "amd64", "BLK_DEV_NBD=y"]) == 1
+    out = capsys.readouterr().out
+    assert "kernel/drivers/block/nbd.ko is built into the kernel" in out and "nothing written" in out
+    assert cfg.read_bytes() == before
+    assert main(["set", *_args(sample), "--arch", "amd64", "--ignore-module-list", "BLK_DEV_NBD=y"]) == 0
+    assert "CONFIG_BLK_DEV_NBD=y\n" in cfg.read_text()
+
+
+def test_cli_set_adds_new_modules_to_the_list(sample, capsys):
+    listing = sample / "talos" / "hack" / "modules-arm64.txt"
+    assert "kernel/drivers/net/dummy.ko" not in listing.read_text()
+    code = main(["set", *_args(sample), "--arch", "arm64", "--format", "json", "--add-to-module-list",
+                 "DUMMY=m"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0, payload
+    added = payload["modules"]["arm64"]["added"]
+    assert added and all(entry in listing.read_text().splitlines() for entry in added)
