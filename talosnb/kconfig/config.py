@@ -16,8 +16,8 @@ from ..fileio import Snapshot, atomic_write, read_text
 from . import semantics, toolchain
 from .tree import ARCHES, KconfigTree
 
-_SET = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
-_UNSET = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
+# CONFIG_NAME=value (groups 1, 2) or '# CONFIG_NAME is not set' (group 3)
+_LINE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$|^# CONFIG_([A-Za-z0-9_]+) is not set$")
 _HEADER_ARCH = re.compile(r"^# Linux/(\S+) (\S+) Kernel Configuration$")
 _STRING_VALUE = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
 
@@ -123,48 +123,47 @@ class Config:
                     f"this is a Linux/{header_arch} config, not a config for {arch} "
                     f"(Linux/{ARCHES[arch][0]})", where=f"{source}:{_header_line(text)}",
                     hint="check --arch, or which config-ARCH file was given")
-        kconf = self.tree.kconf
+        syms = self.tree.kconf.syms
+        # the symbols that give away another arch's config, and which arch
+        foreign = {name: other for other, names in _ARCH_SYMBOLS.items() if other != arch for name in names}
+        internal = (toolchain.PROBE_PREFIX, toolchain.TC_PREFIX)
         errors: list[str] = []
         recorded: dict[str, str] = {}
         seen: dict[str, int] = {}
         for linenr, raw in enumerate(text.splitlines(), 1):
             line = raw.rstrip()
-            where = f"{source}:{linenr}"
-            m = _SET.match(line)
-            if m:
-                name, value = m[1], m[2]
-            else:
-                m = _UNSET.match(line)
-                if m:
-                    name, value = m[1], "n"
-                elif not line or line.lstrip().startswith("#"):
-                    continue
-                else:
-                    errors.append(f"{where}: malformed line {line!r} "
+            m = _LINE.match(line)
+            if m is None:
+                if line and not line.lstrip().startswith("#"):
+                    errors.append(f"{source}:{linenr}: malformed line {line!r} "
                                   "(expected CONFIG_NAME=value or '# CONFIG_NAME is not set')")
-                    continue
-            for other_arch, names in _ARCH_SYMBOLS.items():
-                if other_arch != arch and name in names and value == "y":
-                    raise InputError(f"CONFIG_{name}=y: this is a config for {other_arch}, not {arch}",
-                                     where=where, hint="check --arch, or which config-ARCH file was given")
-            sym = kconf.syms.get(name)
-            if sym is None or not sym.nodes or name.startswith((toolchain.PROBE_PREFIX,
-                                                                 toolchain.TC_PREFIX)):
-                self.notes.append(LoadNote(where, name, "unknown-symbol",
+                continue
+            name, value = m[1], m[2]
+            is_set = name is not None
+            if not is_set:
+                name, value = m[3], "n"
+            elif value == "y" and name in foreign:
+                raise InputError(f"CONFIG_{name}=y: this is a config for {foreign[name]}, not {arch}",
+                                 where=f"{source}:{linenr}",
+                                 hint="check --arch, or which config-ARCH file was given")
+            sym = syms.get(name)
+            if sym is None or not sym.nodes or name.startswith(internal):
+                self.notes.append(LoadNote(f"{source}:{linenr}", name, "unknown-symbol",
                                            f"CONFIG_{name} is not defined in the {self.tree.version} tree "
                                            f"for {arch}; its line is dropped"))
                 continue
-            if m.re is _SET and not _is_valid(sym, value):
-                errors.append(f"{where}: {value!r} is not a valid {kconfiglib.TYPE_TO_STR[sym.orig_type]} "
-                              f"value for CONFIG_{name}")
-                continue
-            if m.re is _UNSET and sym.orig_type not in (BOOL, TRISTATE):
+            if is_set:
+                if not _is_valid(sym, value):
+                    errors.append(f"{source}:{linenr}: {value!r} is not a valid "
+                                  f"{kconfiglib.TYPE_TO_STR[sym.orig_type]} value for CONFIG_{name}")
+                    continue
+            elif sym.orig_type not in (BOOL, TRISTATE):
                 # conf ignores these for non-bool symbols; so do we, but say so.
-                self.notes.append(LoadNote(where, name, "ignored",
+                self.notes.append(LoadNote(f"{source}:{linenr}", name, "ignored",
                                            f"'is not set' has no meaning for the "
                                            f"{kconfiglib.TYPE_TO_STR[sym.orig_type]} CONFIG_{name}"))
             if name in seen:
-                self.notes.append(LoadNote(where, name, "duplicate",
+                self.notes.append(LoadNote(f"{source}:{linenr}", name, "duplicate",
                                            f"CONFIG_{name} assigned again (first at line {seen[name]}); "
                                            "the last assignment wins"))
             seen[name] = linenr

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import copyreg
+import functools
 import gc
 import hashlib
+import io
 import os
 import pickle
 import re
@@ -140,23 +144,59 @@ def _with_deep_stack(fn):
 
     old_limit = sys.getrecursionlimit()
     old_size = threading.stack_size()
-    # The parsed tree is ~10^6 long-lived objects without cycles worth
-    # collecting; the cyclic GC running during their creation doubles the time.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     sys.setrecursionlimit(max(old_limit, 200_000))
     threading.stack_size(512 * 1024 * 1024)
     try:
-        thread = threading.Thread(target=run)
-        thread.start()
-        thread.join()
+        with _long_lived_objects():
+            thread = threading.Thread(target=run)
+            thread.start()
+            thread.join()
     finally:
         threading.stack_size(old_size)
-        if gc_was_enabled:
-            gc.enable()
     if "error" in result:
         raise result["error"]
     return result["value"]
+
+
+# Objects moved to the oldest generation unseen by the GC since its last full
+# collection, the one that frees trees no longer used (kconfiglib's objects
+# form cycles). Those objects never count towards the next full collection, so
+# past the limit (~4 parsed trees) one is run: a process loading tree after
+# tree does not keep the discarded ones.
+_promoted = {"full_collections": 0, "objects": 0}
+_PROMOTE_LIMIT = 1_500_000
+
+
+@contextlib.contextmanager
+def _long_lived_objects():
+    """Create a parsed tree (~10^6 objects that live as long as the tree) without GC work.
+
+    The cyclic GC running while they are created doubles the time, and once it
+    is back on, its next young-generation pass would still walk all of them
+    (60-100 ms) to find nothing. So it is paused, and the new objects are moved
+    straight to the oldest generation, which full collections still scan.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc.get_stats()[-1]["collections"] != _promoted["full_collections"]:
+            _promoted["objects"] = 0
+        young = gc.get_count()[0]
+        if gc.get_freeze_count() == 0:  # else someone froze objects on purpose: leave them
+            if _promoted["objects"] + young > _PROMOTE_LIMIT:
+                gc.collect()
+                _promoted["objects"] = 0
+            else:
+                _promoted["objects"] += young
+                # freeze moves every tracked object to the permanent generation,
+                # unfreeze moves them all to the oldest one: no walk over them.
+                gc.freeze()
+                gc.unfreeze()
+        _promoted["full_collections"] = gc.get_stats()[-1]["collections"]
+        if was_enabled:
+            gc.enable()
 
 
 def _engine_fingerprint() -> str:
@@ -174,29 +214,95 @@ def _cache_file(path: Path, version: str, arch: str) -> Path:
     return cache_dir() / "kconfig" / f"{version}-{arch}-{key[:16]}.pickle"
 
 
-def _stamp(path: Path, filenames: list[str]) -> list[tuple[str, int, int]]:
+def _stamp(path: Path, filenames: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(size, mtime) of each Kconfig file the tree was parsed from."""
+    root = os.path.join(path, "")
     stamp = []
     for name in filenames:
         try:
-            st = os.stat(path / name)
-            stamp.append((name, st.st_size, st.st_mtime_ns))
+            st = os.stat(root + name)
+            stamp.append((st.st_size, st.st_mtime_ns))
         except OSError:
-            stamp.append((name, -1, -1))
+            stamp.append((-1, -1))
     return stamp
+
+
+# Symbols and menu nodes (~4 * 10^4 objects) are most of a parsed tree. Pickled
+# the default way, each carries a dict of its ~20 slots, keys included, and
+# unpickling builds and applies those dicts one by one. The cache stores them
+# bare instead, their slots following as columns (one list per slot, for all
+# objects of a class with the same slots set), applied by one loop per group:
+# half the unpickling time, with exactly the same objects.
+_COLUMN_CLASSES: dict[type, tuple[str, ...]] = {
+    cls: tuple(name for klass in reversed(cls.__mro__) for name in getattr(klass, "__slots__", ())
+               if name not in ("__dict__", "__weakref__"))
+    for cls in (kconfiglib.Symbol, kconfiglib.MenuNode)
+}
+
+
+class _TreePickler(pickle.Pickler):
+    def __init__(self, file) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.bare: list = []
+
+    def reducer_override(self, obj):
+        # Only called for objects not pickled yet: each one is written bare once.
+        if obj.__class__ in _COLUMN_CLASSES:
+            self.bare.append(obj)
+            return copyreg.__newobj__, (obj.__class__,)
+        return NotImplemented
+
+    def dump_tree(self, tree: KconfigTree) -> None:
+        self.dump(tree)
+        # Slot values reach objects not written yet: repeat until none is left.
+        while self.bare:
+            batch, self.bare = self.bare, []
+            groups: dict[tuple[type, tuple[str, ...]], list] = {}
+            for obj in batch:
+                cls = obj.__class__
+                slots = tuple(name for name in _COLUMN_CLASSES[cls] if hasattr(obj, name))
+                groups.setdefault((cls, slots), []).append(obj)
+            for (_, slots), objs in groups.items():
+                self.dump((slots, objs, [[getattr(obj, name) for obj in objs] for name in slots]))
+        self.dump(None)
+
+
+@functools.cache
+def _slot_setter(slots: tuple[str, ...]):
+    """A loop assigning `slots` from columns: for o, v0, v1 in zip(objs, *columns): o.a = v0; o.b = v1."""
+    values = [f"v{i}" for i in range(len(slots))]
+    body = "\n        ".join(f"obj.{name} = {value}" for name, value in zip(slots, values))
+    source = (f"def set_slots(objs, columns):\n"
+              f"    for obj, {', '.join(values)} in zip(objs, *columns, strict=True):\n"
+              f"        {body}\n")
+    namespace: dict = {}
+    exec(compile(source, "<talosnb slot setter>", "exec"), namespace)  # noqa: S102 -- names from __slots__
+    return namespace["set_slots"]
+
+
+def _load_tree(file) -> KconfigTree:
+    unpickler = pickle.Unpickler(file)
+    tree = unpickler.load()
+    while (group := unpickler.load()) is not None:
+        slots, objs, columns = group
+        if not set(slots) <= set(_COLUMN_CLASSES[objs[0].__class__]):
+            raise ValueError("slots of another kconfiglib version")
+        _slot_setter(slots)(objs, columns)
+    if not isinstance(tree, KconfigTree):
+        raise TypeError("not a parsed tree")
+    return tree
 
 
 def _read_cache(path: Path, version: str, arch: str) -> KconfigTree | None:
     file = _cache_file(path, version, arch)
     try:
-        data = file.read_bytes()
-        stamp, payload = pickle.loads(data)
-    except Exception:  # noqa: BLE001 -- a missing or unreadable cache means: parse again
-        return None
-    if _stamp(path, [name for name, _, _ in stamp]) != stamp:
-        return None
-    try:
-        tree = _with_deep_stack(lambda: pickle.loads(payload))
-    except Exception:  # noqa: BLE001 -- a cache from another engine version: parse again
+        with open(file, "rb") as f:
+            filenames, stamp = pickle.load(f)
+            if _stamp(path, filenames) != stamp:
+                return None
+            with _long_lived_objects():
+                tree = _load_tree(f)
+    except Exception:  # noqa: BLE001 -- missing, unreadable or from another engine: parse again
         return None
     tree.from_cache = True
     return tree
@@ -204,16 +310,18 @@ def _read_cache(path: Path, version: str, arch: str) -> KconfigTree | None:
 
 def _write_cache(tree: KconfigTree) -> None:
     tree.kconf.prepare_pickle()
+    filenames = tuple(dict.fromkeys(tree.kconf.kconfig_filenames))
+    buffer = io.BytesIO()
+    pickle.dump((filenames, _stamp(tree.path, filenames)), buffer, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        payload = _with_deep_stack(lambda: pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
+        _with_deep_stack(lambda: _TreePickler(buffer).dump_tree(tree))
     except Exception:  # noqa: BLE001
         return  # caching is an optimisation; a failure only costs the next parse
-    stamp = _stamp(tree.path, list(dict.fromkeys(tree.kconf.kconfig_filenames)))
     file = _cache_file(tree.path, tree.version, tree.arch)
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps((stamp, payload), protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.write_bytes(buffer.getbuffer())
         os.replace(tmp, file)
     except OSError:
         pass
