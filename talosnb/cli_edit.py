@@ -92,6 +92,7 @@ def cmd_set(args) -> int:
     session = open_session(args)
     _refuse_drops(session, args)
     checker = _ModuleListGuard(session)
+    drift = _drift(session)
     changes = set_symbols(session, assignments, mode="set", dry_run=args.dry_run, fix=not args.no_fix,
                           atomic=True)
     refused = any(c.refusals for c in changes.values())
@@ -106,11 +107,15 @@ def cmd_set(args) -> int:
     else:
         written = {arch: False for arch in changes}
     payload.update({"changes": _payload_changes(changes), "written": written, "refused": refused,
-                    "modules": modules, "module_list_errors": broken})
+                    "modules": modules, "module_list_errors": broken,
+                    "normalized": {arch: [str(c) for c in d] for arch, d in drift.items()}})
     for arch, change in changes.items():
         text += "\n" + change.text() + "\n"
         if written.get(arch):
             text += f"  written to {session.configs[arch].source}\n"
+            if drift.get(arch):
+                text += (f"  the file also got {len(drift[arch])} line(s) normalized as make olddefconfig "
+                         "would (see talosnb diff)\n")
         for entry in modules.get(arch, {}).get("built", []):
             text += f"  now builds {entry}\n"
         for entry in modules.get(arch, {}).get("added", []):
@@ -166,6 +171,12 @@ class _ModuleListGuard:
         if not self.enabled:
             return []
         return [f for f in self._findings() if (f["arch"], f["kind"], f["entry"]) not in self.before]
+
+
+def _drift(session) -> dict:
+    """Lines each config changes just by being written (as make olddefconfig would), before any edit."""
+    from .kconfig.diff import config_diff
+    return {arch: config_diff(config.original_text, config.text()) for arch, config in session.configs.items()}
 
 
 def _refuse_drops(session, args) -> None:
