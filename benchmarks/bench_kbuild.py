@@ -2,13 +2,14 @@
 
     .venv/bin/python benchmarks/bench_kbuild.py [--tree TARBALL_OR_DIR] [--data TALOS_DATA_DIR]
 
+A tarball is extracted once into talosnb's cache ($TALOSNB_CACHE_DIR), like the command line does.
+
 Targets (2 cores): cold build <= 3 s per arch, warm <= 0.2 s, check of both arches <= 0.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
@@ -20,23 +21,14 @@ sys.path.insert(0, str(ROOT))
 from talosnb.kbuild import (  # after the sys.path line: runs from a checkout, not installed
     SRCARCH_FOR_ARCH,
     build_kbuild_map,
-    extract_kbuild_tarball,
     load_kbuild_map,
+    read_config_values,
 )
 from talosnb.modules import ModuleList, check_module_lists
+from talosnb.sources import open_kernel_tree
 
 SHARED = ROOT.parent / "shared"
 TARGETS = {"cold": 3.0, "warm": 0.2, "check": 0.5}
-
-
-def read_config(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        if m := re.match(r"CONFIG_(\w+)=(.*)$", line):
-            values[m.group(1)] = m.group(2)
-        elif m := re.match(r"# CONFIG_(\w+) is not set$", line):
-            values[m.group(1)] = "n"
-    return values
 
 
 def report(label: str, seconds: float, target: float) -> None:
@@ -55,11 +47,10 @@ def main() -> int:
         parser.error(f"{args.tree} not found; pass --tree")
     with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as scratch:
         scratch = Path(scratch)
-        tree = args.tree
-        if tree.is_file():
-            start = time.perf_counter()
-            tree = extract_kbuild_tarball(tree, scratch / "tree")
-            print(f"{'extract tarball (not part of targets)':<40} {time.perf_counter() - start:7.3f} s")
+        # A tarball is extracted once into talosnb's cache, as the command line does.
+        start = time.perf_counter()
+        tree = open_kernel_tree(args.tree).path
+        print(f"{'open tree (not part of targets)':<40} {time.perf_counter() - start:7.3f} s")
         cache = scratch / "cache"
         maps = {}
         for arch, srcarch in SRCARCH_FOR_ARCH.items():
@@ -77,7 +68,7 @@ def main() -> int:
             print(f"no Talos data at {data}; skipping the check benchmark")
             return 0
         lists = {a: ModuleList.load(data / f"talos/hack/modules-{a}.txt", a) for a in maps}
-        values = {a: read_config(data / f"pkgs/kernel/build/config-{a}") for a in maps}
+        values = {a: read_config_values(data / f"pkgs/kernel/build/config-{a}") for a in maps}
         version = maps["amd64"].kernel_version
         start = time.perf_counter()
         findings = check_module_lists(lists, values, maps, tree_version=version)

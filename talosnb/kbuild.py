@@ -26,9 +26,8 @@ import os
 import pickle
 import posixpath
 import re
-import tarfile
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +52,22 @@ def normalize_value(value: str | None) -> str:
         return "n"
     return value
 
+
+_CONFIG_LINE_RE = re.compile(r"^CONFIG_(\w+)=(.*)$|^# CONFIG_(\w+) is not set$")
+
+
+def read_config_values(path: str | os.PathLike) -> dict[str, str]:
+    """Symbol -> value of a .config's ``CONFIG_X=value`` lines, ``# CONFIG_X is not set`` as
+    "n": what make sees, with no Kconfig involved (enough for :meth:`KbuildMap.evaluate`; a
+    config loaded through Kconfig gives the same from ``Config.written()``)."""
+    values = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if m := _CONFIG_LINE_RE.match(line):
+            if m.group(1):
+                values[m.group(1)] = m.group(2)
+            else:
+                values[m.group(3)] = "n"
+    return values
 
 @dataclass(frozen=True)
 class Condition:
@@ -277,6 +292,18 @@ def _merge(a: Conds, b: Conds) -> Conds | None:
     return tuple(out)
 
 
+def _combinations(alternatives: list[list[tuple[str, Conds]]]) -> Iterator[tuple[list[str], Conds]]:
+    """Every way to pick one (string, conditions) alternative from each list, as the picked
+    strings and the conjunction of their conditions; contradictory picks are left out."""
+    for combo in itertools.product(*alternatives):
+        conds: Conds | None = ()
+        for _, c in combo:
+            conds = _merge(conds, c)
+            if conds is None:
+                break
+        if conds is not None:
+            yield [s for s, _ in combo], conds
+
 def _split_top(text: str, sep: str | None = None) -> list[str]:
     """Split on whitespace (sep None) or on ``sep``, not inside ``$(...)``/``${...}``."""
     parts, depth, cur = [], 0, []
@@ -371,15 +398,7 @@ class _Evaluator:
             return [("", ())]
         if len(pieces) == 1:
             return pieces[0]
-        out: list[tuple[str, Conds]] = []
-        for combo in itertools.product(*pieces):
-            conds: Conds | None = ()
-            for _, c in combo:
-                conds = _merge(conds, c)
-                if conds is None:
-                    break
-            if conds is not None:
-                out.append(("".join(s for s, _ in combo), conds))
+        out = [("".join(strs), conds) for strs, conds in _combinations(pieces)]
         if len(out) > 64:
             raise _Unevaluable("too many combinations")
         return out
@@ -501,6 +520,15 @@ class _Evaluator:
                             kept.append(Word(w.text, m))
                 self.vars[name] = kept + new
 
+    def branches(self, match: re.Match) -> tuple[list[Conds], list[Conds]]:
+        """:meth:`condition` of a matched ``ifdef``/``ifeq``/... line; one that cannot be
+        evaluated is recorded (with this line) and both branches are kept, unconditionally."""
+        try:
+            return self.condition(match.group(1), match.group(2))
+        except _Unevaluable as e:
+            self.unevaluated.append((self.where, f"{self.line_text} ({e})"))
+            return [()], [()]
+
     def condition(self, keyword: str, arg: str) -> tuple[list[Conds], list[Conds]]:
         """(alternatives for the if-branch, alternatives for the else-branch); [] is never."""
         arg = arg.strip()
@@ -597,15 +625,8 @@ def _fn_map(per_word):
         fixed_alts = [ev.expand_alts(a) for a in args[:-1]]
         words = ev.expand_words(args[-1])
         out = []
-        for fixed in itertools.product(*fixed_alts):
-            conds: Conds | None = ()
-            for _, c in fixed:
-                conds = _merge(conds, c)
-                if conds is None:
-                    break
-            if conds is None:
-                continue
-            strs = [s.strip() for s, _ in fixed]
+        for fixed, conds in _combinations(fixed_alts):
+            strs = [s.strip() for s in fixed]
             for w in words:
                 m = _merge(conds, w.conds)
                 if m is None:
@@ -621,16 +642,7 @@ def _fn_whole(apply):
     """A make function over whole strings (subst, if): every combination of its arguments."""
     def fn(ev: _Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
         args = ev._args(text, nargs)
-        out = []
-        for combo in itertools.product(*[ev.expand_alts(a) for a in args]):
-            conds: Conds | None = ()
-            for _, c in combo:
-                conds = _merge(conds, c)
-                if conds is None:
-                    break
-            if conds is not None:
-                out.append((apply([s for s, _ in combo]), conds))
-        return out
+        return [(apply(strs), conds) for strs, conds in _combinations([ev.expand_alts(a) for a in args])]
     return fn
 
 
@@ -761,11 +773,7 @@ def evaluate_makefile(tree: Path, directory: str, file: str, ev: _Evaluator,
             if current is None:
                 stack.append([None, None, False])
                 continue
-            try:
-                yes, no = ev.condition(m.group(1), m.group(2))
-            except _Unevaluable as e:
-                ev.unevaluated.append((where, f"{line} ({e})"))
-                yes, no = [()], [()]
+            yes, no = ev.branches(m)
             stack.append([_conj(current, yes), _conj(current, no), True])
             continue
         if line.startswith("else"):
@@ -781,11 +789,7 @@ def evaluate_makefile(tree: Path, directory: str, file: str, ev: _Evaluator,
                 if pending is None or parent is None:
                     frame[0], frame[1] = None, None
                     continue
-                try:
-                    yes, no = ev.condition(mm.group(1), mm.group(2))
-                except _Unevaluable as e:
-                    ev.unevaluated.append((where, f"{line} ({e})"))
-                    yes, no = [()], [()]
+                yes, no = ev.branches(mm)
                 frame[0], frame[1] = _conj(pending, yes), _conj(pending, no)
             else:
                 frame[1] = None
@@ -1150,12 +1154,3 @@ def payload_files(payload: tuple) -> list[str]:
 def payload_dirs(payload: tuple) -> list[str]:
     return payload[1]
 
-
-def extract_kbuild_tarball(tarball: Path, dest: Path) -> Path:
-    """Extract a kernel (skeleton) tarball safely; returns its top folder."""
-    with tarfile.open(tarball) as tar:
-        tar.extractall(dest, filter="data")
-        tops = {m.name.split("/", 1)[0] for m in tar.getmembers() if m.name}
-    if len(tops) != 1:
-        raise InputError("expected one top folder in the kernel tarball", where=str(tarball))
-    return Path(dest) / tops.pop()

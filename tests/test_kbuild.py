@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
-import re
 import sys
-import tarfile
 import textwrap
 from pathlib import Path
 
@@ -16,43 +14,22 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the package is not installed in the venv
     sys.path.insert(0, str(ROOT))
 
-from talosnb.kbuild import build_kbuild_map, load_kbuild_map
+from talosnb.kbuild import build_kbuild_map, load_kbuild_map, read_config_values
+
+# The real trees come from engine_fixtures' session fixture `trees` (both skeleton tarballs,
+# extracted once per session); loaded as a plugin, it is shared with the other modules.
+pytest_plugins = ["engine_fixtures"]
 
 SHARED = ROOT.parent / "shared"
-TARBALLS = {"6.12": SHARED / "kernel/linux-6.12.117-kbuild.tar.xz",
-            "7.2": SHARED / "kernel/linux-7.2.12-kbuild.tar.xz"}
 DATA = SHARED / "data"
 ARCHES = {"amd64": "x86", "arm64": "arm64"}
 
 
 # ---------------------------------------------------------------- helpers / fixtures
 
-def read_config(path: Path) -> dict[str, str]:
-    """`CONFIG_X=v` and `# CONFIG_X is not set` lines of a .config."""
-    values = {}
-    for line in path.read_text().splitlines():
-        if m := re.match(r"CONFIG_(\w+)=(.*)$", line):
-            values[m.group(1)] = m.group(2)
-        elif m := re.match(r"# CONFIG_(\w+) is not set$", line):
-            values[m.group(1)] = "n"
-    return values
-
-
 # test_modules.py re-exports these fixtures; pytest then runs each once per module, so the
-# expensive results are memoized here to extract and build only once per session.
+# expensive map builds are memoized here to happen only once per session.
 _SESSION: dict[str, object] = {}
-
-
-def _extract(name: str, factory) -> Path:
-    if not TARBALLS[name].is_file():
-        pytest.skip(f"{TARBALLS[name]} not present")
-    if name not in _SESSION:
-        dest = factory.mktemp(f"linux-{name}")
-        with tarfile.open(TARBALLS[name]) as tar:
-            tar.extractall(dest, filter="data")
-        (top,) = dest.iterdir()
-        _SESSION[name] = top
-    return _SESSION[name]
 
 
 def _maps(tree: Path) -> dict:
@@ -63,13 +40,13 @@ def _maps(tree: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def tree_612(tmp_path_factory) -> Path:
-    return _extract("6.12", tmp_path_factory)
+def tree_612(trees) -> Path:
+    return trees["6.12"]
 
 
 @pytest.fixture(scope="session")
-def tree_72(tmp_path_factory) -> Path:
-    return _extract("7.2", tmp_path_factory)
+def tree_72(trees) -> Path:
+    return trees["7.2"]
 
 
 @pytest.fixture(scope="session")
@@ -318,7 +295,7 @@ def test_cache_reuses_and_notices_changes(tmp_path, monkeypatch):
 @pytest.mark.parametrize("arch", sorted(ARCHES))
 def test_talos_v110_lists_resolve_to_m_symbols_in_612(arch, maps_612):
     folder = talos_data("talos-v1.10")
-    values = read_config(folder / f"pkgs/kernel/build/config-{arch}")
+    values = read_config_values(folder / f"pkgs/kernel/build/config-{arch}")
     kmap = maps_612[arch]
     entries = [e for e in (folder / f"talos/hack/modules-{arch}.txt").read_text().split() if e.endswith(".ko")]
     assert len(entries) > 90
@@ -350,3 +327,10 @@ def test_real_72_finds_moved_modules(maps_72):
     assert amd64.kernel_version == "7.2.12"
     assert amd64.evaluate("kernel/crypto/xor.ko", {}).known is False
     assert "kernel/lib/raid/xor/xor.ko" in amd64.find("xor")
+
+
+def test_read_config_values_as_make_sees_them(tmp_path):
+    config = tmp_path / "config-amd64"
+    config.write_text("#\n# Automatically generated file; DO NOT EDIT.\n#\nCONFIG_A=y\nCONFIG_B=m\n"
+                      "# CONFIG_C is not set\nCONFIG_S=\"x y\"\nCONFIG_N=0x10\n# a comment\n")
+    assert read_config_values(config) == {"A": "y", "B": "m", "C": "n", "S": '"x y"', "N": "0x10"}

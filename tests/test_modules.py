@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:  # the package is not installed in the venv
 
 from talosnb import cli, cli_modules
 from talosnb.errors import FileChangedError, InputError
-from talosnb.kbuild import build_kbuild_map
+from talosnb.kbuild import build_kbuild_map, read_config_values
 from talosnb.modules import (
     ModuleList,
     check_module_lists,
@@ -31,15 +31,16 @@ from talosnb.modules import (
 from talosnb.sources import sample_dir
 
 # Share the session fixtures (one tree extraction and one map build per session).
+pytest_plugins = ["engine_fixtures"]
 _kb = importlib.import_module(f"{__name__.rpartition('.')[0]}.test_kbuild" if "." in __name__ else "test_kbuild")
 tree_612, tree_72, maps_612, maps_72 = _kb.tree_612, _kb.tree_72, _kb.maps_612, _kb.maps_72
-read_config, talos_data, ARCHES = _kb.read_config, _kb.talos_data, _kb.ARCHES
+talos_data, ARCHES = _kb.talos_data, _kb.ARCHES
 
 
 def load_release(release: str):
     folder = talos_data(release)
     lists = {a: ModuleList.load(folder / f"talos/hack/modules-{a}.txt", a) for a in ARCHES}
-    values = {a: read_config(folder / f"pkgs/kernel/build/config-{a}") for a in ARCHES}
+    values = {a: read_config_values(folder / f"pkgs/kernel/build/config-{a}") for a in ARCHES}
     return lists, values
 
 
