@@ -10,49 +10,35 @@ import hashlib
 import io
 import os
 import pickle
-import re
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import kconfiglib
-import platformdirs
 
+from .. import sources
 from ..errors import InputError
+from ..sources import cache_dir, check_arch, read_makefile_version, srcarch
 from . import syntax, toolchain
 
 # Bump when the parsed form changes, so stale caches are not reused.
 ENGINE_VERSION = "1"
 
-# Talos arch names -> the kernel's ARCH and SRCARCH (amd64 is 64-bit x86).
-ARCHES: dict[str, tuple[str, str]] = {"amd64": ("x86", "x86"), "arm64": ("arm64", "arm64")}
+# Talos arch names -> the kernel's ARCH and SRCARCH (amd64 is 64-bit x86). The
+# arches and their SRCARCH come from sources.py; for both, Talos builds with
+# ARCH set to the SRCARCH name (config headers read "Linux/x86").
+ARCHES: dict[str, tuple[str, str]] = {arch: (srcarch(arch), srcarch(arch)) for arch in sources.ARCHES}
 TOOLCHAIN_MODES = ("recorded", "host")
 
 
-def check_arch(arch: str) -> str:
-    if arch not in ARCHES:
-        raise InputError(f"unknown arch '{arch}'", hint="use one of: " + ", ".join(ARCHES))
-    return arch
-
-
-def read_tree_version(path: Path) -> str:
+def read_tree_version(path: str | os.PathLike) -> str:
     """VERSION.PATCHLEVEL.SUBLEVEL(EXTRAVERSION) from the tree's top Makefile."""
-    makefile = Path(path) / "Makefile"
-    try:
-        text = makefile.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        raise InputError("not a kernel tree: no top-level Makefile", where=str(path),
-                         hint="--kernel-src must be a Linux source folder or tarball") from None
-    fields = dict(re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)", text, re.MULTILINE))
-    if not fields.get("VERSION") or not fields.get("PATCHLEVEL"):
-        raise InputError("not a kernel tree: the top Makefile has no VERSION/PATCHLEVEL", where=str(makefile))
-    version = f"{fields['VERSION']}.{fields['PATCHLEVEL']}.{fields.get('SUBLEVEL') or 0}"
-    return version + fields.get("EXTRAVERSION", "")
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("TALOSNB_CACHE_DIR") or platformdirs.user_cache_dir("talosnb"))
+    version = read_makefile_version(Path(path) / "Makefile")
+    if version is None:
+        raise InputError("not a kernel tree: no top-level Makefile with VERSION/PATCHLEVEL", where=str(path),
+                         hint="--kernel-src must be a Linux source folder or tarball")
+    return version
 
 
 @dataclass
@@ -108,8 +94,8 @@ class KconfigTree:
 
 
 def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] | None) -> KconfigTree:
-    karch, srcarch = ARCHES[arch]
-    env = syntax.kernel_env(str(path), karch, srcarch, version)
+    karch, kernel_srcarch = ARCHES[arch]
+    env = syntax.kernel_env(str(path), karch, kernel_srcarch, version)
     if mode == "recorded":
         shell = toolchain.RecordedShell()
         for variable in toolchain.TEXT_VARIABLES:
