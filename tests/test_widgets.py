@@ -1,0 +1,417 @@
+"""talosnb.widgets on the embedded sample: the Workspace actions on their own, then the views
+driven as a person would (typing into .value, .click()), asserting on what they show."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from talosnb import edit
+from talosnb.compare import by_status, compare
+from talosnb.errors import FileChangedError, InputError
+from talosnb.kconfig.diff import written_values
+from talosnb.modules import ModuleList
+from talosnb.session import Session
+from talosnb.widgets import (
+    CompareView,
+    ExploreView,
+    ModulesView,
+    SaveView,
+    Workbench,
+    Workspace,
+    workbench,
+)
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+@pytest.fixture
+def sample(tmp_path) -> Path:
+    root = tmp_path / "sample"
+    shutil.copytree(SAMPLE, root)
+    return root
+
+
+@pytest.fixture
+def ws(sample) -> Workspace:
+    return Workspace.open(sample / "pkgs", sample / "talos", sample / "linux")
+
+
+def _sample_bytes() -> dict[str, bytes]:
+    return {str(p.relative_to(SAMPLE)): p.read_bytes() for p in sorted(SAMPLE.rglob("*")) if p.is_file()}
+
+
+def _config(sample: Path, arch: str) -> Path:
+    return sample / "pkgs" / "kernel" / "build" / f"config-{arch}"
+
+
+def _list(sample: Path, arch: str) -> Path:
+    return sample / "talos" / "hack" / f"modules-{arch}.txt"
+
+
+# --- the Workspace: every action as a plain call --------------------------------
+
+
+def test_open_loads_configs_lists_and_kbuild_maps(ws, sample):
+    assert ws.arches == ["amd64", "arm64"]
+    assert set(ws.module_lists) == {"amd64", "arm64"}
+    assert ws.scratch is None                      # explicit paths: no copy
+    assert ws.configs["amd64"].source == str(_config(sample, "amd64").resolve())
+    assert {m.srcarch for m in ws.kbuild_maps.values()} == {"x86", "arm64"}
+    assert "Linux 6.12.0" in ws.describe() and str(sample) not in ws.describe()
+
+
+def test_the_embedded_sample_is_worked_on_through_a_scratch_copy():
+    before = _sample_bytes()
+    ws = Workspace.open()
+    assert ws.scratch is not None and ws.scratch.name.startswith("talosnb-scratch-")
+    assert ws.session.inputs.sample and "embedded sample" in ws.describe()
+    assert Path(ws.configs["amd64"].source).is_relative_to(ws.scratch)
+    assert ws.module_lists["arm64"].path.is_relative_to(ws.scratch)
+    ws.set(["DUMMY=m"])
+    ws.edit_modules("add", ["kernel/drivers/net/dummy.ko"], ["arm64"])
+    result = ws.save()
+    assert {p.name for p in result.written} == {"config-amd64", "config-arm64", "modules-arm64.txt"}
+    assert written_values(Path(ws.configs["amd64"].source).read_text())["DUMMY"] == "m"
+    assert _sample_bytes() == before                # data/sample untouched
+    shutil.rmtree(ws.scratch)
+
+
+def test_save_refuses_to_write_inside_the_sample():
+    session = Session.open()                         # the sample itself, not a copy
+    ws = Workspace(session)
+    ws.set(["DUMMY=m"])
+    with pytest.raises(InputError, match="read-only"):
+        ws.save()
+    assert "# CONFIG_DUMMY is not set" in _config(SAMPLE, "amd64").read_text()
+
+
+def test_set_cascade_refusal_fix_and_undo_without_widgets(ws):
+    changes = ws.set(["DUMMY=m"])
+    assert all(c.applied and c.results["DUMMY"] == "m" for c in changes.values())
+    refused = ws.set(["MVPP2=m"], arches=["amd64"])["amd64"]
+    assert not refused.applied and [str(a) for a in refused.refusals[0].fix.assignments] == ["COMPILE_TEST=y"]
+    assert len(ws.history) == 1                     # a refusal is not an undoable change
+    ws.symbol_view("MVPP2")                         # a view reads the values in between
+    fixed = ws.apply_fix("amd64", refused.refusals[0])["amd64"]
+    assert [(c.symbol, c.old, c.new) for c in fixed.cascade] == [("COMPILE_TEST", "n", "y"), ("MVPP2", None, "m")]
+    assert fixed.applied and ws.configs["amd64"].value("MVPP2") == "m"
+    assert ws.configs["amd64"].value("COMPILE_TEST") == "y"
+    assert ws.undo().what == "COMPILE_TEST=y MVPP2=m"
+    assert ws.configs["amd64"].value("MVPP2") == "n" and ws.configs["amd64"].value("DUMMY") == "m"
+    ws.findings()                                   # read again after the undo, then change once more
+    again = ws.set(["PCI=n"], arches=["amd64"])["amd64"]
+    assert {c.symbol for c in again.cascade} >= {"PCI", "VIRTIO_PCI", "E1000E"} and "MVPP2" not in {
+        c.symbol for c in again.cascade}
+    ws.undo()
+    # undo only touches the arches the change touched: arm64's DUMMY=m stays until its own undo
+    ws.set(["COMPILE_TEST=y"], arches=["arm64"])
+    ws.undo()
+    assert ws.configs["arm64"].value("DUMMY") == "m"
+    assert ws.undo().arches == ["amd64", "arm64"]
+    assert {a: c.value("DUMMY") for a, c in ws.configs.items()} == {"amd64": "n", "arm64": "n"}
+    assert ws.undo() is None
+
+
+def test_listeners_hear_each_change_and_caches_follow(ws):
+    heard = []
+    ws.on_change(heard.append)
+    before = ws.findings()
+    assert ws.findings() is before                  # cached while nothing changes
+    ws.set(["DUMMY=m"], arches=["amd64"])
+    assert heard == ["config"]
+    after = ws.findings()
+    # the amd64 list's "dummy.ko is not built" error is gone once amd64 builds it as a module
+    assert "not-built" in set(before[before["arch"] == "amd64"]["kind"])
+    assert "not-built" not in set(after[after["arch"] == "amd64"]["kind"])
+    ws.undo()
+    assert heard == ["config", "undo"]
+
+
+def test_module_edits_check_undo_and_refuse_names_that_name_nothing(ws):
+    frame = ws.findings()
+    assert list(frame[frame["level"] == "error"]["where"]) == ["hack/modules-amd64.txt:6",
+                                                               "hack/modules-arm64.txt:4"]
+    edits = ws.edit_modules("remove", ["kernel/drivers/block/nbd.ko"], ["arm64"])
+    assert edits["arm64"].changed == ["kernel/drivers/block/nbd.ko"] and edits["arm64"].errors == []
+    assert ws.check_counts()["arm64"]["error"] == 0
+    assert ws.module_lists["arm64"].changed()
+    ws.undo()
+    assert not ws.module_lists["arm64"].changed()
+    with pytest.raises(InputError, match="names nothing"):
+        ws.edit_modules("add", ["dummy", "no_such_module_xyz"])
+    assert not any(m.changed() for m in ws.module_lists.values())   # dummy was not added either
+
+
+def test_pending_save_and_refusal_when_a_file_changed_on_disk(ws, sample):
+    assert not any(p.changed for p in ws.pending())
+    assert ws.save().written == []
+    ws.set(["DUMMY=m"])
+    ws.edit_modules("add", ["dummy"], ["arm64"])
+    pending = {p.name: p for p in ws.pending()}
+    assert list(pending) == ["config-amd64", "config-arm64", "modules-amd64.txt", "modules-arm64.txt"]
+    assert pending["config-amd64"].lines == ["DUMMY n -> m"] and pending["config-amd64"].label == \
+        "pkgs: kernel/build/config-amd64"
+    assert "+kernel/drivers/net/dummy.ko" in pending["modules-arm64.txt"].lines
+    assert not pending["modules-amd64.txt"].changed
+    # someone edits config-arm64 meanwhile: nothing at all is written
+    theirs = _config(sample, "arm64").read_text() + "# edited elsewhere\n"
+    _config(sample, "arm64").write_text(theirs)
+    amd64_before = _config(sample, "amd64").read_bytes()
+    with pytest.raises(FileChangedError) as caught:
+        ws.save()
+    assert caught.value.files == ["config-arm64"]
+    assert _config(sample, "amd64").read_bytes() == amd64_before
+    assert _config(sample, "arm64").read_text() == theirs
+    # force: everything is written, atomically, in the kernel's format
+    result = ws.save(force=True)
+    assert [p.name for p in result.written] == ["config-amd64", "config-arm64", "modules-arm64.txt"]
+    for arch in ("amd64", "arm64"):
+        assert written_values(_config(sample, arch).read_text())["DUMMY"] == "m"
+        assert _config(sample, arch).read_text() == ws.configs[arch].text()
+    assert "kernel/drivers/net/dummy.ko" in ModuleList.load(_list(sample, "arm64"), "arm64").entries
+    assert not any(p.changed for p in ws.pending())
+    assert "make kernel PLATFORM=linux/amd64,linux/arm64" in result.command
+    assert f"cd {ws.session.inputs.pkgs.path}" in result.command
+
+
+def test_overview_and_symbol_view(ws):
+    view = ws.symbol_view("CONFIG_MVPP2")
+    assert view["symbol"] == "MVPP2" and view["type"] == "tristate"
+    assert view["arches"]["amd64"]["assignable"] == [] and "m" in view["arches"]["arm64"]["assignable"]
+    assert view["defined_at"] == ["drivers/net/ethernet/Kconfig:40"]
+    msr = ws.symbol_view("X86_MSR")
+    assert msr["arches"]["arm64"] is None and msr["arches"]["amd64"]["value"] == "m"   # x86 only
+    with pytest.raises(InputError, match="did you mean"):
+        ws.symbol_view("DUMY")
+    table = ws.overview()
+    assert list(table.index) == ["amd64", "arm64"]
+    assert table.loc["amd64", "list errors"] == 1 and table.loc["arm64", "list errors"] == 1
+
+
+# --- the views, driven in Python ---------------------------------------------------
+
+
+def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
+    wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
+    assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Modules", "Save")
+    ex = wb.explore
+    wb.selected_index = 1
+
+    # search -> live results -> select
+    ex.search_box.value = "dumm"
+    assert [v for _, v in ex.results.options] == ["DUMMY"]
+    ex.results.value = "DUMMY"
+    assert ex.symbol == "DUMMY" and "Dummy net driver support" in ex.panel.value
+    assert "drivers/net/Kconfig" in ex.panel.value
+    assert set(ex.value_buttons) == {(t, v) for t in ("amd64", "arm64", "both") for v in "ymn"}
+    assert ex.value_buttons[("both", "n")].button_style == "success"     # the current value
+
+    # set on both arches -> the cascade per arch
+    ex.value_buttons[("both", "m")].click()
+    assert all(c.applied for c in ex.last_changes.values())
+    assert "amd64 (6.12.0): 1 change(s)" in ex.cascade_text and "arm64 (6.12.0): 1 change(s)" in ex.cascade_text
+    shown = [w.value for w in ex.outcome.children]
+    assert len(shown) == 2 and all("<code>DUMMY</code></td><td>n</td><td>m</td>" in v for v in shown)
+    assert ex.value_buttons[("both", "m")].button_style == "success"
+    assert "<b>m</b>" in ex.panel.value
+
+    # a long cascade: PCI=n on amd64
+    ex.select("PCI")
+    ex.value_buttons[("amd64", "n")].click()
+    pci = ex.last_changes["amd64"]
+    assert pci.applied and len(pci.cascade) > 5
+    assert "VIRTIO_PCI" in ex.outcome.children[0].value
+    ex.undo_button.click()
+    assert "undid PCI=n on amd64" in ex.status.value
+    assert ws_value(wb, "amd64", "PCI") == "y"
+
+    # refusal -> why-not tree with file:line -> apply verified fix
+    ex.select("MVPP2")
+    assert ex.value_buttons[("amd64", "m")].button_style == "warning"
+    ex.value_buttons[("amd64", "m")].click()
+    refusal_html = ex.outcome.children[0].value
+    assert "MVPP2=m</b> can't take effect" in refusal_html and "drivers/net/ethernet/Kconfig:40" in refusal_html
+    assert "[fixed: no assignment changes it]" in refusal_html and "COMPILE_TEST=y" in refusal_html
+    assert set(ex.fix_buttons) == {"amd64"}
+    assert ex.fix_buttons["amd64"].description == "apply verified fix on amd64: COMPILE_TEST=y MVPP2=m"
+    assert ws_value(wb, "amd64", "MVPP2") == "n"
+    ex.fix_buttons["amd64"].click()
+    assert ex.last_changes["amd64"].applied and "MVPP2: (not written) -> m" in ex.cascade_text
+    assert ws_value(wb, "amd64", "MVPP2") == "m" and ws_value(wb, "amd64", "COMPILE_TEST") == "y"
+
+    # undo the fix; DUMMY=m (the change before it) stays
+    ex.undo_button.click()
+    assert "undid COMPILE_TEST=y MVPP2=m on amd64" in ex.status.value
+    assert ws_value(wb, "amd64", "MVPP2") == "n" and ws_value(wb, "amd64", "DUMMY") == "m"
+
+    # the edit shows up in the other tabs: the amd64 list error (dummy.ko not built) is gone
+    wb.selected_index = 2
+    assert "<b>amd64</b>: 0 error" in wb.modules.counts.value
+    wb.selected_index = 0
+    assert "DUMMY" not in set(wb.compare.filtered()["symbol"])   # now the same on both arches
+
+    # save: the pending diff, then the files written
+    wb.selected_index = 3
+    save = wb.save
+    assert "DUMMY n -&gt; m" in save.pending.value and save.write_button.description == "write 2 file(s)"
+    save.write_button.click()
+    assert save.last_error is None and [p.name for p in save.last_result.written] == ["config-amd64",
+                                                                                      "config-arm64"]
+    assert "make kernel PLATFORM=linux/amd64,linux/arm64" in save.result.value
+    for arch in ("amd64", "arm64"):
+        assert written_values(_config(sample, arch).read_text())["DUMMY"] == "m"
+    assert save.write_button.disabled
+
+    # another change, but config-amd64 changed on disk meanwhile: refused, clearly, nothing written
+    wb.selected_index = 1
+    ex.select("WIREGUARD")
+    ex.value_buttons[("both", "y")].click()
+    theirs = _config(sample, "amd64").read_text().replace("CONFIG_LOG_BUF_SHIFT=18", "CONFIG_LOG_BUF_SHIFT=17")
+    _config(sample, "amd64").write_text(theirs)
+    arm64_before = _config(sample, "arm64").read_text()
+    wb.selected_index = 3
+    save.write_button.click()
+    assert save.last_result is None and isinstance(save.last_error, FileChangedError)
+    assert "Not written." in save.result.value and "config-amd64" in save.result.value
+    assert "talosnb-err" in save.result.value
+    assert _config(sample, "amd64").read_text() == theirs and _config(sample, "arm64").read_text() == arm64_before
+    # overwriting is a deliberate choice
+    save.force.value = True
+    save.write_button.click()
+    assert save.last_error is None
+    assert written_values(_config(sample, "amd64").read_text())["WIREGUARD"] == "y"
+
+
+def ws_value(wb: Workbench, arch: str, name: str) -> str:
+    return wb.workspace.configs[arch].value(name)
+
+
+def test_modules_view_filters_edits_and_jumps_to_the_symbol(sample):
+    wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
+    wb.selected_index = 2
+    mv = wb.modules
+    assert mv.counts.value == ("<b>amd64</b>: 1 error, 0 warning, 3 info; "
+                               "<b>arm64</b>: 1 error, 0 warning, 3 info")
+    labels = [label for label, _ in mv.findings_list.options]
+    assert len(labels) == 2 and all(label.startswith("error") for label in labels)
+    mv.level.value = ("info",)
+    mv.arch.value = "arm64"
+    assert len(mv.findings_list.options) == 3
+    mv.text.value = "vsock"
+    assert [label.split()[-1] for label, _ in mv.findings_list.options] == [
+        "kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko", "kernel/net/vmw_vsock/vsock.ko"]
+    # an unlisted module: add it to the list from the finding
+    mv.findings_list.value = mv.findings_list.options[1][1]
+    assert not mv.add_entry_button.disabled and mv.remove_entry_button.disabled
+    mv.add_entry_button.click()
+    assert "kernel/net/vmw_vsock/vsock.ko" in wb.workspace.module_lists["arm64"].entries
+    assert "added kernel/net/vmw_vsock/vsock.ko" in mv.edit_result.value
+    assert mv.findings_list.options[0][0].endswith("vmw_vsock_virtio_transport.ko")   # no longer unlisted
+    # the error on arm64: nbd.ko is built in; remove it by typing the module name
+    mv.level.value = ("error",)
+    mv.text.value = ""
+    mv.entry_text.value = "nbd"
+    mv.entry_arch.value = "arm64"
+    mv.remove_button.click()
+    assert "kernel/drivers/block/nbd.ko" not in wb.workspace.module_lists["arm64"].entries
+    assert "<b>arm64</b>: 0 error" in mv.counts.value
+    mv.undo_button.click()
+    assert "kernel/drivers/block/nbd.ko" in wb.workspace.module_lists["arm64"].entries
+    # a typo is reported, nothing changes
+    mv.entry_text.value = "no_such_module_xyz"
+    mv.add_button.click()
+    assert "names nothing" in mv.edit_result.value
+    # jump from a finding to the symbol panel
+    mv.arch.value = mv.ANY
+    mv.findings_list.value = next(v for label, v in mv.findings_list.options if "nbd.ko" in label)
+    assert mv.open_symbol_button.description == "show BLK_DEV_NBD"
+    mv.open_symbol_button.click()
+    assert wb.selected_index == 1 and wb.explore.symbol == "BLK_DEV_NBD"
+    assert "CONFIG_BLK_DEV_NBD" in wb.explore.panel.value
+    # and from there the fix the finding suggested: BLK_DEV_NBD=m on arm64 clears the error
+    wb.explore.value_buttons[("arm64", "m")].click()
+    wb.selected_index = 2
+    assert "<b>arm64</b>: 0 error" in mv.counts.value
+
+
+def test_compare_view_filters_pages_and_plot(ws):
+    view = CompareView(ws, page_size=5)
+    df = compare(ws.session)
+    default = by_status(df, "differs", "amd64-only", "arm64-only")
+    assert len(view.filtered()) == len(default) and f"<b>{len(default)}</b> of {len(df)}" in view.matched.value
+    assert bytes(view.plot.value).startswith(b"\x89PNG")
+    assert view.table.position.value == f"rows 1-5 of {len(default)}"
+    view.table.next_button.click()
+    assert view.table.position.value.startswith("rows 6-10")
+    assert list(view.table.rows()["symbol"]) == list(default["symbol"].iloc[5:10])
+    view.status.value = ("differs",)
+    view.text.value = "posix"
+    assert set(view.filtered()["status"]) == {"differs"} and len(view.filtered()) == 2
+    assert all("posix" in (r.symbol + str(r.prompt) + str(r.help)).lower() for r in view.filtered().itertuples())
+    view.text.value = ""
+    view.menu.value = "Device Drivers"
+    assert set(view.filtered()["menu"]) == {"Device Drivers"}
+    # an edit elsewhere shows up here (the view refreshes itself when standalone)
+    view.menu.value = view.ANY_MENU
+    assert "CUSE" in set(view.filtered()["symbol"])   # m on amd64, n on arm64
+    ws.set(["CUSE=n"], arches=["amd64"])
+    assert "CUSE" not in set(view.filtered()["symbol"])
+    assert f"<b>{len(view.filtered())}</b> of {len(df)}" in view.matched.value
+
+
+def test_standalone_views_share_one_workspace(ws, sample):
+    explore, modules, save = ExploreView(ws, symbol="DUMMY"), ModulesView(ws), SaveView(ws)
+    assert explore.symbol == "DUMMY" and save.write_button.disabled
+    explore.value_buttons[("amd64", "m")].click()
+    assert "<b>amd64</b>: 0 error" in modules.counts.value      # refreshed at once
+    assert save.write_button.description == "write 1 file(s)"
+    # a jump without a workbench shows the symbol panel inside the modules view
+    modules.findings_list.value = modules.findings_list.options[0][1]
+    modules.open_symbol_button.click()
+    assert "CONFIG_BLK_DEV_NBD" in modules.detail.value
+    # int symbols get a text field and set buttons
+    explore.select("LOG_BUF_SHIFT")
+    assert set(explore.value_buttons) == {("amd64", "set"), ("arm64", "set"), ("both", "set")}
+    explore.value_text.value = "17"
+    explore.value_buttons[("both", "set")].click()
+    assert {a: c.value("LOG_BUF_SHIFT") for a, c in ws.configs.items()} == {"amd64": "17", "arm64": "17"}
+    explore.value_text.value = "abc"
+    explore.value_buttons[("amd64", "set")].click()
+    assert "not a valid value" in explore.status.value
+
+
+def test_toggle_updates_the_cascade_view_quickly(ws):
+    import time
+
+    view = ExploreView(ws, symbol="DUMMY")
+    view.value_buttons[("both", "m")].click()        # first use builds the editors
+    timings = []
+    for value in ("y", "m", "y", "m"):
+        start = time.perf_counter()
+        view.value_buttons[("both", value)].click()
+        timings.append(time.perf_counter() - start)
+        assert view.last_changes["amd64"].results["DUMMY"] == value
+    assert min(timings) < 0.1, timings
+
+
+def test_workbench_accepts_a_session_and_refuses_mixed_arguments(sample):
+    session = Session.open(sample / "pkgs", sample / "talos", sample / "linux")
+    wb = workbench(session)
+    assert wb.workspace.session is session and wb.compare.table.position.value.startswith("rows 1-")
+    edit.set_symbols(session, ["DUMMY=m"], dry_run=True)
+    with pytest.raises(TypeError):
+        workbench(session, arch="amd64")
+
+
+def test_one_arch_workspace_has_no_both_buttons_and_compare_explains(sample):
+    ws = Workspace.open(sample / "pkgs", sample / "talos", sample / "linux", arch="arm64")
+    explore = ExploreView(ws, symbol="DUMMY")
+    assert set(explore.value_buttons) == {("arm64", v) for v in "ymn"}
+    view = CompareView(ws)
+    assert "both arches" in view.message.value
+    save = SaveView(ws)
+    assert [p.name for p in ws.pending()] == ["config-arm64", "modules-arm64.txt"]
+    assert "config-arm64" in save.pending.value and "config-amd64" not in save.pending.value
