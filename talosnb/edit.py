@@ -175,14 +175,27 @@ def _user_state(config: Config):
 
 
 def _restore_state(config: Config, state) -> None:
+    """Put back user values, choice selections and priorities; invalidate only what differs."""
     kconf = config.kconf
     syms, choices, priorities = state
     for sym in kconf.unique_defined_syms:
-        sym.user_value = syms.get(sym)
-    for choice, (value, selection) in choices.items():
-        choice.user_value, choice.user_selection = value, selection
-    kconf.__dict__["talosnb_choice_priority"] = {c: list(p) for c, p in priorities.items()}
-    kconf._invalidate_all()
+        value = syms.get(sym)
+        if sym.user_value != value:
+            sym.user_value = value
+            sym._rec_invalidate()
+    table = semantics_table = kconf.__dict__.setdefault("talosnb_choice_priority", {})
+    for choice in kconf.unique_choices:
+        value, selection = choices.get(choice, (None, None))
+        order = priorities.get(choice)
+        current = semantics_table.get(choice)
+        if (choice.user_value, choice.user_selection) != (value, selection) or \
+                (order is not None and current != order) or (order is None and choice in table):
+            choice.user_value, choice.user_selection = value, selection
+            if order is None:
+                table.pop(choice, None)
+            else:
+                table[choice] = list(order)
+            choice._rec_invalidate()
 
 
 def _written(config: Config) -> dict[str, str]:
@@ -706,6 +719,24 @@ def value_reason(config: Config, sym) -> str:
     return f"{value}: no default applies" + ("" if prompts else " and it has no prompt")
 
 
+_original_invalidate = kconfiglib.Symbol._invalidate
+
+
+def _recording_invalidate(self):
+    _original_invalidate(self)
+    dirty = self.kconfig.__dict__.get("talosnb_dirty")
+    if dirty is not None:
+        dirty.add(self)
+
+
+kconfiglib.Symbol._invalidate = _recording_invalidate
+
+
+def _dirty_set(kconf) -> set:
+    """Symbols whose cached value kconfiglib dropped since the set was last cleared."""
+    return kconf.__dict__.setdefault("talosnb_dirty", set())
+
+
 class Editor:
     """Edits one arch's loaded Config: set/merge, why, verified fixes, undo/redo."""
 
@@ -716,8 +747,8 @@ class Editor:
         self._written_cache: dict[str, str] | None = None
         self._recomputed: set[str] | None = None
         hidden = config._hidden()
-        self._syms = [s for s in config.kconf.unique_defined_syms
-                      if s not in hidden and not s.name.startswith("TALOSNB_")]
+        self._sym_set = {s for s in config.kconf.unique_defined_syms
+                         if s not in hidden and not s.name.startswith("TALOSNB_")}
 
     @property
     def arch(self) -> str:
@@ -728,15 +759,19 @@ class Editor:
 
         kconfiglib drops a symbol's cached value whenever something it depends on
         changes; every other symbol's line is still what it was the last time.
-        The names recomputed are kept in `_recomputed` for the cascade.
+        Invalidations are recorded as they happen (see _dirty_set), so values
+        computed in between (by text(), a widget, an explanation) can't hide a
+        change. The names recomputed are kept in `_recomputed` for the cascade.
         """
         cache = self._written_cache
+        dirty = _dirty_set(self.config.kconf)
         if cache is None:
+            dirty.clear()
             cache = self._written_cache = _written(self.config)
             self._recomputed = None
             return dict(cache)
-        stale = [sym for sym in self._syms if sym._cached_str_val is None or sym._cached_tri_val is None
-                 and sym.orig_type in (BOOL, TRISTATE)]
+        stale = [sym for sym in dirty if sym in self._sym_set]
+        dirty.clear()
         for sym in stale:
             line = sym.config_string
             if line:
