@@ -205,3 +205,17 @@ def test_cli_set_adds_new_modules_to_the_list(sample, capsys):
     assert code == 0, payload
     added = payload["modules"]["arm64"]["added"]
     assert added and all(entry in listing.read_text().splitlines() for entry in added)
+
+
+def test_diff_as_frame_and_text(session):
+    from talosnb.kconfig.diff import diff_frame, diff_text
+    config = session.configs["arm64"]
+    before = config.text()
+    edit.set_symbols(session, ["PCI=n", "DUMMY=m"], arches=["arm64"])
+    frame = diff_frame(before, config)
+    rows = {r.symbol: r for r in frame.itertuples()}
+    assert rows["PCI"].kind == "changed" and (rows["PCI"].old, rows["PCI"].new) == ("y", "n")
+    assert rows["VIRTIO_PCI"].kind == "removed" and rows["VIRTIO_PCI"].new is None
+    text = diff_text(before, config)
+    assert "-VIRTIO_PCI y\n" in text and " PCI y -> n\n" in text and " DUMMY n -> m\n" in text
+    assert len(text.splitlines()) == len(frame)

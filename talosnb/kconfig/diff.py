@@ -52,3 +52,25 @@ def config_diff(old_text: str, new_text: str) -> list[Change]:
                if old.get(name) != new.get(name)]
     order = {"removed": 0, "added": 1, "changed": 2}
     return sorted(changes, key=lambda c: (order[c.kind], c.symbol))
+
+
+def _text_of(config) -> str:
+    """A Config (as it would be written now) or a .config text."""
+    return config if isinstance(config, str) else config.text()
+
+
+def diff(config_a, config_b) -> list[Change]:
+    """Changes from `config_a` to `config_b` (Config objects or .config texts), diffconfig-style."""
+    return config_diff(_text_of(config_a), _text_of(config_b))
+
+
+def diff_frame(config_a, config_b):
+    """The same as a pandas DataFrame: symbol, kind (removed/added/changed), old, new."""
+    import pandas as pd
+    rows = [{"symbol": c.symbol, "kind": c.kind, "old": c.old, "new": c.new} for c in diff(config_a, config_b)]
+    return pd.DataFrame(rows, columns=["symbol", "kind", "old", "new"], dtype=object)
+
+
+def diff_text(config_a, config_b) -> str:
+    """The same as scripts/diffconfig prints it: -removed, +added, then old -> new."""
+    return "".join(f"{c}\n" for c in diff(config_a, config_b))
