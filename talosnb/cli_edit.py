@@ -338,7 +338,8 @@ def cmd_diff(args) -> int:
     payload["diffs"] = {}
     for arch, config in session.configs.items():
         if args.against:
-            other = Config.load(config.tree, args.against)
+            against_text, _snapshot = read_text(args.against, what="the --against config")
+            other = Config.from_text(config.tree, against_text, source=args.against)
             old, new = other.original_text, config.original_text
             label = f"{args.against} -> {config.source}"
             config_text = config.text()
