@@ -25,6 +25,7 @@ import html
 import io
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,20 +60,20 @@ def in_notebook() -> bool:
 
 
 class _ProgressBox(widgets.VBox):
-    def __repr__(self) -> str:
-        return "talosnb: loading"
+    def __repr__(self) -> str:   # the text a saved notebook keeps for this output: the same every run
+        return "talosnb: loading progress"
 
 
 class _Steps:
     """A step-by-step progress bar for the long parts of loading.
 
-    In a notebook it shows an ipywidgets bar with what is being done; when done
-    it replaces itself with one line of plain text (so a saved notebook keeps a
-    deterministic summary, not a bar). Elsewhere it does nothing.
+    In a notebook it shows an ipywidgets bar with what is being done, and when
+    done leaves it full with a summary under it, and prints the summary (plain
+    text, the same on every run, for saved notebooks). Elsewhere it does nothing.
     """
 
     def __init__(self, total: int, show: bool) -> None:
-        self.handle = None
+        self.show = show
         if not show:
             return
         from IPython.display import display
@@ -80,23 +81,21 @@ class _Steps:
         self.bar = widgets.IntProgress(value=0, min=0, max=max(total, 1), description="loading",
                                        bar_style="info")
         self.label = widgets.HTML()
-        self.box = _ProgressBox([self.bar, self.label])
-        self.handle = display(self.box, display_id=True)
+        display(_ProgressBox([self.bar, self.label]))
 
     def step(self, text: str) -> None:
-        if self.handle is None:
+        if not self.show:
             return
         self.label.value = html.escape(text)
         self.bar.value = min(self.bar.value + 1, self.bar.max)
 
     def done(self, text: str) -> None:
-        if self.handle is None:
+        if not self.show:
             return
-        from IPython.display import Pretty
-
         self.bar.value = self.bar.max
-        self.handle.update(Pretty(text))
-        self.box.close()
+        self.bar.bar_style, self.bar.description = "success", "loaded"
+        self.label.value = html.escape(text).replace("\n", "<br>")
+        print(text)
 
 
 # --------------------------------------------------------------------------
@@ -114,6 +113,7 @@ class PendingFile:
     arch: str
     changed: bool
     lines: list[str]     # diffconfig lines (configs) or a unified diff (module lists)
+    dropped: list[str] = field(default_factory=list)   # config lines for symbols the tree doesn't define
 
     def text(self) -> str:
         if not self.changed:
@@ -121,7 +121,15 @@ class PendingFile:
         count = (f"{len(self.lines)} change(s)" if self.kind == "config"
                  else f"{sum(1 for ln in self.lines if ln[:1] in '+-' and ln[:3] not in ('+++', '---'))} "
                       "line(s) added/removed")
-        return f"{self.name} ({self.label}): {count}\n" + "".join(f"  {ln}\n" for ln in self.lines)
+        out = f"{self.name} ({self.label}): {count}\n"
+        if self.dropped:
+            out += f"  WARNING: {self.drop_warning()}\n"
+        return out + "".join(f"  {ln}\n" for ln in self.lines)
+
+    def drop_warning(self) -> str:
+        return (f"{len(self.dropped)} line(s) name symbols this kernel tree doesn't define "
+                f"(first: {self.dropped[0]}); writing drops them (allow_drop), so better use the tree "
+                "the config was made for")
 
 
 @dataclass
@@ -150,9 +158,11 @@ class HistoryEntry:
 class Workspace:
     """A Session plus module lists, Kbuild maps and one undo history, shared by the views."""
 
-    def __init__(self, session: Session, *, scratch: Path | None = None) -> None:
+    def __init__(self, session: Session, *, scratch: Path | None = None, remove_scratch: bool = False) -> None:
         self.session = session
         self.scratch = scratch
+        if scratch is not None and remove_scratch:   # when the workspace goes away, or Python exits
+            weakref.finalize(self, shutil.rmtree, str(scratch), True)
         self.version = 0                      # bumped on every change; caches key on it
         self.history: list[HistoryEntry] = []
         self.module_lists = {}
@@ -177,7 +187,8 @@ class Workspace:
         Empty arguments mean the embedded sample (as for Session.open). The
         sample is always worked on through a scratch copy of its config and
         module-list files; ``scratch=True`` copies real checkouts the same way,
-        so saving never touches them. ``kbuild=False`` skips the Kbuild maps
+        so saving never touches them. The scratch folder is removed when the
+        workspace goes away (or Python exits). ``kbuild=False`` skips the Kbuild maps
         (module checks and module search then load them when first needed).
         """
         show = progress and in_notebook()
@@ -199,7 +210,7 @@ class Workspace:
                        "then it is cached)")
             tree = KconfigTree.load(inputs.kernel.path, one, toolchain_mode=toolchain)
             session.configs[one] = Config.load(tree, inputs.pkgs.config_path(one))
-        ws = cls(session, scratch=copy)
+        ws = cls(session, scratch=copy, remove_scratch=copy is not None)
         if kbuild:
             for one in arches:
                 steps.step(f"scanning the Kbuild files for {one} (the first time takes a few seconds, "
@@ -430,8 +441,9 @@ class Workspace:
             if changed and not lines:
                 lines = ["(no value changes: the file is rewritten in the kernel's own layout)"]
             path = config.snapshot.path if config.snapshot else Path(config.source)
+            dropped = [f"CONFIG_{n.symbol}" for n in config.notes if n.kind == "unknown-symbol"]
             out.append(PendingFile(f"config-{arch}", self._label(path, "config"), path, "config", arch,
-                                   changed, lines))
+                                   changed, lines, dropped if changed else []))
         for arch, module_list in self.module_lists.items():
             diff = module_list.diff()
             out.append(PendingFile(f"modules-{arch}.txt", self._label(module_list.path, "modules"),
@@ -442,13 +454,20 @@ class Workspace:
     def pending_text(self) -> str:
         return "".join(p.text() for p in self.pending())
 
-    def save(self, *, force: bool = False) -> SaveResult:
-        """Write every changed file atomically.
+    def save(self, *, force: bool = False, allow_drop: bool = False) -> SaveResult:
+        """Write every changed file atomically; nothing at all is written when one is refused.
 
-        Refuses (FileChangedError, nothing written) when any file to write changed
-        on disk since it was loaded, unless ``force``; the error's ``files`` lists them.
+        Refuses with FileChangedError when a file to write changed on disk since it
+        was loaded, unless ``force`` (the error's ``files`` lists them); and with
+        InputError when a config has lines for symbols this kernel tree doesn't
+        define (writing drops them, as `make olddefconfig` would), unless ``allow_drop``.
         """
         todo = [p for p in self.pending() if p.changed]
+        drops = [p for p in todo if p.dropped]
+        if drops and not allow_drop:
+            raise InputError(
+                "; ".join(f"{p.name}: {p.drop_warning()}" for p in drops) + "; nothing was written",
+                hint="load the kernel tree the configs were made for (kernel_src), or allow dropping the lines")
         try:
             sample = sample_dir().resolve()
         except InputError:   # an installed copy without the sample: nothing to protect
@@ -484,15 +503,21 @@ class Workspace:
     def make_kernel_command(self) -> str:
         """What to run next: build the kernel in the pkgs checkout (and Talos with it)."""
         platforms = ",".join(PLATFORMS[a] for a in self.arches)
-        pkgs = self.session.inputs.pkgs.path
-        text = ("Next, build the kernel (and its modules) from the pkgs checkout:\n"
-                f"  cd {pkgs}\n"
-                f"  make kernel PLATFORM={platforms}\n"
-                "  (add USERNAME=<registry user> PUSH=true to push the result)\n")
+        pkgs, talos = self.session.inputs.pkgs.path, getattr(self.session.inputs.talos, "path", None)
+        text = ""
+        if self.scratch is not None:
+            pkgs, talos = "<your pkgs checkout>", "<your talos checkout>"
+            text += ("These files went to a scratch copy, not to a checkout: to build them, write them "
+                     "into your checkouts (Workspace.open(..., scratch=False), or write_in_place = True "
+                     "in 04-write-back-for-make-kernel).\n")
+        text += ("Next, build the kernel (and its modules) from the pkgs checkout:\n"
+                 f"  cd {pkgs}\n"
+                 f"  make kernel PLATFORM={platforms}\n"
+                 "  (add USERNAME=<registry user> PUSH=true to push the result)\n")
         if self.module_lists:
             text += ("Then build Talos with that kernel from the talos checkout, so the initramfs gets "
                      "the listed modules:\n"
-                     f"  cd {self.session.inputs.talos.path}\n"
+                     f"  cd {talos}\n"
                      f"  make kernel initramfs PKG_KERNEL=<registry>/<user>/kernel:<tag> PLATFORM={platforms}\n")
         return text
 
@@ -1211,12 +1236,15 @@ class SaveView(_View):
         self.pending = widgets.HTML()
         self.force = widgets.Checkbox(value=False, description="overwrite files changed on disk",
                                       indent=False)
+        self.allow_drop = widgets.Checkbox(value=False, indent=False,
+                                           description="drop config lines for symbols this tree doesn't define")
         self.write_button = widgets.Button(description="write files", icon="save", button_style="primary")
         self.result = widgets.HTML()
         self.last_result: SaveResult | None = None
         self.last_error: TalosnbError | None = None
         self.write_button.on_click(lambda _: self.write())
-        super().__init__(workspace, [self.pending, widgets.HBox([self.write_button, self.force]),
+        super().__init__(workspace, [self.pending, widgets.HBox([self.write_button, self.force,
+                                                                 self.allow_drop]),
                                      self.result], auto=auto)
         if auto:
             self.refresh()
@@ -1228,16 +1256,19 @@ class SaveView(_View):
         for p in pending:
             state = "no change" if not p.changed else "will be written"
             body = f"<pre>{_e(chr(10).join(p.lines))}</pre>" if p.changed else ""
+            if p.dropped:
+                body = f"<div class='talosnb-err'>{_e(p.drop_warning())}</div>" + body
             parts.append(f"<div><b>{_e(p.name)}</b> <code>{_e(p.label)}</code>: {state}{body}</div>")
         count = sum(p.changed for p in pending)
         self.write_button.description = f"write {count} file(s)" if count else "nothing to write"
         self.write_button.disabled = count == 0
+        self.allow_drop.disabled = not any(p.dropped for p in pending)
         self.pending.value = _TABLE_STYLE + "<h4>Pending changes</h4>" + "".join(parts)
 
     def write(self) -> SaveResult | None:
         self.last_result = self.last_error = None
         try:
-            result = self.workspace.save(force=self.force.value)
+            result = self.workspace.save(force=self.force.value, allow_drop=self.allow_drop.value)
         except FileChangedError as e:
             self.last_error = e
             files = ", ".join(getattr(e, "files", []) or [e.where or ""])

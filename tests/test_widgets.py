@@ -75,8 +75,14 @@ def test_the_embedded_sample_is_worked_on_through_a_scratch_copy():
     result = ws.save()
     assert {p.name for p in result.written} == {"config-amd64", "config-arm64", "modules-arm64.txt"}
     assert written_values(Path(ws.configs["amd64"].source).read_text())["DUMMY"] == "m"
+    assert "cd <your pkgs checkout>" in result.command and "scratch copy" in result.command
     assert _sample_bytes() == before                # data/sample untouched
-    shutil.rmtree(ws.scratch)
+    scratch = ws.scratch
+    del ws, result
+    import gc
+
+    gc.collect()
+    assert not scratch.exists()                     # removed with the workspace
 
 
 def test_save_refuses_to_write_inside_the_sample():
@@ -175,6 +181,27 @@ def test_pending_save_and_refusal_when_a_file_changed_on_disk(ws, sample):
     assert not any(p.changed for p in ws.pending())
     assert "make kernel PLATFORM=linux/amd64,linux/arm64" in result.command
     assert f"cd {ws.session.inputs.pkgs.path}" in result.command
+
+
+def test_save_refuses_to_drop_lines_for_symbols_the_tree_does_not_define(sample):
+    config = _config(sample, "amd64")
+    config.write_text(config.read_text() + "CONFIG_NO_SUCH_SYMBOL_XYZ=y\n")
+    ws = Workspace.open(sample / "pkgs", sample / "talos", sample / "linux")
+    view = SaveView(ws)
+    # loading dropped the line already: writing would lose it, and the view says so in red
+    assert not view.allow_drop.disabled and not view.write_button.disabled and "talosnb-err" in view.pending.value
+    pending = {p.name: p for p in ws.pending()}
+    assert pending["config-amd64"].dropped == ["CONFIG_NO_SUCH_SYMBOL_XYZ"]
+    assert "-NO_SUCH_SYMBOL_XYZ y" in pending["config-amd64"].lines
+    assert "WARNING: 1 line(s) name symbols this kernel tree doesn't define" in ws.pending_text()
+    ws.set(["DUMMY=m"])
+    before = {arch: _config(sample, arch).read_bytes() for arch in ("amd64", "arm64")}
+    view.write_button.click()
+    assert isinstance(view.last_error, InputError) and "CONFIG_NO_SUCH_SYMBOL_XYZ" in view.result.value
+    assert {arch: _config(sample, arch).read_bytes() for arch in ("amd64", "arm64")} == before
+    view.allow_drop.value = True
+    view.write_button.click()
+    assert view.last_error is None and "NO_SUCH_SYMBOL_XYZ" not in config.read_text()
 
 
 def test_overview_and_symbol_view(ws):
