@@ -313,7 +313,6 @@ class Workspace:
         """edit.set_symbols (each arch applies or refuses on its own); an applied change is undoable."""
         assignments = list(assignments)
         changes = edit.set_symbols(self.session, assignments, arches=arches)
-        self._settle(list(changes))
         done = [arch for arch, change in changes.items() if change.applied and change.cascade]
         if done:
             what = " ".join(str(a) for a in (edit.parse_assignment(a) if isinstance(a, str) else a
@@ -321,17 +320,6 @@ class Workspace:
             self.history.append(HistoryEntry("config", done, what))
             self._changed("config")
         return changes
-
-    def _settle(self, arches: Sequence[str]) -> None:
-        """Let each editor read the written values now, before any view reads symbol values.
-
-        The editors keep the written values between calls and re-read only the
-        symbols whose values were invalidated since; a refusal (its trials are
-        undone) or an undo invalidates values, and a view reading them in between
-        would hide that from the editor. An empty dry run makes it re-read them first.
-        """
-        for arch in arches:
-            edit.set_symbols(self.session, [], arches=[arch], dry_run=True, fix=False)
 
     def apply_fix(self, arch: str, refusal: edit.Refusal) -> dict[str, edit.ChangeSet]:
         """Apply a refusal's verified fix together with the assignment it was found for."""
@@ -346,7 +334,6 @@ class Workspace:
         entry = self.history.pop()
         if entry.kind == "config":
             edit.undo(self.session, arches=entry.arches)
-            self._settle(entry.arches)
         else:
             module_list = self.module_lists[entry.arches[0]]
             if entry.action == "add":
@@ -507,9 +494,9 @@ class Workspace:
         text = ""
         if self.scratch is not None:
             pkgs, talos = "<your pkgs checkout>", "<your talos checkout>"
-            text += ("These files went to a scratch copy, not to a checkout: to build them, write them "
-                     "into your checkouts (Workspace.open(..., scratch=False), or write_in_place = True "
-                     "in 04-write-back-for-make-kernel).\n")
+            text += ("These files went to a scratch copy (the embedded sample itself is never written). "
+                     "To build your own edits, open your checkouts without scratch=True "
+                     "(write_in_place = True in 04-write-back-for-make-kernel) so saving writes them.\n")
         text += ("Next, build the kernel (and its modules) from the pkgs checkout:\n"
                  f"  cd {pkgs}\n"
                  f"  make kernel PLATFORM={platforms}\n"
@@ -975,17 +962,6 @@ class ExploreView(_View):
         if self.stale:
             self.refresh()
         return changes
-
-    def _settle(self, arches: Sequence[str]) -> None:
-        """Let each editor read the written values now, before any view reads symbol values.
-
-        The editors keep the written values between calls and re-read only the
-        symbols whose values were invalidated since; a refusal (its trials are
-        undone) or an undo invalidates values, and a view reading them in between
-        would hide that from the editor. An empty dry run makes it re-read them first.
-        """
-        for arch in arches:
-            edit.set_symbols(self.session, [], arches=[arch], dry_run=True, fix=False)
 
     def apply_fix(self, arch: str) -> dict[str, edit.ChangeSet]:
         refusal = self.last_changes[arch].refusals[0]
