@@ -316,23 +316,28 @@ class _Explainer:
         self._fixed[sym] = result
         return result
 
+    def _terminal(self, head: Reason, sym, want: str, depth: int, seen: frozenset) -> bool:
+        """Fill in `head` when the explanation stops at `sym` (undefined, fixed, too deep, a loop)."""
+        if not sym.nodes and not sym.is_constant:
+            head.text = f"{sym.name} is not defined on {self.config.arch} (so it is n)"
+            head.fixed = True
+        elif sym.is_constant or self.fixed(sym):
+            head.fixed = True
+            head.text = f"{sym.name} = {_display(sym)}: " + (
+                "a compiler/toolchain probe result" if sym.name.startswith("TALOSNB_")
+                else "fixed for this arch and toolchain")
+        elif depth >= self.depth or sym in seen:
+            head.fix = {sym.name: want}
+        else:
+            return False
+        return True
+
     def why_low(self, sym, need: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
         """Why `sym` is below `need` (1 = m, 2 = y)."""
         want = "y" if need == 1 and sym.orig_type is BOOL else TRI_TO_STR[need]
         head = Reason(f"{sym.name} = {_display(sym)}, needs to be at least {want}", _loc(sym),
                       {sym.name: _display(sym)})
-        if not sym.nodes and not sym.is_constant:
-            head.text = f"{sym.name} is not defined on {self.config.arch} (so it is n)"
-            head.fixed = True
-            return head
-        if sym.is_constant or self.fixed(sym):
-            head.fixed = True
-            head.text = f"{sym.name} = {_display(sym)}: " + (
-                "a compiler/toolchain probe result" if sym.name.startswith("TALOSNB_")
-                else "fixed for this arch and toolchain")
-            return head
-        if depth >= self.depth or sym in seen:
-            head.fix = {sym.name: want}
+        if self._terminal(head, sym, want, depth, seen):
             return head
         seen = seen | {sym}
         prompts = [n for n in sym.nodes if n.prompt]
@@ -379,14 +384,7 @@ class _Explainer:
         want = TRI_TO_STR[limit]
         head = Reason(f"{sym.name} = {_display(sym)}, needs to be at most {want}", _loc(sym),
                       {sym.name: _display(sym)})
-        if sym.is_constant or self.fixed(sym):
-            head.fixed = True
-            head.text = f"{sym.name} = {_display(sym)}: " + (
-                "a compiler/toolchain probe result" if sym.name.startswith("TALOSNB_")
-                else "fixed for this arch and toolchain")
-            return head
-        if depth >= self.depth or sym in seen:
-            head.fix = {sym.name: want}
+        if self._terminal(head, sym, want, depth, seen):
             return head
         seen = seen | {sym}
         rev = expr_value(sym.rev_dep)
@@ -653,7 +651,30 @@ def _matches(config: Config, assignment: Assignment, written: dict[str, str]) ->
     return got == assignment.value
 
 
+def assumed_probe_users(config: Config) -> dict[str, str]:
+    """Symbol -> the compiler probe it depends on that the loaded config gives no answer for.
+
+    In recorded mode such a probe (e.g. one only asked when KCSAN is on, in a config
+    with KCSAN off) is assumed to succeed; the kernel's own tools would run it.
+    """
+    out: dict[str, str] = {}
+    for answer in config.probe_answers:
+        if answer.evidence == "assumed" and answer.kind == "yes/no":
+            for user in answer.used_by:
+                out.setdefault(user, answer.command)
+    return out
+
+
 def _cascade_reason(config: Config, sym, old: str | None, new: str | None) -> str:
+    reason = _change_reason(config, sym, old, new)
+    assumed = assumed_probe_users(config).get(sym.name)
+    if assumed:
+        reason += (f"; depends on a compiler probe this config has no answer for ({assumed}), "
+                   "assumed to succeed — --toolchain host runs it")
+    return reason
+
+
+def _change_reason(config: Config, sym, old: str | None, new: str | None) -> str:
     if new is None or (new == "n" and old not in (None, "n")):
         deps = sym.direct_dep
         if expr_value(deps) == 0:

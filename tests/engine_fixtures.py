@@ -51,3 +51,16 @@ def kernel_conf(trees, tmp_path_factory) -> dict[str, KernelConf]:
 @pytest.fixture(scope="session")
 def engine_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("engine-cache")
+
+
+@pytest.fixture(scope="session")
+def conf_v110(kernel_conf) -> dict[str, str]:
+    """N: what the kernel's conf writes from the Talos v1.10 configs with this host's compiler."""
+    return {arch: kernel_conf["6.12"].olddefconfig(real_config("v1.10", arch), arch, host_toolchain())
+            for arch in ("amd64", "arm64")}
+
+
+@pytest.fixture(autouse=True)
+def engine_cache_env(engine_cache, monkeypatch):
+    """Parsed trees go to one cache folder per test session (imported, this is autouse)."""
+    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))

@@ -13,9 +13,17 @@ import random
 
 import kconfiglib
 import pytest
-from engine_fixtures import engine_cache, host_toolchain, kernel_conf, real_config, trees  # noqa: F401
+from engine_fixtures import (  # noqa: F401  (fixtures)
+    conf_v110,
+    engine_cache,
+    engine_cache_env,
+    host_toolchain,
+    kernel_conf,
+    real_config,
+    trees,
+)
 
-from talosnb.edit import Assignment, Editor
+from talosnb.edit import Assignment, Editor, assumed_probe_users
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff, written_values
 from talosnb.kconfig.tree import KconfigTree
@@ -28,16 +36,9 @@ FRAGMENTS_PER_ARCH = 25  # 50 fragments of 2..20 assignments
 CHUNKS = 10             # spread over xdist workers
 
 
-@pytest.fixture(autouse=True)
-def _cache(engine_cache, monkeypatch):
-    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
-
-
-@pytest.fixture(scope="module")
-def base(kernel_conf) -> dict[str, str]:
-    """The Talos v1.10 configs as the kernel's conf writes them with this host's compiler."""
-    return {arch: kernel_conf["6.12"].olddefconfig(real_config("v1.10", arch), arch, host_toolchain())
-            for arch in ARCHES}
+@pytest.fixture
+def base(conf_v110) -> dict[str, str]:
+    return conf_v110
 
 
 def _editor(trees, base, arch) -> Editor:
@@ -169,8 +170,14 @@ def test_verified_fixes_make_refused_assignments_take_effect(trees, kernel_conf,
                                                   host_toolchain())
             sym = editor.config.kconf.syms[a.symbol]
             assert _conf_value(written_values(conf_text), sym) == a.value, f"{arch}: conf disagrees on {a}"
+            # Lines that differ may only be those fed by a compiler probe the base config has no
+            # answer for (recorded mode assumes it succeeds; conf ran it with the host compiler).
+            differing = {c.symbol for c in config_diff(conf_text, ours)}
+            assumed = set(assumed_probe_users(editor.config))
+            assert differing <= assumed, f"{arch}: {a} after {fix.assignments}: {sorted(differing - assumed)}"
             checked.append((arch, str(a), ours == conf_text))
             if len([c for c in checked if c[0] == arch]) >= 12:
                 break
     assert len(checked) >= 20
-    assert all(same for _arch, _a, same in checked), [c for c in checked if not c[2]]
+    # and nearly always byte for byte
+    assert sum(same for _arch, _a, same in checked) >= len(checked) - 3, checked

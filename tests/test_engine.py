@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from engine_fixtures import (  # noqa: F401  (fixtures)
+    conf_v110,
+    engine_cache_env,
     DATA,
     engine_cache,
     host_toolchain,
@@ -25,16 +27,9 @@ from talosnb.kconfig.tree import KconfigTree
 ARCHES = ("amd64", "arm64")
 
 
-@pytest.fixture(autouse=True)
-def _cache(engine_cache, monkeypatch):
-    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
-
-
-@pytest.fixture(scope="module")
-def oracle_n(kernel_conf) -> dict[str, str]:
-    """N: what the kernel's conf writes from the Talos v1.10 configs with this host's compiler."""
-    return {arch: kernel_conf["6.12"].olddefconfig(real_config("v1.10", arch), arch, host_toolchain())
-            for arch in ARCHES}
+@pytest.fixture
+def oracle_n(conf_v110) -> dict[str, str]:
+    return conf_v110
 
 
 def normalize(tree_path, arch, text, mode="recorded", **kw) -> str:
