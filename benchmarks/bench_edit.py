@@ -5,7 +5,8 @@
 Defaults: the 6.12.117 skeleton and the Talos v1.10 configs in ../shared when
 present. The assignments are the differential test's (same sampler, same seed).
 Per arch it prints:
-- set: one assignment applied with its cascade report, then undone (median, p95);
+- set: one assignment applied with its cascade report (or refused with its
+  explanation, without the fix search), then undone (median, p95 of each);
 - why-not: the refusal explanation plus the verified-fix search for every
   refused assignment of the sample (median, p95, how many fixes were found);
 - conf: merge_config.sh -m + conf --olddefconfig for one assignment, which is
@@ -59,7 +60,8 @@ def main() -> int:
             text = (Path(args.pkgs) / "kernel" / "build" / f"config-{arch}").read_text()
             editor = Editor(Config.from_text(KconfigTree.load(tree, arch), text))
             sample = sample_assignments(editor, random.Random(f"{SEED}-{arch}"), args.count)
-            set_times, refused = [], []
+            editor.set([], fix=False)   # the first call computes every written value once
+            set_times, undo_times, refused = [], [], []
             for a in sample:
                 t = time.perf_counter()
                 change = editor.set([a], fix=False)
@@ -67,7 +69,9 @@ def main() -> int:
                 if change.refusals:
                     refused.append(a)
                 elif change.cascade:
+                    t = time.perf_counter()
                     editor.undo()
+                    undo_times.append(time.perf_counter() - t)
             why_times, found = [], 0
             for a in refused:
                 t = time.perf_counter()
@@ -77,6 +81,9 @@ def main() -> int:
             med = statistics.median(set_times)
             print(f"{arch}: set median {med * 1000:.1f} ms, p95 {_p95(set_times) * 1000:.1f} ms "
                   f"({len(sample)} assignments, {len(refused)} refused)")
+            if undo_times:
+                print(f"{arch}: undo median {statistics.median(undo_times) * 1000:.1f} ms, "
+                      f"p95 {_p95(undo_times) * 1000:.1f} ms")
             if why_times:
                 print(f"{arch}: why-not + fix search median {statistics.median(why_times):.3f} s, "
                       f"p95 {_p95(why_times):.3f} s, max {max(why_times):.3f} s "

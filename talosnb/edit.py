@@ -215,12 +215,14 @@ def _rebase(config: Config, written: dict[str, str]) -> None:
     # conf reads the file top to bottom, and each choice member read goes to the front.
     for choice in kconf.unique_choices:
         members = [s for s in choice.syms if s.name in written]
-        rest = [s for s in choice.syms if s.name not in written]
-        semantics.choice_priority(choice)[:] = members[::-1] + rest
+        order = members[::-1] + [s for s in choice.syms if s.name not in written]
         selection = next((s for s in members if written[s.name] == "y"), None)
-        choice.user_selection = selection
-        choice.user_value = None if selection is None else 2
-        choice._rec_invalidate()
+        mode = None if selection is None else 2
+        priority = semantics.choice_priority(choice)
+        if priority != order or choice.user_selection is not selection or choice.user_value != mode:
+            priority[:] = order
+            choice.user_selection, choice.user_value = selection, mode
+            choice._rec_invalidate()
 
 
 # --- explanations -------------------------------------------------------------
@@ -1026,6 +1028,7 @@ class Editor:
         change, state = self.history.pop()
         now = _user_state(self.config)
         _restore_state(self.config, state)
+        self._written()   # recompute what the undo invalidated now, not in the next edit
         self.future.append((change, now))
         return change
 
@@ -1035,6 +1038,7 @@ class Editor:
         change, state = self.future.pop()
         now = _user_state(self.config)
         _restore_state(self.config, state)
+        self._written()
         self.history.append((change, now))
         return change
 
