@@ -5,7 +5,8 @@
 Defaults: the 6.12.117 skeleton and the Talos v1.10 configs in ../shared when
 present. Prints, per arch: conf --olddefconfig, talosnb cold (parse + load +
 normalize, no cache), talosnb warm (parsed tree from the on-disk cache), their
-ratios, and the peak RSS of one process holding both arches.
+ratios, and the peak RSS of one process holding both arches. The three are
+timed in turn in each round, so they share whatever else the machine runs.
 """
 
 from __future__ import annotations
@@ -73,14 +74,15 @@ def main() -> int:
         print(f"{'arch':6} {'conf':>7} {'cold':>7} {'cold/conf':>9} {'warm':>7} {'conf/warm':>9}")
         for arch in ("amd64", "arm64"):
             text = (Path(args.pkgs) / "kernel" / "build" / f"config-{arch}").read_text()
-            conf_times = []
+            _child(tree, args.pkgs, arch, "warm")  # fills the cache
+            conf_times, cold, warm = [], [], []
+            # one of each per round, so that a busy machine slows all three alike
             for _ in range(args.repeat):
                 t = time.perf_counter()
                 conf.olddefconfig(text, arch, host)
                 conf_times.append(time.perf_counter() - t)
-            cold = [_child(tree, args.pkgs, arch, "cold") for _ in range(args.repeat)]
-            _child(tree, args.pkgs, arch, "warm")  # fills the cache
-            warm = [_child(tree, args.pkgs, arch, "warm") for _ in range(args.repeat)]
+                cold.append(_child(tree, args.pkgs, arch, "cold"))
+                warm.append(_child(tree, args.pkgs, arch, "warm"))
             c, k, w = (statistics.median(x) for x in (conf_times, cold, warm))
             print(f"{arch:6} {c:7.2f} {k:7.2f} {k / c:9.2f} {w:7.2f} {c / w:9.1f}")
         print(f"peak RSS, both arches loaded in one process: {_both_arches_rss(tree, args.pkgs):.0f} MB")
