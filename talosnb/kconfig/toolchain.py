@@ -330,11 +330,14 @@ def solve_placeholders(kconf, recorded: dict[str, str | None], probes: dict[str,
             # fewest mismatches first; on a tie, the most probes succeeding
             scores.append((mismatches(group_users), combo.bit_count(), combo))
         best = min(scores)
-        informative = len({score[0] for score in scores}) > 1
+        by_combo = {combo: score for score, _bits, combo in scores}
         for bit, sym in enumerate(syms):
             failed = best[2] >> bit & 1
             set_default(sym, kconf.n if failed else kconf.y)
-            decided[sym.name] = ("n" if failed else "y", "recorded" if informative else "assumed")
+            # recorded only if the config tells this probe's answer apart: the other
+            # answer (everything else kept) reproduces fewer of the recorded lines
+            told = by_combo[best[2] ^ (1 << bit)] > best[0]
+            decided[sym.name] = ("n" if failed else "y", "recorded" if told else "assumed")
     for name in yes_no:
         value, evidence = decided.get(name, ("y", "assumed"))
         probe = probes[name]
