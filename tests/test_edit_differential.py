@@ -181,3 +181,21 @@ def test_verified_fixes_make_refused_assignments_take_effect(trees, kernel_conf,
     assert len(checked) >= 20
     # and nearly always byte for byte
     assert sum(same for _arch, _a, same in checked) >= len(checked) - 3, checked
+
+
+def test_the_sample_is_large_and_covers_every_kind(trees, base):
+    kinds = {}
+    total = 0
+    for arch in ARCHES:
+        editor = _editor(trees, base, arch)
+        sample = _assignments(trees, base, arch)
+        total += len(sample)
+        for a in sample:
+            sym = editor.config.kconf.syms[a.symbol]
+            kind = "choice" if sym.choice is not None else kconfiglib.TYPE_TO_STR[sym.orig_type]
+            kinds.setdefault(kind, set()).add(a.value if kind in ("bool", "tristate") else kind)
+    assert total >= 200
+    assert kinds["tristate"] == {"y", "m", "n"} and kinds["bool"] == {"y", "n"}
+    assert {"int", "hex", "string", "choice"} <= kinds.keys()
+    fragments = [f for arch in ARCHES for f in _fragments(trees, base, arch)]
+    assert len(fragments) >= 50 and all(2 <= len(f) <= 20 for f in fragments)
