@@ -61,14 +61,16 @@ def main() -> int:
             editor = Editor(Config.from_text(KconfigTree.load(tree, arch), text))
             sample = sample_assignments(editor, random.Random(f"{SEED}-{arch}"), args.count)
             editor.set([], fix=False)   # the first call computes every written value once
-            set_times, undo_times, refused = [], [], []
+            set_times, applied_times, undo_times, refused = [], [], [], []
             for a in sample:
                 t = time.perf_counter()
                 change = editor.set([a], fix=False)
                 set_times.append(time.perf_counter() - t)
                 if change.refusals:
                     refused.append(a)
-                elif change.cascade:
+                    continue
+                applied_times.append(set_times[-1])
+                if change.cascade:
                     t = time.perf_counter()
                     editor.undo()
                     undo_times.append(time.perf_counter() - t)
@@ -78,9 +80,12 @@ def main() -> int:
                 change = editor.set([a], dry_run=True, fix=True)
                 why_times.append(time.perf_counter() - t)
                 found += bool(change.refusals and change.refusals[0].fix and change.refusals[0].fix.found)
-            med = statistics.median(set_times)
-            print(f"{arch}: set median {med * 1000:.1f} ms, p95 {_p95(set_times) * 1000:.1f} ms "
-                  f"({len(sample)} assignments, {len(refused)} refused)")
+            med = statistics.median(applied_times)
+            print(f"{arch}: set, applied with its cascade: median {med * 1000:.1f} ms, "
+                  f"p95 {_p95(applied_times) * 1000:.1f} ms ({len(applied_times)} assignments)")
+            print(f"{arch}: set, all {len(sample)} (refusals explained, no fix search): median "
+                  f"{statistics.median(set_times) * 1000:.1f} ms, p95 {_p95(set_times) * 1000:.1f} ms "
+                  f"({len(refused)} refused)")
             if undo_times:
                 print(f"{arch}: undo median {statistics.median(undo_times) * 1000:.1f} ms, "
                       f"p95 {_p95(undo_times) * 1000:.1f} ms")
@@ -96,7 +101,7 @@ def main() -> int:
                     conf_times.append(time.perf_counter() - t)
                 c = statistics.median(conf_times)
                 print(f"{arch}: conf (merge_config.sh + olddefconfig) median {c:.2f} s: "
-                      f"talosnb set is {c / med:.0f}x faster")
+                      f"an applied talosnb set is {c / med:.0f}x faster")
     return 0
 
 
