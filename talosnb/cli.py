@@ -92,8 +92,8 @@ def context(session: Session) -> tuple[dict, str]:
     checks = session.version_checks()
     payload = {"tree_version": session.tree_version, "toolchain": session.toolchain,
                "version_checks": [{"kind": c.kind, "level": c.level, "message": c.message} for c in checks]}
-    lines = [f"kernel tree {session.tree_version} ({session.inputs.kernel.origin}), "
-             f"toolchain {session.toolchain}"]
+    lines = [(f"kernel tree {session.tree_version} ({session.inputs.kernel.origin}), "
+              f"toolchain {session.toolchain}")]
     for c in checks:
         lines.append(f"{'WARNING' if c.kind == 'mismatch' else 'note'}: {c.message}")
     return payload, "\n".join(lines) + "\n"
@@ -174,7 +174,7 @@ def cmd_get(args) -> int:
                           if sum(1 for m, _ in missing if m == n) == len(session.configs)}
     if unknown_everywhere:
         config = next(iter(session.configs.values()))
-        config.symbol(sorted(unknown_everywhere)[0])  # raises with "did you mean"
+        config.symbol(min(unknown_everywhere))  # raises with "did you mean"
     return 0
 
 

@@ -885,9 +885,8 @@ class Editor:
         if sym.orig_type in (BOOL, TRISTATE):
             want = kconfiglib.STR_TO_TRI[value]
             have = sym.tri_value
-            if want == 1 and sym.type is BOOL:
-                if sym.orig_type is TRISTATE:
-                    return [Reason(f"{sym.name} can only be m when MODULES = y", _loc(self.config.kconf.modules),
+            if want == 1 and sym.type is BOOL and sym.orig_type is TRISTATE:
+                return [Reason(f"{sym.name} can only be m when MODULES = y", _loc(self.config.kconf.modules),
                                    children=[ex.why_low(self.config.kconf.modules, 2)])]
             if have < want:
                 return [ex.why_low(sym, want)]

@@ -41,7 +41,7 @@ def sample(tmp_path_factory) -> Session:
 
 
 @pytest.fixture(scope="module")
-def real(trees, engine_cache) -> Session:  # noqa: F811
+def real(trees, engine_cache) -> Session:
     return _open(engine_cache, pkgs=DATA["v1.10"] / "pkgs", kernel_src=trees["6.12"])
 
 
@@ -296,7 +296,7 @@ def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, check=False)
 
 
-def test_cli_compare_json_on_real_configs(real, trees, engine_cache):  # noqa: F811
+def test_cli_compare_json_on_real_configs(real, trees, engine_cache):
     df = cmp.compare(real)
     result = _cli("compare", "--format", "json", "--values", "m,y", "--pkgs", str(DATA["v1.10"] / "pkgs"),
                   "--kernel-src", str(trees["6.12"]), cache=engine_cache)

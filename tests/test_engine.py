@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from engine_fixtures import (  # noqa: F401  (fixtures)
-    conf_v110,
-    engine_cache_env,
     DATA,
+    conf_v110,
     engine_cache,
+    engine_cache_env,
     host_toolchain,
     kernel_conf,
     real_config,

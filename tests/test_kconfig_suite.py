@@ -42,8 +42,9 @@ NOT_APPLICABLE = {
 
 
 def _cases(series: str) -> list[tuple[str, str]]:
-    from engine_fixtures import SHARED, TARBALLS
     import tarfile
+
+    from engine_fixtures import SHARED, TARBALLS
 
     names = set()
     with tarfile.open(SHARED / "kernel" / TARBALLS[series]) as tar:

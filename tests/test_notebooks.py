@@ -72,7 +72,7 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def real(trees, engine_cache, monkeypatch) -> dict:  # noqa: F811  (fixtures)
+def real(trees, engine_cache, monkeypatch) -> dict:
     data = DATA["v1.10"]
     if not (data / "pkgs").is_dir():
         pytest.skip("the Talos v1.10 data is not in ../shared")

@@ -58,7 +58,7 @@ def sample(tmp_path_factory) -> Session:
 
 
 @pytest.fixture(scope="module")
-def real(trees, engine_cache) -> Session:  # noqa: F811
+def real(trees, engine_cache) -> Session:
     return _open(engine_cache, pkgs=DATA["v1.10"] / "pkgs", kernel_src=trees["6.12"])
 
 
