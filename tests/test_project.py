@@ -125,3 +125,10 @@ def test_python_m_talosnb_help():
                           text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "normalize" in proc.stdout
+
+
+def test_lint_is_clean():
+    """`ruff check` (pinned in the test extra) passes, as the README's development section says."""
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
