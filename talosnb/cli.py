@@ -40,7 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="talosnb",
         description="Inspect, toggle and write back Talos Linux kernel configs and module lists, "
-                    "with the kernel's own Kconfig semantics.")
+                    "with the kernel's own Kconfig semantics.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="With no --pkgs/--talos/--kernel-src (or $TALOSNB_PKGS, $TALOSNB_TALOS, $TALOSNB_KERNEL_SRC)\n"
+               "every command works on the embedded sample.\n\n"
+               "examples:\n"
+               "  talosnb why MVPP2=m                 can it be had on each arch? if not: why, and a fix\n"
+               "  talosnb set BLK_DEV_NBD=m --pkgs ~/src/pkgs --kernel-src linux-6.12.tar.xz\n"
+               "  talosnb check --talos ~/src/talos --pkgs ~/src/pkgs\n"
+               "  talosnb compare --format json\n\n"
+               "exit codes: 0 ok, 1 findings or refusals, 2 bad usage or bad input.\n"
+               "talosnb COMMAND --help shows each command's options.")
     parser.add_argument("--version", action="version", version=f"talosnb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
