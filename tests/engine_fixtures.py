@@ -64,3 +64,26 @@ def conf_v110(kernel_conf) -> dict[str, str]:
 def engine_cache_env(engine_cache, monkeypatch):
     """Parsed trees go to one cache folder per test session (imported, this is autouse)."""
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+INPUT_VARIABLES = ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC")
+
+
+def open_session(cache: Path, **inputs):
+    """A Session with its own cache folder and no input variables from the caller's environment."""
+    from talosnb.session import Session
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TALOSNB_CACHE_DIR", str(cache))
+        for name in INPUT_VARIABLES:
+            mp.delenv(name, raising=False)
+        return Session.open(**inputs)
+
+
+@pytest.fixture
+def sample(tmp_path) -> Path:
+    """A writable copy of the embedded sample (data/sample is never written by tests)."""
+    import shutil
+    root = tmp_path / "sample"
+    shutil.copytree(SAMPLE, root)
+    return root

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from engine_fixtures import DATA, engine_cache, trees  # noqa: F401  (fixtures)
+from engine_fixtures import DATA, INPUT_VARIABLES, engine_cache, open_session, trees  # noqa: F401  (fixtures)
 from matplotlib.figure import Figure
 
 from talosnb import compare as cmp
@@ -24,25 +24,16 @@ from talosnb.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHES = ("amd64", "arm64")
-INPUT_VARIABLES = ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC")
-
-
-def _open(cache: Path, **kw) -> Session:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TALOSNB_CACHE_DIR", str(cache))
-        for name in INPUT_VARIABLES:
-            mp.delenv(name, raising=False)
-        return Session.open(**kw)
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> Session:
-    return _open(tmp_path_factory.mktemp("cache"))
+    return open_session(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="module")
 def real(trees, engine_cache) -> Session:
-    return _open(engine_cache, pkgs=DATA["v1.10"] / "pkgs", kernel_src=trees["6.12"])
+    return open_session(engine_cache, pkgs=DATA["v1.10"] / "pkgs", kernel_src=trees["6.12"])
 
 
 @pytest.fixture(params=["sample", "real"])
@@ -147,7 +138,7 @@ def test_rows_are_sorted_by_menu_then_symbol_and_stable(session):
 
 
 def test_needs_both_arches(tmp_path):
-    one = _open(tmp_path / "cache", arch="amd64")
+    one = open_session(tmp_path / "cache", arch="amd64")
     with pytest.raises(InputError, match="both arches"):
         cmp.compare(one)
 

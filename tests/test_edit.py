@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from engine_fixtures import sample  # noqa: F401  (fixture: a writable copy of data/sample)
 
 from talosnb import edit
 from talosnb.cli import main
@@ -14,15 +14,6 @@ from talosnb.errors import FileChangedError, InputError
 from talosnb.kconfig.diff import written_values
 from talosnb.search import search
 from talosnb.session import Session
-
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-
-
-@pytest.fixture
-def sample(tmp_path) -> Path:
-    root = tmp_path / "sample"
-    shutil.copytree(SAMPLE, root)
-    return root
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib.image
 import pandas as pd
 import pytest
-from engine_fixtures import DATA, engine_cache, trees  # noqa: F401  (fixtures)
+from engine_fixtures import DATA, INPUT_VARIABLES, engine_cache, open_session, trees  # noqa: F401  (fixtures)
 
 from talosnb import compare as cmp
 from talosnb import plots
@@ -22,7 +22,6 @@ from talosnb.session import Session
 from talosnb.sources import sample_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-INPUT_VARIABLES = ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC")
 BUILT_IN = ["Inputs", "Version warnings and load notes", "Comparison summary", "Charts", "Differing symbols",
             "Symbols only one arch defines"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -44,22 +43,14 @@ addEventListener("load", function () {
 """
 
 
-def _open(cache: Path, **kw) -> Session:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TALOSNB_CACHE_DIR", str(cache))
-        for name in INPUT_VARIABLES:
-            mp.delenv(name, raising=False)
-        return Session.open(**kw)
-
-
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> Session:
-    return _open(tmp_path_factory.mktemp("cache"))
+    return open_session(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="module")
 def real(trees, engine_cache) -> Session:
-    return _open(engine_cache, pkgs=DATA["v1.10"] / "pkgs", kernel_src=trees["6.12"])
+    return open_session(engine_cache, pkgs=DATA["v1.10"] / "pkgs", kernel_src=trees["6.12"])
 
 
 class Dom(HTMLParser):
@@ -209,7 +200,7 @@ def test_filter_box_hides_the_rows_without_the_text(sample, tmp_path):
 def test_text_from_the_inputs_is_escaped(tmp_path):
     hostile = tmp_path / 'pkgs <img src=x onerror="document.title=1"> & co'
     shutil.copytree(sample_dir() / "pkgs", hostile)
-    session = _open(tmp_path / "cache", pkgs=hostile, kernel_src=sample_dir() / "linux")
+    session = open_session(tmp_path / "cache", pkgs=hostile, kernel_src=sample_dir() / "linux")
     path = write_report(session, tmp_path / "report.html")
     dom = render(path, tmp_path)
     assert dom.body["data-images"] == dom.body["data-decoded"] == "2"  # the two charts, nothing injected

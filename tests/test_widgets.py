@@ -3,10 +3,10 @@ driven as a person would (typing into .value, .click()), asserting on what they 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from engine_fixtures import SAMPLE, sample  # noqa: F401  (sample: a writable copy of data/sample)
 
 from talosnb import edit
 from talosnb.compare import by_status, compare
@@ -23,15 +23,6 @@ from talosnb.widgets import (
     Workspace,
     workbench,
 )
-
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-
-
-@pytest.fixture
-def sample(tmp_path) -> Path:
-    root = tmp_path / "sample"
-    shutil.copytree(SAMPLE, root)
-    return root
 
 
 @pytest.fixture
