@@ -113,6 +113,8 @@ def cmd_normalize(args) -> int:
     if args.output and args.arch == "all":
         raise TalosnbError("--output needs one --arch", hint="add --arch amd64 or --arch arm64")
     session = open_session(args)
+    if args.output and not args.force:
+        _refuse_other_arch_output(args.output, args.arch)
     payload, text = context(session)
     payload["configs"] = {}
     status = 0
@@ -144,6 +146,24 @@ def cmd_normalize(args) -> int:
             text += f"  REFUSED: {refused}\n"
     emit(args, payload, text)
     return status
+
+
+def _refuse_other_arch_output(output: str, arch: str) -> None:
+    """--output over an existing config of the other arch would silently replace it."""
+    from pathlib import Path
+
+    from .kconfig.config import header_version
+    from .kconfig.tree import ARCHES
+    path = Path(output)
+    if not path.is_file():
+        return
+    try:
+        header = header_version(path.read_text(errors="replace"))
+    except OSError:
+        return
+    if header and header[0] != ARCHES[arch][0]:
+        raise TalosnbError(f"{output} holds a Linux/{header[0]} config, and this is the {arch} one; not "
+                           "overwriting it", where=output, hint="check --output and --arch, or pass --force")
 
 
 def cmd_get(args) -> int:
@@ -179,12 +199,12 @@ def cmd_get(args) -> int:
                 text += f"  default {d['value']}" + (f" if {d['if']}" if d["if"] else "") + "\n"
             if info["assignable"]:
                 text += f"  assignable: {', '.join(info['assignable'])}\n"
-    emit(args, payload, text)
     unknown_everywhere = {n for n, _ in missing
                           if sum(1 for m, _ in missing if m == n) == len(session.configs)}
     if unknown_everywhere:
         config = next(iter(session.configs.values()))
         config.symbol(min(unknown_everywhere))  # raises with "did you mean"
+    emit(args, payload, text)
     return 0
 
 
@@ -212,7 +232,9 @@ def cmd_check(args) -> int:
     shown = frame if args.info or not len(frame) else frame[frame["level"] != "info"]
     payload["findings"] = shown.to_dict(orient="records")
     payload["errors"] = errors
-    text += f"\n{errors} error(s), {len(frame)} finding(s) in all\n"
+    hidden = len(frame) - len(shown)
+    text += (f"\n{errors} error(s), {len(frame)} finding(s) in all"
+             + (f" ({hidden} informational ones not shown: --info lists them)" if hidden else "") + "\n")
     for row in shown.itertuples():
         text += f"{row.level:7} {row.arch:5} {row.kind:16} {row.entry or ''}: {row.message}\n"
         if row.fix:
@@ -237,6 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except TalosnbError as e:
+        if getattr(args, "format", None) == "json":
+            # scripts get an object on stdout too, whatever went wrong
+            json.dump({"error": {"message": e.message, "where": e.where, "hint": e.hint,
+                                 "exit_code": e.exit_code}}, sys.stdout, indent=2, sort_keys=True)
+            sys.stdout.write("\n")
         sys.stdout.flush()
         print(f"talosnb {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -68,6 +68,8 @@ def register(sub) -> dict:
 def _write_options(p) -> None:
     p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
     p.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
+    p.add_argument("--allow-drop", action="store_true",
+                   help="write even though lines for symbols this tree doesn't define are dropped")
 
 
 def _payload_changes(changes) -> dict:
@@ -75,13 +77,22 @@ def _payload_changes(changes) -> dict:
 
 
 def _write_all(session, changes, args) -> dict[str, bool]:
-    written = {}
+    """Write every changed config, or none: all files are checked for changes on disk first."""
+    from .fileio import check_unchanged
     if args.dry_run:
         return {arch: False for arch in changes}
+    todo = [arch for arch, change in changes.items() if change.applied and change.cascade]
+    if not args.force:
+        check_unchanged([session.configs[arch].snapshot for arch in todo])
+    return {arch: arch in todo and session.configs[arch].write(force=args.force) for arch in changes}
+
+
+def _undo_dry_run(session, changes) -> None:
+    from .edit import editors_for
+    editors = editors_for(session)
     for arch, change in changes.items():
-        config = session.configs[arch]
-        written[arch] = bool(change.applied and change.cascade) and config.write(force=args.force)
-    return written
+        if change.applied and change.cascade:
+            editors[arch].undo()
 
 
 def cmd_set(args) -> int:
@@ -90,50 +101,76 @@ def cmd_set(args) -> int:
 
     assignments = [parse_assignment(a, where=f"argument {i}") for i, a in enumerate(args.assignments, 1)]
     session = open_session(args)
-    _refuse_drops(session, args)
+    if args.add_to_module_list and session.inputs.talos is None:
+        raise TalosnbError("--add-to-module-list needs a talos checkout; nothing was written",
+                           hint="pass --talos (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+    drops = _drops(session)
     checker = _ModuleListGuard(session)
     drift = _drift(session)
-    changes = set_symbols(session, assignments, mode="set", dry_run=args.dry_run, fix=not args.no_fix,
-                          atomic=True)
+    # applied in memory (dry run or not), so the module-list check sees the result; undone for --dry-run
+    changes = set_symbols(session, assignments, mode="set", fix=not args.no_fix, atomic=True)
     refused = any(c.refusals for c in changes.values())
-    payload, text = context(session)
-    modules = {}
     broken = [] if refused else checker.new_errors()
-    if broken and not args.ignore_module_list and not args.dry_run:
-        written = {arch: False for arch in changes}
-    elif not refused:
+    if args.dry_run and not refused:
+        _undo_dry_run(session, changes)
+    blocked = None
+    if refused:
+        blocked = "an assignment can't take effect (see above)"
+    elif broken and not args.ignore_module_list:
+        blocked = ("hack/modules-ARCH.txt lists modules this change stops building as =m; remove them first "
+                   "(talosnb modules remove ...) or pass --ignore-module-list")
+    elif drops and not args.allow_drop:
+        blocked = drops
+    payload, text = context(session)
+    modules, written = {}, {arch: False for arch in changes}
+    if not blocked and not args.dry_run:
+        modules = _new_modules(session, changes, args)   # checks the lists before anything is written
         written = _write_all(session, changes, args)
-        modules = _new_modules(session, changes, args)
-    else:
-        written = {arch: False for arch in changes}
+        _save_modules(modules, args)
+    elif not refused:
+        modules = _new_modules(session, changes, args, preview=True)
     payload.update({"changes": _payload_changes(changes), "written": written, "refused": refused,
-                    "modules": modules, "module_list_errors": broken,
+                    "modules": {a: {k: v for k, v in m.items() if k != "list"} for a, m in modules.items()},
+                    "module_list_errors": broken, "blocked": blocked,
                     "normalized": {arch: [str(c) for c in d] for arch, d in drift.items()}})
     for arch, change in changes.items():
         text += "\n" + change.text() + "\n"
         if written.get(arch):
             text += f"  written to {session.configs[arch].source}\n"
-            if drift.get(arch):
-                text += (f"  the file also got {len(drift[arch])} line(s) normalized as make olddefconfig "
-                         "would (see talosnb diff)\n")
+        if drift.get(arch) and not refused:
+            text += (f"  writing also normalizes {len(drift[arch])} line(s) as make olddefconfig would "
+                     "(the tree differs from the one the config was made with):\n")
+            text += "".join(f"    {c}\n" for c in drift[arch])
         for entry in modules.get(arch, {}).get("built", []):
             text += f"  now builds {entry}\n"
         for entry in modules.get(arch, {}).get("added", []):
-            text += f"  added to the module list: {entry}\n"
+            text += f"  {'would add' if args.dry_run else 'added'} to the module list: {entry}\n"
     for finding in broken:
         text += f"\nmodule list: {finding['arch']}: {finding['message']}"
         if finding.get("fix"):
             text += f"\n  fix: {finding['fix']}"
         text += "\n"
-    if refused:
-        text += "\nnothing written: an assignment can't take effect (see above)\n"
-    elif broken and not args.ignore_module_list and not args.dry_run:
-        text += ("\nnothing written: hack/modules-ARCH.txt lists modules this change stops building as =m; "
-                 "remove them first (talosnb modules remove ...) or pass --ignore-module-list\n")
+    if blocked:
+        text += f"\nnothing written: {blocked}\n"
     elif args.dry_run:
         text += "\ndry run: nothing written\n"
     emit(args, payload, text)
-    return 1 if refused or (broken and not args.ignore_module_list) else 0
+    return 1 if blocked else 0
+
+
+def _drops(session) -> str | None:
+    """Why writing would lose lines (symbols the tree doesn't define), for every arch; None if it wouldn't."""
+    parts = []
+    for arch, config in session.configs.items():
+        dropped = [n for n in config.notes if n.kind == "unknown-symbol"]
+        if dropped:
+            names = ", ".join(n.symbol for n in dropped[:6]) + (" ..." if len(dropped) > 6 else "")
+            parts.append(f"config-{arch} has {len(dropped)} line(s) for symbols the {session.tree_version} "
+                         f"tree doesn't define ({names}; first at {dropped[0].where})")
+    if not parts:
+        return None
+    return ("; ".join(parts) + ". Writing would drop them: use the kernel tree the configs were made for "
+            "(--kernel-src), or pass --allow-drop")
 
 
 class _ModuleListGuard:
@@ -179,19 +216,8 @@ def _drift(session) -> dict:
     return {arch: config_diff(config.original_text, config.text()) for arch, config in session.configs.items()}
 
 
-def _refuse_drops(session, args) -> None:
-    for arch, config in session.configs.items():
-        dropped = [n for n in config.notes if n.kind == "unknown-symbol"]
-        if dropped and not args.dry_run and not getattr(args, "force", False):
-            raise TalosnbError(f"config-{arch} has {len(dropped)} line(s) for symbols the "
-                               f"{session.tree_version} tree doesn't define (first: {dropped[0].where}); "
-                               "writing would drop them", where=config.source,
-                               hint="use the kernel tree the config was made for (--kernel-src), "
-                                    "or --force to drop them")
-
-
-def _new_modules(session, changes, args) -> dict:
-    """The .ko files each symbol that became =m now builds; add them to the list if asked."""
+def _new_modules(session, changes, args, preview: bool = False) -> dict:
+    """The .ko files each symbol that became =m now builds; with --add-to-module-list, the list edit."""
     newly_m = {arch: [c.symbol for c in change.cascade if c.new == "m" and change.applied]
                for arch, change in changes.items()}
     if not any(newly_m.values()):
@@ -204,38 +230,72 @@ def _new_modules(session, changes, args) -> dict:
             continue
         config = session.configs[arch]
         kmap = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch)
-        built = modules_for_symbols(kmap, config.written(), symbols)
+        values = config.written()
+        if preview:
+            # the change was undone (dry run): the values as they would be written
+            values = {**values, **{c.symbol: c.new for c in changes[arch].cascade if c.new is not None}}
+        built = modules_for_symbols(kmap, values, symbols)
         entries = sorted({ko for kos in built.values() for ko in kos})
         out[arch] = {"built": entries, "added": []}
-        if args.add_to_module_list and entries:
-            if session.inputs.talos is None:
-                raise TalosnbError("--add-to-module-list needs a talos checkout", hint="pass --talos")
+        if args.add_to_module_list and entries and session.inputs.talos is not None:
             module_list = ModuleList.load(session.inputs.talos.module_list_path(arch), arch)
-            added = [e for e in entries if module_list.add(e)]
-            if added and not args.dry_run:
-                module_list.save(force=args.force)
-            out[arch]["added"] = added
+            out[arch]["added"] = [e for e in entries if module_list.add(e)]
+            out[arch]["list"] = module_list
+    if not preview and not args.force:
+        from .fileio import check_unchanged
+        check_unchanged([m["list"].snapshot for m in out.values() if m.get("added") and "list" in m
+                         and getattr(m["list"], "snapshot", None) is not None])
     return out
+
+
+def _save_modules(modules: dict, args) -> None:
+    for entry in modules.values():
+        if entry.get("added"):
+            entry["list"].save(force=args.force)
 
 
 def cmd_merge(args) -> int:
     from .cli import context, emit, open_session
     from .edit import parse_fragment, set_symbols
 
-    assignments = []
+    assignments, problems = [], []
     for path in args.fragments:
         text, _snapshot = read_text(path, what="config fragment")
-        assignments += parse_fragment(text, path)
+        got, bad = parse_fragment(text, path, collect=True)
+        assignments += got
+        problems += bad
+    if problems:
+        raise InputError(f"{len(problems)} line(s) in the fragments are not assignments:\n  "
+                         + "\n  ".join(problems[:20]),
+                         hint="a fragment has CONFIG_X=value and '# CONFIG_X is not set' lines; nothing was written")
     if not assignments:
         raise InputError("the fragments hold no assignments", where=", ".join(args.fragments),
                          hint="a fragment has CONFIG_X=value and '# CONFIG_X is not set' lines")
     session = open_session(args)
-    _refuse_drops(session, args)
-    changes = set_symbols(session, assignments, mode="merge", dry_run=args.dry_run, fix=False)
-    written = _write_all(session, changes, args)
+    drops = _drops(session)
+    redefined = _redefinitions(assignments)
+    # like merge_config.sh: a symbol the tree doesn't define is reported, not fatal
+    unknown = [a for a in assignments
+               if not any(c.has_symbol(a.symbol) for c in session.configs.values())]
+    known = [a for a in assignments if a not in unknown]
+    changes = set_symbols(session, known, mode="merge", fix=False) if known else {}
+    if args.dry_run:
+        _undo_dry_run(session, changes)
+    blocked = drops if drops and not args.allow_drop else None
+    written = ({arch: False for arch in changes} if blocked or args.dry_run
+               else _write_all(session, changes, args))
     payload, text = context(session)
     unmet = {arch: [r.as_dict() for r in change.refusals] for arch, change in changes.items()}
-    payload.update({"changes": _payload_changes(changes), "written": written, "unmet": unmet})
+    payload.update({"changes": _payload_changes(changes), "written": written, "unmet": unmet,
+                    "unknown": [{"symbol": a.symbol, "where": a.where} for a in unknown],
+                    "redefined": redefined, "blocked": blocked})
+    for line in redefined:
+        text += f"\nnote: {line}"
+    for a in unknown:
+        text += (f"\nWARNING: {a.where}: CONFIG_{a.symbol} is not defined in the {session.tree_version} tree "
+                 "on any arch; ignored")
+    if redefined or unknown:
+        text += "\n"
     for arch, change in changes.items():
         text += f"\n{arch} ({change.tree_version}): {len(change.cascade)} change(s)"
         text += " (dry run)\n" if args.dry_run else (" written\n" if written.get(arch) else "\n")
@@ -243,12 +303,25 @@ def cmd_merge(args) -> int:
         text += "".join(f"  {c}\n" for c in change.cascade)
         for refusal in change.refusals:
             where = f"{refusal.assignment.where}: " if refusal.assignment.where else ""
-            text += (f"  WARNING: {where}{refusal.assignment} requested, "
-                     f"but the result has {refusal.got if refusal.got is not None else '(not written)'}\n")
+            got = refusal.got if refusal.got is not None else "n (no line in the file)"
+            text += f"  WARNING: {where}{refusal.assignment} requested, but the result has {got}\n"
             for reason in refusal.reasons:
                 text += "\n".join(reason.lines(2)) + "\n"
+    if blocked:
+        text += f"\nnothing written: {blocked}\n"
     emit(args, payload, text)
-    return 1 if any(unmet.values()) else 0
+    return 1 if blocked or unknown or any(unmet.values()) else 0
+
+
+def _redefinitions(assignments) -> list[str]:
+    """merge_config.sh's 'Value of X is redefined by fragment' notes."""
+    seen, out = {}, []
+    for a in assignments:
+        first = seen.get(a.symbol)
+        if first is not None and first.value != a.value:
+            out.append(f"{a.where}: CONFIG_{a.symbol}={a.value} redefines {first.value} from {first.where}")
+        seen[a.symbol] = a
+    return out
 
 
 def cmd_why(args) -> int:
@@ -289,7 +362,9 @@ def cmd_why(args) -> int:
             entry["cascade"] = [c.__dict__ for c in change.cascade]
             entry["refusal"] = change.refusals[0].as_dict() if change.refusals else None
             if change.ok:
-                text += f"  {name}={value} can take effect; it would change {len(change.cascade)} line(s):\n"
+                text += (f"  {name}={value} can take effect; " + (
+                    f"it would change {len(change.cascade)} line(s):\n" if change.cascade
+                    else "nothing else changes\n"))
                 text += "".join(f"    {c}\n" for c in change.cascade)
             else:
                 status = 1

@@ -86,15 +86,24 @@ def parse_assignment(text: str, where: str | None = None) -> Assignment:
     return Assignment(m[1], _unquote(m[2]), where)
 
 
-def parse_fragment(text: str, source: str) -> list[Assignment]:
-    """A config fragment as Talos users keep them: CONFIG_ lines, 'is not set' lines, comments."""
-    out = []
+def parse_fragment(text: str, source: str, *, collect: bool = False):
+    """A config fragment as Talos users keep them: CONFIG_ lines, 'is not set' lines, comments.
+
+    With collect=True, returns (assignments, ["file:line: problem", ...]) instead of
+    raising at the first line that is not an assignment.
+    """
+    out, bad = [], []
     for linenr, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or (line.startswith("#") and not _NOT_SET.match(line)):
             continue
-        out.append(parse_assignment(line, where=f"{source}:{linenr}"))
-    return out
+        try:
+            out.append(parse_assignment(line, where=f"{source}:{linenr}"))
+        except InputError as e:
+            if not collect:
+                raise
+            bad.append(f"{source}:{linenr}: {e.message}")
+    return (out, bad) if collect else out
 
 
 def canonical(config: Config, assignment: Assignment) -> Assignment:
@@ -383,7 +392,7 @@ class _Explainer:
 
     def why_high(self, sym, limit: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
         """Why `sym` is above `limit` (0 = n, 1 = m)."""
-        want = TRI_TO_STR[limit]
+        want = "n" if limit == 1 and sym.orig_type is BOOL else TRI_TO_STR[limit]
         head = Reason(f"{sym.name} = {_display(sym)}, needs to be at most {want}", _loc(sym),
                       {sym.name: _display(sym)})
         if self._terminal(head, sym, want, depth, seen):
@@ -394,10 +403,8 @@ class _Explainer:
             head.text = f"{sym.name} = {_display(sym)}: selected"
             for term in kconfiglib.split_expr(sym.rev_dep, OR):
                 if expr_value(term) > limit:
-                    selector = next((s for s in kconfiglib.expr_items(term)
-                                     if isinstance(s, kconfiglib.Symbol) and not s.is_constant), None)
                     child = Reason(f"selected by {_pretty(term)}, which is {TRI_TO_STR[expr_value(term)]}",
-                                   _loc(selector) if selector else None, self._values(term))
+                                   _select_loc(term, sym), self._values(term))
                     child.children = self.expr_high(term, limit, depth + 1, seen)
                     head.children.append(child)
             return head
@@ -491,6 +498,30 @@ class _Explainer:
         return [reason]
 
 
+def _term_str(term, target) -> str:
+    where = _select_loc(term, target)
+    return _pretty(term) + (f" ({where})" if where else "")
+
+
+def selector_of(term):
+    """The symbol whose `select`/`imply` a reverse-dependency term comes from (its leftmost operand)."""
+    while isinstance(term, tuple) and term[0] is AND:
+        term = term[1]
+    return term if isinstance(term, kconfiglib.Symbol) and not term.is_constant else None
+
+
+def _select_loc(term, target) -> str | None:
+    """file:line of the `select`/`imply` line behind a reverse-dependency term."""
+    selector = selector_of(term)
+    if selector is None:
+        return None
+    for node in selector.nodes:
+        for sym, _cond in list(getattr(node, "selects", ())) + list(getattr(node, "implies", ())):
+            if sym is target:
+                return f"{node.filename}:{node.linenr}"
+    return _loc(selector)
+
+
 def _relation_fix(op, left, right):
     """For `SYM = const` style conditions: the assignment that makes them true."""
     if left.is_constant and not right.is_constant:
@@ -521,7 +552,7 @@ class CascadeChange:
 
 
 def _fmt(value: str | None) -> str:
-    return "(not written)" if value is None else value
+    return "(not written)" if value is None else (value if value != "" else '""')
 
 
 @dataclass
@@ -532,7 +563,8 @@ class Refusal:
     fix: Fix | None = None
 
     def text(self) -> str:
-        out = [f"{self.assignment} can't take effect: it ends as {_fmt(self.got)}"]
+        got = self.got if self.got is not None else "n (no line in the file)"
+        out = [f"{self.assignment} can't take effect: it ends as {got}"]
         for reason in self.reasons:
             out += reason.lines(1)
         if self.fix is not None:
@@ -564,6 +596,9 @@ class Fix:
             return f"no verified fix: {why} ({self.tried} candidate(s) tried, budget {self.budget})"
         out = ["verified fix: set " + " ".join(str(a) for a in self.assignments)
                + f"  ({self.tried} candidate(s) tried)"]
+        if len(self.cascade) > 50:
+            out.append(f"  WARNING: this fix changes {len(self.cascade)} lines; review them with "
+                       f"talosnb set --dry-run {' '.join(str(a) for a in self.assignments)}")
         if self.cascade:
             out.append(f"  side effects ({len(self.cascade)}):")
             out += [f"    {c}" for c in self.cascade[:40]]
@@ -677,6 +712,11 @@ def _cascade_reason(config: Config, sym, old: str | None, new: str | None) -> st
 
 
 def _change_reason(config: Config, sym, old: str | None, new: str | None) -> str:
+    if sym.choice is not None and old == "y" and new in ("n", None) and sym.choice.selection is not None:
+        return (f"no longer the choice's selection: {sym.choice.selection.name} is "
+                f"(choice at {_loc(sym.choice)})")
+    if old == "m" and new == "y" and sym.orig_type is TRISTATE and config.kconf.modules.tri_value == 0:
+        return "m needs MODULES=y, so it is built in"
     if new is None or (new == "n" and old not in (None, "n")):
         deps = sym.direct_dep
         if expr_value(deps) == 0:
@@ -692,7 +732,7 @@ def _change_reason(config: Config, sym, old: str | None, new: str | None) -> str
         if rev and kconfiglib.STR_TO_TRI.get(new, 0) <= max(rev, 2 if sym.type is BOOL and rev else rev):
             terms = [t for t in kconfiglib.split_expr(sym.rev_dep, OR) if expr_value(t)]
             if terms:
-                return "selected by " + ", ".join(_pretty(t) for t in terms[:3])
+                return "selected by " + ", ".join(_term_str(t, sym) for t in terms[:3])
         if expr_value(sym.weak_rev_dep) and (sym.user_value is None or not sym.visibility):
             terms = [t for t in kconfiglib.split_expr(sym.weak_rev_dep, OR) if expr_value(t)]
             return "implied by " + ", ".join(_pretty(t) for t in terms[:3])
@@ -727,7 +767,7 @@ def value_reason(config: Config, sym) -> str:
         if rev and sym.tri_value <= max(rev, 2 if sym.type is BOOL else rev) \
                 and not (sym.visibility and sym.user_value is not None and sym.user_value > rev):
             terms = [t for t in kconfiglib.split_expr(sym.rev_dep, OR) if expr_value(t)]
-            return f"{value}: selected by " + ", ".join(_pretty(t) for t in terms[:4])
+            return f"{value}: selected by " + ", ".join(_term_str(t, sym) for t in terms[:4])
     if prompts and sym.visibility and sym.user_value is not None:
         return f"{value}: set in the config (its prompt is visible)"
     if prompts and not sym.visibility:
@@ -805,13 +845,15 @@ class Editor:
         return dict(cache)
 
     def _cascade(self, before: dict[str, str], after: dict[str, str],
-                 names: Iterable[str] | None = None) -> list[CascadeChange]:
+                 names: Iterable[str] | None = None, requested: set[str] = frozenset()) -> list[CascadeChange]:
         kconf = self.config.kconf
         out = []
         for name in sorted(names if names is not None else before.keys() | after.keys()):
             old, new = before.get(name), after.get(name)
             if old != new:
-                out.append(CascadeChange(name, old, new, _cascade_reason(self.config, kconf.syms[name], old, new)))
+                reason = ("requested" if name in requested
+                          else _cascade_reason(self.config, kconf.syms[name], old, new))
+                out.append(CascadeChange(name, old, new, reason))
         return out
 
     def _apply(self, assignments: Sequence[Assignment], trial: _Trial) -> dict[str, str]:
@@ -837,7 +879,7 @@ class Editor:
         final = {a.symbol: a for a in requested}
         failed = [a for a in final.values() if not _matches(self.config, a, after)]
         results = {a.symbol: after.get(a.symbol) for a in final.values()}
-        cascade = self._cascade(before, after, touched)
+        cascade = self._cascade(before, after, touched, set(final))
         refusals = [Refusal(a, after.get(a.symbol), self._why_not(a)) for a in failed]
         keep = not dry_run and (mode == "merge" or not failed)
         change = ChangeSet(self.arch, self.config.tree.version, list(requested), results,
@@ -898,7 +940,13 @@ class Editor:
         # int / hex / string
         reasons = []
         if not sym.visibility:
-            reasons.append(ex.why_low(sym, 2))
+            head = ex.why_low(sym, 2)
+            head.fix = None
+            if any(n.prompt for n in sym.nodes):
+                head.text = f"{sym.name} can't be set: its prompt is hidden"
+            else:
+                head.text = f"{sym.name} has no prompt: its value comes from its defaults only"
+            reasons.append(head)
         else:
             for low, high, cond in sym.ranges:
                 if expr_value(cond):
@@ -972,7 +1020,8 @@ class Editor:
                 verified.sort(key=lambda v: (len(v[1]), self._distance(base, v[2]), sorted(v[1].items())))
                 _n, candidate, written = verified[0]
                 fixes = [Assignment(n, v) for n, v in candidate.items()]
-                cascade = self._cascade(base, written)
+                cascade = [c if c.symbol not in candidate else CascadeChange(c.symbol, c.old, c.new, "set by the fix")
+                           for c in self._preview([*fixes, assignment])]
                 return Fix(fixes, cascade, tried, budget, True, seconds=time.perf_counter() - start)
             if exhausted or not next_frontier:
                 break
@@ -983,6 +1032,17 @@ class Editor:
     @staticmethod
     def _distance(a: dict[str, str], b: dict[str, str]) -> int:
         return sum(1 for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+    def _preview(self, assignments: list[Assignment]) -> list[CascadeChange]:
+        """The cascade of `assignments`, with reasons read while they are applied; then undone."""
+        before = self._written()
+        trial = _Trial(self.config)
+        try:
+            after = self._apply(assignments, trial)
+            return self._cascade(before, after, self._recomputed, {a.symbol for a in assignments})
+        finally:
+            trial.restore()
+            self._written()
 
     def _verify(self, candidate: dict[str, str], assignment: Assignment) -> tuple[bool, dict[str, str]]:
         kconf = self.config.kconf

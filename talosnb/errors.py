@@ -39,3 +39,9 @@ class FileChangedError(TalosnbError):
 
 class VersionMismatchError(TalosnbError):
     """The kernel tree and the config or Pkgfile are of different kernel releases."""
+
+
+class RefusedError(TalosnbError):
+    """A write refused to protect the user's data (exit 1, like other refusals)."""
+
+    exit_code = 1

@@ -59,6 +59,30 @@ def read_text(path: str | os.PathLike, *, what: str = "file") -> tuple[str, Snap
     return text, Snapshot(path, digest(data))
 
 
+def refuse_sample(path: Path) -> None:
+    """The embedded sample (data/sample) is the package's own data: never written by a command."""
+    from .sources import data_dir
+    try:
+        inside = path.resolve().is_relative_to((data_dir() / "sample").resolve())
+    except OSError:
+        return
+    if inside:
+        raise InputError("the embedded sample is read-only", where=str(path),
+                         hint="use --dry-run to see what would change, or work on a copy: "
+                              "cp -r data/sample /tmp/s && talosnb ... --pkgs /tmp/s/pkgs --talos /tmp/s/talos "
+                              "--kernel-src /tmp/s/linux")
+
+
+def check_unchanged(snapshots) -> None:
+    """Before writing several files: refuse (naming every one) if any changed on disk since loaded."""
+    changed = [str(s.path) for s in snapshots if s is not None and s.changed_on_disk()]
+    if changed:
+        raise FileChangedError(
+            "changed on disk since loaded: " + ", ".join(changed) + "; nothing was written",
+            where=changed[0],
+            hint="reload to see the other changes, or pass --force to overwrite them")
+
+
 def atomic_write(path: str | os.PathLike, text: str, *, expect: Snapshot | None = None,
                  force: bool = False) -> bool:
     """Write `text` to `path` atomically. Returns False if the content was already identical.
@@ -67,6 +91,10 @@ def atomic_write(path: str | os.PathLike, text: str, *, expect: Snapshot | None 
     what was loaded, unless `force`.
     """
     path = Path(path)
+    if path.is_symlink():
+        # write through the link: the file it points at is the one that changes
+        path = path.resolve()
+    refuse_sample(path)
     data = text.encode("utf-8")
     if expect is not None and not force and expect.changed_on_disk():
         raise FileChangedError(

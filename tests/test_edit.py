@@ -210,3 +210,113 @@ def test_diff_as_frame_and_text(session):
     text = diff_text(before, config)
     assert "-VIRTIO_PCI y\n" in text and " PCI y -> n\n" in text and " DUMMY n -> m\n" in text
     assert len(text.splitlines()) == len(frame)
+
+
+def test_cli_set_checks_everything_before_writing_anything(sample, capsys, monkeypatch):
+    cfg = sample / "pkgs" / "kernel" / "build"
+    before = {p.name: p.read_bytes() for p in cfg.iterdir()}
+    no_talos = ["--pkgs", str(sample / "pkgs"), "--kernel-src", str(sample / "linux")]
+    assert main(["set", *no_talos, "--add-to-module-list", "DUMMY=m"]) == 2
+    assert "needs a talos checkout" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in cfg.iterdir()} == before
+    # a file changed on disk while the edit ran: neither arch is written
+    original = edit.set_symbols
+
+    def racing(*args, **kwargs):
+        result = original(*args, **kwargs)
+        with open(cfg / "config-arm64", "a") as f:
+            f.write("# edited elsewhere\n")
+        return result
+    monkeypatch.setattr(edit, "set_symbols", racing)
+    assert main(["set", *_args(sample), "DUMMY=m"]) == 2
+    err = capsys.readouterr().err
+    assert "config-arm64" in err and "nothing was written" in err
+    assert (cfg / "config-amd64").read_bytes() == before["config-amd64"]
+
+
+def test_cli_never_writes_the_embedded_sample(capsys, monkeypatch):
+    from talosnb.sources import sample_dir
+    for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC"):
+        monkeypatch.delenv(name, raising=False)
+    files = sorted(p for p in sample_dir().rglob("*") if p.is_file())
+    before = [p.read_bytes() for p in files]
+    assert main(["set", "DUMMY=m"]) == 2
+    assert "embedded sample is read-only" in capsys.readouterr().err
+    assert main(["set", "--dry-run", "DUMMY=m"]) == 0
+    assert [p.read_bytes() for p in files] == before
+
+
+def test_cli_dry_run_runs_the_module_list_check(sample, capsys):
+    cfg = sample / "pkgs" / "kernel" / "build" / "config-amd64"
+    before = cfg.read_bytes()
+    assert main(["set", *_args(sample), "--dry-run", "--arch", "amd64", "BLK_DEV_NBD=y"]) == 1
+    assert "nbd.ko is built into the kernel" in capsys.readouterr().out
+    assert cfg.read_bytes() == before
+
+
+def test_cli_set_refuses_to_drop_lines_unless_allowed(sample, capsys):
+    cfg = sample / "pkgs" / "kernel" / "build" / "config-arm64"
+    cfg.write_text(cfg.read_text() + "CONFIG_NOT_IN_THIS_TREE=y\n")
+    before = cfg.read_bytes()
+    assert main(["set", *_args(sample), "DUMMY=m"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT_IN_THIS_TREE" in out and "--allow-drop" in out and cfg.read_bytes() == before
+    assert main(["set", *_args(sample), "--allow-drop", "DUMMY=m"]) == 0
+    assert "NOT_IN_THIS_TREE" not in cfg.read_text() and "CONFIG_DUMMY=m\n" in cfg.read_text()
+
+
+def test_cli_merge_reports_every_bad_line_and_unknown_symbols(sample, capsys, tmp_path):
+    junk = tmp_path / "junk.config"
+    junk.write_text("CONFIG_DUMMY=m\nnot an assignment\nCONFIG_PCI=y\nalso junk\n")
+    assert main(["merge", *_args(sample), str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert f"{junk}:2" in err and f"{junk}:4" in err
+    frag = tmp_path / "frag.config"
+    frag.write_text("CONFIG_DUMMY=m\nCONFIG_NO_SUCH_THING=y\nCONFIG_DUMMY=y\n")
+    assert main(["merge", *_args(sample), str(frag)]) == 1
+    out = capsys.readouterr().out
+    assert f"{frag}:2: CONFIG_NO_SUCH_THING is not defined" in out
+    assert f"{frag}:3: CONFIG_DUMMY=y redefines m from {frag}:1" in out
+    assert "CONFIG_DUMMY=y\n" in (sample / "pkgs/kernel/build/config-amd64").read_text()
+
+
+def test_cli_errors_in_json_mode_are_json(sample, capsys):
+    assert main(["set", *_args(sample), "--format", "json", "NO_SUCH_SYMBOL=y"]) == 2
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["error"]["exit_code"] == 2 and "NO_SUCH_SYMBOL" in payload["error"]["message"]
+    assert main(["get", *_args(sample), "--format", "json", "NO_SUCH_SYMBOL"]) == 2
+    assert "error" in json.loads(capsys.readouterr().out)
+
+
+def test_normalize_output_refuses_the_other_arch_config(sample, capsys):
+    arm = sample / "pkgs" / "kernel" / "build" / "config-arm64"
+    before = arm.read_bytes()
+    assert main(["normalize", *_args(sample), "--arch", "amd64", "--output", str(arm)]) == 2
+    assert "Linux/arm64 config" in capsys.readouterr().err and arm.read_bytes() == before
+
+
+def test_writes_go_through_symlinks(sample, tmp_path):
+    cfg = sample / "pkgs" / "kernel" / "build" / "config-amd64"
+    real = tmp_path / "real-config-amd64"
+    real.write_bytes(cfg.read_bytes())
+    cfg.unlink()
+    cfg.symlink_to(real)
+    assert main(["set", *_args(sample), "--arch", "amd64", "DUMMY=m"]) == 0
+    assert cfg.is_symlink() and "CONFIG_DUMMY=m\n" in real.read_text()
+
+
+def test_selected_by_names_the_symbols_with_the_select_lines(session):
+    from talosnb.kconfig.info import symbol_info
+    for arch, config in session.configs.items():
+        for sym in config.kconf.unique_defined_syms:
+            if sym.name.startswith("TALOSNB_"):
+                continue
+            selectors = {s.name for s in config.kconf.unique_defined_syms
+                         for node in s.nodes for target, _c in node.selects if target is sym}
+            assert set(symbol_info(config, sym.name)["selected_by"]) == selectors, (arch, sym.name)
+
+
+def test_fix_side_effects_are_labelled_while_applied(session):
+    refusal = edit.set_symbols(session, ["MVPP2=m"], arches=["amd64"])["amd64"].refusals[0]
+    reasons = {c.symbol: c.reason for c in refusal.fix.cascade}
+    assert reasons["COMPILE_TEST"] == "set by the fix" and reasons["MVPP2"] == "requested"

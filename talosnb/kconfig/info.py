@@ -14,6 +14,21 @@ def _expr(expr, kconf) -> str | None:
     return expr_str(expr)
 
 
+def _selectors(rev_dep) -> list[str]:
+    """The symbols whose `select` (or `imply`) lines make up a reverse dependency.
+
+    kconfiglib keeps them as `A && cond_A || B && cond_B ...`: each term's leftmost
+    operand is the selecting symbol; the rest is its condition.
+    """
+    names = set()
+    for term in kconfiglib.split_expr(rev_dep, kconfiglib.OR):
+        while isinstance(term, tuple) and term[0] is kconfiglib.AND:
+            term = term[1]
+        if isinstance(term, kconfiglib.Symbol) and not term.is_constant:
+            names.add(term.name)
+    return sorted(names)
+
+
 def menu_path(node) -> list[str]:
     """Prompts of the menus above a menu node, top first (as menuconfig shows them)."""
     path = []
@@ -31,10 +46,8 @@ def symbol_info(config: Config, name: str) -> dict:
     kconf = config.kconf
     node = sym.nodes[0]
     prompts = [n.prompt[0] for n in sym.nodes if n.prompt]
-    selected_by = sorted({s.name for s in kconfiglib.expr_items(sym.rev_dep)
-                          if isinstance(s, kconfiglib.Symbol) and not s.is_constant})
-    implied_by = sorted({s.name for s in kconfiglib.expr_items(sym.weak_rev_dep)
-                         if isinstance(s, kconfiglib.Symbol) and not s.is_constant})
+    selected_by = _selectors(sym.rev_dep)
+    implied_by = _selectors(sym.weak_rev_dep)
     transitional = sym in getattr(kconf, "transitional_syms", ())
     line = "" if transitional else sym.config_string.rstrip("\n")
     return {
