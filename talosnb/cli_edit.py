@@ -150,12 +150,40 @@ def cmd_set(args) -> int:
         if finding.get("fix"):
             text += f"\n  fix: {finding['fix']}"
         text += "\n"
+    if refused:
+        text += _fix_notes(session, checker, changes)
     if blocked:
         text += f"\nnothing written: {blocked}\n"
     elif args.dry_run:
         text += "\ndry run: nothing written\n"
     emit(args, payload, text)
     return 1 if blocked else 0
+
+
+def _fix_breaks_lists(session, checker, arch: str, refusal) -> list[str]:
+    """Module-list errors that applying a refusal's verified fix (with its assignment) would cause."""
+    from .edit import editors_for
+    fix = refusal.fix
+    if not checker.enabled or fix is None or not fix.found:
+        return []
+    editor = editors_for(session)[arch]
+    change = editor.set([*fix.assignments, refusal.assignment], fix=False)
+    try:
+        return [f["message"] for f in checker.new_errors() if f["arch"] == arch]
+    finally:
+        if change.applied and change.cascade:
+            editor.undo()
+
+
+def _fix_notes(session, checker, changes) -> str:
+    text = ""
+    for arch, change in changes.items():
+        for refusal in change.refusals:
+            broken = _fix_breaks_lists(session, checker, arch, refusal)
+            if broken:
+                text += (f"\nnote: on {arch}, the fix for {refusal.assignment} would also break "
+                         f"hack/modules-{arch}.txt:\n" + "".join(f"  {m}\n" for m in broken))
+    return text
 
 
 def _drops(session) -> str | None:

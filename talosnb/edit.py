@@ -600,8 +600,14 @@ class Fix:
             out.append(f"  WARNING: this fix changes {len(self.cascade)} lines; review them with "
                        f"talosnb set --dry-run {' '.join(str(a) for a in self.assignments)}")
         if self.cascade:
-            out.append(f"  side effects ({len(self.cascade)}):")
-            out += [f"    {c}" for c in self.cascade[:40]]
+            # what gets built (or stops being built) first; lines that only appear as "is not set" last
+            shown = sorted(self.cascade, key=lambda c: ((c.old or "n") == "n" and (c.new or "n") == "n",
+                                                          c.reason not in ("requested", "set by the fix"),
+                                                          c.symbol))
+            quiet = sum(1 for c in self.cascade if (c.old or "n") == "n" and (c.new or "n") == "n")
+            out.append(f"  side effects ({len(self.cascade)}" +
+                       (f", of which {quiet} only add or drop an 'is not set' line" if quiet else "") + "):")
+            out += [f"    {c}" for c in shown[:40]]
             if len(self.cascade) > 40:
                 out.append(f"    ... and {len(self.cascade) - 40} more")
         return "\n".join(out)
@@ -737,15 +743,23 @@ def _change_reason(config: Config, sym, old: str | None, new: str | None) -> str
             terms = [t for t in kconfiglib.split_expr(sym.weak_rev_dep, OR) if expr_value(t)]
             return "implied by " + ", ".join(_pretty(t) for t in terms[:3])
     if sym.visibility and sym.user_value is not None and old is None:
-        return f"visible again: depends on {_pretty(sym.direct_dep)}; keeps its value from the config"
+        return f"visible again: {_pretty(_prompt_cond(sym))}; keeps its value from the config"
     if sym.visibility and sym.user_value is not None:
-        return "set"
+        user = sym.user_value if isinstance(sym.user_value, str) else TRI_TO_STR[sym.user_value]
+        return (f"keeps its value from the config ({user}), within what its prompt allows now: "
+                f"{_pretty(_prompt_cond(sym))} = {TRI_TO_STR[sym.visibility]}")
     for value, cond in sym.defaults:
         if expr_value(cond):
             return (f"default {_pretty(value)}" + ("" if cond is config.kconf.y else f" if {_pretty(cond)}"))
     if old is None:
-        return f"now visible: depends on {_pretty(sym.direct_dep)}"
+        return f"now visible: {_pretty(_prompt_cond(sym))}"
     return "default"
+
+
+def _prompt_cond(sym):
+    """The condition of the symbol's most visible prompt (dependencies and `if` included)."""
+    conds = [node.prompt[1] for node in sym.nodes if node.prompt]
+    return max(conds, key=expr_value) if conds else sym.direct_dep
 
 
 def value_reason(config: Config, sym) -> str:

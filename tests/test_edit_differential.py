@@ -199,3 +199,21 @@ def test_the_sample_is_large_and_covers_every_kind(trees, base):
     assert {"int", "hex", "string", "choice"} <= kinds.keys()
     fragments = [f for arch in ARCHES for f in _fragments(trees, base, arch)]
     assert len(fragments) >= 50 and all(2 <= len(f) <= 20 for f in fragments)
+
+
+def test_cli_names_module_list_damage_a_fix_would_do(trees, tmp_path, capsys):
+    """On the real v1.10 data, MVPP2=m on amd64 needs COMPILE_TEST=y, which builds WATCHDOG_CORE in;
+    modules-amd64.txt lists watchdog.ko, so the fix comes with that warning."""
+    import shutil
+
+    from engine_fixtures import DATA
+
+    from talosnb.cli import main
+    copy = tmp_path / "v110"
+    shutil.copytree(DATA["v1.10"], copy)
+    args = ["--pkgs", str(copy / "pkgs"), "--talos", str(copy / "talos"), "--kernel-src", str(trees["6.12"])]
+    assert main(["set", *args, "--arch", "amd64", "MVPP2=m"]) == 1
+    out = capsys.readouterr().out
+    assert "verified fix: set COMPILE_TEST=y" in out
+    assert "the fix for MVPP2=m would also break hack/modules-amd64.txt" in out
+    assert "kernel/drivers/watchdog/watchdog.ko is built into the kernel" in out
