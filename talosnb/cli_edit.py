@@ -46,7 +46,8 @@ def register(sub) -> dict:
                     "change, and if it can't, the unmet conditions and a verified fix.")
     common_options(p)
     p.add_argument("query", metavar="SYMBOL[=VALUE]")
-    p.add_argument("--budget", type=int, default=200, help="fix search: most candidates to try (default 200)")
+    p.add_argument("--budget", type=_positive, default=200,
+                   help="fix search: most candidates to try (default 200)")
 
     p = sub.add_parser("search", help="find symbols by name, prompt, help text or module",
                        description="Ranked: exact name, name prefix, name substring, prompt, help, module "
@@ -63,6 +64,16 @@ def register(sub) -> dict:
     common_options(p)
     p.add_argument("--against", metavar="FILE", help="a .config to compare with (needs one --arch)")
     return {"set": cmd_set, "merge": cmd_merge, "why": cmd_why, "search": cmd_search, "diff": cmd_diff}
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
 
 def _write_options(p) -> None:
