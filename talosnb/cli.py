@@ -237,6 +237,8 @@ def cmd_check(args) -> int:
              + (f" ({hidden} informational ones not shown: --info lists them)" if hidden else "") + "\n")
     for row in shown.itertuples():
         text += f"{row.level:7} {row.arch:5} {row.kind:16} {row.entry or ''}: {row.message}\n"
+        if isinstance(row.where, str) and row.where:
+            text += f"        at {row.where}\n"
         if row.fix:
             text += f"        fix: {row.fix}\n"
     emit(args, payload, text)
