@@ -417,6 +417,8 @@ def cmd_search(args) -> int:
     from .cli import context, emit, open_session
     from .search import search
 
+    if not " ".join(args.text).strip():
+        raise InputError("nothing to search for", hint="give a symbol name, words of a prompt, or a module name")
     session = open_session(args)
     maps = None
     if not args.no_modules:
