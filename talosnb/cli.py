@@ -209,24 +209,15 @@ def cmd_get(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .kbuild import load_kbuild_map
-    from .modules import ModuleList, check_module_lists, findings_frame
+    from .edit import fix_verifier
+    from .modules import findings_frame
 
     session = open_session(args)
-    if session.inputs.talos is None:
-        raise TalosnbError("no talos checkout to read hack/modules-ARCH.txt from",
-                           hint="pass --talos (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+    session.require_talos()
     payload, text = context(session)
-    lists, values, maps = {}, {}, {}
-    for arch, config in session.configs.items():
-        lists[arch] = ModuleList.load(session.inputs.talos.module_list_path(arch), arch)
-        values[arch] = config.written()
-        maps[arch] = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch)
-    from .edit import fix_verifier
-    findings = check_module_lists(lists, values, maps, tree_version=session.tree_version,
-                                  verify_fix=fix_verifier(session),
-                                  list_version=next((c.recorded_version for c in session.configs.values()
-                                                     if c.recorded_version), None))
+    for arch in session.configs:
+        session.kbuild_map(arch, progress=args.progress)
+    findings = session.check_modules(verify_fix=fix_verifier(session))
     frame = findings_frame(findings)
     errors = int((frame["level"] == "error").sum()) if len(frame) else 0
     shown = frame if args.info or not len(frame) else frame[frame["level"] != "info"]

@@ -218,34 +218,23 @@ class _ModuleListGuard:
     def __init__(self, session) -> None:
         self.session = session
         self.enabled = session.inputs.talos is not None
-        self.before = self._errors() if self.enabled else set()
+        # the lists don't change while a config is edited: read them once
+        self.lists = session.load_module_lists(missing_ok=True) if self.enabled else {}
+        self.before = self._errors()
 
-    def _findings(self):
+    def _findings(self) -> list[dict]:
         from .edit import fix_verifier
-        from .kbuild import load_kbuild_map
-        from .modules import ModuleList, check_module_lists, findings_frame
-        session = self.session
-        lists, values, maps = {}, {}, {}
-        for arch, config in session.configs.items():
-            path = session.inputs.talos.module_list_path(arch)
-            if not path.exists():
-                continue
-            lists[arch] = ModuleList.load(path, arch)
-            values[arch] = config.written()
-            maps[arch] = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch)
-        if not lists:
+        from .modules import findings_frame
+        if not self.lists:
             return []
-        findings = check_module_lists(lists, values, maps, tree_version=session.tree_version,
-                                      verify_fix=fix_verifier(session), unlisted=False)
-        frame = findings_frame(findings)
+        frame = findings_frame(self.session.check_modules(self.lists, verify_fix=fix_verifier(self.session),
+                                                          unlisted=False))
         return frame[frame["level"] == "error"].to_dict(orient="records") if len(frame) else []
 
     def _errors(self) -> set:
         return {(f["arch"], f["kind"], f["entry"]) for f in self._findings()}
 
     def new_errors(self) -> list[dict]:
-        if not self.enabled:
-            return []
         return [f for f in self._findings() if (f["arch"], f["kind"], f["entry"]) not in self.before]
 
 
@@ -261,14 +250,13 @@ def _new_modules(session, changes, args, preview: bool = False) -> dict:
                for arch, change in changes.items()}
     if not any(newly_m.values()):
         return {}
-    from .kbuild import load_kbuild_map
     from .modules import ModuleList, modules_for_symbols
     out = {}
     for arch, symbols in newly_m.items():
         if not symbols:
             continue
         config = session.configs[arch]
-        kmap = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch)
+        kmap = session.kbuild_map(arch)
         values = config.written()
         if preview:
             # the change was undone (dry run): the values as they would be written
@@ -384,7 +372,7 @@ def cmd_why(args) -> int:
             payload["symbols"].append({"symbol": name, "arch": arch, "defined": False})
             text += f"\n{name} [{arch}]: not defined on {arch}\n"
             continue
-        info = editor.why(name)
+        info = editor.why(name, value, fix_budget=args.budget)
         entry = {k: info[k] for k in ("symbol", "arch", "type", "value", "visible", "prompt", "defined_at",
                                       "depends_on", "selected_by", "implied_by", "reason", "assignable")}
         entry["defined"] = True
@@ -395,7 +383,7 @@ def cmd_why(args) -> int:
         if info["selected_by"]:
             text += f"  selected by {', '.join(info['selected_by'])}\n"
         if value is not None:
-            change = editor.set([parse_assignment(f"{name}={value}")], dry_run=True, fix_budget=args.budget)
+            change = info["change"]
             entry["request"] = f"{name}={value}"
             entry["possible"] = change.ok
             entry["cascade"] = [c.__dict__ for c in change.cascade]
@@ -422,9 +410,7 @@ def cmd_search(args) -> int:
     session = open_session(args)
     maps = None
     if not args.no_modules:
-        from .kbuild import load_kbuild_map
-        maps = {arch: load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch, progress=args.progress)
-                for arch, config in session.configs.items()}
+        maps = {arch: session.kbuild_map(arch, progress=args.progress) for arch in session.configs}
     query = " ".join(args.text)
     frame = search(session.configs, query, limit=args.limit, kbuild_maps=maps)
     payload, text = context(session)

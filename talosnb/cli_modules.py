@@ -12,7 +12,7 @@ from __future__ import annotations
 import kconfiglib
 
 from .cli import common_options, context, emit, open_session
-from .errors import FileChangedError, InputError, TalosnbError
+from .errors import FileChangedError, InputError
 from .modules import ListEdit, ModuleList, edit_module_list, findings_frame, looks_like_symbol
 
 ENTRY_HELP = ("a .ko path as listed (kernel/drivers/block/nbd.ko), a module name (nbd) or a Kconfig "
@@ -98,18 +98,14 @@ def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple
 
 
 def cmd_modules(args) -> int:
-    from .kbuild import load_kbuild_map
-
     session = open_session(args)
-    if session.inputs.talos is None:
-        raise TalosnbError("no talos checkout to read hack/modules-ARCH.txt from",
-                           hint="pass --talos (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+    session.require_talos()
     _check_symbols(session, args.entries)
-    list_version = next((c.recorded_version for c in session.configs.values() if c.recorded_version), None)
+    list_version = session.list_version()
     edits: dict[str, ListEdit] = {}
     for arch, config in session.configs.items():
         module_list = ModuleList.load(session.inputs.talos.module_list_path(arch), arch)
-        kmap = load_kbuild_map(session.inputs.kernel.path, config.tree.srcarch, progress=args.progress)
+        kmap = session.kbuild_map(arch, progress=args.progress)
         edits[arch] = edit_module_list(module_list, args.modules_action, args.entries, kmap, config.written(),
                                        tree_version=session.tree_version, list_version=list_version)
     _refuse_names_nothing(edits, args.entries)

@@ -207,10 +207,6 @@ def _restore_state(config: Config, state) -> None:
             choice._rec_invalidate()
 
 
-def _written(config: Config) -> dict[str, str]:
-    return config.written()
-
-
 def _rebase(config: Config, written: dict[str, str]) -> None:
     """Make the user values those of the written file, as loading it again would."""
     kconf = config.kconf
@@ -708,9 +704,12 @@ def assumed_probe_users(config: Config) -> dict[str, str]:
     return out
 
 
-def _cascade_reason(config: Config, sym, old: str | None, new: str | None) -> str:
+def _cascade_reason(config: Config, sym, old: str | None, new: str | None,
+                    assumed_probes: dict[str, str] | None = None) -> str:
     reason = _change_reason(config, sym, old, new)
-    assumed = assumed_probe_users(config).get(sym.name)
+    if assumed_probes is None:
+        assumed_probes = assumed_probe_users(config)
+    assumed = assumed_probes.get(sym.name)
     if assumed:
         reason += (f"; depends on a compiler probe this config has no answer for ({assumed}), "
                    "assumed to succeed — --toolchain host runs it")
@@ -844,7 +843,7 @@ class Editor:
         dirty = _dirty_set(self.config.kconf)
         if cache is None:
             dirty.clear()
-            cache = self._written_cache = _written(self.config)
+            cache = self._written_cache = self.config.written()
             self._recomputed = None
             return dict(cache)
         stale = [sym for sym in dirty if sym in self._sym_set]
@@ -861,12 +860,13 @@ class Editor:
     def _cascade(self, before: dict[str, str], after: dict[str, str],
                  names: Iterable[str] | None = None, requested: set[str] = frozenset()) -> list[CascadeChange]:
         kconf = self.config.kconf
+        assumed = assumed_probe_users(self.config)
         out = []
         for name in sorted(names if names is not None else before.keys() | after.keys()):
             old, new = before.get(name), after.get(name)
             if old != new:
                 reason = ("requested" if name in requested
-                          else _cascade_reason(self.config, kconf.syms[name], old, new))
+                          else _cascade_reason(self.config, kconf.syms[name], old, new, assumed))
                 out.append(CascadeChange(name, old, new, reason))
         return out
 
@@ -970,19 +970,15 @@ class Editor:
                     break
         return reasons
 
-    def why(self, name: str, value: str | None = None) -> dict:
-        """A symbol's value and where it comes from; with `value`, why it can't be had (and a fix)."""
+    def why(self, name: str, value: str | None = None, *, fix_budget: int = 200) -> dict:
+        """A symbol's value and where it comes from; with `value`, also `change`: the dry-run
+        ChangeSet of setting it (its refusal carries the why-not tree and the verified fix)."""
         from .kconfig.info import symbol_info
         info = symbol_info(self.config, name)
         sym = self.config.symbol(name)
         info["reason"] = value_reason(self.config, sym)
-        if value is None:
-            return info
-        change = self.set([Assignment(sym.name, value)], dry_run=True)
-        info["request"] = f"{sym.name}={value}"
-        info["possible"] = change.ok
-        info["cascade"] = [c.__dict__ for c in change.cascade]
-        info["refusal"] = change.refusals[0] if change.refusals else None
+        if value is not None:
+            info["change"] = self.set([Assignment(sym.name, value)], dry_run=True, fix_budget=fix_budget)
         return info
 
     # --- verified minimal fix ------------------------------------------------

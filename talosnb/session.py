@@ -29,6 +29,7 @@ class Session:
     inputs: Inputs
     toolchain: str = "recorded"
     configs: dict[str, Config] = field(default_factory=dict)
+    _kbuild: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
@@ -62,3 +63,42 @@ class Session:
                     if check:
                         checks.append(check)
         return checks
+
+    # --- Kbuild maps and module lists (one place for the CLI, the widgets and the notebooks) ---
+
+    def list_version(self) -> str | None:
+        """The kernel release the configs (and so the module lists) were made for."""
+        return next((c.recorded_version for c in self.configs.values() if c.recorded_version), None)
+
+    def require_talos(self):
+        if self.inputs.talos is None:
+            raise InputError("no talos checkout to read hack/modules-ARCH.txt from",
+                             hint="pass --talos (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+        return self.inputs.talos
+
+    def kbuild_map(self, arch: str, *, progress: bool = False):
+        """The tree's Kbuild map for an arch, loaded once per session (and cached on disk)."""
+        if arch not in self._kbuild:
+            from .kbuild import load_kbuild_map
+            self._kbuild[arch] = load_kbuild_map(self.inputs.kernel.path, self.configs[arch].tree.srcarch,
+                                                 progress=progress)
+        return self._kbuild[arch]
+
+    def load_module_lists(self, *, missing_ok: bool = False) -> dict:
+        """hack/modules-ARCH.txt of every loaded arch, read from the talos checkout now (a missing
+        list is an InputError, or skipped with missing_ok)."""
+        from .modules import ModuleList
+        talos = self.require_talos()
+        return {arch: ModuleList.load(talos.module_list_path(arch), arch) for arch in self.configs
+                if not missing_ok or talos.module_list_path(arch).exists()}
+
+    def check_modules(self, lists: dict | None = None, *, verify_fix=None, unlisted: bool = True) -> list:
+        """check_module_lists over `lists` (default: the talos checkout's) and the configs' current values."""
+        from .modules import check_module_lists
+        lists = self.load_module_lists() if lists is None else lists
+        if not lists:
+            return []
+        values = {arch: self.configs[arch].written() for arch in lists}
+        maps = {arch: self.kbuild_map(arch) for arch in lists}
+        return check_module_lists(lists, values, maps, tree_version=self.tree_version,
+                                  list_version=self.list_version(), verify_fix=verify_fix, unlisted=unlisted)

@@ -271,10 +271,7 @@ class Workspace:
 
     def kbuild_map(self, arch: str):
         if arch not in self._kbuild:
-            from .kbuild import load_kbuild_map
-
-            config = self.configs[arch]
-            self._kbuild[arch] = load_kbuild_map(self.session.inputs.kernel.path, config.tree.srcarch)
+            self._kbuild[arch] = self.session.kbuild_map(arch)
         return self._kbuild[arch]
 
     @property
@@ -346,7 +343,7 @@ class Workspace:
     # --- module lists ---------------------------------------------------------
 
     def list_version(self) -> str | None:
-        return next((c.recorded_version for c in self.configs.values() if c.recorded_version), None)
+        return self.session.list_version()
 
     def findings(self) -> pd.DataFrame:
         """check_module_lists over the loaded lists and the current config values, as a frame
@@ -354,14 +351,13 @@ class Workspace:
         return self._cached("findings", self._findings)
 
     def _findings(self) -> pd.DataFrame:
-        from .modules import check_module_lists, findings_frame
+        from .modules import findings_frame
 
         if not self.module_lists:
             return findings_frame([])
-        values = {arch: config.written() for arch, config in self.configs.items()}
-        found = check_module_lists(self.module_lists, values, self.kbuild_maps,
-                                   tree_version=self.session.tree_version, list_version=self.list_version())
-        frame = findings_frame(found)
+        for arch in self.module_lists:
+            self.kbuild_map(arch)   # search finds modules once the maps are loaded
+        frame = findings_frame(self.session.check_modules(self.module_lists))
         root = str(self.session.inputs.talos.path) + "/"
         frame["where"] = [w.replace(root, "") if isinstance(w, str) else w for w in frame["where"]]
         return frame
