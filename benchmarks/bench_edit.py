@@ -47,7 +47,7 @@ def main() -> int:
     from talosnb.kconfig.config import Config
     from talosnb.kconfig.toolchain import host_env
     from talosnb.kconfig.tree import KconfigTree
-    from talosnb.oracle import KernelConf, missing_tools, sample_assignments
+    from tests.oracle import KernelConf, missing_tools, sample_assignments
     from talosnb.sources import open_kernel_tree
 
     with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as work:

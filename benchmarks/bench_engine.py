@@ -62,7 +62,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from talosnb.kconfig.toolchain import host_env
-    from talosnb.oracle import KernelConf
+    from tests.oracle import KernelConf
     from talosnb.sources import open_kernel_tree
 
     with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as work:

@@ -27,7 +27,7 @@ from talosnb.edit import Assignment, Editor, assumed_probe_users
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff, written_values
 from talosnb.kconfig.tree import KconfigTree
-from talosnb.oracle import sample_assignments
+from oracle import sample_assignments
 
 ARCHES = ("amd64", "arm64")
 SEED = 20261125

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import kconfiglib
 
-from .errors import InputError
-from .kconfig.syntax import kernel_env
-from .kconfig.tree import ARCHES, read_tree_version
+from talosnb.errors import InputError
+from talosnb.kconfig.syntax import kernel_env
+from talosnb.kconfig.tree import ARCHES, read_tree_version
 
 REQUIRED_TOOLS = ("make", "gcc", "flex", "bison")
 
@@ -133,7 +133,7 @@ def sample_assignments(editor, rng: random.Random, count: int) -> list:
     editor's config: roughly 40% bool, 35% tristate, 10% int/hex/string, 15% choice members,
     each value differing from the current one (int/hex sometimes out of range), plus a few
     promptless symbols (which conf ignores)."""
-    from .edit import Assignment
+    from talosnb.edit import Assignment
     kconf = editor.config.kconf
     by_kind = {"bool": [], "tristate": [], "other": [], "choice": []}
     for sym in sorted(kconf.unique_defined_syms, key=lambda s: s.name):
