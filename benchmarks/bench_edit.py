@@ -47,8 +47,8 @@ def main() -> int:
     from talosnb.kconfig.config import Config
     from talosnb.kconfig.toolchain import host_env
     from talosnb.kconfig.tree import KconfigTree
-    from tests.oracle import KernelConf, missing_tools, sample_assignments
     from talosnb.sources import open_kernel_tree
+    from tests.oracle import KernelConf, missing_tools, sample_assignments
 
     with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as work:
         os.environ.setdefault("TALOSNB_CACHE_DIR", str(Path(work) / "cache"))

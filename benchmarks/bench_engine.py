@@ -62,8 +62,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from talosnb.kconfig.toolchain import host_env
-    from tests.oracle import KernelConf
     from talosnb.sources import open_kernel_tree
+    from tests.oracle import KernelConf
 
     with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as work:
         os.environ["TALOSNB_CACHE_DIR"] = str(Path(work) / "cache")

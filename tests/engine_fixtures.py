@@ -6,9 +6,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from oracle import KernelConf, missing_tools
 
 from talosnb.kconfig import toolchain
-from oracle import KernelConf, missing_tools
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TARBALLS = {"6.12": "linux-6.12.117-kbuild.tar.xz", "7.2": "linux-7.2.12-kbuild.tar.xz"}

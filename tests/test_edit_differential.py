@@ -22,12 +22,12 @@ from engine_fixtures import (  # noqa: F401  (fixtures)
     real_config,
     trees,
 )
+from oracle import sample_assignments
 
 from talosnb.edit import Assignment, Editor, assumed_probe_users
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff, written_values
 from talosnb.kconfig.tree import KconfigTree
-from oracle import sample_assignments
 
 ARCHES = ("amd64", "arm64")
 SEED = 20261125
