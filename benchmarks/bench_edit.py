@@ -43,11 +43,11 @@ def main() -> int:
     parser.add_argument("--conf-runs", type=int, default=3, help="conf runs per arch (default 3)")
     args = parser.parse_args()
 
-    from talosnb.edit import Editor
+    from talosnb.analyses.edit import Editor
+    from talosnb.inputs.kernel_tree import open_kernel_tree
     from talosnb.kconfig.config import Config
     from talosnb.kconfig.toolchain import host_env
     from talosnb.kconfig.tree import KconfigTree
-    from talosnb.sources import open_kernel_tree
     from tests.oracle import KernelConf, missing_tools, sample_assignments
 
     with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as work:

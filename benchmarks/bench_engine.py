@@ -61,8 +61,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
+    from talosnb.inputs.kernel_tree import open_kernel_tree
     from talosnb.kconfig.toolchain import host_env
-    from talosnb.sources import open_kernel_tree
     from tests.oracle import KernelConf
 
     with tempfile.TemporaryDirectory(prefix="talosnb-bench-") as work:

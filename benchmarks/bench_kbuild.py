@@ -18,14 +18,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from talosnb.analyses.modules import ModuleList, check_module_lists
+from talosnb.core.arches import ARCHES
+from talosnb.core.arches import srcarch as arch_srcarch
+from talosnb.inputs.kernel_tree import open_kernel_tree
 from talosnb.kbuild import (  # after the sys.path line: runs from a checkout, not installed
-    SRCARCH_FOR_ARCH,
     build_kbuild_map,
     load_kbuild_map,
     read_config_values,
 )
-from talosnb.modules import ModuleList, check_module_lists
-from talosnb.sources import open_kernel_tree
 
 SHARED = ROOT.parent / "shared"
 TARGETS = {"cold": 3.0, "warm": 0.2, "check": 0.5}
@@ -53,7 +54,7 @@ def main() -> int:
         print(f"{'open tree (not part of targets)':<40} {time.perf_counter() - start:7.3f} s")
         cache = scratch / "cache"
         maps = {}
-        for arch, srcarch in SRCARCH_FOR_ARCH.items():
+        for arch, srcarch in ((a, arch_srcarch(a)) for a in ARCHES):
             start = time.perf_counter()
             kmap = build_kbuild_map(tree, srcarch)
             report(f"map build cold, {srcarch}", time.perf_counter() - start, TARGETS["cold"])

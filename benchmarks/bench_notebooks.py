@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import nbformat  # after the sys.path line: runs from a checkout, not installed
 from nbclient import NotebookClient
 
-from talosnb import edit
+from talosnb.analyses import edit
 from talosnb.widgets import ExploreView, Workspace
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))

@@ -72,7 +72,7 @@ INPUT_VARIABLES = ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC")
 
 def open_session(cache: Path, **inputs):
     """A Session with its own cache folder and no input variables from the caller's environment."""
-    from talosnb.session import Session
+    from talosnb.app.session import Session
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TALOSNB_CACHE_DIR", str(cache))
         for name in INPUT_VARIABLES:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import kconfiglib
 
-from talosnb.errors import InputError
+from talosnb.core.arches import srcarch
+from talosnb.core.errors import InputError
 from talosnb.kconfig.syntax import kernel_env
-from talosnb.kconfig.tree import ARCHES, read_tree_version
+from talosnb.kconfig.tree import read_tree_version
 
 REQUIRED_TOOLS = ("make", "gcc", "flex", "bison")
 
@@ -54,9 +55,8 @@ class KernelConf:
                              where=str(self.tree))
 
     def env(self, arch: str, toolchain: dict[str, str], config_path: Path) -> dict[str, str]:
-        karch, srcarch = ARCHES[arch]
         env = dict(os.environ)
-        env.update(kernel_env(str(self.tree), karch, srcarch, self.version))
+        env.update(kernel_env(str(self.tree), srcarch(arch), srcarch(arch), self.version))
         env.update(toolchain)
         env["KCONFIG_CONFIG"] = str(config_path)
         return env
@@ -133,7 +133,7 @@ def sample_assignments(editor, rng: random.Random, count: int) -> list:
     editor's config: roughly 40% bool, 35% tristate, 10% int/hex/string, 15% choice members,
     each value differing from the current one (int/hex sometimes out of range), plus a few
     promptless symbols (which conf ignores)."""
-    from talosnb.edit import Assignment
+    from talosnb.analyses.edit import Assignment
     kconf = editor.config.kconf
     by_kind = {"bool": [], "tristate": [], "other": [], "choice": []}
     for sym in sorted(kconf.unique_defined_syms, key=lambda s: s.name):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from talosnb.sources import sample_dir
+from talosnb.core.paths import sample_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,8 +124,8 @@ def test_missing_kernel_tree_and_unknown_arch(pkgs):
 
 
 def test_file_changed_on_disk_is_not_overwritten(pkgs):
-    from talosnb.errors import FileChangedError
-    from talosnb.session import Session
+    from talosnb.app.session import Session
+    from talosnb.core.errors import FileChangedError
 
     session = Session.open(pkgs, None, sample_dir() / "linux", arch="amd64")
     cfg = session.configs["amd64"]

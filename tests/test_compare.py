@@ -15,12 +15,12 @@ import pytest
 from engine_fixtures import DATA, INPUT_VARIABLES, engine_cache, open_session, trees  # noqa: F401  (fixtures)
 from matplotlib.figure import Figure
 
-from talosnb import compare as cmp
-from talosnb import plots
-from talosnb.errors import InputError
-from talosnb.kconfig.diff import written_values
+from talosnb.analyses import compare as cmp
+from talosnb.app.session import Session
+from talosnb.core.dotconfig import read_values as written_values
+from talosnb.core.errors import InputError
 from talosnb.kconfig.info import symbol_info
-from talosnb.session import Session
+from talosnb.present import plots
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHES = ("amd64", "arm64")

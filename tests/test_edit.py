@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from engine_fixtures import sample  # noqa: F401  (fixture: a writable copy of data/sample)
 
-from talosnb import edit
+from talosnb.analyses import edit
+from talosnb.analyses.search import search
+from talosnb.app.session import Session
 from talosnb.cli import main
-from talosnb.errors import FileChangedError, InputError
-from talosnb.kconfig.diff import written_values
-from talosnb.search import search
-from talosnb.session import Session
+from talosnb.core.dotconfig import read_values as written_values
+from talosnb.core.errors import FileChangedError, InputError
 
 
 @pytest.fixture
@@ -235,7 +235,7 @@ def test_cli_set_checks_everything_before_writing_anything(sample, capsys, monke
 
 
 def test_cli_never_writes_the_embedded_sample(capsys, monkeypatch):
-    from talosnb.sources import sample_dir
+    from talosnb.core.paths import sample_dir
     for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC"):
         monkeypatch.delenv(name, raising=False)
     files = sorted(p for p in sample_dir().rglob("*") if p.is_file())

@@ -24,9 +24,10 @@ from engine_fixtures import (  # noqa: F401  (fixtures)
 )
 from oracle import sample_assignments
 
-from talosnb.edit import Assignment, Editor, assumed_probe_users
+from talosnb.analyses.edit import Assignment, Editor, assumed_probe_users
+from talosnb.core.dotconfig import read_values as written_values
 from talosnb.kconfig.config import Config
-from talosnb.kconfig.diff import config_diff, written_values
+from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
 ARCHES = ("amd64", "arm64")

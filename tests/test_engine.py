@@ -20,8 +20,9 @@ from engine_fixtures import (  # noqa: F401  (fixtures)
     trees,
 )
 
+from talosnb.core.dotconfig import read_values as written_values
 from talosnb.kconfig.config import Config
-from talosnb.kconfig.diff import config_diff, written_values
+from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
 ARCHES = ("amd64", "arm64")
@@ -100,7 +101,7 @@ def test_normalize_is_idempotent(trees, release, series, arch):
 
 @pytest.mark.parametrize("arch", ARCHES)
 def test_talos_main_loads_on_a_newer_tree_and_reports_what_it_lacks(trees, arch):
-    from talosnb.sources import compare_versions
+    from talosnb.core.versions import compare_versions
 
     tree = KconfigTree.load(trees["7.2"], arch)
     config = Config.from_text(tree, real_config("main", arch), source=f"config-{arch}")
@@ -126,7 +127,7 @@ def test_cached_tree_gives_the_same_result(trees, engine_cache):
 def test_cache_is_invalidated_when_a_kconfig_file_changes(tmp_path, monkeypatch):
     import shutil
 
-    from talosnb.sources import sample_dir
+    from talosnb.core.paths import sample_dir
 
     tree = tmp_path / "linux"
     shutil.copytree(sample_dir() / "linux", tree)

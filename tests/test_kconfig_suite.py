@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from engine_fixtures import trees  # noqa: F401  (fixture)
 
-from talosnb.errors import InputError
+from talosnb.core.errors import InputError
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.tree import KconfigTree
 

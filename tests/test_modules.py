@@ -1,4 +1,4 @@
-"""talosnb.modules: Talos module lists vs real configs and Kbuild maps; list editing."""
+"""talosnb.analyses.modules: Talos module lists vs real configs and Kbuild maps; list editing."""
 
 from __future__ import annotations
 
@@ -17,10 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the package is not installed in the venv
     sys.path.insert(0, str(ROOT))
 
-from talosnb import cli, cli_modules
-from talosnb.errors import FileChangedError, InputError
-from talosnb.kbuild import build_kbuild_map, read_config_values
-from talosnb.modules import (
+from talosnb import cli
+from talosnb.analyses.modules import (
     ModuleList,
     check_module_lists,
     edit_module_list,
@@ -28,7 +26,10 @@ from talosnb.modules import (
     modules_built_by,
     modules_for_symbols,
 )
-from talosnb.sources import sample_dir
+from talosnb.cli import modules as cli_modules
+from talosnb.core.errors import FileChangedError, InputError
+from talosnb.core.paths import sample_dir
+from talosnb.kbuild import build_kbuild_map, read_config_values
 
 # Share the session fixtures (one tree extraction and one map build per session).
 pytest_plugins = ["engine_fixtures"]

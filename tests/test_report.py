@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from engine_fixtures import DATA, INPUT_VARIABLES, engine_cache, open_session, trees  # noqa: F401  (fixtures)
 
-from talosnb import compare as cmp
-from talosnb import plots
-from talosnb.report import Html, report_html, write_report
-from talosnb.session import Session
-from talosnb.sources import sample_dir
+from talosnb.analyses import compare as cmp
+from talosnb.app.session import Session
+from talosnb.core.paths import sample_dir
+from talosnb.present import plots
+from talosnb.present.report import Html, report_html, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILT_IN = ["Inputs", "Version warnings and load notes", "Comparison summary", "Charts", "Differing symbols",

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the package is not installed in the venv
     sys.path.insert(0, str(ROOT))
 
-from talosnb.kbuild import SRCARCH_FOR_ARCH, build_kbuild_map
-from talosnb.sources import sample_dir
+from talosnb.core.arches import ARCHES, srcarch
+from talosnb.core.paths import sample_dir
+from talosnb.kbuild import build_kbuild_map
 
 SAMPLE_TREE = sample_dir() / "linux"
 
@@ -29,13 +30,13 @@ def run_talosnb(*args: str, cache: Path, cwd: Path = ROOT) -> subprocess.Complet
                           cwd=cwd, env=env, check=False)
 
 
-@pytest.mark.parametrize("arch", sorted(SRCARCH_FOR_ARCH))
+@pytest.mark.parametrize("arch", ARCHES)
 def test_sample_tree_reads_like_a_real_tree(arch):
-    kmap = build_kbuild_map(SAMPLE_TREE, SRCARCH_FOR_ARCH[arch])
-    srcarch = SRCARCH_FOR_ARCH[arch]
+    kernel_srcarch = srcarch(arch)
+    kmap = build_kbuild_map(SAMPLE_TREE, kernel_srcarch)
     # The arch Makefile (flags, extra directory lists) and the arch Kbuild (what
     # arch/$(SRCARCH)/ builds) are both read, as in Linux.
-    assert {f"arch/{srcarch}/Makefile", f"arch/{srcarch}/Kbuild"} <= set(kmap.files)
+    assert {f"arch/{kernel_srcarch}/Makefile", f"arch/{kernel_srcarch}/Kbuild"} <= set(kmap.files)
     assert kmap.unevaluated == []
     assert kmap.kernel_version == "6.12.0"
     if arch == "amd64":

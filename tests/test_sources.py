@@ -1,4 +1,4 @@
-"""talosnb.sources: checkouts, Pkgfile, kernel trees from folders/tarballs/downloads, versions.
+"""talosnb.inputs: checkouts, Pkgfile, kernel trees from folders/tarballs/downloads, versions.
 
 Real tarballs and a real HTTP server on 127.0.0.1; the user's cache is never
 touched (TALOSNB_CACHE_DIR points into tmp).
@@ -20,21 +20,21 @@ from pathlib import Path
 
 import pytest
 
-from talosnb import sources
-from talosnb.errors import InputError, VersionMismatchError
-from talosnb.sources import (
+from talosnb.core import dotconfig
+from talosnb.core.arches import srcarch
+from talosnb.core.errors import InputError, VersionMismatchError
+from talosnb.core.paths import data_dir
+from talosnb.core.versions import compare_versions
+from talosnb.inputs.checkouts import PkgsCheckout, TalosCheckout
+from talosnb.inputs.kernel_tree import (
     KernelTree,
-    PkgsCheckout,
-    TalosCheckout,
-    compare_versions,
-    config_header,
     fetch_kernel_tarball,
+    kernel_tarball_url,
     open_kernel_tree,
-    parse_pkgfile,
-    parse_pkgfile_text,
-    resolve_inputs,
     write_tarball,
 )
+from talosnb.inputs.pkgfile import parse_pkgfile, parse_pkgfile_text
+from talosnb.inputs.resolve import resolve_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -169,7 +169,7 @@ def test_unknown_arch_lists_valid_ones():
     with pytest.raises(InputError) as e:
         PkgsCheckout(SAMPLE / "pkgs").config_path("x86_64")
     assert "amd64, arm64" in e.value.hint
-    assert sources.srcarch("amd64") == "x86" and KernelTree.srcarch("arm64") == "arm64"
+    assert srcarch("amd64") == "x86" and srcarch("arm64") == "arm64"
 
 
 # --------------------------------------------------------------------------- versions
@@ -189,11 +189,11 @@ def test_compare_versions():
 
 @needs_shared
 def test_config_headers_of_real_configs():
-    h = config_header(V110 / "pkgs" / "kernel" / "build" / "config-amd64")
+    h = dotconfig.header((V110 / "pkgs" / "kernel" / "build" / "config-amd64").read_text())
     assert (h.arch, h.version, h.line) == ("x86", "6.12.63", 3)
-    h = config_header(MAIN / "pkgs" / "kernel" / "build" / "config-arm64")
+    h = dotconfig.header((MAIN / "pkgs" / "kernel" / "build" / "config-arm64").read_text())
     assert (h.arch, h.version) == ("arm64", "6.18.45")
-    assert config_header("CONFIG_FOO=y\n") is None
+    assert dotconfig.header("CONFIG_FOO=y\n") is None
 
 
 # --------------------------------------------------------------------------- kernel trees
@@ -201,8 +201,6 @@ def test_config_headers_of_real_configs():
 def test_sample_tree_folder():
     tree = open_kernel_tree(SAMPLE / "linux")
     assert tree.version == "6.12.0" and tree.path == (SAMPLE / "linux").resolve()
-    assert tree.kconfig_env("amd64") == {"srctree": str(tree.path), "ARCH": "x86", "SRCARCH": "x86",
-                                         "KERNELVERSION": "6.12.0"}
 
 
 def test_makefile_version_forms(tmp_path):
@@ -212,18 +210,6 @@ def test_makefile_version_forms(tmp_path):
     (tmp_path / "Makefile").write_text("# no version here\nall:\n")
     with pytest.raises(InputError, match="no top-level Makefile with VERSION"):
         KernelTree.open(tmp_path)
-
-
-def test_fingerprint_tracks_kconfig_files(tmp_path):
-    shutil.copytree(SAMPLE / "linux", tmp_path / "linux")
-    tree = KernelTree.open(tmp_path / "linux")
-    first = tree.fingerprint()
-    assert tree.fingerprint() == first
-    (tmp_path / "linux" / "drivers" / "block" / "Makefile").write_text("# not a Kconfig file\n")
-    assert tree.fingerprint() == first
-    with open(tmp_path / "linux" / "fs" / "Kconfig", "a") as f:
-        f.write("\n")
-    assert tree.fingerprint() != first
 
 
 def test_kernel_src_not_found_or_not_tarball(tmp_path):
@@ -501,10 +487,10 @@ def test_download_offline_names_kernel_src():
 
 
 def test_default_url_is_kernel_org(monkeypatch):
-    assert sources.kernel_tarball_url("6.12.63") == \
+    assert kernel_tarball_url("6.12.63") == \
         "https://cdn.kernel.org/pub/linux/kernel/v6.x/linux-6.12.63.tar.xz"
     monkeypatch.setenv("TALOSNB_KERNEL_MIRROR", "http://mirror.example/linux/")
-    assert sources.kernel_tarball_url("7.2.1") == "http://mirror.example/linux/v7.x/linux-7.2.1.tar.xz"
+    assert kernel_tarball_url("7.2.1") == "http://mirror.example/linux/v7.x/linux-7.2.1.tar.xz"
 
 
 def test_resolve_downloads_the_pkgfile_version(mirror, monkeypatch):
@@ -526,7 +512,7 @@ def test_resolve_defaults_to_embedded_sample():
     assert inputs.kernel.path == (SAMPLE / "linux").resolve() and inputs.kernel.version == "6.12.0"
     assert inputs.checks == []
     inputs.raise_on_mismatch()
-    assert sources.data_dir() == REPO / "data"
+    assert data_dir() == REPO / "data"
 
 
 @needs_shared
@@ -596,7 +582,7 @@ def test_sample_module_lists_shape_and_deliberate_inconsistencies():
 def test_sample_config_headers_match_tree():
     tree = open_kernel_tree(SAMPLE / "linux")
     for arch, label in (("amd64", "x86"), ("arm64", "arm64")):
-        h = config_header(SAMPLE / "pkgs" / "kernel" / "build" / f"config-{arch}")
+        h = dotconfig.header((SAMPLE / "pkgs" / "kernel" / "build" / f"config-{arch}").read_text())
         assert (h.arch, h.version) == (label, tree.version)
 
 

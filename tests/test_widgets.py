@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from engine_fixtures import SAMPLE, sample  # noqa: F401  (sample: a writable copy of data/sample)
 
-from talosnb import edit
-from talosnb.compare import by_status, compare
-from talosnb.errors import FileChangedError, InputError
-from talosnb.kconfig.diff import written_values
-from talosnb.modules import ModuleList
-from talosnb.session import Session
+from talosnb.analyses import edit
+from talosnb.analyses.compare import by_status, compare
+from talosnb.analyses.modules import ModuleList
+from talosnb.app.session import Session
+from talosnb.core.dotconfig import read_values as written_values
+from talosnb.core.errors import FileChangedError, InputError
 from talosnb.widgets import (
     CompareView,
     ExploreView,

@@ -7,7 +7,7 @@
 #       against data/sample/linux, for the toolchain named below
 #
 # and then the linux_sha256/linux_sha512 in data/sample/pkgs/Pkgfile, which are
-# the hashes of the deterministic tarball talosnb.sources.write_tarball() makes
+# the hashes of the deterministic tarball talosnb.inputs.kernel_tree.write_tarball() makes
 # of data/sample/linux (tests rebuild it and check the hashes).
 #
 # Usage: data/sample/regenerate.sh [path/to/linux-6.12.*-kbuild.tar.xz | kernel dir]
@@ -73,7 +73,7 @@ py=$repo/.venv/bin/python
 import hashlib, re, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, str(Path(sys.argv[1]).parents[1]))
-from talosnb.sources import write_tarball
+from talosnb.inputs.kernel_tree import write_tarball
 here = Path(sys.argv[1])
 pkgfile = here / "pkgs" / "Pkgfile"
 text = pkgfile.read_text()

@@ -11,19 +11,14 @@ from pathlib import Path
 import kconfiglib
 from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE
 
-from ..errors import InputError
-from ..fileio import Snapshot, atomic_write, read_text
+from talosnb.core import dotconfig
+from talosnb.core.arches import ARCH_SYMBOLS, header_arch
+from talosnb.core.errors import InputError
+from talosnb.core.fileio import Snapshot, atomic_write, read_text
+from talosnb.core.names import is_placeholder
+
 from . import semantics, toolchain
-from .tree import ARCHES, KconfigTree
-
-# CONFIG_NAME=value (groups 1, 2) or '# CONFIG_NAME is not set' (group 3)
-_LINE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$|^# CONFIG_([A-Za-z0-9_]+) is not set$")
-_HEADER_ARCH = re.compile(r"^# Linux/(\S+) (\S+) Kernel Configuration$")
-_STRING_VALUE = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
-
-# A config from one arch loaded on the other would silently lose all of its
-# arch-specific lines; these symbols give the arch away even without a header.
-_ARCH_SYMBOLS = {"amd64": ("X86", "X86_64"), "arm64": ("ARM64",)}
+from .tree import KconfigTree
 
 
 @dataclass(frozen=True)
@@ -47,17 +42,14 @@ def _is_valid(sym: kconfiglib.Symbol, value: str) -> bool:
     if kind is HEX:
         return re.fullmatch(r"(0[xX])?[0-9a-fA-F]+", value) is not None
     if kind is STRING:
-        return _STRING_VALUE.match(value) is not None
+        return dotconfig.is_quoted_string(value)
     return True
 
 
 def header_version(text: str) -> tuple[str, str] | None:
     """(arch, version) from a config header such as '# Linux/x86 6.12.63 Kernel Configuration'."""
-    for line in text.splitlines()[:6]:
-        m = _HEADER_ARCH.match(line.strip())
-        if m:
-            return m[1], m[2]
-    return None
+    found = dotconfig.header(text)
+    return (found.arch, found.version) if found else None
 
 
 @dataclass
@@ -114,40 +106,36 @@ class Config:
         if not text.strip():
             raise InputError("config is empty", where=source,
                              hint="expected a full kernel .config (kernel/build/config-ARCH)")
-        header = header_version(text)
+        header = dotconfig.header(text)
         arch = self.tree.arch
         if header:
-            header_arch, self.recorded_version = header
-            if header_arch != ARCHES[arch][0]:
+            self.recorded_version = header.version
+            if header.arch != header_arch(arch):
                 raise InputError(
-                    f"this is a Linux/{header_arch} config, not a config for {arch} "
-                    f"(Linux/{ARCHES[arch][0]})", where=f"{source}:{_header_line(text)}",
+                    f"this is a Linux/{header.arch} config, not a config for {arch} "
+                    f"(Linux/{header_arch(arch)})", where=f"{source}:{header.line}",
                     hint="check --arch, or which config-ARCH file was given")
         syms = self.tree.kconf.syms
         # the symbols that give away another arch's config, and which arch
-        foreign = {name: other for other, names in _ARCH_SYMBOLS.items() if other != arch for name in names}
-        internal = (toolchain.PROBE_PREFIX, toolchain.TC_PREFIX)
+        foreign = {name: other for other, names in ARCH_SYMBOLS.items() if other != arch for name in names}
         errors: list[str] = []
         recorded: dict[str, str] = {}
         seen: dict[str, int] = {}
-        for linenr, raw in enumerate(text.splitlines(), 1):
+        for linenr, raw in enumerate(dotconfig.split_lines(text), 1):
             line = raw.rstrip()
-            m = _LINE.match(line)
-            if m is None:
+            parsed = dotconfig.parse_line(line)
+            if parsed is None:
                 if line and not line.lstrip().startswith("#"):
                     errors.append(f"{source}:{linenr}: malformed line {line!r} "
                                   "(expected CONFIG_NAME=value or '# CONFIG_NAME is not set')")
                 continue
-            name, value = m[1], m[2]
-            is_set = name is not None
-            if not is_set:
-                name, value = m[3], "n"
-            elif value == "y" and name in foreign:
+            name, value, is_set = parsed.symbol, parsed.value, parsed.is_set
+            if is_set and value == "y" and name in foreign:
                 raise InputError(f"CONFIG_{name}=y: this is a config for {foreign[name]}, not {arch}",
                                  where=f"{source}:{linenr}",
                                  hint="check --arch, or which config-ARCH file was given")
             sym = syms.get(name)
-            if sym is None or not sym.nodes or name.startswith(internal):
+            if sym is None or not sym.nodes or is_placeholder(name):
                 self.notes.append(LoadNote(f"{source}:{linenr}", name, "unknown-symbol",
                                            f"CONFIG_{name} is not defined in the {self.tree.version} tree "
                                            f"for {arch}; its line is dropped"))
@@ -180,14 +168,14 @@ class Config:
     def symbol(self, name: str) -> kconfiglib.Symbol:
         name = name.removeprefix("CONFIG_")
         sym = self.kconf.syms.get(name)
-        if sym is None or not sym.nodes or name.startswith((toolchain.PROBE_PREFIX, toolchain.TC_PREFIX)):
+        if sym is None or not sym.nodes or is_placeholder(name):
             raise InputError(f"CONFIG_{name} is not defined in the {self.tree.version} tree for {self.arch}",
                              hint=_did_you_mean(self, name))
         return sym
 
     def has_symbol(self, name: str) -> bool:
         sym = self.kconf.syms.get(name.removeprefix("CONFIG_"))
-        return bool(sym is not None and sym.nodes and not sym.name.startswith(("TALOSNB_",)))
+        return bool(sym is not None and sym.nodes and not is_placeholder(sym.name))
 
     def value(self, name: str) -> str:
         return self.symbol(name).str_value
@@ -195,7 +183,7 @@ class Config:
     def written(self) -> dict[str, str]:
         """Symbol -> value for every symbol the config file holds ('n' for 'is not set')."""
         values = {}
-        hidden = self._hidden()
+        hidden = self.transitional
         for sym in self.kconf.unique_defined_syms:
             if sym in hidden:
                 continue
@@ -204,22 +192,29 @@ class Config:
                 values[sym.name] = "n" if line.startswith("#") else sym.str_value
         return values
 
-    def _hidden(self) -> set:
-        return set(getattr(self.kconf, "transitional_syms", ()))
+    @property
+    def transitional(self) -> frozenset:
+        """The tree's `transitional` symbols: read from an old .config, never written (Linux 7.x)."""
+        return frozenset(getattr(self.kconf, "transitional_syms", ()))
+
+    def is_kernel_symbol(self, sym: kconfiglib.Symbol) -> bool:
+        """A symbol of the tree a person can see and set: defined, not one of talosnb's probe
+        placeholders, not transitional."""
+        return bool(sym.nodes) and not is_placeholder(sym.name) and sym not in self.transitional
 
     # --- writing ----------------------------------------------------------
 
     def header(self) -> str:
-        return f"#\n# Automatically generated file; DO NOT EDIT.\n# {self.kconf.mainmenu_text}\n#\n"
+        return dotconfig.written_header(self.kconf.mainmenu_text)
 
     def text(self) -> str:
         """The config as the kernel's conf writes it (`make olddefconfig`), byte for byte."""
         body = self.kconf._config_contents(self.header())
-        hidden = self._hidden()
+        hidden = self.transitional
         if hidden:
             names = {f"CONFIG_{s.name}" for s in hidden}
             body = "".join(line for line in body.splitlines(keepends=True)
-                           if _line_symbol(line) not in names)
+                           if dotconfig.line_symbol(line) not in names)
         return body
 
     def write(self, path: str | os.PathLike | None = None, *, force: bool = False) -> bool:
@@ -234,21 +229,6 @@ class Config:
         self.snapshot = Snapshot.of(target)
         self.original_text = self.text()
         return changed
-
-
-def _line_symbol(line: str) -> str | None:
-    if line.startswith("CONFIG_"):
-        return line.split("=", 1)[0]
-    if line.startswith("# CONFIG_") and line.rstrip().endswith(" is not set"):
-        return line[2:].split(" ", 1)[0]
-    return None
-
-
-def _header_line(text: str) -> int:
-    for linenr, line in enumerate(text.splitlines(), 1):
-        if _HEADER_ARCH.match(line.strip()):
-            return linenr
-    return 1
 
 
 def _did_you_mean(config: Config, name: str) -> str:

@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_SET = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
-_UNSET = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
-
-
-def written_values(text: str) -> dict[str, str]:
-    """Symbol -> value as written ('n' for 'is not set'); later lines win like in conf."""
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _SET.match(line)
-        if m:
-            values[m[1]] = m[2]
-            continue
-        m = _UNSET.match(line)
-        if m:
-            values[m[1]] = "n"
-    return values
+from talosnb.core.dotconfig import read_values
 
 
 @dataclass(frozen=True)
@@ -47,7 +31,7 @@ class Change:
 
 
 def config_diff(old_text: str, new_text: str) -> list[Change]:
-    old, new = written_values(old_text), written_values(new_text)
+    old, new = read_values(old_text), read_values(new_text)
     changes = [Change(name, old.get(name), new.get(name)) for name in sorted(old.keys() | new.keys())
                if old.get(name) != new.get(name)]
     order = {"removed": 0, "added": 1, "changed": 2}

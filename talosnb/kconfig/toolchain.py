@@ -33,10 +33,8 @@ from dataclasses import dataclass, field
 import kconfiglib
 from kconfiglib import BOOL, INT, STRING
 
-from ..errors import InputError
-
-PROBE_PREFIX = "TALOSNB_PROBE_"
-TC_PREFIX = "TALOSNB_TC_"
+from talosnb.core.errors import InputError
+from talosnb.core.names import PROBE_PREFIX, TC_PREFIX
 
 # scripts/Kconfig.include: if-success = $(shell,{ $(1); } >/dev/null 2>&1 && echo "$(2)" || echo "$(3)")
 _IF_SUCCESS = re.compile(r'^\{ (?P<cmd>.*); \} >/dev/null 2>&1 && echo "(?P<then>.*)" \|\| echo "(?P<else>.*)"$',

@@ -17,18 +17,16 @@ from pathlib import Path
 
 import kconfiglib
 
-from .. import sources
-from ..errors import InputError
-from ..sources import cache_dir, check_arch, read_makefile_version, srcarch
+from talosnb.core.arches import check_arch, srcarch
+from talosnb.core.errors import InputError
+from talosnb.core.paths import cache_dir
+from talosnb.core.versions import read_makefile_version
+
 from . import syntax, toolchain
 
 # Bump when the parsed form changes, so stale caches are not reused.
 ENGINE_VERSION = "1"
 
-# Talos arch names -> the kernel's ARCH and SRCARCH (amd64 is 64-bit x86). The
-# arches and their SRCARCH come from sources.py; for both, Talos builds with
-# ARCH set to the SRCARCH name (config headers read "Linux/x86").
-ARCHES: dict[str, tuple[str, str]] = {arch: (srcarch(arch), srcarch(arch)) for arch in sources.ARCHES}
 TOOLCHAIN_MODES = ("recorded", "host")
 
 
@@ -60,11 +58,12 @@ class KconfigTree:
 
     @property
     def srcarch(self) -> str:
-        return ARCHES[self.arch][1]
+        return srcarch(self.arch)
 
     @property
     def header_arch(self) -> str:
-        return ARCHES[self.arch][0]
+        # Talos builds with ARCH set to the SRCARCH name: config headers read "Linux/x86"
+        return srcarch(self.arch)
 
     @classmethod
     def load(cls, path: str | os.PathLike, arch: str, *, toolchain_mode: str = "recorded",
@@ -94,8 +93,7 @@ class KconfigTree:
 
 
 def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] | None) -> KconfigTree:
-    karch, kernel_srcarch = ARCHES[arch]
-    env = syntax.kernel_env(str(path), karch, kernel_srcarch, version)
+    env = syntax.kernel_env(str(path), srcarch(arch), srcarch(arch), version)
     if mode == "recorded":
         shell = toolchain.RecordedShell()
         for variable in toolchain.TEXT_VARIABLES:

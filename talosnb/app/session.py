@@ -8,44 +8,88 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
-from .errors import InputError
-from .kconfig.config import Config
-from .kconfig.tree import ARCHES, KconfigTree
-from .sources import Inputs, VersionCheck, compare_versions, resolve_inputs
+from talosnb.core.arches import parse_arches
+from talosnb.core.errors import InputError
+from talosnb.core.versions import VersionCheck, compare_versions
+from talosnb.inputs.resolve import Inputs, resolve_inputs, scratch_copy
+from talosnb.kconfig.config import Config
+from talosnb.kconfig.tree import KconfigTree
 
 
-def parse_arches(arch: str | None) -> list[str]:
-    """'amd64', 'arm64' or 'all' (the default) -> the list of arches."""
-    if arch in (None, "", "all"):
-        return list(ARCHES)
-    if arch not in ARCHES:
-        raise InputError(f"unknown arch '{arch}'", hint="use amd64, arm64 or all")
-    return [arch]
+class Steps(Protocol):
+    """Where loading reports its progress (a notebook bar, a terminal bar, nothing)."""
+
+    def start(self, total: int) -> None: ...
+    def step(self, text: str) -> None: ...
+    def done(self, text: str) -> None: ...
+
+
+class _Quiet:
+    def start(self, total: int) -> None:
+        pass
+
+    def step(self, text: str) -> None:
+        pass
+
+    def done(self, text: str) -> None:
+        pass
 
 
 @dataclass
 class Session:
+    """The loaded inputs and, per arch, the parsed tree with its config.
+
+    ``scratch`` is the folder of a scratch copy the config and module-list files
+    were loaded from (see :meth:`open`), None when they are the user's own files.
+    """
+
     inputs: Inputs
     toolchain: str = "recorded"
     configs: dict[str, Config] = field(default_factory=dict)
+    scratch: Path | None = None
     _kbuild: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
              kernel_src: str | os.PathLike | None = None, *, arch: str | None = "all",
              toolchain: str = "recorded", host: dict[str, str] | None = None,
-             progress: bool = False) -> Session:
-        inputs = resolve_inputs(pkgs, talos, kernel_src, progress=progress)
+             progress: bool = False, steps: Steps | None = None, scratch: bool | None = False,
+             kbuild: bool = False) -> Session:
+        """Find the inputs (empty ones: the embedded sample) and load each arch's config.
+
+        ``scratch``: work on a scratch copy of the config and module-list files
+        (True), on the user's files (False), or on a copy only when the inputs are
+        the embedded sample (None). ``kbuild`` also loads the Kbuild maps.
+        ``progress`` shows download/extraction bars; ``steps`` hears about each step.
+        """
+        steps = steps or _Quiet()
+        arches = parse_arches(arch)
+        steps.start(1 + len(arches) * (2 if kbuild else 1))
+        steps.step("finding the inputs")
+        inputs = resolve_inputs(pkgs or None, talos or None, kernel_src or None, progress=progress)
         if inputs.kernel is None:
-            raise InputError("no kernel tree", hint="pass --kernel-src (a folder or a tarball) or --pkgs")
-        session = cls(inputs, toolchain)
+            raise InputError("no kernel tree", hint="give a kernel source (a folder or a tarball) or a pkgs "
+                                                    "checkout whose Pkgfile names one")
         if inputs.pkgs is None:
             raise InputError("no pkgs checkout to read config-ARCH from",
-                             hint="pass --pkgs (a siderolabs/pkgs checkout) or set TALOSNB_PKGS")
-        for one in parse_arches(arch):
+                             hint="give a siderolabs/pkgs checkout (or set TALOSNB_PKGS)")
+        copy = None
+        if scratch or (scratch is None and inputs.sample):
+            inputs, copy = scratch_copy(inputs, arches)
+        session = cls(inputs, toolchain, scratch=copy)
+        for one in arches:
+            steps.step(f"reading the Kconfig tree for {one} (the first time takes a few seconds, "
+                       "then it is cached)")
             tree = KconfigTree.load(inputs.kernel.path, one, toolchain_mode=toolchain, host=host)
             session.configs[one] = Config.load(tree, inputs.pkgs.config_path(one))
+        if kbuild:
+            for one in arches:
+                steps.step(f"scanning the Kbuild files for {one} (the first time takes a few seconds, "
+                           "then it is cached)")
+                session.kbuild_map(one, progress=progress)
         return session
 
     @property
@@ -73,28 +117,32 @@ class Session:
     def require_talos(self):
         if self.inputs.talos is None:
             raise InputError("no talos checkout to read hack/modules-ARCH.txt from",
-                             hint="pass --talos (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+                             hint="give a siderolabs/talos checkout (or set TALOSNB_TALOS)")
         return self.inputs.talos
 
     def kbuild_map(self, arch: str, *, progress: bool = False):
         """The tree's Kbuild map for an arch, loaded once per session (and cached on disk)."""
         if arch not in self._kbuild:
-            from .kbuild import load_kbuild_map
+            from talosnb.kbuild import load_kbuild_map
             self._kbuild[arch] = load_kbuild_map(self.inputs.kernel.path, self.configs[arch].tree.srcarch,
                                                  progress=progress)
         return self._kbuild[arch]
 
+    def loaded_kbuild_maps(self) -> dict:
+        """The Kbuild maps loaded so far (module search uses them when they are there)."""
+        return {arch: kmap for arch, kmap in self._kbuild.items() if arch in self.configs}
+
     def load_module_lists(self, *, missing_ok: bool = False) -> dict:
         """hack/modules-ARCH.txt of every loaded arch, read from the talos checkout now (a missing
         list is an InputError, or skipped with missing_ok)."""
-        from .modules import ModuleList
+        from talosnb.analyses.modules import ModuleList
         talos = self.require_talos()
         return {arch: ModuleList.load(talos.module_list_path(arch), arch) for arch in self.configs
                 if not missing_ok or talos.module_list_path(arch).exists()}
 
     def check_modules(self, lists: dict | None = None, *, verify_fix=None, unlisted: bool = True) -> list:
         """check_module_lists over `lists` (default: the talos checkout's) and the configs' current values."""
-        from .modules import check_module_lists
+        from talosnb.analyses.modules import check_module_lists
         lists = self.load_module_lists() if lists is None else lists
         if not lists:
             return []

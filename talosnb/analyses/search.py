@@ -12,7 +12,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from .kconfig.config import Config
+from talosnb.core.names import is_placeholder
+from talosnb.kbuild import module_name
+from talosnb.kconfig.config import Config
 
 RANKS = {"name": 0, "name-prefix": 1, "name-substring": 2, "prompt": 3, "help": 4, "module": 5,
          "similar-name": 6}
@@ -55,10 +57,9 @@ def search(configs: Mapping[str, Config], text: str, *, limit: int | None = 50,
             row["values"][config.arch] = sym.str_value
 
     for config in configs.values():
-        hidden = config._hidden()
         for sym in config.kconf.unique_defined_syms:
             name = sym.name
-            if name.startswith("TALOSNB_") or sym in hidden:
+            if not config.is_kernel_symbol(sym):
                 continue
             if name == upper:
                 add(sym, config, "name")
@@ -82,7 +83,7 @@ def search(configs: Mapping[str, Config], text: str, *, limit: int | None = 50,
                         add(sym, config, "module")
     if not found:
         for config in configs.values():
-            names = [s.name for s in config.kconf.unique_defined_syms if not s.name.startswith("TALOSNB_")]
+            names = [s.name for s in config.kconf.unique_defined_syms if not is_placeholder(s.name)]
             for name in difflib.get_close_matches(upper, names, n=5, cutoff=0.75):
                 add(config.kconf.syms[name], config, "similar-name")
     rows = sorted(found.values(), key=lambda r: (r["rank"], len(r["symbol"]), r["symbol"]))
@@ -116,6 +117,5 @@ def _module_paths(kmap, query: str) -> list[str]:
 
 
 def _exact(kmap, name: str) -> list[str]:
-    from .kbuild import module_name
     key = module_name(name)
     return [p for p in kmap.find(name, close=1) if module_name(p) == key]

@@ -24,17 +24,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import kconfiglib
-from kconfiglib import AND, BOOL, HEX, INT, NOT, OR, STRING, TRI_TO_STR, TRISTATE, expr_str, expr_value
+from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE, expr_value
 
-from .errors import InputError
-from .kconfig import semantics, toolchain
-from .kconfig.config import Config
-
-_ASSIGN = re.compile(r"^(?:CONFIG_)?([A-Za-z0-9_]+)=(.*)$")
-_NOT_SET = re.compile(r"^#\s*CONFIG_([A-Za-z0-9_]+) is not set\s*$")
-_RELATIONS = {kconfiglib.EQUAL: "=", kconfiglib.UNEQUAL: "!=", kconfiglib.LESS: "<",
-              kconfiglib.LESS_EQUAL: "<=", kconfiglib.GREATER: ">", kconfiglib.GREATER_EQUAL: ">="}
-
+from talosnb.core import dotconfig
+from talosnb.core.errors import InputError
+from talosnb.core.names import is_placeholder
+from talosnb.kconfig import semantics
+from talosnb.kconfig.config import Config
+from talosnb.kconfig.explain import (
+    Explainer,
+    Reason,
+    assumed_probe_users,
+    cascade_reason,
+    display_value,
+    location,
+    value_reason,
+)
 
 # --- assignments ------------------------------------------------------------
 
@@ -55,7 +60,7 @@ class Assignment:
             return f"# CONFIG_{self.symbol} is not set"
         if config is not None and config.has_symbol(self.symbol) \
                 and config.symbol(self.symbol).orig_type is STRING:
-            return f'CONFIG_{self.symbol}="{_escape(self.value)}"'
+            return f"CONFIG_{self.symbol}={dotconfig.quote(self.value)}"
         return f"CONFIG_{self.symbol}={self.value}"
 
 
@@ -63,27 +68,13 @@ def _is_tri(config: Config, name: str) -> bool:
     return not config.has_symbol(name) or config.symbol(name).orig_type in (BOOL, TRISTATE)
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
-    return value
-
-
 def parse_assignment(text: str, where: str | None = None) -> Assignment:
     """'SYMBOL=value', 'CONFIG_SYMBOL=value' or '# CONFIG_SYMBOL is not set'."""
-    text = text.strip()
-    m = _NOT_SET.match(text)
-    if m:
-        return Assignment(m[1], "n", where)
-    m = _ASSIGN.match(text)
-    if not m:
-        raise InputError(f"not an assignment: {text!r}", where=where,
+    parsed = dotconfig.parse_assignment(text)
+    if parsed is None:
+        raise InputError(f"not an assignment: {text.strip()!r}", where=where,
                          hint="write SYMBOL=VALUE, e.g. BLK_DEV_NBD=m, or '# CONFIG_X is not set'")
-    return Assignment(m[1], _unquote(m[2]), where)
+    return Assignment(parsed[0], dotconfig.unquote(parsed[1]), where)
 
 
 def parse_fragment(text: str, source: str, *, collect: bool = False):
@@ -95,7 +86,7 @@ def parse_fragment(text: str, source: str, *, collect: bool = False):
     out, bad = [], []
     for linenr, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if not line or (line.startswith("#") and not _NOT_SET.match(line)):
+        if not line or (line.startswith("#") and not dotconfig.is_not_set_comment(line)):
             continue
         try:
             out.append(parse_assignment(line, where=f"{source}:{linenr}"))
@@ -228,310 +219,6 @@ def _rebase(config: Config, written: dict[str, str]) -> None:
             priority[:] = order
             choice.user_selection, choice.user_value = selection, mode
             choice._rec_invalidate()
-
-
-# --- explanations -------------------------------------------------------------
-
-@dataclass
-class Reason:
-    """One condition in a why/why-not tree."""
-
-    text: str
-    where: str | None = None          # file:line in the kernel tree
-    values: dict[str, str] = field(default_factory=dict)  # symbol -> current value
-    fixed: bool = False               # no assignment can change it (arch constant, toolchain)
-    fix: dict[str, str] | None = None  # an assignment that would satisfy this leaf
-    children: list[Reason] = field(default_factory=list)
-
-    def lines(self, indent: int = 0) -> list[str]:
-        where = f" ({self.where})" if self.where else ""
-        mark = " [fixed: no assignment changes it]" if self.fixed else ""
-        out = ["  " * indent + "- " + self.text + where + mark]
-        for child in self.children:
-            out += child.lines(indent + 1)
-        return out
-
-    def as_dict(self) -> dict:
-        return {"text": self.text, "where": self.where, "values": self.values, "fixed": self.fixed,
-                "fix": self.fix, "children": [c.as_dict() for c in self.children]}
-
-
-def _loc(item) -> str | None:
-    nodes = getattr(item, "nodes", None)
-    if not nodes:
-        return None
-    return f"{nodes[0].filename}:{nodes[0].linenr}"
-
-
-def _sym_str(sym) -> str:
-    if sym.is_constant:
-        return sym.name
-    return f"{sym.name} = {_display(sym)}"
-
-
-def _display(sym) -> str:
-    if not sym.nodes and not sym.is_constant:
-        return "n"
-    if sym.name.startswith(toolchain.PROBE_PREFIX) or sym.name.startswith(toolchain.TC_PREFIX):
-        return sym.str_value or '""'
-    if sym.orig_type is STRING:
-        return f'"{sym.str_value}"'
-    return sym.str_value or ("n" if sym.orig_type in (BOOL, TRISTATE) else '""')
-
-
-def _pretty(expr) -> str:
-    """expr_str with toolchain placeholders shown as what they stand for."""
-    def sc(item):
-        name = getattr(item, "name", None)
-        if name and name.startswith(toolchain.PROBE_PREFIX):
-            return f"<compiler probe {name[len(toolchain.PROBE_PREFIX):]}>"
-        if name and name.startswith(toolchain.TC_PREFIX):
-            return f"<toolchain {name[len(toolchain.TC_PREFIX):]}>"
-        return kconfiglib.standard_sc_expr_str(item)
-    return expr_str(expr, sc)
-
-
-class _Explainer:
-    """Builds the tree of unmet conditions behind a value, with the fixes each leaf needs."""
-
-    def __init__(self, config: Config, depth: int = 5) -> None:
-        self.config = config
-        self.kconf = config.kconf
-        self.depth = depth
-        self._fixed: dict = {}
-
-    # Is the symbol's value beyond any user assignment? (arch constants, probes)
-    def fixed(self, sym, _stack: frozenset = frozenset()) -> bool:
-        if len(_stack) > 60:
-            return False
-        if sym.is_constant or sym.name.startswith(("TALOSNB_",)):
-            return True
-        if sym in self._fixed:
-            return self._fixed[sym]
-        if sym in _stack:
-            return False
-        if any(node.prompt for node in sym.nodes) or sym.choice is not None:
-            self._fixed[sym] = False
-            return False
-        stack = _stack | {sym}
-        deps = set()
-        for value, cond in sym.defaults:
-            deps |= set(kconfiglib.expr_items(value)) | set(kconfiglib.expr_items(cond))
-        deps |= set(kconfiglib.expr_items(sym.rev_dep)) | set(kconfiglib.expr_items(sym.weak_rev_dep))
-        deps |= set(kconfiglib.expr_items(sym.direct_dep))
-        result = all(self.fixed(d, stack) for d in deps if isinstance(d, kconfiglib.Symbol))
-        self._fixed[sym] = result
-        return result
-
-    def _terminal(self, head: Reason, sym, want: str, depth: int, seen: frozenset) -> bool:
-        """Fill in `head` when the explanation stops at `sym` (undefined, fixed, too deep, a loop)."""
-        if not sym.nodes and not sym.is_constant:
-            head.text = f"{sym.name} is not defined on {self.config.arch} (so it is n)"
-            head.fixed = True
-        elif sym.is_constant or self.fixed(sym):
-            head.fixed = True
-            head.text = f"{sym.name} = {_display(sym)}: " + (
-                "a compiler/toolchain probe result" if sym.name.startswith("TALOSNB_")
-                else "fixed for this arch and toolchain")
-        elif depth >= self.depth or sym in seen:
-            head.fix = {sym.name: want}
-        else:
-            return False
-        return True
-
-    def why_low(self, sym, need: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
-        """Why `sym` is below `need` (1 = m, 2 = y)."""
-        want = "y" if need == 1 and sym.orig_type is BOOL else TRI_TO_STR[need]
-        head = Reason(f"{sym.name} = {_display(sym)}, needs to be at least {want}", _loc(sym),
-                      {sym.name: _display(sym)})
-        if self._terminal(head, sym, want, depth, seen):
-            return head
-        seen = seen | {sym}
-        prompts = [n for n in sym.nodes if n.prompt]
-        if prompts:
-            vis = sym.visibility
-            if vis >= need:
-                head.text = f"{sym.name} = {_display(sym)}: set in the config; set it to {want}"
-                head.fix = {sym.name: want}
-                return head
-            head.fix = {sym.name: want}
-            for node in prompts:
-                cond = node.prompt[1]
-                if expr_value(cond) < need:
-                    child = Reason(f"its prompt is visible only if {_pretty(cond)}, which is "
-                                   f"{TRI_TO_STR[expr_value(cond)]}", f"{node.filename}:{node.linenr}",
-                                   self._values(cond))
-                    child.children = self.expr_low(cond, need, depth + 1, seen)
-                    head.children.append(child)
-            if sym.choice is not None and expr_value(sym.choice.direct_dep) < need:
-                child = Reason(f"its choice depends on {_pretty(sym.choice.direct_dep)}", _loc(sym.choice))
-                child.children = self.expr_low(sym.choice.direct_dep, need, depth + 1, seen)
-                head.children.append(child)
-            if need == 1 and sym.orig_type is TRISTATE and self.kconf.modules.tri_value == 0:
-                head.children.append(self.why_low(self.kconf.modules, 2, depth + 1, seen))
-            return head
-        # promptless: only its defaults, select or imply can raise it
-        head.text = f"{sym.name} = {_display(sym)} has no prompt: only a default, select or imply sets it"
-        for value, cond in sym.orig_defaults:
-            if expr_value(value) >= need:
-                full = self.kconf._make_and(cond, sym.direct_dep)
-                child = Reason(f"default {_pretty(value)} if {_pretty(full)}", _loc(sym), self._values(full))
-                child.children = self.expr_low(full, need, depth + 1, seen)
-                head.children.append(child)
-        for term in kconfiglib.split_expr(sym.rev_dep, OR) + kconfiglib.split_expr(sym.weak_rev_dep, OR):
-            if term is self.kconf.n:
-                continue
-            child = Reason(f"selected/implied if {_pretty(term)}", None, self._values(term))
-            child.children = self.expr_low(term, need, depth + 1, seen)
-            head.children.append(child)
-        return head
-
-    def why_high(self, sym, limit: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
-        """Why `sym` is above `limit` (0 = n, 1 = m)."""
-        want = "n" if limit == 1 and sym.orig_type is BOOL else TRI_TO_STR[limit]
-        head = Reason(f"{sym.name} = {_display(sym)}, needs to be at most {want}", _loc(sym),
-                      {sym.name: _display(sym)})
-        if self._terminal(head, sym, want, depth, seen):
-            return head
-        seen = seen | {sym}
-        rev = expr_value(sym.rev_dep)
-        if rev > limit:
-            head.text = f"{sym.name} = {_display(sym)}: selected"
-            for term in kconfiglib.split_expr(sym.rev_dep, OR):
-                if expr_value(term) > limit:
-                    child = Reason(f"selected by {_pretty(term)}, which is {TRI_TO_STR[expr_value(term)]}",
-                                   _select_loc(term, sym), self._values(term))
-                    child.children = self.expr_high(term, limit, depth + 1, seen)
-                    head.children.append(child)
-            return head
-        if sym.choice is not None and sym.choice.tri_value == 2 and sym.choice.selection is sym and limit == 0:
-            head.text = (f"{sym.name} is the selected member of a choice in y mode: one member is always "
-                         "selected; select another member instead")
-            head.where = _loc(sym.choice)
-            others = [s for s in sym.choice.syms if s is not sym and s.visibility]
-            if others:
-                head.fix = {others[0].name: "y"}
-            return head
-        if sym.visibility > limit:
-            head.text = f"{sym.name} = {_display(sym)}: set in the config; set it to {want}"
-            head.fix = {sym.name: want}
-            return head
-        if any(n.prompt for n in sym.nodes) and sym.visibility and sym.visibility <= limit:
-            head.fix = {sym.name: want}
-            return head
-        head.text = f"{sym.name} = {_display(sym)} comes from its defaults or imply"
-        for value, cond in sym.defaults:
-            if expr_value(cond):
-                child = Reason(f"default {_pretty(value)} if {_pretty(cond)}", _loc(sym), self._values(cond))
-                child.children = self.expr_high(cond, limit, depth + 1, seen)
-                head.children.append(child)
-                break
-        if expr_value(sym.weak_rev_dep) > limit:
-            child = Reason(f"implied by {_pretty(sym.weak_rev_dep)}", None, self._values(sym.weak_rev_dep))
-            child.children = self.expr_high(sym.weak_rev_dep, limit, depth + 1, seen)
-            head.children.append(child)
-        return head
-
-    def _values(self, expr) -> dict[str, str]:
-        return {s.name: _display(s) for s in kconfiglib.expr_items(expr)
-                if isinstance(s, kconfiglib.Symbol) and not s.is_constant}
-
-    def expr_low(self, expr, need: int, depth: int, seen: frozenset) -> list[Reason]:
-        """The unmet parts of `expr` (whose value is below `need`)."""
-        if expr_value(expr) >= need:
-            return []
-        if isinstance(expr, kconfiglib.Symbol):
-            return [self.why_low(expr, need, depth, seen)]
-        if isinstance(expr, kconfiglib.Choice):
-            return [Reason(f"choice {expr.name or ''} is {TRI_TO_STR[expr.tri_value]}", _loc(expr))]
-        op = expr[0]
-        if op is AND:
-            return self.expr_low(expr[1], need, depth, seen) + self.expr_low(expr[2], need, depth, seen)
-        if op is OR:
-            alternatives = self.expr_low(expr[1], need, depth, seen) + self.expr_low(expr[2], need, depth, seen)
-            if len(alternatives) <= 1:
-                return alternatives
-            return [Reason(f"none of these holds: {_pretty(expr)}", None, self._values(expr),
-                           children=alternatives)]
-        if op is NOT:
-            return self.expr_high(expr[1], 2 - need, depth, seen)
-        # relation: a = b, a != b, a < b ...
-        left, right = expr[1], expr[2]
-        text = (f"{_pretty(expr)} is false: {left.name} = {_display(left)}"
-                + ("" if right.is_constant else f", {right.name} = {_display(right)}"))
-        reason = Reason(text, _loc(left) if not left.is_constant else _loc(right), self._values(expr))
-        target = _relation_fix(op, left, right)
-        if target is not None and not self.fixed(target[0]):
-            reason.fix = {target[0].name: target[1]}
-        elif all(self.fixed(s) for s in (left, right) if not s.is_constant):
-            reason.fixed = True
-        return [reason]
-
-    def expr_high(self, expr, limit: int, depth: int, seen: frozenset) -> list[Reason]:
-        """Why `expr` is above `limit`: the parts that would have to go down."""
-        if expr_value(expr) <= limit:
-            return []
-        if isinstance(expr, kconfiglib.Symbol):
-            return [self.why_high(expr, limit, depth, seen)]
-        if isinstance(expr, kconfiglib.Choice):
-            return [Reason(f"choice {expr.name or ''} is {TRI_TO_STR[expr.tri_value]}", _loc(expr))]
-        op = expr[0]
-        if op is AND:
-            alternatives = self.expr_high(expr[1], limit, depth, seen) + \
-                self.expr_high(expr[2], limit, depth, seen)
-            if len(alternatives) <= 1:
-                return alternatives
-            return [Reason(f"any one of these turned off would do: {_pretty(expr)}", None,
-                           self._values(expr), children=alternatives)]
-        if op is OR:
-            return self.expr_high(expr[1], limit, depth, seen) + self.expr_high(expr[2], limit, depth, seen)
-        if op is NOT:
-            return self.expr_low(expr[1], 2 - limit, depth, seen)
-        left, right = expr[1], expr[2]
-        reason = Reason(f"{_pretty(expr)} holds: {left.name} = {_display(left)}", _loc(left), self._values(expr))
-        if all(self.fixed(s) for s in (left, right) if not s.is_constant):
-            reason.fixed = True
-        return [reason]
-
-
-def _term_str(term, target) -> str:
-    where = _select_loc(term, target)
-    return _pretty(term) + (f" ({where})" if where else "")
-
-
-def selector_of(term):
-    """The symbol whose `select`/`imply` a reverse-dependency term comes from (its leftmost operand)."""
-    while isinstance(term, tuple) and term[0] is AND:
-        term = term[1]
-    return term if isinstance(term, kconfiglib.Symbol) and not term.is_constant else None
-
-
-def _select_loc(term, target) -> str | None:
-    """file:line of the `select`/`imply` line behind a reverse-dependency term."""
-    selector = selector_of(term)
-    if selector is None:
-        return None
-    for node in selector.nodes:
-        for sym, _cond in list(getattr(node, "selects", ())) + list(getattr(node, "implies", ())):
-            if sym is target:
-                return f"{node.filename}:{node.linenr}"
-    return _loc(selector)
-
-
-def _relation_fix(op, left, right):
-    """For `SYM = const` style conditions: the assignment that makes them true."""
-    if left.is_constant and not right.is_constant:
-        left, right = right, left
-        op = {kconfiglib.LESS: kconfiglib.GREATER, kconfiglib.GREATER: kconfiglib.LESS,
-              kconfiglib.LESS_EQUAL: kconfiglib.GREATER_EQUAL,
-              kconfiglib.GREATER_EQUAL: kconfiglib.LESS_EQUAL}.get(op, op)
-    if left.is_constant or not right.is_constant:
-        return None
-    if op is kconfiglib.EQUAL:
-        return left, right.name
-    if op is kconfiglib.UNEQUAL and left.orig_type in (BOOL, TRISTATE):
-        return left, "n" if right.name != "n" else "y"
-    return None
 
 
 # --- results ------------------------------------------------------------------
@@ -669,7 +356,7 @@ def _quote_if_string(config: Config, change: CascadeChange) -> str | None:
     """A cascade value as the .config line spells it (strings quoted)."""
     sym = config.kconf.syms[change.symbol]
     if change.new is not None and sym.orig_type is STRING:
-        return f'"{_escape(change.new)}"'
+        return dotconfig.quote(change.new)
     return change.new
 
 
@@ -688,111 +375,6 @@ def _matches(config: Config, assignment: Assignment, written: dict[str, str]) ->
         except ValueError:
             return False
     return got == assignment.value
-
-
-def assumed_probe_users(config: Config) -> dict[str, str]:
-    """Symbol -> the compiler probe it depends on that the loaded config gives no answer for.
-
-    In recorded mode such a probe (e.g. one only asked when KCSAN is on, in a config
-    with KCSAN off) is assumed to succeed; the kernel's own tools would run it.
-    """
-    out: dict[str, str] = {}
-    for answer in config.probe_answers:
-        if answer.evidence == "assumed" and answer.kind == "yes/no":
-            for user in answer.used_by:
-                out.setdefault(user, answer.command)
-    return out
-
-
-def _cascade_reason(config: Config, sym, old: str | None, new: str | None,
-                    assumed_probes: dict[str, str] | None = None) -> str:
-    reason = _change_reason(config, sym, old, new)
-    if assumed_probes is None:
-        assumed_probes = assumed_probe_users(config)
-    assumed = assumed_probes.get(sym.name)
-    if assumed:
-        reason += (f"; depends on a compiler probe this config has no answer for ({assumed}), "
-                   "assumed to succeed — --toolchain host runs it")
-    return reason
-
-
-def _change_reason(config: Config, sym, old: str | None, new: str | None) -> str:
-    if sym.choice is not None and old == "y" and new in ("n", None) and sym.choice.selection is not None:
-        return (f"no longer the choice's selection: {sym.choice.selection.name} is "
-                f"(choice at {_loc(sym.choice)})")
-    if old == "m" and new == "y" and sym.orig_type is TRISTATE and config.kconf.modules.tri_value == 0:
-        return "m needs MODULES=y, so it is built in"
-    if new is None or (new == "n" and old not in (None, "n")):
-        deps = sym.direct_dep
-        if expr_value(deps) == 0:
-            return f"no longer visible: depends on {_pretty(deps)}"
-        if sym.rev_dep is not config.kconf.n and not expr_value(sym.rev_dep) and not sym.visibility:
-            return f"no longer selected: selected only if {_pretty(sym.rev_dep)}"
-        if new is None:
-            return "no longer written: its prompt is hidden and no default applies"
-    if sym.choice is not None and new == "y":
-        return f"selected member of the choice at {_loc(sym.choice)}"
-    if sym.orig_type in (BOOL, TRISTATE):
-        rev = expr_value(sym.rev_dep)
-        if rev and kconfiglib.STR_TO_TRI.get(new, 0) <= max(rev, 2 if sym.type is BOOL and rev else rev):
-            terms = [t for t in kconfiglib.split_expr(sym.rev_dep, OR) if expr_value(t)]
-            if terms:
-                return "selected by " + ", ".join(_term_str(t, sym) for t in terms[:3])
-        if expr_value(sym.weak_rev_dep) and (sym.user_value is None or not sym.visibility):
-            terms = [t for t in kconfiglib.split_expr(sym.weak_rev_dep, OR) if expr_value(t)]
-            return "implied by " + ", ".join(_pretty(t) for t in terms[:3])
-    if sym.visibility and sym.user_value is not None and old is None:
-        return f"visible again: {_pretty(_prompt_cond(sym))}; keeps its value from the config"
-    if sym.visibility and sym.user_value is not None:
-        user = sym.user_value if isinstance(sym.user_value, str) else TRI_TO_STR[sym.user_value]
-        return (f"keeps its value from the config ({user}), within what its prompt allows now: "
-                f"{_pretty(_prompt_cond(sym))} = {TRI_TO_STR[sym.visibility]}")
-    for value, cond in sym.defaults:
-        if expr_value(cond):
-            return (f"default {_pretty(value)}" + ("" if cond is config.kconf.y else f" if {_pretty(cond)}"))
-    if old is None:
-        return f"now visible: {_pretty(_prompt_cond(sym))}"
-    return "default"
-
-
-def _prompt_cond(sym):
-    """The condition of the symbol's most visible prompt (dependencies and `if` included)."""
-    conds = [node.prompt[1] for node in sym.nodes if node.prompt]
-    return max(conds, key=expr_value) if conds else sym.direct_dep
-
-
-def value_reason(config: Config, sym) -> str:
-    """Where a symbol's current value comes from, in one line (as `talosnb why` prints it)."""
-    value = sym.str_value
-    if sym in config._hidden():
-        return "transitional: read from an old .config, never written"
-    if sym.choice is not None:
-        choice = sym.choice
-        if choice.selection is sym:
-            how = "selected in the config" if sym.user_value == 2 else "the choice's default"
-            return f"the selected member of the choice at {_loc(choice)} ({how})"
-        if not sym.visibility:
-            return f"hidden: depends on {_pretty(sym.direct_dep)}"
-        return f"another member of the choice at {_loc(choice)} is selected"
-    prompts = [n for n in sym.nodes if n.prompt]
-    if sym.orig_type in (BOOL, TRISTATE):
-        rev = expr_value(sym.rev_dep)
-        if rev and sym.tri_value <= max(rev, 2 if sym.type is BOOL else rev) \
-                and not (sym.visibility and sym.user_value is not None and sym.user_value > rev):
-            terms = [t for t in kconfiglib.split_expr(sym.rev_dep, OR) if expr_value(t)]
-            return f"{value}: selected by " + ", ".join(_term_str(t, sym) for t in terms[:4])
-    if prompts and sym.visibility and sym.user_value is not None:
-        return f"{value}: set in the config (its prompt is visible)"
-    if prompts and not sym.visibility:
-        return f"{value}: its prompt is hidden: {_pretty(prompts[0].prompt[1])} is n"
-    if sym.orig_type in (BOOL, TRISTATE) and expr_value(sym.weak_rev_dep) and sym.tri_value:
-        terms = [t for t in kconfiglib.split_expr(sym.weak_rev_dep, OR) if expr_value(t)]
-        return f"{value}: implied by " + ", ".join(_pretty(t) for t in terms[:4])
-    for default, cond in sym.defaults:
-        if expr_value(cond):
-            text = f"{value}: default {_pretty(default)}"
-            return text + ("" if cond is config.kconf.y else f" (because {_pretty(cond)})")
-    return f"{value}: no default applies" + ("" if prompts else " and it has no prompt")
 
 
 _original_invalidate = kconfiglib.Symbol._invalidate
@@ -822,9 +404,9 @@ class Editor:
         self.future: list[tuple] = []
         self._written_cache: dict[str, str] | None = None
         self._recomputed: set[str] | None = None
-        hidden = config._hidden()
+        hidden = config.transitional
         self._sym_set = {s for s in config.kconf.unique_defined_syms
-                         if s not in hidden and not s.name.startswith("TALOSNB_")}
+                         if s not in hidden and not is_placeholder(s.name)}
 
     @property
     def arch(self) -> str:
@@ -866,7 +448,7 @@ class Editor:
             old, new = before.get(name), after.get(name)
             if old != new:
                 reason = ("requested" if name in requested
-                          else _cascade_reason(self.config, kconf.syms[name], old, new, assumed))
+                          else cascade_reason(self.config, kconf.syms[name], old, new, assumed))
                 out.append(CascadeChange(name, old, new, reason))
         return out
 
@@ -916,7 +498,7 @@ class Editor:
             if isinstance(a, str):
                 a = parse_assignment(a)
             name = a.symbol.removeprefix("CONFIG_")
-            if not self.config.has_symbol(name) or self.config.kconf.syms[name] in self.config._hidden():
+            if not self.config.has_symbol(name) or self.config.kconf.syms[name] in self.config.transitional:
                 undefined.append(name)
                 continue
             requested.append(canonical(self.config, Assignment(name, a.value, a.where)))
@@ -927,7 +509,7 @@ class Editor:
     def _why_not(self, assignment: Assignment) -> list[Reason]:
         """Explain (on the current state) why `assignment` doesn't take effect."""
         sym = self.config.kconf.syms[assignment.symbol]
-        ex = _Explainer(self.config)
+        ex = Explainer(self.config)
         trial = _Trial(self.config)
         trial.set(sym, assignment.value)
         try:
@@ -936,13 +518,13 @@ class Editor:
             trial.restore()
         return reasons
 
-    def _explain(self, ex: _Explainer, sym, assignment: Assignment) -> list[Reason]:
+    def _explain(self, ex: Explainer, sym, assignment: Assignment) -> list[Reason]:
         value = assignment.value
         if sym.orig_type in (BOOL, TRISTATE):
             want = kconfiglib.STR_TO_TRI[value]
             have = sym.tri_value
             if want == 1 and sym.type is BOOL and sym.orig_type is TRISTATE:
-                return [Reason(f"{sym.name} can only be m when MODULES = y", _loc(self.config.kconf.modules),
+                return [Reason(f"{sym.name} can only be m when MODULES = y", location(self.config.kconf.modules),
                                    children=[ex.why_low(self.config.kconf.modules, 2)])]
             if have < want:
                 return [ex.why_low(sym, want)]
@@ -965,15 +547,15 @@ class Editor:
             for low, high, cond in sym.ranges:
                 if expr_value(cond):
                     reasons.append(Reason(f"{value} is outside the range {low.str_value}..{high.str_value} "
-                                          f"(the kernel clamps it to {sym.str_value})", _loc(sym),
-                                          {sym.name: _display(sym)}, fixed=low.is_constant and high.is_constant))
+                                          f"(the kernel clamps it to {sym.str_value})", location(sym),
+                                          {sym.name: display_value(sym)}, fixed=low.is_constant and high.is_constant))
                     break
         return reasons
 
     def why(self, name: str, value: str | None = None, *, fix_budget: int = 200) -> dict:
         """A symbol's value and where it comes from; with `value`, also `change`: the dry-run
         ChangeSet of setting it (its refusal carries the why-not tree and the verified fix)."""
-        from .kconfig.info import symbol_info
+        from talosnb.kconfig.info import symbol_info
         info = symbol_info(self.config, name)
         sym = self.config.symbol(name)
         info["reason"] = value_reason(self.config, sym)
@@ -1072,7 +654,7 @@ class Editor:
     def _fix_leaves(self, assignment: Assignment) -> list[dict[str, str]]:
         """Alternative single assignments suggested by the why-not tree (current trial state)."""
         sym = self.config.kconf.syms[assignment.symbol]
-        reasons = self._explain(_Explainer(self.config), sym, assignment)
+        reasons = self._explain(Explainer(self.config), sym, assignment)
         leaves: list[dict[str, str]] = []
 
         def walk(reason: Reason) -> None:

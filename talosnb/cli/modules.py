@@ -1,31 +1,31 @@
-"""``talosnb modules add|remove``: edit hack/modules-ARCH.txt, checked against the config.
+"""talosnb modules add|remove: edit hack/modules-ARCH.txt, checked against the config.
 
 Entries keep upstream's order (each new one at its ``LC_ALL=C sort`` place, nothing
 else moved); the list is written atomically and never over a file that changed on
-disk since it was read (unless ``--force``). Exit codes as in :mod:`talosnb.cli`:
-2 when an ENTRY names nothing (nothing is written), 1 when a list has errors after
-the edit, else 0.
+disk since it was read (unless ``--force``). Exit codes: 2 when an ENTRY names
+nothing (nothing is written), 1 when a list has errors after the edit, else 0.
 """
 
 from __future__ import annotations
 
+import argparse
+
 import kconfiglib
 
-from .cli import common_options, context, emit, open_session
-from .errors import FileChangedError, InputError
-from .modules import ListEdit, ModuleList, edit_module_list, findings_frame, looks_like_symbol
+from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, findings_frame, looks_like_symbol
+from talosnb.core.errors import FileChangedError, InputError
+
+from .common import Result, common_options, context, open_session
 
 ENTRY_HELP = ("a .ko path as listed (kernel/drivers/block/nbd.ko), a module name (nbd) or a Kconfig "
               "symbol (BLK_DEV_NBD or CONFIG_BLK_DEV_NBD: the modules it builds)")
 
 
-def register(sub) -> dict:
-    parser = sub.add_parser(
-        "modules", help="add or remove entries of hack/modules-ARCH.txt, checked against the config",
-        description="Edit the talos module lists. Entries keep upstream's order: each new one goes "
-                    "to its LC_ALL=C sort place, nothing else moves. Prints the diff and the list's "
-                    "errors after the edit; exits 1 when a list has errors, 2 when an ENTRY names "
-                    "nothing (then nothing is written).")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Edit the talos module lists. Entries keep upstream's order: each new one goes to its "
+                          "LC_ALL=C sort place, nothing else moves. Prints the diff and the list's errors after "
+                          "the edit; exits 1 when a list has errors, 2 when an ENTRY names nothing (then nothing "
+                          "is written).")
     actions = parser.add_subparsers(dest="modules_action", metavar="ACTION", required=True)
     for action, words in (("add", "add entries (one the config doesn't build as =m is added, with a warning)"),
                           ("remove", "remove listed entries")):
@@ -35,7 +35,6 @@ def register(sub) -> dict:
         p.add_argument("entries", nargs="+", metavar="ENTRY", help=ENTRY_HELP)
         p.add_argument("--dry-run", action="store_true", help="print the diff and the check, write nothing")
         p.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
-    return {"modules": cmd_modules}
 
 
 def _check_symbols(session, entries: list[str]) -> None:
@@ -97,7 +96,7 @@ def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple
     return payload, text
 
 
-def cmd_modules(args) -> int:
+def run(args: argparse.Namespace) -> Result:
     session = open_session(args)
     session.require_talos()
     _check_symbols(session, args.entries)
@@ -128,5 +127,4 @@ def cmd_modules(args) -> int:
         text += more
         errors += len(edit.errors)
     payload["errors"] = errors
-    emit(args, payload, text)
-    return 1 if errors else 0
+    return Result(payload, text, 1 if errors else 0)

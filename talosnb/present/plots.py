@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .compare import ARCHES, compare, summary, value_counts
+from talosnb.analyses.compare import ARCHES, compare, summary, value_counts
 
 # Differences: how each arch's config differs from the other's.
 DIFFERENCE_COLORS = {"differs": "#d95f02", "amd64-only": "#1b9e77", "arm64-only": "#7570b3"}

@@ -1,11 +1,10 @@
-"""Subcommands that look at both arches together: `compare` and `report`."""
+"""talosnb compare: amd64 and arm64 symbol by symbol."""
 
 from __future__ import annotations
 
 import argparse
 
-from .cli import common_options, context, emit, open_session
-from .compare import (
+from talosnb.analyses.compare import (
     STATUSES,
     by_menu,
     by_status,
@@ -17,10 +16,28 @@ from .compare import (
     status_counts,
     summary,
 )
-from .errors import InputError
+from talosnb.core.errors import InputError
+
+from .common import Result, common_options, context, open_session
 
 DIFFERENCES = ("differs", "amd64-only", "arm64-only")
 _SHOWN = ["symbol", "amd64", "arm64", "status", "menu"]
+
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = ("Compare the amd64 and arm64 configs symbol by symbol. By default shows the symbols that "
+                     "differ or that only one arch defines; a bool/tristate without a config line counts as n.")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    common_options(p)
+    p.add_argument("--status", action="append", metavar="STATUS[,STATUS]",
+                   help="which symbols: " + ", ".join(STATUSES) + ", one-arch or all "
+                        "(default: differs,one-arch); repeatable")
+    p.add_argument("--menu", metavar="TEXT", help="only symbols whose menu path contains TEXT (any case)")
+    p.add_argument("--text", metavar="TEXT", help="only symbols whose name, prompt or help contains TEXT")
+    p.add_argument("--values", metavar="A,B", help="only symbols set to A on one arch and B on the other "
+                                                   "(e.g. m,y)")
+    p.add_argument("--limit", type=int, metavar="N", help="list at most N symbols (the counts are of all)")
 
 
 def _statuses(raw: list[str] | None) -> list[str]:
@@ -66,7 +83,7 @@ def _text_table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_compare(args) -> int:
+def run(args: argparse.Namespace) -> Result:
     _need_both(args)
     if args.limit is not None and args.limit < 0:
         raise InputError(f"--limit {args.limit}: expected 0 or more")
@@ -99,47 +116,4 @@ def cmd_compare(args) -> int:
     text += _text_table([[menu, *(str(v) for v in row)] for menu, row in zip(table.index, table.values,
                                                                             strict=True)],
                         ["MENU", *(c.upper() for c in table.columns)])
-    emit(args, payload, text)
-    return 0
-
-
-def cmd_report(args) -> int:
-    from .report import write_report
-
-    _need_both(args)
-    if not args.output.lower().endswith((".html", ".htm")):
-        raise InputError(f"--output {args.output}: the report is HTML; name the file *.html")
-    session = open_session(args)
-    payload, text = context(session)
-    df = compare(session)
-    path = write_report(session, args.output, frame=df, title=args.title)
-    payload.update({"output": str(path), "status_counts": status_counts(df)})
-    text += f"report written to {path}\n"
-    emit(args, payload, text)
-    return 0
-
-
-def register(sub) -> dict:
-    p = sub.add_parser("compare", help="amd64 and arm64 side by side: which symbols differ",
-                       description="Compare the amd64 and arm64 configs symbol by symbol. By default "
-                                   "shows the symbols that differ or that only one arch defines; a "
-                                   "bool/tristate without a config line counts as n.",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    common_options(p)
-    p.add_argument("--status", action="append", metavar="STATUS[,STATUS]",
-                   help="which symbols: " + ", ".join(STATUSES) + ", one-arch or all "
-                        "(default: differs,one-arch); repeatable")
-    p.add_argument("--menu", metavar="TEXT", help="only symbols whose menu path contains TEXT (any case)")
-    p.add_argument("--text", metavar="TEXT", help="only symbols whose name, prompt or help contains TEXT")
-    p.add_argument("--values", metavar="A,B", help="only symbols set to A on one arch and B on the other "
-                                                   "(e.g. m,y)")
-    p.add_argument("--limit", type=int, metavar="N", help="list at most N symbols (the counts are of all)")
-
-    p = sub.add_parser("report", help="write a self-contained HTML report of the comparison",
-                       description="Write one HTML file (charts and tables inside, no external assets) "
-                                   "with the inputs, version warnings, the amd64/arm64 summary, charts "
-                                   "and the differing symbols.")
-    common_options(p)
-    p.add_argument("--output", "-o", required=True, metavar="FILE.html", help="where to write the report")
-    p.add_argument("--title", help="the report's title")
-    return {"compare": cmd_compare, "report": cmd_report}
+    return Result(payload, text, 0)

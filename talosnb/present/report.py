@@ -26,9 +26,18 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import __version__
-from .compare import ARCHES, compare, differing, module_counts, one_arch_only, status_counts, summary
-from .fileio import atomic_write
+from talosnb import __version__
+from talosnb.analyses.compare import (
+    ARCHES,
+    compare,
+    differing,
+    module_counts,
+    one_arch_only,
+    status_counts,
+    summary,
+)
+from talosnb.core.fileio import atomic_write
+
 from .plots import differences_by_menu, values_by_menu
 
 

@@ -6,8 +6,8 @@ the image build late. The checks here say so early, with the Kconfig symbol, its
 value and the Makefile line responsible.
 
 Checks are rules as data (:data:`RULES`: kind -> level, message and fix
-templates) evaluated by one small engine, in the spirit of
-kernel-hardening-checker; findings are rows (:class:`Finding`,
+templates) rendered by the findings engine (:mod:`talosnb.analyses.findings`);
+findings are rows (:class:`~talosnb.analyses.findings.Finding`,
 :func:`findings_frame`) for any presentation layer.
 """
 
@@ -19,10 +19,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
-from .fileio import Snapshot, atomic_write, read_text
-from .kbuild import Condition, KbuildMap, module_name, normalize_value
+from talosnb.core.errors import InputError
+from talosnb.core.fileio import Snapshot, atomic_write, read_text
+from talosnb.core.versions import series
+from talosnb.kbuild import Condition, KbuildMap, module_name, normalize_value
+
+from .findings import Finding, Rule, render, rule_table
+from .findings import findings_frame as generic_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Files `make modules_install` (and the depmod it runs) write next to kernel/; Talos lists
 # some of them so the initramfs's modprobe finds its way.
@@ -32,23 +40,10 @@ METADATA_ENTRIES = frozenset({
     "modules.symbols", "modules.symbols.bin", "modules.softdep", "modules.weakdep", "modules.devname",
 })
 
-LEVELS = ("error", "warning", "info")
-
 VerifyFix = Callable[[str, Mapping[str, str]], bool]
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One kind of finding: its level and how to word it (``str.format`` templates over the
-    finding's parameters)."""
-
-    kind: str
-    level: str
-    message: str
-    fix: str | None = None
-
-
-RULES: dict[str, Rule] = {r.kind: r for r in (
+RULES: dict[str, Rule] = rule_table(
     Rule("builtin", "error",
          "{entry} is built into the kernel (CONFIG_{symbol}=y), so there is no .ko to copy",
          "set CONFIG_{symbol}=m, or drop {entry} from modules-{arch}.txt"),
@@ -77,68 +72,25 @@ RULES: dict[str, Rule] = {r.kind: r for r in (
     Rule("unlisted-module", "info",
          "{entry} is built as a module (CONFIG_{symbol}=m) but not in modules-{arch}.txt",
          None),
-)}
+)
 
 
-@dataclass(frozen=True)
-class Finding:
-    level: str
-    kind: str
-    arch: str
-    entry: str | None
-    symbols: tuple[str, ...]
-    values: dict
-    where: str | None
-    message: str
-    fix: str | None
-
-    @property
-    def subsystem(self) -> str | None:
-        """The first two folders under ``kernel/`` (``drivers/net``), to filter long lists."""
-        if not self.entry or not self.entry.startswith("kernel/"):
-            return None
-        parts = self.entry.split("/")[1:-1]
-        return "/".join(parts[:2]) or None
+def subsystem(entry: str | None) -> str | None:
+    """The first two folders under ``kernel/`` (``drivers/net``), to filter long lists."""
+    if not entry or not entry.startswith("kernel/"):
+        return None
+    parts = entry.split("/")[1:-1]
+    return "/".join(parts[:2]) or None
 
 
-class _SafeDict(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+def make_finding(kind: str, arch: str, entry: str | None, **kwargs: Any) -> Finding:
+    """A module-list finding rendered from :data:`RULES` (with its subsystem as a detail)."""
+    return render(RULES, kind, arch, entry, details={"subsystem": subsystem(entry)}, **kwargs)
 
 
-def make_finding(kind: str, arch: str, entry: str | None, *, symbols: Iterable[str] = (),
-                 values: Mapping[str, str] | None = None, where: str | None = None,
-                 level: str | None = None, **params: object) -> Finding:
-    """Render one finding from :data:`RULES`."""
-    rule = RULES[kind]
-    symbols = tuple(symbols)
-    fmt = _SafeDict(params, entry=entry, arch=arch, symbol=symbols[0] if symbols else "")
-    message = rule.message.format_map(fmt)
-    fix = rule.fix.format_map(fmt) if rule.fix else None
-    return Finding(level or rule.level, kind, arch, entry, symbols, dict(values or {}), where, message,
-                   fix or None)
-
-
-def findings_frame(findings: Iterable[Finding]):
-    """Findings as a pandas DataFrame: one row each, plain columns, deterministic order."""
-    import pandas as pd
-
-    columns = ["level", "kind", "arch", "entry", "subsystem", "symbols", "values", "where", "message", "fix"]
-    rows = [{
-        "level": f.level, "kind": f.kind, "arch": f.arch, "entry": f.entry, "subsystem": f.subsystem,
-        "symbols": ",".join(f.symbols),
-        "values": ", ".join(f"{k}={v}" for k, v in sorted(f.values.items())),
-        "where": f.where, "message": f.message, "fix": f.fix,
-    } for f in findings]
-    # Plain object columns: pandas would otherwise infer string columns and turn a missing
-    # fix or entry into NaN (truthy, and invalid in JSON) instead of None.
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    if frame.empty:
-        return frame
-    frame["_level"] = frame["level"].map({lv: i for i, lv in enumerate(LEVELS)})
-    frame = frame.sort_values(["_level", "arch", "kind", "entry", "where", "message"], na_position="first",
-                              kind="stable")
-    return frame.drop(columns="_level").reset_index(drop=True)
+def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+    """Module-list findings as a DataFrame (see :func:`talosnb.analyses.findings.findings_frame`)."""
+    return generic_frame(findings, details=("subsystem",))
 
 
 # --------------------------------------------------------------------------
@@ -526,12 +478,6 @@ def _check_form(module_list: ModuleList) -> list[Finding]:
     return findings
 
 
-def _series(version: str | None) -> str | None:
-    if not version:
-        return None
-    return ".".join(version.split(".")[:2])
-
-
 def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Mapping[str, str]],
                        kbuild: Mapping[str, KbuildMap], *, tree_version: str,
                        list_version: str | None = None, verify_fix: VerifyFix | None = None,
@@ -544,7 +490,7 @@ def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Map
     assignments that really build the module (e.g. checked through Kconfig).
     """
     mismatch = tree_mismatch if tree_mismatch is not None else (
-        list_version is not None and _series(list_version) != _series(tree_version))
+        list_version is not None and series(list_version) != series(tree_version))
     findings: list[Finding] = []
     for arch in sorted(lists):
         module_list = lists[arch]
@@ -660,7 +606,7 @@ def edit_module_list(module_list: ModuleList, action: str, items: Iterable[str],
         else:
             done = module_list.remove([t for t in targets if t in module_list.entries])
         edit.changed.extend(done)
-    mismatch = list_version is not None and _series(list_version) != _series(tree_version)
+    mismatch = list_version is not None and series(list_version) != series(tree_version)
     if action == "add":
         for entry in edit.changed:
             if not entry.endswith(".ko"):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FileChangedError, InputError
+from .paths import is_in_sample
 
 
 def digest(data: bytes) -> str:
@@ -61,12 +62,7 @@ def read_text(path: str | os.PathLike, *, what: str = "file") -> tuple[str, Snap
 
 def refuse_sample(path: Path) -> None:
     """The embedded sample (data/sample) is the package's own data: never written by a command."""
-    from .sources import data_dir
-    try:
-        inside = path.resolve().is_relative_to((data_dir() / "sample").resolve())
-    except OSError:
-        return
-    if inside:
+    if is_in_sample(path):
         raise InputError("the embedded sample is read-only", where=str(path),
                          hint="use --dry-run to see what would change, or work on a copy: "
                               "cp -r data/sample /tmp/s && talosnb ... --pkgs /tmp/s/pkgs --talos /tmp/s/talos "

@@ -28,11 +28,10 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 from kconfiglib import TYPE_TO_STR
 
-from .errors import InputError
-from .kconfig import toolchain
-from .kconfig.config import Config
+from talosnb.core.arches import ARCHES
+from talosnb.core.errors import InputError
+from talosnb.kconfig.config import Config
 
-ARCHES = ("amd64", "arm64")
 STATUSES = ("same", "differs", "amd64-only", "arm64-only", "defined-but-unset")
 TOP_LEVEL = "(top level)"  # menu of the symbols that sit in no menu
 COLUMNS = ["symbol", "type", "menu", "menu_path", "prompt", "amd64", "arm64", "visible_amd64",
@@ -73,12 +72,9 @@ class _Menus:
 
 def _arch_rows(config: Config) -> dict[str, tuple]:
     """name -> (sym, written value or None, visible) for the symbols this arch's tree defines."""
-    kconf = config.kconf
-    hidden = set(getattr(kconf, "transitional_syms", ()))
-    prefixes = (toolchain.PROBE_PREFIX, toolchain.TC_PREFIX)
     rows = {}
-    for sym in kconf.unique_defined_syms:
-        if sym in hidden or sym.name.startswith(prefixes):
+    for sym in config.kconf.unique_defined_syms:
+        if not config.is_kernel_symbol(sym):
             continue
         line = sym.config_string
         value = ("n" if line.startswith("#") else sym.str_value) if line else None

@@ -1,20 +1,10 @@
-"""Where talosnb's inputs come from: pkgs and talos checkouts, and a kernel tree.
-
-A Talos kernel is described by two checkouts:
-
-- siderolabs/pkgs: ``kernel/build/config-<arch>`` (full Linux .config files) and
-  ``Pkgfile`` (``linux_version``/``linux_sha256``/``linux_sha512`` of the kernel
-  tarball the build downloads);
-- siderolabs/talos: ``hack/modules-<arch>.txt`` (modules copied into the initramfs).
+"""A kernel tree: a source folder, or a tarball extracted once into the cache, or a download.
 
 Interpreting a config needs the Kconfig tree of the same kernel. It can be a
 folder, a tarball (kernel.org, Debian's linux-source, or a Kconfig/Kbuild
 skeleton), or a download of the Pkgfile's version from kernel.org. From a
 tarball only the files the Kconfig engine reads are extracted, once, into a
 cache folder.
-
-With no inputs at all, the embedded sample in ``data/sample`` is used, so the
-notebooks and the command line work out of the box.
 """
 
 from __future__ import annotations
@@ -31,16 +21,12 @@ import tarfile
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import talosnb
-
-from .errors import InputError, VersionMismatchError
-
-ARCHES: tuple[str, ...] = ("amd64", "arm64")
-_SRCARCH = {"amd64": "x86", "arm64": "arm64"}
+from talosnb.core.errors import InputError
+from talosnb.core.paths import ENV_CACHE_DIR, ENV_KERNEL_MIRROR, cache_dir
+from talosnb.core.versions import RELEASE, parse_version, read_makefile_version
 
 DEFAULT_KERNEL_MIRROR = "https://cdn.kernel.org/pub/linux/kernel"
 
@@ -50,305 +36,8 @@ CACHE_FORMAT = 1
 
 TARBALL_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar", ".txz", ".tar.bz2", ".tbz2")
 
-ENV_PKGS = "TALOSNB_PKGS"
-ENV_TALOS = "TALOSNB_TALOS"
-ENV_KERNEL_SRC = "TALOSNB_KERNEL_SRC"
-ENV_CACHE_DIR = "TALOSNB_CACHE_DIR"
-ENV_KERNEL_MIRROR = "TALOSNB_KERNEL_MIRROR"
-
-_KERNEL_SRC_HINT = ("pass --kernel-src with a kernel source folder or tarball (kernel.org "
-                    "linux-X.Y.Z.tar.xz, or Debian's /usr/src/linux-source-X.Y.tar.xz)")
-
-
-def check_arch(arch: str) -> str:
-    """Return `arch` if talosnb knows it, else an InputError listing the valid ones."""
-    if arch not in ARCHES:
-        raise InputError(f"unknown architecture {arch!r}", hint=f"use one of: {', '.join(ARCHES)}")
-    return arch
-
-
-def srcarch(arch: str) -> str:
-    """The kernel's SRCARCH (arch/<SRCARCH>/) for a Talos architecture name."""
-    return _SRCARCH[check_arch(arch)]
-
-
-def cache_dir() -> Path:
-    """talosnb's cache folder: $TALOSNB_CACHE_DIR, else the platform's user cache folder."""
-    env = os.environ.get(ENV_CACHE_DIR)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("talosnb"))
-
-
-def data_dir() -> Path:
-    """The repository's top-level data/ folder (the embedded sample lives in it).
-
-    data/ sits beside the talosnb package in the source tree rather than inside
-    it, so it is found relative to the package: that holds for a source checkout
-    and for `pip install -e .`, which imports talosnb from the checkout.
-    """
-    return Path(talosnb.__file__).resolve().parents[1] / "data"
-
-
-def sample_dir() -> Path:
-    """data/sample: the embedded sample's linux/, pkgs/ and talos/ folders."""
-    path = data_dir() / "sample"
-    if not (path / "linux" / "Makefile").is_file():
-        raise InputError(
-            "the embedded sample is missing", where=str(path),
-            hint="it ships with a source checkout of talosnb (pip install -e .); "
-                 "or pass --pkgs, --talos and --kernel-src")
-    return path
-
-
-# --------------------------------------------------------------------------- Pkgfile
-
-_PKGFILE_KEYS = ("linux_version", "linux_sha256", "linux_sha512")
-_PKGFILE_LINE = re.compile(r"^\s*(linux_version|linux_sha256|linux_sha512)\s*:(.*)$")
-_VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?(-rc\d+)?$")
-_HEX = {"linux_sha256": 64, "linux_sha512": 128}
-
-
-@dataclass(frozen=True)
-class PkgfileInfo:
-    """The kernel tarball a pkgs checkout builds from."""
-
-    path: Path
-    linux_version: str
-    linux_sha256: str
-    linux_sha512: str
-    lines: dict[str, int] = field(default_factory=dict, compare=False)
-
-    def where(self, key: str = "linux_version") -> str:
-        """"Pkgfile:line" of a variable, for messages."""
-        line = self.lines.get(key)
-        return f"{self.path}:{line}" if line else str(self.path)
-
-
-def _yaml_scalar(raw: str) -> str:
-    value = raw.strip()
-    if value[:1] in ("'", '"'):
-        quote = value[0]
-        end = value.find(quote, 1)
-        return value[1:end] if end > 0 else value[1:]
-    # An unquoted YAML scalar ends at " #" (a trailing comment).
-    return re.split(r"\s+#", value, maxsplit=1)[0].strip()
-
-
-def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> PkgfileInfo:
-    """Read linux_version/linux_sha256/linux_sha512 from Pkgfile text.
-
-    The Pkgfile is YAML with bldr templating elsewhere in the file, so only the
-    three `key: value` lines are read rather than parsing the whole document.
-    """
-    path = Path(path)
-    found: dict[str, tuple[str, int]] = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if line.lstrip().startswith("#"):
-            continue
-        m = _PKGFILE_LINE.match(line)
-        if not m:
-            continue
-        key, value = m.group(1), _yaml_scalar(m.group(2))
-        if key in found:
-            raise InputError(f"{key} is set twice (also on line {found[key][1]})",
-                             where=f"{path}:{lineno}", hint="keep one of them")
-        if key == "linux_version":
-            if not _VERSION_RE.match(value):
-                raise InputError(f"malformed linux_version {value!r}, expected e.g. 6.12.63",
-                                 where=f"{path}:{lineno}")
-        else:
-            value = value.lower()
-            if len(value) != _HEX[key] or not re.fullmatch(r"[0-9a-f]+", value):
-                raise InputError(f"malformed {key}: expected {_HEX[key]} hex digits, got {value!r}",
-                                 where=f"{path}:{lineno}")
-        found[key] = (value, lineno)
-    missing = [k for k in _PKGFILE_KEYS if k not in found]
-    if missing:
-        raise InputError(f"no {', '.join(missing)} in the Pkgfile", where=str(path),
-                         hint="a siderolabs/pkgs Pkgfile sets linux_version, linux_sha256 and "
-                              "linux_sha512 under vars:")
-    return PkgfileInfo(path, *(found[k][0] for k in _PKGFILE_KEYS),
-                       lines={k: found[k][1] for k in _PKGFILE_KEYS})
-
-
-def parse_pkgfile(path: str | os.PathLike) -> PkgfileInfo:
-    """Read a Pkgfile; InputError with file:line when a linux_* variable is missing or malformed."""
-    from .fileio import read_text
-
-    text, _ = read_text(path, what="Pkgfile")
-    return parse_pkgfile_text(text, path)
-
-
-# --------------------------------------------------------------------------- checkouts
-
-class PkgsCheckout:
-    """A siderolabs/pkgs checkout (or a folder laid out like one)."""
-
-    CONTENTS = "Pkgfile and kernel/build/config-amd64, config-arm64"
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = _existing_dir(path, "pkgs checkout", "--pkgs", self.CONTENTS)
-
-    def __repr__(self) -> str:
-        return f"PkgsCheckout({str(self.path)!r})"
-
-    @property
-    def pkgfile(self) -> Path:
-        return _existing_file(self.path / "Pkgfile", "Pkgfile", "--pkgs", self.CONTENTS)
-
-    def pkgfile_info(self) -> PkgfileInfo:
-        return parse_pkgfile(self.pkgfile)
-
-    def config_path(self, arch: str) -> Path:
-        return _existing_file(self.path / "kernel" / "build" / f"config-{check_arch(arch)}",
-                              f"kernel config for {arch}", "--pkgs", self.CONTENTS)
-
-    def arches(self) -> list[str]:
-        """The architectures this checkout has a config for."""
-        return [a for a in ARCHES if (self.path / "kernel" / "build" / f"config-{a}").is_file()]
-
-
-class TalosCheckout:
-    """A siderolabs/talos checkout (or a folder laid out like one)."""
-
-    CONTENTS = "hack/modules-amd64.txt, hack/modules-arm64.txt"
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = _existing_dir(path, "talos checkout", "--talos", self.CONTENTS)
-
-    def __repr__(self) -> str:
-        return f"TalosCheckout({str(self.path)!r})"
-
-    def module_list_path(self, arch: str) -> Path:
-        return _existing_file(self.path / "hack" / f"modules-{check_arch(arch)}.txt",
-                              f"module list for {arch}", "--talos", self.CONTENTS)
-
-    def arches(self) -> list[str]:
-        return [a for a in ARCHES if (self.path / "hack" / f"modules-{a}.txt").is_file()]
-
-
-def _existing_dir(path: str | os.PathLike, what: str, option: str, contents: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.is_dir():
-        state = "is not a folder" if p.exists() else "not found"
-        raise InputError(f"{what} {state}", where=str(p),
-                         hint=f"{option} takes a folder containing {contents}")
-    return p.resolve()
-
-
-def _existing_file(p: Path, what: str, option: str, contents: str) -> Path:
-    if not p.is_file():
-        raise InputError(f"{what} not found", where=str(p),
-                         hint=f"the {option} folder should contain {contents}")
-    return p
-
-
-# --------------------------------------------------------------------------- versions
-
-_KVER = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(.*)$")
-_HEADER = re.compile(r"^#\s*Linux/(\S+)\s+(\S+)\s+Kernel Configuration\s*$")
-
-
-def parse_version(version: str) -> tuple[int, int, int, str]:
-    """(major, minor, sublevel, extra) of "6.12.63", "6.12", "6.13.0-rc2"."""
-    m = _KVER.match(version.strip())
-    if not m:
-        raise InputError(f"not a kernel version: {version!r}", hint="expected e.g. 6.12.63")
-    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), m.group(4)
-
-
-@dataclass(frozen=True)
-class VersionCheck:
-    """A difference between the kernel tree's version and another input's.
-
-    kind "mismatch" (different major.minor, level "error": Kconfig symbols
-    differ a lot between series) or "note" (same series, different stable
-    release, level "info": a few symbols may have drifted).
-    """
-
-    kind: str
-    level: str
-    tree_version: str
-    other_version: str
-    what: str
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def compare_versions(tree_version: str, other_version: str, what: str) -> VersionCheck | None:
-    """Compare the kernel tree's version with `what` (e.g. "Pkgfile linux_version")."""
-    tree, other = parse_version(tree_version), parse_version(other_version)
-    if tree[:2] != other[:2]:
-        return VersionCheck(
-            "mismatch", "error", tree_version, other_version, what,
-            f"kernel tree is {tree_version} but {what} is {other_version}: different kernel "
-            f"series ({tree[0]}.{tree[1]} vs {other[0]}.{other[1]}), so symbols will be missing "
-            f"or unknown; pass a {other[0]}.{other[1]} kernel tree with --kernel-src")
-    if tree != other:
-        return VersionCheck(
-            "note", "info", tree_version, other_version, what,
-            f"kernel tree is {tree_version} but {what} is {other_version} (same {tree[0]}.{tree[1]} "
-            f"series; a few symbols may differ between stable releases)")
-    return None
-
-
-@dataclass(frozen=True)
-class ConfigHeader:
-    """The "# Linux/<arch> <version> Kernel Configuration" line of a .config."""
-
-    arch: str
-    version: str
-    line: int
-
-
-def config_header(text_or_path: str | os.PathLike) -> ConfigHeader | None:
-    """Find the version header in a .config's first lines (None: no header).
-
-    Accepts the config text or a path to it.
-    """
-    if isinstance(text_or_path, os.PathLike):
-        from .fileio import read_text
-
-        text, _ = read_text(text_or_path, what="kernel config")
-    else:
-        text = text_or_path
-    for lineno, line in enumerate(text.splitlines()[:20], 1):
-        m = _HEADER.match(line)
-        if m:
-            return ConfigHeader(m.group(1), m.group(2), lineno)
-    return None
-
-
-# --------------------------------------------------------------------------- kernel tree
-
-_MAKEFILE_VAR = re.compile(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*[:?]?=\s*(.*?)\s*$")
-
-
-def read_makefile_version(makefile: Path) -> str | None:
-    """VERSION.PATCHLEVEL.SUBLEVEL+EXTRAVERSION of a kernel's top Makefile (None: not one)."""
-    try:
-        with open(makefile, encoding="utf-8", errors="replace") as f:
-            head = [next(f, "") for _ in range(40)]
-    except OSError:
-        return None
-    values: dict[str, str] = {}
-    for line in head:
-        m = _MAKEFILE_VAR.match(line)
-        if m and m.group(1) not in values:
-            values[m.group(1)] = m.group(2)
-    if not values.get("VERSION", "").isdigit() or not values.get("PATCHLEVEL", "").isdigit():
-        return None
-    sub = values.get("SUBLEVEL", "")
-    version = f"{values['VERSION']}.{values['PATCHLEVEL']}"
-    # Like the kernel's KERNELVERSION: a present SUBLEVEL is kept even when 0.
-    if sub.isdigit():
-        version += f".{sub}"
-    return version + values.get("EXTRAVERSION", "")
+KERNEL_SRC_HINT = ("pass --kernel-src with a kernel source folder or tarball (kernel.org "
+                   "linux-X.Y.Z.tar.xz, or Debian's /usr/src/linux-source-X.Y.tar.xz)")
 
 
 @dataclass(frozen=True)
@@ -367,7 +56,7 @@ class KernelTree:
     def open(cls, path: str | os.PathLike, *, origin: str | os.PathLike | None = None) -> KernelTree:
         p = Path(path).expanduser()
         if not p.is_dir():
-            raise InputError("kernel source folder not found", where=str(p), hint=_KERNEL_SRC_HINT)
+            raise InputError("kernel source folder not found", where=str(p), hint=KERNEL_SRC_HINT)
         version = read_makefile_version(p / "Makefile")
         if version is None:
             raise InputError(
@@ -376,38 +65,9 @@ class KernelTree:
                                    "Makefile and Kconfig, or at a kernel tarball")
         if not (p / "Kconfig").is_file():
             raise InputError("not a kernel source tree: no top-level Kconfig", where=str(p),
-                             hint=_KERNEL_SRC_HINT)
+                             hint=KERNEL_SRC_HINT)
         p = p.resolve()
         return cls(p, version, Path(origin).resolve() if origin else p)
-
-    @staticmethod
-    def srcarch(arch: str) -> str:
-        return srcarch(arch)
-
-    def kconfig_env(self, arch: str) -> dict[str, str]:
-        """Environment the kernel's Kconfig files expect (as `make ARCH=...` sets it)."""
-        sa = srcarch(arch)
-        return {"srctree": str(self.path), "ARCH": sa, "SRCARCH": sa, "KERNELVERSION": self.version}
-
-    def fingerprint(self) -> str:
-        """Cheap identity of the Kconfig files (paths, sizes, mtimes) for cache keys."""
-        h = hashlib.sha256(f"{CACHE_FORMAT}\0{self.version}\0".encode())
-        for rel, st in sorted(self._kconfig_files()):
-            h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        return h.hexdigest()
-
-    def _kconfig_files(self) -> Iterator[tuple[str, os.stat_result]]:
-        root = str(self.path)
-        yield "Makefile", os.stat(os.path.join(root, "Makefile"))
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith("Kconfig"):
-                    full = os.path.join(dirpath, name)
-                    try:
-                        yield os.path.relpath(full, root), os.stat(full)
-                    except OSError:
-                        pass
 
 
 def is_tarball(path: str | os.PathLike) -> bool:
@@ -426,11 +86,11 @@ def open_kernel_tree(spec: str | os.PathLike, *, pkgfile_version: str | None = N
     if p.is_dir():
         return KernelTree.open(p)
     if not p.exists():
-        raise InputError(f"kernel source not found{want}", where=str(p), hint=_KERNEL_SRC_HINT)
+        raise InputError(f"kernel source not found{want}", where=str(p), hint=KERNEL_SRC_HINT)
     if not is_tarball(p):
         raise InputError(f"kernel source is neither a folder nor a tarball{want}", where=str(p),
                          hint=f"expected a folder or a {', '.join(TARBALL_SUFFIXES)} file; "
-                              + _KERNEL_SRC_HINT)
+                              + KERNEL_SRC_HINT)
     return _extract_cached(p.resolve(), progress=progress, want=want)
 
 
@@ -756,7 +416,7 @@ def fetch_kernel_tarball(version: str, sha256: str, *, base_url: str | None = No
     import pooch
     import requests
 
-    if not _VERSION_RE.match(version):
+    if not RELEASE.match(version):
         raise InputError(f"not a kernel version: {version!r}", hint="expected e.g. 6.12.63")
     sha256 = sha256.lower()
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
@@ -781,85 +441,11 @@ def fetch_kernel_tarball(version: str, sha256: str, *, base_url: str | None = No
     except requests.exceptions.HTTPError as e:
         code = e.response.status_code if e.response is not None else "?"
         raise InputError(f"cannot download {fname}: HTTP {code}", where=url,
-                         hint=f"check the version and {ENV_KERNEL_MIRROR}; or " + _KERNEL_SRC_HINT) from None
+                         hint=f"check the version and {ENV_KERNEL_MIRROR}; or " + KERNEL_SRC_HINT) from None
     except (requests.exceptions.RequestException, OSError) as e:
         raise InputError(
             f"cannot download {fname}: offline or the server is unreachable ({type(e).__name__})",
-            where=url, hint=_KERNEL_SRC_HINT) from None
+            where=url, hint=KERNEL_SRC_HINT) from None
     finally:
         logger.setLevel(level)
     return Path(path)
-
-
-# --------------------------------------------------------------------------- resolve
-
-@dataclass
-class Inputs:
-    """Everything talosnb works on, and how the versions of the pieces compare.
-
-    pkgs/talos are None when not given (only the embedded sample fills all
-    three); kernel is None only when neither a kernel source nor pkgs was given.
-    """
-
-    pkgs: PkgsCheckout | None
-    talos: TalosCheckout | None
-    kernel: KernelTree | None
-    checks: list[VersionCheck] = field(default_factory=list)
-    sample: bool = False
-
-    def mismatches(self) -> list[VersionCheck]:
-        return [c for c in self.checks if c.kind == "mismatch"]
-
-    def raise_on_mismatch(self) -> None:
-        """VersionMismatchError listing every major.minor mismatch, if any."""
-        bad = self.mismatches()
-        if bad:
-            raise VersionMismatchError("; ".join(c.message for c in bad),
-                                       hint=_KERNEL_SRC_HINT)
-
-
-def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
-                   kernel_src: str | os.PathLike | None = None, *, progress: bool = False) -> Inputs:
-    """Find the pkgs and talos checkouts and the kernel tree, and compare their versions.
-
-    Arguments default to $TALOSNB_PKGS, $TALOSNB_TALOS, $TALOSNB_KERNEL_SRC; with
-    none of the three given anywhere, the embedded sample is used. Without a
-    kernel source, the tarball of the Pkgfile's linux_version is downloaded
-    (verified against linux_sha256) and cached.
-    """
-    pkgs = pkgs or os.environ.get(ENV_PKGS) or None
-    talos = talos or os.environ.get(ENV_TALOS) or None
-    kernel_src = kernel_src or os.environ.get(ENV_KERNEL_SRC) or None
-    sample = pkgs is None and talos is None and kernel_src is None
-    if sample:
-        root = sample_dir()
-        pkgs, talos, kernel_src = root / "pkgs", root / "talos", root / "linux"
-
-    pkgs_co = PkgsCheckout(pkgs) if pkgs is not None else None
-    talos_co = TalosCheckout(talos) if talos is not None else None
-    info = pkgs_co.pkgfile_info() if pkgs_co is not None else None
-
-    kernel: KernelTree | None = None
-    if kernel_src is not None:
-        kernel = open_kernel_tree(kernel_src, pkgfile_version=info.linux_version if info else None,
-                                  progress=progress)
-    elif info is not None:
-        tarball = fetch_kernel_tarball(info.linux_version, info.linux_sha256, progress=progress)
-        kernel = open_kernel_tree(tarball, pkgfile_version=info.linux_version, progress=progress)
-
-    checks: list[VersionCheck] = []
-    if kernel is not None and pkgs_co is not None and info is not None:
-        check = compare_versions(kernel.version, info.linux_version,
-                                 f"Pkgfile linux_version ({info.where()})")
-        if check:
-            checks.append(check)
-        for arch in pkgs_co.arches():
-            path = pkgs_co.config_path(arch)
-            header = config_header(path)
-            if header is None:
-                continue
-            check = compare_versions(kernel.version, header.version,
-                                     f"the header of config-{arch} ({path}:{header.line})")
-            if check:
-                checks.append(check)
-    return Inputs(pkgs_co, talos_co, kernel, checks, sample)

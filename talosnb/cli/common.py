@@ -1,0 +1,97 @@
+"""What every command shares: the input options, opening the session, the output and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from talosnb.app.session import Session
+
+
+class ExitStatus(enum.IntEnum):
+    """talosnb's exit codes (also in ``talosnb --help`` and the README)."""
+
+    OK = 0
+    FINDINGS = 1        # findings or refusals: something to look at, nothing broken
+    BAD_INPUT = 2       # bad usage or bad input: a message says what and where
+    BUG = 3             # an unexpected error inside talosnb: please report it
+    INTERRUPTED = 130   # Ctrl-C / SIGTERM
+
+
+@dataclass
+class Result:
+    """What a command found or did: the same facts as text for people and a dict for --format json."""
+
+    payload: dict[str, Any] = field(default_factory=dict)
+    body: str = ""
+    status: int = ExitStatus.OK
+
+    def text(self) -> str:
+        return self.body
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.payload
+
+
+def common_options(parser: argparse.ArgumentParser) -> None:
+    """The options every subcommand takes: inputs, --arch, --toolchain, --format, --progress."""
+    inputs = parser.add_argument_group("inputs (default: $TALOSNB_PKGS/$TALOSNB_TALOS/$TALOSNB_KERNEL_SRC, "
+                                       "else the embedded sample)")
+    inputs.add_argument("--pkgs", metavar="DIR", help="siderolabs/pkgs checkout (kernel/build/config-ARCH, Pkgfile)")
+    inputs.add_argument("--talos", metavar="DIR", help="siderolabs/talos checkout (hack/modules-ARCH.txt)")
+    inputs.add_argument("--kernel-src", metavar="PATH",
+                        help="kernel source folder or tarball (.tar.xz/.tar.gz); default: download the "
+                             "Pkgfile's linux_version from kernel.org, verified")
+    parser.add_argument("--arch", default="all", choices=["amd64", "arm64", "all"], help="default: all")
+    parser.add_argument("--toolchain", default="recorded", choices=["recorded", "host"],
+                        help="recorded: answer compiler probes from what the config records (default); "
+                             "host: run them with this machine's compiler, like make olddefconfig")
+    parser.add_argument("--format", default="text", choices=["text", "json"], help="output format")
+    parser.add_argument("--progress", action="store_true", help="show progress bars for long work")
+
+
+def write_options(parser: argparse.ArgumentParser) -> None:
+    """--dry-run, --force, --allow-drop: for commands that write configs."""
+    parser.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    parser.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
+    parser.add_argument("--allow-drop", action="store_true",
+                        help="write even though lines for symbols this tree doesn't define are dropped")
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def emit(args: argparse.Namespace, result: Result) -> None:
+    if args.format == "json":
+        json.dump(result.as_dict(), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(result.text())
+
+
+def open_session(args: argparse.Namespace) -> Session:
+    return Session.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch, toolchain=args.toolchain,
+                        progress=args.progress)
+
+
+def context(session: Session) -> tuple[dict, str]:
+    """The facts every command starts its output with: tree, toolchain, version warnings."""
+    checks = session.version_checks()
+    payload = {"tree_version": session.tree_version, "toolchain": session.toolchain,
+               "version_checks": [{"kind": c.kind, "level": c.level, "message": c.message} for c in checks]}
+    lines = [(f"kernel tree {session.tree_version} ({session.inputs.kernel.origin}), "
+              f"toolchain {session.toolchain}")]
+    for c in checks:
+        lines.append(f"{'WARNING' if c.kind == 'mismatch' else 'note'}: {c.message}")
+    return payload, "\n".join(lines) + "\n"

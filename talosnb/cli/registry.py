@@ -1,0 +1,39 @@
+"""Every command: its name, the module that implements it, and its one-line summary.
+
+A command module has ``add_arguments(parser)`` and ``run(args) -> Result``; it is
+imported only when that command runs (or shows its --help), so ``talosnb --help``
+and the light commands never pay for pandas or matplotlib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    module: str
+    summary: str
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("normalize", "talosnb.cli.normalize",
+            "rewrite config-ARCH as make olddefconfig would, print what changed"),
+    Command("get", "talosnb.cli.get", "show symbols: value per arch, type, prompt, where defined, why"),
+    Command("check", "talosnb.cli.check", "check hack/modules-ARCH.txt against the configs and the Kbuild files"),
+    Command("set", "talosnb.cli.set",
+            "set symbols (SYMBOL=VALUE...) on one or both arches, write config-ARCH, print the cascade"),
+    Command("merge", "talosnb.cli.merge",
+            "apply config fragments as merge_config.sh + olddefconfig do, write, list unmet values"),
+    Command("why", "talosnb.cli.why",
+            "a symbol's value and why; or why SYMBOL=VALUE can't be had, with a verified fix"),
+    Command("search", "talosnb.cli.search", "find symbols by name, prompt, help text or module"),
+    Command("diff", "talosnb.cli.diff", "what normalize would change, or config-ARCH against another file"),
+    Command("modules", "talosnb.cli.modules",
+            "add or remove entries of hack/modules-ARCH.txt, checked against the config"),
+    Command("compare", "talosnb.cli.compare", "amd64 and arm64 side by side: which symbols differ"),
+    Command("report", "talosnb.cli.report", "write a self-contained HTML report of the comparison"),
+)
+
+BY_NAME = {command.name: command for command in COMMANDS}

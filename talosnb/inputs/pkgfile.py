@@ -1,0 +1,89 @@
+"""The pkgs checkout's Pkgfile: which kernel tarball (and which tools) the build downloads.
+
+The Pkgfile is YAML with bldr templating elsewhere in the file, so only the
+``key: value`` lines talosnb needs are read, each with its line number for messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from talosnb.core.errors import InputError
+from talosnb.core.fileio import read_text
+from talosnb.core.versions import RELEASE
+
+_PKGFILE_KEYS = ("linux_version", "linux_sha256", "linux_sha512")
+_PKGFILE_LINE = re.compile(r"^\s*(linux_version|linux_sha256|linux_sha512)\s*:(.*)$")
+_HEX = {"linux_sha256": 64, "linux_sha512": 128}
+
+
+@dataclass(frozen=True)
+class PkgfileInfo:
+    """The kernel tarball a pkgs checkout builds from."""
+
+    path: Path
+    linux_version: str
+    linux_sha256: str
+    linux_sha512: str
+    lines: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def where(self, key: str = "linux_version") -> str:
+        """"Pkgfile:line" of a variable, for messages."""
+        line = self.lines.get(key)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def _yaml_scalar(raw: str) -> str:
+    value = raw.strip()
+    if value[:1] in ("'", '"'):
+        quote = value[0]
+        end = value.find(quote, 1)
+        return value[1:end] if end > 0 else value[1:]
+    # An unquoted YAML scalar ends at " #" (a trailing comment).
+    return re.split(r"\s+#", value, maxsplit=1)[0].strip()
+
+
+def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> PkgfileInfo:
+    """Read linux_version/linux_sha256/linux_sha512 from Pkgfile text.
+
+    The Pkgfile is YAML with bldr templating elsewhere in the file, so only the
+    three `key: value` lines are read rather than parsing the whole document.
+    """
+    path = Path(path)
+    found: dict[str, tuple[str, int]] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        m = _PKGFILE_LINE.match(line)
+        if not m:
+            continue
+        key, value = m.group(1), _yaml_scalar(m.group(2))
+        if key in found:
+            raise InputError(f"{key} is set twice (also on line {found[key][1]})",
+                             where=f"{path}:{lineno}", hint="keep one of them")
+        if key == "linux_version":
+            if not RELEASE.match(value):
+                raise InputError(f"malformed linux_version {value!r}, expected e.g. 6.12.63",
+                                 where=f"{path}:{lineno}")
+        else:
+            value = value.lower()
+            if len(value) != _HEX[key] or not re.fullmatch(r"[0-9a-f]+", value):
+                raise InputError(f"malformed {key}: expected {_HEX[key]} hex digits, got {value!r}",
+                                 where=f"{path}:{lineno}")
+        found[key] = (value, lineno)
+    missing = [k for k in _PKGFILE_KEYS if k not in found]
+    if missing:
+        raise InputError(f"no {', '.join(missing)} in the Pkgfile", where=str(path),
+                         hint="a siderolabs/pkgs Pkgfile sets linux_version, linux_sha256 and "
+                              "linux_sha512 under vars:")
+    return PkgfileInfo(path, *(found[k][0] for k in _PKGFILE_KEYS),
+                       lines={k: found[k][1] for k in _PKGFILE_KEYS})
+
+
+def parse_pkgfile(path: str | os.PathLike) -> PkgfileInfo:
+    """Read a Pkgfile; InputError with file:line when a linux_* variable is missing or malformed."""
+    text, _ = read_text(path, what="Pkgfile")
+    return parse_pkgfile_text(text, path)

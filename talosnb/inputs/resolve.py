@@ -1,0 +1,120 @@
+"""Finding everything talosnb works on, and how the versions of the pieces compare.
+
+With no inputs at all, the embedded sample in ``data/sample`` is used, so the
+notebooks and the command line work out of the box.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from talosnb.core import dotconfig
+from talosnb.core.errors import VersionMismatchError
+from talosnb.core.fileio import read_text
+from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
+from talosnb.core.versions import VersionCheck, compare_versions
+
+from .checkouts import PkgsCheckout, TalosCheckout
+from .kernel_tree import KERNEL_SRC_HINT, KernelTree, fetch_kernel_tarball, open_kernel_tree
+
+
+@dataclass
+class Inputs:
+    """Everything talosnb works on, and how the versions of the pieces compare.
+
+    pkgs/talos are None when not given (only the embedded sample fills all
+    three); kernel is None only when neither a kernel source nor pkgs was given.
+    """
+
+    pkgs: PkgsCheckout | None
+    talos: TalosCheckout | None
+    kernel: KernelTree | None
+    checks: list[VersionCheck] = field(default_factory=list)
+    sample: bool = False
+
+    def mismatches(self) -> list[VersionCheck]:
+        return [c for c in self.checks if c.kind == "mismatch"]
+
+    def raise_on_mismatch(self) -> None:
+        """VersionMismatchError listing every major.minor mismatch, if any."""
+        bad = self.mismatches()
+        if bad:
+            raise VersionMismatchError("; ".join(c.message for c in bad),
+                                       hint=KERNEL_SRC_HINT)
+
+
+def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
+                   kernel_src: str | os.PathLike | None = None, *, progress: bool = False) -> Inputs:
+    """Find the pkgs and talos checkouts and the kernel tree, and compare their versions.
+
+    Arguments default to $TALOSNB_PKGS, $TALOSNB_TALOS, $TALOSNB_KERNEL_SRC; with
+    none of the three given anywhere, the embedded sample is used. Without a
+    kernel source, the tarball of the Pkgfile's linux_version is downloaded
+    (verified against linux_sha256) and cached.
+    """
+    pkgs = pkgs or os.environ.get(ENV_PKGS) or None
+    talos = talos or os.environ.get(ENV_TALOS) or None
+    kernel_src = kernel_src or os.environ.get(ENV_KERNEL_SRC) or None
+    sample = pkgs is None and talos is None and kernel_src is None
+    if sample:
+        root = sample_dir()
+        pkgs, talos, kernel_src = root / "pkgs", root / "talos", root / "linux"
+
+    pkgs_co = PkgsCheckout(pkgs) if pkgs is not None else None
+    talos_co = TalosCheckout(talos) if talos is not None else None
+    info = pkgs_co.pkgfile_info() if pkgs_co is not None else None
+
+    kernel: KernelTree | None = None
+    if kernel_src is not None:
+        kernel = open_kernel_tree(kernel_src, pkgfile_version=info.linux_version if info else None,
+                                  progress=progress)
+    elif info is not None:
+        tarball = fetch_kernel_tarball(info.linux_version, info.linux_sha256, progress=progress)
+        kernel = open_kernel_tree(tarball, pkgfile_version=info.linux_version, progress=progress)
+
+    checks: list[VersionCheck] = []
+    if kernel is not None and pkgs_co is not None and info is not None:
+        check = compare_versions(kernel.version, info.linux_version,
+                                 f"Pkgfile linux_version ({info.where()})")
+        if check:
+            checks.append(check)
+        for arch in pkgs_co.arches():
+            path = pkgs_co.config_path(arch)
+            header = dotconfig.header(read_text(path, what=f"config-{arch}")[0])
+            if header is None:
+                continue
+            check = compare_versions(kernel.version, header.version,
+                                     f"the header of config-{arch} ({path}:{header.line})")
+            if check:
+                checks.append(check)
+    return Inputs(pkgs_co, talos_co, kernel, checks, sample)
+
+
+SCRATCH_PREFIX = "talosnb-scratch-"
+
+
+def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
+                 dest: str | Path | None = None) -> tuple[Inputs, Path]:
+    """Copy the files a save writes (pkgs: Pkgfile, kernel/build/config-ARCH; talos:
+    hack/modules-ARCH.txt) to a new scratch folder; returns Inputs pointing there
+    (same kernel tree and version checks) and the folder."""
+    root = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    arches = list(arches or inputs.pkgs.arches())
+    pkgs = root / "pkgs"
+    (pkgs / "kernel" / "build").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(inputs.pkgs.pkgfile, pkgs / "Pkgfile")
+    for arch in arches:
+        shutil.copy2(inputs.pkgs.config_path(arch), pkgs / "kernel" / "build" / f"config-{arch}")
+    talos = None
+    if inputs.talos is not None:
+        (root / "talos" / "hack").mkdir(parents=True, exist_ok=True)
+        for arch in arches:
+            shutil.copy2(inputs.talos.module_list_path(arch), root / "talos" / "hack" / f"modules-{arch}.txt")
+        talos = TalosCheckout(root / "talos")
+    copied = Inputs(PkgsCheckout(pkgs), talos, inputs.kernel, list(inputs.checks), inputs.sample)
+    return copied, root

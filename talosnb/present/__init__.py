@@ -1,0 +1,1 @@
+"""Presentation: findings, changes and comparisons as text, HTML, plots and shareable reports."""

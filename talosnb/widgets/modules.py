@@ -1,0 +1,210 @@
+"""The Modules view: module-list findings with fixes, and list edits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import pandas as pd
+
+from talosnb.app.workspace import HistoryEntry, Workspace
+from talosnb.core.errors import TalosnbError
+from talosnb.present.html import (
+    _e,
+    symbol_html,
+)
+
+from .base import _error_html, _View
+
+
+class ModulesView(_View):
+    """Module-list check results with filters, add/remove entries, and a jump to the symbol."""
+
+    TAB_TITLE = "Modules"
+    ANY = "(any)"
+
+    def __init__(self, workspace: Workspace, *, auto: bool = True,
+                 on_open_symbol: Callable[[str], None] | None = None) -> None:
+        from talosnb.analyses.findings import LEVELS
+
+        self.on_open_symbol = on_open_symbol
+        self.arch = widgets.Dropdown(options=[self.ANY, *workspace.module_lists], value=self.ANY,
+                                     description="arch")
+        self.level = widgets.SelectMultiple(options=LEVELS, value=("error", "warning"), description="level",
+                                            rows=3)
+        self.kind = widgets.Dropdown(options=[self.ANY], value=self.ANY, description="kind")
+        self.text = widgets.Text(description="text", placeholder="entry, symbol or message",
+                                 continuous_update=True)
+        self.counts = widgets.HTML()
+        self.findings_list = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="900px"))
+        self.detail = widgets.HTML()
+        self.open_symbol_button = widgets.Button(description="show symbol", icon="search", disabled=True)
+        self.add_entry_button = widgets.Button(description="add to list", icon="plus", disabled=True)
+        self.remove_entry_button = widgets.Button(description="remove from list", icon="minus", disabled=True)
+        self.entry_text = widgets.Text(description="entry", placeholder="kernel/...ko, module name or SYMBOL")
+        self.entry_arch = widgets.Dropdown(options=[*(["both"] if len(workspace.module_lists) > 1 else []),
+                                                    *workspace.module_lists], description="on")
+        self.add_button = widgets.Button(description="add", icon="plus")
+        self.remove_button = widgets.Button(description="remove", icon="minus")
+        self.undo_button = widgets.Button(description="undo", icon="undo")
+        self.edit_result = widgets.HTML()
+        for control in (self.arch, self.level, self.kind, self.text):
+            control.observe(lambda _: self.apply_filters(), names="value")
+        self.findings_list.observe(lambda _: self._show_finding(), names="value")
+        self.open_symbol_button.on_click(lambda _: self.open_symbol())
+        self.add_entry_button.on_click(lambda _: self.edit_finding("add"))
+        self.remove_entry_button.on_click(lambda _: self.edit_finding("remove"))
+        self.add_button.on_click(lambda _: self.edit_entries("add"))
+        self.remove_button.on_click(lambda _: self.edit_entries("remove"))
+        self.undo_button.on_click(lambda _: self.undo())
+        children = [self.counts,
+                    widgets.HBox([self.level, widgets.VBox([self.arch, self.kind, self.text])]),
+                    self.findings_list, self.detail,
+                    widgets.HBox([self.open_symbol_button, self.add_entry_button, self.remove_entry_button]),
+                    widgets.HTML("<b>Edit the lists</b>"),
+                    widgets.HBox([self.entry_text, self.entry_arch, self.add_button, self.remove_button,
+                                  self.undo_button]),
+                    self.edit_result]
+        if not workspace.module_lists:
+            children = [widgets.HTML("<i>No module lists loaded: open the workspace with a talos "
+                                     "checkout (talos=...).</i>")]
+        super().__init__(workspace, children, auto=auto)
+        if auto:
+            self.refresh()
+
+    def refresh(self) -> None:
+        super().refresh()
+        if not self.workspace.module_lists:
+            return
+        frame = self.workspace.findings()
+        kinds = [self.ANY, *sorted(frame["kind"].unique())] if len(frame) else [self.ANY]
+        keep = self.kind.value if self.kind.value in kinds else self.ANY
+        self.kind.options = kinds
+        self.kind.value = keep
+        parts = []
+        for arch, counts in self.workspace.check_counts().items():
+            parts.append(f"<b>{_e(arch)}</b>: " + ", ".join(f"{n} {lv}" for lv, n in counts.items()))
+        self.counts.value = "; ".join(parts)
+        self.apply_filters()
+
+    def filtered(self) -> pd.DataFrame:
+        frame = self.workspace.findings()
+        if not len(frame):
+            return frame
+        keep = frame["level"].isin(self.level.value)
+        if self.arch.value != self.ANY:
+            keep &= frame["arch"] == self.arch.value
+        if self.kind.value != self.ANY:
+            keep &= frame["kind"] == self.kind.value
+        text = self.text.value.strip().lower()
+        if text:
+            blob = (frame["entry"].fillna("") + " " + frame["symbols"].fillna("") + " "
+                    + frame["message"].fillna("")).str.lower()
+            keep &= blob.str.contains(text, regex=False)
+        return frame[keep]
+
+    def apply_filters(self) -> None:
+        if not self.workspace.module_lists or (self.stale and not self.auto):
+            return
+        shown = self.filtered().head(500)
+        previous = self.findings_list.value
+        options = [(f"{r.level:7} {r.arch:5} {r.kind:16} {r.entry or ''}", i)
+                   for i, r in zip(shown.index, shown.itertuples(), strict=True)]
+        self.findings_list.options = options
+        if previous in shown.index:
+            self.findings_list.value = previous
+        self._show_finding()
+
+    def finding(self) -> pd.Series | None:
+        index = self.findings_list.value
+        frame = self.workspace.findings()
+        if index is None or index not in frame.index:
+            return None
+        return frame.loc[index]
+
+    def _show_finding(self) -> None:
+        row = self.finding()
+        self.open_symbol_button.disabled = self.add_entry_button.disabled = True
+        self.remove_entry_button.disabled = True
+        if row is None:
+            self.detail.value = ""
+            return
+        symbols = [s for s in (row["symbols"] or "").split(",") if s]
+        text = (f"<div><b>{_e(row['level'])}</b> on {_e(row['arch'])}: {_e(row['message'])}</div>"
+                + (f"<div>fix: <code>{_e(row['fix'])}</code></div>" if row["fix"] else "")
+                + (f"<div>where: <code>{_e(row['where'])}</code></div>" if row["where"] else "")
+                + (f"<div>values: <code>{_e(row['values'])}</code></div>" if row["values"] else ""))
+        self.detail.value = text
+        if symbols:
+            self.open_symbol_button.disabled = False
+            self.open_symbol_button.description = f"show {symbols[0]}"
+        entry = row["entry"]
+        module_list = self.workspace.module_lists.get(row["arch"])
+        if entry and module_list is not None:
+            listed = entry in module_list.entries
+            self.remove_entry_button.disabled = not listed
+            self.add_entry_button.disabled = listed
+            self.add_entry_button.description = f"add to modules-{row['arch']}.txt"
+            self.remove_entry_button.description = f"remove from modules-{row['arch']}.txt"
+
+    # --- actions -----------------------------------------------------------
+
+    def open_symbol(self, name: str | None = None) -> None:
+        """Show the finding's symbol: in the Explore tab (workbench) or here."""
+        if name is None:
+            row = self.finding()
+            if row is None or not row["symbols"]:
+                return
+            name = row["symbols"].split(",")[0]
+        if self.on_open_symbol is not None:
+            self.on_open_symbol(name)
+        else:
+            try:
+                self.detail.value += symbol_html(self.workspace.symbol_view(name))
+            except TalosnbError as e:
+                self.detail.value += _error_html(e)
+
+    def edit_finding(self, action: str) -> dict:
+        row = self.finding()
+        if row is None or not row["entry"]:
+            return {}
+        return self._edit(action, [row["entry"]], [row["arch"]])
+
+    def edit_entries(self, action: str) -> dict:
+        items = self.entry_text.value.split()
+        arches = None if self.entry_arch.value == "both" else [self.entry_arch.value]
+        return self._edit(action, items, arches)
+
+    def _edit(self, action: str, items: list[str], arches: list[str] | None) -> dict:
+        try:
+            edits = self.workspace.edit_modules(action, items, arches)
+        except TalosnbError as e:
+            self.edit_result.value = _error_html(e)
+            return {}
+        parts = []
+        for arch, one in edits.items():
+            verb = "added" if action == "add" else "removed"
+            line = f"<b>modules-{_e(arch)}.txt</b>: {verb} {_e(', '.join(one.changed) or 'nothing')}"
+            if one.unchanged:
+                line += f"; already listed: {_e(', '.join(one.unchanged))}"
+            for item, error in one.skipped.items():
+                line += f"<br><i>{_e(item)}: {_e(error.message)}</i>"
+            for finding in one.warnings:
+                line += f"<br>warning: {_e(finding.message)}"
+            line += f"<br>{len(one.errors)} error(s) in the list after the edit"
+            diff = one.module_list.diff()
+            if diff:
+                line += f"<pre>{_e(diff)}</pre>"
+            parts.append(f"<div>{line}</div>")
+        self.edit_result.value = "".join(parts)
+        if self.stale:
+            self.refresh()
+        return edits
+
+    def undo(self) -> HistoryEntry | None:
+        entry = self.workspace.undo()
+        self.edit_result.value = _e(f"undid {entry.what} on {', '.join(entry.arches)}" if entry
+                                    else "nothing to undo")
+        if self.stale:
+            self.refresh()
+        return entry

@@ -1,0 +1,76 @@
+"""The Save view: what a save writes, and writing it."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from talosnb.app.workspace import SaveResult, Workspace
+from talosnb.core.errors import FileChangedError, TalosnbError
+from talosnb.present.html import (
+    _TABLE_STYLE,
+    _e,
+)
+
+from .base import _error_html, _View
+
+
+class SaveView(_View):
+    """Pending diff per file, then an atomic write that refuses over files changed on disk."""
+
+    TAB_TITLE = "Save"
+
+    def __init__(self, workspace: Workspace, *, auto: bool = True) -> None:
+        self.pending = widgets.HTML()
+        self.force = widgets.Checkbox(value=False, description="overwrite files changed on disk",
+                                      indent=False)
+        self.allow_drop = widgets.Checkbox(value=False, indent=False,
+                                           description="drop config lines for symbols this tree doesn't define")
+        self.write_button = widgets.Button(description="write files", icon="save", button_style="primary")
+        self.result = widgets.HTML()
+        self.last_result: SaveResult | None = None
+        self.last_error: TalosnbError | None = None
+        self.write_button.on_click(lambda _: self.write())
+        super().__init__(workspace, [self.pending, widgets.HBox([self.write_button, self.force,
+                                                                 self.allow_drop]),
+                                     self.result], auto=auto)
+        if auto:
+            self.refresh()
+
+    def refresh(self) -> None:
+        super().refresh()
+        pending = self.workspace.pending()
+        parts = []
+        for p in pending:
+            state = "no change" if not p.changed else "will be written"
+            body = f"<pre>{_e(chr(10).join(p.lines))}</pre>" if p.changed else ""
+            if p.dropped:
+                body = f"<div class='talosnb-err'>{_e(p.drop_warning())}</div>" + body
+            parts.append(f"<div><b>{_e(p.name)}</b> <code>{_e(p.label)}</code>: {state}{body}</div>")
+        count = sum(p.changed for p in pending)
+        self.write_button.description = f"write {count} file(s)" if count else "nothing to write"
+        self.write_button.disabled = count == 0
+        self.allow_drop.disabled = not any(p.dropped for p in pending)
+        self.pending.value = _TABLE_STYLE + "<h4>Pending changes</h4>" + "".join(parts)
+
+    def write(self) -> SaveResult | None:
+        self.last_result = self.last_error = None
+        try:
+            result = self.workspace.save(force=self.force.value, allow_drop=self.allow_drop.value)
+        except FileChangedError as e:
+            self.last_error = e
+            files = ", ".join(getattr(e, "files", []) or [e.where or ""])
+            self.result.value = (_TABLE_STYLE + "<div class='talosnb-err'><b>Not written.</b> "
+                                 f"Changed on disk since it was loaded: <b>{_e(files)}</b>. Nothing was "
+                                 f"written.<br>{_e(e.hint or '')}</div>")
+            return None
+        except TalosnbError as e:
+            self.last_error = e
+            self.result.value = _TABLE_STYLE + _error_html(e)
+            return None
+        self.last_result = result
+        self.result.value = (_TABLE_STYLE + "<div class='talosnb-ok'>"
+                             + _e(result.text()).replace("\n", "<br>").replace("  ", "&nbsp;&nbsp;")
+                             + "</div>")
+        if self.stale:
+            self.refresh()
+        return result

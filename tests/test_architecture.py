@@ -1,0 +1,121 @@
+"""The package layout of ARCHITECTURE.md, checked: imports flow one way, with no cycle."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "talosnb"
+
+# Left to right: a layer may import the layers before it, never one after it.
+LAYERS = [("core",), ("inputs",), ("kconfig", "kbuild"), ("analyses",), ("app",), ("present",),
+          ("cli", "widgets")]
+RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every talosnb module a file imports, at the top or inside functions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    here = _module_name(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "talosnb"}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module.split(".")[0] != "talosnb":
+                continue
+            found.add(module)
+            # `from talosnb.analyses import edit` imports the module talosnb.analyses.edit
+            for alias in node.names:
+                candidate = f"{module}.{alias.name}"
+                if (ROOT / Path(*candidate.split("."))).with_suffix(".py").is_file() or \
+                        (ROOT / Path(*candidate.split("."))).is_dir():
+                    found.add(candidate)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    files = sorted(PACKAGE.rglob("*.py"))
+    modules = {_module_name(f) for f in files}
+    graph = {}
+    for f in files:
+        graph[_module_name(f)] = {m for m in _imports(f) if m in modules and m != _module_name(f)}
+    return graph
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in RANK else None
+
+
+def test_every_subpackage_has_a_layer():
+    packages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    assert packages == set(RANK), "a new subpackage needs its place in LAYERS and in ARCHITECTURE.md"
+
+
+def test_no_import_goes_against_the_flow():
+    wrong = []
+    for module, imported in _graph().items():
+        src = _layer(module)
+        if src is None:
+            continue
+        for target in imported:
+            dst = _layer(target)
+            if dst is None or dst == src:
+                continue
+            if RANK[dst] >= RANK[src]:
+                wrong.append(f"{module} imports {target} ({src} may not import {dst})")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_no_import_cycle():
+    graph = _graph()
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, stack)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
+    assert not cycles, "\n".join(cycles)
+
+
+@pytest.mark.parametrize("command", ["--help", "normalize --help", "get --help"])
+def test_light_commands_do_not_import_heavy_libraries(command):
+    """pandas, matplotlib, ipywidgets and nbformat cost most of a command's start-up time: only the
+    commands that show tables, charts or notebooks import them."""
+    code = ("import sys\nfrom talosnb.cli.main import build_parser\n"
+            f"build_parser({command.split()!r})\n"
+            "print(','.join(sorted(m for m in ('pandas', 'matplotlib', 'ipywidgets', 'nbformat') "
+            "if m in sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == ""
