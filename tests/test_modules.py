@@ -26,7 +26,7 @@ from talosnb.analyses.modules import (
     modules_built_by,
     modules_for_symbols,
 )
-from talosnb.cli import modules as cli_modules
+from talosnb.app import workspace as app_workspace
 from talosnb.core.errors import FileChangedError, InputError
 from talosnb.core.paths import sample_dir
 from talosnb.kbuild import build_kbuild_map, read_config_values
@@ -439,7 +439,7 @@ def test_cli_entry_naming_nothing_exits_2_and_writes_nothing(on_sample, sample, 
 
 
 def test_cli_refuses_a_list_changed_on_disk(on_sample, sample, monkeypatch):
-    real = cli_modules.edit_module_list
+    real = app_workspace.edit_module_list
     runs = []
 
     def edit_then_someone_else_writes(module_list, *args, **kwargs):
@@ -451,7 +451,7 @@ def test_cli_refuses_a_list_changed_on_disk(on_sample, sample, monkeypatch):
                 f.write(runs[-1] + "\n")
         return result
 
-    monkeypatch.setattr(cli_modules, "edit_module_list", edit_then_someone_else_writes)
+    monkeypatch.setattr(app_workspace, "edit_module_list", edit_then_someone_else_writes)
     code, _, err = on_sample("add", "crypto_user")
     assert code == 2 and "changed on disk" in err and "--force" in err
     # Nothing written, not even the arch whose file nobody else touched.

@@ -13,7 +13,7 @@ from talosnb.analyses.compare import by_status, compare
 from talosnb.analyses.modules import ModuleList
 from talosnb.app.session import Session
 from talosnb.core.dotconfig import read_values as written_values
-from talosnb.core.errors import FileChangedError, InputError
+from talosnb.core.errors import FileChangedError, InputError, RefusedError
 from talosnb.widgets import (
     CompareView,
     ExploreView,
@@ -99,7 +99,11 @@ def test_set_cascade_refusal_fix_and_undo_without_widgets(ws):
     assert ws.undo().what == "COMPILE_TEST=y MVPP2=m"
     assert ws.configs["amd64"].value("MVPP2") == "n" and ws.configs["amd64"].value("DUMMY") == "m"
     ws.findings()                                   # read again after the undo, then change once more
-    again = ws.set(["PCI=n"], arches=["amd64"])["amd64"]
+    # PCI=n stops building ena.ko, which the amd64 list names: refused, as the command line refuses it
+    blocked = ws.set(["PCI=n"], arches=["amd64"])
+    assert "hack/modules-ARCH.txt lists modules" in blocked.blocked and not blocked.applied
+    assert ws.configs["amd64"].value("PCI") == "y" and len(ws.history) == 1
+    again = ws.set(["PCI=n"], arches=["amd64"], ignore_module_list=True)["amd64"]
     assert {c.symbol for c in again.cascade} >= {"PCI", "VIRTIO_PCI", "E1000E"} and "MVPP2" not in {
         c.symbol for c in again.cascade}
     ws.undo()
@@ -159,7 +163,7 @@ def test_pending_save_and_refusal_when_a_file_changed_on_disk(ws, sample):
     amd64_before = _config(sample, "amd64").read_bytes()
     with pytest.raises(FileChangedError) as caught:
         ws.save()
-    assert caught.value.files == ["config-arm64"]
+    assert caught.value.files == ("config-arm64",)
     assert _config(sample, "amd64").read_bytes() == amd64_before
     assert _config(sample, "arm64").read_text() == theirs
     # force: everything is written, atomically, in the kernel's format
@@ -188,7 +192,8 @@ def test_save_refuses_to_drop_lines_for_symbols_the_tree_does_not_define(sample)
     ws.set(["DUMMY=m"])
     before = {arch: _config(sample, arch).read_bytes() for arch in ("amd64", "arm64")}
     view.write_button.click()
-    assert isinstance(view.last_error, InputError) and "CONFIG_NO_SUCH_SYMBOL_XYZ" in view.result.value
+    # refused like the command line refuses it (exit 1 there): a refusal to protect the user's data
+    assert isinstance(view.last_error, RefusedError) and "NO_SUCH_SYMBOL_XYZ" in view.result.value
     assert {arch: _config(sample, arch).read_bytes() for arch in ("amd64", "arm64")} == before
     view.allow_drop.value = True
     view.write_button.click()
@@ -236,9 +241,14 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     assert ex.value_buttons[("both", "m")].button_style == "success"
     assert "<b>m</b>" in ex.panel.value
 
-    # a long cascade: PCI=n on amd64
+    # a long cascade: PCI=n on amd64 stops building a listed module, so it is refused like `talosnb set`
+    # refuses it, until asked for anyway
     ex.select("PCI")
     ex.value_buttons[("amd64", "n")].click()
+    assert not ex.last_changes["amd64"].applied and ws_value(wb, "amd64", "PCI") == "y"
+    assert "Not changed: hack/modules-ARCH.txt lists modules" in ex.outcome.children[0].value
+    assert "ena.ko" in ex.outcome.children[0].value
+    ex.override_button.click()
     pci = ex.last_changes["amd64"]
     assert pci.applied and len(pci.cascade) > 5
     assert "VIRTIO_PCI" in ex.outcome.children[0].value
@@ -287,6 +297,10 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     wb.selected_index = 1
     ex.select("WIREGUARD")
     ex.value_buttons[("both", "y")].click()
+    # built in, wireguard.ko is no longer there to copy: refused until asked for anyway
+    assert "lists modules this change stops building" in ex.outcome.children[0].value
+    ex.override_button.click()
+    assert all(c.applied for c in ex.last_changes.values())
     theirs = _config(sample, "amd64").read_text().replace("CONFIG_LOG_BUF_SHIFT=18", "CONFIG_LOG_BUF_SHIFT=17")
     _config(sample, "amd64").write_text(theirs)
     arm64_before = _config(sample, "arm64").read_text()
@@ -341,7 +355,8 @@ def test_modules_view_filters_edits_and_jumps_to_the_symbol(sample):
     # a typo is reported, nothing changes
     mv.entry_text.value = "no_such_module_xyz"
     mv.add_button.click()
-    assert "names nothing" in mv.edit_result.value
+    # worded as the command line words it
+    assert "no module named no_such_module_xyz" in mv.edit_result.value and "nothing changed" in mv.edit_result.value
     # jump from a finding to the symbol panel
     mv.arch.value = mv.ANY
     mv.findings_list.value = next(v for label, v in mv.findings_list.options if "nbd.ko" in label)
@@ -375,7 +390,7 @@ def test_compare_view_filters_pages_and_plot(ws):
     # an edit elsewhere shows up here (the view refreshes itself when standalone)
     view.menu.value = view.ANY_MENU
     assert "CUSE" in set(view.filtered()["symbol"])   # m on amd64, n on arm64
-    ws.set(["CUSE=n"], arches=["amd64"])
+    ws.set(["CUSE=n"], arches=["amd64"], ignore_module_list=True)   # cuse.ko is listed for amd64
     assert "CUSE" not in set(view.filtered()["symbol"])
     assert f"<b>{len(view.filtered())}</b> of {len(df)}" in view.matched.value
 

@@ -29,7 +29,7 @@ import pandas as pd
 from kconfiglib import TYPE_TO_STR
 
 from talosnb.core.arches import ARCHES
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.kconfig.config import Config
 
 STATUSES = ("same", "differs", "amd64-only", "arm64-only", "defined-but-unset")
@@ -46,7 +46,7 @@ def _configs(session_or_configs) -> dict[str, Config]:
     missing = [a for a in ARCHES if a not in configs]
     if missing:
         raise InputError("comparing needs the configs of both arches; missing " + ", ".join(missing),
-                         hint="open the session with arch='all' (the command line: --arch all)")
+                         hint=f"open both arches ({opt('arch')} all)")
     return {a: configs[a] for a in ARCHES}
 
 

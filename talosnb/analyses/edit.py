@@ -27,7 +27,7 @@ import kconfiglib
 from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE, expr_value
 
 from talosnb.core import dotconfig
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.names import is_placeholder
 from talosnb.kconfig import semantics
 from talosnb.kconfig.config import Config
@@ -280,8 +280,8 @@ class Fix:
         out = ["verified fix: set " + " ".join(str(a) for a in self.assignments)
                + f"  ({self.tried} candidate(s) tried)"]
         if len(self.cascade) > 50:
-            out.append(f"  WARNING: this fix changes {len(self.cascade)} lines; review them with "
-                       f"talosnb set --dry-run {' '.join(str(a) for a in self.assignments)}")
+            out.append(f"  WARNING: this fix changes {len(self.cascade)} lines; review them before applying it "
+                       f"(set {' '.join(str(a) for a in self.assignments)} with {opt('dry_run')})")
         if self.cascade:
             # what gets built (or stops being built) first; lines that only appear as "is not set" last
             shown = sorted(self.cascade, key=lambda c: ((c.old or "n") == "n" and (c.new or "n") == "n",

@@ -1,39 +1,40 @@
 """The Workspace: one user's loaded work and every rule about what is refused and what is written.
 
 A :class:`Workspace` holds one loaded :class:`~talosnb.app.session.Session`, the
-module lists, the Kbuild maps and one undo history. Every action the CLI and
-the widgets offer is a plain method here (``set``, ``apply_fix``, ``undo``,
-``edit_modules``, ``pending``, ``save``, ...), usable and tested without any
-widget. Listeners registered with :meth:`Workspace.on_change` hear about each
-change, which is how an edit in one view shows up in the others.
+module lists, the Kbuild maps and one undo history. Every action the command
+line and the widgets offer is a plain method here (``set``, ``merge``,
+``apply_fix``, ``undo``, ``edit_modules``, ``pending``, ``save``, ...); each one
+applies the rules of :mod:`talosnb.app.guards` before it changes or writes
+anything, so both faces refuse the same things. Listeners registered with
+:meth:`Workspace.on_change` hear about each change, which is how an edit in one
+view shows up in the others.
 
-The embedded sample is never written: :meth:`Workspace.open` copies its
-config and module-list files to a scratch folder first (``scratch=True`` does
-the same for real checkouts), and :meth:`Workspace.save` refuses to write
-inside the sample.
+Edits happen in memory; :meth:`Workspace.save` is the one way files are written:
+every file to write is checked first (dropped lines, the embedded sample,
+files changed on disk), then all of them are written, or none.
 """
 
 from __future__ import annotations
 
 import shutil
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from talosnb.analyses import edit
-from talosnb.analyses.modules import ModuleList
+from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, modules_for_symbols
 from talosnb.core.arches import PLATFORMS
-from talosnb.core.errors import FileChangedError, InputError
-from talosnb.core.paths import sample_dir
+from talosnb.core.errors import InputError, opt
 from talosnb.kconfig.config import Config
-from talosnb.kconfig.diff import config_diff
+from talosnb.kconfig.diff import Change, config_diff
 
+from . import guards
 from .session import Session, Steps
 
-SCRATCH_PREFIX = "talosnb-scratch-"
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -62,20 +63,30 @@ class PendingFile:
 
     def drop_warning(self) -> str:
         return (f"{len(self.dropped)} line(s) name symbols this kernel tree doesn't define "
-                f"(first: {self.dropped[0]}); writing drops them (allow_drop), so better use the tree "
+                f"(first: {self.dropped[0]}); writing drops them ({opt('allow_drop')}), so better use the tree "
                 "the config was made for")
 
 
 @dataclass
 class SaveResult:
+    """What a save wrote (each file with where it lives) and what to run next."""
+
     written: list[PendingFile]
     command: str
+    scratch: Path | None = None
 
     def text(self) -> str:
         if not self.written:
             return "nothing to write: no pending change\n"
         out = "wrote " + ", ".join(f"{p.name} ({p.label})" for p in self.written) + "\n"
+        out += "".join(f"  {p.path}\n" for p in self.written)
+        if self.scratch is not None:
+            out += f"(a scratch copy in {self.scratch}, removed when the workspace goes away)\n"
         return out + "\n" + self.command
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"written": [{"name": p.name, "label": p.label, "path": str(p.path)} for p in self.written],
+                "scratch": str(self.scratch) if self.scratch else None, "command": self.command}
 
 
 @dataclass
@@ -87,6 +98,123 @@ class HistoryEntry:
     what: str                     # for messages: "DUMMY=m", "add kernel/drivers/net/dummy.ko"
     action: str | None = None     # modules: "add" or "remove"
     entries: list[str] = field(default_factory=list)
+    also: list[HistoryEntry] = field(default_factory=list)   # undone with it (set's list additions)
+
+
+@dataclass
+class EditOutcome(Mapping):
+    """What a set or merge did on each arch (a mapping arch -> ChangeSet), and what stopped it.
+
+    ``blocked`` says why nothing was applied (an assignment that can't take effect,
+    the module-list guard); then every arch is as it was.
+    """
+
+    mode: str                                   # "set" or "merge"
+    changes: dict[str, edit.ChangeSet]
+    tree_version: str
+    blocked: str | None = None
+    module_list_errors: list[dict] = field(default_factory=list)   # the new errors a set would cause
+    modules: dict[str, dict] = field(default_factory=dict)   # arch -> {"built": [.ko], "added": [.ko]}
+    drift: dict[str, list[Change]] = field(default_factory=dict)   # lines writing also normalizes
+    fix_notes: list[str] = field(default_factory=list)
+    unknown: list[edit.Assignment] = field(default_factory=list)   # merge: symbols no arch defines
+    redefined: list[str] = field(default_factory=list)             # merge: values given twice
+
+    def __getitem__(self, arch: str) -> edit.ChangeSet:
+        return self.changes[arch]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.changes)
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    @property
+    def refused(self) -> bool:
+        return any(change.refusals for change in self.changes.values()) and self.mode == "set"
+
+    @property
+    def applied(self) -> bool:
+        return self.blocked is None and any(c.applied and c.cascade for c in self.changes.values())
+
+    @property
+    def unmet(self) -> dict[str, list[edit.Refusal]]:
+        return {arch: list(change.refusals) for arch, change in self.changes.items()}
+
+    def changed_arches(self) -> list[str]:
+        return [arch for arch, c in self.changes.items() if self.blocked is None and c.applied and c.cascade]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"changes": {arch: c.as_dict() for arch, c in self.changes.items()},
+                               "blocked": self.blocked}
+        if self.mode == "set":
+            out.update({"refused": self.refused, "module_list_errors": self.module_list_errors,
+                        "modules": self.modules,
+                        "normalized": {arch: [str(c) for c in d] for arch, d in self.drift.items()}})
+        else:
+            out.update({"unmet": {arch: [r.as_dict() for r in rs] for arch, rs in self.unmet.items()},
+                        "unknown": [{"symbol": a.symbol, "where": a.where} for a in self.unknown],
+                        "redefined": self.redefined})
+        return out
+
+    def text(self, *, written: Mapping[str, bool] | None = None, dry_run: bool = False,
+             sources: Mapping[str, str] | None = None) -> str:
+        """The outcome as `talosnb set`/`merge` print it (`written`: which configs a save wrote)."""
+        if self.mode == "merge":
+            return self._merge_text(written or {}, dry_run)
+        written = written or {}
+        text = ""
+        for arch, change in self.changes.items():
+            text += "\n" + change.text() + "\n"
+            if written.get(arch) and sources:
+                text += f"  written to {sources[arch]}\n"
+            if self.drift.get(arch) and not self.refused:
+                text += (f"  writing also normalizes {len(self.drift[arch])} line(s) as make olddefconfig would "
+                         "(the tree differs from the one the config was made with):\n")
+                text += "".join(f"    {c}\n" for c in self.drift[arch])
+            for entry in self.modules.get(arch, {}).get("built", []):
+                text += f"  now builds {entry}\n"
+            for entry in self.modules.get(arch, {}).get("added", []):
+                text += f"  {'would add' if dry_run else 'added'} to the module list: {entry}\n"
+        for finding in self.module_list_errors:
+            text += f"\nmodule list: {finding['arch']}: {finding['message']}"
+            if finding.get("fix"):
+                text += f"\n  fix: {finding['fix']}"
+            text += "\n"
+        text += "".join(self.fix_notes)
+        return text
+
+    def _merge_text(self, written: Mapping[str, bool], dry_run: bool) -> str:
+        text = "".join(f"\nnote: {line}" for line in self.redefined)
+        for a in self.unknown:
+            text += (f"\nWARNING: {a.where}: CONFIG_{a.symbol} is not defined in the {self.tree_version} tree "
+                     "on any arch; ignored")
+        if self.redefined or self.unknown:
+            text += "\n"
+        for arch, change in self.changes.items():
+            text += f"\n{arch} ({change.tree_version}): {len(change.cascade)} change(s)"
+            text += " (dry run)\n" if dry_run else (" written\n" if written.get(arch) else "\n")
+            text += "".join(f"  {name}: not defined on {arch}\n" for name in change.undefined)
+            text += "".join(f"  {c}\n" for c in change.cascade)
+            for refusal in change.refusals:
+                where = f"{refusal.assignment.where}: " if refusal.assignment.where else ""
+                got = refusal.got if refusal.got is not None else "n (no line in the file)"
+                text += f"  WARNING: {where}{refusal.assignment} requested, but the result has {got}\n"
+                for reason in refusal.reasons:
+                    text += "\n".join(reason.lines(2)) + "\n"
+        return text
+
+
+def redefinitions(assignments: Sequence[edit.Assignment]) -> list[str]:
+    """merge_config.sh's 'Value of X is redefined by fragment' notes."""
+    seen: dict[str, edit.Assignment] = {}
+    out = []
+    for a in assignments:
+        first = seen.get(a.symbol)
+        if first is not None and first.value != a.value:
+            out.append(f"{a.where}: CONFIG_{a.symbol}={a.value} redefines {first.value} from {first.where}")
+        seen[a.symbol] = a
+    return out
 
 
 class Workspace:
@@ -104,8 +232,11 @@ class Workspace:
         self._cache: dict[str, tuple[int, object]] = {}
         talos = session.inputs.talos
         if talos is not None:
+            # a checkout may lack one arch's list: commands that need it say so (module_list())
             for arch in session.configs:
-                self.module_lists[arch] = ModuleList.load(talos.module_list_path(arch), arch)
+                path = talos.path / "hack" / f"modules-{arch}.txt"
+                if path.exists():
+                    self.module_lists[arch] = ModuleList.load(path, arch)
 
     # --- opening ---------------------------------------------------------------
 
@@ -212,38 +343,134 @@ class Workspace:
             next(iter(self.configs.values())).symbol(name)   # raises, with "did you mean"
         return {**base, "arches": per_arch}
 
-    def set(self, assignments: Iterable[edit.Assignment | str], arches: Sequence[str] | None = None,
-            ) -> dict[str, edit.ChangeSet]:
-        """edit.set_symbols (each arch applies or refuses on its own); an applied change is undoable."""
-        assignments = list(assignments)
-        changes = edit.set_symbols(self.session, assignments, arches=arches)
-        done = [arch for arch, change in changes.items() if change.applied and change.cascade]
-        if done:
-            what = " ".join(str(a) for a in (edit.parse_assignment(a) if isinstance(a, str) else a
-                                             for a in assignments))
-            self.history.append(HistoryEntry("config", done, what))
-            self._changed("config")
-        return changes
+    def set(self, assignments: Iterable[edit.Assignment | str], arches: Sequence[str] | None = None, *,
+            fix: bool = True, ignore_module_list: bool = False,
+            add_to_module_list: bool = False) -> EditOutcome:
+        """Apply the assignments as one batch on every arch (or `arches`), as `make olddefconfig`
+        after merging them would, and keep the change only if it can be kept on all of them.
 
-    def apply_fix(self, arch: str, refusal: edit.Refusal) -> dict[str, edit.ChangeSet]:
-        """Apply a refusal's verified fix together with the assignment it was found for."""
+        Nothing changes (``blocked`` says why) when an assignment can't take effect on some
+        arch (each refusal explained, with a verified fix unless ``fix=False``), or when the
+        change stops building a listed ``.ko`` as a module (unless ``ignore_module_list``).
+        ``add_to_module_list`` adds the ``.ko`` files the new ``=m`` symbols build to the lists.
+        A kept change is one undoable step.
+        """
+        parsed = [edit.parse_assignment(a) if isinstance(a, str) else a for a in assignments]
+        if add_to_module_list and self.session.inputs.talos is None:
+            raise InputError("adding to the module lists needs a talos checkout; nothing changed",
+                             hint=f"give {opt('talos')} (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+        guard = guards.ModuleListGuard(self.session, self.module_lists)
+        drift = self.drift()
+        changes = edit.set_symbols(self.session, parsed, arches=arches, mode="set", fix=fix, atomic=True)
+        outcome = EditOutcome("set", changes, self.session.tree_version, drift=drift)
+        if outcome.refused:
+            outcome.blocked = "an assignment can't take effect (see above)"
+            outcome.fix_notes = self._fix_notes(guard, changes)
+            return outcome
+        outcome.module_list_errors = guard.new_errors()
+        if outcome.module_list_errors and not ignore_module_list:
+            outcome.blocked = guard.refusal()
+            self._undo_changes(changes)
+            return outcome
+        outcome.modules, added = self._new_modules(changes, add=add_to_module_list)
+        done = outcome.changed_arches()
+        if done:
+            self.history.append(HistoryEntry("config", done, " ".join(str(a) for a in parsed), also=added))
+            self._changed("config")
+        return outcome
+
+    def merge(self, assignments: Sequence[edit.Assignment]) -> EditOutcome:
+        """Apply fragment lines as `merge_config.sh` + olddefconfig do: keep what takes effect, list
+        what did not (``unmet``), report symbols no arch defines (``unknown``) and values given twice."""
+        unknown = [a for a in assignments if not any(c.has_symbol(a.symbol) for c in self.configs.values())]
+        known = [a for a in assignments if a not in unknown]
+        drift = self.drift()
+        changes = edit.set_symbols(self.session, known, mode="merge", fix=False) if known else {}
+        outcome = EditOutcome("merge", changes, self.session.tree_version, drift=drift, unknown=unknown,
+                              redefined=redefinitions(assignments))
+        done = outcome.changed_arches()
+        if done:
+            self.history.append(HistoryEntry("config", done, f"merge of {len(known)} line(s)"))
+            self._changed("config")
+        return outcome
+
+    def apply_fix(self, arch: str, refusal: edit.Refusal, **options: bool) -> EditOutcome:
+        """Apply a refusal's verified fix together with the assignment it was found for (on `arch`)."""
         if refusal.fix is None or not refusal.fix.found:
             raise InputError(f"no verified fix for {refusal.assignment} on {arch}")
-        return self.set([*refusal.fix.assignments, refusal.assignment], arches=[arch])
+        return self.set([*refusal.fix.assignments, refusal.assignment], arches=[arch], **options)
+
+    def drift(self) -> dict[str, list[Change]]:
+        """Lines each config changes just by being written (as make olddefconfig would), beyond edits:
+        what a tree other than the config's own changes."""
+        return {arch: config_diff(config.original_text, config.text()) for arch, config in self.configs.items()
+                if not self._edited(arch)}
+
+    def _edited(self, arch: str) -> bool:
+        return any(entry.kind == "config" and arch in entry.arches for entry in self.history)
+
+    def _undo_changes(self, changes: Mapping[str, edit.ChangeSet]) -> None:
+        """Take back a change a guard refused: each arch as it was, and its ChangeSet says so."""
+        editors = edit.editors_for(self.session)
+        for arch, change in changes.items():
+            if change.applied and change.cascade:
+                editors[arch].undo()
+            change.applied = False
+
+    def _fix_notes(self, guard: guards.ModuleListGuard, changes: Mapping[str, edit.ChangeSet]) -> list[str]:
+        """For each refusal's verified fix: the module-list errors applying it would cause."""
+        notes = []
+        editors = edit.editors_for(self.session)
+        for arch, change in changes.items():
+            for refusal in change.refusals:
+                fix = refusal.fix
+                if not guard.lists or fix is None or not fix.found:
+                    continue
+                trial = editors[arch].set([*fix.assignments, refusal.assignment], fix=False)
+                try:
+                    broken = [f["message"] for f in guard.new_errors() if f["arch"] == arch]
+                finally:
+                    if trial.applied and trial.cascade:
+                        editors[arch].undo()
+                if broken:
+                    notes.append(f"\nnote: on {arch}, the fix for {refusal.assignment} would also break "
+                                 f"hack/modules-{arch}.txt:\n" + "".join(f"  {m}\n" for m in broken))
+        return notes
+
+    def _new_modules(self, changes: Mapping[str, edit.ChangeSet], *, add: bool,
+                     ) -> tuple[dict[str, dict], list[HistoryEntry]]:
+        """The .ko files each symbol that became =m now builds; with `add`, listed (in memory)."""
+        out: dict[str, dict] = {}
+        added: list[HistoryEntry] = []
+        for arch, change in changes.items():
+            symbols = [c.symbol for c in change.cascade if c.new == "m" and change.applied]
+            if not symbols:
+                continue
+            built = modules_for_symbols(self.kbuild_map(arch), self.configs[arch].written(), symbols)
+            entries = sorted({ko for kos in built.values() for ko in kos})
+            out[arch] = {"built": entries, "added": []}
+            if add and entries:
+                module_list = self.module_list(arch)
+                out[arch]["added"] = [e for e in entries if module_list.add(e)]
+                if out[arch]["added"]:
+                    added.append(HistoryEntry("modules", [arch], f"add {', '.join(out[arch]['added'])}", "add",
+                                              list(out[arch]["added"])))
+        return out, added
 
     def undo(self) -> HistoryEntry | None:
-        """Undo the last config change or module-list edit (whichever tab made it)."""
+        """Undo the last config change or module-list edit (whichever view or command made it)."""
         if not self.history:
             return None
         entry = self.history.pop()
-        if entry.kind == "config":
-            edit.undo(self.session, arches=entry.arches)
-        else:
-            module_list = self.module_lists[entry.arches[0]]
-            if entry.action == "add":
-                module_list.remove(entry.entries)
+        for one in [entry, *entry.also]:
+            if one.kind == "config":
+                edit.undo(self.session, arches=one.arches)
             else:
-                module_list.add(entry.entries)
+                module_list = self.module_lists[one.arches[0]]
+                if one.action == "add":
+                    module_list.remove(one.entries)
+                else:
+                    module_list.add(one.entries)
         self._changed("undo")
         return entry
 
@@ -277,31 +504,39 @@ class Workspace:
         return {arch: {level: int(((frame["arch"] == arch) & (frame["level"] == level)).sum())
                        for level in LEVELS} for arch in self.module_lists}
 
-    def edit_modules(self, action: str, items: Iterable[str], arches: Sequence[str] | None = None) -> dict:
-        """Add or remove list entries (paths, module names or symbols) on each arch (default: all
-        loaded lists); returns arch -> modules.ListEdit. An entry that names nothing on every
-        arch is an InputError, and then nothing is changed."""
-        from talosnb.analyses.modules import edit_module_list
+    def module_list(self, arch: str) -> ModuleList:
+        """The loaded hack/modules-ARCH.txt of `arch` (an InputError naming what is missing)."""
+        if arch not in self.module_lists:
+            talos = self.session.require_talos()
+            talos.module_list_path(arch)   # raises: the list is missing from the checkout
+        return self.module_lists[arch]
 
+    def edit_modules(self, action: str, items: Iterable[str], arches: Sequence[str] | None = None,
+                     ) -> dict[str, ListEdit]:
+        """Add or remove list entries (paths, module names or symbols) on each arch (default: every
+        loaded list); returns arch -> ListEdit. An entry that names nothing on every arch edited
+        (a typo, a symbol that builds no module, a path not in the tree) is an InputError, and then
+        nothing is changed."""
         if not self.module_lists:
-            raise InputError("no module lists loaded", hint="pass talos (a siderolabs/talos checkout)")
+            self.session.require_talos()
+            raise InputError("no module lists loaded", hint="the talos checkout has no hack/modules-ARCH.txt")
         items = [i.strip() for i in items if i.strip()]
+        guards.refuse_symbols_building_nothing(self.session, items)
         chosen = list(arches or self.module_lists)
         edits = {}
         for arch in chosen:
-            edits[arch] = edit_module_list(self.module_lists[arch], action, items, self.kbuild_map(arch),
+            edits[arch] = edit_module_list(self.module_list(arch), action, items, self.kbuild_map(arch),
                                            self.configs[arch].written(),
                                            tree_version=self.session.tree_version,
                                            list_version=self.list_version())
-        nowhere = [item for item in items if all(item in e.skipped for e in edits.values())]
-        if nowhere:
+        try:
+            guards.refuse_entries_naming_nothing(edits, items)
+        except InputError:
             for arch, one in edits.items():   # put the lists back as they were
                 if one.changed:
                     (self.module_lists[arch].remove if action == "add" else self.module_lists[arch].add)(
                         one.changed)
-            item = nowhere[0]
-            reasons = "; ".join(f"{arch}: {e.skipped[item].message}" for arch, e in edits.items())
-            raise InputError(f"{item} names nothing ({reasons}); nothing changed")
+            raise
         for arch, one in edits.items():
             if one.changed:
                 self.history.append(HistoryEntry("modules", [arch], f"{action} {', '.join(one.changed)}",
@@ -344,46 +579,50 @@ class Workspace:
     def pending_text(self) -> str:
         return "".join(p.text() for p in self.pending())
 
-    def save(self, *, force: bool = False, allow_drop: bool = False) -> SaveResult:
-        """Write every changed file atomically; nothing at all is written when one is refused.
+    def save(self, *, force: bool = False, allow_drop: bool = False, names: Iterable[str] | None = None,
+             outputs: Mapping[str, str | Path] | None = None) -> SaveResult:
+        """Write every changed file (or those `names`: "config-amd64", "modules-arm64.txt"); nothing at
+        all is written when one is refused.
 
-        Refuses with FileChangedError when a file to write changed on disk since it
-        was loaded, unless ``force`` (the error's ``files`` lists them); and with
-        InputError when a config has lines for symbols this kernel tree doesn't
-        define (writing drops them, as `make olddefconfig` would), unless ``allow_drop``.
+        Refused (guards): a config with lines for symbols the tree doesn't define (writing drops
+        them, as `make olddefconfig` would), unless ``allow_drop``; a file in the embedded sample;
+        a file changed on disk since it was loaded, unless ``force``; an ``outputs`` path (arch ->
+        where to write that config instead) holding the other arch's config, unless ``force``.
         """
-        todo = [p for p in self.pending() if p.changed]
-        drops = [p for p in todo if p.dropped]
-        if drops and not allow_drop:
-            raise InputError(
-                "; ".join(f"{p.name}: {p.drop_warning()}" for p in drops) + "; nothing was written",
-                hint="load the kernel tree the configs were made for (kernel_src), or allow dropping the lines")
-        try:
-            sample = sample_dir().resolve()
-        except InputError:   # an installed copy without the sample: nothing to protect
-            sample = None
-        inside = [p for p in todo if sample is not None and p.path.resolve().is_relative_to(sample)]
-        if inside:
-            raise InputError("the embedded sample is read-only; nothing written",
-                             where=str(inside[0].path),
-                             hint="open it with Workspace.open() (or workbench()), which works on a copy")
-        if not force:
-            moved = [p for p in todo if self._snapshot(p) is not None and self._snapshot(p).changed_on_disk()]
-            if moved:
-                error = FileChangedError(
-                    ", ".join(f"{p.name} ({p.label})" for p in moved)
-                    + " changed on disk since it was loaded; nothing was written",
-                    hint="load the files again (rerun the notebook) to see the other changes, "
-                         "or overwrite them (force)")
-                error.files = [p.name for p in moved]
-                raise error
+        wanted = None if names is None else set(names)
+        outputs = {arch: Path(path) for arch, path in (outputs or {}).items()}
+        todo = []
+        for p in self.pending():
+            if wanted is not None and p.name not in wanted:
+                continue
+            if p.kind == "config" and p.arch in outputs:
+                # written elsewhere: pending whenever that file doesn't hold this text yet
+                p = PendingFile(p.name, str(outputs[p.arch]), outputs[p.arch], p.kind, p.arch, True, p.lines,
+                                p.dropped)
+            if p.changed:
+                todo.append(p)
+        guards.refuse_dropped_lines(self.session, [p.arch for p in todo if p.kind == "config"],
+                                    allow_drop=allow_drop)
+        guards.refuse_sample(p.path for p in todo)
+        for arch, path in outputs.items():
+            guards.refuse_other_arch_output(path, arch, force=force)
+        guards.refuse_changed_on_disk([(p.name, p.label, self._snapshot(p)) for p in todo
+                                       if p.path == self._loaded_path(p)], force=force)
+        written = []
         for p in todo:
             if p.kind == "config":
-                self.configs[p.arch].write(force=force)
+                changed = self.configs[p.arch].write(p.path, force=force or p.path != self._loaded_path(p))
             else:
-                self.module_lists[p.arch].save(force=force)
-        self._changed("saved")
-        return SaveResult(todo, self.make_kernel_command())
+                changed = self.module_lists[p.arch].save(force=force)
+            if changed:
+                written.append(p)
+        if written:
+            self._changed("saved")
+        return SaveResult(written, self.make_kernel_command(), self.scratch)
+
+    def _loaded_path(self, pending: PendingFile) -> Path | None:
+        snapshot = self._snapshot(pending)
+        return snapshot.path if snapshot is not None else None
 
     def _snapshot(self, pending: PendingFile):
         if pending.kind == "config":
@@ -420,6 +659,8 @@ class Workspace:
 
     def overview(self) -> pd.DataFrame:
         """Per arch: config lines with y / m, module-list entries and errors, pending changes."""
+        import pandas as pd
+
         counts = self.check_counts() if self.module_lists else {}
         pending = {(p.kind, p.arch): p for p in self.pending()}
         rows = []

@@ -7,9 +7,11 @@ import enum
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from talosnb.app.session import Session
+if TYPE_CHECKING:
+    from talosnb.app.session import Session
+    from talosnb.app.workspace import Workspace
 
 
 class ExitStatus(enum.IntEnum):
@@ -81,8 +83,22 @@ def emit(args: argparse.Namespace, result: Result) -> None:
 
 
 def open_session(args: argparse.Namespace) -> Session:
+    from talosnb.app.session import Session
+
     return Session.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch, toolchain=args.toolchain,
                         progress=args.progress)
+
+
+def open_workspace(args: argparse.Namespace) -> Workspace:
+    """The Workspace over the inputs the options name: the rules every write obeys live there."""
+    from talosnb.app.workspace import Workspace
+
+    return Workspace(open_session(args))
+
+
+def cli_name(name: str) -> str:
+    """How an option reads on the command line: kernel_src -> --kernel-src."""
+    return "--" + name.replace("_", "-")
 
 
 def context(session: Session) -> tuple[dict, str]:

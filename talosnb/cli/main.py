@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from talosnb import __version__
-from talosnb.core.errors import TalosnbError
+from talosnb.core.errors import TalosnbError, face
 
-from .common import ExitStatus, emit
+from .common import ExitStatus, cli_name, emit
 from .registry import BY_NAME, COMMANDS
 
 DESCRIPTION = ("Inspect, toggle and write back Talos Linux kernel configs and module lists, "
@@ -62,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.BAD_INPUT
     module = importlib.import_module(BY_NAME[args.command].module)
     try:
-        result = module.run(args)
+        with face(cli_name):
+            result = module.run(args)
         emit(args, result)
         return int(result.status)
     except TalosnbError as e:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-import kconfiglib
+from talosnb.analyses.modules import ListEdit, findings_frame
 
-from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, findings_frame, looks_like_symbol
-from talosnb.core.errors import FileChangedError, InputError
-
-from .common import Result, common_options, context, open_session
+from .common import Result, common_options, context, open_workspace
 
 ENTRY_HELP = ("a .ko path as listed (kernel/drivers/block/nbd.ko), a module name (nbd) or a Kconfig "
               "symbol (BLK_DEV_NBD or CONFIG_BLK_DEV_NBD: the modules it builds)")
@@ -35,36 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("entries", nargs="+", metavar="ENTRY", help=ENTRY_HELP)
         p.add_argument("--dry-run", action="store_true", help="print the diff and the check, write nothing")
         p.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
-
-
-def _check_symbols(session, entries: list[str]) -> None:
-    """A symbol no selected arch's Kconfig defines is a typo (say so with "did you mean"); one
-    that is not a tristate anywhere never builds a module, whatever its obj- lines name."""
-    for item in (e.strip() for e in entries):
-        if not looks_like_symbol(item):
-            continue
-        defined = [c for c in session.configs.values() if c.has_symbol(item)]
-        if not defined:
-            next(iter(session.configs.values())).symbol(item)  # raises, with "did you mean"
-        types = {kconfiglib.TYPE_TO_STR[c.symbol(item).orig_type] for c in defined}
-        if "tristate" not in types:
-            name = item.removeprefix("CONFIG_")
-            raise InputError(f"CONFIG_{name} is a {' or '.join(sorted(types))}: it is never built as a "
-                             "module; nothing written",
-                             hint="name the module (or its tristate symbol) to list instead")
-
-
-def _refuse_names_nothing(edits: dict[str, ListEdit], entries: list[str]) -> None:
-    for item in entries:
-        reasons = {arch: edit.skipped[item] for arch, edit in edits.items() if item in edit.skipped}
-        if len(reasons) < len(edits):
-            continue
-        if len(reasons) == 1:
-            (error,) = reasons.values()
-            raise InputError(f"{error.message}; nothing written", where=error.where, hint=error.hint)
-        detail = "".join(f"\n  {arch}: {e.message}" + (f" ({e.hint})" if e.hint else "")
-                         for arch, e in reasons.items())
-        raise InputError(f"{item} names nothing on {' or '.join(reasons)}; nothing written{detail}")
 
 
 def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple[dict, str]:
@@ -97,33 +64,22 @@ def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple
 
 
 def run(args: argparse.Namespace) -> Result:
-    session = open_session(args)
-    session.require_talos()
-    _check_symbols(session, args.entries)
-    list_version = session.list_version()
-    edits: dict[str, ListEdit] = {}
-    for arch, config in session.configs.items():
-        module_list = ModuleList.load(session.inputs.talos.module_list_path(arch), arch)
-        kmap = session.kbuild_map(arch, progress=args.progress)
-        edits[arch] = edit_module_list(module_list, args.modules_action, args.entries, kmap, config.written(),
-                                       tree_version=session.tree_version, list_version=list_version)
-    _refuse_names_nothing(edits, args.entries)
-    if not args.dry_run and not args.force:
-        # Check every file first, so one refusal doesn't leave the other arch's list written.
-        for edit in edits.values():
-            snapshot = edit.module_list.snapshot
-            if edit.module_list.changed() and snapshot is not None and snapshot.changed_on_disk():
-                raise FileChangedError("changed on disk since it was loaded; nothing written",
-                                       where=str(edit.module_list.path),
-                                       hint="run the command again to edit the new contents, or pass "
-                                            "--force to overwrite them")
-    payload, text = context(session)
+    ws = open_workspace(args)
+    ws.session.require_talos()
+    for arch in ws.arches:
+        ws.module_list(arch)              # each selected arch's list must be there
+        ws.session.kbuild_map(arch, progress=args.progress)
+    edits = ws.edit_modules(args.modules_action, args.entries)
+    diffs = {arch: edit.module_list.diff() for arch, edit in edits.items()}
+    saved = set()
+    if not args.dry_run:
+        result = ws.save(force=args.force, names=[f"modules-{arch}.txt" for arch in edits])
+        saved = {p.arch for p in result.written}
+    payload, text = context(ws.session)
     payload["lists"] = {}
     errors = 0
     for arch, edit in edits.items():
-        diff = edit.module_list.diff()
-        written = not args.dry_run and edit.module_list.changed() and edit.module_list.save(force=args.force)
-        payload["lists"][arch], more = _report(edit, diff, written=written, dry_run=args.dry_run)
+        payload["lists"][arch], more = _report(edit, diffs[arch], written=arch in saved, dry_run=args.dry_run)
         text += more
         errors += len(edit.errors)
     payload["errors"] = errors

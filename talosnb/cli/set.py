@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from talosnb.analyses import edit
 from talosnb.analyses.edit import parse_assignment
-from talosnb.core.errors import TalosnbError
+from talosnb.app import guards
 
-from .common import Result, common_options, context, open_session, write_options
-from .edits import (
-    ModuleListGuard,
-    fix_notes,
-    new_modules,
-    normalize_drift,
-    payload_changes,
-    refusing_drops,
-    save_modules,
-    undo_dry_run,
-    write_all,
-)
+from .common import Result, common_options, context, open_workspace, write_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,60 +29,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Result:
-
     assignments = [parse_assignment(a, where=f"argument {i}") for i, a in enumerate(args.assignments, 1)]
-    session = open_session(args)
-    if args.add_to_module_list and session.inputs.talos is None:
-        raise TalosnbError("--add-to-module-list needs a talos checkout; nothing was written",
-                           hint="pass --talos (a siderolabs/talos checkout) or set TALOSNB_TALOS")
-    drops = refusing_drops(session)
-    checker = ModuleListGuard(session)
-    drift = normalize_drift(session)
-    # applied in memory (dry run or not), so the module-list check sees the result; undone for --dry-run
-    changes = edit.set_symbols(session, assignments, mode="set", fix=not args.no_fix, atomic=True)
-    refused = any(c.refusals for c in changes.values())
-    broken = [] if refused else checker.new_errors()
-    if args.dry_run and not refused:
-        undo_dry_run(session, changes)
-    blocked = None
-    if refused:
-        blocked = "an assignment can't take effect (see above)"
-    elif broken and not args.ignore_module_list:
-        blocked = ("hack/modules-ARCH.txt lists modules this change stops building as =m; remove them first "
-                   "(talosnb modules remove ...) or pass --ignore-module-list")
-    elif drops and not args.allow_drop:
-        blocked = drops
-    payload, text = context(session)
-    modules, written = {}, {arch: False for arch in changes}
-    if not blocked and not args.dry_run:
-        modules = new_modules(session, changes, args)   # checks the lists before anything is written
-        written = write_all(session, changes, args)
-        save_modules(modules, args)
-    elif not refused:
-        modules = new_modules(session, changes, args, preview=True)
-    payload.update({"changes": payload_changes(changes), "written": written, "refused": refused,
-                    "modules": {a: {k: v for k, v in m.items() if k != "list"} for a, m in modules.items()},
-                    "module_list_errors": broken, "blocked": blocked,
-                    "normalized": {arch: [str(c) for c in d] for arch, d in drift.items()}})
-    for arch, change in changes.items():
-        text += "\n" + change.text() + "\n"
-        if written.get(arch):
-            text += f"  written to {session.configs[arch].source}\n"
-        if drift.get(arch) and not refused:
-            text += (f"  writing also normalizes {len(drift[arch])} line(s) as make olddefconfig would "
-                     "(the tree differs from the one the config was made with):\n")
-            text += "".join(f"    {c}\n" for c in drift[arch])
-        for entry in modules.get(arch, {}).get("built", []):
-            text += f"  now builds {entry}\n"
-        for entry in modules.get(arch, {}).get("added", []):
-            text += f"  {'would add' if args.dry_run else 'added'} to the module list: {entry}\n"
-    for finding in broken:
-        text += f"\nmodule list: {finding['arch']}: {finding['message']}"
-        if finding.get("fix"):
-            text += f"\n  fix: {finding['fix']}"
-        text += "\n"
-    if refused:
-        text += fix_notes(session, checker, changes)
+    ws = open_workspace(args)
+    outcome = ws.set(assignments, fix=not args.no_fix, ignore_module_list=args.ignore_module_list,
+                     add_to_module_list=args.add_to_module_list)
+    blocked = outcome.blocked
+    if blocked is None and not args.allow_drop:
+        # said before writing, dry run or not (saving refuses it too)
+        blocked = guards.dropped_lines(ws.session, outcome.changes)
+    written = {arch: False for arch in outcome}
+    if blocked is None and not args.dry_run:
+        names = [f"config-{arch}" for arch in outcome.changed_arches()]
+        names += [f"modules-{arch}.txt" for arch, m in outcome.modules.items() if m.get("added")]
+        saved = ws.save(force=args.force, allow_drop=args.allow_drop, names=names)
+        written = {arch: any(p.name == f"config-{arch}" for p in saved.written) for arch in outcome}
+    payload, text = context(ws.session)
+    payload.update(outcome.as_dict())
+    payload.update({"written": written, "blocked": blocked})
+    text += outcome.text(written=written, dry_run=args.dry_run,
+                         sources={arch: c.source for arch, c in ws.configs.items()})
     if blocked:
         text += f"\nnothing written: {blocked}\n"
     elif args.dry_run:

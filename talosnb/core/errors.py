@@ -6,6 +6,40 @@ from TalosnbError; anything else escaping is a bug.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+
+# How an option or input is named to the person reading a message: the command line
+# says --force, Python code says force=True. Library messages call opt(); the face in
+# use (the CLI sets its own while a command runs) decides the words.
+_FACE: contextvars.ContextVar[Callable[[str], str]] = contextvars.ContextVar("talosnb_face")
+
+
+def python_name(name: str) -> str:
+    """An option as Python code names it: force=True for a switch, kernel_src for an input."""
+    return f"{name}=True" if name in FLAGS else name
+
+
+# Options that are switches (the others take a value).
+FLAGS = frozenset({"force", "allow_drop", "ignore_module_list", "dry_run", "add_to_module_list",
+                   "allow_series_change", "no_patches", "follow_symlinks", "strict", "write"})
+
+
+def opt(name: str) -> str:
+    """The words for option or input `name` (python spelling: kernel_src) in the current face."""
+    return _FACE.get(python_name)(name)
+
+
+@contextlib.contextmanager
+def face(namer: Callable[[str], str]) -> Iterator[None]:
+    """Messages raised inside name options with `namer` (the CLI: --kernel-src)."""
+    token = _FACE.set(namer)
+    try:
+        yield
+    finally:
+        _FACE.reset(token)
+
 
 class TalosnbError(Exception):
     """A problem with the user's input or environment, explained.
@@ -34,7 +68,11 @@ class InputError(TalosnbError):
 
 
 class FileChangedError(TalosnbError):
-    """A file changed on disk since it was loaded; writing would lose those changes."""
+    """A file changed on disk since it was loaded; writing would lose those changes.
+
+    ``files`` names the files that changed (when several were checked together)."""
+
+    files: tuple[str, ...] = ()
 
 
 class VersionMismatchError(TalosnbError):

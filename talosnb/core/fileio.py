@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FileChangedError, InputError
+from .errors import FileChangedError, InputError, opt
 from .paths import is_in_sample
 
 
@@ -48,7 +48,7 @@ def read_text(path: str | os.PathLike, *, what: str = "file") -> tuple[str, Snap
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{what} not found", where=str(path),
-                         hint="check the path (or the --pkgs/--talos folder)") from None
+                         hint=f"check the path (or the {opt('pkgs')}/{opt('talos')} folder)") from None
     except IsADirectoryError:
         raise InputError(f"{what} is a folder, expected a file", where=str(path)) from None
     except OSError as e:
@@ -64,19 +64,9 @@ def refuse_sample(path: Path) -> None:
     """The embedded sample (data/sample) is the package's own data: never written by a command."""
     if is_in_sample(path):
         raise InputError("the embedded sample is read-only", where=str(path),
-                         hint="use --dry-run to see what would change, or work on a copy: "
-                              "cp -r data/sample /tmp/s && talosnb ... --pkgs /tmp/s/pkgs --talos /tmp/s/talos "
-                              "--kernel-src /tmp/s/linux")
-
-
-def check_unchanged(snapshots) -> None:
-    """Before writing several files: refuse (naming every one) if any changed on disk since loaded."""
-    changed = [str(s.path) for s in snapshots if s is not None and s.changed_on_disk()]
-    if changed:
-        raise FileChangedError(
-            "changed on disk since loaded: " + ", ".join(changed) + "; nothing was written",
-            where=changed[0],
-            hint="reload to see the other changes, or pass --force to overwrite them")
+                         hint=f"see what would change without writing ({opt('dry_run')}), or work on a copy: "
+                              f"cp -r data/sample /tmp/s, then {opt('pkgs')} /tmp/s/pkgs {opt('talos')} /tmp/s/talos "
+                              f"{opt('kernel_src')} /tmp/s/linux")
 
 
 def atomic_write(path: str | os.PathLike, text: str, *, expect: Snapshot | None = None,
@@ -96,7 +86,7 @@ def atomic_write(path: str | os.PathLike, text: str, *, expect: Snapshot | None 
         raise FileChangedError(
             "changed on disk since it was loaded; not overwriting it",
             where=str(path),
-            hint="reload it to see the other changes, or pass --force to overwrite them")
+            hint=f"reload it to see the other changes, or overwrite them ({opt('force')})")
     try:
         if path.read_bytes() == data:
             return False

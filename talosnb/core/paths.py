@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, opt
 
 ENV_PKGS = "TALOSNB_PKGS"
 ENV_TALOS = "TALOSNB_TALOS"
@@ -42,7 +42,7 @@ def sample_dir() -> Path:
         raise InputError(
             "the embedded sample is missing", where=str(path),
             hint="it ships with a source checkout of talosnb (pip install -e .); "
-                 "or pass --pkgs, --talos and --kernel-src")
+                 f"or give {opt('pkgs')}, {opt('talos')} and {opt('kernel_src')}")
     return path
 
 

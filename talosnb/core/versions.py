@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, opt
 
 _KVER = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(.*)$")
 # what a Pkgfile's linux_version (a kernel.org tarball name) may be
@@ -89,7 +89,7 @@ def compare_versions(tree_version: str, other_version: str, what: str) -> Versio
             "mismatch", "error", tree_version, other_version, what,
             f"kernel tree is {tree_version} but {what} is {other_version}: different kernel "
             f"series ({tree[0]}.{tree[1]} vs {other[0]}.{other[1]}), so symbols will be missing "
-            f"or unknown; pass a {other[0]}.{other[1]} kernel tree with --kernel-src")
+            f"or unknown; use a {other[0]}.{other[1]} kernel tree ({opt('kernel_src')})")
     if tree != other:
         return VersionCheck(
             "note", "info", tree_version, other_version, what,

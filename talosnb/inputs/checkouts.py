@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from talosnb.core.arches import ARCHES, check_arch
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 
 from .pkgfile import PkgfileInfo, parse_pkgfile
 
@@ -22,21 +22,21 @@ class PkgsCheckout:
     CONTENTS = "Pkgfile and kernel/build/config-amd64, config-arm64"
 
     def __init__(self, path: str | os.PathLike):
-        self.path = _existing_dir(path, "pkgs checkout", "--pkgs", self.CONTENTS)
+        self.path = _existing_dir(path, "pkgs checkout", opt("pkgs"), self.CONTENTS)
 
     def __repr__(self) -> str:
         return f"PkgsCheckout({str(self.path)!r})"
 
     @property
     def pkgfile(self) -> Path:
-        return _existing_file(self.path / "Pkgfile", "Pkgfile", "--pkgs", self.CONTENTS)
+        return _existing_file(self.path / "Pkgfile", "Pkgfile", opt("pkgs"), self.CONTENTS)
 
     def pkgfile_info(self) -> PkgfileInfo:
         return parse_pkgfile(self.pkgfile)
 
     def config_path(self, arch: str) -> Path:
         return _existing_file(self.path / "kernel" / "build" / f"config-{check_arch(arch)}",
-                              f"kernel config for {arch}", "--pkgs", self.CONTENTS)
+                              f"kernel config for {arch}", opt("pkgs"), self.CONTENTS)
 
     def arches(self) -> list[str]:
         """The architectures this checkout has a config for."""
@@ -49,14 +49,14 @@ class TalosCheckout:
     CONTENTS = "hack/modules-amd64.txt, hack/modules-arm64.txt"
 
     def __init__(self, path: str | os.PathLike):
-        self.path = _existing_dir(path, "talos checkout", "--talos", self.CONTENTS)
+        self.path = _existing_dir(path, "talos checkout", opt("talos"), self.CONTENTS)
 
     def __repr__(self) -> str:
         return f"TalosCheckout({str(self.path)!r})"
 
     def module_list_path(self, arch: str) -> Path:
         return _existing_file(self.path / "hack" / f"modules-{check_arch(arch)}.txt",
-                              f"module list for {arch}", "--talos", self.CONTENTS)
+                              f"module list for {arch}", opt("talos"), self.CONTENTS)
 
     def arches(self) -> list[str]:
         return [a for a in ARCHES if (self.path / "hack" / f"modules-{a}.txt").is_file()]

@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import ENV_CACHE_DIR, ENV_KERNEL_MIRROR, cache_dir
 from talosnb.core.versions import RELEASE, parse_version, read_makefile_version
 
@@ -36,8 +36,9 @@ CACHE_FORMAT = 1
 
 TARBALL_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar", ".txz", ".tar.bz2", ".tbz2")
 
-KERNEL_SRC_HINT = ("pass --kernel-src with a kernel source folder or tarball (kernel.org "
-                   "linux-X.Y.Z.tar.xz, or Debian's /usr/src/linux-source-X.Y.tar.xz)")
+def kernel_src_hint() -> str:
+    return (f"give {opt('kernel_src')}: a kernel source folder or tarball (kernel.org "
+            "linux-X.Y.Z.tar.xz, or Debian's /usr/src/linux-source-X.Y.tar.xz)")
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,16 @@ class KernelTree:
     def open(cls, path: str | os.PathLike, *, origin: str | os.PathLike | None = None) -> KernelTree:
         p = Path(path).expanduser()
         if not p.is_dir():
-            raise InputError("kernel source folder not found", where=str(p), hint=KERNEL_SRC_HINT)
+            raise InputError("kernel source folder not found", where=str(p), hint=kernel_src_hint())
         version = read_makefile_version(p / "Makefile")
         if version is None:
             raise InputError(
                 "not a kernel source tree: no top-level Makefile with VERSION/PATCHLEVEL",
-                where=str(p), hint="point --kernel-src at the folder holding the kernel's top "
+                where=str(p), hint=f"point {opt('kernel_src')} at the folder holding the kernel's top "
                                    "Makefile and Kconfig, or at a kernel tarball")
         if not (p / "Kconfig").is_file():
             raise InputError("not a kernel source tree: no top-level Kconfig", where=str(p),
-                             hint=KERNEL_SRC_HINT)
+                             hint=kernel_src_hint())
         p = p.resolve()
         return cls(p, version, Path(origin).resolve() if origin else p)
 
@@ -86,11 +87,11 @@ def open_kernel_tree(spec: str | os.PathLike, *, pkgfile_version: str | None = N
     if p.is_dir():
         return KernelTree.open(p)
     if not p.exists():
-        raise InputError(f"kernel source not found{want}", where=str(p), hint=KERNEL_SRC_HINT)
+        raise InputError(f"kernel source not found{want}", where=str(p), hint=kernel_src_hint())
     if not is_tarball(p):
         raise InputError(f"kernel source is neither a folder nor a tarball{want}", where=str(p),
                          hint=f"expected a folder or a {', '.join(TARBALL_SUFFIXES)} file; "
-                              + KERNEL_SRC_HINT)
+                              + kernel_src_hint())
     return _extract_cached(p.resolve(), progress=progress, want=want)
 
 
@@ -279,7 +280,7 @@ def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
             raise InputError(
                 f"cannot read the tarball, it is corrupt or truncated ({type(e).__name__}: {e})",
                 where=str(tarball),
-                hint="download it again, or pass an extracted kernel folder with --kernel-src") from None
+                hint=f"download it again, or give an extracted kernel folder ({opt('kernel_src')})") from None
 
 
 class _CacheWriteError(Exception):
@@ -436,16 +437,16 @@ def fetch_kernel_tarball(version: str, sha256: str, *, base_url: str | None = No
             raise
         raise InputError(
             f"downloaded {fname} does not match the expected sha256 {sha256}; the file was removed",
-            where=url, hint="check linux_sha256 in the Pkgfile (and the mirror), or pass "
-                            "--kernel-src with a kernel tarball you trust") from None
+            where=url, hint="check linux_sha256 in the Pkgfile (and the mirror), or give "
+                            f"{opt('kernel_src')}: a kernel tarball you trust") from None
     except requests.exceptions.HTTPError as e:
         code = e.response.status_code if e.response is not None else "?"
         raise InputError(f"cannot download {fname}: HTTP {code}", where=url,
-                         hint=f"check the version and {ENV_KERNEL_MIRROR}; or " + KERNEL_SRC_HINT) from None
+                         hint=f"check the version and {ENV_KERNEL_MIRROR}; or " + kernel_src_hint()) from None
     except (requests.exceptions.RequestException, OSError) as e:
         raise InputError(
             f"cannot download {fname}: offline or the server is unreachable ({type(e).__name__})",
-            where=url, hint=KERNEL_SRC_HINT) from None
+            where=url, hint=kernel_src_hint()) from None
     finally:
         logger.setLevel(level)
     return Path(path)

@@ -20,7 +20,7 @@ from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
 from talosnb.core.versions import VersionCheck, compare_versions
 
 from .checkouts import PkgsCheckout, TalosCheckout
-from .kernel_tree import KERNEL_SRC_HINT, KernelTree, fetch_kernel_tarball, open_kernel_tree
+from .kernel_tree import KernelTree, fetch_kernel_tarball, kernel_src_hint, open_kernel_tree
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Inputs:
         bad = self.mismatches()
         if bad:
             raise VersionMismatchError("; ".join(c.message for c in bad),
-                                       hint=KERNEL_SRC_HINT)
+                                       hint=kernel_src_hint())
 
 
 def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,

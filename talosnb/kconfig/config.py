@@ -13,7 +13,7 @@ from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE
 
 from talosnb.core import dotconfig
 from talosnb.core.arches import ARCH_SYMBOLS, header_arch
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import Snapshot, atomic_write, read_text
 from talosnb.core.names import is_placeholder
 
@@ -114,7 +114,7 @@ class Config:
                 raise InputError(
                     f"this is a Linux/{header.arch} config, not a config for {arch} "
                     f"(Linux/{header_arch(arch)})", where=f"{source}:{header.line}",
-                    hint="check --arch, or which config-ARCH file was given")
+                    hint=f"check {opt('arch')}, or which config-ARCH file was given")
         syms = self.tree.kconf.syms
         # the symbols that give away another arch's config, and which arch
         foreign = {name: other for other, names in ARCH_SYMBOLS.items() if other != arch for name in names}
@@ -133,7 +133,7 @@ class Config:
             if is_set and value == "y" and name in foreign:
                 raise InputError(f"CONFIG_{name}=y: this is a config for {foreign[name]}, not {arch}",
                                  where=f"{source}:{linenr}",
-                                 hint="check --arch, or which config-ARCH file was given")
+                                 hint=f"check {opt('arch')}, or which config-ARCH file was given")
             sym = syms.get(name)
             if sym is None or not sym.nodes or is_placeholder(name):
                 self.notes.append(LoadNote(f"{source}:{linenr}", name, "unknown-symbol",
@@ -237,4 +237,4 @@ def _did_you_mean(config: Config, name: str) -> str:
     close = difflib.get_close_matches(name.upper(), names, n=3, cutoff=0.75)
     if close:
         return "did you mean " + ", ".join(close) + "?"
-    return "check the spelling (talosnb search TEXT finds symbols by name, prompt or help)"
+    return "check the spelling (search finds symbols by name, prompt or help text)"

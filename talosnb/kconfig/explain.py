@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import kconfiglib
 from kconfiglib import AND, BOOL, NOT, OR, STRING, TRI_TO_STR, TRISTATE, expr_str, expr_value
 
+from talosnb.core.errors import opt
 from talosnb.core.names import describe_placeholder, is_placeholder
 
 from .config import Config
@@ -347,7 +348,7 @@ def cascade_reason(config: Config, sym, old: str | None, new: str | None,
     assumed = assumed_probes.get(sym.name)
     if assumed:
         reason += (f"; depends on a compiler probe this config has no answer for ({assumed}), "
-                   "assumed to succeed — --toolchain host runs it")
+                   f"assumed to succeed — the host toolchain mode ({opt('toolchain')} host) runs it")
     return reason
 
 

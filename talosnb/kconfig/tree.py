@@ -18,7 +18,7 @@ from pathlib import Path
 import kconfiglib
 
 from talosnb.core.arches import check_arch, srcarch
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import cache_dir
 from talosnb.core.versions import read_makefile_version
 
@@ -35,7 +35,7 @@ def read_tree_version(path: str | os.PathLike) -> str:
     version = read_makefile_version(Path(path) / "Makefile")
     if version is None:
         raise InputError("not a kernel tree: no top-level Makefile with VERSION/PATCHLEVEL", where=str(path),
-                         hint="--kernel-src must be a Linux source folder or tarball")
+                         hint=f"{opt('kernel_src')} must be a Linux source folder or tarball")
     return version
 
 

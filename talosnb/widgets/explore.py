@@ -134,11 +134,12 @@ class ExploreView(_View):
 
     # --- actions -----------------------------------------------------------
 
-    def set_value(self, target: str, value: str) -> dict[str, edit.ChangeSet]:
+    def set_value(self, target: str, value: str, *, ignore_module_list: bool = False) -> dict[str, edit.ChangeSet]:
         """Set the shown symbol on one arch ("amd64") or on every arch defining it ("both")."""
         arches = None if target == "both" else [target]
         try:
-            changes = self.workspace.set([edit.Assignment(self.symbol, value)], arches=arches)
+            changes = self.workspace.set([edit.Assignment(self.symbol, value)], arches=arches,
+                                         ignore_module_list=ignore_module_list)
         except TalosnbError as e:
             self.status.value = _error_html(e)
             return {}
@@ -177,7 +178,22 @@ class ExploreView(_View):
     def _show_changes(self, changes: dict[str, edit.ChangeSet]) -> None:
         self.last_changes = changes
         self.fix_buttons = {}
+        self.override_button = None
         children = []
+        blocked = getattr(changes, "blocked", None)
+        if blocked and not changes.refused:
+            # the module-list guard: the same refusal `talosnb set` makes, and the same way past it
+            errors = "".join(f"<li>{_e(f['arch'])}: {_e(f['message'])}</li>" for f in changes.module_list_errors)
+            children.append(widgets.HTML(f"<div class='talosnb-err'>Not changed: {_e(blocked)}<ul>{errors}</ul></div>"))
+            requested = next(iter(changes.values())).requested
+            target = "both" if len(changes) > 1 else next(iter(changes))
+            button = widgets.Button(description="change it anyway (the module list will have errors)",
+                                    button_style="danger", layout=widgets.Layout(width="auto"))
+            button.on_click(lambda _: self.set_value(target, requested[0].value, ignore_module_list=True))
+            self.override_button = button
+            children.append(button)
+            _replace_children(self.outcome, children)
+            return
         for arch, change in changes.items():
             children.append(widgets.HTML(_TABLE_STYLE + change_html(change)))
             refusal = change.refusals[0] if change.refusals else None

@@ -1,0 +1,164 @@
+"""Every rule about what talosnb refuses to do to a user's files, each in one place.
+
+The Workspace calls these before it changes or writes anything, so the command
+line and the widgets refuse the same things with the same words:
+
+- :func:`refuse_dropped_lines`: a config with lines for symbols the kernel tree
+  doesn't define is not written (writing drops those lines, as olddefconfig would);
+- :func:`refuse_changed_on_disk`: a file changed on disk since it was loaded is not
+  overwritten; every file is checked before any is written;
+- :func:`refuse_sample`: the embedded sample is never written;
+- :func:`refuse_other_arch_output`: a config is not written over the other arch's;
+- :class:`ModuleListGuard`: a config change that stops building a listed ``.ko``
+  as a module is refused;
+- :func:`refuse_entries_naming_nothing` and :func:`refuse_symbols_building_nothing`:
+  a module-list edit whose entry names nothing changes nothing.
+
+Each refusal is a TalosnbError (``RefusedError``, exit 1, for a write refused to
+protect the user's data; ``InputError``, exit 2, for an input that names nothing)
+whose hint names the override in the words of the face in use (:func:`opt`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import kconfiglib
+
+from talosnb.analyses.modules import ListEdit, ModuleList, looks_like_symbol
+from talosnb.core import dotconfig
+from talosnb.core.arches import header_arch
+from talosnb.core.errors import FileChangedError, InputError, RefusedError, opt
+from talosnb.core.fileio import Snapshot
+from talosnb.core.fileio import refuse_sample as _refuse_sample_path
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+def dropped_lines(session: Session, arches: Iterable[str]) -> str | None:
+    """Why writing these arches' configs would lose lines (symbols the tree doesn't define), and what
+    to do instead; None if it wouldn't."""
+    parts = []
+    for arch in arches:
+        config = session.configs[arch]
+        dropped = [n for n in config.notes if n.kind == "unknown-symbol"]
+        if dropped:
+            names = ", ".join(n.symbol for n in dropped[:6]) + (" ..." if len(dropped) > 6 else "")
+            parts.append(f"config-{arch} has {len(dropped)} line(s) for symbols the {session.tree_version} "
+                         f"tree doesn't define ({names}; first at {dropped[0].where})")
+    if not parts:
+        return None
+    return ("; ".join(parts) + ". Writing would drop them: use the kernel tree the configs were made for "
+            f"({opt('kernel_src')}), or pass {opt('allow_drop')}")
+
+
+def refuse_dropped_lines(session: Session, arches: Iterable[str], *, allow_drop: bool) -> None:
+    why = None if allow_drop else dropped_lines(session, arches)
+    if why:
+        raise RefusedError(why + "; nothing was written")
+
+
+def refuse_changed_on_disk(files: Sequence[tuple[str, str, Snapshot | None]], *, force: bool) -> None:
+    """Before writing several files: refuse, naming every one, if any changed on disk since it was
+    loaded (`files`: name, where it lives, what was loaded). Nothing is written then."""
+    if force:
+        return
+    moved = [(name, label, snap) for name, label, snap in files if snap is not None and snap.changed_on_disk()]
+    if moved:
+        error = FileChangedError(
+            ", ".join(f"{name} ({label})" for name, label, _ in moved)
+            + " changed on disk since it was loaded; nothing was written",
+            where=str(moved[0][2].path),
+            hint=f"load the files again to see the other changes, or overwrite them ({opt('force')})")
+        error.files = tuple(name for name, _, _ in moved)
+        raise error
+
+
+def refuse_sample(paths: Iterable[Path]) -> None:
+    for path in paths:
+        _refuse_sample_path(path)
+
+
+def refuse_other_arch_output(output: Path, arch: str, *, force: bool) -> None:
+    """Writing a config elsewhere must not silently replace a config of the other arch there."""
+    if force or not output.is_file():
+        return
+    try:
+        found = dotconfig.header(output.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return
+    if found and found.arch != header_arch(arch):
+        raise InputError(f"{output} holds a Linux/{found.arch} config, and this is the {arch} one; not "
+                           "overwriting it", where=str(output),
+                           hint=f"check the output path and the arch ({opt('arch')}), or overwrite it "
+                                f"({opt('force')})")
+
+
+class ModuleListGuard:
+    """The module-list errors a config change introduces: each listed ``.ko`` must stay built as a
+    module (nothing to check without module lists)."""
+
+    def __init__(self, session: Session, lists: Mapping[str, ModuleList]) -> None:
+        self.session = session
+        self.lists = dict(lists)
+        self.before = self._keys(self._errors())
+
+    def _errors(self) -> list[dict]:
+        from talosnb.analyses.edit import fix_verifier
+        from talosnb.analyses.modules import findings_frame
+
+        if not self.lists:
+            return []
+        frame = findings_frame(self.session.check_modules(self.lists, verify_fix=fix_verifier(self.session),
+                                                          unlisted=False))
+        return frame[frame["level"] == "error"].to_dict(orient="records") if len(frame) else []
+
+    @staticmethod
+    def _keys(errors: list[dict]) -> set:
+        return {(f["arch"], f["kind"], f["entry"]) for f in errors}
+
+    def new_errors(self) -> list[dict]:
+        return [f for f in self._errors() if (f["arch"], f["kind"], f["entry"]) not in self.before]
+
+    @staticmethod
+    def refusal() -> str:
+        return ("hack/modules-ARCH.txt lists modules this change stops building as =m; remove them from the "
+                f"list first, or write anyway ({opt('ignore_module_list')})")
+
+
+def refuse_symbols_building_nothing(session: Session, entries: Iterable[str]) -> None:
+    """A symbol no loaded arch defines is a typo (said with "did you mean"); one that is not a
+    tristate anywhere never builds a module, whatever its obj- lines name."""
+    for item in (e.strip() for e in entries):
+        if not looks_like_symbol(item):
+            continue
+        defined = [c for c in session.configs.values() if c.has_symbol(item)]
+        if not defined:
+            try:
+                next(iter(session.configs.values())).symbol(item)  # raises, with "did you mean"
+            except InputError as e:
+                raise InputError(f"{e.message}; nothing changed", where=e.where, hint=e.hint) from None
+        types = {kconfiglib.TYPE_TO_STR[c.symbol(item).orig_type] for c in defined}
+        if "tristate" not in types:
+            name = item.removeprefix("CONFIG_")
+            raise InputError(f"CONFIG_{name} is a {' or '.join(sorted(types))}: it is never built as a "
+                             "module; nothing changed",
+                             hint="name the module (or its tristate symbol) to list instead")
+
+
+def refuse_entries_naming_nothing(edits: Mapping[str, ListEdit], entries: Iterable[str]) -> None:
+    """An entry that names nothing on every arch edited is an error (the edits are then undone by the
+    caller); one that names something on another arch is only skipped there."""
+    for item in entries:
+        reasons = {arch: edit.skipped[item] for arch, edit in edits.items() if item in edit.skipped}
+        if not reasons or len(reasons) < len(edits):
+            continue
+        if len(reasons) == 1:
+            (error,) = reasons.values()
+            raise InputError(f"{error.message}; nothing changed", where=error.where, hint=error.hint)
+        detail = "".join(f"\n  {arch}: {e.message}" + (f" ({e.hint})" if e.hint else "")
+                         for arch, e in reasons.items())
+        raise InputError(f"{item} names nothing on {' or '.join(reasons)}; nothing changed{detail}")
