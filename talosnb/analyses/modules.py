@@ -493,50 +493,55 @@ def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Map
         list_version is not None and series(list_version) != series(tree_version))
     findings: list[Finding] = []
     for arch in sorted(lists):
-        module_list = lists[arch]
-        kmap = kbuild[arch]
-        arch_values = values[arch]
-        findings.extend(_check_form(module_list))
-        for _, entry, where in module_list.numbered():
+        findings.extend(_check_form(lists[arch]))
+        for _, entry, where in lists[arch].numbered():
             if not entry.endswith(".ko") or _malformed(entry):
                 continue
-            found = _check_entry(kmap, module_list, entry, where, arch_values, tree_version=tree_version,
+            found = _check_entry(kbuild[arch], lists[arch], entry, where, values[arch], tree_version=tree_version,
                                  list_version=list_version, mismatch=mismatch, verify_fix=verify_fix)
             if found:
                 findings.append(found)
-    # Across arches: a module one arch lists and another builds as m but does not list.
     for arch in sorted(lists):
-        if arch not in kbuild or arch not in values:
-            continue
-        listed_here = set(lists[arch].entries)
-        for other in sorted(lists):
-            if other == arch:
-                continue
-            for _, entry, _where in lists[other].numbered():
-                if not entry.endswith(".ko") or entry in listed_here:
-                    continue
-                state = kbuild[arch].evaluate(entry, values[arch])
-                if state.state == "module":
-                    rule = kbuild[arch].rule(entry)
-                    symbols = rule.own_symbols if rule else ()
-                    findings.append(make_finding(
-                        "other-arch-only", arch, entry, symbols=symbols,
-                        values={s: normalize_value(values[arch].get(s)) for s in symbols},
-                        where=lists[arch].name, other_arch=other))
+        if arch in kbuild and arch in values:
+            findings.extend(_other_arch_only(lists, arch, kbuild[arch], values[arch]))
     if unlisted:
         for arch in sorted(lists):
-            kmap = kbuild[arch]
-            listed = set(lists[arch].entries)
-            for entry in modules_built(kmap, values[arch]):
-                if entry in listed:
-                    continue
-                rule = kmap.modules[entry]
-                own = [c for c in rule.conditions if c.kind == "module"]
-                symbols = tuple(dict.fromkeys(c.symbol for c in own))
+            findings.extend(_unlisted(lists[arch], arch, kbuild[arch], values[arch]))
+    return findings
+
+
+def _other_arch_only(lists: Mapping[str, ModuleList], arch: str, kmap: KbuildMap,
+                     values: Mapping[str, str]) -> list[Finding]:
+    """Modules another arch lists that this arch builds as m but does not list."""
+    findings = []
+    listed_here = set(lists[arch].entries)
+    for other in sorted(set(lists) - {arch}):
+        for _, entry, _where in lists[other].numbered():
+            if not entry.endswith(".ko") or entry in listed_here:
+                continue
+            if kmap.evaluate(entry, values).state == "module":
+                rule = kmap.rule(entry)
+                symbols = rule.own_symbols if rule else ()
                 findings.append(make_finding(
-                    "unlisted-module", arch, entry, symbols=symbols,
-                    values={s: normalize_value(values[arch].get(s)) for s in symbols},
-                    where=own[0].where if own else None))
+                    "other-arch-only", arch, entry, symbols=symbols,
+                    values={s: normalize_value(values.get(s)) for s in symbols},
+                    where=lists[arch].name, other_arch=other))
+    return findings
+
+
+def _unlisted(module_list: ModuleList, arch: str, kmap: KbuildMap, values: Mapping[str, str]) -> list[Finding]:
+    """Modules the config builds that the list leaves out (informational)."""
+    findings = []
+    listed = set(module_list.entries)
+    for entry in modules_built(kmap, values):
+        if entry in listed:
+            continue
+        own = [c for c in kmap.modules[entry].conditions if c.kind == "module"]
+        symbols = tuple(dict.fromkeys(c.symbol for c in own))
+        findings.append(make_finding(
+            "unlisted-module", arch, entry, symbols=symbols,
+            values={s: normalize_value(values.get(s)) for s in symbols},
+            where=own[0].where if own else None))
     return findings
 
 

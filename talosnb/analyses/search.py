@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
+import kconfiglib
 import pandas as pd
 
 from talosnb.core.names import is_placeholder
@@ -40,53 +41,22 @@ def search(configs: Mapping[str, Config], text: str, *, limit: int | None = 50,
     query = text.strip()
     if not query:
         return pd.DataFrame(columns=COLUMNS)
+    found = _Found()
     upper = query.upper().removeprefix("CONFIG_")
-    lower = query.lower()
-    found: dict[str, dict] = {}
-
-    def add(sym, config: Config, match: str) -> None:
-        row = found.get(sym.name)
-        if row is None:
-            row = found[sym.name] = {"symbol": sym.name, "match": match, "rank": RANKS[match],
-                                     "type": _type(sym), "prompt": _prompt(sym), "arches": [], "values": {},
-                                     "defined_at": f"{sym.nodes[0].filename}:{sym.nodes[0].linenr}"}
-        elif RANKS[match] < row["rank"]:
-            row["match"], row["rank"] = match, RANKS[match]
-        if config.arch not in row["arches"]:
-            row["arches"].append(config.arch)
-            row["values"][config.arch] = sym.str_value
-
     for config in configs.values():
         for sym in config.kconf.unique_defined_syms:
-            name = sym.name
-            if not config.is_kernel_symbol(sym):
-                continue
-            if name == upper:
-                add(sym, config, "name")
-            elif name.startswith(upper):
-                add(sym, config, "name-prefix")
-            elif upper in name:
-                add(sym, config, "name-substring")
-            else:
-                prompt = _prompt(sym)
-                if prompt and lower in prompt.lower():
-                    add(sym, config, "prompt")
-                elif len(lower) >= 3 and lower in _help(sym).lower():
-                    add(sym, config, "help")
+            match = _text_match(sym, upper, query.lower()) if config.is_kernel_symbol(sym) else None
+            if match:
+                found.add(sym, config, match)
         if kbuild_maps and config.arch in kbuild_maps:
-            kmap = kbuild_maps[config.arch]
-            for path in _module_paths(kmap, query):
-                rule = kmap.rule(path)
-                for name in getattr(rule, "own_symbols", ()):
-                    sym = config.kconf.syms.get(name)
-                    if sym is not None and sym.nodes:
-                        add(sym, config, "module")
-    if not found:
+            for sym in _module_symbols(config, kbuild_maps[config.arch], query):
+                found.add(sym, config, "module")
+    if not found.rows:
         for config in configs.values():
             names = [s.name for s in config.kconf.unique_defined_syms if not is_placeholder(s.name)]
             for name in difflib.get_close_matches(upper, names, n=5, cutoff=0.75):
-                add(config.kconf.syms[name], config, "similar-name")
-    rows = sorted(found.values(), key=lambda r: (r["rank"], len(r["symbol"]), r["symbol"]))
+                found.add(config.kconf.syms[name], config, "similar-name")
+    rows = sorted(found.rows.values(), key=lambda r: (r["rank"], len(r["symbol"]), r["symbol"]))
     if limit is not None:
         rows = rows[:limit]
     for row in rows:
@@ -94,9 +64,52 @@ def search(configs: Mapping[str, Config], text: str, *, limit: int | None = 50,
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _type(sym) -> str:
-    import kconfiglib
-    return kconfiglib.TYPE_TO_STR[sym.orig_type]
+def _text_match(sym: kconfiglib.Symbol, upper: str, lower: str) -> str | None:
+    """How a symbol's name, prompt or help matches the query, best kind first (None: it doesn't)."""
+    name = sym.name
+    if name == upper:
+        return "name"
+    if name.startswith(upper):
+        return "name-prefix"
+    if upper in name:
+        return "name-substring"
+    prompt = _prompt(sym)
+    if prompt and lower in prompt.lower():
+        return "prompt"
+    if len(lower) >= 3 and lower in _help(sym).lower():
+        return "help"
+    return None
+
+
+def _module_symbols(config: Config, kmap: object, query: str) -> list[kconfiglib.Symbol]:
+    """The symbols whose own obj- lines build the modules a query names."""
+    out = []
+    for path in _module_paths(kmap, query):
+        for name in getattr(kmap.rule(path), "own_symbols", ()):
+            sym = config.kconf.syms.get(name)
+            if sym is not None and sym.nodes:
+                out.append(sym)
+    return out
+
+
+class _Found:
+    """One row per symbol, with its best match and its value on each arch that defines it."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict] = {}
+
+    def add(self, sym: kconfiglib.Symbol, config: Config, match: str) -> None:
+        row = self.rows.get(sym.name)
+        if row is None:
+            row = self.rows[sym.name] = {"symbol": sym.name, "match": match, "rank": RANKS[match],
+                                         "type": kconfiglib.TYPE_TO_STR[sym.orig_type], "prompt": _prompt(sym),
+                                         "arches": [], "values": {},
+                                         "defined_at": f"{sym.nodes[0].filename}:{sym.nodes[0].linenr}"}
+        elif RANKS[match] < row["rank"]:
+            row["match"], row["rank"] = match, RANKS[match]
+        if config.arch not in row["arches"]:
+            row["arches"].append(config.arch)
+            row["values"][config.arch] = sym.str_value
 
 
 def _module_paths(kmap, query: str) -> list[str]:

@@ -248,30 +248,30 @@ class _Evaluator:
         words = self.expand_words(rhs)
         for name, name_conds in self.expand_alts(lhs):
             name = name.strip()
-            if not name or " " in name:
-                continue
-            conds = _merge(stack, name_conds)
-            if conds is None:
-                continue
-            new = [Word(w.text, m) for w in words if (m := _merge(conds, w.conds)) is not None]
-            old = self.vars.get(name)
-            if op == "+=":
-                self.vars[name] = (old or []) + new
-            elif op == "?=" and old is not None:
-                continue
-            elif not conds or not old:
-                self.vars[name] = new
-            else:
-                # An overriding assignment under conditions keeps the old words where the
-                # conditions fail: not(c1 and c2 ...) = (not c1) or (c1 and not c2) or ...
-                kept: list[Word] = []
-                for i, c in enumerate(conds):
-                    branch = conds[:i] + (c.negate(),)
-                    for w in old:
-                        m = _merge(w.conds, branch)
-                        if m is not None:
-                            kept.append(Word(w.text, m))
-                self.vars[name] = kept + new
+            conds = _merge(stack, name_conds) if name and " " not in name else None
+            if conds is not None:
+                self._assign_one(name, op, conds, words)
+
+    def _assign_one(self, name: str, op: str, conds: Conds, words: list[Word]) -> None:
+        new = [Word(w.text, m) for w in words if (m := _merge(conds, w.conds)) is not None]
+        old = self.vars.get(name)
+        if op == "+=":
+            self.vars[name] = (old or []) + new
+        elif op == "?=" and old is not None:
+            return
+        elif not conds or not old:
+            self.vars[name] = new
+        else:
+            # An overriding assignment under conditions keeps the old words where the
+            # conditions fail: not(c1 and c2 ...) = (not c1) or (c1 and not c2) or ...
+            kept: list[Word] = []
+            for i, c in enumerate(conds):
+                branch = conds[:i] + (c.negate(),)
+                for w in old:
+                    m = _merge(w.conds, branch)
+                    if m is not None:
+                        kept.append(Word(w.text, m))
+            self.vars[name] = kept + new
 
     def branches(self, match: re.Match) -> tuple[list[Conds], list[Conds]]:
         """:meth:`condition` of a matched ``ifdef``/``ifeq``/... line; one that cannot be
@@ -493,84 +493,101 @@ def evaluate_makefile(tree: Path, directory: str, file: str, ev: _Evaluator,
                       included: int = 0, outer: list[Conds] | None = None) -> None:
     """Run the statements of one makefile (tree-relative path) through ``ev``; ``outer``
     are the conditions it is read under (an ``include`` inside an ``ifdef``)."""
-    outer = [()] if outer is None else outer
-    path = tree / file
     ev.files_read.add(file)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = (tree / file).read_text(encoding="utf-8", errors="replace")
     except OSError:
         ev.unevaluated.append((file, "cannot read makefile"))
         return
-    # Stack of (conditions in force for this block, else-branch conditions, active).
-    stack: list[list] = []
-    in_rule = False
-    in_define = 0
-    for lineno, raw, tab in _logical_lines(text):
-        where = f"{file}:{lineno}"
-        if in_define:
-            if re.match(r"^\s*endef\b", raw):
-                in_define -= 1
-            elif re.match(r"^\s*(export\s+|override\s+)?define\b", raw):
-                in_define += 1
-            continue
-        if tab and in_rule:
-            continue
-        line = _strip_comment(raw).strip()
-        if not line:
-            continue
-        ev.where, ev.line_text = where, line
-        in_rule = False
-        current = stack[-1][0] if stack else outer
+    _MakefileReader(tree, directory, file, ev, included, [()] if outer is None else outer).read(text)
+
+
+class _MakefileReader:
+    """One makefile's logical lines, as make reads them: define blocks skipped, recipe lines of
+    rules skipped, conditionals nested, every other statement evaluated under the conditions in
+    force."""
+
+    def __init__(self, tree: Path, directory: str, file: str, ev: _Evaluator, included: int,
+                 outer: list[Conds]) -> None:
+        self.tree, self.directory, self.file, self.ev, self.included = tree, directory, file, ev, included
+        self.outer = outer
+        # one frame per open conditional: [conditions in force, else-branch conditions, active]
+        self.stack: list[list] = []
+        self.in_rule = False
+        self.in_define = 0
+
+    def read(self, text: str) -> None:
+        for lineno, raw, tab in _logical_lines(text):
+            if self.in_define:
+                self._inside_define(raw)
+                continue
+            if tab and self.in_rule:
+                continue
+            line = _strip_comment(raw).strip()
+            if line:
+                self.ev.where, self.ev.line_text = f"{self.file}:{lineno}", line
+                self.in_rule = False
+                self._line(line)
+
+    def _inside_define(self, raw: str) -> None:
+        if re.match(r"^\s*endef\b", raw):
+            self.in_define -= 1
+        elif re.match(r"^\s*(export\s+|override\s+)?define\b", raw):
+            self.in_define += 1
+
+    @property
+    def current(self) -> list[Conds] | None:
+        return self.stack[-1][0] if self.stack else self.outer
+
+    def _line(self, line: str) -> None:
         m = _COND_RE.match(line)
         if m:
-            if current is None:
-                stack.append([None, None, False])
-                continue
-            yes, no = ev.branches(m)
-            stack.append([_conj(current, yes), _conj(current, no), True])
-            continue
-        if line.startswith("else"):
-            if not stack:
-                ev.unevaluated.append((where, "else without if"))
-                continue
-            frame = stack[-1]
-            parent = stack[-2][0] if len(stack) > 1 else outer
-            rest = line[4:].strip()
-            frame[0], pending = frame[1], frame[1]
-            mm = _COND_RE.match(rest)
-            if mm:
-                if pending is None or parent is None:
-                    frame[0], frame[1] = None, None
-                    continue
-                yes, no = ev.branches(mm)
-                frame[0], frame[1] = _conj(pending, yes), _conj(pending, no)
-            else:
-                frame[1] = None
-            continue
-        if line.startswith("endif"):
-            if stack:
-                stack.pop()
-            continue
+            self._open_conditional(m)
+        elif line.startswith("else"):
+            self._else(line)
+        elif line.startswith("endif"):
+            if self.stack:
+                self.stack.pop()
+        elif self.current is not None:
+            self._statement(line, self.current)
+
+    def _open_conditional(self, m: re.Match) -> None:
+        current = self.current
         if current is None:
-            continue
+            self.stack.append([None, None, False])
+            return
+        yes, no = self.ev.branches(m)
+        self.stack.append([_conj(current, yes), _conj(current, no), True])
+
+    def _else(self, line: str) -> None:
+        if not self.stack:
+            self.ev.unevaluated.append((self.ev.where, "else without if"))
+            return
+        frame = self.stack[-1]
+        parent = self.stack[-2][0] if len(self.stack) > 1 else self.outer
+        frame[0], pending = frame[1], frame[1]
+        mm = _COND_RE.match(line[4:].strip())
+        if not mm:
+            frame[1] = None
+        elif pending is None or parent is None:
+            frame[0], frame[1] = None, None
+        else:
+            yes, no = self.ev.branches(mm)
+            frame[0], frame[1] = _conj(pending, yes), _conj(pending, no)
+
+    def _statement(self, line: str, current: list[Conds]) -> None:
+        ev = self.ev
         if re.match(r"^(export\s+|override\s+)?define\b", line):
-            in_define = 1
-            continue
+            self.in_define = 1
+            return
         im = _INCLUDE_RE.match(line)
         if im:
-            _include(tree, directory, im, ev, included, current)
-            continue
+            _include(self.tree, self.directory, im, ev, self.included, current)
+            return
         pos = _find_assign(line)
         if pos is None:
-            if re.match(r"^export\s+[A-Za-z0-9_\s]+$", line):
-                ev.exported.update(line.split()[1:])
-            elif ":" in line:
-                in_rule = True
-            elif re.match(r"^(unexport|vpath|\$\(eval|\$\(call|\$\(foreach|\$\(info|\$\(warning)", line):
-                pass
-            elif _relevant(line):
-                ev.unevaluated.append((where, line))
-            continue
+            self._other(line)
+            return
         idx, op = pos
         lhs, rhs = line[:idx], line[idx + len(op):].strip()
         try:
@@ -578,7 +595,19 @@ def evaluate_makefile(tree: Path, directory: str, file: str, ev: _Evaluator,
                 ev.assign(lhs, op, rhs, alt)
         except _Unevaluable as e:
             if _relevant(lhs):
-                ev.unevaluated.append((where, f"{line} ({e})"))
+                ev.unevaluated.append((ev.where, f"{line} ({e})"))
+
+    def _other(self, line: str) -> None:
+        """A line that is no assignment: an export list, a rule, a function call, or something
+        kbuild would read that can't be evaluated here (recorded, not guessed)."""
+        if re.match(r"^export\s+[A-Za-z0-9_\s]+$", line):
+            self.ev.exported.update(line.split()[1:])
+        elif ":" in line:
+            self.in_rule = True
+        elif re.match(r"^(unexport|vpath|\$\(eval|\$\(call|\$\(foreach|\$\(info|\$\(warning)", line):
+            pass
+        elif _relevant(line):
+            self.ev.unevaluated.append((self.ev.where, line))
 
 
 def _conj(a: list[Conds] | None, b: list[Conds] | None) -> list[Conds] | None:

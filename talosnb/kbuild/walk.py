@@ -93,82 +93,104 @@ def _relabel_words(words: list[Word], kind: str) -> list[Word]:
 def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> KbuildMap:
     """Read the Kbuild files of ``tree`` from the top as kbuild does for ``srcarch``
     (``x86`` or ``arm64``) and map every ``.ko`` to the conditions that build it."""
-    tree = Path(tree)
-    version = kernel_version(tree)
-    unevaluated: list[tuple[str, str]] = []
-    files_read: set[str] = {"Makefile"}
-    base = _arch_vars(tree, srcarch, unevaluated, files_read)
-    kmap = KbuildMap(srcarch=srcarch, kernel_version=version)
-    # Directory -> guard alternatives from the top down; breadth-first so parents come first.
-    pending: dict[str, list[Conds]] = {"": [()]}
-    queue = deque([""])
-    queued = {""}
+    walk = _Walk(Path(tree), srcarch)
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(desc=f"Kbuild {srcarch}", unit="dir")
-    module_alts: dict[str, list[Conds]] = {}
-    builtin_alts: dict[str, list[Conds]] = {}
-    done: set[str] = set()
-    while queue:
-        directory = queue.popleft()
-        if directory in done:
-            continue
-        done.add(directory)
-        guards = _merge_alternatives(pending[directory])
-        if len(guards) > 256:
-            unevaluated.append((f"{directory}/", f"{len(guards)} ways to reach this directory; kept 256"))
-            guards = guards[:256]
-        kmap.directories[directory] = tuple(guards)
-        file = kbuild_file(tree, directory)
+    try:
+        while walk.queue:
+            walk.visit(walk.queue.popleft())
+            if bar is not None:
+                bar.update(1)
+    finally:
         if bar is not None:
-            bar.update(1)
-        if file is None:
-            unevaluated.append((f"{directory}/", "descended into, but it has no Kbuild or Makefile"))
-            continue
-        ev = _Evaluator(tree, directory, base, unevaluated, files_read)
-        evaluate_makefile(tree, directory, file, ev)
-        subdirs, modules, builtins = _dir_result(ev, directory)
-        for target, local in ((module_alts, modules), (builtin_alts, builtins)):
-            for obj, alts in local.items():
-                ko = f"kernel/{obj[:-2]}.ko"
-                full = target.setdefault(ko, [])
-                for g in guards:
-                    for a in alts:
-                        merged = _merge(g, a)
-                        if merged is not None:
-                            full.append(merged)
-        for sub, alts in subdirs.items():
-            if sub in done:
-                continue
-            reach = pending.setdefault(sub, [])
-            for g in guards:
-                for a in _merge_alternatives(alts):
-                    merged = _merge(g, a)
-                    if merged is not None:
-                        reach.append(merged)
-            if reach and sub not in queued:
-                queued.add(sub)
-                queue.append(sub)
-    if bar is not None:
-        bar.close()
-    # Equal conditions and chains are shared, so the pickled cache stays small and loads fast.
-    conds_seen: dict[Condition, Condition] = {}
-    chains_seen: dict[Conds, Conds] = {}
+            bar.close()
+    return walk.finish()
 
-    def intern(alts: list[Conds]) -> tuple[Conds, ...]:
+
+def _extend(target: list[Conds], guards: list[Conds], alts: list[Conds]) -> None:
+    """Every guard alternative combined with every alternative of what it guards (unsatisfiable
+    combinations left out)."""
+    for g in guards:
+        for a in alts:
+            merged = _merge(g, a)
+            if merged is not None:
+                target.append(merged)
+
+
+class _Walk:
+    """The directories kbuild descends into, breadth first from the top (so a directory's guards
+    are complete before it is read), and the objects each one builds under which conditions."""
+
+    MAX_GUARDS = 256
+
+    def __init__(self, tree: Path, srcarch: str) -> None:
+        self.tree = tree
+        self.unevaluated: list[tuple[str, str]] = []
+        self.files_read: set[str] = {"Makefile"}
+        self.base = _arch_vars(tree, srcarch, self.unevaluated, self.files_read)
+        self.kmap = KbuildMap(srcarch=srcarch, kernel_version=kernel_version(tree))
+        self.pending: dict[str, list[Conds]] = {"": [()]}   # directory -> guard alternatives so far
+        self.queue = deque([""])
+        self.queued = {""}
+        self.done: set[str] = set()
+        self.module_alts: dict[str, list[Conds]] = {}
+        self.builtin_alts: dict[str, list[Conds]] = {}
+
+    def visit(self, directory: str) -> None:
+        if directory in self.done:
+            return
+        self.done.add(directory)
+        guards = _merge_alternatives(self.pending[directory])
+        if len(guards) > self.MAX_GUARDS:
+            why = f"{len(guards)} ways to reach this directory; kept {self.MAX_GUARDS}"
+            self.unevaluated.append((f"{directory}/", why))
+            guards = guards[:self.MAX_GUARDS]
+        self.kmap.directories[directory] = tuple(guards)
+        file = kbuild_file(self.tree, directory)
+        if file is None:
+            self.unevaluated.append((f"{directory}/", "descended into, but it has no Kbuild or Makefile"))
+            return
+        ev = _Evaluator(self.tree, directory, self.base, self.unevaluated, self.files_read)
+        evaluate_makefile(self.tree, directory, file, ev)
+        subdirs, modules, builtins = _dir_result(ev, directory)
+        for target, local in ((self.module_alts, modules), (self.builtin_alts, builtins)):
+            for obj, alts in local.items():
+                _extend(target.setdefault(f"kernel/{obj[:-2]}.ko", []), guards, alts)
+        for sub, alts in subdirs.items():
+            if sub in self.done:
+                continue
+            reach = self.pending.setdefault(sub, [])
+            _extend(reach, guards, _merge_alternatives(alts))
+            if reach and sub not in self.queued:
+                self.queued.add(sub)
+                self.queue.append(sub)
+
+    def finish(self) -> KbuildMap:
+        kmap = self.kmap
+        intern = _Interner()
+        for ko in sorted(self.module_alts):
+            kmap.modules[ko] = ModuleRule(ko, intern(self.module_alts[ko]), intern(self.builtin_alts.get(ko, [])))
+        for ko in sorted(set(self.builtin_alts) - set(self.module_alts)):
+            kmap.builtin_only[ko] = ModuleRule(ko, (), intern(self.builtin_alts[ko]))
+        kmap.directories = {d: intern(list(g)) for d, g in kmap.directories.items()}
+        kmap.files = sorted(self.files_read)
+        kmap.unevaluated = sorted(set(self.unevaluated))
+        kmap._index()
+        return kmap
+
+
+class _Interner:
+    """Equal conditions and chains shared, so the pickled cache stays small and loads fast."""
+
+    def __init__(self) -> None:
+        self.conds: dict[Condition, Condition] = {}
+        self.chains: dict[Conds, Conds] = {}
+
+    def __call__(self, alts: list[Conds]) -> tuple[Conds, ...]:
         out = []
         for alt in dict.fromkeys(alts):
-            chain = tuple(conds_seen.setdefault(c, c) for c in alt)
-            out.append(chains_seen.setdefault(chain, chain))
+            chain = tuple(self.conds.setdefault(c, c) for c in alt)
+            out.append(self.chains.setdefault(chain, chain))
         return tuple(out)
-
-    for ko in sorted(module_alts):
-        kmap.modules[ko] = ModuleRule(ko, intern(module_alts[ko]), intern(builtin_alts.get(ko, [])))
-    for ko in sorted(set(builtin_alts) - set(module_alts)):
-        kmap.builtin_only[ko] = ModuleRule(ko, (), intern(builtin_alts[ko]))
-    kmap.directories = {d: intern(list(g)) for d, g in kmap.directories.items()}
-    kmap.files = sorted(files_read)
-    kmap.unevaluated = sorted(set(unevaluated))
-    kmap._index()
-    return kmap
