@@ -153,13 +153,13 @@ def test_checkout_missing_files_explained(tmp_path):
     assert e.value.where.endswith("Pkgfile")
     with pytest.raises(InputError) as e:
         talos.module_list_path("arm64")
-    assert e.value.where.endswith("hack/modules-arm64.txt") and "--talos" in e.value.hint
+    assert e.value.where.endswith("hack/modules-arm64.txt") and "the talos folder should contain" in e.value.hint
 
 
 def test_checkout_folder_missing(tmp_path):
     with pytest.raises(InputError) as e:
         PkgsCheckout(tmp_path / "nope")
-    assert "not found" in e.value.message and "--pkgs" in e.value.hint
+    assert "not found" in e.value.message and e.value.hint.startswith("pkgs takes a folder")
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="not a folder"):
         TalosCheckout(tmp_path / "file")
@@ -216,7 +216,7 @@ def test_kernel_src_not_found_or_not_tarball(tmp_path):
     with pytest.raises(InputError) as e:
         open_kernel_tree(tmp_path / "linux-6.12.tar.xz", pkgfile_version="6.12.63")
     assert "not found" in e.value.message and "6.12.63" in e.value.message
-    assert "--kernel-src" in e.value.hint
+    assert "kernel_src" in e.value.hint
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(InputError, match="neither a folder nor a tarball"):
         open_kernel_tree(tmp_path / "notes.txt")
@@ -477,13 +477,13 @@ def test_download_bad_hash_refused(mirror, isolated_env):
 def test_download_missing_version(mirror):
     with pytest.raises(InputError) as e:
         fetch_kernel_tarball("6.99.1", "ab" * 32, base_url=mirror.url, progress=False)
-    assert "HTTP 404" in e.value.message and "--kernel-src" in e.value.hint
+    assert "HTTP 404" in e.value.message and "kernel_src" in e.value.hint
 
 
 def test_download_offline_names_kernel_src():
     with pytest.raises(InputError) as e:
         fetch_kernel_tarball("6.12.63", "ab" * 32, base_url="http://127.0.0.1:1", progress=False)
-    assert "offline" in e.value.message and "--kernel-src" in str(e.value)
+    assert "offline" in e.value.message and "kernel_src" in str(e.value)
 
 
 def test_default_url_is_kernel_org(monkeypatch):
@@ -611,3 +611,14 @@ def test_sample_configs_are_what_kernel_conf_writes(tmp_path, shared_cache, monk
         subprocess.run([str(conf), "-s", "--olddefconfig", str(SAMPLE / "linux" / "Kconfig")],
                        cwd=run, env=env, check=True, capture_output=True)
         assert (run / ".config").read_text() == original, arch
+
+
+def test_messages_name_options_as_the_face_in_use(tmp_path):
+    """Library messages name inputs neutrally; the command line's face says which flag that is."""
+    from talosnb.cli.common import cli_name
+    from talosnb.core.errors import face
+    with pytest.raises(InputError) as python_face:
+        PkgsCheckout(tmp_path / "nope")
+    with face(cli_name), pytest.raises(InputError) as cli_face:
+        PkgsCheckout(tmp_path / "nope")
+    assert python_face.value.hint.startswith("pkgs takes") and cli_face.value.hint.startswith("--pkgs takes")
