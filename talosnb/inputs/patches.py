@@ -166,11 +166,11 @@ class PatchReport:
     def as_list(self) -> list[dict]:
         return [p.as_dict() for p in self.patches]
 
-    def raise_on_failure(self, *, mismatches: Iterable[str] = ()) -> None:
+    def raise_on_failure(self, *, made_for: str | None = None, tree_version: str | None = None) -> None:
         """InputError naming the first patch that does not apply (and how many others don't).
 
-        ``mismatches`` (version-check messages) go into the hint: patches made for
-        another kernel release are the likely reason.
+        ``made_for`` (the Pkgfile's linux_version) and ``tree_version``, when
+        they differ, go into the hint: that is the likely reason.
         """
         failed = self.failed
         if not failed:
@@ -180,10 +180,9 @@ class PatchReport:
         if len(failed) > 1:
             message += f" (and {len(failed) - 1} more: {', '.join(p.name for p in failed[1:])})"
         hint = "fix or remove the patch in the pkgs checkout, " + NO_PATCHES_HINT
-        mismatches = list(mismatches)
-        if mismatches:
-            hint = ("the tree is not the release the pkgs checkout is made for (" + "; ".join(mismatches)
-                    + "): use the tree its Pkgfile names, " + NO_PATCHES_HINT)
+        if made_for and tree_version and made_for != tree_version:
+            hint = (f"the patches are made for linux-{made_for} (the Pkgfile's linux_version) and this tree "
+                    f"is {tree_version}: use a {made_for} tree, fix or remove the patch, " + NO_PATCHES_HINT)
         raise InputError(message, where=first.where or str(self.patches_dir / first.name), hint=hint)
 
 
