@@ -267,7 +267,7 @@ def test_report_names_what_was_applied_and_skipped(patched):
 def test_a_warm_load_comes_from_the_cache(patched, engine_cache):
     kernel, report = patch_kernel_tree(KernelTree.open(patched.tree), patched.pkgs / "kernel/build/patches")
     assert report.from_cache and kernel.path == patched.kernel.path
-    assert report.patches == patched.report.patches
+    assert report.patches == patched.report.patches and report.patches_dir == patched.report.patches_dir
     # Another patch set is another tree.
     other = write_pkgs(engine_cache.parent / "other-72", "7.2",
                        {"0001-libceph-select-whirlpool.patch": select_patch(patched.tree)})
@@ -300,6 +300,27 @@ def test_a_change_to_the_original_rebuilds_the_patched_tree(trees, tmp_path):
     (tree / "net/ceph/Kconfig.extra").write_text("# new\n")
     kernel, report = patch_kernel_tree(KernelTree.open(tree), pkgs / "kernel/build/patches")
     assert not report.from_cache and (kernel.path / "net/ceph/Kconfig.extra").is_file()
+
+
+def test_fuzz_and_offsets_are_reported(trees, tmp_path):
+    """GNU patch places a hunk whose context moved or changed a little, as the build would;
+    the report says so (with fuzz, it may not be where the patch meant)."""
+    tree = trees["6.12"]
+    diff = file_diff(tree, "net/ceph/Kconfig",
+                     lambda t: t.replace("\tselect CRYPTO_AES\n", "\tselect CRYPTO_AES\n\tselect CRYPTO_WP512\n", 1))
+    lines = diff.splitlines(True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("@@"))
+    start = int(lines[at].split()[1].split(",")[0][1:])
+    # 10 lines further down than the tree has them, and the first context line reworded.
+    lines[at] = lines[at].replace(f"-{start},", f"-{start + 10},").replace(f"+{start},", f"+{start + 10},")
+    lines[at + 1] = " config CEPH_LIB_RENAMED\n"
+    pkgs = write_pkgs(tmp_path, "6.12", {"0001-fuzzy.patch": mail("fuzzy", "".join(lines))})
+    kernel, report = patch_kernel_tree(KernelTree.open(tree), pkgs / "kernel/build/patches")
+    assert report.summary() == "1 applied, 0 already upstream"
+    (note,) = report.patches[0].notes
+    assert note.startswith("net/ceph/Kconfig: hunk #1 (@@ ") and "with fuzz 1" in note and "offset -10 lines" in note
+    assert report.warnings() == [f"patch 0001-fuzzy.patch: {note}"]
+    assert "\tselect CRYPTO_WP512\n" in (kernel.path / "net/ceph/Kconfig").read_text()
 
 
 # --------------------------------------------------------------------------- failures, upstream

@@ -115,6 +115,7 @@ def context(session: Session) -> tuple[dict, str]:
               f"toolchain {session.toolchain}")]
     if patches is not None and patches.patches:
         lines.append(f"patches: {patches.summary()}")
+        lines += [f"note: {warning}" for warning in patches.warnings()]
     for c in checks:
         lines.append(f"{'WARNING' if c.kind == 'mismatch' else 'note'}: {c.message}")
     return payload, "\n".join(lines) + "\n"

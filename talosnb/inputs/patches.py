@@ -166,6 +166,11 @@ class PatchReport:
     def as_list(self) -> list[dict]:
         return [p.as_dict() for p in self.patches]
 
+    def warnings(self) -> list[str]:
+        """Hunks GNU patch applied with fuzz (ignoring context lines): applied, as the build
+        would, but possibly not where the patch meant."""
+        return [f"patch {p.name}: {note}" for p in self.patches for note in p.notes if " with fuzz " in note]
+
     def raise_on_failure(self, *, made_for: str | None = None, tree_version: str | None = None) -> None:
         """InputError naming the first patch that does not apply (and how many others don't).
 
@@ -326,7 +331,7 @@ def patch_kernel_tree(kernel: KernelTree, patches_dir: str | os.PathLike, *,
     folder = cache_dir() / "patched" / f"v{CACHE_FORMAT}"
     final = folder / patches_key(source, kernel.version, named)
     if use_cache:
-        cached = _read_cached(final, source, named)
+        cached = _read_cached(final, source, named, patches_dir)
         if cached is not None:
             tree = cached.tree
             return (kernel if tree == source else KernelTree(tree, kernel.version, kernel.origin)), cached
@@ -398,7 +403,8 @@ def _remove_stale_partials(folder: Path) -> None:
             pass
 
 
-def _read_cached(final: Path, source: Path, named: list[tuple[str, str]]) -> PatchReport | None:
+def _read_cached(final: Path, source: Path, named: list[tuple[str, str]],
+                 patches_dir: Path) -> PatchReport | None:
     try:
         record = json.loads((final / "report.json").read_text())
         if record.get("format") != CACHE_FORMAT or record.get("source") != str(source):
@@ -417,7 +423,7 @@ def _read_cached(final: Path, source: Path, named: list[tuple[str, str]]) -> Pat
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return PatchReport(final.parent, source, tree, results, from_cache=True)
+    return PatchReport(patches_dir, source, tree, results, from_cache=True)
 
 
 def _file_stamp(path: Path) -> list[int] | None:
