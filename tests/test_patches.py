@@ -244,6 +244,14 @@ def test_a_change_to_the_original_rebuilds_the_patched_tree(trees, tmp_path):
     (tree / "net/Kconfig").write_text((tree / "net/Kconfig").read_text() + "# also edited\n")
     assert (kernel.path / "net/Kconfig").read_text().endswith("# also edited\n")
     assert patch_kernel_tree(KernelTree.open(tree), pkgs / "kernel/build/patches")[1].from_cache
+    # Made again for a change elsewhere (a .config written at the top), the copies keep their
+    # mtimes, so the Kconfig and Kbuild caches of the patched tree stay good.
+    def stamps(path):
+        return [(os.stat(path / rel).st_size, os.stat(path / rel).st_mtime_ns) for rel in ("net/ceph/Kconfig", "net")]
+    before = stamps(kernel.path)
+    (tree / ".config").write_text("")
+    kernel, report = patch_kernel_tree(KernelTree.open(tree), pkgs / "kernel/build/patches")
+    assert not report.from_cache and stamps(kernel.path) == before
     # A file added beside a copied one shows up too (its folder was copied, so it is rebuilt).
     (tree / "net/ceph/Kconfig.extra").write_text("# new\n")
     kernel, report = patch_kernel_tree(KernelTree.open(tree), pkgs / "kernel/build/patches")

@@ -349,13 +349,15 @@ def patch_kernel_tree(kernel: KernelTree, patches_dir: str | os.PathLike, *,
             # Not cached: the error names the patch; fixing it changes the key.
             return kernel, PatchReport(patches_dir, source, source, results)
         patched = bool(builder.applied)
-        if not patched:
+        if patched:
+            builder.settle_folders(found)
+        else:
             shutil.rmtree(work / "tree")
         record = {"format": CACHE_FORMAT, "source": str(source), "patched": patched,
                   "patches": [r.as_dict() for r in results], "files": builder.file_stamps,
                   "dirs": builder.dir_stamps}
         (work / "report.json").write_text(json.dumps(record, indent=1, sort_keys=True))
-        _install(work, final)
+        _install(work, final, lambda: _read_cached(final, source, named, patches_dir) is not None)
     except OSError as e:
         raise InputError(f"cannot write the patched tree: {e.strerror}", where=str(final),
                          hint=f"free some space, or set {ENV_CACHE_DIR} to another folder") from None
@@ -374,10 +376,12 @@ def _read(path: Path) -> bytes:
         raise InputError(f"cannot read the patch: {e.strerror}", where=str(path)) from None
 
 
-def _install(work: Path, final: Path) -> None:
-    """Rename the finished folder into place (replacing a stale one; another process's
-    identical result, renamed first, is as good as ours)."""
+def _install(work: Path, final: Path, still_good) -> None:
+    """Rename the finished folder into place. One already there is kept if it is good (another
+    process, same inputs, finished first: it may be reading it), else replaced."""
     if final.exists():
+        if still_good():
+            return
         stale = final.with_name(f".stale-{final.name}-{os.getpid()}-{time.monotonic_ns()}")
         try:
             os.rename(final, stale)
@@ -388,7 +392,7 @@ def _install(work: Path, final: Path) -> None:
     try:
         os.rename(work, final)
     except OSError:
-        if not (final / "report.json").is_file():
+        if not still_good():
             raise
 
 
@@ -525,6 +529,15 @@ class _Builder:
         status = (APPLIED if not upstream else PARTLY_UPSTREAM if forward else UPSTREAM)
         return PatchResult(status=status, applied=tuple(d.path for d, _ in forward),
                            upstream=tuple(d.path for d in upstream), notes=tuple(notes), **base)
+
+    def settle_folders(self, patches: Sequence[Path]) -> None:
+        """Give the copied folders their original's mtime (a folder a patch created: the newest
+        patch's), so the Kbuild cache, which stamps folders, sees the same tree when the
+        mirror is made again from the same inputs."""
+        newest = max(os.stat(p).st_mtime_ns for p in patches)
+        for rel in sorted(self.dir_stamps, key=lambda r: -len(PurePosixPath(r).parts)):
+            mtime = self.dir_stamps[rel] or newest
+            os.utime(self.tree / rel if rel else self.tree, ns=(mtime, mtime), follow_symlinks=False)
 
     def _settle(self, rel: str, patch: Path) -> None:
         # A patched file's mtime follows from its inputs, not from when it was
