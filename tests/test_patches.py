@@ -297,7 +297,8 @@ def test_a_hunk_that_does_not_apply_is_named(trees, tmp_path):
     assert report.summary() == "1 applied, 0 already upstream, 1 FAILED"
     with pytest.raises(InputError) as e:
         report.raise_on_failure()
-    assert e.value.where == failed.where and "--no-patches" in e.value.hint
+    # In Python the way out reads patches=False; the CLI below says --no-patches.
+    assert e.value.where == failed.where and "patches=False" in e.value.hint
     # Failures are not cached: the next load tries again.
     assert not patch_kernel_tree(KernelTree.open(tree), patch_file.parent)[1].from_cache
 
@@ -421,6 +422,20 @@ def test_resolve_and_the_cli_apply_the_patches(patched, tmp_path, engine_cache):
     assert [(p["name"], p["status"], p["applied_files"]) for p in listed] == [
         ("0001-libceph-select-whirlpool.patch", "applied", ["net/ceph/Kconfig"]),
         ("0002-net-add-a-demo-nic.patch", "applied", ["drivers/net/Kconfig", "drivers/net/Makefile"])]
+
+
+@pytest.mark.parametrize("patched", ["6.12"], indirect=True)
+def test_the_workspace_opens_the_patched_tree(patched):
+    from talosnb.app.workspace import Workspace
+
+    ws = Workspace.open(patched.pkgs, None, patched.tree, "amd64", kbuild=True)
+    assert ws.session.inputs.kernel.path == patched.kernel.path
+    assert "; pkgs patches: 2 applied, 0 already upstream" in ws.describe()
+    assert ws.configs["amd64"].has_symbol(NEW_SYMBOL)
+    assert ws.session.kbuild_map("amd64").symbol_modules(NEW_SYMBOL) == [NEW_MODULE]
+    plain = Workspace.open(patched.pkgs, None, patched.tree, "amd64", kbuild=False, patches=False)
+    assert plain.session.inputs.patches is None and not plain.configs["amd64"].has_symbol(NEW_SYMBOL)
+    assert "pkgs patches" not in plain.describe()
 
 
 def test_without_gnu_patch_the_message_says_what_to_install(trees, tmp_path, monkeypatch):

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import ENV_CACHE_DIR, cache_dir
 
 from .kernel_tree import KernelTree, engine_file
@@ -57,7 +57,11 @@ PARTLY_UPSTREAM = "partly-upstream"  # some applied, the others already in the t
 FAILED = "failed"                    # a hunk applies neither way
 SKIPPED = "skipped"                  # it changes no file Kconfig or Kbuild reads
 
-NO_PATCHES_HINT = "or open the kernel tree without the pkgs patches (--no-patches)"
+
+
+def no_patches_hint() -> str:
+    return f"or read the kernel tree without the pkgs patches ({opt('no_patches')})"
+
 
 # Lines git puts between "diff --git" and "---" (git-diff(1), "extended header lines").
 _GIT_HEADER = ("diff --git ", "index ", "old mode ", "new mode ", "deleted file mode ", "new file mode ",
@@ -184,10 +188,10 @@ class PatchReport:
         message = first.problem or f"patch {first.name} does not apply"
         if len(failed) > 1:
             message += f" (and {len(failed) - 1} more: {', '.join(p.name for p in failed[1:])})"
-        hint = "fix or remove the patch in the pkgs checkout, " + NO_PATCHES_HINT
+        hint = "fix or remove the patch in the pkgs checkout, " + no_patches_hint()
         if made_for and tree_version and made_for != tree_version:
             hint = (f"the patches are made for linux-{made_for} (the Pkgfile's linux_version) and this tree "
-                    f"is {tree_version}: use a {made_for} tree, fix or remove the patch, " + NO_PATCHES_HINT)
+                    f"is {tree_version}: use a {made_for} tree, fix or remove the patch, " + no_patches_hint())
         raise InputError(message, where=first.where or str(self.patches_dir / first.name), hint=hint)
 
 
@@ -275,7 +279,7 @@ def gnu_patch() -> str:
         if out.startswith("GNU patch"):
             return program
     raise InputError("applying the pkgs kernel patches needs GNU patch, the program the pkgs build runs",
-                     hint="install it (Debian: apt-get install patch), " + NO_PATCHES_HINT)
+                     hint="install it (Debian: apt-get install patch), " + no_patches_hint())
 
 
 @dataclass
