@@ -387,6 +387,24 @@ def test_an_empty_patch_fails_like_the_build(trees, tmp_path):
     assert report.failed and "holds no diff" in report.failed[0].problem
 
 
+def test_changes_without_lines_to_kconfig_files_are_reported(trees, tmp_path):
+    """A rename or a mode change has no hunk for GNU patch to apply here: said, not lost."""
+    text = mail("move and chmod",
+                "diff --git a/net/ceph/Kconfig b/net/ceph/Kconfig.moved\nsimilarity index 100%\n"
+                "rename from net/ceph/Kconfig\nrename to net/ceph/Kconfig.moved\n",
+                "diff --git a/scripts/checkpatch.pl b/scripts/checkpatch.pl\nold mode 100755\nnew mode 100644\n",
+                "diff --git a/net/ceph/a.c b/net/ceph/b.c\nsimilarity index 100%\nrename from net/ceph/a.c\n"
+                "rename to net/ceph/b.c\n")
+    pkgs = write_pkgs(tmp_path, "6.12", {"0001-move.patch": text})
+    kernel, report = patch_kernel_tree(KernelTree.open(trees["6.12"]), pkgs / "kernel/build/patches")
+    (result,) = report.patches
+    assert result.status == "skipped" and result.skipped_files == ("net/ceph/b.c",)
+    assert result.not_applied == ("net/ceph/Kconfig.moved: a rename (no lines to apply), not applied",
+                                  "scripts/checkpatch.pl: a mode change or empty file (no lines to apply), not applied")
+    assert report.warnings() == [f"patch 0001-move.patch: {n}" for n in result.not_applied]
+    assert kernel.path == trees["6.12"]
+
+
 def test_a_patch_outside_the_tree_is_refused(trees, tmp_path):
     text = mail("escape", "--- a/../outside/Kconfig\n+++ b/../outside/Kconfig\n@@ -0,0 +1 @@\n+config X\n")
     pkgs = write_pkgs(tmp_path, "6.12", {"0001-escape.patch": text})

@@ -46,7 +46,7 @@ from talosnb.core.paths import ENV_CACHE_DIR, cache_dir
 from .kernel_tree import KernelTree, engine_file
 
 # Bump when what is applied, or how the result is stored, changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 PATCHES_SUBDIR = ("kernel", "build", "patches")
 
@@ -88,6 +88,7 @@ class FileDiff:
     hunks: tuple[Hunk, ...]
     line: int              # first line of this diff in the patch file
     creates: bool = False  # the file is new ("--- /dev/null")
+    contentless: str = ""  # what it is when it has no hunk: "rename", "binary change", ...
 
     @property
     def read_by_engine(self) -> bool:
@@ -107,6 +108,7 @@ class PatchResult:
     skipped_files: tuple[str, ...] = ()
     skipped_hunks: int = 0
     notes: tuple[str, ...] = ()     # GNU patch's remarks: offsets, fuzz
+    not_applied: tuple[str, ...] = ()  # changes to Kconfig/Kbuild files without lines (renames...)
     problem: str | None = None      # why it failed
     where: str | None = None        # patch-file:line of the failing hunk
 
@@ -115,13 +117,13 @@ class PatchResult:
                 "applied_files": list(self.applied), "upstream_files": list(self.upstream),
                 "failed_files": list(self.failed), "skipped_files": list(self.skipped_files),
                 "skipped_hunks": self.skipped_hunks, "notes": list(self.notes),
-                "problem": self.problem, "where": self.where}
+                "not_applied": list(self.not_applied), "problem": self.problem, "where": self.where}
 
     @classmethod
     def from_dict(cls, d: dict) -> PatchResult:
         return cls(d["name"], d["sha256"], d["status"], tuple(d["applied_files"]), tuple(d["upstream_files"]),
                    tuple(d["failed_files"]), tuple(d["skipped_files"]), d["skipped_hunks"], tuple(d["notes"]),
-                   d["problem"], d["where"])
+                   tuple(d["not_applied"]), d["problem"], d["where"])
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,10 @@ class PatchReport:
 
     def warnings(self) -> list[str]:
         """Hunks GNU patch applied with fuzz (ignoring context lines): applied, as the build
-        would, but possibly not where the patch meant."""
-        return [f"patch {p.name}: {note}" for p in self.patches for note in p.notes if " with fuzz " in note]
+        would, but possibly not where the patch meant; and changes without lines to files
+        Kconfig or Kbuild read (a rename, a mode change), which talosnb does not apply."""
+        return [f"patch {p.name}: {note}" for p in self.patches
+                for note in [n for n in p.notes if " with fuzz " in n] + list(p.not_applied)]
 
     def raise_on_failure(self, *, made_for: str | None = None, tree_version: str | None = None) -> None:
         """InputError naming the first patch that does not apply (and how many others don't).
@@ -237,7 +241,13 @@ def split_patch(path: str | os.PathLike) -> list[FileDiff]:
         hunks = tuple(Hunk(i, decoded[_hunk_line(h) - 1].rstrip("\r"), _hunk_line(h))
                       for i, h in enumerate(patched, 1))
         if not hunks:
-            continue  # a mode change or a rename without content: nothing Kconfig reads changes
+            # A rename, mode change or binary diff: no lines to apply. Kept (with its kind)
+            # so one that touches a file Kconfig or Kbuild reads is reported, not lost.
+            kind = ("rename" if patched.is_rename else "binary change" if patched.is_binary_file
+                    else "mode change or empty file")
+            name = patched.source_file if patched.is_removed_file else patched.target_file
+            diffs.append(FileDiff(_strip_one(name or ""), b"", (), 0, patched.is_added_file, kind))
+            continue
         start = hunks[0].line - 2          # the "---" line, 1-based
         while start > 1 and decoded[start - 2].startswith(_GIT_HEADER):
             start -= 1
@@ -496,10 +506,12 @@ class _Builder:
 
     def apply(self, path: Path, name: str, sha256: str) -> PatchResult:
         diffs = split_patch(path)
-        mine = [d for d in diffs if d.read_by_engine]
+        mine = [d for d in diffs if d.read_by_engine and d.hunks]
         others = [d for d in diffs if not d.read_by_engine]
+        not_applied = tuple(f"{d.path}: a {d.contentless} (no lines to apply), not applied"
+                            for d in diffs if d.read_by_engine and not d.hunks)
         base = {"name": name, "sha256": sha256, "skipped_files": tuple(d.path for d in others),
-                "skipped_hunks": sum(len(d.hunks) for d in others)}
+                "skipped_hunks": sum(len(d.hunks) for d in others), "not_applied": not_applied}
         if not diffs:
             # The build's `patch -p1 < file` stops with "Only garbage was found in the patch input".
             return PatchResult(status=FAILED, problem=f"patch {name} holds no diff", where=str(path), **base)
