@@ -451,6 +451,9 @@ def test_the_workspace_opens_the_patched_tree(patched):
     assert "; pkgs patches: 2 applied, 0 already upstream" in ws.describe()
     assert ws.configs["amd64"].has_symbol(NEW_SYMBOL)
     assert ws.session.kbuild_map("amd64").symbol_modules(NEW_SYMBOL) == [NEW_MODULE]
+    from talosnb.present.report import _inputs_table
+    rows = _inputs_table(ws.session).values.tolist()
+    assert ["pkgs patches", "2 applied, 0 already upstream", str(patched.pkgs / "kernel/build/patches")] in rows
     plain = Workspace.open(patched.pkgs, None, patched.tree, "amd64", kbuild=False, patches=False)
     assert plain.session.inputs.patches is None and not plain.configs["amd64"].has_symbol(NEW_SYMBOL)
     assert "pkgs patches" not in plain.describe()

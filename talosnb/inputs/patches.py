@@ -342,7 +342,7 @@ def patch_kernel_tree(kernel: KernelTree, patches_dir: str | os.PathLike, *,
     if not found:
         return kernel, PatchReport(patches_dir, source, source)
     named = [(p.relative_to(patches_dir).as_posix(), hashlib.sha256(_read(p)).hexdigest()) for p in found]
-    folder = cache_dir() / "patched" / f"v{CACHE_FORMAT}"
+    folder = (cache_dir() / "patched" / f"v{CACHE_FORMAT}").resolve()
     final = folder / patches_key(source, kernel.version, named)
     if use_cache:
         cached = _read_cached(final, source, named, patches_dir)
