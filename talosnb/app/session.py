@@ -57,19 +57,22 @@ class Session:
              kernel_src: str | os.PathLike | None = None, *, arch: str | None = "all",
              toolchain: str = "recorded", host: dict[str, str] | None = None,
              progress: bool = False, steps: Steps | None = None, scratch: bool | None = False,
-             kbuild: bool = False) -> Session:
+             kbuild: bool = False, patches: bool = True) -> Session:
         """Find the inputs (empty ones: the embedded sample) and load each arch's config.
 
         ``scratch``: work on a scratch copy of the config and module-list files
         (True), on the user's files (False), or on a copy only when the inputs are
         the embedded sample (None). ``kbuild`` also loads the Kbuild maps.
+        ``patches``: read the tree with the pkgs checkout's kernel/build/patches
+        applied, as the build reads it (see :mod:`talosnb.inputs.patches`).
         ``progress`` shows download/extraction bars; ``steps`` hears about each step.
         """
         steps = steps or _Quiet()
         arches = parse_arches(arch)
         steps.start(1 + len(arches) * (2 if kbuild else 1))
         steps.step("finding the inputs")
-        inputs = resolve_inputs(pkgs or None, talos or None, kernel_src or None, progress=progress)
+        inputs = resolve_inputs(pkgs or None, talos or None, kernel_src or None, progress=progress,
+                                patches=patches)
         if inputs.kernel is None:
             raise InputError("no kernel tree", hint="give a kernel source (a folder or a tarball) or a pkgs "
                                                     "checkout whose Pkgfile names one")

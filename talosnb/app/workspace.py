@@ -243,17 +243,19 @@ class Workspace:
     @classmethod
     def open(cls, pkgs=None, talos=None, kernel_src=None, arch: str | None = "all", *,
              toolchain: str = "recorded", kbuild: bool = True, scratch: bool = False,
-             steps: Steps | None = None, progress: bool = False) -> Workspace:
+             steps: Steps | None = None, progress: bool = False, patches: bool = True) -> Workspace:
         """Load everything (:meth:`Session.open`), the Kbuild maps too unless ``kbuild=False``.
 
         Empty arguments mean the embedded sample, which is always worked on
         through a scratch copy of its config and module-list files;
         ``scratch=True`` copies real checkouts the same way, so saving never
         touches them. The scratch folder is removed when the workspace goes away
-        (or Python exits).
+        (or Python exits). ``patches=False`` reads the kernel tree without the pkgs
+        checkout's kernel/build/patches (applied by default, as the build does).
         """
         session = Session.open(pkgs, talos, kernel_src, arch=arch, toolchain=toolchain, kbuild=kbuild,
-                               scratch=True if scratch else None, steps=steps, progress=progress)
+                               scratch=True if scratch else None, steps=steps, progress=progress,
+                               patches=patches)
         ws = cls(session, remove_scratch=session.scratch is not None)
         if steps is not None:
             steps.done(ws.describe())
@@ -282,6 +284,8 @@ class Workspace:
             origin = inputs.kernel.origin.name
         text = f"Linux {self.session.tree_version} ({origin}); configs: {', '.join(self.arches)}"
         text += "; module lists: " + (", ".join(self.module_lists) if self.module_lists else "none")
+        if inputs.patches is not None and inputs.patches.patches:
+            text += f"; pkgs patches: {inputs.patches.summary()}"
         if self.scratch is not None:
             text += "; saving writes to a scratch copy of the config and module-list files"
         for check in self.session.version_checks():

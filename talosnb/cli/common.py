@@ -40,7 +40,7 @@ class Result:
 
 
 def common_options(parser: argparse.ArgumentParser) -> None:
-    """The options every subcommand takes: inputs, --arch, --toolchain, --format, --progress."""
+    """The options every subcommand takes: inputs, --no-patches, --arch, --toolchain, --format, --progress."""
     inputs = parser.add_argument_group("inputs (default: $TALOSNB_PKGS/$TALOSNB_TALOS/$TALOSNB_KERNEL_SRC, "
                                        "else the embedded sample)")
     inputs.add_argument("--pkgs", metavar="DIR", help="siderolabs/pkgs checkout (kernel/build/config-ARCH, Pkgfile)")
@@ -48,6 +48,9 @@ def common_options(parser: argparse.ArgumentParser) -> None:
     inputs.add_argument("--kernel-src", metavar="PATH",
                         help="kernel source folder or tarball (.tar.xz/.tar.gz); default: download the "
                              "Pkgfile's linux_version from kernel.org, verified")
+    inputs.add_argument("--no-patches", action="store_true",
+                        help="read the kernel tree as it is; default: with the pkgs checkout's "
+                             "kernel/build/patches/*.patch applied (sorted, patch -p1), as the build does")
     parser.add_argument("--arch", default="all", choices=["amd64", "arm64", "all"], help="default: all")
     parser.add_argument("--toolchain", default="recorded", choices=["recorded", "host"],
                         help="recorded: answer compiler probes from what the config records (default); "
@@ -86,7 +89,7 @@ def open_session(args: argparse.Namespace) -> Session:
     from talosnb.app.session import Session
 
     return Session.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch, toolchain=args.toolchain,
-                        progress=args.progress)
+                        progress=args.progress, patches=not args.no_patches)
 
 
 def open_workspace(args: argparse.Namespace) -> Workspace:
@@ -102,12 +105,17 @@ def cli_name(name: str) -> str:
 
 
 def context(session: Session) -> tuple[dict, str]:
-    """The facts every command starts its output with: tree, toolchain, version warnings."""
+    """The facts every command starts its output with: tree, toolchain, patches, version warnings."""
     checks = session.version_checks()
+    patches = session.inputs.patches
     payload = {"tree_version": session.tree_version, "toolchain": session.toolchain,
-               "version_checks": [{"kind": c.kind, "level": c.level, "message": c.message} for c in checks]}
+               "version_checks": [{"kind": c.kind, "level": c.level, "message": c.message} for c in checks],
+               "patches": patches.as_list() if patches is not None else None}
     lines = [(f"kernel tree {session.tree_version} ({session.inputs.kernel.origin}), "
               f"toolchain {session.toolchain}")]
+    if patches is not None and patches.patches:
+        lines.append(f"patches: {patches.summary()}")
+        lines += [f"note: {warning}" for warning in patches.warnings()]
     for c in checks:
         lines.append(f"{'WARNING' if c.kind == 'mismatch' else 'note'}: {c.message}")
     return payload, "\n".join(lines) + "\n"

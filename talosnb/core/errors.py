@@ -17,7 +17,10 @@ _FACE: contextvars.ContextVar[Callable[[str], str]] = contextvars.ContextVar("ta
 
 
 def python_name(name: str) -> str:
-    """An option as Python code names it: force=True for a switch, kernel_src for an input."""
+    """An option as Python code names it: force=True for a switch, kernel_src for an input,
+    patches=False for a switch that turns something off (--no-patches)."""
+    if name in FLAGS and name.startswith("no_"):
+        return f"{name[3:]}=False"
     return f"{name}=True" if name in FLAGS else name
 
 

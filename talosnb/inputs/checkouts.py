@@ -38,6 +38,11 @@ class PkgsCheckout:
         return _existing_file(self.path / "kernel" / "build" / f"config-{check_arch(arch)}",
                               f"kernel config for {arch}", opt("pkgs"), self.CONTENTS)
 
+    @property
+    def patches_dir(self) -> Path:
+        """kernel/build/patches: what the build applies to the kernel tree (may not exist)."""
+        return self.path / "kernel" / "build" / "patches"
+
     def arches(self) -> list[str]:
         """The architectures this checkout has a config for."""
         return [a for a in ARCHES if (self.path / "kernel" / "build" / f"config-{a}").is_file()]

@@ -97,7 +97,7 @@ def open_kernel_tree(spec: str | os.PathLike, *, pkgfile_version: str | None = N
 
 # --------------------------------------------------------------------------- extraction
 
-def _wanted(rel: PurePosixPath) -> bool:
+def engine_file(rel: PurePosixPath) -> bool:
     """Whether the Kconfig engine needs this file (rel: path below the top folder).
 
     The same selection as the Kconfig/Kbuild skeletons: Kconfig*, Makefile*,
@@ -242,7 +242,7 @@ def _check_member(tarball: Path, m: tarfile.TarInfo) -> PurePosixPath:
 
 
 def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
-    """Stream through the tarball once, writing only the files _wanted() selects."""
+    """Stream through the tarball once, writing only the files engine_file() selects."""
     from tqdm.auto import tqdm
 
     size = tarball.stat().st_size
@@ -267,7 +267,7 @@ def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
                         # Not below the first top folder: several top folders or
                         # none; the tree root is then the archive root.
                         inner = rel
-                    if not (_wanted(inner) or _wanted(rel)):
+                    if not (engine_file(inner) or engine_file(rel)):
                         continue
                     _write_member(tar, m, dest, rel, tarball)
         except InputError:

@@ -21,6 +21,7 @@ from talosnb.core.versions import VersionCheck, compare_versions
 
 from .checkouts import PkgsCheckout, TalosCheckout
 from .kernel_tree import KernelTree, fetch_kernel_tarball, kernel_src_hint, open_kernel_tree
+from .patches import PatchReport, patch_kernel_tree
 
 
 @dataclass
@@ -29,6 +30,9 @@ class Inputs:
 
     pkgs/talos are None when not given (only the embedded sample fills all
     three); kernel is None only when neither a kernel source nor pkgs was given.
+    With the pkgs patches applied, kernel is the patched tree and patches says
+    what became of each; patches is None when they were not applied (turned
+    off, or no pkgs checkout or kernel tree).
     """
 
     pkgs: PkgsCheckout | None
@@ -36,6 +40,7 @@ class Inputs:
     kernel: KernelTree | None
     checks: list[VersionCheck] = field(default_factory=list)
     sample: bool = False
+    patches: PatchReport | None = None
 
     def mismatches(self) -> list[VersionCheck]:
         return [c for c in self.checks if c.kind == "mismatch"]
@@ -49,13 +54,16 @@ class Inputs:
 
 
 def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
-                   kernel_src: str | os.PathLike | None = None, *, progress: bool = False) -> Inputs:
+                   kernel_src: str | os.PathLike | None = None, *, progress: bool = False,
+                   patches: bool = True) -> Inputs:
     """Find the pkgs and talos checkouts and the kernel tree, and compare their versions.
 
     Arguments default to $TALOSNB_PKGS, $TALOSNB_TALOS, $TALOSNB_KERNEL_SRC; with
     none of the three given anywhere, the embedded sample is used. Without a
     kernel source, the tarball of the Pkgfile's linux_version is downloaded
-    (verified against linux_sha256) and cached.
+    (verified against linux_sha256) and cached. ``patches``: apply the pkgs
+    checkout's kernel/build/patches to (a private copy of) the tree, as the
+    build does before olddefconfig; a patch that does not apply is an InputError.
     """
     pkgs = pkgs or os.environ.get(ENV_PKGS) or None
     talos = talos or os.environ.get(ENV_TALOS) or None
@@ -92,7 +100,11 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
                                      f"the header of config-{arch} ({path}:{header.line})")
             if check:
                 checks.append(check)
-    return Inputs(pkgs_co, talos_co, kernel, checks, sample)
+    report = None
+    if patches and kernel is not None and pkgs_co is not None:
+        kernel, report = patch_kernel_tree(kernel, pkgs_co.patches_dir)
+        report.raise_on_failure(made_for=info.linux_version if info else None, tree_version=kernel.version)
+    return Inputs(pkgs_co, talos_co, kernel, checks, sample, report)
 
 
 SCRATCH_PREFIX = "talosnb-scratch-"
@@ -101,8 +113,9 @@ SCRATCH_PREFIX = "talosnb-scratch-"
 def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
                  dest: str | Path | None = None) -> tuple[Inputs, Path]:
     """Copy the files a save writes (pkgs: Pkgfile, kernel/build/config-ARCH; talos:
-    hack/modules-ARCH.txt) to a new scratch folder; returns Inputs pointing there
-    (same kernel tree and version checks) and the folder."""
+    hack/modules-ARCH.txt) and the pkgs kernel/build/patches to a new scratch
+    folder; returns Inputs pointing there (same kernel tree, version checks and
+    patch report) and the folder."""
     root = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     arches = list(arches or inputs.pkgs.arches())
     pkgs = root / "pkgs"
@@ -110,11 +123,14 @@ def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
     shutil.copy2(inputs.pkgs.pkgfile, pkgs / "Pkgfile")
     for arch in arches:
         shutil.copy2(inputs.pkgs.config_path(arch), pkgs / "kernel" / "build" / f"config-{arch}")
+    if inputs.pkgs.patches_dir.is_dir():
+        shutil.copytree(inputs.pkgs.patches_dir, pkgs / "kernel" / "build" / "patches", symlinks=True)
     talos = None
     if inputs.talos is not None:
         (root / "talos" / "hack").mkdir(parents=True, exist_ok=True)
         for arch in arches:
             shutil.copy2(inputs.talos.module_list_path(arch), root / "talos" / "hack" / f"modules-{arch}.txt")
         talos = TalosCheckout(root / "talos")
-    copied = Inputs(PkgsCheckout(pkgs), talos, inputs.kernel, list(inputs.checks), inputs.sample)
+    copied = Inputs(PkgsCheckout(pkgs), talos, inputs.kernel, list(inputs.checks), inputs.sample,
+                    inputs.patches)
     return copied, root

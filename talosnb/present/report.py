@@ -158,6 +158,8 @@ def _inputs_table(session) -> pd.DataFrame:
     for arch, config in session.configs.items():
         recorded = f"made for Linux {config.recorded_version}" if config.recorded_version else "no header"
         rows.append((f"config-{arch}", recorded, str(config.source)))
+    if inputs.patches is not None and inputs.patches.patches:
+        rows.append(("pkgs patches", inputs.patches.summary(), str(inputs.patches.patches_dir)))
     rows.append(("talos checkout", "", str(inputs.talos.path) if inputs.talos else "not given"))
     rows.append(("toolchain mode", session.toolchain, ""))
     rows.append(("made with", f"talosnb {__version__}", ""))

@@ -63,7 +63,7 @@ def open_workspace(pkgs=None, talos=None, kernel_src=None, arch: str | None = "a
     """:meth:`Workspace.open` with a progress bar when run in a notebook (``progress=False``: none).
 
     Empty arguments mean the embedded sample (worked on through a scratch copy);
-    ``options`` are Workspace.open's (toolchain, kbuild, scratch).
+    ``options`` are Workspace.open's (toolchain, kbuild, scratch, patches).
     """
     show = progress and in_notebook()
     return Workspace.open(pkgs, talos, kernel_src, arch, steps=NotebookSteps() if show else None,
