@@ -47,7 +47,7 @@ from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.explain import Reason, assumed_probe_users, cascade_reason, location, value_reason
 
 from .edit import Assignment, Editor
-from .findings import Finding, Rule, render, rule_table
+from .findings import LEVELS, Finding, Rule, render, rule_table
 from .findings import findings_frame as generic_frame
 
 if TYPE_CHECKING:
@@ -184,6 +184,15 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     return generic_frame(findings, details=DETAILS)
 
 
+def records(findings: Iterable[Finding]) -> list[dict]:
+    """Findings as flat records with every detail (for JSON), in findings_frame's order:
+    errors first, then by arch, kind, entry, where and message."""
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    ordered = sorted(findings, key=lambda f: (rank[f.level], f.arch, f.kind, f.entry is not None, f.entry or "",
+                                              f.where is not None, f.where or "", f.message))
+    return [{"gate": None, **f.as_dict()} for f in ordered]
+
+
 # --------------------------------------------------------------------------- olddefconfig
 
 def _config_lines(text: str) -> dict[str, int]:
@@ -225,7 +234,8 @@ def olddefconfig_gate(config: Config) -> GateResult:
             findings.append(make_finding("olddefconfig-drop", arch, f"CONFIG_{change.symbol}", "olddefconfig",
                                          symbols=[change.symbol], values=values, where=where,
                                          old_line=_line(change.symbol, change.old),
-                                         tree_version=config.tree.version))
+                                         tree_version=config.tree.version,
+                                         details={"old": change.old, "new": change.new}))
             continue
         if sym in config.transitional:
             why = (f"transitional in the {config.tree.version} tree: read from an old .config, then "
@@ -240,7 +250,7 @@ def olddefconfig_gate(config: Config) -> GateResult:
                                      old=change.old if change.old is not None else "(no line)",
                                      new=change.new if change.new is not None else "(no line)",
                                      new_line=_line(change.symbol, change.new), why=why, keep=keep,
-                                     details={"defined_at": location(sym)}))
+                                     details={"defined_at": location(sym), "old": change.old, "new": change.new}))
     if not changes and new_text != config.original_text:
         first = _first_layout_difference(config.original_text, new_text, config.recorded_version,
                                          config.tree.version)
@@ -709,6 +719,13 @@ def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool
     pkgs = session.inputs.pkgs
     info = pkgs.pkgfile_info()
     pin = info.kspp()
+    if pin is None and not (spec or os.environ.get(ENV_HARDENING_CHECKER)):
+        if explicit:
+            raise InputError(f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)", where=str(info.path),
+                             hint=hardening.CHECKER_HINT)
+        report.results += [_not_run("hardening", a, f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)",
+                                    f"give a {hardening.TOOL} folder or tarball") for a in arches]
+        return
     step = hardening.read_step(pkgs.path / "kernel" / "build")
     if step is None:
         if explicit:
@@ -716,13 +733,6 @@ def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool
                              hint="the hardening gate needs the step of kernel/build/pkg.yaml that runs it")
         report.results += [_not_run("hardening", a, f"kernel/build/pkg.yaml runs no {hardening.TOOL}", "")
                            for a in arches]
-        return
-    if pin is None and not (spec or os.environ.get(ENV_HARDENING_CHECKER)):
-        if explicit:
-            raise InputError(f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)", where=str(info.path),
-                             hint=hardening.CHECKER_HINT)
-        report.results += [_not_run("hardening", a, f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)",
-                                    f"give a {hardening.TOOL} folder or tarball") for a in arches]
         return
     cache = session.__dict__.setdefault("_hardening_checkers", {})
     key = (spec, pin)

@@ -50,7 +50,8 @@ BUILD_PKG_DIR = "/pkg/"
 _TOP = re.compile(rf"^{TOOL}-(?P<ref>[A-Za-z0-9._-]+)$")
 
 CHECKER_HINT = (f"pass --hardening-checker with a {TOOL} folder or tarball (GitHub's archive of the "
-                f"Pkgfile's kspp_ref), or set ${ENV_HARDENING_CHECKER}")
+                f"Pkgfile's kspp_ref), or set ${ENV_HARDENING_CHECKER}; or leave the gate out "
+                "(--gate olddefconfig,modules)")
 
 # Bump when the layout of extracted checkers in the cache changes.
 CACHE_FORMAT = 1
@@ -256,9 +257,12 @@ class HardeningStep:
 
 def read_step(pkg_dir: Path) -> HardeningStep | None:
     """The hardening step of ``pkg_dir/pkg.yaml`` (the checkout's kernel/build); None when the build
-    runs no kernel-hardening-checker. Without a pkg.yaml, the step every pkgs release has run."""
+    runs no kernel-hardening-checker. Without a pkg.yaml, the step every pkgs release has run
+    when the filter script is there (None when it isn't either)."""
     pkg_yaml = pkg_dir / "pkg.yaml"
     if not pkg_yaml.is_file():
+        if not (pkg_dir / "scripts" / "filter-hardened-check.py").is_file():
+            return None       # neither the build's steps nor its filter: nothing to run
         return _parse_step(DEFAULT_STEP, f"{pkg_yaml} not found: the step of pkgs releases assumed", pkg_dir)
     text, _ = read_text(pkg_yaml, what="kernel/build/pkg.yaml")
     for number, line in enumerate(text.splitlines(), 1):
