@@ -404,19 +404,39 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
         assignments.append(Assignment(n, value))
     if editor is None:
         return _Verdict("fixable", assignments, where=location(config.kconf.syms[name]))
+    if absent:
+        # "is not present": the check wants a line for the option, which olddefconfig writes only
+        # while its prompt is visible; what makes it visible is what lets it be set to y
+        sym = config.kconf.syms[absent.group(1)]
+        if not sym.config_string and sym.orig_type in (BOOL, TRISTATE):
+            probe = editor.set([Assignment(sym.name, "y")], dry_run=True, fix=True, fix_budget=fix_budget)
+            for refusal in probe.refusals:
+                if refusal.fix is None or not refusal.fix.found:
+                    blocker = _blocker(refusal.reasons)
+                    return _Verdict("blocked", where=(blocker.where if blocker else None) or location(sym),
+                                    params={"why": f"the config has a line for CONFIG_{sym.name} only while it "
+                                                   "can be set, and it can't here"
+                                                   + (f": {blocker.text}" if blocker else ""),
+                                            "fix": refusal.fix.text() if refusal.fix else "no verified fix"},
+                                    details={"why_not": [r.as_dict() for r in refusal.reasons]})
+                assignments = [a for a in refusal.fix.assignments if a.symbol != sym.name] + assignments
     change = editor.set(assignments, dry_run=True, fix=True, fix_budget=fix_budget)
     if change.ok:
         return _Verdict("fixable", assignments, params={"cascade": len(change.cascade)},
                         where=location(config.kconf.syms[name]))
+    stuck = [r for r in change.refusals if r.fix is None or not r.fix.found]
+    if stuck:
+        # every part that can't be had, the one the checker named first (a compound check's need)
+        stuck.sort(key=lambda r: r.assignment.symbol == name)
+        blockers = [_blocker(r.reasons) for r in stuck]
+        why = "; ".join(f"{r.assignment} can't take effect" + (f": {b.text}" if b else "")
+                        for r, b in zip(stuck, blockers, strict=True))
+        fix = stuck[0].fix.text() if stuck[0].fix is not None else "no verified fix"
+        where = next((b.where for b in blockers if b and b.where), None) or location(config.kconf.syms[name])
+        return _Verdict("blocked", params={"why": why, "fix": fix}, where=where,
+                        details={"why_not": [reason.as_dict() for r in stuck for reason in r.reasons]})
     extra: list[Assignment] = []
     for refusal in change.refusals:
-        if refusal.fix is None or not refusal.fix.found:
-            blocker = _blocker(refusal.reasons)
-            why = f"{refusal.assignment} can't take effect" + (f": {blocker.text}" if blocker else "")
-            fix = (refusal.fix.text() if refusal.fix is not None else "no verified fix")
-            return _Verdict("blocked", params={"why": why, "fix": fix},
-                            where=blocker.where if blocker and blocker.where else location(config.kconf.syms[name]),
-                            details={"why_not": [r.as_dict() for r in refusal.reasons]})
         extra += [a for a in refusal.fix.assignments if a not in extra]
     combined = [*extra, *assignments]
     check = editor.set(combined, dry_run=True, fix=False)
