@@ -18,6 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     common_options(p)
     p.add_argument("--output", "-o", required=True, metavar="FILE.html", help="where to write the report")
     p.add_argument("--title", help="the report's title")
+    p.add_argument("--gate", metavar="GATES",
+                   help="also run these build gates and add their section (comma-separated: olddefconfig, "
+                        "hardening, modules, or all; as talosnb check runs them)")
+    p.add_argument("--hardening-checker", metavar="DIR|TARBALL",
+                   help="with --gate hardening: a kernel-hardening-checker folder or .tar.gz instead of "
+                        "downloading the Pkgfile's kspp_ref")
 
 
 def run(args: argparse.Namespace) -> Result:
@@ -27,7 +33,16 @@ def run(args: argparse.Namespace) -> Result:
     session = open_session(args)
     payload, text = context(session)
     df = compare(session)
-    path = write_report(session, args.output, frame=df, title=args.title)
+    report = None
+    if args.gate:
+        from talosnb.analyses import gates
+        from talosnb.analyses.edit import fix_verifier
+
+        report = gates.run_gates(session, gates.parse_gates(args.gate), explicit=False,
+                                 hardening_checker=args.hardening_checker, progress=args.progress,
+                                 verify_fix=fix_verifier(session))
+        payload["gates"] = report.statuses()
+    path = write_report(session, args.output, frame=df, title=args.title, gates=report)
     payload.update({"output": str(path), "status_counts": status_counts(df)})
     text += f"report written to {path}\n"
     return Result(payload, text, 0)
