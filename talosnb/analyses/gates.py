@@ -78,6 +78,9 @@ RULES: dict[str, Rule] = rule_table(
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
          "{actual}",
          "set {assignments}{side_effects}"),
+    Rule("hardening-fail", "error",
+         "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
+         "{actual}", None),
     Rule("hardening-normalize", "error",
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
          "{actual} in the config file",
@@ -184,13 +187,16 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     return generic_frame(findings, details=DETAILS)
 
 
-def records(findings: Iterable[Finding]) -> list[dict]:
-    """Findings as flat records with every detail (for JSON), in findings_frame's order:
-    errors first, then by arch, kind, entry, where and message."""
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """In findings_frame's order: errors first, then by arch, kind, entry, where and message."""
     rank = {level: i for i, level in enumerate(LEVELS)}
-    ordered = sorted(findings, key=lambda f: (rank[f.level], f.arch, f.kind, f.entry is not None, f.entry or "",
-                                              f.where is not None, f.where or "", f.message))
-    return [{"gate": None, **f.as_dict()} for f in ordered]
+    return sorted(findings, key=lambda f: (rank[f.level], f.arch, f.kind, f.entry is not None, f.entry or "",
+                                           f.where is not None, f.where or "", f.message))
+
+
+def records(findings: Iterable[Finding]) -> list[dict]:
+    """Findings as flat records with every detail (for JSON), in findings_frame's order."""
+    return [{"gate": None, **f.as_dict()} for f in sort_findings(findings)]
 
 
 # --------------------------------------------------------------------------- olddefconfig
@@ -475,7 +481,8 @@ def as_the_build_sees_it(config: Config, editor: Editor | None = None) -> str:
 
 def hardening_gate(configs: Mapping[str, Config], step: hardening.HardeningStep,
                    checker: hardening.HardeningChecker, *, editors: Mapping[str, Editor] | None = None,
-                   fix: bool = True, fix_budget: int = 60) -> tuple[list[GateResult], dict, dict]:
+                   fix: bool = True, fix_budget: int = 60,
+                   texts: Mapping[str, str] | None = None) -> tuple[list[GateResult], dict, dict]:
     """Run the build's hardening step on each config as the build would see it
     (:func:`as_the_build_sees_it`); per arch a GateResult whose findings are the options the
     filter prints, each with its verdict.
@@ -485,9 +492,12 @@ def hardening_gate(configs: Mapping[str, Config], step: hardening.HardeningStep,
     gives the checker what it wants), fixable by a verified set of assignments, blocked, or
     not in this tree; then the checker is run once more with every fix of the arch applied:
     an option it still fails is blocked, one it no longer fails is fixed by the others' fixes.
+    Without ``fix`` the options are only listed (kind "hardening-fail"). ``texts`` (arch -> a
+    .config text) checks these texts instead, e.g. a change not applied yet.
     """
     editors = editors or {}
-    texts = {arch: as_the_build_sees_it(config, editors.get(arch)) for arch, config in configs.items()}
+    texts = dict(texts) if texts is not None else {
+        arch: as_the_build_sees_it(config, editors.get(arch)) for arch, config in configs.items()}
     runs = _run_all(step, checker, texts)
     results, all_rows = [], {}
     tool = hardening.TOOL
@@ -507,7 +517,7 @@ def hardening_gate(configs: Mapping[str, Config], step: hardening.HardeningStep,
             findings.append(make_finding(
                 "hardening-step-failed", arch, None, "hardening", where=step.where, status=run.status,
                 output=" / ".join(output) or "nothing printed", command=command.replace(sys.executable, "python3")))
-        verdicts = {_row_key(row): _Verdict("fixable") for row in failing}
+        verdicts = {_row_key(row): _Verdict("fail") for row in failing}
         if fix and failing:
             verdicts = _verdicts(config, editors.get(arch), step, checker, texts[arch], failing, fix_budget)
         for row in failing:

@@ -92,13 +92,16 @@ def checker_url(ref: str, base_url: str | None = None) -> str:
 
 def fetch_checker(pin: ToolPin, *, base_url: str | None = None, progress: bool = False) -> Path:
     """The archive of ``pin.ref`` in the cache, downloaded once and verified against both hashes."""
-    fname = f"{TOOL}-{re.sub(r'[^A-Za-z0-9._-]', '_', pin.ref)}.tar.gz"
     return verified_download(
-        checker_url(pin.ref, base_url), fname, pin.sha256, sha512=pin.sha512, progress=progress,
+        checker_url(pin.ref, base_url), _download_name(pin.ref), pin.sha256, sha512=pin.sha512, progress=progress,
         mismatch_hint=f"check kspp_sha256/kspp_sha512 in the Pkgfile ({pin.where}) and "
                       f"${ENV_HARDENING_MIRROR}; or " + CHECKER_HINT,
         http_hint=f"check kspp_ref in the Pkgfile ({pin.where}) and ${ENV_HARDENING_MIRROR}; or " + CHECKER_HINT,
         offline_hint=CHECKER_HINT)
+
+
+def _download_name(ref: str) -> str:
+    return f"{TOOL}-{re.sub(r'[^A-Za-z0-9._-]', '_', ref)}.tar.gz"
 
 
 def open_checker(spec: str | os.PathLike) -> HardeningChecker:
@@ -162,6 +165,16 @@ def _top_folder(folder: Path) -> Path | None:
     if len(subdirs) == 1 and (subdirs[0] / PROGRAM).is_file():
         return subdirs[0]
     return None
+
+
+def cached_checker(pin: ToolPin) -> HardeningChecker | None:
+    """The checker of `pin` when an earlier run downloaded it (verified again), else None: no network."""
+    path = cache_dir() / "downloads" / _download_name(pin.ref)
+    if not path.is_file():
+        return None
+    if file_digest(path, "sha256") != pin.sha256 or file_digest(path, "sha512") != pin.sha512:
+        return None
+    return _unpacked(path, checker_url(pin.ref))
 
 
 def obtain_checker(pin: ToolPin | None, spec: str | os.PathLike | None = None, *,
