@@ -217,14 +217,19 @@ def _line(symbol: str, value: str | None) -> str:
     return f"# CONFIG_{symbol} is not set" if value == "n" else f"CONFIG_{symbol}={value}"
 
 
-def olddefconfig_gate(config: Config) -> GateResult:
-    """The lines `make olddefconfig` would change in the config file as loaded (``original_text``),
-    each with the kernel's reason; or, when only the layout differs, the first line that does.
+def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResult:
+    """The lines `make olddefconfig` would change in the config file as the build would see it
+    (:func:`as_the_build_sees_it`), each with the kernel's reason; or, when only the layout
+    differs, the first line that does. A config edited here passes: saving writes it exactly as
+    olddefconfig does.
 
     The header's kernel version is the tree's in what olddefconfig writes; a header that only
     differs in it (a config for another stable release of the tree's series) is no failure here.
     """
     arch = config.arch
+    if editor is not None and editor.history:
+        return GateResult("olddefconfig", arch, "pass", [],
+                          "edited here: saving writes it as olddefconfig does")
     source = config.source
     new_text = config.text()
     changes = config_diff(config.original_text, new_text)
@@ -724,7 +729,8 @@ def run_gates(session, gates: Collection[str] = GATES, *, explicit: bool = False
         if gate not in gates:
             continue
         if gate == "olddefconfig":
-            report.results += [olddefconfig_gate(session.configs[arch]) for arch in arches]
+            editors = editors_for(session)
+            report.results += [olddefconfig_gate(session.configs[arch], editors.get(arch)) for arch in arches]
         elif gate == "hardening":
             _hardening(session, report, arches, explicit=explicit, spec=hardening_checker, fix=fix,
                        progress=progress, editors=editors_for(session))
@@ -737,11 +743,21 @@ def run_gates(session, gates: Collection[str] = GATES, *, explicit: bool = False
                 continue
             found = session.check_modules(verify_fix=verify_fix) if module_findings is None else module_findings
             for arch in arches:
-                mine = [replace(f, details={**f.details, "gate": "modules"}) for f in found if f.arch == arch]
+                mine = [replace(f, details={**f.details, "gate": "modules", **_module_fix(f)})
+                        for f in found if f.arch == arch]
                 errors = sum(1 for f in mine if f.level == "error")
                 listed = f"{errors} error(s) in modules-{arch}.txt" if errors else f"modules-{arch}.txt is right"
                 report.results.append(GateResult("modules", arch, "fail" if errors else "pass", mine, listed))
     return report
+
+
+def _module_fix(finding: Finding) -> dict:
+    """A module-list finding whose fix is only assignments (CONFIG_X=m ...) is fixable by them."""
+    words = (finding.fix or "").split()
+    found = [re.fullmatch(r"(?:CONFIG_)?([A-Za-z0-9_]+)=(\S+)", w) for w in words]
+    if finding.level != "error" or not words or not all(found):
+        return {}
+    return {"verdict": "fixable", "assignments": [f"{m.group(1)}={m.group(2)}" for m in found]}
 
 
 def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool, spec, fix: bool,

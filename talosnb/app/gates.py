@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from talosnb.analyses import gates as gate_rules
-from talosnb.analyses.edit import ChangeSet, editors_for
-from talosnb.core.errors import InputError, RefusedError, TalosnbError
+from talosnb.analyses.edit import ChangeSet, editors_for, fix_verifier
+from talosnb.core.errors import InputError, RefusedError, TalosnbError, opt
 from talosnb.inputs import hardening
 from talosnb.kconfig.diff import config_diff
 
@@ -81,7 +81,7 @@ class GateKeeper:
             return self._reports[cache_key]
         module_findings = None
         if "modules" in chosen and module_lists:
-            module_findings = self.session.check_modules(module_lists)
+            module_findings = self.session.check_modules(module_lists, verify_fix=fix_verifier(self.session))
         report = gate_rules.run_gates(self.session, chosen, explicit=explicit,
                                       hardening_checker=self.hardening_checker, progress=progress,
                                       module_findings=module_findings)
@@ -92,21 +92,23 @@ class GateKeeper:
 
     # --- the guard -------------------------------------------------------------
 
-    def guard(self, changes: Mapping[str, ChangeSet], assignments: Sequence, *, strict: bool = False,
-              mode: str = "set") -> GuardResult:
-        """Which guarded gates the (dry-run) `changes` would make fail that pass now.
+    def guard(self, changes: Mapping[str, ChangeSet], *, strict: bool = False) -> GuardResult:
+        """Which guarded gates the applied `changes` (arch -> ChangeSet, as set or merge just kept
+        them) make fail that passed before.
 
-        With ``strict`` a broken gate is a RefusedError (nothing is applied by the caller), and a
-        gate that can't be checked is an InputError (the check is what was asked for)."""
+        With ``strict`` a broken gate is a RefusedError (the caller takes the change back; the
+        error's ``guard_result`` holds what was found), and a gate that can't be checked is an
+        InputError (the check is what was asked for)."""
         result = GuardResult()
-        applying = {arch: c for arch, c in changes.items() if c.cascade and (mode == "merge" or c.ok)}
-        if not applying:
-            return result
-        self._guard_hardening(applying, assignments, result, strict=strict)
+        applied = {arch: c for arch, c in changes.items() if c.applied and c.cascade}
+        if applied:
+            self._guard_hardening(applied, result, strict=strict)
         if strict and result.broken:
-            raise RefusedError("; ".join(b.text() for b in result.broken) + "; nothing was changed",
-                               hint="fix what the gate reports first, or leave out strictness to apply it "
-                                    "with a warning")
+            error = RefusedError("; ".join(b.text() for b in result.broken) + "; nothing was changed",
+                                 hint="fix what the gate reports first, or apply it with a warning (leave "
+                                      f"out {opt('strict')})")
+            error.guard_result = result
+            raise error
         return result
 
     def _checker(self, *, download: bool):
@@ -125,8 +127,7 @@ class GateKeeper:
         self.session.__dict__.setdefault("_hardening_checkers", {})[(self.hardening_checker, pin)] = checker
         return checker
 
-    def _guard_hardening(self, changes: Mapping[str, ChangeSet], assignments, result: GuardResult, *,
-                         strict: bool) -> None:
+    def _guard_hardening(self, changes: Mapping[str, ChangeSet], result: GuardResult, *, strict: bool) -> None:
         session = self.session
         step = hardening.read_step(session.inputs.pkgs.path / "kernel" / "build")
         pin = session.inputs.pkgs.pkgfile_info().kspp()
@@ -140,28 +141,33 @@ class GateKeeper:
             checker = None
         if checker is None:
             result.unchecked.append("hardening gate not checked: kernel-hardening-checker is not at hand "
-                                    "(run the gates once, or give it)")
+                                    f"(run the gates once, or give {opt('hardening_checker')})")
             return
         editors = editors_for(session)
         touched = {}
         for arch, change in changes.items():
             config = session.configs[arch]
             names = {c.symbol for c in change.cascade}
-            if not editors[arch].history:
+            if len(editors[arch].history) == 1:
                 # the first edit: saving then also writes what olddefconfig changes in the file
                 names |= {c.symbol for c in config_diff(config.original_text, config.text())}
             if names & self._watched_options(step, checker, arch):
                 touched[arch] = config
         if not touched:
             return
-        before, _runs, _rows = gate_rules.hardening_gate(touched, step, checker, editors=editors, fix=False)
-        passing = {r.arch: touched[r.arch] for r in before if r.status == "pass"}
-        if not passing:
-            return
-        texts = {arch: editors[arch].preview_text(assignments) for arch in passing}
-        after, _runs, _rows = gate_rules.hardening_gate(passing, step, checker, fix=False, texts=texts)
+        after, _runs, _rows = gate_rules.hardening_gate(touched, step, checker, editors=editors, fix=False)
         for gate in after:
-            if gate.status == "fail":
+            if gate.status != "fail":
+                continue
+            # and before the change? (the editor's own undo and redo are exact)
+            editor = editors[gate.arch]
+            editor.undo()
+            try:
+                before, _runs, _rows = gate_rules.hardening_gate({gate.arch: touched[gate.arch]}, step, checker,
+                                                                 editors=editors, fix=False)
+            finally:
+                editor.redo()
+            if before[0].status == "pass":
                 result.broken.append(GateChange("hardening", gate.arch,
                                                 [f for f in gate.findings if f.level == "error"]))
 
