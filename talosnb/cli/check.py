@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 
 from talosnb.analyses import gates
-from talosnb.analyses.edit import fix_verifier
 
-from .common import Result, common_options, context, open_session
+from .common import Result, common_options, context, open_workspace
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,14 +32,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> Result:
     chosen = gates.parse_gates(args.gate)
-    session = open_session(args)
-    if "modules" in chosen and (args.gate or session.inputs.talos is not None):
-        session.require_talos()
-        for arch in session.configs:
-            session.kbuild_map(arch, progress=args.progress)
-    report = gates.run_gates(session, chosen, explicit=args.gate is not None,
-                             hardening_checker=args.hardening_checker, progress=args.progress,
-                             verify_fix=fix_verifier(session))
+    ws = open_workspace(args)
+    session = ws.session
+    if "modules" in chosen and args.gate:
+        for arch in ws.arches:
+            ws.module_list(arch)      # named: a missing talos checkout or list is an error
+    for arch in ws.module_lists:
+        session.kbuild_map(arch, progress=args.progress)
+    report = ws.gates(chosen, explicit=args.gate is not None, progress=args.progress)
     payload, text = context(session)
     for check in report.version_checks:
         payload["version_checks"].append({"kind": check.kind, "level": check.level, "message": check.message})
