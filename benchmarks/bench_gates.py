@@ -22,7 +22,9 @@ Targets (2 cores): all three gates, both arches, warm <= 3 s; the olddefconfig g
 from __future__ import annotations
 
 import argparse
+import gc
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,10 +40,26 @@ ARCHES = ("amd64", "arm64")
 TARGETS = {"all": 3.0, "olddefconfig": 0.5}
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
+CPU: dict[str, list[float]] = {}
+
+
+def _cpu() -> float:
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(fn, key: str | None = None) -> float:
+    """Wall seconds of fn(); its CPU seconds (this process and its children: far less sensitive to
+    the machine's load than wall time) go to CPU[key]."""
+    # the sessions of earlier rounds are garbage with many cycles: collect them outside the clock,
+    # as a command (one session per process) never pays for them
+    gc.collect()
+    cpu, start = _cpu(), time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    if key is not None:
+        CPU.setdefault(key, []).append(_cpu() - cpu)
+    return wall
 
 
 def main() -> int:
@@ -116,18 +134,21 @@ def main() -> int:
         times: dict[str, list[float]] = {k: [] for k in
                                          ("all", "command", "olddefconfig", "olddefconfig loaded", "conf", "step")}
         for _round in range(args.repeat):
-            times["all"].append(_timed(all_gates))
-            times["command"].append(_timed(command))
+            times["all"].append(_timed(all_gates, "all"))
+            times["command"].append(_timed(command, "command"))
             times["olddefconfig"].append(_timed(lambda: gates.run_gates(Session.open(pkgs, None, tree),
-                                                                        ["olddefconfig"])))
-            times["olddefconfig loaded"].append(_timed(lambda: gates.run_gates(loaded, ["olddefconfig"])))
+                                                                        ["olddefconfig"]), "olddefconfig"))
+            times["olddefconfig loaded"].append(_timed(lambda: gates.run_gates(loaded, ["olddefconfig"]),
+                                                       "olddefconfig loaded"))
             if conf is not None:
-                times["conf"].append(_timed(kernel_conf))
-            times["step"].append(_timed(build_step))
+                times["conf"].append(_timed(kernel_conf, "conf"))
+            times["step"].append(_timed(build_step, "step"))
         med = {k: statistics.median(v) for k, v in times.items() if v}
+        cpu = {k: statistics.median(v) for k, v in CPU.items() if v}
+        load = os.getloadavg()[0]
 
         def row(label: str, key: str, target: float | None = None, against: str | None = None) -> None:
-            text = f"{label:<66} {med[key]:6.2f} s"
+            text = f"{label:<66} {med[key]:6.2f} s (cpu {cpu[key]:5.2f} s)"
             if against and against in med:
                 ratio = med[against] / med[key]
                 what = {"tools": "conf + the hardening step", "conf": "conf"}[against]
@@ -140,8 +161,9 @@ def main() -> int:
         both = {k: med[k] for k in ("conf", "step") if k in med}
         if len(both) == 2:
             med["tools"] = both["conf"] + both["step"]
-        print(f"median of {args.repeat} rounds, both arches, warm cache "
-              f"(step = {step.where}):")
+        print(f"median of {args.repeat} rounds, both arches, warm cache, load average {load:.1f} on "
+              f"{os.cpu_count()} cores (step = {step.where}); wall seconds, and CPU seconds of the process "
+              "and its children:")
         if "conf" in med:
             row("kernel's conf --olddefconfig (host compiler), both arches", "conf")
         row("the build's hardening step (checker | filter), both arches", "step")

@@ -712,14 +712,15 @@ def parse_gates(text: str | Iterable[str] | None) -> list[str]:
 
 def run_gates(session, gates: Collection[str] = GATES, *, explicit: bool = False,
               hardening_checker: str | None = None, fix: bool = True, progress: bool = False,
-              module_findings: list[Finding] | None = None, verify_fix=None) -> GateReport:
+              module_findings: list[Finding] | None = None, verify_fix=None, unlisted: bool = False) -> GateReport:
     """Every gate in `gates` on every loaded arch of `session` (its configs as they stand).
 
     A gate the inputs can't run (no talos checkout for the module lists, a Pkgfile pinning no
     kernel-hardening-checker) is "not-run" with a note; with ``explicit`` (the gates were
     named) that is an InputError instead. ``hardening_checker`` is a folder or tarball to use
     instead of the Pkgfile's pin (downloaded and verified otherwise). ``module_findings``
-    are module-list findings already made (else ``session.check_modules`` makes them).
+    are module-list findings already made (else ``session.check_modules`` makes them, with the
+    informational "built but not listed" ones when ``unlisted``: no gate depends on those).
     """
     from .edit import editors_for
 
@@ -741,7 +742,8 @@ def run_gates(session, gates: Collection[str] = GATES, *, explicit: bool = False
                 report.results += [_not_run("modules", arch, "no talos checkout (hack/modules-ARCH.txt)",
                                             "give the talos checkout") for arch in arches]
                 continue
-            found = session.check_modules(verify_fix=verify_fix) if module_findings is None else module_findings
+            found = (session.check_modules(verify_fix=verify_fix, unlisted=unlisted) if module_findings is None
+                     else module_findings)
             for arch in arches:
                 mine = [replace(f, details={**f.details, "gate": "modules", **_module_fix(f)})
                         for f in found if f.arch == arch]

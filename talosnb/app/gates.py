@@ -71,20 +71,22 @@ class GateKeeper:
     # --- reports -------------------------------------------------------------
 
     def report(self, chosen: Sequence[str] | None = None, *, key: object = None, module_lists=None,
-               explicit: bool = False, progress: bool = False) -> gate_rules.GateReport:
+               explicit: bool = False, progress: bool = False, unlisted: bool = False) -> gate_rules.GateReport:
         """The gates in `chosen` (default all) on the configs as they stand; with a `key` (the
         workspace's change counter), made once per key. `module_lists` are the lists as edited
-        (default: read from the talos checkout)."""
+        (default: read from the talos checkout); ``unlisted`` adds the informational findings of
+        modules built but not listed."""
         chosen = gate_rules.parse_gates(chosen)
-        cache_key = (key, tuple(chosen))
+        cache_key = (key, tuple(chosen), unlisted)
         if key is not None and cache_key in self._reports:
             return self._reports[cache_key]
         module_findings = None
         if "modules" in chosen and module_lists:
-            module_findings = self.session.check_modules(module_lists, verify_fix=fix_verifier(self.session))
+            module_findings = self.session.check_modules(module_lists, verify_fix=fix_verifier(self.session),
+                                                         unlisted=unlisted)
         report = gate_rules.run_gates(self.session, chosen, explicit=explicit,
                                       hardening_checker=self.hardening_checker, progress=progress,
-                                      module_findings=module_findings)
+                                      module_findings=module_findings, unlisted=unlisted)
         if key is not None:
             self._reports = {k: v for k, v in self._reports.items() if k[0] == key}
             self._reports[cache_key] = report

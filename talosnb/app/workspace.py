@@ -686,14 +686,15 @@ class Workspace:
     # --- build gates -------------------------------------------------------------
 
     def gates(self, chosen: Sequence[str] | str | None = None, *, explicit: bool = False,
-              progress: bool = False):
+              progress: bool = False, unlisted: bool = False):
         """The build gates (olddefconfig, hardening, modules; default all) on the configs and module
         lists as they stand: a GateReport (talosnb.analyses.gates), made once per change. With
-        ``explicit`` a gate the inputs can't run is an InputError instead of "not-run"."""
+        ``explicit`` a gate the inputs can't run is an InputError instead of "not-run";
+        ``unlisted`` adds the informational findings of modules built but not listed."""
         for arch in self.module_lists:
             self.kbuild_map(arch)
         return self.gate_keeper.report(chosen, key=self.version, module_lists=self.module_lists,
-                                       explicit=explicit, progress=progress)
+                                       explicit=explicit, progress=progress, unlisted=unlisted)
 
     def hardening_table(self) -> pd.DataFrame:
         """kernel-hardening-checker's whole table for both arches (talosnb.analyses.gates.hardening_table)."""

@@ -27,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hardening-checker", metavar="DIR|TARBALL",
                    help="a kernel-hardening-checker folder or .tar.gz to run instead of downloading the "
                         "Pkgfile's kspp_ref (default: $TALOSNB_HARDENING_CHECKER)")
-    p.add_argument("--info", action="store_true", help="also list informational findings")
+    p.add_argument("--info", action="store_true",
+                   help="also list informational findings (among them the modules built but not listed)")
 
 
 def run(args: argparse.Namespace) -> Result:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> Result:
             ws.module_list(arch)      # named: a missing talos checkout or list is an error
     for arch in ws.module_lists:
         session.kbuild_map(arch, progress=args.progress)
-    report = ws.gates(chosen, explicit=args.gate is not None, progress=args.progress)
+    report = ws.gates(chosen, explicit=args.gate is not None, progress=args.progress, unlisted=args.info)
     payload, text = context(session)
     for check in report.version_checks:
         payload["version_checks"].append({"kind": check.kind, "level": check.level, "message": check.message})
