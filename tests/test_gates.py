@@ -349,3 +349,18 @@ def test_gate_names_are_checked():
     with pytest.raises(InputError) as e:
         gates.parse_gates("olddefconfig,hardned")
     assert "hardned" in e.value.message and "hardening" in e.value.hint
+
+
+def test_check_command_offline_still_runs_the_other_gates(trees, engine_cache):
+    result = _cli("--format", "json", "--pkgs", str(DATA["v1.10"] / "pkgs"), "--talos", str(DATA["v1.10"] / "talos"),
+                  "--kernel-src", str(trees["6.12"]), cache=engine_cache,
+                  TALOSNB_HARDENING_CHECKER_MIRROR="http://127.0.0.1:1/archive")
+    assert result.returncode == 2, result.stderr       # the verdict is open: one gate could not run
+    report = json.loads(result.stdout)
+    assert report["gates"]["hardening"] == {"amd64": "not-run", "arm64": "not-run"}
+    assert report["gates"]["modules"] == {"amd64": "pass", "arm64": "pass"}
+    assert report["gates"]["olddefconfig"] == {"amd64": "fail", "arm64": "fail"}
+    (why,) = report["incomplete"]
+    assert "offline" in why["message"] and "--hardening-checker" in why["hint"]
+    not_run = [f for f in report["findings"] if f["kind"] == "gate-not-run"]
+    assert {f["level"] for f in not_run} == {"warning"} and "the hardening gate was not run" in not_run[0]["message"]

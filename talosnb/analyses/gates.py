@@ -106,7 +106,7 @@ RULES: dict[str, Rule] = rule_table(
 
 def make_finding(kind: str, arch: str, entry: str | None, gate: str, *, details: Mapping[str, Any] | None = None,
                  **kwargs: Any) -> Finding:
-    return render(RULES, kind, arch, entry, details={"gate": gate, **(details or {})}, **kwargs)
+    return render(RULES, kind, arch, entry, details={"gate": gate, **(details or {})}, gate=gate, **kwargs)
 
 
 @dataclass
@@ -118,6 +118,7 @@ class GateResult:
     status: str
     findings: list[Finding] = field(default_factory=list)
     note: str = ""
+    error: InputError | None = None    # not run because something it needs could not be had
 
     def as_dict(self) -> dict:
         return {"gate": self.gate, "arch": self.arch, "status": self.status, "note": self.note,
@@ -143,6 +144,15 @@ class GateReport:
     @property
     def failed(self) -> bool:
         return any(r.status == "fail" for r in self.results)
+
+    @property
+    def incomplete(self) -> list[InputError]:
+        """Why gates that should have run did not (each error once)."""
+        out = []
+        for r in self.results:
+            if r.error is not None and r.error not in out:
+                out.append(r.error)
+        return out
 
     def status(self, gate: str, arch: str) -> str | None:
         return next((r.status for r in self.results if r.gate == gate and r.arch == arch), None)
@@ -691,8 +701,8 @@ def hardening_frame_filter(frame: pd.DataFrame, *, arch: str | None = None, stat
 
 # --------------------------------------------------------------------------- all three
 
-def _not_run(gate: str, arch: str, why: str, fix: str) -> GateResult:
-    finding = make_finding("gate-not-run", arch, None, gate, why=why, fix=fix)
+def _not_run(gate: str, arch: str, why: str, fix: str, level: str | None = None) -> GateResult:
+    finding = make_finding("gate-not-run", arch, None, gate, why=why, fix=fix, level=level)
     return GateResult(gate, arch, "not-run", [finding], why)
 
 
@@ -785,7 +795,18 @@ def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool
     cache = session.__dict__.setdefault("_hardening_checkers", {})
     key = (spec, pin)
     if key not in cache:
-        cache[key] = hardening.obtain_checker(pin, spec, progress=progress)
+        try:
+            cache[key] = hardening.obtain_checker(pin, spec, progress=progress)
+        except InputError as e:
+            if explicit:
+                raise
+            # the other gates still run; this one says why it couldn't, and the run is incomplete
+            for arch in arches:
+                result = _not_run("hardening", arch, f"{e.where + ': ' if e.where else ''}{e.message}",
+                                  e.hint or "", level="warning")
+                result.error = e
+                report.results.append(result)
+            return
     checker = cache[key]
     report.checker, report.step = checker, step
     report.filter_rules = hardening.read_filter_rules(step.filter_script) if step.filter_script else None

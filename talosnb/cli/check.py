@@ -59,7 +59,12 @@ def run(args: argparse.Namespace) -> Result:
         mine = [r for r in shown if r["gate"] == gate]
         if mine:
             text += f"\n{gate}:\n" + "".join(_finding_text(r) for r in mine)
-    return Result(payload, text, 1 if report.failed else 0)
+    incomplete = report.incomplete
+    for error in incomplete:
+        text += f"\nnot every gate ran: {error}\n"
+    payload["incomplete"] = [{"message": e.message, "where": e.where, "hint": e.hint} for e in incomplete]
+    # a gate that could not run leaves the verdict open: bad input/environment, whatever the others say
+    return Result(payload, text, 2 if incomplete else 1 if report.failed else 0)
 
 
 def _summary(report: gates.GateReport) -> str:
