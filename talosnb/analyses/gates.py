@@ -780,7 +780,7 @@ def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool
     if pin is None and not (spec or os.environ.get(ENV_HARDENING_CHECKER)):
         if explicit:
             raise InputError(f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)", where=str(info.path),
-                             hint=hardening.CHECKER_HINT)
+                             hint=hardening.checker_hint())
         report.results += [_not_run("hardening", a, f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)",
                                     f"give a {hardening.TOOL} folder or tarball") for a in arches]
         return

@@ -184,6 +184,6 @@ class GateKeeper:
             names = {m.group(1) for m in re.finditer(r"^CONFIG_(\w+)\s*\|", run.checker_output, re.MULTILINE)}
             if not names:
                 raise InputError("kernel-hardening-checker -m verbose printed no checks",
-                                 where=str(checker.path), hint=hardening.CHECKER_HINT)
+                                 where=str(checker.path), hint=hardening.checker_hint())
             self._watched[key] = frozenset(names)
         return self._watched[key]

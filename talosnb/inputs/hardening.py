@@ -31,7 +31,7 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import read_text
 from talosnb.core.paths import ENV_CACHE_DIR, ENV_HARDENING_CHECKER, ENV_HARDENING_MIRROR, cache_dir
 from talosnb.core.versions import VersionCheck
@@ -49,9 +49,11 @@ BUILD_PKG_DIR = "/pkg/"
 # GitHub's archive (and `git archive --prefix`) names its one top folder after the ref.
 _TOP = re.compile(rf"^{TOOL}-(?P<ref>[A-Za-z0-9._-]+)$")
 
-CHECKER_HINT = (f"pass --hardening-checker with a {TOOL} folder or tarball (GitHub's archive of the "
-                f"Pkgfile's kspp_ref), or set ${ENV_HARDENING_CHECKER}; or leave the gate out "
-                "(--gate olddefconfig,modules)")
+def checker_hint() -> str:
+    """What to do when the checker can't be had, in the words of the face in use (opt())."""
+    return (f"give {opt('hardening_checker')}: a {TOOL} folder or tarball (GitHub's archive of the Pkgfile's "
+            f"kspp_ref), or set ${ENV_HARDENING_CHECKER}; or leave the gate out "
+            f"({opt('gate')} olddefconfig,modules)")
 
 # Bump when the layout of extracted checkers in the cache changes.
 CACHE_FORMAT = 1
@@ -95,9 +97,9 @@ def fetch_checker(pin: ToolPin, *, base_url: str | None = None, progress: bool =
     return verified_download(
         checker_url(pin.ref, base_url), _download_name(pin.ref), pin.sha256, sha512=pin.sha512, progress=progress,
         mismatch_hint=f"check kspp_sha256/kspp_sha512 in the Pkgfile ({pin.where}) and "
-                      f"${ENV_HARDENING_MIRROR}; or " + CHECKER_HINT,
-        http_hint=f"check kspp_ref in the Pkgfile ({pin.where}) and ${ENV_HARDENING_MIRROR}; or " + CHECKER_HINT,
-        offline_hint=CHECKER_HINT)
+                      f"${ENV_HARDENING_MIRROR}; or " + checker_hint(),
+        http_hint=f"check kspp_ref in the Pkgfile ({pin.where}) and ${ENV_HARDENING_MIRROR}; or " + checker_hint(),
+        offline_hint=checker_hint())
 
 
 def _download_name(ref: str) -> str:
@@ -111,15 +113,15 @@ def open_checker(spec: str | os.PathLike) -> HardeningChecker:
         if not (p / PROGRAM).is_file():
             inner = [d for d in p.iterdir() if d.is_dir() and (d / PROGRAM).is_file()]
             if len(inner) != 1:
-                raise InputError(f"not a {TOOL} folder: no {PROGRAM}", where=str(p), hint=CHECKER_HINT)
+                raise InputError(f"not a {TOOL} folder: no {PROGRAM}", where=str(p), hint=checker_hint())
             p = inner[0]
         p = p.resolve()
         found = _TOP.match(p.name)
         return HardeningChecker(p, found.group("ref") if found else None, str(p))
     if not p.exists():
-        raise InputError(f"{TOOL} not found", where=str(p), hint=CHECKER_HINT)
+        raise InputError(f"{TOOL} not found", where=str(p), hint=checker_hint())
     if not p.name.lower().endswith((".tar.gz", ".tgz", ".tar")):
-        raise InputError(f"{TOOL} is neither a folder nor a .tar.gz", where=str(p), hint=CHECKER_HINT)
+        raise InputError(f"{TOOL} is neither a folder nor a .tar.gz", where=str(p), hint=checker_hint())
     return _unpacked(p.resolve())
 
 
@@ -142,10 +144,10 @@ def _unpacked(tarball: Path, origin: str | None = None) -> HardeningChecker:
                     tar.extractall(tmp, filter="data")
             except (tarfile.TarError, EOFError, OSError, ValueError) as e:
                 raise InputError(f"cannot unpack the {TOOL} tarball ({type(e).__name__}: {e})", where=str(tarball),
-                                 hint="download it again; " + CHECKER_HINT) from None
+                                 hint="download it again; " + checker_hint()) from None
             if _top_folder(tmp) is None:
                 raise InputError(f"not a {TOOL} tarball: no top folder holding {PROGRAM}", where=str(tarball),
-                                 hint=CHECKER_HINT)
+                                 hint=checker_hint())
             os.chmod(tmp, 0o755)   # mkdtemp makes it private; the cache is readable like the others
             try:
                 os.rename(tmp, final)
@@ -185,7 +187,7 @@ def obtain_checker(pin: ToolPin | None, spec: str | os.PathLike | None = None, *
     if spec is not None:
         return open_checker(spec)
     if pin is None:
-        raise InputError(f"the Pkgfile pins no {TOOL} (no kspp_ref) and none was given", hint=CHECKER_HINT)
+        raise InputError(f"the Pkgfile pins no {TOOL} (no kspp_ref) and none was given", hint=checker_hint())
     return _unpacked(fetch_checker(pin, base_url=base_url, progress=progress), checker_url(pin.ref, base_url))
 
 
@@ -352,7 +354,7 @@ def run_step(step: HardeningStep, checker: HardeningChecker, config_text: str, a
              timeout: float = 120) -> StepRun:
     """Run the step on `config_text` as ``.config`` in a scratch folder (the build's /src)."""
     if not checker.program.is_file():
-        raise InputError(f"{checker.program} is missing", where=str(checker.path), hint=CHECKER_HINT)
+        raise InputError(f"{checker.program} is missing", where=str(checker.path), hint=checker_hint())
     run = StepRun(arch)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "NO_COLOR": "1"}
     with tempfile.TemporaryDirectory(prefix="talosnb-hardening-") as work:
@@ -365,7 +367,7 @@ def run_step(step: HardeningStep, checker: HardeningChecker, config_text: str, a
                                       timeout=timeout, check=False)
             except (OSError, subprocess.TimeoutExpired) as e:
                 raise InputError(f"cannot run {Path(argv[2]).name}: {e}", where=step.where,
-                                 hint=CHECKER_HINT) from None
+                                 hint=checker_hint()) from None
             run.stages.append(StageRun(argv, done.returncode, done.stdout, done.stderr))
             feed = done.stdout
     return run
