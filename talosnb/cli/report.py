@@ -8,7 +8,7 @@ from talosnb.analyses.compare import compare, status_counts
 from talosnb.core.errors import InputError
 from talosnb.present.report import write_report
 
-from .common import Result, common_options, context, open_session
+from .common import Result, common_options, context, open_workspace
 from .compare import _need_both
 
 
@@ -30,18 +30,18 @@ def run(args: argparse.Namespace) -> Result:
     _need_both(args)
     if not args.output.lower().endswith((".html", ".htm")):
         raise InputError(f"--output {args.output}: the report is HTML; name the file *.html")
-    session = open_session(args)
+    ws = open_workspace(args)
+    session = ws.session
     payload, text = context(session)
     df = compare(session)
     report = None
     if args.gate:
-        from talosnb.analyses import gates
-        from talosnb.analyses.edit import fix_verifier
+        from talosnb.analyses.gates import parse_gates
 
-        report = gates.run_gates(session, gates.parse_gates(args.gate), explicit=False,
-                                 hardening_checker=args.hardening_checker, progress=args.progress,
-                                 verify_fix=fix_verifier(session))
+        report = ws.gates(parse_gates(args.gate), progress=args.progress)
         payload["gates"] = report.statuses()
+        for error in report.incomplete:
+            text += f"note: not every gate ran: {error}\n"
     path = write_report(session, args.output, frame=df, title=args.title, gates=report)
     payload.update({"output": str(path), "status_counts": status_counts(df)})
     text += f"report written to {path}\n"
