@@ -25,8 +25,6 @@ from talosnb.core.errors import InputError, RefusedError, TalosnbError, opt
 from talosnb.inputs import hardening
 from talosnb.kconfig.diff import config_diff
 
-GUARDED = ("hardening",)
-
 
 @dataclass
 class GateChange:
