@@ -30,6 +30,8 @@ PROBES = {
     "02-explore-and-toggle": '''{"fix": [str(a) for a in refused.refusals[0].fix.assignments],
  "pci": {a: len(c.cascade) for a, c in pci.items()}, "applied": [c.applied for c in pci.values()]}''',
     "03-module-lists": '''{"counts": ws.check_counts()}''',
+    "05-build-gates": '''{"statuses": ws.gates().statuses(), "table": len(ws.hardening_table()),
+ "failing": len(hardening_frame_filter(ws.hardening_table(), status="fail")), "history": len(ws.history)}''',
     "04-write-back-for-make-kernel": '''{"scratch": str(ws.scratch), "pending": [p.name for p in ws.pending() if p.changed],
  "written": [p.name for p in result.written], "command": result.command,
  "configs": {a: c.source for a, c in ws.configs.items()},
@@ -84,7 +86,7 @@ def real(trees, engine_cache, monkeypatch) -> dict:
 
 def test_workbench_on_real_data(real):
     nb, probe = run_notebook("00-workbench", real)
-    assert probe["tabs"] == ["Compare", "Explore & toggle", "Modules", "Save"]
+    assert probe["tabs"] == ["Compare", "Explore & toggle", "Modules", "Build gates", "Save"]
     assert probe["describe"].startswith("Linux 6.12.117 (linux-source-6.12)")
     assert probe["errors"] == 0                              # the v1.10 lists are right for v1.10
     assert {row["arch"] for row in probe["overview"]} == {"amd64", "arm64"}
@@ -147,3 +149,19 @@ def test_write_back_leaves_the_embedded_sample_alone():
     assert "CONFIG_DUMMY=m\n" in probe["on_disk"]["amd64"]
     assert _digests(SAMPLE) == before
     assert not Path(probe["scratch"]).exists()
+
+
+def test_build_gates_on_real_data(real):
+    checker = DATA["v1.10"].parents[1] / "tools" / "kernel-hardening-checker-aa94036c6a86f1d0f76624cf6047264af5b2f525.tar.gz"
+    if not checker.is_file():
+        pytest.skip("../shared/tools is not present")
+    nb, probe = run_notebook("05-build-gates", {**real, "hardening_checker": str(checker)})
+    # the v1.10 configs pass the hardening and module-list gates; on the 6.12.117 tree (not the
+    # 6.12.63 the configs were made for) olddefconfig would change some lines
+    assert probe["statuses"] == {"olddefconfig": {"amd64": "fail", "arm64": "fail"},
+                                 "hardening": {"amd64": "pass", "arm64": "pass"},
+                                 "modules": {"amd64": "pass", "arm64": "pass"}}
+    assert probe["table"] > 200 and probe["failing"] > 20 and probe["history"] == 0
+    text = outputs(nb)
+    assert "kernel-hardening-checker aa94036c6a86 (passes)" in text
+    assert "make olddefconfig changes CONFIG_" in outputs(nb, "text/html")

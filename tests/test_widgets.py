@@ -219,7 +219,7 @@ def test_overview_and_symbol_view(ws):
 
 def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
-    assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Modules", "Save")
+    assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Modules", "Build gates", "Save")
     ex = wb.explore
     wb.selected_index = 1
 
@@ -282,7 +282,7 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     assert "DUMMY" not in set(wb.compare.filtered()["symbol"])   # now the same on both arches
 
     # save: the pending diff, then the files written
-    wb.selected_index = 3
+    wb.show(wb.save)
     save = wb.save
     assert "DUMMY n -&gt; m" in save.pending.value and save.write_button.description == "write 2 file(s)"
     save.write_button.click()
@@ -304,7 +304,7 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     theirs = _config(sample, "amd64").read_text().replace("CONFIG_LOG_BUF_SHIFT=18", "CONFIG_LOG_BUF_SHIFT=17")
     _config(sample, "amd64").write_text(theirs)
     arm64_before = _config(sample, "arm64").read_text()
-    wb.selected_index = 3
+    wb.show(wb.save)
     save.write_button.click()
     assert save.last_result is None and isinstance(save.last_error, FileChangedError)
     assert "Not written." in save.result.value and "config-amd64" in save.result.value

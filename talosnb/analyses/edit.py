@@ -636,6 +636,18 @@ class Editor:
             trial.restore()
             self._written()
 
+    def preview_text(self, assignments: Iterable[Assignment | str]) -> str:
+        """The config as it would be written with `assignments` merged in (as `merge` does), without
+        keeping them: for tools that judge a written .config (the hardening checker)."""
+        requested, _undefined = self._prepare(assignments)
+        trial = _Trial(self.config)
+        try:
+            self._apply(requested, trial)
+            return self.config.text()
+        finally:
+            trial.restore()
+            self._written()
+
     def _verify(self, candidate: dict[str, str], assignment: Assignment) -> tuple[bool, dict[str, str]]:
         kconf = self.config.kconf
         trial = _Trial(self.config)

@@ -31,6 +31,7 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import Change, config_diff
 
 from . import guards
+from .gates import GateKeeper, GuardResult
 from .session import Session, Steps
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ class EditOutcome(Mapping):
     fix_notes: list[str] = field(default_factory=list)
     unknown: list[edit.Assignment] = field(default_factory=list)   # merge: symbols no arch defines
     redefined: list[str] = field(default_factory=list)             # merge: values given twice
+    gates: GuardResult | None = None       # build gates the change makes fail (app/gates.py)
 
     def __getitem__(self, arch: str) -> edit.ChangeSet:
         return self.changes[arch]
@@ -146,7 +148,8 @@ class EditOutcome(Mapping):
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"changes": {arch: c.as_dict() for arch, c in self.changes.items()},
-                               "blocked": self.blocked}
+                               "blocked": self.blocked,
+                               "gates": self.gates.as_dict() if self.gates is not None else None}
         if self.mode == "set":
             out.update({"refused": self.refused, "module_list_errors": self.module_list_errors,
                         "modules": self.modules,
@@ -160,8 +163,9 @@ class EditOutcome(Mapping):
     def text(self, *, written: Mapping[str, bool] | None = None, dry_run: bool = False,
              sources: Mapping[str, str] | None = None) -> str:
         """The outcome as `talosnb set`/`merge` print it (`written`: which configs a save wrote)."""
+        gates = ("\n" + self.gates.text()) if self.gates is not None and self.gates.text() else ""
         if self.mode == "merge":
-            return self._merge_text(written or {}, dry_run)
+            return self._merge_text(written or {}, dry_run) + gates
         written = written or {}
         text = ""
         for arch, change in self.changes.items():
@@ -182,7 +186,7 @@ class EditOutcome(Mapping):
                 text += f"\n  fix: {finding['fix']}"
             text += "\n"
         text += "".join(self.fix_notes)
-        return text
+        return text + gates
 
     def _merge_text(self, written: Mapping[str, bool], dry_run: bool) -> str:
         text = "".join(f"\nnote: {line}" for line in self.redefined)
@@ -220,9 +224,13 @@ def redefinitions(assignments: Sequence[edit.Assignment]) -> list[str]:
 class Workspace:
     """A Session plus module lists, Kbuild maps and one undo history, shared by the views."""
 
-    def __init__(self, session: Session, *, remove_scratch: bool = False) -> None:
+    def __init__(self, session: Session, *, remove_scratch: bool = False,
+                 hardening_checker: str | None = None) -> None:
         self.session = session
         self.scratch = session.scratch
+        # the build gates and their guard; hardening_checker: a kernel-hardening-checker folder or
+        # tarball to use instead of the Pkgfile's kspp_ref
+        self.gate_keeper = GateKeeper(session, hardening_checker=hardening_checker)
         if self.scratch is not None and remove_scratch:   # when the workspace goes away, or Python exits
             weakref.finalize(self, shutil.rmtree, str(self.scratch), True)
         self.version = 0                      # bumped on every change; caches key on it
@@ -243,7 +251,8 @@ class Workspace:
     @classmethod
     def open(cls, pkgs=None, talos=None, kernel_src=None, arch: str | None = "all", *,
              toolchain: str = "recorded", kbuild: bool = True, scratch: bool = False,
-             steps: Steps | None = None, progress: bool = False, patches: bool = True) -> Workspace:
+             steps: Steps | None = None, progress: bool = False, patches: bool = True,
+             hardening_checker: str | None = None) -> Workspace:
         """Load everything (:meth:`Session.open`), the Kbuild maps too unless ``kbuild=False``.
 
         Empty arguments mean the embedded sample, which is always worked on
@@ -252,11 +261,13 @@ class Workspace:
         touches them. The scratch folder is removed when the workspace goes away
         (or Python exits). ``patches=False`` reads the kernel tree without the pkgs
         checkout's kernel/build/patches (applied by default, as the build does).
+        ``hardening_checker`` is a kernel-hardening-checker folder or tarball for the
+        hardening gate (default: the Pkgfile's kspp_ref, downloaded).
         """
         session = Session.open(pkgs, talos, kernel_src, arch=arch, toolchain=toolchain, kbuild=kbuild,
                                scratch=True if scratch else None, steps=steps, progress=progress,
                                patches=patches)
-        ws = cls(session, remove_scratch=session.scratch is not None)
+        ws = cls(session, remove_scratch=session.scratch is not None, hardening_checker=hardening_checker)
         if steps is not None:
             steps.done(ws.describe())
         return ws
@@ -349,7 +360,7 @@ class Workspace:
 
     def set(self, assignments: Iterable[edit.Assignment | str], arches: Sequence[str] | None = None, *,
             fix: bool = True, ignore_module_list: bool = False,
-            add_to_module_list: bool = False) -> EditOutcome:
+            add_to_module_list: bool = False, strict: bool = False) -> EditOutcome:
         """Apply the assignments as one batch on every arch (or `arches`), as `make olddefconfig`
         after merging them would, and keep the change only if it can be kept on all of them.
 
@@ -357,7 +368,8 @@ class Workspace:
         arch (each refusal explained, with a verified fix unless ``fix=False``), or when the
         change stops building a listed ``.ko`` as a module (unless ``ignore_module_list``).
         ``add_to_module_list`` adds the ``.ko`` files the new ``=m`` symbols build to the lists.
-        A kept change is one undoable step.
+        A change that makes a build gate fail which passed before is kept with a warning
+        (``gates``), or, with ``strict``, not kept (``blocked``). A kept change is one undoable step.
         """
         parsed = [edit.parse_assignment(a) if isinstance(a, str) else a for a in assignments]
         if add_to_module_list and self.session.inputs.talos is None:
@@ -376,6 +388,8 @@ class Workspace:
             outcome.blocked = guard.refusal()
             self._undo_changes(changes)
             return outcome
+        if not self._gate_guard(outcome, strict=strict):
+            return outcome
         outcome.modules, added = self._new_modules(changes, add=add_to_module_list)
         done = outcome.changed_arches()
         if done:
@@ -383,15 +397,35 @@ class Workspace:
             self._changed("config")
         return outcome
 
-    def merge(self, assignments: Sequence[edit.Assignment]) -> EditOutcome:
+    def _gate_guard(self, outcome: EditOutcome, *, strict: bool) -> bool:
+        """The build gates' rule for an applied change: warn about a gate it makes fail, or with
+        ``strict`` take the change back (False: it was taken back, ``blocked`` says why)."""
+        from talosnb.core.errors import RefusedError
+
+        try:
+            outcome.gates = self.gate_keeper.guard(outcome.changes, strict=strict)
+        except RefusedError as e:
+            outcome.blocked = e.message
+            outcome.gates = getattr(e, "guard_result", None)
+            self._undo_changes(outcome.changes)
+            return False
+        except InputError:
+            self._undo_changes(outcome.changes)
+            raise
+        return True
+
+    def merge(self, assignments: Sequence[edit.Assignment], *, strict: bool = False) -> EditOutcome:
         """Apply fragment lines as `merge_config.sh` + olddefconfig do: keep what takes effect, list
-        what did not (``unmet``), report symbols no arch defines (``unknown``) and values given twice."""
+        what did not (``unmet``), report symbols no arch defines (``unknown``) and values given twice.
+        A build gate the result makes fail is warned about (``gates``); with ``strict`` nothing is kept."""
         unknown = [a for a in assignments if not any(c.has_symbol(a.symbol) for c in self.configs.values())]
         known = [a for a in assignments if a not in unknown]
         drift = self.drift()
         changes = edit.set_symbols(self.session, known, mode="merge", fix=False) if known else {}
         outcome = EditOutcome("merge", changes, self.session.tree_version, drift=drift, unknown=unknown,
                               redefined=redefinitions(assignments))
+        if not self._gate_guard(outcome, strict=strict):
+            return outcome
         done = outcome.changed_arches()
         if done:
             self.history.append(HistoryEntry("config", done, f"merge of {len(known)} line(s)"))
@@ -653,6 +687,25 @@ class Workspace:
                      f"  cd {talos}\n"
                      f"  make kernel initramfs PKG_KERNEL=<registry>/<user>/kernel:<tag> PLATFORM={platforms}\n")
         return text
+
+    # --- build gates -------------------------------------------------------------
+
+    def gates(self, chosen: Sequence[str] | str | None = None, *, explicit: bool = False,
+              progress: bool = False, unlisted: bool = False):
+        """The build gates (olddefconfig, hardening, modules; default all) on the configs and module
+        lists as they stand: a GateReport (talosnb.analyses.gates), made once per change. With
+        ``explicit`` a gate the inputs can't run is an InputError instead of "not-run";
+        ``unlisted`` adds the informational findings of modules built but not listed."""
+        for arch in self.module_lists:
+            self.kbuild_map(arch)
+        return self.gate_keeper.report(chosen, key=self.version, module_lists=self.module_lists,
+                                       explicit=explicit, progress=progress, unlisted=unlisted)
+
+    def hardening_table(self) -> pd.DataFrame:
+        """kernel-hardening-checker's whole table for both arches (talosnb.analyses.gates.hardening_table)."""
+        from talosnb.analyses.gates import hardening_table
+
+        return hardening_table(self.gates(["hardening"]))
 
     # --- comparison and overview ---------------------------------------------
 

@@ -1,42 +1,99 @@
-"""talosnb check: the module lists against the configs and the Kbuild files."""
+"""talosnb check: the gates of the Talos kernel build, before the build."""
 
 from __future__ import annotations
 
 import argparse
 
-from talosnb.analyses.edit import fix_verifier
-from talosnb.analyses.modules import findings_frame
+from talosnb.analyses import gates
 
-from .common import Result, common_options, context, open_session
+from .common import Result, common_options, context, open_workspace
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = ("Every .ko in the talos module lists must be built as a module (=m, with every directory "
-                     "guard on) by the config of its arch. Exits 1 when an error-level finding exists.")
+    p.description = (
+        "Run the gates a Talos kernel change must pass, on the configs as they are: "
+        "olddefconfig (pkgs CI: make kernel-olddefconfig must leave config-ARCH unchanged; each line it would "
+        "change, and why), hardening (kernel/build/pkg.yaml: kernel-hardening-checker at the Pkgfile's "
+        "kspp_ref piped into the checkout's filter-hardened-check.py; each failing option with a verified "
+        "fix, or why it can't be had), modules (the talos image build: every .ko of hack/modules-ARCH.txt "
+        "must be built as a module). Exits 1 when a gate fails.")
+    p.epilog = ("kernel-hardening-checker is downloaded from GitHub at kspp_ref and verified against "
+                "kspp_sha256/kspp_sha512 (then cached); offline, pass --hardening-checker or set "
+                "$TALOSNB_HARDENING_CHECKER. A gate the inputs can't run (no talos checkout, no kspp_ref) is "
+                "skipped with a note, unless --gate names it.")
     common_options(p)
-    p.add_argument("--info", action="store_true", help="also list informational findings")
+    p.add_argument("--gate", metavar="GATES", default=None,
+                   help="comma-separated: olddefconfig, hardening, modules (default: all)")
+    p.add_argument("--hardening-checker", metavar="DIR|TARBALL",
+                   help="a kernel-hardening-checker folder or .tar.gz to run instead of downloading the "
+                        "Pkgfile's kspp_ref (default: $TALOSNB_HARDENING_CHECKER)")
+    p.add_argument("--info", action="store_true",
+                   help="also list informational findings (among them the modules built but not listed)")
 
 
 def run(args: argparse.Namespace) -> Result:
-
-    session = open_session(args)
-    session.require_talos()
-    payload, text = context(session)
-    for arch in session.configs:
+    chosen = gates.parse_gates(args.gate)
+    ws = open_workspace(args)
+    session = ws.session
+    if "modules" in chosen and args.gate:
+        for arch in ws.arches:
+            ws.module_list(arch)      # named: a missing talos checkout or list is an error
+    for arch in ws.module_lists:
         session.kbuild_map(arch, progress=args.progress)
-    findings = session.check_modules(verify_fix=fix_verifier(session))
-    frame = findings_frame(findings)
-    errors = int((frame["level"] == "error").sum()) if len(frame) else 0
-    shown = frame if args.info or not len(frame) else frame[frame["level"] != "info"]
-    payload["findings"] = shown.to_dict(orient="records")
+    report = ws.gates(chosen, explicit=args.gate is not None, progress=args.progress, unlisted=args.info)
+    payload, text = context(session)
+    for check in report.version_checks:
+        payload["version_checks"].append({"kind": check.kind, "level": check.level, "message": check.message})
+        text += f"{'WARNING' if check.kind == 'mismatch' else 'note'}: {check.message}\n"
+    payload.update(report.as_dict())
+    records = gates.records(report.findings)
+    errors = sum(1 for r in records if r["level"] == "error")
+    shown = records if args.info else [r for r in records if r["level"] != "info"]
+    payload["findings"] = shown
     payload["errors"] = errors
-    hidden = len(frame) - len(shown)
-    text += (f"\n{errors} error(s), {len(frame)} finding(s) in all"
+    text += _summary(report)
+    hidden = len(records) - len(shown)
+    text += (f"\n{errors} error(s), {len(records)} finding(s) in all"
              + (f" ({hidden} informational ones not shown: --info lists them)" if hidden else "") + "\n")
-    for row in shown.itertuples():
-        text += f"{row.level:7} {row.arch:5} {row.kind:16} {row.entry or ''}: {row.message}\n"
-        if isinstance(row.where, str) and row.where:
-            text += f"        at {row.where}\n"
-        if row.fix:
-            text += f"        fix: {row.fix}\n"
-    return Result(payload, text, 1 if errors else 0)
+    for gate in chosen:
+        mine = [r for r in shown if r["gate"] == gate]
+        if mine:
+            text += f"\n{gate}:\n" + "".join(_finding_text(r) for r in mine)
+    incomplete = report.incomplete
+    for error in incomplete:
+        text += f"\nnot every gate ran: {error}\n"
+    payload["incomplete"] = [{"message": e.message, "where": e.where, "hint": e.hint} for e in incomplete]
+    # a gate that could not run leaves the verdict open: bad input/environment, whatever the others say
+    return Result(payload, text, 2 if incomplete else 1 if report.failed else 0)
+
+
+def _summary(report: gates.GateReport) -> str:
+    statuses = report.statuses()
+    arches = list(dict.fromkeys(r.arch for r in report.results))
+    out = ""
+    for gate, per_arch in statuses.items():
+        cells = "  ".join(f"{arch} {per_arch.get(arch, '-'):7}" for arch in arches)
+        notes = list(dict.fromkeys(r.note for r in report.results if r.gate == gate and r.note))
+        out += f"  {gate:12}  {cells}  {'; '.join(notes)}\n"
+    return "gates:\n" + out
+
+
+def _finding_text(record: dict) -> str:
+    about = f"{record['entry']}: " if record["entry"] else ""
+    text = f"{record['level']:7} {record['arch']:5} {record['kind']:19} {about}{record['message']}\n"
+    if record.get("where"):
+        text += f"        at {record['where']}\n"
+    for reason in record.get("why_not") or []:
+        text += "".join(f"        {line}\n" for line in _reason_lines(reason, 0))
+    if record.get("fix"):
+        text += f"        fix: {record['fix']}\n"
+    return text
+
+
+def _reason_lines(reason: dict, indent: int) -> list[str]:
+    where = f" ({reason['where']})" if reason.get("where") else ""
+    mark = " [fixed: no assignment changes it]" if reason.get("fixed") else ""
+    out = ["  " * indent + "- " + reason["text"] + where + mark]
+    for child in reason.get("children", []):
+        out += _reason_lines(child, indent + 1)
+    return out

@@ -67,6 +67,17 @@ def write_options(parser: argparse.ArgumentParser) -> None:
                         help="write even though lines for symbols this tree doesn't define are dropped")
 
 
+def gate_options(parser: argparse.ArgumentParser) -> None:
+    """--strict and --hardening-checker: for commands that change configs (the build gates' guard)."""
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse a change that makes a build gate fail which passed before (default: "
+                             "apply it with a warning); the hardening gate is then checked even if "
+                             "kernel-hardening-checker has to be downloaded")
+    parser.add_argument("--hardening-checker", metavar="DIR|TARBALL",
+                        help="kernel-hardening-checker folder or .tar.gz for the hardening gate (default: "
+                             "$TALOSNB_HARDENING_CHECKER, else the Pkgfile's kspp_ref when already downloaded)")
+
+
 def positive(text: str) -> int:
     try:
         value = int(text)
@@ -96,7 +107,7 @@ def open_workspace(args: argparse.Namespace) -> Workspace:
     """The Workspace over the inputs the options name: the rules every write obeys live there."""
     from talosnb.app.workspace import Workspace
 
-    return Workspace(open_session(args))
+    return Workspace(open_session(args), hardening_checker=getattr(args, "hardening_checker", None))
 
 
 def cli_name(name: str) -> str:

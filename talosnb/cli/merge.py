@@ -9,7 +9,7 @@ from talosnb.app import guards
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import read_text
 
-from .common import Result, common_options, context, open_workspace, write_options
+from .common import Result, common_options, context, gate_options, open_workspace, write_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     common_options(p)
     p.add_argument("fragments", nargs="+", metavar="FRAGMENT")
     write_options(p)
+    gate_options(p)
 
 
 def run(args: argparse.Namespace) -> Result:
@@ -37,8 +38,8 @@ def run(args: argparse.Namespace) -> Result:
         raise InputError("the fragments hold no assignments", where=", ".join(args.fragments),
                          hint="a fragment has CONFIG_X=value and '# CONFIG_X is not set' lines")
     ws = open_workspace(args)
-    outcome = ws.merge(assignments)
-    blocked = None if args.allow_drop else guards.dropped_lines(ws.session, outcome.changes)
+    outcome = ws.merge(assignments, strict=args.strict)
+    blocked = outcome.blocked or (None if args.allow_drop else guards.dropped_lines(ws.session, outcome.changes))
     written = {arch: False for arch in outcome}
     if blocked is None and not args.dry_run:
         saved = ws.save(force=args.force, allow_drop=args.allow_drop,

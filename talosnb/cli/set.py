@@ -7,7 +7,7 @@ import argparse
 from talosnb.analyses.edit import parse_assignment
 from talosnb.app import guards
 
-from .common import Result, common_options, context, open_workspace, write_options
+from .common import Result, common_options, context, gate_options, open_workspace, write_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     common_options(p)
     p.add_argument("assignments", nargs="+", metavar="SYMBOL=VALUE")
     write_options(p)
+    gate_options(p)
     p.add_argument("--no-fix", action="store_true", help="on refusal, don't search for a verified fix")
     p.add_argument("--add-to-module-list", action="store_true",
                    help="add the .ko files the new =m symbols build to hack/modules-ARCH.txt (needs --talos)")
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> Result:
     assignments = [parse_assignment(a, where=f"argument {i}") for i, a in enumerate(args.assignments, 1)]
     ws = open_workspace(args)
     outcome = ws.set(assignments, fix=not args.no_fix, ignore_module_list=args.ignore_module_list,
-                     add_to_module_list=args.add_to_module_list)
+                     add_to_module_list=args.add_to_module_list, strict=args.strict)
     blocked = outcome.blocked
     if blocked is None and not args.allow_drop:
         # said before writing, dry run or not (saving refuses it too)

@@ -28,6 +28,8 @@ from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import ENV_CACHE_DIR, ENV_KERNEL_MIRROR, cache_dir
 from talosnb.core.versions import RELEASE, parse_version, read_makefile_version
 
+from .download import verified_download
+
 DEFAULT_KERNEL_MIRROR = "https://cdn.kernel.org/pub/linux/kernel"
 
 # Bump when the layout or the selection of extracted trees changes, so caches
@@ -414,39 +416,14 @@ def fetch_kernel_tarball(version: str, sha256: str, *, base_url: str | None = No
     base_url defaults to $TALOSNB_KERNEL_MIRROR, else kernel.org's CDN, the URL
     pattern the pkgs build downloads from.
     """
-    import pooch
-    import requests
-
     if not RELEASE.match(version):
         raise InputError(f"not a kernel version: {version!r}", hint="expected e.g. 6.12.63")
     sha256 = sha256.lower()
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise InputError(f"not a sha256: {sha256!r}", hint="expected 64 hex digits (Pkgfile linux_sha256)")
-    url = kernel_tarball_url(version, base_url)
-    folder = cache_dir() / "downloads"
-    fname = f"linux-{version}.tar.xz"
-    logger = pooch.get_logger()
-    level = logger.level
-    # pooch logs every download at INFO; talosnb shows a progress bar instead.
-    logger.setLevel("WARNING")
-    try:
-        path = pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=fname, path=folder,
-                              downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60))
-    except ValueError as e:
-        if "hash" not in str(e).lower():
-            raise
-        raise InputError(
-            f"downloaded {fname} does not match the expected sha256 {sha256}; the file was removed",
-            where=url, hint="check linux_sha256 in the Pkgfile (and the mirror), or give "
-                            f"{opt('kernel_src')}: a kernel tarball you trust") from None
-    except requests.exceptions.HTTPError as e:
-        code = e.response.status_code if e.response is not None else "?"
-        raise InputError(f"cannot download {fname}: HTTP {code}", where=url,
-                         hint=f"check the version and {ENV_KERNEL_MIRROR}; or " + kernel_src_hint()) from None
-    except (requests.exceptions.RequestException, OSError) as e:
-        raise InputError(
-            f"cannot download {fname}: offline or the server is unreachable ({type(e).__name__})",
-            where=url, hint=kernel_src_hint()) from None
-    finally:
-        logger.setLevel(level)
-    return Path(path)
+    return verified_download(
+        kernel_tarball_url(version, base_url), f"linux-{version}.tar.xz", sha256, progress=progress,
+        mismatch_hint="check linux_sha256 in the Pkgfile (and the mirror), or give "
+                      f"{opt('kernel_src')}: a kernel tarball you trust",
+        http_hint=f"check the version and {ENV_KERNEL_MIRROR}; or " + kernel_src_hint(),
+        offline_hint=kernel_src_hint())

@@ -16,8 +16,24 @@ from talosnb.core.fileio import read_text
 from talosnb.core.versions import RELEASE
 
 _PKGFILE_KEYS = ("linux_version", "linux_sha256", "linux_sha512")
-_PKGFILE_LINE = re.compile(r"^\s*(linux_version|linux_sha256|linux_sha512)\s*:(.*)$")
-_HEX = {"linux_sha256": 64, "linux_sha512": 128}
+# kernel-hardening-checker, which kernel/prepare/pkg.yaml downloads at kspp_ref for the
+# hardening gate of kernel/build/pkg.yaml; optional (older or trimmed Pkgfiles lack it)
+_KSPP_KEYS = ("kspp_ref", "kspp_sha256", "kspp_sha512")
+_PKGFILE_LINE = re.compile(r"^\s*(linux_version|linux_sha256|linux_sha512|kspp_ref|kspp_sha256|kspp_sha512)"
+                           r"\s*:(.*)$")
+_HEX = {"linux_sha256": 64, "linux_sha512": 128, "kspp_sha256": 64, "kspp_sha512": 128}
+# a git ref as GitHub's /archive/{ref}.tar.gz takes it: a commit, a tag or a branch
+_GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+
+
+@dataclass(frozen=True)
+class ToolPin:
+    """A tool the pkgs build downloads at a pinned git ref, with the archive's hashes."""
+
+    ref: str
+    sha256: str
+    sha512: str
+    where: str     # Pkgfile:line of the ref
 
 
 @dataclass(frozen=True)
@@ -29,11 +45,30 @@ class PkgfileInfo:
     linux_sha256: str
     linux_sha512: str
     lines: dict[str, int] = field(default_factory=dict, compare=False)
+    kspp_ref: str | None = None
+    kspp_sha256: str | None = None
+    kspp_sha512: str | None = None
 
     def where(self, key: str = "linux_version") -> str:
         """"Pkgfile:line" of a variable, for messages."""
         line = self.lines.get(key)
         return f"{self.path}:{line}" if line else str(self.path)
+
+    def kspp(self) -> ToolPin | None:
+        """The kernel-hardening-checker pin (kspp_ref and its archive's hashes); None when the
+        Pkgfile pins none. A ref without both hashes is an InputError: the build would refuse it too."""
+        if self.kspp_ref is None:
+            missing = [k for k in _KSPP_KEYS[1:] if getattr(self, k) is not None]
+            if missing:
+                raise InputError(f"{missing[0]} is set but kspp_ref is not", where=self.where(missing[0]),
+                                 hint="set kspp_ref to the kernel-hardening-checker commit the hashes are of")
+            return None
+        missing = [k for k in _KSPP_KEYS[1:] if getattr(self, k) is None]
+        if missing:
+            raise InputError(f"kspp_ref is set but {' and '.join(missing)} not", where=self.where("kspp_ref"),
+                             hint="the pkgs build verifies the kernel-hardening-checker archive with both "
+                                  "kspp_sha256 and kspp_sha512")
+        return ToolPin(self.kspp_ref, self.kspp_sha256, self.kspp_sha512, self.where("kspp_ref"))
 
 
 def _yaml_scalar(raw: str) -> str:
@@ -47,10 +82,11 @@ def _yaml_scalar(raw: str) -> str:
 
 
 def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> PkgfileInfo:
-    """Read linux_version/linux_sha256/linux_sha512 from Pkgfile text.
+    """Read linux_version/linux_sha256/linux_sha512 (and, when set, kspp_ref/kspp_sha256/
+    kspp_sha512) from Pkgfile text.
 
-    The Pkgfile is YAML with bldr templating elsewhere in the file, so only the
-    three `key: value` lines are read rather than parsing the whole document.
+    The Pkgfile is YAML with bldr templating elsewhere in the file, so only these
+    `key: value` lines are read rather than parsing the whole document.
     """
     path = Path(path)
     found: dict[str, tuple[str, int]] = {}
@@ -68,6 +104,10 @@ def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> Pkgfil
             if not RELEASE.match(value):
                 raise InputError(f"malformed linux_version {value!r}, expected e.g. 6.12.63",
                                  where=f"{path}:{lineno}")
+        elif key == "kspp_ref":
+            if not _GIT_REF.match(value) or ".." in value:
+                raise InputError(f"malformed kspp_ref {value!r}, expected a git commit or tag",
+                                 where=f"{path}:{lineno}")
         else:
             value = value.lower()
             if len(value) != _HEX[key] or not re.fullmatch(r"[0-9a-f]+", value):
@@ -80,7 +120,8 @@ def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> Pkgfil
                          hint="a siderolabs/pkgs Pkgfile sets linux_version, linux_sha256 and "
                               "linux_sha512 under vars:")
     return PkgfileInfo(path, *(found[k][0] for k in _PKGFILE_KEYS),
-                       lines={k: found[k][1] for k in _PKGFILE_KEYS})
+                       lines={k: line for k, (_, line) in found.items()},
+                       **{k: found[k][0] for k in _KSPP_KEYS if k in found})
 
 
 def parse_pkgfile(path: str | os.PathLike) -> PkgfileInfo:

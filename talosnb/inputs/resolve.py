@@ -113,14 +113,23 @@ SCRATCH_PREFIX = "talosnb-scratch-"
 def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
                  dest: str | Path | None = None) -> tuple[Inputs, Path]:
     """Copy the files a save writes (pkgs: Pkgfile, kernel/build/config-ARCH; talos:
-    hack/modules-ARCH.txt) and the pkgs kernel/build/patches to a new scratch
-    folder; returns Inputs pointing there (same kernel tree, version checks and
-    patch report) and the folder."""
+    hack/modules-ARCH.txt) to a new scratch folder; returns Inputs pointing there
+    (same kernel tree, version checks and patch report) and the folder. The pkgs build's own steps and
+    scripts (kernel/*/pkg.yaml, kernel/build/scripts/, kernel/build/patches/) come along
+    read as they are, so the build gates judge the copy as the build would."""
     root = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     arches = list(arches or inputs.pkgs.arches())
     pkgs = root / "pkgs"
     (pkgs / "kernel" / "build").mkdir(parents=True, exist_ok=True)
     shutil.copy2(inputs.pkgs.pkgfile, pkgs / "Pkgfile")
+    for step in ("build", "prepare"):
+        source = inputs.pkgs.path / "kernel" / step / "pkg.yaml"
+        if source.is_file():
+            (pkgs / "kernel" / step).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, pkgs / "kernel" / step / "pkg.yaml")
+    scripts = inputs.pkgs.path / "kernel" / "build" / "scripts"
+    if scripts.is_dir():
+        shutil.copytree(scripts, pkgs / "kernel" / "build" / "scripts")
     for arch in arches:
         shutil.copy2(inputs.pkgs.config_path(arch), pkgs / "kernel" / "build" / f"config-{arch}")
     if inputs.pkgs.patches_dir.is_dir():

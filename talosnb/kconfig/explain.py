@@ -117,7 +117,13 @@ class Explainer:
 
     def _terminal(self, head: Reason, sym, want: str, depth: int, seen: frozenset) -> bool:
         """Fill in `head` when the explanation stops at `sym` (undefined, fixed, too deep, a loop)."""
-        if not sym.nodes and not sym.is_constant:
+        if is_placeholder(sym.name):
+            # a compiler probe's placeholder: say which probe, not the placeholder's name
+            answer = next((a for a in self.config.probe_answers if a.name == sym.name), None)
+            head.fixed = True
+            head.text = (f"{describe_placeholder(sym.name) or sym.name} = {display_value(sym)}: a compiler/toolchain "
+                         "probe result" + (f" ({answer.command})" if answer else ""))
+        elif not sym.nodes and not sym.is_constant:
             head.text = f"{sym.name} is not defined on {self.config.arch} (so it is n)"
             head.fixed = True
         elif sym.is_constant or self.fixed(sym):

@@ -5,6 +5,7 @@ tables are plain HTML, the styles and the small table filter script are inline.
 Every piece of text from the inputs is escaped.
 
 The report shows the inputs and the kernel tree version, version warnings,
+the build gates when they were run (``gates=``),
 the amd64/arm64 comparison (summary, charts, the symbols that differ), and any
 extra sections the caller adds: `sections=[(title, body), ...]` where a body is
 a DataFrame (shown as a table), a matplotlib Figure (a chart), an `Html`
@@ -184,9 +185,44 @@ _DIFF_COLUMNS = ["symbol", "amd64", "arm64", "type", "prompt", "menu_path", "loc
 _ONLY_COLUMNS = ["symbol", "defined", "amd64", "arm64", "type", "prompt", "menu_path", "location"]
 
 
+_GATE_FINDING_COLUMNS = ["level", "gate", "arch", "kind", "entry", "where", "message", "fix"]
+
+
+def gates_html(report) -> Html:
+    """The build gates (a :class:`~talosnb.analyses.gates.GateReport`): each gate's status per arch,
+    every finding with its fix, and kernel-hardening-checker's whole table for both arches."""
+    from talosnb.analyses.gates import GATE_TITLES, findings_frame, hardening_table
+
+    summary_frame = report.summary_frame()
+    summary_frame.insert(1, "what", [GATE_TITLES[g] for g in summary_frame["gate"]])
+    findings = findings_frame(report.findings)
+    shown = findings[findings["level"] != "info"] if len(findings) else findings
+    out = ("<p>What the Talos kernel build checks, run on the configs as they stand: <b>pass</b>, "
+           "<b>fail</b>, or <b>not-run</b> (the inputs can't run that gate).</p>\n"
+           + table_html(summary_frame))
+    if report.checker is not None:
+        out += (f"<p class=\"note\">hardening: {_e(report.checker.describe())}, the step of "
+                f"<code>{_e(report.step.where if report.step else '')}</code></p>\n")
+    for check in report.version_checks:
+        cls = "mismatch" if check.kind == "mismatch" else "note"
+        out += f'<p class="{cls}">{_e(check.message)}</p>\n'
+    out += (f"<h3>Findings</h3>\n<p>{len(shown)} error(s) and warning(s); informational findings are left "
+            "out.</p>\n" + table_html(shown[[c for c in _GATE_FINDING_COLUMNS if c in shown.columns]]
+                                        if len(shown) else pd.DataFrame(columns=_GATE_FINDING_COLUMNS),
+                                        table_id="gate-findings-table", filterable=True))
+    if report.rows:
+        table = hardening_table(report)
+        out += (f"<h3>kernel-hardening-checker, both arches</h3>\n<details><summary>{len(table)} checks: "
+                "the checker's result on each arch, what the gate made of it, and the verdict on a failing "
+                "option</summary>\n" + table_html(table, table_id="hardening-table", filterable=True)
+                + "</details>\n")
+    return Html(out)
+
+
 def report_html(session, *, frame: pd.DataFrame | None = None, sections: Iterable[Section] = (),
-                title: str | None = None) -> str:
-    """The report as one HTML document (see the module docstring)."""
+                title: str | None = None, gates=None) -> str:
+    """The report as one HTML document (see the module docstring); with ``gates`` (a GateReport
+    of talosnb.analyses.gates.run_gates) also a "Build gates" section."""
     df = compare(session) if frame is None else frame
     title = title or f"talosnb: amd64 and arm64 kernel configs on Linux {session.tree_version}"
     used: set[str] = set()
@@ -197,6 +233,8 @@ def report_html(session, *, frame: pd.DataFrame | None = None, sections: Iterabl
 
     add("Inputs", table_html(_inputs_table(session)))
     add("Version warnings and load notes", _checks_html(session))
+    if gates is not None:
+        add("Build gates", str(gates_html(gates)))
 
     counts = status_counts(df)
     modules = module_counts(df)
@@ -234,15 +272,16 @@ def report_html(session, *, frame: pd.DataFrame | None = None, sections: Iterabl
 
 
 def write_report(session, path: str | os.PathLike, *, frame: pd.DataFrame | None = None,
-                 sections: Iterable[Section] = (), title: str | None = None) -> Path:
+                 sections: Iterable[Section] = (), title: str | None = None, gates=None) -> Path:
     """Write the report to `path` atomically (a reader never sees half a file); returns the path.
 
     `frame` is a comparison already made (compare(session)); `sections` adds
-    (title, DataFrame | Figure | Html | str) sections after the built-in ones.
+    (title, DataFrame | Figure | Html | str) sections after the built-in ones; `gates`
+    (a GateReport) adds the "Build gates" section.
     """
-    text = report_html(session, frame=frame, sections=sections, title=title)
+    text = report_html(session, frame=frame, sections=sections, title=title, gates=gates)
     atomic_write(path, text)
     return Path(path)
 
 
-__all__ = ["Html", "Section", "figure_html", "report_html", "table_html", "write_report"]
+__all__ = ["Html", "Section", "figure_html", "gates_html", "report_html", "table_html", "write_report"]

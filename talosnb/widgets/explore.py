@@ -194,6 +194,12 @@ class ExploreView(_View):
             children.append(button)
             _replace_children(self.outcome, children)
             return
+        gates = getattr(changes, "gates", None)
+        if gates is not None and gates.broken:
+            # the build gates' guard: the change is kept, but the build would now fail a gate
+            items = "".join(f"<li>{_e(b.text())}</li>" for b in gates.broken)
+            children.append(widgets.HTML(f"<div class='talosnb-err'>Warning: a build gate fails now (see the "
+                                         f"Build gates tab)<ul>{items}</ul></div>"))
         for arch, change in changes.items():
             children.append(widgets.HTML(_TABLE_STYLE + change_html(change)))
             refusal = change.refusals[0] if change.refusals else None

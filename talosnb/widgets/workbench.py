@@ -10,12 +10,13 @@ from talosnb.app.workspace import Workspace
 from .base import _View, open_workspace
 from .compare import CompareView
 from .explore import ExploreView
+from .gates import GatesView
 from .modules import ModulesView
 from .save import SaveView
 
 
 class Workbench(widgets.Tab):
-    """The four views as tabs over one Workspace; the selected tab refreshes on every change,
+    """The five views as tabs over one Workspace; the selected tab refreshes on every change,
     the others when they are selected."""
 
     def __init__(self, workspace: Workspace) -> None:
@@ -23,8 +24,9 @@ class Workbench(widgets.Tab):
         self.compare = CompareView(workspace, auto=False)
         self.explore = ExploreView(workspace, auto=False)
         self.modules = ModulesView(workspace, auto=False, on_open_symbol=self.open_symbol)
+        self.gates = GatesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.save = SaveView(workspace, auto=False)
-        views = [self.compare, self.explore, self.modules, self.save]
+        views = [self.compare, self.explore, self.modules, self.gates, self.save]
         super().__init__(children=views, titles=[v.TAB_TITLE for v in views])
         self.observe(lambda _: self._refresh_selected(), names="selected_index")
         workspace.on_change(lambda _: self._refresh_selected())
@@ -55,7 +57,7 @@ class Workbench(widgets.Tab):
 
 
 def workbench(session: Session | Workspace | None = None, **inputs) -> Workbench:
-    """Compare, Explore & toggle, Modules and Save as tabs over one shared session.
+    """Compare, Explore & toggle, Modules, Build gates and Save as tabs over one shared session.
 
     Without a session, ``inputs`` go to :func:`open_workspace` (pkgs, talos,
     kernel_src, arch, progress, scratch...; none given: the embedded sample).

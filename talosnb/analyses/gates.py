@@ -1,0 +1,826 @@
+"""The three gates of the Talos kernel build, run before the build, on the configs as they stand.
+
+A Talos kernel change fails late, in a long docker build, at one of three gates:
+
+1. ``olddefconfig`` — pkgs CI runs ``make kernel-olddefconfig`` and then checks
+   that the tree is clean: the committed ``config-ARCH`` must be exactly what
+   ``make olddefconfig`` writes. The gate lists every line it would change,
+   with the kernel's reason (the same reasons ``set`` gives for a cascade).
+2. ``hardening`` — ``kernel/build/pkg.yaml`` pipes kernel-hardening-checker
+   (at the Pkgfile's ``kspp_ref``) into the checkout's
+   ``filter-hardened-check.py ${CARCH}`` before compiling. The gate runs that
+   very step (:mod:`talosnb.inputs.hardening`) on each config as talosnb would
+   write it, edits included, so its verdict is the build's; each option the
+   filter prints becomes a finding with talosnb's own verdict on it: fixable
+   (a fix verified by the edit engine and by the checker), blocked (the
+   why-not tree, with ``file:line`` in the kernel tree) or not in this tree
+   (the checker knows a symbol this kernel doesn't define).
+3. ``modules`` — the talos image build copies every ``.ko`` of
+   ``hack/modules-ARCH.txt``; the module-list checks (:mod:`.modules`) decide it.
+
+Findings are rows (:mod:`.findings`) with a ``gate`` detail; :class:`GateReport`
+holds them with a pass/fail/not-run status per gate and arch, and
+:func:`hardening_table` gives the checker's whole table, both arches side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import kconfiglib
+from kconfiglib import BOOL, STRING, TRISTATE
+
+from talosnb.core import dotconfig
+from talosnb.core.errors import InputError
+from talosnb.core.paths import ENV_HARDENING_CHECKER
+from talosnb.core.versions import VersionCheck
+from talosnb.inputs import hardening
+from talosnb.kconfig.config import Config
+from talosnb.kconfig.diff import config_diff
+from talosnb.kconfig.explain import Reason, assumed_probe_users, cascade_reason, location, value_reason
+
+from .edit import Assignment, Editor
+from .findings import LEVELS, Finding, Rule, render, rule_table
+from .findings import findings_frame as generic_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+GATES: tuple[str, ...] = ("olddefconfig", "hardening", "modules")
+
+GATE_TITLES = {"olddefconfig": "make olddefconfig leaves the config as committed (pkgs CI)",
+               "hardening": "kernel-hardening-checker | filter-hardened-check.py (kernel/build/pkg.yaml)",
+               "modules": "every .ko of hack/modules-ARCH.txt is built as a module (the talos image build)"}
+
+DETAILS = ("gate", "verdict", "desired", "decision", "reason", "check_result")
+
+RULES: dict[str, Rule] = rule_table(
+    # olddefconfig
+    Rule("olddefconfig-change", "error",
+         "make olddefconfig changes CONFIG_{symbol}: {old} -> {new} ({why})",
+         "normalize config-{arch} (it then reads {new_line}){keep}"),
+    Rule("olddefconfig-drop", "error",
+         "make olddefconfig drops {old_line}: the {tree_version} tree doesn't define CONFIG_{symbol}",
+         "use the kernel tree the config is for; or normalize config-{arch}, which drops the line"),
+    Rule("olddefconfig-layout", "error",
+         "config-{arch} has the values make olddefconfig writes but not its layout ({count} line(s) differ, "
+         "the first at line {line}), so the dirty-tree check after it fails",
+         "normalize config-{arch}"),
+    # hardening
+    Rule("hardening-fixable", "error",
+         "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
+         "{actual}",
+         "set {assignments}{side_effects}"),
+    Rule("hardening-fail", "error",
+         "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
+         "{actual}", None),
+    Rule("hardening-normalize", "error",
+         "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
+         "{actual} in the config file",
+         "normalize config-{arch}: make olddefconfig writes {line} ({why})"),
+    Rule("hardening-blocked", "error",
+         "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
+         "{actual}; it can't be had here: {why}",
+         "{fix}"),
+    Rule("hardening-not-in-tree", "error",
+         "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}), "
+         "but the {tree_version} tree for {arch} doesn't define CONFIG_{missing}{renamed}",
+         "no config change can pass this check on this kernel: add CONFIG_{symbol} to the ignore list of "
+         "{filter} (with the reason), or use a {tool} that knows this kernel"),
+    Rule("hardening-step-failed", "error",
+         "the hardening step fails without naming an option (exit {status}): {output}",
+         "run the step by hand to see why: {command}"),
+    Rule("hardening-checker-mismatch", "warning", "{message}",
+         "pass the {tool} of kspp_ref {ref} ({url})"),
+    # every gate
+    Rule("gate-not-run", "info", "the {gate} gate was not run: {why}", "{fix}"),
+)
+
+
+def make_finding(kind: str, arch: str, entry: str | None, gate: str, *, details: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> Finding:
+    return render(RULES, kind, arch, entry, details={"gate": gate, **(details or {})}, gate=gate, **kwargs)
+
+
+@dataclass
+class GateResult:
+    """One gate on one arch: "pass", "fail" or "not-run", its findings, and a one-line note."""
+
+    gate: str
+    arch: str
+    status: str
+    findings: list[Finding] = field(default_factory=list)
+    note: str = ""
+    error: InputError | None = None    # not run because something it needs could not be had
+
+    def as_dict(self) -> dict:
+        return {"gate": self.gate, "arch": self.arch, "status": self.status, "note": self.note,
+                "errors": sum(1 for f in self.findings if f.level == "error")}
+
+
+@dataclass
+class GateReport:
+    """Every gate that was asked for, per arch, and what the hardening gate ran."""
+
+    results: list[GateResult]
+    checker: hardening.HardeningChecker | None = None
+    step: hardening.HardeningStep | None = None
+    runs: dict[str, hardening.StepRun] = field(default_factory=dict)
+    rows: dict[str, list[dict]] = field(default_factory=dict)          # arch -> the checker's JSON rows
+    filter_rules: hardening.FilterRules | None = None
+    version_checks: list[VersionCheck] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == "fail" for r in self.results)
+
+    @property
+    def incomplete(self) -> list[InputError]:
+        """Why gates that should have run did not (each error once)."""
+        out = []
+        for r in self.results:
+            if r.error is not None and r.error not in out:
+                out.append(r.error)
+        return out
+
+    def status(self, gate: str, arch: str) -> str | None:
+        return next((r.status for r in self.results if r.gate == gate and r.arch == arch), None)
+
+    def statuses(self) -> dict[str, dict[str, str]]:
+        """gate -> arch -> status."""
+        out: dict[str, dict[str, str]] = {}
+        for r in self.results:
+            out.setdefault(r.gate, {})[r.arch] = r.status
+        return out
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per gate: its status on each arch and its notes."""
+        import pandas as pd
+
+        rows = []
+        for gate in dict.fromkeys(r.gate for r in self.results):
+            row: dict[str, Any] = {"gate": gate}
+            notes = []
+            for r in self.results:
+                if r.gate == gate:
+                    row[r.arch] = r.status
+                    if r.note and r.note not in notes:
+                        notes.append(r.note)
+            row["note"] = "; ".join(notes)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def findings_frame(self) -> pd.DataFrame:
+        return findings_frame(self.findings)
+
+    def as_dict(self) -> dict:
+        return {"gates": self.statuses(), "results": [r.as_dict() for r in self.results],
+                "hardening_checker": None if self.checker is None else {
+                    "path": str(self.checker.path), "ref": self.checker.ref, "origin": self.checker.origin,
+                    "sha256": self.checker.sha256},
+                "hardening_step": None if self.step is None else self.step.where}
+
+
+def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+    """Gate findings as a DataFrame, with the gate and the hardening details as columns."""
+    return generic_frame(findings, details=DETAILS)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """In findings_frame's order: errors first, then by arch, kind, entry, where and message."""
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    return sorted(findings, key=lambda f: (rank[f.level], f.arch, f.kind, f.entry is not None, f.entry or "",
+                                           f.where is not None, f.where or "", f.message))
+
+
+def records(findings: Iterable[Finding]) -> list[dict]:
+    """Findings as flat records with every detail (for JSON), in findings_frame's order."""
+    return [{"gate": None, **f.as_dict()} for f in sort_findings(findings)]
+
+
+# --------------------------------------------------------------------------- olddefconfig
+
+def _config_lines(text: str) -> dict[str, int]:
+    """Symbol -> the line of the file that sets it (the last one, which wins when read)."""
+    out = {}
+    for number, line in enumerate(dotconfig.split_lines(text), 1):
+        name = dotconfig.line_symbol(line.rstrip())
+        if name:
+            out[name.removeprefix(dotconfig.PREFIX)] = number
+    return out
+
+
+def _line(symbol: str, value: str | None) -> str:
+    if value is None:
+        return f"no CONFIG_{symbol} line"
+    return f"# CONFIG_{symbol} is not set" if value == "n" else f"CONFIG_{symbol}={value}"
+
+
+def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResult:
+    """The lines `make olddefconfig` would change in the config file as the build would see it
+    (:func:`as_the_build_sees_it`), each with the kernel's reason; or, when only the layout
+    differs, the first line that does. A config edited here passes: saving writes it exactly as
+    olddefconfig does.
+
+    The header's kernel version is the tree's in what olddefconfig writes; a header that only
+    differs in it (a config for another stable release of the tree's series) is no failure here.
+    """
+    arch = config.arch
+    if editor is not None and editor.history:
+        return GateResult("olddefconfig", arch, "pass", [],
+                          "edited here: saving writes it as olddefconfig does")
+    source = config.source
+    new_text = config.text()
+    changes = config_diff(config.original_text, new_text)
+    lines = _config_lines(config.original_text)
+    dropped = {n.symbol: n for n in config.notes if n.kind == "unknown-symbol"}
+    assumed = assumed_probe_users(config)
+    findings = []
+    for change in changes:
+        where = f"{source}:{lines[change.symbol]}" if change.symbol in lines else source
+        sym = config.kconf.syms.get(change.symbol)
+        values = {change.symbol: change.new if change.new is not None else "(no line)"}
+        if change.symbol in dropped or sym is None or not sym.nodes:
+            findings.append(make_finding("olddefconfig-drop", arch, f"CONFIG_{change.symbol}", "olddefconfig",
+                                         symbols=[change.symbol], values=values, where=where,
+                                         old_line=_line(change.symbol, change.old),
+                                         tree_version=config.tree.version,
+                                         details={"old": change.old, "new": change.new}))
+            continue
+        if sym in config.transitional:
+            why = (f"transitional in the {config.tree.version} tree: read from an old .config, then "
+                   f"never written ({location(sym)})")
+        else:
+            why = cascade_reason(config, sym, change.old, change.new, assumed)
+        keep = ""
+        if change.old not in (None, "n") or (change.old == "n" and change.new not in (None, "n")):
+            keep = f"; to keep {_line(change.symbol, change.old)}, see why {change.symbol}={change.old}"
+        findings.append(make_finding("olddefconfig-change", arch, f"CONFIG_{change.symbol}", "olddefconfig",
+                                     symbols=[change.symbol], values=values, where=where,
+                                     old=change.old if change.old is not None else "(no line)",
+                                     new=change.new if change.new is not None else "(no line)",
+                                     new_line=_line(change.symbol, change.new), why=why, keep=keep,
+                                     details={"defined_at": location(sym), "old": change.old, "new": change.new}))
+    if not changes and new_text != config.original_text:
+        first = _first_layout_difference(config.original_text, new_text, config.recorded_version,
+                                         config.tree.version)
+        if first is not None:
+            line, count = first
+            findings.append(make_finding("olddefconfig-layout", arch, None, "olddefconfig",
+                                         where=f"{source}:{line}", line=line, count=count))
+    note = (f"{len(changes)} line(s) would change" if changes else
+            "only the layout differs" if findings else "the config is what olddefconfig writes")
+    return GateResult("olddefconfig", arch, "fail" if findings else "pass", findings, note)
+
+
+def _first_layout_difference(old: str, new: str, recorded: str | None, tree_version: str) -> tuple[int, int] | None:
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    if recorded and recorded != tree_version:
+        # the tree's release in the header is no layout difference of the file
+        new_lines = [ln.replace(f" {tree_version} Kernel Configuration", f" {recorded} Kernel Configuration")
+                     if i < dotconfig.HEADER_LINES else ln for i, ln in enumerate(new_lines)]
+    if old_lines == new_lines and old.endswith("\n") == new.endswith("\n"):
+        return None
+    import difflib
+
+    differing = [i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False)) if a != b]
+    first = differing[0] + 1 if differing else min(len(old_lines), len(new_lines)) + 1
+    count = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in
+                difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes() if tag != "equal")
+    return first, max(count, 1)
+
+
+# --------------------------------------------------------------------------- hardening
+
+_NOT_VALUE = re.compile(r'^FAIL: CONFIG_(\w+) is not "(.*)"$')
+_NOT_PRESENT = re.compile(r"^FAIL: CONFIG_(\w+) is not present$")
+
+
+def parse_checker_output(text: str) -> list[dict] | None:
+    """The checker's JSON rows (option_name, type, reason, decision, desired_val, check_result,
+    check_result_bool); None when it printed something else."""
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        return None
+    keys = {"option_name", "decision", "desired_val", "check_result"}
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and keys <= r.keys() for r in rows):
+        return None
+    return rows
+
+
+def printed_options(printed: str, rows: list[dict]) -> list[dict]:
+    """The checker rows the filter printed as violations (its table: name | desired | decision | reason)."""
+    by_fields: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if not str(row["check_result"]).startswith("FAIL"):
+            continue
+        key = (row["option_name"], str(row["desired_val"]), row["decision"], row.get("reason", ""))
+        by_fields.setdefault(key, []).append(row)
+    out = []
+    for line in printed.splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) < 4:
+            continue
+        hits = by_fields.get(tuple(cells[:4]))
+        if hits is None:
+            # a filter that prints fewer columns still names the option first
+            hits = [r for key, rs in by_fields.items() if key[0] == cells[0] for r in rs][:1]
+        for row in hits:
+            if row not in out:
+                out.append(row)
+    return out
+
+
+def _checker_value(desired: str, sym, current: str) -> str | None:
+    """The assignment value that gives the checker's desired value; None when there is none."""
+    if desired == "is not set":
+        return "n" if sym.orig_type in (BOOL, TRISTATE) else None
+    if desired in ("y", "m"):
+        return desired
+    if sym.orig_type is STRING:
+        wanted = re.fullmatch(r"\*(.+)\*", desired)
+        if wanted:
+            # the checker wants the string to contain the word: add it to the comma list (CONFIG_LSM)
+            return f"{current},{wanted.group(1)}" if current else wanted.group(1)
+        return desired
+    if re.fullmatch(r"-?\d+|0[xX][0-9a-fA-F]+", desired):
+        return desired
+    return None
+
+
+def _renamed(config: Config, name: str) -> str:
+    """How a symbol this tree doesn't set lives on: a `transitional` symbol (Linux 7.x) names its
+    successor through the successor's `default OLD`."""
+    sym = config.kconf.syms.get(name)
+    if sym is None or sym not in config.transitional:
+        return ""
+    heirs = []
+    for other in config.kconf.unique_defined_syms:
+        for value, _cond in other.defaults:
+            if sym in kconfiglib.expr_items(value) and other not in config.transitional:
+                heirs.append(f"CONFIG_{other.name} takes its value (default {name}, {location(other)})")
+                break
+    return (f" (it is transitional here, {location(sym)}: renamed; " + "; ".join(heirs) + ")") if heirs else \
+        f" (it is transitional here: read from old configs only, {location(sym)})"
+
+
+def _blocker(reasons: list[Reason]) -> Reason | None:
+    """The first condition that no assignment changes, else the deepest one: what blocks the value."""
+    def walk(reason: Reason, depth: int):
+        yield reason, depth
+        for child in reason.children:
+            yield from walk(child, depth + 1)
+    nodes = [pair for r in reasons for pair in walk(r, 0)]
+    fixed = [r for r, _d in nodes if r.fixed]
+    if fixed:
+        return fixed[0]
+    return max(nodes, key=lambda pair: pair[1])[0] if nodes else None
+
+
+@dataclass
+class _Verdict:
+    kind: str
+    assignments: list[Assignment] = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+    where: str | None = None
+    details: dict = field(default_factory=dict)
+
+
+def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: int) -> _Verdict:
+    """fixable, blocked or not-in-tree for one failing checker row, with the fix or the why-not tree."""
+    name = row["option_name"].removeprefix(dotconfig.PREFIX)
+    wanted = [(name, str(row["desired_val"]))]
+    result = str(row["check_result"])
+    other = _NOT_VALUE.match(result)
+    if other and other.group(1) != name:
+        # a compound check: the option is as desired but another one it needs is not
+        wanted.append((other.group(1), other.group(2)))
+    absent = _NOT_PRESENT.match(result)
+    missing = [n for n, _v in wanted if not config.has_symbol(n) or config.kconf.syms[n] in config.transitional]
+    if absent and absent.group(1) not in missing and not config.has_symbol(absent.group(1)):
+        missing.append(absent.group(1))
+    if missing:
+        return _Verdict("not-in-tree", params={"missing": missing[0], "renamed": _renamed(config, missing[0])})
+    assignments = []
+    for n, desired in wanted:
+        sym = config.kconf.syms[n]
+        value = _checker_value(desired, sym, sym.str_value)
+        if value is None:
+            return _Verdict("blocked", params={"why": f"talosnb can't turn the checker's {desired!r} into a "
+                                                      f"value of the {kconfiglib.TYPE_TO_STR[sym.orig_type]} "
+                                                      f"CONFIG_{n}", "fix": "set it by hand"},
+                            where=location(sym))
+        assignments.append(Assignment(n, value))
+    if editor is None:
+        return _Verdict("fixable", assignments, where=location(config.kconf.syms[name]))
+    if absent:
+        # "is not present": the check wants a line for the option, which olddefconfig writes only
+        # while its prompt is visible; what makes it visible is what lets it be set to y
+        sym = config.kconf.syms[absent.group(1)]
+        if not sym.config_string and sym.orig_type in (BOOL, TRISTATE):
+            probe = editor.set([Assignment(sym.name, "y")], dry_run=True, fix=True, fix_budget=fix_budget)
+            for refusal in probe.refusals:
+                if refusal.fix is None or not refusal.fix.found:
+                    blocker = _blocker(refusal.reasons)
+                    return _Verdict("blocked", where=(blocker.where if blocker else None) or location(sym),
+                                    params={"why": f"the config has a line for CONFIG_{sym.name} only while it "
+                                                   "can be set, and it can't here"
+                                                   + (f": {blocker.text}" if blocker else ""),
+                                            "fix": refusal.fix.text() if refusal.fix else "no verified fix"},
+                                    details={"why_not": [r.as_dict() for r in refusal.reasons]})
+                assignments = [a for a in refusal.fix.assignments if a.symbol != sym.name] + assignments
+    change = editor.set(assignments, dry_run=True, fix=True, fix_budget=fix_budget)
+    if change.ok:
+        return _Verdict("fixable", assignments, params={"cascade": len(change.cascade)},
+                        where=location(config.kconf.syms[name]))
+    stuck = [r for r in change.refusals if r.fix is None or not r.fix.found]
+    if stuck:
+        # every part that can't be had, the one the checker named first (a compound check's need)
+        stuck.sort(key=lambda r: r.assignment.symbol == name)
+        blockers = [_blocker(r.reasons) for r in stuck]
+        why = "; ".join(f"{r.assignment} can't take effect" + (f": {b.text}" if b else "")
+                        for r, b in zip(stuck, blockers, strict=True))
+        fix = stuck[0].fix.text() if stuck[0].fix is not None else "no verified fix"
+        where = next((b.where for b in blockers if b and b.where), None) or location(config.kconf.syms[name])
+        return _Verdict("blocked", params={"why": why, "fix": fix}, where=where,
+                        details={"why_not": [reason.as_dict() for r in stuck for reason in r.reasons]})
+    extra: list[Assignment] = []
+    for refusal in change.refusals:
+        extra += [a for a in refusal.fix.assignments if a not in extra]
+    combined = [*extra, *assignments]
+    check = editor.set(combined, dry_run=True, fix=False)
+    if not check.ok:
+        blocker = _blocker(check.refusals[0].reasons)
+        return _Verdict("blocked", params={"why": "the fixes found for each part don't work together"
+                                                  + (f": {blocker.text}" if blocker else ""),
+                                           "fix": "set them one by one and look at the cascade"},
+                        where=blocker.where if blocker else None,
+                        details={"why_not": [r.as_dict() for r in check.refusals[0].reasons]})
+    return _Verdict("fixable", combined, params={"cascade": len(check.cascade)},
+                    where=location(config.kconf.syms[name]))
+
+
+def _row_key(row: dict) -> tuple:
+    return (row["option_name"], str(row["desired_val"]), row["decision"], row.get("reason", ""))
+
+
+def _actual(config: Config, row: dict) -> str:
+    name = row["option_name"].removeprefix(dotconfig.PREFIX)
+    if not config.has_symbol(name):
+        return "no such option"
+    line = config.kconf.syms[name].config_string
+    if not line:
+        return "no line for it"
+    return "is not set" if line.startswith("#") else line.strip().split("=", 1)[1]
+
+
+def as_the_build_sees_it(config: Config, editor: Editor | None = None) -> str:
+    """The config text the build would check: the file as loaded until the config is edited here,
+    then what saving writes (``Config.text()``, as olddefconfig writes it)."""
+    if editor is not None and editor.history:
+        return config.text()
+    return config.original_text
+
+
+def hardening_gate(configs: Mapping[str, Config], step: hardening.HardeningStep,
+                   checker: hardening.HardeningChecker, *, editors: Mapping[str, Editor] | None = None,
+                   fix: bool = True, fix_budget: int = 60,
+                   texts: Mapping[str, str] | None = None) -> tuple[list[GateResult], dict, dict]:
+    """Run the build's hardening step on each config as the build would see it
+    (:func:`as_the_build_sees_it`); per arch a GateResult whose findings are the options the
+    filter prints, each with its verdict.
+
+    Returns (results, runs: arch -> StepRun, rows: arch -> the checker's JSON rows).
+    With ``fix``, each option gets a verdict: fixable by normalizing (olddefconfig already
+    gives the checker what it wants), fixable by a verified set of assignments, blocked, or
+    not in this tree; then the checker is run once more with every fix of the arch applied:
+    an option it still fails is blocked, one it no longer fails is fixed by the others' fixes.
+    Without ``fix`` the options are only listed (kind "hardening-fail"). ``texts`` (arch -> a
+    .config text) checks these texts instead, e.g. a change not applied yet.
+    """
+    editors = editors or {}
+    texts = dict(texts) if texts is not None else {
+        arch: as_the_build_sees_it(config, editors.get(arch)) for arch, config in configs.items()}
+    runs = _run_all(step, checker, texts)
+    results, all_rows = [], {}
+    tool = hardening.TOOL
+    described = f"{tool} {checker.ref[:12]}" if checker.ref else tool
+    filter_name = (str(step.filter_script.relative_to(step.pkg_dir.parent.parent)) if step.filter_script
+                   else "the filter")
+    for arch, run in runs.items():
+        config = configs[arch]
+        rows = parse_checker_output(run.checker_output) or []
+        all_rows[arch] = rows
+        failing = printed_options(run.printed, rows) if run.status else []
+        findings = []
+        if run.status and not failing:
+            output = run.printed.strip().splitlines()[-3:] + \
+                [ln for stage in run.stages for ln in stage.stderr.strip().splitlines()[-3:]]
+            command = " | ".join(" ".join(argv) for argv in step.command(checker, arch))
+            findings.append(make_finding(
+                "hardening-step-failed", arch, None, "hardening", where=step.where, status=run.status,
+                output=" / ".join(output) or "nothing printed", command=command.replace(sys.executable, "python3")))
+        verdicts = {_row_key(row): _Verdict("fail") for row in failing}
+        if fix and failing:
+            verdicts = _verdicts(config, editors.get(arch), step, checker, texts[arch], failing, fix_budget)
+        for row in failing:
+            findings.append(_hardening_finding(config, row, verdicts[_row_key(row)], described, filter_name))
+        status = "fail" if run.status else "pass"
+        note = f"{described} ({'passes' if not run.status else f'{len(failing)} option(s) fail'})"
+        results.append(GateResult("hardening", arch, status, findings, note))
+    return results, runs, all_rows
+
+
+def _run_all(step: hardening.HardeningStep, checker: hardening.HardeningChecker,
+             texts: Mapping[str, str]) -> dict[str, hardening.StepRun]:
+    # the arches' runs are independent processes: run them side by side
+    with ThreadPoolExecutor(max_workers=max(1, len(texts))) as pool:
+        futures = {arch: pool.submit(hardening.run_step, step, checker, text, arch) for arch, text in texts.items()}
+        return {arch: future.result() for arch, future in futures.items()}
+
+
+def _failing_keys(step, checker, text: str, arch: str) -> dict[tuple, dict]:
+    rows = parse_checker_output(hardening.run_step(step, checker, text, arch).checker_output) or []
+    return {_row_key(r): r for r in rows if str(r["check_result"]).startswith("FAIL")}
+
+
+def _verdicts(config: Config, editor: Editor | None, step, checker, checked_text: str, failing: list[dict],
+              fix_budget: int) -> dict[tuple, _Verdict]:
+    arch = config.arch
+    verdicts: dict[tuple, _Verdict] = {}
+    normalized = config.text()
+    still_in_normalized = (_failing_keys(step, checker, normalized, arch) if normalized != checked_text
+                           else {_row_key(r): r for r in failing})
+    for row in failing:
+        key = _row_key(row)
+        if key not in still_in_normalized:
+            sym = config.kconf.syms.get(row["option_name"].removeprefix(dotconfig.PREFIX))
+            why = value_reason(config, sym) if sym is not None and sym.nodes else "olddefconfig drops the line"
+            verdicts[key] = _Verdict("normalize", params={"why": why},
+                                     where=location(sym) if sym is not None else None)
+        else:
+            verdicts[key] = _verdict(config, editor, row, fix_budget=fix_budget)
+    if editor is None:
+        return verdicts
+    combined: list[Assignment] = []
+    for verdict in verdicts.values():
+        if verdict.kind == "fixable":
+            combined += [a for a in verdict.assignments if a not in combined]
+    if not combined:
+        return verdicts
+    still = _failing_keys(step, checker, editor.preview_text(combined), arch)
+    for row in failing:
+        key = _row_key(row)
+        verdict = verdicts[key]
+        if verdict.kind == "fixable" and key in still:
+            verdicts[key] = _Verdict("blocked", where=verdict.where, params={
+                "why": f"setting {' '.join(str(a) for a in verdict.assignments)} takes effect, but the checker "
+                       f"still reports {still[key]['check_result']}",
+                "fix": "see what the check needs besides the option (kernel-hardening-checker -m verbose)"})
+        elif verdict.kind in ("blocked", "not-in-tree") and key not in still:
+            # a compound check another option's fix satisfies (e.g. an OR of two options)
+            verdicts[key] = _Verdict("fixable", list(combined), where=verdict.where,
+                                     params={"cascade": 0, "by_others": " (the fixes of the other options, which satisfy this "
+                                                                   "check too)"})
+    return verdicts
+
+
+def _hardening_finding(config: Config, row: dict, verdict: _Verdict, described: str, filter_name: str) -> Finding:
+    name = row["option_name"].removeprefix(dotconfig.PREFIX)
+    actual = _actual_in_file(config, row, verdict)
+    params = {"checker": described, "desired": row["desired_val"], "decision": row["decision"],
+              "reason": row.get("reason", ""), "actual": actual, "tool": hardening.TOOL,
+              "tree_version": config.tree.version, "filter": filter_name, **verdict.params}
+    if verdict.kind == "fixable":
+        params["assignments"] = " ".join(str(a) for a in verdict.assignments)
+        n = params.get("cascade", 0)
+        params["side_effects"] = params.get("by_others") or (f" ({n} line(s) change with it)" if n > 1 else "")
+    if verdict.kind == "normalize":
+        params["line"] = _line(name, config.written().get(name))
+    kind = f"hardening-{verdict.kind}"
+    return make_finding(kind, config.arch, row["option_name"], "hardening", symbols=[name], values={name: actual},
+                        where=verdict.where,
+                        details={"verdict": "fixable" if verdict.kind == "normalize" else verdict.kind,
+                                 "desired": str(row["desired_val"]), "decision": row["decision"],
+                                 "reason": row.get("reason", ""), "check_result": row["check_result"],
+                                 "assignments": [str(a) for a in verdict.assignments],
+                                 "normalize": verdict.kind == "normalize", **verdict.details},
+                        **params)
+
+
+def _actual_in_file(config: Config, row: dict, verdict: _Verdict) -> str:
+    """The option's value in the text the checker read, in words."""
+    result = str(row["check_result"])
+    found = re.fullmatch(r'FAIL: "(.*)"', result)
+    value = found.group(1) if found else "no line for it" if result == "FAIL: is not found" else _actual(config, row)
+    if value in ("is not set", "no line for it", "no such option"):
+        return {"is not set": "it is not set", "no line for it": "it has no line",
+                "no such option": "there is no such option"}[value]
+    return f"it is {value}"
+
+
+def hardening_table(report: GateReport) -> pd.DataFrame:
+    """The checker's whole table (OK and FAIL), both arches side by side: per arch its result and
+    what the gate made of it ("fails the gate", "ignored by the filter: ...", "outside the filter's
+    groups", "ok"), and the verdict of a failing option."""
+    import pandas as pd
+
+    arches = list(report.rows)
+    table: dict[tuple, dict] = {}
+    for arch in arches:
+        failing = {_row_key(f_row) for f_row in _failing_rows(report, arch)}
+        verdicts = {f.entry and (f.entry, f.details.get("desired"), f.details.get("decision"),
+                                 f.details.get("reason")): f.details.get("verdict")
+                    for f in report.findings if f.arch == arch and f.details.get("gate") == "hardening"}
+        for row in report.rows[arch]:
+            key = _row_key(row)
+            entry = table.setdefault(key, {"option": row["option_name"], "decision": row["decision"],
+                                           "reason": row.get("reason", ""), "desired": str(row["desired_val"])})
+            ok = not str(row["check_result"]).startswith("FAIL")
+            entry[arch] = row["check_result"]
+            entry[f"{arch} gate"] = ("ok" if ok else "fails the gate" if key in failing
+                                     else _why_not_gated(report.filter_rules, row, arch))
+            if key in failing:
+                entry[f"{arch} verdict"] = verdicts.get(key)
+    columns = ["option", "decision", "reason", "desired"]
+    for arch in arches:
+        columns += [arch, f"{arch} gate", f"{arch} verdict"]
+    frame = pd.DataFrame(list(table.values()), columns=columns, dtype=object)
+    return frame.where(frame.notna(), None)
+
+
+def _failing_rows(report: GateReport, arch: str) -> list[dict]:
+    run = report.runs.get(arch)
+    if run is None or not run.status:
+        return []
+    return printed_options(run.printed, report.rows.get(arch, []))
+
+
+def _why_not_gated(rules: hardening.FilterRules | None, row: dict, arch: str) -> str:
+    if rules is None:
+        return "not gated"
+    if row["decision"] not in rules.groups:
+        return f"outside the filter's groups ({', '.join(sorted(rules.groups))})"
+    entry = rules.ignore_entry(row["option_name"], arch)
+    if entry is not None:
+        line, comment = entry
+        return f"ignored by the filter (line {line}" + (f": {comment})" if comment else ")")
+    return "not gated"
+
+
+def hardening_frame_filter(frame: pd.DataFrame, *, arch: str | None = None, status: str | None = None,
+                           text: str | None = None) -> pd.DataFrame:
+    """Rows of :func:`hardening_table`: ``status`` "fail" (the checker fails it), "gate" (it fails
+    the gate), "ok"; ``arch`` one arch's columns decide; ``text`` in the option, decision or reason."""
+    keep = frame["option"].notna()
+    arches = [arch] if arch else [c for c in ("amd64", "arm64") if c in frame.columns]
+    if status in ("fail", "gate", "ok"):
+        hit = None
+        for a in arches:
+            gate = frame[f"{a} gate"].fillna("")
+            one = {"fail": gate.ne("ok") & gate.ne(""), "gate": gate.eq("fails the gate"), "ok": gate.eq("ok")}[status]
+            hit = one if hit is None else hit | one
+        keep &= hit
+    if text:
+        blob = (frame["option"] + " " + frame["decision"] + " " + frame["reason"]).str.lower()
+        keep &= blob.str.contains(text.lower(), regex=False)
+    return frame[keep]
+
+
+# --------------------------------------------------------------------------- all three
+
+def _not_run(gate: str, arch: str, why: str, fix: str, level: str | None = None) -> GateResult:
+    finding = make_finding("gate-not-run", arch, None, gate, why=why, fix=fix, level=level)
+    return GateResult(gate, arch, "not-run", [finding], why)
+
+
+def parse_gates(text: str | Iterable[str] | None) -> list[str]:
+    """'olddefconfig,hardening,modules' (or 'all', or a list) -> the gates in their build order."""
+    if text is None or text == "all":
+        return list(GATES)
+    words = [w.strip() for w in (text.split(",") if isinstance(text, str) else text) if w.strip()]
+    unknown = [w for w in words if w not in GATES and w != "all"]
+    if unknown or not words:
+        raise InputError(f"unknown gate {unknown[0]!r}" if unknown else "no gate named",
+                         hint=f"name some of {', '.join(GATES)} (comma-separated), or all")
+    if "all" in words:
+        return list(GATES)
+    return [g for g in GATES if g in words]
+
+
+def run_gates(session, gates: Collection[str] = GATES, *, explicit: bool = False,
+              hardening_checker: str | None = None, fix: bool = True, progress: bool = False,
+              module_findings: list[Finding] | None = None, verify_fix=None, unlisted: bool = False) -> GateReport:
+    """Every gate in `gates` on every loaded arch of `session` (its configs as they stand).
+
+    A gate the inputs can't run (no talos checkout for the module lists, a Pkgfile pinning no
+    kernel-hardening-checker) is "not-run" with a note; with ``explicit`` (the gates were
+    named) that is an InputError instead. ``hardening_checker`` is a folder or tarball to use
+    instead of the Pkgfile's pin (downloaded and verified otherwise). ``module_findings``
+    are module-list findings already made (else ``session.check_modules`` makes them, with the
+    informational "built but not listed" ones when ``unlisted``: no gate depends on those).
+    """
+    from .edit import editors_for
+
+    arches = list(session.configs)
+    report = GateReport([])
+    for gate in GATES:
+        if gate not in gates:
+            continue
+        if gate == "olddefconfig":
+            editors = editors_for(session)
+            report.results += [olddefconfig_gate(session.configs[arch], editors.get(arch)) for arch in arches]
+        elif gate == "hardening":
+            _hardening(session, report, arches, explicit=explicit, spec=hardening_checker, fix=fix,
+                       progress=progress, editors=editors_for(session))
+        elif gate == "modules":
+            if session.inputs.talos is None and module_findings is None:
+                if explicit:
+                    session.require_talos()
+                report.results += [_not_run("modules", arch, "no talos checkout (hack/modules-ARCH.txt)",
+                                            "give the talos checkout") for arch in arches]
+                continue
+            found = (session.check_modules(verify_fix=verify_fix, unlisted=unlisted) if module_findings is None
+                     else module_findings)
+            for arch in arches:
+                mine = [replace(f, details={**f.details, "gate": "modules", **_module_fix(f)})
+                        for f in found if f.arch == arch]
+                errors = sum(1 for f in mine if f.level == "error")
+                listed = f"{errors} error(s) in modules-{arch}.txt" if errors else f"modules-{arch}.txt is right"
+                report.results.append(GateResult("modules", arch, "fail" if errors else "pass", mine, listed))
+    return report
+
+
+def _module_fix(finding: Finding) -> dict:
+    """A module-list finding whose fix is only assignments (CONFIG_X=m ...) is fixable by them."""
+    words = (finding.fix or "").split()
+    found = [re.fullmatch(r"(?:CONFIG_)?([A-Za-z0-9_]+)=(\S+)", w) for w in words]
+    if finding.level != "error" or not words or not all(found):
+        return {}
+    return {"verdict": "fixable", "assignments": [f"{m.group(1)}={m.group(2)}" for m in found]}
+
+
+def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool, spec, fix: bool,
+               progress: bool, editors) -> None:
+    pkgs = session.inputs.pkgs
+    info = pkgs.pkgfile_info()
+    pin = info.kspp()
+    if pin is None and not (spec or os.environ.get(ENV_HARDENING_CHECKER)):
+        if explicit:
+            raise InputError(f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)", where=str(info.path),
+                             hint=hardening.checker_hint())
+        report.results += [_not_run("hardening", a, f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)",
+                                    f"give a {hardening.TOOL} folder or tarball") for a in arches]
+        return
+    step = hardening.read_step(pkgs.path / "kernel" / "build")
+    if step is None:
+        if explicit:
+            raise InputError(f"the build runs no {hardening.TOOL}", where=str(pkgs.path / "kernel/build/pkg.yaml"),
+                             hint="the hardening gate needs the step of kernel/build/pkg.yaml that runs it")
+        report.results += [_not_run("hardening", a, f"kernel/build/pkg.yaml runs no {hardening.TOOL}", "")
+                           for a in arches]
+        return
+    cache = session.__dict__.setdefault("_hardening_checkers", {})
+    key = (spec, pin)
+    if key not in cache:
+        try:
+            cache[key] = hardening.obtain_checker(pin, spec, progress=progress)
+        except InputError as e:
+            if explicit:
+                raise
+            # the other gates still run; this one says why it couldn't, and the run is incomplete
+            for arch in arches:
+                result = _not_run("hardening", arch, f"{e.where + ': ' if e.where else ''}{e.message}",
+                                  e.hint or "", level="warning")
+                result.error = e
+                report.results.append(result)
+            return
+    checker = cache[key]
+    report.checker, report.step = checker, step
+    report.filter_rules = hardening.read_filter_rules(step.filter_script) if step.filter_script else None
+    check = hardening.pin_check(checker, pin)
+    if check is not None:
+        report.version_checks.append(check)
+    results, runs, rows = hardening_gate({a: session.configs[a] for a in arches}, step, checker,
+                                         editors=editors, fix=fix)
+    if check is not None and check.kind == "mismatch":
+        for result in results:
+            result.findings.insert(0, make_finding(
+                "hardening-checker-mismatch", result.arch, None, "hardening", where=pin.where,
+                message=check.message, tool=hardening.TOOL, ref=pin.ref, url=hardening.checker_url(pin.ref)))
+            result.note += f"; version mismatch: not kspp_ref {pin.ref[:12]}"
+    report.results += results
+    report.runs.update(runs)
+    report.rows.update(rows)

@@ -1,0 +1,187 @@
+"""The build gates in one user's work: the report of the configs as they stand (made once per
+change), and the rule for set/merge — a change that makes a gate fail which passed before is
+warned about, or refused when the user asks for strictness.
+
+The hardening gate is what this guard watches. The module-list gate has its own guard, which
+refuses a change that stops building a listed module (the Workspace's module-list rule), and
+the olddefconfig gate is about the file on disk: any unsaved edit differs from it, and saving
+writes exactly what olddefconfig writes, so a change never breaks it.
+
+The hardening guard runs kernel-hardening-checker only when a change touches an option the
+checker looks at: the options its table names, read once per arch from its verbose report.
+It never downloads anything by itself unless strictness demands the check: it uses the
+checker the user gave, or the one a gate run already obtained or the cache holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from talosnb.analyses import gates as gate_rules
+from talosnb.analyses.edit import ChangeSet, editors_for, fix_verifier
+from talosnb.core.errors import InputError, RefusedError, TalosnbError, opt
+from talosnb.inputs import hardening
+from talosnb.kconfig.diff import config_diff
+
+
+@dataclass
+class GateChange:
+    """A gate that passed before a change and fails with it, on one arch."""
+
+    gate: str
+    arch: str
+    findings: list = field(default_factory=list)     # the gate's error findings with the change
+
+    def text(self) -> str:
+        what = "; ".join(f.entry or f.message for f in self.findings[:5])
+        more = f" and {len(self.findings) - 5} more" if len(self.findings) > 5 else ""
+        return f"{self.arch}: the {self.gate} gate passed before and fails with this change ({what}{more})"
+
+
+@dataclass
+class GuardResult:
+    """What the guard found for one change: gates it breaks, and gates it could not check."""
+
+    broken: list[GateChange] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)     # "hardening: why", once per reason
+
+    def text(self) -> str:
+        out = "".join(f"WARNING: {b.text()}\n" for b in self.broken)
+        out += "".join(f"note: {u}\n" for u in self.unchecked)
+        return out
+
+    def as_dict(self) -> dict:
+        return {"broken": [{"gate": b.gate, "arch": b.arch, "findings": gate_rules.records(b.findings)}
+                           for b in self.broken], "unchecked": list(self.unchecked)}
+
+
+class GateKeeper:
+    """The build gates over one session (and its module lists): reports and the set/merge guard."""
+
+    def __init__(self, session, *, hardening_checker: str | None = None) -> None:
+        self.session = session
+        self.hardening_checker = hardening_checker
+        self._reports: dict[tuple, gate_rules.GateReport] = {}
+        self._watched: dict[tuple, frozenset[str]] = {}
+
+    # --- reports -------------------------------------------------------------
+
+    def report(self, chosen: Sequence[str] | None = None, *, key: object = None, module_lists=None,
+               explicit: bool = False, progress: bool = False, unlisted: bool = False) -> gate_rules.GateReport:
+        """The gates in `chosen` (default all) on the configs as they stand; with a `key` (the
+        workspace's change counter), made once per key. `module_lists` are the lists as edited
+        (default: read from the talos checkout); ``unlisted`` adds the informational findings of
+        modules built but not listed."""
+        chosen = gate_rules.parse_gates(chosen)
+        cache_key = (key, tuple(chosen), unlisted)
+        if key is not None and cache_key in self._reports:
+            return self._reports[cache_key]
+        module_findings = None
+        if "modules" in chosen and module_lists:
+            module_findings = self.session.check_modules(module_lists, verify_fix=fix_verifier(self.session),
+                                                         unlisted=unlisted)
+        report = gate_rules.run_gates(self.session, chosen, explicit=explicit,
+                                      hardening_checker=self.hardening_checker, progress=progress,
+                                      module_findings=module_findings, unlisted=unlisted)
+        if key is not None:
+            self._reports = {k: v for k, v in self._reports.items() if k[0] == key}
+            self._reports[cache_key] = report
+        return report
+
+    # --- the guard -------------------------------------------------------------
+
+    def guard(self, changes: Mapping[str, ChangeSet], *, strict: bool = False) -> GuardResult:
+        """Which guarded gates the applied `changes` (arch -> ChangeSet, as set or merge just kept
+        them) make fail that passed before.
+
+        With ``strict`` a broken gate is a RefusedError (the caller takes the change back; the
+        error's ``guard_result`` holds what was found), and a gate that can't be checked is an
+        InputError (the check is what was asked for)."""
+        result = GuardResult()
+        applied = {arch: c for arch, c in changes.items() if c.applied and c.cascade}
+        if applied:
+            self._guard_hardening(applied, result, strict=strict)
+        if strict and result.broken:
+            error = RefusedError("; ".join(b.text() for b in result.broken) + "; nothing was changed",
+                                 hint="fix what the gate reports first, or apply it with a warning (leave "
+                                      f"out {opt('strict')})")
+            error.guard_result = result
+            raise error
+        return result
+
+    def _checker(self, *, download: bool):
+        """The checker at hand: the one given, one a gate run obtained, or the cached download."""
+        cache = self.session.__dict__.get("_hardening_checkers", {})
+        pin = self.session.inputs.pkgs.pkgfile_info().kspp()
+        for (spec, cached_pin), checker in cache.items():
+            if spec == self.hardening_checker and cached_pin == pin:
+                return checker
+        if self.hardening_checker or download:
+            checker = hardening.obtain_checker(pin, self.hardening_checker)
+        else:
+            checker = hardening.cached_checker(pin) if pin is not None else None
+            if checker is None:
+                return None
+        self.session.__dict__.setdefault("_hardening_checkers", {})[(self.hardening_checker, pin)] = checker
+        return checker
+
+    def _guard_hardening(self, changes: Mapping[str, ChangeSet], result: GuardResult, *, strict: bool) -> None:
+        session = self.session
+        step = hardening.read_step(session.inputs.pkgs.path / "kernel" / "build")
+        pin = session.inputs.pkgs.pkgfile_info().kspp()
+        if step is None or (pin is None and not self.hardening_checker):
+            return           # the build has no hardening gate here: nothing to break
+        try:
+            checker = self._checker(download=strict)
+        except TalosnbError:
+            if strict:
+                raise
+            checker = None
+        if checker is None:
+            result.unchecked.append("hardening gate not checked: kernel-hardening-checker is not at hand "
+                                    f"(run the gates once, or give {opt('hardening_checker')})")
+            return
+        editors = editors_for(session)
+        touched = {}
+        for arch, change in changes.items():
+            config = session.configs[arch]
+            names = {c.symbol for c in change.cascade}
+            if len(editors[arch].history) == 1:
+                # the first edit: saving then also writes what olddefconfig changes in the file
+                names |= {c.symbol for c in config_diff(config.original_text, config.text())}
+            if names & self._watched_options(step, checker, arch):
+                touched[arch] = config
+        if not touched:
+            return
+        after, _runs, _rows = gate_rules.hardening_gate(touched, step, checker, editors=editors, fix=False)
+        for gate in after:
+            if gate.status != "fail":
+                continue
+            # and before the change? (the editor's own undo and redo are exact)
+            editor = editors[gate.arch]
+            editor.undo()
+            try:
+                before, _runs, _rows = gate_rules.hardening_gate({gate.arch: touched[gate.arch]}, step, checker,
+                                                                 editors=editors, fix=False)
+            finally:
+                editor.redo()
+            if before[0].status == "pass":
+                result.broken.append(GateChange("hardening", gate.arch,
+                                                [f for f in gate.findings if f.level == "error"]))
+
+    def _watched_options(self, step, checker, arch: str) -> frozenset[str]:
+        """Every option the checker's checks read on this arch (the verbose table's CONFIG_ lines)."""
+        key = (str(checker.path), arch)
+        if key not in self._watched:
+            verbose = hardening.HardeningStep((hardening.Stage(step.stages[0].program, ("-c", ".config", "-m",
+                                                                                       "verbose")),),
+                                              step.where, step.pkg_dir)
+            run = hardening.run_step(verbose, checker, self.session.configs[arch].text(), arch)
+            names = {m.group(1) for m in re.finditer(r"^CONFIG_(\w+)\s*\|", run.checker_output, re.MULTILINE)}
+            if not names:
+                raise InputError("kernel-hardening-checker -m verbose printed no checks",
+                                 where=str(checker.path), hint=hardening.checker_hint())
+            self._watched[key] = frozenset(names)
+        return self._watched[key]

@@ -1,0 +1,229 @@
+"""The Build gates view: the three gates of the Talos kernel build per arch, their findings with
+fix buttons, and kernel-hardening-checker's whole table with filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import pandas as pd
+
+from talosnb.app.workspace import Workspace
+from talosnb.core.errors import TalosnbError
+from talosnb.present.html import _TABLE_STYLE, _e, change_html
+
+from .base import Pager, _error_html, _View
+
+_STATUS_STYLE = {"pass": "background:#efe;color:#060", "fail": "background:#fee;color:#a00;font-weight:bold",
+                 "not-run": "color:#777"}
+
+
+class GatesView(_View):
+    """olddefconfig, hardening and module-list gates per arch, as the build runs them; each finding
+    with its fix (a button applies a verified fix), and the checker's table."""
+
+    TAB_TITLE = "Build gates"
+    ANY = "(any)"
+
+    def __init__(self, workspace: Workspace, *, auto: bool = True,
+                 on_open_symbol: Callable[[str], None] | None = None) -> None:
+        from talosnb.analyses.gates import GATES
+
+        self.on_open_symbol = on_open_symbol
+        self.error: TalosnbError | None = None
+        self.gate_choice = widgets.SelectMultiple(options=GATES, value=GATES, description="gates", rows=3)
+        self.run_button = widgets.Button(description="run the gates", icon="play",
+                                         tooltip="run the chosen gates on the configs as they stand")
+        self.summary = widgets.HTML()
+        self.gate = widgets.Dropdown(options=[self.ANY, *GATES], value=self.ANY, description="gate")
+        self.arch = widgets.Dropdown(options=[self.ANY, *workspace.arches], value=self.ANY, description="arch")
+        self.text = widgets.Text(description="text", placeholder="option, symbol or message", continuous_update=True)
+        self.findings_list = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="900px"))
+        self.detail = widgets.HTML()
+        self.fix_button = widgets.Button(description="apply fix", icon="wrench", disabled=True,
+                                         button_style="success")
+        self.open_symbol_button = widgets.Button(description="show symbol", icon="search", disabled=True)
+        self.outcome = widgets.HTML()
+        self.table_arch = widgets.Dropdown(options=[self.ANY, *workspace.arches], value=self.ANY,
+                                           description="arch")
+        self.table_status = widgets.Dropdown(options=[("every check", "all"), ("failing", "fail"),
+                                                      ("failing the gate", "gate"), ("passing", "ok")],
+                                             value="all", description="checks")
+        self.table_text = widgets.Text(description="text", placeholder="option, decision, reason",
+                                       continuous_update=True)
+        self.table = Pager(page_size=25)
+        self.run_button.on_click(lambda _: self.refresh())
+        for control in (self.gate, self.arch, self.text):
+            control.observe(lambda _: self.apply_filters(), names="value")
+        for control in (self.table_arch, self.table_status, self.table_text):
+            control.observe(lambda _: self.show_table(), names="value")
+        self.findings_list.observe(lambda _: self._show_finding(), names="value")
+        self.fix_button.on_click(lambda _: self.apply_fix())
+        self.open_symbol_button.on_click(lambda _: self.open_symbol())
+        super().__init__(workspace, [
+            widgets.HBox([self.gate_choice, self.run_button]), self.summary,
+            widgets.HBox([self.gate, self.arch, self.text]), self.findings_list, self.detail,
+            widgets.HBox([self.fix_button, self.open_symbol_button]), self.outcome,
+            widgets.HTML("<b>kernel-hardening-checker, both arches</b>"),
+            widgets.HBox([self.table_arch, self.table_status, self.table_text]), self.table], auto=auto)
+        if auto:
+            self.refresh()
+
+    # --- what the view shows ------------------------------------------------
+
+    def report(self):
+        """The workspace's gate report for the chosen gates (None when it could not be made)."""
+        try:
+            report = self.workspace.gates(list(self.gate_choice.value))
+        except TalosnbError as e:
+            self.error = e
+            return None
+        self.error = None
+        return report
+
+    def refresh(self) -> None:
+        super().refresh()
+        report = self.report()
+        if report is None:
+            self.summary.value = _error_html(self.error)
+            self.findings_list.options = []
+            self.table.show(pd.DataFrame())
+            return
+        self.summary.value = _summary_html(report)
+        self.apply_filters()
+        self.show_table()
+
+    def findings(self) -> list:
+        """Every finding of the report (Finding rows), errors first, as `talosnb check` lists them."""
+        report = self.report()
+        if report is None:
+            return []
+        from talosnb.analyses.gates import sort_findings
+
+        return sort_findings(report.findings)
+
+    def filtered(self) -> list:
+        """The findings the filters keep (informational ones are never listed)."""
+        text = self.text.value.strip().lower()
+        out = []
+        for f in self.findings():
+            if f.level == "info":
+                continue
+            if self.gate.value != self.ANY and f.details.get("gate") != self.gate.value:
+                continue
+            if self.arch.value != self.ANY and f.arch != self.arch.value:
+                continue
+            if text and text not in f"{f.entry or ''} {','.join(f.symbols)} {f.message}".lower():
+                continue
+            out.append(f)
+        return out
+
+    def apply_filters(self) -> None:
+        if self.stale and not self.auto:
+            return
+        previous = self.finding()
+        self._shown = self.filtered()[:500]
+        self.findings_list.options = [(f"{f.level:7} {f.details.get('gate', ''):12} {f.arch:5} {f.entry or f.kind}", i)
+                                      for i, f in enumerate(self._shown)]
+        if previous in self._shown:
+            self.findings_list.value = self._shown.index(previous)
+        self._show_finding()
+
+    def finding(self):
+        """The selected finding (a Finding), or None."""
+        index = self.findings_list.value
+        shown = getattr(self, "_shown", [])
+        return shown[index] if index is not None and index < len(shown) else None
+
+    def _show_finding(self) -> None:
+        finding = self.finding()
+        self.fix_button.disabled = self.open_symbol_button.disabled = True
+        if finding is None:
+            self.detail.value = ""
+            return
+        parts = [(f"<div><b>{_e(finding.level)}</b> ({_e(finding.details.get('gate'))} gate, "
+                  f"{_e(finding.arch)}): {_e(finding.message)}</div>")]
+        if finding.fix:
+            parts.append(f"<div>fix: <code>{_e(finding.fix)}</code></div>")
+        if finding.where:
+            parts.append(f"<div>where: <code>{_e(finding.where)}</code></div>")
+        why_not = finding.details.get("why_not")
+        if why_not:
+            parts.append("<div>why not:<ul>" + "".join(_reason_html(r) for r in why_not) + "</ul></div>")
+        if finding.details.get("normalize"):
+            parts.append("<div><i>make olddefconfig already gives the checker what it wants: saving (the "
+                         "Save tab) writes the config as olddefconfig does.</i></div>")
+        self.detail.value = "".join(parts)
+        assignments = finding.details.get("assignments") or []
+        if finding.details.get("verdict") == "fixable" and assignments:
+            self.fix_button.disabled = False
+            self.fix_button.description = f"set {' '.join(assignments)} on {finding.arch}"[:60]
+        if finding.symbols:
+            self.open_symbol_button.disabled = False
+            self.open_symbol_button.description = f"show {finding.symbols[0]}"
+
+    def show_table(self) -> None:
+        if self.stale and not self.auto:
+            return
+        report = self.report()
+        if report is None or not report.rows:
+            self.table.show(pd.DataFrame())
+            return
+        from talosnb.analyses.gates import hardening_frame_filter, hardening_table
+
+        frame = hardening_table(report)
+        arch = None if self.table_arch.value == self.ANY else self.table_arch.value
+        frame = hardening_frame_filter(frame, arch=arch, status=self.table_status.value,
+                                       text=self.table_text.value.strip() or None)
+        if arch:
+            frame = frame[[c for c in frame.columns if not c.startswith(tuple(a for a in self.workspace.arches
+                                                                             if a != arch))]]
+        self.table.show(frame)
+
+    # --- actions -----------------------------------------------------------
+
+    def apply_fix(self) -> dict:
+        """Apply the selected finding's verified fix on its arch (through the workspace, undoable)."""
+        finding = self.finding()
+        if finding is None or not finding.details.get("assignments"):
+            return {}
+        try:
+            changes = self.workspace.set(finding.details["assignments"], arches=[finding.arch])
+        except TalosnbError as e:
+            self.outcome.value = _error_html(e)
+            return {}
+        self.outcome.value = _TABLE_STYLE + "".join(change_html(c) for c in changes.values())
+        if self.stale:
+            self.refresh()
+        return changes
+
+    def open_symbol(self) -> None:
+        finding = self.finding()
+        if finding is None or not finding.symbols:
+            return
+        if self.on_open_symbol is not None:
+            self.on_open_symbol(finding.symbols[0])
+
+
+def _summary_html(report) -> str:
+    from talosnb.analyses.gates import GATE_TITLES
+
+    arches = list(dict.fromkeys(r.arch for r in report.results))
+    rows = ""
+    for gate, per_arch in report.statuses().items():
+        notes = "; ".join(dict.fromkeys(r.note for r in report.results if r.gate == gate and r.note))
+        cells = "".join(f"<td style='{_STATUS_STYLE.get(per_arch.get(a), '')}'>{_e(per_arch.get(a, '-'))}</td>"
+                        for a in arches)
+        rows += f"<tr><td><b>{_e(gate)}</b><br><small>{_e(GATE_TITLES[gate])}</small></td>{cells}<td>{_e(notes)}</td></tr>"
+    head = "".join(f"<th>{_e(a)}</th>" for a in arches)
+    warnings = "".join(f"<div class='talosnb-err'>{_e(c.message)}</div>" for c in report.version_checks
+                       if c.kind == "mismatch")
+    return (_TABLE_STYLE + f"<table class='talosnb-t'><tr><th>gate</th>{head}<th>note</th></tr>{rows}</table>"
+            + warnings)
+
+
+def _reason_html(reason: dict) -> str:
+    where = f" <code>{_e(reason['where'])}</code>" if reason.get("where") else ""
+    fixed = " <span class='talosnb-fixed'>[fixed: no assignment changes it]</span>" if reason.get("fixed") else ""
+    children = "".join(_reason_html(c) for c in reason.get("children", []))
+    return f"<li>{_e(reason['text'])}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"
