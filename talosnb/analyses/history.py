@@ -251,7 +251,8 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
     Built in one pass (a ``git log --follow -p -U0`` per config file, one over the
     Pkgfile, run side by side) and cached by the commit `rev` names.
     """
-    checkout = GitCheckout.find(pkgs, what="pkgs checkout", option="--pkgs")
+    checkout = GitCheckout.find(pkgs, what="pkgs checkout", option="--pkgs",
+                                hint="the history of config lines comes from a git clone of siderolabs/pkgs")
     commit = checkout.commit(rev)
     arches = [check_arch(a) for a in arches]
     cached = _cache_file(checkout, commit, arches)
@@ -291,32 +292,6 @@ def history_of(index: HistoryIndex, symbol: str, arch: str | None = None) -> pd.
     return pd.DataFrame(index.records(symbol, arch), columns=COLUMNS, dtype=object)
 
 
-def history_text(index: HistoryIndex, symbol: str, arch: str | None = None, *, limit: int | None = None) -> str:
-    """The history as lines a terminal shows (`talosnb history` prints these)."""
-    rows = index.records(symbol, arch)
-    name = symbol.removeprefix(dotconfig.PREFIX)
-    if not rows:
-        where = f" on {arch}" if arch else ""
-        return f"CONFIG_{name}: no commit touched its line{where}\n"
-    shown = rows[:limit] if limit else rows
-    out = [f"CONFIG_{name}: {len(rows)} commit(s) touched its line"
-           + (f" (newest {len(shown)} shown)" if len(shown) < len(rows) else "")]
-    for r in shown:
-        marks = []
-        if r["kernel_bump"]:
-            marks.append(f"kernel bump {r['kernel_bump']}")
-        if r["reorder_only"]:
-            marks.append("reorder only")
-        mark = f"  [{'; '.join(marks)}]" if marks else ""
-        out.append(f"{r['date']} {r['commit']} {r['arch']:5} {_shown(r['before'])} -> {_shown(r['after'])}"
-                   f"  ({r['change']}) {r['subject']}{mark}")
-    return "\n".join(out) + "\n"
-
-
-def _shown(value: str | None) -> str:
-    return "(no line)" if value is None else (value if value != "" else '""')
-
-
 def is_git_checkout(path: str | os.PathLike) -> bool:
     """Whether a folder lies in a git work tree (quietly: no error when it doesn't)."""
     try:
@@ -327,4 +302,4 @@ def is_git_checkout(path: str | os.PathLike) -> bool:
     return result.returncode == 0 and result.stdout.strip() == b"true"
 
 
-__all__ = ["COLUMNS", "Commit", "HistoryIndex", "build_index", "history_of", "history_text", "is_git_checkout"]
+__all__ = ["COLUMNS", "Commit", "HistoryIndex", "build_index", "history_of", "is_git_checkout"]

@@ -60,7 +60,8 @@ class GitCheckout:
     prefix: str      # the folder relative to root, POSIX, "" or ending in "/"
 
     @classmethod
-    def find(cls, path: str | os.PathLike, *, what: str = "checkout", option: str = "") -> GitCheckout:
+    def find(cls, path: str | os.PathLike, *, what: str = "checkout", option: str = "",
+             hint: str | None = None) -> GitCheckout:
         """The git work tree holding `path`; an InputError when it is not in one."""
         folder = Path(path).expanduser().resolve()
         if not folder.is_dir():
@@ -73,8 +74,8 @@ class GitCheckout:
             flag = f" ({option})" if option else ""
             raise InputError(f"the {what}{flag} is not in a git repository, so it has no history or refs",
                              where=str(folder),
-                             hint="use a git clone of it, or give the base as folders: "
-                                  "--base-pkgs DIR --base-talos DIR")
+                             hint=hint or "use a git clone of it, or give the base as folders: "
+                                          "--base-pkgs DIR --base-talos DIR")
         top, prefix = (result.stdout.decode("utf-8", "replace").split("\n") + ["", ""])[:2]
         return cls(folder, Path(top), prefix.strip())
 
