@@ -33,6 +33,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("modules", "talosnb.cli.modules",
             "add or remove entries of hack/modules-ARCH.txt, checked against the config"),
     Command("compare", "talosnb.cli.compare", "amd64 and arm64 side by side: which symbols differ"),
+    Command("export", "talosnb.cli.export",
+            "run a notebook with parameters and write it as one HTML file that opens offline"),
     Command("history", "talosnb.cli.history",
             "the commits that changed a symbol's config line (git history of the pkgs checkout)"),
     Command("report", "talosnb.cli.report",
