@@ -57,7 +57,7 @@ _FORMAT = "--format=%x00%H%x1f%ct%x1f%aI%x1f%s"
 @dataclass(frozen=True)
 class Commit:
     sha: str
-    timestamp: int            # committer time, for ordering across files
+    timestamp: int            # committer time
     date: str                 # author date, ISO 8601
     subject: str
 
@@ -77,6 +77,7 @@ class HistoryIndex:
     lines: dict[str, dict[str, list[tuple[str, str | None, str | None, str]]]] = field(default_factory=dict)
     bumps: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     reorder_only: dict[str, set[str]] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)    # sha -> position in git log order (0: newest)
     from_cache: bool = False
 
     def entries(self, symbol: str, arch: str) -> list[tuple[str, str | None, str | None, str]]:
@@ -105,11 +106,11 @@ class HistoryIndex:
         arches = [check_arch(arch)] if arch else [a for a in ARCHES if a in self.lines]
         rows = []
         for one in arches:
-            rows += [(self.commits[sha].timestamp, i, self._record(one, sha, before, after, path))
+            rows += [(self.order.get(sha, len(self.order)), i, one, self._record(one, sha, before, after, path))
                      for i, (sha, before, after, path) in enumerate(self.entries(symbol, one))]
-        # newest first; within one arch keep git log's order, and amd64 before arm64 on ties
-        rows.sort(key=lambda r: (-r[0], r[1], r[2]["arch"]))
-        return [r[2] for r in rows]
+        # newest first, as git log lists the commits; amd64 before arm64 within one commit
+        rows.sort(key=lambda r: (r[0], r[2], r[1]))
+        return [r[3] for r in rows]
 
     # --- cache ------------------------------------------------------------
 
@@ -118,7 +119,8 @@ class HistoryIndex:
                 "commits": {s: [c.timestamp, c.date, c.subject] for s, c in self.commits.items()},
                 "lines": {a: {s: [list(e) for e in es] for s, es in syms.items()} for a, syms in self.lines.items()},
                 "bumps": {s: list(v) for s, v in self.bumps.items()},
-                "reorder_only": {a: sorted(v) for a, v in self.reorder_only.items()}}
+                "reorder_only": {a: sorted(v) for a, v in self.reorder_only.items()},
+                "order": [s for s, _ in sorted(self.order.items(), key=lambda item: item[1])]}
 
     @classmethod
     def from_json(cls, data: dict) -> HistoryIndex:
@@ -126,7 +128,8 @@ class HistoryIndex:
                    {s: Commit(s, v[0], v[1], v[2]) for s, v in data["commits"].items()},
                    {a: {s: [tuple(e) for e in es] for s, es in syms.items()} for a, syms in data["lines"].items()},
                    {s: tuple(v) for s, v in data["bumps"].items()},
-                   {a: set(v) for a, v in data["reorder_only"].items()}, from_cache=True)
+                   {a: set(v) for a, v in data["reorder_only"].items()},
+                   {s: i for i, s in enumerate(data["order"])}, from_cache=True)
 
 
 def _change_kind(before: str | None, after: str | None) -> str:
@@ -268,9 +271,14 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
     with ThreadPoolExecutor(max_workers=len(jobs) + 1) as pool:
         config_logs = {arch: pool.submit(_log, checkout, commit, path, follow=True) for arch, path in jobs.items()}
         pkgfile_log = pool.submit(_log, checkout, commit, "Pkgfile", follow=False)
+        # one order for the commits of every file: git log's (reverse chronological, parents after)
+        rev_list = pool.submit(run_git, ["rev-list", commit], checkout.root, what="git rev-list")
         for arch, future in config_logs.items():
             _parse_config_log(future.result(), arch, index)
         _parse_pkgfile_log(pkgfile_log.result(), index)
+        touched = index.commits.keys()
+        shas = [s for s in rev_list.result().decode().split() if s in touched]
+        index.order = {sha: i for i, sha in enumerate(shas)}
     if use_cache:
         try:
             atomic_write(cached, json.dumps(index.to_json(), sort_keys=True))
