@@ -100,7 +100,7 @@ def repo(merged, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(repo, trees, engine_cache):
     head = open_session(engine_cache, pkgs=repo / "pkgs", talos=repo / "talos", kernel_src=trees["6.12"])
-    return change_report_for(head, base_ref="HEAD~1")
+    return change_report_for(head, base="HEAD~1")
 
 
 def test_the_report_lists_exactly_the_lines_the_kernels_conf_changes(report, expected):

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from talosnb.core import dotconfig
 from talosnb.core.arches import ARCHES, check_arch
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import atomic_write
 from talosnb.core.paths import cache_dir
 from talosnb.inputs.gitrefs import GitCheckout, run_git
@@ -254,7 +254,7 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
     Built in one pass (a ``git log --follow -p -U0`` per config file, one over the
     Pkgfile, run side by side) and cached by the commit `rev` names.
     """
-    checkout = GitCheckout.find(pkgs, what="pkgs checkout", option="--pkgs",
+    checkout = GitCheckout.find(pkgs, what="pkgs checkout", option=opt("pkgs"),
                                 hint="the history of config lines comes from a git clone of siderolabs/pkgs")
     commit = checkout.commit(rev)
     arches = [check_arch(a) for a in arches]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from talosnb.analyses.change import ChangeReport, session_change_report
 from talosnb.analyses.history import HistoryIndex, build_index, is_git_checkout
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.inputs.gitrefs import PKGS_FILES, TALOS_FILES, checkout_at
 
 from .session import Session
@@ -29,34 +29,35 @@ def _arch_option(session: Session) -> str:
     return arches[0] if len(arches) == 1 else "all"
 
 
-def change_report_for(head: Session, *, base_ref: str | None = None, base_pkgs: str | os.PathLike | None = None,
+def change_report_for(head: Session, *, base: str | None = None, base_pkgs: str | os.PathLike | None = None,
                       base_talos: str | os.PathLike | None = None, history: bool = True) -> ChangeReport:
-    """The change from the base (``base_ref``, a git ref of the head's checkouts, or the folders
+    """The change from the base (``base``, a git ref of the head's checkouts, or the folders
     ``base_pkgs``/``base_talos``) to the head session, per arch.
 
     ``history``: when the pkgs checkout is a git clone, say when each changed line
     last changed before the base (from the history index, cached by commit).
     """
-    if (base_ref is None) == (base_pkgs is None):
+    if (base is None) == (base_pkgs is None):
         raise InputError("give the base of the change: a git ref, or a base pkgs folder (not both)",
-                         hint="--base origin/main, or --base-pkgs DIR [--base-talos DIR]")
-    if head.inputs.sample and base_ref is not None:
+                         hint=f"{opt('base')} (e.g. origin/main), or {opt('base_pkgs')} with {opt('base_talos')}")
+    if head.inputs.sample and base is not None:
         raise InputError("the embedded sample has no git history to take a base from",
-                         hint="give --pkgs/--talos git checkouts, or the base as folders: --base-pkgs DIR")
+                         hint=f"give git checkouts ({opt('pkgs')}, {opt('talos')}), or the base as folders "
+                              f"({opt('base_pkgs')})")
     if base_talos is not None and base_pkgs is None:
-        raise InputError("a base talos folder needs a base pkgs folder too", hint="add --base-pkgs DIR")
+        raise InputError("a base talos folder needs a base pkgs folder too", hint=f"add {opt('base_pkgs')}")
     kernel = head.inputs.kernel.path
     arch = _arch_option(head)
     index: HistoryIndex | None = None
-    if base_ref is not None:
+    if base is not None:
         scratch = Path(tempfile.mkdtemp(prefix=BASE_PREFIX))
         try:
-            pkgs = checkout_at(head.inputs.pkgs.path, base_ref, scratch / "pkgs", PKGS_FILES,
-                               what="pkgs checkout", option="--pkgs")
+            pkgs = checkout_at(head.inputs.pkgs.path, base, scratch / "pkgs", PKGS_FILES,
+                               what="pkgs checkout", option=opt("pkgs"))
             talos = None
             if head.inputs.talos is not None:
-                talos = checkout_at(head.inputs.talos.path, base_ref, scratch / "talos", TALOS_FILES,
-                                    what="talos checkout", option="--talos")
+                talos = checkout_at(head.inputs.talos.path, base, scratch / "talos", TALOS_FILES,
+                                    what="talos checkout", option=opt("talos"))
             base = Session.open(pkgs.folder, talos.folder if talos else None, kernel, arch=arch,
                                 toolchain=head.toolchain)
             base_label = f"{pkgs.label} of {head.inputs.pkgs.path}"
@@ -67,11 +68,11 @@ def change_report_for(head: Session, *, base_ref: str | None = None, base_pkgs: 
             report = session_change_report(base, head, base_label=base_label, head_label=_head_label(head),
                                            history=index)
             for name, one in report.arches.items():
-                one.base_source = f"{base_ref}:{pkgs.checkout.repo_path(f'kernel/build/config-{name}')}"
+                one.base_source = f"{base}:{pkgs.checkout.repo_path(f'kernel/build/config-{name}')}"
             # the scratch folder is gone once this returns: name the files as git does, REF:path
-            renames = [(str(pkgs.folder) + "/", f"{base_ref}:{pkgs.checkout.prefix}")]
+            renames = [(str(pkgs.folder) + "/", f"{base}:{pkgs.checkout.prefix}")]
             if talos is not None:
-                renames.append((str(talos.folder) + "/", f"{base_ref}:{talos.checkout.prefix}"))
+                renames.append((str(talos.folder) + "/", f"{base}:{talos.checkout.prefix}"))
             for i, note in enumerate(report.notes):
                 for old, new in renames:
                     note = note.replace(old, new)

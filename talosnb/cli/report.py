@@ -79,7 +79,7 @@ def _change(args: argparse.Namespace) -> Result:
 
     session = open_session(args)
     payload, text = context(session)
-    report = change_report_for(session, base_ref=args.base, base_pkgs=args.base_pkgs, base_talos=args.base_talos,
+    report = change_report_for(session, base=args.base, base_pkgs=args.base_pkgs, base_talos=args.base_talos,
                                history=not args.no_history)
     status = 0 if report.ok else 1
     payload.update(report.as_dict())

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from talosnb.core.arches import ARCHES
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 
-_GIT_HINT = "install git (apt-get install git), or give the base as folders: --base-pkgs DIR --base-talos DIR"
+
+def _git_hint() -> str:
+    return f"install git (apt-get install git), or give the base as folders ({opt('base_pkgs')}, {opt('base_talos')})"
 
 
 def _git_env() -> dict[str, str]:
@@ -38,12 +40,12 @@ def run_git(args: Sequence[str], cwd: str | os.PathLike, *, what: str = "git",
             stdin: bytes | None = None) -> bytes:
     """`git ARGS` in `cwd`; its stdout, or an InputError quoting git's own message."""
     if shutil.which("git") is None:
-        raise InputError("git is not installed", hint=_GIT_HINT)
+        raise InputError("git is not installed", hint=_git_hint())
     try:
         result = subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=cwd, input=stdin,
                                 capture_output=True, env=_git_env(), check=False)
     except OSError as e:
-        raise InputError(f"cannot run git: {e.strerror}", where=str(cwd), hint=_GIT_HINT) from None
+        raise InputError(f"cannot run git: {e.strerror}", where=str(cwd), hint=_git_hint()) from None
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(f"{what} failed: {message[-1] if message else 'git exited ' + str(result.returncode)}",
@@ -67,15 +69,15 @@ class GitCheckout:
         if not folder.is_dir():
             raise InputError(f"{what} not found", where=str(folder))
         if shutil.which("git") is None:
-            raise InputError("git is not installed", hint=_GIT_HINT)
+            raise InputError("git is not installed", hint=_git_hint())
         result = subprocess.run(["git", "rev-parse", "--show-toplevel", "--show-prefix"], cwd=folder,
                                 capture_output=True, env=_git_env(), check=False)
         if result.returncode != 0:
             flag = f" ({option})" if option else ""
             raise InputError(f"the {what}{flag} is not in a git repository, so it has no history or refs",
                              where=str(folder),
-                             hint=hint or "use a git clone of it, or give the base as folders: "
-                                          "--base-pkgs DIR --base-talos DIR")
+                             hint=hint or f"use a git clone of it, or give the base as folders "
+                                          f"({opt('base_pkgs')}, {opt('base_talos')})")
         top, prefix = (result.stdout.decode("utf-8", "replace").split("\n") + ["", ""])[:2]
         return cls(folder, Path(top), prefix.strip())
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import atomic_write
 
 if TYPE_CHECKING:
@@ -100,9 +100,9 @@ def inject_parameters(nb: nbformat.NotebookNode, parameters: Mapping[str, Any], 
         return
     cell = _parameters_cell(nb)
     if cell is None:
-        raise InputError("the notebook has no cell tagged 'parameters' to take -p values", where=source,
+        raise InputError("the notebook has no cell tagged 'parameters' to take parameter values", where=source,
                          hint="tag the cell that assigns the defaults with 'parameters' (JupyterLab: cell "
-                              "inspector, Add Tag), or run it without -p")
+                              "inspector, Add Tag), or run it without parameters")
     known = parameter_names(nb)
     unknown = [name for name in parameters if name not in known]
     if unknown:
@@ -127,7 +127,7 @@ def execute(nb: nbformat.NotebookNode, folder: str | os.PathLike, *, timeout: in
     try:
         client.execute()
     except CellTimeoutError:
-        raise InputError(f"a cell ran longer than {timeout} s", where=source, hint="raise --timeout") from None
+        raise InputError(f"a cell ran longer than {timeout} s", where=source, hint=f"give it more time ({opt('timeout')})") from None
     except CellExecutionError as e:
         number = next((i + 1 for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
                        if o.get("output_type") == "error"), None)
