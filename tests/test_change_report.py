@@ -154,6 +154,10 @@ def test_modules_lists_gates_and_history(report, repo):
     assert report.ok
     assert f"New modules (amd64):\n{report.arches['amd64'].built[0]}\n" in report.new_modules_text()
     assert report.base_label.startswith("HEAD~1 (") and base[:12] in report.base_label
+    # the base was read from git into a scratch folder, gone now: messages name REF:path
+    assert any("Pkgfile linux_version (HEAD~1:pkgs/Pkgfile:88) is 6.12.63" in n for n in report.notes)
+    assert not any("talosnb-base-" in n for n in report.notes)
+    assert report.arches["amd64"].base_source == "HEAD~1:pkgs/kernel/build/config-amd64"
 
 
 def _patched(base: str, changes: dict[str, tuple], merged: str) -> str:

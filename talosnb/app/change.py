@@ -58,14 +58,14 @@ def change_report_for(head: Session, *, base: str | None = None, base_pkgs: str 
             if head.inputs.talos is not None:
                 talos = checkout_at(head.inputs.talos.path, base, scratch / "talos", TALOS_FILES,
                                     what="talos checkout", option=opt("talos"))
-            base = Session.open(pkgs.folder, talos.folder if talos else None, kernel, arch=arch,
-                                toolchain=head.toolchain)
+            base_session = Session.open(pkgs.folder, talos.folder if talos else None, kernel, arch=arch,
+                                        toolchain=head.toolchain)
             base_label = f"{pkgs.label} of {head.inputs.pkgs.path}"
             if talos is not None and talos.checkout.root != pkgs.checkout.root:
                 base_label += f" and {talos.label} of {head.inputs.talos.path}"
             if history:
                 index = build_index(head.inputs.pkgs.path, rev=pkgs.commit, arches=list(head.configs))
-            report = session_change_report(base, head, base_label=base_label, head_label=_head_label(head),
+            report = session_change_report(base_session, head, base_label=base_label, head_label=_head_label(head),
                                            history=index)
             for name, one in report.arches.items():
                 one.base_source = f"{base}:{pkgs.checkout.repo_path(f'kernel/build/config-{name}')}"
@@ -80,11 +80,12 @@ def change_report_for(head: Session, *, base: str | None = None, base_pkgs: str 
             return report
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    base = Session.open(base_pkgs, base_talos, kernel, arch=arch, toolchain=head.toolchain)
-    if history and is_git_checkout(base.inputs.pkgs.path):
-        index = build_index(base.inputs.pkgs.path, arches=list(head.configs))
-    label = str(base.inputs.pkgs.path) + (f" and {base.inputs.talos.path}" if base.inputs.talos else "")
-    return session_change_report(base, head, base_label=label, head_label=_head_label(head), history=index)
+    base_session = Session.open(base_pkgs, base_talos, kernel, arch=arch, toolchain=head.toolchain)
+    inputs = base_session.inputs
+    if history and is_git_checkout(inputs.pkgs.path):
+        index = build_index(inputs.pkgs.path, arches=list(head.configs))
+    label = str(inputs.pkgs.path) + (f" and {inputs.talos.path}" if inputs.talos else "")
+    return session_change_report(base_session, head, base_label=label, head_label=_head_label(head), history=index)
 
 
 def _head_label(head: Session) -> str:
