@@ -214,3 +214,14 @@ def sample(tmp_path) -> Path:
     shutil.copytree(ROOT / "data" / "sample", root)
     return root
 
+
+
+def test_the_history_as_html_for_the_symbol_panel(repo, cache):
+    from talosnb.present.html import history_html
+
+    index = build_index(repo["path"])
+    html = history_html(history_of(index, "CAN"))
+    assert html.count("<tr>") == 1 + len(index.records("CAN"))
+    assert "(no line) &rarr; n" in html and "kernel bump 6.12.63 -&gt; 6.12.64" in html
+    assert "None" not in html and "NaN" not in html
+    assert "no commit changed" in history_html(history_of(index, "NOT_A_SYMBOL"))
