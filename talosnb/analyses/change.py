@@ -315,10 +315,9 @@ def _describe(config: Config, name: str) -> dict:
 
 # --- one arch -------------------------------------------------------------------
 
-def _replay(base: Config, assignments: Sequence[Assignment]):
-    """Merge `assignments` into the base and olddefconfig it (nothing kept): the ChangeSet and the
-    written values it ends with."""
-    editor = Editor(base)
+def _replay(editor: Editor, assignments: Sequence[Assignment]):
+    """Merge `assignments` into the editor's (base) config and olddefconfig it, nothing kept: the
+    ChangeSet, the written values before and the written values it ends with."""
     before = editor._written()
     change = editor.set(list(assignments), mode="merge", dry_run=True, fix=False)
     after = dict(before)
@@ -351,8 +350,9 @@ def _config_changes(base: Config, head: Config):
         if value is not None and defined(head, name) and defined(base, name) and _made_by_user(head, name, value):
             wanted[name] = value
     refused: dict[str, str] = {}
+    editor = Editor(base)     # one editor: its written values are computed once, then kept up to date
     for _round in range(MAX_ROUNDS):
-        change, base_norm, replayed = _replay(base, [Assignment(n, v) for n, v in wanted.items()])
+        change, base_norm, replayed = _replay(editor, [Assignment(n, v) for n, v in wanted.items()])
         for refusal in change.refusals:
             symbol = refusal.assignment.symbol
             wanted.pop(symbol, None)
