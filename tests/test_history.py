@@ -174,7 +174,7 @@ def test_the_index_is_cached_by_commit(repo, cache, tmp_path):
     older = build_index(repo["path"], rev="HEAD~1")
     assert not older.from_cache and older.commit == repo["commits"]["reorder"]
     assert older.records("CAN", "amd64")[0]["commit"] == repo["commits"]["bump"][:12]
-    assert len(list(cache.rglob("*.json"))) == 2
+    assert len(list(cache.rglob("*.pickle"))) == 2
 
 
 def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:

@@ -15,14 +15,14 @@ many lines without anyone choosing those values:
   in Kconfig); a line that moved with its value unchanged is a ``moved`` entry.
 
 The index is cached in :func:`talosnb.core.paths.cache_dir` by the commit it
-was built at, so a second lookup at the same ``HEAD`` reads one JSON file.
+was built at, so a second lookup at the same ``HEAD`` reads one file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import pickle
 import re
 import subprocess
 from collections import Counter
@@ -34,8 +34,7 @@ from typing import TYPE_CHECKING
 
 from talosnb.core import dotconfig
 from talosnb.core.arches import ARCHES, check_arch
-from talosnb.core.errors import InputError, opt
-from talosnb.core.fileio import atomic_write
+from talosnb.core.errors import opt
 from talosnb.core.paths import cache_dir
 from talosnb.inputs.gitrefs import GitCheckout, run_git
 
@@ -114,22 +113,8 @@ class HistoryIndex:
 
     # --- cache ------------------------------------------------------------
 
-    def to_json(self) -> dict:
-        return {"version": INDEX_VERSION, "checkout": self.checkout, "commit": self.commit,
-                "commits": {s: [c.timestamp, c.date, c.subject] for s, c in self.commits.items()},
-                "lines": {a: {s: [list(e) for e in es] for s, es in syms.items()} for a, syms in self.lines.items()},
-                "bumps": {s: list(v) for s, v in self.bumps.items()},
-                "reorder_only": {a: sorted(v) for a, v in self.reorder_only.items()},
-                "order": [s for s, _ in sorted(self.order.items(), key=lambda item: item[1])]}
-
-    @classmethod
-    def from_json(cls, data: dict) -> HistoryIndex:
-        return cls(data["checkout"], data["commit"],
-                   {s: Commit(s, v[0], v[1], v[2]) for s, v in data["commits"].items()},
-                   {a: {s: [tuple(e) for e in es] for s, es in syms.items()} for a, syms in data["lines"].items()},
-                   {s: tuple(v) for s, v in data["bumps"].items()},
-                   {a: set(v) for a, v in data["reorder_only"].items()},
-                   {s: i for i, s in enumerate(data["order"])}, from_cache=True)
+    def _state(self) -> tuple:
+        return (self.checkout, self.commit, self.commits, self.lines, self.bumps, self.reorder_only, self.order)
 
 
 def _change_kind(before: str | None, after: str | None) -> str:
@@ -244,7 +229,7 @@ def _log(checkout: GitCheckout, commit: str, path: str, *, follow: bool) -> byte
 def _cache_file(checkout: GitCheckout, commit: str, arches: Sequence[str]) -> Path:
     key = hashlib.sha256(f"{INDEX_VERSION}\0{checkout.root}\0{checkout.prefix}\0{commit}\0{','.join(arches)}"
                          .encode()).hexdigest()[:32]
-    return cache_dir() / "history" / f"{key}.json"
+    return cache_dir() / "history" / f"{key}.pickle"
 
 
 def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[str] = ARCHES,
@@ -260,12 +245,9 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
     arches = [check_arch(a) for a in arches]
     cached = _cache_file(checkout, commit, arches)
     if use_cache:
-        try:
-            data = json.loads(cached.read_text(encoding="utf-8"))
-            if data.get("version") == INDEX_VERSION and data.get("commit") == commit:
-                return HistoryIndex.from_json(data)
-        except (OSError, ValueError, KeyError):
-            pass
+        found = _read_cache(cached, commit)
+        if found is not None:
+            return found
     index = HistoryIndex(str(checkout.path), commit)
     jobs = {arch: f"kernel/build/config-{arch}" for arch in arches}
     with ThreadPoolExecutor(max_workers=len(jobs) + 1) as pool:
@@ -280,11 +262,31 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
         shas = [s for s in rev_list.result().decode().split() if s in touched]
         index.order = {sha: i for i, sha in enumerate(shas)}
     if use_cache:
-        try:
-            atomic_write(cached, json.dumps(index.to_json(), sort_keys=True))
-        except InputError:
-            pass   # an unwritable cache only costs the next run the rebuild
+        _write_cache(cached, index)
     return index
+
+
+def _read_cache(path: Path, commit: str) -> HistoryIndex | None:
+    try:
+        with open(path, "rb") as f:
+            version, state = pickle.load(f)
+    except Exception:  # noqa: BLE001 -- missing, unreadable or from another version: build it again
+        return None
+    if version != INDEX_VERSION or state[1] != commit:
+        return None
+    return HistoryIndex(*state, from_cache=True)
+
+
+def _write_cache(path: Path, index: HistoryIndex) -> None:
+    # Pickle, not JSON: the index is read back by this code only, and pickle shares the commit
+    # and path strings every entry repeats. Written to a temporary file, then renamed.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps((INDEX_VERSION, index._state()), protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)
+    except OSError:
+        pass   # an unwritable cache only costs the next run the rebuild
 
 
 def history_of(index: HistoryIndex, symbol: str, arch: str | None = None) -> pd.DataFrame:
