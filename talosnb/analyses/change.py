@@ -42,9 +42,8 @@ from talosnb.core import dotconfig
 from talosnb.core.arches import ARCHES
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import location
-from talosnb.kconfig.info import menu_path
+from talosnb.kconfig.info import TOP_LEVEL, menu_path
 
-from .compare import TOP_LEVEL
 from .edit import Assignment, Editor
 from .findings import Finding
 from .modules import check_module_lists

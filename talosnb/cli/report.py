@@ -9,7 +9,6 @@ from talosnb.core.errors import InputError
 from talosnb.core.fileio import atomic_write
 
 from .common import Result, common_options, context, open_session
-from .compare import _need_both
 
 _HTML = (".html", ".htm")
 _MARKDOWN = (".md", ".markdown")
@@ -49,6 +48,8 @@ def run(args: argparse.Namespace) -> Result:
         return _change(args)
     if args.format == "markdown":
         raise InputError("--format markdown is for change reports", hint="add --base REF (or --base-pkgs DIR)")
+    from .compare import _need_both
+
     _need_both(args)
     if not args.output:
         raise InputError("the comparison report is an HTML file: give --output FILE.html",

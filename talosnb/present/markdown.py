@@ -7,7 +7,7 @@ parts fold into ``<details>`` blocks, which GitHub renders collapsed.
 from __future__ import annotations
 
 from talosnb.analyses.change import KINDS, ChangeReport
-from talosnb.analyses.compare import TOP_LEVEL
+from talosnb.kconfig.info import TOP_LEVEL
 
 # Above this many rows a table folds into a <details> block.
 FOLD = 15

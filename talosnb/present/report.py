@@ -23,22 +23,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from talosnb import __version__
-from talosnb.analyses.compare import (
-    ARCHES,
-    TOP_LEVEL,
-    compare,
-    differing,
-    module_counts,
-    one_arch_only,
-    status_counts,
-    summary,
-)
+from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
 
@@ -88,6 +78,8 @@ def _e(value) -> str:
 
 
 def _is_missing(value) -> bool:
+    import pandas as pd
+
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
@@ -101,6 +93,8 @@ def _cell(value) -> str:
 
 def table_html(df: pd.DataFrame, *, table_id: str | None = None, filterable: bool = False) -> str:
     """A DataFrame as an escaped HTML table (a named index becomes the first column; others are left out)."""
+    import pandas as pd
+
     if df.index.nlevels > 1 or df.index.name is not None:
         df = df.reset_index()
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
@@ -135,6 +129,7 @@ def figure_html(fig: Figure, alt: str) -> str:
 
 
 def _body_html(body, anchor: str) -> str:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     if isinstance(body, pd.DataFrame):
@@ -159,6 +154,8 @@ def _anchor(title: str, used: set[str]) -> str:
 
 
 def _inputs_table(session) -> pd.DataFrame:
+    import pandas as pd
+
     inputs = session.inputs
     rows = [("kernel tree", f"Linux {session.tree_version}", str(inputs.kernel.origin))]
     rows.append(("pkgs checkout", "embedded sample" if inputs.sample else "",
@@ -193,6 +190,17 @@ _ONLY_COLUMNS = ["symbol", "defined", "amd64", "arm64", "type", "prompt", "menu_
 def report_html(session, *, frame: pd.DataFrame | None = None, sections: Iterable[Section] = (),
                 title: str | None = None) -> str:
     """The report as one HTML document (see the module docstring)."""
+    import pandas as pd
+
+    from talosnb.analyses.compare import (
+        compare,
+        differing,
+        module_counts,
+        one_arch_only,
+        status_counts,
+        summary,
+    )
+
     from .plots import differences_by_menu, values_by_menu
 
     df = compare(session) if frame is None else frame
@@ -279,6 +287,8 @@ def _side_by_side(report, kinds: tuple[str, ...], anchor: str) -> str:
     if not by_menu:
         return "<p>No config line.</p>\n"
     out = []
+    from talosnb.kconfig.info import TOP_LEVEL
+
     for n, menu in enumerate(sorted(by_menu, key=lambda m: (m != TOP_LEVEL, m))):
         rows = []
         for symbol in sorted(by_menu[menu]):
