@@ -31,9 +31,9 @@ from kconfiglib import TYPE_TO_STR
 from talosnb.core.arches import ARCHES
 from talosnb.core.errors import InputError, opt
 from talosnb.kconfig.config import Config
+from talosnb.kconfig.info import TOP_LEVEL
 
 STATUSES = ("same", "differs", "amd64-only", "arm64-only", "defined-but-unset")
-TOP_LEVEL = "(top level)"  # menu of the symbols that sit in no menu
 COLUMNS = ["symbol", "type", "menu", "menu_path", "prompt", "amd64", "arm64", "visible_amd64",
            "visible_arm64", "defined", "status", "location", "help"]
 VALUES = ("y", "m", "n")

@@ -39,7 +39,7 @@ class Result:
         return self.payload
 
 
-def common_options(parser: argparse.ArgumentParser) -> None:
+def common_options(parser: argparse.ArgumentParser, *, formats: tuple[str, ...] = ("text", "json")) -> None:
     """The options every subcommand takes: inputs, --no-patches, --arch, --toolchain, --format, --progress."""
     inputs = parser.add_argument_group("inputs (default: $TALOSNB_PKGS/$TALOSNB_TALOS/$TALOSNB_KERNEL_SRC, "
                                        "else the embedded sample)")
@@ -55,7 +55,7 @@ def common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--toolchain", default="recorded", choices=["recorded", "host"],
                         help="recorded: answer compiler probes from what the config records (default); "
                              "host: run them with this machine's compiler, like make olddefconfig")
-    parser.add_argument("--format", default="text", choices=["text", "json"], help="output format")
+    parser.add_argument("--format", default="text", choices=list(formats), help="output format")
     parser.add_argument("--progress", action="store_true", help="show progress bars for long work")
 
 

@@ -34,7 +34,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("modules", "talosnb.cli.modules",
             "add or remove entries of hack/modules-ARCH.txt, checked against the config"),
     Command("compare", "talosnb.cli.compare", "amd64 and arm64 side by side: which symbols differ"),
-    Command("report", "talosnb.cli.report", "write a self-contained HTML report of the comparison"),
+    Command("export", "talosnb.cli.export",
+            "run a notebook with parameters and write it as one HTML file that opens offline"),
+    Command("history", "talosnb.cli.history",
+            "the commits that changed a symbol's config line (git history of the pkgs checkout)"),
+    Command("report", "talosnb.cli.report",
+            "write a self-contained HTML report of the comparison, or what a change does (--base REF)"),
 )
 
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -1,22 +1,37 @@
-"""talosnb report: one self-contained HTML file to share."""
+"""talosnb report: one self-contained HTML file to share: the two arches compared, or what a change does."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from talosnb.analyses.compare import compare, status_counts
 from talosnb.core.errors import InputError
-from talosnb.present.report import write_report
+from talosnb.core.fileio import atomic_write
 
-from .common import Result, common_options, context, open_workspace
-from .compare import _need_both
+from .common import Result, common_options, context, open_session, open_workspace
+
+_HTML = (".html", ".htm")
+_MARKDOWN = (".md", ".markdown")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = ("Write one HTML file (charts and tables inside, no external assets) with the inputs, "
-                     "version warnings, the amd64/arm64 summary, charts and the differing symbols.")
-    common_options(p)
-    p.add_argument("--output", "-o", required=True, metavar="FILE.html", help="where to write the report")
+    p.description = (
+        "Without --base: write one HTML file (charts and tables inside, no external assets) with the inputs, "
+        "version warnings, the amd64/arm64 summary, charts and the differing symbols. "
+        "With --base REF (or --base-pkgs DIR): what the checkouts change against that base, per arch: each "
+        "config line with its reason, the .ko files newly built or no longer built (the 'New modules:' list), "
+        "the module-list edits and the gates before and after; as HTML (--output FILE.html), Markdown "
+        "(--format markdown, for a pull request), JSON or text. Exits 1 when a gate fails after the change.")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = ("examples:\n"
+                "  talosnb report --output talos-kernel.html\n"
+                "  talosnb report --pkgs ~/src/pkgs --talos ~/src/talos --base origin/main --format markdown\n"
+                "  talosnb report --base origin/main -o change.html\n"
+                "  talosnb report --base-pkgs /tmp/old/pkgs --base-talos /tmp/old/talos --format json")
+    common_options(p, formats=("text", "json", "markdown"))
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="where to write the report: FILE.html (the comparison needs it), or FILE.md for a "
+                        "change report in Markdown")
     p.add_argument("--title", help="the report's title")
     p.add_argument("--gate", metavar="GATES",
                    help="also run these build gates and add their section (comma-separated: olddefconfig, "
@@ -24,12 +39,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hardening-checker", metavar="DIR|TARBALL",
                    help="with --gate hardening: a kernel-hardening-checker folder or .tar.gz instead of "
                         "downloading the Pkgfile's kspp_ref")
+    base = p.add_argument_group("change report (the base to compare the checkouts against)")
+    base.add_argument("--base", metavar="REF",
+                      help="a git ref of the pkgs and talos checkouts, e.g. origin/main; the base is its merge "
+                           "base with HEAD, as a pull request shows it")
+    base.add_argument("--base-pkgs", metavar="DIR", help="the base as a folder laid out like the pkgs checkout")
+    base.add_argument("--base-talos", metavar="DIR", help="with --base-pkgs: the base talos folder")
+    base.add_argument("--no-history", action="store_true",
+                      help="don't look up when each changed line last changed (git log of the pkgs checkout)")
 
 
 def run(args: argparse.Namespace) -> Result:
+    if args.base is not None or args.base_pkgs is not None or args.base_talos is not None:
+        return _change(args)
+    if args.format == "markdown":
+        raise InputError("--format markdown is for change reports", hint="add --base REF (or --base-pkgs DIR)")
+    from .compare import _need_both
+
     _need_both(args)
-    if not args.output.lower().endswith((".html", ".htm")):
+    if not args.output:
+        raise InputError("the comparison report is an HTML file: give --output FILE.html",
+                         hint="or add --base REF for a change report printed as text, Markdown or JSON")
+    if not args.output.lower().endswith(_HTML):
         raise InputError(f"--output {args.output}: the report is HTML; name the file *.html")
+    from talosnb.analyses.compare import compare, status_counts
+    from talosnb.present.report import write_report
+
     ws = open_workspace(args)
     session = ws.session
     payload, text = context(session)
@@ -46,3 +81,37 @@ def run(args: argparse.Namespace) -> Result:
     payload.update({"output": str(path), "status_counts": status_counts(df)})
     text += f"report written to {path}\n"
     return Result(payload, text, 0)
+
+
+def _change(args: argparse.Namespace) -> Result:
+    if args.base is not None and (args.base_pkgs is not None or args.base_talos is not None):
+        raise InputError("--base and --base-pkgs/--base-talos name the base twice", hint="give one of them")
+    if args.base_talos is not None and args.base_pkgs is None:
+        raise InputError("--base-talos needs --base-pkgs too", hint="add --base-pkgs DIR")
+    output = args.output
+    if output and not output.lower().endswith(_HTML + _MARKDOWN):
+        raise InputError(f"--output {output}: name the file *.html (HTML) or *.md (Markdown)")
+    from talosnb.app.change import change_report_for
+
+    session = open_session(args)
+    payload, text = context(session)
+    report = change_report_for(session, base=args.base, base_pkgs=args.base_pkgs, base_talos=args.base_talos,
+                               history=not args.no_history)
+    status = 0 if report.ok else 1
+    payload.update(report.as_dict())
+    if output:
+        if output.lower().endswith(_HTML):
+            from talosnb.present.report import change_report_html
+            body = change_report_html(report, title=args.title)
+        else:
+            from talosnb.present.markdown import change_markdown
+            body = change_markdown(report, title=args.title)
+        atomic_write(output, body)
+        payload["output"] = str(Path(output))
+        if args.format == "markdown":
+            return Result(payload, body, status)
+        return Result(payload, text + report.text() + f"report written to {output}\n", status)
+    if args.format == "markdown":
+        from talosnb.present.markdown import change_markdown
+        return Result(payload, change_markdown(report, title=args.title), status)
+    return Result(payload, text + report.text(), status)

@@ -29,6 +29,9 @@ def _selectors(rev_dep) -> list[str]:
     return sorted(names)
 
 
+TOP_LEVEL = "(top level)"  # the menu of the symbols that sit in no menu
+
+
 def menu_path(node) -> list[str]:
     """Prompts of the menus above a menu node, top first (as menuconfig shows them)."""
     path = []

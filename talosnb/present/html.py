@@ -106,3 +106,24 @@ def symbol_html(view: dict) -> str:
         + "<table class='talosnb-t'><tr><th>arch</th><th>value</th><th>why</th><th>assignable</th>"
         + f"<th>config line</th></tr>{rows}</table>"
         + help_text)
+
+
+def history_html(df: pd.DataFrame, limit: int = 20) -> str:
+    """A config line's history (talosnb.analyses.history.history_of) as a table, newest first:
+    kernel bumps, reorder-only commits and moved lines marked; absent values as (no line)."""
+    if df is None or not len(df):
+        return "<i>no commit changed this line</i>"
+    rows = []
+    for r in df.head(limit).itertuples():
+        marks = [m for m, on in ((f"kernel bump {r.kernel_bump}", bool(r.kernel_bump)),
+                                 ("reorder only", bool(r.reorder_only)), ("line moved", r.change == "moved")) if on]
+        rows.append(f"<tr><td>{_e(r.date)}</td><td><code>{_e(r.commit)}</code></td><td>{_e(r.arch)}</td>"
+                    f"<td>{_e(_line(r.before))} &rarr; {_e(_line(r.after))}</td><td>{_e(r.subject)}"
+                    + (f" <i>[{_e('; '.join(marks))}]</i>" if marks else "") + "</td></tr>")
+    more = (f"<tr><td colspan=5><i>... and {len(df) - limit} older</i></td></tr>" if len(df) > limit else "")
+    return ("<table class='talosnb-t'><tr><th>date</th><th>commit</th><th>arch</th><th>value</th><th>subject</th></tr>"
+            + "".join(rows) + more + "</table>")
+
+
+def _line(value) -> str:
+    return "(no line)" if value is None else (value if value != "" else '""')

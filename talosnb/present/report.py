@@ -22,24 +22,15 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-
-import matplotlib
-import pandas as pd
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from talosnb import __version__
-from talosnb.analyses.compare import (
-    ARCHES,
-    compare,
-    differing,
-    module_counts,
-    one_arch_only,
-    status_counts,
-    summary,
-)
+from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
 
-from .plots import differences_by_menu, values_by_menu
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 
 class Html(str):
@@ -60,6 +51,9 @@ tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
 input.filter { margin: .3em 0; padding: .3em; width: 24em; }
 code { font-size: .95em; } div.scroll { overflow-x: auto; }
+td .why { display: block; color: #555; font-size: .9em; } td.requested { background: #eef6ff !important; }
+td.absent { color: #999; } pre.paste { background: #f6f6f6; padding: .6em; border: 1px solid #ddd; }
+.pass { color: #070; font-weight: bold; } .fail { color: #a00; font-weight: bold; }
 """
 
 # Hides the rows of a table that don't contain the text typed above it.
@@ -85,6 +79,8 @@ def _e(value) -> str:
 
 
 def _is_missing(value) -> bool:
+    import pandas as pd
+
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
@@ -98,6 +94,8 @@ def _cell(value) -> str:
 
 def table_html(df: pd.DataFrame, *, table_id: str | None = None, filterable: bool = False) -> str:
     """A DataFrame as an escaped HTML table (a named index becomes the first column; others are left out)."""
+    import pandas as pd
+
     if df.index.nlevels > 1 or df.index.name is not None:
         df = df.reset_index()
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
@@ -121,6 +119,8 @@ def table_html(df: pd.DataFrame, *, table_id: str | None = None, filterable: boo
 
 def figure_html(fig: Figure, alt: str) -> str:
     """A Figure as an <img> holding its SVG (no external file; reproducible bytes)."""
+    import matplotlib
+
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "talosnb", "svg.fonttype": "path"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
@@ -130,6 +130,9 @@ def figure_html(fig: Figure, alt: str) -> str:
 
 
 def _body_html(body, anchor: str) -> str:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
     if isinstance(body, pd.DataFrame):
         return table_html(body, table_id=f"{anchor}-table", filterable=len(body) > 20)
     if isinstance(body, Figure):
@@ -152,6 +155,8 @@ def _anchor(title: str, used: set[str]) -> str:
 
 
 def _inputs_table(session) -> pd.DataFrame:
+    import pandas as pd
+
     inputs = session.inputs
     rows = [("kernel tree", f"Linux {session.tree_version}", str(inputs.kernel.origin))]
     rows.append(("pkgs checkout", "embedded sample" if inputs.sample else "",
@@ -191,6 +196,8 @@ _GATE_FINDING_COLUMNS = ["level", "gate", "arch", "kind", "entry", "where", "mes
 def gates_html(report) -> Html:
     """The build gates (a :class:`~talosnb.analyses.gates.GateReport`): each gate's status per arch,
     every finding with its fix, and kernel-hardening-checker's whole table for both arches."""
+    import pandas as pd
+
     from talosnb.analyses.gates import GATE_TITLES, findings_frame, hardening_table
 
     summary_frame = report.summary_frame()
@@ -223,6 +230,19 @@ def report_html(session, *, frame: pd.DataFrame | None = None, sections: Iterabl
                 title: str | None = None, gates=None) -> str:
     """The report as one HTML document (see the module docstring); with ``gates`` (a GateReport
     of talosnb.analyses.gates.run_gates) also a "Build gates" section."""
+    import pandas as pd
+
+    from talosnb.analyses.compare import (
+        compare,
+        differing,
+        module_counts,
+        one_arch_only,
+        status_counts,
+        summary,
+    )
+
+    from .plots import differences_by_menu, values_by_menu
+
     df = compare(session) if frame is None else frame
     title = title or f"talosnb: amd64 and arm64 kernel configs on Linux {session.tree_version}"
     used: set[str] = set()
@@ -262,12 +282,17 @@ def report_html(session, *, frame: pd.DataFrame | None = None, sections: Iterabl
         anchor = _anchor(section_title, used)
         parts.append((anchor, section_title, _body_html(body, anchor)))
 
+    return _page(title, parts)
+
+
+def _page(title: str, parts: list[tuple[str, str, str]], intro: str = "") -> str:
+    """One HTML document: the title, a table of contents, the (anchor, title, body) sections."""
     toc = "".join(f'<li><a href="#{a}">{_e(t)}</a></li>' for a, t, _ in parts)
     body = "".join(f'<section id="{a}">\n<h2>{_e(t)}</h2>\n{b}</section>\n' for a, t, b in parts)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<meta name=\"generator\" content=\"talosnb {_e(__version__)}\">\n"
             f"<title>{_e(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-            f"<h1>{_e(title)}</h1>\n<nav><ul>{toc}</ul></nav>\n{body}"
+            f"<h1>{_e(title)}</h1>\n{intro}<nav><ul>{toc}</ul></nav>\n{body}"
             f"<script>{_SCRIPT}</script>\n</body>\n</html>\n")
 
 
@@ -284,4 +309,141 @@ def write_report(session, path: str | os.PathLike, *, frame: pd.DataFrame | None
     return Path(path)
 
 
-__all__ = ["Html", "Section", "figure_html", "gates_html", "report_html", "table_html", "write_report"]
+# --- the change report ---------------------------------------------------------
+
+def _value(value: str | None) -> str:
+    return "(no line)" if value is None else (value if value != "" else '""')
+
+
+def _gate_state(counts) -> str:
+    errors, warnings = counts.get("error", 0), counts.get("warning", 0)
+    state = '<span class="pass">pass</span>' if not errors else '<span class="fail">FAIL</span>'
+    return f"{state} ({errors} error(s), {warnings} warning(s))"
+
+
+def _side_by_side(report, kinds: tuple[str, ...], anchor: str) -> str:
+    """Per top-level menu, one row per symbol with each arch's old -> new and reason."""
+    arches = list(report.arches)
+    by_menu: dict[str, dict[str, dict]] = {}
+    for change in report.lines(kinds):
+        by_menu.setdefault(change.menu, {}).setdefault(change.symbol, {})[change.arch] = change
+    if not by_menu:
+        return "<p>No config line.</p>\n"
+    out = []
+    from talosnb.kconfig.info import TOP_LEVEL
+
+    for n, menu in enumerate(sorted(by_menu, key=lambda m: (m != TOP_LEVEL, m))):
+        rows = []
+        for symbol in sorted(by_menu[menu]):
+            per_arch = by_menu[menu][symbol]
+            first = next(iter(per_arch.values()))
+            cells = [f"<td><code>CONFIG_{_e(symbol)}</code><span class=why>{_e(first.prompt or '')}</span></td>"]
+            for arch in arches:
+                c = per_arch.get(arch)
+                if c is None:
+                    cells.append('<td class="absent">unchanged</td>')
+                    continue
+                extra = (f"; make olddefconfig writes {_e(_value(c.expected))}"
+                         if c.kind in ("not-reproduced", "missing") else "")
+                cls = ' class="requested"' if c.requested else ""
+                cells.append(f"<td{cls}>{_e(_value(c.old))} &rarr; <b>{_e(_value(c.new))}</b>"
+                             f"<span class=why>{_e(c.reason)}{extra}</span></td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        head = "<th>symbol</th>" + "".join(f"<th>{_e(a)}</th>" for a in arches)
+        table_id = f"{anchor}-{n}"
+        filter_box = (f'<p><input class="filter" type="search" placeholder="filter rows" data-table="{table_id}" '
+                      f'aria-label="filter rows"> <span id="{table_id}-shown">{len(rows)}</span> of {len(rows)} '
+                      "rows</p>\n" if len(rows) > 20 else "")
+        out.append(f"<h3>{_e(menu)} ({len(rows)})</h3>\n{filter_box}<div class=\"scroll\"><table id=\"{table_id}\">"
+                   f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>\n")
+    return "".join(out)
+
+
+def change_report_html(report, *, title: str | None = None) -> str:
+    """A ChangeReport (talosnb.analyses.change) as one self-contained HTML document."""
+    from talosnb.analyses.change import KINDS
+
+    title = title or f"talosnb: what the change does, on Linux {report.tree_version}"
+    used: set[str] = set()
+    parts: list[tuple[str, str, str]] = []
+
+    def add(section_title: str, body: str) -> None:
+        parts.append((_anchor(section_title, used), section_title, body))
+
+    summary = []
+    for arch, one in report.arches.items():
+        gates = "; ".join(f"{g.gate}: {_gate_state(g.before)} &rarr; {_gate_state(g.after)}" for g in one.gates)
+        summary.append(
+            f"<tr><td>{_e(arch)}</td><td class=num>{len(one.by_kind('change'))}</td>"
+            f"<td><code>{_e(' '.join(one.requested) or '-')}</code></td><td class=num>{len(one.built)}</td>"
+            f"<td class=num>{len(one.unbuilt)}</td>"
+            f"<td>{_e(f'+{len(one.list_added)} -{len(one.list_removed)}') if one.has_lists else 'no lists'}</td>"
+            f"<td>{gates or '-'}</td></tr>")
+    intro = (f"<p>Head: <code>{_e(report.head_label)}</code><br>Base: <code>{_e(report.base_label)}</code><br>"
+             f"Both read against the Linux {_e(report.tree_version)} Kconfig and Kbuild files.</p>\n")
+    notes = "".join(f'<li class="note">{_e(n)}</li>' for n in report.notes)
+    add("Summary", "<div class=\"scroll\"><table><thead><tr><th>arch</th><th class=num>config lines changed</th>"
+        "<th>set by the change</th><th class=num>modules newly built</th><th class=num>no longer built</th>"
+        "<th>module list</th><th>gates before &rarr; after</th></tr></thead>\n<tbody>" + "".join(summary)
+        + "</tbody></table></div>\n" + (f"<ul>{notes}</ul>\n" if notes else ""))
+    add("Config lines changed",
+        "<p>Each line the change adds, drops or changes, grouped by top-level menu, with the reason "
+        "<code>make olddefconfig</code> gives it (highlighted: the assignments the change made).</p>\n"
+        + _side_by_side(report, ("change",), "lines"))
+    others = [k for k in KINDS if k != "change" and report.lines((k,))]
+    if others:
+        body = ""
+        for kind in others:
+            body += (f"<details{' open' if kind in ('not-reproduced', 'missing') else ''}><summary>"
+                     f"{_e(KINDS[kind])} ({len(report.lines((kind,)))})</summary>\n"
+                     + _side_by_side(report, (kind,), f"other-{kind}") + "</details>\n")
+        add("Other line differences", body)
+    add("Modules", "<p>The <code>.ko</code> files the configs build as modules after the change and not before "
+        "(as <code>modules.order</code> would show them), ready to paste:</p>\n"
+        f'<pre class="paste">{_e(report.new_modules_text())}</pre>\n')
+    lists = []
+    for arch, one in report.arches.items():
+        if not one.has_lists:
+            lists.append(f"<p>{_e(arch)}: no module lists (give a talos checkout).</p>")
+            continue
+        items = "".join(f"<li><code>+ {_e(e)}</code></li>" for e in one.list_added)
+        items += "".join(f"<li><code>- {_e(e)}</code></li>" for e in one.list_removed)
+        unlisted = "".join(f"<li><code>{_e(e)}</code></li>" for e in one.unlisted_built)
+        lists.append(f"<h3>modules-{_e(arch)}.txt</h3>" + (f"<ul>{items}</ul>" if items else "<p>unchanged</p>")
+                     + (f"<p>Newly built but not listed (fine unless the initramfs needs them):</p><ul>{unlisted}</ul>"
+                        if unlisted else ""))
+    add("Module lists", "\n".join(lists) + "\n")
+    gate_rows = []
+    for arch, one in report.arches.items():
+        for g in one.gates:
+            news = "".join(f"<li>new: {_e(f.message)}</li>" for f in g.new_errors)
+            news += "".join(f"<li>fixed: {_e(f.message)}</li>" for f in g.fixed_errors)
+            gate_rows.append(f"<tr><td>{_e(g.gate)}</td><td>{_e(arch)}</td><td>{_gate_state(g.before)}</td>"
+                             f"<td>{_gate_state(g.after)}</td><td>{f'<ul>{news}</ul>' if news else '-'}</td></tr>")
+    add("Gates", ("<table><thead><tr><th>gate</th><th>arch</th><th>before</th><th>after</th><th>errors</th></tr>"
+                  "</thead>\n<tbody>" + "".join(gate_rows) + "</tbody></table>\n") if gate_rows
+        else "<p>No gate could run (the module-list check needs a talos checkout).</p>\n")
+    history_rows = []
+    for arch, one in report.arches.items():
+        for symbol, r in sorted(one.history.items()):
+            marks = (" [kernel bump]" if r["kernel_bump"] else "") + (" [reorder only]" if r["reorder_only"] else "")
+            history_rows.append(f"<tr><td><code>CONFIG_{_e(symbol)}</code></td><td>{_e(arch)}</td>"
+                                f"<td>{_e(r['date'])}</td><td><code>{_e(r['commit'])}</code></td>"
+                                f"<td>{_e(_value(r['before']))} &rarr; {_e(_value(r['after']))}</td>"
+                                f"<td>{_e(r['subject'])}{_e(marks)}</td></tr>")
+    if history_rows:
+        add("History", "<p>When each changed line last changed before the base:</p>\n<div class=\"scroll\">"
+            "<table><thead><tr><th>symbol</th><th>arch</th><th>date</th><th>commit</th><th>value</th>"
+            "<th>subject</th></tr></thead>\n<tbody>" + "\n".join(history_rows) + "</tbody></table></div>\n")
+    return _page(title, parts, intro)
+
+
+def write_change_report(report, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Write the change report's HTML to `path` atomically; returns the path."""
+    atomic_write(path, change_report_html(report, title=title))
+    return Path(path)
+
+
+__all__ = ["Html", "Section", "change_report_html", "figure_html", "gates_html", "report_html", "table_html",
+           "write_change_report",
+           "write_report"]

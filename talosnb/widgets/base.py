@@ -1,7 +1,20 @@
-"""What every view shares: progress while loading, a pager for long tables, the view base class."""
+"""What every view shares: progress while loading, a pager for long tables, the view base class,
+and the static rendering every widget output carries.
+
+Static rendering: a widget output in a notebook is only a reference to a live
+model, which a saved notebook, GitHub, nbviewer or ``jupyter nbconvert --to
+html`` can't show (offline they show nothing at all). So each talosnb widget's
+output mimebundle also carries ``text/html``: a plain rendering of what the
+widget shows when it is displayed — its tables, trees and text, the value of
+each control, the chart as an embedded image. JupyterLab shows the live widget
+(its renderer ranks first); everything else shows the rendering.
+:func:`static_html` renders any ipywidgets tree; a view refines it by
+overriding :meth:`StaticRendering.static_html`.
+"""
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Iterable
 
@@ -26,9 +39,123 @@ def in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-class _ProgressBox(widgets.VBox):
+# --- static rendering -------------------------------------------------------------
+
+STATIC_CLASS = "talosnb-static"
+# Long option lists (a Select of findings) show this many options in the static rendering.
+STATIC_OPTIONS = 40
+
+_STATIC_STYLE = ("<style>.talosnb-static{border:1px dashed #bbb;padding:6px;margin:2px 0}"
+                 ".talosnb-static .talosnb-row{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}"
+                 ".talosnb-static .talosnb-button{border:1px solid #999;border-radius:3px;padding:0 6px;"
+                 "background:#f3f3f3;font-size:12px}"
+                 ".talosnb-static .talosnb-button.success{background:#d9f2d9}"
+                 ".talosnb-static .talosnb-button.warning{background:#fbe8c8}"
+                 ".talosnb-static .talosnb-button.primary{background:#d6e6fa}"
+                 ".talosnb-static .talosnb-options{margin:0;padding-left:1.2em;max-height:16em;overflow:auto}"
+                 ".talosnb-static .talosnb-tab{font-weight:bold}</style>")
+
+
+def _hidden(widget) -> bool:
+    layout = getattr(widget, "layout", None)
+    return layout is not None and (layout.display == "none" or layout.visibility == "hidden")
+
+
+def _field(description: str, value_html: str) -> str:
+    label = f"<b>{_e(description)}</b> " if description else ""
+    return f"<span class='talosnb-field'>{label}{value_html}</span>"
+
+
+def _options_html(widget, selected: tuple) -> str:
+    labels = list(getattr(widget, "_options_labels", ()) or ())
+    values = list(getattr(widget, "_options_values", ()) or ())
+    items = []
+    for label, value in list(zip(labels, values, strict=False))[:STATIC_OPTIONS]:
+        text = _e(label)
+        items.append(f"<li><b>{text}</b> (selected)</li>" if value in selected else f"<li>{text}</li>")
+    if len(labels) > STATIC_OPTIONS:
+        items.append(f"<li><i>... and {len(labels) - STATIC_OPTIONS} more</i></li>")
+    return f"<ul class='talosnb-options'>{''.join(items)}</ul>" if items else "<i>(no options)</i>"
+
+
+def static_html(widget) -> str:
+    """A plain HTML rendering of what an ipywidgets tree shows now (no script, no live model).
+
+    Views render themselves through :meth:`StaticRendering.static_html`; other widgets
+    by kind: HTML as it is, labels and values as text, buttons as labelled boxes,
+    option lists as lists (the selected option marked), images embedded, boxes as
+    rows or columns, tabs as titled sections."""
+    if _hidden(widget):
+        return ""
+    if isinstance(widget, StaticRendering):
+        return widget.static_html()
+    if isinstance(widget, widgets.Tab):
+        titles = list(widget.titles)
+        parts = []
+        for i, child in enumerate(widget.children):
+            title = titles[i] if i < len(titles) and titles[i] else f"tab {i + 1}"
+            shown = " (shown)" if i == widget.selected_index else ""
+            parts.append(f"<div class='talosnb-tab'>{_e(title)}{shown}</div>{static_html(child)}")
+        return "".join(parts)
+    if isinstance(widget, widgets.Box):
+        inner = "".join(static_html(child) for child in widget.children)
+        if isinstance(widget, widgets.HBox):
+            return f"<div class='talosnb-row'>{inner}</div>"
+        return f"<div>{inner}</div>"
+    if isinstance(widget, widgets.HTML | widgets.HTMLMath):
+        return f"<div>{widget.value}</div>" if widget.value else ""
+    if isinstance(widget, widgets.Label):
+        return f"<span>{_e(widget.value)}</span>" if widget.value else ""
+    if isinstance(widget, widgets.Button):
+        style = f" {widget.button_style}" if widget.button_style else ""
+        state = " (disabled)" if widget.disabled else ""
+        return f"<span class='talosnb-button{style}'>{_e(widget.description)}{state}</span>"
+    if isinstance(widget, widgets.Checkbox | widgets.ToggleButton):
+        return _field("", f"{'&#9745;' if widget.value else '&#9744;'} {_e(widget.description)}")
+    if isinstance(widget, widgets.SelectMultiple):
+        return _field(widget.description, _options_html(widget, tuple(widget.value)))
+    if isinstance(widget, widgets.Select):
+        return _field(widget.description, _options_html(widget, (widget.value,)))
+    if isinstance(widget, widgets.Dropdown | widgets.RadioButtons | widgets.ToggleButtons):
+        return _field(widget.description, f"<code>{_e(widget.label if widget.label is not None else '')}</code>")
+    if isinstance(widget, widgets.IntProgress | widgets.FloatProgress):
+        return _field(widget.description, f"{_e(widget.value)} of {_e(widget.max)}")
+    if isinstance(widget, widgets.Image):
+        if not widget.value:
+            return ""
+        data = base64.b64encode(bytes(widget.value)).decode("ascii")
+        return f"<img alt='chart' src='data:image/{_e(widget.format)};base64,{data}' style='max-width:100%'>"
+    if isinstance(widget, widgets.Text | widgets.Textarea):
+        shown = f"<code>{_e(widget.value)}</code>" if widget.value else f"<i>{_e(widget.placeholder or '(empty)')}</i>"
+        return _field(widget.description, shown)
+    if isinstance(widget, widgets.ValueWidget):
+        return _field(getattr(widget, "description", ""), f"<code>{_e(widget.value)}</code>")
+    return f"<pre>{_e(repr(widget))}</pre>"
+
+
+class StaticRendering:
+    """Mixin for talosnb's widgets: the output mimebundle carries ``text/html``, the static
+    rendering of what the widget shows (see the module docstring)."""
+
+    def static_html(self) -> str:
+        """This widget's content as plain HTML; by default its children's renderings."""
+        children = getattr(self, "children", ())
+        return "".join(static_html(child) for child in children)
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = (f"{_STATIC_STYLE}<div class='{STATIC_CLASS}' data-view='{_e(type(self).__name__)}'>"
+                               f"{self.static_html()}</div>")
+        return bundle
+
+
+class _ProgressBox(StaticRendering, widgets.VBox):
     def __repr__(self) -> str:   # the text a saved notebook keeps for this output: the same every run
         return "talosnb: loading progress"
+
+    def static_html(self) -> str:
+        # The box is displayed when loading starts; what it ends with is printed under it.
+        return "<i>talosnb: a progress bar while loading the inputs (the summary is printed below)</i>"
 
 
 class NotebookSteps:
@@ -70,7 +197,7 @@ def open_workspace(pkgs=None, talos=None, kernel_src=None, arch: str | None = "a
                           progress=show, **options)
 
 
-class Pager(widgets.VBox):
+class Pager(StaticRendering, widgets.VBox):
     """A DataFrame shown a page at a time, with previous/next buttons."""
 
     def __init__(self, page_size: int = 25, **kwargs) -> None:
@@ -118,11 +245,13 @@ class Pager(widgets.VBox):
         self.table.value = _TABLE_STYLE + frame_html(self.rows())
 
 
-class _View(widgets.VBox):
+class _View(StaticRendering, widgets.VBox):
     """A tab's content over a Workspace: refreshes itself when the workspace changes.
 
     With ``auto=False`` (inside a Workbench) a change only marks the view stale;
-    the workbench refreshes it when it is shown.
+    the workbench refreshes it when it is shown. Its output carries a static
+    rendering (:class:`StaticRendering`): a view that shows more than its
+    children say overrides ``static_html``.
     """
 
     TAB_TITLE = ""

@@ -6,8 +6,9 @@ import ipywidgets as widgets
 
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
+from talosnb.present.html import _e
 
-from .base import _View, open_workspace
+from .base import StaticRendering, _View, open_workspace, static_html
 from .compare import CompareView
 from .explore import ExploreView
 from .gates import GatesView
@@ -15,7 +16,7 @@ from .modules import ModulesView
 from .save import SaveView
 
 
-class Workbench(widgets.Tab):
+class Workbench(StaticRendering, widgets.Tab):
     """The five views as tabs over one Workspace; the selected tab refreshes on every change,
     the others when they are selected."""
 
@@ -35,6 +36,16 @@ class Workbench(widgets.Tab):
 
     def __repr__(self) -> str:
         return f"Workbench({self.workspace.describe().splitlines()[0]})"
+
+    def static_html(self) -> str:
+        # every tab, as it would look when selected (stale ones are brought up to date first)
+        parts = []
+        for i, view in enumerate(self.views):
+            if view.stale:
+                view.refresh()
+            shown = " (the tab shown)" if i == self.selected_index else ""
+            parts.append(f"<h4 class='talosnb-tab'>{_e(view.TAB_TITLE)}{shown}</h4>{static_html(view)}")
+        return "".join(parts)
 
     @property
     def views(self) -> list[_View]:
