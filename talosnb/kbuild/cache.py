@@ -9,7 +9,7 @@ import io
 import os
 import pickle
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from talosnb.core import cachefile
@@ -57,7 +57,7 @@ def engine() -> str:
 
 
 def load_kbuild_map(tree: Path, srcarch: str, cache_dir: Path | None = None, *,
-                    progress: bool = False) -> KbuildMap:
+                    progress: bool = False, check_sources: Callable[[], None] | None = None) -> KbuildMap:
     """:func:`build_kbuild_map`, cached on disk per tree and SRCARCH (default cache folder:
     ``platformdirs.user_cache_dir("talosnb")``, or ``$TALOSNB_CACHE_DIR``).
 
@@ -65,7 +65,8 @@ def load_kbuild_map(tree: Path, srcarch: str, cache_dir: Path | None = None, *,
     of the paths, mtimes and sizes of the Kbuild files the map was built from (plus the
     mtimes of the directories descended, so a new Kbuild file is noticed); any change
     rebuilds it. A damaged cache file (checked against its digest) is deleted with a
-    warning and rebuilt.
+    warning and rebuilt. ``check_sources`` is called before the Kbuild files are read
+    (not on a cache hit): e.g. to re-extract a damaged tree.
     """
     tree = Path(tree).resolve()
     path = cache_path(tree, srcarch, cache_dir)
@@ -88,6 +89,8 @@ def load_kbuild_map(tree: Path, srcarch: str, cache_dir: Path | None = None, *,
                 return kmap
         except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
             cachefile.discard(path, f"Kbuild map for {srcarch}", f"unpickling failed: {type(e).__name__}")
+    if check_sources is not None:
+        check_sources()
     kmap = build_kbuild_map(tree, srcarch, progress=progress)
     buffer = io.BytesIO()
     pickle.dump((kmap.files, list(kmap.directories), _stamp(tree, kmap.files, kmap.directories)), buffer,

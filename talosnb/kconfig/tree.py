@@ -13,6 +13,7 @@ import os
 import pickle
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,11 +71,13 @@ class KconfigTree:
     @classmethod
     def load(cls, path: str | os.PathLike, arch: str, *, toolchain_mode: str = "recorded",
              host: dict[str, str] | None = None, use_cache: bool = True,
-             version: str | None = None) -> KconfigTree:
+             version: str | None = None, check_sources: Callable[[], None] | None = None) -> KconfigTree:
         """Parse `path/Kconfig` for `arch`. Recorded mode runs no probe and is cached on disk.
 
         `version` stands in for the top Makefile's in Kconfig-only folders
-        (such as the kernel's own scripts/kconfig/tests cases).
+        (such as the kernel's own scripts/kconfig/tests cases). `check_sources` is
+        called before the tree's files are read (not on a cache hit): e.g. to
+        re-extract a damaged tree.
         """
         path = Path(path).resolve()
         check_arch(arch)
@@ -88,6 +91,8 @@ class KconfigTree:
             cached = _read_cache(path, version, arch)
             if cached is not None:
                 return cached
+        if check_sources is not None:
+            check_sources()
         tree = _parse(path, version, arch, toolchain_mode, host)
         if toolchain_mode == "recorded" and use_cache:
             _write_cache(tree)
