@@ -92,8 +92,12 @@ class KernelTree:
     @classmethod
     def open(cls, path: str | os.PathLike, *, origin: str | os.PathLike | None = None) -> KernelTree:
         p = Path(path).expanduser()
-        if not p.is_dir():
+        if not _probe(p, "kernel source folder").is_dir():
             raise InputError("kernel source folder not found", where=str(p), hint=kernel_src_hint())
+        for name in ("Makefile", "Kconfig"):
+            if _probe(p / name, "kernel tree").exists() and not os.access(p / name, os.R_OK):
+                raise InputError("cannot read the kernel tree: permission denied", where=str(p / name),
+                                 hint="check the permissions of the tree's files")
         version = read_makefile_version(p / "Makefile")
         if version is None:
             raise InputError(
@@ -105,6 +109,31 @@ class KernelTree:
                              hint=kernel_src_hint())
         p = p.resolve()
         return cls(p, version, Path(origin).resolve() if origin else p)
+
+
+class _Probe:
+    def __init__(self, path: Path, what: str) -> None:
+        self.path, self.what = path, what
+
+    def _mode(self) -> int | None:
+        try:
+            return self.path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as e:
+            raise os_error(e, f"cannot open the {self.what}", self.path) from None
+
+    def is_dir(self) -> bool:
+        mode = self._mode()
+        return mode is not None and stat.S_ISDIR(mode)
+
+    def exists(self) -> bool:
+        return self._mode() is not None
+
+
+def _probe(path: Path, what: str) -> _Probe:
+    """is_dir()/exists() that turn a permission error on the way into an InputError naming the path."""
+    return _Probe(path, what)
 
 
 def is_tarball(path: str | os.PathLike) -> bool:
@@ -120,7 +149,7 @@ def open_kernel_tree(spec: str | os.PathLike, *, pkgfile_version: str | None = N
     """
     p = Path(spec).expanduser()
     want = f" (the Pkgfile wants linux-{pkgfile_version})" if pkgfile_version else ""
-    if p.is_dir():
+    if _probe(p, "kernel source").is_dir():
         return KernelTree.open(p)
     if not p.exists():
         raise InputError(f"kernel source not found{want}", where=str(p), hint=kernel_src_hint())
