@@ -63,6 +63,17 @@ class KconfigTree:
     def srcarch(self) -> str:
         return srcarch(self.arch)
 
+    def menu_titles(self) -> frozenset[str]:
+        """Titles of the tree's menus (conf closes each in a .config with '# end of TITLE'),
+        minus any that is also a comment's (conf writes no end line for those)."""
+        titles = getattr(self, "_menu_titles", None)
+        if titles is None:
+            kconf = self.kconf
+            comments = {node.prompt[0] for node in kconf.comments if node.prompt}
+            titles = frozenset(node.prompt[0] for node in kconf.menus if node.prompt) - comments
+            self._menu_titles = titles
+        return titles
+
     @property
     def header_arch(self) -> str:
         # Talos builds with ARCH set to the SRCARCH name: config headers read "Linux/x86"
