@@ -362,8 +362,10 @@ class Transaction:
                 os.chmod(entry.tmp, mode)
             except OSError as e:
                 others = [str(x.path) for x in todo if x is not entry]
-                also = f" (nor {', '.join(others)})" if others else ""
-                raise os_error(e, f"cannot write it; nothing was written{also}", entry.path) from None
+                also = f" ({', '.join(others)} not written either)" if others else ""
+                error = os_error(e, "cannot write it", entry.path)
+                error.message += f"; nothing was written{also}"
+                raise error from None
 
     def _write_journals(self, todo: list[_Entry], lock: FolderLock) -> list[str]:
         """One journal per folder; the first folder's is written last, the commit point."""
@@ -396,7 +398,9 @@ class Transaction:
                 raise os_error(e, f"cannot write the journal; nothing was written ({names})", folder) from None
             lock.fsync(folder)
             paths.append(str(path))
-        return [paths[-1], *paths[:-1]]   # removed primary first: no later recovery rolls forward
+        # removed in the same order, the primary last: a journal left in another folder
+        # always has its primary beside it, until everything is done
+        return paths
 
     def _rename(self, todo: list[_Entry], *, journaled: bool) -> None:
         failed = []
