@@ -61,16 +61,7 @@ class KernelTree:
     path: Path
     version: str
     origin: Path
-
-    @property
-    def extraction(self) -> Path | None:
-        """The cache folder talosnb extracted this tree into (None: a folder the user gave)."""
-        if self.path == self.origin:
-            return None
-        for folder in (self.path.parent, self.path):
-            if (folder / MANIFEST).exists():
-                return folder
-        return None
+    extraction: Path | None = None   # the cache folder it was extracted into (None: the user's folder)
 
     def damaged_files(self) -> list[str]:
         """The files of an extracted tree that differ from what was extracted (its manifest):
@@ -90,7 +81,8 @@ class KernelTree:
             _reextract(self.origin, self.extraction)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, origin: str | os.PathLike | None = None) -> KernelTree:
+    def open(cls, path: str | os.PathLike, *, origin: str | os.PathLike | None = None,
+             extraction: Path | None = None) -> KernelTree:
         p = Path(path).expanduser()
         if not _probe(p, "kernel source folder").is_dir():
             raise InputError("kernel source folder not found", where=str(p), hint=kernel_src_hint())
@@ -108,7 +100,7 @@ class KernelTree:
             raise InputError("not a kernel source tree: no top-level Kconfig", where=str(p),
                              hint=kernel_src_hint())
         p = p.resolve()
-        return cls(p, version, Path(origin).resolve() if origin else p)
+        return cls(p, version, Path(origin).resolve() if origin else p, extraction)
 
 
 class _Probe:
@@ -223,14 +215,14 @@ def _extract_cached(tarball: Path, *, progress: bool, want: str) -> KernelTree:
         if final.is_dir():
             root = _find_tree_root(final)
             if root is not None and (final / MANIFEST).is_file():
-                return KernelTree.open(root, origin=tarball)
+                return KernelTree.open(root, origin=tarball, extraction=final)
             # Renamed into place only when complete (its manifest last), so this is
             # damage from outside talosnb: start over.
             shutil.rmtree(final, ignore_errors=True)
         _extract_to(tarball, final, progress=progress, want=want)
         root = _find_tree_root(final)
         assert root is not None
-        return KernelTree.open(root, origin=tarball)
+        return KernelTree.open(root, origin=tarball, extraction=final)
     except OSError as e:
         error = os_error(e, "cannot use the cache folder", e.filename or trees)
         error.hint = f"set {ENV_CACHE_DIR} to a folder talosnb can read and write ({error.hint or ''})"
