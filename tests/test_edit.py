@@ -301,8 +301,19 @@ def test_writes_go_through_symlinks(sample, tmp_path):
     real.write_bytes(cfg.read_bytes())
     cfg.unlink()
     cfg.symlink_to(real)
-    assert main(["set", *_args(sample), "--arch", "amd64", "DUMMY=m"]) == 0
+    before = real.read_bytes()
+    # a link out of the checkout is written through only when asked to
+    assert main(["set", *_args(sample), "--arch", "amd64", "DUMMY=m"]) == 1
+    assert real.read_bytes() == before
+    assert main(["set", *_args(sample), "--arch", "amd64", "--follow-symlinks", "DUMMY=m"]) == 0
     assert cfg.is_symlink() and "CONFIG_DUMMY=m\n" in real.read_text()
+    # a link inside the checkout is just written through
+    inside = sample / "pkgs" / "kernel" / "config-amd64.real"
+    inside.write_bytes(before)
+    cfg.unlink()
+    cfg.symlink_to("../config-amd64.real")
+    assert main(["set", *_args(sample), "--arch", "amd64", "DUMMY=m"]) == 0
+    assert cfg.is_symlink() and "CONFIG_DUMMY=m\n" in inside.read_text()
 
 
 def test_selected_by_names_the_symbols_with_the_select_lines(session):

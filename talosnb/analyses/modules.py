@@ -336,9 +336,13 @@ class ModuleList:
         expect = self.snapshot if self.snapshot is not None and target == self.path else None
         text = self.text()
         wrote = atomic_write(target, text, expect=expect, force=force)
-        self.path, self.snapshot, self.original = target, Snapshot.of(target), text
-        self._line_numbers = list(range(1, len(self.lines) + 1))
+        self.mark_saved(target, Snapshot.of(target), text)
         return wrote
+
+    def mark_saved(self, path: Path, snapshot: Snapshot, text: str) -> None:
+        """The list now holds ``text`` on disk at ``path`` (written by a save)."""
+        self.path, self.snapshot, self.original = path, snapshot, text
+        self._line_numbers = list(range(1, len(self.lines) + 1))
 
 
 # --------------------------------------------------------------------------
