@@ -69,9 +69,10 @@ def refuse_dropped_lines(session: Session, arches: Iterable[str], *, allow_drop:
 KEPT_AT_LEAST = 0.5
 
 
-def series_change(session: Session, arches: Iterable[str]) -> str | None:
+def series_change(session: Session, arches: Iterable[str], texts: Mapping[str, str] | None = None) -> str | None:
     """Why writing these arches' configs would turn them into configs of another kernel: the header
-    names another series, or the rewrite keeps less than half of the lines; None if neither."""
+    names another series, or the rewrite keeps less than half of the lines; None if neither.
+    ``texts``: arch -> the text that would be written, when already at hand."""
     from talosnb.core.versions import compare_versions
 
     parts = []
@@ -85,19 +86,23 @@ def series_change(session: Session, arches: Iterable[str]) -> str | None:
             continue
         before = [line for line in dotconfig.split_lines(config.original_text) if dotconfig.parse_line(line)]
         if len(before) >= 20:
-            after = set(dotconfig.split_lines(config.text()))
+            after = set(dotconfig.split_lines(texts[arch] if texts and arch in texts else config.text()))
             kept = sum(line in after for line in before)
             if kept < KEPT_AT_LEAST * len(before):
                 parts.append(f"writing config-{arch} would keep only {kept} of its {len(before)} lines as they "
                              "are (the file looks damaged, or made for another tree)")
     if not parts:
         return None
-    return ("; ".join(parts) + ". Restore the file or use the kernel tree it was made for "
-            f"({opt('kernel_src')}); to rewrite it for this tree anyway, pass {opt('allow_series_change')}")
+    damaged = any("looks damaged" in part for part in parts)
+    instead = ("restore the file (e.g. from git) or use the kernel tree it was made for" if damaged
+               else "use the kernel tree the config was made for")
+    return ("; ".join(parts) + f". {instead[0].upper()}{instead[1:]} ({opt('kernel_src')}); to rewrite it for "
+            f"this tree anyway, pass {opt('allow_series_change')}")
 
 
-def refuse_series_change(session: Session, arches: Iterable[str], *, allow_series_change: bool) -> None:
-    why = None if allow_series_change else series_change(session, arches)
+def refuse_series_change(session: Session, arches: Iterable[str], *, allow_series_change: bool,
+                         texts: Mapping[str, str] | None = None) -> None:
+    why = None if allow_series_change else series_change(session, arches, texts)
     if why:
         raise RefusedError(why + "; nothing was written")
 

@@ -611,8 +611,11 @@ class Workspace:
                                 p.dropped)
             if p.changed:
                 todo.append(p)
+        texts = {p.name: (self.configs[p.arch] if p.kind == "config" else self.module_lists[p.arch]).text()
+                 for p in todo}
         config_arches = [p.arch for p in todo if p.kind == "config"]
-        guards.refuse_series_change(self.session, config_arches, allow_series_change=allow_series_change)
+        guards.refuse_series_change(self.session, config_arches, allow_series_change=allow_series_change,
+                                    texts={arch: texts[f"config-{arch}"] for arch in config_arches})
         guards.refuse_dropped_lines(self.session, config_arches, allow_drop=allow_drop)
         guards.refuse_sample(p.path for p in todo)
         for arch, path in outputs.items():
@@ -622,14 +625,11 @@ class Workspace:
                                        if p.path == self._loaded_path(p)], force=force)
         inputs = self.session.inputs
         tx = Transaction(force=force, follow_symlinks=follow_symlinks)
-        texts = {}
         for p in todo:
             loaded_here = p.path == self._loaded_path(p)
             if p.kind == "config":
-                texts[p.name] = self.configs[p.arch].text()
-                root = inputs.pkgs.path if loaded_here else None   # --output: a path the user named
+                root = inputs.pkgs.path if loaded_here else None   # an output path the user named
             else:
-                texts[p.name] = self.module_lists[p.arch].text()
                 root = inputs.talos.path if inputs.talos is not None else None
             tx.add(p.path, texts[p.name], expect=self._snapshot(p) if loaded_here else None, root=root)
         replaced = set(tx.commit())
