@@ -203,17 +203,29 @@ class FolderLock:
 
 @contextlib.contextmanager
 def _signals_held():
-    """Hold SIGINT/SIGTERM/SIGHUP back (delivered when the block ends): the renames of one
-    transaction are not split by an interruption. Only the main thread receives them."""
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    """Hold SIGINT/SIGTERM/SIGHUP back until the block ends, then act on them: the renames of one
+    transaction are not split by an interruption.
+
+    Blocking the signals is not enough: one that arrived just before is already pending in
+    Python and would raise KeyboardInterrupt at any point of the block. So the handlers are
+    swapped for one that only notes the signal, and a noted signal is raised again at the end.
+    Only the main thread receives signals; elsewhere nothing is needed.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    noted: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {}
     try:
+        for signum in held:
+            previous[signum] = signal.signal(signum, lambda signum, frame: noted.append(signum))
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if noted:
+            signal.raise_signal(noted[0])
 
 
 # --------------------------------------------------------------------------- transactions
@@ -299,6 +311,7 @@ class Transaction:
             todo = self._check()
             if not todo:
                 return []
+            committed = False
             try:
                 self._write_temps(todo)
                 with _signals_held():
@@ -306,13 +319,15 @@ class Transaction:
                         self._rename(todo, journaled=False)
                     else:
                         journals = self._write_journals(todo, lock)
+                        committed = True
                         self._rename(todo, journaled=True)
                         for journal in journals:
                             with contextlib.suppress(OSError):
                                 os.unlink(journal)
             finally:
                 for entry in todo:
-                    if entry.tmp is not None and not entry.keep:
+                    # past the commit point, a temporary file not renamed yet is the journal's to finish
+                    if entry.tmp is not None and not entry.keep and not committed:
                         with contextlib.suppress(OSError):
                             os.unlink(entry.tmp)
         return list(self.written)
