@@ -134,7 +134,7 @@ def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] 
         if not rest or ":" not in where:
             where, rest = str(getattr(e, "filename", "") or path), message
         else:
-            rest = "could not open " + rest
+            where, rest = str(path / where), "could not open " + rest   # kconfiglib's names are tree-relative
         hint = ("`source` names a folder, not a Kconfig file (in recorded mode an unknown $(shell,...) "
                 "expands to nothing): check that line" if e.errno == errno.EISDIR else
                 "check the permissions of the tree's files" if e.errno in (errno.EACCES, errno.EPERM) else
