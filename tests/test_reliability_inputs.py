@@ -310,3 +310,66 @@ def test_the_program_itself_never_prints_a_traceback_for_bad_input(work, trees):
 
 def test_subprocess_helper_sanity():
     assert subprocess.run(["true"], check=False).returncode == 0
+
+
+# --------------------------------------------------------------------------- honest answers
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_every_cut_of_a_real_config_is_called_truncated(trees, engine_cache, monkeypatch, arch):
+    """Cut the real config at random points (mid-line or at a line end): each cut is reported as a
+    truncated file, never as symbols the tree lacks (which once advised --allow-drop)."""
+    import random
+
+    from talosnb.core.errors import InputError
+    from talosnb.kconfig.config import Config
+    from talosnb.kconfig.tree import KconfigTree
+    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+    tree = KconfigTree.load(trees["6.12"], arch)
+    text = (DATA["v1.10"] / "pkgs" / "kernel" / "build" / f"config-{arch}").read_text()
+    assert Config.from_text(tree, text).text()   # the whole file loads
+    rng = random.Random(arch)
+    # the last top-level lines hold no menu: a cut there leaves a file conf could have written
+    last_menu_end = text.rindex("# end of ")
+    missed = []
+    for _ in range(60):
+        cut = rng.randrange(200, last_menu_end)
+        for piece in (text[:cut], text[: text.rindex("\n", 0, cut) + 1]):
+            with pytest.raises(InputError) as e:
+                Config.from_text(tree, piece, source=f"config-{arch}")
+            if "looks truncated" not in e.value.message:
+                missed.append((cut, e.value.message[:80]))
+    assert not missed
+
+
+HOSTILE_LINES = ["CONFIG_NR_CPUS=7\fCONFIG_NR_CPUS=64", "CONFIG_NR_CPUS=7\u2028", "CONFIG_NR_CPUS=7 ",
+                 "CONFIG_NR_CPUS=7\r", "CONFIG_NR_CPUS=7\x0b", "CONFIG_NR_CPUS=7\x1c", "CONFIG_NR_CPUS=7\x85",
+                 "CONFIG_NR_CPUS=7\t", "CONFIG_MODULES=y\u2029", "# CONFIG_MODULES is not set\u2028",
+                 "# CONFIG_MODULES is not set ", "# CONFIG_MODULES is not set\f", "\fCONFIG_NR_CPUS=7",
+                 "CONFIG_LOCALVERSION=\"a\u2028b\"", "CONFIG_NR_CPUS=7\r\r", "CONFIG_NR_CPUS=\u0037"]
+
+
+@pytest.mark.parametrize("line", HOSTILE_LINES)
+def test_checks_and_loader_read_every_line_alike(trees, engine_cache, monkeypatch, line):
+    """One splitter (the kernel's: at \\n only): a line the checks accept is loaded with exactly the
+    value they saw; any line the two could read differently is refused."""
+    from talosnb.core import dotconfig
+    from talosnb.core.errors import InputError
+    from talosnb.kconfig.config import Config
+    from talosnb.kconfig.tree import KconfigTree
+    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+    tree = KconfigTree.load(trees["6.12"], "amd64")
+    text = (DATA["v1.10"] / "pkgs" / "kernel" / "build" / "config-amd64").read_text()
+    edited = text.replace("CONFIG_NR_CPUS=512\n", line + "\n", 1)
+    try:
+        config = Config.from_text(tree, edited)
+    except InputError as e:
+        assert "config-" in e.message or "<config>" in e.message or "line" in e.message
+        return
+    # accepted: every value loaded is the value of the (last) line as conf reads it
+    last = {}
+    for raw in dotconfig.split_lines(edited):
+        parsed = dotconfig.parse_line(raw)
+        if parsed and parsed.symbol in ("NR_CPUS", "MODULES", "LOCALVERSION"):
+            last[parsed.symbol] = dotconfig.unquote(parsed.value) if parsed.is_set else "n"
+    for symbol, expected in last.items():
+        assert config.value(symbol) == expected, (line, symbol)

@@ -203,6 +203,11 @@ class Config:
                              where=f"{source}:{len(lines)}", hint=hint)
         menus = self.tree.menu_titles()
         unclosed = [(title, linenr) for title, linenr in headings if title in menus]
+        last = self.tree.last_menu()
+        if not unclosed and last is not None and f"# end of {last}" not in lines:
+            # cut between two menus: the last menu of the tree, always written, is missing
+            raise InputError(f"the config lacks the '# end of {last}' line conf writes near its end: the file "
+                             f"looks truncated after line {len(lines)}", where=f"{source}:{len(lines)}", hint=hint)
         if unclosed:
             names = ", ".join(f"'# end of {title}'" for title, _ in reversed(unclosed[-3:]))
             raise InputError(f"the config lacks the {names} line(s) conf writes for the menus opened at line(s) "

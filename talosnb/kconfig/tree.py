@@ -63,6 +63,18 @@ class KconfigTree:
     def srcarch(self) -> str:
         return srcarch(self.arch)
 
+    def last_menu(self) -> str | None:
+        """The title of the last top-level menu that is always visible: conf's output of any config
+        of this tree ends with its '# end of TITLE' line (or a few top-level symbols after it)."""
+        kconf = self.kconf
+        last = None
+        node = kconf.top_node.list
+        while node is not None:
+            if node.item is kconfiglib.MENU and node.prompt and node.dep is kconf.y and node.visibility is kconf.y:
+                last = node.prompt[0]
+            node = node.next
+        return last
+
     def menu_titles(self) -> frozenset[str]:
         """Titles of the tree's menus (conf closes each in a .config with '# end of TITLE'),
         minus any that is also a comment's (conf writes no end line for those)."""
