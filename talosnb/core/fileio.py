@@ -396,23 +396,28 @@ class Transaction:
         for folder in [*folders[1:], primary]:
             path = folder / f"{JOURNAL_PREFIX}{tx}{JOURNAL_SUFFIX}"
             try:
-                fd, tmp = tempfile.mkstemp(prefix=f"{JOURNAL_PREFIX}{tx}{TEMP_MARK}", suffix=".tmp",
-                                           dir=folder)
+                # written in place (its name is new): a journal cut short by a crash can't be read,
+                # and one that can't be read is one whose renames never started
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                paths.append(str(path))
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-                os.replace(tmp, path)
             except OSError as e:
                 for done in paths:
                     with contextlib.suppress(OSError):
                         os.unlink(done)
-                with contextlib.suppress(OSError, UnboundLocalError):
-                    os.unlink(tmp)
                 names = ", ".join(str(x.path) for x in todo)
                 raise os_error(e, f"cannot write the journal; nothing was written ({names})", folder) from None
-            lock.fsync(folder)
-            paths.append(str(path))
+        # the commit point: the primary journal's name on disk. A journal on the same file system,
+        # created before it, is ordered before it by that file system's own journal; one on
+        # another file system is flushed on its own.
+        device = os.stat(primary).st_dev
+        for folder in folders[1:]:
+            if os.stat(folder).st_dev != device:
+                lock.fsync(folder)
+        lock.fsync(primary)
         # removed in the same order, the primary last: a journal left in another folder
         # always has its primary beside it, until everything is done
         return paths
@@ -503,10 +508,11 @@ def _recover_locked(folder: Path) -> list[str]:
             primary = Path(body["primary"])
             others = [Path(f) for f in body["folders"]]
         except (OSError, ValueError, KeyError, TypeError):
-            notes.append(f"{journal}: a damaged journal of an interrupted talosnb write was removed; "
-                         "check the files in this folder")
+            # cut short by a crash while it was written: its renames never started
             with contextlib.suppress(OSError):
                 journal.unlink()
+            notes.append(f"{folder}: an earlier talosnb run was interrupted before it replaced any file; "
+                         "removed its temporary files (nothing had changed)")
             continue
         committed = primary == folder or (primary / name).exists()
         finished, left, lost = [], [], []
