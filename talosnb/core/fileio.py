@@ -301,10 +301,11 @@ class Transaction:
             raise InputError("two of the files to write are the same file: "
                              + ", ".join(str(e.path) for e in self.entries), hint="write each file once")
         folders = [t.parent for t in targets]
-        for folder in folders:
-            if not folder.is_dir():
-                raise InputError("folder not found; nothing was written", where=str(folder),
-                                 hint="create it, or check the path")
+        for folder in folders:   # a new output file may need its folder
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise os_error(e, "cannot create the folder; nothing was written", folder) from None
         with FolderLock(folders, timeout=self.lock_timeout) as lock:
             for folder in sorted(set(folders), key=str):
                 self.recovered += _recover_locked(folder)
