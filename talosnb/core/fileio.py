@@ -174,8 +174,11 @@ class FolderLock:
                 return fd
             except BlockingIOError:
                 pass
-            except OSError as e:   # a file system without flock: writes still go one rename at a time
-                if e.errno in (errno.ENOLCK, errno.EINVAL, errno.EOPNOTSUPP):
+            except OSError as e:
+                # a file system that can't lock a folder (NFS emulates flock with write locks,
+                # which a folder's read-only descriptor can't take): written unlocked, each
+                # file still replaced in one rename
+                if e.errno in (errno.ENOLCK, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
                     return fd
                 os.close(fd)
                 raise os_error(e, "cannot lock the folder", folder) from None
@@ -219,7 +222,8 @@ def _signals_held():
     previous = {}
     try:
         for signum in held:
-            previous[signum] = signal.signal(signum, lambda signum, frame: noted.append(signum))
+            if signal.getsignal(signum) is not None:   # None: a handler set outside Python, left alone
+                previous[signum] = signal.signal(signum, lambda signum, frame: noted.append(signum))
         yield
     finally:
         for signum, handler in previous.items():
