@@ -550,7 +550,7 @@ def _verify_manifest(folder: Path) -> list[str]:
             if rel in known:
                 continue
             parts = PurePosixPath(rel)
-            if _wanted(PurePosixPath(*parts.parts[1:])) or _wanted(parts):
+            if engine_file(PurePosixPath(*parts.parts[1:])) or engine_file(parts):
                 damaged.append(rel)
     return sorted(damaged)
 
