@@ -228,7 +228,7 @@ def test_cli_set_checks_everything_before_writing_anything(sample, capsys, monke
             f.write("# edited elsewhere\n")
         return result
     monkeypatch.setattr(edit, "set_symbols", racing)
-    assert main(["set", *_args(sample), "DUMMY=m"]) == 2
+    assert main(["set", *_args(sample), "DUMMY=m"]) == 1   # a refusal
     err = capsys.readouterr().err
     assert "config-arm64" in err and "nothing was written" in err
     assert (cfg / "config-amd64").read_bytes() == before["config-amd64"]
@@ -301,8 +301,19 @@ def test_writes_go_through_symlinks(sample, tmp_path):
     real.write_bytes(cfg.read_bytes())
     cfg.unlink()
     cfg.symlink_to(real)
-    assert main(["set", *_args(sample), "--arch", "amd64", "DUMMY=m"]) == 0
+    before = real.read_bytes()
+    # a link out of the checkout is written through only when asked to
+    assert main(["set", *_args(sample), "--arch", "amd64", "DUMMY=m"]) == 1
+    assert real.read_bytes() == before
+    assert main(["set", *_args(sample), "--arch", "amd64", "--follow-symlinks", "DUMMY=m"]) == 0
     assert cfg.is_symlink() and "CONFIG_DUMMY=m\n" in real.read_text()
+    # a link inside the checkout is just written through
+    inside = sample / "pkgs" / "kernel" / "config-amd64.real"
+    inside.write_bytes(before)
+    cfg.unlink()
+    cfg.symlink_to("../config-amd64.real")
+    assert main(["set", *_args(sample), "--arch", "amd64", "DUMMY=m"]) == 0
+    assert cfg.is_symlink() and "CONFIG_DUMMY=m\n" in inside.read_text()
 
 
 def test_selected_by_names_the_symbols_with_the_select_lines(session):

@@ -23,6 +23,7 @@ and returns a frame, so they compose: `by_text(differing(df), "usb")`.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -197,6 +198,13 @@ def by_values(df: pd.DataFrame, values: str | Iterable[str], *, ordered: bool = 
     kinds = df["type"]
     amd = _effective_column(df["amd64"], kinds)
     arm = _effective_column(df["arm64"], kinds)
+    # a value no symbol can have (a typo: 'q,z') would match nothing and look like an answer
+    known = {"y", "m", "n"} | set(amd.dropna()) | set(arm.dropna())
+    for value in (first, second):
+        if value not in known and not re.fullmatch(r"-?[0-9]+|0[xX][0-9a-fA-F]+", value):
+            raise InputError(f"no symbol has the value {value!r} on either arch",
+                             hint="values are y, m, n, numbers, or a value as the config writes it "
+                                  "(e.g. m,y)")
     hit = (amd == first) & (arm == second)
     if not ordered:
         hit |= (amd == second) & (arm == first)

@@ -493,7 +493,7 @@ class Editor:
         return change
 
     def _prepare(self, assignments) -> tuple[list[Assignment], list[str]]:
-        requested, undefined = [], []
+        requested, undefined, bad = [], [], []
         for a in assignments:
             if isinstance(a, str):
                 a = parse_assignment(a)
@@ -501,7 +501,16 @@ class Editor:
             if not self.config.has_symbol(name) or self.config.kconf.syms[name] in self.config.transitional:
                 undefined.append(name)
                 continue
-            requested.append(canonical(self.config, Assignment(name, a.value, a.where)))
+            try:
+                requested.append(canonical(self.config, Assignment(name, a.value, a.where)))
+            except InputError as e:   # every bad value is reported, not just the first
+                bad.append(e)
+        if len(bad) == 1:
+            raise bad[0]
+        if bad:
+            raise InputError(f"{len(bad)} bad values:\n  " + "\n  ".join(
+                f"{e.where + ': ' if e.where else ''}{e.message}; {e.hint}" for e in bad),
+                hint="fix these values; nothing was changed")
         return requested, undefined
 
     # --- why ---------------------------------------------------------------
@@ -728,6 +737,16 @@ def set_symbols(session, assignments: Iterable[Assignment | str], *, arches: Seq
     arch's `undefined`, not as an error — unless no arch defines it.
     """
     parsed = [parse_assignment(a) if isinstance(a, str) else a for a in assignments]
+    if mode == "set":
+        # one request per symbol: which of two values was meant can't be guessed
+        given: dict[str, list[str]] = {}
+        for a in parsed:
+            given.setdefault(a.symbol.removeprefix("CONFIG_"), []).append(a.value)
+        twice = {name: values for name, values in given.items() if len(values) > 1}
+        if twice:
+            listed = "; ".join(f"CONFIG_{name} ({', '.join(values)})" for name, values in twice.items())
+            raise InputError(f"given more than once: {listed}; nothing was changed",
+                             hint="give each symbol once")
     editors = editors_for(session)
     chosen = {arch: editors[arch] for arch in (arches or editors)}
     for a in parsed:

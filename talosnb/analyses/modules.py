@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -335,31 +336,60 @@ class ModuleList:
         expect = self.snapshot if self.snapshot is not None and target == self.path else None
         text = self.text()
         wrote = atomic_write(target, text, expect=expect, force=force)
-        self.path, self.snapshot, self.original = target, Snapshot.of(target), text
-        self._line_numbers = list(range(1, len(self.lines) + 1))
+        self.mark_saved(target, Snapshot.of(target), text)
         return wrote
+
+    def mark_saved(self, path: Path, snapshot: Snapshot, text: str) -> None:
+        """The list now holds ``text`` on disk at ``path`` (written by a save)."""
+        self.path, self.snapshot, self.original = path, snapshot, text
+        self._line_numbers = list(range(1, len(self.lines) + 1))
 
 
 # --------------------------------------------------------------------------
 # Checks
 
+_RELATIVE_HINT = "use a path relative to /lib/modules/<version>/, such as kernel/drivers/block/nbd.ko"
+
+
+def _use(candidate: str) -> str:
+    """'use X' when X is a path a module list can hold; never a path outside /lib/modules/<ver>/."""
+    plain = all(c.isprintable() and not c.isspace() for c in candidate)
+    parts = candidate.split("/")
+    inside = not candidate.startswith("/") and ".." not in parts and "" not in parts and "." not in parts
+    if plain and inside and ((candidate.startswith("kernel/") and candidate.endswith(".ko"))
+                             or candidate in METADATA_ENTRIES):
+        return f"use {candidate}"
+    return _RELATIVE_HINT
+
+
+def _invisible(entry: str) -> str | None:
+    for c in entry:
+        if not c.isprintable() or unicodedata.category(c) in ("Cf", "Zs", "Zl", "Zp"):
+            return c
+    return None
+
+
 def _malformed(entry: str) -> tuple[str, str] | None:
-    """(problem, suggested fix) for an entry that cannot be a path under /lib/modules/<ver>/."""
+    """(problem, suggested fix) for an entry that cannot be a path under /lib/modules/<ver>/.
+    A suggested path is always one inside /lib/modules/<ver>/ (else the fix says so in words)."""
+    odd = _invisible(entry)
+    if odd is not None:
+        return (f"invisible character U+{ord(odd):04X} in the path",
+                _use("".join(c for c in entry if _invisible(c) is None)))
     if entry.startswith("/"):
         stripped = re.sub(r"^/lib/modules/[^/]+/", "", entry)
-        return "absolute path", f"use {stripped}" if stripped != entry else "use a path relative to " \
-                                                                            "/lib/modules/<version>/"
+        return "absolute path", _use(posixpath.normpath(stripped)) if stripped != entry else _RELATIVE_HINT
     if posixpath.normpath(entry) != entry or entry.startswith("../") or "//" in entry:
-        return "not a normalized path", f"use {posixpath.normpath(entry).lstrip('./')}"
+        return "not a normalized path", _use(posixpath.normpath(entry))
     if entry.startswith("kernel/"):
         if entry.endswith((".ko.xz", ".ko.zst", ".ko.gz")):
-            return "compressed module name", f"use {entry.rsplit('.', 1)[0]}"
+            return "compressed module name", _use(entry.rsplit('.', 1)[0])
         if not entry.endswith(".ko"):
-            return "a module path ends in .ko", f"use {entry}.ko" if "." not in posixpath.basename(entry) \
+            return "a module path ends in .ko", _use(f"{entry}.ko") if "." not in posixpath.basename(entry) \
                 else "drop it"
         return None
     if entry.endswith(".ko"):
-        return "module paths start with kernel/", f"use kernel/{entry}"
+        return "module paths start with kernel/", _use(f"kernel/{entry}")
     if entry.startswith("modules."):
         return None
     return "neither kernel/...ko nor a modules.* file", "drop it"

@@ -3,6 +3,9 @@
 The Workspace calls these before it changes or writes anything, so the command
 line and the widgets refuse the same things with the same words:
 
+- :func:`refuse_series_change`: a config made for another kernel series (or one
+  that would lose most of its lines: damaged, or made for another tree) is not
+  rewritten for this tree without saying so;
 - :func:`refuse_dropped_lines`: a config with lines for symbols the kernel tree
   doesn't define is not written (writing drops those lines, as olddefconfig would);
 - :func:`refuse_changed_on_disk`: a file changed on disk since it was loaded is not
@@ -57,6 +60,49 @@ def dropped_lines(session: Session, arches: Iterable[str]) -> str | None:
 
 def refuse_dropped_lines(session: Session, arches: Iterable[str], *, allow_drop: bool) -> None:
     why = None if allow_drop else dropped_lines(session, arches)
+    if why:
+        raise RefusedError(why + "; nothing was written")
+
+
+# Writing a config that keeps fewer than this share of its assignment lines as they were: it
+# was damaged, or made for another tree; a stable update of one series keeps nearly all.
+KEPT_AT_LEAST = 0.5
+
+
+def series_change(session: Session, arches: Iterable[str], texts: Mapping[str, str] | None = None) -> str | None:
+    """Why writing these arches' configs would turn them into configs of another kernel: the header
+    names another series, or the rewrite keeps less than half of the lines; None if neither.
+    ``texts``: arch -> the text that would be written, when already at hand."""
+    from talosnb.core.versions import compare_versions
+
+    parts = []
+    for arch in arches:
+        config = session.configs[arch]
+        recorded = config.recorded_version
+        check = compare_versions(session.tree_version, recorded, "its header") if recorded else None
+        if check is not None and check.kind == "mismatch":
+            parts.append(f"config-{arch} was made for Linux {recorded} and this tree is {session.tree_version} "
+                         "(another series)")
+            continue
+        before = [line for line in dotconfig.split_lines(config.original_text) if dotconfig.parse_line(line)]
+        if len(before) >= 20:
+            after = set(dotconfig.split_lines(texts[arch] if texts and arch in texts else config.text()))
+            kept = sum(line in after for line in before)
+            if kept < KEPT_AT_LEAST * len(before):
+                parts.append(f"writing config-{arch} would keep only {kept} of its {len(before)} lines as they "
+                             "are (the file looks damaged, or made for another tree)")
+    if not parts:
+        return None
+    damaged = any("looks damaged" in part for part in parts)
+    instead = ("restore the file (e.g. from git) or use the kernel tree it was made for" if damaged
+               else "use the kernel tree the config was made for")
+    return ("; ".join(parts) + f". {instead[0].upper()}{instead[1:]} ({opt('kernel_src')}); to rewrite it for "
+            f"this tree anyway, pass {opt('allow_series_change')}")
+
+
+def refuse_series_change(session: Session, arches: Iterable[str], *, allow_series_change: bool,
+                         texts: Mapping[str, str] | None = None) -> None:
+    why = None if allow_series_change else series_change(session, arches, texts)
     if why:
         raise RefusedError(why + "; nothing was written")
 

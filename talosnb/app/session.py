@@ -86,7 +86,8 @@ class Session:
         for one in arches:
             steps.step(f"reading the Kconfig tree for {one} (the first time takes a few seconds, "
                        "then it is cached)")
-            tree = KconfigTree.load(inputs.kernel.path, one, toolchain_mode=toolchain, host=host)
+            tree = KconfigTree.load(inputs.kernel.path, one, toolchain_mode=toolchain, host=host,
+                                    check_sources=inputs.kernel.ensure_intact)
             session.configs[one] = Config.load(tree, inputs.pkgs.config_path(one))
         if kbuild:
             for one in arches:
@@ -128,7 +129,7 @@ class Session:
         if arch not in self._kbuild:
             from talosnb.kbuild import load_kbuild_map
             self._kbuild[arch] = load_kbuild_map(self.inputs.kernel.path, self.configs[arch].tree.srcarch,
-                                                 progress=progress)
+                                                 progress=progress, check_sources=self.inputs.kernel.ensure_intact)
         return self._kbuild[arch]
 
     def loaded_kbuild_maps(self) -> dict:

@@ -27,6 +27,7 @@ from talosnb.analyses import edit
 from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, modules_for_symbols
 from talosnb.core.arches import PLATFORMS
 from talosnb.core.errors import InputError, opt
+from talosnb.core.fileio import Snapshot, Transaction, digest
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import Change, config_diff
 
@@ -618,14 +619,19 @@ class Workspace:
         return "".join(p.text() for p in self.pending())
 
     def save(self, *, force: bool = False, allow_drop: bool = False, names: Iterable[str] | None = None,
-             outputs: Mapping[str, str | Path] | None = None) -> SaveResult:
-        """Write every changed file (or those `names`: "config-amd64", "modules-arm64.txt"); nothing at
-        all is written when one is refused.
+             outputs: Mapping[str, str | Path] | None = None, follow_symlinks: bool = False,
+             allow_series_change: bool = False) -> SaveResult:
+        """Write every changed file (or those `names`: "config-amd64", "modules-arm64.txt") as one
+        transaction: all of them, or (when one is refused or fails) none.
 
-        Refused (guards): a config with lines for symbols the tree doesn't define (writing drops
-        them, as `make olddefconfig` would), unless ``allow_drop``; a file in the embedded sample;
-        a file changed on disk since it was loaded, unless ``force``; an ``outputs`` path (arch ->
-        where to write that config instead) holding the other arch's config, unless ``force``.
+        Refused (guards): a config made for another kernel series or losing most of its lines,
+        unless ``allow_series_change``; a config with lines for symbols the tree doesn't define
+        (writing drops them, as `make olddefconfig` would), unless ``allow_drop``; a file in the
+        embedded sample; a file changed on disk since it was loaded, unless ``force``; an
+        ``outputs`` path (arch -> where to write that config instead) holding the other arch's
+        config, unless ``force``; a symlink leading out of its checkout, unless
+        ``follow_symlinks``. The files are written under a lock on their folders, which
+        another talosnb run writing there waits for (see :class:`~talosnb.core.fileio.Transaction`).
         """
         wanted = None if names is None else set(names)
         outputs = {arch: Path(path) for arch, path in (outputs or {}).items()}
@@ -639,21 +645,36 @@ class Workspace:
                                 p.dropped)
             if p.changed:
                 todo.append(p)
-        guards.refuse_dropped_lines(self.session, [p.arch for p in todo if p.kind == "config"],
-                                    allow_drop=allow_drop)
+        texts = {p.name: (self.configs[p.arch] if p.kind == "config" else self.module_lists[p.arch]).text()
+                 for p in todo}
+        config_arches = [p.arch for p in todo if p.kind == "config"]
+        guards.refuse_series_change(self.session, config_arches, allow_series_change=allow_series_change,
+                                    texts={arch: texts[f"config-{arch}"] for arch in config_arches})
+        guards.refuse_dropped_lines(self.session, config_arches, allow_drop=allow_drop)
         guards.refuse_sample(p.path for p in todo)
         for arch, path in outputs.items():
             guards.refuse_other_arch_output(path, arch, force=force)
+        # said with each file's label first; the transaction checks again under the lock
         guards.refuse_changed_on_disk([(p.name, p.label, self._snapshot(p)) for p in todo
                                        if p.path == self._loaded_path(p)], force=force)
-        written = []
+        inputs = self.session.inputs
+        tx = Transaction(force=force, follow_symlinks=follow_symlinks)
         for p in todo:
+            loaded_here = p.path == self._loaded_path(p)
             if p.kind == "config":
-                changed = self.configs[p.arch].write(p.path, force=force or p.path != self._loaded_path(p))
+                root = inputs.pkgs.path if loaded_here else None   # an output path the user named
             else:
-                changed = self.module_lists[p.arch].save(force=force)
-            if changed:
-                written.append(p)
+                root = inputs.talos.path if inputs.talos is not None else None
+            tx.add(p.path, texts[p.name], expect=self._snapshot(p) if loaded_here else None, root=root)
+        replaced = set(tx.commit())
+        for p in todo:   # what is on disk now is what was written
+            snapshot = Snapshot(p.path, digest(texts[p.name].encode()))
+            if p.kind == "config":
+                config = self.configs[p.arch]
+                config.snapshot, config.original_text = snapshot, texts[p.name]
+            else:
+                self.module_lists[p.arch].mark_saved(p.path, snapshot, texts[p.name])
+        written = [p for p in todo if p.path in replaced]
         if written:
             self._changed("saved")
         return SaveResult(written, self.make_kernel_command(), self.scratch)

@@ -60,11 +60,21 @@ def common_options(parser: argparse.ArgumentParser, *, formats: tuple[str, ...] 
 
 
 def write_options(parser: argparse.ArgumentParser) -> None:
-    """--dry-run, --force, --allow-drop: for commands that write configs."""
+    """--dry-run, --force, --allow-drop, --allow-series-change, --follow-symlinks: for commands that
+    write configs."""
     parser.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
     parser.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
     parser.add_argument("--allow-drop", action="store_true",
                         help="write even though lines for symbols this tree doesn't define are dropped")
+    parser.add_argument("--allow-series-change", action="store_true",
+                        help="rewrite a config made for another kernel series (or one that would lose most of "
+                             "its lines) for this tree")
+    follow_symlinks_option(parser)
+
+
+def follow_symlinks_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--follow-symlinks", action="store_true",
+                        help="write through a symlink even when it leads out of its checkout")
 
 
 def gate_options(parser: argparse.ArgumentParser) -> None:

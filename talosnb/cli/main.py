@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from talosnb import __version__
-from talosnb.core.errors import TalosnbError, face
+from talosnb.core.errors import TalosnbError, TalosnbWarning, face
+from talosnb.core.fileio import os_error, written_files
 
 from .common import ExitStatus, cli_name, emit
 from .registry import BY_NAME, COMMANDS
+
+DEBUG_ENV = "TALOSNB_DEBUG"
 
 DESCRIPTION = ("Inspect, toggle and write back Talos Linux kernel configs and module lists, "
                "with the kernel's own Kconfig semantics.")
@@ -53,34 +61,130 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C."""
+
+
+def _on_signal(signum, frame) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, TalosnbWarning):
+        print(f"talosnb: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code. With ``argv`` None (the ``talosnb`` program),
+    signals that arrive once the outcome is printed are ignored, so exit is quiet."""
+    program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv if argv else ["--help"])
-    args = parser.parse_args(argv)
-    if not args.command:
-        parser.print_help()
-        return ExitStatus.BAD_INPUT
-    module = importlib.import_module(BY_NAME[args.command].module)
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            handlers[signum] = signal.signal(signum, _on_signal)
     try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TalosnbWarning)
+            warnings.showwarning = _show_warning
+            return _main(argv)
+    finally:
+        if program:
+            # the outcome is printed: an interruption now changes nothing, and must not turn
+            # into noise (or another exit code) while Python shuts down
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)
+        else:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+
+
+def _written_since(start: int) -> list[str]:
+    return [str(p) for p in written_files()[start:]]
+
+
+def _main(argv: list[str]) -> int:
+    start = len(written_files())
+    args, name = None, "talosnb"
+    try:
+        parser = build_parser(argv if argv else ["--help"])
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return ExitStatus.BAD_INPUT
+        name = f"talosnb {args.command}"
+        module = importlib.import_module(BY_NAME[args.command].module)
         with face(cli_name):
             result = module.run(args)
         emit(args, result)
+        sys.stdout.flush()
         return int(result.status)
     except TalosnbError as e:
-        if getattr(args, "format", None) == "json":
-            # scripts get an object on stdout too, whatever went wrong
-            json.dump({"error": {"message": e.message, "where": e.where, "hint": e.hint,
-                                 "exit_code": e.exit_code}}, sys.stdout, indent=2, sort_keys=True)
-            sys.stdout.write("\n")
-        sys.stdout.flush()
-        print(f"talosnb {args.command}: error: {e}", file=sys.stderr)
-        return e.exit_code
+        return _fail(args, name, e, start)
     except BrokenPipeError:
         # output piped into e.g. `head`, which stopped reading: not an error of ours
-        import os
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return ExitStatus.OK
-    except KeyboardInterrupt:
-        print("interrupted; nothing was half-written (writes are atomic)", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        what = f"interrupted ({e.args[0]})" if isinstance(e, Interrupted) and e.args else "interrupted"
+        written = _written_since(start)
+        if written:
+            said = ("written completely before the interruption: " + ", ".join(written)
+                    + "; nothing else was changed")
+        else:
+            said = "nothing was written"
+        _flush_quietly()
+        print(f"{name}: {what}; {said}", file=sys.stderr)
         return ExitStatus.INTERRUPTED
+    except OSError as e:
+        # an OSError no check caught (a folder where a file should be, permissions, a full disk)
+        return _fail(args, name, os_error(e, "cannot access it", e.filename), start)
+    except Exception as e:  # noqa: BLE001 -- the last resort: a bug, said as one, never exit 1
+        return _bug(args, name, e)
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _fail(args, name: str, e: TalosnbError, start: int) -> int:
+    written = _written_since(start)
+    if getattr(args, "format", None) == "json":
+        # scripts get an object on stdout too, whatever went wrong
+        json.dump({"error": {"message": e.message, "where": e.where, "hint": e.hint,
+                             "exit_code": e.exit_code, "written": written}},
+                  sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    _flush_quietly()
+    print(f"{name}: error: {e}", file=sys.stderr)
+    if written:
+        print(f"  note: written before the error: {', '.join(written)}", file=sys.stderr)
+    return e.exit_code
+
+
+def _bug(args, name: str, e: BaseException) -> int:
+    import traceback
+
+    frames = traceback.extract_tb(e.__traceback__)
+    place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    message = (f"internal error{place}: {type(e).__name__}: {e}. This is a bug in talosnb {__version__}, "
+               "not a problem with your input: please report it with the command line and this message "
+               f"(set {DEBUG_ENV}=1 to see the traceback)")
+    if getattr(args, "format", None) == "json":
+        json.dump({"error": {"message": message, "where": None, "hint": None, "bug": True,
+                             "exit_code": int(ExitStatus.BUG)}}, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    _flush_quietly()
+    if os.environ.get(DEBUG_ENV):
+        traceback.print_exception(e, file=sys.stderr)
+    print(f"{name}: {message}", file=sys.stderr)
+    return ExitStatus.BUG

@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> Result:
     written = {arch: False for arch in outcome}
     if blocked is None and not args.dry_run:
         saved = ws.save(force=args.force, allow_drop=args.allow_drop,
-                        names=[f"config-{arch}" for arch in outcome.changed_arches()])
+                        names=[f"config-{arch}" for arch in outcome.changed_arches()],
+                        follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
         written = {arch: any(p.name == f"config-{arch}" for p in saved.written) for arch in outcome}
     payload, text = context(ws.session)
     payload.update(outcome.as_dict())

@@ -12,7 +12,7 @@ import argparse
 
 from talosnb.analyses.modules import ListEdit, findings_frame
 
-from .common import Result, common_options, context, open_workspace
+from .common import Result, common_options, context, follow_symlinks_option, open_workspace
 
 ENTRY_HELP = ("a .ko path as listed (kernel/drivers/block/nbd.ko), a module name (nbd) or a Kconfig "
               "symbol (BLK_DEV_NBD or CONFIG_BLK_DEV_NBD: the modules it builds)")
@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("entries", nargs="+", metavar="ENTRY", help=ENTRY_HELP)
         p.add_argument("--dry-run", action="store_true", help="print the diff and the check, write nothing")
         p.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
+        follow_symlinks_option(p)
 
 
 def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple[dict, str]:
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> Result:
     diffs = {arch: edit.module_list.diff() for arch, edit in edits.items()}
     saved = set()
     if not args.dry_run:
-        result = ws.save(force=args.force, names=[f"modules-{arch}.txt" for arch in edits])
+        result = ws.save(force=args.force, names=[f"modules-{arch}.txt" for arch in edits],
+                         follow_symlinks=args.follow_symlinks)
         saved = {p.arch for p in result.written}
     payload, text = context(ws.session)
     payload["lists"] = {}

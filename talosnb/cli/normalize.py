@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> Result:
     if not args.dry_run and not any(refused.values()):
         outputs = {args.arch: args.output} if args.output else None
         saved = ws.save(force=args.force, allow_drop=args.allow_drop, outputs=outputs,
-                        names=[f"config-{arch}" for arch in session.configs])
+                        names=[f"config-{arch}" for arch in session.configs],
+                        follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
         written_files = {p.name for p in saved.written}
     for arch, config in session.configs.items():
         target = args.output or config.source

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> Result:
     if blocked is None and not args.dry_run:
         names = [f"config-{arch}" for arch in outcome.changed_arches()]
         names += [f"modules-{arch}.txt" for arch, m in outcome.modules.items() if m.get("added")]
-        saved = ws.save(force=args.force, allow_drop=args.allow_drop, names=names)
+        saved = ws.save(force=args.force, allow_drop=args.allow_drop, names=names,
+                        follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
         written = {arch: any(p.name == f"config-{arch}" for p in saved.written) for arch in outcome}
     payload, text = context(ws.session)
     payload.update(outcome.as_dict())

@@ -22,6 +22,8 @@ _LINE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$|^# CONFIG_([A-Za-z0-9_]+) is 
 # what a person types: SYMBOL=value, with or without CONFIG_, or a looser 'is not set' comment
 _ASSIGN = re.compile(r"^(?:CONFIG_)?([A-Za-z0-9_]+)=(.*)$")
 _NOT_SET = re.compile(r"^#\s*CONFIG_([A-Za-z0-9_]+) is not set\s*$")
+# how conf recognizes an 'is not set' line: the prefix, whatever follows (conf_read_simple, confdata.c)
+NOT_SET_PREFIX = re.compile(r"^# CONFIG_[^ ]+ is not set")
 _HEADER = re.compile(r"^#\s*Linux/(\S+)\s+(\S+)\s+Kernel Configuration\s*$")
 _STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
 
@@ -122,6 +124,11 @@ def header(text: str) -> ConfigHeader | None:
         if m:
             return ConfigHeader(m[1], m[2], linenr)
     return None
+
+
+def is_conf_written(text: str) -> bool:
+    """Whether the text claims to be written by conf (its header), so conf's layout can be expected."""
+    return text.startswith("#\n# Automatically generated file; DO NOT EDIT.\n") or header(text) is not None
 
 
 def written_header(mainmenu_text: str) -> str:

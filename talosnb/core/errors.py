@@ -70,14 +70,6 @@ class InputError(TalosnbError):
     """Bad or missing input: a malformed line, an unknown symbol, a missing file."""
 
 
-class FileChangedError(TalosnbError):
-    """A file changed on disk since it was loaded; writing would lose those changes.
-
-    ``files`` names the files that changed (when several were checked together)."""
-
-    files: tuple[str, ...] = ()
-
-
 class VersionMismatchError(TalosnbError):
     """The kernel tree and the config or Pkgfile are of different kernel releases."""
 
@@ -86,3 +78,19 @@ class RefusedError(TalosnbError):
     """A write refused to protect the user's data (exit 1, like other refusals)."""
 
     exit_code = 1
+
+
+class FileChangedError(RefusedError):
+    """A file changed on disk since it was loaded; writing would lose those changes (a refusal: exit 1).
+
+    ``files`` names the files that changed (when several were checked together)."""
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None,
+                 files=()):
+        super().__init__(message, where=where, hint=hint)
+        self.files: tuple[str, ...] = tuple(files)
+
+
+class TalosnbWarning(UserWarning):
+    """Something talosnb repaired or worked around on its own (a damaged cache rebuilt, an
+    interrupted write finished); the command line prints it as "talosnb: warning: ..."."""

@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from talosnb.core.arches import ARCHES, check_arch
-from talosnb.core.errors import InputError, opt
+from talosnb.core.errors import InputError, TalosnbError, opt
+from talosnb.core.fileio import os_error, recover
 
 from .pkgfile import PkgfileInfo, parse_pkgfile
 
@@ -23,6 +25,8 @@ class PkgsCheckout:
 
     def __init__(self, path: str | os.PathLike):
         self.path = _existing_dir(path, "pkgs checkout", opt("pkgs"), self.CONTENTS)
+        # a talosnb run killed while writing here left a journal: finish (or undo) it first
+        self.recovered = _recover(self.path, self.path / "kernel" / "build")
 
     def __repr__(self) -> str:
         return f"PkgsCheckout({str(self.path)!r})"
@@ -45,7 +49,7 @@ class PkgsCheckout:
 
     def arches(self) -> list[str]:
         """The architectures this checkout has a config for."""
-        return [a for a in ARCHES if (self.path / "kernel" / "build" / f"config-{a}").is_file()]
+        return [a for a in ARCHES if _is_file(self.path / "kernel" / "build" / f"config-{a}")]
 
 
 class TalosCheckout:
@@ -55,6 +59,7 @@ class TalosCheckout:
 
     def __init__(self, path: str | os.PathLike):
         self.path = _existing_dir(path, "talos checkout", opt("talos"), self.CONTENTS)
+        self.recovered = _recover(self.path / "hack")
 
     def __repr__(self) -> str:
         return f"TalosCheckout({str(self.path)!r})"
@@ -64,20 +69,61 @@ class TalosCheckout:
                               f"module list for {arch}", opt("talos"), self.CONTENTS)
 
     def arches(self) -> list[str]:
-        return [a for a in ARCHES if (self.path / "hack" / f"modules-{a}.txt").is_file()]
+        return [a for a in ARCHES if _is_file(self.path / "hack" / f"modules-{a}.txt")]
+
+
+def _recover(*folders: Path) -> list[str]:
+    notes = []
+    for folder in folders:
+        try:
+            notes += recover(folder)
+        except TalosnbError:
+            raise
+        except OSError as e:
+            raise os_error(e, "cannot finish an interrupted write in this folder", folder) from None
+    return notes
+
+
+def _is_file(p: Path) -> bool:
+    """Path.is_file, except that a folder on the way that can't be searched is an error naming it."""
+    try:
+        return stat.S_ISREG(p.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as e:
+        raise os_error(e, "cannot look into this folder", p.parent) from None
 
 
 def _existing_dir(path: str | os.PathLike, what: str, option: str, contents: str) -> Path:
     p = Path(path).expanduser()
-    if not p.is_dir():
-        state = "is not a folder" if p.exists() else "not found"
-        raise InputError(f"{what} {state}", where=str(p),
+    try:
+        mode = p.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{what} not found", where=str(p),
+                         hint=f"{option} takes a folder containing {contents}") from None
+    except OSError as e:
+        raise os_error(e, f"cannot open the {what}", p) from None
+    if not stat.S_ISDIR(mode):
+        raise InputError(f"{what} is not a folder", where=str(p),
                          hint=f"{option} takes a folder containing {contents}")
+    if not os.access(p, os.X_OK):
+        raise InputError(f"cannot open the {what}: permission denied", where=str(p),
+                         hint="check the folder's permissions")
     return p.resolve()
 
 
 def _existing_file(p: Path, what: str, option: str, contents: str) -> Path:
-    if not p.is_file():
+    try:
+        mode = p.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{what} not found", where=str(p),
+                         hint=f"the {option} folder should contain {contents}") from None
+    except OSError as e:
+        raise os_error(e, f"cannot open the {what}", p) from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{what} is a folder, expected a file", where=str(p),
                          hint=f"the {option} folder should contain {contents}")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"cannot read the {what}: permission denied", where=str(p),
+                         hint="check the file's permissions")
     return p

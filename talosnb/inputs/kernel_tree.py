@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import lzma
 import os
 import re
@@ -20,11 +21,14 @@ import stat
 import tarfile
 import tempfile
 import time
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from talosnb.core.errors import InputError, opt
+from talosnb.core import cachefile
+from talosnb.core.errors import InputError, TalosnbWarning, opt
+from talosnb.core.fileio import os_error
 from talosnb.core.paths import ENV_CACHE_DIR, ENV_KERNEL_MIRROR, cache_dir
 from talosnb.core.versions import RELEASE, parse_version, read_makefile_version
 
@@ -35,6 +39,11 @@ DEFAULT_KERNEL_MIRROR = "https://cdn.kernel.org/pub/linux/kernel"
 # Bump when the layout or the selection of extracted trees changes, so caches
 # written by an older talosnb are not mistaken for complete ones.
 CACHE_FORMAT = 1
+
+# Beside the extracted tree: what was extracted (sha256 and size of each file, each
+# symlink's target), so a damaged file is found before it is read.
+MANIFEST = ".talosnb-manifest"
+MANIFEST_ENGINE = f"tree-manifest-{CACHE_FORMAT}"
 
 TARBALL_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar", ".txz", ".tar.bz2", ".tbz2")
 
@@ -54,12 +63,35 @@ class KernelTree:
     path: Path
     version: str
     origin: Path
+    extraction: Path | None = None   # the cache folder it was extracted into (None: the user's folder)
+
+    def damaged_files(self) -> list[str]:
+        """The files of an extracted tree that differ from what was extracted (its manifest):
+        changed, missing, or added where the Kconfig/Kbuild engines look. [] for a folder
+        the user gave (talosnb has no record of what it should hold)."""
+        folder = self.extraction
+        return [] if folder is None else _verify_manifest(folder)
+
+    def ensure_intact(self) -> None:
+        """Before the tree's files are read (a parse or a Kbuild walk, not a cache hit): an
+        extracted tree whose files were damaged is extracted again, with a warning."""
+        damaged = self.damaged_files()
+        if damaged:
+            shown = ", ".join(damaged[:5]) + (f" and {len(damaged) - 5} more" if len(damaged) > 5 else "")
+            warnings.warn(TalosnbWarning(f"{self.path}: the tree extracted from {self.origin.name} is damaged "
+                                         f"({shown}); extracting it again"), stacklevel=2)
+            _reextract(self.origin, self.extraction)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, origin: str | os.PathLike | None = None) -> KernelTree:
+    def open(cls, path: str | os.PathLike, *, origin: str | os.PathLike | None = None,
+             extraction: Path | None = None) -> KernelTree:
         p = Path(path).expanduser()
-        if not p.is_dir():
+        if not _probe(p, "kernel source folder").is_dir():
             raise InputError("kernel source folder not found", where=str(p), hint=kernel_src_hint())
+        for name in ("Makefile", "Kconfig"):
+            if _probe(p / name, "kernel tree").exists() and not os.access(p / name, os.R_OK):
+                raise InputError("cannot read the kernel tree: permission denied", where=str(p / name),
+                                 hint="check the permissions of the tree's files")
         version = read_makefile_version(p / "Makefile")
         if version is None:
             raise InputError(
@@ -70,7 +102,32 @@ class KernelTree:
             raise InputError("not a kernel source tree: no top-level Kconfig", where=str(p),
                              hint=kernel_src_hint())
         p = p.resolve()
-        return cls(p, version, Path(origin).resolve() if origin else p)
+        return cls(p, version, Path(origin).resolve() if origin else p, extraction)
+
+
+class _Probe:
+    def __init__(self, path: Path, what: str) -> None:
+        self.path, self.what = path, what
+
+    def _mode(self) -> int | None:
+        try:
+            return self.path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as e:
+            raise os_error(e, f"cannot open the {self.what}", self.path) from None
+
+    def is_dir(self) -> bool:
+        mode = self._mode()
+        return mode is not None and stat.S_ISDIR(mode)
+
+    def exists(self) -> bool:
+        return self._mode() is not None
+
+
+def _probe(path: Path, what: str) -> _Probe:
+    """is_dir()/exists() that turn a permission error on the way into an InputError naming the path."""
+    return _Probe(path, what)
 
 
 def is_tarball(path: str | os.PathLike) -> bool:
@@ -86,7 +143,7 @@ def open_kernel_tree(spec: str | os.PathLike, *, pkgfile_version: str | None = N
     """
     p = Path(spec).expanduser()
     want = f" (the Pkgfile wants linux-{pkgfile_version})" if pkgfile_version else ""
-    if p.is_dir():
+    if _probe(p, "kernel source").is_dir():
         return KernelTree.open(p)
     if not p.exists():
         raise InputError(f"kernel source not found{want}", where=str(p), hint=kernel_src_hint())
@@ -156,13 +213,28 @@ def _find_tree_root(folder: Path) -> Path | None:
 def _extract_cached(tarball: Path, *, progress: bool, want: str) -> KernelTree:
     trees = cache_dir() / "trees" / f"v{CACHE_FORMAT}"
     final = trees / _tree_cache_key(tarball)
-    if final.is_dir():
+    try:
+        if final.is_dir():
+            root = _find_tree_root(final)
+            if root is not None and (final / MANIFEST).is_file():
+                return KernelTree.open(root, origin=tarball, extraction=final)
+            # Renamed into place only when complete (its manifest last), so this is
+            # damage from outside talosnb: start over.
+            shutil.rmtree(final, ignore_errors=True)
+        _extract_to(tarball, final, progress=progress, want=want)
         root = _find_tree_root(final)
-        if root is not None:
-            return KernelTree.open(root, origin=tarball)
-        # Renamed into place only when complete, so this is damage from outside
-        # talosnb: start over.
-        shutil.rmtree(final, ignore_errors=True)
+        assert root is not None
+        return KernelTree.open(root, origin=tarball, extraction=final)
+    except OSError as e:
+        error = os_error(e, "cannot use the cache folder", e.filename or trees)
+        error.hint = f"set {ENV_CACHE_DIR} to a folder talosnb can read and write ({error.hint or ''})"
+        raise error from None
+
+
+def _extract_to(tarball: Path, final: Path, *, progress: bool, want: str = "") -> None:
+    """Extract into a partial folder beside ``final``, check it, write its manifest, rename it
+    into place (replacing what is there: a damaged earlier extraction)."""
+    trees = final.parent
     try:
         trees.mkdir(parents=True, exist_ok=True)
         _remove_stale_partials(trees, final.name)
@@ -172,38 +244,45 @@ def _extract_cached(tarball: Path, *, progress: bool, want: str) -> KernelTree:
                          hint=f"set {ENV_CACHE_DIR} to a writable folder") from None
     try:
         _extract_kernel_files(tarball, tmp, progress=progress)
-        root = _find_tree_root(tmp)
-        if root is None:
+        if _find_tree_root(tmp) is None:
             raise InputError(
                 f"not a kernel source tarball: no top-level Makefile with VERSION{want}",
                 where=str(tarball),
                 hint="pass a kernel.org linux-X.Y.Z.tar.xz, Debian's "
                      "/usr/src/linux-source-X.Y.tar.xz, or an extracted kernel folder")
+        _write_manifest(tmp)
+        stale = None
+        if final.exists():
+            stale = Path(tempfile.mkdtemp(prefix=f".stale-{final.name}-", dir=trees))
+            os.rename(final, stale / "tree")
         try:
             os.rename(tmp, final)
         except OSError:
             # Another process finished the same extraction first: use theirs.
             if not final.is_dir():
                 raise
-            shutil.rmtree(tmp, ignore_errors=True)
-        root = _find_tree_root(final)
-        assert root is not None
-        return KernelTree.open(root, origin=tarball)
+        if stale is not None:
+            shutil.rmtree(stale, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _reextract(tarball: Path, final: Path) -> None:
+    _extract_to(tarball, final, progress=False)
 
 
 def _remove_stale_partials(trees: Path, key: str) -> None:
     # Leftovers of an interrupted extraction; an hour is far longer than any
     # extraction, so a concurrent one is never pulled from under its feet.
     cutoff = time.time() - 3600
-    for p in trees.glob(f".partial-{key}-*"):
-        try:
-            if p.stat().st_mtime < cutoff:
-                shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
+    for pattern in (f".partial-{key}-*", f".stale-{key}-*"):
+        for p in trees.glob(pattern):
+            try:
+                if p.stat().st_mtime < cutoff:
+                    shutil.rmtree(p, ignore_errors=True)
+            except OSError:
+                pass
 
 
 def _unsafe(tarball: Path, member: str, why: str) -> InputError:
@@ -229,18 +308,28 @@ def _check_member(tarball: Path, m: tarfile.TarInfo) -> PurePosixPath:
             raise _unsafe(tarball, name, f"link to absolute path {target!r}")
         # Symlink targets are relative to the link's folder, hard link targets
         # to the archive root.
-        base = list(rel.parent.parts) if m.issym() else []
-        depth = base[:]
-        for part in PurePosixPath(target).parts:
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if not depth:
-                    raise _unsafe(tarball, name, f"link {target!r} points outside the tree")
-                depth.pop()
-            else:
-                depth.append(part)
+        _walk_link(tarball, name, list(rel.parent.parts) if m.issym() else [], target, {})
     return rel
+
+
+def _walk_link(tarball: Path, name: str, start: list[str], target: str,
+               links: dict[PurePosixPath, str]) -> PurePosixPath:
+    """Follow a link's target component by component from ``start`` (the link's folder, as
+    parts below the archive root): it must stay in the tree and never pass through another
+    symlink of the archive (whose own target could lead anywhere). Returns where it lands."""
+    here = start[:]
+    parts = [p for p in PurePosixPath(target).parts if p not in ("", ".")]
+    for i, part in enumerate(parts):
+        if part == "..":
+            if not here:
+                raise _unsafe(tarball, name, f"link {target!r} points outside the tree")
+            here.pop()
+            continue
+        here.append(part)
+        if i < len(parts) - 1 and PurePosixPath(*here) in links:
+            raise _unsafe(tarball, name, f"link {target!r} runs through the symlink "
+                                         f"{'/'.join(here)!r} (which could lead outside the tree)")
+    return PurePosixPath(*here) if here else PurePosixPath()
 
 
 def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
@@ -253,6 +342,7 @@ def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
     except OSError as e:
         raise InputError(f"cannot read the tarball: {e.strerror}", where=str(tarball)) from None
     top: str | None = None
+    extraction = _Extraction(tarball, dest)
     with raw, tqdm(total=size, unit="B", unit_scale=True, desc=f"extracting {tarball.name}",
                    disable=not progress, leave=False) as bar:
         reader = io.BufferedReader(_ProgressReader(raw, bar), buffer_size=1 << 20)
@@ -271,7 +361,8 @@ def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
                         inner = rel
                     if not (engine_file(inner) or engine_file(rel)):
                         continue
-                    _write_member(tar, m, dest, rel, tarball)
+                    extraction.member(tar, m, rel)
+            extraction.finish()
         except InputError:
             raise
         except _CacheWriteError as e:
@@ -294,31 +385,89 @@ def _inside(root_real: str, path: str | os.PathLike) -> bool:
     return real == root_real or real.startswith(root_real + os.sep)
 
 
-def _write_member(tar: tarfile.TarFile, m: tarfile.TarInfo, dest: Path, rel: PurePosixPath,
-                  tarball: Path) -> None:
-    target = dest.joinpath(*rel.parts)
-    # The member names were checked lexically; symlinks extracted earlier can
-    # still redirect a path (a -> .., then a/b -> ..), so check the real
-    # location on disk before creating anything.
-    dest_real = os.path.realpath(dest)
-    if not _inside(dest_real, target.parent):
-        raise _unsafe(tarball, m.name, "path leads outside the tree through a symlink")
-    if m.issym() and not _inside(dest_real, os.path.join(os.path.realpath(target.parent), m.linkname)):
-        raise _unsafe(tarball, m.name, f"link {m.linkname!r} points outside the tree")
-    if m.isfile():
-        f = tar.extractfile(m)
-        assert f is not None
-        # Read first: a truncated tarball fails here, and must not be reported
-        # as a problem writing the cache.
-        data = f.read()
-    try:
-        _place_member(m, target, dest, data if m.isfile() else b"")
-    except OSError as e:
-        raise _CacheWriteError() from e
+class _Extraction:
+    """One tarball being extracted into ``dest``, so that nothing can land or point outside it.
+
+    Every path is a plain path: no member is written through a symlink of the archive,
+    and no link target runs through one. Symlinks are created last, once every other
+    member is in place (so no member can be redirected by one), and then every link in
+    the tree is resolved on disk and must land inside it.
+    """
+
+    def __init__(self, tarball: Path, dest: Path) -> None:
+        self.tarball, self.dest = tarball, dest
+        self.dest_real = os.path.realpath(dest)
+        self.links: dict[PurePosixPath, tuple[str, str]] = {}   # path -> (target, member name)
+
+    def _through_link(self, rel: PurePosixPath) -> PurePosixPath | None:
+        for i in range(1, len(rel.parts)):
+            prefix = PurePosixPath(*rel.parts[:i])
+            if prefix in self.links:
+                return prefix
+        return None
+
+    def member(self, tar: tarfile.TarFile, m: tarfile.TarInfo, rel: PurePosixPath) -> None:
+        try:
+            # Python's own rules for untrusted archives, on top of ours
+            tarfile.data_filter(m, str(self.dest))
+        except tarfile.FilterError as e:
+            raise _unsafe(self.tarball, m.name, str(e)) from None
+        via = self._through_link(rel)
+        if via is not None:
+            raise _unsafe(self.tarball, m.name, f"its path runs through the symlink {via.as_posix()!r} "
+                                                "(which could lead outside the tree)")
+        if m.issym():
+            self.links[rel] = (m.linkname, m.name)
+            return
+        self.links.pop(rel, None)   # a later member of the same name wins, as with tar(1)
+        target = self.dest.joinpath(*rel.parts)
+        source = None
+        if m.islnk():
+            landed = _walk_link(self.tarball, m.name, [], m.linkname, self.links)
+            if landed in self.links or self._through_link(landed) is not None:
+                raise _unsafe(self.tarball, m.name, f"hard link {m.linkname!r} leads through a symlink")
+            source = self.dest.joinpath(*landed.parts)
+            if not _inside(self.dest_real, source):
+                raise _unsafe(self.tarball, m.name, f"link {m.linkname!r} points outside the tree")
+        data = b""
+        if m.isfile():
+            f = tar.extractfile(m)
+            assert f is not None
+            # Read first: a truncated tarball fails here, and must not be reported
+            # as a problem writing the cache.
+            data = f.read()
+        try:
+            _place_member(m, target, source, data)
+        except OSError as e:
+            raise _CacheWriteError() from e
+
+    def finish(self) -> None:
+        """Create the symlinks, then check that every link in the tree resolves inside it."""
+        for rel, (target, name) in self.links.items():
+            _walk_link(self.tarball, name, list(rel.parent.parts), target, self.links)
+            path = self.dest.joinpath(*rel.parts)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if path.is_dir() and not path.is_symlink():
+                    raise _unsafe(self.tarball, name, "a symlink replacing a folder of the archive")
+                if path.is_symlink() or path.exists():
+                    path.unlink()
+                os.symlink(target, path)
+            except OSError as e:
+                raise _CacheWriteError() from e
+        for dirpath, dirnames, filenames in os.walk(self.dest):
+            for entry in (*dirnames, *filenames):
+                path = os.path.join(dirpath, entry)
+                if os.path.islink(path) and not _inside(self.dest_real, path):
+                    rel = os.path.relpath(path, self.dest)
+                    raise _unsafe(self.tarball, rel, f"link {os.readlink(path)!r} resolves outside the tree "
+                                                     f"({os.path.realpath(path)})")
 
 
-def _place_member(m: tarfile.TarInfo, target: Path, dest: Path, data: bytes) -> None:
+def _place_member(m: tarfile.TarInfo, target: Path, source: Path | None, data: bytes) -> None:
     if m.isdir():
+        if target.is_symlink() or (target.exists() and not target.is_dir()):
+            target.unlink()
         target.mkdir(parents=True, exist_ok=True)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -328,14 +477,13 @@ def _place_member(m: tarfile.TarInfo, target: Path, dest: Path, data: bytes) -> 
             shutil.rmtree(target)
         else:
             target.unlink()
-    if m.issym():
-        os.symlink(m.linkname, target)
-        return
     if m.islnk():
-        source = dest.joinpath(*[p for p in PurePosixPath(m.linkname).parts if p not in ("", ".")])
-        if source.is_file() and not source.is_symlink():
-            shutil.copyfile(source, target)
-            os.chmod(target, stat.S_IMODE(source.stat().st_mode))
+        assert source is not None
+        # copied, not linked: the cache holds no hard links into other trees
+        st = os.lstat(source) if os.path.lexists(source) else None
+        if st is not None and stat.S_ISREG(st.st_mode):
+            shutil.copyfile(source, target, follow_symlinks=False)
+            os.chmod(target, stat.S_IMODE(st.st_mode))
         return
     if not m.isfile():
         return
@@ -344,6 +492,69 @@ def _place_member(m: tarfile.TarInfo, target: Path, dest: Path, data: bytes) -> 
     # Scripts must stay executable ($(shell,...) runs them); nothing needs more.
     os.chmod(target, 0o755 if m.mode & 0o111 else 0o644)
     os.utime(target, (m.mtime, m.mtime))
+
+
+# --------------------------------------------------------------------------- manifest
+
+def _write_manifest(folder: Path) -> None:
+    """What was extracted into ``folder``: each file's size and sha256, each symlink's target."""
+    files, links = {}, {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, folder)
+            if os.path.islink(path):
+                links[rel] = os.readlink(path)
+            else:
+                with open(path, "rb") as f:
+                    data = f.read()
+                files[rel] = [len(data), hashlib.sha256(data).hexdigest()]
+    body = json.dumps({"files": files, "links": links}, sort_keys=True).encode()
+    if not cachefile.write(folder / MANIFEST, body, engine=MANIFEST_ENGINE):
+        raise _CacheWriteError() from OSError(f"cannot write {folder / MANIFEST}")
+
+
+def _verify_manifest(folder: Path) -> list[str]:
+    """The paths (relative to the tree's folder) that differ from the manifest."""
+    data = cachefile.read(folder / MANIFEST, engine=MANIFEST_ENGINE, what="manifest of the extracted tree")
+    if data is None:
+        return [MANIFEST]
+    try:
+        manifest = json.load(data)
+        files, links = manifest["files"], manifest["links"]
+    except (ValueError, KeyError, TypeError):
+        return [MANIFEST]
+    damaged = []
+    base = os.path.join(folder, "")
+    for rel, (size, sha256) in files.items():
+        path = base + rel
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if (not stat.S_ISREG(st.st_mode) or st.st_size != size or os.path.islink(path)
+                        or hashlib.sha256(f.read()).hexdigest() != sha256):
+                    damaged.append(rel)
+        except OSError:
+            damaged.append(rel)
+    for rel, target in links.items():
+        try:
+            if os.readlink(base + rel) != target:
+                damaged.append(rel)
+        except OSError:
+            damaged.append(rel)
+    # a file added where the engines look changes what they read
+    known = files.keys() | links.keys() | {MANIFEST}
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        prefix = os.path.join(dirpath, "")[len(base):]
+        for name in filenames:
+            rel = prefix + name
+            if rel in known:
+                continue
+            parts = PurePosixPath(rel)
+            if engine_file(PurePosixPath(*parts.parts[1:])) or engine_file(parts):
+                damaged.append(rel)
+    return sorted(damaged)
 
 
 def write_tarball(tree: str | os.PathLike, dest: str | os.PathLike, *, top: str) -> Path:

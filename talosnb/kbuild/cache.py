@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
+import io
 import os
 import pickle
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from talosnb.core import cachefile
 from talosnb.core.paths import cache_dir as default_cache_dir
 
 from .model import FORMAT_VERSION, KbuildMap
@@ -42,53 +46,55 @@ def cache_path(tree: Path, srcarch: str, cache_dir: Path | None = None) -> Path:
     return folder / "kbuild" / f"{kernel_version(tree)}-{srcarch}-{where}.pickle"
 
 
+@functools.cache
+def engine() -> str:
+    """What wrote a cache file: the format, the Kbuild reader's own code, the Python version.
+    A change to any of them makes older files stale."""
+    digest = hashlib.sha256(f"{FORMAT_VERSION}|{sys.version_info[:2]}".encode())
+    for module in ("model.py", "makefile.py", "walk.py", "cache.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return f"kbuild-{digest.hexdigest()[:32]}"
+
+
 def load_kbuild_map(tree: Path, srcarch: str, cache_dir: Path | None = None, *,
-                    progress: bool = False) -> KbuildMap:
+                    progress: bool = False, check_sources: Callable[[], None] | None = None) -> KbuildMap:
     """:func:`build_kbuild_map`, cached on disk per tree and SRCARCH (default cache folder:
     ``platformdirs.user_cache_dir("talosnb")``, or ``$TALOSNB_CACHE_DIR``).
 
     The cache is keyed by the top-Makefile version, SRCARCH, the format version and a hash
     of the paths, mtimes and sizes of the Kbuild files the map was built from (plus the
     mtimes of the directories descended, so a new Kbuild file is noticed); any change
-    rebuilds it.
+    rebuilds it. A damaged cache file (checked against its digest) is deleted with a
+    warning and rebuilt. ``check_sources`` is called before the Kbuild files are read
+    (not on a cache hit): e.g. to re-extract a damaged tree.
     """
     tree = Path(tree).resolve()
     path = cache_path(tree, srcarch, cache_dir)
-    try:
-        with open(path, "rb") as f:
-            stamp, payload = pickle.load(f)
-        if stamp == _stamp(tree, payload_files(payload), payload_dirs(payload)):
-            # Unpickling ~100k small objects triggers the cyclic GC over and over; it
-            # finds nothing to collect here, so pause it (halves the warm load time).
-            was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                kmap = pickle.loads(payload[2])
-            finally:
-                if was_enabled:
-                    gc.enable()
-            if isinstance(kmap, KbuildMap):
+    data = cachefile.read(path, engine=engine(), what=f"Kbuild map for {srcarch}")
+    if data is not None:
+        try:
+            files, dirs, stamp = pickle.load(data)
+            if stamp == _stamp(tree, files, dirs):
+                # Unpickling ~100k small objects triggers the cyclic GC over and over; it
+                # finds nothing to collect here, so pause it (halves the warm load time).
+                was_enabled = gc.isenabled()
+                gc.disable()
+                try:
+                    kmap = pickle.load(data)
+                finally:
+                    if was_enabled:
+                        gc.enable()
+                if not isinstance(kmap, KbuildMap):
+                    raise TypeError(type(kmap).__name__)
                 return kmap
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError,
-            IndexError):
-        pass  # missing, stale or unreadable: build it again
+        except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
+            cachefile.discard(path, f"Kbuild map for {srcarch}", f"unpickling failed: {type(e).__name__}")
+    if check_sources is not None:
+        check_sources()
     kmap = build_kbuild_map(tree, srcarch, progress=progress)
-    payload = (kmap.files, list(kmap.directories), pickle.dumps(kmap, protocol=pickle.HIGHEST_PROTOCOL))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump((_stamp(tree, kmap.files, kmap.directories), payload), f,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache we cannot write only costs time
+    buffer = io.BytesIO()
+    pickle.dump((kmap.files, list(kmap.directories), _stamp(tree, kmap.files, kmap.directories)), buffer,
+                protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump(kmap, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    cachefile.write(path, buffer.getbuffer(), engine=engine())
     return kmap
-
-
-def payload_files(payload: tuple) -> list[str]:
-    return payload[0]
-
-
-def payload_dirs(payload: tuple) -> list[str]:
-    return payload[1]

@@ -67,6 +67,7 @@ class Config:
     notes: list[LoadNote] = field(default_factory=list)
     probe_answers: list[toolchain.ProbeAnswer] = field(default_factory=list)
     recorded_version: str | None = None
+    lines: list[str] = field(default_factory=list, repr=False)   # the file's lines, as conf splits them
 
     @property
     def arch(self) -> str:
@@ -91,7 +92,8 @@ class Config:
         kconf = tree.kconf
         kconf.warnings = []
         semantics.reset_choice_priorities(kconf)
-        kconf.load_config(io.StringIO(text), replace=True)
+        # the loader reads exactly the lines the checks read (one splitter: dotconfig.split_lines)
+        kconf.load_config(io.StringIO("".join(line + "\n" for line in config.lines)), replace=True)
         kconf.missing_syms = []
         if tree.mode == "recorded":
             config.probe_answers = toolchain.solve_placeholders(kconf, recorded, tree.probes)
@@ -121,15 +123,38 @@ class Config:
         errors: list[str] = []
         recorded: dict[str, str] = {}
         seen: dict[str, int] = {}
-        for linenr, raw in enumerate(dotconfig.split_lines(text), 1):
-            line = raw.rstrip()
+        lines = dotconfig.split_lines(text)
+        self.lines = lines
+        headings: list[tuple[str, int]] = []     # '# TITLE' blocks not closed by '# end of TITLE'
+        for linenr, line in enumerate(lines, 1):
+            # conf strips nothing but the line end (getline_stripped, confdata.c), kconfiglib strips
+            # all trailing whitespace: a line where the two would differ is refused below
+            if not line.strip():
+                continue
             parsed = dotconfig.parse_line(line)
             if parsed is None:
-                if line and not line.lstrip().startswith("#"):
+                if line.startswith("# end of "):
+                    title = line[len("# end of "):]
+                    while headings and headings[-1][0] != title:
+                        headings.pop()       # comments: conf writes no end line for them
+                    if headings:
+                        headings.pop()
+                elif line.startswith("# ") and linenr > 1 and lines[linenr - 2] == "#" and \
+                        linenr < len(lines) and lines[linenr] == "#":
+                    headings.append((line[2:], linenr))
+                elif dotconfig.NOT_SET_PREFIX.match(line):
+                    # conf (and kconfiglib) read '# CONFIG_X is not set<anything>' as X=n
+                    errors.append(f"{source}:{linenr}: {line!r}: text after 'is not set' (conf reads the line "
+                                  "as 'is not set' and ignores the rest)")
+                elif line and not line.lstrip().startswith("#"):
                     errors.append(f"{source}:{linenr}: malformed line {line!r} "
                                   "(expected CONFIG_NAME=value or '# CONFIG_NAME is not set')")
                 continue
             name, value, is_set = parsed.symbol, parsed.value, parsed.is_set
+            if value != value.rstrip():
+                errors.append(f"{source}:{linenr}: {line!r}: whitespace after the value (conf reads it as part "
+                              "of the value; remove it)")
+                continue
             if is_set and value == "y" and name in foreign:
                 raise InputError(f"CONFIG_{name}=y: this is a config for {foreign[name]}, not {arch}",
                                  where=f"{source}:{linenr}",
@@ -156,12 +181,38 @@ class Config:
                                            "the last assignment wins"))
             seen[name] = linenr
             recorded[name] = line
+        if dotconfig.is_conf_written(text):
+            self._refuse_truncated(text, lines, headings)
         if errors:
             shown = "\n  ".join(errors[:20])
             more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
             raise InputError(f"{len(errors)} bad line(s) in the config:\n  {shown}{more}", where=source,
                              hint="fix or remove these lines; nothing was changed")
         return recorded
+
+    def _refuse_truncated(self, text: str, lines: list[str], headings: list[tuple[str, int]]) -> None:
+        """A file conf wrote that was cut short (a failed copy, a full disk): say so, before any
+        line in it is blamed on the tree. conf ends every line with a newline and closes every
+        visible menu with '# end of TITLE' (conf_write(), confdata.c)."""
+        source = self.source
+        hint = ("restore the file (e.g. git checkout -- kernel/build/config-ARCH, or your last copy); "
+                "nothing was changed")
+        if not text.endswith("\n"):
+            raise InputError(f"the config ends in the middle of line {len(lines)} ({lines[-1][:60]!r}): the file "
+                             "looks truncated (conf ends every line with a newline)",
+                             where=f"{source}:{len(lines)}", hint=hint)
+        menus = self.tree.menu_titles()
+        unclosed = [(title, linenr) for title, linenr in headings if title in menus]
+        last = self.tree.last_menu()
+        if not unclosed and last is not None and f"# end of {last}" not in lines:
+            # cut between two menus: the last menu of the tree, always written, is missing
+            raise InputError(f"the config lacks the '# end of {last}' line conf writes near its end: the file "
+                             f"looks truncated after line {len(lines)}", where=f"{source}:{len(lines)}", hint=hint)
+        if unclosed:
+            names = ", ".join(f"'# end of {title}'" for title, _ in reversed(unclosed[-3:]))
+            raise InputError(f"the config lacks the {names} line(s) conf writes for the menus opened at line(s) "
+                             f"{', '.join(str(n) for _, n in unclosed[-3:])}: the file looks truncated after "
+                             f"line {len(lines)}", where=f"{source}:{len(lines)}", hint=hint)
 
     # --- values -----------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import errno
 import functools
 import gc
 import hashlib
@@ -12,11 +13,13 @@ import os
 import pickle
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import kconfiglib
 
+from talosnb.core import cachefile
 from talosnb.core.arches import check_arch, srcarch
 from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import cache_dir
@@ -25,7 +28,7 @@ from talosnb.core.versions import read_makefile_version
 from . import syntax, toolchain
 
 # Bump when the parsed form changes, so stale caches are not reused.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 TOOLCHAIN_MODES = ("recorded", "host")
 
@@ -60,6 +63,29 @@ class KconfigTree:
     def srcarch(self) -> str:
         return srcarch(self.arch)
 
+    def last_menu(self) -> str | None:
+        """The title of the last top-level menu that is always visible: conf's output of any config
+        of this tree ends with its '# end of TITLE' line (or a few top-level symbols after it)."""
+        kconf = self.kconf
+        last = None
+        node = kconf.top_node.list
+        while node is not None:
+            if node.item is kconfiglib.MENU and node.prompt and node.dep is kconf.y and node.visibility is kconf.y:
+                last = node.prompt[0]
+            node = node.next
+        return last
+
+    def menu_titles(self) -> frozenset[str]:
+        """Titles of the tree's menus (conf closes each in a .config with '# end of TITLE'),
+        minus any that is also a comment's (conf writes no end line for those)."""
+        titles = getattr(self, "_menu_titles", None)
+        if titles is None:
+            kconf = self.kconf
+            comments = {node.prompt[0] for node in kconf.comments if node.prompt}
+            titles = frozenset(node.prompt[0] for node in kconf.menus if node.prompt) - comments
+            self._menu_titles = titles
+        return titles
+
     @property
     def header_arch(self) -> str:
         # Talos builds with ARCH set to the SRCARCH name: config headers read "Linux/x86"
@@ -68,11 +94,13 @@ class KconfigTree:
     @classmethod
     def load(cls, path: str | os.PathLike, arch: str, *, toolchain_mode: str = "recorded",
              host: dict[str, str] | None = None, use_cache: bool = True,
-             version: str | None = None) -> KconfigTree:
+             version: str | None = None, check_sources: Callable[[], None] | None = None) -> KconfigTree:
         """Parse `path/Kconfig` for `arch`. Recorded mode runs no probe and is cached on disk.
 
         `version` stands in for the top Makefile's in Kconfig-only folders
-        (such as the kernel's own scripts/kconfig/tests cases).
+        (such as the kernel's own scripts/kconfig/tests cases). `check_sources` is
+        called before the tree's files are read (not on a cache hit): e.g. to
+        re-extract a damaged tree.
         """
         path = Path(path).resolve()
         check_arch(arch)
@@ -86,6 +114,8 @@ class KconfigTree:
             cached = _read_cache(path, version, arch)
             if cached is not None:
                 return cached
+        if check_sources is not None:
+            check_sources()
         tree = _parse(path, version, arch, toolchain_mode, host)
         if toolchain_mode == "recorded" and use_cache:
             _write_cache(tree)
@@ -106,8 +136,22 @@ def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] 
     try:
         kconf = _with_deep_stack(lambda: syntax.parse(str(path), env, shell))
     except kconfiglib.KconfigError as e:
-        raise InputError(f"cannot parse the kernel's Kconfig: {str(e).strip()}",
-                         hint="this Kconfig construct is not supported; please report it") from None
+        raise InputError(f"cannot parse the kernel's Kconfig: {str(e).strip()}", where=str(path),
+                         hint="if the tree is intact (a fresh checkout or tarball), this Kconfig construct is "
+                              "not supported: please report it; otherwise restore the damaged file") from None
+    except OSError as e:
+        # kconfiglib's own message names the `source` line: "file:line: Could not open 'x' (...)"
+        message = str(e).strip()
+        where, _, rest = message.partition(": Could not open ")
+        if not rest or ":" not in where:
+            where, rest = str(getattr(e, "filename", "") or path), message
+        else:
+            where, rest = str(path / where), "could not open " + rest   # kconfiglib's names are tree-relative
+        hint = ("`source` names a folder, not a Kconfig file (in recorded mode an unknown $(shell,...) "
+                "expands to nothing): check that line" if e.errno == errno.EISDIR else
+                "check the permissions of the tree's files" if e.errno in (errno.EACCES, errno.EPERM) else
+                "the tree is incomplete or damaged: use a complete kernel tree")
+        raise InputError(f"cannot read the kernel's Kconfig: {rest}", where=where, hint=hint) from None
     tree = KconfigTree(path, version, arch, mode, kconf, host_env=host or {})
     if mode == "recorded":
         toolchain.bind_placeholders(kconf, shell)
@@ -132,7 +176,8 @@ def _with_deep_stack(fn):
     threading.stack_size(512 * 1024 * 1024)
     try:
         with _long_lived_objects():
-            thread = threading.Thread(target=run)
+            # a daemon: an interrupted parse never holds up (or makes noise at) interpreter exit
+            thread = threading.Thread(target=run, daemon=True)
             thread.start()
             thread.join()
     finally:
@@ -183,10 +228,11 @@ def _long_lived_objects():
             gc.enable()
 
 
+@functools.cache
 def _engine_fingerprint() -> str:
     # The pickled tree embeds how this engine parsed it: any change to the
     # parsing code must miss the cache.
-    digest = hashlib.sha256(ENGINE_VERSION.encode())
+    digest = hashlib.sha256(f"{ENGINE_VERSION}|{kconfiglib.VERSION}|{sys.version_info[:2]}".encode())
     for module in ("syntax.py", "toolchain.py", "tree.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()
@@ -279,14 +325,17 @@ def _load_tree(file) -> KconfigTree:
 
 def _read_cache(path: Path, version: str, arch: str) -> KconfigTree | None:
     file = _cache_file(path, version, arch)
+    data = cachefile.read(file, engine=_engine_fingerprint(), what=f"Kconfig tree for {arch}")
+    if data is None:
+        return None
     try:
-        with open(file, "rb") as f:
-            filenames, stamp = pickle.load(f)
-            if _stamp(path, filenames) != stamp:
-                return None
-            with _long_lived_objects():
-                tree = _load_tree(f)
-    except Exception:  # noqa: BLE001 -- missing, unreadable or from another engine: parse again
+        filenames, stamp = pickle.load(data)
+        if _stamp(path, filenames) != stamp:
+            return None   # the tree's Kconfig files changed since: parse again (and replace it)
+        with _long_lived_objects():
+            tree = _load_tree(data)
+    except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
+        cachefile.discard(file, f"Kconfig tree for {arch}", f"unpickling failed: {type(e).__name__}")
         return None
     tree.from_cache = True
     return tree
@@ -301,11 +350,5 @@ def _write_cache(tree: KconfigTree) -> None:
         _with_deep_stack(lambda: _TreePickler(buffer).dump_tree(tree))
     except Exception:  # noqa: BLE001
         return  # caching is an optimisation; a failure only costs the next parse
-    file = _cache_file(tree.path, tree.version, tree.arch)
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(buffer.getbuffer())
-        os.replace(tmp, file)
-    except OSError:
-        pass
+    cachefile.write(_cache_file(tree.path, tree.version, tree.arch), buffer.getbuffer(),
+                    engine=_engine_fingerprint())
