@@ -290,12 +290,22 @@ def solve_placeholders(kconf, recorded: dict[str, str | None], probes: dict[str,
         if derived is not None:
             value, evidence = derived, "recorded"
         else:
+            # A 0 or empty line may be a symbol the answer does not reach (CLANG_VERSION=0
+            # beside GCC_VERSION=140200, both from cc-version): another user's number wins,
+            # but with no other, the 0 itself is the answer (PAHOLE_VERSION=0: no pahole).
+            fallback = None
             for user in users[name]:
                 got = _line_value(recorded.get(user))
-                if got in (None, "", "0") or (probe.kind == "version" and not got.lstrip("-").isdigit()):
+                if got is None or (probe.kind == "version" and not got.lstrip("-").isdigit()):
+                    continue
+                if got in ("", "0"):
+                    fallback = fallback if fallback is not None else got
                     continue
                 value, evidence = got, "recorded"
                 break
+            else:
+                if fallback is not None:
+                    value, evidence = fallback, "recorded"
         numbers[name] = value
         set_default(sym, kconf._lookup_const_sym(value))
         answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
