@@ -25,9 +25,11 @@ Placeholders are named TALOSNB_PROBE_*/TALOSNB_TC_*; they are never written.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import kconfiglib
@@ -135,48 +137,147 @@ def recorded_env() -> dict[str, str]:
             "RUSTC": "rustc", "BINDGEN": "bindgen", "PAHOLE": "pahole", "CLANG_FLAGS": ""}
 
 
-def host_env(*, cc: str = "gcc", ld: str = "ld", rustc: str = "rustc", llvm: bool = False) -> dict[str, str]:
-    """The toolchain variables `make olddefconfig` exports on this machine.
+# Tools the top Makefile names, and their LLVM=1 spelling (Makefile: "Make variables (CC, etc...)").
+_GNU_TOOLS = {"CC": "gcc", "LD": "ld", "AR": "ar", "NM": "nm", "OBJCOPY": "objcopy", "OBJDUMP": "objdump",
+              "READELF": "readelf", "STRIP": "strip"}
+_LLVM_TOOLS = {"CC": "clang", "LD": "ld.lld", "AR": "llvm-ar", "NM": "llvm-nm", "OBJCOPY": "llvm-objcopy",
+               "OBJDUMP": "llvm-objdump", "READELF": "llvm-readelf", "STRIP": "llvm-strip",
+               "LLVM_LINK": "llvm-link"}
+# Variables a user may give (make takes them from its command line; talosnb, which has
+# none, from the environment) and the Makefile's defaults for the rest.
+TOOL_VARIABLES = (*_LLVM_TOOLS, "HOSTCC", "HOSTCXX", "RUSTC", "BINDGEN", "PAHOLE", "PYTHON3")
+_DEFAULTS = {"RUSTC": "rustc", "BINDGEN": "bindgen", "PAHOLE": "pahole", "PYTHON3": "python3"}
+# Read by Kconfig only when set (scripts/Kconfig.include, arch/arm64/Kconfig).
+_PASSED_THROUGH = ("USERCFLAGS", "USERLDFLAGS", "CROSS_COMPILE_COMPAT", "LLVM_IAS")
+# scripts/Makefile.clang: CLANG_TARGET_FLAGS_$(SRCARCH)
+_CLANG_TARGETS = {"x86": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
+LLVM_HINT = ("set LLVM as for the kernel's make: LLVM=1 (clang, ld.lld, ...), LLVM=-22 (clang-22, "
+             "ld.lld-22, ...) or LLVM=/usr/lib/llvm-22/bin/ (a folder, with the trailing /); "
+             "or use --toolchain recorded (the default), which runs no compiler")
 
-    Mirrors the top Makefile: CC/LD (clang/ld.lld with LLVM=1), CC_VERSION_TEXT
-    is the first line of `$(CC) --version` with '#' removed.
+
+def llvm_tools(llvm: str) -> dict[str, str]:
+    """The tools `make LLVM=...` uses: LLVM=1, LLVM=-SUFFIX or LLVM=PREFIX/ (Documentation/kbuild/llvm.rst)."""
+    if llvm.endswith("/"):
+        prefix, suffix = llvm, ""
+    elif llvm.startswith("-"):
+        prefix, suffix = "", llvm
+    elif llvm == "1":
+        prefix = suffix = ""
+    else:
+        # the top Makefile: $(error Invalid value for LLVM, see Documentation/kbuild/llvm.rst)
+        raise InputError(f"invalid value for LLVM: {llvm!r}", where="LLVM", hint=LLVM_HINT)
+    tools = {name: f"{prefix}{tool}{suffix}" for name, tool in _LLVM_TOOLS.items()}
+    tools["HOSTCC"], tools["HOSTCXX"] = f"{prefix}clang{suffix}", f"{prefix}clang++{suffix}"
+    return tools
+
+
+def host_env(*, llvm: str | bool | None = None, environ: Mapping[str, str] | None = None,
+             arch: str | None = None, cc: str | None = None, ld: str | None = None,
+             rustc: str | None = None) -> dict[str, str]:
+    """The variables `make olddefconfig` exports to Kconfig on this machine.
+
+    Derived as the top Makefile derives them: `LLVM` (from `llvm`, else from
+    `environ`) picks clang, ld.lld, llvm-nm, ... with its prefix or suffix, else
+    $(CROSS_COMPILE)gcc, ld, nm ...; CC, LD, HOSTCC, RUSTC, ... given in `environ`
+    (or as `cc`, `ld`, `rustc`) win, as make's command-line variables do;
+    CC_VERSION_TEXT is the first line of `$(CC) --version` without '#',
+    RUSTC_VERSION_TEXT likewise, PAHOLE_VERSION what scripts/pahole-version.sh
+    prints. With `arch`, CLANG_FLAGS too (scripts/Makefile.clang); without,
+    KconfigTree.load adds it for its arch. `environ` defaults to os.environ.
     """
+    environ = os.environ if environ is None else environ
+    if llvm is None:
+        llvm = environ.get("LLVM", "")
+    llvm = "1" if llvm is True else "" if llvm is False else str(llvm)
+    cross = environ.get("CROSS_COMPILE", "")
     if llvm:
-        cc, ld = "clang", "ld.lld"
-    if shutil.which(cc) is None:
-        raise InputError(f"host toolchain mode needs the C compiler '{cc}', which is not on PATH",
-                         hint="install it, or use --toolchain recorded (the default)")
-    version = subprocess.run([cc, "--version"], check=False, capture_output=True, text=True,
-                             env={"LC_ALL": "C", "PATH": _path()}).stdout.splitlines()
-    env = {"CC": cc, "LD": ld, "HOSTCC": "gcc", "NM": "llvm-nm" if llvm else "nm",
-           "OBJCOPY": "llvm-objcopy" if llvm else "objcopy", "RUSTC": rustc,
-           "BINDGEN": "bindgen", "PAHOLE": "pahole",
-           "CC_VERSION_TEXT": version[0].replace("#", "") if version else "",
-           "RUSTC_VERSION_TEXT": "", "PAHOLE_VERSION": _pahole_version()}
+        tools = llvm_tools(llvm)
+    else:
+        tools = {name: f"{cross}{tool}" for name, tool in _GNU_TOOLS.items()}
+        tools["HOSTCC"], tools["HOSTCXX"] = "gcc", "g++"
+    env = {**tools, **_DEFAULTS}
+    chosen = bool(llvm)
+    for name in TOOL_VARIABLES:
+        if environ.get(name):
+            env[name] = environ[name]
+            chosen = chosen or name == "CC"
+    for name, value in (("CC", cc), ("LD", ld), ("RUSTC", rustc)):
+        if value is not None:
+            env[name] = value
+            chosen = chosen or name == "CC"
+    for name in _PASSED_THROUGH:
+        if name in environ:
+            env[name] = environ[name]
     if llvm:
-        env["LLVM"] = "1"
+        env["LLVM"] = llvm
+    env["CROSS_COMPILE"] = cross
+    path = environ.get("PATH", os.defpath)
+    env["PATH"] = path
+    for name, what in (("CC", "C compiler"), ("LD", "linker")):
+        program = env[name].split()[0] if env[name].split() else ""
+        if not program or shutil.which(program, path=path) is None:
+            raise InputError(f"host toolchain mode needs the {what} {env[name]!r} ({name}), which is not on PATH",
+                             where=name, hint=LLVM_HINT if llvm or "clang" in env["CC"] else
+                             f"install it, give {name}=..., or " + LLVM_HINT)
+    run_env = {**environ, "PATH": path}
+    # Makefile: CC_VERSION_TEXT = $(subst $(pound),,$(shell LC_ALL=C $(CC) --version 2>/dev/null | head -n 1))
+    env["CC_VERSION_TEXT"] = _make_shell(f"LC_ALL=C {env['CC']} --version 2>/dev/null | head -n 1",
+                                         run_env).replace("#", "")
+    env["RUSTC_VERSION_TEXT"] = _make_shell(f"{env['RUSTC']} --version 2>/dev/null", run_env).replace("#", "")
+    env["PAHOLE_VERSION"] = pahole_version(env["PAHOLE"], run_env)
+    # which default the compiler came from: a clang config is never redone with gcc unasked
+    env[CC_ORIGIN] = "chosen" if chosen else "default"
+    if arch is not None:
+        env.update(arch_env(env, arch))
     return env
 
 
-def _pahole_version() -> str:
-    # as scripts/pahole-version.sh: "v1.25" -> 125, 0 when pahole is absent
-    if shutil.which("pahole") is None:
+# Not a make variable: how the host compiler was picked (see Config's clang check).
+CC_ORIGIN = "TALOSNB_CC_ORIGIN"
+
+
+def arch_env(env: Mapping[str, str], srcarch: str) -> dict[str, str]:
+    """What the Makefile adds for one arch: CLANG_FLAGS when CC is clang (scripts/Makefile.clang)."""
+    if "CLANG_FLAGS" in env or "clang" not in env.get("CC_VERSION_TEXT", ""):
+        return {}
+    srcarch = {"amd64": "x86"}.get(srcarch, srcarch)
+    target = _CLANG_TARGETS.get(srcarch)
+    if target is None:
+        raise InputError(f"no clang target known for {srcarch}", hint="use --toolchain recorded")
+    flags = [f"--target={target}"]
+    if env.get("LLVM_IAS") == "0":
+        cross = env.get("CROSS_COMPILE", "")
+        elfedit = shutil.which(f"{cross}elfedit")
+        flags += ["-fno-integrated-as",
+                  f"--prefix={os.path.dirname(elfedit) + '/' if elfedit else ''}{os.path.basename(cross)}"]
+    else:
+        flags.append("-fintegrated-as")
+    flags += ["-Werror=unknown-warning-option", "-Werror=ignored-optimization-argument",
+              "-Werror=option-ignored", "-Werror=unused-command-line-argument"]
+    return {"CLANG_FLAGS": " ".join(flags)}
+
+
+def _make_shell(command: str, env: Mapping[str, str]) -> str:
+    # make's $(shell ...): /bin/sh, trailing newline dropped, inner newlines to spaces
+    out = subprocess.run(command, shell=True, check=False, capture_output=True, env=dict(env)).stdout
+    return out.decode("utf-8", "replace").rstrip("\n").replace("\n", " ")
+
+
+def pahole_version(pahole: str = "pahole", env: Mapping[str, str] | None = None) -> str:
+    """As scripts/pahole-version.sh: "v1.25" -> 125, 0 when pahole is absent."""
+    env = dict(os.environ if env is None else env)
+    program = pahole.split()[0] if pahole.split() else ""
+    if not program or shutil.which(program, path=env.get("PATH", os.defpath)) is None:
         return "0"
-    out = subprocess.run(["pahole", "--version"], check=False, capture_output=True, text=True).stdout
-    digits = out.strip().lstrip("v").replace(".", "")
-    return digits if digits.isdigit() else "0"
-
-
-def _path() -> str:
-    import os
-    return os.environ.get("PATH", "/usr/bin:/bin")
+    out = _make_shell(f"{pahole} --version", env)
+    return re.sub(r"v([0-9]+)\.([0-9]+)", r"\1\2", out)
 
 
 class HostShell:
     """Runs `$(shell,...)` like the kernel's conf: through /bin/sh, stdout kept."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        import os
         self.env = {**os.environ, **env}
 
     def __call__(self, command: str, kconf) -> str:
