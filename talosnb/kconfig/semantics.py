@@ -147,8 +147,9 @@ def strtoll(text: str, base: int) -> int:
     return number
 
 
-def _strtoll(text: str, base: int) -> tuple[int, int]:
-    """(value, number of characters read; 0 if none) as strtoll() parses them."""
+def _strtoll(text: str, base: int, *, exact: bool = False) -> tuple[int, int]:
+    """(value, number of characters read; 0 if none) as strtoll() parses them;
+    unbounded with `exact` (the caller checks the range), else saturated."""
     i, n = 0, len(text)
     while i < n and text[i] in " \t\n\v\f\r":
         i += 1
@@ -167,20 +168,45 @@ def _strtoll(text: str, base: int) -> tuple[int, int]:
         i += 1
     if i == start:
         return 0, 0
+    if exact:
+        return sign * value, i
     return max(_LLONG[0], min(_LLONG[1], sign * value)), i
 
 
 def _sym_to_num(sym):
     if not _ours(sym) or sym.orig_type in (BOOL, kconfiglib.TRISTATE):
         return _original_sym_to_num(sym)
-    # expr_parse_string: int base 10, hex base 16, anything else as strtoll(str, 0) reads it;
-    # a text that is not all number compares as text (ValueError makes expr_value do so)
+    # expr_parse_string: int base 10, hex base 16 (unsigned), anything else as
+    # strtoll(str, 0) reads it; a text that is not all number, or out of range,
+    # compares as text (ValueError makes expr_value do so)
     text = sym.str_value
-    base = 10 if sym.orig_type is kconfiglib.INT else 16 if sym.orig_type is kconfiglib.HEX else 0
-    number, used = _strtoll(text, base)
+    kind = sym.orig_type
+    base = 10 if kind is kconfiglib.INT else 16 if kind is kconfiglib.HEX else 0
+    number, used = _strtoll(text, base, exact=True)
     if used == 0 or used != len(text) or text[used - 1].lower() not in _DIGITS[:16]:
         raise ValueError(text)
+    if kind is kconfiglib.HEX:
+        if abs(number) >= 1 << 64:
+            raise ValueError(text)  # strtoull's ERANGE
+        return _Unsigned(number % (1 << 64))
+    if not _LLONG[0] <= number <= _LLONG[1]:
+        raise ValueError(text)  # strtoll's ERANGE
     return number
+
+
+class _Unsigned(int):
+    """A hex operand: expr.c compares both sides as unsigned 64-bit numbers when one is.
+
+    expr_value() only looks at the sign of `left - right`, so subtraction gives it.
+    """
+
+    def __sub__(self, other):
+        a, b = int(self) % (1 << 64), int(other) % (1 << 64)
+        return (a > b) - (a < b)
+
+    def __rsub__(self, other):
+        a, b = int(other) % (1 << 64), int(self) % (1 << 64)
+        return (a > b) - (a < b)
 
 
 def _set_value(self, value):
@@ -208,8 +234,6 @@ def reset_choice_priorities(kconf) -> None:
 def _selection(self):
     if not _ours(self):
         return _original_selection(self)
-    if self.tri_value != 2:
-        return None
     priority = choice_priority(self)
     for sym in priority:
         if sym.visibility and sym.user_value == 2:
