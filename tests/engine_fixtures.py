@@ -71,9 +71,10 @@ def conf_map(fn, items, workers: int = 2) -> list:
 @pytest.fixture(scope="session")
 def make_envs(kernel_conf) -> dict[tuple[str, str, str], dict[str, str]]:
     """(series, compiler, arch) -> the environment `make ARCH=... [LLVM=-22] olddefconfig` gives conf
-    in that tree, read from a real make run; compiler is "clang-22" or "gcc" (the host's)."""
+    in that tree, read from a real make run; compiler is "clang-22" (when installed) or "gcc"
+    (the host's)."""
     envs = {}
-    for series in ("7.2",):
+    for series in ("6.12", "7.2"):
         for arch in ("amd64", "arm64"):
             envs[(series, "gcc", arch)] = kernel_conf[series].make_env(arch, NO_RUSTC)
             if have_clang():

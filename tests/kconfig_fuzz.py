@@ -40,8 +40,9 @@ class Case:
 
 
 class _Gen:
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, modern: bool) -> None:
         self.rng = rng
+        self.modern = modern
         self.syms: list[_Sym] = []
         self.lines: list[str] = []
         self.has_modules = rng.random() < 0.8
@@ -111,7 +112,7 @@ class _Gen:
             out.append(f'{indent}\t{kind} "{sym.name.lower()}"{self.cond(0.2)}' if prompt else f"{indent}\t{kind}")
         if rng.random() < 0.35:
             depends = self.expr()
-            if rng.random() < 0.15 and self._tri_syms():
+            if self.modern and rng.random() < 0.15 and self._tri_syms():
                 depends += f" if {self.expr()}"  # Linux 7.x
             out.append(f"{indent}\tdepends on {depends}")
         for _ in range(rng.choice([0, 1, 1, 2])):
@@ -207,7 +208,7 @@ class _Gen:
             roll = rng.random()
             if roll < 0.1:
                 self.choice()
-            elif roll < 0.16:
+            elif roll < 0.16 and self.modern:
                 self.transitional()
             elif roll < 0.26 and self._tri_syms():
                 keyword = rng.choice(["menu", "if"])
@@ -276,8 +277,9 @@ class _Gen:
         return f"CONFIG_{sym.name}={number}"
 
 
-def make_case(seed: str) -> Case:
+def make_case(seed: str, *, modern: bool = True) -> Case:
+    """The case named `seed`; `modern` draws Linux 7.x syntax too (transitional, depends on X if Y)."""
     rng = random.Random(seed)
-    gen = _Gen(rng)
+    gen = _Gen(rng, modern)
     kconfig = gen.build(rng.randint(8, 24))
     return Case(seed, kconfig, gen.config(), [s.name for s in gen.syms])

@@ -130,6 +130,17 @@ class KernelConf:
             self._run_conf(path, arch, toolchain, work)
             return path.read_text()
 
+    def olddefconfig_in(self, folder: str | os.PathLike, config_text: str) -> str | None:
+        """This conf on another Kconfig (folder/Kconfig, no toolchain), e.g. a generated one;
+        None if conf refuses the Kconfig (exit status, message) or crashes."""
+        with tempfile.TemporaryDirectory(prefix="talosnb-conf-") as work:
+            path = Path(work) / ".config"
+            path.write_text(config_text)
+            result = subprocess.run([str(self.conf), "-s", "--olddefconfig", "Kconfig"], cwd=folder,
+                                    env={"PATH": os.defpath, "srctree": str(folder), "KCONFIG_CONFIG": str(path)},
+                                    capture_output=True, text=True, check=False)
+            return path.read_text() if result.returncode == 0 else None
+
     def _run_conf(self, path: Path, arch: str, toolchain: dict[str, str], cwd: str) -> None:
         result = subprocess.run([str(self.conf), "-s", "--olddefconfig", "Kconfig"], cwd=cwd,
                                 env=self.env(arch, toolchain, path), capture_output=True, text=True,

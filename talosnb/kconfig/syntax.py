@@ -132,8 +132,15 @@ class TalosKconfig(kconfiglib.Kconfig):
                 dep = (OR, dep, self._trans_compare(cond, equal=True))
             if self._tokens[self._tokens_i] is not None:
                 self._trailing_tokens_error()
-            return dep
+            return self._explicit(dep)
+        if self._tokens[0] is _T_IF:
+            return self._explicit(super()._expect_expr_and_eol())
         return super()._expect_expr_and_eol()
+
+    def _explicit(self, dep):
+        # A written `depends on y` / `if y` is a dependency to menu.c (not an absent
+        # one, see _c_direct_deps); kconfiglib's bare y can't tell them apart.
+        return (AND, self.y, self.y) if dep is self.y else dep
 
     def _trans_compare(self, expr, *, equal: bool):
         """expr_trans_compare(expr, E_EQUAL or E_UNEQUAL, &symbol_no) from expr.c."""
