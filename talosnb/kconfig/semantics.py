@@ -19,12 +19,20 @@ kconfiglib's behaviour.
 3. Numbers in comparisons (expr.c, expr_parse_string): an operand that is
    neither int nor hex is read as C's strtoll(str, 0) reads it (so "010" is
    octal and "0x10" hex); kconfiglib's int(str, 0) refuses both and falls back
-   to comparing the texts.
+   to comparing the texts. A hex operand makes the comparison unsigned (so
+   `HEX > -2` is n), and a number out of 64-bit range compares as text.
 4. Choices (symbol.c, sym_calc_choice, Linux >= 6.11): every choice member read
    from a .config moves to the front of the choice's priority list (the last
    line wins). The selection is the first visible member in priority order with
    user value y; else the default unless the user set it to n; else the first
    visible member without a user value; else the least prioritised visible one.
+   A choice has no value of its own: its members are chosen whenever one is
+   visible, even when the choice's prompt is hidden (`prompt "..." if X`; see
+   syntax.py for the dependencies).
+
+Found by running the kernel's conf and talosnb on the same input: the real
+trees with the Talos configs, and seeded random Kconfig trees
+(tests/kconfig_fuzz.py) for the constructs those configs don't reach.
 """
 
 from __future__ import annotations

@@ -13,6 +13,17 @@ Three constructs are accepted with the kernel's semantics and exact locations:
   menu_add_dep() does, to `X || <Y compared equal to n>` with
   expr_trans_compare()'s rewriting of compound conditions.
 
+Where the menu tree's dependencies are built differently from menu.c:
+
+- a choice's members depend on the choice's dependencies, not on the choice
+  (_menu_finalize; kconfiglib, like Linux < 6.11, on the choice's value);
+- a symbol's direct dependency is the OR of its definitions' dependencies,
+  skipping definitions with none (expr_alloc_or() drops an absent operand; a
+  written `depends on y` is not absent); it limits what an `imply` gives;
+- `visible if` is kept as written for the menu's own comment (menu_is_visible)
+  and rewrite_m()-ed into the prompts it reaches; the condition of
+  `depends on X if Y` is not rewritten (its comparisons are left as they are).
+
 Preprocessor `$(shell,...)` calls go to a resolver supplied by the caller, so the
 toolchain probes can be answered without running a compiler (see toolchain.py).
 """

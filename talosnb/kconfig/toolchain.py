@@ -21,6 +21,15 @@ records:
   the version texts (CC_VERSION_TEXT, ...) are string placeholders, likewise.
 
 Placeholders are named TALOSNB_PROBE_*/TALOSNB_TC_*; they are never written.
+
+retarget() re-records answers (the config as if made with another toolchain:
+`CLANG_VERSION=210108`, `CC_HAS_ASM_INLINE=n`, ...) and toolchain_from() takes
+them from another config; everything depending on them recomputes.
+
+Host mode takes its toolchain as the top Makefile does (host_env): LLVM=1,
+LLVM=-SUFFIX or LLVM=PREFIX/, CROSS_COMPILE, CC, LD, HOSTCC, RUSTC, ...; and
+CC_VERSION_TEXT, RUSTC_VERSION_TEXT, PAHOLE_VERSION and CLANG_FLAGS as it
+derives them.
 """
 
 from __future__ import annotations
