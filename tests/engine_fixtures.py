@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,8 @@ def real_config(release: str, arch: str) -> str:
 def host_toolchain() -> dict[str, str]:
     # The oracle's environment decides RUSTC_VERSION & co.: pin rustc to
     # "absent" for both sides so a rustc on PATH can't make them differ.
-    return toolchain.host_env(rustc="talosnb-no-rustc")
+    # Only PATH from the caller: an LLVM= or CC= in the environment would change the compiler.
+    return toolchain.host_env(environ={"PATH": os.environ.get("PATH", os.defpath)}, rustc="talosnb-no-rustc")
 
 
 @pytest.fixture(scope="session")
