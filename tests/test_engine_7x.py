@@ -156,6 +156,63 @@ def test_random_kconfigs_match_conf(kernel_conf, series, chunk, tmp_path):
     assert not problems, "\n".join(problems)
 
 
+EDIT_CASES = 300
+
+
+def _merged(text: str, lines: list[str]) -> str:
+    """merge_config.sh's result: the base without the fragment's symbols, then the fragment."""
+    names = {line.split("=")[0].removeprefix("# ").split(" ")[0] for line in lines}
+    kept = [line for line in text.splitlines()
+            if line.split("=")[0] not in names and line.removeprefix("# ").split(" ")[0] not in names]
+    return "\n".join(kept + lines) + "\n"
+
+
+def _random_line(rng: random.Random, sym) -> str:
+    import kconfiglib
+    kind = sym.orig_type
+    if kind in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+        value = rng.choice(["y", "m", "n"] if kind is kconfiglib.TRISTATE else ["y", "n"])
+        return f"# CONFIG_{sym.name} is not set" if value == "n" else f"CONFIG_{sym.name}={value}"
+    if kind is kconfiglib.STRING:
+        return f'CONFIG_{sym.name}="{rng.choice(["", "q", "0"])}"'
+    number = rng.randint(0, 40)
+    return f"CONFIG_{sym.name}={hex(number) if kind is kconfiglib.HEX else number}"
+
+
+@pytest.mark.parametrize("series", SERIES)
+def test_random_kconfig_edits_match_conf(kernel_conf, series, tmp_path):
+    """Values set on a loaded, fully evaluated config (what an edit does) recompute as conf computes
+    the merged config: three rounds of 1-3 assignments per random Kconfig."""
+    conf = kernel_conf[series]
+    problems, judged = [], 0
+    for i in range(EDIT_CASES):
+        case = make_case(f"edit-{series}-{i}", modern=series == "7.2")
+        folder = tmp_path / f"case{i}"
+        folder.mkdir()
+        (folder / "Kconfig").write_text(case.kconfig)
+        text = conf.olddefconfig_in(folder, case.config)
+        if text is None:
+            continue
+        judged += 1
+        rng = random.Random(case.seed)
+        tree = KconfigTree.load(folder, "amd64", version=conf.version, use_cache=False)
+        syms = [s for s in tree.kconf.unique_defined_syms if s.orig_type]
+        for _ in range(3):
+            config = Config.from_text(tree, text)
+            config.text()  # every value computed, as after a load and a first look
+            lines = [_random_line(rng, sym) for sym in rng.sample(syms, min(len(syms), rng.randint(1, 3)))]
+            for line in lines:
+                assignment = parse_assignment(line)
+                config.kconf.syms[assignment.symbol].set_value(assignment.value.strip('"'))
+            want = conf.olddefconfig_in(folder, _merged(text, lines))
+            if config.text() != want:
+                problems.append(f"{case.seed} {lines}: {[str(c) for c in config_diff(want, config.text())[:6]]}")
+                break
+            text = want
+    assert judged >= 0.9 * EDIT_CASES
+    assert not problems, "\n".join(problems)
+
+
 # --- host mode: the toolchain the way make takes it ----------------------------
 
 def test_llvm_values_as_the_top_makefile_reads_them():

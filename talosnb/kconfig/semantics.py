@@ -242,6 +242,10 @@ def reset_choice_priorities(kconf) -> None:
 def _selection(self):
     if not _ours(self):
         return _original_selection(self)
+    # Not needed for the value, but kconfiglib's _rec_invalidate() only walks on to an
+    # item whose visibility is cached: without it, a change reaching the choice
+    # would leave this selection stale.
+    _ = self.visibility
     priority = choice_priority(self)
     for sym in priority:
         if sym.visibility and sym.user_value == 2:
