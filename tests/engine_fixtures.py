@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,8 @@ def real_config(release: str, arch: str) -> str:
 def host_toolchain() -> dict[str, str]:
     # The oracle's environment decides RUSTC_VERSION & co.: pin rustc to
     # "absent" for both sides so a rustc on PATH can't make them differ.
-    return toolchain.host_env(rustc="talosnb-no-rustc")
+    # Only PATH from the caller: an LLVM= or CC= in the environment would change the compiler.
+    return toolchain.host_env(environ={"PATH": os.environ.get("PATH", os.defpath)}, rustc="talosnb-no-rustc")
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +50,57 @@ def kernel_conf(trees, tmp_path_factory) -> dict[str, KernelConf]:
         pytest.skip("the kernel's conf needs " + ", ".join(missing))
     return {series: KernelConf(tree, tmp_path_factory.mktemp(f"conf-{series}"))
             for series, tree in trees.items()}
+
+
+# Talos main's compiler: Debian's clang-22 is 22.1.8, what config-{amd64,arm64} record.
+CLANG = {"LLVM": "-22"}
+# The oracle's environment decides RUSTC_VERSION & co.: rustc pinned to "absent"
+# (on make's command line, so it wins over the Makefile's RUSTC = rustc).
+NO_RUSTC = {"RUSTC": "talosnb-no-rustc"}
+
+
+def have_clang() -> bool:
+    return all(shutil.which(tool) for tool in ("clang-22", "ld.lld-22", "llvm-nm-22", "llvm-ar-22"))
+
+
+def conf_map(fn, items, workers: int = 2) -> list:
+    """fn over items in a small thread pool: conf runs are processes, so they overlap."""
+    items = list(items)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+@pytest.fixture(scope="session")
+def make_envs(kernel_conf) -> dict[tuple[str, str, str], dict[str, str]]:
+    """(series, compiler, arch) -> the environment `make ARCH=... [LLVM=-22] olddefconfig` gives conf
+    in that tree, read from a real make run; compiler is "clang-22" (when installed) or "gcc"
+    (the host's)."""
+    envs = {}
+    for series in ("6.12", "7.2"):
+        for arch in ("amd64", "arm64"):
+            envs[(series, "gcc", arch)] = kernel_conf[series].make_env(arch, NO_RUSTC)
+            if have_clang():
+                envs[(series, "clang-22", arch)] = kernel_conf[series].make_env(arch, {**CLANG, **NO_RUSTC})
+    return envs
+
+
+@pytest.fixture(scope="session")
+def clang_envs(make_envs) -> dict[str, dict[str, str]]:
+    """arch -> conf's environment in the 7.2.12 tree under `make LLVM=-22`."""
+    if not have_clang():
+        pytest.skip("clang-22, ld.lld-22, llvm-nm-22, llvm-ar-22 are not installed "
+                    "(apt-get install clang-22 lld-22 llvm-22)")
+    return {arch: make_envs[("7.2", "clang-22", arch)] for arch in ("amd64", "arm64")}
+
+
+@pytest.fixture(scope="session")
+def conf_main(kernel_conf, make_envs) -> dict[tuple[str, str], str]:
+    """(compiler, arch) -> what the kernel's conf writes in the 7.2.12 tree from the Talos main
+    configs, made with clang-22 (as Talos does, LLVM=-22) and with the host's gcc."""
+    keys = [(compiler, arch) for (series, compiler, arch) in make_envs if series == "7.2"]
+    texts = conf_map(lambda key: kernel_conf["7.2"].olddefconfig(
+        real_config("main", key[1]), key[1], make_envs[("7.2", *key)]), keys)
+    return dict(zip(keys, texts))
 
 
 @pytest.fixture(scope="session")

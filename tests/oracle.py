@@ -12,6 +12,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import kconfiglib
@@ -36,6 +37,8 @@ class KernelConf:
         self.build_dir = Path(build_dir).resolve()
         self.version = read_tree_version(self.tree)
         self.conf = self.build_dir / "scripts" / "kconfig" / "conf"
+        self._make_envs: dict[tuple, dict[str, str]] = {}
+        self._make_lock = threading.Lock()
         if not self.conf.exists():
             self._build()
 
@@ -54,6 +57,64 @@ class KernelConf:
             raise InputError("building the kernel's scripts/kconfig/conf failed:\n" + result.stderr[-2000:],
                              where=str(self.tree))
 
+    # --- the environment `make` gives conf --------------------------------
+
+    def _make(self, out: Path, arch: str, variables: dict[str, str], extra: list[str],
+              environ: dict[str, str] | None) -> subprocess.CompletedProcess:
+        karch = srcarch(arch)
+        command = ["make", "-s", "-C", str(self.tree), f"O={out}", f"ARCH={karch}",
+                   *(f"{k}={v}" for k, v in sorted(variables.items())), *extra, "olddefconfig"]
+        return subprocess.run(command, capture_output=True, text=True, check=False,
+                              env=dict(os.environ if environ is None else environ))
+
+    def make_olddefconfig(self, config_text: str, arch: str, variables: dict[str, str] | None = None,
+                          environ: dict[str, str] | None = None) -> str:
+        """What the kernel's own `make ARCH=... VAR=... olddefconfig` writes (a separate O= folder
+        per variable set, so conf is built once for each; the tree is not written)."""
+        variables = dict(variables or {})
+        out = self._out_dir(variables)
+        with self._make_lock, tempfile.TemporaryDirectory(prefix="talosnb-make-") as work:
+            config = Path(work) / ".config"
+            config.write_text(config_text)
+            result = self._make(out, arch, variables, [f"KCONFIG_CONFIG={config}"], environ)
+            if result.returncode != 0:
+                raise RuntimeError(f"make olddefconfig failed: {result.stderr[-2000:]}")
+            return config.read_text()
+
+    def make_env(self, arch: str, variables: dict[str, str] | None = None,
+                 environ: dict[str, str] | None = None) -> dict[str, str]:
+        """Exactly the environment `make ARCH=... VAR=... olddefconfig` runs conf (and so every
+        Kconfig `$(shell,...)`) in, read from a real make run: KBUILD_KCONFIG points conf at a
+        one-line Kconfig whose `$(shell,...)` writes the environment down."""
+        variables = dict(variables or {})
+        key = (arch, tuple(sorted(variables.items())), tuple(sorted((environ or {}).items())))
+        with self._make_lock:
+            if key in self._make_envs:
+                return dict(self._make_envs[key])
+            out = self._out_dir(variables)
+            with tempfile.TemporaryDirectory(prefix="talosnb-env-") as work:
+                dump = Path(work) / "env"
+                kconfig = Path(work) / "Kconfig"
+                kconfig.write_text(f'config DUMP\n\tstring\n\tdefault "$(shell,env -0 > {dump})"\n')
+                result = self._make(out, arch, variables,
+                                    [f"KBUILD_KCONFIG={kconfig}", f"KCONFIG_CONFIG={Path(work) / 'config'}"],
+                                    environ)
+                if not dump.exists():
+                    raise RuntimeError(f"make olddefconfig failed: {result.stderr[-2000:]}")
+                env = dict(item.split("=", 1) for item in dump.read_text().split("\0") if "=" in item)
+            for name in ("KBUILD_KCONFIG", "KCONFIG_CONFIG", "PWD", "OLDPWD", "SHLVL", "_"):
+                env.pop(name, None)
+            self._make_envs[key] = env
+            return dict(env)
+
+    def _out_dir(self, variables: dict[str, str]) -> Path:
+        # conf is built once per set of make variables (LLVM= changes HOSTCC, so its build)
+        import hashlib
+        digest = hashlib.sha256(repr(sorted(variables.items())).encode()).hexdigest()[:12]
+        out = self.build_dir.parent / f"{self.build_dir.name}-make-{digest}"
+        out.mkdir(exist_ok=True)
+        return out
+
     def env(self, arch: str, toolchain: dict[str, str], config_path: Path) -> dict[str, str]:
         env = dict(os.environ)
         env.update(kernel_env(str(self.tree), srcarch(arch), srcarch(arch), self.version))
@@ -68,6 +129,17 @@ class KernelConf:
             path.write_text(config_text)
             self._run_conf(path, arch, toolchain, work)
             return path.read_text()
+
+    def olddefconfig_in(self, folder: str | os.PathLike, config_text: str) -> str | None:
+        """This conf on another Kconfig (folder/Kconfig, no toolchain), e.g. a generated one;
+        None if conf refuses the Kconfig (exit status, message) or crashes."""
+        with tempfile.TemporaryDirectory(prefix="talosnb-conf-") as work:
+            path = Path(work) / ".config"
+            path.write_text(config_text)
+            result = subprocess.run([str(self.conf), "-s", "--olddefconfig", "Kconfig"], cwd=folder,
+                                    env={"PATH": os.defpath, "srctree": str(folder), "KCONFIG_CONFIG": str(path)},
+                                    capture_output=True, text=True, check=False)
+            return path.read_text() if result.returncode == 0 else None
 
     def _run_conf(self, path: Path, arch: str, toolchain: dict[str, str], cwd: str) -> None:
         result = subprocess.run([str(self.conf), "-s", "--olddefconfig", "Kconfig"], cwd=cwd,

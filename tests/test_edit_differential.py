@@ -5,6 +5,10 @@ string and choice symbols on both arches) the oracle is the kernel's workflow:
 the assignment merged into the .config (scripts/kconfig/merge_config.sh -m),
 then `conf --olddefconfig`. talosnb must write the same bytes, and must refuse
 exactly the assignments whose value conf does not keep.
+
+Two trees: 6.12.117 with the Talos v1.10 configs and the host's gcc, and
+7.2.12 with the Talos main configs and clang-22 (Talos main's compiler), conf
+run in the environment `make LLVM=-22 olddefconfig` gives it.
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ import random
 import kconfiglib
 import pytest
 from engine_fixtures import (  # noqa: F401  (fixtures)
+    clang_envs,
+    conf_main,
+    conf_map,
     conf_v110,
     engine_cache,
     engine_cache_env,
     host_toolchain,
     kernel_conf,
+    make_envs,
     real_config,
     trees,
 )
@@ -31,28 +39,54 @@ from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
 ARCHES = ("amd64", "arm64")
+SERIES = ("6.12", "7.2")
 SEED = 20261125
 PER_ARCH = 100          # 200 single assignments in all
 FRAGMENTS_PER_ARCH = 25  # 50 fragments of 2..20 assignments
 CHUNKS = 10             # spread over xdist workers
 
 
-@pytest.fixture
-def base(conf_v110) -> dict[str, str]:
-    return conf_v110
+class Case:
+    """One tree with its Talos configs as conf wrote them, and conf's environment."""
+
+    def __init__(self, request, series: str) -> None:
+        self.series = series
+        self.trees = request.getfixturevalue("trees")
+        self.conf = request.getfixturevalue("kernel_conf")[series]
+        if series == "6.12":
+            self.base = request.getfixturevalue("conf_v110")
+            self._envs = {arch: host_toolchain() for arch in ARCHES}
+        else:
+            self._envs = request.getfixturevalue("clang_envs")
+            conf_main = request.getfixturevalue("conf_main")
+            self.base = {arch: conf_main[("clang-22", arch)] for arch in ARCHES}
+
+    def env(self, arch: str) -> dict[str, str]:
+        return self._envs[arch]
+
+    def editor(self, arch: str) -> Editor:
+        tree = KconfigTree.load(self.trees[self.series], arch)
+        return Editor(Config.from_text(tree, self.base[arch], source=f"config-{arch}"))
+
+    def seed(self, what: str, arch: str) -> str:
+        # the 6.12 sample keeps the seed it always had
+        return f"{SEED}-{what}{arch}" if self.series == "6.12" else f"{SEED}-{self.series}-{what}{arch}"
+
+    def merge(self, arch: str, text: str, fragments: list[str]) -> str:
+        return self.conf.merge(text, fragments, arch, self.env(arch))
 
 
-def _editor(trees, base, arch) -> Editor:
-    tree = KconfigTree.load(trees["6.12"], arch)
-    return Editor(Config.from_text(tree, base[arch], source=f"config-{arch}"))
+@pytest.fixture(params=SERIES)
+def case(request) -> Case:
+    return Case(request, request.param)
 
 
 def _chunk(items: list, index: int) -> list:
     return items[index::CHUNKS]
 
 
-def _assignments(trees, base, arch) -> list[Assignment]:
-    return sample_assignments(_editor(trees, base, arch), random.Random(f"{SEED}-{arch}"), PER_ARCH)
+def _assignments(case: Case, arch: str) -> list[Assignment]:
+    return sample_assignments(case.editor(arch), random.Random(case.seed("", arch)), PER_ARCH)
 
 
 def _check(editor: Editor, conf_text: str, requested: list[Assignment]) -> list[str]:
@@ -101,22 +135,22 @@ def _requested(a: Assignment, sym) -> str:
 
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("chunk", range(CHUNKS))
-def test_set_matches_conf(trees, kernel_conf, base, arch, chunk):
-    editor = _editor(trees, base, arch)
-    sample = _chunk(_assignments(trees, base, arch), chunk)
+def test_set_matches_conf(case, arch, chunk):
+    editor = case.editor(arch)
+    sample = _chunk(_assignments(case, arch), chunk)
     assert sample
+    fragments = [Assignment(a.symbol, a.value).line(editor.config) + "\n" for a in sample]
+    conf_texts = conf_map(lambda fragment: case.merge(arch, case.base[arch], [fragment]), fragments)
     problems = []
-    for a in sample:
-        fragment = Assignment(a.symbol, a.value).line(editor.config) + "\n"
-        conf_text = kernel_conf["6.12"].merge(base[arch], [fragment], arch, host_toolchain())
+    for a, conf_text in zip(sample, conf_texts):
         problems += _check(editor, conf_text, [a])
     assert not problems, "\n".join(problems)
 
 
-def _fragments(trees, base, arch) -> list[list[Assignment]]:
+def _fragments(case: Case, arch: str) -> list[list[Assignment]]:
     """FRAGMENTS_PER_ARCH fragments of 2..20 distinct assignments, drawn with the fixed seed."""
-    rng = random.Random(f"{SEED}-fragments-{arch}")
-    pool = sample_assignments(_editor(trees, base, arch), rng, 400)
+    rng = random.Random(case.seed("fragments-", arch))
+    pool = sample_assignments(case.editor(arch), rng, 400)
     out = []
     for _ in range(FRAGMENTS_PER_ARCH):
         picked = rng.sample(pool, rng.randint(2, 20))
@@ -127,28 +161,31 @@ def _fragments(trees, base, arch) -> list[list[Assignment]]:
 
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("chunk", range(5))
-def test_merge_matches_merge_config_and_conf(trees, kernel_conf, base, arch, chunk):
-    editor = _editor(trees, base, arch)
-    fragments = _fragments(trees, base, arch)[chunk::5]
+def test_merge_matches_merge_config_and_conf(case, arch, chunk):
+    editor = case.editor(arch)
+    fragments = _fragments(case, arch)[chunk::5]
     assert fragments and all(2 <= len(f) <= 20 for f in fragments)
-    problems = []
+    files_per_fragment = []
     for fragment in fragments:
         lines = [a.line(editor.config) + "\n" for a in fragment]
         # as users keep them: sometimes split over two fragment files
         split = len(lines) // 2 if len(lines) > 3 else len(lines)
-        files = ["".join(lines[:split])] + (["".join(lines[split:])] if split < len(lines) else [])
-        conf_text = kernel_conf["6.12"].merge(base[arch], files, arch, host_toolchain())
+        files_per_fragment.append(["".join(lines[:split])] + (["".join(lines[split:])] if split < len(lines) else []))
+    conf_texts = conf_map(lambda files: case.merge(arch, case.base[arch], files), files_per_fragment)
+    problems = []
+    for fragment, conf_text in zip(fragments, conf_texts):
         problems += _check(editor, conf_text, fragment)
     assert not problems, "\n".join(problems)
 
 
-def test_verified_fixes_make_refused_assignments_take_effect(trees, kernel_conf, base):
+def test_verified_fixes_make_refused_assignments_take_effect(case):
     """At least 20 refused assignments of the sample: the fix, applied with set, lets them through,
     in talosnb and in the kernel's own conf."""
     checked = []
+    base = case.base
     for arch in ARCHES:
-        editor = _editor(trees, base, arch)
-        for a in _assignments(trees, base, arch):
+        editor = case.editor(arch)
+        for a in _assignments(case, arch):
             change = editor.set([a], fix=False)
             if change.ok:
                 editor.undo() if change.cascade else None
@@ -166,9 +203,8 @@ def test_verified_fixes_make_refused_assignments_take_effect(trees, kernel_conf,
                 editor.undo()
             # the kernel's conf agrees: the fix merged and written, then the assignment
             fix_lines = "".join(x.line(editor.config) + "\n" for x in fix.assignments)
-            conf_fixed = kernel_conf["6.12"].merge(base[arch], [fix_lines], arch, host_toolchain())
-            conf_text = kernel_conf["6.12"].merge(conf_fixed, [a.line(editor.config) + "\n"], arch,
-                                                  host_toolchain())
+            conf_fixed = case.merge(arch, base[arch], [fix_lines])
+            conf_text = case.merge(arch, conf_fixed, [a.line(editor.config) + "\n"])
             sym = editor.config.kconf.syms[a.symbol]
             assert _conf_value(written_values(conf_text), sym) == a.value, f"{arch}: conf disagrees on {a}"
             # Lines that differ may only be those fed by a compiler probe the base config has no
@@ -184,12 +220,12 @@ def test_verified_fixes_make_refused_assignments_take_effect(trees, kernel_conf,
     assert sum(same for _arch, _a, same in checked) >= len(checked) - 3, checked
 
 
-def test_the_sample_is_large_and_covers_every_kind(trees, base):
+def test_the_sample_is_large_and_covers_every_kind(case):
     kinds = {}
     total = 0
     for arch in ARCHES:
-        editor = _editor(trees, base, arch)
-        sample = _assignments(trees, base, arch)
+        editor = case.editor(arch)
+        sample = _assignments(case, arch)
         total += len(sample)
         for a in sample:
             sym = editor.config.kconf.syms[a.symbol]
@@ -198,7 +234,7 @@ def test_the_sample_is_large_and_covers_every_kind(trees, base):
     assert total >= 200
     assert kinds["tristate"] == {"y", "m", "n"} and kinds["bool"] == {"y", "n"}
     assert {"int", "hex", "string", "choice"} <= kinds.keys()
-    fragments = [f for arch in ARCHES for f in _fragments(trees, base, arch)]
+    fragments = [f for arch in ARCHES for f in _fragments(case, arch)]
     assert len(fragments) >= 50 and all(2 <= len(f) <= 20 for f in fragments)
 
 

@@ -89,6 +89,8 @@ class Config:
                   snapshot: Snapshot | None = None) -> Config:
         config = cls(tree, source, text, snapshot)
         recorded = config._validate(text)
+        if tree.mode == "host":
+            _check_host_compiler(tree, recorded, source)
         kconf = tree.kconf
         kconf.warnings = []
         semantics.reset_choice_priorities(kconf)
@@ -280,6 +282,18 @@ class Config:
         self.snapshot = Snapshot.of(target)
         self.original_text = self.text()
         return changed
+
+
+def _check_host_compiler(tree: KconfigTree, recorded: dict[str, str], source: str) -> None:
+    """A clang-made config is not redone with the default gcc: every clang-only line would change."""
+    host = tree.host_env
+    if (recorded.get("CC_IS_CLANG") == "CONFIG_CC_IS_CLANG=y" and "clang" not in host.get("CC_VERSION_TEXT", "")
+            and host.get(toolchain.CC_ORIGIN, "default") == "default"):
+        text = recorded.get("CC_VERSION_TEXT", "").partition("=")[2].strip('"')
+        raise InputError(f"this config was made with clang ({text or 'CONFIG_CC_IS_CLANG=y'}), but host mode "
+                         f"found no clang: its compiler is {host.get('CC', 'gcc')!r} "
+                         f"({host.get('CC_VERSION_TEXT') or 'unknown'})", where=source,
+                         hint=toolchain.llvm_hint())
 
 
 def _did_you_mean(config: Config, name: str) -> str:

@@ -13,6 +13,17 @@ Three constructs are accepted with the kernel's semantics and exact locations:
   menu_add_dep() does, to `X || <Y compared equal to n>` with
   expr_trans_compare()'s rewriting of compound conditions.
 
+Where the menu tree's dependencies are built differently from menu.c:
+
+- a choice's members depend on the choice's dependencies, not on the choice
+  (_menu_finalize; kconfiglib, like Linux < 6.11, on the choice's value);
+- a symbol's direct dependency is the OR of its definitions' dependencies,
+  skipping definitions with none (expr_alloc_or() drops an absent operand; a
+  written `depends on y` is not absent); it limits what an `imply` gives;
+- `visible if` is kept as written for the menu's own comment (menu_is_visible)
+  and rewrite_m()-ed into the prompts it reaches; the condition of
+  `depends on X if Y` is not rewritten (its comparisons are left as they are).
+
 Preprocessor `$(shell,...)` calls go to a resolver supplied by the caller, so the
 toolchain probes can be answered without running a compiler (see toolchain.py).
 """
@@ -30,12 +41,14 @@ from kconfiglib import AND, EQUAL, GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, NOT
 from . import semantics  # noqa: F401  (installs the kernel's value rules)
 
 _T_DEPENDS = kconfiglib._T_DEPENDS
+_T_VISIBLE = kconfiglib._T_VISIBLE
 _T_IF = kconfiglib._T_IF
 _T_OPTION = kconfiglib._T_OPTION
 _T_MODULES = kconfiglib._T_MODULES
 _COMPARISONS = (EQUAL, UNEQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL)
 
 ShellResolver = Callable[[str, "TalosKconfig"], str]
+_CHOICE_AS_MENU = kconfiglib.MENU  # any non-Choice item: makes _propagate_deps use node.dep
 
 
 @dataclass
@@ -111,17 +124,34 @@ class TalosKconfig(kconfiglib.Kconfig):
             self._parse_error(f"'{keyword}' is only valid inside a 'config' entry")
 
     def _expect_expr_and_eol(self):
+        if self._tokens[0] is _T_VISIBLE:
+            # parser.y keeps `visible if` as written: menu_is_visible() reads an `m`
+            # there as m, while the prompts it reaches get rewrite_m() (see
+            # _propagate_deps); kconfiglib rewrites it to m && MODULES at once
+            expr = self._parse_expr(False)
+            if self._tokens[self._tokens_i] is not None:
+                self._trailing_tokens_error()
+            return expr
         if self._tokens[0] is _T_DEPENDS:
             dep = self._parse_expr(True)
             if self._check_token(_T_IF):
-                cond = self._parse_expr(True)
+                # the condition as written: rewrite_m() leaves the comparisons
+                # expr_trans_compare() makes of it alone
+                cond = self._parse_expr(False)
                 self.syntax_notes.conditional_depends.append((self.filename, self.linenr))
                 # menu.c: "depends on X if Y" means (X || (Y == n))
                 dep = (OR, dep, self._trans_compare(cond, equal=True))
             if self._tokens[self._tokens_i] is not None:
                 self._trailing_tokens_error()
-            return dep
+            return self._explicit(dep)
+        if self._tokens[0] is _T_IF:
+            return self._explicit(super()._expect_expr_and_eol())
         return super()._expect_expr_and_eol()
+
+    def _explicit(self, dep):
+        # A written `depends on y` / `if y` is a dependency to menu.c (not an absent
+        # one, see _c_direct_deps); kconfiglib's bare y can't tell them apart.
+        return (AND, self.y, self.y) if dep is self.y else dep
 
     def _trans_compare(self, expr, *, equal: bool):
         """expr_trans_compare(expr, E_EQUAL or E_UNEQUAL, &symbol_no) from expr.c."""
@@ -157,9 +187,41 @@ class TalosKconfig(kconfiglib.Kconfig):
             return self._talosnb_shell(command, self)
         return super()._fn_val(args)
 
+    def _propagate_deps(self, node, visible_if):
+        # menu.c, _menu_finalize(): children take their parent's dependencies,
+        # a choice's members too (Linux >= 6.11 has no choice value to depend
+        # on; kconfiglib makes them depend on the choice, so a prompt hidden by
+        # `prompt "..." if X` would hide its members, which conf still sets).
+        visible_if = self._rewrite_m(visible_if)
+        if node.item.__class__ is not kconfiglib.Choice:
+            return super()._propagate_deps(node, visible_if)
+        choice = node.item
+        node.item = _CHOICE_AS_MENU
+        try:
+            return super()._propagate_deps(node, visible_if)
+        finally:
+            node.item = choice
+
+    def _rewrite_m(self, expr):
+        """menu.c rewrite_m(): a lone `m` in a condition means m && MODULES."""
+        if expr is self.m:
+            return (AND, self.m, self.modules)
+        if expr.__class__ is tuple and expr[0] in (AND, OR):
+            return (expr[0], self._rewrite_m(expr[1]), self._rewrite_m(expr[2]))
+        if expr.__class__ is tuple and expr[0] is NOT:
+            return (NOT, self._rewrite_m(expr[1]))
+        return expr
+
+    def _add_choice_deps(self):
+        super()._add_choice_deps()
+        # the members' values follow the choice's selection, now not through their dependencies
+        for choice in self.unique_choices:
+            choice._dependents.update(choice.syms)
+
     # --- after parsing -------------------------------------------------------
 
     def _finish_new_syntax(self) -> None:
+        self._c_direct_deps()
         for filename, linenr, name in self.syntax_notes.modules:
             self.modules = self.syms[name]
         self.transitional_syms = set()
@@ -171,6 +233,23 @@ class TalosKconfig(kconfiglib.Kconfig):
             # from the old .config is taken as is; it is never written.
             for node in sym.nodes:
                 node.prompt = (sym.name, self.y)
+
+    def _c_direct_deps(self) -> None:
+        """menu.c builds a symbol's direct dependency as expr_alloc_or(dir_dep, menu->dep)
+        over its definitions, and expr_alloc_or() skips an absent operand: a definition
+        with no dependency at all (top level, no `depends on`) adds nothing, where
+        kconfiglib ORs in y. It decides what an `imply` can give (sym_calc_value)."""
+        y = self.y
+        for sym in self.unique_defined_syms:
+            if len(sym.nodes) < 2:
+                continue
+            deps = [node.dep for node in sym.nodes if node.dep is not y]
+            if not deps or len(deps) == len(sym.nodes):
+                continue
+            direct = deps[0]
+            for dep in deps[1:]:
+                direct = (OR, direct, dep)
+            sym.direct_dep = direct
 
     def _open_config(self, filename):
         # Configs are validated and read by talosnb first, then handed over as text.

@@ -21,19 +21,30 @@ records:
   the version texts (CC_VERSION_TEXT, ...) are string placeholders, likewise.
 
 Placeholders are named TALOSNB_PROBE_*/TALOSNB_TC_*; they are never written.
+
+retarget() re-records answers (the config as if made with another toolchain:
+`CLANG_VERSION=210108`, `CC_HAS_ASM_INLINE=n`, ...) and toolchain_from() takes
+them from another config; everything depending on them recomputes.
+
+Host mode takes its toolchain as the top Makefile does (host_env): LLVM=1,
+LLVM=-SUFFIX or LLVM=PREFIX/, CROSS_COMPILE, CC, LD, HOSTCC, RUSTC, ...; and
+CC_VERSION_TEXT, RUSTC_VERSION_TEXT, PAHOLE_VERSION and CLANG_FLAGS as it
+derives them.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import kconfiglib
 from kconfiglib import BOOL, INT, STRING
 
-from talosnb.core.errors import InputError
+from talosnb.core.errors import InputError, opt
 from talosnb.core.names import PROBE_PREFIX, TC_PREFIX
 
 # scripts/Kconfig.include: if-success = $(shell,{ $(1); } >/dev/null 2>&1 && echo "$(2)" || echo "$(3)")
@@ -133,48 +144,155 @@ def recorded_env() -> dict[str, str]:
             "RUSTC": "rustc", "BINDGEN": "bindgen", "PAHOLE": "pahole", "CLANG_FLAGS": ""}
 
 
-def host_env(*, cc: str = "gcc", ld: str = "ld", rustc: str = "rustc", llvm: bool = False) -> dict[str, str]:
-    """The toolchain variables `make olddefconfig` exports on this machine.
+# Tools the top Makefile names, and their LLVM=1 spelling (Makefile: "Make variables (CC, etc...)").
+_GNU_TOOLS = {"CC": "gcc", "LD": "ld", "AR": "ar", "NM": "nm", "OBJCOPY": "objcopy", "OBJDUMP": "objdump",
+              "READELF": "readelf", "STRIP": "strip"}
+_LLVM_TOOLS = {"CC": "clang", "LD": "ld.lld", "AR": "llvm-ar", "NM": "llvm-nm", "OBJCOPY": "llvm-objcopy",
+               "OBJDUMP": "llvm-objdump", "READELF": "llvm-readelf", "STRIP": "llvm-strip",
+               "LLVM_LINK": "llvm-link"}
+# Variables a user may give (make takes them from its command line; talosnb, which has
+# none, from the environment) and the Makefile's defaults for the rest.
+TOOL_VARIABLES = (*_LLVM_TOOLS, "HOSTCC", "HOSTCXX", "RUSTC", "BINDGEN", "PAHOLE", "PYTHON3")
+_DEFAULTS = {"RUSTC": "rustc", "BINDGEN": "bindgen", "PAHOLE": "pahole", "PYTHON3": "python3"}
+# Read by Kconfig only when set (scripts/Kconfig.include, arch/arm64/Kconfig).
+_PASSED_THROUGH = ("USERCFLAGS", "USERLDFLAGS", "CROSS_COMPILE_COMPAT", "LLVM_IAS")
+# scripts/Makefile.clang: CLANG_TARGET_FLAGS_$(SRCARCH)
+_CLANG_TARGETS = {"x86": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
+def llvm_hint() -> str:
+    """What to do when host mode can't find the compiler (options named in the caller's face)."""
+    return ("set LLVM as for the kernel's make: LLVM=1 (clang, ld.lld, ...), LLVM=-22 (clang-22, "
+            "ld.lld-22, ...) or LLVM=/usr/lib/llvm-22/bin/ (a folder, with the trailing /); "
+            f"or use {opt_value('toolchain', 'recorded')} (the default), which runs no compiler")
 
-    Mirrors the top Makefile: CC/LD (clang/ld.lld with LLVM=1), CC_VERSION_TEXT
-    is the first line of `$(CC) --version` with '#' removed.
+
+def opt_value(name: str, value: str) -> str:
+    """Option `name` given `value`, in the current face (--toolchain recorded / toolchain='recorded')."""
+    words = opt(name)
+    return f"{words} {value}" if words.startswith("--") else f"{words}={value!r}"
+
+
+def llvm_tools(llvm: str) -> dict[str, str]:
+    """The tools `make LLVM=...` uses: LLVM=1, LLVM=-SUFFIX or LLVM=PREFIX/ (Documentation/kbuild/llvm.rst)."""
+    if llvm.endswith("/"):
+        prefix, suffix = llvm, ""
+    elif llvm.startswith("-"):
+        prefix, suffix = "", llvm
+    elif llvm == "1":
+        prefix = suffix = ""
+    else:
+        # the top Makefile: $(error Invalid value for LLVM, see Documentation/kbuild/llvm.rst)
+        raise InputError(f"invalid value for LLVM: {llvm!r}", where="LLVM", hint=llvm_hint())
+    tools = {name: f"{prefix}{tool}{suffix}" for name, tool in _LLVM_TOOLS.items()}
+    tools["HOSTCC"], tools["HOSTCXX"] = f"{prefix}clang{suffix}", f"{prefix}clang++{suffix}"
+    return tools
+
+
+def host_env(*, llvm: str | bool | None = None, environ: Mapping[str, str] | None = None,
+             arch: str | None = None, cc: str | None = None, ld: str | None = None,
+             rustc: str | None = None) -> dict[str, str]:
+    """The variables `make olddefconfig` exports to Kconfig on this machine.
+
+    Derived as the top Makefile derives them: `LLVM` (from `llvm`, else from
+    `environ`) picks clang, ld.lld, llvm-nm, ... with its prefix or suffix, else
+    $(CROSS_COMPILE)gcc, ld, nm ...; CC, LD, HOSTCC, RUSTC, ... given in `environ`
+    (or as `cc`, `ld`, `rustc`) win, as make's command-line variables do;
+    CC_VERSION_TEXT is the first line of `$(CC) --version` without '#',
+    RUSTC_VERSION_TEXT likewise, PAHOLE_VERSION what scripts/pahole-version.sh
+    prints. With `arch`, CLANG_FLAGS too (scripts/Makefile.clang); without,
+    KconfigTree.load adds it for its arch. `environ` defaults to os.environ.
     """
+    environ = os.environ if environ is None else environ
+    if llvm is None:
+        llvm = environ.get("LLVM", "")
+    llvm = "1" if llvm is True else "" if llvm is False else str(llvm)
+    cross = environ.get("CROSS_COMPILE", "")
     if llvm:
-        cc, ld = "clang", "ld.lld"
-    if shutil.which(cc) is None:
-        raise InputError(f"host toolchain mode needs the C compiler '{cc}', which is not on PATH",
-                         hint="install it, or use --toolchain recorded (the default)")
-    version = subprocess.run([cc, "--version"], check=False, capture_output=True, text=True,
-                             env={"LC_ALL": "C", "PATH": _path()}).stdout.splitlines()
-    env = {"CC": cc, "LD": ld, "HOSTCC": "gcc", "NM": "llvm-nm" if llvm else "nm",
-           "OBJCOPY": "llvm-objcopy" if llvm else "objcopy", "RUSTC": rustc,
-           "BINDGEN": "bindgen", "PAHOLE": "pahole",
-           "CC_VERSION_TEXT": version[0].replace("#", "") if version else "",
-           "RUSTC_VERSION_TEXT": "", "PAHOLE_VERSION": _pahole_version()}
+        tools = llvm_tools(llvm)
+    else:
+        tools = {name: f"{cross}{tool}" for name, tool in _GNU_TOOLS.items()}
+        tools["HOSTCC"], tools["HOSTCXX"] = "gcc", "g++"
+    env = {**tools, **_DEFAULTS}
+    chosen = bool(llvm)
+    for name in TOOL_VARIABLES:
+        if environ.get(name):
+            env[name] = environ[name]
+            chosen = chosen or name == "CC"
+    for name, value in (("CC", cc), ("LD", ld), ("RUSTC", rustc)):
+        if value is not None:
+            env[name] = value
+            chosen = chosen or name == "CC"
+    for name in _PASSED_THROUGH:
+        if name in environ:
+            env[name] = environ[name]
     if llvm:
-        env["LLVM"] = "1"
+        env["LLVM"] = llvm
+    env["CROSS_COMPILE"] = cross
+    path = environ.get("PATH", os.defpath)
+    env["PATH"] = path
+    for name, what in (("CC", "C compiler"), ("LD", "linker")):
+        program = env[name].split()[0] if env[name].split() else ""
+        if not program or shutil.which(program, path=path) is None:
+            raise InputError(f"host toolchain mode needs the {what} {env[name]!r} ({name}), which is not on PATH",
+                             where=name, hint=llvm_hint() if llvm or "clang" in env["CC"] else
+                             f"install it, give {name}=..., or " + llvm_hint())
+    run_env = {**environ, "PATH": path}
+    # Makefile: CC_VERSION_TEXT = $(subst $(pound),,$(shell LC_ALL=C $(CC) --version 2>/dev/null | head -n 1))
+    env["CC_VERSION_TEXT"] = _make_shell(f"LC_ALL=C {env['CC']} --version 2>/dev/null | head -n 1",
+                                         run_env).replace("#", "")
+    env["RUSTC_VERSION_TEXT"] = _make_shell(f"{env['RUSTC']} --version 2>/dev/null", run_env).replace("#", "")
+    env["PAHOLE_VERSION"] = pahole_version(env["PAHOLE"], run_env)
+    # which default the compiler came from: a clang config is never redone with gcc unasked
+    env[CC_ORIGIN] = "chosen" if chosen else "default"
+    if arch is not None:
+        env.update(arch_env(env, arch))
     return env
 
 
-def _pahole_version() -> str:
-    # as scripts/pahole-version.sh: "v1.25" -> 125, 0 when pahole is absent
-    if shutil.which("pahole") is None:
+# Not a make variable: how the host compiler was picked (see Config's clang check).
+CC_ORIGIN = "TALOSNB_CC_ORIGIN"
+
+
+def arch_env(env: Mapping[str, str], srcarch: str) -> dict[str, str]:
+    """What the Makefile adds for one arch: CLANG_FLAGS when CC is clang (scripts/Makefile.clang)."""
+    if "CLANG_FLAGS" in env or "clang" not in env.get("CC_VERSION_TEXT", ""):
+        return {}
+    srcarch = {"amd64": "x86"}.get(srcarch, srcarch)
+    target = _CLANG_TARGETS.get(srcarch)
+    if target is None:
+        raise InputError(f"no clang target known for {srcarch}", hint=f"use {opt_value('toolchain', 'recorded')}")
+    flags = [f"--target={target}"]
+    if env.get("LLVM_IAS") == "0":
+        cross = env.get("CROSS_COMPILE", "")
+        elfedit = shutil.which(f"{cross}elfedit")
+        flags += ["-fno-integrated-as",
+                  f"--prefix={os.path.dirname(elfedit) + '/' if elfedit else ''}{os.path.basename(cross)}"]
+    else:
+        flags.append("-fintegrated-as")
+    flags += ["-Werror=unknown-warning-option", "-Werror=ignored-optimization-argument",
+              "-Werror=option-ignored", "-Werror=unused-command-line-argument"]
+    return {"CLANG_FLAGS": " ".join(flags)}
+
+
+def _make_shell(command: str, env: Mapping[str, str]) -> str:
+    # make's $(shell ...): /bin/sh, trailing newline dropped, inner newlines to spaces
+    out = subprocess.run(command, shell=True, check=False, capture_output=True, env=dict(env)).stdout
+    return out.decode("utf-8", "replace").rstrip("\n").replace("\n", " ")
+
+
+def pahole_version(pahole: str = "pahole", env: Mapping[str, str] | None = None) -> str:
+    """As scripts/pahole-version.sh: "v1.25" -> 125, 0 when pahole is absent."""
+    env = dict(os.environ if env is None else env)
+    program = pahole.split()[0] if pahole.split() else ""
+    if not program or shutil.which(program, path=env.get("PATH", os.defpath)) is None:
         return "0"
-    out = subprocess.run(["pahole", "--version"], check=False, capture_output=True, text=True).stdout
-    digits = out.strip().lstrip("v").replace(".", "")
-    return digits if digits.isdigit() else "0"
-
-
-def _path() -> str:
-    import os
-    return os.environ.get("PATH", "/usr/bin:/bin")
+    out = _make_shell(f"{pahole} --version", env)
+    return re.sub(r"v([0-9]+)\.([0-9]+)", r"\1\2", out)
 
 
 class HostShell:
     """Runs `$(shell,...)` like the kernel's conf: through /bin/sh, stdout kept."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        import os
         self.env = {**os.environ, **env}
 
     def __call__(self, command: str, kconf) -> str:
@@ -288,12 +406,22 @@ def solve_placeholders(kconf, recorded: dict[str, str | None], probes: dict[str,
         if derived is not None:
             value, evidence = derived, "recorded"
         else:
+            # A 0 or empty line may be a symbol the answer does not reach (CLANG_VERSION=0
+            # beside GCC_VERSION=140200, both from cc-version): another user's number wins,
+            # but with no other, the 0 itself is the answer (PAHOLE_VERSION=0: no pahole).
+            fallback = None
             for user in users[name]:
                 got = _line_value(recorded.get(user))
-                if got in (None, "", "0") or (probe.kind == "version" and not got.lstrip("-").isdigit()):
+                if got is None or (probe.kind == "version" and not got.lstrip("-").isdigit()):
+                    continue
+                if got in ("", "0"):
+                    fallback = fallback if fallback is not None else got
                     continue
                 value, evidence = got, "recorded"
                 break
+            else:
+                if fallback is not None:
+                    value, evidence = fallback, "recorded"
         numbers[name] = value
         set_default(sym, kconf._lookup_const_sym(value))
         answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
@@ -391,3 +519,247 @@ def _line_value(line: str | None) -> str | None:
     if value.startswith('"'):
         return kconfiglib.unescape(value[1:-1])
     return value
+
+
+# --- retargeting: the same config, as if made with another toolchain ---------
+
+@dataclass(frozen=True)
+class ProbeChange:
+    """One toolchain answer re-recorded: what the probe answered, and now answers."""
+
+    probe: str                 # placeholder name
+    kind: str                  # "yes/no", "version" or "text"
+    command: str               # what the kernel would run
+    old: str
+    new: str
+    used_by: tuple[str, ...]   # the symbols it feeds
+
+    def __str__(self) -> str:
+        return f"{self.command}: {self.old!r} -> {self.new!r}"
+
+
+def toolchain_symbols(config) -> list[str]:
+    """The config's lines that record a toolchain answer: promptless symbols fed by a probe
+    (CC_VERSION_TEXT, CLANG_VERSION, PAHOLE_VERSION, CC_HAS_*, AS_HAS_*, LD_IS_LLD, ...)."""
+    kconf = config.kconf
+    names = set()
+    for users in getattr(kconf, "talosnb_probe_users", {}).values():
+        for name in users:
+            sym = kconf.syms[name]
+            if not any(node.prompt for node in sym.nodes):
+                names.add(name)
+    return sorted(names)
+
+
+def _answer(kconf, probe: Probe) -> str:
+    value = kconf.syms[probe.name].defaults[0][0]
+    if probe.kind == "yes/no":
+        return "y" if value is kconf.y else "n"
+    return value.name
+
+
+def _set_answer(kconf, probe: Probe, value: str) -> None:
+    sym = kconf.syms[probe.name]
+    if probe.kind == "yes/no":
+        target = kconf.y if value == "y" else kconf.n
+    else:
+        target = kconf._lookup_const_sym(value)
+    sym.defaults = [(target, kconf.y)]
+    sym._rec_invalidate()
+
+
+def _recompute_derived(kconf, probes: dict[str, Probe]) -> None:
+    # `expr $(cc-version) / 10000` & co. follow the versions they are computed from
+    numbers = {name: _answer(kconf, p) for name, p in probes.items() if p.kind == "version"}
+    for name, probe in probes.items():
+        if TC_PREFIX + "DERIVED_" in name:
+            value = _evaluate_expr(probe.command, numbers)
+            if value is not None and value != numbers[name]:
+                _set_answer(kconf, probe, value)
+                numbers[name] = value
+
+
+def set_probe_answers(config, answers: dict[str, str]) -> list[ProbeChange]:
+    """Give probes (by placeholder name) new answers; derived numbers follow.
+
+    The low-level step of retarget() and toolchain_from(); also what undoes
+    them: `set_probe_answers(config, {c.probe: c.old for c in changes})`.
+    """
+    kconf, probes = config.kconf, config.tree.probes
+    _require_recorded(config)
+    before = {name: _answer(kconf, probe) for name, probe in probes.items()}
+    for name, value in answers.items():
+        if name not in probes:
+            raise InputError(f"no toolchain probe named {name} in this tree",
+                             hint="probe names come from this tree's ProbeAnswer list")
+        _set_answer(kconf, probes[name], value)
+    _recompute_derived(kconf, probes)
+    return _record_changes(config, before)
+
+
+def _record_changes(config, before: dict[str, str]) -> list[ProbeChange]:
+    kconf, probes = config.kconf, config.tree.probes
+    users = kconf.talosnb_probe_users
+    changes = []
+    for name, probe in probes.items():
+        now = _answer(kconf, probe)
+        if now != before[name]:
+            changes.append(ProbeChange(name, probe.kind, probe.command, before[name], now, tuple(users[name])))
+    if changes:
+        changed = {c.probe: c.new for c in changes}
+        config.probe_answers = [
+            ProbeAnswer(a.name, a.kind, a.command, changed[a.name], "recorded", a.used_by)
+            if a.name in changed else a for a in config.probe_answers]
+    return changes
+
+
+def _require_recorded(config) -> None:
+    if config.tree.mode != "recorded":
+        raise InputError("toolchain answers can only be re-recorded in recorded mode",
+                         hint=f"host mode asks this machine's toolchain; use {opt_value('toolchain', 'recorded')}")
+
+
+def retarget(config, values: dict[str, str]) -> list[ProbeChange]:
+    """Re-record toolchain lines, as if the config had been made with that toolchain.
+
+    `values` maps toolchain lines (see toolchain_symbols) to values as kconfig
+    holds them ("220108", "clang version 22.1.8", "y"): each line's probe gets
+    the answer that gives it that value, and everything depending on it
+    recomputes, as `make olddefconfig` with that toolchain would. Yes/no lines
+    (CC_HAS_*, LD_IS_LLD, CC_IS_CLANG, ...) go first, so a number may follow a
+    compiler switch made in the same call. Returns the probes whose answers
+    changed; nothing is changed when a value can't be reached (InputError).
+    """
+    _require_recorded(config)
+    kconf, probes = config.kconf, config.tree.probes
+    allowed = set(toolchain_symbols(config))
+    wanted: dict[str, str] = {}
+    for raw_name, value in values.items():
+        name = raw_name.removeprefix("CONFIG_")
+        sym = kconf.syms.get(name)
+        if sym is None or name not in allowed:
+            raise InputError(f"CONFIG_{name} is not a toolchain line of this config",
+                             where=_where(sym) if sym is not None and sym.nodes else None,
+                             hint="toolchain lines are the promptless symbols the compiler probes decide: "
+                                  + ", ".join(sorted(allowed)[:8]) + ", ...")
+        _check_type(sym, str(value))
+        wanted[name] = str(value)
+    before = {name: _answer(kconf, probe) for name, probe in probes.items()}
+    try:
+        yes_no = {n: v for n, v in wanted.items() if kconf.syms[n].orig_type in (BOOL, kconfiglib.TRISTATE)}
+        for name, value in yes_no.items():
+            _retarget_yes_no(kconf, probes, kconf.syms[name], value)
+        assigned: dict[str, tuple[str, str]] = {}
+        followers = [name for name in wanted if name not in yes_no
+                     and not _retarget_value(kconf, probes, kconf.syms[name], wanted[name], assigned)]
+        _recompute_derived(kconf, probes)
+        for name in followers:
+            # a line that follows another (AS_VERSION = CLANG_VERSION with clang's assembler)
+            # may be given with the value it gets; any other value can't be had
+            if kconf.syms[name].str_value != wanted[name]:
+                raise _follower_error(kconf, probes, kconf.syms[name])
+        for name, value in wanted.items():
+            got = kconf.syms[name].str_value
+            if got != value:
+                raise InputError(f"CONFIG_{name} stays {got!r}, not {value!r}, with the probes re-recorded",
+                                 where=_where(kconf.syms[name]),
+                                 hint="another requested value or the symbol's range decides it")
+    except InputError:
+        for name, probe in probes.items():
+            _set_answer(kconf, probe, before[name])
+        raise
+    return _record_changes(config, before)
+
+
+def toolchain_from(config, other_text: str, *, source: str = "<config>") -> list[ProbeChange]:
+    """Take the toolchain another config records (e.g. one made after a compiler bump).
+
+    `other_text` is loaded against the same tree and arch; every probe answer
+    it records (not merely assumes) replaces this config's. Returns the changes.
+    """
+    _require_recorded(config)
+    from .config import Config
+    from .tree import KconfigTree
+    tree = config.tree
+    other_tree = KconfigTree.load(tree.path, tree.arch, version=tree.version)
+    other = Config.from_text(other_tree, other_text, source=source)
+    current = {a.name: a.value for a in config.probe_answers}
+    answers = {a.name: a.value for a in other.probe_answers
+               if a.evidence == "recorded" and a.name in tree.probes and current.get(a.name) != a.value}
+    return set_probe_answers(config, answers)
+
+
+def _where(sym) -> str:
+    node = sym.nodes[0]
+    return f"{node.filename}:{node.linenr}"
+
+
+def _check_type(sym, value: str) -> None:
+    kind = sym.orig_type
+    ok = {BOOL: value in ("y", "n"), kconfiglib.TRISTATE: value in ("y", "m", "n"),
+          INT: re.fullmatch(r"-?[0-9]+", value) is not None,
+          kconfiglib.HEX: re.fullmatch(r"(0[xX])?[0-9a-fA-F]+", value) is not None}.get(kind, True)
+    if not ok:
+        raise InputError(f"{value!r} is not a {kconfiglib.TYPE_TO_STR[kind]} value for CONFIG_{sym.name}",
+                         where=_where(sym))
+
+
+def _retarget_yes_no(kconf, probes: dict[str, Probe], sym, value: str) -> None:
+    """The fewest flips of the symbol's own yes/no probes that give it `value`."""
+    users = kconf.talosnb_probe_users
+    own = [probes[name] for name, names in users.items()
+           if sym.name in names and probes[name].kind == "yes/no"]
+    if len(own) > 10:
+        raise InputError(f"CONFIG_{sym.name} depends on {len(own)} compiler probes; re-record them one by one",
+                         where=_where(sym))
+    current = [_answer(kconf, p) for p in own]
+    best = None
+    for combo in range(1 << len(own)):
+        answers = ["n" if combo >> bit & 1 else "y" for bit in range(len(own))]
+        for probe, answer in zip(own, answers):
+            _set_answer(kconf, probe, answer)
+        if sym.str_value == value:
+            flips = sum(a != c for a, c in zip(answers, current))
+            score = (flips, combo.bit_count())
+            if best is None or score < best[0]:
+                best = (score, answers)
+    chosen = best[1] if best else current
+    for probe, answer in zip(own, chosen):
+        _set_answer(kconf, probe, answer)
+    if best is None:
+        raise InputError(f"no compiler probe answer gives CONFIG_{sym.name}={value}: it also depends on "
+                         f"{kconfiglib.expr_str(sym.direct_dep)}", where=_where(sym),
+                         hint="re-record what it depends on too (in the same call)")
+
+
+def _active_default(sym):
+    for default, cond in sym.defaults:
+        if kconfiglib.expr_value(cond):
+            return default
+    return None
+
+
+def _retarget_value(kconf, probes: dict[str, Probe], sym, value: str, assigned: dict) -> bool:
+    """A version or text line: the probe its active default reads gets the value.
+    False when the line reads no probe (it follows another line or a constant)."""
+    name = getattr(_active_default(sym), "name", "")
+    probe = probes.get(name)
+    if probe is None or probe.kind == "yes/no" or TC_PREFIX + "DERIVED_" in name:
+        return False
+    if name in assigned and assigned[name][1] != value:
+        raise InputError(f"CONFIG_{sym.name}={value} and CONFIG_{assigned[name][0]}={assigned[name][1]} "
+                         f"are the same probe ({probe.command})", where=_where(sym),
+                         hint="give one value")
+    assigned[name] = (sym.name, value)
+    _set_answer(kconf, probe, value)
+    return True
+
+
+def _follower_error(kconf, probes: dict[str, Probe], sym) -> InputError:
+    active = _active_default(sym)
+    shown = kconfiglib.expr_str(active) if active is not None else "no default"
+    readers = [cond for default, cond in sym.defaults if getattr(default, "name", "") in probes]
+    reason = (f"; it takes the toolchain's answer only if {kconfiglib.expr_str(readers[0])}"
+              if readers and not kconfiglib.expr_value(readers[0]) else "")
+    return InputError(f"CONFIG_{sym.name} follows {shown} in this config{reason}", where=_where(sym),
+                      hint="re-record what it follows (or the compiler switch) instead, or in the same call")

@@ -131,6 +131,7 @@ def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] 
         env.update(toolchain.recorded_env())
     else:
         host = dict(host if host is not None else toolchain.host_env())
+        host.update(toolchain.arch_env(host, srcarch(arch)))
         env.update(host)
         shell = toolchain.HostShell(env)
     try:
