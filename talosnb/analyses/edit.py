@@ -548,7 +548,9 @@ class Editor:
                 if expr_value(cond):
                     reasons.append(Reason(f"{value} is outside the range {low.str_value}..{high.str_value} "
                                           f"(the kernel clamps it to {sym.str_value})", location(sym),
-                                          {sym.name: display_value(sym)}, fixed=low.is_constant and high.is_constant))
+                                          {sym.name: display_value(sym)},
+                                          fixed=low.is_constant and high.is_constant,
+                                          kind="range", bounds=(low.str_value, high.str_value)))
                     break
         return reasons
 

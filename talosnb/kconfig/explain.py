@@ -35,6 +35,8 @@ class Reason:
     fixed: bool = False               # no assignment can change it (arch constant, toolchain)
     fix: dict[str, str] | None = None  # an assignment that would satisfy this leaf
     children: list[Reason] = field(default_factory=list)
+    kind: str = ""                    # "range": the value is outside the range in force...
+    bounds: tuple[str, str] | None = None   # ...which is low..high
 
     def lines(self, indent: int = 0) -> list[str]:
         where = f" ({self.where})" if self.where else ""
