@@ -18,6 +18,7 @@ opened. The value of a row per arch is written in menuconfig's notation
 
 from __future__ import annotations
 
+import gc
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -113,6 +114,17 @@ class MenuTree:
     """The merged menu tree of some configs (arch -> Config); rows by id, row 0 the main menu."""
 
     def __init__(self, configs: Mapping[str, Config]) -> None:
+        # ~19,000 rows on the real trees: the collector's full passes over the parsed trees (millions
+        # of objects, none of them garbage) would cost more than building the rows
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(configs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _build(self, configs: Mapping[str, Config]) -> None:
         self.configs = dict(configs)
         self.arches = list(self.configs)
         self.rows: list[MenuRow] = []
@@ -298,6 +310,10 @@ class MenuTree:
     def children(self, row_id: int, mode: str = "visible", text: str = "", *, stamp: object = None) -> list[int]:
         return [c for c in self.rows[row_id].children if self.shown(c, mode, text, stamp=stamp)]
 
+    def has_children(self, row_id: int, mode: str = "visible", text: str = "", *, stamp: object = None) -> bool:
+        """Whether a row lists anything under it (stops at the first: cheaper than counting)."""
+        return any(self.shown(c, mode, text, stamp=stamp) for c in self.rows[row_id].children)
+
     def count(self, mode: str = "visible", text: str = "", *, stamp: object = None) -> int:
         """How many rows match the filter themselves (the rows listed only as a way to them not counted)."""
         text = text.strip().lower()
@@ -329,7 +345,7 @@ class MenuTree:
         return {
             "id": row.id, "kind": kind, "name": row.name, "prompt": row.prompt(), "type": sym_type,
             "depth": row.depth - 1, "menuconfig": any(n.is_menuconfig for n in row.nodes.values()),
-            "children": len(self.children(row_id, mode, text, stamp=stamp)),
+            "children": int(self.has_children(row_id, mode, text, stamp=stamp)),   # 1: it can be opened
             "arches": arches, "differs": self.differs(row),
             "match": self._match(row, mode, text.strip().lower()) if row_id else True,
         }
@@ -348,7 +364,9 @@ class MenuTree:
             if limit is not None and len(out) >= limit:
                 break
             if data["expanded"]:
-                stack.extend(reversed(self.children(row_id, mode, text, stamp=stamp)))
+                below = self.children(row_id, mode, text, stamp=stamp)
+                data["children"] = len(below)
+                stack.extend(reversed(below))
         return out
 
     def reveal(self, row_id: int) -> list[int]:

@@ -1,4 +1,4 @@
-"""Notebook widgets over one shared Workspace: compare, explore & toggle, module lists, save.
+"""Notebook widgets over one shared Workspace: compare, explore & toggle, the menu tree, module lists, save.
 
 The views (:class:`CompareView`, :class:`ExploreView`, :class:`ModulesView`,
 :class:`SaveView`) are ipywidgets boxes whose callbacks only call
@@ -13,9 +13,10 @@ from talosnb.app.workspace import Workspace
 from .base import NotebookSteps, Pager, in_notebook, open_workspace
 from .compare import CompareView
 from .explore import ExploreView
+from .menu_tree import MenuTreeView, menu_tree
 from .modules import ModulesView
 from .save import SaveView
 from .workbench import Workbench, workbench
 
-__all__ = ["CompareView", "ExploreView", "ModulesView", "NotebookSteps", "Pager", "SaveView", "Workbench",
-           "Workspace", "in_notebook", "open_workspace", "workbench"]
+__all__ = ["CompareView", "ExploreView", "MenuTreeView", "ModulesView", "NotebookSteps", "Pager", "SaveView", "Workbench",
+           "Workspace", "in_notebook", "menu_tree", "open_workspace", "workbench"]

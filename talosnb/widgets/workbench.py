@@ -10,21 +10,23 @@ from talosnb.app.workspace import Workspace
 from .base import _View, open_workspace
 from .compare import CompareView
 from .explore import ExploreView
+from .menu_tree import MenuTreeView
 from .modules import ModulesView
 from .save import SaveView
 
 
 class Workbench(widgets.Tab):
-    """The four views as tabs over one Workspace; the selected tab refreshes on every change,
+    """The views as tabs over one Workspace; the selected tab refreshes on every change,
     the others when they are selected."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.compare = CompareView(workspace, auto=False)
         self.explore = ExploreView(workspace, auto=False)
+        self.menu_tree = MenuTreeView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.modules = ModulesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.save = SaveView(workspace, auto=False)
-        views = [self.compare, self.explore, self.modules, self.save]
+        views = [self.compare, self.explore, self.menu_tree, self.modules, self.save]
         super().__init__(children=views, titles=[v.TAB_TITLE for v in views])
         self.observe(lambda _: self._refresh_selected(), names="selected_index")
         workspace.on_change(lambda _: self._refresh_selected())
@@ -48,6 +50,11 @@ class Workbench(widgets.Tab):
     def show(self, view: _View) -> None:
         self.selected_index = self.views.index(view)
 
+    def open_in_tree(self, name: str, menu_path: list[str] | None = None) -> None:
+        """Jump to the Menu tree tab, opened down to `name` (at `menu_path` when it has several places)."""
+        self.show(self.menu_tree)
+        self.menu_tree.reveal(name, menu_path)
+
     def open_symbol(self, name: str) -> None:
         """Jump to the Explore tab with `name` in the symbol panel."""
         self.show(self.explore)
@@ -55,7 +62,7 @@ class Workbench(widgets.Tab):
 
 
 def workbench(session: Session | Workspace | None = None, **inputs) -> Workbench:
-    """Compare, Explore & toggle, Modules and Save as tabs over one shared session.
+    """Compare, Explore & toggle, Menu tree, Modules and Save as tabs over one shared session.
 
     Without a session, ``inputs`` go to :func:`open_workspace` (pkgs, talos,
     kernel_src, arch, progress, scratch...; none given: the embedded sample).
