@@ -157,53 +157,6 @@ class EditOutcome(Mapping):
                         "redefined": self.redefined})
         return out
 
-    def text(self, *, written: Mapping[str, bool] | None = None, dry_run: bool = False,
-             sources: Mapping[str, str] | None = None) -> str:
-        """The outcome as `talosnb set`/`merge` print it (`written`: which configs a save wrote)."""
-        if self.mode == "merge":
-            return self._merge_text(written or {}, dry_run)
-        written = written or {}
-        text = ""
-        for arch, change in self.changes.items():
-            text += "\n" + change.text() + "\n"
-            if written.get(arch) and sources:
-                text += f"  written to {sources[arch]}\n"
-            if self.drift.get(arch) and not self.refused:
-                text += (f"  writing also normalizes {len(self.drift[arch])} line(s) as make olddefconfig would "
-                         "(the tree differs from the one the config was made with):\n")
-                text += "".join(f"    {c}\n" for c in self.drift[arch])
-            for entry in self.modules.get(arch, {}).get("built", []):
-                text += f"  now builds {entry}\n"
-            for entry in self.modules.get(arch, {}).get("added", []):
-                text += f"  {'would add' if dry_run else 'added'} to the module list: {entry}\n"
-        for finding in self.module_list_errors:
-            text += f"\nmodule list: {finding['arch']}: {finding['message']}"
-            if finding.get("fix"):
-                text += f"\n  fix: {finding['fix']}"
-            text += "\n"
-        text += "".join(self.fix_notes)
-        return text
-
-    def _merge_text(self, written: Mapping[str, bool], dry_run: bool) -> str:
-        text = "".join(f"\nnote: {line}" for line in self.redefined)
-        for a in self.unknown:
-            text += (f"\nWARNING: {a.where}: CONFIG_{a.symbol} is not defined in the {self.tree_version} tree "
-                     "on any arch; ignored")
-        if self.redefined or self.unknown:
-            text += "\n"
-        for arch, change in self.changes.items():
-            text += f"\n{arch} ({change.tree_version}): {len(change.cascade)} change(s)"
-            text += " (dry run)\n" if dry_run else (" written\n" if written.get(arch) else "\n")
-            text += "".join(f"  {name}: not defined on {arch}\n" for name in change.undefined)
-            text += "".join(f"  {c}\n" for c in change.cascade)
-            for refusal in change.refusals:
-                where = f"{refusal.assignment.where}: " if refusal.assignment.where else ""
-                got = refusal.got if refusal.got is not None else "n (no line in the file)"
-                text += f"  WARNING: {where}{refusal.assignment} requested, but the result has {got}\n"
-                for reason in refusal.reasons:
-                    text += "\n".join(reason.lines(2)) + "\n"
-        return text
-
 
 def redefinitions(assignments: Sequence[edit.Assignment]) -> list[str]:
     """merge_config.sh's 'Value of X is redefined by fragment' notes."""

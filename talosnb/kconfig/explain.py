@@ -38,14 +38,6 @@ class Reason:
     kind: str = ""                    # "range": the value is outside the range in force...
     bounds: tuple[str, str] | None = None   # ...which is low..high
 
-    def lines(self, indent: int = 0) -> list[str]:
-        where = f" ({self.where})" if self.where else ""
-        mark = " [fixed: no assignment changes it]" if self.fixed else ""
-        out = ["  " * indent + "- " + self.text + where + mark]
-        for child in self.children:
-            out += child.lines(indent + 1)
-        return out
-
     def as_dict(self) -> dict:
         return {"text": self.text, "where": self.where, "values": self.values, "fixed": self.fixed,
                 "fix": self.fix, "children": [c.as_dict() for c in self.children]}

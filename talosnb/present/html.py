@@ -54,8 +54,8 @@ def reason_html(reason: edit.Reason) -> str:
 
 
 def refusal_html(refusal: edit.Refusal) -> str:
-    head = _e(words.refusal_head(refusal)).replace(_e(str(refusal.assignment)),
-                                                   f"<b>{_e(refusal.assignment)}</b>", 1)
+    head = html.escape(words.refusal_head(refusal), quote=False).replace(
+        html.escape(str(refusal.assignment), quote=False), f"<b>{_e(refusal.assignment)}</b>", 1)
     out = f"{head}<ul>{''.join(reason_html(r) for r in refusal.reasons)}</ul>"
     fix = refusal.fix
     if fix is not None:

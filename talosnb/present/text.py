@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from talosnb.analyses import edit
+from talosnb.app.workspace import EditOutcome
+from talosnb.core.errors import opt
 
 #: how an absent config line reads in tables and cascades
 NO_LINE = "(no line)"
@@ -135,8 +137,8 @@ def side_effects(fix: edit.Fix, limit: int = 40) -> list[str]:
 def many_lines_warning(fix: edit.Fix) -> str | None:
     if len(fix.cascade) <= 50:
         return None
-    return (f"WARNING: this fix changes {len(fix.cascade)} lines; review them with "
-            f"talosnb set --dry-run {' '.join(str(a) for a in fix.assignments)}")
+    return (f"WARNING: this fix changes {len(fix.cascade)} lines; review them before applying it "
+            f"(set {' '.join(str(a) for a in fix.assignments)} with {opt('dry_run')})")
 
 
 def fix_text(fix: edit.Fix, refusal: edit.Refusal | None = None) -> str:
@@ -162,6 +164,61 @@ def fix_button_label(arch: str, refusal: edit.Refusal) -> str:
     """What the button applying a verified fix says."""
     fix = " ".join(str(a) for a in [*refusal.fix.assignments, refusal.assignment])
     return f"apply verified fix on {arch}: {fix}"
+
+
+def module_list_error_lines(outcome: EditOutcome) -> list[str]:
+    out = []
+    for finding in outcome.module_list_errors:
+        out.append(f"module list: {finding['arch']}: {finding['message']}")
+        if finding.get("fix"):
+            out.append(f"  fix: {finding['fix']}")
+    return out
+
+
+def outcome_text(outcome: EditOutcome, *, written: Mapping[str, bool] | None = None, dry_run: bool = False,
+                 sources: Mapping[str, str] | None = None) -> str:
+    """A set or merge outcome as `talosnb set`/`merge` print it (`written`: which configs a save wrote)."""
+    if outcome.mode == "merge":
+        return _merge_text(outcome, written or {}, dry_run)
+    written = written or {}
+    text = ""
+    for arch, change in outcome.changes.items():
+        text += "\n" + change_text(change) + "\n"
+        if written.get(arch) and sources:
+            text += f"  written to {sources[arch]}\n"
+        if outcome.drift.get(arch) and not outcome.refused:
+            text += (f"  writing also normalizes {len(outcome.drift[arch])} line(s) as make olddefconfig would "
+                     "(the tree differs from the one the config was made with):\n")
+            text += "".join(f"    {c}\n" for c in outcome.drift[arch])
+        for entry in outcome.modules.get(arch, {}).get("built", []):
+            text += f"  now builds {entry}\n"
+        for entry in outcome.modules.get(arch, {}).get("added", []):
+            text += f"  {'would add' if dry_run else 'added'} to the module list: {entry}\n"
+    for line in module_list_error_lines(outcome):
+        text += ("\n" if line.startswith("module list") else "") + line + "\n"
+    text += "".join(outcome.fix_notes)
+    return text
+
+
+def _merge_text(outcome: EditOutcome, written: Mapping[str, bool], dry_run: bool) -> str:
+    text = "".join(f"\nnote: {line}" for line in outcome.redefined)
+    for a in outcome.unknown:
+        text += (f"\nWARNING: {a.where}: CONFIG_{a.symbol} is not defined in the {outcome.tree_version} tree "
+                 "on any arch; ignored")
+    if outcome.redefined or outcome.unknown:
+        text += "\n"
+    for arch, change in outcome.changes.items():
+        text += f"\n{arch} ({change.tree_version}): {len(change.cascade)} change(s)"
+        text += " (dry run)\n" if dry_run else (" written\n" if written.get(arch) else "\n")
+        text += "".join(f"  {undefined_line(name, arch)}\n" for name in change.undefined)
+        text += "".join(f"  {cascade_line(c)}\n" for c in change.cascade)
+        for refusal in change.refusals:
+            where = f"{refusal.assignment.where}: " if refusal.assignment.where else ""
+            text += (f"  WARNING: {where}{refusal.assignment} requested, but the result has "
+                     f"{ends_as(refusal.got)}\n")
+            for reason in refusal.reasons:
+                text += "\n".join(reason_lines(reason, 2)) + "\n"
+    return text
 
 
 # --- the symbol panel -------------------------------------------------------------

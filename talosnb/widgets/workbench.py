@@ -22,7 +22,7 @@ class Workbench(widgets.Tab):
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.compare = CompareView(workspace, auto=False)
-        self.explore = ExploreView(workspace, auto=False)
+        self.explore = ExploreView(workspace, auto=False, on_open_tree=self.open_in_tree)
         self.menu_tree = MenuTreeView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.modules = ModulesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.save = SaveView(workspace, auto=False)
