@@ -4,10 +4,11 @@ Each arch's tree is the one kconfiglib builds the way the kernel's
 ``menu_finalize()`` (scripts/kconfig/menu.c) does: menus, choices, comments and
 symbol entries, where an entry that depends on the symbol just before it sits
 under that symbol. The arches' trees are merged place by place: two entries are
-the same row when they sit under the same row and have the same kind and name
-(a menu or comment by its prompt, a symbol by its name, a choice by its name or
-prompt). Rows one arch lacks are inserted after the row that precedes them on
-that arch, so each arch's own order is kept.
+the same row when they sit under the same row, have the same kind and name (a
+menu or comment by its prompt, a symbol by its name, a choice by its name or
+prompt) and both arches' orders agree on them (a longest matching of the two
+lists); every other entry is a row of its own arch, so each arch's own order is
+kept.
 
 The structure is built once per set of parsed trees (it never changes with the
 values); values, visibility and filters are read from the configs when a row is
@@ -18,6 +19,7 @@ opened. The value of a row per arch is written in menuconfig's notation
 
 from __future__ import annotations
 
+import difflib
 import gc
 import weakref
 from collections.abc import Iterable, Mapping
@@ -87,25 +89,25 @@ def _keyed(nodes: list) -> list[tuple[tuple, object]]:
     return out
 
 
-def _merge_order(orders: list[list[tuple]]) -> list[tuple]:
-    """The keys of every arch in one order: the first arch's, each other arch's extra keys after
-    the key that precedes them on that arch (at the start when none does)."""
-    merged = list(orders[0])
-    for order in orders[1:]:
-        have = set(merged)
-        anchor = None          # the last key already in `merged` seen on this arch
-        inserts: dict[tuple | None, list[tuple]] = {}
-        for key in order:
-            if key in have:
-                anchor = key
-            else:
-                inserts.setdefault(anchor, []).append(key)
-        if not inserts:
+def _merge_places(per_arch: dict[str, list[tuple[tuple, object]]]) -> list[tuple[tuple, dict]]:
+    """The entries of one menu on every arch as (key, {arch: node}), in an order that keeps each
+    arch's own order: entries with the same key become one row where both orders agree (a
+    longest matching of the two sequences), the others stay one row per arch, each arch's extra
+    rows before the next shared one."""
+    merged: list[tuple[tuple, dict]] = []
+    for arch, keyed in per_arch.items():
+        if not merged:
+            merged = [(key, {arch: node}) for key, node in keyed]
             continue
-        out = list(inserts.get(None, []))
-        for key in merged:
-            out.append(key)
-            out.extend(inserts.get(key, []))
+        matcher = difflib.SequenceMatcher(None, [k for k, _ in merged], [k for k, _ in keyed], autojunk=False)
+        out: list[tuple[tuple, dict]] = []
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                for (key, nodes), (_k, node) in zip(merged[i1:i2], keyed[j1:j2], strict=True):
+                    out.append((key, {**nodes, arch: node}))
+            else:
+                out += merged[i1:i2]
+                out += [(key, {arch: node}) for key, node in keyed[j1:j2]]
         merged = out
     return merged
 
@@ -135,10 +137,7 @@ class MenuTree:
         while stack:
             row = stack.pop()
             per_arch = {arch: _keyed(_children(node)) for arch, node in row.nodes.items()}
-            order = _merge_order([[k for k, _ in keyed] for keyed in per_arch.values()])
-            lookup = {arch: dict(keyed) for arch, keyed in per_arch.items()}
-            for key in order:
-                nodes = {arch: lookup[arch][key] for arch in self.arches if key in lookup.get(arch, {})}
+            for key, nodes in _merge_places(per_arch):
                 kind, name = key[0], key[1]
                 child = self._add(kind, name if kind in ("symbol", "choice") else None, nodes, row.id,
                                   row.depth + 1)
@@ -398,7 +397,8 @@ def value_notation(item, visible: bool) -> str:
     mark = (" ", "M", "*")[tri]
     if not visible:
         return f"-{mark}-" if tri else "---"
-    if item.choice is not None and item.choice.tri_value == 2:
+    if item.choice is not None and item.visibility == 2:
+        # a member of a choice in y mode (the mode bounds the members' visibility)
         return "(X)" if item.choice.selection is item else "( )"
     assignable = item.assignable
     if len(assignable) <= 1:
@@ -416,7 +416,7 @@ def next_value(sym) -> str | None:
     else can be had or the symbol isn't a bool or tristate."""
     if not isinstance(sym, Symbol) or sym.orig_type not in (BOOL, TRISTATE):
         return None
-    if sym.choice is not None and sym.choice.tri_value == 2:
+    if sym.choice is not None and sym.visibility == 2:
         # a y-mode choice member: assignable can be (2,) while its value is n
         return None if sym.choice.selection is sym or 2 not in sym.assignable else "y"
     assignable = sym.assignable
