@@ -127,8 +127,8 @@ def test_differs_between_arches_agrees_with_compare(real, tree):
     df = compare(real)
     bools = df[df["type"].isin(["bool", "tristate"]) & (df["defined"] == "both")]
     expected = set(bools.loc[bools["status"] == "differs", "symbol"])
-    found = {row.name for row in _dfs(tree) if row.kind == "symbol" and row.name in set(bools["symbol"])
-             and tree.differs(row)}
+    both = set(bools["symbol"])
+    found = {row.name for row in _dfs(tree) if row.kind == "symbol" and row.name in both and tree.differs(row)}
     assert found == expected and len(found) > 500
     # and the filter lists exactly those rows (with the menus on the way to them)
     listed = set()
