@@ -57,11 +57,16 @@ class ExploreView(_View):
                                        continuous_update=True, layout=widgets.Layout(width="420px"))
         self.results = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="760px"))
         self.results.add_class("talosnb-mono")
+        # class names: stable hooks for styles and for driving the view in a browser
+        self.search_box.add_class("talosnb-search")
+        self.results.add_class("talosnb-results")
         self.panel = widgets.HTML()
         self.path_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.value_text = widgets.Text(description="value", layout=widgets.Layout(width="320px"))
         self.controls = widgets.VBox()
         self.outcome = widgets.VBox()
+        self.outcome.add_class("talosnb-outcome")
+        self.panel.add_class("talosnb-panel-html")
         self.undo_button = widgets.Button(description="undo", icon="undo",
                                           tooltip="undo the last change (config or module list)")
         self.status = widgets.HTML()
@@ -155,6 +160,7 @@ class ExploreView(_View):
                     buttons = []
                     for value in values:
                         button = widgets.Button(description=value, layout=widgets.Layout(width="48px"))
+                        button.add_class(f"talosnb-value-{target}-{value}")
                         button.on_click(lambda _, t=target, v=value: self.set_value(t, v))
                         self.value_buttons[(target, value)] = button
                         buttons.append(button)
@@ -264,6 +270,7 @@ class ExploreView(_View):
                 button = widgets.Button(description=label, tooltip=label, button_style="primary",
                                         layout=widgets.Layout(width="auto", max_width="900px"))
                 button.on_click(lambda _, a=arch: self.apply_fix(a))
+                button.add_class("talosnb-fix")
                 self.fix_buttons[arch] = button
                 children.append(button)
         for note in getattr(changes, "fix_notes", []):

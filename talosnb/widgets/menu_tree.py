@@ -179,6 +179,7 @@ class MenuTreeView(_View):
         self.count = widgets.HTML()
         self.view = TreeWidget(arches=list(workspace.arches))
         self.outcome = widgets.HTML()
+        self.outcome.add_class("talosnb-tree-outcome")
         self.panel = widgets.HTML()
         self.explore_button = widgets.Button(description="edit in Explore", icon="pencil", disabled=True,
                                              layout=widgets.Layout(width="auto"),

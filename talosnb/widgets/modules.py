@@ -66,6 +66,9 @@ class ModulesView(_View):
         self.remove_entry_button = widgets.Button(description="remove from list", icon="minus", disabled=True,
                                                   layout=widgets.Layout(width="auto"))
         self.fix_result = widgets.HTML()
+        self.findings_list.add_class("talosnb-findings")
+        self.fix_button.add_class("talosnb-modules-fix")
+        self.fix_result.add_class("talosnb-modules-fix-result")
         self.entry_text = widgets.Text(description="entry", placeholder="kernel/...ko, module name or SYMBOL")
         self.entry_arch = widgets.Dropdown(options=[*(["both"] if len(workspace.module_lists) > 1 else []),
                                                     *workspace.module_lists], description="on")
