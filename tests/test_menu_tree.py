@@ -205,7 +205,8 @@ def test_expression_values_are_each_symbols_value(real):
 
 
 def test_menu_tree_view_expands_toggles_and_shows_the_panel(sample):
-    from talosnb.widgets import Workspace, menu_tree as menu_tree_widget
+    from talosnb.widgets import Workspace
+    from talosnb.widgets import menu_tree as menu_tree_widget
 
     ws = Workspace.open(sample / "pkgs", sample / "talos", sample / "linux")
     view = menu_tree_widget(ws)

@@ -54,7 +54,8 @@ class NotebookSteps:
     def done(self, text: str) -> None:
         self.bar.value = self.bar.max
         self.bar.bar_style, self.bar.description = "success", "loaded"
-        self.label.value = html.escape(text).replace("\n", "<br>")
+        # the summary is printed once (plain text, kept by saved notebooks), not repeated in the label
+        self.label.value = ""
         print(text)
 
 

@@ -34,9 +34,10 @@ def button_state(infos: list[dict], value: str) -> str:
     return "blocked"
 
 
-_STYLES = {"current": ("success", "the current value"),
+_STYLES = {"current": ("success", "{symbol}={value} on {target}: the current value"),
            "assignable": ("", "set {symbol}={value} on {target}"),
-           "blocked": ("warning", "can't be set now: click to see why, and a verified fix")}
+           "blocked": ("warning", ("{symbol}={value} can't be set on {target} now: click to see why, "
+                                   "and a verified fix"))}
 
 
 class ExploreView(_View):
@@ -149,7 +150,8 @@ class ExploreView(_View):
     def _build_controls(self, panel: dict) -> None:
         arches = [a for a, side in panel["arches"].items() if side is not None]
         targets = arches + (["both"] if len(arches) > 1 else [])
-        key = (panel["symbol"], panel["type"], tuple(targets))
+        # the same buttons serve the next symbol of the same type (they act on self.symbol)
+        key = (panel["type"], tuple(targets))
         if key != self._controls_key:
             self._controls_key = key
             self.value_buttons = {}
@@ -167,19 +169,19 @@ class ExploreView(_View):
                     rows.append(widgets.HBox([widgets.Label(target, layout=widgets.Layout(width="60px")),
                                               *buttons]))
             else:
-                self.value_text.value = panel["arches"][arches[0]]["value"] or ""
                 buttons = []
                 for target in targets:
-                    button = widgets.Button(description=f"set on {target}",
-                                            tooltip=f"set CONFIG_{panel['symbol']} to the value typed here "
-                                                    f"on {target}")
+                    button = widgets.Button(description=f"set on {target}")
                     button.on_click(lambda _, t=target: self.set_value(t, self.value_text.value))
                     self.value_buttons[(target, "set")] = button
                     buttons.append(button)
                 rows.append(widgets.HBox([self.value_text, *buttons]))
             _replace_children(self.controls, rows, keep=(self.value_text,))
+        if panel["type"] not in ("bool", "tristate"):
+            self.value_text.value = panel["arches"][arches[0]]["value"] or ""
         for (target, value), button in self.value_buttons.items():
             if value == "set":
+                button.tooltip = f"set CONFIG_{panel['symbol']} to the value typed here on {target}"
                 continue
             infos = [panel["arches"][a] for a in (arches if target == "both" else [target])]
             style, tooltip = _STYLES[button_state(infos, value)]

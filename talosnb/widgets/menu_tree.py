@@ -54,7 +54,7 @@ function render({ model, el }) {
     const arches = model.get("arches");
     const rows = model.get("rows");
     const selected = model.get("selected");
-    const columns = arches.map(() => "5.6em").join(" ") + " minmax(0, 1fr)";
+    const columns = arches.map(() => "7.5em").join(" ") + " minmax(0, 1fr)";
     head.style.gridTemplateColumns = columns;
     head.replaceChildren(...arches.map((a) => {
       const h = document.createElement("span"); h.textContent = a; h.className = "talosnb-val-h"; return h;
@@ -119,7 +119,8 @@ _CSS = """
 .talosnb-row.talosnb-selected { background: #dbe9ff; }
 .talosnb-row.talosnb-differs .talosnb-val { background: #fff4d6; }
 .talosnb-row.talosnb-path .talosnb-prompt { color: #777; }
-.talosnb-val, .talosnb-val-h { font-family: monospace; white-space: pre; text-align: left; }
+.talosnb-val, .talosnb-val-h { font-family: monospace; white-space: pre; text-align: left; overflow: hidden;
+  text-overflow: ellipsis; }
 .talosnb-val.talosnb-toggle { cursor: pointer; text-decoration: underline dotted; }
 .talosnb-val.talosnb-elsewhere { color: #888; font-style: italic; }
 .talosnb-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -181,6 +182,7 @@ class MenuTreeView(_View):
         self.outcome = widgets.HTML()
         self.outcome.add_class("talosnb-tree-outcome")
         self.panel = widgets.HTML()
+        self.panel.add_class("talosnb-tree-panel")
         self.explore_button = widgets.Button(description="edit in Explore", icon="pencil", disabled=True,
                                              layout=widgets.Layout(width="auto"),
                                              tooltip="open the symbol in the Explore & toggle tab")

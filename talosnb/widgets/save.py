@@ -88,7 +88,7 @@ def saved_html(result: SaveResult) -> str:
     files = "".join(f"<li><b>{_e(p.name)}</b> ({_e(p.label)}): <code>{_e(p.path)}</code></li>"
                     for p in result.written)
     scratch = (f"<div>These went to a scratch copy in <code>{_e(result.scratch)}</code> (removed when the "
-               "workspace goes away); the embedded sample itself is never written.</div>"
+               "workspace goes away).</div>"
                if result.scratch is not None else "")
     return (f"<div class='talosnb-ok'><b>Wrote {len(result.written)} file(s):</b><ul>{files}</ul>{scratch}"
             f"<pre style='white-space:pre-wrap'>{_e(result.command)}</pre></div>")
