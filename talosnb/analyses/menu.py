@@ -147,6 +147,9 @@ class MenuTree:
                 if any(n.list is not None for n in nodes.values()):
                     stack.append(child)
         self._memo: dict[tuple, dict[int, bool]] = {}
+        self._texts: list[str] | None = None
+        self._stamp: object = None
+        self._visible: dict[tuple[int, str], bool] = {}
 
     def _add(self, kind, name, nodes, parent, depth) -> MenuRow:
         row = MenuRow(len(self.rows), kind, name, nodes, parent, depth=depth)
@@ -206,15 +209,30 @@ class MenuTree:
                 return sym
         return None
 
+    def _at(self, stamp: object) -> None:
+        """Values may have changed when the stamp did: forget what was worked out from them."""
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self._visible.clear()
+
     def visible(self, row: MenuRow, arch: str) -> bool:
         """Whether the row's prompt shows on an arch (menuconfig's menu_is_visible: the prompt's
         condition, and a menu's `visible if`)."""
-        node = row.nodes.get(arch)
-        if node is None or not node.prompt:
-            return False
-        if not expr_value(node.prompt[1]):
-            return False
-        return not (node.item is MENU and not expr_value(node.visibility))
+        key = (row.id, arch)
+        hit = self._visible.get(key)
+        if hit is None:
+            node = row.nodes.get(arch)
+            item = node.item if node is not None else None
+            if node is not None and node.prompt and isinstance(item, Symbol) and item.choice is None \
+                    and len(item.nodes) == 1:
+                # a symbol's only prompt: its visibility (kconfiglib keeps it until a value it
+                # depends on changes) is that prompt's condition (sym_calc_visibility)
+                hit = item.visibility > 0
+            else:
+                hit = bool(node is not None and node.prompt and expr_value(node.prompt[1])
+                           and not (item is MENU and not expr_value(node.visibility)))
+            self._visible[key] = hit
+        return hit
 
     def value(self, row: MenuRow, arch: str) -> str | None:
         """The symbol's (or choice's selected member's) value on an arch, None where undefined."""
@@ -256,16 +274,21 @@ class MenuTree:
         return False
 
     def matches_text(self, row: MenuRow, text: str) -> bool:
+        """Whether the row's symbol name or a prompt (any arch's) contains `text`, any case."""
         text = text.strip().lower().removeprefix("config_")
         if not text:
             return True
-        if row.name and text in row.name.lower():
-            return True
-        return any(n.prompt and text in n.prompt[0].lower() for n in row.nodes.values())
+        if self._texts is None:
+            # "name\0prompt\0prompt", lowercased once: a filter looks at every row on each keystroke
+            self._texts = ["\0".join([r.name or "", *(n.prompt[0] for n in r.nodes.values() if n.prompt)]).lower()
+                           for r in self.rows]
+        return text in self._texts[row.id]
 
     # --- filtering ------------------------------------------------------------------
 
     def _match(self, row: MenuRow, mode: str, text: str) -> bool:
+        if text and not self.matches_text(row, text):
+            return False
         if mode == "visible":
             hit = any(self.visible(row, a) for a in row.nodes)
         elif mode == "all":
@@ -276,7 +299,7 @@ class MenuTree:
             hit = self.is_set(row)
         else:
             raise ValueError(f"unknown filter {mode!r}; use one of {', '.join(FILTERS)}")
-        return hit and self.matches_text(row, text)
+        return hit
 
     def shown(self, row_id: int, mode: str = "visible", text: str = "", *, stamp: object = None) -> bool:
         """Whether a row is listed under the filter: it matches, or a row under it does.
@@ -285,6 +308,7 @@ class MenuTree:
         enter it), but a visible entry under an invisible symbol keeps that symbol listed. The
         answers are remembered per (mode, text, stamp): pass a new stamp when values changed.
         """
+        self._at(stamp)
         key = (mode, text.strip().lower(), stamp)
         memo = self._memo.get(key)
         if memo is None:
@@ -315,6 +339,7 @@ class MenuTree:
 
     def count(self, mode: str = "visible", text: str = "", *, stamp: object = None) -> int:
         """How many rows match the filter themselves (the rows listed only as a way to them not counted)."""
+        self._at(stamp)
         text = text.strip().lower()
         return sum(1 for row in self.rows[1:] if self._match(row, mode, text))
 
@@ -322,6 +347,7 @@ class MenuTree:
 
     def row_data(self, row_id: int, mode: str = "visible", text: str = "", *, stamp: object = None) -> dict:
         """One row as plain data (what the tree view draws)."""
+        self._at(stamp)
         row = self.rows[row_id]
         arches = {}
         for arch in self.arches:

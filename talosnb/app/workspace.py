@@ -183,6 +183,7 @@ class Workspace:
         self.module_lists = {}
         self._listeners: list[Callable[[str], None]] = []
         self._cache: dict[str, tuple[int, object]] = {}
+        self._drift: dict[str, tuple[tuple, list]] = {}
         talos = session.inputs.talos
         if talos is not None:
             # a checkout may lack one arch's list: commands that need it say so (module_list())
@@ -360,8 +361,17 @@ class Workspace:
     def drift(self) -> dict[str, list[Change]]:
         """Lines each config changes just by being written (as make olddefconfig would), beyond edits:
         what a tree other than the config's own changes."""
-        return {arch: config_diff(config.original_text, config.text()) for arch, config in self.configs.items()
-                if not self._edited(arch)}
+        out = {}
+        for arch, config in self.configs.items():
+            if self._edited(arch):
+                continue
+            # an arch nobody edited is as loaded (or as last written): its drift is known once
+            # computed, and writing the text (~0.1 s) on every set would cost each click that much
+            key = (arch, id(config.original_text))
+            if self._drift.get(arch, (None,))[0] != key:
+                self._drift[arch] = (key, config_diff(config.original_text, config.text()))
+            out[arch] = self._drift[arch][1]
+        return out
 
     def _edited(self, arch: str) -> bool:
         return any(entry.kind == "config" and arch in entry.arches for entry in self.history)

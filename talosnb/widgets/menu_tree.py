@@ -220,6 +220,7 @@ class MenuTreeView(_View):
         mode, text = self._filter()
         if text:
             # open the way to every match when there are few enough to read
+            self.tree._at(self.stamp)
             matches = [r.id for r in self.tree.rows[1:] if self.tree._match(r, mode, text.lower())]
             if len(matches) <= 60:
                 for row_id in matches:
@@ -286,7 +287,7 @@ class MenuTreeView(_View):
             return
         rows = self.rows()
         mode, text = self._filter()
-        matched = self.tree.count(mode, text) if (text or mode != "visible") else None
+        matched = self.tree.count(mode, text, stamp=self.stamp) if (text or mode != "visible") else None
         self.count.value = (f"{len(rows)} rows listed" + (f"; {matched} entries match" if matched is not None
                                                            else ""))
         with self.view.hold_sync():
