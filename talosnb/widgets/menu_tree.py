@@ -400,6 +400,19 @@ class MenuTreeView(_View):
         values = "  ".join(f"{row['cells'][a]['notation'] or '':5}" for a in self.view.arches)
         return f"{values}  {row['text']}" + (f"  ({row['name']})" if row["name"] else "")
 
+    def as_text(self) -> str:
+        """The rows listed now as plain text, one per line, indented as in the tree (what a saved
+        notebook or a log keeps of the view)."""
+        width = max([9, *(len(r["cells"][a]["notation"]) for r in self.view.rows for a in self.view.arches)])
+        arches = "  ".join(f"{a:<{width}}" for a in self.view.arches)
+        lines = [f"{arches}  prompt (symbol)"]
+        for row in self.view.rows:
+            values = "  ".join(f"{row['cells'][a]['notation'] or '':<{width}}" for a in self.view.arches)
+            mark = ("v " if row["expanded"] else "> ") if row["children"] else "  "
+            name = f"  ({row['name']})" if row["name"] else ""
+            lines.append(f"{values}  {'    ' * row['depth']}{mark}{row['text']}{name}".rstrip())
+        return "\n".join(lines)
+
     def value_of(self, symbol: str, arch: str) -> str | None:
         return line_value(self.workspace.configs[arch].written().get(symbol))
 
