@@ -75,8 +75,8 @@ def main() -> int:
     from talosnb.widgets import MenuTreeView, Workspace
     from talosnb.widgets.menu_tree import TreeWidget
 
-    Workspace.open(args.pkgs, None, kernel, kbuild=False, scratch=True)       # warm the parse cache
-    ws = Workspace.open(args.pkgs, None, kernel, kbuild=False, scratch=True)
+    Workspace.open(args.pkgs, None, kernel, kbuild=True, scratch=True)       # warm the parse and Kbuild caches
+    ws = Workspace.open(args.pkgs, None, kernel, kbuild=True, scratch=True)   # as the workbench opens it
     print(f"Linux {ws.session.tree_version}, configs {', '.join(ws.arches)} ({args.pkgs})")
 
     start = time.perf_counter()

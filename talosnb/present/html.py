@@ -32,7 +32,8 @@ _TABLE_STYLE = ("<style>.talosnb-t{border-collapse:collapse;font-size:12px}"
 def frame_html(df: pd.DataFrame) -> str:
     if df is None or not len(df):
         return "<i>nothing to show</i>"
-    return df.to_html(index=False, escape=True, na_rep="", border=0, classes="talosnb-t")
+    # headers over their (left-aligned) cells: pandas right-aligns them unless told
+    return df.to_html(index=False, escape=True, na_rep="", border=0, classes="talosnb-t", justify="left")
 
 
 def cascade_html(cascade: Sequence[edit.CascadeChange], limit: int = 200) -> str:
