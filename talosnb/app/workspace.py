@@ -301,6 +301,18 @@ class Workspace:
             next(iter(self.configs.values())).symbol(name)   # raises, with "did you mean"
         return {**base, "arches": per_arch}
 
+    def symbol_panel(self, name: str) -> dict:
+        """The symbol panel: every fact about a symbol per arch side by side (analyses.symbol)."""
+        from talosnb.analyses.symbol import symbol_panel
+
+        return symbol_panel(self.configs, name)
+
+    def menu_tree(self):
+        """Both arches' menus merged into one tree (analyses.menu; built once per parsed trees)."""
+        from talosnb.analyses.menu import menu_tree
+
+        return menu_tree(self.configs)
+
     def set(self, assignments: Iterable[edit.Assignment | str], arches: Sequence[str] | None = None, *,
             fix: bool = True, ignore_module_list: bool = False,
             add_to_module_list: bool = False) -> EditOutcome:

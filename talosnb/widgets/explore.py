@@ -8,7 +8,6 @@ import ipywidgets as widgets
 import pandas as pd
 
 from talosnb.analyses import edit
-from talosnb.analyses.symbol import symbol_panel
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
@@ -115,7 +114,7 @@ class ExploreView(_View):
 
     def show(self, name: str, *, keep_outcome: bool = False) -> None:
         try:
-            panel = symbol_panel(self.workspace.configs, name)
+            panel = self.workspace.symbol_panel(name)
         except TalosnbError as e:
             self.panel.value = _error_html(e)
             _replace_children(self.controls, [], keep=(self.value_text,))

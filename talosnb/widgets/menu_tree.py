@@ -20,8 +20,6 @@ import traitlets
 
 from talosnb.analyses import edit
 from talosnb.analyses.menu import FILTER_LABELS, FILTERS, MenuTree
-from talosnb.analyses.menu import menu_tree as merged_tree
-from talosnb.analyses.symbol import symbol_panel
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
@@ -161,7 +159,7 @@ class MenuTreeView(_View):
     def __init__(self, workspace: Workspace, *, auto: bool = True,
                  on_open_symbol: Callable[[str], None] | None = None) -> None:
         self.on_open_symbol = on_open_symbol
-        self.tree: MenuTree = merged_tree(workspace.configs)
+        self.tree: MenuTree = workspace.menu_tree()
         self.expanded: set[int] = set()
         self.selected_symbol: str | None = None
         self.last_changes: dict[str, edit.ChangeSet] = {}
@@ -354,7 +352,7 @@ class MenuTreeView(_View):
 
     def show_symbol(self, name: str, *, scroll: bool = True) -> None:
         try:
-            panel = symbol_panel(self.workspace.configs, name)
+            panel = self.workspace.symbol_panel(name)
         except TalosnbError as e:
             self.panel.value = _error_html(e)
             return

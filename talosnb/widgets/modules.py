@@ -8,7 +8,6 @@ import ipywidgets as widgets
 import pandas as pd
 
 from talosnb.analyses.edit import Assignment
-from talosnb.analyses.symbol import symbol_panel
 from talosnb.app.workspace import HistoryEntry, Workspace
 from talosnb.core import dotconfig
 from talosnb.core.errors import TalosnbError
@@ -201,7 +200,7 @@ class ModulesView(_View):
             self.on_open_symbol(name)
         else:
             try:
-                self.detail.value += symbol_panel_html(symbol_panel(self.workspace.configs, name))
+                self.detail.value += symbol_panel_html(self.workspace.symbol_panel(name))
             except TalosnbError as e:
                 self.detail.value += _error_html(e)
 
