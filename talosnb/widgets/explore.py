@@ -83,16 +83,25 @@ class ExploreView(_View):
 
     def run_search(self, text: str) -> None:
         df = self.workspace.search(text) if text.strip() else pd.DataFrame()
-        options = []
-        rows = list(df.itertuples())
-        names = max((len(r.symbol) for r in rows), default=0)
-        texts = [values_text({a: r.values.get(a) for a in self.workspace.arches}) for r in rows]
+        self._found = [(row.symbol, row.prompt if isinstance(row.prompt, str) else "") for row in df.itertuples()]
+        self._show_results()
+
+    def _values(self, name: str) -> dict[str, str | None]:
+        out = {}
+        for arch, config in self.workspace.configs.items():
+            out[arch] = config.kconf.syms[name].str_value if config.has_symbol(name) else None
+        return out
+
+    def _show_results(self) -> None:
+        """The results with each arch's value now (after an edit too: the search isn't run again)."""
+        found = getattr(self, "_found", [])
+        names = max((len(name) for name, _ in found), default=0)
+        texts = [values_text(self._values(name)) for name, _ in found]
         width = max((len(t) for t in texts), default=0)
-        for row, values in zip(rows, texts, strict=True):
+        options = []
+        for (name, prompt), values in zip(found, texts, strict=True):
             # the results are shown in monospace: padded, the values and prompts line up
-            prompt = row.prompt if isinstance(row.prompt, str) else ""
-            options.append((f"{row.symbol:<{names}}  [{values}]{' ' * (width - len(values))}  {prompt}",
-                            row.symbol))
+            options.append((f"{name:<{names}}  [{values}]{' ' * (width - len(values))}  {prompt}", name))
         keep = self.results.value
         with self.results.hold_trait_notifications():
             self.results.options = options
@@ -130,8 +139,7 @@ class ExploreView(_View):
 
     def refresh(self) -> None:
         super().refresh()
-        if self.search_box.value.strip():
-            self.run_search(self.search_box.value)   # the values in the results change with edits
+        self._show_results()   # the values in the results change with edits
         if self.symbol:
             self.show(self.symbol, keep_outcome=True)
 
