@@ -234,6 +234,9 @@ def test_menu_tree_view_expands_toggles_and_shows_the_panel(sample):
     view.text.value = "dummy"
     assert {r["name"] for r in view.rows() if r["match"]} == {"DUMMY"}
     assert {e for e, _ in view.timings} == {"expand", "toggle", "select"}
+    # what a saved notebook keeps of the view: the rows listed, as a table
+    static = view.static_html()
+    assert "Dummy net driver support" in static and "<code>DUMMY</code>" in static and "NaN" not in static
 
 
 def test_workbench_jumps_between_tree_and_explore(sample):

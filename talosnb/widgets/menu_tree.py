@@ -390,6 +390,24 @@ class MenuTreeView(_View):
         if self.on_open_symbol is not None and self.selected_symbol:
             self.on_open_symbol(self.selected_symbol)
 
+    def static_html(self) -> str:
+        """What the view shows, as plain HTML (for saved notebooks and exported pages): the filter,
+        the legend, the rows listed (indented, one value column per arch), the last outcome and
+        the symbol panel."""
+        arches = list(self.view.arches)
+        head = "".join(f"<th>{_e(a)}</th>" for a in arches) + "<th>prompt (symbol)</th>"
+        body = ""
+        for row in self.view.rows:
+            cells = "".join(f"<td><code>{_e(row['cells'][a]['notation'])}</code></td>" for a in arches)
+            mark = ("&#9662; " if row["expanded"] else "&#9656; ") if row["children"] else ""
+            name = f" <code>{_e(row['name'])}</code>" if row["name"] else ""
+            indent = f"padding-left:{0.4 + 1.3 * row['depth']:.1f}em"
+            body += f"<tr>{cells}<td style='{indent}'>{mark}{_e(row['text'])}{name}</td></tr>"
+        mode, text = self._filter()
+        shown = FILTER_LABELS[mode] + (f", filter “{_e(text)}”" if text else "")
+        return (_TABLE_STYLE + f"<div><b>show:</b> {shown}; {_e(self.count.value)}</div>" + LEGEND
+                + f"<table class='talosnb-t'><tr>{head}</tr>{body}</table>" + self.outcome.value + self.panel.value)
+
     # --- for tests and benchmarks -----------------------------------------------------
 
     def row_text(self, row_id: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from talosnb.analyses import edit
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 
@@ -32,6 +33,11 @@ class Workbench(widgets.Tab):
         workspace.on_change(lambda _: self._refresh_selected())
         self.selected_index = 0
         self._refresh_selected()
+        # the first edit would otherwise pay for what every edit reuses (each arch's written values,
+        # the lines a write normalizes): do it while loading, so the first click answers like the next
+        for editor in edit.editors_for(workspace.session).values():
+            editor._written()
+        workspace.drift()
 
     def __repr__(self) -> str:
         return f"Workbench({self.workspace.describe().splitlines()[0]})"
