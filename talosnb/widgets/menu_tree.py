@@ -377,9 +377,15 @@ class MenuTreeView(_View):
             self.outcome.value = _error_html(e)
             return {}
         self.last_changes = changes
-        self.outcome.value = (_TABLE_STYLE + f"<div><b>{_e(name)}={_e(value)}</b> on {_e(arch)}: "
-                              + _e("; ".join(change_summary(c) for c in changes.values())) + "</div>"
-                              + "".join(change_html(c) for c in changes.values()))
+        head = (f"<div><b>{_e(name)}={_e(value)}</b> on {_e(arch)}: "
+                + _e("; ".join(change_summary(c) for c in changes.values())) + "</div>")
+        blocked = getattr(changes, "blocked", None)
+        if blocked and not changes.refused:
+            # the module-list guard, as everywhere; Explore offers the way past it
+            errors = "".join(f"<li>{_e(f['arch'])}: {_e(f['message'])}</li>" for f in changes.module_list_errors)
+            head += (f"<div class='talosnb-err'>Not changed: {_e(blocked)}<ul>{errors}</ul>"
+                     "<i>To change it anyway, use “edit in Explore”.</i></div>")
+        self.outcome.value = _TABLE_STYLE + head + "".join(change_html(c) for c in changes.values())
         if row_id is not None:
             self.view.selected = row_id
         if self.stale:
