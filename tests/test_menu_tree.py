@@ -4,6 +4,8 @@ against Linux 6.12.117 (and the embedded sample), checked against kconfiglib's o
 
 from __future__ import annotations
 
+import itertools
+
 import menuconfig
 import pytest
 from engine_fixtures import DATA, engine_cache, open_session, sample, trees  # noqa: F401  (fixtures)
@@ -146,6 +148,17 @@ def test_set_in_config_is_a_config_line_with_a_value(real, tree):
     want = lines["amd64"] | lines["arm64"]
     got = {row.name for row in _dfs(tree) if tree.is_set(row)}
     assert got == want
+
+
+def test_rows_as_data_with_menus_open(tree):
+    igb = tree.find("IGB")[0]
+    rows = tree.visible_rows(tree.path(igb))
+    ids = [r["id"] for r in rows]
+    assert igb in ids and all(i in ids for i in tree.path(igb))
+    at = ids.index(igb)
+    assert rows[at]["depth"] == len(tree.path(igb)) and rows[at]["arches"]["amd64"]["notation"] == "<M>"
+    assert [r["depth"] for r in rows if r["depth"] == 0] and rows[0]["depth"] == 0
+    assert all(b["depth"] <= a["depth"] + 1 for a, b in itertools.pairwise(rows))
 
 
 def test_text_filter_finds_by_name_and_prompt_and_keeps_the_way(tree):

@@ -183,17 +183,6 @@ class MenuTree:
         """The rows where a symbol is defined (one per place it has in the menus)."""
         return list(self.by_symbol.get(symbol.strip().removeprefix("CONFIG_"), []))
 
-    def find_menu(self, prompts: Iterable[str]) -> int | None:
-        """The row of a menu path given as prompts (top first), or None."""
-        row = self.root
-        for prompt in prompts:
-            row = next((self.rows[c] for c in row.children if self.rows[c].kind != "symbol"
-                        and self.rows[c].prompt() == prompt), None) or next(
-                (self.rows[c] for c in row.children if self.rows[c].prompt() == prompt), None)
-            if row is None:
-                return None
-        return row.id
-
     # --- values -------------------------------------------------------------------
 
     def symbol(self, row: MenuRow, arch: str):
@@ -393,10 +382,6 @@ class MenuTree:
                 data["children"] = len(below)
                 stack.extend(reversed(below))
         return out
-
-    def reveal(self, row_id: int) -> list[int]:
-        """The rows to open so that a row is listed (its path)."""
-        return self.path(row_id)
 
 
 def _any_visible(item) -> bool:

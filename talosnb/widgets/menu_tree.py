@@ -23,7 +23,7 @@ from talosnb.analyses.menu import FILTER_LABELS, FILTERS, MenuTree
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
-from talosnb.present.text import change_summary, line_value
+from talosnb.present.text import change_summary
 
 from .base import _error_html, _View
 
@@ -434,9 +434,6 @@ class MenuTreeView(_View):
             name = f"  ({row['name']})" if row["name"] else ""
             lines.append(f"{values}  {'    ' * row['depth']}{mark}{row['text']}{name}".rstrip())
         return "\n".join(lines)
-
-    def value_of(self, symbol: str, arch: str) -> str | None:
-        return line_value(self.workspace.configs[arch].written().get(symbol))
 
 
 def menu_path_buttons(panel: dict, on_click: Callable[[list[str]], None]) -> list[widgets.Widget]:
