@@ -268,3 +268,16 @@ def test_workbench_jumps_between_tree_and_explore(sample):
     assert wb.menu_tree.tree.find("DUMMY")[0] in [r["id"] for r in wb.menu_tree.view.rows]
     wb.menu_tree.explore_button.click()
     assert wb.selected_index == 1 and wb.explore.symbol == "DUMMY"
+
+
+def test_explore_button_colours_mean_one_thing(sample):
+    from talosnb.widgets import ExploreView, Workspace
+
+    ws = Workspace.open(sample / "pkgs", sample / "talos", sample / "linux")
+    view = ExploreView(ws, symbol="MVPP2")       # amd64: hidden, n; arm64: m
+    styles = {key: b.button_style for key, b in view.value_buttons.items()}
+    assert styles[("amd64", "n")] == "success"                 # the current value
+    assert styles[("amd64", "m")] == "warning"                 # can't be had now
+    assert styles[("both", "n")] == ""                         # amd64 has it, arm64 can be given it
+    assert styles[("arm64", "m")] == "success" and styles[("arm64", "y")] == ""
+    assert "MVPP2=m can't be set on amd64 now" in view.value_buttons[("amd64", "m")].tooltip
