@@ -80,37 +80,6 @@ def change_html(change: edit.ChangeSet) -> str:
     return out
 
 
-def symbol_html(view: dict) -> str:
-    """The symbol panel: prompt, type, help, where, relations, value per arch."""
-    def items(values):
-        return ", ".join(f"<code>{_e(v)}</code>" for v in values) or "-"
-
-    selects = [s["symbol"] + (f" if {s['if']}" if s["if"] else "") for s in view["selects"]]
-    rows = ""
-    for arch, info in view["arches"].items():
-        if info is None:
-            rows += f"<tr><td>{_e(arch)}</td><td colspan=4><i>not defined on {_e(arch)}</i></td></tr>"
-            continue
-        value = info["value"] if info["value"] != "" else '""'
-        rows += (f"<tr><td>{_e(arch)}</td><td><b>{_e(value)}</b></td>"
-                 f"<td>{_e(info['reason'])}</td><td>{_e(', '.join(info['assignable']) or '-')}</td>"
-                 f"<td>{_e(info['written_as'] or '(no line)')}</td></tr>")
-    menu = " &gt; ".join(_e(m) for m in view["menu_path"])
-    help_text = f"<pre style='white-space:pre-wrap'>{_e(view['help'].strip())}</pre>" if view["help"] else ""
-    return (
-        _TABLE_STYLE
-        + f"<h3 style='margin:4px 0'>CONFIG_{_e(view['symbol'])}</h3>"
-        + f"<div><i>{_e(view['prompt'] or '(no prompt: set only by defaults, select or imply)')}</i></div>"
-        + f"<div>type <b>{_e(view['type'])}</b>; defined at {items(view['defined_at'])}</div>"
-        + (f"<div>menu: {menu}</div>" if menu else "")
-        + f"<div>depends on: <code>{_e(view['depends_on'] or '-')}</code></div>"
-        + f"<div>selects: {items(selects)}</div>"
-        + f"<div>selected by: {items(view['selected_by'])}; implied by: {items(view['implied_by'])}</div>"
-        + "<table class='talosnb-t'><tr><th>arch</th><th>value</th><th>why</th><th>assignable</th>"
-        + f"<th>config line</th></tr>{rows}</table>"
-        + help_text)
-
-
 def _panel_cells(panel: dict, fact: str) -> str:
     """One fact of one arch's side of the symbol panel, as HTML (the wording is present.text's)."""
     if fact == "defined at":
@@ -168,13 +137,13 @@ def symbol_panel_html(panel: dict) -> str:
         body += f"<tr><th>{_e(label)}</th>{cells}</tr>"
     helps = ""
     if panel["help"]:
-        helps = f"<h4 style='margin:6px 0 2px 0'>Help</h4><pre class='talosnb-help'>{_e(panel['help'].strip())}</pre>"
+        helps = f"<h4 style='margin:6px 0 2px 0'>Help</h4><div class='talosnb-help'>{_e(panel['help'].strip())}</div>"
     elif any(p["help"] for p in defined):
         for arch, side in sides.items():
             if side is not None:
                 text = side["help"].strip() if side["help"] else "(no help text on this arch)"
                 helps += (f"<h4 style='margin:6px 0 2px 0'>Help ({_e(arch)})</h4>"
-                          f"<pre class='talosnb-help'>{_e(text)}</pre>")
+                          f"<div class='talosnb-help'>{_e(text)}</div>")
     prompt = panel["prompt"] or "(no prompt: set only by defaults, select or imply)"
     return (_TABLE_STYLE
             + f"<h3 style='margin:4px 0'>CONFIG_{_e(panel['symbol'])}</h3>"
