@@ -181,6 +181,7 @@ def test_symbol_panel_both_arches_side_by_side(real):
     assert (arm["range"]["low"], arm["range"]["high"]) == ("2", "4096")
     assert amd["default"]["written"] == "default NR_CPUS_DEFAULT"
     assert "accepts: 2..512" in panel_lines(amd)
+    assert "  prompt shown if: SMP [=y] && !MAXSMP [=n]" in panel_lines(amd)
 
     mvpp2 = symbol_panel(real.configs, "MVPP2")["arches"]
     assert mvpp2["amd64"]["depends_on"]["values"].startswith("(ARCH_MVEBU [=n] || COMPILE_TEST [=n]) && "

@@ -86,6 +86,9 @@ def _panel_cells(panel: dict, fact: str) -> str:
         return "<br>".join(f"<code>{_e(d['where'])}</code> " + (
             f"“{_e(d['prompt'])}”" + ("" if d["visible"] else " <span class='talosnb-dim'>(hidden)</span>")
             if d["prompt"] else "<span class='talosnb-dim'>(no prompt)</span>") for d in panel["definitions"])
+    if fact == "prompt shown if":
+        return "<br>".join(f"<code>{_e(words.expression(d['visible_if']))}</code>" if d["visible_if"] else "-"
+                           for d in panel["definitions"] if d["prompt"]) or "-"
     if fact == "value":
         return f"<b>{_e(panel['value'] if panel['value'] != '' else chr(34) * 2)}</b> " \
                f"<code class='talosnb-dim'>{_e(panel['line'] or words.NO_LINE)}</code>"
@@ -123,6 +126,8 @@ def symbol_panel_html(panel: dict) -> str:
     if panel["type"] in ("int", "hex"):
         facts.append("range")
     facts += ["default", "depends on"]
+    if any(d["visible_if"] for p in defined for d in p["definitions"]):
+        facts.append("prompt shown if")     # a prompt's own `if` (menuconfig lists it under the prompt)
     if any(p["choice"] for p in defined):
         facts.append("choice")
     facts += [f for f, key in (("selects", "selects"), ("implies", "implies"), ("selected by", "selected_by"),

@@ -296,6 +296,8 @@ def panel_lines(panel: dict) -> list[str]:
     out.append(f"default: {default_text(panel['default'])}")
     for d in panel["definitions"]:
         out.append(f"defined at: {definition_line(d)}")
+        if d["visible_if"]:
+            out.append(f"  prompt shown if: {expression(d['visible_if'])}")
         out.append(f"  menu: {menu_path_text(d['menu_path'])}")
     out.append(f"depends on: {expression(panel['depends_on'])}")
     if panel["choice"]:
