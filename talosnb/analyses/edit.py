@@ -352,6 +352,11 @@ class Editor:
     def arch(self) -> str:
         return self.config.arch
 
+    def written(self) -> dict[str, str]:
+        """Symbol -> value as the config file would hold it now (Config.written), kept up to date
+        incrementally: a check after each edit costs what the edit touched, not the whole tree."""
+        return self._written()
+
     def _written(self) -> dict[str, str]:
         """The written values, recomputing only symbols whose cached value was invalidated.
 

@@ -425,7 +425,7 @@ class Workspace:
             symbols = [c.symbol for c in change.cascade if c.new == "m" and change.applied]
             if not symbols:
                 continue
-            built = modules_for_symbols(self.kbuild_map(arch), self.configs[arch].written(), symbols)
+            built = modules_for_symbols(self.kbuild_map(arch), self.session.written(arch), symbols)
             entries = sorted({ko for kos in built.values() for ko in kos})
             out[arch] = {"built": entries, "added": []}
             if add and entries:
