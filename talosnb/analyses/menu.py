@@ -150,6 +150,7 @@ class MenuTree:
         self._texts: list[str] | None = None
         self._stamp: object = None
         self._visible: dict[tuple[int, str], bool] = {}
+        self._elsewhere: dict[tuple[int, str], object] = {}
 
     def _add(self, kind, name, nodes, parent, depth) -> MenuRow:
         row = MenuRow(len(self.rows), kind, name, nodes, parent, depth=depth)
@@ -191,12 +192,14 @@ class MenuTree:
         node = row.nodes.get(arch)
         if node is not None:
             return node.item
-        if row.kind == "symbol":
+        if row.kind != "symbol":
+            return None
+        key = (row.id, arch)
+        if key not in self._elsewhere:     # which symbol an arch has is fixed by its tree: look once
             config = self.configs[arch]
             sym = config.kconf.syms.get(row.name)
-            if sym is not None and config.is_kernel_symbol(sym):
-                return sym
-        return None
+            self._elsewhere[key] = sym if sym is not None and config.is_kernel_symbol(sym) else None
+        return self._elsewhere[key]
 
     def _at(self, stamp: object) -> None:
         """Values may have changed when the stamp did: forget what was worked out from them."""
@@ -244,12 +247,11 @@ class MenuTree:
         if row.kind not in ("symbol", "choice") or len(self.arches) < 2:
             return False
         values = set()
-        for arch in self.arches:
-            value = self.value(row, arch)
-            if value is None and row.kind == "symbol":
-                item = next((self.symbol(row, a) for a in self.arches if self.symbol(row, a) is not None), None)
-                value = "n" if item is not None and item.orig_type in (BOOL, TRISTATE) else None
-            values.add(value)
+        items = [self.symbol(row, arch) for arch in self.arches]
+        known = next((i for i in items if i is not None), None)
+        absent = "n" if isinstance(known, Symbol) and known.orig_type in (BOOL, TRISTATE) else None
+        for arch, item in zip(self.arches, items, strict=True):
+            values.add(absent if item is None else self.value(row, arch))
         return len(values) > 1
 
     def is_set(self, row: MenuRow) -> bool:
