@@ -37,6 +37,9 @@ PROBES = {
  "configs": {a: c.source for a, c in ws.configs.items()},
  "on_disk": {a: open(c.source).read() for a, c in ws.configs.items()},
  "lists_on_disk": {a: open(m.path).read() for a, m in ws.module_lists.items()}}''',
+    "06-menu-tree": '''{"rows": len(view.tree),
+ "top": [r["text"].removesuffix("  --->") for r in view.view.rows if r["depth"] == 0],
+ "dummy": {a: c["notation"] for a, c in view._row_data(view.tree.find("DUMMY")[0])["cells"].items()}}''',
 }
 
 
@@ -86,7 +89,7 @@ def real(trees, engine_cache, monkeypatch) -> dict:
 
 def test_workbench_on_real_data(real):
     nb, probe = run_notebook("00-workbench", real)
-    assert probe["tabs"] == ["Compare", "Explore & toggle", "Modules", "Build gates", "Save"]
+    assert probe["tabs"] == ["Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates", "Save"]
     assert probe["describe"].startswith("Linux 6.12.117 (linux-source-6.12)")
     assert probe["errors"] == 0                              # the v1.10 lists are right for v1.10
     assert {row["arch"] for row in probe["overview"]} == {"amd64", "arm64"}
@@ -165,3 +168,14 @@ def test_build_gates_on_real_data(real):
     text = outputs(nb)
     assert "kernel-hardening-checker aa94036c6a86 (passes)" in text
     assert "make olddefconfig changes CONFIG_" in outputs(nb, "text/html")
+
+
+def test_menu_tree_on_real_data(real):
+    nb, probe = run_notebook("06-menu-tree", real)
+    assert probe["rows"] > 18000 and probe["top"][:1] == ["General setup"]
+    assert probe["dummy"] == {"amd64": "<*>", "arm64": "<*>"}
+    text = outputs(nb)
+    assert "Device Drivers" in text and "Dummy net driver support  (DUMMY)" in text
+    assert "range: 2..512" in text and "range: 2..4096" in text          # NR_CPUS per arch
+    assert "NaN" not in text
+

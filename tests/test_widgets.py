@@ -219,7 +219,8 @@ def test_overview_and_symbol_view(ws):
 
 def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
-    assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Modules", "Build gates", "Save")
+    assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates",
+                                                  "Save")
     ex = wb.explore
     wb.selected_index = 1
 
@@ -267,7 +268,7 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     assert ex.fix_buttons["amd64"].description == "apply verified fix on amd64: COMPILE_TEST=y MVPP2=m"
     assert ws_value(wb, "amd64", "MVPP2") == "n"
     ex.fix_buttons["amd64"].click()
-    assert ex.last_changes["amd64"].applied and "MVPP2: (not written) -> m" in ex.cascade_text
+    assert ex.last_changes["amd64"].applied and "MVPP2: (no line) -> m" in ex.cascade_text
     assert ws_value(wb, "amd64", "MVPP2") == "m" and ws_value(wb, "amd64", "COMPILE_TEST") == "y"
 
     # undo the fix; DUMMY=m (the change before it) stays
@@ -276,7 +277,7 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     assert ws_value(wb, "amd64", "MVPP2") == "n" and ws_value(wb, "amd64", "DUMMY") == "m"
 
     # the edit shows up in the other tabs: the amd64 list error (dummy.ko not built) is gone
-    wb.selected_index = 2
+    wb.selected_index = 3
     assert "<b>amd64</b>: 0 error" in wb.modules.counts.value
     wb.selected_index = 0
     assert "DUMMY" not in set(wb.compare.filtered()["symbol"])   # now the same on both arches
@@ -323,7 +324,7 @@ def ws_value(wb: Workbench, arch: str, name: str) -> str:
 
 def test_modules_view_filters_edits_and_jumps_to_the_symbol(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
-    wb.selected_index = 2
+    wb.selected_index = 3
     mv = wb.modules
     assert mv.counts.value == ("<b>amd64</b>: 1 error, 0 warning, 3 info; "
                                "<b>arm64</b>: 1 error, 0 warning, 3 info")
@@ -366,7 +367,7 @@ def test_modules_view_filters_edits_and_jumps_to_the_symbol(sample):
     assert "CONFIG_BLK_DEV_NBD" in wb.explore.panel.value
     # and from there the fix the finding suggested: BLK_DEV_NBD=m on arm64 clears the error
     wb.explore.value_buttons[("arm64", "m")].click()
-    wb.selected_index = 2
+    wb.selected_index = 3
     assert "<b>arm64</b>: 0 error" in mv.counts.value
 
 
@@ -413,7 +414,16 @@ def test_standalone_views_share_one_workspace(ws, sample):
     assert {a: c.value("LOG_BUF_SHIFT") for a, c in ws.configs.items()} == {"amd64": "17", "arm64": "17"}
     explore.value_text.value = "abc"
     explore.value_buttons[("amd64", "set")].click()
-    assert "not a valid value" in explore.status.value
+    # the error replaces the previous outcome, as a sentence with its hint and no class name
+    error = explore.outcome.children[0].value
+    assert len(explore.outcome.children) == 1 and "not a valid value" in error
+    assert "hint: use a decimal number" in error and "InputError" not in error
+    # an out-of-range value: refused, and "no fix" says the range in force
+    explore.value_text.value = "99"
+    explore.value_buttons[("amd64", "set")].click()
+    refusal = explore.outcome.children[0].value
+    assert "99 is outside the range 12..25" in refusal and "no fix: 99 is outside the range 12..25" in refusal
+    assert "candidate(s) tried" not in refusal
 
 
 def test_toggle_updates_the_cascade_view_quickly(ws):

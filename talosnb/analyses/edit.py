@@ -27,7 +27,7 @@ import kconfiglib
 from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE, expr_value
 
 from talosnb.core import dotconfig
-from talosnb.core.errors import InputError, opt
+from talosnb.core.errors import InputError
 from talosnb.core.names import is_placeholder
 from talosnb.kconfig import semantics
 from talosnb.kconfig.config import Config
@@ -230,13 +230,6 @@ class CascadeChange:
     new: str | None
     reason: str
 
-    def __str__(self) -> str:
-        return f"{self.symbol}: {_fmt(self.old)} -> {_fmt(self.new)}  ({self.reason})"
-
-
-def _fmt(value: str | None) -> str:
-    return "(not written)" if value is None else (value if value != "" else '""')
-
 
 @dataclass
 class Refusal:
@@ -244,15 +237,6 @@ class Refusal:
     got: str | None                    # the value it ended with
     reasons: list[Reason]
     fix: Fix | None = None
-
-    def text(self) -> str:
-        got = self.got if self.got is not None else "n (no line in the file)"
-        out = [f"{self.assignment} can't take effect: it ends as {got}"]
-        for reason in self.reasons:
-            out += reason.lines(1)
-        if self.fix is not None:
-            out.append("  " + self.fix.text().replace("\n", "\n  "))
-        return "\n".join(out)
 
     def as_dict(self) -> dict:
         return {"symbol": self.assignment.symbol, "requested": self.assignment.value, "got": self.got,
@@ -271,29 +255,6 @@ class Fix:
     found: bool
     exhausted: bool = False           # True: the budget ran out before every route was tried
     seconds: float = 0.0
-
-    def text(self) -> str:
-        if not self.found:
-            why = ("the search budget ran out" if self.exhausted
-                   else "every route found is blocked (fixed conditions or conflicts)")
-            return f"no verified fix: {why} ({self.tried} candidate(s) tried, budget {self.budget})"
-        out = ["verified fix: set " + " ".join(str(a) for a in self.assignments)
-               + f"  ({self.tried} candidate(s) tried)"]
-        if len(self.cascade) > 50:
-            out.append(f"  WARNING: this fix changes {len(self.cascade)} lines; review them before applying it "
-                       f"(set {' '.join(str(a) for a in self.assignments)} with {opt('dry_run')})")
-        if self.cascade:
-            # what gets built (or stops being built) first; lines that only appear as "is not set" last
-            shown = sorted(self.cascade, key=lambda c: ((c.old or "n") == "n" and (c.new or "n") == "n",
-                                                          c.reason not in ("requested", "set by the fix"),
-                                                          c.symbol))
-            quiet = sum(1 for c in self.cascade if (c.old or "n") == "n" and (c.new or "n") == "n")
-            out.append(f"  side effects ({len(self.cascade)}" +
-                       (f", of which {quiet} only add or drop an 'is not set' line" if quiet else "") + "):")
-            out += [f"    {c}" for c in shown[:40]]
-            if len(self.cascade) > 40:
-                out.append(f"    ... and {len(self.cascade) - 40} more")
-        return "\n".join(out)
 
     def as_dict(self) -> dict:
         return {"found": self.found, "assignments": [str(a) for a in self.assignments],
@@ -322,27 +283,6 @@ class ChangeSet:
     def changed(self) -> list[CascadeChange]:
         """Every written change, the requested ones included."""
         return self.cascade
-
-    def text(self) -> str:
-        head = f"{self.arch} ({self.tree_version}): "
-        if self.mode == "set" and self.refusals:
-            head += "refused, nothing changed"
-        elif not self.cascade:
-            head += "no change"
-        else:
-            head += f"{len(self.cascade)} change(s)" + ("" if self.applied else " (not applied)")
-        out = [head]
-        for name in self.undefined:
-            out.append(f"  {name}: not defined on {self.arch}")
-        if self.mode == "set" and self.refusals:
-            shown = []
-        else:
-            shown = self.cascade
-        for change in shown:
-            out.append(f"  {change}")
-        for refusal in self.refusals:
-            out.append("  " + refusal.text().replace("\n", "\n  "))
-        return "\n".join(out)
 
     def as_dict(self) -> dict:
         return {"arch": self.arch, "tree_version": self.tree_version, "mode": self.mode,
@@ -411,6 +351,11 @@ class Editor:
     @property
     def arch(self) -> str:
         return self.config.arch
+
+    def written(self) -> dict[str, str]:
+        """Symbol -> value as the config file would hold it now (Config.written), kept up to date
+        incrementally: a check after each edit costs what the edit touched, not the whole tree."""
+        return self._written()
 
     def _written(self) -> dict[str, str]:
         """The written values, recomputing only symbols whose cached value was invalidated.
@@ -557,7 +502,9 @@ class Editor:
                 if expr_value(cond):
                     reasons.append(Reason(f"{value} is outside the range {low.str_value}..{high.str_value} "
                                           f"(the kernel clamps it to {sym.str_value})", location(sym),
-                                          {sym.name: display_value(sym)}, fixed=low.is_constant and high.is_constant))
+                                          {sym.name: display_value(sym)},
+                                          fixed=low.is_constant and high.is_constant,
+                                          kind="range", bounds=(low.str_value, high.str_value)))
                     break
         return reasons
 

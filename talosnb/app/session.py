@@ -144,13 +144,19 @@ class Session:
         return {arch: ModuleList.load(talos.module_list_path(arch), arch) for arch in self.configs
                 if not missing_ok or talos.module_list_path(arch).exists()}
 
+    def written(self, arch: str) -> dict[str, str]:
+        """What config-ARCH holds now (symbol -> value, 'n' for 'is not set'), from the arch's editor,
+        which recomputes only what edits invalidated (the module-list guard reads it on every set)."""
+        from talosnb.analyses.edit import editors_for
+        return editors_for(self)[arch].written()
+
     def check_modules(self, lists: dict | None = None, *, verify_fix=None, unlisted: bool = True) -> list:
         """check_module_lists over `lists` (default: the talos checkout's) and the configs' current values."""
         from talosnb.analyses.modules import check_module_lists
         lists = self.load_module_lists() if lists is None else lists
         if not lists:
             return []
-        values = {arch: self.configs[arch].written() for arch in lists}
+        values = {arch: self.written(arch) for arch in lists}
         maps = {arch: self.kbuild_map(arch) for arch in lists}
         return check_module_lists(lists, values, maps, tree_version=self.tree_version,
                                   list_version=self.list_version(), verify_fix=verify_fix, unlisted=unlisted)

@@ -161,54 +161,6 @@ class EditOutcome(Mapping):
                         "redefined": self.redefined})
         return out
 
-    def text(self, *, written: Mapping[str, bool] | None = None, dry_run: bool = False,
-             sources: Mapping[str, str] | None = None) -> str:
-        """The outcome as `talosnb set`/`merge` print it (`written`: which configs a save wrote)."""
-        gates = ("\n" + self.gates.text()) if self.gates is not None and self.gates.text() else ""
-        if self.mode == "merge":
-            return self._merge_text(written or {}, dry_run) + gates
-        written = written or {}
-        text = ""
-        for arch, change in self.changes.items():
-            text += "\n" + change.text() + "\n"
-            if written.get(arch) and sources:
-                text += f"  written to {sources[arch]}\n"
-            if self.drift.get(arch) and not self.refused:
-                text += (f"  writing also normalizes {len(self.drift[arch])} line(s) as make olddefconfig would "
-                         "(the tree differs from the one the config was made with):\n")
-                text += "".join(f"    {c}\n" for c in self.drift[arch])
-            for entry in self.modules.get(arch, {}).get("built", []):
-                text += f"  now builds {entry}\n"
-            for entry in self.modules.get(arch, {}).get("added", []):
-                text += f"  {'would add' if dry_run else 'added'} to the module list: {entry}\n"
-        for finding in self.module_list_errors:
-            text += f"\nmodule list: {finding['arch']}: {finding['message']}"
-            if finding.get("fix"):
-                text += f"\n  fix: {finding['fix']}"
-            text += "\n"
-        text += "".join(self.fix_notes)
-        return text + gates
-
-    def _merge_text(self, written: Mapping[str, bool], dry_run: bool) -> str:
-        text = "".join(f"\nnote: {line}" for line in self.redefined)
-        for a in self.unknown:
-            text += (f"\nWARNING: {a.where}: CONFIG_{a.symbol} is not defined in the {self.tree_version} tree "
-                     "on any arch; ignored")
-        if self.redefined or self.unknown:
-            text += "\n"
-        for arch, change in self.changes.items():
-            text += f"\n{arch} ({change.tree_version}): {len(change.cascade)} change(s)"
-            text += " (dry run)\n" if dry_run else (" written\n" if written.get(arch) else "\n")
-            text += "".join(f"  {name}: not defined on {arch}\n" for name in change.undefined)
-            text += "".join(f"  {c}\n" for c in change.cascade)
-            for refusal in change.refusals:
-                where = f"{refusal.assignment.where}: " if refusal.assignment.where else ""
-                got = refusal.got if refusal.got is not None else "n (no line in the file)"
-                text += f"  WARNING: {where}{refusal.assignment} requested, but the result has {got}\n"
-                for reason in refusal.reasons:
-                    text += "\n".join(reason.lines(2)) + "\n"
-        return text
-
 
 def redefinitions(assignments: Sequence[edit.Assignment]) -> list[str]:
     """merge_config.sh's 'Value of X is redefined by fragment' notes."""
@@ -239,6 +191,7 @@ class Workspace:
         self.module_lists = {}
         self._listeners: list[Callable[[str], None]] = []
         self._cache: dict[str, tuple[int, object]] = {}
+        self._drift: dict[str, tuple[tuple, list]] = {}
         talos = session.inputs.talos
         if talos is not None:
             # a checkout may lack one arch's list: commands that need it say so (module_list())
@@ -359,6 +312,18 @@ class Workspace:
             next(iter(self.configs.values())).symbol(name)   # raises, with "did you mean"
         return {**base, "arches": per_arch}
 
+    def symbol_panel(self, name: str) -> dict:
+        """The symbol panel: every fact about a symbol per arch side by side (analyses.symbol)."""
+        from talosnb.analyses.symbol import symbol_panel
+
+        return symbol_panel(self.configs, name)
+
+    def menu_tree(self):
+        """Both arches' menus merged into one tree (analyses.menu; built once per parsed trees)."""
+        from talosnb.analyses.menu import menu_tree
+
+        return menu_tree(self.configs)
+
     def set(self, assignments: Iterable[edit.Assignment | str], arches: Sequence[str] | None = None, *,
             fix: bool = True, ignore_module_list: bool = False,
             add_to_module_list: bool = False, strict: bool = False) -> EditOutcome:
@@ -442,8 +407,17 @@ class Workspace:
     def drift(self) -> dict[str, list[Change]]:
         """Lines each config changes just by being written (as make olddefconfig would), beyond edits:
         what a tree other than the config's own changes."""
-        return {arch: config_diff(config.original_text, config.text()) for arch, config in self.configs.items()
-                if not self._edited(arch)}
+        out = {}
+        for arch, config in self.configs.items():
+            if self._edited(arch):
+                continue
+            # an arch nobody edited is as loaded (or as last written): its drift is known once
+            # computed, and writing the text (~0.1 s) on every set would cost each click that much
+            key = (arch, id(config.original_text))
+            if self._drift.get(arch, (None,))[0] != key:
+                self._drift[arch] = (key, config_diff(config.original_text, config.text()))
+            out[arch] = self._drift[arch][1]
+        return out
 
     def _edited(self, arch: str) -> bool:
         return any(entry.kind == "config" and arch in entry.arches for entry in self.history)
@@ -485,7 +459,7 @@ class Workspace:
             symbols = [c.symbol for c in change.cascade if c.new == "m" and change.applied]
             if not symbols:
                 continue
-            built = modules_for_symbols(self.kbuild_map(arch), self.configs[arch].written(), symbols)
+            built = modules_for_symbols(self.kbuild_map(arch), self.session.written(arch), symbols)
             entries = sorted({ko for kos in built.values() for ko in kos})
             out[arch] = {"built": entries, "added": []}
             if add and entries:

@@ -8,6 +8,7 @@ from talosnb.analyses.edit import parse_fragment
 from talosnb.app import guards
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import read_text
+from talosnb.present.text import outcome_text
 
 from .common import Result, common_options, context, gate_options, open_workspace, write_options
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> Result:
     payload, text = context(ws.session)
     payload.update(outcome.as_dict())
     payload.update({"written": written, "blocked": blocked})
-    text += outcome.text(written=written, dry_run=args.dry_run)
+    text += outcome_text(outcome, written=written, dry_run=args.dry_run)
     if blocked:
         text += f"\nnothing written: {blocked}\n"
     unmet = any(outcome.unmet.values())

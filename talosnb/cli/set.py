@@ -6,6 +6,7 @@ import argparse
 
 from talosnb.analyses.edit import parse_assignment
 from talosnb.app import guards
+from talosnb.present.text import outcome_text
 
 from .common import Result, common_options, context, gate_options, open_workspace, write_options
 
@@ -48,8 +49,8 @@ def run(args: argparse.Namespace) -> Result:
     payload, text = context(ws.session)
     payload.update(outcome.as_dict())
     payload.update({"written": written, "blocked": blocked})
-    text += outcome.text(written=written, dry_run=args.dry_run,
-                         sources={arch: c.source for arch, c in ws.configs.items()})
+    text += outcome_text(outcome, written=written, dry_run=args.dry_run,
+                           sources={arch: c.source for arch, c in ws.configs.items()})
     if blocked:
         text += f"\nnothing written: {blocked}\n"
     elif args.dry_run:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from talosnb.analyses.edit import editors_for, parse_assignment
+from talosnb.analyses.symbol import arch_panel
+from talosnb.present.text import cascade_line, expression, refusal_text, reverse_groups
 
 from .common import Result, common_options, context, open_session, positive
 
@@ -38,15 +40,16 @@ def run(args: argparse.Namespace) -> Result:
             text += f"\n{name} [{arch}]: not defined on {arch}\n"
             continue
         info = editor.why(name, value, fix_budget=args.budget)
+        panel = arch_panel(editor.config, name)
         entry = {k: info[k] for k in ("symbol", "arch", "type", "value", "visible", "prompt", "defined_at",
                                       "depends_on", "selected_by", "implied_by", "reason", "assignable")}
         entry["defined"] = True
         text += f"\n{name} [{arch}] = {info['value']} ({info['type']}): {info['reason']}\n"
         text += f"  defined at {', '.join(info['defined_at'])}\n"
-        if info["depends_on"]:
-            text += f"  depends on {info['depends_on']}\n"
-        if info["selected_by"]:
-            text += f"  selected by {', '.join(info['selected_by'])}\n"
+        if panel["depends_on"]:
+            text += f"  depends on {expression(panel['depends_on'])}\n"
+        for level, terms in reverse_groups(panel["selected_by"]):
+            text += f"  selected by [{level}]:\n" + "".join(f"    - {t}\n" for t in terms)
         if value is not None:
             change = info["change"]
             entry["request"] = f"{name}={value}"
@@ -57,9 +60,9 @@ def run(args: argparse.Namespace) -> Result:
                 text += (f"  {name}={value} can take effect; " + (
                     f"it would change {len(change.cascade)} line(s):\n" if change.cascade
                     else "nothing else changes\n"))
-                text += "".join(f"    {c}\n" for c in change.cascade)
+                text += "".join(f"    {cascade_line(c)}\n" for c in change.cascade)
             else:
                 status = 1
-                text += "  " + change.refusals[0].text().replace("\n", "\n  ") + "\n"
+                text += "  " + refusal_text(change.refusals[0]).replace("\n", "\n  ") + "\n"
         payload["symbols"].append(entry)
     return Result(payload, text, status)

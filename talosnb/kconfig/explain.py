@@ -35,14 +35,8 @@ class Reason:
     fixed: bool = False               # no assignment can change it (arch constant, toolchain)
     fix: dict[str, str] | None = None  # an assignment that would satisfy this leaf
     children: list[Reason] = field(default_factory=list)
-
-    def lines(self, indent: int = 0) -> list[str]:
-        where = f" ({self.where})" if self.where else ""
-        mark = " [fixed: no assignment changes it]" if self.fixed else ""
-        out = ["  " * indent + "- " + self.text + where + mark]
-        for child in self.children:
-            out += child.lines(indent + 1)
-        return out
+    kind: str = ""                    # "range": the value is outside the range in force...
+    bounds: tuple[str, str] | None = None   # ...which is low..high
 
     def as_dict(self) -> dict:
         return {"text": self.text, "where": self.where, "values": self.values, "fixed": self.fixed,

@@ -10,13 +10,11 @@ import pandas as pd
 
 from talosnb.analyses import edit
 
+from . import text as words
+
 
 def _e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def _fmt(value: str | None) -> str:
-    return "(not written)" if value is None else value
 
 
 _TABLE_STYLE = ("<style>.talosnb-t{border-collapse:collapse;font-size:12px}"
@@ -24,20 +22,25 @@ _TABLE_STYLE = ("<style>.talosnb-t{border-collapse:collapse;font-size:12px}"
                 "vertical-align:top}.talosnb-t th{background:#f3f3f3}"
                 ".talosnb-err{border:2px solid #c00;background:#fee;padding:6px;color:#600}"
                 ".talosnb-ok{border:2px solid #2a2;background:#efe;padding:6px}"
-                ".talosnb-fixed{color:#a00}</style>")
+                ".talosnb-fixed{color:#a00}"
+                ".talosnb-panel td,.talosnb-panel th{font-size:12px}.talosnb-panel th{white-space:nowrap}"
+                ".talosnb-panel code{white-space:pre-wrap}.talosnb-help{white-space:pre-wrap;font-family:inherit;"
+                "margin:2px 0 6px 0;padding:4px 8px;background:#f8f8f8;border-left:3px solid #ccc}"
+                ".talosnb-dim{color:#888}</style>")
 
 
 def frame_html(df: pd.DataFrame) -> str:
     if df is None or not len(df):
         return "<i>nothing to show</i>"
-    return df.to_html(index=False, escape=True, na_rep="", border=0, classes="talosnb-t")
+    # headers over their (left-aligned) cells: pandas right-aligns them unless told
+    return df.to_html(index=False, escape=True, na_rep="", border=0, classes="talosnb-t", justify="left")
 
 
 def cascade_html(cascade: Sequence[edit.CascadeChange], limit: int = 200) -> str:
     if not cascade:
         return "<i>no line changes</i>"
-    rows = "".join(f"<tr><td><code>{_e(c.symbol)}</code></td><td>{_e(_fmt(c.old))}</td>"
-                   f"<td>{_e(_fmt(c.new))}</td><td>{_e(c.reason)}</td></tr>" for c in cascade[:limit])
+    rows = "".join(f"<tr><td><code>{_e(c.symbol)}</code></td><td>{_e(words.line_value(c.old))}</td>"
+                   f"<td>{_e(words.line_value(c.new))}</td><td>{_e(c.reason)}</td></tr>" for c in cascade[:limit])
     more = (f"<tr><td colspan=4><i>... and {len(cascade) - limit} more</i></td></tr>"
             if len(cascade) > limit else "")
     return (f"<table class='talosnb-t'><tr><th>symbol</th><th>was</th><th>now</th><th>why</th></tr>"
@@ -52,8 +55,9 @@ def reason_html(reason: edit.Reason) -> str:
 
 
 def refusal_html(refusal: edit.Refusal) -> str:
-    out = (f"<b>{_e(refusal.assignment)}</b> can't take effect: it ends as {_e(_fmt(refusal.got))}"
-           f"<ul>{''.join(reason_html(r) for r in refusal.reasons)}</ul>")
+    head = html.escape(words.refusal_head(refusal), quote=False).replace(
+        html.escape(str(refusal.assignment), quote=False), f"<b>{_e(refusal.assignment)}</b>", 1)
+    out = f"{head}<ul>{''.join(reason_html(r) for r in refusal.reasons)}</ul>"
     fix = refusal.fix
     if fix is not None:
         if fix.found:
@@ -61,15 +65,14 @@ def refusal_html(refusal: edit.Refusal) -> str:
                     f"({fix.tried} candidate(s) tried); with it, {len(fix.cascade)} line(s) change:"
                     f"<details><summary>side effects</summary>{cascade_html(fix.cascade, 100)}</details>")
         else:
-            out += f"<i>{_e(fix.text())}</i>"
+            out += f"<i>{_e(words.fix_head(fix, refusal))}</i>"
     return out
 
 
 def change_html(change: edit.ChangeSet) -> str:
-    head = change.text().splitlines()[0]
-    out = f"<h4>{_e(head)}</h4>"
+    out = f"<h4>{_e(words.change_head(change))}</h4>"
     for name in change.undefined:
-        out += f"<div><i>{_e(name)} is not defined on {_e(change.arch)}</i></div>"
+        out += f"<div><i>{_e(words.undefined_line(name, change.arch))}</i></div>"
     if change.refusals:
         out += "".join(f"<div>{refusal_html(r)}</div>" for r in change.refusals)
     else:
@@ -77,36 +80,40 @@ def change_html(change: edit.ChangeSet) -> str:
     return out
 
 
-def symbol_html(view: dict) -> str:
-    """The symbol panel: prompt, type, help, where, relations, value per arch."""
-    def items(values):
-        return ", ".join(f"<code>{_e(v)}</code>" for v in values) or "-"
-
-    selects = [s["symbol"] + (f" if {s['if']}" if s["if"] else "") for s in view["selects"]]
-    rows = ""
-    for arch, info in view["arches"].items():
-        if info is None:
-            rows += f"<tr><td>{_e(arch)}</td><td colspan=4><i>not defined on {_e(arch)}</i></td></tr>"
-            continue
-        value = info["value"] if info["value"] != "" else '""'
-        rows += (f"<tr><td>{_e(arch)}</td><td><b>{_e(value)}</b></td>"
-                 f"<td>{_e(info['reason'])}</td><td>{_e(', '.join(info['assignable']) or '-')}</td>"
-                 f"<td>{_e(info['written_as'] or '(no line)')}</td></tr>")
-    menu = " &gt; ".join(_e(m) for m in view["menu_path"])
-    help_text = f"<pre style='white-space:pre-wrap'>{_e(view['help'].strip())}</pre>" if view["help"] else ""
-    return (
-        _TABLE_STYLE
-        + f"<h3 style='margin:4px 0'>CONFIG_{_e(view['symbol'])}</h3>"
-        + f"<div><i>{_e(view['prompt'] or '(no prompt: set only by defaults, select or imply)')}</i></div>"
-        + f"<div>type <b>{_e(view['type'])}</b>; defined at {items(view['defined_at'])}</div>"
-        + (f"<div>menu: {menu}</div>" if menu else "")
-        + f"<div>depends on: <code>{_e(view['depends_on'] or '-')}</code></div>"
-        + f"<div>selects: {items(selects)}</div>"
-        + f"<div>selected by: {items(view['selected_by'])}; implied by: {items(view['implied_by'])}</div>"
-        + "<table class='talosnb-t'><tr><th>arch</th><th>value</th><th>why</th><th>assignable</th>"
-        + f"<th>config line</th></tr>{rows}</table>"
-        + help_text)
-
+def _panel_cells(panel: dict, fact: str) -> str:
+    """One fact of one arch's side of the symbol panel, as HTML (the wording is present.text's)."""
+    if fact == "defined at":
+        return "<br>".join(f"<code>{_e(d['where'])}</code> " + (
+            f"“{_e(d['prompt'])}”" + ("" if d["visible"] else " <span class='talosnb-dim'>(hidden)</span>")
+            if d["prompt"] else "<span class='talosnb-dim'>(no prompt)</span>") for d in panel["definitions"])
+    if fact == "prompt shown if":
+        return "<br>".join(f"<code>{_e(words.expression(d['visible_if']))}</code>" if d["visible_if"] else "-"
+                           for d in panel["definitions"] if d["prompt"]) or "-"
+    if fact == "value":
+        return f"<b>{_e(panel['value'] if panel['value'] != '' else chr(34) * 2)}</b> " \
+               f"<code class='talosnb-dim'>{_e(panel['line'] or words.NO_LINE)}</code>"
+    if fact == "why":
+        return _e(panel["reason"])
+    if fact == "assignable":
+        return _e(words.assignable_text(panel))
+    if fact == "range":
+        return _e(words.range_text(panel["range"]))
+    if fact == "default":
+        return _e(words.default_text(panel["default"]))
+    if fact == "depends on":
+        return f"<code>{_e(words.expression(panel['depends_on']))}</code>"
+    if fact == "choice":
+        choice = panel["choice"]
+        if not choice:
+            return "-"
+        return (f"{_e(choice['prompt'] or choice['name'] or '')} <code>{_e(choice['where'])}</code>; "
+                f"selected: <code>{_e(choice['selection'] or '-')}</code>")
+    if fact in ("selects", "implies"):
+        return "<br>".join(f"<code>{_e(words.target_line(t))}</code>" for t in panel[fact]) or "-"
+    key = {"selected by": "selected_by", "implied by": "implied_by"}[fact]
+    groups = words.reverse_groups(panel[key])
+    return "<br>".join(f"[{_e(v)}]: " + "<br>&nbsp;&nbsp;".join(f"<code>{_e(t)}</code>" for t in terms)
+                       for v, terms in groups) or "-"
 
 def history_html(df: pd.DataFrame, limit: int = 20) -> str:
     """A config line's history (talosnb.analyses.history.history_of) as a table, newest first:
@@ -126,4 +133,45 @@ def history_html(df: pd.DataFrame, limit: int = 20) -> str:
 
 
 def _line(value) -> str:
-    return "(no line)" if value is None else (value if value != "" else '""')
+    return words.NO_LINE if value is None else (value if value != "" else '""')
+
+
+def symbol_panel_html(panel: dict) -> str:
+    """The symbol panel (analyses.symbol.symbol_panel): every fact per arch, side by side; help
+    under its own heading (per arch when the arches' help texts differ)."""
+    arches = list(panel["arches"])
+    sides = panel["arches"]
+    defined = [p for p in sides.values() if p is not None]
+    facts = ["defined at", "value", "why", "assignable"]
+    if panel["type"] in ("int", "hex"):
+        facts.append("range")
+    facts += ["default", "depends on"]
+    if any(d["visible_if"] for p in defined for d in p["definitions"]):
+        facts.append("prompt shown if")     # a prompt's own `if` (menuconfig lists it under the prompt)
+    if any(p["choice"] for p in defined):
+        facts.append("choice")
+    facts += [f for f, key in (("selects", "selects"), ("implies", "implies"), ("selected by", "selected_by"),
+                               ("implied by", "implied_by")) if any(p[key] for p in defined)]
+    head = "".join(f"<th>{_e(a)}</th>" for a in arches)
+    body = ""
+    for fact in facts:
+        label = "assignable" if fact != "assignable" or panel["type"] in ("bool", "tristate") else "accepts"
+        label = fact if fact != "assignable" else label
+        cells = "".join(f"<td>{_panel_cells(sides[a], fact)}</td>" if sides[a] is not None else
+                        f"<td class='talosnb-dim'><i>not defined on {_e(a)}</i></td>" for a in arches)
+        body += f"<tr><th>{_e(label)}</th>{cells}</tr>"
+    helps = ""
+    if panel["help"]:
+        helps = f"<h4 style='margin:6px 0 2px 0'>Help</h4><div class='talosnb-help'>{_e(panel['help'].strip())}</div>"
+    elif any(p["help"] for p in defined):
+        for arch, side in sides.items():
+            if side is not None:
+                text = side["help"].strip() if side["help"] else "(no help text on this arch)"
+                helps += (f"<h4 style='margin:6px 0 2px 0'>Help ({_e(arch)})</h4>"
+                          f"<div class='talosnb-help'>{_e(text)}</div>")
+    prompt = panel["prompt"] or "(no prompt: set only by defaults, select or imply)"
+    return (_TABLE_STYLE
+            + f"<h3 style='margin:4px 0'>CONFIG_{_e(panel['symbol'])}</h3>"
+            + f"<div><i>{_e(prompt)}</i> — {_e(panel['type'])}</div>"
+            + f"<table class='talosnb-t talosnb-panel'><tr><th></th>{head}</tr>{body}</table>"
+            + helps)

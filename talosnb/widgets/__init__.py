@@ -1,8 +1,8 @@
-"""Notebook widgets over one shared Workspace: compare, explore & toggle, module lists, build
-gates, save.
+"""Notebook widgets over one shared Workspace: compare, explore & toggle, the menu tree, module
+lists, build gates, save.
 
 The views (:class:`CompareView`, :class:`ExploreView`, :class:`ModulesView`,
-:class:`GatesView`, :class:`SaveView`) are ipywidgets boxes whose callbacks only call
+:class:`GatesView`, :class:`MenuTreeView`, :class:`SaveView`) are ipywidgets boxes whose callbacks only call
 :class:`~talosnb.app.workspace.Workspace` methods and render the result;
 :func:`workbench` puts all of them in tabs over one Workspace, so an edit in one
 tab shows up in the others. A notebook cell is one line:
@@ -15,9 +15,10 @@ from .base import NotebookSteps, Pager, in_notebook, open_workspace
 from .compare import CompareView
 from .explore import ExploreView
 from .gates import GatesView
+from .menu_tree import MenuTreeView, menu_tree
 from .modules import ModulesView
 from .save import SaveView
 from .workbench import Workbench, workbench
 
-__all__ = ["CompareView", "ExploreView", "GatesView", "ModulesView", "NotebookSteps", "Pager", "SaveView",
-           "Workbench", "Workspace", "in_notebook", "open_workspace", "workbench"]
+__all__ = ["CompareView", "ExploreView", "GatesView", "MenuTreeView", "ModulesView", "NotebookSteps", "Pager",
+           "SaveView", "Workbench", "Workspace", "in_notebook", "menu_tree", "open_workspace", "workbench"]

@@ -181,7 +181,8 @@ class NotebookSteps:
     def done(self, text: str) -> None:
         self.bar.value = self.bar.max
         self.bar.bar_style, self.bar.description = "success", "loaded"
-        self.label.value = html.escape(text).replace("\n", "<br>")
+        # the summary is printed once (plain text, kept by saved notebooks), not repeated in the label
+        self.label.value = ""
         print(text)
 
 
@@ -293,4 +294,10 @@ def _replace_children(box: widgets.Box, children: list, keep: Iterable = ()) -> 
 
 
 def _error_html(error: Exception) -> str:
-    return f"<div class='talosnb-err'><b>{_e(type(error).__name__)}</b>: <pre>{_e(error)}</pre></div>"
+    """An error as the sentence it is (where it is, what to do), never a Python class name."""
+    message = getattr(error, "message", None) or str(error)
+    where = getattr(error, "where", None)
+    hint = getattr(error, "hint", None)
+    return ("<div class='talosnb-err'>" + "<br>".join(_e(line) for line in message.splitlines())
+            + (f"<br>in <code>{_e(where)}</code>" if where else "")
+            + (f"<br><i>hint: {_e(hint)}</i>" if hint else "") + "</div>")

@@ -40,9 +40,12 @@ class CompareView(_View):
         self.message = widgets.HTML()
         for control in (self.status, self.menu, self.text):
             control.observe(lambda _: self.apply_filters(), names="value")
+        hint = widgets.HTML("<span style='font-size:11px;color:#666'>ctrl-click or shift-click to pick "
+                            "several</span>", layout=widgets.Layout(margin="0 0 0 90px"))
+        self.status.tooltip = "ctrl-click (cmd-click) or shift-click for several"
         super().__init__(workspace, [
             self.message, self.counts,
-            widgets.HBox([self.status, widgets.VBox([self.menu, self.text])]),
+            widgets.HBox([widgets.VBox([self.status, hint]), widgets.VBox([self.menu, self.text])]),
             self.matched, self.table, self.plot], auto=auto)
         if auto:
             self.refresh()

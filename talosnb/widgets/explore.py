@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ipywidgets as widgets
 import pandas as pd
 
 from talosnb.analyses import edit
-from talosnb.app.workspace import HistoryEntry, Workspace
+from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import (
-    _TABLE_STYLE,
-    _e,
-    change_html,
-    symbol_html,
-)
+from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
+from talosnb.present.text import change_summary, change_text, fix_button_label, values_text
 
 from .base import _error_html, _replace_children, _View
+
+#: what each value button colour means (one meaning per colour, shown under the buttons)
+BUTTON_LEGEND = ("<span style='font-size:12px;color:#444'>buttons: "
+                 "<span style='background:#4caf50;color:white;padding:0 4px'>green</span> the current value, "
+                 "<span style='background:#eee;padding:0 4px'>grey</span> can be set now, "
+                 "<span style='background:#ff9800;color:white;padding:0 4px'>orange</span> can't be set now "
+                 "(click to see why, and a verified fix)</span>")
+
+
+def button_state(infos: list[dict], value: str) -> str:
+    """"current" when every targeted arch has the value, "assignable" when each arch has it or can
+    be given it, "blocked" otherwise (the value buttons' colours say which)."""
+    if all(i["value"] == value for i in infos):
+        return "current"
+    if all(i["value"] == value or value in i["assignable"] for i in infos):
+        return "assignable"
+    return "blocked"
+
+
+_STYLES = {"current": ("success", "{symbol}={value} on {target}: the current value"),
+           "assignable": ("", "set {symbol}={value} on {target}"),
+           "blocked": ("warning", ("{symbol}={value} can't be set on {target} now: click to see why, "
+                                   "and a verified fix"))}
 
 
 class ExploreView(_View):
@@ -23,26 +44,37 @@ class ExploreView(_View):
 
     TAB_TITLE = "Explore & toggle"
 
-    def __init__(self, workspace: Workspace, *, auto: bool = True, symbol: str | None = None) -> None:
+    def __init__(self, workspace: Workspace, *, auto: bool = True, symbol: str | None = None,
+                 on_open_tree: Callable[[str, list[str]], None] | None = None) -> None:
         self.symbol: str | None = None
+        self.on_open_tree = on_open_tree
         self._controls_key: tuple | None = None
-        self.last_changes: dict[str, edit.ChangeSet] = {}
+        self.last_changes: EditOutcome | dict[str, edit.ChangeSet] = {}
         self.value_buttons: dict[tuple[str, str], widgets.Button] = {}
         self.fix_buttons: dict[str, widgets.Button] = {}
+        self.override_button: widgets.Button | None = None
         self.search_box = widgets.Text(description="search", placeholder="symbol, prompt, help text or module",
                                        continuous_update=True, layout=widgets.Layout(width="420px"))
-        self.results = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="640px"))
+        self.results = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="760px"))
+        self.results.add_class("talosnb-mono")
+        # class names: stable hooks for styles and for driving the view in a browser
+        self.search_box.add_class("talosnb-search")
+        self.results.add_class("talosnb-results")
         self.panel = widgets.HTML()
+        self.path_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self.value_text = widgets.Text(description="value", layout=widgets.Layout(width="320px"))
         self.controls = widgets.VBox()
         self.outcome = widgets.VBox()
+        self.outcome.add_class("talosnb-outcome")
+        self.panel.add_class("talosnb-panel-html")
         self.undo_button = widgets.Button(description="undo", icon="undo",
                                           tooltip="undo the last change (config or module list)")
         self.status = widgets.HTML()
         self.search_box.observe(lambda change: self.run_search(change["new"]), names="value")
         self.results.observe(self._picked, names="value")
         self.undo_button.on_click(lambda _: self.undo())
-        super().__init__(workspace, [self.search_box, self.results, self.panel, self.controls,
+        super().__init__(workspace, [widgets.HTML(_MONO_STYLE), self.search_box, self.results, self.panel,
+                                     self.path_box, self.controls, widgets.HTML(BUTTON_LEGEND),
                                      widgets.HBox([self.undo_button, self.status]), self.outcome], auto=auto)
         if symbol:
             self.select(symbol)
@@ -51,12 +83,30 @@ class ExploreView(_View):
 
     def run_search(self, text: str) -> None:
         df = self.workspace.search(text) if text.strip() else pd.DataFrame()
+        self._found = [(row.symbol, row.prompt if isinstance(row.prompt, str) else "") for row in df.itertuples()]
+        self._show_results()
+
+    def _values(self, name: str) -> dict[str, str | None]:
+        out = {}
+        for arch, config in self.workspace.configs.items():
+            out[arch] = config.kconf.syms[name].str_value if config.has_symbol(name) else None
+        return out
+
+    def _show_results(self) -> None:
+        """The results with each arch's value now (after an edit too: the search isn't run again)."""
+        found = getattr(self, "_found", [])
+        names = max((len(name) for name, _ in found), default=0)
+        texts = [values_text(self._values(name)) for name, _ in found]
+        width = max((len(t) for t in texts), default=0)
         options = []
-        for row in df.itertuples():
-            values = ", ".join(f"{a}={v or '-'}" for a, v in sorted(row.values.items()))
-            prompt = row.prompt if isinstance(row.prompt, str) else ""
-            options.append((f"{row.symbol}  [{values}]  {prompt}", row.symbol))
-        self.results.options = options
+        for (name, prompt), values in zip(found, texts, strict=True):
+            # the results are shown in monospace: padded, the values and prompts line up
+            options.append((f"{name:<{names}}  [{values}]{' ' * (width - len(values))}  {prompt}", name))
+        keep = self.results.value
+        with self.results.hold_trait_notifications():
+            self.results.options = options
+            if keep in [v for _, v in options]:
+                self.results.value = keep
 
     def _picked(self, change) -> None:
         if change["new"]:
@@ -73,45 +123,59 @@ class ExploreView(_View):
 
     def show(self, name: str, *, keep_outcome: bool = False) -> None:
         try:
-            view = self.workspace.symbol_view(name)
+            panel = self.workspace.symbol_panel(name)
         except TalosnbError as e:
             self.panel.value = _error_html(e)
             _replace_children(self.controls, [], keep=(self.value_text,))
+            self.path_box.children = ()
             self._controls_key = None
             return
         if name != self.symbol and not keep_outcome:
-            _replace_children(self.outcome, [])
-            self.fix_buttons = {}
-        self.symbol = view["symbol"]
-        self.panel.value = symbol_html(view)
-        self._build_controls(view)
+            self._clear_outcome()
+        self.symbol = panel["symbol"]
+        self.panel.value = symbol_panel_html(panel)
+        self._build_path(panel)
+        self._build_controls(panel)
 
     def refresh(self) -> None:
         super().refresh()
+        self._show_results()   # the values in the results change with edits
         if self.symbol:
             self.show(self.symbol, keep_outcome=True)
 
-    def _build_controls(self, view: dict) -> None:
-        arches = [a for a, info in view["arches"].items() if info is not None]
+    def _build_path(self, panel: dict) -> None:
+        from .menu_tree import menu_path_buttons
+
+        if self.on_open_tree is None:
+            paths = {" > ".join(d["menu_path"]) for side in panel["arches"].values() if side
+                     for d in side["definitions"]}
+            self.path_box.children = (widgets.HTML("<b>menu:</b> " + "; ".join(_e(p) for p in sorted(paths))),)
+            return
+        name = panel["symbol"]
+        self.path_box.children = tuple(menu_path_buttons(panel, lambda path: self.on_open_tree(name, path)))
+
+    def _build_controls(self, panel: dict) -> None:
+        arches = [a for a, side in panel["arches"].items() if side is not None]
         targets = arches + (["both"] if len(arches) > 1 else [])
-        key = (view["symbol"], view["type"], tuple(targets))
+        # the same buttons serve the next symbol of the same type (they act on self.symbol)
+        key = (panel["type"], tuple(targets))
         if key != self._controls_key:
             self._controls_key = key
             self.value_buttons = {}
             rows = []
-            if view["type"] in ("bool", "tristate"):
-                values = ["y", "m", "n"] if view["type"] == "tristate" else ["y", "n"]
+            if panel["type"] in ("bool", "tristate"):
+                values = ["y", "m", "n"] if panel["type"] == "tristate" else ["y", "n"]
                 for target in targets:
                     buttons = []
                     for value in values:
                         button = widgets.Button(description=value, layout=widgets.Layout(width="48px"))
+                        button.add_class(f"talosnb-value-{target}-{value}")
                         button.on_click(lambda _, t=target, v=value: self.set_value(t, v))
                         self.value_buttons[(target, value)] = button
                         buttons.append(button)
                     rows.append(widgets.HBox([widgets.Label(target, layout=widgets.Layout(width="60px")),
                                               *buttons]))
             else:
-                self.value_text.value = view["arches"][arches[0]]["value"] or ""
                 buttons = []
                 for target in targets:
                     button = widgets.Button(description=f"set on {target}")
@@ -120,42 +184,53 @@ class ExploreView(_View):
                     buttons.append(button)
                 rows.append(widgets.HBox([self.value_text, *buttons]))
             _replace_children(self.controls, rows, keep=(self.value_text,))
+        if panel["type"] not in ("bool", "tristate"):
+            self.value_text.value = panel["arches"][arches[0]]["value"] or ""
         for (target, value), button in self.value_buttons.items():
             if value == "set":
+                button.tooltip = f"set CONFIG_{panel['symbol']} to the value typed here on {target}"
                 continue
-            infos = [view["arches"][a] for a in (arches if target == "both" else [target])]
-            if all(i["value"] == value for i in infos):
-                button.button_style, button.tooltip = "success", "the current value"
-            elif not all(value in i["assignable"] for i in infos):
-                button.button_style = "warning"
-                button.tooltip = "not assignable now: click to see why, and a verified fix"
-            else:
-                button.button_style, button.tooltip = "", f"set {view['symbol']}={value} on {target}"
+            infos = [panel["arches"][a] for a in (arches if target == "both" else [target])]
+            style, tooltip = _STYLES[button_state(infos, value)]
+            button.button_style = style
+            button.tooltip = tooltip.format(symbol=panel["symbol"], value=value, target=target)
 
     # --- actions -----------------------------------------------------------
 
-    def set_value(self, target: str, value: str, *, ignore_module_list: bool = False) -> dict[str, edit.ChangeSet]:
+    def _clear_outcome(self) -> None:
+        _replace_children(self.outcome, [])
+        self.fix_buttons = {}
+        self.override_button = None
+        self.last_changes = {}
+
+    def _error(self, error: TalosnbError) -> None:
+        """A new outcome replaces the previous one: an error too."""
+        self._clear_outcome()
+        self.status.value = ""
+        _replace_children(self.outcome, [widgets.HTML(_TABLE_STYLE + _error_html(error))])
+
+    def set_value(self, target: str, value: str, *, ignore_module_list: bool = False) -> EditOutcome | dict:
         """Set the shown symbol on one arch ("amd64") or on every arch defining it ("both")."""
         arches = None if target == "both" else [target]
         try:
             changes = self.workspace.set([edit.Assignment(self.symbol, value)], arches=arches,
                                          ignore_module_list=ignore_module_list)
         except TalosnbError as e:
-            self.status.value = _error_html(e)
+            self._error(e)
             return {}
         self._show_changes(changes)
-        self.status.value = _e("; ".join(
-            f"{a}: " + c.text().splitlines()[0].split(": ", 1)[1] for a, c in changes.items()))
+        self.status.value = _e(f"{self.symbol}={value}: " + "; ".join(
+            f"{a}: {change_summary(c)}" for a, c in changes.items()))
         if self.stale:
             self.refresh()
         return changes
 
-    def apply_fix(self, arch: str) -> dict[str, edit.ChangeSet]:
+    def apply_fix(self, arch: str) -> EditOutcome | dict:
         refusal = self.last_changes[arch].refusals[0]
         try:
             changes = self.workspace.apply_fix(arch, refusal)
         except TalosnbError as e:
-            self.status.value = _error_html(e)
+            self._error(e)
             return {}
         self._show_changes(changes)
         self.status.value = _e(f"applied the verified fix on {arch}: "
@@ -166,29 +241,31 @@ class ExploreView(_View):
 
     def undo(self) -> HistoryEntry | None:
         entry = self.workspace.undo()
-        _replace_children(self.outcome, [])
-        self.fix_buttons = {}
-        self.last_changes = {}
+        self._clear_outcome()
         self.status.value = _e(f"undid {entry.what} on {', '.join(entry.arches)}" if entry
                                else "nothing to undo")
         if self.stale:
             self.refresh()
         return entry
 
-    def _show_changes(self, changes: dict[str, edit.ChangeSet]) -> None:
+    def _show_changes(self, changes: EditOutcome) -> None:
+        self._clear_outcome()
         self.last_changes = changes
-        self.fix_buttons = {}
-        self.override_button = None
         children = []
         blocked = getattr(changes, "blocked", None)
         if blocked and not changes.refused:
             # the module-list guard: the same refusal `talosnb set` makes, and the same way past it
-            errors = "".join(f"<li>{_e(f['arch'])}: {_e(f['message'])}</li>" for f in changes.module_list_errors)
-            children.append(widgets.HTML(f"<div class='talosnb-err'>Not changed: {_e(blocked)}<ul>{errors}</ul></div>"))
+            errors = "".join(f"<li>{_e(f['arch'])}: {_e(f['message'])}"
+                             + (f"<br>fix: <code>{_e(f['fix'])}</code>" if f.get("fix") else "") + "</li>"
+                             for f in changes.module_list_errors)
+            children.append(widgets.HTML(_TABLE_STYLE + f"<div class='talosnb-err'>Not changed: {_e(blocked)}"
+                                         f"<ul>{errors}</ul></div>"))
             requested = next(iter(changes.values())).requested
             target = "both" if len(changes) > 1 else next(iter(changes))
             button = widgets.Button(description="change it anyway (the module list will have errors)",
-                                    button_style="danger", layout=widgets.Layout(width="auto"))
+                                    button_style="danger", layout=widgets.Layout(width="auto"),
+                                    tooltip="apply the change although the module list then has errors "
+                                            "(what talosnb set --ignore-module-list does)")
             button.on_click(lambda _: self.set_value(target, requested[0].value, ignore_module_list=True))
             self.override_button = button
             children.append(button)
@@ -204,15 +281,22 @@ class ExploreView(_View):
             children.append(widgets.HTML(_TABLE_STYLE + change_html(change)))
             refusal = change.refusals[0] if change.refusals else None
             if refusal is not None and refusal.fix is not None and refusal.fix.found:
-                fix = " ".join(str(a) for a in [*refusal.fix.assignments, refusal.assignment])
-                button = widgets.Button(description=f"apply verified fix on {arch}: {fix}",
-                                        button_style="primary", layout=widgets.Layout(width="auto"))
+                label = fix_button_label(arch, refusal)
+                button = widgets.Button(description=label, tooltip=label, button_style="primary",
+                                        layout=widgets.Layout(width="auto", max_width="900px"))
                 button.on_click(lambda _, a=arch: self.apply_fix(a))
+                button.add_class("talosnb-fix")
                 self.fix_buttons[arch] = button
                 children.append(button)
+        for note in getattr(changes, "fix_notes", []):
+            children.append(widgets.HTML(f"<pre>{_e(note.strip())}</pre>"))
         _replace_children(self.outcome, children)
 
     @property
     def cascade_text(self) -> str:
         """The outcome area as text (for tests and logs)."""
-        return "\n".join(c.text() for c in self.last_changes.values())
+        return "\n".join(change_text(c) for c in self.last_changes.values())
+
+
+# monospace where columns must line up (the search results: name, values, prompt)
+_MONO_STYLE = "<style>.talosnb-mono select, .talosnb-mono option{font-family:monospace;font-size:12px}</style>"

@@ -7,14 +7,28 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import pandas as pd
 
+from talosnb.analyses.edit import Assignment
 from talosnb.app.workspace import HistoryEntry, Workspace
+from talosnb.core import dotconfig
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import (
-    _e,
-    symbol_html,
-)
+from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
 
 from .base import _error_html, _View
+
+_MONO_STYLE = "<style>.talosnb-mono select, .talosnb-mono option{font-family:monospace;font-size:12px}</style>"
+
+
+def fix_assignments(fix: str | None) -> list[Assignment]:
+    """The config assignments a finding's fix names (``CONFIG_X=m, # CONFIG_Y is not set``; a
+    builtin finding's "set CONFIG_X=m, or drop ..."), or none when it names no assignment."""
+    text = (fix or "").strip().removeprefix("set ").split(", or ")[0]
+    out = []
+    for part in text.split(","):
+        parsed = dotconfig.parse_assignment(part.strip()) if part.strip() else None
+        if parsed is None:
+            return []
+        out.append(Assignment(parsed[0], dotconfig.unquote(parsed[1])))
+    return out
 
 
 class ModulesView(_View):
@@ -31,16 +45,29 @@ class ModulesView(_View):
         self.arch = widgets.Dropdown(options=[self.ANY, *workspace.module_lists], value=self.ANY,
                                      description="arch")
         self.level = widgets.SelectMultiple(options=LEVELS, value=("error", "warning"), description="level",
-                                            rows=3)
+                                            rows=3, tooltip="ctrl-click (cmd-click) or shift-click for several")
+        self.level_hint = widgets.HTML("<span style='font-size:11px;color:#666'>ctrl-click or shift-click "
+                                       "to pick several</span>", layout=widgets.Layout(margin="0 0 0 90px"))
         self.kind = widgets.Dropdown(options=[self.ANY], value=self.ANY, description="kind")
         self.text = widgets.Text(description="text", placeholder="entry, symbol or message",
                                  continuous_update=True)
         self.counts = widgets.HTML()
         self.findings_list = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="900px"))
+        self.findings_list.add_class("talosnb-mono")     # the columns of each line align
         self.detail = widgets.HTML()
-        self.open_symbol_button = widgets.Button(description="show symbol", icon="search", disabled=True)
-        self.add_entry_button = widgets.Button(description="add to list", icon="plus", disabled=True)
-        self.remove_entry_button = widgets.Button(description="remove from list", icon="minus", disabled=True)
+        auto_width = widgets.Layout(width="auto")
+        self.open_symbol_button = widgets.Button(description="show symbol", icon="search", disabled=True,
+                                                 layout=auto_width)
+        self.fix_button = widgets.Button(description="apply fix", icon="wrench", disabled=True,
+                                         button_style="primary", layout=widgets.Layout(width="auto"))
+        self.add_entry_button = widgets.Button(description="add to list", icon="plus", disabled=True,
+                                               layout=widgets.Layout(width="auto"))
+        self.remove_entry_button = widgets.Button(description="remove from list", icon="minus", disabled=True,
+                                                  layout=widgets.Layout(width="auto"))
+        self.fix_result = widgets.HTML()
+        self.findings_list.add_class("talosnb-findings")
+        self.fix_button.add_class("talosnb-modules-fix")
+        self.fix_result.add_class("talosnb-modules-fix-result")
         self.entry_text = widgets.Text(description="entry", placeholder="kernel/...ko, module name or SYMBOL")
         self.entry_arch = widgets.Dropdown(options=[*(["both"] if len(workspace.module_lists) > 1 else []),
                                                     *workspace.module_lists], description="on")
@@ -52,15 +79,19 @@ class ModulesView(_View):
             control.observe(lambda _: self.apply_filters(), names="value")
         self.findings_list.observe(lambda _: self._show_finding(), names="value")
         self.open_symbol_button.on_click(lambda _: self.open_symbol())
+        self.fix_button.on_click(lambda _: self.apply_fix())
         self.add_entry_button.on_click(lambda _: self.edit_finding("add"))
         self.remove_entry_button.on_click(lambda _: self.edit_finding("remove"))
         self.add_button.on_click(lambda _: self.edit_entries("add"))
         self.remove_button.on_click(lambda _: self.edit_entries("remove"))
         self.undo_button.on_click(lambda _: self.undo())
-        children = [self.counts,
-                    widgets.HBox([self.level, widgets.VBox([self.arch, self.kind, self.text])]),
+        children = [widgets.HTML(_MONO_STYLE), self.counts,
+                    widgets.HBox([widgets.VBox([self.level, self.level_hint]),
+                                  widgets.VBox([self.arch, self.kind, self.text])]),
                     self.findings_list, self.detail,
-                    widgets.HBox([self.open_symbol_button, self.add_entry_button, self.remove_entry_button]),
+                    widgets.HBox([self.fix_button, self.open_symbol_button, self.add_entry_button,
+                                  self.remove_entry_button], layout=widgets.Layout(flex_flow="row wrap")),
+                    self.fix_result,
                     widgets.HTML("<b>Edit the lists</b>"),
                     widgets.HBox([self.entry_text, self.entry_arch, self.add_button, self.remove_button,
                                   self.undo_button]),
@@ -108,7 +139,8 @@ class ModulesView(_View):
             return
         shown = self.filtered().head(500)
         previous = self.findings_list.value
-        options = [(f"{r.level:7} {r.arch:5} {r.kind:16} {r.entry or ''}", i)
+        kinds = max((len(k) for k in shown["kind"]), default=4) if len(shown) else 4
+        options = [(f"{r.level:7} {r.arch:5} {r.kind:{kinds}} {r.entry or ''}", i)
                    for i, r in zip(shown.index, shown.itertuples(), strict=True)]
         self.findings_list.options = options
         if previous in shown.index:
@@ -125,10 +157,16 @@ class ModulesView(_View):
     def _show_finding(self) -> None:
         row = self.finding()
         self.open_symbol_button.disabled = self.add_entry_button.disabled = True
-        self.remove_entry_button.disabled = True
+        self.remove_entry_button.disabled = self.fix_button.disabled = True
+        self.fix_button.description, self.fix_button.tooltip = "apply fix", "this finding offers no assignment"
         if row is None:
             self.detail.value = ""
             return
+        fix = fix_assignments(row["fix"])
+        if fix:
+            label = f"set {' '.join(str(a) for a in fix)} on {row['arch']}"
+            self.fix_button.disabled = False
+            self.fix_button.description, self.fix_button.tooltip = label, f"{label} (the finding's fix)"
         symbols = [s for s in (row["symbols"] or "").split(",") if s]
         text = (f"<div><b>{_e(row['level'])}</b> on {_e(row['arch'])}: {_e(row['message'])}</div>"
                 + (f"<div>fix: <code>{_e(row['fix'])}</code></div>" if row["fix"] else "")
@@ -146,6 +184,8 @@ class ModulesView(_View):
             self.add_entry_button.disabled = listed
             self.add_entry_button.description = f"add to modules-{row['arch']}.txt"
             self.remove_entry_button.description = f"remove from modules-{row['arch']}.txt"
+            self.add_entry_button.tooltip = f"add {entry} to hack/modules-{row['arch']}.txt"
+            self.remove_entry_button.tooltip = f"remove {entry} from hack/modules-{row['arch']}.txt"
 
     # --- actions -----------------------------------------------------------
 
@@ -160,9 +200,31 @@ class ModulesView(_View):
             self.on_open_symbol(name)
         else:
             try:
-                self.detail.value += symbol_html(self.workspace.symbol_view(name))
+                self.detail.value += symbol_panel_html(self.workspace.symbol_panel(name))
             except TalosnbError as e:
                 self.detail.value += _error_html(e)
+
+    def apply_fix(self):
+        """Apply the selected finding's fix (its CONFIG_ assignments) on its arch, through Workspace.set."""
+        row = self.finding()
+        fix = fix_assignments(row["fix"]) if row is not None else []
+        if not fix:
+            return None
+        try:
+            outcome = self.workspace.set(fix, arches=[row["arch"]])
+        except TalosnbError as e:
+            self.fix_result.value = _error_html(e)
+            return None
+        what = " ".join(str(a) for a in fix)
+        if outcome.blocked:
+            self.fix_result.value = (_TABLE_STYLE + f"<div class='talosnb-err'>Not changed: {_e(outcome.blocked)}"
+                                     "</div>" + "".join(change_html(c) for c in outcome.values()))
+        else:
+            self.fix_result.value = (_TABLE_STYLE + f"<div class='talosnb-ok'>set {_e(what)} on "
+                                     f"{_e(row['arch'])}</div>" + "".join(change_html(c) for c in outcome.values()))
+        if self.stale:
+            self.refresh()
+        return outcome
 
     def edit_finding(self, action: str) -> dict:
         row = self.finding()

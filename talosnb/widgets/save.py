@@ -22,11 +22,17 @@ class SaveView(_View):
     def __init__(self, workspace: Workspace, *, auto: bool = True) -> None:
         self.pending = widgets.HTML()
         self.force = widgets.Checkbox(value=False, description="overwrite files changed on disk",
-                                      indent=False)
-        self.allow_drop = widgets.Checkbox(value=False, indent=False,
-                                           description="drop config lines for symbols this tree doesn't define")
+                                      indent=False, layout=widgets.Layout(width="auto"),
+                                      tooltip="write even over files another program changed since they "
+                                              "were loaded (their changes are lost)")
+        self.allow_drop = widgets.Checkbox(value=False, indent=False, layout=widgets.Layout(width="auto"),
+                                           description="drop config lines for symbols this tree doesn't define",
+                                           tooltip="write although the config names symbols this kernel tree "
+                                                   "doesn't define (their lines are dropped)")
         self.write_button = widgets.Button(description="write files", icon="save", button_style="primary")
         self.result = widgets.HTML()
+        self.write_button.add_class("talosnb-write")
+        self.result.add_class("talosnb-save-result")
         self.last_result: SaveResult | None = None
         self.last_error: TalosnbError | None = None
         self.write_button.on_click(lambda _: self.write())
@@ -68,9 +74,22 @@ class SaveView(_View):
             self.result.value = _TABLE_STYLE + _error_html(e)
             return None
         self.last_result = result
-        self.result.value = (_TABLE_STYLE + "<div class='talosnb-ok'>"
-                             + _e(result.text()).replace("\n", "<br>").replace("  ", "&nbsp;&nbsp;")
-                             + "</div>")
+        self.result.value = _TABLE_STYLE + saved_html(result)
         if self.stale:
             self.refresh()
         return result
+
+
+def saved_html(result: SaveResult) -> str:
+    """What a save wrote: each file by name, where it lives and its path; the scratch folder for a
+    scratch copy; the command to run next."""
+    if not result.written:
+        return "<div class='talosnb-ok'>nothing to write: no pending change</div>"
+    files = "".join(f"<li><b>{_e(p.name)}</b> ({_e(p.label)}): <code>{_e(p.path)}</code></li>"
+                    for p in result.written)
+    scratch = (f"<div>These went to a scratch copy in <code>{_e(result.scratch)}</code> (removed when the "
+               "workspace goes away).</div>"
+               if result.scratch is not None else "")
+    return (f"<div class='talosnb-ok'><b>Wrote {len(result.written)} file(s):</b><ul>{files}</ul>{scratch}"
+            f"<pre style='white-space:pre-wrap'>{_e(result.command)}</pre></div>")
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from talosnb.analyses import edit
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.present.html import _e
@@ -12,27 +13,34 @@ from .base import StaticRendering, _View, open_workspace, static_html
 from .compare import CompareView
 from .explore import ExploreView
 from .gates import GatesView
+from .menu_tree import MenuTreeView
 from .modules import ModulesView
 from .save import SaveView
 
 
 class Workbench(StaticRendering, widgets.Tab):
-    """The five views as tabs over one Workspace; the selected tab refreshes on every change,
+    """The six views as tabs over one Workspace; the selected tab refreshes on every change,
     the others when they are selected."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.compare = CompareView(workspace, auto=False)
-        self.explore = ExploreView(workspace, auto=False)
+        self.explore = ExploreView(workspace, auto=False, on_open_tree=self.open_in_tree)
+        self.menu_tree = MenuTreeView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.modules = ModulesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.gates = GatesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.save = SaveView(workspace, auto=False)
-        views = [self.compare, self.explore, self.modules, self.gates, self.save]
+        views = [self.compare, self.explore, self.menu_tree, self.modules, self.gates, self.save]
         super().__init__(children=views, titles=[v.TAB_TITLE for v in views])
         self.observe(lambda _: self._refresh_selected(), names="selected_index")
         workspace.on_change(lambda _: self._refresh_selected())
         self.selected_index = 0
         self._refresh_selected()
+        # the first edit would otherwise pay for what every edit reuses (each arch's written values,
+        # the lines a write normalizes): do it while loading, so the first click answers like the next
+        for editor in edit.editors_for(workspace.session).values():
+            editor._written()
+        workspace.drift()
 
     def __repr__(self) -> str:
         return f"Workbench({self.workspace.describe().splitlines()[0]})"
@@ -61,6 +69,11 @@ class Workbench(StaticRendering, widgets.Tab):
     def show(self, view: _View) -> None:
         self.selected_index = self.views.index(view)
 
+    def open_in_tree(self, name: str, menu_path: list[str] | None = None) -> None:
+        """Jump to the Menu tree tab, opened down to `name` (at `menu_path` when it has several places)."""
+        self.show(self.menu_tree)
+        self.menu_tree.reveal(name, menu_path)
+
     def open_symbol(self, name: str) -> None:
         """Jump to the Explore tab with `name` in the symbol panel."""
         self.show(self.explore)
@@ -68,7 +81,7 @@ class Workbench(StaticRendering, widgets.Tab):
 
 
 def workbench(session: Session | Workspace | None = None, **inputs) -> Workbench:
-    """Compare, Explore & toggle, Modules, Build gates and Save as tabs over one shared session.
+    """Compare, Explore & toggle, Menu tree, Modules, Build gates and Save as tabs over one shared session.
 
     Without a session, ``inputs`` go to :func:`open_workspace` (pkgs, talos,
     kernel_src, arch, progress, scratch...; none given: the embedded sample).

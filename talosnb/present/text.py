@@ -1,0 +1,317 @@
+"""The wording of every fact talosnb states, in one place: the command line prints these strings
+and the widgets and HTML show the very same ones.
+
+One function per fact: a config line's value (``(no line)`` when the file has
+none), a cascade line, a change set, a refusal and its fix, each line of the
+symbol panel. A value the file has no line for is always "(no line)" in a table
+or cascade, and "n (no line in the file)" where a refusal says what a bool or
+tristate ends as.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from talosnb.analyses import edit
+from talosnb.app.workspace import EditOutcome
+from talosnb.core.errors import opt
+
+#: how an absent config line reads in tables and cascades
+NO_LINE = "(no line)"
+
+
+# --- values -----------------------------------------------------------------------
+
+def line_value(value: str | None) -> str:
+    """A value as the config file holds it: ``(no line)`` when absent, ``""`` for an empty string."""
+    if value is None:
+        return NO_LINE
+    return value if value != "" else '""'
+
+
+def ends_as(value: str | None, kind: str | None = None) -> str:
+    """What an assignment ended as: an absent bool/tristate line is n, said so."""
+    if value is None:
+        return "n (no line in the file)" if kind in (None, "bool", "tristate") else "(no line in the file)"
+    return line_value(value)
+
+
+def values_text(values: Mapping[str, str | None]) -> str:
+    """Per arch values in one line: ``amd64=m, arm64=n``."""
+    return ", ".join(f"{arch}={line_value(v) if v is not None else '-'}" for arch, v in values.items())
+
+
+# --- changes, refusals, fixes -----------------------------------------------------
+
+def cascade_line(change: edit.CascadeChange) -> str:
+    return f"{change.symbol}: {line_value(change.old)} -> {line_value(change.new)}  ({change.reason})"
+
+
+def change_head(change: edit.ChangeSet) -> str:
+    """``amd64 (6.12.117): 3 change(s)`` / ``refused, nothing changed`` / ``no change``."""
+    if change.mode == "set" and change.refusals:
+        state = "refused, nothing changed"
+    elif not change.cascade:
+        state = "no change"
+    else:
+        state = f"{len(change.cascade)} change(s)" + ("" if change.applied else " (not applied)")
+    return f"{change.arch} ({change.tree_version}): {state}"
+
+
+def change_summary(change: edit.ChangeSet) -> str:
+    """The head without the arch and tree: what the status line says per arch."""
+    return change_head(change).split("): ", 1)[1]
+
+
+def undefined_line(name: str, arch: str) -> str:
+    return f"{name}: not defined on {arch}"
+
+
+def change_text(change: edit.ChangeSet) -> str:
+    out = [change_head(change)]
+    out += [f"  {undefined_line(n, change.arch)}" for n in change.undefined]
+    if not (change.mode == "set" and change.refusals):
+        out += [f"  {cascade_line(c)}" for c in change.cascade]
+    for refusal in change.refusals:
+        out.append("  " + refusal_text(refusal).replace("\n", "\n  "))
+    return "\n".join(out)
+
+
+def refusal_head(refusal: edit.Refusal) -> str:
+    kind = "bool" if refusal.assignment.value in ("y", "m", "n") else "value"
+    return f"{refusal.assignment} can't take effect: it ends as {ends_as(refusal.got, kind)}"
+
+
+def reason_line(reason) -> str:
+    where = f" ({reason.where})" if reason.where else ""
+    mark = " [fixed: no assignment changes it]" if reason.fixed else ""
+    return reason.text + where + mark
+
+
+def reason_lines(reason, indent: int = 0) -> list[str]:
+    out = ["  " * indent + "- " + reason_line(reason)]
+    for child in reason.children:
+        out += reason_lines(child, indent + 1)
+    return out
+
+
+def _range_reason(refusal: edit.Refusal | None):
+    if refusal is None:
+        return None
+    return next((r for r in refusal.reasons if getattr(r, "kind", "") == "range"), None)
+
+
+def fix_head(fix: edit.Fix, refusal: edit.Refusal | None = None) -> str:
+    """One line: the verified fix, or why there is none (for a value out of its range: the range)."""
+    if fix.found:
+        return ("verified fix: set " + " ".join(str(a) for a in fix.assignments)
+                + f"  ({fix.tried} candidate(s) tried)")
+    out_of_range = _range_reason(refusal)
+    if out_of_range is not None:
+        low, high = out_of_range.bounds
+        where = f" ({out_of_range.where})" if out_of_range.where else ""
+        return (f"no fix: {refusal.assignment.value} is outside the range {low}..{high} in force here{where}; "
+                f"give a value from {low} to {high}")
+    why = ("the search budget ran out" if fix.exhausted
+           else "every route found is blocked (fixed conditions or conflicts)")
+    return f"no verified fix: {why} ({fix.tried} candidate(s) tried, budget {fix.budget})"
+
+
+def side_effects(fix: edit.Fix, limit: int = 40) -> list[str]:
+    """The fix's cascade, what gets built (or stops being built) first; 'is not set'-only lines last."""
+    if not fix.cascade:
+        return []
+    def quiet(c) -> bool:
+        return (c.old or "n") == "n" and (c.new or "n") == "n"
+    shown = sorted(fix.cascade, key=lambda c: (quiet(c), c.reason not in ("requested", "set by the fix"),
+                                               c.symbol))
+    count = sum(1 for c in fix.cascade if quiet(c))
+    out = [f"side effects ({len(fix.cascade)}"
+           + (f", of which {count} only add or drop an 'is not set' line" if count else "") + "):"]
+    out += [f"  {cascade_line(c)}" for c in shown[:limit]]
+    if len(fix.cascade) > limit:
+        out.append(f"  ... and {len(fix.cascade) - limit} more")
+    return out
+
+
+def many_lines_warning(fix: edit.Fix) -> str | None:
+    if len(fix.cascade) <= 50:
+        return None
+    return (f"WARNING: this fix changes {len(fix.cascade)} lines; review them before applying it "
+            f"(set {' '.join(str(a) for a in fix.assignments)} with {opt('dry_run')})")
+
+
+def fix_text(fix: edit.Fix, refusal: edit.Refusal | None = None) -> str:
+    out = [fix_head(fix, refusal)]
+    if fix.found:
+        warning = many_lines_warning(fix)
+        if warning:
+            out.append("  " + warning)
+        out += ["  " + line for line in side_effects(fix)]
+    return "\n".join(out)
+
+
+def refusal_text(refusal: edit.Refusal) -> str:
+    out = [refusal_head(refusal)]
+    for reason in refusal.reasons:
+        out += reason_lines(reason, 1)
+    if refusal.fix is not None:
+        out.append("  " + fix_text(refusal.fix, refusal).replace("\n", "\n  "))
+    return "\n".join(out)
+
+
+def fix_button_label(arch: str, refusal: edit.Refusal) -> str:
+    """What the button applying a verified fix says."""
+    fix = " ".join(str(a) for a in [*refusal.fix.assignments, refusal.assignment])
+    return f"apply verified fix on {arch}: {fix}"
+
+
+def module_list_error_lines(outcome: EditOutcome) -> list[str]:
+    out = []
+    for finding in outcome.module_list_errors:
+        out.append(f"module list: {finding['arch']}: {finding['message']}")
+        if finding.get("fix"):
+            out.append(f"  fix: {finding['fix']}")
+    return out
+
+
+def outcome_text(outcome: EditOutcome, *, written: Mapping[str, bool] | None = None, dry_run: bool = False,
+                 sources: Mapping[str, str] | None = None) -> str:
+    """A set or merge outcome as `talosnb set`/`merge` print it (`written`: which configs a save wrote),
+    then the build gates the change makes fail."""
+    gates = outcome.gates.text() if outcome.gates is not None else ""
+    gates = "\n" + gates if gates else ""
+    if outcome.mode == "merge":
+        return _merge_text(outcome, written or {}, dry_run) + gates
+    written = written or {}
+    text = ""
+    for arch, change in outcome.changes.items():
+        text += "\n" + change_text(change) + "\n"
+        if written.get(arch) and sources:
+            text += f"  written to {sources[arch]}\n"
+        if outcome.drift.get(arch) and not outcome.refused:
+            text += (f"  writing also normalizes {len(outcome.drift[arch])} line(s) as make olddefconfig would "
+                     "(the tree differs from the one the config was made with):\n")
+            text += "".join(f"    {c}\n" for c in outcome.drift[arch])
+        for entry in outcome.modules.get(arch, {}).get("built", []):
+            text += f"  now builds {entry}\n"
+        for entry in outcome.modules.get(arch, {}).get("added", []):
+            text += f"  {'would add' if dry_run else 'added'} to the module list: {entry}\n"
+    for line in module_list_error_lines(outcome):
+        text += ("\n" if line.startswith("module list") else "") + line + "\n"
+    text += "".join(outcome.fix_notes)
+    return text + gates
+
+
+def _merge_text(outcome: EditOutcome, written: Mapping[str, bool], dry_run: bool) -> str:
+    text = "".join(f"\nnote: {line}" for line in outcome.redefined)
+    for a in outcome.unknown:
+        text += (f"\nWARNING: {a.where}: CONFIG_{a.symbol} is not defined in the {outcome.tree_version} tree "
+                 "on any arch; ignored")
+    if outcome.redefined or outcome.unknown:
+        text += "\n"
+    for arch, change in outcome.changes.items():
+        text += f"\n{arch} ({change.tree_version}): {len(change.cascade)} change(s)"
+        text += " (dry run)\n" if dry_run else (" written\n" if written.get(arch) else "\n")
+        text += "".join(f"  {undefined_line(name, arch)}\n" for name in change.undefined)
+        text += "".join(f"  {cascade_line(c)}\n" for c in change.cascade)
+        for refusal in change.refusals:
+            where = f"{refusal.assignment.where}: " if refusal.assignment.where else ""
+            text += (f"  WARNING: {where}{refusal.assignment} requested, but the result has "
+                     f"{ends_as(refusal.got)}\n")
+            for reason in refusal.reasons:
+                text += "\n".join(reason_lines(reason, 2)) + "\n"
+    return text
+
+
+# --- the symbol panel -------------------------------------------------------------
+
+def expression(expr: dict | None) -> str:
+    """An expression with each symbol's value (menuconfig's ``A [=y] && B [=n]``), or ``-``."""
+    return "-" if expr is None else expr["values"]
+
+
+def definition_line(definition: dict) -> str:
+    prompt = f'"{definition["prompt"]}"' if definition["prompt"] else "(no prompt)"
+    shown = "" if definition["prompt"] is None else (" (shown)" if definition["visible"] else " (hidden)")
+    return f"{definition['where']}  {prompt}{shown}"
+
+
+def menu_path_text(path: Iterable[str]) -> str:
+    return " > ".join(path) or "(top level)"
+
+
+def value_line(panel: dict) -> str:
+    value = panel["value"] if panel["value"] != "" else '""'
+    return f"{value}  ({panel['line'] or NO_LINE[1:-1]})"
+
+
+def assignable_text(panel: dict) -> str:
+    """The values that can be set now: ``n, m, y``, the int/hex range in force, or any text."""
+    if panel["type"] in ("bool", "tristate"):
+        return ", ".join(panel["assignable"]) or "none now (the value is fixed by its dependencies)"
+    if panel["type"] in ("int", "hex"):
+        rng = panel["range"]
+        if rng is None:
+            return "any " + ("number" if panel["type"] == "int" else "hex number") + " (no range applies)"
+        return f"{rng['low']}..{rng['high']}"
+    return "any text"
+
+
+def range_text(rng: dict | None) -> str:
+    if rng is None:
+        return "none applies"
+    cond = f" if {rng['if']['values']}" if rng["if"] else ""
+    return f"{rng['low']}..{rng['high']}  ({rng['written']}{cond}; {rng['where']})"
+
+
+def default_text(default: dict | None) -> str:
+    """The default that applies and its condition with values."""
+    if default is None:
+        return "none applies"
+    cond = f" if {default['if']['values']}" if default["if"] else ""
+    value = default["value"] if default["value"] != "" else '""'
+    return f"{value}  ({default['written']}{cond}; {default['where']})"
+
+
+def target_line(target: dict) -> str:
+    cond = f" if {target['if']['values']}" if target["if"] else ""
+    return f"{target['symbol']} [={target['value'] or 'n'}]{cond}"
+
+
+def reverse_groups(terms: list[dict]) -> list[tuple[str, list[str]]]:
+    """Selected-by / implied-by terms grouped by their value, as menuconfig's
+    "Selected by [y]:" / "[m]:" / "[n]:" lists them."""
+    groups: dict[str, list[str]] = {}
+    for term in terms:
+        groups.setdefault(term["value"], []).append(
+            term["values"] + (f"  ({term['where']})" if term["where"] else ""))
+    return [(value, groups[value]) for value in ("y", "m", "n") if value in groups]
+
+
+def panel_lines(panel: dict) -> list[str]:
+    """One arch's symbol panel as text lines (what `talosnb get` prints, label: value)."""
+    out = [f"value: {value_line(panel)}",
+           f"why: {panel['reason']}",
+           ("assignable: " if panel["type"] in ("bool", "tristate") else "accepts: ") + assignable_text(panel)]
+    if panel["type"] in ("int", "hex"):
+        out.append(f"range: {range_text(panel['range'])}")
+    out.append(f"default: {default_text(panel['default'])}")
+    for d in panel["definitions"]:
+        out.append(f"defined at: {definition_line(d)}")
+        if d["visible_if"]:
+            out.append(f"  prompt shown if: {expression(d['visible_if'])}")
+        out.append(f"  menu: {menu_path_text(d['menu_path'])}")
+    out.append(f"depends on: {expression(panel['depends_on'])}")
+    if panel["choice"]:
+        choice = panel["choice"]
+        out.append(f"choice: {choice['prompt'] or choice['name'] or ''} ({choice['where']}), selected: "
+                   f"{choice['selection'] or '-'}")
+    for label, key in (("selects", "selects"), ("implies", "implies")):
+        if panel[key]:
+            out.append(f"{label}: " + ", ".join(target_line(t) for t in panel[key]))
+    for label, key in (("selected by", "selected_by"), ("implied by", "implied_by")):
+        for value, terms in reverse_groups(panel[key]):
+            out.append(f"{label} [{value}]:")
+            out += [f"  - {t}" for t in terms]
+    return out
