@@ -75,6 +75,7 @@ RULES: dict[str, Rule] = rule_table(
          "{renamed_to}; {carried_text}",
          "{fix_text}"),
     Rule("choice", "error", "{line} can't be kept: {reason}", "{fix_text}"),
+    Rule("choice-pick", "error", "{line} becomes {new_line}: {reason}", "{fix_text}"),
     Rule("choice-member-gone", "error",
          "{line} becomes CONFIG_{symbol}=y: the config's selection of this choice, CONFIG_{old_selection}, "
          "is not in {to_version}; {symbol} is the choice's pick now ({choice_at})",
@@ -155,13 +156,15 @@ class ConfigLineAt:
         return _line(self.symbol, self.value)
 
 
-def config_lines(config: Config) -> dict[str, ConfigLineAt]:
-    """Every assignment of the config as loaded (the last one of a symbol wins, as in conf)."""
+def config_lines(config: Config, source: str | None = None) -> dict[str, ConfigLineAt]:
+    """Every assignment of the config as loaded (the last one of a symbol wins, as in conf), each
+    at ``source:line`` (default: where the config was loaded from)."""
+    source = source or config.source
     out: dict[str, ConfigLineAt] = {}
     for linenr, raw in enumerate(dotconfig.split_lines(config.original_text), 1):
         parsed = dotconfig.parse_line(raw.rstrip())
         if parsed is not None:
-            out[parsed.symbol] = ConfigLineAt(parsed.symbol, parsed.value, f"{config.source}:{linenr}")
+            out[parsed.symbol] = ConfigLineAt(parsed.symbol, parsed.value, f"{source}:{linenr}")
     return out
 
 
@@ -212,15 +215,16 @@ class ArchView:
     reads from it worked out once: the file's lines, the new tree's written lines and values,
     the transitional renames and the help-text index."""
 
-    def __init__(self, new: Config, old: Config | None = None) -> None:
+    def __init__(self, new: Config, old: Config | None = None, *, source: str | None = None) -> None:
         self.new = new
         self.old = old
+        self.source = source or new.source   # how the config file is named in file:line
         self.arch = new.arch
         self.to_version = new.tree.version
 
     @functools.cached_property
     def lines(self) -> dict[str, ConfigLineAt]:
-        return config_lines(self.new)
+        return config_lines(self.new, self.source)
 
     @functools.cached_property
     def new_text(self) -> str:
@@ -267,7 +271,7 @@ class ArchView:
         names = {line.symbol for line in self.lines.values() if not self.defines(line.symbol)}
         if not names:
             return {}
-        word = re.compile(r"[A-Z0-9_]{3,}")
+        word = re.compile(r"\b(?:CONFIG_)?([A-Z0-9_]{3,})")
         found: dict[str, set[tuple[str, str]]] = {}
         for sym in self.new.kconf.unique_defined_syms:
             for node in sym.nodes:
@@ -518,9 +522,9 @@ def _explain_line(view: ArchView, editor: Editor, line: ConfigLineAt, new_value:
                                               old_selection=gone, choice_at=location(sym.choice),
                                               fix_text="", **common), [reason, *reasons])
         selection = _config_selection(view, sym)
-        why = (f"it is the choice's pick because the config's selection, CONFIG_{selection}=y, can't be had"
+        why = (f"the choice picks it because the config's selection, CONFIG_{selection}=y, can't be had"
                if selection else reason_line)
-        return ChoiceNotHonoured(_finding("choices", "choice", arch, name, details=details, reason=why,
+        return ChoiceNotHonoured(_finding("choices", "choice-pick", arch, name, details=details, reason=why,
                                           fix_text="", **common), reasons)
     if sym.choice is not None and line.value == "y":
         picked = sym.choice.selection
@@ -819,7 +823,7 @@ def modules_built_fast(kmap: KbuildMap, values: Mapping[str, str]) -> set[str]:
 
 def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild: KbuildMap, *,
                    old_kbuild: KbuildMap | None = None, not_honoured: Mapping[str, str] | None = None,
-                   ) -> tuple[list[ModuleStatus], list[Finding], list[ModuleEdit]]:
+                   label: str | None = None) -> tuple[list[ModuleStatus], list[Finding], list[ModuleEdit]]:
     """Each entry of ``module_list`` against the new tree: statuses, findings, proposed edits.
 
     Moved: the same file name at another path, built by the same symbol (or, without the
@@ -829,7 +833,7 @@ def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild:
     new config doesn't build it as a module (``not_honoured``: symbol -> the choice not
     honoured behind it). Then the ``.ko`` files newly built as modules: those a listed
     module's symbol selects (a library split out, e.g. stmmac_libpci) are needed, the
-    others informational.
+    others informational. ``label`` names the list in file:line (default: its path).
     """
     view = view if isinstance(view, ArchView) else ArchView(view)
     arch, to_version = view.arch, view.to_version
@@ -850,6 +854,8 @@ def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild:
         return new_kbuild.evaluate(path, new_values).state == "module"
 
     for _index, entry, where in module_list.numbered():
+        if label is not None:
+            where = label + where[len(module_list.name):]
         if not entry.endswith(".ko"):
             statuses.append(ModuleStatus(arch, entry, where, "metadata", (), ()))
             continue
@@ -869,6 +875,19 @@ def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild:
                 findings.append(_finding("modules", "module-not-built", arch, entry, symbols=problem.symbols,
                                          values=problem.values, reason=reason, fix_text=fix, **common))
                 edits.append(ModuleEdit(arch, "not-built", entry, (entry,), (), reason))
+                continue
+            split = _split_off(entry, symbols, new_kbuild, old_kbuild, listed | targets)
+            if split:
+                wanted = [p for p in split if built(p)]
+                named = ", ".join(f"CONFIG_{s}" for s in symbols)
+                how = f" (built with {named}=m)" if wanted else " (not built as a module by the new config)"
+                statuses.append(ModuleStatus(arch, entry, where, "split", tuple(split), symbols, how.strip()))
+                findings.append(_finding("modules", "module-split", arch, entry, symbols=symbols,
+                                         new_entries=", ".join(split), how=how, **common))
+                if wanted:
+                    targets.update(wanted)
+                    edits.append(ModuleEdit(arch, "split", entry, (), tuple(wanted),
+                                            f"{named} now also builds {', '.join(wanted)}"))
                 continue
             statuses.append(ModuleStatus(arch, entry, where, "unchanged", (), symbols))
             continue
@@ -959,6 +978,17 @@ def _newly_built(module_list: ModuleList, view: ArchView, new_kbuild: KbuildMap,
             findings.append(_finding("modules", "module-new", arch, path, symbols=symbols, values=values,
                                      where=own[0].where if own else None, to_version=view.to_version))
     return findings, edits
+
+
+def _split_off(entry: str, symbols: Sequence[str], new_kbuild: KbuildMap, old_kbuild: KbuildMap | None,
+               known: set[str]) -> list[str]:
+    """The ``.ko`` files the symbols building ``entry`` build on the new tree beyond those they
+    built on the current one (a module split in two), not listed yet. Needs the current map."""
+    if old_kbuild is None or not symbols:
+        return []
+    before = {p for s in symbols for p in old_kbuild.symbol_modules(s)}
+    after = {p for s in symbols for p in new_kbuild.symbol_modules(s)}
+    return sorted(after - before - known - {entry})
 
 
 def _successor(entry: str, symbols: Sequence[str], new_kbuild: KbuildMap, old_kbuild: KbuildMap | None
@@ -1072,6 +1102,7 @@ class Bump:
     text: str | None                  # the Pkgfile with the three values replaced (None: hashes unknown)
     why_unknown: str | None = None
     hashes_from: str | None = None    # "given", "tarball", "download"
+    label: str = "Pkgfile"            # how file:line names it
 
     @property
     def complete(self) -> bool:
@@ -1083,11 +1114,11 @@ class Bump:
             new = self.new.get(key)
             if new is None or new == self.old.get(key):
                 continue
-            out.append(_finding("bump", "bump", "all", key, where=f"{self.path}:{self.lines.get(key, '')}",
+            out.append(_finding("bump", "bump", "all", key, where=f"{self.label}:{self.lines.get(key, '')}",
                                 key=key, old=self.old.get(key), new=new, to_version=to_version,
                                 details={"hashes_from": self.hashes_from}))
         if self.why_unknown:
-            out.append(_finding("bump", "bump-no-hashes", "all", "linux_sha256", where=self.path,
+            out.append(_finding("bump", "bump-no-hashes", "all", "linux_sha256", where=self.label,
                                 to_version=to_version, why=self.why_unknown))
         return out
 
@@ -1097,7 +1128,8 @@ class Bump:
 
 
 def bump(pkgfile_path: str, pkgfile_text: str, version: str, *, sha256: str | None = None,
-         sha512: str | None = None, hashes_from: str | None = None, why_unknown: str | None = None) -> Bump:
+         sha512: str | None = None, hashes_from: str | None = None, why_unknown: str | None = None,
+         label: str = "Pkgfile") -> Bump:
     """The Pkgfile bumped to ``version`` (every other byte kept; see inputs.pkgfile.bump_linux)."""
     from talosnb.inputs.pkgfile import bump_linux, parse_pkgfile_text
 
@@ -1111,7 +1143,7 @@ def bump(pkgfile_path: str, pkgfile_text: str, version: str, *, sha256: str | No
     elif why_unknown is None:
         why_unknown = "neither --sha256/--sha512 nor a tarball to compute them from was given"
     return Bump(str(pkgfile_path), old, new, dict(info.lines), text, why_unknown if text is None else None,
-                hashes_from if text is not None else None)
+                hashes_from if text is not None else None, label)
 
 
 # --------------------------------------------------------------------------- the report
@@ -1142,6 +1174,7 @@ class UpgradeReport:
     bump: Bump | None = None
     not_computed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)   # what was read, in words
     seconds: float = 0.0
 
     # --- rows ------------------------------------------------------------------
@@ -1202,12 +1235,13 @@ class UpgradeReport:
                 row = rows.setdefault(s.symbol, {"symbol": s.symbol, "type": s.type, "menu": s.menu,
                                                  "menu_path": s.menu_path, "prompt": s.prompt, "where": s.where,
                                                  "changes_kernel": False, "builds": "", "help": s.help,
+                                                 "renamed_from": ", ".join(f"CONFIG_{n}" for n in s.renamed_from),
                                                  **{a: None for a in arches}})
                 row[arch] = s.value
                 row["changes_kernel"] = row["changes_kernel"] or s.changes_kernel
                 row["builds"] = ", ".join(dict.fromkeys([*filter(None, row["builds"].split(", ")), *s.modules]))
-        columns = ["menu", "symbol", *arches, "changes_kernel", "builds", "type", "prompt", "menu_path",
-                   "where", "help"]
+        columns = ["menu", "symbol", *arches, "changes_kernel", "builds", "renamed_from", "type", "prompt",
+                   "menu_path", "where", "help"]
         frame = pd.DataFrame(list(rows.values()), columns=columns, dtype=object)
         if not frame.empty:
             frame = frame.sort_values(["menu", "symbol"], kind="stable").reset_index(drop=True)
@@ -1238,6 +1272,7 @@ class UpgradeReport:
     def summary_lines(self) -> list[str]:
         out = [f"upgrade {self.from_version or self.config_version or '?'} -> {self.to_version}"
                + ("" if self.from_version else " (no current tree: 'before' values come from the config alone)")]
+        out += [f"  {line}" for line in self.inputs]
         for arch, report in self.arches.items():
             levels = {lv: sum(1 for c in report.choices if c.finding.level == lv) for lv in LEVELS}
             out.append(f"  {arch}: {len(report.choices)} choice(s) not honoured ({levels['error']} error(s)), "
@@ -1270,7 +1305,9 @@ class UpgradeReport:
             values = "  ".join(f"{a}={getattr(row, a) if getattr(row, a) is not None else '-'}"
                                for a in self.arches)
             builds = f"  builds {row.builds}" if row.builds else ""
-            sections["new"].append(f"    CONFIG_{row.symbol}: {values}  {row.prompt!r} ({row.where}){builds}")
+            renamed = f"  (renamed from {row.renamed_from})" if row.renamed_from else ""
+            sections["new"].append(f"    CONFIG_{row.symbol}: {values}  {row.prompt!r} ({row.where}){builds}"
+                                   f"{renamed}")
         if len(shown_new) < len(new_frame):
             sections["new"].append(f"  ({len(new_frame) - len(shown_new)} more that stay n: --info lists them)")
         for f in self.findings("removed"):
@@ -1300,6 +1337,7 @@ class UpgradeReport:
         return {
             "from_version": self.from_version, "config_version": self.config_version,
             "to_version": self.to_version, "not_computed": self.not_computed, "notes": self.notes,
+            "inputs": self.inputs,
             "counts": self.counts(),
             "arches": {arch: {
                 "choices": [c.as_dict() for c in r.choices],
@@ -1324,22 +1362,25 @@ def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | Non
                    module_lists: Mapping[str, ModuleList] | None = None, patches=None,
                    bump_info: Bump | None = None, not_computed: Sequence[str] = (), notes: Sequence[str] = (),
                    fixes: bool = True, fix_seconds: float = 1.0, editors: Mapping[str, Editor] | None = None,
-                   ) -> UpgradeReport:
+                   config_labels: Mapping[str, str] | None = None, list_labels: Mapping[str, str] | None = None,
+                   inputs: Sequence[str] = ()) -> UpgradeReport:
     """The whole report from loaded objects: per arch the config on the new tree (``new``) and,
     when there, on the current tree (``old``), both trees' Kbuild maps and the module lists;
     the pkgs patches on the new tree (a PatchReport) and the Pkgfile bump. Missing inputs
     leave their parts out, and ``not_computed`` says which. ``fix_seconds`` bounds the
-    verified-fix search over the whole report (beyond it, lines keep their why-not tree)."""
+    verified-fix search over the whole report (beyond it, lines keep their why-not tree).
+    ``config_labels``/``list_labels`` (arch -> name) name the files in file:line; ``inputs``
+    says in words what was read."""
     start = time.perf_counter()
     arches = list(new)
     to_version = new[arches[0]].tree.version
     config_version = next((c.recorded_version for c in new.values() if c.recorded_version), None)
     from_version = next(iter(old.values())).tree.version if old else None
     report = UpgradeReport(from_version, config_version, to_version, {}, not_computed=list(not_computed),
-                           notes=list(notes))
+                           notes=list(notes), inputs=list(inputs))
     budget = _FixBudget(fix_seconds, per_fix=max(0.05, fix_seconds / 4), candidates=40)
     for arch in arches:
-        view = ArchView(new[arch], (old or {}).get(arch))
+        view = ArchView(new[arch], (old or {}).get(arch), source=(config_labels or {}).get(arch))
         part = ArchReport(arch)
         part.choices = choices_not_honoured(view, fixes=fixes, editor=(editors or {}).get(arch), budget=budget)
         kmap = (new_kbuild or {}).get(arch)
@@ -1348,7 +1389,8 @@ def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | Non
         if module_lists and arch in module_lists and kmap is not None:
             behind = {c.symbol: c.finding.message for c in part.choices if c.finding.level != "info"}
             part.modules, part.module_findings, part.edits = module_changes(
-                module_lists[arch], view, kmap, old_kbuild=(old_kbuild or {}).get(arch), not_honoured=behind)
+                module_lists[arch], view, kmap, old_kbuild=(old_kbuild or {}).get(arch), not_honoured=behind,
+                label=(list_labels or {}).get(arch))
         part.config_changes = sum(1 for name in view.lines.keys() | view.written.keys()
                                   if view.lines.get(name, ConfigLineAt(name, "", "")).value
                                   != view.written.get(name, ""))

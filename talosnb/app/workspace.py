@@ -27,6 +27,7 @@ from talosnb.analyses import edit
 from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, modules_for_symbols
 from talosnb.core.arches import PLATFORMS
 from talosnb.core.errors import InputError, opt
+from talosnb.core.fileio import Snapshot, atomic_write, read_text
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import Change, config_diff
 
@@ -44,7 +45,7 @@ class PendingFile:
     name: str            # config-amd64, modules-arm64.txt
     label: str           # where it lives, relative to its checkout: "pkgs: kernel/build/config-amd64"
     path: Path
-    kind: str            # "config" or "modules"
+    kind: str            # "config", "modules", or "file" (a staged file: the Pkgfile of an upgrade)
     arch: str
     changed: bool
     lines: list[str]     # diffconfig lines (configs) or a unified diff (module lists)
@@ -65,6 +66,24 @@ class PendingFile:
         return (f"{len(self.dropped)} line(s) name symbols this kernel tree doesn't define "
                 f"(first: {self.dropped[0]}); writing drops them ({opt('allow_drop')}), so better use the tree "
                 "the config was made for")
+
+
+@dataclass
+class StagedFile:
+    """A whole new text for a file of a checkout (the Pkgfile, bumped by an upgrade), written by
+    :meth:`Workspace.save` with the configs and lists, under the same rules."""
+
+    name: str
+    label: str
+    snapshot: Snapshot
+    original: str
+    text: str
+
+    def diff(self) -> list[str]:
+        import difflib
+        return [line.rstrip("\n") for line in difflib.unified_diff(
+            self.original.splitlines(keepends=True), self.text.splitlines(keepends=True),
+            fromfile=f"a/{self.snapshot.path.name}", tofile=f"b/{self.snapshot.path.name}")]
 
 
 @dataclass
@@ -228,6 +247,7 @@ class Workspace:
         self.version = 0                      # bumped on every change; caches key on it
         self.history: list[HistoryEntry] = []
         self.module_lists = {}
+        self.staged: dict[str, StagedFile] = {}
         self._listeners: list[Callable[[str], None]] = []
         self._cache: dict[str, tuple[int, object]] = {}
         talos = session.inputs.talos
@@ -578,7 +598,20 @@ class Workspace:
             out.append(PendingFile(f"modules-{arch}.txt", self._label(module_list.path, "modules"),
                                    module_list.path, "modules", arch, module_list.changed(),
                                    diff.splitlines()))
+        for staged in self.staged.values():
+            out.append(PendingFile(staged.name, staged.label, staged.snapshot.path, "file", "all",
+                                   staged.text != staged.original, staged.diff()))
         return out
+
+    def stage_file(self, name: str, path: Path, text: str, *, label: str | None = None) -> StagedFile:
+        """Have the next :meth:`save` write ``text`` to ``path`` (a file of a checkout, e.g. the
+        Pkgfile), with the same refusals as the configs and lists: refused when the file changed on
+        disk since it was read here, or lies in the embedded sample."""
+        original, snapshot = read_text(path, what=name)
+        staged = StagedFile(name, label or self._label(Path(path), "config"), snapshot, original, text)
+        self.staged[name] = staged
+        self._changed("staged")
+        return staged
 
     def pending_text(self) -> str:
         return "".join(p.text() for p in self.pending())
@@ -616,6 +649,11 @@ class Workspace:
         for p in todo:
             if p.kind == "config":
                 changed = self.configs[p.arch].write(p.path, force=force or p.path != self._loaded_path(p))
+            elif p.kind == "file":
+                staged = self.staged[p.name]
+                changed = atomic_write(staged.snapshot.path, staged.text, expect=staged.snapshot, force=force)
+                self.staged[p.name] = StagedFile(staged.name, staged.label, Snapshot.of(staged.snapshot.path),
+                                                 staged.text, staged.text)
             else:
                 changed = self.module_lists[p.arch].save(force=force)
             if changed:
@@ -631,6 +669,8 @@ class Workspace:
     def _snapshot(self, pending: PendingFile):
         if pending.kind == "config":
             return self.configs[pending.arch].snapshot
+        if pending.kind == "file":
+            return self.staged[pending.name].snapshot
         return self.module_lists[pending.arch].snapshot
 
     def make_kernel_command(self) -> str:
