@@ -772,7 +772,7 @@ class ModuleEdit:
 
     def text(self) -> str:
         parts = [f"-{e}" for e in self.remove] + [f"+{e}" for e in self.add]
-        return f"{self.arch}: {' '.join(parts)}  ({self.kind}: {self.reason})"
+        return f"[{self.key}] {' '.join(parts)}\n            ({self.reason})"
 
     def as_dict(self) -> dict:
         return {"key": self.key, "arch": self.arch, "kind": self.kind, "entry": self.entry,
@@ -1287,45 +1287,48 @@ class UpgradeReport:
             out.append(f"  note: {note}")
         return out
 
-    def text(self, *, info: bool = False, limit: int | None = None) -> str:
+    def text(self, *, info: bool = False, limit: int | None = None, sections: Iterable[str] | None = None) -> str:
         """The report for a terminal: choices first (what a bump breaks silently), then the
-        rest; informational rows only with ``info``."""
+        rest (only ``sections``, when given); informational rows only with ``info``, at most
+        ``limit`` rows per section."""
         out = self.summary_lines()
-        sections: dict[str, list[str]] = {s: [] for s in SECTIONS}
+        sections_wanted = list(sections or ())
+        sections_rows: dict[str, list[str]] = {s: [] for s in SECTIONS}
         for c in self.choices():
             if c.finding.level != "info" or info:
-                sections["choices"].append(f"{c.finding.arch:5} " + c.text())
+                sections_rows["choices"].append(f"{c.finding.arch:5} " + c.text())
         new_frame = self.new_symbols_frame()
         shown_new = new_frame if info else new_frame[new_frame["changes_kernel"] == True]
         menu = None
         for row in shown_new.itertuples():
             if row.menu != menu:
                 menu = row.menu
-                sections["new"].append(f"  [{menu}]")
+                sections_rows["new"].append(f"  [{menu}]")
             values = "  ".join(f"{a}={getattr(row, a) if getattr(row, a) is not None else '-'}"
                                for a in self.arches)
             builds = f"  builds {row.builds}" if row.builds else ""
             renamed = f"  (renamed from {row.renamed_from})" if row.renamed_from else ""
-            sections["new"].append(f"    CONFIG_{row.symbol}: {values}  {row.prompt!r} ({row.where}){builds}"
+            sections_rows["new"].append(f"    CONFIG_{row.symbol}: {values}  {row.prompt!r} ({row.where}){builds}"
                                    f"{renamed}")
         if len(shown_new) < len(new_frame):
-            sections["new"].append(f"  ({len(new_frame) - len(shown_new)} more that stay n: --info lists them)")
+            sections_rows["new"].append(f"  ({len(new_frame) - len(shown_new)} more that stay n: --info lists them)")
         for f in self.findings("removed"):
             if f.details.get("set_by_config") is not False or info:
-                sections["removed"].append(f"  {f.arch:5} {f.message}  [{f.where}]")
+                sections_rows["removed"].append(f"  {f.arch:5} {f.message}  [{f.where}]")
         for f in self.findings("modules"):
             if f.level != "info" or info:
-                sections["modules"].append(f"  {f.level:7} {f.arch:5} {f.message}"
+                sections_rows["modules"].append(f"  {f.level:7} {f.arch:5} {f.message}"
                                            + (f"\n          fix: {f.fix}" if f.fix else ""))
         for e in self.edits():
-            sections["modules"].append(f"  edit {e.text()}")
+            sections_rows["modules"].append(f"  edit {e.text()}")
         for f in self.patches:
-            sections["patches"].append(f"  {f.level:7} {f.message}" + (f"\n          fix: {f.fix}" if f.fix else ""))
+            sections_rows["patches"].append(f"  {f.level:7} {f.message}" + (f"\n          fix: {f.fix}" if f.fix else ""))
         if self.bump is not None:
             for f in self.bump.findings(self.to_version):
-                sections["bump"].append(f"  {f.message}  [{f.where}]" + (f"\n    fix: {f.fix}" if f.fix else ""))
-        for section in SECTIONS:
-            rows = sections[section]
+                sections_rows["bump"].append(f"  {f.message}  [{f.where}]" + (f"\n    fix: {f.fix}" if f.fix else ""))
+        shown = [s for s in SECTIONS if sections is None or s in set(sections_wanted)]
+        for section in shown:
+            rows = sections_rows[section]
             if limit is not None and len(rows) > limit:
                 rows = rows[:limit] + [f"  ... and {len(rows) - limit} more (--limit)"]
             out.append("")

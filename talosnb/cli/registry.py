@@ -34,6 +34,8 @@ COMMANDS: tuple[Command, ...] = (
             "add or remove entries of hack/modules-ARCH.txt, checked against the config"),
     Command("compare", "talosnb.cli.compare", "amd64 and arm64 side by side: which symbols differ"),
     Command("report", "talosnb.cli.report", "write a self-contained HTML report of the comparison"),
+    Command("upgrade", "talosnb.cli.upgrade",
+            "move the configs and module lists to a new kernel: what changes, explained; --write applies it"),
 )
 
 BY_NAME = {command.name: command for command in COMMANDS}
