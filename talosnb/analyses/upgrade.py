@@ -638,7 +638,7 @@ def new_symbol_names(config: Config) -> list[tuple[str, Any]]:
                 sym = node.item
                 if (sym.__class__ is kconfiglib.Symbol and sym.user_value is None and sym not in hidden
                         and sym.name not in seen and not is_placeholder(sym.name)
-                        and sym.visibility > expr_value(sym.rev_dep)):
+                        and sym.visibility > _rev_dep_tri(sym) and not _valued_by_transitional(sym, hidden)):
                     seen.add(sym.name)
                     out.append((sym.name, node))
                 if node.list is not None:
@@ -647,6 +647,21 @@ def new_symbol_names(config: Config) -> list[tuple[str, Any]]:
 
     walk(config.kconf.top_node.list)
     return out
+
+
+def _rev_dep_tri(sym) -> int:
+    """What select forces, as sym_calc_visibility() keeps it: m is y for a bool."""
+    tri = expr_value(sym.rev_dep)
+    return 2 if tri == 1 and sym.orig_type is BOOL else tri
+
+
+def _valued_by_transitional(sym, hidden) -> bool:
+    """sym_calc_value() (Linux 7.x) gives a symbol a user value when its default is exactly a
+    transitional symbol the config sets: the renamed option is not asked for again."""
+    for value, cond in sym.defaults:
+        if expr_value(cond):
+            return value in hidden and value.user_value is not None
+    return False
 
 
 @dataclass(frozen=True)
