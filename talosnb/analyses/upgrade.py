@@ -483,8 +483,9 @@ def _explain_line(view: ArchView, editor: Editor, line: ConfigLineAt, new_value:
     sym = new.kconf.syms.get(name)
     written = view.written
     if sym is None or not new.has_symbol(name):
-        # an 'is not set' line of a removed symbol: the value stays n
-        level = "info" if line.value == "n" else None
+        # an 'is not set' line of a removed symbol: the value stays n; without the current tree a
+        # y line may as well be one Kconfig derived (a def_bool), so it is not called an error
+        level = "info" if line.value == "n" else ("warning" if details.get("set_by_config") is None else None)
         return ChoiceNotHonoured(_finding("choices", "removed", arch, name, level=level, details=details,
                                           replacement_text=_replacement_text(view, name), fix_text="", **common))
     if sym in view.hidden:
