@@ -1,4 +1,4 @@
-"""Notebook widgets over one shared Workspace: compare, explore & toggle, module lists, save.
+"""Notebook widgets over one shared Workspace: compare, explore & toggle, module lists, save, upgrade.
 
 The views (:class:`CompareView`, :class:`ExploreView`, :class:`ModulesView`,
 :class:`SaveView`) are ipywidgets boxes whose callbacks only call
@@ -15,7 +15,8 @@ from .compare import CompareView
 from .explore import ExploreView
 from .modules import ModulesView
 from .save import SaveView
+from .upgrade import UpgradeTab, UpgradeView, open_upgrade
 from .workbench import Workbench, workbench
 
-__all__ = ["CompareView", "ExploreView", "ModulesView", "NotebookSteps", "Pager", "SaveView", "Workbench",
-           "Workspace", "in_notebook", "open_workspace", "workbench"]
+__all__ = ["CompareView", "ExploreView", "ModulesView", "NotebookSteps", "Pager", "SaveView", "UpgradeTab",
+           "UpgradeView", "Workbench", "Workspace", "in_notebook", "open_upgrade", "open_workspace", "workbench"]

@@ -12,10 +12,11 @@ from .compare import CompareView
 from .explore import ExploreView
 from .modules import ModulesView
 from .save import SaveView
+from .upgrade import UpgradeTab
 
 
 class Workbench(widgets.Tab):
-    """The four views as tabs over one Workspace; the selected tab refreshes on every change,
+    """The views as tabs over one Workspace; the selected tab refreshes on every change,
     the others when they are selected."""
 
     def __init__(self, workspace: Workspace) -> None:
@@ -24,7 +25,8 @@ class Workbench(widgets.Tab):
         self.explore = ExploreView(workspace, auto=False)
         self.modules = ModulesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.save = SaveView(workspace, auto=False)
-        views = [self.compare, self.explore, self.modules, self.save]
+        self.upgrade = UpgradeTab(workspace, auto=False)
+        views = [self.compare, self.explore, self.modules, self.save, self.upgrade]
         super().__init__(children=views, titles=[v.TAB_TITLE for v in views])
         self.observe(lambda _: self._refresh_selected(), names="selected_index")
         workspace.on_change(lambda _: self._refresh_selected())
@@ -55,7 +57,7 @@ class Workbench(widgets.Tab):
 
 
 def workbench(session: Session | Workspace | None = None, **inputs) -> Workbench:
-    """Compare, Explore & toggle, Modules and Save as tabs over one shared session.
+    """Compare, Explore & toggle, Modules, Save and Upgrade as tabs over one shared session.
 
     Without a session, ``inputs`` go to :func:`open_workspace` (pkgs, talos,
     kernel_src, arch, progress, scratch...; none given: the embedded sample).
