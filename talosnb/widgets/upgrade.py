@@ -30,7 +30,9 @@ def open_upgrade(pkgs=None, talos=None, kernel_src=None, *, progress: bool = Tru
     scratch...)."""
     show = progress and in_notebook()
     steps = NotebookSteps() if show else None
-    upgrade = Upgrade.open(pkgs, talos, kernel_src, steps=steps, progress=show, **options)
+    # one bar for the whole load (the steps); the byte and folder counters of the extraction and
+    # the Kbuild scan would print rates that differ from run to run
+    upgrade = Upgrade.open(pkgs, talos, kernel_src, steps=steps, progress=False, **options)
     if steps is not None:
         report = upgrade.report()
         steps.done("\n".join(report.summary_lines()))
