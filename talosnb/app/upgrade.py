@@ -20,6 +20,7 @@ from pathlib import Path
 
 from talosnb.analyses import upgrade as analysis
 from talosnb.analyses.upgrade import ModuleEdit, UpgradeReport
+from talosnb.core.arches import parse_arches
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
 from talosnb.core.versions import RELEASE
@@ -92,6 +93,51 @@ def open_new_tree(to_kernel_src: str | os.PathLike | None = None, to_version: st
     return NewTree(kernel, tarball, got256, got512, "download")
 
 
+def _warm(kind: str, path: str, arch: str) -> str:
+    """One cache-filling job, run in a worker process: parse a tree (cached on disk) or build a
+    Kbuild map (cached on disk)."""
+    if kind == "kconfig":
+        from talosnb.kconfig.tree import KconfigTree
+        KconfigTree.load(path, arch)
+    else:
+        from talosnb.core.arches import srcarch
+        from talosnb.kbuild import load_kbuild_map
+        load_kbuild_map(Path(path), srcarch(arch))
+    return f"{'parsed the Kconfig' if kind == 'kconfig' else 'built the Kbuild map'} of {Path(path).name} "\
+           f"for {arch}"
+
+
+def warm_caches(trees: Iterable[Path], arches: Iterable[str], steps: Steps, *, toolchain: str = "recorded",
+                workers: int | None = None) -> int:
+    """Fill the on-disk caches of every tree for every arch (parsed Kconfig, Kbuild map) that are
+    not there yet, in parallel worker processes: two trees on two cores take the time of one.
+    Returns how many jobs ran; what is cached already costs nothing."""
+    import concurrent.futures
+    import multiprocessing
+
+    from talosnb.core.arches import srcarch
+    from talosnb.kbuild.cache import cache_path
+    from talosnb.kconfig.tree import is_cached
+
+    jobs = []
+    for tree in dict.fromkeys(Path(t) for t in trees):
+        for arch in arches:
+            if toolchain == "recorded" and not is_cached(tree, arch):
+                jobs.append(("kconfig", str(tree), arch))
+            if not cache_path(tree, srcarch(arch)).is_file():
+                jobs.append(("kbuild", str(tree), arch))
+    workers = workers or min(2, os.cpu_count() or 1)
+    if len(jobs) < 2 or workers < 2:
+        return 0     # nothing to share out: the loads below do it in this process
+    # spawn, not fork: a notebook kernel has threads, and a forked child would inherit their locks
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_warm, *job) for job in sorted(jobs, key=lambda j: j[0] != "kbuild")]
+        for future in concurrent.futures.as_completed(futures):
+            steps.step(future.result())
+    return len(jobs)
+
+
 class _Forward:
     """Steps of a Session.open inside the upgrade's own sequence (its start is the upgrade's)."""
 
@@ -146,10 +192,14 @@ class Upgrade:
             pkgs, talos, kernel_src = root / "pkgs", root / "talos", root / "linux"
             if to_kernel_src is None and to_version is None:
                 to_kernel_src = root / SAMPLE_NEXT
-        arches = 2 if arch in (None, "", "all") else 1
-        steps.start(3 + arches * (2 + 2 * current_tree) + 1)
+        names = parse_arches(arch)
+        steps.start(3 + len(names) * (2 + 2 * current_tree) * 2 + 1)
         steps.step("opening the new kernel tree")
         new_tree = open_new_tree(to_kernel_src, to_version, sha256=sha256, sha512=sha512, progress=progress)
+        trees = [new_tree.kernel.path]
+        if current_tree and kernel_src is not None:
+            trees.append(open_kernel_tree(kernel_src, progress=progress).path)
+        warm_caches(trees, names, steps, toolchain=toolchain)
         not_computed: list[str] = []
         notes: list[str] = []
         current = None

@@ -309,3 +309,10 @@ def _write_cache(tree: KconfigTree) -> None:
         os.replace(tmp, file)
     except OSError:
         pass
+
+
+def is_cached(path: str | os.PathLike, arch: str, *, version: str | None = None) -> bool:
+    """Whether a recorded-mode parse of this tree for ``arch`` is in the on-disk cache (so loading it
+    takes a fraction of a second rather than seconds)."""
+    path = Path(path).resolve()
+    return _cache_file(path, version or read_tree_version(path), check_arch(arch)).is_file()
