@@ -93,48 +93,45 @@ def open_new_tree(to_kernel_src: str | os.PathLike | None = None, to_version: st
     return NewTree(kernel, tarball, got256, got512, "download")
 
 
-def _warm(kind: str, path: str, arch: str) -> str:
-    """One cache-filling job, run in a worker process: parse a tree (cached on disk) or build a
-    Kbuild map (cached on disk)."""
-    if kind == "kconfig":
-        from talosnb.kconfig.tree import KconfigTree
-        KconfigTree.load(path, arch)
-    else:
-        from talosnb.core.arches import srcarch
-        from talosnb.kbuild import load_kbuild_map
-        load_kbuild_map(Path(path), srcarch(arch))
-    return f"{'parsed the Kconfig' if kind == 'kconfig' else 'built the Kbuild map'} of {Path(path).name} "\
-           f"for {arch}"
-
-
 def warm_caches(trees: Iterable[Path], arches: Iterable[str], steps: Steps, *, toolchain: str = "recorded",
                 workers: int | None = None) -> int:
     """Fill the on-disk caches of every tree for every arch (parsed Kconfig, Kbuild map) that are
-    not there yet, in parallel worker processes: two trees on two cores take the time of one.
-    Returns how many jobs ran; what is cached already costs nothing."""
-    import concurrent.futures
-    import multiprocessing
+    not there yet, in worker processes (``python -m talosnb.app.warm``), two at a time: two trees
+    on two cores take the time of one. Returns how many jobs ran; what is cached costs nothing.
+    A job that fails leaves its cache empty, and the load after it says why."""
+    import subprocess
+    import sys
 
+    import talosnb
     from talosnb.core.arches import srcarch
     from talosnb.kbuild.cache import cache_path
     from talosnb.kconfig.tree import is_cached
 
+    arches = list(arches)
     jobs = []
     for tree in dict.fromkeys(Path(t) for t in trees):
-        for arch in arches:
-            if toolchain == "recorded" and not is_cached(tree, arch):
-                jobs.append(("kconfig", str(tree), arch))
-            if not cache_path(tree, srcarch(arch)).is_file():
-                jobs.append(("kbuild", str(tree), arch))
+        for one in arches:
+            if not cache_path(tree, srcarch(one)).is_file():
+                jobs.append(("kbuild", tree, one))
+            if toolchain == "recorded" and not is_cached(tree, one):
+                jobs.append(("kconfig", tree, one))
     workers = workers or min(2, os.cpu_count() or 1)
     if len(jobs) < 2 or workers < 2:
-        return 0     # nothing to share out: the loads below do it in this process
-    # spawn, not fork: a notebook kernel has threads, and a forked child would inherit their locks
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_warm, *job) for job in sorted(jobs, key=lambda j: j[0] != "kbuild")]
-        for future in concurrent.futures.as_completed(futures):
-            steps.step(future.result())
+        return 0     # nothing to share out: the loads after this do it in this process
+    env = dict(os.environ)
+    package_root = str(Path(talosnb.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    pending, running = list(jobs), []
+    while pending or running:
+        while pending and len(running) < workers:
+            kind, tree, one = pending.pop(0)
+            process = subprocess.Popen([sys.executable, "-m", "talosnb.app.warm", kind, str(tree), one], env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            running.append((process, kind, tree, one))
+        process, kind, tree, one = running.pop(0)
+        process.wait()
+        steps.step(f"{'parsed the Kconfig' if kind == 'kconfig' else 'built the Kbuild map'} of {tree.name} "
+                   f"for {one}")
     return len(jobs)
 
 
