@@ -378,3 +378,19 @@ def test_sample_next_tree_is_linux_shaped():
     assert tree.version == "7.2.0"
     config = Config.load(tree, SAMPLE / "pkgs" / "kernel" / "build" / "config-amd64")
     assert {s.name for s in config.transitional} == {"CRYPTO_USER"}
+
+
+def test_current_tree_that_cant_be_had_offline_is_a_note(tmp_path, next_tarball):
+    root = copy_sample(tmp_path / "s")
+    # no --kernel-src: the Pkgfile's tarball would be downloaded; the mirror is unreachable
+    result = run_talosnb("upgrade", "--pkgs", str(root / "pkgs"), "--talos", str(root / "talos"),
+                         "--to-kernel-src", str(next_tarball), "--format", "json", cache=tmp_path / "cache",
+                         env={"TALOSNB_KERNEL_MIRROR": "http://127.0.0.1:9"})
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["from_version"] is None and data["not_computed"]
+    assert any("can't be had" in n and "offline" in n for n in data["notes"])
+    # a tree named on the command line that is broken is an error, not a note
+    broken = run_talosnb("upgrade", "--pkgs", str(root / "pkgs"), "--talos", str(root / "talos"), "--kernel-src",
+                         str(tmp_path / "missing"), "--to-kernel-src", str(next_tarball), cache=tmp_path / "cache")
+    assert broken.returncode == 2 and "not found" in broken.stderr
