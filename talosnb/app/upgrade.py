@@ -93,16 +93,9 @@ def open_new_tree(to_kernel_src: str | os.PathLike | None = None, to_version: st
     return NewTree(kernel, tarball, got256, got512, "download")
 
 
-def warm_caches(trees: Iterable[Path], arches: Iterable[str], steps: Steps, *, toolchain: str = "recorded",
-                workers: int | None = None) -> int:
-    """Fill the on-disk caches of every tree for every arch (parsed Kconfig, Kbuild map) that are
-    not there yet, in worker processes (``python -m talosnb.app.warm``), two at a time: two trees
-    on two cores take the time of one. Returns how many jobs ran; what is cached costs nothing.
-    A job that fails leaves its cache empty, and the load after it says why."""
-    import subprocess
-    import sys
-
-    import talosnb
+def missing_caches(trees: Iterable[Path], arches: Iterable[str], *, toolchain: str = "recorded"
+                   ) -> list[tuple[str, Path, str]]:
+    """(kind, tree, arch) of every on-disk cache (parsed Kconfig, Kbuild map) not there yet."""
     from talosnb.core.arches import srcarch
     from talosnb.kbuild.cache import cache_path
     from talosnb.kconfig.tree import is_cached
@@ -115,8 +108,25 @@ def warm_caches(trees: Iterable[Path], arches: Iterable[str], steps: Steps, *, t
                 jobs.append(("kbuild", tree, one))
             if toolchain == "recorded" and not is_cached(tree, one):
                 jobs.append(("kconfig", tree, one))
+    return jobs
+
+
+def parallel_jobs(jobs: list, workers: int | None = None) -> bool:
+    """Whether :func:`warm_caches` shares these jobs out (two or more, and two cores)."""
+    return len(jobs) >= 2 and (workers or min(2, os.cpu_count() or 1)) >= 2
+
+
+def warm_caches(jobs: list[tuple[str, Path, str]], steps: Steps, *, workers: int | None = None) -> int:
+    """Fill the caches ``jobs`` names (:func:`missing_caches`) in worker processes (``python -m
+    talosnb.app.warm``), two at a time: two trees on two cores take the time of one. Returns how
+    many ran. A job that fails leaves its cache empty, and the load after it says why."""
+    import subprocess
+    import sys
+
+    import talosnb
+
     workers = workers or min(2, os.cpu_count() or 1)
-    if len(jobs) < 2 or workers < 2:
+    if not parallel_jobs(jobs, workers):
         return 0     # nothing to share out: the loads after this do it in this process
     env = dict(os.environ)
     package_root = str(Path(talosnb.__file__).resolve().parents[1])
@@ -190,13 +200,16 @@ class Upgrade:
             if to_kernel_src is None and to_version is None:
                 to_kernel_src = root / SAMPLE_NEXT
         names = parse_arches(arch)
-        steps.start(3 + len(names) * (2 + 2 * current_tree) * 2 + 1)
-        steps.step("opening the new kernel tree")
         new_tree = open_new_tree(to_kernel_src, to_version, sha256=sha256, sha512=sha512, progress=progress)
         trees = [new_tree.kernel.path]
         if current_tree and kernel_src is not None:
             trees.append(open_kernel_tree(kernel_src, progress=progress).path)
-        warm_caches(trees, names, steps, toolchain=toolchain)
+        jobs = missing_caches(trees, names, toolchain=toolchain)
+        # what the loads below report: Session.open's steps (inputs, a tree and a Kbuild map per
+        # arch), twice with the current tree, the warm jobs, and the report (the caller's)
+        sessions = 1 + current_tree
+        steps.start(len(jobs) * parallel_jobs(jobs) + sessions * (1 + 2 * len(names)) + current_tree + 1)
+        warm_caches(jobs, steps)
         not_computed: list[str] = []
         notes: list[str] = []
         current = None
