@@ -333,24 +333,54 @@ class Upgrade:
         nothing: loaded against the new tree, they are written as it normalizes them. Applying
         twice changes nothing more."""
         report = report or self.report()
-        chosen = set(accepted) if accepted is not None else None
-        done = []
-        for one in (report.edits() if edits is None else edits):
-            if chosen is not None and one.key not in chosen:
-                continue
-            listed = self.workspace.module_list(one.arch).entries
-            gone = [e for e in one.remove if e in listed]
+        done = self._chosen(report, edits, accepted)
+        for arch in dict.fromkeys(one.arch for one in done):
+            # one call per arch and action: each checks the whole list once
+            listed = set(self.workspace.module_list(arch).entries)
+            gone = list(dict.fromkeys(e for one in done if one.arch == arch for e in one.remove if e in listed))
             if gone:
-                self.workspace.edit_modules("remove", gone, [one.arch])
-            listed = self.workspace.module_list(one.arch).entries
-            new = [e for e in one.add if e not in listed]
+                self.workspace.edit_modules("remove", gone, [arch])
+            listed = set(self.workspace.module_list(arch).entries)
+            new = list(dict.fromkeys(e for one in done if one.arch == arch for e in one.add if e not in listed))
             if new:
-                self.workspace.edit_modules("add", new, [one.arch])
-            done.append(one)
+                self.workspace.edit_modules("add", new, [arch])
         bump = report.bump
         if bump is not None and bump.complete:
             self.workspace.stage_file("Pkgfile", Path(bump.path), bump.text, label="pkgs: Pkgfile")
         return done
+
+    @staticmethod
+    def _chosen(report: UpgradeReport, edits: Iterable[ModuleEdit] | None, accepted: Iterable[str] | None
+                ) -> list[ModuleEdit]:
+        chosen = set(accepted) if accepted is not None else None
+        return [one for one in (report.edits() if edits is None else edits)
+                if chosen is None or one.key in chosen]
+
+    def preview(self, *, accepted: Iterable[str] | None = None, report: UpgradeReport | None = None) -> list:
+        """What :meth:`write` would write (Workspace.pending's files, with the accepted module-list
+        edits and the Pkgfile bump), computed on copies: nothing of the workspace changes."""
+        from talosnb.analyses.upgrade import proposed_list
+        from talosnb.app.workspace import PendingFile
+
+        report = report or self.report()
+        done = self._chosen(report, None, accepted)
+        out = []
+        for pending in self.workspace.pending():
+            if pending.kind == "modules":
+                proposed = proposed_list(self.workspace.module_list(pending.arch), done,
+                                         self.workspace.kbuild_map(pending.arch))
+                pending = PendingFile(pending.name, pending.label, pending.path, pending.kind, pending.arch,
+                                      proposed.changed(), proposed.diff().splitlines())
+            out.append(pending)
+        bump = report.bump
+        if bump is not None and bump.complete and "Pkgfile" not in self.workspace.staged:
+            import difflib
+            original = Path(bump.path).read_text(encoding="utf-8")
+            lines = [line.rstrip("\n") for line in difflib.unified_diff(
+                original.splitlines(keepends=True), bump.text.splitlines(keepends=True),
+                fromfile="a/Pkgfile", tofile="b/Pkgfile")]
+            out.append(PendingFile("Pkgfile", "pkgs: Pkgfile", Path(bump.path), "file", "all", bool(lines), lines))
+        return out
 
     def write(self, *, accepted: Iterable[str] | None = None, force: bool = False,
               report: UpgradeReport | None = None) -> SaveResult:

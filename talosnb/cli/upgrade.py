@@ -102,8 +102,7 @@ def run(args: argparse.Namespace) -> Result:
         payload["written"] = [{"name": p.name, "label": p.label, "path": str(p.path)} for p in saved.written]
         text += "\n" + saved.text()
     else:
-        upgrade.apply(accepted=accepted, report=report)
-        pending = [p for p in upgrade.workspace.pending() if p.changed]
+        pending = [p for p in upgrade.preview(accepted=accepted, report=report) if p.changed]
         payload["pending"] = [{"name": p.name, "label": p.label, "lines": p.lines} for p in pending]
         text += "\ndry run: nothing written; --write would write " + (
             ", ".join(f"{p.name} ({_changes(p)})" for p in pending) or "nothing") + "\n"
