@@ -10,14 +10,16 @@ from .common import Result, common_options, positive
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = (
+    import textwrap
+
+    p.description = textwrap.fill(
         "Load each config-ARCH against the tree the checkout uses now and against a new tree, and report what "
         "the bump changes: choices not honoured (lines the config sets that the new tree writes differently, "
         "with the reason in the new tree and a verified fix), new symbols (as make listnewconfig, per arch side "
         "by side), removed symbols, the module lists (moved, renamed, split, gone, not built; a proposed edit "
         "in LC_ALL=C order), the pkgs patches on the new tree and the Pkgfile bump. --write applies it all: "
         "the configs normalized on the new tree, the module-list edits, the Pkgfile's linux_* lines. "
-        "Exit 1 when the report has errors or writing is refused.")
+        "Exit 1 when the report has errors or writing is refused.", 100)
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = ("examples:\n"
                 "  talosnb upgrade                                   the embedded sample: 6.12.0 -> 7.2.0\n"
