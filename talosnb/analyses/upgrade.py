@@ -46,7 +46,7 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import Reason, cascade_reason, location
 from talosnb.kconfig.info import menu_path
 
-from .edit import Assignment, Editor, Fix
+from .edit import Assignment, CascadeChange, Editor, Fix
 from .findings import LEVELS, Finding, Rule, render, rule_table
 from .findings import findings_frame as generic_frame
 from .modules import ModuleList, check_module_lists
@@ -402,6 +402,7 @@ class _FixBudget:
         self.per_fix = per_fix
         self.candidates = candidates
         self.skipped = 0
+        self.found: dict[str, list[Fix]] = {}   # arch -> the fixes found so far, to try first
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -440,7 +441,7 @@ def choices_not_honoured(view: ArchView | Config, old: Config | None = None, *, 
                   "where": line.where, "line": line.text, "new_line": _line(name, new_value),
                   "to_version": view.to_version}
         item = _explain_line(view, editor, line, new_value, details, common)
-        if fixes and item.finding.level == "error" and item.reasons:
+        if fixes and item.finding.level == "error" and _fixable(item.reasons):
             if budget.left() > 0:
                 item.fix = _verified_fix(editor, new.kconf.syms.get(name), line, budget)
                 if item.fix is not None and item.fix.found:
@@ -451,6 +452,12 @@ def choices_not_honoured(view: ArchView | Config, old: Config | None = None, *, 
     order = {level: i for i, level in enumerate(LEVELS)}
     out.sort(key=lambda c: (order[c.finding.level], _line_number(c)))
     return out
+
+
+def _fixable(reasons: Iterable[Reason]) -> bool:
+    """Whether a why-not tree has a condition an assignment could change (else there is no fix to
+    search for: every route ends at an arch constant or a compiler probe)."""
+    return any((r.fix and not r.fixed) or _fixable(r.children) for r in reasons)
 
 
 def _line_number(item: ChoiceNotHonoured) -> int:
@@ -468,13 +475,24 @@ def _with_fix(finding: Finding, fix: Fix) -> Finding:
 
 
 def _verified_fix(editor: Editor, sym, line: ConfigLineAt, budget: _FixBudget) -> Fix | None:
+    """A fix verified on the new tree: one found for an earlier line when it works here too (a bump
+    often hides a whole family of options behind one new switch), else a search."""
     if sym is None:
         return None
+    wanted = Assignment(sym.name, _assignment_value(sym, line.value))
+    for known in budget.found.get(editor.arch, [])[-4:]:
+        change = editor.set([*known.assignments, wanted], dry_run=True, fix=False)
+        if change.ok and not change.undefined:
+            cascade = [c if c.symbol not in {a.symbol for a in known.assignments} else
+                       CascadeChange(c.symbol, c.old, c.new, "set by the fix") for c in change.cascade]
+            return Fix(list(known.assignments), cascade, 1, budget.candidates, True)
     seconds = min(budget.per_fix, budget.left())
     if seconds <= 0:
         return None
-    return editor.find_fix(Assignment(sym.name, _assignment_value(sym, line.value)), budget=budget.candidates,
-                           seconds=seconds)
+    fix = editor.find_fix(wanted, budget=budget.candidates, seconds=seconds)
+    if fix.found:
+        budget.found.setdefault(editor.arch, []).append(fix)
+    return fix
 
 
 def _explain_line(view: ArchView, editor: Editor, line: ConfigLineAt, new_value: str | None, details: dict,
