@@ -394,3 +394,67 @@ def test_current_tree_that_cant_be_had_offline_is_a_note(tmp_path, next_tarball)
     broken = run_talosnb("upgrade", "--pkgs", str(root / "pkgs"), "--talos", str(root / "talos"), "--kernel-src",
                          str(tmp_path / "missing"), "--to-kernel-src", str(next_tarball), cache=tmp_path / "cache")
     assert broken.returncode == 2 and "not found" in broken.stderr
+
+
+# --- the pkgs patches on the new tree -------------------------------------------------------
+
+APPLIES = """\
+--- a/fs/Kconfig
++++ b/fs/Kconfig
+@@ -1,4 +1,5 @@
+ # SPDX-License-Identifier: MPL-2.0
++# talosnb test: a comment both trees take
+ menu "File systems"
+ 
+ config EXT4_FS
+"""
+FAILS = """\
+--- a/drivers/net/wireguard/Makefile
++++ b/drivers/net/wireguard/Makefile
+@@ -1,3 +1,4 @@
+ # SPDX-License-Identifier: MPL-2.0
+ wireguard-y := main.o noise.o device.o peer.o cookie.o send.o receive.o
++wireguard-y += ratelimiter.o
+ obj-$(CONFIG_WIREGUARD) := wireguard.o
+"""
+UPSTREAM = """\
+--- a/net/tls/Makefile
++++ b/net/tls/Makefile
+@@ -1,3 +1,3 @@
+ # SPDX-License-Identifier: MPL-2.0
+-obj-$(CONFIG_TLS) += tls.o
++obj-$(CONFIG_TLS) += tls.o tls_strp.o
+ tls-y := tls_main.o tls_sw.o tls_proc.o
+"""
+
+
+def test_patches_on_the_new_tree(tmp_path, next_tarball, engine_cache, monkeypatch):
+    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+    root = copy_sample(tmp_path / "s")
+    patches = root / "pkgs" / "kernel" / "build" / "patches"
+    patches.mkdir()
+    for name, text in (("0001-comment.patch", APPLIES), ("0002-wireguard.patch", FAILS),
+                       ("0003-tls-strp.patch", UPSTREAM)):
+        (patches / name).write_text(text)
+    # the current tree takes all three; the new one only the first, and has the third already
+    upgrade = Upgrade.open(root / "pkgs", root / "talos", root / "linux", to_kernel_src=next_tarball)
+    assert upgrade.current.inputs.patches.summary() == "3 applied, 0 already upstream"
+    report = upgrade.report()
+    kinds = {f.entry: f for f in report.patches}
+    assert kinds["0001-comment.patch"].kind == "patch-applies"
+    failing = kinds["0002-wireguard.patch"]
+    assert failing.kind == "patch-fails" and failing.level == "error"
+    assert "drivers/net/wireguard/Makefile" in failing.message and failing.where.startswith(str(patches))
+    assert kinds["0003-tls-strp.patch"].kind == "patch-upstream"
+    assert any("fail on 7.2.0" in note for note in report.notes)
+    # the configs are still read on the new tree (without the patches), and reported
+    assert report.arches["amd64"].choices
+    cli = run_talosnb("upgrade", "--pkgs", str(root / "pkgs"), "--talos", str(root / "talos"), "--kernel-src",
+                      str(root / "linux"), "--to-kernel-src", str(next_tarball), "--section", "patches",
+                      cache=engine_cache)
+    assert cli.returncode == 1 and "0002-wireguard.patch does not apply to 7.2.0" in cli.stdout
+    off = run_talosnb("upgrade", "--pkgs", str(root / "pkgs"), "--talos", str(root / "talos"), "--kernel-src",
+                      str(root / "linux"), "--to-kernel-src", str(next_tarball), "--no-patches", "--format", "json",
+                      cache=engine_cache)
+    assert json.loads(off.stdout)["patches"] == [] and "patches: not applied" in " ".join(
+        json.loads(off.stdout)["not_computed"])

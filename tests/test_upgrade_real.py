@@ -341,3 +341,12 @@ def test_written_configs_are_what_conf_writes(written, oracle, trees, release):
         assert dotconfig.read_values(ours)["CC_VERSION_TEXT"] == \
             dotconfig.read_values(real_config(release, arch))["CC_VERSION_TEXT"]
         assert ours.startswith("#\n# Automatically generated file; DO NOT EDIT.\n# Linux/")
+
+
+def test_pkgs_patches_on_7212(upgrades):
+    main = {f.entry: f for f in upgrades["main"].report().patches}
+    assert main["0014-libceph-add-support-for-CEPH_CRYPTO_AES256KRB5.patch"].kind == "patch-upstream"
+    assert {f.kind for name, f in main.items() if not name.startswith("0014")} == {"patch-skipped"}
+    assert len(main) == 15
+    v110 = {f.entry: f.kind for f in upgrades["v1.10"].report().patches}
+    assert v110 == {"mglru.patch": "patch-skipped"}

@@ -112,8 +112,10 @@ RULES: dict[str, Rule] = rule_table(
          None),
     # --- patches
     Rule("patch-applies", "info", "{entry} applies to {to_version}{extra}", None),
-    Rule("patch-upstream", "warning", "{entry} is already in {to_version} (it applies reversed){extra}",
-         "drop {entry} from kernel/build/patches: the build's patch -p1 would fail on it"),
+    Rule("patch-upstream", "warning",
+         "{entry}: its Kconfig/Kbuild changes are already in {to_version} (they apply reversed){extra}",
+         "drop {entry} from kernel/build/patches once its other changes are upstream too: the build's "
+         "patch -p1 fails on a patch already applied"),
     Rule("patch-partly-upstream", "warning",
          "{entry}: part of it is already in {to_version}: {files}{extra}",
          "drop the parts already upstream from {entry}"),

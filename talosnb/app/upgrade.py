@@ -24,6 +24,7 @@ from talosnb.core.arches import parse_arches
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
 from talosnb.core.versions import RELEASE
+from talosnb.inputs.checkouts import PkgsCheckout
 from talosnb.inputs.kernel_tree import (
     KernelTree,
     fetch_kernel_tarball,
@@ -31,6 +32,7 @@ from talosnb.inputs.kernel_tree import (
     open_kernel_tree,
     tarball_hashes,
 )
+from talosnb.inputs.patches import PatchReport, patch_kernel_tree
 
 from .session import Session, Steps, _Quiet
 from .workspace import SaveResult, Workspace
@@ -48,6 +50,7 @@ class NewTree:
     sha512: str | None = None
     hashes_from: str | None = None       # "tarball", "download", "given"
     why_unknown: str | None = None       # why the hashes are not known
+    patches: PatchReport | None = None   # the pkgs patches on it (None: not applied, or none)
 
 
 def open_new_tree(to_kernel_src: str | os.PathLike | None = None, to_version: str | None = None, *,
@@ -179,7 +182,7 @@ class Upgrade:
     def open(cls, pkgs=None, talos=None, kernel_src=None, *, to_kernel_src=None, to_version: str | None = None,
              sha256: str | None = None, sha512: str | None = None, current_tree: bool = True,
              arch: str | None = "all", toolchain: str = "recorded", scratch: bool | None = None,
-             steps: Steps | None = None, progress: bool = False) -> Upgrade:
+             patches: bool = True, steps: Steps | None = None, progress: bool = False) -> Upgrade:
         """Open the checkouts on both trees.
 
         The current tree is ``kernel_src``, else the Pkgfile's download (verified, cached);
@@ -187,7 +190,9 @@ class Upgrade:
         the configs alone and says which parts it could not compute. With no inputs at all,
         the embedded sample moves from ``data/sample/linux`` to ``data/sample/linux-next``.
         ``scratch``: work on a copy of the config, module-list and Pkgfile files (None: only
-        for the embedded sample), so a save never touches the originals.
+        for the embedded sample), so a save never touches the originals. ``patches``: read both
+        trees with the pkgs checkout's kernel/build/patches applied, as the build does; on the
+        new tree a patch that fails is reported (and left out), not an error.
         """
         steps = steps or _Quiet()
         pkgs = pkgs or os.environ.get(ENV_PKGS) or None
@@ -200,31 +205,51 @@ class Upgrade:
             if to_kernel_src is None and to_version is None:
                 to_kernel_src = root / SAMPLE_NEXT
         names = parse_arches(arch)
+        not_computed: list[str] = []
+        notes: list[str] = []
         new_tree = open_new_tree(to_kernel_src, to_version, sha256=sha256, sha512=sha512, progress=progress)
-        trees = [new_tree.kernel.path]
-        if current_tree and kernel_src is not None:
-            trees.append(open_kernel_tree(kernel_src, progress=progress).path)
+        patches_dir = PkgsCheckout(pkgs).patches_dir if pkgs is not None else None
+        new_kernel = new_tree.kernel
+        if patches and patches_dir is not None:
+            new_kernel, new_tree.patches = patch_kernel_tree(new_tree.kernel, patches_dir)
+            if new_tree.patches.failed:
+                notes.append(f"{len(new_tree.patches.failed)} pkgs patch(es) fail on {new_tree.kernel.version} "
+                             "(see Patches): the configs are read on the new tree without any patch")
+                new_kernel = new_tree.kernel
+        elif not patches:
+            not_computed.append("patches: not applied (patches turned off)")
+        current_src = kernel_src
+        if current_tree and current_src is None and pkgs is not None:
+            # the Pkgfile's tarball, as the build downloads it: offline, the report goes without it
+            info = PkgsCheckout(pkgs).pkgfile_info()
+            try:
+                current_src = fetch_kernel_tarball(info.linux_version, info.linux_sha256, progress=progress)
+            except InputError as e:
+                notes.append(f"the current tree (linux-{info.linux_version}, the Pkgfile's download) can't be "
+                             f"had: {e.message}")
+                current_tree = False
+        trees = [new_kernel.path]
+        if current_tree and current_src is not None:
+            current_kernel = open_kernel_tree(current_src, progress=progress)
+            if patches and patches_dir is not None:
+                current_kernel, _ = patch_kernel_tree(current_kernel, patches_dir)
+            trees.append(current_kernel.path)
         jobs = missing_caches(trees, names, toolchain=toolchain)
         # what the loads below report: Session.open's steps (inputs, a tree and a Kbuild map per
         # arch), twice with the current tree, the warm jobs, and the report (the caller's)
         sessions = 1 + current_tree
         steps.start(len(jobs) * parallel_jobs(jobs) + sessions * (1 + 2 * len(names)) + current_tree + 1)
         warm_caches(jobs, steps)
-        not_computed: list[str] = []
-        notes: list[str] = []
         current = None
         if current_tree:
             steps.step("opening the current kernel tree")
-            try:
-                current = Session.open(pkgs, talos, kernel_src, arch=arch, toolchain=toolchain, progress=progress,
-                                       steps=_Forward(steps), kbuild=True)
-            except InputError as e:
-                if kernel_src is not None:
-                    raise   # the tree named is broken: say so
-                notes.append(f"the current tree (the Pkgfile's download) can't be had: {e.message}")
+            current = Session.open(pkgs, talos, current_src, arch=arch, toolchain=toolchain, progress=progress,
+                                   steps=_Forward(steps), kbuild=True, patches=patches)
         copy = bool(scratch) if scratch is not None else sample
+        # the patches once more on the new tree when they all apply (cached: a lookup now)
         new = Session.open(pkgs, talos, new_tree.kernel.origin, arch=arch, toolchain=toolchain, progress=progress,
-                           steps=_Forward(steps), scratch=copy, kbuild=True)
+                           steps=_Forward(steps), scratch=copy, kbuild=True,
+                           patches=patches and not (new_tree.patches is not None and new_tree.patches.failed))
         new.inputs.sample = sample   # opened by path, so that the new tree is the one named
         workspace = Workspace(new, remove_scratch=new.scratch is not None)
         if current is None:
@@ -238,8 +263,7 @@ class Upgrade:
             ]
         if new.inputs.talos is None:
             not_computed.append("module lists: no talos checkout (hack/modules-ARCH.txt)")
-        upgrade = cls(workspace, current, new_tree, not_computed, notes)
-        return upgrade
+        return cls(workspace, current, new_tree, not_computed, notes)
 
     # --- what it changes ----------------------------------------------------------
 
@@ -303,17 +327,9 @@ class Upgrade:
         return []
 
     def _patches(self):
-        """The pkgs patches on the new tree (None when the checkout has none)."""
-        try:
-            from talosnb.inputs.patches import patch_kernel_tree
-        except ImportError:
-            return None
-        pkgs = self.workspace.session.inputs.pkgs
-        folder = getattr(pkgs, "patches_dir", pkgs.path / "kernel" / "build" / "patches")
-        if not Path(folder).is_dir():
-            return None
-        _kernel, report = patch_kernel_tree(self.new_tree.kernel, folder)
-        return report
+        """The pkgs patches on the new tree (None when they were not applied)."""
+        report = self.new_tree.patches
+        return report if report is not None and report.patches else None
 
     def _bump(self) -> analysis.Bump:
         inputs = self.workspace.session.inputs

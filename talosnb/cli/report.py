@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> Result:
         from talosnb.present.report import upgrade_html
 
         upgrade = Upgrade.open(args.pkgs, args.talos, args.kernel_src, to_kernel_src=args.upgrade_to,
-                               toolchain=args.toolchain, scratch=False, progress=args.progress)
+                               toolchain=args.toolchain, scratch=False, patches=not args.no_patches,
+                               progress=args.progress)
         report = upgrade.report()
         sections.append((f"Kernel upgrade {report.from_version or report.config_version} -> {report.to_version}",
                          upgrade_html(report)))
