@@ -15,6 +15,7 @@ from engine_fixtures import DATA, SHARED, engine_cache, engine_cache_env, sample
 
 from talosnb.analyses.edit import parse_assignment
 from talosnb.core.dotconfig import read_values
+from talosnb.present.text import outcome_text
 from talosnb.widgets import ExploreView, GatesView, Workspace, workbench
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def test_a_change_that_breaks_the_hardening_gate_is_kept_with_a_warning(real):
     assert outcome.applied and outcome.blocked is None
     broken = {b.arch: [f.entry for f in b.findings] for b in outcome.gates.broken}
     assert set(broken) == set(ARCHES) and all("CONFIG_RANDOMIZE_BASE" in e for e in broken.values())
-    assert "WARNING: amd64: the hardening gate passed before and fails with this change" in outcome.text()
+    assert "WARNING: amd64: the hardening gate passed before and fails with this change" in outcome_text(outcome)
     assert real.gates(["hardening"]).statuses() == {"hardening": {"amd64": "fail", "arm64": "fail"}}
     real.undo()
     assert real.gates(["hardening"]).statuses() == {"hardening": {"amd64": "pass", "arm64": "pass"}}
@@ -78,7 +79,7 @@ def test_without_a_checker_at_hand_the_guard_says_so(trees, tmp_path, engine_cac
     ws = Workspace.open(DATA["v1.10"] / "pkgs", None, trees["6.12"], scratch=True)
     outcome = ws.set(["RANDOMIZE_BASE=n"])
     assert outcome.applied and outcome.gates.broken == []
-    assert outcome.gates.unchecked and "hardening gate not checked" in outcome.text()
+    assert outcome.gates.unchecked and "hardening gate not checked" in outcome_text(outcome)
 
 
 def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:

@@ -239,6 +239,42 @@ def test_unevaluable_constructs_are_recorded_with_file_line(tmp_path):
     assert any(where == "drivers/Makefile:2" and "shell" in text for where, text in kmap.unevaluated)
 
 
+def test_objects_stamped_out_by_foreach_eval_call_of_a_define(tmp_path):
+    # The two shapes Linux 7.x uses (drivers/platform/x86/intel/Makefile,
+    # drivers/iommu/generic_pt/fmt/Makefile): module names made from a define per list word.
+    kmap = kmap_of(tmp_path, {
+        "drivers/Makefile": "obj-y += intel/\nobj-y += fmt/\n",
+        "drivers/intel/Makefile": """\
+            intel-target-$(CONFIG_INTEL_VSEC)\t+= vsec.o
+            intel-target-$(CONFIG_INTEL_HID)\t+= hid.o
+            define INTEL_OBJ_TARGET
+            intel-$(1)-y := $(1).o
+            obj-$(2) += intel-$(1).o
+            endef
+            $(foreach target, $(basename $(intel-target-y)), $(eval $(call INTEL_OBJ_TARGET,$(target),y)))
+            $(foreach target, $(basename $(intel-target-m)), $(eval $(call INTEL_OBJ_TARGET,$(target),m)))
+            """,
+        "drivers/fmt/Makefile": """\
+            fmt-$(CONFIG_PT_A) += amdv1
+            define create_format
+            obj-$(2) += iommu_$(1).o
+            CFLAGS_kunit_iommu_$(1).o += -DKUNIT=1
+            endef
+            $(eval $(foreach fmt,$(fmt-y),$(call create_format,$(fmt),y)))
+            $(eval $(foreach fmt,$(fmt-m),$(call create_format,$(fmt),m)))
+            """,
+    })
+    vsec = "kernel/drivers/intel/intel-vsec.ko"
+    assert kmap.modules[vsec].own_symbols == ("INTEL_VSEC",)
+    assert kmap.modules[vsec].conditions[0].where == "drivers/intel/Makefile:1"
+    assert kmap.evaluate(vsec, {"INTEL_VSEC": "m"}).state == "module"
+    assert kmap.evaluate(vsec, {"INTEL_VSEC": "y"}).state == "builtin"
+    assert kmap.evaluate(vsec, {"INTEL_HID": "m"}).state == "not-built"
+    assert kmap.evaluate("kernel/drivers/intel/intel-hid.ko", {"INTEL_HID": "m"}).state == "module"
+    assert kmap.evaluate("kernel/drivers/fmt/iommu_amdv1.ko", {"PT_A": "m"}).state == "module"
+    assert not kmap.unevaluated
+
+
 def test_override_under_condition_keeps_old_value_otherwise(tmp_path):
     kmap = kmap_of(tmp_path, {"drivers/Makefile": """\
         name := plain.o
@@ -327,6 +363,8 @@ def test_real_72_finds_moved_modules(maps_72):
     assert amd64.kernel_version == "7.2.12"
     assert amd64.evaluate("kernel/crypto/xor.ko", {}).known is False
     assert "kernel/lib/raid/xor/xor.ko" in amd64.find("xor")
+    # made by $(foreach ...$(eval $(call INTEL_OBJ_TARGET,...))) from intel-target-$(CONFIG_INTEL_VSEC)
+    assert amd64.modules["kernel/drivers/platform/x86/intel/intel-vsec.ko"].own_symbols == ("INTEL_VSEC",)
 
 
 def test_read_config_values_as_make_sees_them(tmp_path):

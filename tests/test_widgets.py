@@ -220,7 +220,7 @@ def test_overview_and_symbol_view(ws):
 def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
     assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates",
-                                                  "Save")
+                                                  "Save", "Upgrade")
     ex = wb.explore
     wb.selected_index = 1
 
@@ -277,7 +277,7 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     assert ws_value(wb, "amd64", "MVPP2") == "n" and ws_value(wb, "amd64", "DUMMY") == "m"
 
     # the edit shows up in the other tabs: the amd64 list error (dummy.ko not built) is gone
-    wb.selected_index = 3
+    wb.show(wb.modules)
     assert "<b>amd64</b>: 0 error" in wb.modules.counts.value
     wb.selected_index = 0
     assert "DUMMY" not in set(wb.compare.filtered()["symbol"])   # now the same on both arches
@@ -324,7 +324,7 @@ def ws_value(wb: Workbench, arch: str, name: str) -> str:
 
 def test_modules_view_filters_edits_and_jumps_to_the_symbol(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
-    wb.selected_index = 3
+    wb.show(wb.modules)
     mv = wb.modules
     assert mv.counts.value == ("<b>amd64</b>: 1 error, 0 warning, 3 info; "
                                "<b>arm64</b>: 1 error, 0 warning, 3 info")
@@ -367,7 +367,7 @@ def test_modules_view_filters_edits_and_jumps_to_the_symbol(sample):
     assert "CONFIG_BLK_DEV_NBD" in wb.explore.panel.value
     # and from there the fix the finding suggested: BLK_DEV_NBD=m on arm64 clears the error
     wb.explore.value_buttons[("arm64", "m")].click()
-    wb.selected_index = 3
+    wb.show(wb.modules)
     assert "<b>arm64</b>: 0 error" in mv.counts.value
 
 

@@ -11,6 +11,11 @@
 # of data/sample/linux (tests rebuild it and check the hashes).
 #
 # Usage: data/sample/regenerate.sh [path/to/linux-6.12.*-kbuild.tar.xz | kernel dir]
+#                                  [path/to/linux-7.x-kbuild.tar.xz | kernel dir]
+#
+# data/sample/linux-next (the next release, for `talosnb upgrade`) is written by hand; nothing is
+# generated from it. With the second argument, that tree's conf checks that it parses and says how
+# many lines of each config it changes (tests/test_upgrade.py checks them line by line).
 # Needs make, gcc, flex, bison (to build scripts/kconfig/conf in a temp dir; the
 # binary is thrown away, never committed).
 #
@@ -86,3 +91,33 @@ for name, algo in (("linux_sha256", hashlib.sha256), ("linux_sha512", hashlib.sh
 pkgfile.write_text(text)
 print(f"wrote {pkgfile}")
 PY
+
+# The next release: parsed by a Linux 7.x conf (it has transitional symbols), the configs run
+# through it once, nothing written.
+next_src=${2:-}
+if [ -n "$next_src" ]; then
+	if [ -d "$next_src" ]; then
+		cp -a "$next_src" "$work/next"
+		next_tree=$work/next
+	else
+		mkdir "$work/next"
+		tar -xf "$next_src" -C "$work/next"
+		next_tree=$(find "$work/next" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+	fi
+	make -s -C "$next_tree" ARCH=x86 olddefconfig >/dev/null
+	for arch in amd64 arm64; do
+		case $arch in
+		amd64) karch=x86 ;;
+		arm64) karch=arm64 ;;
+		esac
+		mkdir -p "$work/next-$arch"
+		cp "$here/pkgs/kernel/build/config-$arch" "$work/next-$arch/.config"
+		(cd "$work/next-$arch" && env -i PATH="$PATH" HOME="$work" \
+			srctree="$here/linux-next" ARCH=$karch SRCARCH=$karch KERNELVERSION=7.2.0 \
+			CC=gcc LD=ld CC_VERSION_TEXT="gcc (GCC) 14.2.0" \
+			LD_VERSION_TEXT="GNU ld (GNU Binutils) 2.44" \
+			KCONFIG_CONFIG=.config "$next_tree/scripts/kconfig/conf" -s --olddefconfig "$here/linux-next/Kconfig")
+		changed=$(diff "$here/pkgs/kernel/build/config-$arch" "$work/next-$arch/.config" | grep -c '^[<>]' || true)
+		echo "linux-next: conf changes $changed line(s) of config-$arch"
+	done
+fi

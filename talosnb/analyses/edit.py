@@ -460,6 +460,11 @@ class Editor:
 
     # --- why ---------------------------------------------------------------
 
+    def why_not(self, assignment: Assignment) -> list[Reason]:
+        """The why-not tree of ``assignment`` on the current values (empty when it takes
+        effect), without the before/after bookkeeping of a dry-run :meth:`set`."""
+        return self._why_not(canonical(self.config, assignment))
+
     def _why_not(self, assignment: Assignment) -> list[Reason]:
         """Explain (on the current state) why `assignment` doesn't take effect."""
         sym = self.config.kconf.syms[assignment.symbol]

@@ -376,6 +376,14 @@ def _renamed(config: Config, name: str) -> str:
         f" (it is transitional here: read from old configs only, {location(sym)})"
 
 
+def _no_fix(fix) -> str:
+    """A finding's fix field when the search found none: what it tried."""
+    if fix is None:
+        return "no verified fix"
+    why = "the search budget ran out" if fix.exhausted else "every route found is blocked"
+    return f"no verified fix ({why}; {fix.tried} candidate(s) tried)"
+
+
 def _blocker(reasons: list[Reason]) -> Reason | None:
     """The first condition that no assignment changes, else the deepest one: what blocks the value."""
     def walk(reason: Reason, depth: int):
@@ -438,7 +446,7 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
                                     params={"why": f"the config has a line for CONFIG_{sym.name} only while it "
                                                    "can be set, and it can't here"
                                                    + (f": {blocker.text}" if blocker else ""),
-                                            "fix": refusal.fix.text() if refusal.fix else "no verified fix"},
+                                            "fix": _no_fix(refusal.fix)},
                                     details={"why_not": [r.as_dict() for r in refusal.reasons]})
                 assignments = [a for a in refusal.fix.assignments if a.symbol != sym.name] + assignments
     change = editor.set(assignments, dry_run=True, fix=True, fix_budget=fix_budget)
@@ -452,7 +460,7 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
         blockers = [_blocker(r.reasons) for r in stuck]
         why = "; ".join(f"{r.assignment} can't take effect" + (f": {b.text}" if b else "")
                         for r, b in zip(stuck, blockers, strict=True))
-        fix = stuck[0].fix.text() if stuck[0].fix is not None else "no verified fix"
+        fix = _no_fix(stuck[0].fix)
         where = next((b.where for b in blockers if b and b.where), None) or location(config.kconf.syms[name])
         return _Verdict("blocked", params={"why": why, "fix": fix}, where=where,
                         details={"why_not": [reason.as_dict() for r in stuck for reason in r.reasons]})

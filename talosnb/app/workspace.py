@@ -27,7 +27,7 @@ from talosnb.analyses import edit
 from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, modules_for_symbols
 from talosnb.core.arches import PLATFORMS
 from talosnb.core.errors import InputError, opt
-from talosnb.core.fileio import Snapshot, Transaction, digest
+from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import Change, config_diff
 
@@ -46,7 +46,7 @@ class PendingFile:
     name: str            # config-amd64, modules-arm64.txt
     label: str           # where it lives, relative to its checkout: "pkgs: kernel/build/config-amd64"
     path: Path
-    kind: str            # "config" or "modules"
+    kind: str            # "config", "modules", or "file" (a staged file: the Pkgfile of an upgrade)
     arch: str
     changed: bool
     lines: list[str]     # diffconfig lines (configs) or a unified diff (module lists)
@@ -67,6 +67,24 @@ class PendingFile:
         return (f"{len(self.dropped)} line(s) name symbols this kernel tree doesn't define "
                 f"(first: {self.dropped[0]}); writing drops them ({opt('allow_drop')}), so better use the tree "
                 "the config was made for")
+
+
+@dataclass
+class StagedFile:
+    """A whole new text for a file of a checkout (the Pkgfile, bumped by an upgrade), written by
+    :meth:`Workspace.save` with the configs and lists, under the same rules."""
+
+    name: str
+    label: str
+    snapshot: Snapshot
+    original: str
+    text: str
+
+    def diff(self) -> list[str]:
+        import difflib
+        return [line.rstrip("\n") for line in difflib.unified_diff(
+            self.original.splitlines(keepends=True), self.text.splitlines(keepends=True),
+            fromfile=f"a/{self.snapshot.path.name}", tofile=f"b/{self.snapshot.path.name}")]
 
 
 @dataclass
@@ -189,6 +207,7 @@ class Workspace:
         self.version = 0                      # bumped on every change; caches key on it
         self.history: list[HistoryEntry] = []
         self.module_lists = {}
+        self.staged: dict[str, StagedFile] = {}
         self._listeners: list[Callable[[str], None]] = []
         self._cache: dict[str, tuple[int, object]] = {}
         self._drift: dict[str, tuple[tuple, list]] = {}
@@ -587,7 +606,20 @@ class Workspace:
             out.append(PendingFile(f"modules-{arch}.txt", self._label(module_list.path, "modules"),
                                    module_list.path, "modules", arch, module_list.changed(),
                                    diff.splitlines()))
+        for staged in self.staged.values():
+            out.append(PendingFile(staged.name, staged.label, staged.snapshot.path, "file", "all",
+                                   staged.text != staged.original, staged.diff()))
         return out
+
+    def stage_file(self, name: str, path: Path, text: str, *, label: str | None = None) -> StagedFile:
+        """Have the next :meth:`save` write ``text`` to ``path`` (a file of a checkout, e.g. the
+        Pkgfile), with the same refusals as the configs and lists: refused when the file changed on
+        disk since it was read here, or lies in the embedded sample."""
+        original, snapshot = read_text(path, what=name)
+        staged = StagedFile(name, label or self._label(Path(path), "config"), snapshot, original, text)
+        self.staged[name] = staged
+        self._changed("staged")
+        return staged
 
     def pending_text(self) -> str:
         return "".join(p.text() for p in self.pending())
@@ -619,8 +651,7 @@ class Workspace:
                                 p.dropped)
             if p.changed:
                 todo.append(p)
-        texts = {p.name: (self.configs[p.arch] if p.kind == "config" else self.module_lists[p.arch]).text()
-                 for p in todo}
+        texts = {p.name: self._text(p) for p in todo}
         config_arches = [p.arch for p in todo if p.kind == "config"]
         guards.refuse_series_change(self.session, config_arches, allow_series_change=allow_series_change,
                                     texts={arch: texts[f"config-{arch}"] for arch in config_arches})
@@ -637,6 +668,8 @@ class Workspace:
             loaded_here = p.path == self._loaded_path(p)
             if p.kind == "config":
                 root = inputs.pkgs.path if loaded_here else None   # an output path the user named
+            elif p.kind == "file":
+                root = inputs.pkgs.path      # a staged file of the pkgs checkout (the Pkgfile)
             else:
                 root = inputs.talos.path if inputs.talos is not None else None
             tx.add(p.path, texts[p.name], expect=self._snapshot(p) if loaded_here else None, root=root)
@@ -646,12 +679,22 @@ class Workspace:
             if p.kind == "config":
                 config = self.configs[p.arch]
                 config.snapshot, config.original_text = snapshot, texts[p.name]
+            elif p.kind == "file":
+                staged = self.staged[p.name]
+                self.staged[p.name] = StagedFile(staged.name, staged.label, snapshot, texts[p.name], texts[p.name])
             else:
                 self.module_lists[p.arch].mark_saved(p.path, snapshot, texts[p.name])
         written = [p for p in todo if p.path in replaced]
         if written:
             self._changed("saved")
         return SaveResult(written, self.make_kernel_command(), self.scratch)
+
+    def _text(self, pending: PendingFile) -> str:
+        if pending.kind == "config":
+            return self.configs[pending.arch].text()
+        if pending.kind == "file":
+            return self.staged[pending.name].text
+        return self.module_lists[pending.arch].text()
 
     def _loaded_path(self, pending: PendingFile) -> Path | None:
         snapshot = self._snapshot(pending)
@@ -660,6 +703,8 @@ class Workspace:
     def _snapshot(self, pending: PendingFile):
         if pending.kind == "config":
             return self.configs[pending.arch].snapshot
+        if pending.kind == "file":
+            return self.staged[pending.name].snapshot
         return self.module_lists[pending.arch].snapshot
 
     def make_kernel_command(self) -> str:

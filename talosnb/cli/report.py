@@ -47,10 +47,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     base.add_argument("--base-talos", metavar="DIR", help="with --base-pkgs: the base talos folder")
     base.add_argument("--no-history", action="store_true",
                       help="don't look up when each changed line last changed (git log of the pkgs checkout)")
+    p.add_argument("--upgrade-to", metavar="PATH",
+                   help="add a kernel upgrade section: what moving to this kernel folder or tarball changes "
+                        "(as talosnb upgrade --to-kernel-src PATH reports it)")
 
 
 def run(args: argparse.Namespace) -> Result:
     if args.base is not None or args.base_pkgs is not None or args.base_talos is not None:
+        if args.upgrade_to:
+            raise InputError("--upgrade-to adds a section to the comparison report, not to a change report",
+                             hint="run talosnb report --upgrade-to PATH -o FILE.html without --base")
         return _change(args)
     if args.format == "markdown":
         raise InputError("--format markdown is for change reports", hint="add --base REF (or --base-pkgs DIR)")
@@ -77,7 +83,19 @@ def run(args: argparse.Namespace) -> Result:
         payload["gates"] = report.statuses()
         for error in report.incomplete:
             text += f"note: not every gate ran: {error}\n"
-    path = write_report(session, args.output, frame=df, title=args.title, gates=report)
+    sections = []
+    if args.upgrade_to:
+        from talosnb.app.upgrade import Upgrade
+        from talosnb.present.report import upgrade_html
+
+        upgrade = Upgrade.open(args.pkgs, args.talos, args.kernel_src, to_kernel_src=args.upgrade_to,
+                               toolchain=args.toolchain, scratch=False, patches=not args.no_patches,
+                               progress=args.progress)
+        bump = upgrade.report()
+        sections.append((f"Kernel upgrade {bump.from_version or bump.config_version} -> {bump.to_version}",
+                         upgrade_html(bump)))
+        payload["upgrade"] = bump.counts()
+    path = write_report(session, args.output, frame=df, title=args.title, sections=sections, gates=report)
     payload.update({"output": str(path), "status_counts": status_counts(df)})
     text += f"report written to {path}\n"
     return Result(payload, text, 0)

@@ -638,3 +638,16 @@ def fetch_kernel_tarball(version: str, sha256: str, *, base_url: str | None = No
                       f"{opt('kernel_src')}: a kernel tarball you trust",
         http_hint=f"check the version and {ENV_KERNEL_MIRROR}; or " + kernel_src_hint(),
         offline_hint=kernel_src_hint())
+
+
+def tarball_hashes(path: str | os.PathLike) -> tuple[str, str]:
+    """(sha256, sha512) of a file, read once: what a Pkgfile records for the kernel tarball."""
+    sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                sha256.update(chunk)
+                sha512.update(chunk)
+    except OSError as e:
+        raise InputError(f"cannot read the tarball: {e.strerror}", where=str(path)) from None
+    return sha256.hexdigest(), sha512.hexdigest()

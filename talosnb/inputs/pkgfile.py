@@ -128,3 +128,26 @@ def parse_pkgfile(path: str | os.PathLike) -> PkgfileInfo:
     """Read a Pkgfile; InputError with file:line when a linux_* variable is missing or malformed."""
     text, _ = read_text(path, what="Pkgfile")
     return parse_pkgfile_text(text, path)
+
+
+def bump_linux(text: str, version: str, sha256: str, sha512: str, *, path: str | os.PathLike = "Pkgfile") -> str:
+    """The Pkgfile text with linux_version/linux_sha256/linux_sha512 set to these values and
+    every other byte kept (quotes, trailing comments and line endings of those lines too)."""
+    if not RELEASE.match(version):
+        raise InputError(f"not a kernel version: {version!r}", hint="expected e.g. 7.2.12")
+    values = {"linux_version": version, "linux_sha256": sha256.lower(), "linux_sha512": sha512.lower()}
+    for key in ("linux_sha256", "linux_sha512"):
+        if not re.fullmatch(rf"[0-9a-f]{{{_HEX[key]}}}", values[key]):
+            raise InputError(f"not a {key[6:]}: {values[key]!r}", hint=f"expected {_HEX[key]} hex digits")
+    parse_pkgfile_text(text, path)   # the three lines are there, once each
+    out = []
+    for line in text.splitlines(keepends=True):
+        m = _PKGFILE_LINE.match(line.rstrip("\r\n"))
+        if m and m.group(1) in values and not line.lstrip().startswith("#"):
+            raw = m.group(2)
+            old = _yaml_scalar(raw)
+            at = raw.find(old)
+            line = line[:m.start(2)] + raw[:at] + values[m.group(1)] + raw[at + len(old):] + \
+                line[m.end(2):]
+        out.append(line)
+    return "".join(out)

@@ -111,6 +111,8 @@ class _Evaluator:
         self.vars.setdefault("src", [Word(directory or ".")])
         self.unevaluated = unevaluated
         self.exported: set[str] = set()
+        # define NAME ... endef bodies, for $(call NAME,...) under $(eval ...)
+        self.defines: dict[str, str] = {}
         self.where = ""
         self.line_text = ""
         self.problem: str | None = None
@@ -503,18 +505,21 @@ def evaluate_makefile(tree: Path, directory: str, file: str, ev: _Evaluator,
 
 
 class _MakefileReader:
-    """One makefile's logical lines, as make reads them: define blocks skipped, recipe lines of
-    rules skipped, conditionals nested, every other statement evaluated under the conditions in
-    force."""
+    """One makefile's logical lines, as make reads them: define blocks kept for ``$(call)``,
+    recipe lines of rules skipped, conditionals nested, every other statement evaluated under
+    the conditions in force. ``at`` names the line every statement is reported at (for text
+    an ``$(eval ...)`` made: the eval's line)."""
 
     def __init__(self, tree: Path, directory: str, file: str, ev: _Evaluator, included: int,
-                 outer: list[Conds]) -> None:
+                 outer: list[Conds], at: str | None = None) -> None:
         self.tree, self.directory, self.file, self.ev, self.included = tree, directory, file, ev, included
         self.outer = outer
+        self.at = at
         # one frame per open conditional: [conditions in force, else-branch conditions, active]
         self.stack: list[list] = []
         self.in_rule = False
         self.in_define = 0
+        self.define: tuple[str, list[str]] | None = None
 
     def read(self, text: str) -> None:
         for lineno, raw, tab in _logical_lines(text):
@@ -525,15 +530,21 @@ class _MakefileReader:
                 continue
             line = _strip_comment(raw).strip()
             if line:
-                self.ev.where, self.ev.line_text = f"{self.file}:{lineno}", line
+                self.ev.where, self.ev.line_text = self.at or f"{self.file}:{lineno}", line
                 self.in_rule = False
                 self._line(line)
 
     def _inside_define(self, raw: str) -> None:
         if re.match(r"^\s*endef\b", raw):
             self.in_define -= 1
+            if not self.in_define and self.define is not None:
+                self.ev.defines[self.define[0]] = "\n".join(self.define[1])
+                self.define = None
+                return
         elif re.match(r"^\s*(export\s+|override\s+)?define\b", raw):
             self.in_define += 1
+        if self.define is not None:
+            self.define[1].append(raw)
 
     @property
     def current(self) -> list[Conds] | None:
@@ -577,8 +588,10 @@ class _MakefileReader:
 
     def _statement(self, line: str, current: list[Conds]) -> None:
         ev = self.ev
-        if re.match(r"^(export\s+|override\s+)?define\b", line):
+        dm = re.match(r"^(export\s+|override\s+)?define\s+([A-Za-z0-9_.\-]+)\s*(?:[:+?]?=)?\s*$", line)
+        if dm or re.match(r"^(export\s+|override\s+)?define\b", line):
             self.in_define = 1
+            self.define = (dm.group(2), []) if dm else None
             return
         im = _INCLUDE_RE.match(line)
         if im:
@@ -602,12 +615,77 @@ class _MakefileReader:
         kbuild would read that can't be evaluated here (recorded, not guessed)."""
         if re.match(r"^export\s+[A-Za-z0-9_\s]+$", line):
             self.ev.exported.update(line.split()[1:])
+        elif re.match(r"^\$\((eval|foreach)\s", line):
+            self._eval(line)
         elif ":" in line:
             self.in_rule = True
-        elif re.match(r"^(unexport|vpath|\$\(eval|\$\(call|\$\(foreach|\$\(info|\$\(warning)", line):
+        elif re.match(r"^(unexport|vpath|\$\(call|\$\(info|\$\(warning)", line):
             pass
         elif _relevant(line):
             self.ev.unevaluated.append((self.ev.where, line))
+
+
+    def _eval(self, line: str) -> None:
+        """A top-level ``$(eval ...)`` or ``$(foreach ...)`` line, as kbuild Makefiles use them to
+        stamp out object lists from a ``define`` (``$(foreach t,$(list-y),$(eval $(call TPL,$(t),y)))``,
+        drivers/platform/x86/intel/Makefile): each text the eval makes is read as statements,
+        under the conditions of the list word it was made from."""
+        ev, where, current = self.ev, self.ev.where, self.current
+        try:
+            blocks = _eval_blocks(ev, line, {}, evaluated=False)
+        except _Unevaluable as e:
+            ev.unevaluated.append((where, f"{line} ({e})"))
+            return
+        for text, conds in blocks:
+            under = _conj(current, [conds])
+            if under is not None and text.strip():
+                _MakefileReader(self.tree, self.directory, self.file, ev, self.included, under, at=where).read(text)
+        ev.where, ev.line_text = where, line
+
+
+def _eval_blocks(ev: _Evaluator, text: str, bound: dict[str, str], *, evaluated: bool
+                 ) -> list[tuple[str, Conds]]:
+    """The makefile texts ``$(eval ...)`` would read from ``text`` (``evaluated``: already
+    inside an eval), each with the conditions of the foreach words it came from.
+
+    Handles ``$(foreach VAR,LIST,BODY)``, ``$(eval BODY)`` and ``$(call NAME,ARG,...)`` of a
+    ``define``; anything else inside is substituted textually and left to the statements."""
+    text = text.strip()
+    m = re.match(r"^\$\((foreach|eval|call)\s+", text)
+    if not m or _find_close(text, 1) != len(text) - 1:
+        return [(_bind(text, bound), ())] if evaluated else []
+    inner = text[m.end():-1]
+    kind = m.group(1)
+    if kind == "eval":
+        return _eval_blocks(ev, inner, bound, evaluated=True)
+    if kind == "foreach":
+        var, items, body = (part.strip() for part in ev._args(inner, 3))
+        out: list[tuple[str, Conds]] = []
+        for word in ev.expand_words(_bind(items, bound)):
+            for block, conds in _eval_blocks(ev, body, {**bound, var: word.text}, evaluated=evaluated):
+                merged = _merge(word.conds, conds)
+                if merged is not None:
+                    out.append((block, merged))
+        return out
+    name, *args = (part.strip() for part in _split_top(inner, ","))
+    body = ev.defines.get(name)
+    if body is None:
+        raise _Unevaluable(f"$(call {name}) of no define")
+    values = {}
+    for i, arg in enumerate(args, 1):
+        alts = ev.expand_alts(_bind(arg, bound))
+        if len(alts) != 1 or alts[0][1]:
+            raise _Unevaluable(f"argument {i} of $(call {name}) is not one plain word")
+        values[str(i)] = alts[0][0].strip()
+    return [(_bind(body, values), ())] if evaluated else []
+
+
+def _bind(text: str, bound: Mapping[str, str]) -> str:
+    """``text`` with ``$(NAME)``/``${NAME}`` of the bound names (foreach variables, call
+    arguments) replaced by their values."""
+    for name, value in bound.items():
+        text = text.replace(f"$({name})", value).replace(f"${{{name}}}", value)
+    return text
 
 
 def _conj(a: list[Conds] | None, b: list[Conds] | None) -> list[Conds] | None:

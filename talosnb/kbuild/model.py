@@ -13,7 +13,7 @@ from pathlib import Path
 from talosnb.core import dotconfig
 
 # Bump when the pickled classes or the evaluation change meaning.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 TRISTATE = ("y", "m", "n")
 

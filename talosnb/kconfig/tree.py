@@ -353,3 +353,10 @@ def _write_cache(tree: KconfigTree) -> None:
         return  # caching is an optimisation; a failure only costs the next parse
     cachefile.write(_cache_file(tree.path, tree.version, tree.arch), buffer.getbuffer(),
                     engine=_engine_fingerprint())
+
+
+def is_cached(path: str | os.PathLike, arch: str, *, version: str | None = None) -> bool:
+    """Whether a recorded-mode parse of this tree for ``arch`` is in the on-disk cache (so loading it
+    takes a fraction of a second rather than seconds)."""
+    path = Path(path).resolve()
+    return _cache_file(path, version or read_tree_version(path), check_arch(arch)).is_file()

@@ -444,6 +444,44 @@ def write_change_report(report, path: str | os.PathLike, *, title: str | None = 
     return Path(path)
 
 
+
+def upgrade_html(report) -> Html:
+    """A kernel upgrade (a :class:`~talosnb.analyses.upgrade.UpgradeReport`), for the report's
+    sections: the summary and what could not be computed, then each part of the report as a
+    filterable table; the why-not tree of every choice not honoured in a collapsed block."""
+    from talosnb.analyses.upgrade import SECTION_TITLES, reason_lines
+
+    out = "<pre>" + _e("\n".join(report.summary_lines())) + "</pre>\n"
+    choices = report.choices_frame()
+    out += (f"<h3>{SECTION_TITLES['choices']}</h3>\n<p>{len(choices)} line(s) the configs set that the "
+            f"{_e(report.to_version)} tree writes differently (what a bump changes silently).</p>\n"
+            + table_html(choices, table_id="upgrade-choices-table", filterable=True))
+    trees = "".join(
+        f"<details><summary><code>{_e(c.finding.arch)} {_e(c.symbol)}</code> {_e(c.finding.kind)}</summary>"
+        f"<pre>{_e(chr(10).join(line for reason in c.reasons for line in reason_lines(reason)))}</pre></details>\n"
+        for c in report.choices() if c.reasons)
+    out += ("<details><summary>why, per line (file:line in the new tree)</summary>\n" + trees + "</details>\n"
+            if trees else "")
+    new = report.new_symbols_frame().drop(columns=["help"])
+    out += (f"<h3>{SECTION_TITLES['new']}</h3>\n<p>{len(new)} symbol(s) the configs have no line for, as "
+            "<code>make listnewconfig</code> lists them, per arch side by side (empty: not new there).</p>\n"
+            + table_html(new, table_id="upgrade-new-table", filterable=True))
+    removed = report.removed_frame()
+    out += (f"<h3>{SECTION_TITLES['removed']}</h3>\n"
+            + table_html(removed, table_id="upgrade-removed-table", filterable=True))
+    modules = report.modules_frame()
+    changed = modules[~modules["status"].isin(["unchanged", "metadata"])] if len(modules) else modules
+    out += (f"<h3>{SECTION_TITLES['modules']}</h3>\n" + table_html(changed, table_id="upgrade-modules-table")
+            + "<p>Proposed edits (upstream's <code>LC_ALL=C</code> order kept):</p>\n"
+            + table_html(report.edits_frame(), table_id="upgrade-edits-table"))
+    findings = report.findings_frame()
+    for section in ("patches", "bump"):
+        rows = findings[findings["section"] == section] if len(findings) else findings
+        out += (f"<h3>{SECTION_TITLES[section]}</h3>\n"
+                + (table_html(rows[["level", "kind", "entry", "where", "message", "fix"]]) if len(rows)
+                   else "<p><i>nothing</i></p>\n"))
+    return Html(out)
+
+
 __all__ = ["Html", "Section", "change_report_html", "figure_html", "gates_html", "report_html", "table_html",
-           "write_change_report",
-           "write_report"]
+           "upgrade_html", "write_change_report", "write_report"]

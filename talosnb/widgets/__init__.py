@@ -1,8 +1,9 @@
 """Notebook widgets over one shared Workspace: compare, explore & toggle, the menu tree, module
-lists, build gates, save.
+lists, build gates, save, upgrade.
 
 The views (:class:`CompareView`, :class:`ExploreView`, :class:`ModulesView`,
-:class:`GatesView`, :class:`MenuTreeView`, :class:`SaveView`) are ipywidgets boxes whose callbacks only call
+:class:`GatesView`, :class:`MenuTreeView`, :class:`SaveView`, :class:`UpgradeView`) are ipywidgets boxes
+whose callbacks only call
 :class:`~talosnb.app.workspace.Workspace` methods and render the result;
 :func:`workbench` puts all of them in tabs over one Workspace, so an edit in one
 tab shows up in the others. A notebook cell is one line:
@@ -18,7 +19,9 @@ from .gates import GatesView
 from .menu_tree import MenuTreeView, menu_tree
 from .modules import ModulesView
 from .save import SaveView
+from .upgrade import UpgradeTab, UpgradeView, open_upgrade
 from .workbench import Workbench, workbench
 
 __all__ = ["CompareView", "ExploreView", "GatesView", "MenuTreeView", "ModulesView", "NotebookSteps", "Pager",
-           "SaveView", "Workbench", "Workspace", "in_notebook", "menu_tree", "open_workspace", "workbench"]
+           "SaveView", "UpgradeTab", "UpgradeView", "Workbench", "Workspace", "in_notebook", "menu_tree",
+           "open_upgrade", "open_workspace", "workbench"]

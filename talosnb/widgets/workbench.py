@@ -16,10 +16,11 @@ from .gates import GatesView
 from .menu_tree import MenuTreeView
 from .modules import ModulesView
 from .save import SaveView
+from .upgrade import UpgradeTab
 
 
 class Workbench(StaticRendering, widgets.Tab):
-    """The six views as tabs over one Workspace; the selected tab refreshes on every change,
+    """The seven views as tabs over one Workspace; the selected tab refreshes on every change,
     the others when they are selected."""
 
     def __init__(self, workspace: Workspace) -> None:
@@ -30,7 +31,8 @@ class Workbench(StaticRendering, widgets.Tab):
         self.modules = ModulesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.gates = GatesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.save = SaveView(workspace, auto=False)
-        views = [self.compare, self.explore, self.menu_tree, self.modules, self.gates, self.save]
+        self.upgrade = UpgradeTab(workspace, auto=False)
+        views = [self.compare, self.explore, self.menu_tree, self.modules, self.gates, self.save, self.upgrade]
         super().__init__(children=views, titles=[v.TAB_TITLE for v in views])
         self.observe(lambda _: self._refresh_selected(), names="selected_index")
         workspace.on_change(lambda _: self._refresh_selected())
@@ -81,7 +83,8 @@ class Workbench(StaticRendering, widgets.Tab):
 
 
 def workbench(session: Session | Workspace | None = None, **inputs) -> Workbench:
-    """Compare, Explore & toggle, Menu tree, Modules, Build gates and Save as tabs over one shared session.
+    """Compare, Explore & toggle, Menu tree, Modules, Build gates, Save and Upgrade as tabs over one shared
+    session.
 
     Without a session, ``inputs`` go to :func:`open_workspace` (pkgs, talos,
     kernel_src, arch, progress, scratch...; none given: the embedded sample).

@@ -1,0 +1,426 @@
+"""Moving one user's work to a new kernel tree: two trees at once, one report, one save path.
+
+An :class:`Upgrade` holds the configs loaded twice: against the tree the checkout uses
+now (a :class:`~talosnb.app.session.Session`, or none when it can't be had) and against
+the new tree (a :class:`~talosnb.app.workspace.Workspace`, whose save path writes the
+result). :meth:`Upgrade.report` works out everything the bump changes
+(:func:`talosnb.analyses.upgrade.upgrade_report`); :meth:`Upgrade.write` applies it —
+configs normalized on the new tree with the recorded toolchain, the accepted module-list
+edits, the Pkgfile's ``linux_*`` lines — through :meth:`Workspace.save`, with its
+refusals (a file changed on disk, the embedded sample). The lines of symbols the new tree
+no longer defines are dropped by design there: the report lists every one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from talosnb.analyses import upgrade as analysis
+from talosnb.analyses.upgrade import ModuleEdit, UpgradeReport
+from talosnb.core.arches import parse_arches
+from talosnb.core.errors import InputError, RefusedError, opt
+from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
+from talosnb.core.versions import RELEASE
+from talosnb.inputs.checkouts import PkgsCheckout
+from talosnb.inputs.kernel_tree import (
+    KernelTree,
+    fetch_kernel_tarball,
+    is_tarball,
+    open_kernel_tree,
+    tarball_hashes,
+)
+from talosnb.inputs.patches import PatchReport, patch_kernel_tree
+
+from .session import Session, Steps, _Quiet
+from .workspace import SaveResult, Workspace
+
+SAMPLE_NEXT = "linux-next"   # the embedded sample's next release (data/sample/linux-next)
+
+
+@dataclass
+class NewTree:
+    """The tree to move to, and the hashes the Pkgfile will record for its tarball."""
+
+    kernel: KernelTree
+    tarball: Path | None = None
+    sha256: str | None = None
+    sha512: str | None = None
+    hashes_from: str | None = None       # "tarball", "download", "given"
+    why_unknown: str | None = None       # why the hashes are not known
+    patches: PatchReport | None = None   # the pkgs patches on it (None: not applied, or none)
+
+
+def open_new_tree(to_kernel_src: str | os.PathLike | None = None, to_version: str | None = None, *,
+                  sha256: str | None = None, sha512: str | None = None, progress: bool = False) -> NewTree:
+    """The new tree: a folder or tarball (its hashes computed, and checked against ``sha256``/
+    ``sha512`` when given), or release ``to_version`` downloaded from kernel.org and verified
+    against ``sha256`` (as the Pkgfile's own tree is)."""
+    sha256 = sha256.lower() if sha256 else None
+    sha512 = sha512.lower() if sha512 else None
+    if to_version is not None and not RELEASE.match(to_version):
+        raise InputError(f"not a kernel version: {to_version!r}", hint=f"{opt('to_version')} takes e.g. 7.2.12")
+    if to_kernel_src is not None:
+        kernel = open_kernel_tree(to_kernel_src, progress=progress)
+        if to_version is not None and kernel.version != to_version:
+            raise InputError(f"the new tree is {kernel.version}, not {to_version}", where=str(to_kernel_src),
+                             hint=f"give the tree of {to_version}, or leave out {opt('to_version')}")
+        if is_tarball(to_kernel_src):
+            tarball = Path(to_kernel_src).expanduser().resolve()
+            got256, got512 = tarball_hashes(tarball)
+            for name, given, got in (("sha256", sha256, got256), ("sha512", sha512, got512)):
+                if given is not None and given != got:
+                    raise InputError(f"the tarball's {name} is {got}, not the {given} given", where=str(tarball),
+                                     hint=f"check {opt(name)} (kernel.org's sha256sums.asc), or the tarball")
+            return NewTree(kernel, tarball, got256, got512, "tarball")
+        if sha256 and sha512:
+            return NewTree(kernel, None, sha256, sha512, "given")
+        return NewTree(kernel, None, sha256, sha512, None,
+                       f"{opt('to_kernel_src')} is a folder, so there is no tarball to hash")
+    if to_version is None:
+        raise InputError("no new kernel tree given",
+                         hint=f"pass {opt('to_kernel_src')} (a folder or tarball) or {opt('to_version')} "
+                              f"with {opt('sha256')}")
+    if not sha256:
+        raise InputError(f"downloading linux-{to_version} needs its sha256 to verify it",
+                         hint=f"pass {opt('sha256')} and {opt('sha512')} (kernel.org's sha256sums.asc), or the "
+                              f"tarball as {opt('to_kernel_src')}")
+    tarball = fetch_kernel_tarball(to_version, sha256, progress=progress)
+    got256, got512 = tarball_hashes(tarball)
+    if sha512 is not None and sha512 != got512:
+        raise InputError(f"the downloaded linux-{to_version}.tar.xz has sha512 {got512}, not the {sha512} given",
+                         where=str(tarball), hint=f"check {opt('sha512')}")
+    kernel = open_kernel_tree(tarball, progress=progress)
+    return NewTree(kernel, tarball, got256, got512, "download")
+
+
+def missing_caches(trees: Iterable[Path], arches: Iterable[str], *, toolchain: str = "recorded"
+                   ) -> list[tuple[str, Path, str]]:
+    """(kind, tree, arch) of every on-disk cache (parsed Kconfig, Kbuild map) not there yet."""
+    from talosnb.core.arches import srcarch
+    from talosnb.kbuild.cache import cache_path
+    from talosnb.kconfig.tree import is_cached
+
+    arches = list(arches)
+    jobs = []
+    for tree in dict.fromkeys(Path(t) for t in trees):
+        for one in arches:
+            if not cache_path(tree, srcarch(one)).is_file():
+                jobs.append(("kbuild", tree, one))
+            if toolchain == "recorded" and not is_cached(tree, one):
+                jobs.append(("kconfig", tree, one))
+    return jobs
+
+
+def parallel_jobs(jobs: list, workers: int | None = None) -> bool:
+    """Whether :func:`warm_caches` shares these jobs out (two or more, and two cores)."""
+    return len(jobs) >= 2 and (workers or min(2, os.cpu_count() or 1)) >= 2
+
+
+def warm_caches(jobs: list[tuple[str, Path, str]], steps: Steps, *, workers: int | None = None) -> int:
+    """Fill the caches ``jobs`` names (:func:`missing_caches`) in worker processes (``python -m
+    talosnb.app.warm``), two at a time: two trees on two cores take the time of one. Returns how
+    many ran. A job that fails leaves its cache empty, and the load after it says why."""
+    import subprocess
+    import sys
+
+    import talosnb
+
+    workers = workers or min(2, os.cpu_count() or 1)
+    if not parallel_jobs(jobs, workers):
+        return 0     # nothing to share out: the loads after this do it in this process
+    env = dict(os.environ)
+    package_root = str(Path(talosnb.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    pending, running = list(jobs), []
+    while pending or running:
+        while pending and len(running) < workers:
+            kind, tree, one = pending.pop(0)
+            process = subprocess.Popen([sys.executable, "-m", "talosnb.app.warm", kind, str(tree), one], env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            running.append((process, kind, tree, one))
+        process, kind, tree, one = running.pop(0)
+        process.wait()
+        steps.step(f"{'parsed the Kconfig' if kind == 'kconfig' else 'built the Kbuild map'} of {tree.name} "
+                   f"for {one}")
+    return len(jobs)
+
+
+class _Forward:
+    """Steps of a Session.open inside the upgrade's own sequence (its start is the upgrade's)."""
+
+    def __init__(self, steps: Steps) -> None:
+        self.steps = steps
+
+    def start(self, total: int) -> None:
+        pass
+
+    def step(self, text: str) -> None:
+        self.steps.step(text)
+
+    def done(self, text: str) -> None:
+        pass
+
+
+@dataclass
+class Upgrade:
+    """The configs on the current tree (``current``, None without it) and on the new one
+    (``workspace``: module lists, Kbuild maps and the save path), and what could not be had."""
+
+    workspace: Workspace
+    current: Session | None
+    new_tree: NewTree
+    not_computed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _report: tuple[int, UpgradeReport] | None = field(default=None, repr=False)
+
+    # --- opening -----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, pkgs=None, talos=None, kernel_src=None, *, to_kernel_src=None, to_version: str | None = None,
+             sha256: str | None = None, sha512: str | None = None, current_tree: bool = True,
+             arch: str | None = "all", toolchain: str = "recorded", scratch: bool | None = None,
+             patches: bool = True, steps: Steps | None = None, progress: bool = False) -> Upgrade:
+        """Open the checkouts on both trees.
+
+        The current tree is ``kernel_src``, else the Pkgfile's download (verified, cached);
+        with ``current_tree=False``, or when it can't be had offline, the report is made from
+        the configs alone and says which parts it could not compute. With no inputs at all,
+        the embedded sample moves from ``data/sample/linux`` to ``data/sample/linux-next``.
+        ``scratch``: work on a copy of the config, module-list and Pkgfile files (None: only
+        for the embedded sample), so a save never touches the originals. ``patches``: read both
+        trees with the pkgs checkout's kernel/build/patches applied, as the build does; on the
+        new tree a patch that fails is reported (and left out), not an error.
+        """
+        steps = steps or _Quiet()
+        pkgs = pkgs or os.environ.get(ENV_PKGS) or None
+        talos = talos or os.environ.get(ENV_TALOS) or None
+        kernel_src = kernel_src or os.environ.get(ENV_KERNEL_SRC) or None
+        sample = pkgs is None and talos is None and kernel_src is None
+        if sample:
+            root = sample_dir()
+            pkgs, talos, kernel_src = root / "pkgs", root / "talos", root / "linux"
+            if to_kernel_src is None and to_version is None:
+                to_kernel_src = root / SAMPLE_NEXT
+        names = parse_arches(arch)
+        not_computed: list[str] = []
+        notes: list[str] = []
+        new_tree = open_new_tree(to_kernel_src, to_version, sha256=sha256, sha512=sha512, progress=progress)
+        patches_dir = PkgsCheckout(pkgs).patches_dir if pkgs is not None else None
+        new_kernel = new_tree.kernel
+        if patches and patches_dir is not None:
+            new_kernel, new_tree.patches = patch_kernel_tree(new_tree.kernel, patches_dir)
+            if new_tree.patches.failed:
+                notes.append(f"{len(new_tree.patches.failed)} pkgs patch(es) fail on {new_tree.kernel.version} "
+                             "(see Patches): the configs are read on the new tree without any patch")
+                new_kernel = new_tree.kernel
+        elif not patches:
+            not_computed.append("patches: not applied (patches turned off)")
+        current_src = kernel_src
+        if current_tree and current_src is None and pkgs is not None:
+            # the Pkgfile's tarball, as the build downloads it: offline, the report goes without it
+            info = PkgsCheckout(pkgs).pkgfile_info()
+            try:
+                current_src = fetch_kernel_tarball(info.linux_version, info.linux_sha256, progress=progress)
+            except InputError as e:
+                notes.append(f"the current tree (linux-{info.linux_version}, the Pkgfile's download) can't be "
+                             f"had: {e.message}")
+                current_tree = False
+        trees = [new_kernel.path]
+        if current_tree and current_src is not None:
+            current_kernel = open_kernel_tree(current_src, progress=progress)
+            if patches and patches_dir is not None:
+                current_kernel, _ = patch_kernel_tree(current_kernel, patches_dir)
+            trees.append(current_kernel.path)
+        jobs = missing_caches(trees, names, toolchain=toolchain)
+        # what the loads below report: Session.open's steps (inputs, a tree and a Kbuild map per
+        # arch), twice with the current tree, the warm jobs, and the report (the caller's)
+        sessions = 1 + current_tree
+        steps.start(len(jobs) * parallel_jobs(jobs) + sessions * (1 + 2 * len(names)) + current_tree + 1)
+        warm_caches(jobs, steps)
+        current = None
+        if current_tree:
+            steps.step("opening the current kernel tree")
+            current = Session.open(pkgs, talos, current_src, arch=arch, toolchain=toolchain, progress=progress,
+                                   steps=_Forward(steps), kbuild=True, patches=patches)
+        copy = bool(scratch) if scratch is not None else sample
+        # the patches once more on the new tree when they all apply (cached: a lookup now)
+        new = Session.open(pkgs, talos, new_tree.kernel.origin, arch=arch, toolchain=toolchain, progress=progress,
+                           steps=_Forward(steps), scratch=copy, kbuild=True,
+                           patches=patches and not (new_tree.patches is not None and new_tree.patches.failed))
+        new.inputs.sample = sample   # opened by path, so that the new tree is the one named
+        workspace = Workspace(new, remove_scratch=new.scratch is not None)
+        if current is None:
+            not_computed += [
+                ("which lines the config sets (a visible symbol's value) and which Kconfig derives: without the "
+                 "current tree every line the new tree changes is listed, with 'before' values from the config "
+                 "alone"),
+                "whether a line changes on the current tree too",
+                ("renamed, split and gone module-list entries (which symbol built a listed .ko) and the modules "
+                 "newly built as =m: entries missing from the new tree are listed as unknown"),
+            ]
+        if new.inputs.talos is None:
+            not_computed.append("module lists: no talos checkout (hack/modules-ARCH.txt)")
+        return cls(workspace, current, new_tree, not_computed, notes)
+
+    # --- what it changes ----------------------------------------------------------
+
+    @property
+    def arches(self) -> list[str]:
+        return self.workspace.arches
+
+    @property
+    def from_version(self) -> str | None:
+        return self.current.tree_version if self.current is not None else None
+
+    @property
+    def to_version(self) -> str:
+        return self.workspace.session.tree_version
+
+    def report(self, *, fixes: bool = True, fix_seconds: float = 1.0, refresh: bool = False) -> UpgradeReport:
+        """The report (computed once per state of the workspace)."""
+        if self._report is not None and not refresh and self._report[0] == self.workspace.version:
+            return self._report[1]
+        from talosnb.analyses.edit import editors_for
+
+        session = self.workspace.session
+        new_kbuild = {arch: self.workspace.kbuild_map(arch) for arch in self.arches}
+        old = old_kbuild = None
+        if self.current is not None:
+            old = {arch: self.current.configs[arch] for arch in self.arches}
+            old_kbuild = {arch: self.current.kbuild_map(arch) for arch in self.arches}
+        lists = {arch: self.workspace.module_lists[arch] for arch in self.arches
+                 if arch in self.workspace.module_lists}
+        pkgs, talos = session.inputs.pkgs, session.inputs.talos
+        report = analysis.upgrade_report(
+            session.configs, old=old, new_kbuild=new_kbuild, old_kbuild=old_kbuild, module_lists=lists or None,
+            patches=self._patches(), bump_info=self._bump(), not_computed=self.not_computed,
+            notes=self.notes + self._version_notes(), fixes=fixes, fix_seconds=fix_seconds,
+            editors=editors_for(session),
+            config_labels={arch: _relative(session.configs[arch].source, pkgs.path) for arch in self.arches},
+            list_labels={arch: _relative(lists[arch].name, talos.path) for arch in lists},
+            inputs=self._inputs())
+        self._report = (self.workspace.version, report)
+        return report
+
+    def _inputs(self) -> list[str]:
+        """What was read, in words (the embedded sample is not named by its scratch folder)."""
+        session = self.workspace.session
+        if session.inputs.sample:
+            out = ["inputs: the embedded sample (data/sample)"]
+        else:
+            out = [f"pkgs: {session.inputs.pkgs.path}"]
+            if session.inputs.talos is not None:
+                out.append(f"talos: {session.inputs.talos.path}")
+        current = (f"{self.current.tree_version} ({self.current.inputs.kernel.origin.name})"
+                   if self.current is not None else "none")
+        out.append(f"current tree: {current}; new tree: {self.to_version} ({self.new_tree.kernel.origin.name})")
+        return out
+
+    def _version_notes(self) -> list[str]:
+        session = self.workspace.session
+        version = session.list_version()
+        if version and self.from_version and version != self.from_version:
+            return [f"the configs were made for {version}; the current tree is {self.from_version}"]
+        return []
+
+    def _patches(self):
+        """The pkgs patches on the new tree (None when they were not applied)."""
+        report = self.new_tree.patches
+        return report if report is not None and report.patches else None
+
+    def _bump(self) -> analysis.Bump:
+        inputs = self.workspace.session.inputs
+        path = inputs.pkgs.pkgfile
+        text = path.read_text(encoding="utf-8")
+        tree = self.new_tree
+        return analysis.bump(str(path), text, self.to_version, sha256=tree.sha256, sha512=tree.sha512,
+                             hashes_from=tree.hashes_from, why_unknown=tree.why_unknown,
+                             label=_relative(str(path), inputs.pkgs.path))
+
+    # --- writing ---------------------------------------------------------------------
+
+    def apply(self, edits: Iterable[ModuleEdit] | None = None, *, accepted: Iterable[str] | None = None,
+              report: UpgradeReport | None = None) -> list[ModuleEdit]:
+        """Stage what a write writes: the module-list edits (those ``accepted`` by key, default
+        all), each through :meth:`Workspace.edit_modules`, and the Pkgfile bump. The configs need
+        nothing: loaded against the new tree, they are written as it normalizes them. Applying
+        twice changes nothing more."""
+        report = report or self.report()
+        done = self._chosen(report, edits, accepted)
+        for arch in dict.fromkeys(one.arch for one in done):
+            # one call per arch and action: each checks the whole list once
+            listed = set(self.workspace.module_list(arch).entries)
+            gone = list(dict.fromkeys(e for one in done if one.arch == arch for e in one.remove if e in listed))
+            if gone:
+                self.workspace.edit_modules("remove", gone, [arch])
+            listed = set(self.workspace.module_list(arch).entries)
+            new = list(dict.fromkeys(e for one in done if one.arch == arch for e in one.add if e not in listed))
+            if new:
+                self.workspace.edit_modules("add", new, [arch])
+        bump = report.bump
+        if bump is not None and bump.complete:
+            self.workspace.stage_file("Pkgfile", Path(bump.path), bump.text, label="pkgs: Pkgfile")
+        return done
+
+    @staticmethod
+    def _chosen(report: UpgradeReport, edits: Iterable[ModuleEdit] | None, accepted: Iterable[str] | None
+                ) -> list[ModuleEdit]:
+        chosen = set(accepted) if accepted is not None else None
+        return [one for one in (report.edits() if edits is None else edits)
+                if chosen is None or one.key in chosen]
+
+    def preview(self, *, accepted: Iterable[str] | None = None, report: UpgradeReport | None = None) -> list:
+        """What :meth:`write` would write (Workspace.pending's files, with the accepted module-list
+        edits and the Pkgfile bump), computed on copies: nothing of the workspace changes."""
+        from talosnb.analyses.upgrade import proposed_list
+        from talosnb.app.workspace import PendingFile
+
+        report = report or self.report()
+        done = self._chosen(report, None, accepted)
+        out = []
+        for pending in self.workspace.pending():
+            if pending.kind == "modules":
+                proposed = proposed_list(self.workspace.module_list(pending.arch), done,
+                                         self.workspace.kbuild_map(pending.arch))
+                pending = PendingFile(pending.name, pending.label, pending.path, pending.kind, pending.arch,
+                                      proposed.changed(), proposed.diff().splitlines())
+            out.append(pending)
+        bump = report.bump
+        if bump is not None and bump.complete and "Pkgfile" not in self.workspace.staged:
+            import difflib
+            original = Path(bump.path).read_text(encoding="utf-8")
+            lines = [line.rstrip("\n") for line in difflib.unified_diff(
+                original.splitlines(keepends=True), bump.text.splitlines(keepends=True),
+                fromfile="a/Pkgfile", tofile="b/Pkgfile")]
+            out.append(PendingFile("Pkgfile", "pkgs: Pkgfile", Path(bump.path), "file", "all", bool(lines), lines))
+        return out
+
+    def write(self, *, accepted: Iterable[str] | None = None, force: bool = False,
+              report: UpgradeReport | None = None) -> SaveResult:
+        """Apply (:meth:`apply`) and save every changed file at once (:meth:`Workspace.save`):
+        nothing is written when one is refused. Refused (exit 1) when the Pkgfile's hashes for
+        the new tree are unknown, since a bumped linux_version with the old hashes fails the build."""
+        report = report or self.report()
+        bump = report.bump
+        if bump is not None and not bump.complete:
+            raise RefusedError(f"the Pkgfile can't be bumped to {self.to_version}: {bump.why_unknown}; nothing "
+                               "was written",
+                               hint=f"pass {opt('sha256')} and {opt('sha512')}, or the tarball as "
+                                    f"{opt('to_kernel_src')}")
+        self.apply(accepted=accepted, report=report)
+        # the lines of symbols the new tree doesn't define go: the report lists each one
+        return self.workspace.save(force=force, allow_drop=True)
+
+    def pending_text(self) -> str:
+        return self.workspace.pending_text()
+
+
+def _relative(path: str | os.PathLike, root: Path) -> str:
+    """``path`` relative to its checkout (kernel/build/config-amd64, hack/modules-arm64.txt)."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
