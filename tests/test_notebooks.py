@@ -37,7 +37,7 @@ PROBES = {
  "configs": {a: c.source for a, c in ws.configs.items()},
  "on_disk": {a: open(c.source).read() for a, c in ws.configs.items()},
  "lists_on_disk": {a: open(m.path).read() for a, m in ws.module_lists.items()}}''',
-    "06-menu-tree": '''{"rows": len(view.tree),
+    "07-menu-tree": '''{"rows": len(view.tree),
  "top": [r["text"].removesuffix("  --->") for r in view.view.rows if r["depth"] == 0],
  "dummy": {a: c["notation"] for a, c in view._row_data(view.tree.find("DUMMY")[0])["cells"].items()}}''',
 }
@@ -172,7 +172,7 @@ def test_build_gates_on_real_data(real):
 
 
 def test_menu_tree_on_real_data(real):
-    nb, probe = run_notebook("06-menu-tree", real)
+    nb, probe = run_notebook("07-menu-tree", real)
     assert probe["rows"] > 18000 and probe["top"][:1] == ["General setup"]
     assert probe["dummy"] == {"amd64": "<*>", "arm64": "<*>"}
     text = outputs(nb)

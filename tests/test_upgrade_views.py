@@ -23,7 +23,7 @@ from talosnb.widgets import UpgradeView, workbench
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = sample_dir()
-NOTEBOOK = ROOT / "notebooks" / "07-kernel-upgrade.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "06-kernel-upgrade.ipynb"
 
 
 @pytest.fixture(autouse=True)
