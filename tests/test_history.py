@@ -225,3 +225,33 @@ def test_the_history_as_html_for_the_symbol_panel(repo, cache):
     assert "(no line) &rarr; n" in html and "kernel bump 6.12.63 -&gt; 6.12.64" in html
     assert "None" not in html and "NaN" not in html
     assert "no commit changed" in history_html(history_of(index, "NOT_A_SYMBOL"))
+
+
+def test_the_symbol_panel_shows_the_line_history_of_a_git_checkout(tmp_path, cache):
+    """Explore's history button on a pkgs git clone (the embedded sample with two commits); the sample
+    itself has no history, and the view offers none."""
+    from talosnb.widgets import ExploreView, open_workspace
+
+    sample = ROOT / "data" / "sample"
+    pkgs = tmp_path / "pkgs"
+    shutil.copytree(sample / "pkgs", pkgs)
+    _git(pkgs, "init", "-q")
+    _commit(pkgs, "kernel: import the configs", "2025-01-01")
+    _edit(pkgs / NEW / "config-amd64", "# CONFIG_DUMMY is not set", "CONFIG_DUMMY=m")
+    made = _commit(pkgs, "feat: dummy as a module", "2025-02-01")
+    ws = open_workspace(pkgs=pkgs, talos=sample / "talos", kernel_src=sample / "linux", scratch=False)
+    assert ws.has_history()
+    view = ExploreView(ws, symbol="DUMMY")
+    assert view.history_button in view.children and view.history.value == ""
+    view.history_button.click()
+    html = view.history.value
+    assert "History of CONFIG_DUMMY" in html and made[:12] in html and "feat: dummy as a module" in html
+    assert "n &rarr; m" in html and "(no line) &rarr; n" in html     # amd64's change; both arches' import
+    frame = ws.line_history("DUMMY", "amd64")
+    assert list(frame["commit"]) == [made[:12], frame["commit"].iloc[-1]] and len(frame) == 2
+    view.select("NETDEVICES")                                        # another symbol: the old history goes
+    assert view.history.value == ""
+
+    plain = open_workspace()                                         # the embedded sample
+    assert not plain.has_history()
+    assert ExploreView(plain).history_button not in ExploreView(plain).children

@@ -211,6 +211,7 @@ class Workspace:
         self._listeners: list[Callable[[str], None]] = []
         self._cache: dict[str, tuple[int, object]] = {}
         self._drift: dict[str, tuple[tuple, list]] = {}
+        self._history_state: dict[str, object] = {}      # the pkgs history index, built on first use
         talos = session.inputs.talos
         if talos is not None:
             # a checkout may lack one arch's list: commands that need it say so (module_list())
@@ -336,6 +337,31 @@ class Workspace:
         from talosnb.analyses.symbol import symbol_panel
 
         return symbol_panel(self.configs, name)
+
+    def has_history(self) -> bool:
+        """Whether the pkgs checkout is a git clone whose history says when config lines changed
+        (the embedded sample and its scratch copies have none)."""
+        if "history" not in self._history_state:
+            from talosnb.analyses.history import is_git_checkout
+
+            inputs = self.session.inputs
+            self._history_state["history"] = not inputs.sample and is_git_checkout(inputs.pkgs.path)
+        return bool(self._history_state["history"])
+
+    def line_history(self, name: str, arch: str | None = None):
+        """The commits of the pkgs checkout that changed CONFIG_`name`'s line, newest first, on one arch
+        or all (a DataFrame, talosnb.analyses.history.history_of). The index is built once per
+        Workspace, in one pass over the history, and cached on disk by commit."""
+        from talosnb.analyses.history import build_index, history_of
+
+        if not self.has_history():
+            raise InputError(f"{self.session.inputs.pkgs.path} is not a git checkout: it has no history",
+                             hint=f"give {opt('pkgs')}: a git clone of siderolabs/pkgs")
+        index = self._history_state.get("index")
+        if index is None:
+            index = self._history_state["index"] = build_index(self.session.inputs.pkgs.path,
+                                                               arches=list(self.configs))
+        return history_of(index, name.removeprefix("CONFIG_"), arch)
 
     def menu_tree(self):
         """Both arches' menus merged into one tree (analyses.menu; built once per parsed trees)."""

@@ -10,7 +10,7 @@ import pandas as pd
 from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
+from talosnb.present.html import _TABLE_STYLE, _e, change_html, history_html, symbol_panel_html
 from talosnb.present.text import change_summary, change_text, fix_button_label, values_text
 
 from .base import _error_html, _replace_children, _View
@@ -67,14 +67,23 @@ class ExploreView(_View):
         self.outcome = widgets.VBox()
         self.outcome.add_class("talosnb-outcome")
         self.panel.add_class("talosnb-panel-html")
+        # the line's history (pkgs git log): asked for with a button, as building the index takes a while
+        self.history_button = widgets.Button(description="history of this line", icon="history",
+                                             tooltip="the commits of the pkgs checkout that changed this "
+                                                     "symbol's config line, newest first",
+                                             layout=widgets.Layout(width="auto"))
+        self.history_button.on_click(lambda _: self.show_history())
+        self.history = widgets.HTML()
+        self.history.add_class("talosnb-history")
         self.undo_button = widgets.Button(description="undo", icon="undo",
                                           tooltip="undo the last change (config or module list)")
         self.status = widgets.HTML()
         self.search_box.observe(lambda change: self.run_search(change["new"]), names="value")
         self.results.observe(self._picked, names="value")
         self.undo_button.on_click(lambda _: self.undo())
+        history = [self.history_button, self.history] if workspace.has_history() else []
         super().__init__(workspace, [widgets.HTML(_MONO_STYLE), self.search_box, self.results, self.panel,
-                                     self.path_box, self.controls, widgets.HTML(BUTTON_LEGEND),
+                                     self.path_box, *history, self.controls, widgets.HTML(BUTTON_LEGEND),
                                      widgets.HBox([self.undo_button, self.status]), self.outcome], auto=auto)
         if symbol:
             self.select(symbol)
@@ -132,10 +141,25 @@ class ExploreView(_View):
             return
         if name != self.symbol and not keep_outcome:
             self._clear_outcome()
+        if panel["symbol"] != self.symbol:
+            self.history.value = ""
         self.symbol = panel["symbol"]
         self.panel.value = symbol_panel_html(panel)
         self._build_path(panel)
         self._build_controls(panel)
+
+    def show_history(self) -> None:
+        """The shown symbol's history under the panel: per arch, newest first, kernel bumps and
+        reorder-only commits marked."""
+        if self.symbol is None:
+            return
+        try:
+            df = self.workspace.line_history(self.symbol)
+        except TalosnbError as e:
+            self.history.value = _error_html(e)
+            return
+        self.history.value = (_TABLE_STYLE + f"<h4 style='margin:6px 0 2px 0'>History of CONFIG_{_e(self.symbol)}"
+                              f" ({len(df)} commit(s))</h4>" + history_html(df))
 
     def refresh(self) -> None:
         super().refresh()
