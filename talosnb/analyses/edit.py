@@ -308,12 +308,21 @@ def _quote_if_string(config: Config, change: CascadeChange) -> str | None:
     return change.new
 
 
+def probe_command(change: toolchain.ProbeChange, limit: int = 60) -> str:
+    """What a probe runs or reads, shortened for output: its variable or version (CC_VERSION_TEXT,
+    CC_VERSION), a number computed from one (expr CC_VERSION / 10000), a yes/no probe's command."""
+    command = re.sub(r"TALOSNB_TC_(\w+?)(_\d+)?\b", r"\1", change.command.removeprefix("$"))
+    # scripts/Kconfig.include's scratch folder around cc-option & co. says nothing
+    command = " ".join(command.replace('trap "rm -rf .tmp_$$" EXIT; mkdir .tmp_$$; ', "").split())
+    return command if len(command) <= limit else command[:limit - 3] + "..."
+
+
 def probe_label(change: toolchain.ProbeChange) -> str:
-    """A probe as the output names it: its variable or version (CC_VERSION_TEXT, CC_VERSION), a number
-    computed from one (expr CC_VERSION / 10000), or the command of a yes/no probe, shortened."""
-    command = re.sub(r"TALOSNB_TC_(\w+?)_\d+\b", r"\1", change.command.removeprefix("$"))
-    command = " ".join(command.split())
-    return command if len(command) <= 60 else command[:57] + "..."
+    """A probe as the output names it: a version or text by what it reads (CC_VERSION), a yes/no
+    probe by the lines it decides (the probe of CC_HAS_ASM_INLINE)."""
+    if change.kind == "yes/no" and change.used_by:
+        return "the probe of " + ", ".join(change.used_by[:3]) + (", ..." if len(change.used_by) > 3 else "")
+    return probe_command(change)
 
 
 def _toolchain_refusal(assignment: Assignment, error: InputError) -> Refusal:

@@ -53,13 +53,18 @@ TOOLCHAIN_HEADING = "toolchain (re-recorded as if made with that toolchain):"
 
 
 def probe_line(change) -> str:
-    """One re-recorded toolchain answer (a toolchain.ProbeChange): the probe, old -> new, the lines it
-    feeds."""
+    """One re-recorded toolchain answer (a toolchain.ProbeChange): the probe, old -> new, and the lines
+    it feeds (a yes/no probe: what it runs)."""
     def shown(value: str) -> str:
         return dotconfig.quote(value) if change.kind == "text" and not value.isdigit() else value
-    users = ", ".join(change.used_by[:4]) + (", ..." if len(change.used_by) > 4 else "")
-    return (f"{edit.probe_label(change)}: {shown(change.old)} -> {shown(change.new)}"
-            + (f"  (read by {users})" if users else ""))
+    label = edit.probe_label(change)
+    if change.kind == "yes/no":
+        note = edit.probe_command(change)
+    else:
+        readers = [name for name in change.used_by if name != label]
+        note = ", ".join(readers[:4]) + (", ..." if len(readers) > 4 else "")
+        note = f"read by {note}" if note else ""
+    return f"{label}: {shown(change.old)} -> {shown(change.new)}" + (f"  ({note})" if note else "")
 
 
 def toolchain_lines(changes) -> list[str]:
