@@ -103,6 +103,64 @@ def conf_main(kernel_conf, make_envs) -> dict[tuple[str, str], str]:
     return dict(zip(keys, texts))
 
 
+# --- retargeting: wrappers of clang-22 that conf's probes take for another toolchain ---------
+
+FAKE_CLANG = """#!/bin/sh
+# clang 21.1.8 as far as the kernel's probes can tell: its --version and its
+# version macros (scripts/cc-version.sh); every other question goes to clang-22
+case " $* " in
+*" --version "*) echo "clang version 21.1.8"; echo "Target: x86_64-pc-linux-gnu"; exit 0 ;;
+esac
+if [ "$*" = "-E -P -x c -" ]; then
+    clang-22 "$@" | sed 's/^Clang[[:space:]]*22[[:space:]]*1[[:space:]]*8/Clang 21 1 8/'
+    exit
+fi
+exec clang-22 "$@"
+"""
+FAKE_PAHOLE = "#!/bin/sh\necho v1.29\n"
+# clang-22 that does not take `asm inline` (init/Kconfig CC_HAS_ASM_INLINE)
+NO_ASM_INLINE = """#!/bin/sh
+if [ "$*" = "-x c - -c -o /dev/null" ]; then
+    input=$(cat)
+    case "$input" in *"asm inline"*) exit 1 ;; esac
+    printf '%s\\n' "$input" | clang-22 "$@"
+    exit
+fi
+exec clang-22 "$@"
+"""
+
+
+@pytest.fixture(scope="session")
+def fake_tools(tmp_path_factory) -> Path:
+    """Test scaffolding around the real clang-22: wrappers that answer some questions otherwise."""
+    folder = tmp_path_factory.mktemp("fake-toolchain")
+    for name, text in (("clang-21", FAKE_CLANG), ("pahole", FAKE_PAHOLE), ("clang-no-asm-inline", NO_ASM_INLINE)):
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o755)
+    return folder
+
+
+# The toolchain the retarget tests move Talos main's config to (what the clang-21 and pahole
+# wrappers answer), as assignments to its toolchain lines.
+RETARGET = {"CLANG_VERSION": "210108", "CC_VERSION_TEXT": "clang version 21.1.8", "PAHOLE_VERSION": "129"}
+
+
+@pytest.fixture(scope="session")
+def retarget_conf(kernel_conf, clang_envs, conf_main, fake_tools) -> dict[str, dict[str, str]]:
+    """arch -> conf's texts for a toolchain bump in the 7.2.12 tree: "base" (Talos main's config as conf
+    writes it with clang-22), "want" (conf's output of base with clang 21.1.8 and pahole 1.29:
+    RETARGET), "child" (conf's output of the Talos config as given, made with that toolchain)."""
+    variables = {**CLANG, **NO_RUSTC, "CC": str(fake_tools / "clang-21"), "PAHOLE": str(fake_tools / "pahole")}
+
+    def made(arch: str) -> dict[str, str]:
+        env = kernel_conf["7.2"].make_env(arch, variables)
+        base = conf_main[("clang-22", arch)]
+        return {"base": base, "want": kernel_conf["7.2"].olddefconfig(base, arch, env),
+                "child": kernel_conf["7.2"].olddefconfig(real_config("main", arch), arch, env)}
+    arches = ("amd64", "arm64")
+    return dict(zip(arches, conf_map(made, arches)))
+
+
 @pytest.fixture(scope="session")
 def engine_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("engine-cache")

@@ -25,6 +25,7 @@ from engine_fixtures import (  # noqa: F401  (fixtures)
     conf_map,
     engine_cache,
     engine_cache_env,
+    fake_tools,
     have_clang,
     kernel_conf,
     make_envs,
@@ -300,41 +301,6 @@ def test_cli_refusal_names_llvm(trees, tmp_path):
 
 
 # --- retargeting: the same config with another toolchain recorded -----------------
-
-FAKE_CLANG = """#!/bin/sh
-# clang 21.1.8 as far as the kernel's probes can tell: its --version and its
-# version macros (scripts/cc-version.sh); every other question goes to clang-22
-case " $* " in
-*" --version "*) echo "clang version 21.1.8"; echo "Target: x86_64-pc-linux-gnu"; exit 0 ;;
-esac
-if [ "$*" = "-E -P -x c -" ]; then
-    clang-22 "$@" | sed 's/^Clang[[:space:]]*22[[:space:]]*1[[:space:]]*8/Clang 21 1 8/'
-    exit
-fi
-exec clang-22 "$@"
-"""
-FAKE_PAHOLE = "#!/bin/sh\necho v1.29\n"
-# clang-22 that does not take `asm inline` (init/Kconfig CC_HAS_ASM_INLINE)
-NO_ASM_INLINE = """#!/bin/sh
-if [ "$*" = "-x c - -c -o /dev/null" ]; then
-    input=$(cat)
-    case "$input" in *"asm inline"*) exit 1 ;; esac
-    printf '%s\\n' "$input" | clang-22 "$@"
-    exit
-fi
-exec clang-22 "$@"
-"""
-
-
-@pytest.fixture(scope="session")
-def fake_tools(tmp_path_factory) -> Path:
-    """Test scaffolding around the real clang-22: wrappers that answer some questions otherwise."""
-    folder = tmp_path_factory.mktemp("fake-toolchain")
-    for name, text in (("clang-21", FAKE_CLANG), ("pahole", FAKE_PAHOLE), ("clang-no-asm-inline", NO_ASM_INLINE)):
-        (folder / name).write_text(text)
-        (folder / name).chmod(0o755)
-    return folder
-
 
 @needs_clang
 @pytest.mark.parametrize("arch", ARCHES)

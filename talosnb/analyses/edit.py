@@ -29,7 +29,7 @@ from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE, expr_value
 from talosnb.core import dotconfig
 from talosnb.core.errors import InputError
 from talosnb.core.names import is_placeholder
-from talosnb.kconfig import semantics
+from talosnb.kconfig import semantics, toolchain
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import (
     Explainer,
@@ -238,6 +238,11 @@ class Refusal:
     reasons: list[Reason]
     fix: Fix | None = None
 
+    @property
+    def toolchain(self) -> bool:
+        """A toolchain line whose probe answer can't be (or, in host mode, isn't) re-recorded."""
+        return any(r.kind == "toolchain" for r in self.reasons)
+
     def as_dict(self) -> dict:
         return {"symbol": self.assignment.symbol, "requested": self.assignment.value, "got": self.got,
                 "reasons": [r.as_dict() for r in self.reasons],
@@ -275,6 +280,8 @@ class ChangeSet:
     applied: bool
     mode: str                           # "set" or "merge"
     undefined: list[str] = field(default_factory=list)   # requested symbols this arch doesn't define
+    # toolchain answers re-recorded by assignments to toolchain lines (recorded mode), before the rest
+    toolchain: list[toolchain.ProbeChange] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -288,6 +295,7 @@ class ChangeSet:
         return {"arch": self.arch, "tree_version": self.tree_version, "mode": self.mode,
                 "applied": self.applied, "requested": [str(a) for a in self.requested],
                 "results": self.results, "undefined": self.undefined,
+                "toolchain": [c.as_dict() for c in self.toolchain],
                 "cascade": [c.__dict__ for c in self.cascade],
                 "refusals": [r.as_dict() for r in self.refusals]}
 
@@ -298,6 +306,39 @@ def _quote_if_string(config: Config, change: CascadeChange) -> str | None:
     if change.new is not None and sym.orig_type is STRING:
         return dotconfig.quote(change.new)
     return change.new
+
+
+def probe_command(change: toolchain.ProbeChange, limit: int = 60) -> str:
+    """What a probe runs or reads, shortened for output: its variable or version (CC_VERSION_TEXT,
+    CC_VERSION), a number computed from one (expr CC_VERSION / 10000), a yes/no probe's command."""
+    command = re.sub(r"TALOSNB_TC_(\w+?)(_\d+)?\b", r"\1", change.command.removeprefix("$"))
+    # scripts/Kconfig.include's scratch folder around cc-option & co. says nothing
+    command = " ".join(command.replace('trap "rm -rf .tmp_$$" EXIT; mkdir .tmp_$$; ', "").split())
+    return command if len(command) <= limit else command[:limit - 3] + "..."
+
+
+def probe_label(change: toolchain.ProbeChange) -> str:
+    """A probe as the output names it: a version or text by what it reads (CC_VERSION), a yes/no
+    probe by the lines it decides (the probe of CC_HAS_ASM_INLINE)."""
+    if change.kind == "yes/no" and change.used_by:
+        return "the probe of " + ", ".join(change.used_by[:3]) + (", ..." if len(change.used_by) > 3 else "")
+    return probe_command(change)
+
+
+def _toolchain_refusal(assignment: Assignment, error: InputError) -> Refusal:
+    text = error.message + (f"; {error.hint}" if error.hint else "")
+    return Refusal(assignment, None, [Reason(text, error.where, fixed=True, kind="toolchain")])
+
+
+def _net(changes: Sequence[toolchain.ProbeChange]) -> list[toolchain.ProbeChange]:
+    """Successive changes of the same probes as one: the first old, the last new answer."""
+    first: dict[str, toolchain.ProbeChange] = {}
+    last: dict[str, toolchain.ProbeChange] = {}
+    for c in changes:
+        first.setdefault(c.probe, c)
+        last[c.probe] = c
+    return [toolchain.ProbeChange(p, c.kind, c.command, c.old, last[p].new, c.used_by)
+            for p, c in first.items() if c.old != last[p].new]
 
 
 # --- the editor -----------------------------------------------------------------
@@ -344,6 +385,7 @@ class Editor:
         self.future: list[tuple] = []
         self._written_cache: dict[str, str] | None = None
         self._recomputed: set[str] | None = None
+        self._toolchain_lines: frozenset[str] | None = None
         hidden = config.transitional
         self._sym_set = {s for s in config.kconf.unique_defined_syms
                          if s not in hidden and not is_placeholder(s.name)}
@@ -385,15 +427,22 @@ class Editor:
         return dict(cache)
 
     def _cascade(self, before: dict[str, str], after: dict[str, str],
-                 names: Iterable[str] | None = None, requested: set[str] = frozenset()) -> list[CascadeChange]:
+                 names: Iterable[str] | None = None, requested: set[str] = frozenset(),
+                 probes: Sequence[toolchain.ProbeChange] = ()) -> list[CascadeChange]:
         kconf = self.config.kconf
         assumed = assumed_probe_users(self.config)
+        # a line read straight from a re-recorded answer says which answer (AS_VERSION from CC_VERSION)
+        fed = {user: change for change in probes for user in change.used_by}
         out = []
         for name in sorted(names if names is not None else before.keys() | after.keys()):
             old, new = before.get(name), after.get(name)
             if old != new:
-                reason = ("requested" if name in requested
-                          else cascade_reason(self.config, kconf.syms[name], old, new, assumed))
+                if name in requested:
+                    reason = "requested"
+                elif name in fed:
+                    reason = f"the toolchain's answer to {probe_label(fed[name])} was re-recorded"
+                else:
+                    reason = cascade_reason(self.config, kconf.syms[name], old, new, assumed)
                 out.append(CascadeChange(name, old, new, reason))
         return out
 
@@ -412,19 +461,31 @@ class Editor:
         mode="merge": keep the result and list what did not take effect.
         """
         requested, undefined = self._prepare(assignments)
-        before = self._written()
-        trial = _Trial(self.config)
-        after = self._apply(requested, trial)
-        touched = self._recomputed
         # later assignments to the same symbol win, like later lines of a fragment
         final = {a.symbol: a for a in requested}
-        failed = [a for a in final.values() if not _matches(self.config, a, after)]
+        # toolchain lines (CLANG_VERSION, PAHOLE_VERSION, CC_HAS_*, ...) have no prompt: in recorded
+        # mode an assignment re-records the probe answer behind them, as if the config had been made
+        # with that toolchain, and the rest of the batch applies on top
+        retargeted = ({name: a for name, a in final.items() if name in self.toolchain_lines()}
+                      if self.config.tree.mode == "recorded" else {})
+        before = self._written()
+        probes, toolchain_refusals = self._retarget(retargeted, mode)
+        trial = _Trial(self.config)
+        after = self._apply([a for a in requested if a.symbol not in retargeted], trial)
+        touched = self._recomputed
         results = {a.symbol: after.get(a.symbol) for a in final.values()}
-        cascade = self._cascade(before, after, touched, set(final))
-        refusals = [Refusal(a, after.get(a.symbol), self._why_not(a)) for a in failed]
-        keep = not dry_run and (mode == "merge" or not failed)
+        cascade = self._cascade(before, after, touched, set(final), probes)
+        refusals = []
+        for a in final.values():
+            if a.symbol in toolchain_refusals:
+                refusal = toolchain_refusals[a.symbol]
+                refusal.got = after.get(a.symbol)
+                refusals.append(refusal)
+            elif not _matches(self.config, a, after):
+                refusals.append(Refusal(a, after.get(a.symbol), self._why_not(a)))
+        keep = not dry_run and (mode == "merge" or not refusals)
         change = ChangeSet(self.arch, self.config.tree.version, list(requested), results,
-                           cascade, refusals, applied=keep, mode=mode, undefined=undefined)
+                           cascade, refusals, applied=keep, mode=mode, undefined=undefined, toolchain=probes)
         if keep and cascade:
             state = trial.state_before(_user_state(self.config))
             _rebase(self.config, after)
@@ -432,10 +493,57 @@ class Editor:
             self.future.clear()
         else:
             trial.restore()
+            if probes:
+                toolchain.set_probe_answers(self.config, {c.probe: c.old for c in probes})
         if fix and refusals and mode == "set":
             for refusal in refusals:
-                refusal.fix = self.find_fix(refusal.assignment, budget=fix_budget)
+                if not refusal.toolchain:   # no user value reaches a toolchain line
+                    refusal.fix = self.find_fix(refusal.assignment, budget=fix_budget)
         return change
+
+    # --- toolchain lines -------------------------------------------------------
+
+    def toolchain_lines(self) -> frozenset[str]:
+        """The lines that record a toolchain answer (toolchain.toolchain_symbols). A host-mode tree
+        has no placeholders to tell them by: they are read from the recorded-mode parse of the same
+        tree (cached on disk)."""
+        if self._toolchain_lines is None:
+            tree = self.config.tree
+            if tree.mode != "recorded":
+                from talosnb.kconfig.tree import KconfigTree
+                tree = KconfigTree.load(tree.path, tree.arch, version=tree.version)
+            self._toolchain_lines = frozenset(toolchain.toolchain_symbols(tree))
+        return self._toolchain_lines
+
+    def _retarget(self, wanted: dict[str, Assignment], mode: str,
+                  ) -> tuple[list[toolchain.ProbeChange], dict[str, Refusal]]:
+        """Re-record the probe answers behind `wanted` (toolchain.retarget); a line no answer gives
+        that value is refused. `set` changes nothing then; `merge` keeps the lines that can be had."""
+        if not wanted:
+            return [], {}
+        try:
+            return toolchain.retarget(self.config, {n: a.value for n, a in wanted.items()}), {}
+        except InputError as e:
+            together = e
+        # which lines can't be had: each on its own (retarget changes nothing when it raises)
+        kept: list[toolchain.ProbeChange] = []
+        refused: dict[str, Refusal] = {}
+        for name, a in wanted.items():
+            try:
+                one = toolchain.retarget(self.config, {name: a.value})
+            except InputError as e:
+                refused[name] = _toolchain_refusal(a, e)
+                continue
+            if mode == "merge":
+                kept += one
+            else:
+                toolchain.set_probe_answers(self.config, {c.probe: c.old for c in one})
+        if not refused:   # each can be had, but not all of them at once
+            refused = {name: _toolchain_refusal(a, together) for name, a in wanted.items()}
+            if mode == "merge":
+                toolchain.set_probe_answers(self.config, {c.probe: c.old for c in reversed(kept)})
+                kept = []
+        return _net(kept), refused
 
     def _prepare(self, assignments) -> tuple[list[Assignment], list[str]]:
         requested, undefined, bad = [], [], []
@@ -468,6 +576,12 @@ class Editor:
     def _why_not(self, assignment: Assignment) -> list[Reason]:
         """Explain (on the current state) why `assignment` doesn't take effect."""
         sym = self.config.kconf.syms[assignment.symbol]
+        if self.config.tree.mode != "recorded" and sym.name in self.toolchain_lines():
+            return [Reason(f"{sym.name} is a toolchain line: in host mode this machine's toolchain decides it, "
+                           "as `make olddefconfig` here would; to re-record it as if the config had been made "
+                           f"with another toolchain use {toolchain.opt_value('toolchain', 'recorded')}, or pick "
+                           "the host compiler with LLVM=... or CC=...", location(sym), fixed=True,
+                           kind="toolchain")]
         ex = Explainer(self.config)
         trial = _Trial(self.config)
         trial.set(sym, assignment.value)
@@ -652,6 +766,8 @@ class Editor:
         change, state = self.history.pop()
         now = _user_state(self.config)
         _restore_state(self.config, state)
+        if change.toolchain:   # the answers it replaced
+            toolchain.set_probe_answers(self.config, {c.probe: c.old for c in change.toolchain})
         self._written()   # recompute what the undo invalidated now, not in the next edit
         self.future.append((change, now))
         return change
@@ -662,6 +778,8 @@ class Editor:
         change, state = self.future.pop()
         now = _user_state(self.config)
         _restore_state(self.config, state)
+        if change.toolchain:
+            toolchain.set_probe_answers(self.config, {c.probe: c.new for c in change.toolchain})
         self._written()
         self.history.append((change, now))
         return change

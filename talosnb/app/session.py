@@ -7,15 +7,20 @@ Session, so they all see the same loaded objects.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from talosnb.core.arches import parse_arches
-from talosnb.core.errors import InputError
+from talosnb.core import dotconfig
+from talosnb.core.arches import ARCH_SYMBOLS, ARCHES, header_arch, parse_arches
+from talosnb.core.errors import InputError, opt
+from talosnb.core.fileio import read_text
 from talosnb.core.versions import VersionCheck, compare_versions
 from talosnb.inputs.resolve import Inputs, resolve_inputs, scratch_copy
+from talosnb.kconfig import toolchain as tc
 from talosnb.kconfig.config import Config
+from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
 
@@ -51,13 +56,16 @@ class Session:
     configs: dict[str, Config] = field(default_factory=dict)
     scratch: Path | None = None
     _kbuild: dict = field(default_factory=dict, repr=False)
+    # arch -> the toolchain taken from another config at load (take_toolchain)
+    toolchain_taken: dict[str, TakenToolchain] = field(default_factory=dict)
 
     @classmethod
     def open(cls, pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
              kernel_src: str | os.PathLike | None = None, *, arch: str | None = "all",
              toolchain: str = "recorded", host: dict[str, str] | None = None,
              progress: bool = False, steps: Steps | None = None, scratch: bool | None = False,
-             kbuild: bool = False, patches: bool = True) -> Session:
+             kbuild: bool = False, patches: bool = True, llvm: str | None = None,
+             toolchain_from: Sequence[str | os.PathLike] = ()) -> Session:
         """Find the inputs (empty ones: the embedded sample) and load each arch's config.
 
         ``scratch``: work on a scratch copy of the config and module-list files
@@ -66,8 +74,24 @@ class Session:
         ``patches``: read the tree with the pkgs checkout's kernel/build/patches
         applied, as the build reads it (see :mod:`talosnb.inputs.patches`).
         ``progress`` shows download/extraction bars; ``steps`` hears about each step.
+        ``llvm`` (host mode): the toolchain `make LLVM=...` would use ("1", a suffix "-22", a prefix
+        "/usr/lib/llvm-22/bin/"), over $LLVM. ``toolchain_from`` (recorded mode): configs whose
+        recorded toolchain each loaded config takes (:meth:`take_toolchain`).
         """
         steps = steps or _Quiet()
+        if llvm is not None:
+            if toolchain != "host":
+                raise InputError(f"{opt('llvm')} picks the compiler host mode runs; recorded mode runs none",
+                                 hint=f"add {tc.opt_value('toolchain', 'host')}; in recorded mode, assign the "
+                                      "toolchain lines (CLANG_VERSION=...) or take them from another config "
+                                      f"({opt('toolchain_from')})")
+            if host is None:
+                host = tc.host_env(llvm=llvm)
+        if toolchain_from and toolchain != "recorded":
+            raise InputError(f"{opt('toolchain_from')} re-records the toolchain answers of recorded mode; "
+                             "in host mode this machine's toolchain answers",
+                             hint=f"use {tc.opt_value('toolchain', 'recorded')} (the default), or choose the "
+                                  "host compiler with LLVM=... or CC=...")
         arches = parse_arches(arch)
         steps.start(1 + len(arches) * (2 if kbuild else 1))
         steps.step("finding the inputs")
@@ -89,6 +113,9 @@ class Session:
             tree = KconfigTree.load(inputs.kernel.path, one, toolchain_mode=toolchain, host=host,
                                     check_sources=inputs.kernel.ensure_intact)
             session.configs[one] = Config.load(tree, inputs.pkgs.config_path(one))
+        if toolchain_from:
+            steps.step("taking the toolchain another config records")
+            session.take_toolchain(toolchain_from)
         if kbuild:
             for one in arches:
                 steps.step(f"scanning the Kbuild files for {one} (the first time takes a few seconds, "
@@ -111,6 +138,23 @@ class Session:
                     if check:
                         checks.append(check)
         return checks
+
+    # --- the toolchain of another config -----------------------------------------------
+
+    def take_toolchain(self, sources: Sequence[str | os.PathLike]) -> dict[str, TakenToolchain]:
+        """Every toolchain answer another config records replaces this session's
+        (toolchain.toolchain_from), as if the configs had been made with that toolchain; what depends
+        on the answers recomputes. Each source is a config file (for the arch its header or its
+        lines name) or a folder holding config-ARCH (a pkgs checkout's kernel/build/ or the checkout).
+        Every loaded arch needs one. Part of loading: undo doesn't take it back."""
+        chosen = _toolchain_sources(sources, list(self.configs))
+        for arch, (path, text) in chosen.items():
+            config = self.configs[arch]
+            before = config.text()
+            changes = tc.toolchain_from(config, text, source=str(path))
+            lines = {c.symbol for c in config_diff(before, config.text())} if changes else set()
+            self.toolchain_taken[arch] = TakenToolchain(path, changes, lines)
+        return dict(self.toolchain_taken)
 
     # --- Kbuild maps and module lists (one place for the CLI, the widgets and the notebooks) ---
 
@@ -160,3 +204,69 @@ class Session:
         maps = {arch: self.kbuild_map(arch) for arch in lists}
         return check_module_lists(lists, values, maps, tree_version=self.tree_version,
                                   list_version=self.list_version(), verify_fix=verify_fix, unlisted=unlisted)
+
+
+@dataclass
+class TakenToolchain:
+    """The toolchain one arch's config took from another config: its file, the re-recorded answers,
+    and the config lines that changed with them."""
+
+    source: Path
+    changes: list[tc.ProbeChange]
+    lines: set[str]
+
+    def as_dict(self) -> dict:
+        return {"source": str(self.source), "toolchain": [c.as_dict() for c in self.changes],
+                "lines": sorted(self.lines)}
+
+
+def _config_arch(text: str) -> str | None:
+    """The arch a config is for: its header (Linux/x86), else the arch symbols it sets."""
+    head = dotconfig.header(text)
+    if head is not None:
+        return next((arch for arch in ARCHES if header_arch(arch) == head.arch), None)
+    lines = set(text.splitlines())
+    return next((arch for arch, names in ARCH_SYMBOLS.items()
+                 if any(f"CONFIG_{name}=y" in lines for name in names)), None)
+
+
+def _toolchain_sources(sources: Sequence[str | os.PathLike], arches: list[str]) -> dict[str, tuple[Path, str]]:
+    """arch -> (file, text) for take_toolchain; every problem an InputError naming the file."""
+    chosen: dict[str, tuple[Path, str]] = {}
+    for source in sources:
+        path = Path(source)
+        if path.is_dir():
+            files = [folder / f"config-{arch}" for folder in (path, path / "kernel" / "build") for arch in arches]
+            found = [f for f in files if f.is_file()]
+            if not found:
+                raise InputError("no config-ARCH in this folder to take the toolchain from", where=str(path),
+                                 hint=f"{opt('toolchain_from')} takes a config file, or a folder holding "
+                                      "config-ARCH (a pkgs checkout)")
+            candidates = found
+        else:
+            candidates = [path]
+        for file in candidates:
+            text, _snapshot = read_text(file, what="config to take the toolchain from")
+            arch = _config_arch(text)
+            if arch is None:
+                if len(arches) != 1 or not text.strip():
+                    raise InputError("can't tell which arch this config is for (no '# Linux/ARCH' header, "
+                                     "no CONFIG_X86_64=y or CONFIG_ARM64=y)", where=str(file),
+                                     hint=f"give a full .config (kernel/build/config-ARCH), or one {opt('arch')}")
+                arch = arches[0]
+            if arch not in arches:
+                if path.is_dir():
+                    continue
+                raise InputError(f"this is a config for {arch}, which is not loaded", where=str(file),
+                                 hint=f"give the config of {' and '.join(arches)}, or {opt('arch')} {arch}")
+            if arch in chosen and chosen[arch][0] != file:
+                raise InputError(f"two configs for {arch} to take the toolchain from: {chosen[arch][0]} and {file}",
+                                 hint="give one per arch")
+            chosen[arch] = (file, text)
+    missing = [arch for arch in arches if arch not in chosen]
+    if missing:
+        raise InputError(f"no config for {', '.join(missing)} to take the toolchain from "
+                         f"(given: {', '.join(str(s) for s in sources)})",
+                         hint=f"give one config per loaded arch (repeat {opt('toolchain_from')}), a folder "
+                              f"holding config-ARCH, or {opt('arch')} to load fewer arches")
+    return chosen

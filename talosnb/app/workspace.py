@@ -226,7 +226,8 @@ class Workspace:
     def open(cls, pkgs=None, talos=None, kernel_src=None, arch: str | None = "all", *,
              toolchain: str = "recorded", kbuild: bool = True, scratch: bool = False,
              steps: Steps | None = None, progress: bool = False, patches: bool = True,
-             hardening_checker: str | None = None) -> Workspace:
+             hardening_checker: str | None = None, llvm: str | None = None,
+             toolchain_from: Sequence[str] = ()) -> Workspace:
         """Load everything (:meth:`Session.open`), the Kbuild maps too unless ``kbuild=False``.
 
         Empty arguments mean the embedded sample, which is always worked on
@@ -236,11 +237,12 @@ class Workspace:
         (or Python exits). ``patches=False`` reads the kernel tree without the pkgs
         checkout's kernel/build/patches (applied by default, as the build does).
         ``hardening_checker`` is a kernel-hardening-checker folder or tarball for the
-        hardening gate (default: the Pkgfile's kspp_ref, downloaded).
+        hardening gate (default: the Pkgfile's kspp_ref, downloaded). ``llvm`` (host mode) and
+        ``toolchain_from`` (recorded mode): as :meth:`Session.open` takes them.
         """
         session = Session.open(pkgs, talos, kernel_src, arch=arch, toolchain=toolchain, kbuild=kbuild,
                                scratch=True if scratch else None, steps=steps, progress=progress,
-                               patches=patches)
+                               patches=patches, llvm=llvm, toolchain_from=toolchain_from)
         ws = cls(session, remove_scratch=session.scratch is not None, hardening_checker=hardening_checker)
         if steps is not None:
             steps.done(ws.describe())
@@ -460,7 +462,11 @@ class Workspace:
             # computed, and writing the text (~0.1 s) on every set would cost each click that much
             key = (arch, id(config.original_text))
             if self._drift.get(arch, (None,))[0] != key:
-                self._drift[arch] = (key, config_diff(config.original_text, config.text()))
+                # lines a toolchain taken from another config changed are that, not drift
+                taken = self.session.toolchain_taken.get(arch)
+                skip = taken.lines if taken is not None else set()
+                self._drift[arch] = (key, [c for c in config_diff(config.original_text, config.text())
+                                           if c.symbol not in skip])
             out[arch] = self._drift[arch][1]
         return out
 

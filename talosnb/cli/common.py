@@ -54,7 +54,17 @@ def common_options(parser: argparse.ArgumentParser, *, formats: tuple[str, ...] 
     parser.add_argument("--arch", default="all", choices=["amd64", "arm64", "all"], help="default: all")
     parser.add_argument("--toolchain", default="recorded", choices=["recorded", "host"],
                         help="recorded: answer compiler probes from what the config records (default); "
-                             "host: run them with this machine's compiler, like make olddefconfig")
+                             "host: run them with this machine's compiler, like make olddefconfig "
+                             "(LLVM=, CC=, LD=, HOSTCC=, ... read from the environment)")
+    parser.add_argument("--llvm", nargs="?", const="1", metavar="SUFFIX|PREFIX",
+                        help="with --toolchain host: the toolchain `make LLVM=...` uses, over $LLVM: --llvm "
+                             "(LLVM=1: clang, ld.lld, ...), --llvm=-22 (clang-22, ...), "
+                             "--llvm=/usr/lib/llvm-22/bin/ (a folder, with the trailing /)")
+    parser.add_argument("--toolchain-from", action="append", default=[], metavar="FILE",
+                        help="recorded mode: take every toolchain answer another config records (CC_VERSION_TEXT, "
+                             "CLANG_VERSION, PAHOLE_VERSION, CC_HAS_*, ...), as if the configs had been made with "
+                             "that toolchain; what depends on them recomputes. A config file (for the arch its "
+                             "header names; repeat for each arch) or a folder holding config-ARCH")
     parser.add_argument("--format", default="text", choices=list(formats), help="output format")
     parser.add_argument("--progress", action="store_true", help="show progress bars for long work")
 
@@ -110,7 +120,8 @@ def open_session(args: argparse.Namespace) -> Session:
     from talosnb.app.session import Session
 
     return Session.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch, toolchain=args.toolchain,
-                        progress=args.progress, patches=not args.no_patches)
+                        progress=args.progress, patches=not args.no_patches, llvm=getattr(args, "llvm", None),
+                        toolchain_from=getattr(args, "toolchain_from", None) or ())
 
 
 def open_workspace(args: argparse.Namespace) -> Workspace:
@@ -118,6 +129,17 @@ def open_workspace(args: argparse.Namespace) -> Workspace:
     from talosnb.app.workspace import Workspace
 
     return Workspace(open_session(args), hardening_checker=getattr(args, "hardening_checker", None))
+
+
+def refuse_toolchain_options(args: argparse.Namespace, what: str) -> None:
+    """--llvm and --toolchain-from where `what` doesn't take them: bad usage, not silently ignored."""
+    from talosnb.core.errors import InputError
+
+    given = [name for name, value in (("--llvm", getattr(args, "llvm", None)),
+                                      ("--toolchain-from", getattr(args, "toolchain_from", None))) if value]
+    if given:
+        raise InputError(f"{' and '.join(given)} can't be used with {what}",
+                         hint="leave them out; LLVM=, CC=, ... in the environment still choose the host toolchain")
 
 
 def cli_name(name: str) -> str:
@@ -139,4 +161,12 @@ def context(session: Session) -> tuple[dict, str]:
         lines += [f"note: {warning}" for warning in patches.warnings()]
     for c in checks:
         lines.append(f"{'WARNING' if c.kind == 'mismatch' else 'note'}: {c.message}")
+    if session.toolchain_taken:
+        from talosnb.present.text import toolchain_lines
+
+        payload["toolchain_from"] = {arch: t.as_dict() for arch, t in session.toolchain_taken.items()}
+        for arch, taken in session.toolchain_taken.items():
+            lines.append(f"{arch}: toolchain taken from {taken.source}")
+            lines += [f"  {line}" for line in toolchain_lines(taken.changes)] or \
+                ["  (it records the same toolchain answers)"]
     return payload, "\n".join(lines) + "\n"

@@ -17,7 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Apply fragment files (CONFIG_X=... and '# CONFIG_X is not set' lines) in order, as the "
                      "kernel's scripts/kconfig/merge_config.sh followed by olddefconfig does, and write "
                      "config-ARCH. Every requested value that did not end up in the result is listed (exit 1), "
-                     "like merge_config.sh's warnings.")
+                     "like merge_config.sh's warnings. Lines for toolchain lines (CLANG_VERSION=..., CC_HAS_*=...) re-record "
+                     "that compiler probe's answer in recorded mode, as if the config had been made with that "
+                     "toolchain.")
     common_options(p)
     p.add_argument("fragments", nargs="+", metavar="FRAGMENT")
     write_options(p)

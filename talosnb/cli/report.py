@@ -8,7 +8,7 @@ from pathlib import Path
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import atomic_write
 
-from .common import Result, common_options, context, open_session, open_workspace
+from .common import Result, common_options, context, open_session, open_workspace, refuse_toolchain_options
 
 _HTML = (".html", ".htm")
 _MARKDOWN = (".md", ".markdown")
@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> Result:
             text += f"note: not every gate ran: {error}\n"
     sections = []
     if args.upgrade_to:
+        refuse_toolchain_options(args, "--upgrade-to")
         from talosnb.app.upgrade import Upgrade
         from talosnb.present.report import upgrade_html
 

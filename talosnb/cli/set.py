@@ -15,10 +15,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Apply the assignments as one batch, exactly as merging them into the .config and running "
                      "`make olddefconfig` would, and write config-ARCH. If any assignment can't take effect on an "
                      "arch, nothing is written; the reason is shown as a tree of unmet conditions with file:line, "
-                     "with a fix verified on a copy. Exit 1 on refusal.")
+                     "with a fix verified on a copy. Exit 1 on refusal. In recorded mode an assignment to a toolchain line "
+                     "(CC_VERSION_TEXT, CLANG_VERSION, PAHOLE_VERSION, CC_HAS_*, ...) re-records that compiler "
+                     "probe's answer, as if the config had been made with that toolchain (listed under its own "
+                     "heading); in host mode the host's toolchain decides them.")
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = ("examples:\n  talosnb set BLK_DEV_NBD=m\n  talosnb set --arch arm64 CONFIG_NR_CPUS=512 "
-                "'LOCALVERSION=\"-talos\"'\n  talosnb set --dry-run DEBUG_INFO_BTF=n")
+                "'LOCALVERSION=\"-talos\"'\n  talosnb set --dry-run DEBUG_INFO_BTF=n\n"
+                "  talosnb set CLANG_VERSION=210108 'CC_VERSION_TEXT=\"clang version 21.1.8\"' PAHOLE_VERSION=129\n"
+                "  talosnb set --toolchain-from ../pkgs-bumped USB_SERIAL=m")
     common_options(p)
     p.add_argument("assignments", nargs="+", metavar="SYMBOL=VALUE")
     write_options(p)

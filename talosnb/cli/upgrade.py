@@ -6,7 +6,7 @@ import argparse
 
 from talosnb.analyses.upgrade import SECTIONS
 
-from .common import Result, common_options, positive
+from .common import Result, common_options, positive, refuse_toolchain_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -78,6 +78,7 @@ class _TerminalSteps:
 def run(args: argparse.Namespace) -> Result:
     from talosnb.app.upgrade import Upgrade
 
+    refuse_toolchain_options(args, "upgrade (it loads two trees)")
     steps = _TerminalSteps() if args.progress else None
     upgrade = Upgrade.open(args.pkgs, args.talos, args.kernel_src, to_kernel_src=args.to_kernel_src,
                            to_version=args.to_version, sha256=args.sha256, sha512=args.sha512,

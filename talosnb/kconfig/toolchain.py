@@ -537,6 +537,10 @@ class ProbeChange:
     def __str__(self) -> str:
         return f"{self.command}: {self.old!r} -> {self.new!r}"
 
+    def as_dict(self) -> dict[str, object]:
+        return {"probe": self.probe, "kind": self.kind, "command": self.command, "old": self.old,
+                "new": self.new, "used_by": list(self.used_by)}
+
 
 def toolchain_symbols(config) -> list[str]:
     """The config's lines that record a toolchain answer: promptless symbols fed by a probe

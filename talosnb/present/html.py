@@ -76,6 +76,10 @@ def change_html(change: edit.ChangeSet) -> str:
     if change.refusals:
         out += "".join(f"<div>{refusal_html(r)}</div>" for r in change.refusals)
     else:
+        if change.toolchain:
+            out += (f"<div><b>{_e(words.TOOLCHAIN_HEADING)}</b><ul>"
+                    + "".join(f"<li><code>{_e(words.probe_line(c))}</code></li>" for c in change.toolchain)
+                    + "</ul></div>")
         out += cascade_html(change.cascade)
     return out
 

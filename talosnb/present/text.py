@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome
+from talosnb.core import dotconfig
 from talosnb.core.errors import opt
 
 #: how an absent config line reads in tables and cascades
@@ -47,6 +48,32 @@ def cascade_line(change: edit.CascadeChange) -> str:
     return f"{change.symbol}: {line_value(change.old)} -> {line_value(change.new)}  ({change.reason})"
 
 
+#: the heading the re-recorded toolchain answers go under, before the cascade
+TOOLCHAIN_HEADING = "toolchain (re-recorded as if made with that toolchain):"
+
+
+def probe_line(change) -> str:
+    """One re-recorded toolchain answer (a toolchain.ProbeChange): the probe, old -> new, and the lines
+    it feeds (a yes/no probe: what it runs)."""
+    def shown(value: str) -> str:
+        return dotconfig.quote(value) if change.kind == "text" and not value.isdigit() else value
+    label = edit.probe_label(change)
+    if change.kind == "yes/no":
+        note = edit.probe_command(change)
+    else:
+        readers = [name for name in change.used_by if name != label]
+        note = ", ".join(readers[:4]) + (", ..." if len(readers) > 4 else "")
+        note = f"read by {note}" if note else ""
+    return f"{label}: {shown(change.old)} -> {shown(change.new)}" + (f"  ({note})" if note else "")
+
+
+def toolchain_lines(changes) -> list[str]:
+    """The heading and one line per re-recorded answer (empty when none was)."""
+    if not changes:
+        return []
+    return [TOOLCHAIN_HEADING] + [f"  {probe_line(c)}" for c in changes]
+
+
 def change_head(change: edit.ChangeSet) -> str:
     """``amd64 (6.12.117): 3 change(s)`` / ``refused, nothing changed`` / ``no change``."""
     if change.mode == "set" and change.refusals:
@@ -71,6 +98,7 @@ def change_text(change: edit.ChangeSet) -> str:
     out = [change_head(change)]
     out += [f"  {undefined_line(n, change.arch)}" for n in change.undefined]
     if not (change.mode == "set" and change.refusals):
+        out += [f"  {line}" for line in toolchain_lines(change.toolchain)]
         out += [f"  {cascade_line(c)}" for c in change.cascade]
     for refusal in change.refusals:
         out.append("  " + refusal_text(refusal).replace("\n", "\n  "))
@@ -214,6 +242,7 @@ def _merge_text(outcome: EditOutcome, written: Mapping[str, bool], dry_run: bool
         text += f"\n{arch} ({change.tree_version}): {len(change.cascade)} change(s)"
         text += " (dry run)\n" if dry_run else (" written\n" if written.get(arch) else "\n")
         text += "".join(f"  {undefined_line(name, arch)}\n" for name in change.undefined)
+        text += "".join(f"  {line}\n" for line in toolchain_lines(change.toolchain))
         text += "".join(f"  {cascade_line(c)}\n" for c in change.cascade)
         for refusal in change.refusals:
             where = f"{refusal.assignment.where}: " if refusal.assignment.where else ""
