@@ -100,7 +100,7 @@ def conf_main(kernel_conf, make_envs) -> dict[tuple[str, str], str]:
     keys = [(compiler, arch) for (series, compiler, arch) in make_envs if series == "7.2"]
     texts = conf_map(lambda key: kernel_conf["7.2"].olddefconfig(
         real_config("main", key[1]), key[1], make_envs[("7.2", *key)]), keys)
-    return dict(zip(keys, texts))
+    return dict(zip(keys, texts, strict=True))
 
 
 @pytest.fixture(scope="session")

@@ -189,8 +189,9 @@ def _parse_config_log(out: bytes, arch: str, index: HistoryIndex) -> None:
         added_all: Counter[str] = Counter()
         before: dict[str, str] = {}
         after: dict[str, str] = {}
-        path = ""
-        for path, removed, added in _hunks(patch):
+        path = ""  # the file of the commit's last hunk
+        for hunk_path, removed, added in _hunks(patch):
+            path = hunk_path
             removed_all.update(removed)
             added_all.update(added)
             # first removed line is the value before, last added one the value after

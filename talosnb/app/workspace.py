@@ -262,10 +262,7 @@ class Workspace:
     def describe(self) -> str:
         """One line saying what is loaded (no absolute paths, so it is the same on any machine)."""
         inputs = self.session.inputs
-        if inputs.sample:
-            origin = "the embedded sample"
-        else:
-            origin = inputs.kernel.origin.name
+        origin = "the embedded sample" if inputs.sample else inputs.kernel.origin.name
         text = f"Linux {self.session.tree_version} ({origin}); configs: {', '.join(self.arches)}"
         text += "; module lists: " + (", ".join(self.module_lists) if self.module_lists else "none")
         if inputs.patches is not None and inputs.patches.patches:

@@ -222,7 +222,7 @@ class TalosKconfig(kconfiglib.Kconfig):
 
     def _finish_new_syntax(self) -> None:
         self._c_direct_deps()
-        for filename, linenr, name in self.syntax_notes.modules:
+        for _filename, _linenr, name in self.syntax_notes.modules:
             self.modules = self.syms[name]
         self.transitional_syms = set()
         for filename, linenr, name in self.syntax_notes.transitional:

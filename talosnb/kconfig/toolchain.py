@@ -716,15 +716,15 @@ def _retarget_yes_no(kconf, probes: dict[str, Probe], sym, value: str) -> None:
     best = None
     for combo in range(1 << len(own)):
         answers = ["n" if combo >> bit & 1 else "y" for bit in range(len(own))]
-        for probe, answer in zip(own, answers):
+        for probe, answer in zip(own, answers, strict=True):
             _set_answer(kconf, probe, answer)
         if sym.str_value == value:
-            flips = sum(a != c for a, c in zip(answers, current))
+            flips = sum(a != c for a, c in zip(answers, current, strict=True))
             score = (flips, combo.bit_count())
             if best is None or score < best[0]:
                 best = (score, answers)
     chosen = best[1] if best else current
-    for probe, answer in zip(own, chosen):
+    for probe, answer in zip(own, chosen, strict=True):
         _set_answer(kconf, probe, answer)
     if best is None:
         raise InputError(f"no compiler probe answer gives CONFIG_{sym.name}={value}: it also depends on "

@@ -302,7 +302,7 @@ class _TreePickler(pickle.Pickler):
 def _slot_setter(slots: tuple[str, ...]):
     """A loop assigning `slots` from columns: for o, v0, v1 in zip(objs, *columns): o.a = v0; o.b = v1."""
     values = [f"v{i}" for i in range(len(slots))]
-    body = "\n        ".join(f"obj.{name} = {value}" for name, value in zip(slots, values))
+    body = "\n        ".join(f"obj.{name} = {value}" for name, value in zip(slots, values, strict=True))
     source = (f"def set_slots(objs, columns):\n"
               f"    for obj, {', '.join(values)} in zip(objs, *columns, strict=True):\n"
               f"        {body}\n")
