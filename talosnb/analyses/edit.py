@@ -647,23 +647,21 @@ class Editor:
     # --- history ---------------------------------------------------------------
 
     def undo(self) -> ChangeSet | None:
-        if not self.history:
-            return None
-        change, state = self.history.pop()
-        now = _user_state(self.config)
-        _restore_state(self.config, state)
-        self._written()   # recompute what the undo invalidated now, not in the next edit
-        self.future.append((change, now))
-        return change
+        return self._step(self.history, self.future)
 
     def redo(self) -> ChangeSet | None:
-        if not self.future:
+        return self._step(self.future, self.history)
+
+    def _step(self, source: list, target: list) -> ChangeSet | None:
+        """Undo (history to future) or redo (future to history) the last change of `source`: back to the
+        state kept with it, keeping the current one in `target` for the way back."""
+        if not source:
             return None
-        change, state = self.future.pop()
+        change, state = source.pop()
         now = _user_state(self.config)
         _restore_state(self.config, state)
-        self._written()
-        self.history.append((change, now))
+        self._written()   # recompute what the step invalidated now, not in the next edit
+        target.append((change, now))
         return change
 
 

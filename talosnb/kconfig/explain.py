@@ -20,6 +20,7 @@ from talosnb.core.errors import opt
 from talosnb.core.names import describe_placeholder, is_placeholder
 
 from .config import Config
+from .types import Expr
 
 _RELATIONS = {kconfiglib.EQUAL: "=", kconfiglib.UNEQUAL: "!=", kconfiglib.LESS: "<",
               kconfiglib.LESS_EQUAL: "<=", kconfiglib.GREATER: ">", kconfiglib.GREATER_EQUAL: ">="}
@@ -131,12 +132,22 @@ class Explainer:
             return False
         return True
 
+    def _head(self, sym: kconfiglib.Symbol, bound: str, level: int, depth: int,
+              seen: frozenset) -> tuple[Reason, str, bool]:
+        """The first line of a why_low/why_high answer ("at least"/"at most" `level`), the value wanted,
+        and whether that line is the whole answer."""
+        if level == 1 and sym.orig_type is BOOL:   # a bool has no m: at least m is y, at most m is n
+            want = "y" if bound == "at least" else "n"
+        else:
+            want = TRI_TO_STR[level]
+        head = Reason(f"{sym.name} = {display_value(sym)}, needs to be {bound} {want}", location(sym),
+                      {sym.name: display_value(sym)})
+        return head, want, self._terminal(head, sym, want, depth, seen)
+
     def why_low(self, sym, need: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
         """Why `sym` is below `need` (1 = m, 2 = y)."""
-        want = "y" if need == 1 and sym.orig_type is BOOL else TRI_TO_STR[need]
-        head = Reason(f"{sym.name} = {display_value(sym)}, needs to be at least {want}", location(sym),
-                      {sym.name: display_value(sym)})
-        if self._terminal(head, sym, want, depth, seen):
+        head, want, terminal = self._head(sym, "at least", need, depth, seen)
+        if terminal:
             return head
         seen = seen | {sym}
         prompts = [n for n in sym.nodes if n.prompt]
@@ -180,10 +191,8 @@ class Explainer:
 
     def why_high(self, sym, limit: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
         """Why `sym` is above `limit` (0 = n, 1 = m)."""
-        want = "n" if limit == 1 and sym.orig_type is BOOL else TRI_TO_STR[limit]
-        head = Reason(f"{sym.name} = {display_value(sym)}, needs to be at most {want}", location(sym),
-                      {sym.name: display_value(sym)})
-        if self._terminal(head, sym, want, depth, seen):
+        head, want, terminal = self._head(sym, "at most", limit, depth, seen)
+        if terminal:
             return head
         seen = seen | {sym}
         rev = expr_value(sym.rev_dep)
@@ -228,27 +237,43 @@ class Explainer:
         return {s.name: display_value(s) for s in kconfiglib.expr_items(expr)
                 if isinstance(s, kconfiglib.Symbol) and not s.is_constant}
 
-    def expr_low(self, expr, need: int, depth: int, seen: frozenset) -> list[Reason]:
+    def expr_low(self, expr: Expr, need: int, depth: int, seen: frozenset) -> list[Reason]:
         """The unmet parts of `expr` (whose value is below `need`)."""
         if expr_value(expr) >= need:
             return []
+        return self._expr_parts(expr, need, depth, seen, low=True)
+
+    def expr_high(self, expr: Expr, limit: int, depth: int, seen: frozenset) -> list[Reason]:
+        """Why `expr` is above `limit`: the parts that would have to go down."""
+        if expr_value(expr) <= limit:
+            return []
+        return self._expr_parts(expr, limit, depth, seen, low=False)
+
+    def _expr_parts(self, expr: Expr, level: int, depth: int, seen: frozenset, *, low: bool) -> list[Reason]:
+        """expr_low (`low`) or expr_high of an expression known to be on the wrong side of `level`.
+
+        The two are duals (scripts/kconfig/expr.c's expr_calc_value): NOT swaps them, and what an AND
+        needs below a level an OR needs above it."""
         if isinstance(expr, kconfiglib.Symbol):
-            return [self.why_low(expr, need, depth, seen)]
+            return [(self.why_low if low else self.why_high)(expr, level, depth, seen)]
         if isinstance(expr, kconfiglib.Choice):
-            return [Reason(f"choice {expr.name or ''} is {TRI_TO_STR[expr.tri_value]}", location(expr))]
+            return [_choice_reason(expr)]
+        same, other = (self.expr_low, self.expr_high) if low else (self.expr_high, self.expr_low)
         op = expr[0]
-        if op is AND:
-            return self.expr_low(expr[1], need, depth, seen) + self.expr_low(expr[2], need, depth, seen)
-        if op is OR:
-            alternatives = self.expr_low(expr[1], need, depth, seen) + self.expr_low(expr[2], need, depth, seen)
-            if len(alternatives) <= 1:
-                return alternatives
-            return [Reason(f"none of these holds: {pretty(expr)}", None, self._values(expr),
-                           children=alternatives)]
         if op is NOT:
-            return self.expr_high(expr[1], 2 - need, depth, seen)
+            return other(expr[1], 2 - level, depth, seen)
+        if op is AND or op is OR:
+            # below: an AND needs each unmet operand, an OR any one; above: an OR each, an AND any one
+            parts = same(expr[1], level, depth, seen) + same(expr[2], level, depth, seen)
+            if (op is AND) == low or len(parts) <= 1:
+                return parts
+            text = "none of these holds" if low else "any one of these turned off would do"
+            return [Reason(f"{text}: {pretty(expr)}", None, self._values(expr), children=parts)]
         # relation: a = b, a != b, a < b ...
-        left, right = expr[1], expr[2]
+        return [self._relation_low(expr) if low else self._relation_high(expr)]
+
+    def _relation_low(self, expr: Expr) -> Reason:
+        op, left, right = expr
         text = (f"{pretty(expr)} is false: {left.name} = {display_value(left)}"
                 + ("" if right.is_constant else f", {right.name} = {display_value(right)}"))
         reason = Reason(text, location(left) if not left.is_constant else location(right), self._values(expr))
@@ -257,33 +282,18 @@ class Explainer:
             reason.fix = {target[0].name: target[1]}
         elif all(self.fixed(s) for s in (left, right) if not s.is_constant):
             reason.fixed = True
-        return [reason]
+        return reason
 
-    def expr_high(self, expr, limit: int, depth: int, seen: frozenset) -> list[Reason]:
-        """Why `expr` is above `limit`: the parts that would have to go down."""
-        if expr_value(expr) <= limit:
-            return []
-        if isinstance(expr, kconfiglib.Symbol):
-            return [self.why_high(expr, limit, depth, seen)]
-        if isinstance(expr, kconfiglib.Choice):
-            return [Reason(f"choice {expr.name or ''} is {TRI_TO_STR[expr.tri_value]}", location(expr))]
-        op = expr[0]
-        if op is AND:
-            alternatives = self.expr_high(expr[1], limit, depth, seen) + \
-                self.expr_high(expr[2], limit, depth, seen)
-            if len(alternatives) <= 1:
-                return alternatives
-            return [Reason(f"any one of these turned off would do: {pretty(expr)}", None,
-                           self._values(expr), children=alternatives)]
-        if op is OR:
-            return self.expr_high(expr[1], limit, depth, seen) + self.expr_high(expr[2], limit, depth, seen)
-        if op is NOT:
-            return self.expr_low(expr[1], 2 - limit, depth, seen)
-        left, right = expr[1], expr[2]
+    def _relation_high(self, expr: Expr) -> Reason:
+        _op, left, right = expr
         reason = Reason(f"{pretty(expr)} holds: {left.name} = {display_value(left)}", location(left), self._values(expr))
         if all(self.fixed(s) for s in (left, right) if not s.is_constant):
             reason.fixed = True
-        return [reason]
+        return reason
+
+
+def _choice_reason(choice: kconfiglib.Choice) -> Reason:
+    return Reason(f"choice {choice.name or ''} is {TRI_TO_STR[choice.tri_value]}", location(choice))
 
 
 def _term_str(term, target) -> str:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Iterable
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
+from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.present.html import (
     _TABLE_STYLE,
@@ -196,6 +198,16 @@ def open_workspace(pkgs=None, talos=None, kernel_src=None, arch: str | None = "a
     show = progress and in_notebook()
     return Workspace.open(pkgs, talos, kernel_src, arch, steps=NotebookSteps() if show else None,
                           progress=show, **options)
+
+
+def workspace_of(session: Session | Workspace | None, inputs: dict[str, Any]) -> Workspace:
+    """The Workspace a view works on: `session`'s, or one opened from `inputs` (open_workspace's
+    arguments; none: the embedded sample). Both given is a mistake."""
+    if session is None:
+        return open_workspace(**inputs)
+    if inputs:
+        raise TypeError("pass either a session or inputs, not both")
+    return Workspace.of(session)
 
 
 class Pager(StaticRendering, widgets.VBox):
