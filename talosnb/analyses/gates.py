@@ -46,7 +46,7 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.explain import Reason, assumed_probe_users, cascade_reason, location, value_reason
 
-from .edit import Assignment, Editor
+from .edit import Assignment, Editor, Refusal
 from .findings import LEVELS, Finding, Rule, render, rule_table
 from .findings import findings_frame as generic_frame
 
@@ -421,6 +421,20 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
         missing.append(absent.group(1))
     if missing:
         return _Verdict("not-in-tree", params={"missing": missing[0], "renamed": _renamed(config, missing[0])})
+    assignments = _checker_assignments(config, wanted)
+    if isinstance(assignments, _Verdict):
+        return assignments
+    if editor is None:
+        return _Verdict("fixable", assignments, where=location(config.kconf.syms[name]))
+    if absent:
+        assignments = _with_line(config.kconf.syms[absent.group(1)], editor, assignments, fix_budget)
+        if isinstance(assignments, _Verdict):
+            return assignments
+    return _tried(config, editor, name, assignments, fix_budget)
+
+
+def _checker_assignments(config: Config, wanted: list[tuple[str, str]]) -> list[Assignment] | _Verdict:
+    """The checker's desired values as assignments; blocked where one can't be read as a value."""
     assignments = []
     for n, desired in wanted:
         sym = config.kconf.syms[n]
@@ -431,39 +445,40 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
                                                       f"CONFIG_{n}", "fix": "set it by hand"},
                             where=location(sym))
         assignments.append(Assignment(n, value))
-    if editor is None:
-        return _Verdict("fixable", assignments, where=location(config.kconf.syms[name]))
-    if absent:
-        # "is not present": the check wants a line for the option, which olddefconfig writes only
-        # while its prompt is visible; what makes it visible is what lets it be set to y
-        sym = config.kconf.syms[absent.group(1)]
-        if not sym.config_string and sym.orig_type in (BOOL, TRISTATE):
-            probe = editor.set([Assignment(sym.name, "y")], dry_run=True, fix=True, fix_budget=fix_budget)
-            for refusal in probe.refusals:
-                if refusal.fix is None or not refusal.fix.found:
-                    blocker = _blocker(refusal.reasons)
-                    return _Verdict("blocked", where=(blocker.where if blocker else None) or location(sym),
-                                    params={"why": f"the config has a line for CONFIG_{sym.name} only while it "
-                                                   "can be set, and it can't here"
-                                                   + (f": {blocker.text}" if blocker else ""),
-                                            "fix": _no_fix(refusal.fix)},
-                                    details={"why_not": [r.as_dict() for r in refusal.reasons]})
-                assignments = [a for a in refusal.fix.assignments if a.symbol != sym.name] + assignments
+    return assignments
+
+
+def _with_line(sym: kconfiglib.Symbol, editor: Editor, assignments: list[Assignment],
+               fix_budget: int) -> list[Assignment] | _Verdict:
+    """"is not present": the check wants a line for the option, which olddefconfig writes only
+    while its prompt is visible; what makes it visible is what lets it be set to y. The
+    assignments with those added, or blocked."""
+    if sym.config_string or sym.orig_type not in (BOOL, TRISTATE):
+        return assignments
+    probe = editor.set([Assignment(sym.name, "y")], dry_run=True, fix=True, fix_budget=fix_budget)
+    for refusal in probe.refusals:
+        if refusal.fix is None or not refusal.fix.found:
+            blocker = _blocker(refusal.reasons)
+            return _Verdict("blocked", where=(blocker.where if blocker else None) or location(sym),
+                            params={"why": f"the config has a line for CONFIG_{sym.name} only while it "
+                                           "can be set, and it can't here"
+                                           + (f": {blocker.text}" if blocker else ""),
+                                    "fix": _no_fix(refusal.fix)},
+                            details={"why_not": [r.as_dict() for r in refusal.reasons]})
+        assignments = [a for a in refusal.fix.assignments if a.symbol != sym.name] + assignments
+    return assignments
+
+
+def _tried(config: Config, editor: Editor, name: str, assignments: list[Assignment], fix_budget: int) -> _Verdict:
+    """The verdict of a dry run of `assignments` with verified fixes: fixable with the fixes that
+    work together, else blocked with what stands in the way."""
     change = editor.set(assignments, dry_run=True, fix=True, fix_budget=fix_budget)
     if change.ok:
         return _Verdict("fixable", assignments, params={"cascade": len(change.cascade)},
                         where=location(config.kconf.syms[name]))
     stuck = [r for r in change.refusals if r.fix is None or not r.fix.found]
     if stuck:
-        # every part that can't be had, the one the checker named first (a compound check's need)
-        stuck.sort(key=lambda r: r.assignment.symbol == name)
-        blockers = [_blocker(r.reasons) for r in stuck]
-        why = "; ".join(f"{r.assignment} can't take effect" + (f": {b.text}" if b else "")
-                        for r, b in zip(stuck, blockers, strict=True))
-        fix = _no_fix(stuck[0].fix)
-        where = next((b.where for b in blockers if b and b.where), None) or location(config.kconf.syms[name])
-        return _Verdict("blocked", params={"why": why, "fix": fix}, where=where,
-                        details={"why_not": [reason.as_dict() for r in stuck for reason in r.reasons]})
+        return _stuck(config, name, stuck)
     extra: list[Assignment] = []
     for refusal in change.refusals:
         extra += [a for a in refusal.fix.assignments if a not in extra]
@@ -478,6 +493,18 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
                         details={"why_not": [r.as_dict() for r in check.refusals[0].reasons]})
     return _Verdict("fixable", combined, params={"cascade": len(check.cascade)},
                     where=location(config.kconf.syms[name]))
+
+
+def _stuck(config: Config, name: str, stuck: list[Refusal]) -> _Verdict:
+    """Blocked: every part that can't be had, the one the checker named first (a compound check's need)."""
+    stuck.sort(key=lambda r: r.assignment.symbol == name)
+    blockers = [_blocker(r.reasons) for r in stuck]
+    why = "; ".join(f"{r.assignment} can't take effect" + (f": {b.text}" if b else "")
+                    for r, b in zip(stuck, blockers, strict=True))
+    fix = _no_fix(stuck[0].fix)
+    where = next((b.where for b in blockers if b and b.where), None) or location(config.kconf.syms[name])
+    return _Verdict("blocked", params={"why": why, "fix": fix}, where=where,
+                    details={"why_not": [reason.as_dict() for r in stuck for reason in r.reasons]})
 
 
 def _row_key(row: dict) -> tuple:

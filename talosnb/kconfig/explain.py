@@ -362,12 +362,28 @@ def cascade_reason(config: Config, sym, old: str | None, new: str | None,
     return reason
 
 
-def change_reason(config: Config, sym, old: str | None, new: str | None) -> str:
+def change_reason(config: Config, sym: kconfiglib.Symbol, old: str | None, new: str | None) -> str:
+    """Why CONFIG_`sym`'s line went from `old` to `new` (None: no line), in one line."""
+    reason = _choice_or_modules_reason(config, sym, old, new) or _dropped_reason(config, sym, old, new)
+    if reason:
+        return reason
+    if sym.choice is not None and new == "y":
+        return f"selected member of the choice at {location(sym.choice)}"
+    return _selected_reason(sym, new) or _kept_reason(config, sym, old)
+
+
+def _choice_or_modules_reason(config: Config, sym: kconfiglib.Symbol, old: str | None,
+                              new: str | None) -> str | None:
     if sym.choice is not None and old == "y" and new in ("n", None) and sym.choice.selection is not None:
         return (f"no longer the choice's selection: {sym.choice.selection.name} is "
                 f"(choice at {location(sym.choice)})")
     if old == "m" and new == "y" and sym.orig_type is TRISTATE and config.kconf.modules.tri_value == 0:
         return "m needs MODULES=y, so it is built in"
+    return None
+
+
+def _dropped_reason(config: Config, sym: kconfiglib.Symbol, old: str | None, new: str | None) -> str | None:
+    """Why a line went (or went to n): hidden, no longer selected, or nothing writes it."""
     if new is None or (new == "n" and old not in (None, "n")):
         deps = sym.direct_dep
         if expr_value(deps) == 0:
@@ -376,17 +392,26 @@ def change_reason(config: Config, sym, old: str | None, new: str | None) -> str:
             return f"no longer selected: selected only if {pretty(sym.rev_dep)}"
         if new is None:
             return "no longer written: its prompt is hidden and no default applies"
-    if sym.choice is not None and new == "y":
-        return f"selected member of the choice at {location(sym.choice)}"
-    if sym.orig_type in (BOOL, TRISTATE):
-        rev = expr_value(sym.rev_dep)
-        if rev and kconfiglib.STR_TO_TRI.get(new, 0) <= max(rev, 2 if sym.type is BOOL and rev else rev):
-            terms = [t for t in kconfiglib.split_expr(sym.rev_dep, OR) if expr_value(t)]
-            if terms:
-                return "selected by " + ", ".join(_term_str(t, sym) for t in terms[:3])
-        if expr_value(sym.weak_rev_dep) and (sym.user_value is None or not sym.visibility):
-            terms = [t for t in kconfiglib.split_expr(sym.weak_rev_dep, OR) if expr_value(t)]
-            return "implied by " + ", ".join(pretty(t) for t in terms[:3])
+    return None
+
+
+def _selected_reason(sym: kconfiglib.Symbol, new: str | None) -> str | None:
+    """A bool/tristate raised to `new` by a select or an imply (sym_calc_value's rev_dep/weak_rev_dep)."""
+    if sym.orig_type not in (BOOL, TRISTATE):
+        return None
+    rev = expr_value(sym.rev_dep)
+    if rev and kconfiglib.STR_TO_TRI.get(new, 0) <= max(rev, 2 if sym.type is BOOL and rev else rev):
+        terms = [t for t in kconfiglib.split_expr(sym.rev_dep, OR) if expr_value(t)]
+        if terms:
+            return "selected by " + ", ".join(_term_str(t, sym) for t in terms[:3])
+    if expr_value(sym.weak_rev_dep) and (sym.user_value is None or not sym.visibility):
+        terms = [t for t in kconfiglib.split_expr(sym.weak_rev_dep, OR) if expr_value(t)]
+        return "implied by " + ", ".join(pretty(t) for t in terms[:3])
+    return None
+
+
+def _kept_reason(config: Config, sym: kconfiglib.Symbol, old: str | None) -> str:
+    """The config's own value kept (within what the prompt allows), else the default that applies."""
     if sym.visibility and sym.user_value is not None and old is None:
         return f"visible again: {pretty(prompt_condition(sym))}; keeps its value from the config"
     if sym.visibility and sym.user_value is not None:

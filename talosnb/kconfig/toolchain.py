@@ -205,6 +205,26 @@ def host_env(*, llvm: str | bool | None = None, environ: Mapping[str, str] | Non
     if llvm is None:
         llvm = environ.get("LLVM", "")
     llvm = "1" if llvm is True else "" if llvm is False else str(llvm)
+    env, chosen = _tool_env(llvm, environ, {"CC": cc, "LD": ld, "RUSTC": rustc})
+    path = env["PATH"]
+    _require_on_path(env, path, llvm)
+    run_env = {**environ, "PATH": path}
+    # Makefile: CC_VERSION_TEXT = $(subst $(pound),,$(shell LC_ALL=C $(CC) --version 2>/dev/null | head -n 1))
+    env["CC_VERSION_TEXT"] = _make_shell(f"LC_ALL=C {env['CC']} --version 2>/dev/null | head -n 1",
+                                         run_env).replace("#", "")
+    env["RUSTC_VERSION_TEXT"] = _make_shell(f"{env['RUSTC']} --version 2>/dev/null", run_env).replace("#", "")
+    env["PAHOLE_VERSION"] = pahole_version(env["PAHOLE"], run_env)
+    # which default the compiler came from: a clang config is never redone with gcc unasked
+    env[CC_ORIGIN] = "chosen" if chosen else "default"
+    if arch is not None:
+        env.update(arch_env(env, arch))
+    return env
+
+
+def _tool_env(llvm: str, environ: Mapping[str, str], given: dict[str, str | None]) -> tuple[dict[str, str], bool]:
+    """The tool variables as the top Makefile sets them (LLVM's or $(CROSS_COMPILE)gcc's), then the
+    environment's and the `given` ones winning as make's command-line variables do; and whether CC
+    was chosen (by LLVM or by name) rather than defaulted."""
     cross = environ.get("CROSS_COMPILE", "")
     if llvm:
         tools = llvm_tools(llvm)
@@ -217,7 +237,7 @@ def host_env(*, llvm: str | bool | None = None, environ: Mapping[str, str] | Non
         if environ.get(name):
             env[name] = environ[name]
             chosen = chosen or name == "CC"
-    for name, value in (("CC", cc), ("LD", ld), ("RUSTC", rustc)):
+    for name, value in given.items():
         if value is not None:
             env[name] = value
             chosen = chosen or name == "CC"
@@ -227,25 +247,18 @@ def host_env(*, llvm: str | bool | None = None, environ: Mapping[str, str] | Non
     if llvm:
         env["LLVM"] = llvm
     env["CROSS_COMPILE"] = cross
-    path = environ.get("PATH", os.defpath)
-    env["PATH"] = path
+    env["PATH"] = environ.get("PATH", os.defpath)
+    return env, chosen
+
+
+def _require_on_path(env: Mapping[str, str], path: str, llvm: str) -> None:
+    """Refuse a host toolchain whose compiler or linker is not on PATH."""
     for name, what in (("CC", "C compiler"), ("LD", "linker")):
         program = env[name].split()[0] if env[name].split() else ""
         if not program or shutil.which(program, path=path) is None:
             raise InputError(f"host toolchain mode needs the {what} {env[name]!r} ({name}), which is not on PATH",
                              where=name, hint=llvm_hint() if llvm or "clang" in env["CC"] else
                              f"install it, give {name}=..., or " + llvm_hint())
-    run_env = {**environ, "PATH": path}
-    # Makefile: CC_VERSION_TEXT = $(subst $(pound),,$(shell LC_ALL=C $(CC) --version 2>/dev/null | head -n 1))
-    env["CC_VERSION_TEXT"] = _make_shell(f"LC_ALL=C {env['CC']} --version 2>/dev/null | head -n 1",
-                                         run_env).replace("#", "")
-    env["RUSTC_VERSION_TEXT"] = _make_shell(f"{env['RUSTC']} --version 2>/dev/null", run_env).replace("#", "")
-    env["PAHOLE_VERSION"] = pahole_version(env["PAHOLE"], run_env)
-    # which default the compiler came from: a clang config is never redone with gcc unasked
-    env[CC_ORIGIN] = "chosen" if chosen else "default"
-    if arch is not None:
-        env.update(arch_env(env, arch))
-    return env
 
 
 # Not a make variable: how the host compiler was picked (see Config's clang check).
@@ -381,94 +394,105 @@ class ProbeAnswer:
     used_by: list[str]
 
 
-def solve_placeholders(kconf, recorded: dict[str, str | None], probes: dict[str, Probe]) -> list[ProbeAnswer]:
+def solve_placeholders(kconf: kconfiglib.Kconfig, recorded: dict[str, str | None],
+                       probes: dict[str, Probe]) -> list[ProbeAnswer]:
     """Give each placeholder the value that reproduces the config's recorded lines.
 
     `recorded` maps symbol name -> the exact line the config has for it ("" if the
     symbol is not written). Assumes the config is already loaded into `kconf`.
     """
     users = kconf.talosnb_probe_users
-    answers: dict[str, ProbeAnswer] = {}
-
-    def set_default(sym, value_sym):
-        sym.defaults = [(value_sym, kconf.y)]
-        sym._rec_invalidate()
-
-    # Versions and texts: the number or text the config records for the symbol fed by it.
-    numbers: dict[str, str] = {}
-    # derived numbers (`expr VERSION / 10000`) after the versions they are computed from
-    for name, probe in sorted(probes.items(), key=lambda item: TC_PREFIX + "DERIVED_" in item[0]):
-        if probe.kind == "yes/no":
-            continue
-        sym = kconf.syms[name]
-        value, evidence = ("0" if probe.kind == "version" else ""), "assumed"
-        derived = _evaluate_expr(probe.command, numbers) if TC_PREFIX in probe.command else None
-        if derived is not None:
-            value, evidence = derived, "recorded"
-        else:
-            # A 0 or empty line may be a symbol the answer does not reach (CLANG_VERSION=0
-            # beside GCC_VERSION=140200, both from cc-version): another user's number wins,
-            # but with no other, the 0 itself is the answer (PAHOLE_VERSION=0: no pahole).
-            fallback = None
-            for user in users[name]:
-                got = _line_value(recorded.get(user))
-                if got is None or (probe.kind == "version" and not got.lstrip("-").isdigit()):
-                    continue
-                if got in ("", "0"):
-                    fallback = fallback if fallback is not None else got
-                    continue
-                value, evidence = got, "recorded"
-                break
-            else:
-                if fallback is not None:
-                    value, evidence = fallback, "recorded"
-        numbers[name] = value
-        set_default(sym, kconf._lookup_const_sym(value))
-        answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
-
+    answers = _solve_numbers(kconf, recorded, probes, users)
     yes_no = [name for name, p in probes.items() if p.kind == "yes/no"]
     for name in yes_no:
-        set_default(kconf.syms[name], kconf.y)
-
-    def mismatches(user_names) -> int:
-        count = 0
-        for user in user_names:
-            sym = kconf.syms[user]
-            if sym.config_string.rstrip("\n") != (recorded.get(user) or ""):
-                count += 1
-        return count
-
+        _set_default(kconf.syms[name], kconf.y)
     # Probes that feed the same symbols are decided together: e.g. a string
     # default chosen by the first of two succeeding cc-option probes.
-    groups = _probe_groups(yes_no, users)
     decided: dict[str, tuple[str, str]] = {}
-    for group in groups:
-        group_users = sorted({u for name in group for u in users[name]})
-        syms = [kconf.syms[name] for name in group]
-        if len(group) > 10:
-            for sym in syms:
-                decided[sym.name] = ("y", "assumed")
-            continue
-        scores = []
-        for combo in range(1 << len(group)):
-            for bit, sym in enumerate(syms):
-                set_default(sym, kconf.n if combo >> bit & 1 else kconf.y)
-            # fewest mismatches first; on a tie, the most probes succeeding
-            scores.append((mismatches(group_users), combo.bit_count(), combo))
-        best = min(scores)
-        by_combo = {combo: score for score, _bits, combo in scores}
-        for bit, sym in enumerate(syms):
-            failed = best[2] >> bit & 1
-            set_default(sym, kconf.n if failed else kconf.y)
-            # recorded only if the config tells this probe's answer apart: the other
-            # answer (everything else kept) reproduces fewer of the recorded lines
-            told = by_combo[best[2] ^ (1 << bit)] > best[0]
-            decided[sym.name] = ("n" if failed else "y", "recorded" if told else "assumed")
+    for group in _probe_groups(yes_no, users):
+        decided.update(_decide_group(kconf, group, users, recorded))
     for name in yes_no:
         value, evidence = decided.get(name, ("y", "assumed"))
         probe = probes[name]
         answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
     return [answers[name] for name in sorted(answers)]
+
+
+def _set_default(sym: kconfiglib.Symbol, value_sym: kconfiglib.Symbol) -> None:
+    sym.defaults = [(value_sym, sym.kconfig.y)]
+    sym._rec_invalidate()
+
+
+def _solve_numbers(kconf: kconfiglib.Kconfig, recorded: dict[str, str | None], probes: dict[str, Probe],
+                   users: dict[str, list[str]]) -> dict[str, ProbeAnswer]:
+    """Versions and texts: the number or text the config records for the symbol fed by each."""
+    answers: dict[str, ProbeAnswer] = {}
+    numbers: dict[str, str] = {}
+    # derived numbers (`expr VERSION / 10000`) after the versions they are computed from
+    for name, probe in sorted(probes.items(), key=lambda item: TC_PREFIX + "DERIVED_" in item[0]):
+        if probe.kind == "yes/no":
+            continue
+        derived = _evaluate_expr(probe.command, numbers) if TC_PREFIX in probe.command else None
+        if derived is not None:
+            value, evidence = derived, "recorded"
+        else:
+            value, evidence = _recorded_number(probe, users[name], recorded)
+        numbers[name] = value
+        _set_default(kconf.syms[name], kconf._lookup_const_sym(value))
+        answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
+    return answers
+
+
+def _recorded_number(probe: Probe, user_names: list[str], recorded: dict[str, str | None]) -> tuple[str, str]:
+    """(value, evidence) of a version or text probe from the lines of the symbols it feeds.
+
+    A 0 or empty line may be a symbol the answer does not reach (CLANG_VERSION=0
+    beside GCC_VERSION=140200, both from cc-version): another user's number wins,
+    but with no other, the 0 itself is the answer (PAHOLE_VERSION=0: no pahole)."""
+    fallback = None
+    for user in user_names:
+        got = _line_value(recorded.get(user))
+        if got is None or (probe.kind == "version" and not got.lstrip("-").isdigit()):
+            continue
+        if got in ("", "0"):
+            fallback = fallback if fallback is not None else got
+            continue
+        return got, "recorded"
+    if fallback is not None:
+        return fallback, "recorded"
+    return ("0" if probe.kind == "version" else ""), "assumed"
+
+
+def _mismatches(kconf: kconfiglib.Kconfig, user_names: list[str], recorded: dict[str, str | None]) -> int:
+    """How many of these symbols' lines differ from the config's."""
+    return sum(kconf.syms[user].config_string.rstrip("\n") != (recorded.get(user) or "") for user in user_names)
+
+
+def _decide_group(kconf: kconfiglib.Kconfig, group: list[str], users: dict[str, list[str]],
+                  recorded: dict[str, str | None]) -> dict[str, tuple[str, str]]:
+    """name -> (y/n, evidence) for yes/no probes feeding the same symbols: the answers that reproduce
+    the most recorded lines (on a tie, the most probes succeeding), each left set in `kconf`."""
+    syms = [kconf.syms[name] for name in group]
+    if len(group) > 10:
+        return {sym.name: ("y", "assumed") for sym in syms}
+    group_users = sorted({u for name in group for u in users[name]})
+    scores = []
+    for combo in range(1 << len(group)):
+        for bit, sym in enumerate(syms):
+            _set_default(sym, kconf.n if combo >> bit & 1 else kconf.y)
+        # fewest mismatches first; on a tie, the most probes succeeding
+        scores.append((_mismatches(kconf, group_users, recorded), combo.bit_count(), combo))
+    best = min(scores)
+    by_combo = {combo: score for score, _bits, combo in scores}
+    decided = {}
+    for bit, sym in enumerate(syms):
+        failed = best[2] >> bit & 1
+        _set_default(sym, kconf.n if failed else kconf.y)
+        # recorded only if the config tells this probe's answer apart: the other
+        # answer (everything else kept) reproduces fewer of the recorded lines
+        told = by_combo[best[2] ^ (1 << bit)] > best[0]
+        decided[sym.name] = ("n" if failed else "y", "recorded" if told else "assumed")
+    return decided
 
 
 def _evaluate_expr(command: str, numbers: dict[str, str]) -> str | None:
