@@ -506,63 +506,7 @@ def _recover_locked(folder: Path) -> list[str]:
     notes: list[str] = []
     named: set[str] = set()
     for name in sorted(n for n in names if n.startswith(JOURNAL_PREFIX) and n.endswith(JOURNAL_SUFFIX)):
-        journal = folder / name
-        try:
-            body = json.loads(journal.read_text())
-            renames = body["renames"]
-            primary = Path(body["primary"])
-            others = [Path(f) for f in body["folders"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            # cut short by a crash while it was written: its renames never started
-            with contextlib.suppress(OSError):
-                journal.unlink()
-            notes.append(f"{folder}: an earlier talosnb run was interrupted before it replaced any file; "
-                         "removed its temporary files (nothing had changed)")
-            continue
-        committed = primary == folder or (primary / name).exists()
-        finished, left, lost = [], [], []
-        for item in renames:
-            tmp, target = item["tmp"], item["target"]
-            named.add(os.path.basename(tmp))
-            if not committed:
-                if Path(tmp).parent == folder:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
-                continue
-            now = _current(target)
-            if not os.path.lexists(tmp):
-                if now != item["new"]:
-                    lost.append(target)
-                continue
-            if now == item["old"]:
-                try:
-                    os.replace(tmp, target)
-                    finished.append(target)
-                except OSError as e:
-                    lost.append(f"{target} ({e.strerror})")
-            else:
-                left.append(target)
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-        if committed:
-            for other in [f for f in others if f != primary] + [primary]:
-                with contextlib.suppress(OSError):
-                    os.unlink(other / name)
-            if finished:
-                notes.append("an earlier talosnb run was interrupted while writing; finished writing "
-                             + ", ".join(finished))
-            if left:
-                notes.append("an earlier talosnb run was interrupted while writing, and these files were "
-                             "changed since; left as they are (that run's change to them is not applied): "
-                             + ", ".join(left))
-            if lost:
-                notes.append("an earlier talosnb run was interrupted while writing; could not finish "
-                             + ", ".join(lost) + "; check them")
-        else:
-            with contextlib.suppress(OSError):
-                journal.unlink()
-            notes.append(f"{folder}: an earlier talosnb run was interrupted before it replaced any file; "
-                         "removed its temporary files (nothing had changed)")
+        notes += _replay_journal(folder, name, named)
     stray = [n for n in _pending(folder) if _ours(n) and n not in named]
     for name in stray:
         with contextlib.suppress(OSError):
@@ -573,3 +517,79 @@ def _recover_locked(folder: Path) -> list[str]:
     for note in notes:
         warnings.warn(TalosnbWarning(note), stacklevel=3)
     return notes
+
+
+def _nothing_replaced(folder: Path) -> str:
+    return (f"{folder}: an earlier talosnb run was interrupted before it replaced any file; "
+            "removed its temporary files (nothing had changed)")
+
+
+def _replay_journal(folder: Path, name: str, named: set[str]) -> list[str]:
+    """Finish (committed) or undo (not committed) the transaction journal `name`; the temporary files
+    it names are added to `named`. Returns what was done."""
+    journal = folder / name
+    try:
+        body = json.loads(journal.read_text())
+        renames = body["renames"]
+        primary = Path(body["primary"])
+        others = [Path(f) for f in body["folders"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        # cut short by a crash while it was written: its renames never started
+        with contextlib.suppress(OSError):
+            journal.unlink()
+        return [_nothing_replaced(folder)]
+    committed = primary == folder or (primary / name).exists()
+    finished, left, lost = _finish_renames(folder, renames, named, committed=committed)
+    if not committed:
+        with contextlib.suppress(OSError):
+            journal.unlink()
+        return [_nothing_replaced(folder)]
+    for other in [f for f in others if f != primary] + [primary]:
+        with contextlib.suppress(OSError):
+            os.unlink(other / name)
+    notes = []
+    if finished:
+        notes.append("an earlier talosnb run was interrupted while writing; finished writing "
+                     + ", ".join(finished))
+    if left:
+        notes.append("an earlier talosnb run was interrupted while writing, and these files were "
+                     "changed since; left as they are (that run's change to them is not applied): "
+                     + ", ".join(left))
+    if lost:
+        notes.append("an earlier talosnb run was interrupted while writing; could not finish "
+                     + ", ".join(lost) + "; check them")
+    return notes
+
+
+def _finish_renames(folder: Path, renames: list[dict], named: set[str], *,
+                    committed: bool) -> tuple[list[str], list[str], list[str]]:
+    """A journal's renames: done where the target is still as it was (finished), left where it changed
+    since (left), reported where the new text is neither there nor to be had (lost). Not committed:
+    only the temporary files in `folder` removed."""
+    finished: list[str] = []
+    left: list[str] = []
+    lost: list[str] = []
+    for item in renames:
+        tmp, target = item["tmp"], item["target"]
+        named.add(os.path.basename(tmp))
+        if not committed:
+            if Path(tmp).parent == folder:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            continue
+        now = _current(target)
+        if not os.path.lexists(tmp):
+            if now != item["new"]:
+                lost.append(target)
+            continue
+        if now == item["old"]:
+            try:
+                os.replace(tmp, target)
+                finished.append(target)
+            except OSError as e:
+                lost.append(f"{target} ({e.strerror})")
+        else:
+            left.append(target)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return finished, left, lost

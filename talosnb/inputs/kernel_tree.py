@@ -525,26 +525,35 @@ def _verify_manifest(folder: Path) -> list[str]:
         files, links = manifest["files"], manifest["links"]
     except (ValueError, KeyError, TypeError):
         return [MANIFEST]
-    damaged = []
     base = os.path.join(folder, "")
-    for rel, (size, sha256) in files.items():
-        path = base + rel
-        try:
-            with open(path, "rb") as f:
-                st = os.fstat(f.fileno())
-                if (not stat.S_ISREG(st.st_mode) or st.st_size != size or os.path.islink(path)
-                        or hashlib.sha256(f.read()).hexdigest() != sha256):
-                    damaged.append(rel)
-        except OSError:
-            damaged.append(rel)
-    for rel, target in links.items():
-        try:
-            if os.readlink(base + rel) != target:
-                damaged.append(rel)
-        except OSError:
-            damaged.append(rel)
-    # a file added where the engines look changes what they read
-    known = files.keys() | links.keys() | {MANIFEST}
+    damaged = [rel for rel, (size, sha256) in files.items() if not _file_matches(base + rel, size, sha256)]
+    damaged += [rel for rel, target in links.items() if not _link_matches(base + rel, target)]
+    damaged += _added_engine_files(folder, files.keys() | links.keys() | {MANIFEST})
+    return sorted(damaged)
+
+
+def _file_matches(path: str, size: int, sha256: str) -> bool:
+    """A regular file (not a link) of that size and SHA-256."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            return not (not stat.S_ISREG(st.st_mode) or st.st_size != size or os.path.islink(path)
+                        or hashlib.sha256(f.read()).hexdigest() != sha256)
+    except OSError:
+        return False
+
+
+def _link_matches(path: str, target: str) -> bool:
+    try:
+        return os.readlink(path) == target
+    except OSError:
+        return False
+
+
+def _added_engine_files(folder: Path, known: set[str]) -> list[str]:
+    """Files not in the manifest where the engines look: an added file changes what they read."""
+    base = os.path.join(folder, "")
+    added = []
     for dirpath, _dirnames, filenames in os.walk(folder):
         prefix = os.path.join(dirpath, "")[len(base):]
         for name in filenames:
@@ -553,8 +562,8 @@ def _verify_manifest(folder: Path) -> list[str]:
                 continue
             parts = PurePosixPath(rel)
             if engine_file(PurePosixPath(*parts.parts[1:])) or engine_file(parts):
-                damaged.append(rel)
-    return sorted(damaged)
+                added.append(rel)
+    return added
 
 
 def write_tarball(tree: str | os.PathLike, dest: str | os.PathLike, *, top: str) -> Path:
