@@ -39,6 +39,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import ENV_CACHE_DIR, cache_dir
@@ -510,7 +511,7 @@ class _Builder:
         others = [d for d in diffs if not d.read_by_engine]
         not_applied = tuple(f"{d.path}: a {d.contentless} (no lines to apply), not applied"
                             for d in diffs if d.read_by_engine and not d.hunks)
-        base = {"name": name, "sha256": sha256, "skipped_files": tuple(d.path for d in others),
+        base: dict[str, Any] = {"name": name, "sha256": sha256, "skipped_files": tuple(d.path for d in others),
                 "skipped_hunks": sum(len(d.hunks) for d in others), "not_applied": not_applied}
         if not diffs:
             # The build's `patch -p1 < file` stops with "Only garbage was found in the patch input".
@@ -578,7 +579,7 @@ def _check_path(rel: str) -> None:
         raise _Unsafe("a path outside the kernel tree")
 
 
-def _failure(path: Path, name: str, diff: FileDiff, run: _Run, tree: Path) -> dict:
+def _failure(path: Path, name: str, diff: FileDiff, run: _Run, tree: Path) -> dict[str, Any]:
     """problem and where of a file's diff that applies neither forward nor reversed."""
     failed = [int(n) for n, _ in _FAILED_HUNK.findall(run.output)]
     hunks = {h.number: h for h in diff.hunks}
