@@ -74,7 +74,7 @@ class Config:
         return self.tree.arch
 
     @property
-    def kconf(self):
+    def kconf(self) -> kconfiglib.Kconfig:
         return self.tree.kconf
 
     # --- loading ----------------------------------------------------------

@@ -44,20 +44,20 @@ class Reason:
                 "fix": self.fix, "children": [c.as_dict() for c in self.children]}
 
 
-def location(item) -> str | None:
+def location(item: object) -> str | None:
     nodes = getattr(item, "nodes", None)
     if not nodes:
         return None
     return f"{nodes[0].filename}:{nodes[0].linenr}"
 
 
-def _sym_str(sym) -> str:
+def _sym_str(sym: kconfiglib.Symbol) -> str:
     if sym.is_constant:
         return sym.name
     return f"{sym.name} = {display_value(sym)}"
 
 
-def display_value(sym) -> str:
+def display_value(sym: kconfiglib.Symbol) -> str:
     if not sym.nodes and not sym.is_constant:
         return "n"
     if is_placeholder(sym.name):
@@ -67,9 +67,9 @@ def display_value(sym) -> str:
     return sym.str_value or ("n" if sym.orig_type in (BOOL, TRISTATE) else '""')
 
 
-def pretty(expr) -> str:
+def pretty(expr: Expr) -> str:
     """expr_str with toolchain placeholders shown as what they stand for."""
-    def sc(item):
+    def sc(item: Expr) -> str:
         name = getattr(item, "name", None)
         described = describe_placeholder(name) if name else None
         if described:
@@ -88,7 +88,7 @@ class Explainer:
         self._fixed: dict = {}
 
     # Is the symbol's value beyond any user assignment? (arch constants, probes)
-    def fixed(self, sym, _stack: frozenset = frozenset()) -> bool:
+    def fixed(self, sym: kconfiglib.Symbol, _stack: frozenset = frozenset()) -> bool:
         if len(_stack) > 60:
             return False
         if sym.is_constant or is_placeholder(sym.name):
@@ -110,7 +110,7 @@ class Explainer:
         self._fixed[sym] = result
         return result
 
-    def _terminal(self, head: Reason, sym, want: str, depth: int, seen: frozenset) -> bool:
+    def _terminal(self, head: Reason, sym: kconfiglib.Symbol, want: str, depth: int, seen: frozenset) -> bool:
         """Fill in `head` when the explanation stops at `sym` (undefined, fixed, too deep, a loop)."""
         if is_placeholder(sym.name):
             # a compiler probe's placeholder: say which probe, not the placeholder's name
@@ -144,7 +144,7 @@ class Explainer:
                       {sym.name: display_value(sym)})
         return head, want, self._terminal(head, sym, want, depth, seen)
 
-    def why_low(self, sym, need: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
+    def why_low(self, sym: kconfiglib.Symbol, need: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
         """Why `sym` is below `need` (1 = m, 2 = y)."""
         head, want, terminal = self._head(sym, "at least", need, depth, seen)
         if terminal:
@@ -189,7 +189,7 @@ class Explainer:
             head.children.append(child)
         return head
 
-    def why_high(self, sym, limit: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
+    def why_high(self, sym: kconfiglib.Symbol, limit: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
         """Why `sym` is above `limit` (0 = n, 1 = m)."""
         head, want, terminal = self._head(sym, "at most", limit, depth, seen)
         if terminal:
@@ -233,7 +233,7 @@ class Explainer:
             head.children.append(child)
         return head
 
-    def _values(self, expr) -> dict[str, str]:
+    def _values(self, expr: Expr) -> dict[str, str]:
         return {s.name: display_value(s) for s in kconfiglib.expr_items(expr)
                 if isinstance(s, kconfiglib.Symbol) and not s.is_constant}
 
@@ -296,19 +296,19 @@ def _choice_reason(choice: kconfiglib.Choice) -> Reason:
     return Reason(f"choice {choice.name or ''} is {TRI_TO_STR[choice.tri_value]}", location(choice))
 
 
-def _term_str(term, target) -> str:
+def _term_str(term: Expr, target: kconfiglib.Symbol) -> str:
     where = _select_location(term, target)
     return pretty(term) + (f" ({where})" if where else "")
 
 
-def selector_of(term):
+def selector_of(term: Expr) -> kconfiglib.Symbol | None:
     """The symbol whose `select`/`imply` a reverse-dependency term comes from (its leftmost operand)."""
     while isinstance(term, tuple) and term[0] is AND:
         term = term[1]
     return term if isinstance(term, kconfiglib.Symbol) and not term.is_constant else None
 
 
-def _select_location(term, target) -> str | None:
+def _select_location(term: Expr, target: kconfiglib.Symbol) -> str | None:
     """file:line of the `select`/`imply` line behind a reverse-dependency term."""
     selector = selector_of(term)
     if selector is None:
@@ -320,7 +320,8 @@ def _select_location(term, target) -> str | None:
     return location(selector)
 
 
-def _relation_fix(op, left, right):
+def _relation_fix(op: int, left: kconfiglib.Symbol,
+                  right: kconfiglib.Symbol) -> tuple[kconfiglib.Symbol, str] | None:
     """For `SYM = const` style conditions: the assignment that makes them true."""
     if left.is_constant and not right.is_constant:
         left, right = right, left
@@ -350,7 +351,7 @@ def assumed_probe_users(config: Config) -> dict[str, str]:
     return out
 
 
-def cascade_reason(config: Config, sym, old: str | None, new: str | None,
+def cascade_reason(config: Config, sym: kconfiglib.Symbol, old: str | None, new: str | None,
                     assumed_probes: dict[str, str] | None = None) -> str:
     reason = change_reason(config, sym, old, new)
     if assumed_probes is None:
@@ -426,13 +427,13 @@ def _kept_reason(config: Config, sym: kconfiglib.Symbol, old: str | None) -> str
     return "default"
 
 
-def prompt_condition(sym):
+def prompt_condition(sym: kconfiglib.Symbol) -> Expr:
     """The condition of the symbol's most visible prompt (dependencies and `if` included)."""
     conds = [node.prompt[1] for node in sym.nodes if node.prompt]
     return max(conds, key=expr_value) if conds else sym.direct_dep
 
 
-def value_reason(config: Config, sym) -> str:
+def value_reason(config: Config, sym: kconfiglib.Symbol) -> str:
     """Where a symbol's current value comes from, in one line (as `talosnb why` prints it)."""
     value = sym.str_value
     if sym in config.transitional:

@@ -40,12 +40,18 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import kconfiglib
 from kconfiglib import BOOL, INT, STRING
 
 from talosnb.core.errors import InputError, opt
 from talosnb.core.names import PROBE_PREFIX, TC_PREFIX
+
+from .types import Expr
+
+if TYPE_CHECKING:
+    from .config import Config
 
 # scripts/Kconfig.include: if-success = $(shell,{ $(1); } >/dev/null 2>&1 && echo "$(2)" || echo "$(3)")
 _IF_SUCCESS = re.compile(r'^\{ (?P<cmd>.*); \} >/dev/null 2>&1 && echo "(?P<then>.*)" \|\| echo "(?P<else>.*)"$',
@@ -87,7 +93,7 @@ class RecordedShell:
         self._by_command: dict[tuple[str, str], str] = {}
         self.unknown: list[tuple[str, int, str]] = []
 
-    def _placeholder(self, kind: str, command: str, prefix: str, kconf) -> str:
+    def _placeholder(self, kind: str, command: str, prefix: str, kconf: kconfiglib.Kconfig) -> str:
         key = (kind, command)
         name = self._by_command.get(key)
         if name is None:
@@ -97,7 +103,7 @@ class RecordedShell:
         self.probes[name].locations.append((kconf.filename, kconf.linenr))
         return name
 
-    def if_success(self, command: str, then: str, other: str, kconf) -> str:
+    def if_success(self, command: str, then: str, other: str, kconf: kconfiglib.Kconfig) -> str:
         if (then, other) in (("y", "n"), ("n", "y")):
             name = self._placeholder("yes/no", command, PROBE_PREFIX, kconf)
             # $(failure,...) is the negation of the same question
@@ -106,7 +112,7 @@ class RecordedShell:
         # command lines, which are not run; assume the toolchain takes it.
         return then
 
-    def __call__(self, command: str, kconf) -> str:
+    def __call__(self, command: str, kconf: kconfiglib.Kconfig) -> str:
         m = _IF_SUCCESS.match(command)
         if m:
             return self.if_success(m["cmd"], m["then"], m["else"], kconf)
@@ -308,14 +314,14 @@ class HostShell:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = {**os.environ, **env}
 
-    def __call__(self, command: str, kconf) -> str:
+    def __call__(self, command: str, kconf: kconfiglib.Kconfig) -> str:
         out = subprocess.run(command, check=False, shell=True, capture_output=True, env=self.env,
                              cwd=kconf.srctree or None).stdout.decode("utf-8", "replace")
         # preprocess.c: trailing newlines dropped, inner newlines become spaces
         return out.rstrip("\n").replace("\n", " ")
 
 
-def bind_placeholders(kconf, shell: RecordedShell) -> dict[str, kconfiglib.Symbol]:
+def bind_placeholders(kconf: kconfiglib.Kconfig, shell: RecordedShell) -> dict[str, kconfiglib.Symbol]:
     """Turn the placeholder names left in the parsed tree into evaluable symbols.
 
     Yes/no and version placeholders appear as (undefined) symbol references;
@@ -357,14 +363,15 @@ def bind_placeholders(kconf, shell: RecordedShell) -> dict[str, kconfiglib.Symbo
     return symbols
 
 
-def _is_text_const(value, text_consts: set[str]) -> bool:
+def _is_text_const(value: Any, text_consts: set[str]) -> bool:
+    # `value` is any expression (Expr); only a Symbol is looked at further
     return value.__class__ is kconfiglib.Symbol and value.is_constant and value.name in text_consts
 
 
-def _referenced(sym, kconf) -> set[str]:
+def _referenced(sym: kconfiglib.Symbol, kconf: kconfiglib.Kconfig) -> set[str]:
     names: set[str] = set()
 
-    def walk(expr):
+    def walk(expr: Expr) -> None:
         for item in kconfiglib.expr_items(expr):
             if item.__class__ is kconfiglib.Symbol and item.name.startswith((PROBE_PREFIX, TC_PREFIX)):
                 names.add(item.name)
@@ -394,7 +401,7 @@ class ProbeAnswer:
     used_by: list[str]
 
 
-def solve_placeholders(kconf: kconfiglib.Kconfig, recorded: dict[str, str | None],
+def solve_placeholders(kconf: kconfiglib.Kconfig, recorded: Mapping[str, str | None],
                        probes: dict[str, Probe]) -> list[ProbeAnswer]:
     """Give each placeholder the value that reproduces the config's recorded lines.
 
@@ -423,7 +430,7 @@ def _set_default(sym: kconfiglib.Symbol, value_sym: kconfiglib.Symbol) -> None:
     sym._rec_invalidate()
 
 
-def _solve_numbers(kconf: kconfiglib.Kconfig, recorded: dict[str, str | None], probes: dict[str, Probe],
+def _solve_numbers(kconf: kconfiglib.Kconfig, recorded: Mapping[str, str | None], probes: dict[str, Probe],
                    users: dict[str, list[str]]) -> dict[str, ProbeAnswer]:
     """Versions and texts: the number or text the config records for the symbol fed by each."""
     answers: dict[str, ProbeAnswer] = {}
@@ -443,7 +450,7 @@ def _solve_numbers(kconf: kconfiglib.Kconfig, recorded: dict[str, str | None], p
     return answers
 
 
-def _recorded_number(probe: Probe, user_names: list[str], recorded: dict[str, str | None]) -> tuple[str, str]:
+def _recorded_number(probe: Probe, user_names: list[str], recorded: Mapping[str, str | None]) -> tuple[str, str]:
     """(value, evidence) of a version or text probe from the lines of the symbols it feeds.
 
     A 0 or empty line may be a symbol the answer does not reach (CLANG_VERSION=0
@@ -463,13 +470,13 @@ def _recorded_number(probe: Probe, user_names: list[str], recorded: dict[str, st
     return ("0" if probe.kind == "version" else ""), "assumed"
 
 
-def _mismatches(kconf: kconfiglib.Kconfig, user_names: list[str], recorded: dict[str, str | None]) -> int:
+def _mismatches(kconf: kconfiglib.Kconfig, user_names: list[str], recorded: Mapping[str, str | None]) -> int:
     """How many of these symbols' lines differ from the config's."""
     return sum(kconf.syms[user].config_string.rstrip("\n") != (recorded.get(user) or "") for user in user_names)
 
 
 def _decide_group(kconf: kconfiglib.Kconfig, group: list[str], users: dict[str, list[str]],
-                  recorded: dict[str, str | None]) -> dict[str, tuple[str, str]]:
+                  recorded: Mapping[str, str | None]) -> dict[str, tuple[str, str]]:
     """name -> (y/n, evidence) for yes/no probes feeding the same symbols: the answers that reproduce
     the most recorded lines (on a tie, the most probes succeeding), each left set in `kconf`."""
     syms = [kconf.syms[name] for name in group]
@@ -515,7 +522,7 @@ def _evaluate_expr(command: str, numbers: dict[str, str]) -> str | None:
 def _probe_groups(names: list[str], users: dict[str, list[str]]) -> list[list[str]]:
     parent = {name: name for name in names}
 
-    def find(x):
+    def find(x: str) -> str:
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
@@ -562,7 +569,7 @@ class ProbeChange:
         return f"{self.command}: {self.old!r} -> {self.new!r}"
 
 
-def toolchain_symbols(config) -> list[str]:
+def toolchain_symbols(config: Config) -> list[str]:
     """The config's lines that record a toolchain answer: promptless symbols fed by a probe
     (CC_VERSION_TEXT, CLANG_VERSION, PAHOLE_VERSION, CC_HAS_*, AS_HAS_*, LD_IS_LLD, ...)."""
     kconf = config.kconf
@@ -575,14 +582,14 @@ def toolchain_symbols(config) -> list[str]:
     return sorted(names)
 
 
-def _answer(kconf, probe: Probe) -> str:
+def _answer(kconf: kconfiglib.Kconfig, probe: Probe) -> str:
     value = kconf.syms[probe.name].defaults[0][0]
     if probe.kind == "yes/no":
         return "y" if value is kconf.y else "n"
     return value.name
 
 
-def _set_answer(kconf, probe: Probe, value: str) -> None:
+def _set_answer(kconf: kconfiglib.Kconfig, probe: Probe, value: str) -> None:
     sym = kconf.syms[probe.name]
     if probe.kind == "yes/no":
         target = kconf.y if value == "y" else kconf.n
@@ -592,7 +599,7 @@ def _set_answer(kconf, probe: Probe, value: str) -> None:
     sym._rec_invalidate()
 
 
-def _recompute_derived(kconf, probes: dict[str, Probe]) -> None:
+def _recompute_derived(kconf: kconfiglib.Kconfig, probes: dict[str, Probe]) -> None:
     # `expr $(cc-version) / 10000` & co. follow the versions they are computed from
     numbers = {name: _answer(kconf, p) for name, p in probes.items() if p.kind == "version"}
     for name, probe in probes.items():
@@ -603,7 +610,7 @@ def _recompute_derived(kconf, probes: dict[str, Probe]) -> None:
                 numbers[name] = value
 
 
-def set_probe_answers(config, answers: dict[str, str]) -> list[ProbeChange]:
+def set_probe_answers(config: Config, answers: dict[str, str]) -> list[ProbeChange]:
     """Give probes (by placeholder name) new answers; derived numbers follow.
 
     The low-level step of retarget() and toolchain_from(); also what undoes
@@ -621,7 +628,7 @@ def set_probe_answers(config, answers: dict[str, str]) -> list[ProbeChange]:
     return _record_changes(config, before)
 
 
-def _record_changes(config, before: dict[str, str]) -> list[ProbeChange]:
+def _record_changes(config: Config, before: dict[str, str]) -> list[ProbeChange]:
     kconf, probes = config.kconf, config.tree.probes
     users = kconf.talosnb_probe_users
     changes = []
@@ -637,13 +644,13 @@ def _record_changes(config, before: dict[str, str]) -> list[ProbeChange]:
     return changes
 
 
-def _require_recorded(config) -> None:
+def _require_recorded(config: Config) -> None:
     if config.tree.mode != "recorded":
         raise InputError("toolchain answers can only be re-recorded in recorded mode",
                          hint=f"host mode asks this machine's toolchain; use {opt_value('toolchain', 'recorded')}")
 
 
-def retarget(config, values: dict[str, str]) -> list[ProbeChange]:
+def retarget(config: Config, values: dict[str, str]) -> list[ProbeChange]:
     """Re-record toolchain lines, as if the config had been made with that toolchain.
 
     `values` maps toolchain lines (see toolchain_symbols) to values as kconfig
@@ -695,7 +702,7 @@ def retarget(config, values: dict[str, str]) -> list[ProbeChange]:
     return _record_changes(config, before)
 
 
-def toolchain_from(config, other_text: str, *, source: str = "<config>") -> list[ProbeChange]:
+def toolchain_from(config: Config, other_text: str, *, source: str = "<config>") -> list[ProbeChange]:
     """Take the toolchain another config records (e.g. one made after a compiler bump).
 
     `other_text` is loaded against the same tree and arch; every probe answer
@@ -713,12 +720,12 @@ def toolchain_from(config, other_text: str, *, source: str = "<config>") -> list
     return set_probe_answers(config, answers)
 
 
-def _where(sym) -> str:
+def _where(sym: kconfiglib.Symbol) -> str:
     node = sym.nodes[0]
     return f"{node.filename}:{node.linenr}"
 
 
-def _check_type(sym, value: str) -> None:
+def _check_type(sym: kconfiglib.Symbol, value: str) -> None:
     kind = sym.orig_type
     ok = {BOOL: value in ("y", "n"), kconfiglib.TRISTATE: value in ("y", "m", "n"),
           INT: re.fullmatch(r"-?[0-9]+", value) is not None,
@@ -728,7 +735,8 @@ def _check_type(sym, value: str) -> None:
                          where=_where(sym))
 
 
-def _retarget_yes_no(kconf, probes: dict[str, Probe], sym, value: str) -> None:
+def _retarget_yes_no(kconf: kconfiglib.Kconfig, probes: dict[str, Probe], sym: kconfiglib.Symbol,
+                     value: str) -> None:
     """The fewest flips of the symbol's own yes/no probes that give it `value`."""
     users = kconf.talosnb_probe_users
     own = [probes[name] for name, names in users.items()
@@ -756,14 +764,15 @@ def _retarget_yes_no(kconf, probes: dict[str, Probe], sym, value: str) -> None:
                          hint="re-record what it depends on too (in the same call)")
 
 
-def _active_default(sym):
+def _active_default(sym: kconfiglib.Symbol) -> Expr | None:
     for default, cond in sym.defaults:
         if kconfiglib.expr_value(cond):
             return default
     return None
 
 
-def _retarget_value(kconf, probes: dict[str, Probe], sym, value: str, assigned: dict) -> bool:
+def _retarget_value(kconf: kconfiglib.Kconfig, probes: dict[str, Probe], sym: kconfiglib.Symbol, value: str,
+                    assigned: dict) -> bool:
     """A version or text line: the probe its active default reads gets the value.
     False when the line reads no probe (it follows another line or a constant)."""
     name = getattr(_active_default(sym), "name", "")
@@ -779,7 +788,8 @@ def _retarget_value(kconf, probes: dict[str, Probe], sym, value: str, assigned: 
     return True
 
 
-def _follower_error(kconf, probes: dict[str, Probe], sym) -> InputError:
+def _follower_error(kconf: kconfiglib.Kconfig, probes: dict[str, Probe],
+                    sym: kconfiglib.Symbol) -> InputError:
     active = _active_default(sym)
     shown = kconfiglib.expr_str(active) if active is not None else "no default"
     readers = [cond for default, cond in sym.defaults if getattr(default, "name", "") in probes]
