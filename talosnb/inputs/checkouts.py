@@ -23,7 +23,7 @@ class PkgsCheckout:
 
     CONTENTS = "Pkgfile and kernel/build/config-amd64, config-arm64"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "pkgs checkout", opt("pkgs"), self.CONTENTS)
         # a talosnb run killed while writing here left a journal: finish (or undo) it first
         self.recovered = _recover(self.path, self.path / "kernel" / "build")
@@ -57,7 +57,7 @@ class TalosCheckout:
 
     CONTENTS = "hack/modules-amd64.txt, hack/modules-arm64.txt"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "talos checkout", opt("talos"), self.CONTENTS)
         self.recovered = _recover(self.path / "hack")
 

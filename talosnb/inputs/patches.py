@@ -36,15 +36,18 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import ENV_CACHE_DIR, cache_dir
 
 from .kernel_tree import KernelTree, engine_file
+
+if TYPE_CHECKING:
+    import unidiff
 
 # Bump when what is applied, or how the result is stored, changes.
 CACHE_FORMAT = 2
@@ -263,7 +266,7 @@ def split_patch(path: str | os.PathLike) -> list[FileDiff]:
     return diffs
 
 
-def _hunk_line(hunk) -> int:
+def _hunk_line(hunk: unidiff.Hunk) -> int:
     """The 1-based line of a hunk's @@ header in the patch file."""
     first = next(line.diff_line_no for line in hunk if line.diff_line_no is not None)
     return first - 1
@@ -391,7 +394,7 @@ def _read(path: Path) -> bytes:
         raise InputError(f"cannot read the patch: {e.strerror}", where=str(path)) from None
 
 
-def _install(work: Path, final: Path, still_good) -> None:
+def _install(work: Path, final: Path, still_good: Callable[[], bool]) -> None:
     """Rename the finished folder into place. One already there is kept if it is good (another
     process, same inputs, finished first: it may be reading it), else replaced."""
     if final.exists():

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from talosnb.core import dotconfig
-from talosnb.core.errors import VersionMismatchError
+from talosnb.core.errors import InputError, VersionMismatchError
 from talosnb.core.fileio import read_text
 from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
 from talosnb.core.versions import VersionCheck, compare_versions
@@ -124,6 +124,8 @@ def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
     (same kernel tree, version checks and patch report) and the folder. The pkgs build's own steps and
     scripts (kernel/*/pkg.yaml, kernel/build/scripts/, kernel/build/patches/) come along
     read as they are, so the build gates judge the copy as the build would."""
+    if inputs.pkgs is None:   # the files a save writes live in the pkgs checkout
+        raise InputError("no pkgs checkout to copy", hint="give a siderolabs/pkgs checkout (or set TALOSNB_PKGS)")
     root = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     arches = list(arches or inputs.pkgs.arches())
     pkgs = root / "pkgs"
