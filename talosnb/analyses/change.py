@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+import kconfiglib
 from kconfiglib import TYPE_TO_STR
 
 from talosnb.core import dotconfig
@@ -44,16 +45,34 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import location
 from talosnb.kconfig.info import TOP_LEVEL, menu_path
 
-from .edit import Assignment, Editor
+from .edit import Assignment, ChangeSet, Editor, SessionLike
 from .findings import Finding
 from .modules import check_module_lists
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from talosnb.core.versions import VersionCheck
+    from talosnb.inputs.resolve import Inputs
     from talosnb.kbuild import KbuildMap
 
     from .history import HistoryIndex
+    from .modules import ModuleList
+
+
+class ChangeSession(SessionLike, Protocol):
+    """What a change report reads of a loaded session (app.session.Session)."""
+
+    @property
+    def inputs(self) -> Inputs: ...
+
+    def kbuild_map(self, arch: str, *, progress: bool = False) -> KbuildMap: ...
+
+    def load_module_lists(self, *, missing_ok: bool = False) -> dict[str, ModuleList]: ...
+
+    def version_checks(self) -> list[VersionCheck]: ...
+
+    def list_version(self) -> str | None: ...
 
 # What a changed line is, in the order a reviewer reads them.
 KINDS = {
@@ -267,14 +286,14 @@ def file_values(config: Config) -> dict[str, str]:
     return {name: dotconfig.unquote(v) if dotconfig.is_quoted_string(v) else v for name, v in values.items()}
 
 
-def _written_form(sym) -> str | None:
+def _written_form(sym: kconfiglib.Symbol) -> str | None:
     line = sym.config_string
     if not line:
         return None
     return "n" if line.startswith("#") else sym.str_value
 
 
-def _value_without_user(sym) -> str | None:
+def _value_without_user(sym: kconfiglib.Symbol) -> str | None:
     """What Kconfig gives the symbol with no user value (select, imply, defaults); then put back."""
     saved = sym.user_value
     if saved is None:
@@ -314,7 +333,7 @@ def _describe(config: Config, name: str) -> dict:
 
 # --- one arch -------------------------------------------------------------------
 
-def _replay(editor: Editor, assignments: Sequence[Assignment]):
+def _replay(editor: Editor, assignments: Sequence[Assignment]) -> tuple[ChangeSet, dict[str, str], dict[str, str]]:
     """Merge `assignments` into the editor's (base) config and olddefconfig it, nothing kept: the
     ChangeSet, the written values before and the written values it ends with."""
     before = editor._written()
@@ -448,14 +467,14 @@ def modules_changed(kbuild_map: KbuildMap, before: Mapping[str, str],
 
 
 def _gate_modules(arch: str, base_findings: list[Finding], head_findings: list[Finding]) -> GateResult:
-    def counts(findings):
+    def counts(findings: list[Finding]) -> dict[str, int]:
         out = {"error": 0, "warning": 0}
         for f in findings:
             if f.level in out:
                 out[f.level] += 1
         return out
 
-    def key(f: Finding):
+    def key(f: Finding) -> tuple[str, str | None, str]:
         return (f.kind, f.entry, f.message)
 
     before_errors = {key(f): f for f in base_findings if f.level == "error"}
@@ -506,7 +525,7 @@ def change_report(base_configs: Mapping[str, Config], head_configs: Mapping[str,
     return report
 
 
-def session_change_report(base, head, *, base_label: str = "base", head_label: str = "head",
+def session_change_report(base: ChangeSession, head: ChangeSession, *, base_label: str = "base", head_label: str = "head",
                           history: HistoryIndex | None = None) -> ChangeReport:
     """:func:`change_report` of two Sessions (the base and the head) over one kernel tree: the
     head's Kbuild maps serve both, module lists come from each talos checkout when both have one."""

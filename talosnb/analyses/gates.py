@@ -32,7 +32,7 @@ import sys
 from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import kconfiglib
 from kconfiglib import BOOL, STRING, TRISTATE
@@ -46,12 +46,31 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.explain import Reason, assumed_probe_users, cascade_reason, location, value_reason
 
-from .edit import Assignment, Editor, Refusal
+from .edit import Assignment, Editor, Fix, Refusal, SessionLike
 from .findings import LEVELS, Finding, Rule, render, rule_table
 from .findings import findings_frame as generic_frame
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
+
+    from talosnb.inputs.checkouts import TalosCheckout
+    from talosnb.inputs.resolve import Inputs
+
+    from .modules import VerifyFix
+
+
+class GateSession(SessionLike, Protocol):
+    """What the gates use of a loaded session (app.session.Session): its inputs and module check."""
+
+    @property
+    def inputs(self) -> Inputs: ...
+
+    def require_talos(self) -> TalosCheckout: ...
+
+    def check_modules(self, lists: dict | None = None, *, verify_fix: VerifyFix | None = None,
+                      unlisted: bool = True) -> list[Finding]: ...
 
 GATES: tuple[str, ...] = ("olddefconfig", "hardening", "modules")
 
@@ -343,7 +362,7 @@ def printed_options(printed: str, rows: list[dict]) -> list[dict]:
     return out
 
 
-def _checker_value(desired: str, sym, current: str) -> str | None:
+def _checker_value(desired: str, sym: kconfiglib.Symbol, current: str) -> str | None:
     """The assignment value that gives the checker's desired value; None when there is none."""
     if desired == "is not set":
         return "n" if sym.orig_type in (BOOL, TRISTATE) else None
@@ -376,7 +395,7 @@ def _renamed(config: Config, name: str) -> str:
         f" (it is transitional here: read from old configs only, {location(sym)})"
 
 
-def _no_fix(fix) -> str:
+def _no_fix(fix: Fix | None) -> str:
     """A finding's fix field when the search found none: what it tried."""
     if fix is None:
         return "no verified fix"
@@ -386,7 +405,7 @@ def _no_fix(fix) -> str:
 
 def _blocker(reasons: list[Reason]) -> Reason | None:
     """The first condition that no assignment changes, else the deepest one: what blocks the value."""
-    def walk(reason: Reason, depth: int):
+    def walk(reason: Reason, depth: int) -> Iterator[tuple[Reason, int]]:
         yield reason, depth
         for child in reason.children:
             yield from walk(child, depth + 1)
@@ -481,6 +500,7 @@ def _tried(config: Config, editor: Editor, name: str, assignments: list[Assignme
         return _stuck(config, name, stuck)
     extra: list[Assignment] = []
     for refusal in change.refusals:
+        assert refusal.fix is not None   # every refusal has a fix found: the stuck ones returned above
         extra += [a for a in refusal.fix.assignments if a not in extra]
     combined = [*extra, *assignments]
     check = editor.set(combined, dry_run=True, fix=False)
@@ -586,12 +606,12 @@ def _run_all(step: hardening.HardeningStep, checker: hardening.HardeningChecker,
         return {arch: future.result() for arch, future in futures.items()}
 
 
-def _failing_keys(step, checker, text: str, arch: str) -> dict[tuple, dict]:
+def _failing_keys(step: hardening.HardeningStep, checker: hardening.HardeningChecker, text: str, arch: str) -> dict[tuple, dict]:
     rows = parse_checker_output(hardening.run_step(step, checker, text, arch).checker_output) or []
     return {_row_key(r): r for r in rows if str(r["check_result"]).startswith("FAIL")}
 
 
-def _verdicts(config: Config, editor: Editor | None, step, checker, checked_text: str, failing: list[dict],
+def _verdicts(config: Config, editor: Editor | None, step: hardening.HardeningStep, checker: hardening.HardeningChecker, checked_text: str, failing: list[dict],
               fix_budget: int) -> dict[tuple, _Verdict]:
     arch = config.arch
     verdicts: dict[tuple, _Verdict] = {}
@@ -727,6 +747,8 @@ def hardening_frame_filter(frame: pd.DataFrame, *, arch: str | None = None, stat
             gate = frame[f"{a} gate"].fillna("")
             one = {"fail": gate.ne("ok") & gate.ne(""), "gate": gate.eq("fails the gate"), "ok": gate.eq("ok")}[status]
             hit = one if hit is None else hit | one
+        if hit is None:   # what `keep &= None` raises
+            raise TypeError("no arch gate columns in the frame: it is not one hardening_table made")
         keep &= hit
     if text:
         blob = (frame["option"] + " " + frame["decision"] + " " + frame["reason"]).str.lower()
@@ -755,9 +777,9 @@ def parse_gates(text: str | Iterable[str] | None) -> list[str]:
     return [g for g in GATES if g in words]
 
 
-def run_gates(session, gates: Collection[str] = GATES, *, explicit: bool = False,
+def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit: bool = False,
               hardening_checker: str | None = None, fix: bool = True, progress: bool = False,
-              module_findings: list[Finding] | None = None, verify_fix=None, unlisted: bool = False) -> GateReport:
+              module_findings: list[Finding] | None = None, verify_fix: VerifyFix | None = None, unlisted: bool = False) -> GateReport:
     """Every gate in `gates` on every loaded arch of `session` (its configs as they stand).
 
     A gate the inputs can't run (no talos checkout for the module lists, a Pkgfile pinning no
@@ -804,12 +826,13 @@ def _module_fix(finding: Finding) -> dict:
     found = [re.fullmatch(r"(?:CONFIG_)?([A-Za-z0-9_]+)=(\S+)", w) for w in words]
     if finding.level != "error" or not words or not all(found):
         return {}
-    return {"verdict": "fixable", "assignments": [f"{m.group(1)}={m.group(2)}" for m in found]}
+    return {"verdict": "fixable", "assignments": [f"{m.group(1)}={m.group(2)}" for m in found if m]}  # all match
 
 
-def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool, spec, fix: bool,
-               progress: bool, editors) -> None:
+def _hardening(session: GateSession, report: GateReport, arches: list[str], *, explicit: bool, spec: str | os.PathLike | None, fix: bool,
+               progress: bool, editors: Mapping[str, Editor]) -> None:
     pkgs = session.inputs.pkgs
+    assert pkgs is not None, "Session.open refuses inputs without a pkgs checkout"
     info = pkgs.pkgfile_info()
     pin = info.kspp()
     if pin is None and not (spec or os.environ.get(ENV_HARDENING_CHECKER)):
@@ -851,6 +874,7 @@ def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool
     results, runs, rows = hardening_gate({a: session.configs[a] for a in arches}, step, checker,
                                          editors=editors, fix=fix)
     if check is not None and check.kind == "mismatch":
+        assert pin is not None   # pin_check makes no check without a pin
         for result in results:
             result.findings.insert(0, make_finding(
                 "hardening-checker-mismatch", result.arch, None, "hardening", where=pin.where,

@@ -92,7 +92,7 @@ class HistoryIndex:
                 return self._record(arch, sha, before, after, path)
         return None
 
-    def _record(self, arch: str, sha: str, before, after, path: str) -> dict:
+    def _record(self, arch: str, sha: str, before: str | None, after: str | None, path: str) -> dict:
         commit = self.commits[sha]
         bump = self.bumps.get(sha)
         return {"arch": arch, "commit": sha[:12], "date": commit.date[:10], "subject": commit.subject,
@@ -113,7 +113,7 @@ class HistoryIndex:
 
     # --- cache ------------------------------------------------------------
 
-    def _state(self) -> tuple:
+    def _state(self) -> tuple[str, str, dict, dict, dict, dict, dict]:
         return (self.checkout, self.commit, self.commits, self.lines, self.bumps, self.reorder_only, self.order)
 
 
@@ -268,6 +268,7 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
 
 
 def _read_cache(path: Path, commit: str) -> HistoryIndex | None:
+    state: tuple[str, str, dict, dict, dict, dict, dict]   # HistoryIndex._state()
     try:
         with open(path, "rb") as f:
             version, state = pickle.load(f)

@@ -32,9 +32,10 @@ from __future__ import annotations
 import functools
 import posixpath
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import kconfiglib
 from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE, expr_value
@@ -53,6 +54,10 @@ from .modules import ModuleList, check_module_lists
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from talosnb.inputs.patches import PatchReport
+
+_T = TypeVar("_T")
 
 SECTIONS = ("choices", "new", "removed", "modules", "patches", "bump")
 
@@ -170,7 +175,7 @@ def config_lines(config: Config, source: str | None = None) -> dict[str, ConfigL
     return out
 
 
-class _WrittenValues(Mapping):
+class _WrittenValues(Mapping[str, str]):
     """Symbol -> the value a config's line would hold (no line: missing), evaluated per symbol
     when asked (``quoted``: strings as the file spells them, else as make reads them)."""
 
@@ -198,14 +203,18 @@ class _WrittenValues(Mapping):
             raise KeyError(name)
         return value
 
-    def get(self, name: str, default=None):
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str | _T) -> str | _T: ...
+    def get(self, name: str, default: object = None) -> object:
         value = self._value(name)
         return default if value is None else value
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._value(name) is not None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return (name for name in self._syms if self._value(name) is not None)
 
     def __len__(self) -> int:
@@ -388,7 +397,7 @@ def _replacement_text(view: ArchView, symbol: str) -> str:
     return ""
 
 
-def _assignment_value(sym, written: str) -> str:
+def _assignment_value(sym: kconfiglib.Symbol, written: str) -> str:
     return dotconfig.unquote(written) if sym.orig_type is STRING else written
 
 
@@ -476,7 +485,7 @@ def _with_fix(finding: Finding, fix: Fix) -> Finding:
                                                           [str(a) for a in fix.assignments]})
 
 
-def _verified_fix(editor: Editor, sym, line: ConfigLineAt, budget: _FixBudget) -> Fix | None:
+def _verified_fix(editor: Editor, sym: kconfiglib.Symbol, line: ConfigLineAt, budget: _FixBudget) -> Fix | None:
     """A fix verified on the new tree: one found for an earlier line when it works here too (a bump
     often hides a whole family of options behind one new switch), else a search."""
     if sym is None:
@@ -568,7 +577,7 @@ def _explain_line(view: ArchView, editor: Editor, line: ConfigLineAt, new_value:
                                       fix_text="", **common), reasons)
 
 
-def _range_reason(sym, value: str) -> Reason | None:
+def _range_reason(sym: kconfiglib.Symbol, value: str) -> Reason | None:
     """The active range of an int/hex symbol when ``value`` is outside it (sym_validate_range)."""
     if sym.orig_type not in (INT, HEX):
         return None
@@ -591,7 +600,7 @@ def _range_reason(sym, value: str) -> Reason | None:
     return None
 
 
-def _config_selection(view: ArchView, member) -> str | None:
+def _config_selection(view: ArchView, member: kconfiglib.Symbol) -> str | None:
     """The other member of ``member``'s choice the config selected (=y in the file), if any."""
     for other in member.choice.syms:
         line = view.lines.get(other.name)
@@ -600,7 +609,7 @@ def _config_selection(view: ArchView, member) -> str | None:
     return None
 
 
-def _choice_selection_gone(view: ArchView, member) -> str | None:
+def _choice_selection_gone(view: ArchView, member: kconfiglib.Symbol) -> str | None:
     """The symbol the config selected (=y) in this choice when the new tree doesn't define it:
     none of the choice's members is y in the file, and a y line for an undefined symbol sits
     among them (conf writes a choice's members together, in menu order)."""
@@ -625,7 +634,7 @@ def _where_line(where: str) -> int:
 
 # --------------------------------------------------------------------------- new and removed symbols
 
-def _menu_is_visible(node) -> bool:
+def _menu_is_visible(node: kconfiglib.MenuNode) -> bool:
     """menu_is_visible() of scripts/kconfig/menu.c for a kconfiglib menu node."""
     if not node.prompt:
         return False
@@ -653,7 +662,7 @@ def new_symbol_names(config: Config) -> list[tuple[str, Any]]:
     seen: set[str] = set()
     hidden = config.transitional
 
-    def walk(node) -> None:
+    def walk(node: kconfiglib.MenuNode) -> None:
         while node is not None:
             if _menu_is_visible(node):
                 sym = node.item
@@ -670,13 +679,13 @@ def new_symbol_names(config: Config) -> list[tuple[str, Any]]:
     return out
 
 
-def _rev_dep_tri(sym) -> int:
+def _rev_dep_tri(sym: kconfiglib.Symbol) -> int:
     """What select forces, as sym_calc_visibility() keeps it: m is y for a bool."""
     tri = expr_value(sym.rev_dep)
     return 2 if tri == 1 and sym.orig_type is BOOL else tri
 
 
-def _valued_by_transitional(sym, hidden) -> bool:
+def _valued_by_transitional(sym: kconfiglib.Symbol, hidden: AbstractSet[kconfiglib.Symbol]) -> bool:
     """sym_calc_value() (Linux 7.x) gives a symbol a user value when its default is exactly a
     transitional symbol the config sets: the renamed option is not asked for again."""
     for value, cond in sym.defaults:
@@ -730,7 +739,8 @@ def new_symbols(view: ArchView | Config, kbuild: KbuildMap | None = None) -> lis
         value = view.written.get(name, "n" if sym.orig_type in (BOOL, TRISTATE) else "")
         path = menu_path(node)
         can = tuple(kbuild.symbol_modules(name)) if kbuild is not None else ()
-        built = tuple(p for p in can if kbuild.evaluate(p, view.values).state == "module") if can else ()
+        built = (tuple(p for p in can if kbuild.evaluate(p, view.values).state == "module")
+                 if can and kbuild is not None else ())
         prompt = node.prompt[0] if node.prompt else next((n.prompt[0] for n in sym.nodes if n.prompt), "")
         help_text = node.help or next((n.help for n in sym.nodes if n.help), None)
         out.append(NewSymbol(config.arch, name, kconfiglib.TYPE_TO_STR[sym.orig_type], value, prompt,
@@ -1027,7 +1037,7 @@ def _newly_built(module_list: ModuleList, view: ArchView, new_kbuild: KbuildMap,
     edits: list[ModuleEdit] = []
     for path in newly:
         symbols = _own_symbols(new_kbuild, path)
-        needed_by: list[tuple[str, str, str]] = []     # (selector, listed entry, select's file:line)
+        needed_by: list[tuple[str, str, str | None]] = []     # (selector, listed entry, select's file:line)
         for symbol in symbols:
             sym = view.new.kconf.syms.get(symbol)
             if sym is None:
@@ -1098,10 +1108,10 @@ def _listed_symbols(module_list: ModuleList, new_kbuild: KbuildMap, old_kbuild: 
     return out
 
 
-def _selectors(sym) -> list[tuple[str, str]]:
+def _selectors(sym: kconfiglib.Symbol) -> list[tuple[str, str | None]]:
     """(symbol, file:line of its select line) of each symbol that selects ``sym``."""
     from talosnb.kconfig.explain import selector_of
-    out = []
+    out: list[tuple[str, str | None]] = []
     for term in kconfiglib.split_expr(sym.rev_dep, kconfiglib.OR):
         selector = selector_of(term)
         if selector is None or any(name == selector.name for name, _ in out):
@@ -1143,7 +1153,7 @@ def apply_edits(module_list: ModuleList, edits: Iterable[ModuleEdit], kbuild: Kb
 
 # --------------------------------------------------------------------------- patches and the bump
 
-def patch_findings(report, to_version: str) -> list[Finding]:
+def patch_findings(report: PatchReport, to_version: str) -> list[Finding]:
     """Each pkgs patch on the new tree (a :class:`talosnb.inputs.patches.PatchReport`)."""
     out = []
     kinds = {"applied": "patch-applies", "upstream": "patch-upstream", "partly-upstream": "patch-partly-upstream",
@@ -1403,6 +1413,7 @@ class UpgradeReport:
         new_frame = self.new_symbols_frame()
         shown_new = new_frame if info else new_frame[new_frame["changes_kernel"] == True]
         menu = None
+        row: Any   # pandas-stubs types itertuples() fields as any scalar (bytes, NA...): here str columns
         for row in shown_new.itertuples():
             if row.menu != menu:
                 menu = row.menu
@@ -1442,7 +1453,7 @@ class UpgradeReport:
 def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | None = None,
                    new_kbuild: Mapping[str, KbuildMap] | None = None,
                    old_kbuild: Mapping[str, KbuildMap] | None = None,
-                   module_lists: Mapping[str, ModuleList] | None = None, patches=None,
+                   module_lists: Mapping[str, ModuleList] | None = None, patches: PatchReport | None = None,
                    bump_info: Bump | None = None, not_computed: Sequence[str] = (), notes: Sequence[str] = (),
                    fixes: bool = True, fix_seconds: float = 1.0, editors: Mapping[str, Editor] | None = None,
                    config_labels: Mapping[str, str] | None = None, list_labels: Mapping[str, str] | None = None,
