@@ -100,7 +100,7 @@ def conf_main(kernel_conf, make_envs) -> dict[tuple[str, str], str]:
     keys = [(compiler, arch) for (series, compiler, arch) in make_envs if series == "7.2"]
     texts = conf_map(lambda key: kernel_conf["7.2"].olddefconfig(
         real_config("main", key[1]), key[1], make_envs[("7.2", *key)]), keys)
-    return dict(zip(keys, texts))
+    return dict(zip(keys, texts, strict=True))
 
 
 # --- retargeting: wrappers of clang-22 that conf's probes take for another toolchain ---------
@@ -158,7 +158,7 @@ def retarget_conf(kernel_conf, clang_envs, conf_main, fake_tools) -> dict[str, d
         return {"base": base, "want": kernel_conf["7.2"].olddefconfig(base, arch, env),
                 "child": kernel_conf["7.2"].olddefconfig(real_config("main", arch), arch, env)}
     arches = ("amd64", "arm64")
-    return dict(zip(arches, conf_map(made, arches)))
+    return dict(zip(arches, conf_map(made, arches), strict=True))
 
 
 @pytest.fixture(scope="session")

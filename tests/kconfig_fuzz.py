@@ -96,6 +96,18 @@ class _Gen:
 
     # --- entries ---------------------------------------------------------
 
+    def _defined_again(self, sym: _Sym) -> list[str]:
+        """`sym` defined again elsewhere, as arch and driver Kconfigs do: more prompts and defaults."""
+        out = ["", f"config {sym.name}"]
+        if self.rng.random() < 0.5:
+            out.append(f'\tprompt "{sym.name.lower()} again"{self.cond(0.5)}')
+        out.append(f"\tdefault {self.default_value(sym)}{self.cond(0.5)}")
+        if self.rng.random() < 0.5:
+            out.append(f"\tdepends on {self.expr()}")
+        if sym.kind in ("bool", "tristate"):
+            out.append(f"\t#SELECTS {sym.name}")
+        return out
+
     def symbol(self, indent: str = "") -> None:
         rng = self.rng
         kind = rng.choices(["bool", "tristate", "int", "hex", "string"], [35, 30, 13, 10, 12])[0]
@@ -123,15 +135,7 @@ class _Gen:
             # select/imply symbols defined later: filled in once they exist
             out.append(f"{indent}\t#SELECTS {sym.name}")
         if rng.random() < 0.08:
-            # defined again elsewhere, as arch and driver Kconfigs do: more prompts and defaults
-            out += ["", f"config {sym.name}"]
-            if rng.random() < 0.5:
-                out.append(f'\tprompt "{sym.name.lower()} again"{self.cond(0.5)}')
-            out.append(f"\tdefault {self.default_value(sym)}{self.cond(0.5)}")
-            if rng.random() < 0.5:
-                out.append(f"\tdepends on {self.expr()}")
-            if kind in ("bool", "tristate"):
-                out.append(f"\t#SELECTS {sym.name}")
+            out += self._defined_again(sym)
         self.syms.append(sym)
         self.lines += out
         if rng.random() < 0.05:

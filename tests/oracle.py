@@ -7,6 +7,7 @@ the test suite and the benchmarks; needs `make`, `gcc`, `flex` and `bison`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -183,10 +184,8 @@ def _pick_value(rng: random.Random, sym) -> str | None:
         low = high = None
         for lo, hi, cond in sym.ranges:
             if kconfiglib.expr_value(cond):
-                try:
+                with contextlib.suppress(ValueError):
                     low, high = int(lo.str_value, base), int(hi.str_value, base)
-                except ValueError:
-                    pass
                 break
         if low is not None and rng.random() < 0.8:
             number = rng.randint(low, high)

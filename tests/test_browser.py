@@ -70,9 +70,9 @@ def lab(tmp_path_factory):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
                 break
-            except OSError:
+            except OSError as e:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + (root / "jupyterlab.log").read_text())
+                    raise RuntimeError("JupyterLab did not start:\n" + (root / "jupyterlab.log").read_text()) from e
                 time.sleep(0.5)
         yield {"url": f"http://127.0.0.1:{port}", "token": token, "root": root}
     finally:

@@ -142,7 +142,7 @@ def test_set_matches_conf(case, arch, chunk):
     fragments = [Assignment(a.symbol, a.value).line(editor.config) + "\n" for a in sample]
     conf_texts = conf_map(lambda fragment: case.merge(arch, case.base[arch], [fragment]), fragments)
     problems = []
-    for a, conf_text in zip(sample, conf_texts):
+    for a, conf_text in zip(sample, conf_texts, strict=True):
         problems += _check(editor, conf_text, [a])
     assert not problems, "\n".join(problems)
 
@@ -173,7 +173,7 @@ def test_merge_matches_merge_config_and_conf(case, arch, chunk):
         files_per_fragment.append(["".join(lines[:split])] + (["".join(lines[split:])] if split < len(lines) else []))
     conf_texts = conf_map(lambda files: case.merge(arch, case.base[arch], files), files_per_fragment)
     problems = []
-    for fragment, conf_text in zip(fragments, conf_texts):
+    for fragment, conf_text in zip(fragments, conf_texts, strict=True):
         problems += _check(editor, conf_text, fragment)
     assert not problems, "\n".join(problems)
 

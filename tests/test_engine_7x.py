@@ -64,7 +64,7 @@ def conf_made(kernel_conf, make_envs) -> dict[tuple[str, str, str, str], str]:
             for compiler in COMPILERS for arch in ARCHES if (series, compiler, arch) in make_envs]
     texts = conf_map(lambda key: kernel_conf[key[0]].olddefconfig(
         real_config(key[1], key[3]), key[3], make_envs[(key[0], key[2], key[3])]), keys)
-    return dict(zip(keys, texts))
+    return dict(zip(keys, texts, strict=True))
 
 
 def normalize(tree_path, arch: str, text: str, **load) -> str:
@@ -143,9 +143,9 @@ def test_random_kconfigs_match_conf(kernel_conf, series, chunk, tmp_path):
         folder.mkdir()
         (folder / "Kconfig").write_text(case.kconfig)
         folders.append(folder)
-    outputs = conf_map(lambda item: conf.olddefconfig_in(item[0], item[1].config), list(zip(folders, cases)))
+    outputs = conf_map(lambda item: conf.olddefconfig_in(item[0], item[1].config), list(zip(folders, cases, strict=True)))
     judged, problems = 0, []
-    for folder, case, want in zip(folders, cases, outputs):
+    for folder, case, want in zip(folders, cases, outputs, strict=True):
         if want is None:
             continue  # conf refused this Kconfig (a dependency loop the generator let through)
         judged += 1

@@ -167,7 +167,7 @@ def test_interrupted_set_says_truthfully_what_was_written(tmp_path, slow_writes,
     new = {n: p.read_bytes() for n, p in paths.items()}
     rng = random.Random(int(signum))
     outcomes = {}
-    for run in range(12):
+    for _ in range(12):
         for n, p in paths.items():
             p.write_bytes(old[n])
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full)

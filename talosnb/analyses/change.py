@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+import kconfiglib
 from kconfiglib import TYPE_TO_STR
 
 from talosnb.core import dotconfig
@@ -44,16 +45,34 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import location
 from talosnb.kconfig.info import TOP_LEVEL, menu_path
 
-from .edit import Assignment, Editor
+from .edit import Assignment, ChangeSet, Editor, SessionLike
 from .findings import Finding
 from .modules import check_module_lists
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from talosnb.core.versions import VersionCheck
+    from talosnb.inputs.resolve import Inputs
     from talosnb.kbuild import KbuildMap
 
     from .history import HistoryIndex
+    from .modules import ModuleList
+
+
+class ChangeSession(SessionLike, Protocol):
+    """What a change report reads of a loaded session (app.session.Session)."""
+
+    @property
+    def inputs(self) -> Inputs: ...
+
+    def kbuild_map(self, arch: str, *, progress: bool = False) -> KbuildMap: ...
+
+    def load_module_lists(self, *, missing_ok: bool = False) -> dict[str, ModuleList]: ...
+
+    def version_checks(self) -> list[VersionCheck]: ...
+
+    def list_version(self) -> str | None: ...
 
 # What a changed line is, in the order a reviewer reads them.
 KINDS = {
@@ -267,14 +286,14 @@ def file_values(config: Config) -> dict[str, str]:
     return {name: dotconfig.unquote(v) if dotconfig.is_quoted_string(v) else v for name, v in values.items()}
 
 
-def _written_form(sym) -> str | None:
+def _written_form(sym: kconfiglib.Symbol) -> str | None:
     line = sym.config_string
     if not line:
         return None
     return "n" if line.startswith("#") else sym.str_value
 
 
-def _value_without_user(sym) -> str | None:
+def _value_without_user(sym: kconfiglib.Symbol) -> str | None:
     """What Kconfig gives the symbol with no user value (select, imply, defaults); then put back."""
     saved = sym.user_value
     if saved is None:
@@ -314,7 +333,7 @@ def _describe(config: Config, name: str) -> dict:
 
 # --- one arch -------------------------------------------------------------------
 
-def _replay(editor: Editor, assignments: Sequence[Assignment]):
+def _replay(editor: Editor, assignments: Sequence[Assignment]) -> tuple[ChangeSet, dict[str, str], dict[str, str]]:
     """Merge `assignments` into the editor's (base) config and olddefconfig it, nothing kept: the
     ChangeSet, the written values before and the written values it ends with."""
     before = editor._written()
@@ -335,18 +354,47 @@ def config_changes(base: Config, head: Config) -> tuple[list[LineChange], list[s
     return lines, requested, drift
 
 
-def _config_changes(base: Config, head: Config):
-    arch = head.arch
+def _defined(config: Config, name: str) -> bool:
+    return config.has_symbol(name) and config.kconf.syms[name] not in config.transitional
+
+
+@dataclass
+class _Replayed:
+    """The head's changed lines replayed on the base: what was asked, what was refused and why, the
+    base's written values before and after, and each changed line's reason."""
+
+    wanted: dict[str, str]
+    refused: dict[str, str]
+    base_norm: dict[str, str]
+    replayed: dict[str, str]
+    reasons: dict[str, str]
+
+
+def _config_changes(base: Config, head: Config) -> tuple[list[LineChange], list[str], int, dict[str, str]]:
     base_file, head_file = file_values(base), file_values(head)
     differing = {s for s in base_file.keys() | head_file.keys() if base_file.get(s) != head_file.get(s)}
+    done = _replay_change(base, head, base_file, head_file, differing)
+    # lines this tree rewrites whatever the change (a tree newer than the configs): counted, not listed
+    drift = sum(1 for name in base_file.keys() | done.base_norm.keys()
+                if _defined(base, name) and base_file.get(name) != done.base_norm.get(name)
+                and name not in differing and name not in done.reasons)
+    lines: list[LineChange] = []
+    for name in sorted(differing | set(done.reasons)):
+        line = _line_change(base, head, name, base_file.get(name), head_file.get(name), name in differing, done)
+        if line is not None:
+            lines.append(line)
+    # an assignment that changes nothing (the tree writes that value anyway) is not the change's
+    requested = [f"{n}={v}" for n, v in done.wanted.items() if n in done.reasons]
+    return lines, requested, drift, done.base_norm
 
-    def defined(config: Config, name: str) -> bool:
-        return config.has_symbol(name) and config.kconf.syms[name] not in config.transitional
 
+def _replay_change(base: Config, head: Config, base_file: dict[str, str], head_file: dict[str, str],
+                   differing: set[str]) -> _Replayed:
+    """The head's lines a person set, replayed on the base until no more are found or refused."""
     wanted: dict[str, str] = {}
     for name in sorted(differing):
         value = head_file.get(name)
-        if value is not None and defined(head, name) and defined(base, name) and _made_by_user(head, name, value):
+        if value is not None and _defined(head, name) and _defined(base, name) and _made_by_user(head, name, value):
             wanted[name] = value
     refused: dict[str, str] = {}
     editor = Editor(base)     # one editor: its written values are computed once, then kept up to date
@@ -360,51 +408,41 @@ def _config_changes(base: Config, head: Config):
         # chosen in the base (to the default) and its prompt is there to do so in the head
         more = {name: head_file[name] for name in sorted(differing)
                 if name not in wanted and name not in refused and head_file.get(name) is not None
-                and replayed.get(name) != head_file[name] and defined(base, name) and defined(head, name)
+                and replayed.get(name) != head_file[name] and _defined(base, name) and _defined(head, name)
                 and head.kconf.syms[name].visibility and base_file.get(name) is not None
                 and _made_by_user(base, name, base_file[name])}
         if not more and not change.refusals:
             break
         wanted.update(more)
-    reasons = {c.symbol: c.reason for c in change.cascade}
+    return _Replayed(wanted, refused, base_norm, replayed, {c.symbol: c.reason for c in change.cascade})
 
-    lines: list[LineChange] = []
-    # lines this tree rewrites whatever the change (a tree newer than the configs): counted, not listed
-    drift = sum(1 for name in base_file.keys() | base_norm.keys()
-                if defined(base, name) and base_file.get(name) != base_norm.get(name) and name not in differing
-                and name not in reasons)
-    for name in sorted(differing | set(reasons)):
-        old, new = base_file.get(name), head_file.get(name)
-        got, normalized = replayed.get(name), base_norm.get(name)
-        config = head if defined(head, name) else base if defined(base, name) else None
-        info = _describe(config, name) if config is not None else {}
-        if config is None or not defined(base, name):
-            if name in differing:
-                tree = head.tree.version
-                lines.append(LineChange(arch, name, old, new, "undefined",
-                                        f"not defined in the {tree} tree for {arch}", **info))
-            continue
-        if name not in differing:
-            lines.append(LineChange(arch, name, old, new, "missing", reasons.get(name, "default"),
-                                    expected=got, **info))
-            continue
-        if got == new:
-            if name not in reasons and normalized == new:
-                lines.append(LineChange(arch, name, old, new, "normalized",
-                                        f"make olddefconfig on Linux {head.tree.version} writes it so", **info))
-            else:
-                requested = name in wanted
-                lines.append(LineChange(arch, name, old, new, "change",
-                                        SET_BY_CHANGE if requested else reasons.get(name, "default"),
-                                        requested=requested, **info))
-            continue
-        why = refused.get(name)
-        reason = (f"can't be set on the base: {why}" if why else
-                  "edited by hand, or made with another kernel tree or toolchain")
-        lines.append(LineChange(arch, name, old, new, "not-reproduced", reason, expected=got, **info))
-    # an assignment that changes nothing (the tree writes that value anyway) is not the change's
-    requested = [f"{n}={v}" for n, v in wanted.items() if n in reasons]
-    return lines, requested, drift, base_norm
+
+def _line_change(base: Config, head: Config, name: str, old: str | None, new: str | None, differs: bool,
+                 done: _Replayed) -> LineChange | None:
+    """One line's change and its kind (None: a line both write alike)."""
+    arch = head.arch
+    got, normalized = done.replayed.get(name), done.base_norm.get(name)
+    config = head if _defined(head, name) else base if _defined(base, name) else None
+    info = _describe(config, name) if config is not None else {}
+    if config is None or not _defined(base, name):
+        if not differs:
+            return None
+        return LineChange(arch, name, old, new, "undefined", f"not defined in the {head.tree.version} tree for {arch}",
+                          **info)
+    if not differs:
+        return LineChange(arch, name, old, new, "missing", done.reasons.get(name, "default"), expected=got, **info)
+    if got == new:
+        if name not in done.reasons and normalized == new:
+            return LineChange(arch, name, old, new, "normalized",
+                              f"make olddefconfig on Linux {head.tree.version} writes it so", **info)
+        requested = name in done.wanted
+        return LineChange(arch, name, old, new, "change",
+                          SET_BY_CHANGE if requested else done.reasons.get(name, "default"),
+                          requested=requested, **info)
+    why = done.refused.get(name)
+    reason = (f"can't be set on the base: {why}" if why else
+              "edited by hand, or made with another kernel tree or toolchain")
+    return LineChange(arch, name, old, new, "not-reproduced", reason, expected=got, **info)
 
 
 def modules_changed(kbuild_map: KbuildMap, before: Mapping[str, str],
@@ -429,14 +467,14 @@ def modules_changed(kbuild_map: KbuildMap, before: Mapping[str, str],
 
 
 def _gate_modules(arch: str, base_findings: list[Finding], head_findings: list[Finding]) -> GateResult:
-    def counts(findings):
+    def counts(findings: list[Finding]) -> dict[str, int]:
         out = {"error": 0, "warning": 0}
         for f in findings:
             if f.level in out:
                 out[f.level] += 1
         return out
 
-    def key(f: Finding):
+    def key(f: Finding) -> tuple[str, str | None, str]:
         return (f.kind, f.entry, f.message)
 
     before_errors = {key(f): f for f in base_findings if f.level == "error"}
@@ -487,7 +525,7 @@ def change_report(base_configs: Mapping[str, Config], head_configs: Mapping[str,
     return report
 
 
-def session_change_report(base, head, *, base_label: str = "base", head_label: str = "head",
+def session_change_report(base: ChangeSession, head: ChangeSession, *, base_label: str = "base", head_label: str = "head",
                           history: HistoryIndex | None = None) -> ChangeReport:
     """:func:`change_report` of two Sessions (the base and the head) over one kernel tree: the
     head's Kbuild maps serve both, module lists come from each talos checkout when both have one."""

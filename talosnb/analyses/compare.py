@@ -25,7 +25,9 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
+import kconfiglib
 import pandas as pd
 from kconfiglib import TYPE_TO_STR
 
@@ -34,13 +36,16 @@ from talosnb.core.errors import InputError, opt
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.info import TOP_LEVEL
 
+if TYPE_CHECKING:
+    from .edit import SessionLike
+
 STATUSES = ("same", "differs", "amd64-only", "arm64-only", "defined-but-unset")
 COLUMNS = ["symbol", "type", "menu", "menu_path", "prompt", "amd64", "arm64", "visible_amd64",
            "visible_arm64", "defined", "status", "location", "help"]
 VALUES = ("y", "m", "n")
 
 
-def _configs(session_or_configs) -> dict[str, Config]:
+def _configs(session_or_configs: SessionLike | Mapping[str, Config]) -> dict[str, Config]:
     configs = getattr(session_or_configs, "configs", session_or_configs)
     if not isinstance(configs, Mapping):
         raise InputError("compare() takes a Session or a {arch: Config} mapping")
@@ -54,11 +59,11 @@ def _configs(session_or_configs) -> dict[str, Config]:
 class _Menus:
     """Menu path of a node's parent, computed once per parent node."""
 
-    def __init__(self, kconf):
+    def __init__(self, kconf: kconfiglib.Kconfig) -> None:
         self.top = kconf.top_node
         self.paths: dict[int, tuple[str, ...]] = {}
 
-    def path(self, node) -> tuple[str, ...]:
+    def path(self, node: kconfiglib.MenuNode) -> tuple[str, ...]:
         parent = node.parent
         if parent is None or parent is self.top:
             return ()
@@ -83,7 +88,7 @@ def _arch_rows(config: Config) -> dict[str, tuple]:
     return rows
 
 
-def _describe(sym, menus: _Menus) -> tuple:
+def _describe(sym: kconfiglib.Symbol, menus: _Menus) -> tuple:
     """(type, menu, menu path, prompt, file:line, help) of a symbol, from its first prompted node."""
     node = next((n for n in sym.nodes if n.prompt), sym.nodes[0])
     path = menus.path(node)
@@ -98,14 +103,14 @@ def _describe(sym, menus: _Menus) -> tuple:
             f"{node.filename}:{node.linenr}", help_text)
 
 
-def effective(value, kind: str):
+def effective(value: str | None, kind: str) -> str | None:
     """What a value means to the kernel: a bool/tristate with no line is n."""
     if value is None and kind in ("bool", "tristate"):
         return "n"
     return value
 
 
-def compare(session_or_configs) -> pd.DataFrame:
+def compare(session_or_configs: SessionLike | Mapping[str, Config]) -> pd.DataFrame:
     """One row per symbol defined on either arch (see the module docstring for the columns)."""
     configs = _configs(session_or_configs)
     # Tens of thousands of small tuples would trigger full collections over the
@@ -127,6 +132,7 @@ def _compare(configs: dict[str, Config]) -> pd.DataFrame:
     for name in amd.keys() | arm.keys():
         a, r = amd.get(name), arm.get(name)
         first, arch = (a, "amd64") if a is not None else (r, "arm64")
+        assert first is not None   # the name comes from one arch's rows at least
         kind, menu, path, prompt, location, help_text = _describe(first[0], menus[arch])
         va = a[1] if a else None
         vr = r[1] if r else None

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypeAlias, overload
 
 import kconfiglib
 from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE, expr_value
@@ -77,13 +79,19 @@ def parse_assignment(text: str, where: str | None = None) -> Assignment:
     return Assignment(parsed[0], dotconfig.unquote(parsed[1]), where)
 
 
-def parse_fragment(text: str, source: str, *, collect: bool = False):
+@overload
+def parse_fragment(text: str, source: str, *, collect: Literal[False] = False) -> list[Assignment]: ...
+@overload
+def parse_fragment(text: str, source: str, *, collect: Literal[True]) -> tuple[list[Assignment], list[str]]: ...
+def parse_fragment(text: str, source: str, *,
+                   collect: bool = False) -> list[Assignment] | tuple[list[Assignment], list[str]]:
     """A config fragment as Talos users keep them: CONFIG_ lines, 'is not set' lines, comments.
 
     With collect=True, returns (assignments, ["file:line: problem", ...]) instead of
     raising at the first line that is not an assignment.
     """
-    out, bad = [], []
+    out: list[Assignment] = []
+    bad: list[str] = []
     for linenr, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or (line.startswith("#") and not dotconfig.is_not_set_comment(line)):
@@ -122,6 +130,12 @@ def canonical(config: Config, assignment: Assignment) -> Assignment:
 
 # --- state: user values, restorable exactly -----------------------------------
 
+# user values of the symbols that have one, (user value, user selection) of every choice,
+# the choices' priority orders (semantics.choice_priority)
+_UserState: TypeAlias = tuple[dict[kconfiglib.Symbol, int | str],
+                              dict[kconfiglib.Choice, tuple[int | None, kconfiglib.Symbol | None]],
+                              dict[kconfiglib.Choice, list[kconfiglib.Symbol]]]
+
 class _Trial:
     """Records the user state of every symbol it touches, to put it back exactly."""
 
@@ -131,7 +145,7 @@ class _Trial:
         self.choices: dict = {}
         self.priorities: dict = {}
 
-    def set(self, sym, value: str | None) -> None:
+    def set(self, sym: kconfiglib.Symbol, value: str | None) -> None:
         if sym not in self.syms:
             self.syms[sym] = sym.user_value
         choice = sym.choice
@@ -143,7 +157,7 @@ class _Trial:
         else:
             sym.set_value(value)
 
-    def state_before(self, now):
+    def state_before(self, now: _UserState) -> _UserState:
         """The full user state (as _user_state gives it) from before this trial's changes."""
         syms, choices, priorities = now
         syms = dict(syms)
@@ -166,7 +180,7 @@ class _Trial:
             choice._rec_invalidate()
 
 
-def _user_state(config: Config):
+def _user_state(config: Config) -> _UserState:
     kconf = config.kconf
     syms = {s: s.user_value for s in kconf.unique_defined_syms if s.user_value is not None}
     choices = {c: (c.user_value, c.user_selection) for c in kconf.unique_choices}
@@ -174,7 +188,7 @@ def _user_state(config: Config):
     return syms, choices, priorities
 
 
-def _restore_state(config: Config, state) -> None:
+def _restore_state(config: Config, state: _UserState) -> None:
     """Put back user values, choice selections and priorities; invalidate only what differs."""
     kconf = config.kconf
     syms, choices, priorities = state
@@ -361,7 +375,7 @@ def _matches(config: Config, assignment: Assignment, written: dict[str, str]) ->
 _original_invalidate = kconfiglib.Symbol._invalidate
 
 
-def _recording_invalidate(self):
+def _recording_invalidate(self: kconfiglib.Symbol) -> None:
     _original_invalidate(self)
     dirty = self.kconfig.__dict__.get("talosnb_dirty")
     if dirty is not None:
@@ -371,7 +385,7 @@ def _recording_invalidate(self):
 kconfiglib.Symbol._invalidate = _recording_invalidate
 
 
-def _dirty_set(kconf) -> set:
+def _dirty_set(kconf: kconfiglib.Kconfig) -> set:
     """Symbols whose cached value kconfiglib dropped since the set was last cleared."""
     return kconf.__dict__.setdefault("talosnb_dirty", set())
 
@@ -427,7 +441,7 @@ class Editor:
         return dict(cache)
 
     def _cascade(self, before: dict[str, str], after: dict[str, str],
-                 names: Iterable[str] | None = None, requested: set[str] = frozenset(),
+                 names: Iterable[str] | None = None, requested: AbstractSet[str] = frozenset(),
                  probes: Sequence[toolchain.ProbeChange] = ()) -> list[CascadeChange]:
         kconf = self.config.kconf
         assumed = assumed_probe_users(self.config)
@@ -545,7 +559,7 @@ class Editor:
                 kept = []
         return _net(kept), refused
 
-    def _prepare(self, assignments) -> tuple[list[Assignment], list[str]]:
+    def _prepare(self, assignments: Iterable[Assignment | str]) -> tuple[list[Assignment], list[str]]:
         requested, undefined, bad = [], [], []
         for a in assignments:
             if isinstance(a, str):
@@ -591,7 +605,7 @@ class Editor:
             trial.restore()
         return reasons
 
-    def _explain(self, ex: Explainer, sym, assignment: Assignment) -> list[Reason]:
+    def _explain(self, ex: Explainer, sym: kconfiglib.Symbol, assignment: Assignment) -> list[Reason]:
         value = assignment.value
         if sym.orig_type in (BOOL, TRISTATE):
             want = kconfiglib.STR_TO_TRI[value]
@@ -761,33 +775,37 @@ class Editor:
     # --- history ---------------------------------------------------------------
 
     def undo(self) -> ChangeSet | None:
-        if not self.history:
-            return None
-        change, state = self.history.pop()
-        now = _user_state(self.config)
-        _restore_state(self.config, state)
-        if change.toolchain:   # the answers it replaced
-            toolchain.set_probe_answers(self.config, {c.probe: c.old for c in change.toolchain})
-        self._written()   # recompute what the undo invalidated now, not in the next edit
-        self.future.append((change, now))
-        return change
+        return self._step(self.history, self.future)
 
     def redo(self) -> ChangeSet | None:
-        if not self.future:
+        return self._step(self.future, self.history)
+
+    def _step(self, source: list, target: list) -> ChangeSet | None:
+        """Undo (history to future) or redo (future to history) the last change of `source`: back to the
+        state kept with it, keeping the current one in `target` for the way back."""
+        if not source:
             return None
-        change, state = self.future.pop()
+        change, state = source.pop()
         now = _user_state(self.config)
         _restore_state(self.config, state)
-        if change.toolchain:
-            toolchain.set_probe_answers(self.config, {c.probe: c.new for c in change.toolchain})
-        self._written()
-        self.history.append((change, now))
+        if change.toolchain:   # the answers the change replaced (undo) or made (redo)
+            answers = {c.probe: (c.old if source is self.history else c.new) for c in change.toolchain}
+            toolchain.set_probe_answers(self.config, answers)
+        self._written()   # recompute what the step invalidated now, not in the next edit
+        target.append((change, now))
         return change
 
 
 # --- both arches -----------------------------------------------------------------
 
-def editors_for(session) -> dict[str, Editor]:
+class SessionLike(Protocol):
+    """What the analyses use of a loaded session (app.session.Session, a later layer): its configs."""
+
+    @property
+    def configs(self) -> Mapping[str, Config]: ...
+
+
+def editors_for(session: SessionLike) -> dict[str, Editor]:
     """One Editor per loaded arch, kept on the session so history is shared."""
     editors = session.__dict__.setdefault("_editors", {})
     for arch, config in session.configs.items():
@@ -796,7 +814,7 @@ def editors_for(session) -> dict[str, Editor]:
     return editors
 
 
-def set_symbols(session, assignments: Iterable[Assignment | str], *, arches: Sequence[str] | None = None,
+def set_symbols(session: SessionLike, assignments: Iterable[Assignment | str], *, arches: Sequence[str] | None = None,
                 mode: str = "set", dry_run: bool = False, fix: bool = True,
                 atomic: bool = False) -> dict[str, ChangeSet]:
     """Set on every arch (or `arches`); per arch a ChangeSet.
@@ -830,11 +848,11 @@ def set_symbols(session, assignments: Iterable[Assignment | str], *, arches: Seq
     return {arch: editor.set(parsed, mode=mode, dry_run=dry_run, fix=fix) for arch, editor in chosen.items()}
 
 
-def fix_verifier(session):
+def fix_verifier(session: SessionLike) -> Callable[[str, Mapping[str, str]], bool]:
     """For the module-list check: does a suggested set of assignments really take effect on `arch`?"""
     editors = editors_for(session)
 
-    def verify(arch: str, assignments) -> bool:
+    def verify(arch: str, assignments: Mapping[str, str]) -> bool:
         editor = editors.get(arch)
         if editor is None:
             return False
@@ -846,11 +864,11 @@ def fix_verifier(session):
     return verify
 
 
-def undo(session, arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
+def undo(session: SessionLike, arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
     editors = editors_for(session)
     return {arch: editors[arch].undo() for arch in (arches or editors)}
 
 
-def redo(session, arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
+def redo(session: SessionLike, arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
     editors = editors_for(session)
     return {arch: editors[arch].redo() for arch in (arches or editors)}

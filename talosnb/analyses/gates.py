@@ -32,7 +32,7 @@ import sys
 from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import kconfiglib
 from kconfiglib import BOOL, STRING, TRISTATE
@@ -46,12 +46,31 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.explain import Reason, assumed_probe_users, cascade_reason, location, value_reason
 
-from .edit import Assignment, Editor
+from .edit import Assignment, Editor, Fix, Refusal, SessionLike
 from .findings import LEVELS, Finding, Rule, render, rule_table
 from .findings import findings_frame as generic_frame
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
+
+    from talosnb.inputs.checkouts import TalosCheckout
+    from talosnb.inputs.resolve import Inputs
+
+    from .modules import VerifyFix
+
+
+class GateSession(SessionLike, Protocol):
+    """What the gates use of a loaded session (app.session.Session): its inputs and module check."""
+
+    @property
+    def inputs(self) -> Inputs: ...
+
+    def require_talos(self) -> TalosCheckout: ...
+
+    def check_modules(self, lists: dict | None = None, *, verify_fix: VerifyFix | None = None,
+                      unlisted: bool = True) -> list[Finding]: ...
 
 GATES: tuple[str, ...] = ("olddefconfig", "hardening", "modules")
 
@@ -343,7 +362,7 @@ def printed_options(printed: str, rows: list[dict]) -> list[dict]:
     return out
 
 
-def _checker_value(desired: str, sym, current: str) -> str | None:
+def _checker_value(desired: str, sym: kconfiglib.Symbol, current: str) -> str | None:
     """The assignment value that gives the checker's desired value; None when there is none."""
     if desired == "is not set":
         return "n" if sym.orig_type in (BOOL, TRISTATE) else None
@@ -376,7 +395,7 @@ def _renamed(config: Config, name: str) -> str:
         f" (it is transitional here: read from old configs only, {location(sym)})"
 
 
-def _no_fix(fix) -> str:
+def _no_fix(fix: Fix | None) -> str:
     """A finding's fix field when the search found none: what it tried."""
     if fix is None:
         return "no verified fix"
@@ -386,7 +405,7 @@ def _no_fix(fix) -> str:
 
 def _blocker(reasons: list[Reason]) -> Reason | None:
     """The first condition that no assignment changes, else the deepest one: what blocks the value."""
-    def walk(reason: Reason, depth: int):
+    def walk(reason: Reason, depth: int) -> Iterator[tuple[Reason, int]]:
         yield reason, depth
         for child in reason.children:
             yield from walk(child, depth + 1)
@@ -421,6 +440,20 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
         missing.append(absent.group(1))
     if missing:
         return _Verdict("not-in-tree", params={"missing": missing[0], "renamed": _renamed(config, missing[0])})
+    assignments = _checker_assignments(config, wanted)
+    if isinstance(assignments, _Verdict):
+        return assignments
+    if editor is None:
+        return _Verdict("fixable", assignments, where=location(config.kconf.syms[name]))
+    if absent:
+        assignments = _with_line(config.kconf.syms[absent.group(1)], editor, assignments, fix_budget)
+        if isinstance(assignments, _Verdict):
+            return assignments
+    return _tried(config, editor, name, assignments, fix_budget)
+
+
+def _checker_assignments(config: Config, wanted: list[tuple[str, str]]) -> list[Assignment] | _Verdict:
+    """The checker's desired values as assignments; blocked where one can't be read as a value."""
     assignments = []
     for n, desired in wanted:
         sym = config.kconf.syms[n]
@@ -431,41 +464,43 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
                                                       f"CONFIG_{n}", "fix": "set it by hand"},
                             where=location(sym))
         assignments.append(Assignment(n, value))
-    if editor is None:
-        return _Verdict("fixable", assignments, where=location(config.kconf.syms[name]))
-    if absent:
-        # "is not present": the check wants a line for the option, which olddefconfig writes only
-        # while its prompt is visible; what makes it visible is what lets it be set to y
-        sym = config.kconf.syms[absent.group(1)]
-        if not sym.config_string and sym.orig_type in (BOOL, TRISTATE):
-            probe = editor.set([Assignment(sym.name, "y")], dry_run=True, fix=True, fix_budget=fix_budget)
-            for refusal in probe.refusals:
-                if refusal.fix is None or not refusal.fix.found:
-                    blocker = _blocker(refusal.reasons)
-                    return _Verdict("blocked", where=(blocker.where if blocker else None) or location(sym),
-                                    params={"why": f"the config has a line for CONFIG_{sym.name} only while it "
-                                                   "can be set, and it can't here"
-                                                   + (f": {blocker.text}" if blocker else ""),
-                                            "fix": _no_fix(refusal.fix)},
-                                    details={"why_not": [r.as_dict() for r in refusal.reasons]})
-                assignments = [a for a in refusal.fix.assignments if a.symbol != sym.name] + assignments
+    return assignments
+
+
+def _with_line(sym: kconfiglib.Symbol, editor: Editor, assignments: list[Assignment],
+               fix_budget: int) -> list[Assignment] | _Verdict:
+    """"is not present": the check wants a line for the option, which olddefconfig writes only
+    while its prompt is visible; what makes it visible is what lets it be set to y. The
+    assignments with those added, or blocked."""
+    if sym.config_string or sym.orig_type not in (BOOL, TRISTATE):
+        return assignments
+    probe = editor.set([Assignment(sym.name, "y")], dry_run=True, fix=True, fix_budget=fix_budget)
+    for refusal in probe.refusals:
+        if refusal.fix is None or not refusal.fix.found:
+            blocker = _blocker(refusal.reasons)
+            return _Verdict("blocked", where=(blocker.where if blocker else None) or location(sym),
+                            params={"why": f"the config has a line for CONFIG_{sym.name} only while it "
+                                           "can be set, and it can't here"
+                                           + (f": {blocker.text}" if blocker else ""),
+                                    "fix": _no_fix(refusal.fix)},
+                            details={"why_not": [r.as_dict() for r in refusal.reasons]})
+        assignments = [a for a in refusal.fix.assignments if a.symbol != sym.name] + assignments
+    return assignments
+
+
+def _tried(config: Config, editor: Editor, name: str, assignments: list[Assignment], fix_budget: int) -> _Verdict:
+    """The verdict of a dry run of `assignments` with verified fixes: fixable with the fixes that
+    work together, else blocked with what stands in the way."""
     change = editor.set(assignments, dry_run=True, fix=True, fix_budget=fix_budget)
     if change.ok:
         return _Verdict("fixable", assignments, params={"cascade": len(change.cascade)},
                         where=location(config.kconf.syms[name]))
     stuck = [r for r in change.refusals if r.fix is None or not r.fix.found]
     if stuck:
-        # every part that can't be had, the one the checker named first (a compound check's need)
-        stuck.sort(key=lambda r: r.assignment.symbol == name)
-        blockers = [_blocker(r.reasons) for r in stuck]
-        why = "; ".join(f"{r.assignment} can't take effect" + (f": {b.text}" if b else "")
-                        for r, b in zip(stuck, blockers, strict=True))
-        fix = _no_fix(stuck[0].fix)
-        where = next((b.where for b in blockers if b and b.where), None) or location(config.kconf.syms[name])
-        return _Verdict("blocked", params={"why": why, "fix": fix}, where=where,
-                        details={"why_not": [reason.as_dict() for r in stuck for reason in r.reasons]})
+        return _stuck(config, name, stuck)
     extra: list[Assignment] = []
     for refusal in change.refusals:
+        assert refusal.fix is not None   # every refusal has a fix found: the stuck ones returned above
         extra += [a for a in refusal.fix.assignments if a not in extra]
     combined = [*extra, *assignments]
     check = editor.set(combined, dry_run=True, fix=False)
@@ -478,6 +513,18 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
                         details={"why_not": [r.as_dict() for r in check.refusals[0].reasons]})
     return _Verdict("fixable", combined, params={"cascade": len(check.cascade)},
                     where=location(config.kconf.syms[name]))
+
+
+def _stuck(config: Config, name: str, stuck: list[Refusal]) -> _Verdict:
+    """Blocked: every part that can't be had, the one the checker named first (a compound check's need)."""
+    stuck.sort(key=lambda r: r.assignment.symbol == name)
+    blockers = [_blocker(r.reasons) for r in stuck]
+    why = "; ".join(f"{r.assignment} can't take effect" + (f": {b.text}" if b else "")
+                    for r, b in zip(stuck, blockers, strict=True))
+    fix = _no_fix(stuck[0].fix)
+    where = next((b.where for b in blockers if b and b.where), None) or location(config.kconf.syms[name])
+    return _Verdict("blocked", params={"why": why, "fix": fix}, where=where,
+                    details={"why_not": [reason.as_dict() for r in stuck for reason in r.reasons]})
 
 
 def _row_key(row: dict) -> tuple:
@@ -559,12 +606,12 @@ def _run_all(step: hardening.HardeningStep, checker: hardening.HardeningChecker,
         return {arch: future.result() for arch, future in futures.items()}
 
 
-def _failing_keys(step, checker, text: str, arch: str) -> dict[tuple, dict]:
+def _failing_keys(step: hardening.HardeningStep, checker: hardening.HardeningChecker, text: str, arch: str) -> dict[tuple, dict]:
     rows = parse_checker_output(hardening.run_step(step, checker, text, arch).checker_output) or []
     return {_row_key(r): r for r in rows if str(r["check_result"]).startswith("FAIL")}
 
 
-def _verdicts(config: Config, editor: Editor | None, step, checker, checked_text: str, failing: list[dict],
+def _verdicts(config: Config, editor: Editor | None, step: hardening.HardeningStep, checker: hardening.HardeningChecker, checked_text: str, failing: list[dict],
               fix_budget: int) -> dict[tuple, _Verdict]:
     arch = config.arch
     verdicts: dict[tuple, _Verdict] = {}
@@ -700,6 +747,8 @@ def hardening_frame_filter(frame: pd.DataFrame, *, arch: str | None = None, stat
             gate = frame[f"{a} gate"].fillna("")
             one = {"fail": gate.ne("ok") & gate.ne(""), "gate": gate.eq("fails the gate"), "ok": gate.eq("ok")}[status]
             hit = one if hit is None else hit | one
+        if hit is None:   # what `keep &= None` raises
+            raise TypeError("no arch gate columns in the frame: it is not one hardening_table made")
         keep &= hit
     if text:
         blob = (frame["option"] + " " + frame["decision"] + " " + frame["reason"]).str.lower()
@@ -728,9 +777,9 @@ def parse_gates(text: str | Iterable[str] | None) -> list[str]:
     return [g for g in GATES if g in words]
 
 
-def run_gates(session, gates: Collection[str] = GATES, *, explicit: bool = False,
+def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit: bool = False,
               hardening_checker: str | None = None, fix: bool = True, progress: bool = False,
-              module_findings: list[Finding] | None = None, verify_fix=None, unlisted: bool = False) -> GateReport:
+              module_findings: list[Finding] | None = None, verify_fix: VerifyFix | None = None, unlisted: bool = False) -> GateReport:
     """Every gate in `gates` on every loaded arch of `session` (its configs as they stand).
 
     A gate the inputs can't run (no talos checkout for the module lists, a Pkgfile pinning no
@@ -777,12 +826,13 @@ def _module_fix(finding: Finding) -> dict:
     found = [re.fullmatch(r"(?:CONFIG_)?([A-Za-z0-9_]+)=(\S+)", w) for w in words]
     if finding.level != "error" or not words or not all(found):
         return {}
-    return {"verdict": "fixable", "assignments": [f"{m.group(1)}={m.group(2)}" for m in found]}
+    return {"verdict": "fixable", "assignments": [f"{m.group(1)}={m.group(2)}" for m in found if m]}  # all match
 
 
-def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool, spec, fix: bool,
-               progress: bool, editors) -> None:
+def _hardening(session: GateSession, report: GateReport, arches: list[str], *, explicit: bool, spec: str | os.PathLike | None, fix: bool,
+               progress: bool, editors: Mapping[str, Editor]) -> None:
     pkgs = session.inputs.pkgs
+    assert pkgs is not None, "Session.open refuses inputs without a pkgs checkout"
     info = pkgs.pkgfile_info()
     pin = info.kspp()
     if pin is None and not (spec or os.environ.get(ENV_HARDENING_CHECKER)):
@@ -824,6 +874,7 @@ def _hardening(session, report: GateReport, arches: list[str], *, explicit: bool
     results, runs, rows = hardening_gate({a: session.configs[a] for a in arches}, step, checker,
                                          editors=editors, fix=fix)
     if check is not None and check.kind == "mismatch":
+        assert pin is not None   # pin_check makes no check without a pin
         for result in results:
             result.findings.insert(0, make_finding(
                 "hardening-checker-mismatch", result.arch, None, "hardening", where=pin.where,

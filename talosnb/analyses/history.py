@@ -92,7 +92,7 @@ class HistoryIndex:
                 return self._record(arch, sha, before, after, path)
         return None
 
-    def _record(self, arch: str, sha: str, before, after, path: str) -> dict:
+    def _record(self, arch: str, sha: str, before: str | None, after: str | None, path: str) -> dict:
         commit = self.commits[sha]
         bump = self.bumps.get(sha)
         return {"arch": arch, "commit": sha[:12], "date": commit.date[:10], "subject": commit.subject,
@@ -113,7 +113,7 @@ class HistoryIndex:
 
     # --- cache ------------------------------------------------------------
 
-    def _state(self) -> tuple:
+    def _state(self) -> tuple[str, str, dict, dict, dict, dict, dict]:
         return (self.checkout, self.commit, self.commits, self.lines, self.bumps, self.reorder_only, self.order)
 
 
@@ -189,8 +189,9 @@ def _parse_config_log(out: bytes, arch: str, index: HistoryIndex) -> None:
         added_all: Counter[str] = Counter()
         before: dict[str, str] = {}
         after: dict[str, str] = {}
-        path = ""
-        for path, removed, added in _hunks(patch):
+        path = ""  # the file of the commit's last hunk
+        for hunk_path, removed, added in _hunks(patch):
+            path = hunk_path
             removed_all.update(removed)
             added_all.update(added)
             # first removed line is the value before, last added one the value after
@@ -267,6 +268,7 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
 
 
 def _read_cache(path: Path, commit: str) -> HistoryIndex | None:
+    state: tuple[str, str, dict, dict, dict, dict, dict]   # HistoryIndex._state()
     try:
         with open(path, "rb") as f:
             version, state = pickle.load(f)

@@ -55,7 +55,7 @@ class MenuRow:
         return next((n.prompt[0] for n in nodes if n.prompt), None)
 
 
-def _key(node) -> tuple:
+def _key(node: kconfiglib.MenuNode) -> tuple:
     item = node.item
     if isinstance(item, Symbol):
         return ("symbol", item.name)
@@ -66,7 +66,7 @@ def _key(node) -> tuple:
     return ("comment", node.prompt[0] if node.prompt else "")
 
 
-def _children(node) -> list:
+def _children(node: kconfiglib.MenuNode) -> list:
     out = []
     child = node.list
     while child is not None:
@@ -152,10 +152,12 @@ class MenuTree:
         self._visible: dict[tuple[int, str], bool] = {}
         self._elsewhere: dict[tuple[int, str], object] = {}
 
-    def _add(self, kind, name, nodes, parent, depth) -> MenuRow:
+    def _add(self, kind: str, name: str | None, nodes: dict[str, kconfiglib.MenuNode], parent: int | None,
+             depth: int) -> MenuRow:
         row = MenuRow(len(self.rows), kind, name, nodes, parent, depth=depth)
         self.rows.append(row)
         if kind == "symbol":
+            assert name is not None   # a symbol row has its symbol's name
             self.by_symbol.setdefault(name, []).append(row.id)
         return row
 
@@ -186,7 +188,7 @@ class MenuTree:
 
     # --- values -------------------------------------------------------------------
 
-    def symbol(self, row: MenuRow, arch: str):
+    def symbol(self, row: MenuRow, arch: str) -> Symbol | Choice | None:
         """The row's kconfiglib item on an arch: its own node's, or (a symbol defined elsewhere on
         that arch) the arch's symbol of that name; None where the arch doesn't define it."""
         node = row.nodes.get(arch)
@@ -386,11 +388,11 @@ class MenuTree:
         return out
 
 
-def _any_visible(item) -> bool:
+def _any_visible(item: Symbol | Choice) -> bool:
     return any(n.prompt and expr_value(n.prompt[1]) for n in item.nodes)
 
 
-def value_notation(item, visible: bool) -> str:
+def value_notation(item: Symbol | Choice, visible: bool) -> str:
     """A symbol's or choice's value as menuconfig writes it in front of the prompt.
 
     ``[*]``/``[ ]`` bool, ``<*>``/``<M>``/``< >`` tristate, ``{*}``/``{M}`` a tristate that
@@ -423,7 +425,7 @@ def value_notation(item, visible: bool) -> str:
     return f"<{mark}>"
 
 
-def next_value(sym) -> str | None:
+def next_value(sym: Symbol) -> str | None:
     """The value the space bar gives a bool or tristate in menuconfig: the next assignable value
     after the current one, wrapping (kconfiglib's menuconfig _change_node); None when nothing
     else can be had or the symbol isn't a bool or tristate."""

@@ -14,7 +14,7 @@ import kconfiglib
 import pandas as pd
 
 from talosnb.core.names import is_placeholder
-from talosnb.kbuild import module_name
+from talosnb.kbuild import KbuildMap, module_name
 from talosnb.kconfig.config import Config
 
 RANKS = {"name": 0, "name-prefix": 1, "name-substring": 2, "prompt": 3, "help": 4, "module": 5,
@@ -22,16 +22,16 @@ RANKS = {"name": 0, "name-prefix": 1, "name-substring": 2, "prompt": 3, "help": 
 COLUMNS = ["symbol", "match", "rank", "type", "prompt", "arches", "values", "defined_at"]
 
 
-def _prompt(sym) -> str | None:
+def _prompt(sym: kconfiglib.Symbol) -> str | None:
     return next((n.prompt[0] for n in sym.nodes if n.prompt), None)
 
 
-def _help(sym) -> str:
+def _help(sym: kconfiglib.Symbol) -> str:
     return " ".join(n.help for n in sym.nodes if n.help)
 
 
 def search(configs: Mapping[str, Config], text: str, *, limit: int | None = 50,
-           kbuild_maps: Mapping[str, object] | None = None) -> pd.DataFrame:
+           kbuild_maps: Mapping[str, KbuildMap] | None = None) -> pd.DataFrame:
     """Symbols matching `text` on any of the configs' arches, best first.
 
     `text` may carry CONFIG_; matching is case-insensitive. With `kbuild_maps`
@@ -81,7 +81,7 @@ def _text_match(sym: kconfiglib.Symbol, upper: str, lower: str) -> str | None:
     return None
 
 
-def _module_symbols(config: Config, kmap: object, query: str) -> list[kconfiglib.Symbol]:
+def _module_symbols(config: Config, kmap: KbuildMap, query: str) -> list[kconfiglib.Symbol]:
     """The symbols whose own obj- lines build the modules a query names."""
     out = []
     for path in _module_paths(kmap, query):
@@ -112,7 +112,7 @@ class _Found:
             row["values"][config.arch] = sym.str_value
 
 
-def _module_paths(kmap, query: str) -> list[str]:
+def _module_paths(kmap: KbuildMap, query: str) -> list[str]:
     """.ko paths a query names: a module name, a .ko path, or a source file/dir (foo.c, drivers/block/)."""
     q = query.strip()
     if q.endswith((".c", ".o", ".ko")) or "/" in q:
@@ -129,6 +129,6 @@ def _module_paths(kmap, query: str) -> list[str]:
     return _exact(kmap, q)
 
 
-def _exact(kmap, name: str) -> list[str]:
+def _exact(kmap: KbuildMap, name: str) -> list[str]:
     key = module_name(name)
     return [p for p in kmap.find(name, close=1) if module_name(p) == key]

@@ -21,6 +21,7 @@ from talosnb.core.names import describe_placeholder, is_placeholder
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import pretty, selector_of, value_reason
 from talosnb.kconfig.info import menu_path
+from talosnb.kconfig.types import Expr
 
 
 def _is_number(name: str) -> bool:
@@ -31,7 +32,7 @@ def _is_number(name: str) -> bool:
     return True
 
 
-def _sc_with_value(item) -> str:
+def _sc_with_value(item: Expr) -> str:
     """A symbol in an expression, followed by its value as menuconfig shows it (expr_print with
     the value in get_symbol_str): ``NAME [=y]``. Constants and numbers stay as written."""
     if isinstance(item, kconfiglib.Symbol):
@@ -50,23 +51,23 @@ def _sc_with_value(item) -> str:
     return kconfiglib.standard_sc_expr_str(item)
 
 
-def with_values(expr) -> str:
+def with_values(expr: Expr) -> str:
     """An expression with each symbol's current value after it (``A [=y] && !B [=n]``)."""
     return kconfiglib.expr_str(expr, _sc_with_value)
 
 
-def _expression(expr, kconf) -> dict | None:
+def _expression(expr: Expr, kconf: kconfiglib.Kconfig) -> dict | None:
     """{text, values, value} of an expression; None for an absent condition (always y)."""
     if expr is kconf.y:
         return None
     return {"text": pretty(expr), "values": with_values(expr), "value": TRI_TO_STR[expr_value(expr)]}
 
 
-def _where(node) -> str:
+def _where(node: kconfiglib.MenuNode) -> str:
     return f"{node.filename}:{node.linenr}"
 
 
-def _definition(node, kconf) -> dict:
+def _definition(node: kconfiglib.MenuNode, kconf: kconfiglib.Kconfig) -> dict:
     prompt, condition = node.prompt if node.prompt else (None, None)
     return {
         "where": _where(node),
@@ -78,7 +79,7 @@ def _definition(node, kconf) -> dict:
     }
 
 
-def _range(sym, kconf) -> dict | None:
+def _range(sym: kconfiglib.Symbol, kconf: kconfiglib.Kconfig) -> dict | None:
     """The int/hex range in force: the first `range` whose condition holds (sym_get_range_prop)."""
     for node in sym.nodes:
         for (low, high, cond), (_lo, _hi, orig) in zip(node.ranges, node.orig_ranges, strict=True):
@@ -89,7 +90,7 @@ def _range(sym, kconf) -> dict | None:
     return None
 
 
-def _default(sym, kconf) -> dict | None:
+def _default(sym: kconfiglib.Symbol, kconf: kconfiglib.Kconfig) -> dict | None:
     """The first `default` whose condition holds (sym_get_default_prop), with its value now."""
     for node in sym.nodes:
         for (value, cond), (_v, orig) in zip(node.defaults, node.orig_defaults, strict=True):
@@ -103,7 +104,7 @@ def _default(sym, kconf) -> dict | None:
     return None
 
 
-def _targets(sym, kconf, attribute: str) -> list[dict]:
+def _targets(sym: kconfiglib.Symbol, kconf: kconfiglib.Kconfig, attribute: str) -> list[dict]:
     """The select or imply lines of a symbol: target, its value, the condition."""
     out = []
     for node in sym.nodes:
@@ -113,10 +114,10 @@ def _targets(sym, kconf, attribute: str) -> list[dict]:
     return out
 
 
-def _reverse(sym, rev_dep, kconf, attribute: str) -> list[dict]:
+def _reverse(sym: kconfiglib.Symbol, rev_dep: Expr, kconf: kconfiglib.Kconfig, attribute: str) -> list[dict]:
     """Who selects (or implies) the symbol: each term of the reverse dependency with its value,
     as menuconfig's "Selected by [y]/[m]/[n]" groups them (expr_gstr_print_revdep)."""
-    out = []
+    out: list[dict] = []
     if rev_dep is kconf.n:
         return out
     for term in kconfiglib.split_expr(rev_dep, OR):
@@ -131,7 +132,7 @@ def _reverse(sym, rev_dep, kconf, attribute: str) -> list[dict]:
     return sorted(out, key=lambda t: order[t["value"]])
 
 
-def _assignable(sym) -> list[str]:
+def _assignable(sym: kconfiglib.Symbol) -> list[str]:
     if sym.orig_type in (BOOL, TRISTATE):
         # a y-mode choice member can be (y,) while n: it is still chosen by setting y
         return [TRI_TO_STR[v] for v in sym.assignable]

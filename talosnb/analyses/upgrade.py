@@ -32,9 +32,10 @@ from __future__ import annotations
 import functools
 import posixpath
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import kconfiglib
 from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE, expr_value
@@ -53,6 +54,10 @@ from .modules import ModuleList, check_module_lists
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from talosnb.inputs.patches import PatchReport
+
+_T = TypeVar("_T")
 
 SECTIONS = ("choices", "new", "removed", "modules", "patches", "bump")
 
@@ -170,7 +175,7 @@ def config_lines(config: Config, source: str | None = None) -> dict[str, ConfigL
     return out
 
 
-class _WrittenValues(Mapping):
+class _WrittenValues(Mapping[str, str]):
     """Symbol -> the value a config's line would hold (no line: missing), evaluated per symbol
     when asked (``quoted``: strings as the file spells them, else as make reads them)."""
 
@@ -198,14 +203,18 @@ class _WrittenValues(Mapping):
             raise KeyError(name)
         return value
 
-    def get(self, name: str, default=None):
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str | _T) -> str | _T: ...
+    def get(self, name: str, default: object = None) -> object:
         value = self._value(name)
         return default if value is None else value
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._value(name) is not None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return (name for name in self._syms if self._value(name) is not None)
 
     def __len__(self) -> int:
@@ -388,7 +397,7 @@ def _replacement_text(view: ArchView, symbol: str) -> str:
     return ""
 
 
-def _assignment_value(sym, written: str) -> str:
+def _assignment_value(sym: kconfiglib.Symbol, written: str) -> str:
     return dotconfig.unquote(written) if sym.orig_type is STRING else written
 
 
@@ -476,7 +485,7 @@ def _with_fix(finding: Finding, fix: Fix) -> Finding:
                                                           [str(a) for a in fix.assignments]})
 
 
-def _verified_fix(editor: Editor, sym, line: ConfigLineAt, budget: _FixBudget) -> Fix | None:
+def _verified_fix(editor: Editor, sym: kconfiglib.Symbol, line: ConfigLineAt, budget: _FixBudget) -> Fix | None:
     """A fix verified on the new tree: one found for an earlier line when it works here too (a bump
     often hides a whole family of options behind one new switch), else a search."""
     if sym is None:
@@ -568,7 +577,7 @@ def _explain_line(view: ArchView, editor: Editor, line: ConfigLineAt, new_value:
                                       fix_text="", **common), reasons)
 
 
-def _range_reason(sym, value: str) -> Reason | None:
+def _range_reason(sym: kconfiglib.Symbol, value: str) -> Reason | None:
     """The active range of an int/hex symbol when ``value`` is outside it (sym_validate_range)."""
     if sym.orig_type not in (INT, HEX):
         return None
@@ -591,7 +600,7 @@ def _range_reason(sym, value: str) -> Reason | None:
     return None
 
 
-def _config_selection(view: ArchView, member) -> str | None:
+def _config_selection(view: ArchView, member: kconfiglib.Symbol) -> str | None:
     """The other member of ``member``'s choice the config selected (=y in the file), if any."""
     for other in member.choice.syms:
         line = view.lines.get(other.name)
@@ -600,7 +609,7 @@ def _config_selection(view: ArchView, member) -> str | None:
     return None
 
 
-def _choice_selection_gone(view: ArchView, member) -> str | None:
+def _choice_selection_gone(view: ArchView, member: kconfiglib.Symbol) -> str | None:
     """The symbol the config selected (=y) in this choice when the new tree doesn't define it:
     none of the choice's members is y in the file, and a y line for an undefined symbol sits
     among them (conf writes a choice's members together, in menu order)."""
@@ -625,7 +634,7 @@ def _where_line(where: str) -> int:
 
 # --------------------------------------------------------------------------- new and removed symbols
 
-def _menu_is_visible(node) -> bool:
+def _menu_is_visible(node: kconfiglib.MenuNode) -> bool:
     """menu_is_visible() of scripts/kconfig/menu.c for a kconfiglib menu node."""
     if not node.prompt:
         return False
@@ -653,7 +662,7 @@ def new_symbol_names(config: Config) -> list[tuple[str, Any]]:
     seen: set[str] = set()
     hidden = config.transitional
 
-    def walk(node) -> None:
+    def walk(node: kconfiglib.MenuNode) -> None:
         while node is not None:
             if _menu_is_visible(node):
                 sym = node.item
@@ -670,13 +679,13 @@ def new_symbol_names(config: Config) -> list[tuple[str, Any]]:
     return out
 
 
-def _rev_dep_tri(sym) -> int:
+def _rev_dep_tri(sym: kconfiglib.Symbol) -> int:
     """What select forces, as sym_calc_visibility() keeps it: m is y for a bool."""
     tri = expr_value(sym.rev_dep)
     return 2 if tri == 1 and sym.orig_type is BOOL else tri
 
 
-def _valued_by_transitional(sym, hidden) -> bool:
+def _valued_by_transitional(sym: kconfiglib.Symbol, hidden: AbstractSet[kconfiglib.Symbol]) -> bool:
     """sym_calc_value() (Linux 7.x) gives a symbol a user value when its default is exactly a
     transitional symbol the config sets: the renamed option is not asked for again."""
     for value, cond in sym.defaults:
@@ -730,7 +739,8 @@ def new_symbols(view: ArchView | Config, kbuild: KbuildMap | None = None) -> lis
         value = view.written.get(name, "n" if sym.orig_type in (BOOL, TRISTATE) else "")
         path = menu_path(node)
         can = tuple(kbuild.symbol_modules(name)) if kbuild is not None else ()
-        built = tuple(p for p in can if kbuild.evaluate(p, view.values).state == "module") if can else ()
+        built = (tuple(p for p in can if kbuild.evaluate(p, view.values).state == "module")
+                 if can and kbuild is not None else ())
         prompt = node.prompt[0] if node.prompt else next((n.prompt[0] for n in sym.nodes if n.prompt), "")
         help_text = node.help or next((n.help for n in sym.nodes if n.help), None)
         out.append(NewSymbol(config.arch, name, kconfiglib.TYPE_TO_STR[sym.orig_type], value, prompt,
@@ -873,104 +883,141 @@ def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild:
     """
     view = view if isinstance(view, ArchView) else ArchView(view)
     arch, to_version = view.arch, view.to_version
-    new_values = view.values
-    not_honoured = not_honoured or {}
-    listed = set(module_list.entries)
-    statuses: list[ModuleStatus] = []
-    findings: list[Finding] = []
-    edits: list[ModuleEdit] = []
     # the list checked against the new tree as it is: which present entries are not =m, and why
-    problems = {f.entry: f for f in check_module_lists({arch: module_list}, {arch: new_values}, {arch: new_kbuild},
+    problems = {f.entry: f for f in check_module_lists({arch: module_list}, {arch: view.values}, {arch: new_kbuild},
                                                        tree_version=to_version, list_version=to_version,
                                                        unlisted=False)
                 if f.kind in ("builtin", "not-built")}
-    targets: set[str] = set()
-
-    def built(path: str) -> bool:
-        return new_kbuild.evaluate(path, new_values).state == "module"
-
+    walk = _ModuleWalk(view, new_kbuild, old_kbuild, not_honoured or {}, set(module_list.entries), problems)
     for _index, entry, where in module_list.numbered():
         if label is not None:
             where = label + where[len(module_list.name):]
+        walk.entry(entry, where)
+    findings_new, edits_new = _newly_built(module_list, view, new_kbuild, old_kbuild, walk.listed | walk.targets)
+    return walk.statuses, walk.findings + findings_new, walk.edits + edits_new
+
+
+@dataclass
+class _ModuleWalk:
+    """module_changes' walk over one list's entries: what it found so far, and the successors taken."""
+
+    view: ArchView
+    new_kbuild: KbuildMap
+    old_kbuild: KbuildMap | None
+    not_honoured: Mapping[str, str]
+    listed: set[str]
+    problems: dict[str | None, Finding]
+    targets: set[str] = field(default_factory=set)
+    statuses: list[ModuleStatus] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    edits: list[ModuleEdit] = field(default_factory=list)
+
+    def built(self, path: str) -> bool:
+        return self.new_kbuild.evaluate(path, self.view.values).state == "module"
+
+    def entry(self, entry: str, where: str) -> None:
+        arch = self.view.arch
         if not entry.endswith(".ko"):
-            statuses.append(ModuleStatus(arch, entry, where, "metadata", (), ()))
-            continue
-        symbols = _own_symbols(old_kbuild, entry) or _own_symbols(new_kbuild, entry)
-        common = {"where": where, "to_version": to_version}
-        if new_kbuild.rule(entry) is not None:
-            if entry in problems:
-                problem = problems[entry]
-                reason = problem.message.split(": ", 1)[-1] if problem.kind == "not-built" else problem.message
-                behind = [f"{not_honoured[s]}" for s in problem.symbols if s in not_honoured]
-                if behind:
-                    reason += "; that is a choice not honoured: " + "; ".join(behind)
-                fix = f"drop {entry} from modules-{arch}.txt"
-                if problem.fix and "drop" not in problem.fix:
-                    fix += f", or keep it with {problem.fix}"
-                statuses.append(ModuleStatus(arch, entry, where, "not-built", (), problem.symbols, reason))
-                findings.append(_finding("modules", "module-not-built", arch, entry, symbols=problem.symbols,
-                                         values=problem.values, reason=reason, fix_text=fix, **common))
-                edits.append(ModuleEdit(arch, "not-built", entry, (entry,), (), reason))
-                continue
-            split = _split_off(entry, symbols, new_kbuild, old_kbuild, listed | targets)
-            if split:
-                wanted = [p for p in split if built(p)]
-                named = ", ".join(f"CONFIG_{s}" for s in symbols)
-                how = f" (built with {named}=m)" if wanted else " (not built as a module by the new config)"
-                statuses.append(ModuleStatus(arch, entry, where, "split", tuple(split), symbols, how.strip()))
-                findings.append(_finding("modules", "module-split", arch, entry, symbols=symbols,
-                                         new_entries=", ".join(split), how=how, **common))
-                if wanted:
-                    targets.update(wanted)
-                    edits.append(ModuleEdit(arch, "split", entry, (), tuple(wanted),
-                                            f"{named} now also builds {', '.join(wanted)}"))
-                continue
-            statuses.append(ModuleStatus(arch, entry, where, "unchanged", (), symbols))
-            continue
-        successor, kind, how = _successor(entry, symbols, new_kbuild, old_kbuild)
+            self.statuses.append(ModuleStatus(arch, entry, where, "metadata", (), ()))
+            return
+        symbols = _own_symbols(self.old_kbuild, entry) or _own_symbols(self.new_kbuild, entry)
+        common = {"where": where, "to_version": self.view.to_version}
+        if self.new_kbuild.rule(entry) is not None:
+            if entry in self.problems:
+                self._not_built(entry, where, symbols, common)
+            elif not self._split(entry, where, symbols, common):
+                self.statuses.append(ModuleStatus(arch, entry, where, "unchanged", (), symbols))
+            return
+        successor, kind, how = _successor(entry, symbols, self.new_kbuild, self.old_kbuild)
         if kind is None:
-            if old_kbuild is None:
-                near = new_kbuild.find(entry)
-                suggestion = f"; similar names: {', '.join(near[:3])}" if near else ""
-                statuses.append(ModuleStatus(arch, entry, where, "unknown", (), ()))
-                findings.append(_finding("modules", "module-unknown", arch, entry, suggestion=suggestion, **common))
-                edits.append(ModuleEdit(arch, "unknown", entry, (entry,), (),
-                                        f"not in {to_version}; without the current tree its successor can't be told"))
-                continue
-            fate = "; ".join(_symbol_fate(view, s, new_kbuild) for s in symbols) or \
-                "no Makefile line of the current tree builds it either"
-            statuses.append(ModuleStatus(arch, entry, where, "gone", (), symbols, fate))
-            findings.append(_finding("modules", "module-gone", arch, entry, symbols=symbols, fate=fate, **common))
-            edits.append(ModuleEdit(arch, "gone", entry, (entry,), (), fate))
-            continue
-        wanted = [p for p in successor if built(p)] or list(successor)
-        add = tuple(p for p in wanted if p not in listed and p not in targets)
-        targets.update(wanted)
-        not_built = [p for p in wanted if not built(p)]
+            self._gone(entry, where, symbols, common)
+        else:
+            self._succeeded(entry, where, symbols, common, successor, kind, how)
+
+    def _not_built(self, entry: str, where: str, symbols: tuple[str, ...], common: dict[str, Any]) -> None:
+        """The path is there, but the new config doesn't build it as a module."""
+        arch = self.view.arch
+        problem = self.problems[entry]
+        reason = problem.message.split(": ", 1)[-1] if problem.kind == "not-built" else problem.message
+        behind = [f"{self.not_honoured[s]}" for s in problem.symbols if s in self.not_honoured]
+        if behind:
+            reason += "; that is a choice not honoured: " + "; ".join(behind)
+        fix = f"drop {entry} from modules-{arch}.txt"
+        if problem.fix and "drop" not in problem.fix:
+            fix += f", or keep it with {problem.fix}"
+        self.statuses.append(ModuleStatus(arch, entry, where, "not-built", (), problem.symbols, reason))
+        self.findings.append(_finding("modules", "module-not-built", arch, entry, symbols=problem.symbols,
+                                      values=problem.values, reason=reason, fix_text=fix, **common))
+        self.edits.append(ModuleEdit(arch, "not-built", entry, (entry,), (), reason))
+
+    def _split(self, entry: str, where: str, symbols: tuple[str, ...], common: dict[str, Any]) -> bool:
+        """Whether the symbol that builds `entry` now also builds others (recorded if so)."""
+        arch = self.view.arch
+        split = _split_off(entry, symbols, self.new_kbuild, self.old_kbuild, self.listed | self.targets)
+        if not split:
+            return False
+        wanted = [p for p in split if self.built(p)]
+        named = ", ".join(f"CONFIG_{s}" for s in symbols)
+        how = f" (built with {named}=m)" if wanted else " (not built as a module by the new config)"
+        self.statuses.append(ModuleStatus(arch, entry, where, "split", tuple(split), symbols, how.strip()))
+        self.findings.append(_finding("modules", "module-split", arch, entry, symbols=symbols,
+                                      new_entries=", ".join(split), how=how, **common))
+        if wanted:
+            self.targets.update(wanted)
+            self.edits.append(ModuleEdit(arch, "split", entry, (), tuple(wanted),
+                                         f"{named} now also builds {', '.join(wanted)}"))
+        return True
+
+    def _gone(self, entry: str, where: str, symbols: tuple[str, ...], common: dict[str, Any]) -> None:
+        """Nothing on the new tree builds `entry`: unknown without the current tree, else gone with its
+        symbols' fate."""
+        arch, to_version = self.view.arch, self.view.to_version
+        if self.old_kbuild is None:
+            near = self.new_kbuild.find(entry)
+            suggestion = f"; similar names: {', '.join(near[:3])}" if near else ""
+            self.statuses.append(ModuleStatus(arch, entry, where, "unknown", (), ()))
+            self.findings.append(_finding("modules", "module-unknown", arch, entry, suggestion=suggestion,
+                                          **common))
+            self.edits.append(ModuleEdit(arch, "unknown", entry, (entry,), (),
+                                         f"not in {to_version}; without the current tree its successor can't "
+                                         "be told"))
+            return
+        fate = "; ".join(_symbol_fate(self.view, s, self.new_kbuild) for s in symbols) or \
+            "no Makefile line of the current tree builds it either"
+        self.statuses.append(ModuleStatus(arch, entry, where, "gone", (), symbols, fate))
+        self.findings.append(_finding("modules", "module-gone", arch, entry, symbols=symbols, fate=fate, **common))
+        self.edits.append(ModuleEdit(arch, "gone", entry, (entry,), (), fate))
+
+    def _succeeded(self, entry: str, where: str, symbols: tuple[str, ...], common: dict[str, Any],
+                   successor: Sequence[str], kind: str, how: str) -> None:
+        """`entry` moved, renamed or split on the new tree."""
+        arch = self.view.arch
+        wanted = [p for p in successor if self.built(p)] or list(successor)
+        add = tuple(p for p in wanted if p not in self.listed and p not in self.targets)
+        self.targets.update(wanted)
+        not_built = [p for p in wanted if not self.built(p)]
         if not_built:
             how += f" (not built as a module by the new config: {', '.join(not_built)})"
-        already = [p for p in wanted if p in listed]
-        statuses.append(ModuleStatus(arch, entry, where, kind, tuple(successor), symbols, how.strip()))
+        already = [p for p in wanted if p in self.listed]
+        self.statuses.append(ModuleStatus(arch, entry, where, kind, tuple(successor), symbols, how.strip()))
         if kind == "moved":
-            findings.append(_finding("modules", "module-moved", arch, entry, symbols=symbols,
-                                     new_entry=", ".join(successor), how=how, **common))
+            self.findings.append(_finding("modules", "module-moved", arch, entry, symbols=symbols,
+                                          new_entry=", ".join(successor), how=how, **common))
             reason = f"moved to {', '.join(successor)}{how}"
         elif kind == "renamed":
             edit_text = (f"drop {entry}: {', '.join(already)} is listed already" if already and not add
                          else f"replace {entry} with {', '.join(wanted)} in modules-{arch}.txt")
-            findings.append(_finding("modules", "module-renamed", arch, entry, symbols=symbols,
-                                     new_entry=", ".join(successor),
-                                     how=how + ("; already listed" if already else ""), edit_text=edit_text,
-                                     **common))
+            self.findings.append(_finding("modules", "module-renamed", arch, entry, symbols=symbols,
+                                          new_entry=", ".join(successor),
+                                          how=how + ("; already listed" if already else ""),
+                                          edit_text=edit_text, **common))
             reason = (f"CONFIG_{symbols[0]} builds " if symbols else "now ") + ", ".join(successor) + \
                 (" (already listed)" if already else "") + how
         else:
-            findings.append(_finding("modules", "module-split", arch, entry, symbols=symbols,
-                                     new_entries=", ".join(wanted), how=how, **common))
+            self.findings.append(_finding("modules", "module-split", arch, entry, symbols=symbols,
+                                          new_entries=", ".join(wanted), how=how, **common))
             reason = (f"CONFIG_{symbols[0]} builds " if symbols else "split into ") + ", ".join(wanted) + how
-        edits.append(ModuleEdit(arch, kind, entry, (entry,), add, reason.strip()))
-    findings_new, edits_new = _newly_built(module_list, view, new_kbuild, old_kbuild, listed | targets)
-    return statuses, findings + findings_new, edits + edits_new
+        self.edits.append(ModuleEdit(arch, kind, entry, (entry,), add, reason.strip()))
 
 
 def _newly_built(module_list: ModuleList, view: ArchView, new_kbuild: KbuildMap, old_kbuild: KbuildMap | None,
@@ -990,7 +1037,7 @@ def _newly_built(module_list: ModuleList, view: ArchView, new_kbuild: KbuildMap,
     edits: list[ModuleEdit] = []
     for path in newly:
         symbols = _own_symbols(new_kbuild, path)
-        needed_by: list[tuple[str, str, str]] = []     # (selector, listed entry, select's file:line)
+        needed_by: list[tuple[str, str, str | None]] = []     # (selector, listed entry, select's file:line)
         for symbol in symbols:
             sym = view.new.kconf.syms.get(symbol)
             if sym is None:
@@ -1061,10 +1108,10 @@ def _listed_symbols(module_list: ModuleList, new_kbuild: KbuildMap, old_kbuild: 
     return out
 
 
-def _selectors(sym) -> list[tuple[str, str]]:
+def _selectors(sym: kconfiglib.Symbol) -> list[tuple[str, str | None]]:
     """(symbol, file:line of its select line) of each symbol that selects ``sym``."""
     from talosnb.kconfig.explain import selector_of
-    out = []
+    out: list[tuple[str, str | None]] = []
     for term in kconfiglib.split_expr(sym.rev_dep, kconfiglib.OR):
         selector = selector_of(term)
         if selector is None or any(name == selector.name for name, _ in out):
@@ -1106,7 +1153,7 @@ def apply_edits(module_list: ModuleList, edits: Iterable[ModuleEdit], kbuild: Kb
 
 # --------------------------------------------------------------------------- patches and the bump
 
-def patch_findings(report, to_version: str) -> list[Finding]:
+def patch_findings(report: PatchReport, to_version: str) -> list[Finding]:
     """Each pkgs patch on the new tree (a :class:`talosnb.inputs.patches.PatchReport`)."""
     out = []
     kinds = {"applied": "patch-applies", "upstream": "patch-upstream", "partly-upstream": "patch-partly-upstream",
@@ -1329,39 +1376,7 @@ class UpgradeReport:
         ``limit`` rows per section."""
         out = self.summary_lines()
         sections_wanted = list(sections or ())
-        sections_rows: dict[str, list[str]] = {s: [] for s in SECTIONS}
-        for c in self.choices():
-            if c.finding.level != "info" or info:
-                sections_rows["choices"].append(f"{c.finding.arch:5} " + c.text())
-        new_frame = self.new_symbols_frame()
-        shown_new = new_frame if info else new_frame[new_frame["changes_kernel"] == True]
-        menu = None
-        for row in shown_new.itertuples():
-            if row.menu != menu:
-                menu = row.menu
-                sections_rows["new"].append(f"  [{menu}]")
-            values = "  ".join(f"{a}={getattr(row, a) if getattr(row, a) is not None else '-'}"
-                               for a in self.arches)
-            builds = f"  builds {row.builds}" if row.builds else ""
-            renamed = f"  (renamed from {row.renamed_from})" if row.renamed_from else ""
-            sections_rows["new"].append(f"    CONFIG_{row.symbol}: {values}  {row.prompt!r} ({row.where}){builds}"
-                                   f"{renamed}")
-        if len(shown_new) < len(new_frame):
-            sections_rows["new"].append(f"  ({len(new_frame) - len(shown_new)} more that stay n: --info lists them)")
-        for f in self.findings("removed"):
-            if f.details.get("set_by_config") is not False or info:
-                sections_rows["removed"].append(f"  {f.arch:5} {f.message}  [{f.where}]")
-        for f in self.findings("modules"):
-            if f.level != "info" or info:
-                sections_rows["modules"].append(f"  {f.level:7} {f.arch:5} {f.message}"
-                                           + (f"\n          fix: {f.fix}" if f.fix else ""))
-        for e in self.edits():
-            sections_rows["modules"].append(f"  edit {e.text()}")
-        for f in self.patches:
-            sections_rows["patches"].append(f"  {f.level:7} {f.message}" + (f"\n          fix: {f.fix}" if f.fix else ""))
-        if self.bump is not None:
-            for f in self.bump.findings(self.to_version):
-                sections_rows["bump"].append(f"  {f.message}  [{f.where}]" + (f"\n    fix: {f.fix}" if f.fix else ""))
+        sections_rows = self._section_rows(info)
         shown = [s for s in SECTIONS if sections is None or s in set(sections_wanted)]
         for section in shown:
             rows = sections_rows[section]
@@ -1371,6 +1386,46 @@ class UpgradeReport:
             out.append(f"== {SECTION_TITLES[section]}" + ("" if rows else ": nothing"))
             out += rows
         return "\n".join(out) + "\n"
+
+    def _section_rows(self, info: bool) -> dict[str, list[str]]:
+        """Each section's lines for :meth:`text` (informational ones only with `info`)."""
+        def fix(f: Finding, indent: str) -> str:
+            return f"\n{indent}fix: {f.fix}" if f.fix else ""
+
+        rows: dict[str, list[str]] = {s: [] for s in SECTIONS}
+        rows["choices"] = [f"{c.finding.arch:5} " + c.text() for c in self.choices()
+                           if c.finding.level != "info" or info]
+        rows["new"] = self._new_symbol_rows(info)
+        rows["removed"] = [f"  {f.arch:5} {f.message}  [{f.where}]" for f in self.findings("removed")
+                           if f.details.get("set_by_config") is not False or info]
+        rows["modules"] = [f"  {f.level:7} {f.arch:5} {f.message}" + fix(f, " " * 10)
+                           for f in self.findings("modules") if f.level != "info" or info]
+        rows["modules"] += [f"  edit {e.text()}" for e in self.edits()]
+        rows["patches"] = [f"  {f.level:7} {f.message}" + fix(f, " " * 10) for f in self.patches]
+        if self.bump is not None:
+            rows["bump"] = [f"  {f.message}  [{f.where}]" + fix(f, " " * 4)
+                            for f in self.bump.findings(self.to_version)]
+        return rows
+
+    def _new_symbol_rows(self, info: bool) -> list[str]:
+        """The new symbols by menu: those that change the kernel (all of them with `info`)."""
+        rows: list[str] = []
+        new_frame = self.new_symbols_frame()
+        shown_new = new_frame if info else new_frame[new_frame["changes_kernel"] == True]
+        menu = None
+        row: Any   # pandas-stubs types itertuples() fields as any scalar (bytes, NA...): here str columns
+        for row in shown_new.itertuples():
+            if row.menu != menu:
+                menu = row.menu
+                rows.append(f"  [{menu}]")
+            values = "  ".join(f"{a}={getattr(row, a) if getattr(row, a) is not None else '-'}"
+                               for a in self.arches)
+            builds = f"  builds {row.builds}" if row.builds else ""
+            renamed = f"  (renamed from {row.renamed_from})" if row.renamed_from else ""
+            rows.append(f"    CONFIG_{row.symbol}: {values}  {row.prompt!r} ({row.where}){builds}{renamed}")
+        if len(shown_new) < len(new_frame):
+            rows.append(f"  ({len(new_frame) - len(shown_new)} more that stay n: --info lists them)")
+        return rows
 
     def as_dict(self) -> dict:
         return {
@@ -1398,7 +1453,7 @@ class UpgradeReport:
 def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | None = None,
                    new_kbuild: Mapping[str, KbuildMap] | None = None,
                    old_kbuild: Mapping[str, KbuildMap] | None = None,
-                   module_lists: Mapping[str, ModuleList] | None = None, patches=None,
+                   module_lists: Mapping[str, ModuleList] | None = None, patches: PatchReport | None = None,
                    bump_info: Bump | None = None, not_computed: Sequence[str] = (), notes: Sequence[str] = (),
                    fixes: bool = True, fix_seconds: float = 1.0, editors: Mapping[str, Editor] | None = None,
                    config_labels: Mapping[str, str] | None = None, list_labels: Mapping[str, str] | None = None,

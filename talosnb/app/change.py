@@ -37,6 +37,21 @@ def change_report_for(head: Session, *, base: str | None = None, base_pkgs: str 
     ``history``: when the pkgs checkout is a git clone, say when each changed line
     last changed before the base (from the history index, cached by commit).
     """
+    _check_base(head, base, base_pkgs, base_talos)
+    if base is not None:
+        return _change_from_ref(head, base, history=history)
+    base_session = Session.open(base_pkgs, base_talos, head.inputs.kernel.path, arch=_arch_option(head),
+                                toolchain=head.toolchain)
+    inputs = base_session.inputs
+    index: HistoryIndex | None = None
+    if history and is_git_checkout(inputs.pkgs.path):
+        index = build_index(inputs.pkgs.path, arches=list(head.configs))
+    label = str(inputs.pkgs.path) + (f" and {inputs.talos.path}" if inputs.talos else "")
+    return session_change_report(base_session, head, base_label=label, head_label=_head_label(head), history=index)
+
+
+def _check_base(head: Session, base: str | None, base_pkgs: str | os.PathLike | None,
+                base_talos: str | os.PathLike | None) -> None:
     if (base is None) == (base_pkgs is None):
         raise InputError("give the base of the change: a git ref, or a base pkgs folder (not both)",
                          hint=f"{opt('base')} (e.g. origin/main), or {opt('base_pkgs')} with {opt('base_talos')}")
@@ -46,46 +61,39 @@ def change_report_for(head: Session, *, base: str | None = None, base_pkgs: str 
                               f"({opt('base_pkgs')})")
     if base_talos is not None and base_pkgs is None:
         raise InputError("a base talos folder needs a base pkgs folder too", hint=f"add {opt('base_pkgs')}")
-    kernel = head.inputs.kernel.path
-    arch = _arch_option(head)
-    index: HistoryIndex | None = None
-    if base is not None:
-        scratch = Path(tempfile.mkdtemp(prefix=BASE_PREFIX))
-        try:
-            pkgs = checkout_at(head.inputs.pkgs.path, base, scratch / "pkgs", PKGS_FILES,
-                               what="pkgs checkout", option=opt("pkgs"))
-            talos = None
-            if head.inputs.talos is not None:
-                talos = checkout_at(head.inputs.talos.path, base, scratch / "talos", TALOS_FILES,
-                                    what="talos checkout", option=opt("talos"))
-            base_session = Session.open(pkgs.folder, talos.folder if talos else None, kernel, arch=arch,
-                                        toolchain=head.toolchain)
-            base_label = f"{pkgs.label} of {head.inputs.pkgs.path}"
-            if talos is not None and talos.checkout.root != pkgs.checkout.root:
-                base_label += f" and {talos.label} of {head.inputs.talos.path}"
-            if history:
-                index = build_index(head.inputs.pkgs.path, rev=pkgs.commit, arches=list(head.configs))
-            report = session_change_report(base_session, head, base_label=base_label, head_label=_head_label(head),
-                                           history=index)
-            for name, one in report.arches.items():
-                one.base_source = f"{base}:{pkgs.checkout.repo_path(f'kernel/build/config-{name}')}"
-            # the scratch folder is gone once this returns: name the files as git does, REF:path
-            renames = [(str(pkgs.folder) + "/", f"{base}:{pkgs.checkout.prefix}")]
-            if talos is not None:
-                renames.append((str(talos.folder) + "/", f"{base}:{talos.checkout.prefix}"))
-            for i, note in enumerate(report.notes):
-                for old, new in renames:
-                    note = note.replace(old, new)
-                report.notes[i] = note
-            return report
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    base_session = Session.open(base_pkgs, base_talos, kernel, arch=arch, toolchain=head.toolchain)
-    inputs = base_session.inputs
-    if history and is_git_checkout(inputs.pkgs.path):
-        index = build_index(inputs.pkgs.path, arches=list(head.configs))
-    label = str(inputs.pkgs.path) + (f" and {inputs.talos.path}" if inputs.talos else "")
-    return session_change_report(base_session, head, base_label=label, head_label=_head_label(head), history=index)
+
+
+def _change_from_ref(head: Session, base: str, *, history: bool) -> ChangeReport:
+    """The change from the head's checkouts at git ref `base` (checked out in a scratch folder)."""
+    scratch = Path(tempfile.mkdtemp(prefix=BASE_PREFIX))
+    try:
+        pkgs = checkout_at(head.inputs.pkgs.path, base, scratch / "pkgs", PKGS_FILES,
+                           what="pkgs checkout", option=opt("pkgs"))
+        talos = None
+        if head.inputs.talos is not None:
+            talos = checkout_at(head.inputs.talos.path, base, scratch / "talos", TALOS_FILES,
+                                what="talos checkout", option=opt("talos"))
+        base_session = Session.open(pkgs.folder, talos.folder if talos else None, head.inputs.kernel.path,
+                                    arch=_arch_option(head), toolchain=head.toolchain)
+        base_label = f"{pkgs.label} of {head.inputs.pkgs.path}"
+        if talos is not None and talos.checkout.root != pkgs.checkout.root:
+            base_label += f" and {talos.label} of {head.inputs.talos.path}"
+        index = build_index(head.inputs.pkgs.path, rev=pkgs.commit, arches=list(head.configs)) if history else None
+        report = session_change_report(base_session, head, base_label=base_label, head_label=_head_label(head),
+                                       history=index)
+        for name, one in report.arches.items():
+            one.base_source = f"{base}:{pkgs.checkout.repo_path(f'kernel/build/config-{name}')}"
+        # the scratch folder is gone once this returns: name the files as git does, REF:path
+        renames = [(str(pkgs.folder) + "/", f"{base}:{pkgs.checkout.prefix}")]
+        if talos is not None:
+            renames.append((str(talos.folder) + "/", f"{base}:{talos.checkout.prefix}"))
+        for i, note in enumerate(report.notes):
+            for old, new in renames:
+                note = note.replace(old, new)
+            report.notes[i] = note
+        return report
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _head_label(head: Session) -> str:

@@ -22,7 +22,7 @@ from talosnb.analyses import upgrade as analysis
 from talosnb.analyses.upgrade import ModuleEdit, UpgradeReport
 from talosnb.core.arches import parse_arches
 from talosnb.core.errors import InputError, RefusedError, opt
-from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
+from talosnb.core.paths import sample_dir
 from talosnb.core.versions import RELEASE
 from talosnb.inputs.checkouts import PkgsCheckout
 from talosnb.inputs.kernel_tree import (
@@ -33,6 +33,7 @@ from talosnb.inputs.kernel_tree import (
     tarball_hashes,
 )
 from talosnb.inputs.patches import PatchReport, patch_kernel_tree
+from talosnb.inputs.resolve import input_paths
 
 from .session import Session, Steps, _Quiet
 from .workspace import SaveResult, Workspace
@@ -195,15 +196,9 @@ class Upgrade:
         new tree a patch that fails is reported (and left out), not an error.
         """
         steps = steps or _Quiet()
-        pkgs = pkgs or os.environ.get(ENV_PKGS) or None
-        talos = talos or os.environ.get(ENV_TALOS) or None
-        kernel_src = kernel_src or os.environ.get(ENV_KERNEL_SRC) or None
-        sample = pkgs is None and talos is None and kernel_src is None
-        if sample:
-            root = sample_dir()
-            pkgs, talos, kernel_src = root / "pkgs", root / "talos", root / "linux"
-            if to_kernel_src is None and to_version is None:
-                to_kernel_src = root / SAMPLE_NEXT
+        pkgs, talos, kernel_src, sample = input_paths(pkgs, talos, kernel_src)
+        if sample and to_kernel_src is None and to_version is None:
+            to_kernel_src = sample_dir() / SAMPLE_NEXT
         names = parse_arches(arch)
         not_computed: list[str] = []
         notes: list[str] = []

@@ -265,10 +265,7 @@ class Workspace:
     def describe(self) -> str:
         """One line saying what is loaded (no absolute paths, so it is the same on any machine)."""
         inputs = self.session.inputs
-        if inputs.sample:
-            origin = "the embedded sample"
-        else:
-            origin = inputs.kernel.origin.name
+        origin = "the embedded sample" if inputs.sample else inputs.kernel.origin.name
         text = f"Linux {self.session.tree_version} ({origin}); configs: {', '.join(self.arches)}"
         text += "; module lists: " + (", ".join(self.module_lists) if self.module_lists else "none")
         if inputs.patches is not None and inputs.patches.patches:
@@ -671,18 +668,8 @@ class Workspace:
         ``follow_symlinks``. The files are written under a lock on their folders, which
         another talosnb run writing there waits for (see :class:`~talosnb.core.fileio.Transaction`).
         """
-        wanted = None if names is None else set(names)
         outputs = {arch: Path(path) for arch, path in (outputs or {}).items()}
-        todo = []
-        for p in self.pending():
-            if wanted is not None and p.name not in wanted:
-                continue
-            if p.kind == "config" and p.arch in outputs:
-                # written elsewhere: pending whenever that file doesn't hold this text yet
-                p = PendingFile(p.name, str(outputs[p.arch]), outputs[p.arch], p.kind, p.arch, True, p.lines,
-                                p.dropped)
-            if p.changed:
-                todo.append(p)
+        todo = self._to_write(names, outputs)
         texts = {p.name: self._text(p) for p in todo}
         config_arches = [p.arch for p in todo if p.kind == "config"]
         guards.refuse_series_change(self.session, config_arches, allow_series_change=allow_series_change,
@@ -694,19 +681,45 @@ class Workspace:
         # said with each file's label first; the transaction checks again under the lock
         guards.refuse_changed_on_disk([(p.name, p.label, self._snapshot(p)) for p in todo
                                        if p.path == self._loaded_path(p)], force=force)
-        inputs = self.session.inputs
         tx = Transaction(force=force, follow_symlinks=follow_symlinks)
         for p in todo:
             loaded_here = p.path == self._loaded_path(p)
-            if p.kind == "config":
-                root = inputs.pkgs.path if loaded_here else None   # an output path the user named
-            elif p.kind == "file":
-                root = inputs.pkgs.path      # a staged file of the pkgs checkout (the Pkgfile)
-            else:
-                root = inputs.talos.path if inputs.talos is not None else None
-            tx.add(p.path, texts[p.name], expect=self._snapshot(p) if loaded_here else None, root=root)
+            tx.add(p.path, texts[p.name], expect=self._snapshot(p) if loaded_here else None,
+                   root=self._checkout_root(p, loaded_here))
         replaced = set(tx.commit())
-        for p in todo:   # what is on disk now is what was written
+        self._saved(todo, texts)
+        written = [p for p in todo if p.path in replaced]
+        if written:
+            self._changed("saved")
+        return SaveResult(written, self.make_kernel_command(), self.scratch)
+
+    def _to_write(self, names: Iterable[str] | None, outputs: Mapping[str, Path]) -> list[PendingFile]:
+        """The changed files among `names` (all: None), a config given an output path pending there."""
+        wanted = None if names is None else set(names)
+        todo = []
+        for p in self.pending():
+            if wanted is not None and p.name not in wanted:
+                continue
+            if p.kind == "config" and p.arch in outputs:
+                # written elsewhere: pending whenever that file doesn't hold this text yet
+                p = PendingFile(p.name, str(outputs[p.arch]), outputs[p.arch], p.kind, p.arch, True, p.lines,
+                                p.dropped)
+            if p.changed:
+                todo.append(p)
+        return todo
+
+    def _checkout_root(self, p: PendingFile, loaded_here: bool) -> Path | None:
+        """The checkout a written file must stay inside (symlinks out of it are refused)."""
+        inputs = self.session.inputs
+        if p.kind == "config":
+            return inputs.pkgs.path if loaded_here else None   # an output path the user named
+        if p.kind == "file":
+            return inputs.pkgs.path      # a staged file of the pkgs checkout (the Pkgfile)
+        return inputs.talos.path if inputs.talos is not None else None
+
+    def _saved(self, todo: list[PendingFile], texts: Mapping[str, str]) -> None:
+        """What is on disk now is what was written: snapshots and original texts moved on."""
+        for p in todo:
             snapshot = Snapshot(p.path, digest(texts[p.name].encode()))
             if p.kind == "config":
                 config = self.configs[p.arch]
@@ -716,10 +729,6 @@ class Workspace:
                 self.staged[p.name] = StagedFile(staged.name, staged.label, snapshot, texts[p.name], texts[p.name])
             else:
                 self.module_lists[p.arch].mark_saved(p.path, snapshot, texts[p.name])
-        written = [p for p in todo if p.path in replaced]
-        if written:
-            self._changed("saved")
-        return SaveResult(written, self.make_kernel_command(), self.scratch)
 
     def _text(self, pending: PendingFile) -> str:
         if pending.kind == "config":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -150,10 +151,8 @@ def _main(argv: list[str]) -> int:
 
 
 def _flush_quietly() -> None:
-    try:
+    with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
-    except (OSError, ValueError):
-        pass
 
 
 def _fail(args, name: str, e: TalosnbError, start: int) -> int:

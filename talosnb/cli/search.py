@@ -31,13 +31,14 @@ def run(args: argparse.Namespace) -> Result:
     frame = search(session.configs, query, limit=args.limit, kbuild_maps=maps)
     payload, text = context(session)
     payload["query"] = query
-    payload["results"] = frame.to_dict(orient="records")
+    rows = frame.to_dict(orient="records")
+    payload["results"] = rows
     if not len(frame):
         text += f"\nnothing matches {query!r}\n"
-    for row in frame.itertuples():
-        values = ", ".join(f"{a}={v}" for a, v in sorted(row.values.items()))
-        text += f"\n{row.symbol:32} {row.type:8} [{values}]  ({row.match})\n"
-        if isinstance(row.prompt, str) and row.prompt:
-            text += f"  {row.prompt}\n"
-        text += f"  {row.defined_at}\n"
+    for row in rows:
+        values = ", ".join(f"{a}={v}" for a, v in sorted(row["values"].items()))
+        text += f"\n{row['symbol']:32} {row['type']:8} [{values}]  ({row['match']})\n"
+        if isinstance(row["prompt"], str) and row["prompt"]:
+            text += f"  {row['prompt']}\n"
+        text += f"  {row['defined_at']}\n"
     return Result(payload, text, 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 # How an option or input is named to the person reading a message: the command line
 # says --force, Python code says force=True. Library messages call opt(); the face in
@@ -53,7 +53,7 @@ class TalosnbError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
         self.message = message
         self.where = where
         self.hint = hint
@@ -86,7 +86,7 @@ class FileChangedError(RefusedError):
     ``files`` names the files that changed (when several were checked together)."""
 
     def __init__(self, message: str, *, where: str | None = None, hint: str | None = None,
-                 files=()):
+                 files: Iterable[str] = ()) -> None:
         super().__init__(message, where=where, hint=hint)
         self.files: tuple[str, ...] = tuple(files)
 

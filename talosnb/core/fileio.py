@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -112,7 +113,7 @@ def read_text(path: str | os.PathLike, *, what: str = "file") -> tuple[str, Snap
 def os_error(e: OSError, doing: str, path: str | os.PathLike | None = None) -> InputError:
     """An OSError as an InputError naming the path, with what to do about it."""
     where = str(path if path is not None else (e.filename or "")) or None
-    hints = {
+    hints: dict[int | None, str] = {   # e.errno may be None: no hint then
         errno.EACCES: "check the permissions of the file and of the folders above it",
         errno.EPERM: "check the permissions (and attributes such as immutable) of the file and its folder",
         errno.EROFS: "the file system is read-only: work on a writable copy",
@@ -144,7 +145,7 @@ class FolderLock:
     left in the user's checkout; every talosnb write into the folder takes it.
     """
 
-    def __init__(self, folders, *, timeout: float = LOCK_TIMEOUT) -> None:
+    def __init__(self, folders: Iterable[str | os.PathLike], *, timeout: float = LOCK_TIMEOUT) -> None:
         self.folders = sorted({Path(f) for f in folders}, key=str)
         self.timeout = timeout
         self.fds: dict[Path, int] = {}
@@ -158,7 +159,7 @@ class FolderLock:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     def _take(self, folder: Path) -> int:
@@ -205,7 +206,7 @@ class FolderLock:
 
 
 @contextlib.contextmanager
-def _signals_held():
+def _signals_held() -> Iterator[None]:
     """Hold SIGINT/SIGTERM/SIGHUP back until the block ends, then act on them: the renames of one
     transaction are not split by an interruption.
 
@@ -244,6 +245,11 @@ class _Entry:
     tmp: str | None = None
     old: str | None = None                # digest of the target just before writing
     keep: bool = False                    # a journal names tmp: left for the next run
+
+
+def _target_of(entry: _Entry) -> Path:
+    assert entry.target is not None, "Transaction.commit resolves every target first"
+    return entry.target
 
 
 def _inside(path: str, root: str) -> bool:
@@ -300,7 +306,7 @@ class Transaction:
         """Write every added file; returns those whose bytes changed (as named in ``add``)."""
         for entry in self.entries:
             entry.target = _resolve_target(entry, self.follow_symlinks)
-        targets = [e.target for e in self.entries]
+        targets = [_target_of(e) for e in self.entries]
         if len(set(targets)) != len(targets):
             raise InputError("two of the files to write are the same file: "
                              + ", ".join(str(e.path) for e in self.entries), hint="write each file once")
@@ -343,7 +349,7 @@ class Transaction:
         changed, todo = [], []
         for entry in self.entries:
             try:
-                current = entry.target.read_bytes()
+                current = _target_of(entry).read_bytes()
             except FileNotFoundError:
                 current = None
             except OSError as e:
@@ -367,7 +373,7 @@ class Transaction:
 
     def _write_temps(self, todo: list[_Entry]) -> None:
         for entry in todo:
-            target = entry.target
+            target = _target_of(entry)
             try:
                 fd, entry.tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=".tmp",
                                                  dir=target.parent)
@@ -390,7 +396,7 @@ class Transaction:
     def _write_journals(self, todo: list[_Entry], lock: FolderLock) -> list[str]:
         """One journal per folder; the first folder's is written last, the commit point."""
         tx = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
-        folders = sorted({e.target.parent for e in todo}, key=str)
+        folders = sorted({_target_of(e).parent for e in todo}, key=str)
         primary = folders[0]
         body = {"format": JOURNAL_FORMAT, "id": tx, "primary": str(primary),
                 "folders": [str(f) for f in folders],
@@ -430,8 +436,9 @@ class Transaction:
     def _rename(self, todo: list[_Entry], *, journaled: bool) -> None:
         failed = []
         for entry in todo:
+            assert entry.tmp is not None, "_write_temps made one for every entry to write"
             try:
-                os.replace(entry.tmp, entry.target)
+                os.replace(entry.tmp, _target_of(entry))
             except OSError as e:
                 failed.append((entry, e))
                 continue
@@ -440,15 +447,15 @@ class Transaction:
             _written.append(entry.path)
         if not failed:
             return
-        entry, e = failed[0]
+        entry, err = failed[0]
         done = ", ".join(str(p) for p in self.written)
         if not journaled:
-            raise os_error(e, "cannot replace the file; nothing was written", entry.path)
+            raise os_error(err, "cannot replace the file; nothing was written", entry.path)
         # The journal stays, and with it the temporary files: the next run finishes the renames.
         pending = ", ".join(f"{x.path} (its new content is in {x.tmp})" for x, _ in failed)
         for x, _ in failed:
             x.keep = True
-        raise InputError(f"cannot replace the file ({e.strerror}); written: {done}; not written yet: {pending}; "
+        raise InputError(f"cannot replace the file ({err.strerror}); written: {done}; not written yet: {pending}; "
                          "the next talosnb run on this checkout finishes the write", where=str(entry.path),
                          hint="fix the cause (permissions, disk), then run any talosnb command on this checkout")
 
@@ -506,63 +513,7 @@ def _recover_locked(folder: Path) -> list[str]:
     notes: list[str] = []
     named: set[str] = set()
     for name in sorted(n for n in names if n.startswith(JOURNAL_PREFIX) and n.endswith(JOURNAL_SUFFIX)):
-        journal = folder / name
-        try:
-            body = json.loads(journal.read_text())
-            renames = body["renames"]
-            primary = Path(body["primary"])
-            others = [Path(f) for f in body["folders"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            # cut short by a crash while it was written: its renames never started
-            with contextlib.suppress(OSError):
-                journal.unlink()
-            notes.append(f"{folder}: an earlier talosnb run was interrupted before it replaced any file; "
-                         "removed its temporary files (nothing had changed)")
-            continue
-        committed = primary == folder or (primary / name).exists()
-        finished, left, lost = [], [], []
-        for item in renames:
-            tmp, target = item["tmp"], item["target"]
-            named.add(os.path.basename(tmp))
-            if not committed:
-                if Path(tmp).parent == folder:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
-                continue
-            now = _current(target)
-            if not os.path.lexists(tmp):
-                if now != item["new"]:
-                    lost.append(target)
-                continue
-            if now == item["old"]:
-                try:
-                    os.replace(tmp, target)
-                    finished.append(target)
-                except OSError as e:
-                    lost.append(f"{target} ({e.strerror})")
-            else:
-                left.append(target)
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-        if committed:
-            for other in [f for f in others if f != primary] + [primary]:
-                with contextlib.suppress(OSError):
-                    os.unlink(other / name)
-            if finished:
-                notes.append("an earlier talosnb run was interrupted while writing; finished writing "
-                             + ", ".join(finished))
-            if left:
-                notes.append("an earlier talosnb run was interrupted while writing, and these files were "
-                             "changed since; left as they are (that run's change to them is not applied): "
-                             + ", ".join(left))
-            if lost:
-                notes.append("an earlier talosnb run was interrupted while writing; could not finish "
-                             + ", ".join(lost) + "; check them")
-        else:
-            with contextlib.suppress(OSError):
-                journal.unlink()
-            notes.append(f"{folder}: an earlier talosnb run was interrupted before it replaced any file; "
-                         "removed its temporary files (nothing had changed)")
+        notes += _replay_journal(folder, name, named)
     stray = [n for n in _pending(folder) if _ours(n) and n not in named]
     for name in stray:
         with contextlib.suppress(OSError):
@@ -573,3 +524,79 @@ def _recover_locked(folder: Path) -> list[str]:
     for note in notes:
         warnings.warn(TalosnbWarning(note), stacklevel=3)
     return notes
+
+
+def _nothing_replaced(folder: Path) -> str:
+    return (f"{folder}: an earlier talosnb run was interrupted before it replaced any file; "
+            "removed its temporary files (nothing had changed)")
+
+
+def _replay_journal(folder: Path, name: str, named: set[str]) -> list[str]:
+    """Finish (committed) or undo (not committed) the transaction journal `name`; the temporary files
+    it names are added to `named`. Returns what was done."""
+    journal = folder / name
+    try:
+        body = json.loads(journal.read_text())
+        renames = body["renames"]
+        primary = Path(body["primary"])
+        others = [Path(f) for f in body["folders"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        # cut short by a crash while it was written: its renames never started
+        with contextlib.suppress(OSError):
+            journal.unlink()
+        return [_nothing_replaced(folder)]
+    committed = primary == folder or (primary / name).exists()
+    finished, left, lost = _finish_renames(folder, renames, named, committed=committed)
+    if not committed:
+        with contextlib.suppress(OSError):
+            journal.unlink()
+        return [_nothing_replaced(folder)]
+    for other in [f for f in others if f != primary] + [primary]:
+        with contextlib.suppress(OSError):
+            os.unlink(other / name)
+    notes = []
+    if finished:
+        notes.append("an earlier talosnb run was interrupted while writing; finished writing "
+                     + ", ".join(finished))
+    if left:
+        notes.append("an earlier talosnb run was interrupted while writing, and these files were "
+                     "changed since; left as they are (that run's change to them is not applied): "
+                     + ", ".join(left))
+    if lost:
+        notes.append("an earlier talosnb run was interrupted while writing; could not finish "
+                     + ", ".join(lost) + "; check them")
+    return notes
+
+
+def _finish_renames(folder: Path, renames: list[dict], named: set[str], *,
+                    committed: bool) -> tuple[list[str], list[str], list[str]]:
+    """A journal's renames: done where the target is still as it was (finished), left where it changed
+    since (left), reported where the new text is neither there nor to be had (lost). Not committed:
+    only the temporary files in `folder` removed."""
+    finished: list[str] = []
+    left: list[str] = []
+    lost: list[str] = []
+    for item in renames:
+        tmp, target = item["tmp"], item["target"]
+        named.add(os.path.basename(tmp))
+        if not committed:
+            if Path(tmp).parent == folder:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            continue
+        now = _current(target)
+        if not os.path.lexists(tmp):
+            if now != item["new"]:
+                lost.append(target)
+            continue
+        if now == item["old"]:
+            try:
+                os.replace(tmp, target)
+                finished.append(target)
+            except OSError as e:
+                lost.append(f"{target} ({e.strerror})")
+        else:
+            left.append(target)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return finished, left, lost

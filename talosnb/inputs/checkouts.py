@@ -23,7 +23,7 @@ class PkgsCheckout:
 
     CONTENTS = "Pkgfile and kernel/build/config-amd64, config-arm64"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "pkgs checkout", opt("pkgs"), self.CONTENTS)
         # a talosnb run killed while writing here left a journal: finish (or undo) it first
         self.recovered = _recover(self.path, self.path / "kernel" / "build")
@@ -57,7 +57,7 @@ class TalosCheckout:
 
     CONTENTS = "hack/modules-amd64.txt, hack/modules-arm64.txt"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "talos checkout", opt("talos"), self.CONTENTS)
         self.recovered = _recover(self.path / "hack")
 
@@ -94,18 +94,21 @@ def _is_file(p: Path) -> bool:
         raise os_error(e, "cannot look into this folder", p.parent) from None
 
 
-def _existing_dir(path: str | os.PathLike, what: str, option: str, contents: str) -> Path:
-    p = Path(path).expanduser()
+def _mode(p: Path, what: str, hint: str) -> int:
+    """The st_mode of `p`; a missing one is an InputError naming `what` (with `hint`)."""
     try:
-        mode = p.stat().st_mode
+        return p.stat().st_mode
     except (FileNotFoundError, NotADirectoryError):
-        raise InputError(f"{what} not found", where=str(p),
-                         hint=f"{option} takes a folder containing {contents}") from None
+        raise InputError(f"{what} not found", where=str(p), hint=hint) from None
     except OSError as e:
         raise os_error(e, f"cannot open the {what}", p) from None
-    if not stat.S_ISDIR(mode):
-        raise InputError(f"{what} is not a folder", where=str(p),
-                         hint=f"{option} takes a folder containing {contents}")
+
+
+def _existing_dir(path: str | os.PathLike, what: str, option: str, contents: str) -> Path:
+    p = Path(path).expanduser()
+    hint = f"{option} takes a folder containing {contents}"
+    if not stat.S_ISDIR(_mode(p, what, hint)):
+        raise InputError(f"{what} is not a folder", where=str(p), hint=hint)
     if not os.access(p, os.X_OK):
         raise InputError(f"cannot open the {what}: permission denied", where=str(p),
                          hint="check the folder's permissions")
@@ -113,16 +116,9 @@ def _existing_dir(path: str | os.PathLike, what: str, option: str, contents: str
 
 
 def _existing_file(p: Path, what: str, option: str, contents: str) -> Path:
-    try:
-        mode = p.stat().st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputError(f"{what} not found", where=str(p),
-                         hint=f"the {option} folder should contain {contents}") from None
-    except OSError as e:
-        raise os_error(e, f"cannot open the {what}", p) from None
-    if stat.S_ISDIR(mode):
-        raise InputError(f"{what} is a folder, expected a file", where=str(p),
-                         hint=f"the {option} folder should contain {contents}")
+    hint = f"the {option} folder should contain {contents}"
+    if stat.S_ISDIR(_mode(p, what, hint)):
+        raise InputError(f"{what} is a folder, expected a file", where=str(p), hint=hint)
     if not os.access(p, os.R_OK):
         raise InputError(f"cannot read the {what}: permission denied", where=str(p),
                          hint="check the file's permissions")

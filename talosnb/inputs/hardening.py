@@ -408,7 +408,7 @@ def read_filter_rules(script: Path) -> FilterRules | None:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             values[node.targets[0].id] = node.value
 
-    def entries(node) -> dict[str, tuple[int, str]] | None:
+    def entries(node: ast.expr | None) -> dict[str, tuple[int, str]] | None:
         if isinstance(node, ast.Set):
             items = node.elts
         elif isinstance(node, ast.Dict) and not node.keys:

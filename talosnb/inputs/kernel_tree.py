@@ -25,6 +25,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from talosnb.core import cachefile
 from talosnb.core.errors import InputError, TalosnbWarning, opt
@@ -33,6 +34,9 @@ from talosnb.core.paths import ENV_CACHE_DIR, ENV_KERNEL_MIRROR, cache_dir
 from talosnb.core.versions import RELEASE, parse_version, read_makefile_version
 
 from .download import verified_download
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 DEFAULT_KERNEL_MIRROR = "https://cdn.kernel.org/pub/linux/kernel"
 
@@ -80,6 +84,7 @@ class KernelTree:
             shown = ", ".join(damaged[:5]) + (f" and {len(damaged) - 5} more" if len(damaged) > 5 else "")
             warnings.warn(TalosnbWarning(f"{self.path}: the tree extracted from {self.origin.name} is damaged "
                                          f"({shown}); extracting it again"), stacklevel=2)
+            assert self.extraction is not None, "damaged_files() finds nothing in a user's folder"
             _reextract(self.origin, self.extraction)
 
     @classmethod
@@ -174,13 +179,13 @@ def engine_file(rel: PurePosixPath) -> bool:
 class _ProgressReader(io.RawIOBase):
     """A read-only file that reports bytes read to a tqdm bar (tarfile reads sequentially)."""
 
-    def __init__(self, f, bar):
+    def __init__(self, f: io.BufferedReader, bar: Any) -> None:
         self._f, self._bar = f, bar
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:
+    def readinto(self, b: WriteableBuffer) -> int:
         n = self._f.readinto(b)
         if n:
             self._bar.update(n)
@@ -313,7 +318,7 @@ def _check_member(tarball: Path, m: tarfile.TarInfo) -> PurePosixPath:
 
 
 def _walk_link(tarball: Path, name: str, start: list[str], target: str,
-               links: dict[PurePosixPath, str]) -> PurePosixPath:
+               links: dict[PurePosixPath, tuple[str, str]]) -> PurePosixPath:
     """Follow a link's target component by component from ``start`` (the link's folder, as
     parts below the archive root): it must stay in the tree and never pass through another
     symlink of the archive (whose own target could lead anywhere). Returns where it lands."""
@@ -457,11 +462,11 @@ class _Extraction:
                 raise _CacheWriteError() from e
         for dirpath, dirnames, filenames in os.walk(self.dest):
             for entry in (*dirnames, *filenames):
-                path = os.path.join(dirpath, entry)
-                if os.path.islink(path) and not _inside(self.dest_real, path):
-                    rel = os.path.relpath(path, self.dest)
-                    raise _unsafe(self.tarball, rel, f"link {os.readlink(path)!r} resolves outside the tree "
-                                                     f"({os.path.realpath(path)})")
+                found = os.path.join(dirpath, entry)
+                if os.path.islink(found) and not _inside(self.dest_real, found):
+                    found_rel = os.path.relpath(found, self.dest)
+                    raise _unsafe(self.tarball, found_rel, f"link {os.readlink(found)!r} resolves outside the "
+                                                           f"tree ({os.path.realpath(found)})")
 
 
 def _place_member(m: tarfile.TarInfo, target: Path, source: Path | None, data: bytes) -> None:
@@ -525,26 +530,35 @@ def _verify_manifest(folder: Path) -> list[str]:
         files, links = manifest["files"], manifest["links"]
     except (ValueError, KeyError, TypeError):
         return [MANIFEST]
-    damaged = []
     base = os.path.join(folder, "")
-    for rel, (size, sha256) in files.items():
-        path = base + rel
-        try:
-            with open(path, "rb") as f:
-                st = os.fstat(f.fileno())
-                if (not stat.S_ISREG(st.st_mode) or st.st_size != size or os.path.islink(path)
-                        or hashlib.sha256(f.read()).hexdigest() != sha256):
-                    damaged.append(rel)
-        except OSError:
-            damaged.append(rel)
-    for rel, target in links.items():
-        try:
-            if os.readlink(base + rel) != target:
-                damaged.append(rel)
-        except OSError:
-            damaged.append(rel)
-    # a file added where the engines look changes what they read
-    known = files.keys() | links.keys() | {MANIFEST}
+    damaged = [rel for rel, (size, sha256) in files.items() if not _file_matches(base + rel, size, sha256)]
+    damaged += [rel for rel, target in links.items() if not _link_matches(base + rel, target)]
+    damaged += _added_engine_files(folder, files.keys() | links.keys() | {MANIFEST})
+    return sorted(damaged)
+
+
+def _file_matches(path: str, size: int, sha256: str) -> bool:
+    """A regular file (not a link) of that size and SHA-256."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            return not (not stat.S_ISREG(st.st_mode) or st.st_size != size or os.path.islink(path)
+                        or hashlib.sha256(f.read()).hexdigest() != sha256)
+    except OSError:
+        return False
+
+
+def _link_matches(path: str, target: str) -> bool:
+    try:
+        return os.readlink(path) == target
+    except OSError:
+        return False
+
+
+def _added_engine_files(folder: Path, known: set[str]) -> list[str]:
+    """Files not in the manifest where the engines look: an added file changes what they read."""
+    base = os.path.join(folder, "")
+    added = []
     for dirpath, _dirnames, filenames in os.walk(folder):
         prefix = os.path.join(dirpath, "")[len(base):]
         for name in filenames:
@@ -553,8 +567,8 @@ def _verify_manifest(folder: Path) -> list[str]:
                 continue
             parts = PurePosixPath(rel)
             if engine_file(PurePosixPath(*parts.parts[1:])) or engine_file(parts):
-                damaged.append(rel)
-    return sorted(damaged)
+                added.append(rel)
+    return added
 
 
 def write_tarball(tree: str | os.PathLike, dest: str | os.PathLike, *, top: str) -> Path:
@@ -589,7 +603,8 @@ def write_tarball(tree: str | os.PathLike, dest: str | os.PathLike, *, top: str)
         fileobj = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") if mode == "w:gz" else raw
         tar_mode = "w" if mode == "w:gz" else mode
         kwargs = {"preset": 6} if tar_mode == "w:xz" else {}
-        with raw, fileobj, tarfile.open(fileobj=fileobj, mode=tar_mode, format=tarfile.PAX_FORMAT,
+        # (typeshed's overloads want the mode as a literal and preset's type; both are chosen above)
+        with raw, fileobj, tarfile.open(fileobj=fileobj, mode=tar_mode, format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
                                         **kwargs) as tar:
             tar.addfile(info(top, tarfile.DIRTYPE, 0o755))
             for p in entries:

@@ -36,14 +36,18 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import ENV_CACHE_DIR, cache_dir
 
 from .kernel_tree import KernelTree, engine_file
+
+if TYPE_CHECKING:
+    import unidiff
 
 # Bump when what is applied, or how the result is stored, changes.
 CACHE_FORMAT = 2
@@ -262,7 +266,7 @@ def split_patch(path: str | os.PathLike) -> list[FileDiff]:
     return diffs
 
 
-def _hunk_line(hunk) -> int:
+def _hunk_line(hunk: unidiff.Hunk) -> int:
     """The 1-based line of a hunk's @@ header in the patch file."""
     first = next(line.diff_line_no for line in hunk if line.diff_line_no is not None)
     return first - 1
@@ -390,7 +394,7 @@ def _read(path: Path) -> bytes:
         raise InputError(f"cannot read the patch: {e.strerror}", where=str(path)) from None
 
 
-def _install(work: Path, final: Path, still_good) -> None:
+def _install(work: Path, final: Path, still_good: Callable[[], bool]) -> None:
     """Rename the finished folder into place. One already there is kept if it is good (another
     process, same inputs, finished first: it may be reading it), else replaced."""
     if final.exists():
@@ -510,7 +514,7 @@ class _Builder:
         others = [d for d in diffs if not d.read_by_engine]
         not_applied = tuple(f"{d.path}: a {d.contentless} (no lines to apply), not applied"
                             for d in diffs if d.read_by_engine and not d.hunks)
-        base = {"name": name, "sha256": sha256, "skipped_files": tuple(d.path for d in others),
+        base: dict[str, Any] = {"name": name, "sha256": sha256, "skipped_files": tuple(d.path for d in others),
                 "skipped_hunks": sum(len(d.hunks) for d in others), "not_applied": not_applied}
         if not diffs:
             # The build's `patch -p1 < file` stops with "Only garbage was found in the patch input".
@@ -578,7 +582,7 @@ def _check_path(rel: str) -> None:
         raise _Unsafe("a path outside the kernel tree")
 
 
-def _failure(path: Path, name: str, diff: FileDiff, run: _Run, tree: Path) -> dict:
+def _failure(path: Path, name: str, diff: FileDiff, run: _Run, tree: Path) -> dict[str, Any]:
     """problem and where of a file's diff that applies neither forward nor reversed."""
     failed = [int(n) for n, _ in _FAILED_HUNK.findall(run.output)]
     hunks = {h.number: h for h in diff.hunks}

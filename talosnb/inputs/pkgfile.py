@@ -68,6 +68,7 @@ class PkgfileInfo:
             raise InputError(f"kspp_ref is set but {' and '.join(missing)} not", where=self.where("kspp_ref"),
                              hint="the pkgs build verifies the kernel-hardening-checker archive with both "
                                   "kspp_sha256 and kspp_sha512")
+        assert self.kspp_sha256 is not None and self.kspp_sha512 is not None  # none missing, checked above
         return ToolPin(self.kspp_ref, self.kspp_sha256, self.kspp_sha512, self.where("kspp_ref"))
 
 
@@ -119,9 +120,11 @@ def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> Pkgfil
         raise InputError(f"no {', '.join(missing)} in the Pkgfile", where=str(path),
                          hint="a siderolabs/pkgs Pkgfile sets linux_version, linux_sha256 and "
                               "linux_sha512 under vars:")
-    return PkgfileInfo(path, *(found[k][0] for k in _PKGFILE_KEYS),
+    optional = {k: found[k][0] if k in found else None for k in _KSPP_KEYS}   # absent: the field's default
+    return PkgfileInfo(path, found["linux_version"][0], found["linux_sha256"][0], found["linux_sha512"][0],
                        lines={k: line for k, (_, line) in found.items()},
-                       **{k: found[k][0] for k in _KSPP_KEYS if k in found})
+                       kspp_ref=optional["kspp_ref"], kspp_sha256=optional["kspp_sha256"],
+                       kspp_sha512=optional["kspp_sha512"])
 
 
 def parse_pkgfile(path: str | os.PathLike) -> PkgfileInfo:

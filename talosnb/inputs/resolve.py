@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from talosnb.core import dotconfig
-from talosnb.core.errors import VersionMismatchError
+from talosnb.core.errors import InputError, VersionMismatchError
 from talosnb.core.fileio import read_text
 from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
 from talosnb.core.versions import VersionCheck, compare_versions
@@ -53,6 +53,20 @@ class Inputs:
                                        hint=kernel_src_hint())
 
 
+def input_paths(pkgs: str | os.PathLike | None, talos: str | os.PathLike | None,
+                kernel_src: str | os.PathLike | None) -> tuple[str | os.PathLike | None, str | os.PathLike | None,
+                                                           str | os.PathLike | None, bool]:
+    """The three inputs, each defaulting to its environment variable ($TALOSNB_PKGS, $TALOSNB_TALOS,
+    $TALOSNB_KERNEL_SRC); with none of them given anywhere, the embedded sample's (and True)."""
+    pkgs = pkgs or os.environ.get(ENV_PKGS) or None
+    talos = talos or os.environ.get(ENV_TALOS) or None
+    kernel_src = kernel_src or os.environ.get(ENV_KERNEL_SRC) or None
+    if pkgs is None and talos is None and kernel_src is None:
+        root = sample_dir()
+        return root / "pkgs", root / "talos", root / "linux", True
+    return pkgs, talos, kernel_src, False
+
+
 def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
                    kernel_src: str | os.PathLike | None = None, *, progress: bool = False,
                    patches: bool = True) -> Inputs:
@@ -65,14 +79,7 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
     checkout's kernel/build/patches to (a private copy of) the tree, as the
     build does before olddefconfig; a patch that does not apply is an InputError.
     """
-    pkgs = pkgs or os.environ.get(ENV_PKGS) or None
-    talos = talos or os.environ.get(ENV_TALOS) or None
-    kernel_src = kernel_src or os.environ.get(ENV_KERNEL_SRC) or None
-    sample = pkgs is None and talos is None and kernel_src is None
-    if sample:
-        root = sample_dir()
-        pkgs, talos, kernel_src = root / "pkgs", root / "talos", root / "linux"
-
+    pkgs, talos, kernel_src, sample = input_paths(pkgs, talos, kernel_src)
     pkgs_co = PkgsCheckout(pkgs) if pkgs is not None else None
     talos_co = TalosCheckout(talos) if talos is not None else None
     info = pkgs_co.pkgfile_info() if pkgs_co is not None else None
@@ -117,6 +124,8 @@ def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
     (same kernel tree, version checks and patch report) and the folder. The pkgs build's own steps and
     scripts (kernel/*/pkg.yaml, kernel/build/scripts/, kernel/build/patches/) come along
     read as they are, so the build gates judge the copy as the build would."""
+    if inputs.pkgs is None:   # the files a save writes live in the pkgs checkout
+        raise InputError("no pkgs checkout to copy", hint="give a siderolabs/pkgs checkout (or set TALOSNB_PKGS)")
     root = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     arches = list(arches or inputs.pkgs.arches())
     pkgs = root / "pkgs"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +51,7 @@ def _combinations(alternatives: list[list[tuple[str, Conds]]]) -> Iterator[tuple
     for combo in itertools.product(*alternatives):
         conds: Conds | None = ()
         for _, c in combo:
+            assert conds is not None   # None breaks out of the loop
             conds = _merge(conds, c)
             if conds is None:
                 break
@@ -59,6 +60,8 @@ def _combinations(alternatives: list[list[tuple[str, Conds]]]) -> Iterator[tuple
 
 def _split_top(text: str, sep: str | None = None) -> list[str]:
     """Split on whitespace (sep None) or on ``sep``, not inside ``$(...)``/``${...}``."""
+    parts: list[str]
+    cur: list[str]
     parts, depth, cur = [], 0, []
     i = 0
     while i < len(text):
@@ -102,7 +105,7 @@ class _Evaluator:
     """Evaluates one directory's Makefile (and what it includes) symbolically."""
 
     def __init__(self, tree: Path, directory: str, base_vars: Mapping[str, list[Word]],
-                 unevaluated: list[tuple[str, str]], files_read: set[str] | None = None):
+                 unevaluated: list[tuple[str, str]], files_read: set[str] | None = None) -> None:
         self.tree = tree
         self.files_read = files_read if files_read is not None else set()
         self.directory = directory
@@ -180,7 +183,7 @@ class _Evaluator:
         return [("", ())]
 
     def _config_alts(self, symbol: str, extra: Iterable[str] = ()) -> list[tuple[str, Conds]]:
-        out = []
+        out: list[tuple[str, Conds]] = []
         for v in tuple(dict.fromkeys(("y", "m", *extra))) + ("n",):
             cond = Condition(symbol, "select", frozenset({v}), self.where, self.line_text)
             out.append(("" if v == "n" else v, (cond,)))
@@ -287,6 +290,8 @@ class _Evaluator:
     def condition(self, keyword: str, arg: str) -> tuple[list[Conds], list[Conds]]:
         """(alternatives for the if-branch, alternatives for the else-branch); [] is never."""
         arg = arg.strip()
+        yes: list[Conds]
+        no: list[Conds]
         if keyword in ("ifdef", "ifndef"):
             name = self._name(arg)
             if _CONFIG_RE.match(name):
@@ -298,7 +303,7 @@ class _Evaluator:
                 yes, no = ([()], []) if value.strip() else ([], [()])
             return (yes, no) if keyword == "ifdef" else (no, yes)
         left, right = _compare_args(arg)
-        if left is None:
+        if left is None or right is None:   # _compare_args gives both or neither
             raise _Unevaluable("unreadable comparison")
         global _EXTRA_VALUES
         literals = frozenset(x.strip() for x in (left, right) if "$" not in x) - {"y", "m", ""}
@@ -307,7 +312,8 @@ class _Evaluator:
             la, ra = self.expand_alts(left), self.expand_alts(right)
         finally:
             _EXTRA_VALUES = frozenset()
-        true_sets, false_sets = [], []
+        true_sets: list[Conds] = []
+        false_sets: list[Conds] = []
         for (ls, lc), (rs, rc) in itertools.product(la, ra):
             conds = _merge(lc, rc)
             if conds is None:
@@ -372,7 +378,7 @@ def _match_pattern(pat: str, word: str) -> bool:
     return word == pat
 
 
-def _fn_map(per_word):
+def _fn_map(per_word: Callable[[list[str], str], str | None]) -> Callable[[_Evaluator, str, int], list[tuple[str, Conds]]]:
     """A make function applying to each word of its last argument (addprefix, patsubst...):
     the list keeps each word's own conditions."""
     def fn(ev: _Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
@@ -393,7 +399,7 @@ def _fn_map(per_word):
     return fn
 
 
-def _fn_whole(apply):
+def _fn_whole(apply: Callable[[list[str]], str]) -> Callable[[_Evaluator, str, int], list[tuple[str, Conds]]]:
     """A make function over whole strings (subst, if): every combination of its arguments."""
     def fn(ev: _Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
         args = ev._args(text, nargs)
@@ -401,7 +407,7 @@ def _fn_whole(apply):
     return fn
 
 
-def _filter(keep: bool):
+def _filter(keep: bool) -> Callable[[list[str], str], str | None]:
     def per(strs: list[str], w: str) -> str | None:
         hit = any(_match_pattern(p, w) for p in strs[0].split())
         return w if hit == keep else None
@@ -668,8 +674,8 @@ def _eval_blocks(ev: _Evaluator, text: str, bound: dict[str, str], *, evaluated:
                     out.append((block, merged))
         return out
     name, *args = (part.strip() for part in _split_top(inner, ","))
-    body = ev.defines.get(name)
-    if body is None:
+    define = ev.defines.get(name)
+    if define is None:
         raise _Unevaluable(f"$(call {name}) of no define")
     values = {}
     for i, arg in enumerate(args, 1):
@@ -677,7 +683,7 @@ def _eval_blocks(ev: _Evaluator, text: str, bound: dict[str, str], *, evaluated:
         if len(alts) != 1 or alts[0][1]:
             raise _Unevaluable(f"argument {i} of $(call {name}) is not one plain word")
         values[str(i)] = alts[0][0].strip()
-    return [(_bind(body, values), ())] if evaluated else []
+    return [(_bind(define, values), ())] if evaluated else []
 
 
 def _bind(text: str, bound: Mapping[str, str]) -> str:

@@ -141,12 +141,9 @@ def _holds_all(conds: Conds, values: Mapping[str, str], *, builtin: bool) -> lis
     failing = []
     for c in conds:
         value = values.get(c.symbol)
-        if builtin and c.kind in ("guard", "module"):
-            # Built into vmlinux needs every directory descended via obj-y and
-            # the object itself in obj-y.
-            ok = normalize_value(value) == "y"
-        else:
-            ok = c.holds(value)
+        # Built into vmlinux needs every directory descended via obj-y and
+        # the object itself in obj-y.
+        ok = normalize_value(value) == "y" if builtin and c.kind in ("guard", "module") else c.holds(value)
         if not ok:
             failing.append(c)
     return failing

@@ -16,7 +16,7 @@ from .makefile import Word, _Evaluator, _merge, _merge_alternatives, _relabel, e
 from .model import Condition, Conds, KbuildMap, ModuleRule
 
 
-def _dir_result(ev: _Evaluator, directory: str):
+def _dir_result(ev: _Evaluator, directory: str) -> tuple[dict[str, list[Conds]], dict[str, list[Conds]], dict[str, list[Conds]]]:
     """(subdirectories, module objects, built-in objects) of an evaluated directory, each
     name -> list of condition alternatives."""
     subdirs: dict[str, list[Conds]] = {}

@@ -74,7 +74,7 @@ class Config:
         return self.tree.arch
 
     @property
-    def kconf(self):
+    def kconf(self) -> kconfiglib.Kconfig:
         return self.tree.kconf
 
     # --- loading ----------------------------------------------------------
@@ -110,16 +110,8 @@ class Config:
         if not text.strip():
             raise InputError("config is empty", where=source,
                              hint="expected a full kernel .config (kernel/build/config-ARCH)")
-        header = dotconfig.header(text)
+        self._check_header(text)
         arch = self.tree.arch
-        if header:
-            self.recorded_version = header.version
-            if header.arch != header_arch(arch):
-                raise InputError(
-                    f"this is a Linux/{header.arch} config, not a config for {arch} "
-                    f"(Linux/{header_arch(arch)})", where=f"{source}:{header.line}",
-                    hint=f"check {opt('arch')}, or which config-ARCH file was given")
-        syms = self.tree.kconf.syms
         # the symbols that give away another arch's config, and which arch
         foreign = {name: other for other, names in ARCH_SYMBOLS.items() if other != arch for name in names}
         errors: list[str] = []
@@ -135,54 +127,11 @@ class Config:
                 continue
             parsed = dotconfig.parse_line(line)
             if parsed is None:
-                if line.startswith("# end of "):
-                    title = line[len("# end of "):]
-                    while headings and headings[-1][0] != title:
-                        headings.pop()       # comments: conf writes no end line for them
-                    if headings:
-                        headings.pop()
-                elif line.startswith("# ") and linenr > 1 and lines[linenr - 2] == "#" and \
-                        linenr < len(lines) and lines[linenr] == "#":
-                    headings.append((line[2:], linenr))
-                elif dotconfig.NOT_SET_PREFIX.match(line):
-                    # conf (and kconfiglib) read '# CONFIG_X is not set<anything>' as X=n
-                    errors.append(f"{source}:{linenr}: {line!r}: text after 'is not set' (conf reads the line "
-                                  "as 'is not set' and ignores the rest)")
-                elif line and not line.lstrip().startswith("#"):
-                    errors.append(f"{source}:{linenr}: malformed line {line!r} "
-                                  "(expected CONFIG_NAME=value or '# CONFIG_NAME is not set')")
-                continue
-            name, value, is_set = parsed.symbol, parsed.value, parsed.is_set
-            if value != value.rstrip():
-                errors.append(f"{source}:{linenr}: {line!r}: whitespace after the value (conf reads it as part "
-                              "of the value; remove it)")
-                continue
-            if is_set and value == "y" and name in foreign:
-                raise InputError(f"CONFIG_{name}=y: this is a config for {foreign[name]}, not {arch}",
-                                 where=f"{source}:{linenr}",
-                                 hint=f"check {opt('arch')}, or which config-ARCH file was given")
-            sym = syms.get(name)
-            if sym is None or not sym.nodes or is_placeholder(name):
-                self.notes.append(LoadNote(f"{source}:{linenr}", name, "unknown-symbol",
-                                           f"CONFIG_{name} is not defined in the {self.tree.version} tree "
-                                           f"for {arch}; its line is dropped"))
-                continue
-            if is_set:
-                if not _is_valid(sym, value):
-                    errors.append(f"{source}:{linenr}: {value!r} is not a valid "
-                                  f"{kconfiglib.TYPE_TO_STR[sym.orig_type]} value for CONFIG_{name}")
-                    continue
-            elif sym.orig_type not in (BOOL, TRISTATE):
-                # conf ignores these for non-bool symbols; so do we, but say so.
-                self.notes.append(LoadNote(f"{source}:{linenr}", name, "ignored",
-                                           f"'is not set' has no meaning for the "
-                                           f"{kconfiglib.TYPE_TO_STR[sym.orig_type]} CONFIG_{name}"))
-            if name in seen:
-                self.notes.append(LoadNote(f"{source}:{linenr}", name, "duplicate",
-                                           f"CONFIG_{name} assigned again (first at line {seen[name]}); "
-                                           "the last assignment wins"))
-            seen[name] = linenr
-            recorded[name] = line
+                error = _comment_line(line, linenr, lines, headings)
+            else:
+                error = self._assignment_line(parsed, line, linenr, foreign, seen, recorded)
+            if error:
+                errors.append(f"{source}:{linenr}: {error}")
         if dotconfig.is_conf_written(text):
             self._refuse_truncated(text, lines, headings)
         if errors:
@@ -191,6 +140,52 @@ class Config:
             raise InputError(f"{len(errors)} bad line(s) in the config:\n  {shown}{more}", where=source,
                              hint="fix or remove these lines; nothing was changed")
         return recorded
+
+    def _check_header(self, text: str) -> None:
+        """Record the header's Linux version; refuse a header naming another arch."""
+        header = dotconfig.header(text)
+        arch = self.tree.arch
+        if header:
+            self.recorded_version = header.version
+            if header.arch != header_arch(arch):
+                raise InputError(
+                    f"this is a Linux/{header.arch} config, not a config for {arch} "
+                    f"(Linux/{header_arch(arch)})", where=f"{self.source}:{header.line}",
+                    hint=f"check {opt('arch')}, or which config-ARCH file was given")
+
+    def _assignment_line(self, parsed: dotconfig.ConfigLine, line: str, linenr: int, foreign: dict[str, str],
+                         seen: dict[str, int], recorded: dict[str, str]) -> str | None:
+        """Check one CONFIG_X=value or '# CONFIG_X is not set' line: what is wrong with it (None: nothing),
+        notes for what conf would warn about, and `recorded`/`seen` updated for a kept line."""
+        source, arch = self.source, self.tree.arch
+        name, value, is_set = parsed.symbol, parsed.value, parsed.is_set
+        if value != value.rstrip():
+            return f"{line!r}: whitespace after the value (conf reads it as part of the value; remove it)"
+        if is_set and value == "y" and name in foreign:
+            raise InputError(f"CONFIG_{name}=y: this is a config for {foreign[name]}, not {arch}",
+                             where=f"{source}:{linenr}",
+                             hint=f"check {opt('arch')}, or which config-ARCH file was given")
+        sym = self.tree.kconf.syms.get(name)
+        if sym is None or not sym.nodes or is_placeholder(name):
+            self.notes.append(LoadNote(f"{source}:{linenr}", name, "unknown-symbol",
+                                       f"CONFIG_{name} is not defined in the {self.tree.version} tree "
+                                       f"for {arch}; its line is dropped"))
+            return None
+        if is_set:
+            if not _is_valid(sym, value):
+                return f"{value!r} is not a valid {kconfiglib.TYPE_TO_STR[sym.orig_type]} value for CONFIG_{name}"
+        elif sym.orig_type not in (BOOL, TRISTATE):
+            # conf ignores these for non-bool symbols; so do we, but say so.
+            self.notes.append(LoadNote(f"{source}:{linenr}", name, "ignored",
+                                       f"'is not set' has no meaning for the "
+                                       f"{kconfiglib.TYPE_TO_STR[sym.orig_type]} CONFIG_{name}"))
+        if name in seen:
+            self.notes.append(LoadNote(f"{source}:{linenr}", name, "duplicate",
+                                       f"CONFIG_{name} assigned again (first at line {seen[name]}); "
+                                       "the last assignment wins"))
+        seen[name] = linenr
+        recorded[name] = line
+        return None
 
     def _refuse_truncated(self, text: str, lines: list[str], headings: list[tuple[str, int]]) -> None:
         """A file conf wrote that was cut short (a failed copy, a full disk): say so, before any
@@ -303,3 +298,23 @@ def _did_you_mean(config: Config, name: str) -> str:
     if close:
         return "did you mean " + ", ".join(close) + "?"
     return "check the spelling (search finds symbols by name, prompt or help text)"
+
+
+def _comment_line(line: str, linenr: int, lines: list[str], headings: list[tuple[str, int]]) -> str | None:
+    """Check a line that assigns nothing: what is wrong with it (None: nothing); a menu's
+    '#\n# TITLE\n#' block and its '# end of TITLE' kept in `headings`."""
+    if line.startswith("# end of "):
+        title = line[len("# end of "):]
+        while headings and headings[-1][0] != title:
+            headings.pop()       # comments: conf writes no end line for them
+        if headings:
+            headings.pop()
+    elif line.startswith("# ") and linenr > 1 and lines[linenr - 2] == "#" and \
+            linenr < len(lines) and lines[linenr] == "#":
+        headings.append((line[2:], linenr))
+    elif dotconfig.NOT_SET_PREFIX.match(line):
+        # conf (and kconfiglib) read '# CONFIG_X is not set<anything>' as X=n
+        return f"{line!r}: text after 'is not set' (conf reads the line as 'is not set' and ignores the rest)"
+    elif line and not line.lstrip().startswith("#"):
+        return f"malformed line {line!r} (expected CONFIG_NAME=value or '# CONFIG_NAME is not set')"
+    return None

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from talosnb.core.dotconfig import read_values
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .config import Config
 
 
 @dataclass(frozen=True)
@@ -38,23 +44,23 @@ def config_diff(old_text: str, new_text: str) -> list[Change]:
     return sorted(changes, key=lambda c: (order[c.kind], c.symbol))
 
 
-def _text_of(config) -> str:
+def _text_of(config: Config | str) -> str:
     """A Config (as it would be written now) or a .config text."""
     return config if isinstance(config, str) else config.text()
 
 
-def diff(config_a, config_b) -> list[Change]:
+def diff(config_a: Config | str, config_b: Config | str) -> list[Change]:
     """Changes from `config_a` to `config_b` (Config objects or .config texts), diffconfig-style."""
     return config_diff(_text_of(config_a), _text_of(config_b))
 
 
-def diff_frame(config_a, config_b):
+def diff_frame(config_a: Config | str, config_b: Config | str) -> pd.DataFrame:
     """The same as a pandas DataFrame: symbol, kind (removed/added/changed), old, new."""
     import pandas as pd
     rows = [{"symbol": c.symbol, "kind": c.kind, "old": c.old, "new": c.new} for c in diff(config_a, config_b)]
     return pd.DataFrame(rows, columns=["symbol", "kind", "old", "new"], dtype=object)
 
 
-def diff_text(config_a, config_b) -> str:
+def diff_text(config_a: Config | str, config_b: Config | str) -> str:
     """The same as scripts/diffconfig prints it: -removed, +added, then old -> new."""
     return "".join(f"{c}\n" for c in diff(config_a, config_b))

@@ -20,6 +20,7 @@ from talosnb.core.errors import opt
 from talosnb.core.names import describe_placeholder, is_placeholder
 
 from .config import Config
+from .types import Expr
 
 _RELATIONS = {kconfiglib.EQUAL: "=", kconfiglib.UNEQUAL: "!=", kconfiglib.LESS: "<",
               kconfiglib.LESS_EQUAL: "<=", kconfiglib.GREATER: ">", kconfiglib.GREATER_EQUAL: ">="}
@@ -43,20 +44,20 @@ class Reason:
                 "fix": self.fix, "children": [c.as_dict() for c in self.children]}
 
 
-def location(item) -> str | None:
+def location(item: object) -> str | None:
     nodes = getattr(item, "nodes", None)
     if not nodes:
         return None
     return f"{nodes[0].filename}:{nodes[0].linenr}"
 
 
-def _sym_str(sym) -> str:
+def _sym_str(sym: kconfiglib.Symbol) -> str:
     if sym.is_constant:
         return sym.name
     return f"{sym.name} = {display_value(sym)}"
 
 
-def display_value(sym) -> str:
+def display_value(sym: kconfiglib.Symbol) -> str:
     if not sym.nodes and not sym.is_constant:
         return "n"
     if is_placeholder(sym.name):
@@ -66,9 +67,9 @@ def display_value(sym) -> str:
     return sym.str_value or ("n" if sym.orig_type in (BOOL, TRISTATE) else '""')
 
 
-def pretty(expr) -> str:
+def pretty(expr: Expr) -> str:
     """expr_str with toolchain placeholders shown as what they stand for."""
-    def sc(item):
+    def sc(item: Expr) -> str:
         name = getattr(item, "name", None)
         described = describe_placeholder(name) if name else None
         if described:
@@ -87,7 +88,7 @@ class Explainer:
         self._fixed: dict = {}
 
     # Is the symbol's value beyond any user assignment? (arch constants, probes)
-    def fixed(self, sym, _stack: frozenset = frozenset()) -> bool:
+    def fixed(self, sym: kconfiglib.Symbol, _stack: frozenset = frozenset()) -> bool:
         if len(_stack) > 60:
             return False
         if sym.is_constant or is_placeholder(sym.name):
@@ -109,7 +110,7 @@ class Explainer:
         self._fixed[sym] = result
         return result
 
-    def _terminal(self, head: Reason, sym, want: str, depth: int, seen: frozenset) -> bool:
+    def _terminal(self, head: Reason, sym: kconfiglib.Symbol, want: str, depth: int, seen: frozenset) -> bool:
         """Fill in `head` when the explanation stops at `sym` (undefined, fixed, too deep, a loop)."""
         if is_placeholder(sym.name):
             # a compiler probe's placeholder: say which probe, not the placeholder's name
@@ -131,12 +132,22 @@ class Explainer:
             return False
         return True
 
-    def why_low(self, sym, need: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
-        """Why `sym` is below `need` (1 = m, 2 = y)."""
-        want = "y" if need == 1 and sym.orig_type is BOOL else TRI_TO_STR[need]
-        head = Reason(f"{sym.name} = {display_value(sym)}, needs to be at least {want}", location(sym),
+    def _head(self, sym: kconfiglib.Symbol, bound: str, level: int, depth: int,
+              seen: frozenset) -> tuple[Reason, str, bool]:
+        """The first line of a why_low/why_high answer ("at least"/"at most" `level`), the value wanted,
+        and whether that line is the whole answer."""
+        if level == 1 and sym.orig_type is BOOL:   # a bool has no m: at least m is y, at most m is n
+            want = "y" if bound == "at least" else "n"
+        else:
+            want = TRI_TO_STR[level]
+        head = Reason(f"{sym.name} = {display_value(sym)}, needs to be {bound} {want}", location(sym),
                       {sym.name: display_value(sym)})
-        if self._terminal(head, sym, want, depth, seen):
+        return head, want, self._terminal(head, sym, want, depth, seen)
+
+    def why_low(self, sym: kconfiglib.Symbol, need: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
+        """Why `sym` is below `need` (1 = m, 2 = y)."""
+        head, want, terminal = self._head(sym, "at least", need, depth, seen)
+        if terminal:
             return head
         seen = seen | {sym}
         prompts = [n for n in sym.nodes if n.prompt]
@@ -178,12 +189,10 @@ class Explainer:
             head.children.append(child)
         return head
 
-    def why_high(self, sym, limit: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
+    def why_high(self, sym: kconfiglib.Symbol, limit: int, depth: int = 0, seen: frozenset = frozenset()) -> Reason:
         """Why `sym` is above `limit` (0 = n, 1 = m)."""
-        want = "n" if limit == 1 and sym.orig_type is BOOL else TRI_TO_STR[limit]
-        head = Reason(f"{sym.name} = {display_value(sym)}, needs to be at most {want}", location(sym),
-                      {sym.name: display_value(sym)})
-        if self._terminal(head, sym, want, depth, seen):
+        head, want, terminal = self._head(sym, "at most", limit, depth, seen)
+        if terminal:
             return head
         seen = seen | {sym}
         rev = expr_value(sym.rev_dep)
@@ -224,31 +233,47 @@ class Explainer:
             head.children.append(child)
         return head
 
-    def _values(self, expr) -> dict[str, str]:
+    def _values(self, expr: Expr) -> dict[str, str]:
         return {s.name: display_value(s) for s in kconfiglib.expr_items(expr)
                 if isinstance(s, kconfiglib.Symbol) and not s.is_constant}
 
-    def expr_low(self, expr, need: int, depth: int, seen: frozenset) -> list[Reason]:
+    def expr_low(self, expr: Expr, need: int, depth: int, seen: frozenset) -> list[Reason]:
         """The unmet parts of `expr` (whose value is below `need`)."""
         if expr_value(expr) >= need:
             return []
+        return self._expr_parts(expr, need, depth, seen, low=True)
+
+    def expr_high(self, expr: Expr, limit: int, depth: int, seen: frozenset) -> list[Reason]:
+        """Why `expr` is above `limit`: the parts that would have to go down."""
+        if expr_value(expr) <= limit:
+            return []
+        return self._expr_parts(expr, limit, depth, seen, low=False)
+
+    def _expr_parts(self, expr: Expr, level: int, depth: int, seen: frozenset, *, low: bool) -> list[Reason]:
+        """expr_low (`low`) or expr_high of an expression known to be on the wrong side of `level`.
+
+        The two are duals (scripts/kconfig/expr.c's expr_calc_value): NOT swaps them, and what an AND
+        needs below a level an OR needs above it."""
         if isinstance(expr, kconfiglib.Symbol):
-            return [self.why_low(expr, need, depth, seen)]
+            return [(self.why_low if low else self.why_high)(expr, level, depth, seen)]
         if isinstance(expr, kconfiglib.Choice):
-            return [Reason(f"choice {expr.name or ''} is {TRI_TO_STR[expr.tri_value]}", location(expr))]
+            return [_choice_reason(expr)]
+        same, other = (self.expr_low, self.expr_high) if low else (self.expr_high, self.expr_low)
         op = expr[0]
-        if op is AND:
-            return self.expr_low(expr[1], need, depth, seen) + self.expr_low(expr[2], need, depth, seen)
-        if op is OR:
-            alternatives = self.expr_low(expr[1], need, depth, seen) + self.expr_low(expr[2], need, depth, seen)
-            if len(alternatives) <= 1:
-                return alternatives
-            return [Reason(f"none of these holds: {pretty(expr)}", None, self._values(expr),
-                           children=alternatives)]
         if op is NOT:
-            return self.expr_high(expr[1], 2 - need, depth, seen)
+            return other(expr[1], 2 - level, depth, seen)
+        if op is AND or op is OR:
+            # below: an AND needs each unmet operand, an OR any one; above: an OR each, an AND any one
+            parts = same(expr[1], level, depth, seen) + same(expr[2], level, depth, seen)
+            if (op is AND) == low or len(parts) <= 1:
+                return parts
+            text = "none of these holds" if low else "any one of these turned off would do"
+            return [Reason(f"{text}: {pretty(expr)}", None, self._values(expr), children=parts)]
         # relation: a = b, a != b, a < b ...
-        left, right = expr[1], expr[2]
+        return [self._relation_low(expr) if low else self._relation_high(expr)]
+
+    def _relation_low(self, expr: Expr) -> Reason:
+        op, left, right = expr
         text = (f"{pretty(expr)} is false: {left.name} = {display_value(left)}"
                 + ("" if right.is_constant else f", {right.name} = {display_value(right)}"))
         reason = Reason(text, location(left) if not left.is_constant else location(right), self._values(expr))
@@ -257,48 +282,33 @@ class Explainer:
             reason.fix = {target[0].name: target[1]}
         elif all(self.fixed(s) for s in (left, right) if not s.is_constant):
             reason.fixed = True
-        return [reason]
+        return reason
 
-    def expr_high(self, expr, limit: int, depth: int, seen: frozenset) -> list[Reason]:
-        """Why `expr` is above `limit`: the parts that would have to go down."""
-        if expr_value(expr) <= limit:
-            return []
-        if isinstance(expr, kconfiglib.Symbol):
-            return [self.why_high(expr, limit, depth, seen)]
-        if isinstance(expr, kconfiglib.Choice):
-            return [Reason(f"choice {expr.name or ''} is {TRI_TO_STR[expr.tri_value]}", location(expr))]
-        op = expr[0]
-        if op is AND:
-            alternatives = self.expr_high(expr[1], limit, depth, seen) + \
-                self.expr_high(expr[2], limit, depth, seen)
-            if len(alternatives) <= 1:
-                return alternatives
-            return [Reason(f"any one of these turned off would do: {pretty(expr)}", None,
-                           self._values(expr), children=alternatives)]
-        if op is OR:
-            return self.expr_high(expr[1], limit, depth, seen) + self.expr_high(expr[2], limit, depth, seen)
-        if op is NOT:
-            return self.expr_low(expr[1], 2 - limit, depth, seen)
-        left, right = expr[1], expr[2]
+    def _relation_high(self, expr: Expr) -> Reason:
+        _op, left, right = expr
         reason = Reason(f"{pretty(expr)} holds: {left.name} = {display_value(left)}", location(left), self._values(expr))
         if all(self.fixed(s) for s in (left, right) if not s.is_constant):
             reason.fixed = True
-        return [reason]
+        return reason
 
 
-def _term_str(term, target) -> str:
+def _choice_reason(choice: kconfiglib.Choice) -> Reason:
+    return Reason(f"choice {choice.name or ''} is {TRI_TO_STR[choice.tri_value]}", location(choice))
+
+
+def _term_str(term: Expr, target: kconfiglib.Symbol) -> str:
     where = _select_location(term, target)
     return pretty(term) + (f" ({where})" if where else "")
 
 
-def selector_of(term):
+def selector_of(term: Expr) -> kconfiglib.Symbol | None:
     """The symbol whose `select`/`imply` a reverse-dependency term comes from (its leftmost operand)."""
     while isinstance(term, tuple) and term[0] is AND:
         term = term[1]
     return term if isinstance(term, kconfiglib.Symbol) and not term.is_constant else None
 
 
-def _select_location(term, target) -> str | None:
+def _select_location(term: Expr, target: kconfiglib.Symbol) -> str | None:
     """file:line of the `select`/`imply` line behind a reverse-dependency term."""
     selector = selector_of(term)
     if selector is None:
@@ -310,7 +320,8 @@ def _select_location(term, target) -> str | None:
     return location(selector)
 
 
-def _relation_fix(op, left, right):
+def _relation_fix(op: int, left: kconfiglib.Symbol,
+                  right: kconfiglib.Symbol) -> tuple[kconfiglib.Symbol, str] | None:
     """For `SYM = const` style conditions: the assignment that makes them true."""
     if left.is_constant and not right.is_constant:
         left, right = right, left
@@ -340,7 +351,7 @@ def assumed_probe_users(config: Config) -> dict[str, str]:
     return out
 
 
-def cascade_reason(config: Config, sym, old: str | None, new: str | None,
+def cascade_reason(config: Config, sym: kconfiglib.Symbol, old: str | None, new: str | None,
                     assumed_probes: dict[str, str] | None = None) -> str:
     reason = change_reason(config, sym, old, new)
     if assumed_probes is None:
@@ -352,12 +363,28 @@ def cascade_reason(config: Config, sym, old: str | None, new: str | None,
     return reason
 
 
-def change_reason(config: Config, sym, old: str | None, new: str | None) -> str:
+def change_reason(config: Config, sym: kconfiglib.Symbol, old: str | None, new: str | None) -> str:
+    """Why CONFIG_`sym`'s line went from `old` to `new` (None: no line), in one line."""
+    reason = _choice_or_modules_reason(config, sym, old, new) or _dropped_reason(config, sym, old, new)
+    if reason:
+        return reason
+    if sym.choice is not None and new == "y":
+        return f"selected member of the choice at {location(sym.choice)}"
+    return _selected_reason(sym, new) or _kept_reason(config, sym, old)
+
+
+def _choice_or_modules_reason(config: Config, sym: kconfiglib.Symbol, old: str | None,
+                              new: str | None) -> str | None:
     if sym.choice is not None and old == "y" and new in ("n", None) and sym.choice.selection is not None:
         return (f"no longer the choice's selection: {sym.choice.selection.name} is "
                 f"(choice at {location(sym.choice)})")
     if old == "m" and new == "y" and sym.orig_type is TRISTATE and config.kconf.modules.tri_value == 0:
         return "m needs MODULES=y, so it is built in"
+    return None
+
+
+def _dropped_reason(config: Config, sym: kconfiglib.Symbol, old: str | None, new: str | None) -> str | None:
+    """Why a line went (or went to n): hidden, no longer selected, or nothing writes it."""
     if new is None or (new == "n" and old not in (None, "n")):
         deps = sym.direct_dep
         if expr_value(deps) == 0:
@@ -366,17 +393,26 @@ def change_reason(config: Config, sym, old: str | None, new: str | None) -> str:
             return f"no longer selected: selected only if {pretty(sym.rev_dep)}"
         if new is None:
             return "no longer written: its prompt is hidden and no default applies"
-    if sym.choice is not None and new == "y":
-        return f"selected member of the choice at {location(sym.choice)}"
-    if sym.orig_type in (BOOL, TRISTATE):
-        rev = expr_value(sym.rev_dep)
-        if rev and kconfiglib.STR_TO_TRI.get(new, 0) <= max(rev, 2 if sym.type is BOOL and rev else rev):
-            terms = [t for t in kconfiglib.split_expr(sym.rev_dep, OR) if expr_value(t)]
-            if terms:
-                return "selected by " + ", ".join(_term_str(t, sym) for t in terms[:3])
-        if expr_value(sym.weak_rev_dep) and (sym.user_value is None or not sym.visibility):
-            terms = [t for t in kconfiglib.split_expr(sym.weak_rev_dep, OR) if expr_value(t)]
-            return "implied by " + ", ".join(pretty(t) for t in terms[:3])
+    return None
+
+
+def _selected_reason(sym: kconfiglib.Symbol, new: str | None) -> str | None:
+    """A bool/tristate raised to `new` by a select or an imply (sym_calc_value's rev_dep/weak_rev_dep)."""
+    if sym.orig_type not in (BOOL, TRISTATE):
+        return None
+    rev = expr_value(sym.rev_dep)
+    if rev and kconfiglib.STR_TO_TRI.get(new, 0) <= max(rev, 2 if sym.type is BOOL and rev else rev):
+        terms = [t for t in kconfiglib.split_expr(sym.rev_dep, OR) if expr_value(t)]
+        if terms:
+            return "selected by " + ", ".join(_term_str(t, sym) for t in terms[:3])
+    if expr_value(sym.weak_rev_dep) and (sym.user_value is None or not sym.visibility):
+        terms = [t for t in kconfiglib.split_expr(sym.weak_rev_dep, OR) if expr_value(t)]
+        return "implied by " + ", ".join(pretty(t) for t in terms[:3])
+    return None
+
+
+def _kept_reason(config: Config, sym: kconfiglib.Symbol, old: str | None) -> str:
+    """The config's own value kept (within what the prompt allows), else the default that applies."""
     if sym.visibility and sym.user_value is not None and old is None:
         return f"visible again: {pretty(prompt_condition(sym))}; keeps its value from the config"
     if sym.visibility and sym.user_value is not None:
@@ -391,13 +427,13 @@ def change_reason(config: Config, sym, old: str | None, new: str | None) -> str:
     return "default"
 
 
-def prompt_condition(sym):
+def prompt_condition(sym: kconfiglib.Symbol) -> Expr:
     """The condition of the symbol's most visible prompt (dependencies and `if` included)."""
     conds = [node.prompt[1] for node in sym.nodes if node.prompt]
     return max(conds, key=expr_value) if conds else sym.direct_dep
 
 
-def value_reason(config: Config, sym) -> str:
+def value_reason(config: Config, sym: kconfiglib.Symbol) -> str:
     """Where a symbol's current value comes from, in one line (as `talosnb why` prints it)."""
     value = sym.str_value
     if sym in config.transitional:

@@ -6,15 +6,16 @@ import kconfiglib
 from kconfiglib import TYPE_TO_STR, expr_str
 
 from .config import Config
+from .types import Expr
 
 
-def _expr(expr, kconf) -> str | None:
+def _expr(expr: Expr, kconf: kconfiglib.Kconfig) -> str | None:
     if expr is kconf.y:
         return None
     return expr_str(expr)
 
 
-def _selectors(rev_dep) -> list[str]:
+def _selectors(rev_dep: Expr) -> list[str]:
     """The symbols whose `select` (or `imply`) lines make up a reverse dependency.
 
     kconfiglib keeps them as `A && cond_A || B && cond_B ...`: each term's leftmost
@@ -32,7 +33,7 @@ def _selectors(rev_dep) -> list[str]:
 TOP_LEVEL = "(top level)"  # the menu of the symbols that sit in no menu
 
 
-def menu_path(node) -> list[str]:
+def menu_path(node: kconfiglib.MenuNode) -> list[str]:
     """Prompts of the menus above a menu node, top first (as menuconfig shows them)."""
     path = []
     parent = node.parent

@@ -49,16 +49,16 @@ _VALUE_TYPES = (kconfiglib.INT, kconfiglib.HEX, kconfiglib.STRING)
 _EMPTY = {kconfiglib.INT: "0", kconfiglib.HEX: "0x0", kconfiglib.STRING: ""}
 
 
-def _ours(item) -> bool:
+def _ours(item: kconfiglib.Symbol | kconfiglib.Choice) -> bool:
     return getattr(item.kconfig, "_talosnb_kernel_semantics", False)
 
 
-def _bool_promote(sym, tri: int) -> int:
+def _bool_promote(sym: kconfiglib.Symbol, tri: int) -> int:
     # sym_calc_visibility: m on a bool symbol's dependencies counts as y
     return 2 if tri == 1 and sym.type is BOOL else tri
 
 
-def _tri_value(self):
+def _tri_value(self: kconfiglib.Symbol) -> int:
     if not _ours(self) or self.choice is not None or self.orig_type not in (BOOL, kconfiglib.TRISTATE):
         return _original_tri_value.fget(self)
     if self._cached_tri_val is not None:
@@ -95,7 +95,7 @@ def _tri_value(self):
     return val
 
 
-def _str_value(self):
+def _str_value(self: kconfiglib.Symbol) -> str:
     if self._cached_str_val is not None:
         return self._cached_str_val
     if not _ours(self) or self.orig_type not in _VALUE_TYPES:
@@ -125,7 +125,7 @@ def _str_value(self):
     return val
 
 
-def _validate_range(sym, val: str) -> str:
+def _validate_range(sym: kconfiglib.Symbol, val: str) -> str:
     """sym_validate_range: outside the first active range, the value becomes the bound's value."""
     base = 16 if sym.orig_type is kconfiglib.HEX else 10
     for low, high, cond in sym.ranges:
@@ -139,7 +139,7 @@ def _validate_range(sym, val: str) -> str:
     return val
 
 
-def _range_value(bound, base: int) -> int:
+def _range_value(bound: kconfiglib.Symbol, base: int) -> int:
     # sym_get_range_val: an int or hex bound is read in its own base
     kind = bound.orig_type
     return strtoll(bound.str_value, 10 if kind is kconfiglib.INT else 16 if kind is kconfiglib.HEX else base)
@@ -181,7 +181,7 @@ def _strtoll(text: str, base: int, *, exact: bool = False) -> tuple[int, int]:
     return max(_LLONG[0], min(_LLONG[1], sign * value)), i
 
 
-def _sym_to_num(sym):
+def _sym_to_num(sym: kconfiglib.Symbol) -> int:
     if not _ours(sym) or sym.orig_type in (BOOL, kconfiglib.TRISTATE):
         return _original_sym_to_num(sym)
     # expr_parse_string: int base 10, hex base 16 (unsigned), anything else as
@@ -208,16 +208,16 @@ class _Unsigned(int):
     expr_value() only looks at the sign of `left - right`, so subtraction gives it.
     """
 
-    def __sub__(self, other):
+    def __sub__(self, other: int) -> int:
         a, b = int(self) % (1 << 64), int(other) % (1 << 64)
         return (a > b) - (a < b)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: int) -> int:
         a, b = int(other) % (1 << 64), int(self) % (1 << 64)
         return (a > b) - (a < b)
 
 
-def _set_value(self, value):
+def _set_value(self: kconfiglib.Symbol, value: str | int) -> bool:
     ok = _original_set_value(self, value)
     if ok and self.choice is not None and _ours(self):
         # confdata.c: a choice member read from a .config gets the highest priority
@@ -228,18 +228,18 @@ def _set_value(self, value):
     return ok
 
 
-def choice_priority(choice) -> list:
+def choice_priority(choice: kconfiglib.Choice) -> list:
     table = choice.kconfig.__dict__.setdefault("talosnb_choice_priority", {})
     if choice not in table:
         table[choice] = list(choice.syms)
     return table[choice]
 
 
-def reset_choice_priorities(kconf) -> None:
+def reset_choice_priorities(kconf: kconfiglib.Kconfig) -> None:
     kconf.__dict__["talosnb_choice_priority"] = {}
 
 
-def _selection(self):
+def _selection(self: kconfiglib.Choice) -> kconfiglib.Symbol | None:
     if not _ours(self):
         return _original_selection(self)
     # Not needed for the value, but kconfiglib's _rec_invalidate() only walks on to an

@@ -34,11 +34,13 @@ import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TextIO
 
 import kconfiglib
 from kconfiglib import AND, EQUAL, GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, NOT, OR, UNEQUAL
 
 from . import semantics  # noqa: F401  (installs the kernel's value rules)
+from .types import Expr
 
 _T_DEPENDS = kconfiglib._T_DEPENDS
 _T_VISIBLE = kconfiglib._T_VISIBLE
@@ -63,8 +65,8 @@ class ProbeCall:
 
 @dataclass
 class SyntaxNotes:
-    transitional: list[tuple[str, int, str]] = field(default_factory=list)  # file, line, symbol
-    modules: list[tuple[str, int, str]] = field(default_factory=list)
+    transitional: list[tuple[str, int, str | None]] = field(default_factory=list)  # file, line, symbol
+    modules: list[tuple[str, int, str | None]] = field(default_factory=list)
     conditional_depends: list[tuple[str, int]] = field(default_factory=list)
     shell_calls: list[ProbeCall] = field(default_factory=list)
 
@@ -78,8 +80,11 @@ class TalosKconfig(kconfiglib.Kconfig):
 
     # Tells semantics.py to apply the kernel's current value rules to this tree.
     _talosnb_kernel_semantics = True
+    # Set while parsing only: the `$(shell,...)` resolver, the node being defined.
+    _talosnb_shell: ShellResolver | None
+    _talosnb_node: kconfiglib.MenuNode | None
 
-    def __init__(self, filename: str, *, shell: ShellResolver, warn: bool = True):
+    def __init__(self, filename: str, *, shell: ShellResolver, warn: bool = True) -> None:
         self._talosnb_shell = shell
         self._talosnb_node = None
         self.syntax_notes = SyntaxNotes()
@@ -90,7 +95,7 @@ class TalosKconfig(kconfiglib.Kconfig):
 
     # --- parsing hooks -------------------------------------------------------
 
-    def _parse_props(self, node):
+    def _parse_props(self, node: kconfiglib.MenuNode) -> None:
         # Remember which item is being defined, so the property hooks below know
         # whose `modules`/`transitional` line they are reading.
         outer = self._talosnb_node
@@ -105,7 +110,7 @@ class TalosKconfig(kconfiglib.Kconfig):
         item = getattr(node, "item", None)
         return getattr(item, "name", None)
 
-    def _tokenize(self, s):
+    def _tokenize(self, s: str) -> list:
         word = s.strip()
         if word == "modules":
             self._require_symbol("modules")
@@ -123,7 +128,7 @@ class TalosKconfig(kconfiglib.Kconfig):
         if node is None or node.item.__class__ is not kconfiglib.Symbol:
             self._parse_error(f"'{keyword}' is only valid inside a 'config' entry")
 
-    def _expect_expr_and_eol(self):
+    def _expect_expr_and_eol(self) -> Expr:
         if self._tokens[0] is _T_VISIBLE:
             # parser.y keeps `visible if` as written: menu_is_visible() reads an `m`
             # there as m, while the prompts it reaches get rewrite_m() (see
@@ -148,12 +153,12 @@ class TalosKconfig(kconfiglib.Kconfig):
             return self._explicit(super()._expect_expr_and_eol())
         return super()._expect_expr_and_eol()
 
-    def _explicit(self, dep):
+    def _explicit(self, dep: Expr) -> Expr:
         # A written `depends on y` / `if y` is a dependency to menu.c (not an absent
         # one, see _c_direct_deps); kconfiglib's bare y can't tell them apart.
         return (AND, self.y, self.y) if dep is self.y else dep
 
-    def _trans_compare(self, expr, *, equal: bool):
+    def _trans_compare(self, expr: Expr, *, equal: bool) -> Expr:
         """expr_trans_compare(expr, E_EQUAL or E_UNEQUAL, &symbol_no) from expr.c."""
         n = self.n
         if expr.__class__ is not tuple:
@@ -172,7 +177,7 @@ class TalosKconfig(kconfiglib.Kconfig):
         raise kconfiglib.KconfigError(
             f"{self.filename}:{self.linenr}: cannot lower the 'if' condition of this 'depends on'")
 
-    def _fn_val(self, args):
+    def _fn_val(self, args: list[str]) -> str:
         if_success = getattr(self._talosnb_shell, "if_success", None)
         if args[0] == "if-success" and if_success is not None and len(args) == 4:
             # The probe helper every tree defines (scripts/Kconfig.include):
@@ -187,7 +192,7 @@ class TalosKconfig(kconfiglib.Kconfig):
             return self._talosnb_shell(command, self)
         return super()._fn_val(args)
 
-    def _propagate_deps(self, node, visible_if):
+    def _propagate_deps(self, node: kconfiglib.MenuNode, visible_if: Expr) -> None:
         # menu.c, _menu_finalize(): children take their parent's dependencies,
         # a choice's members too (Linux >= 6.11 has no choice value to depend
         # on; kconfiglib makes them depend on the choice, so a prompt hidden by
@@ -202,7 +207,7 @@ class TalosKconfig(kconfiglib.Kconfig):
         finally:
             node.item = choice
 
-    def _rewrite_m(self, expr):
+    def _rewrite_m(self, expr: Expr) -> Expr:
         """menu.c rewrite_m(): a lone `m` in a condition means m && MODULES."""
         if expr is self.m:
             return (AND, self.m, self.modules)
@@ -212,7 +217,7 @@ class TalosKconfig(kconfiglib.Kconfig):
             return (NOT, self._rewrite_m(expr[1]))
         return expr
 
-    def _add_choice_deps(self):
+    def _add_choice_deps(self) -> None:
         super()._add_choice_deps()
         # the members' values follow the choice's selection, now not through their dependencies
         for choice in self.unique_choices:
@@ -222,7 +227,7 @@ class TalosKconfig(kconfiglib.Kconfig):
 
     def _finish_new_syntax(self) -> None:
         self._c_direct_deps()
-        for filename, linenr, name in self.syntax_notes.modules:
+        for _filename, _linenr, name in self.syntax_notes.modules:
             self.modules = self.syms[name]
         self.transitional_syms = set()
         for filename, linenr, name in self.syntax_notes.transitional:
@@ -251,7 +256,7 @@ class TalosKconfig(kconfiglib.Kconfig):
                 direct = (OR, direct, dep)
             sym.direct_dep = direct
 
-    def _open_config(self, filename):
+    def _open_config(self, filename: str | io.StringIO) -> TextIO:
         # Configs are validated and read by talosnb first, then handed over as text.
         if isinstance(filename, io.StringIO):
             filename.seek(0)
@@ -265,7 +270,7 @@ class TalosKconfig(kconfiglib.Kconfig):
         self._talosnb_node = None
 
 
-def _check_transitional(sym, filename: str, linenr: int, kconf: TalosKconfig) -> None:
+def _check_transitional(sym: kconfiglib.Symbol, filename: str, linenr: int, kconf: TalosKconfig) -> None:
     for node in sym.nodes:
         extra = (node.prompt or node.defaults or node.selects or node.implies or node.ranges
                  or node.dep is not kconf.y)

@@ -40,12 +40,18 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import kconfiglib
 from kconfiglib import BOOL, INT, STRING
 
 from talosnb.core.errors import InputError, opt
 from talosnb.core.names import PROBE_PREFIX, TC_PREFIX
+
+from .types import Expr
+
+if TYPE_CHECKING:
+    from .config import Config
 
 # scripts/Kconfig.include: if-success = $(shell,{ $(1); } >/dev/null 2>&1 && echo "$(2)" || echo "$(3)")
 _IF_SUCCESS = re.compile(r'^\{ (?P<cmd>.*); \} >/dev/null 2>&1 && echo "(?P<then>.*)" \|\| echo "(?P<else>.*)"$',
@@ -87,7 +93,7 @@ class RecordedShell:
         self._by_command: dict[tuple[str, str], str] = {}
         self.unknown: list[tuple[str, int, str]] = []
 
-    def _placeholder(self, kind: str, command: str, prefix: str, kconf) -> str:
+    def _placeholder(self, kind: str, command: str, prefix: str, kconf: kconfiglib.Kconfig) -> str:
         key = (kind, command)
         name = self._by_command.get(key)
         if name is None:
@@ -97,7 +103,7 @@ class RecordedShell:
         self.probes[name].locations.append((kconf.filename, kconf.linenr))
         return name
 
-    def if_success(self, command: str, then: str, other: str, kconf) -> str:
+    def if_success(self, command: str, then: str, other: str, kconf: kconfiglib.Kconfig) -> str:
         if (then, other) in (("y", "n"), ("n", "y")):
             name = self._placeholder("yes/no", command, PROBE_PREFIX, kconf)
             # $(failure,...) is the negation of the same question
@@ -106,7 +112,7 @@ class RecordedShell:
         # command lines, which are not run; assume the toolchain takes it.
         return then
 
-    def __call__(self, command: str, kconf) -> str:
+    def __call__(self, command: str, kconf: kconfiglib.Kconfig) -> str:
         m = _IF_SUCCESS.match(command)
         if m:
             return self.if_success(m["cmd"], m["then"], m["else"], kconf)
@@ -205,6 +211,26 @@ def host_env(*, llvm: str | bool | None = None, environ: Mapping[str, str] | Non
     if llvm is None:
         llvm = environ.get("LLVM", "")
     llvm = "1" if llvm is True else "" if llvm is False else str(llvm)
+    env, chosen = _tool_env(llvm, environ, {"CC": cc, "LD": ld, "RUSTC": rustc})
+    path = env["PATH"]
+    _require_on_path(env, path, llvm)
+    run_env = {**environ, "PATH": path}
+    # Makefile: CC_VERSION_TEXT = $(subst $(pound),,$(shell LC_ALL=C $(CC) --version 2>/dev/null | head -n 1))
+    env["CC_VERSION_TEXT"] = _make_shell(f"LC_ALL=C {env['CC']} --version 2>/dev/null | head -n 1",
+                                         run_env).replace("#", "")
+    env["RUSTC_VERSION_TEXT"] = _make_shell(f"{env['RUSTC']} --version 2>/dev/null", run_env).replace("#", "")
+    env["PAHOLE_VERSION"] = pahole_version(env["PAHOLE"], run_env)
+    # which default the compiler came from: a clang config is never redone with gcc unasked
+    env[CC_ORIGIN] = "chosen" if chosen else "default"
+    if arch is not None:
+        env.update(arch_env(env, arch))
+    return env
+
+
+def _tool_env(llvm: str, environ: Mapping[str, str], given: dict[str, str | None]) -> tuple[dict[str, str], bool]:
+    """The tool variables as the top Makefile sets them (LLVM's or $(CROSS_COMPILE)gcc's), then the
+    environment's and the `given` ones winning as make's command-line variables do; and whether CC
+    was chosen (by LLVM or by name) rather than defaulted."""
     cross = environ.get("CROSS_COMPILE", "")
     if llvm:
         tools = llvm_tools(llvm)
@@ -217,7 +243,7 @@ def host_env(*, llvm: str | bool | None = None, environ: Mapping[str, str] | Non
         if environ.get(name):
             env[name] = environ[name]
             chosen = chosen or name == "CC"
-    for name, value in (("CC", cc), ("LD", ld), ("RUSTC", rustc)):
+    for name, value in given.items():
         if value is not None:
             env[name] = value
             chosen = chosen or name == "CC"
@@ -227,25 +253,18 @@ def host_env(*, llvm: str | bool | None = None, environ: Mapping[str, str] | Non
     if llvm:
         env["LLVM"] = llvm
     env["CROSS_COMPILE"] = cross
-    path = environ.get("PATH", os.defpath)
-    env["PATH"] = path
+    env["PATH"] = environ.get("PATH", os.defpath)
+    return env, chosen
+
+
+def _require_on_path(env: Mapping[str, str], path: str, llvm: str) -> None:
+    """Refuse a host toolchain whose compiler or linker is not on PATH."""
     for name, what in (("CC", "C compiler"), ("LD", "linker")):
         program = env[name].split()[0] if env[name].split() else ""
         if not program or shutil.which(program, path=path) is None:
             raise InputError(f"host toolchain mode needs the {what} {env[name]!r} ({name}), which is not on PATH",
                              where=name, hint=llvm_hint() if llvm or "clang" in env["CC"] else
                              f"install it, give {name}=..., or " + llvm_hint())
-    run_env = {**environ, "PATH": path}
-    # Makefile: CC_VERSION_TEXT = $(subst $(pound),,$(shell LC_ALL=C $(CC) --version 2>/dev/null | head -n 1))
-    env["CC_VERSION_TEXT"] = _make_shell(f"LC_ALL=C {env['CC']} --version 2>/dev/null | head -n 1",
-                                         run_env).replace("#", "")
-    env["RUSTC_VERSION_TEXT"] = _make_shell(f"{env['RUSTC']} --version 2>/dev/null", run_env).replace("#", "")
-    env["PAHOLE_VERSION"] = pahole_version(env["PAHOLE"], run_env)
-    # which default the compiler came from: a clang config is never redone with gcc unasked
-    env[CC_ORIGIN] = "chosen" if chosen else "default"
-    if arch is not None:
-        env.update(arch_env(env, arch))
-    return env
 
 
 # Not a make variable: how the host compiler was picked (see Config's clang check).
@@ -295,14 +314,14 @@ class HostShell:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = {**os.environ, **env}
 
-    def __call__(self, command: str, kconf) -> str:
+    def __call__(self, command: str, kconf: kconfiglib.Kconfig) -> str:
         out = subprocess.run(command, check=False, shell=True, capture_output=True, env=self.env,
                              cwd=kconf.srctree or None).stdout.decode("utf-8", "replace")
         # preprocess.c: trailing newlines dropped, inner newlines become spaces
         return out.rstrip("\n").replace("\n", " ")
 
 
-def bind_placeholders(kconf, shell: RecordedShell) -> dict[str, kconfiglib.Symbol]:
+def bind_placeholders(kconf: kconfiglib.Kconfig, shell: RecordedShell) -> dict[str, kconfiglib.Symbol]:
     """Turn the placeholder names left in the parsed tree into evaluable symbols.
 
     Yes/no and version placeholders appear as (undefined) symbol references;
@@ -344,14 +363,15 @@ def bind_placeholders(kconf, shell: RecordedShell) -> dict[str, kconfiglib.Symbo
     return symbols
 
 
-def _is_text_const(value, text_consts: set[str]) -> bool:
+def _is_text_const(value: Any, text_consts: set[str]) -> bool:
+    # `value` is any expression (Expr); only a Symbol is looked at further
     return value.__class__ is kconfiglib.Symbol and value.is_constant and value.name in text_consts
 
 
-def _referenced(sym, kconf) -> set[str]:
+def _referenced(sym: kconfiglib.Symbol, kconf: kconfiglib.Kconfig) -> set[str]:
     names: set[str] = set()
 
-    def walk(expr):
+    def walk(expr: Expr) -> None:
         for item in kconfiglib.expr_items(expr):
             if item.__class__ is kconfiglib.Symbol and item.name.startswith((PROBE_PREFIX, TC_PREFIX)):
                 names.add(item.name)
@@ -381,94 +401,105 @@ class ProbeAnswer:
     used_by: list[str]
 
 
-def solve_placeholders(kconf, recorded: dict[str, str | None], probes: dict[str, Probe]) -> list[ProbeAnswer]:
+def solve_placeholders(kconf: kconfiglib.Kconfig, recorded: Mapping[str, str | None],
+                       probes: dict[str, Probe]) -> list[ProbeAnswer]:
     """Give each placeholder the value that reproduces the config's recorded lines.
 
     `recorded` maps symbol name -> the exact line the config has for it ("" if the
     symbol is not written). Assumes the config is already loaded into `kconf`.
     """
     users = kconf.talosnb_probe_users
-    answers: dict[str, ProbeAnswer] = {}
-
-    def set_default(sym, value_sym):
-        sym.defaults = [(value_sym, kconf.y)]
-        sym._rec_invalidate()
-
-    # Versions and texts: the number or text the config records for the symbol fed by it.
-    numbers: dict[str, str] = {}
-    # derived numbers (`expr VERSION / 10000`) after the versions they are computed from
-    for name, probe in sorted(probes.items(), key=lambda item: TC_PREFIX + "DERIVED_" in item[0]):
-        if probe.kind == "yes/no":
-            continue
-        sym = kconf.syms[name]
-        value, evidence = ("0" if probe.kind == "version" else ""), "assumed"
-        derived = _evaluate_expr(probe.command, numbers) if TC_PREFIX in probe.command else None
-        if derived is not None:
-            value, evidence = derived, "recorded"
-        else:
-            # A 0 or empty line may be a symbol the answer does not reach (CLANG_VERSION=0
-            # beside GCC_VERSION=140200, both from cc-version): another user's number wins,
-            # but with no other, the 0 itself is the answer (PAHOLE_VERSION=0: no pahole).
-            fallback = None
-            for user in users[name]:
-                got = _line_value(recorded.get(user))
-                if got is None or (probe.kind == "version" and not got.lstrip("-").isdigit()):
-                    continue
-                if got in ("", "0"):
-                    fallback = fallback if fallback is not None else got
-                    continue
-                value, evidence = got, "recorded"
-                break
-            else:
-                if fallback is not None:
-                    value, evidence = fallback, "recorded"
-        numbers[name] = value
-        set_default(sym, kconf._lookup_const_sym(value))
-        answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
-
+    answers = _solve_numbers(kconf, recorded, probes, users)
     yes_no = [name for name, p in probes.items() if p.kind == "yes/no"]
     for name in yes_no:
-        set_default(kconf.syms[name], kconf.y)
-
-    def mismatches(user_names) -> int:
-        count = 0
-        for user in user_names:
-            sym = kconf.syms[user]
-            if sym.config_string.rstrip("\n") != (recorded.get(user) or ""):
-                count += 1
-        return count
-
+        _set_default(kconf.syms[name], kconf.y)
     # Probes that feed the same symbols are decided together: e.g. a string
     # default chosen by the first of two succeeding cc-option probes.
-    groups = _probe_groups(yes_no, users)
     decided: dict[str, tuple[str, str]] = {}
-    for group in groups:
-        group_users = sorted({u for name in group for u in users[name]})
-        syms = [kconf.syms[name] for name in group]
-        if len(group) > 10:
-            for sym in syms:
-                decided[sym.name] = ("y", "assumed")
-            continue
-        scores = []
-        for combo in range(1 << len(group)):
-            for bit, sym in enumerate(syms):
-                set_default(sym, kconf.n if combo >> bit & 1 else kconf.y)
-            # fewest mismatches first; on a tie, the most probes succeeding
-            scores.append((mismatches(group_users), combo.bit_count(), combo))
-        best = min(scores)
-        by_combo = {combo: score for score, _bits, combo in scores}
-        for bit, sym in enumerate(syms):
-            failed = best[2] >> bit & 1
-            set_default(sym, kconf.n if failed else kconf.y)
-            # recorded only if the config tells this probe's answer apart: the other
-            # answer (everything else kept) reproduces fewer of the recorded lines
-            told = by_combo[best[2] ^ (1 << bit)] > best[0]
-            decided[sym.name] = ("n" if failed else "y", "recorded" if told else "assumed")
+    for group in _probe_groups(yes_no, users):
+        decided.update(_decide_group(kconf, group, users, recorded))
     for name in yes_no:
         value, evidence = decided.get(name, ("y", "assumed"))
         probe = probes[name]
         answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
     return [answers[name] for name in sorted(answers)]
+
+
+def _set_default(sym: kconfiglib.Symbol, value_sym: kconfiglib.Symbol) -> None:
+    sym.defaults = [(value_sym, sym.kconfig.y)]
+    sym._rec_invalidate()
+
+
+def _solve_numbers(kconf: kconfiglib.Kconfig, recorded: Mapping[str, str | None], probes: dict[str, Probe],
+                   users: dict[str, list[str]]) -> dict[str, ProbeAnswer]:
+    """Versions and texts: the number or text the config records for the symbol fed by each."""
+    answers: dict[str, ProbeAnswer] = {}
+    numbers: dict[str, str] = {}
+    # derived numbers (`expr VERSION / 10000`) after the versions they are computed from
+    for name, probe in sorted(probes.items(), key=lambda item: TC_PREFIX + "DERIVED_" in item[0]):
+        if probe.kind == "yes/no":
+            continue
+        derived = _evaluate_expr(probe.command, numbers) if TC_PREFIX in probe.command else None
+        if derived is not None:
+            value, evidence = derived, "recorded"
+        else:
+            value, evidence = _recorded_number(probe, users[name], recorded)
+        numbers[name] = value
+        _set_default(kconf.syms[name], kconf._lookup_const_sym(value))
+        answers[name] = ProbeAnswer(name, probe.kind, probe.command, value, evidence, users[name])
+    return answers
+
+
+def _recorded_number(probe: Probe, user_names: list[str], recorded: Mapping[str, str | None]) -> tuple[str, str]:
+    """(value, evidence) of a version or text probe from the lines of the symbols it feeds.
+
+    A 0 or empty line may be a symbol the answer does not reach (CLANG_VERSION=0
+    beside GCC_VERSION=140200, both from cc-version): another user's number wins,
+    but with no other, the 0 itself is the answer (PAHOLE_VERSION=0: no pahole)."""
+    fallback = None
+    for user in user_names:
+        got = _line_value(recorded.get(user))
+        if got is None or (probe.kind == "version" and not got.lstrip("-").isdigit()):
+            continue
+        if got in ("", "0"):
+            fallback = fallback if fallback is not None else got
+            continue
+        return got, "recorded"
+    if fallback is not None:
+        return fallback, "recorded"
+    return ("0" if probe.kind == "version" else ""), "assumed"
+
+
+def _mismatches(kconf: kconfiglib.Kconfig, user_names: list[str], recorded: Mapping[str, str | None]) -> int:
+    """How many of these symbols' lines differ from the config's."""
+    return sum(kconf.syms[user].config_string.rstrip("\n") != (recorded.get(user) or "") for user in user_names)
+
+
+def _decide_group(kconf: kconfiglib.Kconfig, group: list[str], users: dict[str, list[str]],
+                  recorded: Mapping[str, str | None]) -> dict[str, tuple[str, str]]:
+    """name -> (y/n, evidence) for yes/no probes feeding the same symbols: the answers that reproduce
+    the most recorded lines (on a tie, the most probes succeeding), each left set in `kconf`."""
+    syms = [kconf.syms[name] for name in group]
+    if len(group) > 10:
+        return {sym.name: ("y", "assumed") for sym in syms}
+    group_users = sorted({u for name in group for u in users[name]})
+    scores = []
+    for combo in range(1 << len(group)):
+        for bit, sym in enumerate(syms):
+            _set_default(sym, kconf.n if combo >> bit & 1 else kconf.y)
+        # fewest mismatches first; on a tie, the most probes succeeding
+        scores.append((_mismatches(kconf, group_users, recorded), combo.bit_count(), combo))
+    best = min(scores)
+    by_combo = {combo: score for score, _bits, combo in scores}
+    decided = {}
+    for bit, sym in enumerate(syms):
+        failed = best[2] >> bit & 1
+        _set_default(sym, kconf.n if failed else kconf.y)
+        # recorded only if the config tells this probe's answer apart: the other
+        # answer (everything else kept) reproduces fewer of the recorded lines
+        told = by_combo[best[2] ^ (1 << bit)] > best[0]
+        decided[sym.name] = ("n" if failed else "y", "recorded" if told else "assumed")
+    return decided
 
 
 def _evaluate_expr(command: str, numbers: dict[str, str]) -> str | None:
@@ -491,7 +522,7 @@ def _evaluate_expr(command: str, numbers: dict[str, str]) -> str | None:
 def _probe_groups(names: list[str], users: dict[str, list[str]]) -> list[list[str]]:
     parent = {name: name for name in names}
 
-    def find(x):
+    def find(x: str) -> str:
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
@@ -542,7 +573,7 @@ class ProbeChange:
                 "new": self.new, "used_by": list(self.used_by)}
 
 
-def toolchain_symbols(config) -> list[str]:
+def toolchain_symbols(config: Config) -> list[str]:
     """The config's lines that record a toolchain answer: promptless symbols fed by a probe
     (CC_VERSION_TEXT, CLANG_VERSION, PAHOLE_VERSION, CC_HAS_*, AS_HAS_*, LD_IS_LLD, ...)."""
     kconf = config.kconf
@@ -555,14 +586,14 @@ def toolchain_symbols(config) -> list[str]:
     return sorted(names)
 
 
-def _answer(kconf, probe: Probe) -> str:
+def _answer(kconf: kconfiglib.Kconfig, probe: Probe) -> str:
     value = kconf.syms[probe.name].defaults[0][0]
     if probe.kind == "yes/no":
         return "y" if value is kconf.y else "n"
     return value.name
 
 
-def _set_answer(kconf, probe: Probe, value: str) -> None:
+def _set_answer(kconf: kconfiglib.Kconfig, probe: Probe, value: str) -> None:
     sym = kconf.syms[probe.name]
     if probe.kind == "yes/no":
         target = kconf.y if value == "y" else kconf.n
@@ -572,7 +603,7 @@ def _set_answer(kconf, probe: Probe, value: str) -> None:
     sym._rec_invalidate()
 
 
-def _recompute_derived(kconf, probes: dict[str, Probe]) -> None:
+def _recompute_derived(kconf: kconfiglib.Kconfig, probes: dict[str, Probe]) -> None:
     # `expr $(cc-version) / 10000` & co. follow the versions they are computed from
     numbers = {name: _answer(kconf, p) for name, p in probes.items() if p.kind == "version"}
     for name, probe in probes.items():
@@ -583,7 +614,7 @@ def _recompute_derived(kconf, probes: dict[str, Probe]) -> None:
                 numbers[name] = value
 
 
-def set_probe_answers(config, answers: dict[str, str]) -> list[ProbeChange]:
+def set_probe_answers(config: Config, answers: dict[str, str]) -> list[ProbeChange]:
     """Give probes (by placeholder name) new answers; derived numbers follow.
 
     The low-level step of retarget() and toolchain_from(); also what undoes
@@ -601,7 +632,7 @@ def set_probe_answers(config, answers: dict[str, str]) -> list[ProbeChange]:
     return _record_changes(config, before)
 
 
-def _record_changes(config, before: dict[str, str]) -> list[ProbeChange]:
+def _record_changes(config: Config, before: dict[str, str]) -> list[ProbeChange]:
     kconf, probes = config.kconf, config.tree.probes
     users = kconf.talosnb_probe_users
     changes = []
@@ -617,13 +648,13 @@ def _record_changes(config, before: dict[str, str]) -> list[ProbeChange]:
     return changes
 
 
-def _require_recorded(config) -> None:
+def _require_recorded(config: Config) -> None:
     if config.tree.mode != "recorded":
         raise InputError("toolchain answers can only be re-recorded in recorded mode",
                          hint=f"host mode asks this machine's toolchain; use {opt_value('toolchain', 'recorded')}")
 
 
-def retarget(config, values: dict[str, str]) -> list[ProbeChange]:
+def retarget(config: Config, values: dict[str, str]) -> list[ProbeChange]:
     """Re-record toolchain lines, as if the config had been made with that toolchain.
 
     `values` maps toolchain lines (see toolchain_symbols) to values as kconfig
@@ -675,7 +706,7 @@ def retarget(config, values: dict[str, str]) -> list[ProbeChange]:
     return _record_changes(config, before)
 
 
-def toolchain_from(config, other_text: str, *, source: str = "<config>") -> list[ProbeChange]:
+def toolchain_from(config: Config, other_text: str, *, source: str = "<config>") -> list[ProbeChange]:
     """Take the toolchain another config records (e.g. one made after a compiler bump).
 
     `other_text` is loaded against the same tree and arch; every probe answer
@@ -693,12 +724,12 @@ def toolchain_from(config, other_text: str, *, source: str = "<config>") -> list
     return set_probe_answers(config, answers)
 
 
-def _where(sym) -> str:
+def _where(sym: kconfiglib.Symbol) -> str:
     node = sym.nodes[0]
     return f"{node.filename}:{node.linenr}"
 
 
-def _check_type(sym, value: str) -> None:
+def _check_type(sym: kconfiglib.Symbol, value: str) -> None:
     kind = sym.orig_type
     ok = {BOOL: value in ("y", "n"), kconfiglib.TRISTATE: value in ("y", "m", "n"),
           INT: re.fullmatch(r"-?[0-9]+", value) is not None,
@@ -708,7 +739,8 @@ def _check_type(sym, value: str) -> None:
                          where=_where(sym))
 
 
-def _retarget_yes_no(kconf, probes: dict[str, Probe], sym, value: str) -> None:
+def _retarget_yes_no(kconf: kconfiglib.Kconfig, probes: dict[str, Probe], sym: kconfiglib.Symbol,
+                     value: str) -> None:
     """The fewest flips of the symbol's own yes/no probes that give it `value`."""
     users = kconf.talosnb_probe_users
     own = [probes[name] for name, names in users.items()
@@ -720,15 +752,15 @@ def _retarget_yes_no(kconf, probes: dict[str, Probe], sym, value: str) -> None:
     best = None
     for combo in range(1 << len(own)):
         answers = ["n" if combo >> bit & 1 else "y" for bit in range(len(own))]
-        for probe, answer in zip(own, answers):
+        for probe, answer in zip(own, answers, strict=True):
             _set_answer(kconf, probe, answer)
         if sym.str_value == value:
-            flips = sum(a != c for a, c in zip(answers, current))
+            flips = sum(a != c for a, c in zip(answers, current, strict=True))
             score = (flips, combo.bit_count())
             if best is None or score < best[0]:
                 best = (score, answers)
     chosen = best[1] if best else current
-    for probe, answer in zip(own, chosen):
+    for probe, answer in zip(own, chosen, strict=True):
         _set_answer(kconf, probe, answer)
     if best is None:
         raise InputError(f"no compiler probe answer gives CONFIG_{sym.name}={value}: it also depends on "
@@ -736,14 +768,15 @@ def _retarget_yes_no(kconf, probes: dict[str, Probe], sym, value: str) -> None:
                          hint="re-record what it depends on too (in the same call)")
 
 
-def _active_default(sym):
+def _active_default(sym: kconfiglib.Symbol) -> Expr | None:
     for default, cond in sym.defaults:
         if kconfiglib.expr_value(cond):
             return default
     return None
 
 
-def _retarget_value(kconf, probes: dict[str, Probe], sym, value: str, assigned: dict) -> bool:
+def _retarget_value(kconf: kconfiglib.Kconfig, probes: dict[str, Probe], sym: kconfiglib.Symbol, value: str,
+                    assigned: dict) -> bool:
     """A version or text line: the probe its active default reads gets the value.
     False when the line reads no probe (it follows another line or a constant)."""
     name = getattr(_active_default(sym), "name", "")
@@ -759,7 +792,8 @@ def _retarget_value(kconf, probes: dict[str, Probe], sym, value: str, assigned: 
     return True
 
 
-def _follower_error(kconf, probes: dict[str, Probe], sym) -> InputError:
+def _follower_error(kconf: kconfiglib.Kconfig, probes: dict[str, Probe],
+                    sym: kconfiglib.Symbol) -> InputError:
     active = _active_default(sym)
     shown = kconfiglib.expr_str(active) if active is not None else "no default"
     readers = [cond for default, cond in sym.defaults if getattr(default, "name", "") in probes]

@@ -13,9 +13,10 @@ import os
 import pickle
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import kconfiglib
 
@@ -124,6 +125,7 @@ class KconfigTree:
 
 def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] | None) -> KconfigTree:
     env = syntax.kernel_env(str(path), srcarch(arch), srcarch(arch), version)
+    shell: toolchain.RecordedShell | toolchain.HostShell
     if mode == "recorded":
         shell = toolchain.RecordedShell()
         for variable in toolchain.TEXT_VARIABLES:
@@ -155,17 +157,21 @@ def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] 
         raise InputError(f"cannot read the kernel's Kconfig: {rest}", where=where, hint=hint) from None
     tree = KconfigTree(path, version, arch, mode, kconf, host_env=host or {})
     if mode == "recorded":
+        assert isinstance(shell, toolchain.RecordedShell)  # made above for this mode
         toolchain.bind_placeholders(kconf, shell)
         tree.probes = shell.probes
         kconf.talosnb_unknown_shell = shell.unknown
     return tree
 
 
-def _with_deep_stack(fn):
+_T = TypeVar("_T")
+
+
+def _with_deep_stack(fn: Callable[[], _T]) -> _T:
     """Run fn in a thread with a deep stack: kconfiglib and pickle recurse per menu level/node."""
     result: dict = {}
 
-    def run():
+    def run() -> None:
         try:
             result["value"] = fn()
         except BaseException as e:  # noqa: BLE001 -- re-raised in the caller's thread
@@ -198,7 +204,7 @@ _PROMOTE_LIMIT = 1_500_000
 
 
 @contextlib.contextmanager
-def _long_lived_objects():
+def _long_lived_objects() -> Iterator[None]:
     """Create a parsed tree (~10^6 objects that live as long as the tree) without GC work.
 
     The cyclic GC running while they are created doubles the time, and once it
@@ -272,15 +278,15 @@ _COLUMN_CLASSES: dict[type, tuple[str, ...]] = {
 
 
 class _TreePickler(pickle.Pickler):
-    def __init__(self, file) -> None:
+    def __init__(self, file: IO[bytes]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.bare: list = []
 
-    def reducer_override(self, obj):
+    def reducer_override(self, obj: object) -> Any:
         # Only called for objects not pickled yet: each one is written bare once.
         if obj.__class__ in _COLUMN_CLASSES:
             self.bare.append(obj)
-            return copyreg.__newobj__, (obj.__class__,)
+            return copyreg.__newobj__, (obj.__class__,)  # type: ignore[attr-defined]  # not in typeshed
         return NotImplemented
 
     def dump_tree(self, tree: KconfigTree) -> None:
@@ -299,10 +305,10 @@ class _TreePickler(pickle.Pickler):
 
 
 @functools.cache
-def _slot_setter(slots: tuple[str, ...]):
+def _slot_setter(slots: tuple[str, ...]) -> Callable[[list, list], None]:
     """A loop assigning `slots` from columns: for o, v0, v1 in zip(objs, *columns): o.a = v0; o.b = v1."""
     values = [f"v{i}" for i in range(len(slots))]
-    body = "\n        ".join(f"obj.{name} = {value}" for name, value in zip(slots, values))
+    body = "\n        ".join(f"obj.{name} = {value}" for name, value in zip(slots, values, strict=True))
     source = (f"def set_slots(objs, columns):\n"
               f"    for obj, {', '.join(values)} in zip(objs, *columns, strict=True):\n"
               f"        {body}\n")
@@ -311,7 +317,7 @@ def _slot_setter(slots: tuple[str, ...]):
     return namespace["set_slots"]
 
 
-def _load_tree(file) -> KconfigTree:
+def _load_tree(file: IO[bytes]) -> KconfigTree:
     unpickler = pickle.Unpickler(file)
     tree = unpickler.load()
     while (group := unpickler.load()) is not None:

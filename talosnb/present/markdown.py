@@ -82,14 +82,7 @@ def change_markdown(report: ChangeReport, *, title: str | None = None) -> str:
     out += [f"> {cell(n)}" for n in report.notes]
     if report.notes:
         out.append("")
-    rows = []
-    for arch, one in report.arches.items():
-        gates = "; ".join(f"{g.gate}: {_gate(g.before)} → {_gate(g.after)}" for g in one.gates) or "-"
-        lists = f"+{len(one.list_added)} −{len(one.list_removed)}" if one.has_lists else "no lists"
-        rows.append([arch, str(len(one.by_kind("change"))), code(" ".join(one.requested)) or "-",
-                     str(len(one.built)), str(len(one.unbuilt)), lists, cell(gates)])
-    out.append(table(["arch", "lines changed", "set by the change", "newly built", "no longer built",
-                      "module list", "gates before → after"], rows))
+    out.append(_summary_table(report))
     out.append("#### Config lines changed\n")
     changed = _lines_tables(report, "change")
     out.append(changed or "No config line changes.\n")
@@ -98,8 +91,25 @@ def change_markdown(report: ChangeReport, *, title: str | None = None) -> str:
             continue
         out.append(f"<details><summary>{KINDS[kind]} ({len(report.lines((kind,)))})</summary>\n\n"
                    + _lines_tables(report, kind) + "\n</details>\n")
-    out.append("#### Modules\n")
-    out.append("```\n" + report.new_modules_text() + "```\n")
+    out += _modules_section(report)
+    out += _gates_section(report)
+    out += _history_section(report)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _summary_table(report: ChangeReport) -> str:
+    rows = []
+    for arch, one in report.arches.items():
+        gates = "; ".join(f"{g.gate}: {_gate(g.before)} → {_gate(g.after)}" for g in one.gates) or "-"
+        lists = f"+{len(one.list_added)} −{len(one.list_removed)}" if one.has_lists else "no lists"
+        rows.append([arch, str(len(one.by_kind("change"))), code(" ".join(one.requested)) or "-",
+                     str(len(one.built)), str(len(one.unbuilt)), lists, cell(gates)])
+    return table(["arch", "lines changed", "set by the change", "newly built", "no longer built",
+                  "module list", "gates before → after"], rows)
+
+
+def _modules_section(report: ChangeReport) -> list[str]:
+    out = ["#### Modules\n", "```\n" + report.new_modules_text() + "```\n"]
     for arch, one in report.arches.items():
         if not one.has_lists:
             continue
@@ -109,25 +119,32 @@ def change_markdown(report: ChangeReport, *, title: str | None = None) -> str:
         if one.unlisted_built:
             out.append(f"Newly built on {arch} but not listed (fine unless the initramfs needs them): "
                        + ", ".join(code(e) for e in one.unlisted_built) + "\n")
+    return out
+
+
+def _gates_section(report: ChangeReport) -> list[str]:
     gate_rows = []
     for arch, one in report.arches.items():
         for g in one.gates:
             news = [f"new: {f.message}" for f in g.new_errors] + [f"fixed: {f.message}" for f in g.fixed_errors]
             gate_rows.append([g.gate, arch, _gate(g.before), _gate(g.after), cell("; ".join(news)) or "-"])
-    if gate_rows:
-        out.append("#### Gates\n")
-        out.append(table(["gate", "arch", "before", "after", "errors"], gate_rows))
+    if not gate_rows:
+        return []
+    return ["#### Gates\n", table(["gate", "arch", "before", "after", "errors"], gate_rows)]
+
+
+def _history_section(report: ChangeReport) -> list[str]:
     history = []
     for arch, one in report.arches.items():
         for symbol, r in sorted(one.history.items()):
             marks = (" [kernel bump]" if r["kernel_bump"] else "") + (" [reorder only]" if r["reorder_only"] else "")
             history.append([code(f"CONFIG_{symbol}"), arch, r["date"], code(r["commit"]),
                             cell(f"{_value(r['before'])} → {_value(r['after'])}"), cell(r["subject"] + marks)])
-    if history:
-        body = table(["symbol", "arch", "date", "commit", "value", "subject"], history)
-        out.append("#### History\n\nWhen each changed line last changed before the base:\n\n"
-                   + _fold(f"{len(history)} lines", body, len(history)))
-    return "\n".join(out).rstrip("\n") + "\n"
+    if not history:
+        return []
+    body = table(["symbol", "arch", "date", "commit", "value", "subject"], history)
+    return ["#### History\n\nWhen each changed line last changed before the base:\n\n"
+            + _fold(f"{len(history)} lines", body, len(history))]
 
 
 __all__ = ["cell", "change_markdown", "code", "table"]

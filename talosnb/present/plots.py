@@ -69,10 +69,7 @@ def values_by_menu(df_or_session, *, menus: list[str] | None = None) -> Figure:
     (and orders) the menus to show.
     """
     counts = value_counts(_frame(df_or_session))
-    if menus is not None:
-        counts = counts.reindex(menus, fill_value=0)
-    else:
-        counts = counts[counts.sum(axis=1) > 0]
+    counts = counts.reindex(menus, fill_value=0) if menus is not None else counts[counts.sum(axis=1) > 0]
     counts = counts.iloc[::-1]
     fig = _figure(len(counts), width=11.0)
     axes = fig.subplots(1, len(ARCHES), sharey=True)

@@ -17,10 +17,12 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Iterable
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
+from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.present.html import (
     _TABLE_STYLE,
@@ -78,7 +80,7 @@ def _options_html(widget, selected: tuple) -> str:
     return f"<ul class='talosnb-options'>{''.join(items)}</ul>" if items else "<i>(no options)</i>"
 
 
-def static_html(widget) -> str:
+def static_html(widget: widgets.Widget) -> str:
     """A plain HTML rendering of what an ipywidgets tree shows now (no script, no live model).
 
     Views render themselves through :meth:`StaticRendering.static_html`; other widgets
@@ -89,6 +91,15 @@ def static_html(widget) -> str:
         return ""
     if isinstance(widget, StaticRendering):
         return widget.static_html()
+    # the first that knows the widget's kind renders it (a Tab is a Box, a Select a ValueWidget)
+    for render in (_container_html, _display_html, _choice_html, _value_html):
+        html_text = render(widget)
+        if html_text is not None:
+            return html_text
+    return f"<pre>{_e(repr(widget))}</pre>"
+
+
+def _container_html(widget: widgets.Widget) -> str | None:
     if isinstance(widget, widgets.Tab):
         titles = list(widget.titles)
         parts = []
@@ -102,6 +113,10 @@ def static_html(widget) -> str:
         if isinstance(widget, widgets.HBox):
             return f"<div class='talosnb-row'>{inner}</div>"
         return f"<div>{inner}</div>"
+    return None
+
+
+def _display_html(widget: widgets.Widget) -> str | None:
     if isinstance(widget, widgets.HTML | widgets.HTMLMath):
         return f"<div>{widget.value}</div>" if widget.value else ""
     if isinstance(widget, widgets.Label):
@@ -110,6 +125,15 @@ def static_html(widget) -> str:
         style = f" {widget.button_style}" if widget.button_style else ""
         state = " (disabled)" if widget.disabled else ""
         return f"<span class='talosnb-button{style}'>{_e(widget.description)}{state}</span>"
+    if isinstance(widget, widgets.Image):
+        if not widget.value:
+            return ""
+        data = base64.b64encode(bytes(widget.value)).decode("ascii")
+        return f"<img alt='chart' src='data:image/{_e(widget.format)};base64,{data}' style='max-width:100%'>"
+    return None
+
+
+def _choice_html(widget: widgets.Widget) -> str | None:
     if isinstance(widget, widgets.Checkbox | widgets.ToggleButton):
         return _field("", f"{'&#9745;' if widget.value else '&#9744;'} {_e(widget.description)}")
     if isinstance(widget, widgets.SelectMultiple):
@@ -118,19 +142,18 @@ def static_html(widget) -> str:
         return _field(widget.description, _options_html(widget, (widget.value,)))
     if isinstance(widget, widgets.Dropdown | widgets.RadioButtons | widgets.ToggleButtons):
         return _field(widget.description, f"<code>{_e(widget.label if widget.label is not None else '')}</code>")
+    return None
+
+
+def _value_html(widget: widgets.Widget) -> str | None:
     if isinstance(widget, widgets.IntProgress | widgets.FloatProgress):
         return _field(widget.description, f"{_e(widget.value)} of {_e(widget.max)}")
-    if isinstance(widget, widgets.Image):
-        if not widget.value:
-            return ""
-        data = base64.b64encode(bytes(widget.value)).decode("ascii")
-        return f"<img alt='chart' src='data:image/{_e(widget.format)};base64,{data}' style='max-width:100%'>"
     if isinstance(widget, widgets.Text | widgets.Textarea):
         shown = f"<code>{_e(widget.value)}</code>" if widget.value else f"<i>{_e(widget.placeholder or '(empty)')}</i>"
         return _field(widget.description, shown)
     if isinstance(widget, widgets.ValueWidget):
         return _field(getattr(widget, "description", ""), f"<code>{_e(widget.value)}</code>")
-    return f"<pre>{_e(repr(widget))}</pre>"
+    return None
 
 
 class StaticRendering:
@@ -196,6 +219,16 @@ def open_workspace(pkgs=None, talos=None, kernel_src=None, arch: str | None = "a
     show = progress and in_notebook()
     return Workspace.open(pkgs, talos, kernel_src, arch, steps=NotebookSteps() if show else None,
                           progress=show, **options)
+
+
+def workspace_of(session: Session | Workspace | None, inputs: dict[str, Any]) -> Workspace:
+    """The Workspace a view works on: `session`'s, or one opened from `inputs` (open_workspace's
+    arguments; none: the embedded sample). Both given is a mistake."""
+    if session is None:
+        return open_workspace(**inputs)
+    if inputs:
+        raise TypeError("pass either a session or inputs, not both")
+    return Workspace.of(session)
 
 
 class Pager(StaticRendering, widgets.VBox):

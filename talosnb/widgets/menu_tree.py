@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import anywidget
 import ipywidgets as widgets
@@ -20,12 +21,13 @@ import traitlets
 
 from talosnb.analyses import edit
 from talosnb.analyses.menu import FILTER_LABELS, FILTERS, MenuTree
+from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
 from talosnb.present.text import change_summary
 
-from .base import _error_html, _View
+from .base import _error_html, _View, workspace_of
 
 _ESM = r"""
 function render({ model, el }) {
@@ -453,15 +455,7 @@ def menu_path_buttons(panel: dict, on_click: Callable[[list[str]], None]) -> lis
     return out
 
 
-def menu_tree(session=None, **inputs) -> MenuTreeView:
+def menu_tree(session: Session | Workspace | None = None, **inputs: Any) -> MenuTreeView:
     """The Menu tree view on its own (for a notebook cell): a session or Workspace, or the inputs
     of :func:`talosnb.widgets.open_workspace` (none: the embedded sample)."""
-    from .base import open_workspace
-
-    if session is None:
-        workspace = open_workspace(**inputs)
-    else:
-        if inputs:
-            raise TypeError("pass either a session or inputs, not both")
-        workspace = Workspace.of(session)
-    return MenuTreeView(workspace)
+    return MenuTreeView(workspace_of(session, inputs))

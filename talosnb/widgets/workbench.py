@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import ipywidgets as widgets
 
 from talosnb.analyses import edit
@@ -9,7 +11,7 @@ from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.present.html import _e
 
-from .base import StaticRendering, _View, open_workspace, static_html
+from .base import StaticRendering, _View, static_html, workspace_of
 from .compare import CompareView
 from .explore import ExploreView
 from .gates import GatesView
@@ -82,17 +84,11 @@ class Workbench(StaticRendering, widgets.Tab):
         self.explore.select(name)
 
 
-def workbench(session: Session | Workspace | None = None, **inputs) -> Workbench:
+def workbench(session: Session | Workspace | None = None, **inputs: Any) -> Workbench:
     """Compare, Explore & toggle, Menu tree, Modules, Build gates, Save and Upgrade as tabs over one shared
     session.
 
     Without a session, ``inputs`` go to :func:`open_workspace` (pkgs, talos,
     kernel_src, arch, progress, scratch...; none given: the embedded sample).
     """
-    if session is None:
-        workspace = open_workspace(**inputs)
-    else:
-        if inputs:
-            raise TypeError("pass either a session or inputs, not both")
-        workspace = Workspace.of(session)
-    return Workbench(workspace)
+    return Workbench(workspace_of(session, inputs))
