@@ -37,7 +37,7 @@ from kconfig_fuzz import make_case
 from talosnb.analyses.edit import Editor, parse_assignment
 from talosnb.core.errors import InputError
 from talosnb.kconfig import toolchain
-from talosnb.kconfig.config import Config
+from talosnb.kconfig.config import Config, toolchain_from
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
@@ -329,7 +329,7 @@ def test_retarget_to_another_clang_and_pahole_gives_what_conf_gives(trees, kerne
     # the same from a config made with that toolchain (a toolchain bump's child)
     child = kernel_conf["7.2"].olddefconfig(real_config("main", arch), arch, env)
     other = Config.from_text(KconfigTree.load(trees["7.2"], arch), base)
-    assert toolchain.toolchain_from(other, child)
+    assert toolchain_from(other, child)
     assert other.text() == want
 
 

@@ -19,7 +19,7 @@ from talosnb.core.fileio import read_text
 from talosnb.core.versions import VersionCheck, compare_versions
 from talosnb.inputs.resolve import Inputs, resolve_inputs, scratch_copy
 from talosnb.kconfig import toolchain as tc
-from talosnb.kconfig.config import Config
+from talosnb.kconfig.config import Config, toolchain_from
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
@@ -151,7 +151,7 @@ class Session:
         for arch, (path, text) in chosen.items():
             config = self.configs[arch]
             before = config.text()
-            changes = tc.toolchain_from(config, text, source=str(path))
+            changes = toolchain_from(config, text, source=str(path))
             lines = {c.symbol for c in config_diff(before, config.text())} if changes else set()
             self.toolchain_taken[arch] = TakenToolchain(path, changes, lines)
         return dict(self.toolchain_taken)

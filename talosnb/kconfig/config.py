@@ -279,6 +279,22 @@ class Config:
         return changed
 
 
+def toolchain_from(config: Config, other_text: str, *, source: str = "<config>") -> list[toolchain.ProbeChange]:
+    """Take the toolchain another config records (e.g. one made after a compiler bump).
+
+    `other_text` is loaded against the same tree and arch; every probe answer
+    it records (not merely assumes) replaces this config's. Returns the changes.
+    """
+    toolchain._require_recorded(config)
+    tree = config.tree
+    other_tree = KconfigTree.load(tree.path, tree.arch, version=tree.version)
+    other = Config.from_text(other_tree, other_text, source=source)
+    current = {a.name: a.value for a in config.probe_answers}
+    answers = {a.name: a.value for a in other.probe_answers
+               if a.evidence == "recorded" and a.name in tree.probes and current.get(a.name) != a.value}
+    return toolchain.set_probe_answers(config, answers)
+
+
 def _check_host_compiler(tree: KconfigTree, recorded: dict[str, str], source: str) -> None:
     """A clang-made config is not redone with the default gcc: every clang-only line would change."""
     host = tree.host_env

@@ -23,7 +23,7 @@ records:
 Placeholders are named TALOSNB_PROBE_*/TALOSNB_TC_*; they are never written.
 
 retarget() re-records answers (the config as if made with another toolchain:
-`CLANG_VERSION=210108`, `CC_HAS_ASM_INLINE=n`, ...) and toolchain_from() takes
+`CLANG_VERSION=210108`, `CC_HAS_ASM_INLINE=n`, ...) and config.toolchain_from() takes
 them from another config; everything depending on them recomputes.
 
 Host mode takes its toolchain as the top Makefile does (host_env): LLVM=1,
@@ -617,7 +617,7 @@ def _recompute_derived(kconf: kconfiglib.Kconfig, probes: dict[str, Probe]) -> N
 def set_probe_answers(config: Config, answers: dict[str, str]) -> list[ProbeChange]:
     """Give probes (by placeholder name) new answers; derived numbers follow.
 
-    The low-level step of retarget() and toolchain_from(); also what undoes
+    The low-level step of retarget() and config.toolchain_from(); also what undoes
     them: `set_probe_answers(config, {c.probe: c.old for c in changes})`.
     """
     kconf, probes = config.kconf, config.tree.probes
@@ -704,24 +704,6 @@ def retarget(config: Config, values: dict[str, str]) -> list[ProbeChange]:
             _set_answer(kconf, probe, before[name])
         raise
     return _record_changes(config, before)
-
-
-def toolchain_from(config: Config, other_text: str, *, source: str = "<config>") -> list[ProbeChange]:
-    """Take the toolchain another config records (e.g. one made after a compiler bump).
-
-    `other_text` is loaded against the same tree and arch; every probe answer
-    it records (not merely assumes) replaces this config's. Returns the changes.
-    """
-    _require_recorded(config)
-    from .config import Config
-    from .tree import KconfigTree
-    tree = config.tree
-    other_tree = KconfigTree.load(tree.path, tree.arch, version=tree.version)
-    other = Config.from_text(other_tree, other_text, source=source)
-    current = {a.name: a.value for a in config.probe_answers}
-    answers = {a.name: a.value for a in other.probe_answers
-               if a.evidence == "recorded" and a.name in tree.probes and current.get(a.name) != a.value}
-    return set_probe_answers(config, answers)
 
 
 def _where(sym: kconfiglib.Symbol) -> str:
