@@ -262,13 +262,14 @@ def test_host_mode_with_llvm_equals_make_llvm_olddefconfig(trees, kernel_conf, a
 
 @needs_clang
 def test_cli_host_mode_takes_llvm_from_the_environment(trees, kernel_conf, tmp_path):
-    """LLVM=-22 talosnb normalize --toolchain host, as a user runs it."""
+    """LLVM=-22 talosnb normalize --toolchain host, as a user runs it (Talos main's 6.18 config on the
+    7.2 tree: another series, which a write needs to be told it may rewrite)."""
     pkgs = tmp_path / "pkgs"
     shutil.copytree(DATA["main"] / "pkgs", pkgs)
     raw = real_config("main", "amd64")
     env = {**os.environ, "LLVM": "-22", **NO_RUSTC, "TALOSNB_CACHE_DIR": str(tmp_path / "cache")}
     result = subprocess.run([sys.executable, "-m", "talosnb", "normalize", "--toolchain", "host", "--allow-drop",
-                             "--pkgs", str(pkgs), "--kernel-src", str(trees["7.2"]), "--arch", "amd64"],
+                             "--allow-series-change", "--pkgs", str(pkgs), "--kernel-src", str(trees["7.2"]), "--arch", "amd64"],
                             capture_output=True, text=True, env=env, check=False, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     made = kernel_conf["7.2"].make_olddefconfig(raw, "amd64", make_variables("clang-22"))

@@ -406,8 +406,9 @@ class Upgrade:
                                hint=f"pass {opt('sha256')} and {opt('sha512')}, or the tarball as "
                                     f"{opt('to_kernel_src')}")
         self.apply(accepted=accepted, report=report)
-        # the lines of symbols the new tree doesn't define go: the report lists each one
-        return self.workspace.save(force=force, allow_drop=True)
+        # the lines of symbols the new tree doesn't define go (the report lists each one), and a move
+        # to another series is what an upgrade is for (the series guard stops it everywhere else)
+        return self.workspace.save(force=force, allow_drop=True, allow_series_change=True)
 
     def pending_text(self) -> str:
         return self.workspace.pending_text()
