@@ -175,10 +175,10 @@ class UpgradeTab(_View):
     TAB_TITLE = "Upgrade"
 
     def __init__(self, workspace: Workspace, *, auto: bool = True) -> None:
-        inputs = workspace.session.inputs
-        default = str(sample_dir() / SAMPLE_NEXT) if inputs.sample else ""
-        self.to_kernel_src = widgets.Text(value=default, description="new tree",
-                                          placeholder="the new kernel's folder or tarball",
+        # empty on the sample: its next release (a path would tie the stored notebooks to one machine)
+        self.to_kernel_src = widgets.Text(value="", description="new tree",
+                                          placeholder="empty: the embedded sample's next release"
+                                          if workspace.session.inputs.sample else "the new kernel's folder or tarball",
                                           layout=widgets.Layout(width="600px"))
         self.no_current = widgets.Checkbox(value=False, description="without the current tree", indent=False)
         self.open_button = widgets.Button(description="compare", icon="play")
@@ -192,10 +192,10 @@ class UpgradeTab(_View):
         """Upgrade.open over the workbench's checkouts (its scratch copy, if it works on one)."""
         inputs = self.workspace.session.inputs
         talos = inputs.talos.path if inputs.talos is not None else None
+        given = self.to_kernel_src.value.strip()
+        to_kernel_src = Path(given) if given else sample_dir() / SAMPLE_NEXT if inputs.sample else None
         try:
-            upgrade = Upgrade.open(inputs.pkgs.path, talos, inputs.kernel.origin,
-                                   to_kernel_src=Path(self.to_kernel_src.value.strip()) if
-                                   self.to_kernel_src.value.strip() else None,
+            upgrade = Upgrade.open(inputs.pkgs.path, talos, inputs.kernel.origin, to_kernel_src=to_kernel_src,
                                    current_tree=not self.no_current.value,
                                    arch="all" if len(self.workspace.arches) > 1 else self.workspace.arches[0],
                                    toolchain=self.workspace.session.toolchain, scratch=False)
