@@ -16,7 +16,7 @@ from talosnb.core.errors import TalosnbError
 from talosnb.core.paths import sample_dir
 from talosnb.present.html import _TABLE_STYLE, _e
 
-from .base import NotebookSteps, Pager, _error_html, _replace_children, _View, in_notebook
+from .base import NotebookSteps, Pager, StaticRendering, _error_html, _replace_children, _View, in_notebook
 
 ANY = "(any)"
 COLUMNS = ["section", "level", "arch", "kind", "entry", "menu", "message", "where", "fix"]
@@ -39,7 +39,7 @@ def open_upgrade(pkgs=None, talos=None, kernel_src=None, *, progress: bool = Tru
     return upgrade
 
 
-class UpgradeView(widgets.VBox):
+class UpgradeView(StaticRendering, widgets.VBox):
     """The report of an :class:`Upgrade`: filters by section, arch, level, menu and text; the
     why-not tree of each choice not honoured; a checkbox per proposed module-list edit; Write."""
 
