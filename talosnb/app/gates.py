@@ -181,7 +181,8 @@ class GateKeeper:
                 result.broken.append(GateChange("hardening", gate.arch,
                                                 [f for f in gate.findings if f.level == "error"]))
 
-    def _watched_options(self, step: hardening.HardeningStep, checker: hardening.HardeningChecker, arch: str) -> frozenset[str]:
+    def _watched_options(self, step: hardening.HardeningStep, checker: hardening.HardeningChecker,
+                         arch: str) -> frozenset[str]:
         """Every option the checker's checks read on this arch (the verbose table's CONFIG_ lines)."""
         key = (str(checker.path), arch)
         if key not in self._watched:

@@ -37,7 +37,8 @@ def _figure(rows: int, columns: int = 1, width: float = 8.0) -> Figure:
     return fig
 
 
-def differences_by_menu(df_or_session: pd.DataFrame | SessionLike | Mapping[str, Config], *, top: int | None = None) -> Figure:
+def differences_by_menu(df_or_session: pd.DataFrame | SessionLike | Mapping[str, Config], *,
+                        top: int | None = None) -> Figure:
     """Horizontal stacked bars: per top-level menu, symbols that differ, and that only one arch defines.
 
     Menus without a difference are left out; the rest are sorted by their total
@@ -70,7 +71,8 @@ def differences_by_menu(df_or_session: pd.DataFrame | SessionLike | Mapping[str,
     return fig
 
 
-def values_by_menu(df_or_session: pd.DataFrame | SessionLike | Mapping[str, Config], *, menus: list[str] | None = None) -> Figure:
+def values_by_menu(df_or_session: pd.DataFrame | SessionLike | Mapping[str, Config], *,
+                   menus: list[str] | None = None) -> Figure:
     """One panel per arch: per top-level menu, the config's y, m and n ("is not set") lines, stacked.
 
     Menus where neither config has a y/m/n line are left out; `menus` picks
