@@ -19,7 +19,7 @@ from talosnb.analyses.history import HistoryIndex, build_index, is_git_checkout
 from talosnb.core.errors import InputError, opt
 from talosnb.inputs.gitrefs import PKGS_FILES, TALOS_FILES, checkout_at
 
-from .session import Session
+from .session import NEEDS_KERNEL_AND_PKGS, Session
 
 BASE_PREFIX = "talosnb-base-"
 
@@ -40,9 +40,11 @@ def change_report_for(head: Session, *, base: str | None = None, base_pkgs: str 
     _check_base(head, base, base_pkgs, base_talos)
     if base is not None:
         return _change_from_ref(head, base, history=history)
+    assert head.inputs.kernel is not None, NEEDS_KERNEL_AND_PKGS
     base_session = Session.open(base_pkgs, base_talos, head.inputs.kernel.path, arch=_arch_option(head),
                                 toolchain=head.toolchain)
     inputs = base_session.inputs
+    assert inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
     index: HistoryIndex | None = None
     if history and is_git_checkout(inputs.pkgs.path):
         index = build_index(inputs.pkgs.path, arches=list(head.configs))
@@ -65,6 +67,7 @@ def _check_base(head: Session, base: str | None, base_pkgs: str | os.PathLike | 
 
 def _change_from_ref(head: Session, base: str, *, history: bool) -> ChangeReport:
     """The change from the head's checkouts at git ref `base` (checked out in a scratch folder)."""
+    assert head.inputs.kernel is not None and head.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
     scratch = Path(tempfile.mkdtemp(prefix=BASE_PREFIX))
     try:
         pkgs = checkout_at(head.inputs.pkgs.path, base, scratch / "pkgs", PKGS_FILES,
@@ -77,6 +80,7 @@ def _change_from_ref(head: Session, base: str, *, history: bool) -> ChangeReport
                                     arch=_arch_option(head), toolchain=head.toolchain)
         base_label = f"{pkgs.label} of {head.inputs.pkgs.path}"
         if talos is not None and talos.checkout.root != pkgs.checkout.root:
+            assert head.inputs.talos is not None   # talos was checked out from it
             base_label += f" and {talos.label} of {head.inputs.talos.path}"
         index = build_index(head.inputs.pkgs.path, rev=pkgs.commit, arches=list(head.configs)) if history else None
         report = session_change_report(base_session, head, base_label=base_label, head_label=_head_label(head),
@@ -99,6 +103,7 @@ def _change_from_ref(head: Session, base: str, *, history: bool) -> ChangeReport
 def _head_label(head: Session) -> str:
     if head.inputs.sample:
         return "the embedded sample"
+    assert head.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
     label = str(head.inputs.pkgs.path)
     if head.inputs.talos is not None:
         label += f" and {head.inputs.talos.path}"

@@ -18,12 +18,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from talosnb.analyses import gates as gate_rules
 from talosnb.analyses.edit import ChangeSet, editors_for, fix_verifier
 from talosnb.core.errors import InputError, RefusedError, TalosnbError, opt
 from talosnb.inputs import hardening
 from talosnb.kconfig.diff import config_diff
+
+from .session import NEEDS_KERNEL_AND_PKGS
+
+if TYPE_CHECKING:
+    from talosnb.analyses.modules import ModuleList
+
+    from .session import Session
 
 
 @dataclass
@@ -60,7 +68,7 @@ class GuardResult:
 class GateKeeper:
     """The build gates over one session (and its module lists): reports and the set/merge guard."""
 
-    def __init__(self, session, *, hardening_checker: str | None = None) -> None:
+    def __init__(self, session: Session, *, hardening_checker: str | None = None) -> None:
         self.session = session
         self.hardening_checker = hardening_checker
         self._reports: dict[tuple, gate_rules.GateReport] = {}
@@ -68,7 +76,7 @@ class GateKeeper:
 
     # --- reports -------------------------------------------------------------
 
-    def report(self, chosen: Sequence[str] | None = None, *, key: object = None, module_lists=None,
+    def report(self, chosen: Sequence[str] | None = None, *, key: object = None, module_lists: Mapping[str, ModuleList] | None = None,
                explicit: bool = False, progress: bool = False, unlisted: bool = False) -> gate_rules.GateReport:
         """The gates in `chosen` (default all) on the configs as they stand; with a `key` (the
         workspace's change counter), made once per key. `module_lists` are the lists as edited
@@ -111,9 +119,10 @@ class GateKeeper:
             raise error
         return result
 
-    def _checker(self, *, download: bool):
+    def _checker(self, *, download: bool) -> hardening.HardeningChecker | None:
         """The checker at hand: the one given, one a gate run obtained, or the cached download."""
         cache = self.session.__dict__.get("_hardening_checkers", {})
+        assert self.session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
         pin = self.session.inputs.pkgs.pkgfile_info().kspp()
         for (spec, cached_pin), checker in cache.items():
             if spec == self.hardening_checker and cached_pin == pin:
@@ -129,6 +138,7 @@ class GateKeeper:
 
     def _guard_hardening(self, changes: Mapping[str, ChangeSet], result: GuardResult, *, strict: bool) -> None:
         session = self.session
+        assert session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
         step = hardening.read_step(session.inputs.pkgs.path / "kernel" / "build")
         pin = session.inputs.pkgs.pkgfile_info().kspp()
         if step is None or (pin is None and not self.hardening_checker):
@@ -171,7 +181,8 @@ class GateKeeper:
                 result.broken.append(GateChange("hardening", gate.arch,
                                                 [f for f in gate.findings if f.level == "error"]))
 
-    def _watched_options(self, step, checker, arch: str) -> frozenset[str]:
+    def _watched_options(self, step: hardening.HardeningStep, checker: hardening.HardeningChecker,
+                         arch: str) -> frozenset[str]:
         """Every option the checker's checks read on this arch (the verbose table's CONFIG_ lines)."""
         key = (str(checker.path), arch)
         if key not in self._watched:

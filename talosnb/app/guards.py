@@ -49,7 +49,7 @@ def dropped_lines(session: Session, arches: Iterable[str]) -> str | None:
         config = session.configs[arch]
         dropped = [n for n in config.notes if n.kind == "unknown-symbol"]
         if dropped:
-            names = ", ".join(n.symbol for n in dropped[:6]) + (" ..." if len(dropped) > 6 else "")
+            names = ", ".join(n.symbol or "" for n in dropped[:6]) + (" ..." if len(dropped) > 6 else "")
             parts.append(f"config-{arch} has {len(dropped)} line(s) for symbols the {session.tree_version} "
                          f"tree doesn't define ({names}; first at {dropped[0].where})")
     if not parts:

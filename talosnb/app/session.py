@@ -7,10 +7,10 @@ Session, so they all see the same loaded objects.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from talosnb.core import dotconfig
 from talosnb.core.arches import ARCH_SYMBOLS, ARCHES, header_arch, parse_arches
@@ -22,6 +22,15 @@ from talosnb.kconfig import toolchain as tc
 from talosnb.kconfig.config import Config, toolchain_from
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
+
+if TYPE_CHECKING:
+    from talosnb.analyses.findings import Finding
+    from talosnb.analyses.modules import ModuleList, VerifyFix
+    from talosnb.inputs.checkouts import TalosCheckout
+    from talosnb.kbuild import KbuildMap
+
+# Session.open refuses inputs without a kernel tree or a pkgs checkout: every Session has both.
+NEEDS_KERNEL_AND_PKGS = "a Session has a kernel tree and a pkgs checkout (Session.open checks)"
 
 
 class Steps(Protocol):
@@ -106,6 +115,7 @@ class Session:
         copy = None
         if scratch or (scratch is None and inputs.sample):
             inputs, copy = scratch_copy(inputs, arches)
+        assert inputs.kernel is not None and inputs.pkgs is not None   # checked above; a scratch copy keeps both
         session = cls(inputs, toolchain, scratch=copy)
         for one in arches:
             steps.step(f"reading the Kconfig tree for {one} (the first time takes a few seconds, "
@@ -125,6 +135,7 @@ class Session:
 
     @property
     def tree_version(self) -> str:
+        assert self.inputs.kernel is not None, NEEDS_KERNEL_AND_PKGS
         return self.inputs.kernel.version
 
     def version_checks(self) -> list[VersionCheck]:
@@ -162,16 +173,17 @@ class Session:
         """The kernel release the configs (and so the module lists) were made for."""
         return next((c.recorded_version for c in self.configs.values() if c.recorded_version), None)
 
-    def require_talos(self):
+    def require_talos(self) -> TalosCheckout:
         if self.inputs.talos is None:
             raise InputError("no talos checkout to read hack/modules-ARCH.txt from",
                              hint="give a siderolabs/talos checkout (or set TALOSNB_TALOS)")
         return self.inputs.talos
 
-    def kbuild_map(self, arch: str, *, progress: bool = False):
+    def kbuild_map(self, arch: str, *, progress: bool = False) -> KbuildMap:
         """The tree's Kbuild map for an arch, loaded once per session (and cached on disk)."""
         if arch not in self._kbuild:
             from talosnb.kbuild import load_kbuild_map
+            assert self.inputs.kernel is not None, NEEDS_KERNEL_AND_PKGS
             self._kbuild[arch] = load_kbuild_map(self.inputs.kernel.path, self.configs[arch].tree.srcarch,
                                                  progress=progress, check_sources=self.inputs.kernel.ensure_intact)
         return self._kbuild[arch]
@@ -180,7 +192,7 @@ class Session:
         """The Kbuild maps loaded so far (module search uses them when they are there)."""
         return {arch: kmap for arch, kmap in self._kbuild.items() if arch in self.configs}
 
-    def load_module_lists(self, *, missing_ok: bool = False) -> dict:
+    def load_module_lists(self, *, missing_ok: bool = False) -> dict[str, ModuleList]:
         """hack/modules-ARCH.txt of every loaded arch, read from the talos checkout now (a missing
         list is an InputError, or skipped with missing_ok)."""
         from talosnb.analyses.modules import ModuleList
@@ -194,7 +206,8 @@ class Session:
         from talosnb.analyses.edit import editors_for
         return editors_for(self)[arch].written()
 
-    def check_modules(self, lists: dict | None = None, *, verify_fix=None, unlisted: bool = True) -> list:
+    def check_modules(self, lists: Mapping[str, ModuleList] | None = None, *, verify_fix: VerifyFix | None = None,
+                      unlisted: bool = True) -> list[Finding]:
         """check_module_lists over `lists` (default: the talos checkout's) and the configs' current values."""
         from talosnb.analyses.modules import check_module_lists
         lists = self.load_module_lists() if lists is None else lists

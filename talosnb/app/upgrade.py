@@ -35,7 +35,7 @@ from talosnb.inputs.kernel_tree import (
 from talosnb.inputs.patches import PatchReport, patch_kernel_tree
 from talosnb.inputs.resolve import input_paths
 
-from .session import Session, Steps, _Quiet
+from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps, _Quiet
 from .workspace import SaveResult, Workspace
 
 SAMPLE_NEXT = "linux-next"   # the embedded sample's next release (data/sample/linux-next)
@@ -135,6 +135,7 @@ def warm_caches(jobs: list[tuple[str, Path, str]], steps: Steps, *, workers: int
     env = dict(os.environ)
     package_root = str(Path(talosnb.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    running: list[tuple[subprocess.Popen, str, Path, str]]   # process, and the job it runs
     pending, running = list(jobs), []
     while pending or running:
         while pending and len(running) < workers:
@@ -180,7 +181,7 @@ class Upgrade:
     # --- opening -----------------------------------------------------------------
 
     @classmethod
-    def open(cls, pkgs=None, talos=None, kernel_src=None, *, to_kernel_src=None, to_version: str | None = None,
+    def open(cls, pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None, kernel_src: str | os.PathLike | None = None, *, to_kernel_src: str | os.PathLike | None = None, to_version: str | None = None,
              sha256: str | None = None, sha512: str | None = None, current_tree: bool = True,
              arch: str | None = "all", toolchain: str = "recorded", scratch: bool | None = None,
              patches: bool = True, steps: Steps | None = None, progress: bool = False) -> Upgrade:
@@ -289,13 +290,14 @@ class Upgrade:
         lists = {arch: self.workspace.module_lists[arch] for arch in self.arches
                  if arch in self.workspace.module_lists}
         pkgs, talos = session.inputs.pkgs, session.inputs.talos
+        assert pkgs is not None, NEEDS_KERNEL_AND_PKGS
         report = analysis.upgrade_report(
             session.configs, old=old, new_kbuild=new_kbuild, old_kbuild=old_kbuild, module_lists=lists or None,
             patches=self._patches(), bump_info=self._bump(), not_computed=self.not_computed,
             notes=self.notes + self._version_notes(), fixes=fixes, fix_seconds=fix_seconds,
             editors=editors_for(session),
             config_labels={arch: _relative(session.configs[arch].source, pkgs.path) for arch in self.arches},
-            list_labels={arch: _relative(lists[arch].name, talos.path) for arch in lists},
+            list_labels={arch: _relative(lists[arch].name, talos.path) for arch in lists} if talos is not None else {},
             inputs=self._inputs())
         self._report = (self.workspace.version, report)
         return report
@@ -306,11 +308,14 @@ class Upgrade:
         if session.inputs.sample:
             out = ["inputs: the embedded sample (data/sample)"]
         else:
+            assert session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
             out = [f"pkgs: {session.inputs.pkgs.path}"]
             if session.inputs.talos is not None:
                 out.append(f"talos: {session.inputs.talos.path}")
-        current = (f"{self.current.tree_version} ({self.current.inputs.kernel.origin.name})"
-                   if self.current is not None else "none")
+        current = "none"
+        if self.current is not None:
+            assert self.current.inputs.kernel is not None, NEEDS_KERNEL_AND_PKGS
+            current = f"{self.current.tree_version} ({self.current.inputs.kernel.origin.name})"
         out.append(f"current tree: {current}; new tree: {self.to_version} ({self.new_tree.kernel.origin.name})")
         return out
 
@@ -321,13 +326,14 @@ class Upgrade:
             return [f"the configs were made for {version}; the current tree is {self.from_version}"]
         return []
 
-    def _patches(self):
+    def _patches(self) -> PatchReport | None:
         """The pkgs patches on the new tree (None when they were not applied)."""
         report = self.new_tree.patches
         return report if report is not None and report.patches else None
 
     def _bump(self) -> analysis.Bump:
         inputs = self.workspace.session.inputs
+        assert inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
         path = inputs.pkgs.pkgfile
         text = path.read_text(encoding="utf-8")
         tree = self.new_tree
@@ -357,6 +363,7 @@ class Upgrade:
                 self.workspace.edit_modules("add", new, [arch])
         bump = report.bump
         if bump is not None and bump.complete:
+            assert bump.text is not None   # a complete bump has its text
             self.workspace.stage_file("Pkgfile", Path(bump.path), bump.text, label="pkgs: Pkgfile")
         return done
 
@@ -386,6 +393,7 @@ class Upgrade:
         bump = report.bump
         if bump is not None and bump.complete and "Pkgfile" not in self.workspace.staged:
             import difflib
+            assert bump.text is not None   # a complete bump has its text
             original = Path(bump.path).read_text(encoding="utf-8")
             lines = [line.rstrip("\n") for line in difflib.unified_diff(
                 original.splitlines(keepends=True), bump.text.splitlines(keepends=True),

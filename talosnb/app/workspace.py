@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from talosnb.analyses import edit
 from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, modules_for_symbols
@@ -33,10 +33,18 @@ from talosnb.kconfig.diff import Change, config_diff
 
 from . import guards
 from .gates import GateKeeper, GuardResult
-from .session import Session, Steps
+from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps
 
 if TYPE_CHECKING:
+    import os
+
     import pandas as pd
+
+    from talosnb.analyses.gates import GateReport
+    from talosnb.analyses.menu import MenuTree
+    from talosnb.kbuild import KbuildMap
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -223,7 +231,7 @@ class Workspace:
     # --- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, pkgs=None, talos=None, kernel_src=None, arch: str | None = "all", *,
+    def open(cls, pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None, kernel_src: str | os.PathLike | None = None, arch: str | None = "all", *,
              toolchain: str = "recorded", kbuild: bool = True, scratch: bool = False,
              steps: Steps | None = None, progress: bool = False, patches: bool = True,
              hardening_checker: str | None = None, llvm: str | None = None,
@@ -249,7 +257,7 @@ class Workspace:
         return ws
 
     @classmethod
-    def of(cls, session_or_workspace) -> Workspace:
+    def of(cls, session_or_workspace: Session | Workspace) -> Workspace:
         if isinstance(session_or_workspace, Workspace):
             return session_or_workspace
         return cls(session_or_workspace)
@@ -265,6 +273,7 @@ class Workspace:
     def describe(self) -> str:
         """One line saying what is loaded (no absolute paths, so it is the same on any machine)."""
         inputs = self.session.inputs
+        assert inputs.kernel is not None, NEEDS_KERNEL_AND_PKGS
         origin = "the embedded sample" if inputs.sample else inputs.kernel.origin.name
         text = f"Linux {self.session.tree_version} ({origin}); configs: {', '.join(self.arches)}"
         text += "; module lists: " + (", ".join(self.module_lists) if self.module_lists else "none")
@@ -287,17 +296,17 @@ class Workspace:
         for callback in list(self._listeners):
             callback(kind)
 
-    def _cached(self, key: str, make: Callable[[], object]):
+    def _cached(self, key: str, make: Callable[[], _T]) -> _T:
         hit = self._cache.get(key)
         if hit is not None and hit[0] == self.version:
-            return hit[1]
+            return cast(_T, hit[1])   # stored by make() under this key
         value = make()
         self._cache[key] = (self.version, value)
         return value
 
     # --- Kbuild maps -------------------------------------------------------------
 
-    def kbuild_map(self, arch: str):
+    def kbuild_map(self, arch: str) -> KbuildMap:
         return self.session.kbuild_map(arch)
 
     @property
@@ -329,6 +338,8 @@ class Workspace:
             base = base or info
         if base is None:
             next(iter(self.configs.values())).symbol(name)   # raises, with "did you mean"
+            # still here: transitional on every arch (what `{**None}` raised)
+            raise TypeError(f"CONFIG_{name} is transitional on every loaded arch: no symbol view")
         return {**base, "arches": per_arch}
 
     def symbol_panel(self, name: str) -> dict:
@@ -344,25 +355,27 @@ class Workspace:
             from talosnb.analyses.history import is_git_checkout
 
             inputs = self.session.inputs
-            self._history_state["history"] = not inputs.sample and is_git_checkout(inputs.pkgs.path)
+            self._history_state["history"] = (not inputs.sample and inputs.pkgs is not None
+                                              and is_git_checkout(inputs.pkgs.path))
         return bool(self._history_state["history"])
 
-    def line_history(self, name: str, arch: str | None = None):
+    def line_history(self, name: str, arch: str | None = None) -> pd.DataFrame:
         """The commits of the pkgs checkout that changed CONFIG_`name`'s line, newest first, on one arch
         or all (a DataFrame, talosnb.analyses.history.history_of). The index is built once per
         Workspace, in one pass over the history, and cached on disk by commit."""
-        from talosnb.analyses.history import build_index, history_of
+        from talosnb.analyses.history import HistoryIndex, build_index, history_of
 
-        if not self.has_history():
-            raise InputError(f"{self.session.inputs.pkgs.path} is not a git checkout: it has no history",
+        pkgs = self.session.inputs.pkgs
+        if pkgs is None or not self.has_history():
+            where = pkgs.path if pkgs is not None else "the embedded sample"
+            raise InputError(f"{where} is not a git checkout: it has no history",
                              hint=f"give {opt('pkgs')}: a git clone of siderolabs/pkgs")
         index = self._history_state.get("index")
-        if index is None:
-            index = self._history_state["index"] = build_index(self.session.inputs.pkgs.path,
-                                                               arches=list(self.configs))
+        if not isinstance(index, HistoryIndex):
+            index = self._history_state["index"] = build_index(pkgs.path, arches=list(self.configs))
         return history_of(index, name.removeprefix("CONFIG_"), arch)
 
-    def menu_tree(self):
+    def menu_tree(self) -> MenuTree:
         """Both arches' menus merged into one tree (analyses.menu; built once per parsed trees)."""
         from talosnb.analyses.menu import menu_tree
 
@@ -553,6 +566,7 @@ class Workspace:
         for arch in self.module_lists:
             self.kbuild_map(arch)   # search finds modules once the maps are loaded
         frame = findings_frame(self.session.check_modules(self.module_lists))
+        assert self.session.inputs.talos is not None   # the module lists were read from it
         root = str(self.session.inputs.talos.path) + "/"
         frame["where"] = [w.replace(root, "") if isinstance(w, str) else w for w in frame["where"]]
         return frame
@@ -610,7 +624,12 @@ class Workspace:
 
     def _label(self, path: Path, kind: str) -> str:
         inputs = self.session.inputs
-        root = inputs.pkgs.path if kind == "config" else inputs.talos.path
+        if kind == "config":
+            assert inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
+            root = inputs.pkgs.path
+        else:
+            assert inputs.talos is not None   # the module lists were read from it
+            root = inputs.talos.path
         try:
             rel = path.resolve().relative_to(root.resolve())
         except ValueError:
@@ -631,6 +650,7 @@ class Workspace:
             out.append(PendingFile(f"config-{arch}", self._label(path, "config"), path, "config", arch,
                                    changed, lines, dropped if changed else []))
         for arch, module_list in self.module_lists.items():
+            assert module_list.path is not None   # loaded from the talos checkout
             diff = module_list.diff()
             out.append(PendingFile(f"modules-{arch}.txt", self._label(module_list.path, "modules"),
                                    module_list.path, "modules", arch, module_list.changed(),
@@ -668,15 +688,15 @@ class Workspace:
         ``follow_symlinks``. The files are written under a lock on their folders, which
         another talosnb run writing there waits for (see :class:`~talosnb.core.fileio.Transaction`).
         """
-        outputs = {arch: Path(path) for arch, path in (outputs or {}).items()}
-        todo = self._to_write(names, outputs)
+        out_paths = {arch: Path(path) for arch, path in (outputs or {}).items()}
+        todo = self._to_write(names, out_paths)
         texts = {p.name: self._text(p) for p in todo}
         config_arches = [p.arch for p in todo if p.kind == "config"]
         guards.refuse_series_change(self.session, config_arches, allow_series_change=allow_series_change,
                                     texts={arch: texts[f"config-{arch}"] for arch in config_arches})
         guards.refuse_dropped_lines(self.session, config_arches, allow_drop=allow_drop)
         guards.refuse_sample(p.path for p in todo)
-        for arch, path in outputs.items():
+        for arch, path in out_paths.items():
             guards.refuse_other_arch_output(path, arch, force=force)
         # said with each file's label first; the transaction checks again under the lock
         guards.refuse_changed_on_disk([(p.name, p.label, self._snapshot(p)) for p in todo
@@ -711,6 +731,7 @@ class Workspace:
     def _checkout_root(self, p: PendingFile, loaded_here: bool) -> Path | None:
         """The checkout a written file must stay inside (symlinks out of it are refused)."""
         inputs = self.session.inputs
+        assert inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
         if p.kind == "config":
             return inputs.pkgs.path if loaded_here else None   # an output path the user named
         if p.kind == "file":
@@ -741,7 +762,7 @@ class Workspace:
         snapshot = self._snapshot(pending)
         return snapshot.path if snapshot is not None else None
 
-    def _snapshot(self, pending: PendingFile):
+    def _snapshot(self, pending: PendingFile) -> Snapshot | None:
         if pending.kind == "config":
             return self.configs[pending.arch].snapshot
         if pending.kind == "file":
@@ -751,6 +772,8 @@ class Workspace:
     def make_kernel_command(self) -> str:
         """What to run next: build the kernel in the pkgs checkout (and Talos with it)."""
         platforms = ",".join(PLATFORMS[a] for a in self.arches)
+        assert self.session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
+        pkgs: Path | str
         pkgs, talos = self.session.inputs.pkgs.path, getattr(self.session.inputs.talos, "path", None)
         text = ""
         if self.scratch is not None:
@@ -772,7 +795,7 @@ class Workspace:
     # --- build gates -------------------------------------------------------------
 
     def gates(self, chosen: Sequence[str] | str | None = None, *, explicit: bool = False,
-              progress: bool = False, unlisted: bool = False):
+              progress: bool = False, unlisted: bool = False) -> GateReport:
         """The build gates (olddefconfig, hardening, modules; default all) on the configs and module
         lists as they stand: a GateReport (talosnb.analyses.gates), made once per change. With
         ``explicit`` a gate the inputs can't run is an InputError instead of "not-run";

@@ -151,9 +151,10 @@ def context(session: Session) -> tuple[dict, str]:
     """The facts every command starts its output with: tree, toolchain, patches, version warnings."""
     checks = session.version_checks()
     patches = session.inputs.patches
-    payload = {"tree_version": session.tree_version, "toolchain": session.toolchain,
+    payload: dict[str, Any] = {"tree_version": session.tree_version, "toolchain": session.toolchain,
                "version_checks": [{"kind": c.kind, "level": c.level, "message": c.message} for c in checks],
                "patches": patches.as_list() if patches is not None else None}
+    assert session.inputs.kernel is not None   # a Session has one (Session.open checks)
     lines = [(f"kernel tree {session.tree_version} ({session.inputs.kernel.origin}), "
               f"toolchain {session.toolchain}")]
     if patches is not None and patches.patches:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from talosnb.analyses.compare import (
     STATUSES,
@@ -19,6 +20,9 @@ from talosnb.analyses.compare import (
 from talosnb.core.errors import InputError
 
 from .common import Result, common_options, context, open_session
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DIFFERENCES = ("differs", "amd64-only", "arm64-only")
 _SHOWN = ["symbol", "amd64", "arm64", "status", "menu"]
@@ -58,7 +62,7 @@ def _statuses(raw: list[str] | None) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def _filtered(args, df):
+def _filtered(args: argparse.Namespace, df: pd.DataFrame) -> pd.DataFrame:
     shown = by_status(df, *_statuses(args.status))
     if args.menu:
         shown = by_menu(shown, args.menu)
@@ -69,7 +73,7 @@ def _filtered(args, df):
     return shown
 
 
-def _need_both(args) -> None:
+def _need_both(args: argparse.Namespace) -> None:
     if args.arch != "all":
         raise InputError(f"{args.command} compares amd64 with arm64; --arch {args.arch} leaves one out",
                          hint="drop --arch (or pass --arch all)")

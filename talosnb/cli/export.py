@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> Result:
         cells = sum(1 for c in read_notebook(args.notebook).cells if c.cell_type == "code")
         bar = tqdm(total=cells + (1 if parameters else 0), desc="running cells", unit="cell", file=sys.stderr)
 
-        def on_cell(**_kwargs) -> None:
+        def on_cell(**_kwargs: object) -> None:
             bar.update(1)
     try:
         done = export_notebook(args.notebook, args.output, parameters=parameters, timeout=args.timeout,

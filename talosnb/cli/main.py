@@ -13,6 +13,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from talosnb import __version__
 from talosnb.core.errors import TalosnbError, TalosnbWarning, face
@@ -20,6 +21,9 @@ from talosnb.core.fileio import os_error, written_files
 
 from .common import ExitStatus, cli_name, emit
 from .registry import BY_NAME, COMMANDS
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 DEBUG_ENV = "TALOSNB_DEBUG"
 
@@ -66,11 +70,11 @@ class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGHUP, handled like Ctrl-C."""
 
 
-def _on_signal(signum, frame) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
     if issubclass(category, TalosnbWarning):
         print(f"talosnb: warning: {message}", file=sys.stderr)
     else:
@@ -155,7 +159,7 @@ def _flush_quietly() -> None:
         sys.stdout.flush()
 
 
-def _fail(args, name: str, e: TalosnbError, start: int) -> int:
+def _fail(args: argparse.Namespace | None, name: str, e: TalosnbError, start: int) -> int:
     written = _written_since(start)
     if getattr(args, "format", None) == "json":
         # scripts get an object on stdout too, whatever went wrong
@@ -170,7 +174,7 @@ def _fail(args, name: str, e: TalosnbError, start: int) -> int:
     return e.exit_code
 
 
-def _bug(args, name: str, e: BaseException) -> int:
+def _bug(args: argparse.Namespace | None, name: str, e: BaseException) -> int:
     import traceback
 
     frames = traceback.extract_tb(e.__traceback__)

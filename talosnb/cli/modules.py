@@ -9,6 +9,7 @@ nothing (nothing is written), 1 when a list has errors after the edit, else 0.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from talosnb.analyses.modules import ListEdit, findings_frame
 
@@ -49,6 +50,7 @@ def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple
     for finding in edit.warnings:
         text += f"warning {edit.arch:5} {finding.kind:16} {finding.entry}: added anyway: {finding.message}\n"
     text += f"{len(edit.errors)} error(s) in modules-{edit.arch}.txt after the edit\n"
+    row: Any   # pandas-stubs types itertuples() fields as any scalar: here the findings' str columns
     for row in findings_frame(edit.errors).itertuples():
         text += f"{row.level:7} {row.arch:5} {row.kind:16} {row.entry or ''}: {row.message}\n"
         if row.fix:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from talosnb.analyses.upgrade import SECTIONS
 
 from .common import Result, common_options, positive, refuse_toolchain_options
+
+if TYPE_CHECKING:
+    from talosnb.app.workspace import PendingFile
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -116,7 +120,7 @@ def run(args: argparse.Namespace) -> Result:
     return Result(payload, text, status)
 
 
-def _changes(pending) -> str:
+def _changes(pending: PendingFile) -> str:
     if pending.kind == "config":
         return f"{len(pending.lines)} line(s) change"
     count = sum(1 for line in pending.lines if line[:1] in "+-" and line[:3] not in ("+++", "---"))

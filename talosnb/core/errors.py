@@ -78,6 +78,8 @@ class RefusedError(TalosnbError):
     """A write refused to protect the user's data (exit 1, like other refusals)."""
 
     exit_code = 1
+    # set by a check that refuses with findings to show (the build gates' guard): what it found
+    guard_result: object
 
 
 class FileChangedError(RefusedError):

@@ -52,6 +52,7 @@ from .types import Expr
 
 if TYPE_CHECKING:
     from .config import Config
+    from .tree import KconfigTree
 
 # scripts/Kconfig.include: if-success = $(shell,{ $(1); } >/dev/null 2>&1 && echo "$(2)" || echo "$(3)")
 _IF_SUCCESS = re.compile(r'^\{ (?P<cmd>.*); \} >/dev/null 2>&1 && echo "(?P<then>.*)" \|\| echo "(?P<else>.*)"$',
@@ -573,9 +574,10 @@ class ProbeChange:
                 "new": self.new, "used_by": list(self.used_by)}
 
 
-def toolchain_symbols(config: Config) -> list[str]:
-    """The config's lines that record a toolchain answer: promptless symbols fed by a probe
-    (CC_VERSION_TEXT, CLANG_VERSION, PAHOLE_VERSION, CC_HAS_*, AS_HAS_*, LD_IS_LLD, ...)."""
+def toolchain_symbols(config: Config | KconfigTree) -> list[str]:
+    """The lines that record a toolchain answer, of a config or a parsed tree (both have the kconf):
+    promptless symbols fed by a probe (CC_VERSION_TEXT, CLANG_VERSION, PAHOLE_VERSION, CC_HAS_*,
+    AS_HAS_*, LD_IS_LLD, ...)."""
     kconf = config.kconf
     names = set()
     for users in getattr(kconf, "talosnb_probe_users", {}).values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -13,7 +14,7 @@ from talosnb.analyses import edit
 from . import text as words
 
 
-def _e(value) -> str:
+def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
@@ -125,6 +126,7 @@ def history_html(df: pd.DataFrame, limit: int = 20) -> str:
     if df is None or not len(df):
         return "<i>no commit changed this line</i>"
     rows = []
+    r: Any   # pandas-stubs types itertuples() fields as any scalar: here the history frame's columns
     for r in df.head(limit).itertuples():
         marks = [m for m, on in ((f"kernel bump {r.kernel_bump}", bool(r.kernel_bump)),
                                  ("reorder only", bool(r.reorder_only)), ("line moved", r.change == "moved")) if on]
@@ -136,7 +138,7 @@ def history_html(df: pd.DataFrame, limit: int = 20) -> str:
             + "".join(rows) + more + "</table>")
 
 
-def _line(value) -> str:
+def _line(value: str | None) -> str:
     return words.NO_LINE if value is None else (value if value != "" else '""')
 
 

@@ -6,6 +6,8 @@ parts fold into ``<details>`` blocks, which GitHub renders collapsed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from talosnb.analyses.change import KINDS, ChangeReport
 from talosnb.kconfig.info import TOP_LEVEL
 
@@ -13,13 +15,13 @@ from talosnb.kconfig.info import TOP_LEVEL
 FOLD = 15
 
 
-def cell(value) -> str:
+def cell(value: object) -> str:
     """Text for one table cell: pipes and backslashes escaped, newlines as spaces."""
     text = "" if value is None else str(value)
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
-def code(value) -> str:
+def code(value: object) -> str:
     """Inline code that survives backticks in the value."""
     text = cell(value)
     fence = "``" if "`" in text else "`"
@@ -42,7 +44,7 @@ def _fold(summary: str, body: str, rows: int) -> str:
     return f"<details><summary>{summary}</summary>\n\n{body}\n</details>\n"
 
 
-def _gate(counts) -> str:
+def _gate(counts: Mapping[str, int]) -> str:
     errors, warnings = counts.get("error", 0), counts.get("warning", 0)
     return f"{'pass' if not errors else '**FAIL**'} ({errors} error(s), {warnings} warning(s))"
 

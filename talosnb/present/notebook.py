@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +86,7 @@ def parameter_names(nb: nbformat.NotebookNode) -> list[str]:
     return names
 
 
-def _parameters_cell(nb):
+def _parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
     return next((c for c in nb.cells if c.cell_type == "code" and PARAMETERS_TAG in c.metadata.get("tags", [])),
                 None)
 
@@ -115,13 +115,13 @@ def inject_parameters(nb: nbformat.NotebookNode, parameters: Mapping[str, Any], 
 
 
 def execute(nb: nbformat.NotebookNode, folder: str | os.PathLike, *, timeout: int = 600,
-            kernel_name: str | None = None, on_cell=None, source: str = "notebook") -> None:
+            kernel_name: str | None = None, on_cell: Callable[..., object] | None = None, source: str = "notebook") -> None:
     """Run every cell in a fresh kernel started in `folder`; a failing cell is an InputError
     naming the cell and the error it raised."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    kwargs = {"kernel_name": kernel_name} if kernel_name else {}
+    kwargs: dict[str, Any] = {"kernel_name": kernel_name} if kernel_name else {}
     client = NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(folder)}},
                             on_cell_executed=on_cell, **kwargs)
     try:
@@ -180,9 +180,9 @@ def external_references(html_text: str) -> list[str]:
     return sorted(set(found))
 
 
-def export_notebook(path: str | os.PathLike, output: str | os.PathLike, *, parameters: Mapping[str, Any] = (),
+def export_notebook(path: str | os.PathLike, output: str | os.PathLike, *, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
                     timeout: int = 600, kernel_name: str | None = None, execute_cells: bool = True,
-                    on_cell=None, save_notebook: str | os.PathLike | None = None) -> dict:
+                    on_cell: Callable[..., object] | None = None, save_notebook: str | os.PathLike | None = None) -> dict:
     """Run `path` with `parameters` and write it as offline HTML to `output` (atomically).
 
     Returns what was done: cells run, widget outputs rendered statically, bytes written.

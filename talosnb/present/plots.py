@@ -7,18 +7,25 @@ displaying it) the same anywhere, headless or not.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from talosnb.analyses.compare import ARCHES, compare, summary, value_counts
 
+if TYPE_CHECKING:
+    from talosnb.analyses.edit import SessionLike
+    from talosnb.kconfig.config import Config
+
 # Differences: how each arch's config differs from the other's.
 DIFFERENCE_COLORS = {"differs": "#d95f02", "amd64-only": "#1b9e77", "arm64-only": "#7570b3"}
 VALUE_COLORS = {"y": "#1b9e77", "m": "#e6ab02", "n": "#bbbbbb"}
 
 
-def _frame(df_or_session) -> pd.DataFrame:
+def _frame(df_or_session: pd.DataFrame | SessionLike | Mapping[str, Config]) -> pd.DataFrame:
     if isinstance(df_or_session, pd.DataFrame):
         return df_or_session
     return compare(df_or_session)
@@ -30,7 +37,8 @@ def _figure(rows: int, columns: int = 1, width: float = 8.0) -> Figure:
     return fig
 
 
-def differences_by_menu(df_or_session, *, top: int | None = None) -> Figure:
+def differences_by_menu(df_or_session: pd.DataFrame | SessionLike | Mapping[str, Config], *,
+                        top: int | None = None) -> Figure:
     """Horizontal stacked bars: per top-level menu, symbols that differ, and that only one arch defines.
 
     Menus without a difference are left out; the rest are sorted by their total
@@ -38,7 +46,8 @@ def differences_by_menu(df_or_session, *, top: int | None = None) -> Figure:
     """
     counts = summary(_frame(df_or_session))[list(DIFFERENCE_COLORS)]
     counts = counts[counts.sum(axis=1) > 0]
-    order = sorted(counts.index, key=lambda menu: (-int(counts.loc[menu].sum()), menu))
+    # (pandas-stubs can't tell that .loc of one index label is a row, whose sum is a number)
+    order = sorted(counts.index, key=lambda menu: (-int(counts.loc[menu].sum()), menu))  # type: ignore[call-overload]
     if top is not None:
         order = order[:top]
     counts = counts.loc[order[::-1]]  # barh draws the first row at the bottom
@@ -62,7 +71,8 @@ def differences_by_menu(df_or_session, *, top: int | None = None) -> Figure:
     return fig
 
 
-def values_by_menu(df_or_session, *, menus: list[str] | None = None) -> Figure:
+def values_by_menu(df_or_session: pd.DataFrame | SessionLike | Mapping[str, Config], *,
+                   menus: list[str] | None = None) -> Figure:
     """One panel per arch: per top-level menu, the config's y, m and n ("is not set") lines, stacked.
 
     Menus where neither config has a y/m/n line are left out; `menus` picks

@@ -20,7 +20,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,11 @@ from talosnb.core.fileio import atomic_write
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
+
+    from talosnb.analyses.change import ChangeReport
+    from talosnb.analyses.gates import GateReport
+    from talosnb.analyses.upgrade import UpgradeReport
+    from talosnb.app.session import Session
 
 
 class Html(str):
@@ -74,17 +79,17 @@ document.querySelectorAll("input.filter").forEach(function (box) {
 """
 
 
-def _e(value) -> str:
+def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _is_missing(value) -> bool:
+def _is_missing(value: object) -> bool:
     import pandas as pd
 
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if _is_missing(value):
         return ""
     if isinstance(value, bool):
@@ -129,7 +134,7 @@ def figure_html(fig: Figure, alt: str) -> str:
             f"<figcaption>{_e(alt)}</figcaption></figure>\n")
 
 
-def _body_html(body, anchor: str) -> str:
+def _body_html(body: pd.DataFrame | Figure | Html | str, anchor: str) -> str:
     import pandas as pd
     from matplotlib.figure import Figure
 
@@ -154,10 +159,11 @@ def _anchor(title: str, used: set[str]) -> str:
     return anchor
 
 
-def _inputs_table(session) -> pd.DataFrame:
+def _inputs_table(session: Session) -> pd.DataFrame:
     import pandas as pd
 
     inputs = session.inputs
+    assert inputs.kernel is not None   # a Session has one (Session.open checks)
     rows = [("kernel tree", f"Linux {session.tree_version}", str(inputs.kernel.origin))]
     rows.append(("pkgs checkout", "embedded sample" if inputs.sample else "",
                  str(inputs.pkgs.path) if inputs.pkgs else "not given"))
@@ -172,7 +178,7 @@ def _inputs_table(session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["input", "what", "where"])
 
 
-def _checks_html(session) -> str:
+def _checks_html(session: Session) -> str:
     items = []
     for check in session.version_checks():
         cls = "mismatch" if check.kind == "mismatch" else "note"
@@ -193,7 +199,7 @@ _ONLY_COLUMNS = ["symbol", "defined", "amd64", "arm64", "type", "prompt", "menu_
 _GATE_FINDING_COLUMNS = ["level", "gate", "arch", "kind", "entry", "where", "message", "fix"]
 
 
-def gates_html(report) -> Html:
+def gates_html(report: GateReport) -> Html:
     """The build gates (a :class:`~talosnb.analyses.gates.GateReport`): each gate's status per arch,
     every finding with its fix, and kernel-hardening-checker's whole table for both arches."""
     import pandas as pd
@@ -226,8 +232,8 @@ def gates_html(report) -> Html:
     return Html(out)
 
 
-def report_html(session, *, frame: pd.DataFrame | None = None, sections: Iterable[Section] = (),
-                title: str | None = None, gates=None) -> str:
+def report_html(session: Session, *, frame: pd.DataFrame | None = None, sections: Iterable[Section] = (),
+                title: str | None = None, gates: GateReport | None = None) -> str:
     """The report as one HTML document (see the module docstring); with ``gates`` (a GateReport
     of talosnb.analyses.gates.run_gates) also a "Build gates" section."""
     import pandas as pd
@@ -296,8 +302,8 @@ def _page(title: str, parts: list[tuple[str, str, str]], intro: str = "") -> str
             f"<script>{_SCRIPT}</script>\n</body>\n</html>\n")
 
 
-def write_report(session, path: str | os.PathLike, *, frame: pd.DataFrame | None = None,
-                 sections: Iterable[Section] = (), title: str | None = None, gates=None) -> Path:
+def write_report(session: Session, path: str | os.PathLike, *, frame: pd.DataFrame | None = None,
+                 sections: Iterable[Section] = (), title: str | None = None, gates: GateReport | None = None) -> Path:
     """Write the report to `path` atomically (a reader never sees half a file); returns the path.
 
     `frame` is a comparison already made (compare(session)); `sections` adds
@@ -315,13 +321,13 @@ def _value(value: str | None) -> str:
     return "(no line)" if value is None else (value if value != "" else '""')
 
 
-def _gate_state(counts) -> str:
+def _gate_state(counts: Mapping[str, int]) -> str:
     errors, warnings = counts.get("error", 0), counts.get("warning", 0)
     state = '<span class="pass">pass</span>' if not errors else '<span class="fail">FAIL</span>'
     return f"{state} ({errors} error(s), {warnings} warning(s))"
 
 
-def _side_by_side(report, kinds: tuple[str, ...], anchor: str) -> str:
+def _side_by_side(report: ChangeReport, kinds: tuple[str, ...], anchor: str) -> str:
     """Per top-level menu, one row per symbol with each arch's old -> new and reason."""
     arches = list(report.arches)
     by_menu: dict[str, dict[str, dict]] = {}
@@ -359,7 +365,7 @@ def _side_by_side(report, kinds: tuple[str, ...], anchor: str) -> str:
     return "".join(out)
 
 
-def change_report_html(report, *, title: str | None = None) -> str:
+def change_report_html(report: ChangeReport, *, title: str | None = None) -> str:
     """A ChangeReport (talosnb.analyses.change) as one self-contained HTML document."""
     from talosnb.analyses.change import KINDS
 
@@ -438,14 +444,14 @@ def change_report_html(report, *, title: str | None = None) -> str:
     return _page(title, parts, intro)
 
 
-def write_change_report(report, path: str | os.PathLike, *, title: str | None = None) -> Path:
+def write_change_report(report: ChangeReport, path: str | os.PathLike, *, title: str | None = None) -> Path:
     """Write the change report's HTML to `path` atomically; returns the path."""
     atomic_write(path, change_report_html(report, title=title))
     return Path(path)
 
 
 
-def upgrade_html(report) -> Html:
+def upgrade_html(report: UpgradeReport) -> Html:
     """A kernel upgrade (a :class:`~talosnb.analyses.upgrade.UpgradeReport`), for the report's
     sections: the summary and what could not be computed, then each part of the report as a
     filterable table; the why-not tree of every choice not honoured in a collapsed block."""

@@ -11,11 +11,18 @@ tristate ends as.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome
 from talosnb.core import dotconfig
 from talosnb.core.errors import opt
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from talosnb.kconfig.explain import Reason
+    from talosnb.kconfig.toolchain import ProbeChange
 
 #: how an absent config line reads in tables and cascades
 NO_LINE = "(no line)"
@@ -52,7 +59,7 @@ def cascade_line(change: edit.CascadeChange) -> str:
 TOOLCHAIN_HEADING = "toolchain (re-recorded as if made with that toolchain):"
 
 
-def probe_line(change) -> str:
+def probe_line(change: ProbeChange) -> str:
     """One re-recorded toolchain answer (a toolchain.ProbeChange): the probe, old -> new, and the lines
     it feeds (a yes/no probe: what it runs)."""
     def shown(value: str) -> str:
@@ -67,7 +74,7 @@ def probe_line(change) -> str:
     return f"{label}: {shown(change.old)} -> {shown(change.new)}" + (f"  ({note})" if note else "")
 
 
-def toolchain_lines(changes) -> list[str]:
+def toolchain_lines(changes: Sequence[ProbeChange]) -> list[str]:
     """The heading and one line per re-recorded answer (empty when none was)."""
     if not changes:
         return []
@@ -110,20 +117,20 @@ def refusal_head(refusal: edit.Refusal) -> str:
     return f"{refusal.assignment} can't take effect: it ends as {ends_as(refusal.got, kind)}"
 
 
-def reason_line(reason) -> str:
+def reason_line(reason: Reason) -> str:
     where = f" ({reason.where})" if reason.where else ""
     mark = " [fixed: no assignment changes it]" if reason.fixed else ""
     return reason.text + where + mark
 
 
-def reason_lines(reason, indent: int = 0) -> list[str]:
+def reason_lines(reason: Reason, indent: int = 0) -> list[str]:
     out = ["  " * indent + "- " + reason_line(reason)]
     for child in reason.children:
         out += reason_lines(child, indent + 1)
     return out
 
 
-def _range_reason(refusal: edit.Refusal | None):
+def _range_reason(refusal: edit.Refusal | None) -> Reason | None:
     if refusal is None:
         return None
     return next((r for r in refusal.reasons if getattr(r, "kind", "") == "range"), None)
@@ -136,6 +143,7 @@ def fix_head(fix: edit.Fix, refusal: edit.Refusal | None = None) -> str:
                 + f"  ({fix.tried} candidate(s) tried)")
     out_of_range = _range_reason(refusal)
     if out_of_range is not None:
+        assert refusal is not None and out_of_range.bounds is not None   # a range reason has its bounds
         low, high = out_of_range.bounds
         where = f" ({out_of_range.where})" if out_of_range.where else ""
         return (f"no fix: {refusal.assignment.value} is outside the range {low}..{high} in force here{where}; "
@@ -149,7 +157,7 @@ def side_effects(fix: edit.Fix, limit: int = 40) -> list[str]:
     """The fix's cascade, what gets built (or stops being built) first; 'is not set'-only lines last."""
     if not fix.cascade:
         return []
-    def quiet(c) -> bool:
+    def quiet(c: edit.CascadeChange) -> bool:
         return (c.old or "n") == "n" and (c.new or "n") == "n"
     shown = sorted(fix.cascade, key=lambda c: (quiet(c), c.reason not in ("requested", "set by the fix"),
                                                c.symbol))
@@ -190,6 +198,7 @@ def refusal_text(refusal: edit.Refusal) -> str:
 
 def fix_button_label(arch: str, refusal: edit.Refusal) -> str:
     """What the button applying a verified fix says."""
+    assert refusal.fix is not None   # the button is made for a refusal with a verified fix
     fix = " ".join(str(a) for a in [*refusal.fix.assignments, refusal.assignment])
     return f"apply verified fix on {arch}: {fix}"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -29,6 +29,9 @@ from talosnb.present.html import (
     _e,
     frame_html,
 )
+
+if TYPE_CHECKING:
+    import os
 
 
 def in_notebook() -> bool:
@@ -58,7 +61,7 @@ _STATIC_STYLE = ("<style>.talosnb-static{border:1px dashed #bbb;padding:6px;marg
                  ".talosnb-static .talosnb-tab{font-weight:bold}</style>")
 
 
-def _hidden(widget) -> bool:
+def _hidden(widget: widgets.Widget) -> bool:
     layout = getattr(widget, "layout", None)
     return layout is not None and (layout.display == "none" or layout.visibility == "hidden")
 
@@ -68,7 +71,7 @@ def _field(description: str, value_html: str) -> str:
     return f"<span class='talosnb-field'>{label}{value_html}</span>"
 
 
-def _options_html(widget, selected: tuple) -> str:
+def _options_html(widget: widgets.Widget, selected: tuple) -> str:
     labels = list(getattr(widget, "_options_labels", ()) or ())
     values = list(getattr(widget, "_options_values", ()) or ())
     items = []
@@ -165,8 +168,8 @@ class StaticRendering:
         children = getattr(self, "children", ())
         return "".join(static_html(child) for child in children)
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]  # a mixin: the widget class has it
         bundle["text/html"] = (f"{_STATIC_STYLE}<div class='{STATIC_CLASS}' data-view='{_e(type(self).__name__)}'>"
                                f"{self.static_html()}</div>")
         return bundle
@@ -209,8 +212,8 @@ class NotebookSteps:
         print(text)
 
 
-def open_workspace(pkgs=None, talos=None, kernel_src=None, arch: str | None = "all", *,
-                   progress: bool = True, **options) -> Workspace:
+def open_workspace(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None, kernel_src: str | os.PathLike | None = None, arch: str | None = "all", *,
+                   progress: bool = True, **options: Any) -> Workspace:
     """:meth:`Workspace.open` with a progress bar when run in a notebook (``progress=False``: none).
 
     Empty arguments mean the embedded sample (worked on through a scratch copy);
@@ -234,7 +237,7 @@ def workspace_of(session: Session | Workspace | None, inputs: dict[str, Any]) ->
 class Pager(StaticRendering, widgets.VBox):
     """A DataFrame shown a page at a time, with previous/next buttons."""
 
-    def __init__(self, page_size: int = 25, **kwargs) -> None:
+    def __init__(self, page_size: int = 25, **kwargs: Any) -> None:
         self.page_size = page_size
         self.page = 0
         self.frame = pd.DataFrame()
@@ -290,7 +293,7 @@ class _View(StaticRendering, widgets.VBox):
 
     TAB_TITLE = ""
 
-    def __init__(self, workspace: Workspace, children=(), *, auto: bool = True, **kwargs) -> None:
+    def __init__(self, workspace: Workspace, children: Iterable[widgets.Widget] = (), *, auto: bool = True, **kwargs: Any) -> None:
         super().__init__(list(children), **kwargs)
         self.workspace = workspace
         self.auto = auto
@@ -315,7 +318,7 @@ def _replace_children(box: widgets.Box, children: list, keep: Iterable = ()) -> 
     box.children = tuple(children)
     kept = {id(w) for w in keep} | {id(w) for w in children}
 
-    def close(widget) -> None:
+    def close(widget: widgets.Widget) -> None:
         if id(widget) in kept:
             return
         for child in getattr(widget, "children", ()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -117,7 +118,7 @@ class ExploreView(_View):
             if keep in [v for _, v in options]:
                 self.results.value = keep
 
-    def _picked(self, change) -> None:
+    def _picked(self, change: dict[str, Any]) -> None:
         if change["new"]:
             self.show(change["new"])
 
@@ -176,7 +177,8 @@ class ExploreView(_View):
             self.path_box.children = (widgets.HTML("<b>menu:</b> " + "; ".join(_e(p) for p in sorted(paths))),)
             return
         name = panel["symbol"]
-        self.path_box.children = tuple(menu_path_buttons(panel, lambda path: self.on_open_tree(name, path)))
+        # (checked above: mypy does not carry the narrowing of self.on_open_tree into the lambda)
+        self.path_box.children = tuple(menu_path_buttons(panel, lambda path: self.on_open_tree(name, path)))  # type: ignore[misc]
 
     def _build_controls(self, panel: dict) -> None:
         arches = [a for a, side in panel["arches"].items() if side is not None]
@@ -236,6 +238,7 @@ class ExploreView(_View):
     def set_value(self, target: str, value: str, *, ignore_module_list: bool = False) -> EditOutcome | dict:
         """Set the shown symbol on one arch ("amd64") or on every arch defining it ("both")."""
         arches = None if target == "both" else [target]
+        assert self.symbol is not None   # the controls that call this exist once a symbol is shown
         try:
             changes = self.workspace.set([edit.Assignment(self.symbol, value)], arches=arches,
                                          ignore_module_list=ignore_module_list)

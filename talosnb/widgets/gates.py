@@ -3,19 +3,27 @@ fix buttons, and kernel-hardening-checker's whole table with filters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 import pandas as pd
 
+from talosnb.analyses.edit import ChangeSet
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import _TABLE_STYLE, _e, change_html
 
 from .base import Pager, _error_html, _View
 
-_STATUS_STYLE = {"pass": "background:#efe;color:#060", "fail": "background:#fee;color:#a00;font-weight:bold",
-                 "not-run": "color:#777"}
+if TYPE_CHECKING:
+    from talosnb.analyses.findings import Finding
+    from talosnb.analyses.gates import GateReport
+
+# (a gate with no status on an arch looks up None: no style)
+_STATUS_STYLE: dict[str | None, str] = {"pass": "background:#efe;color:#060",
+                                        "fail": "background:#fee;color:#a00;font-weight:bold",
+                                        "not-run": "color:#777"}
 
 
 class GatesView(_View):
@@ -71,7 +79,7 @@ class GatesView(_View):
 
     # --- what the view shows ------------------------------------------------
 
-    def report(self):
+    def report(self) -> GateReport | None:
         """The workspace's gate report for the chosen gates (None when it could not be made)."""
         try:
             report = self.workspace.gates(list(self.gate_choice.value))
@@ -85,6 +93,7 @@ class GatesView(_View):
         super().refresh()
         report = self.report()
         if report is None:
+            assert self.error is not None   # report() keeps why it could not make one
             self.summary.value = _error_html(self.error)
             self.findings_list.options = []
             self.table.show(pd.DataFrame())
@@ -129,7 +138,7 @@ class GatesView(_View):
             self.findings_list.value = self._shown.index(previous)
         self._show_finding()
 
-    def finding(self):
+    def finding(self) -> Finding | None:
         """The selected finding (a Finding), or None."""
         index = self.findings_list.value
         shown = getattr(self, "_shown", [])
@@ -182,7 +191,7 @@ class GatesView(_View):
 
     # --- actions -----------------------------------------------------------
 
-    def apply_fix(self) -> dict:
+    def apply_fix(self) -> Mapping[str, ChangeSet]:
         """Apply the selected finding's verified fix on its arch (through the workspace, undoable)."""
         finding = self.finding()
         if finding is None or not finding.details.get("assignments"):
@@ -205,7 +214,7 @@ class GatesView(_View):
             self.on_open_symbol(finding.symbols[0])
 
 
-def _summary_html(report) -> str:
+def _summary_html(report: GateReport) -> str:
     from talosnb.analyses.gates import GATE_TITLES
 
     arches = list(dict.fromkeys(r.arch for r in report.results))

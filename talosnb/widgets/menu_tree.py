@@ -12,7 +12,7 @@ Clicking a value cycles it like the space bar in menuconfig, through
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anywidget
@@ -137,7 +137,7 @@ class TreeWidget(anywidget.AnyWidget):
     _esm = _ESM
     _css = _CSS
     arches = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    rows = traitlets.List().tag(sync=True)
+    rows: traitlets.List[dict] = traitlets.List().tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
     scroll_to = traitlets.Int(-1).tag(sync=True)
     generation = traitlets.Int(0).tag(sync=True)   # bumped after every change, so the view draws once
@@ -164,7 +164,7 @@ class MenuTreeView(_View):
         self.tree: MenuTree = workspace.menu_tree()
         self.expanded: set[int] = set()
         self.selected_symbol: str | None = None
-        self.last_changes: dict[str, edit.ChangeSet] = {}
+        self.last_changes: Mapping[str, edit.ChangeSet] = {}
         self.timings: list[tuple[str, float]] = []     # (event, seconds) of each handled click, newest last
         self._rows_cache: tuple[tuple, dict[int, dict]] | None = None
         self.mode = widgets.ToggleButtons(options=[(FILTER_LABELS[f], f) for f in FILTERS], value="visible",
@@ -297,7 +297,7 @@ class MenuTreeView(_View):
 
     # --- actions (what a click does) --------------------------------------------------
 
-    def _message(self, _widget, content, _buffers) -> None:
+    def _message(self, _widget: object, content: Any, _buffers: list) -> None:   # JSON from the frontend
         start = time.perf_counter()
         event, row_id = content.get("event"), content.get("id")
         if event == "expand":
@@ -345,6 +345,7 @@ class MenuTreeView(_View):
         self.view.selected = row_id
         row = self.tree.rows[row_id]
         if row.kind == "symbol":
+            assert row.name is not None   # a symbol row has its symbol's name
             self.show_symbol(row.name, scroll=False)
         else:
             self.selected_symbol = None
@@ -362,17 +363,19 @@ class MenuTreeView(_View):
         self.panel.value = symbol_panel_html(panel)
         self.explore_button.disabled = self.on_open_symbol is None
         self.explore_button.description = f"edit {name} in Explore"
-        self.path_box.children = tuple(menu_path_buttons(panel, lambda path, n=name: self.reveal(n, path)))
+        self.path_box.children = tuple(menu_path_buttons(panel, lambda path: self.reveal(name, path)))
 
-    def toggle(self, row_id: int, arch: str) -> dict[str, edit.ChangeSet]:
+    def toggle(self, row_id: int, arch: str) -> Mapping[str, edit.ChangeSet]:
         """Cycle a row's value on one arch (menuconfig's space bar) through Workspace.set."""
         row = self.tree.rows[row_id]
         cell = self._row_data(row_id)["cells"].get(arch)
         if row.kind != "symbol" or cell is None or not cell["next"]:
             return {}
+        assert row.name is not None   # a symbol row has its symbol's name
         return self.set_value(row.name, cell["next"], arch, row_id=row_id)
 
-    def set_value(self, name: str, value: str, arch: str, *, row_id: int | None = None) -> dict:
+    def set_value(self, name: str, value: str, arch: str, *,
+                  row_id: int | None = None) -> Mapping[str, edit.ChangeSet]:
         try:
             changes = self.workspace.set([edit.Assignment(name, value)], arches=[arch])
         except TalosnbError as e:
@@ -438,7 +441,7 @@ class MenuTreeView(_View):
         return "\n".join(lines)
 
 
-def menu_path_buttons(panel: dict, on_click: Callable[[list[str]], None]) -> list[widgets.Widget]:
+def menu_path_buttons(panel: dict, on_click: Callable[[list[str]], object]) -> list[widgets.Widget]:
     """The menu path of each place a symbol is defined, as buttons that open the tree there."""
     paths: list[tuple[str, ...]] = []
     for side in panel["arches"].values():

@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from talosnb.analyses.edit import Assignment
-from talosnb.app.workspace import HistoryEntry, Workspace
+from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core import dotconfig
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
@@ -140,7 +140,8 @@ class ModulesView(_View):
         shown = self.filtered().head(500)
         previous = self.findings_list.value
         kinds = max((len(k) for k in shown["kind"]), default=4) if len(shown) else 4
-        options = [(f"{r.level:7} {r.arch:5} {r.kind:{kinds}} {r.entry or ''}", i)
+        # (pandas-stubs types itertuples() fields as any scalar, bytes included: these are str columns)
+        options = [(f"{r.level:7} {r.arch:5} {r.kind:{kinds}} {r.entry or ''}", i)  # type: ignore[str-bytes-safe]
                    for i, r in zip(shown.index, shown.itertuples(), strict=True)]
         self.findings_list.options = options
         if previous in shown.index:
@@ -204,12 +205,13 @@ class ModulesView(_View):
             except TalosnbError as e:
                 self.detail.value += _error_html(e)
 
-    def apply_fix(self):
+    def apply_fix(self) -> EditOutcome | None:
         """Apply the selected finding's fix (its CONFIG_ assignments) on its arch, through Workspace.set."""
         row = self.finding()
         fix = fix_assignments(row["fix"]) if row is not None else []
         if not fix:
             return None
+        assert row is not None   # no row, no fix
         try:
             outcome = self.workspace.set(fix, arches=[row["arch"]])
         except TalosnbError as e:

@@ -4,6 +4,7 @@ or rejected; the write, through the same call as ``talosnb upgrade --write``."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -18,11 +19,19 @@ from talosnb.present.html import _TABLE_STYLE, _e
 
 from .base import NotebookSteps, Pager, StaticRendering, _error_html, _replace_children, _View, in_notebook
 
+if TYPE_CHECKING:
+    import os
+
+    from talosnb.analyses.upgrade import UpgradeReport
+    from talosnb.app.workspace import SaveResult
+
 ANY = "(any)"
 COLUMNS = ["section", "level", "arch", "kind", "entry", "menu", "message", "where", "fix"]
 
 
-def open_upgrade(pkgs=None, talos=None, kernel_src=None, *, progress: bool = True, **options) -> Upgrade:
+def open_upgrade(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
+                 kernel_src: str | os.PathLike | None = None, *, progress: bool = True,
+                 **options: Any) -> Upgrade:
     """:meth:`Upgrade.open` with a progress bar when run in a notebook (``progress=False``: none).
 
     Empty inputs mean the embedded sample moving to its next release (on a scratch copy);
@@ -87,7 +96,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
 
     # --- showing ------------------------------------------------------------------
 
-    def show(self, report) -> None:
+    def show(self, report: UpgradeReport) -> None:
         self.report = report
         lines = report.summary_lines()
         self.summary.value = _TABLE_STYLE + "<pre>" + _e("\n".join(lines)) + "</pre>"
@@ -155,7 +164,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
         keys = {e.key for e in self.report.edits()}
         return [key for key, box in self._checks.items() if box.value and key in keys]
 
-    def write(self):
+    def write(self) -> SaveResult | None:
         """Upgrade.write with the checked edits (what ``talosnb upgrade --write`` does); shows what was
         written, or why nothing was, in red."""
         try:
@@ -191,6 +200,7 @@ class UpgradeTab(_View):
     def start(self) -> UpgradeView | None:
         """Upgrade.open over the workbench's checkouts (its scratch copy, if it works on one)."""
         inputs = self.workspace.session.inputs
+        assert inputs.pkgs is not None and inputs.kernel is not None   # a Session has both (Session.open checks)
         talos = inputs.talos.path if inputs.talos is not None else None
         given = self.to_kernel_src.value.strip()
         to_kernel_src = Path(given) if given else sample_dir() / SAMPLE_NEXT if inputs.sample else None
