@@ -416,3 +416,16 @@ def test_random_seeds_are_stable():
     """A case is named by its seed (failures can be replayed)."""
     assert make_case("fuzz-7.2-1").kconfig == make_case("fuzz-7.2-1").kconfig
     assert random.Random("x").random() == random.Random("x").random()
+
+
+@pytest.mark.parametrize("command", ["get", "why"])
+def test_a_transitional_symbol_is_explained_not_a_crash(trees, tmp_path, command):
+    """7.x's `transitional` symbols (CFI_CLANG became CFI) are read from old configs, never written:
+    looking one up says so, with its definition, exit 2."""
+    env = {**os.environ, "TALOSNB_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "talosnb", command, "CFI_CLANG", "--pkgs",
+                             str(DATA["main"] / "pkgs"), "--kernel-src", str(trees["7.2"])],
+                            capture_output=True, text=True, env=env, check=False, cwd=ROOT)
+    assert result.returncode == 2, result.stderr
+    assert "CONFIG_CFI_CLANG is transitional in the 7.2.12 tree" in result.stderr
+    assert "arch/Kconfig:" in result.stderr and "Traceback" not in result.stderr

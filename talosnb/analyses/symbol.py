@@ -177,12 +177,14 @@ def arch_panel(config: Config, name: str) -> dict | None:
 def symbol_panel(configs: Mapping[str, Config], name: str) -> dict:
     """The panel of a symbol on every loaded arch: {symbol, type, prompt, help, arches: {arch:
     arch_panel or None}, same_definitions}. Raises InputError (with "did you mean") when no arch
-    defines it."""
+    defines it, and when it is transitional on every arch."""
     name = name.strip().removeprefix("CONFIG_")
     arches = {arch: arch_panel(config, name) for arch, config in configs.items()}
     defined = [p for p in arches.values() if p is not None]
     if not defined:
-        next(iter(configs.values())).symbol(name)   # raises, with "did you mean"
+        config = next(iter(configs.values()))
+        config.symbol(name)   # raises, with "did you mean"
+        raise config.transitional_error(name)   # still here: transitional on every arch
     first = defined[0]
     prompt = next((d["prompt"] for p in defined for d in p["definitions"] if d["prompt"]), None)
     helps = {p["help"] for p in defined}

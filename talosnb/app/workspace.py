@@ -337,9 +337,9 @@ class Workspace:
             per_arch[arch] = info
             base = base or info
         if base is None:
-            next(iter(self.configs.values())).symbol(name)   # raises, with "did you mean"
-            # still here: transitional on every arch (what `{**None}` raised)
-            raise TypeError(f"CONFIG_{name} is transitional on every loaded arch: no symbol view")
+            config = next(iter(self.configs.values()))
+            config.symbol(name)   # raises, with "did you mean"
+            raise config.transitional_error(name)   # still here: transitional on every arch
         return {**base, "arches": per_arch}
 
     def symbol_panel(self, name: str) -> dict:

@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> Result:
             continue
         info = editor.why(name, value, fix_budget=args.budget)
         panel = arch_panel(editor.config, name)
-        if panel is None:   # transitional on this arch (what indexing None below raised)
-            raise TypeError(f"CONFIG_{name} is transitional on {arch}: no symbol panel")
+        if panel is None:   # transitional on this arch
+            raise editor.config.transitional_error(name)
         entry = {k: info[k] for k in ("symbol", "arch", "type", "value", "visible", "prompt", "defined_at",
                                       "depends_on", "selected_by", "implied_by", "reason", "assignable")}
         entry["defined"] = True

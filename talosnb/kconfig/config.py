@@ -245,6 +245,15 @@ class Config:
         """The tree's `transitional` symbols: read from an old .config, never written (Linux 7.x)."""
         return frozenset(getattr(self.kconf, "transitional_syms", ()))
 
+    def transitional_error(self, name: str) -> InputError:
+        """What to say when a transitional symbol is looked up as if it were a setting."""
+        sym = self.kconf.syms[name.removeprefix("CONFIG_")]
+        where = f"{sym.nodes[0].filename}:{sym.nodes[0].linenr}" if sym.nodes else None
+        return InputError(f"CONFIG_{sym.name} is transitional in the {self.tree.version} tree: Kconfig reads its "
+                          "line from an older config to set the symbol that replaced it, and never writes it",
+                          where=where, hint=f"look for its replacement: the symbols whose default reads "
+                                            f"{sym.name} (talosnb search {sym.name})")
+
     def is_kernel_symbol(self, sym: kconfiglib.Symbol) -> bool:
         """A symbol of the tree a person can see and set: defined, not one of talosnb's probe
         placeholders, not transitional."""
