@@ -297,7 +297,7 @@ def test_a_blocked_option_names_what_blocks_it(trees, tmp_path, checker_v110):
     (cfi,) = report.findings
     assert (cfi.entry, cfi.kind, cfi.details["verdict"]) == ("CONFIG_CFI_CLANG", "hardening-blocked", "blocked")
     assert cfi.details["check_result"] == 'FAIL: CONFIG_CC_IS_CLANG is not "y"'
-    assert "CC_IS_CLANG = n: fixed for this arch and toolchain" in cfi.message
+    assert "CC_IS_CLANG = n: fixed for this arch and toolchain" in cfi.message, cfi.message
     assert cfi.where == "init/Kconfig:27"                                # config CC_IS_CLANG
     texts = json.dumps(cfi.details["why_not"])
     assert "-fsanitize=kcfi" in texts and "arch/Kconfig:824" in texts    # the probe behind CFI_CLANG's prompt

@@ -42,6 +42,7 @@ from talosnb.core.errors import InputError
 from talosnb.core.paths import ENV_HARDENING_CHECKER
 from talosnb.core.versions import VersionCheck
 from talosnb.inputs import hardening
+from talosnb.kconfig import toolchain
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.explain import Reason, assumed_probe_users, cascade_reason, location, value_reason
@@ -443,6 +444,9 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
     assignments = _checker_assignments(config, wanted)
     if isinstance(assignments, _Verdict):
         return assignments
+    fixed = _toolchain_blocked(config, editor, assignments)
+    if fixed is not None:
+        return fixed
     if editor is None:
         return _Verdict("fixable", assignments, where=location(config.kconf.syms[name]))
     if absent:
@@ -450,6 +454,27 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
         if isinstance(assignments, _Verdict):
             return assignments
     return _tried(config, editor, name, assignments, fix_budget)
+
+
+def _toolchain_blocked(config: Config, editor: Editor | None, assignments: list[Assignment]) -> _Verdict | None:
+    """Blocked when the check wants another value of a toolchain line (CC_IS_CLANG=y on a gcc config):
+    the build's compiler decides it, and a hardening fix doesn't change the compiler (set/merge can
+    re-record such a line on purpose). The why-not tree of the other assignments comes with it."""
+    lines = set(toolchain.toolchain_symbols(config)) if config.tree.mode == "recorded" else set()
+    changed = [a for a in assignments if a.symbol in lines and config.kconf.syms[a.symbol].str_value != a.value]
+    if not changed:
+        return None
+    sym = config.kconf.syms[changed[0].symbol]
+    others = [a for a in assignments if a not in changed]
+    why_not = []
+    if editor is not None and others:
+        why_not = [r.as_dict() for refusal in editor.set(others, dry_run=True, fix=False).refusals
+                   for r in refusal.reasons]
+    return _Verdict("blocked", where=location(sym),
+                    params={"why": f"{sym.name} = {sym.str_value}: fixed for this arch and toolchain (a line "
+                                   "the config's compiler decides; give it with set to re-record the toolchain)",
+                            "fix": "no verified fix (it needs another compiler)"},
+                    details={"why_not": why_not})
 
 
 def _checker_assignments(config: Config, wanted: list[tuple[str, str]]) -> list[Assignment] | _Verdict:
