@@ -40,6 +40,8 @@ COMMANDS: tuple[Command, ...] = (
             "the commits that changed a symbol's config line (git history of the pkgs checkout)"),
     Command("report", "talosnb.cli.report",
             "write a self-contained HTML report of the comparison, or what a change does (--base REF)"),
+    Command("hardware", "talosnb.cli.hardware",
+            "devices (talosctl, lspci, lsusb, IDs) -> the drivers that claim them, their symbols and list entries"),
     Command("upgrade", "talosnb.cli.upgrade",
             "move the configs and module lists to a new kernel: what changes, explained; --write applies it"),
 )
