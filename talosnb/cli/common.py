@@ -96,6 +96,10 @@ def gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hardening-checker", metavar="DIR|TARBALL",
                         help="kernel-hardening-checker folder or .tar.gz for the hardening gate (default: "
                              "$TALOSNB_HARDENING_CHECKER, else the Pkgfile's kspp_ref when already downloaded)")
+    parser.add_argument("--workload", action="append", default=[], metavar="NAME",
+                        help="the workloads whose kernel requirements a change must not break (repeat or "
+                             "comma-separate; default: every profile of talosnb requirements --list); a broken "
+                             "one is a warning, or with --strict a refusal")
 
 
 def positive(text: str) -> int:
@@ -128,7 +132,20 @@ def open_workspace(args: argparse.Namespace) -> Workspace:
     """The Workspace over the inputs the options name: the rules every write obeys live there."""
     from talosnb.app.workspace import Workspace
 
-    return Workspace(open_session(args), hardening_checker=getattr(args, "hardening_checker", None))
+    ws = Workspace(open_session(args), hardening_checker=getattr(args, "hardening_checker", None))
+    # set/merge (the commands with --strict): the workloads their guard watches
+    workloads = workload_names(getattr(args, "workload", None) or []) if hasattr(args, "strict") else []
+    if workloads:
+        from talosnb.analyses import requirements
+
+        requirements.select(requirements.load_profiles(), workloads)     # an unknown name: exit 2
+        ws.workloads = workloads
+    return ws
+
+
+def workload_names(values: list[str]) -> list[str]:
+    """--workload NAME (repeated, or comma-separated) as a list."""
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
 
 def refuse_toolchain_options(args: argparse.Namespace, what: str) -> None:
