@@ -12,6 +12,7 @@ ENV_PKGS = "TALOSNB_PKGS"
 ENV_TALOS = "TALOSNB_TALOS"
 ENV_KERNEL_SRC = "TALOSNB_KERNEL_SRC"
 ENV_CACHE_DIR = "TALOSNB_CACHE_DIR"
+ENV_CONFIG_DIR = "TALOSNB_CONFIG_DIR"
 ENV_KERNEL_MIRROR = "TALOSNB_KERNEL_MIRROR"
 # kernel-hardening-checker: a folder or tarball to use, or where to download it from
 ENV_HARDENING_CHECKER = "TALOSNB_HARDENING_CHECKER"
@@ -26,6 +27,17 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("talosnb"))
+
+
+def config_dir() -> Path:
+    """talosnb's own settings folder (the cache's key lives there): $TALOSNB_CONFIG_DIR, else the
+    platform's user config folder (~/.config/talosnb)."""
+    env = os.environ.get(ENV_CONFIG_DIR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("talosnb"))
 
 
 def data_dir() -> Path:
