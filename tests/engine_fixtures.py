@@ -187,7 +187,7 @@ def engine_cache_env(engine_cache, engine_config, monkeypatch):
 
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-INPUT_VARIABLES = ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC")
+INPUT_VARIABLES = ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS")
 
 
 def open_session(cache: Path, **inputs):
