@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from talosnb.inputs.checkouts import TalosCheckout
+    from talosnb.inputs.checkouts import ExtensionsCheckout, TalosCheckout
     from talosnb.inputs.resolve import Inputs
 
     from .modules import VerifyFix
@@ -846,9 +846,26 @@ def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit:
                 mine = [replace(f, details={**f.details, "gate": "modules", **_module_fix(f)})
                         for f in found if f.arch == arch]
                 errors = sum(1 for f in mine if f.level == "error")
-                listed = f"{errors} error(s) in modules-{arch}.txt" if errors else f"modules-{arch}.txt is right"
+                listed = _lists_note(mine, arch, session.inputs.extensions)
                 report.results.append(GateResult("modules", arch, "fail" if errors else "pass", mine, listed))
     return report
+
+
+def _lists_note(findings: list[Finding], arch: str, extensions: ExtensionsCheckout | None) -> str:
+    """'modules-amd64.txt is right', or the errors per list ('2 error(s) in modules-amd64.txt, 1 in
+    extensions/drivers/usb-modem'); with an extensions checkout, how many of its lists were read."""
+    per_list: dict[str, int] = {}
+    for f in findings:
+        if f.level == "error":
+            name = f.details.get("list") or "talos"
+            per_list[name] = per_list.get(name, 0) + 1
+    base = f"modules-{arch}.txt"
+    shipped = len(extensions.list_files(arch)) if extensions is not None else 0
+    if not per_list:
+        return f"{base} is right" + (f", and the {shipped} extension list(s)" if shipped else "")
+    parts = [f"{n} error(s) in {base if name == 'talos' else name}" for name, n in sorted(
+        per_list.items(), key=lambda item: (item[0] != "talos", item[0]))]
+    return ", ".join(parts) + (f" ({shipped} extension list(s) read)" if shipped else "")
 
 
 def _module_fix(finding: Finding) -> dict:

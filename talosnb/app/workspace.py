@@ -228,6 +228,8 @@ class Workspace:
         self.version = 0                      # bumped on every change; caches key on it
         self.history: list[HistoryEntry] = []
         self.module_lists = {}
+        # the extensions checkout's lists (each ships on its arches, on top of the base lists)
+        self.extension_lists = session.load_extension_lists()
         self.staged: dict[str, StagedFile] = {}
         self._listeners: list[Callable[[str], None]] = []
         self._cache: dict[str, tuple[int, object]] = {}
@@ -248,7 +250,7 @@ class Workspace:
              toolchain: str = "recorded", kbuild: bool = True, scratch: bool = False,
              steps: Steps | None = None, progress: bool = False, patches: bool = True,
              hardening_checker: str | None = None, llvm: str | None = None,
-             toolchain_from: Sequence[str] = ()) -> Workspace:
+             toolchain_from: Sequence[str] = (), extensions: str | os.PathLike | None = None) -> Workspace:
         """Load everything (:meth:`Session.open`), the Kbuild maps too unless ``kbuild=False``.
 
         Empty arguments mean the embedded sample, which is always worked on
@@ -263,7 +265,7 @@ class Workspace:
         """
         session = Session.open(pkgs, talos, kernel_src, arch=arch, toolchain=toolchain, kbuild=kbuild,
                                scratch=True if scratch else None, steps=steps, progress=progress,
-                               patches=patches, llvm=llvm, toolchain_from=toolchain_from)
+                               patches=patches, llvm=llvm, toolchain_from=toolchain_from, extensions=extensions)
         ws = cls(session, remove_scratch=session.scratch is not None, hardening_checker=hardening_checker)
         if steps is not None:
             steps.done(ws.describe())
@@ -290,6 +292,8 @@ class Workspace:
         origin = "the embedded sample" if inputs.sample else inputs.kernel.origin.name
         text = f"Linux {self.session.tree_version} ({origin}); configs: {', '.join(self.arches)}"
         text += "; module lists: " + (", ".join(self.module_lists) if self.module_lists else "none")
+        if self.extension_lists:
+            text += f"; extension module lists: {len(self.extension_lists)}"
         if inputs.patches is not None and inputs.patches.patches:
             text += f"; pkgs patches: {inputs.patches.summary()}"
         if self.scratch is not None:
@@ -589,7 +593,7 @@ class Workspace:
             return findings_frame([])
         for arch in self.module_lists:
             self.kbuild_map(arch)   # search finds modules once the maps are loaded
-        frame = findings_frame(self.session.check_modules(self.module_lists))
+        frame = findings_frame(self.session.check_modules(self.module_lists, extension_lists=self.extension_lists))
         assert self.session.inputs.talos is not None   # the module lists were read from it
         root = str(self.session.inputs.talos.path) + "/"
         frame["where"] = [w.replace(root, "") if isinstance(w, str) else w for w in frame["where"]]
@@ -835,7 +839,8 @@ class Workspace:
         for arch in self.module_lists:
             self.kbuild_map(arch)
         report = (self.gate_keeper.report(build, key=self.version, module_lists=self.module_lists,
-                                          explicit=explicit, progress=progress, unlisted=unlisted)
+                                          explicit=explicit, progress=progress, unlisted=unlisted,
+                                          extension_lists=self.extension_lists)
                   if build else GateReport([]))
         if "workloads" in names:
             found = self.requirements(workloads or DEFAULT_GATE_WORKLOADS, ["base"])

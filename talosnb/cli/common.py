@@ -45,6 +45,9 @@ def common_options(parser: argparse.ArgumentParser, *, formats: tuple[str, ...] 
                                        "else the embedded sample)")
     inputs.add_argument("--pkgs", metavar="DIR", help="siderolabs/pkgs checkout (kernel/build/config-ARCH, Pkgfile)")
     inputs.add_argument("--talos", metavar="DIR", help="siderolabs/talos checkout (hack/modules-ARCH.txt)")
+    inputs.add_argument("--extensions", metavar="DIR",
+                        help="siderolabs/extensions checkout (each extension's files/modules*.txt ships with the "
+                             "base lists; default: $TALOSNB_EXTENSIONS, else none)")
     inputs.add_argument("--kernel-src", metavar="PATH",
                         help="kernel source folder or tarball (.tar.xz/.tar.gz); default: download the "
                              "Pkgfile's linux_version from kernel.org, verified")
@@ -123,7 +126,8 @@ def emit(args: argparse.Namespace, result: Result) -> None:
 def open_session(args: argparse.Namespace) -> Session:
     from talosnb.app.session import Session
 
-    return Session.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch, toolchain=args.toolchain,
+    return Session.open(args.pkgs, args.talos, args.kernel_src, extensions=getattr(args, "extensions", None),
+                        arch=args.arch, toolchain=args.toolchain,
                         progress=args.progress, patches=not args.no_patches, llvm=getattr(args, "llvm", None),
                         toolchain_from=getattr(args, "toolchain_from", None) or ())
 

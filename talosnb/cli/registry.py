@@ -44,6 +44,8 @@ COMMANDS: tuple[Command, ...] = (
             "what the workloads (Kubernetes, Cilium, Longhorn, ...) need from the kernel config: met or why not"),
     Command("upgrade", "talosnb.cli.upgrade",
             "move the configs and module lists to a new kernel: what changes, explained; --write applies it"),
+    Command("lab", "talosnb.cli.lab",
+            "copy the notebooks into a working folder (never over your changes) and start JupyterLab there"),
 )
 
 BY_NAME = {command.name: command for command in COMMANDS}
