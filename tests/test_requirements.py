@@ -36,7 +36,7 @@ def _open(release: str, kernel_src: Path):
 
 
 @pytest.fixture(scope="module")
-def main_618(engine_cache):  # noqa: F811
+def main_618(engine_cache):
     """Talos main's configs and module lists on the 6.18.15 tree (one per module; edits are undone)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
@@ -44,7 +44,7 @@ def main_618(engine_cache):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def v110(trees, engine_cache):  # noqa: F811
+def v110(trees, engine_cache):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
         yield _open("v1.10", trees["6.12"])
@@ -199,7 +199,7 @@ def test_met_as_a_module_and_whether_the_ko_ships(main_618):
     resolved = wl.resolved_for(main_618.session, rq.select(rq.load_profiles(), [row["workload"]]))
     values = wl.values_of(main_618.session, resolved)[row["arch"]]
     lists = wl.shipped_of(main_618.module_lists)[row["arch"]]
-    label = lambda s: s.requirement.label  # noqa: E731
+    label = lambda s: s.requirement.label
     before = {label(s): s.status for s in rq.evaluate(resolved[row["arch"]], values, lists)}
     after = {label(s): s.status for s in rq.evaluate(resolved[row["arch"]], values, lists - set(row["modules"]))}
     assert before[row["requirement"]] == "met-module" and after[row["requirement"]] == "not-shipped"
@@ -259,7 +259,7 @@ def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
                           cwd=ROOT, check=False)
 
 
-def test_the_command_line(main_618, engine_cache):  # noqa: F811
+def test_the_command_line(main_618, engine_cache):
     inputs = ["--pkgs", str(DATA["main"] / "pkgs"), "--talos", str(DATA["main"] / "talos"),
               "--kernel-src", str(TREE_618)]
     proc = _cli("requirements", "--workload", "cilium", "--format", "json", *inputs, cache=engine_cache)
