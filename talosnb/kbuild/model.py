@@ -205,6 +205,12 @@ class KbuildMap:
                                                                             for c in conds)]
         return list(dict.fromkeys(out))
 
+    def named(self, name: str) -> list[str]:
+        """``.ko`` paths of a module by its exact name (``-``/``_`` alike, ``.ko`` optional)."""
+        if not self._by_name and (self.modules or self.builtin_only):
+            self._index()
+        return list(self._by_name.get(module_name(name), []))
+
     def rule(self, path: str) -> ModuleRule | None:
         return self.modules.get(path) or self.builtin_only.get(path)
 
