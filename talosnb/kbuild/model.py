@@ -13,7 +13,7 @@ from pathlib import Path
 from talosnb.core import dotconfig
 
 # Bump when the pickled classes or the evaluation change meaning.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 TRISTATE = ("y", "m", "n")
 
@@ -163,6 +163,9 @@ class KbuildMap:
     unevaluated: list[tuple[str, str]] = field(default_factory=list)
     # Makefiles read (tree-relative): what the disk cache watches for changes.
     files: list[str] = field(default_factory=list)
+    # The objects each module links (``foo-y``/``foo-objs``/``foo-m``, else ``foo.o`` itself), tree
+    # relative without ``.o``, each with the conditions of its word in the composite list.
+    objects: dict[str, tuple[tuple[str, Conds], ...]] = field(default_factory=dict)
     _by_symbol: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _by_name: dict[str, list[str]] = field(default_factory=dict, repr=False)
 

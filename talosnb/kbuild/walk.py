@@ -137,6 +137,7 @@ class _Walk:
         self.done: set[str] = set()
         self.module_alts: dict[str, list[Conds]] = {}
         self.builtin_alts: dict[str, list[Conds]] = {}
+        self.objects: dict[str, dict[str, Conds]] = {}
 
     def visit(self, directory: str) -> None:
         if directory in self.done:
@@ -158,6 +159,10 @@ class _Walk:
         for target, local in ((self.module_alts, modules), (self.builtin_alts, builtins)):
             for obj, alts in local.items():
                 _extend(target.setdefault(f"kernel/{obj[:-2]}.ko", []), guards, alts)
+        for obj in modules:
+            parts = self.objects.setdefault(f"kernel/{obj[:-2]}.ko", {})
+            for part, conds in _composite(ev, directory, obj):
+                parts.setdefault(part, conds)
         for sub, alts in subdirs.items():
             if sub in self.done:
                 continue
@@ -176,9 +181,21 @@ class _Walk:
             kmap.builtin_only[ko] = ModuleRule(ko, (), intern(self.builtin_alts[ko]))
         kmap.directories = {d: intern(list(g)) for d, g in kmap.directories.items()}
         kmap.files = sorted(self.files_read)
+        kmap.objects = {ko: tuple((part, intern.conds_of(conds)) for part, conds in sorted(parts.items()))
+                        for ko, parts in sorted(self.objects.items()) if ko in kmap.modules}
         kmap.unevaluated = sorted(set(self.unevaluated))
         kmap._index()
         return kmap
+
+
+def _composite(ev: _Evaluator, directory: str, obj: str) -> list[tuple[str, Conds]]:
+    """The objects kbuild links into module `obj` (tree relative, without .o): its composite list
+    (``foo-y``, ``foo-objs``, ``foo-m``, the words with their conditions), else ``foo.o`` alone."""
+    stem = posixpath.relpath(obj, directory or ".")[:-2]
+    words = [w for suffix in ("-y", "-objs", "-m") for w in ev.vars.get(stem + suffix, [])]
+    parts = [(posixpath.normpath(posixpath.join(directory, w.text))[:-2], w.conds) for w in words
+             if w.text.endswith(".o") and "$" not in w.text]
+    return parts or [(obj[:-2], ())]
 
 
 class _Interner:
@@ -187,6 +204,10 @@ class _Interner:
     def __init__(self) -> None:
         self.conds: dict[Condition, Condition] = {}
         self.chains: dict[Conds, Conds] = {}
+
+    def conds_of(self, chain: Conds) -> Conds:
+        chain = tuple(self.conds.setdefault(c, c) for c in chain)
+        return self.chains.setdefault(chain, chain)
 
     def __call__(self, alts: list[Conds]) -> tuple[Conds, ...]:
         out = []
