@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from talosnb.kbuild import KbuildMap, normalize_value
+from talosnb.kbuild import Conds, KbuildMap, normalize_value
 
 from .findings import Finding, Rule, render, rule_table
 from .modules import TALOS_LIST, ExtensionList, ModuleList, subsystem
@@ -61,6 +61,12 @@ class Dependency:
     where: str | None = None
 
 
+def _parts(kmap: KbuildMap, ko: str) -> Iterable[tuple[str, Conds]]:
+    """The objects linked into `ko` (tree relative, without .o, as SourceSymbols names them)."""
+    for obj, conds in kmap.parts.get(ko, ()):
+        yield obj.removesuffix(".o"), conds
+
+
 def _holds(conds: Iterable, values: Mapping[str, str]) -> bool:
     return all(c.holds(values.get(c.symbol)) for c in conds)
 
@@ -69,7 +75,7 @@ def built_objects(kmap: KbuildMap, modules: Iterable[str], values: Mapping[str, 
     """object -> the modules (of `modules`) linking it under `values`."""
     out: dict[str, list[str]] = {}
     for ko in modules:
-        for obj, conds in kmap.objects.get(ko, ()):
+        for obj, conds in _parts(kmap, ko):
             if _holds(conds, values):
                 out.setdefault(obj, []).append(ko)
     return out
@@ -78,11 +84,11 @@ def built_objects(kmap: KbuildMap, modules: Iterable[str], values: Mapping[str, 
 def _symbol_edges(kmap: KbuildMap, states: Mapping[str, str], wanted: Iterable[str], values: Mapping[str, str],
                   symbols: SourceSymbols) -> list[Dependency]:
     objects = built_objects(kmap, [ko for ko, state in states.items() if state == "module"], values)
-    builtin = {obj for ko, state in states.items() if state == "builtin" for obj, _conds in kmap.objects.get(ko, ())}
+    builtin = {obj for ko, state in states.items() if state == "builtin" for obj, _conds in _parts(kmap, ko)}
     exporters = symbols.exporters()
     edges: dict[tuple[str, str], Dependency] = {}
     for ko in sorted(wanted):
-        mine = [obj for obj, conds in kmap.objects.get(ko, ()) if _holds(conds, values)]
+        mine = [obj for obj, conds in _parts(kmap, ko) if _holds(conds, values)]
         own = {name for obj in mine for name in symbols.exports.get(obj, ())}
         for obj in mine:
             for name in symbols.uses.get(obj, ()):

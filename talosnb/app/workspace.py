@@ -34,6 +34,14 @@ from talosnb.kconfig.diff import Change, config_diff
 from . import guards
 from .gates import GateKeeper, GuardResult
 from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps
+from .workloads import (
+    DEFAULT_GATE_WORKLOADS,
+    RequirementsReport,
+    WorkloadVerdict,
+    guard_change,
+    requirements_report,
+)
+from .workloads import gate_results as workloads_gate
 
 if TYPE_CHECKING:
     import os
@@ -42,6 +50,7 @@ if TYPE_CHECKING:
 
     from talosnb.analyses.gates import GateReport
     from talosnb.analyses.menu import MenuTree
+    from talosnb.analyses.search import SearchIndex
     from talosnb.kbuild import KbuildMap
 
 _T = TypeVar("_T")
@@ -148,6 +157,7 @@ class EditOutcome(Mapping):
     unknown: list[edit.Assignment] = field(default_factory=list)   # merge: symbols no arch defines
     redefined: list[str] = field(default_factory=list)             # merge: values given twice
     gates: GuardResult | None = None       # build gates the change makes fail (app/gates.py)
+    workloads: WorkloadVerdict | None = None   # workload requirements the change breaks (app/workloads.py)
 
     def __getitem__(self, arch: str) -> edit.ChangeSet:
         return self.changes[arch]
@@ -176,7 +186,8 @@ class EditOutcome(Mapping):
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"changes": {arch: c.as_dict() for arch, c in self.changes.items()},
                                "blocked": self.blocked,
-                               "gates": self.gates.as_dict() if self.gates is not None else None}
+                               "gates": self.gates.as_dict() if self.gates is not None else None,
+                               "workloads": self.workloads.as_dict() if self.workloads is not None else None}
         if self.mode == "set":
             out.update({"refused": self.refused, "module_list_errors": self.module_list_errors,
                         "modules": self.modules,
@@ -216,6 +227,9 @@ class Workspace:
         # the build gates and their guard; hardening_checker: a kernel-hardening-checker folder or
         # tarball to use instead of the Pkgfile's kspp_ref
         self.gate_keeper = GateKeeper(session, hardening_checker=hardening_checker)
+        # the workloads whose kernel requirements set/merge watch (None: every profile's)
+        self.workloads: list[str] | None = None
+        self._resolved_requirements: dict = {}           # per arch and requirement set: resolved once
         if self.scratch is not None and remove_scratch:   # when the workspace goes away, or Python exits
             weakref.finalize(self, shutil.rmtree, str(self.scratch), True)
         self.version = 0                      # bumped on every change; caches key on it
@@ -228,6 +242,7 @@ class Workspace:
         self._cache: dict[str, tuple[int, object]] = {}
         self._drift: dict[str, tuple[tuple, list]] = {}
         self._history_state: dict[str, object] = {}      # the pkgs history index, built on first use
+        self._search: tuple[tuple, SearchIndex] | None = None   # (the trees and maps it reads, the index)
         talos = session.inputs.talos
         if talos is not None:
             # a checkout may lack one arch's list: commands that need it say so (module_list())
@@ -326,11 +341,22 @@ class Workspace:
     # --- explore & toggle ----------------------------------------------------
 
     def search(self, text: str, limit: int | None = 50) -> pd.DataFrame:
-        """talosnb.search over the loaded arches (module names too, once the Kbuild maps are loaded)."""
-        from talosnb.analyses.search import search
+        """talosnb.search over the loaded arches (module names too, once the Kbuild maps are loaded):
+        every word in any order against name, prompt, help and module; ``where`` says which matched."""
+        from talosnb.analyses.search import frame, live_values
 
-        maps = self.session.loaded_kbuild_maps() or None
-        return search(self.configs, text, limit=limit, kbuild_maps=maps)
+        return frame(self.search_index().find(text, limit=limit, values=live_values(self.configs)))
+
+    def search_index(self) -> SearchIndex:
+        """The search index of the loaded trees (and Kbuild maps), made once: edits change values,
+        which search reads live, not what it searches."""
+        from talosnb.analyses.search import SearchIndex
+
+        maps = self.session.loaded_kbuild_maps()
+        key = (tuple(id(c.tree) for c in self.configs.values()), tuple(sorted(maps)))
+        if self._search is None or self._search[0] != key:
+            self._search = (key, SearchIndex.build(self.configs, maps or None))
+        return self._search[1]
 
     def symbol_view(self, name: str) -> dict:
         """What the symbol panel shows: symbol_info of the first arch defining it, plus per arch
@@ -432,7 +458,9 @@ class Workspace:
 
     def _gate_guard(self, outcome: EditOutcome, *, strict: bool) -> bool:
         """The build gates' rule for an applied change: warn about a gate it makes fail, or with
-        ``strict`` take the change back (False: it was taken back, ``blocked`` says why)."""
+        ``strict`` take the change back (False: it was taken back, ``blocked`` says why). The
+        workloads' requirements likewise: one met before and failing after is warned about, or
+        with ``strict`` refused."""
         from talosnb.core.errors import RefusedError
 
         try:
@@ -445,6 +473,15 @@ class Workspace:
         except InputError:
             self._undo_changes(outcome.changes)
             raise
+        applied = {arch: c for arch, c in outcome.changes.items() if c.applied and c.cascade}
+        if applied:
+            outcome.workloads = guard_change(self.session, applied, self.module_lists, self.workloads,
+                                             cache=self._resolved_requirements)
+            if strict and outcome.workloads.broken:
+                outcome.blocked = ("; ".join(outcome.workloads.messages()) + "; nothing was changed (fix what the "
+                                   f"workload needs first, or apply it with a warning: leave out {opt('strict')})")
+                self._undo_changes(outcome.changes)
+                return False
         return True
 
     def merge(self, assignments: Sequence[edit.Assignment], *, strict: bool = False) -> EditOutcome:
@@ -807,16 +844,39 @@ class Workspace:
     # --- build gates -------------------------------------------------------------
 
     def gates(self, chosen: Sequence[str] | str | None = None, *, explicit: bool = False,
-              progress: bool = False, unlisted: bool = False) -> GateReport:
+              progress: bool = False, unlisted: bool = False, workloads: Sequence[str] | None = None) -> GateReport:
         """The build gates (olddefconfig, hardening, modules; default all) on the configs and module
         lists as they stand: a GateReport (talosnb.analyses.gates), made once per change. With
         ``explicit`` a gate the inputs can't run is an InputError instead of "not-run";
-        ``unlisted`` adds the informational findings of modules built but not listed."""
+        ``unlisted`` adds the informational findings of modules built but not listed. The
+        ``workloads`` gate (named only) checks the required options of `workloads` (default
+        kubernetes)."""
+        from dataclasses import replace
+
+        from talosnb.analyses.gates import GateReport, parse_gates
+
+        names = parse_gates(chosen)
+        build = [g for g in names if g != "workloads"]
         for arch in self.module_lists:
             self.kbuild_map(arch)
-        return self.gate_keeper.report(chosen, key=self.version, module_lists=self.module_lists,
-                                       explicit=explicit, progress=progress, unlisted=unlisted,
-                                       extension_lists=self.extension_lists)
+        report = (self.gate_keeper.report(build, key=self.version, module_lists=self.module_lists,
+                                          explicit=explicit, progress=progress, unlisted=unlisted,
+                                          extension_lists=self.extension_lists)
+                  if build else GateReport([]))
+        if "workloads" in names:
+            found = self.requirements(workloads or DEFAULT_GATE_WORKLOADS, ["base"])
+            report = replace(report, results=[*report.results, *workloads_gate(found)])
+        return report
+
+    def requirements(self, workloads: Sequence[str] | None = None, features: Sequence[str] | None = None, *,
+                     profiles_dir: str | None = None) -> RequirementsReport:
+        """The workloads' kernel requirements (default every profile, every feature) on the configs and
+        module lists as they stand: each one's status per arch, why-not and verified fix
+        (talosnb.app.workloads.RequirementsReport), made once per change."""
+        key = f"requirements:{workloads}:{features}:{profiles_dir}"
+        return self._cached(key, lambda: requirements_report(self.session, self.module_lists, workloads, features,
+                                                             profiles_dir=profiles_dir,
+                                                             cache=self._resolved_requirements))
 
     def hardening_table(self) -> pd.DataFrame:
         """kernel-hardening-checker's whole table for both arches (talosnb.analyses.gates.hardening_table)."""

@@ -96,8 +96,8 @@ def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> Kbu
     walk = _Walk(Path(tree), srcarch)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(desc=f"Kbuild {srcarch}", unit="dir")
+        from talosnb.core.progress import progress_bar
+        bar = progress_bar(desc=f"Kbuild {srcarch}", unit="dir")
     try:
         while walk.queue:
             walk.visit(walk.queue.popleft())
@@ -137,7 +137,7 @@ class _Walk:
         self.done: set[str] = set()
         self.module_alts: dict[str, list[Conds]] = {}
         self.builtin_alts: dict[str, list[Conds]] = {}
-        self.objects: dict[str, dict[str, Conds]] = {}
+        self.parts: dict[str, list[tuple[str, Conds]]] = {}
 
     def visit(self, directory: str) -> None:
         if directory in self.done:
@@ -160,9 +160,7 @@ class _Walk:
             for obj, alts in local.items():
                 _extend(target.setdefault(f"kernel/{obj[:-2]}.ko", []), guards, alts)
         for obj in modules:
-            parts = self.objects.setdefault(f"kernel/{obj[:-2]}.ko", {})
-            for part, conds in _composite(ev, directory, obj):
-                parts.setdefault(part, conds)
+            self._record_parts(ev, directory, obj)
         for sub, alts in subdirs.items():
             if sub in self.done:
                 continue
@@ -172,6 +170,19 @@ class _Walk:
                 self.queued.add(sub)
                 self.queue.append(sub)
 
+    def _record_parts(self, ev: _Evaluator, directory: str, obj: str) -> None:
+        """What kbuild links into the module ``obj``: ``$(foo-objs) $(foo-y) $(foo-m)``
+        (scripts/Makefile.lib, ``multi-search``), each part under the conditions it is listed
+        with; a module with none of these lists is built from its own source."""
+        stem = posixpath.relpath(obj[:-2], directory or ".")
+        found: list[tuple[str, Conds]] = []
+        for suffix in ("-objs", "-y", "-m"):
+            for w in ev.vars.get(stem + suffix, []):
+                if w.text.endswith(".o"):
+                    found.append((posixpath.normpath(posixpath.join(directory, w.text)), w.conds))
+        parts = self.parts.setdefault(f"kernel/{obj[:-2]}.ko", [])
+        parts.extend(found or [(obj, ())])
+
     def finish(self) -> KbuildMap:
         kmap = self.kmap
         intern = _Interner()
@@ -180,22 +191,12 @@ class _Walk:
         for ko in sorted(set(self.builtin_alts) - set(self.module_alts)):
             kmap.builtin_only[ko] = ModuleRule(ko, (), intern(self.builtin_alts[ko]))
         kmap.directories = {d: intern(list(g)) for d, g in kmap.directories.items()}
+        kmap.parts = {ko: tuple(dict.fromkeys((obj, intern([conds])[0]) for obj, conds in parts))
+                      for ko, parts in sorted(self.parts.items())}
         kmap.files = sorted(self.files_read)
-        kmap.objects = {ko: tuple((part, intern.conds_of(conds)) for part, conds in sorted(parts.items()))
-                        for ko, parts in sorted(self.objects.items()) if ko in kmap.modules}
         kmap.unevaluated = sorted(set(self.unevaluated))
         kmap._index()
         return kmap
-
-
-def _composite(ev: _Evaluator, directory: str, obj: str) -> list[tuple[str, Conds]]:
-    """The objects kbuild links into module `obj` (tree relative, without .o): its composite list
-    (``foo-y``, ``foo-objs``, ``foo-m``, the words with their conditions), else ``foo.o`` alone."""
-    stem = posixpath.relpath(obj, directory or ".")[:-2]
-    words = [w for suffix in ("-y", "-objs", "-m") for w in ev.vars.get(stem + suffix, [])]
-    parts = [(posixpath.normpath(posixpath.join(directory, w.text))[:-2], w.conds) for w in words
-             if w.text.endswith(".o") and "$" not in w.text]
-    return parts or [(obj[:-2], ())]
 
 
 class _Interner:
@@ -204,10 +205,6 @@ class _Interner:
     def __init__(self) -> None:
         self.conds: dict[Condition, Condition] = {}
         self.chains: dict[Conds, Conds] = {}
-
-    def conds_of(self, chain: Conds) -> Conds:
-        chain = tuple(self.conds.setdefault(c, c) for c in chain)
-        return self.chains.setdefault(chain, chain)
 
     def __call__(self, alts: list[Conds]) -> tuple[Conds, ...]:
         out = []
