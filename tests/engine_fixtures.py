@@ -218,25 +218,12 @@ def conf_v110(kernel_conf, tmp_path_factory) -> dict[str, str]:
         for arch in ("amd64", "arm64")})
 
 
-def _config_folder(engine_cache: Path) -> Path:
-    """The config folder (the cache's signing key) that goes with a test session's cache folder:
-    derived from it, so a test module that imports engine_cache_env needs nothing else."""
-    folder = engine_cache.with_name(engine_cache.name + "-config")
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def engine_config(engine_cache) -> Path:
-    return _config_folder(engine_cache)
-
-
 @pytest.fixture(autouse=True)
 def engine_cache_env(engine_cache, monkeypatch):
-    """Parsed trees go to one cache folder per test session, signed with one key of its own in its
-    own config folder, never the user's (imported, this is autouse)."""
+    """Parsed trees go to one cache folder per test session, signed with one key of its own in a
+    config folder beside it, never the user's (imported, this is autouse)."""
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
-    monkeypatch.setenv("TALOSNB_CONFIG_DIR", str(_config_folder(engine_cache)))
+    monkeypatch.setenv("TALOSNB_CONFIG_DIR", f"{engine_cache}-config")
 
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
