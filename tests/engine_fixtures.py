@@ -173,14 +173,21 @@ def conf_v110(kernel_conf) -> dict[str, str]:
             for arch in ("amd64", "arm64")}
 
 
+@pytest.fixture(scope="session")
+def engine_config(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("engine-config")
+
+
 @pytest.fixture(autouse=True)
-def engine_cache_env(engine_cache, monkeypatch):
-    """Parsed trees go to one cache folder per test session (imported, this is autouse)."""
+def engine_cache_env(engine_cache, engine_config, monkeypatch):
+    """Parsed trees go to one cache folder per test session, signed with one key of its own in its
+    own config folder, never the user's (imported, this is autouse)."""
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+    monkeypatch.setenv("TALOSNB_CONFIG_DIR", str(engine_config))
 
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-INPUT_VARIABLES = ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC")
+INPUT_VARIABLES = ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS")
 
 
 def open_session(cache: Path, **inputs):

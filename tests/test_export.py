@@ -40,8 +40,8 @@ PROBE = ("Array.from(document.querySelectorAll('.talosnb-static'))"
 
 @pytest.fixture(scope="module")
 def sample_cache(tmp_path_factory) -> Path:
-    """A cache with the sample's parsed trees and Kbuild maps, as after a first run: the first
-    run of a notebook also shows tqdm's bars (widgets of tqdm's own) while Kbuild is scanned."""
+    """A cache with the sample's parsed trees and Kbuild maps, as after a first run (the notebooks
+    run faster; their outputs are the same either way: bars show inside the loading widget)."""
     cache = tmp_path_factory.mktemp("cache")
     open_session(cache, kbuild=True)
     return cache

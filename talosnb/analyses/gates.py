@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from talosnb.inputs.checkouts import TalosCheckout
+    from talosnb.inputs.checkouts import ExtensionsCheckout, TalosCheckout
     from talosnb.inputs.resolve import Inputs
 
     from .modules import VerifyFix
@@ -74,10 +74,14 @@ class GateSession(SessionLike, Protocol):
                       unlisted: bool = True) -> list[Finding]: ...
 
 GATES: tuple[str, ...] = ("olddefconfig", "hardening", "modules")
+# Checks named on request only (not part of "all", which is the build's own gates): the
+# workloads' kernel requirements (talosnb.app.workloads).
+EXTRA_GATES: tuple[str, ...] = ("workloads",)
 
 GATE_TITLES = {"olddefconfig": "make olddefconfig leaves the config as committed (pkgs CI)",
                "hardening": "kernel-hardening-checker | filter-hardened-check.py (kernel/build/pkg.yaml)",
-               "modules": "every .ko of hack/modules-ARCH.txt is built as a module (the talos image build)"}
+               "modules": "every .ko of hack/modules-ARCH.txt is built as a module (the talos image build)",
+               "workloads": "the workloads' published kernel requirements (talosnb requirements)"}
 
 DETAILS = ("gate", "verdict", "desired", "decision", "reason", "check_result")
 
@@ -789,17 +793,19 @@ def _not_run(gate: str, arch: str, why: str, fix: str, level: str | None = None)
 
 
 def parse_gates(text: str | Iterable[str] | None) -> list[str]:
-    """'olddefconfig,hardening,modules' (or 'all', or a list) -> the gates in their build order."""
+    """'olddefconfig,hardening,modules' (or 'all', or a list) -> the gates in their build order; the
+    extra checks (workloads) come after, only when named."""
     if text is None or text == "all":
         return list(GATES)
     words = [w.strip() for w in (text.split(",") if isinstance(text, str) else text) if w.strip()]
-    unknown = [w for w in words if w not in GATES and w != "all"]
+    known = (*GATES, *EXTRA_GATES)
+    unknown = [w for w in words if w not in known and w != "all"]
     if unknown or not words:
         raise InputError(f"unknown gate {unknown[0]!r}" if unknown else "no gate named",
-                         hint=f"name some of {', '.join(GATES)} (comma-separated), or all")
-    if "all" in words:
-        return list(GATES)
-    return [g for g in GATES if g in words]
+                         hint=f"name some of {', '.join(known)} (comma-separated), or all (the build's "
+                              f"{len(GATES)})")
+    chosen = list(GATES) if "all" in words else [g for g in GATES if g in words]
+    return chosen + [g for g in EXTRA_GATES if g in words]
 
 
 def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit: bool = False,
@@ -840,9 +846,26 @@ def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit:
                 mine = [replace(f, details={**f.details, "gate": "modules", **_module_fix(f)})
                         for f in found if f.arch == arch]
                 errors = sum(1 for f in mine if f.level == "error")
-                listed = f"{errors} error(s) in modules-{arch}.txt" if errors else f"modules-{arch}.txt is right"
+                listed = _lists_note(mine, arch, session.inputs.extensions)
                 report.results.append(GateResult("modules", arch, "fail" if errors else "pass", mine, listed))
     return report
+
+
+def _lists_note(findings: list[Finding], arch: str, extensions: ExtensionsCheckout | None) -> str:
+    """'modules-amd64.txt is right', or the errors per list ('2 error(s) in modules-amd64.txt, 1 in
+    extensions/drivers/usb-modem'); with an extensions checkout, how many of its lists were read."""
+    per_list: dict[str, int] = {}
+    for f in findings:
+        if f.level == "error":
+            name = f.details.get("list") or "talos"
+            per_list[name] = per_list.get(name, 0) + 1
+    base = f"modules-{arch}.txt"
+    shipped = len(extensions.list_files(arch)) if extensions is not None else 0
+    if not per_list:
+        return f"{base} is right" + (f", and the {shipped} extension list(s)" if shipped else "")
+    parts = [f"{n} error(s) in {base if name == 'talos' else name}" for name, n in sorted(
+        per_list.items(), key=lambda item: (item[0] != "talos", item[0]))]
+    return ", ".join(parts) + (f" ({shipped} extension list(s) read)" if shipped else "")
 
 
 def _module_fix(finding: Finding) -> dict:

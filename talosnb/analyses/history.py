@@ -25,6 +25,7 @@ import os
 import pickle
 import re
 import subprocess
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from talosnb.core import dotconfig
+from talosnb.core import cachefile, dotconfig
 from talosnb.core.arches import ARCHES, check_arch
-from talosnb.core.errors import opt
+from talosnb.core.errors import TalosnbWarning, opt
 from talosnb.core.paths import cache_dir
 from talosnb.inputs.gitrefs import GitCheckout, run_git
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 # Bump when what the index holds changes, so stale caches are rebuilt.
 INDEX_VERSION = 1
+_ENGINE = f"history-index {INDEX_VERSION}"
 
 COLUMNS = ["arch", "commit", "date", "subject", "before", "after", "change", "kernel_bump",
            "reorder_only", "path"]
@@ -268,11 +270,16 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
 
 
 def _read_cache(path: Path, commit: str) -> HistoryIndex | None:
+    # through cachefile: signed with this user's cache key, so a flipped byte or a file someone
+    # else wrote is rebuilt, never unpickled or shown
+    data = cachefile.read(path, engine=_ENGINE, what="history index")
+    if data is None:
+        return None
     state: tuple[str, str, dict, dict, dict, dict, dict]   # HistoryIndex._state()
     try:
-        with open(path, "rb") as f:
-            version, state = pickle.load(f)
-    except Exception:  # noqa: BLE001 -- missing, unreadable or from another version: build it again
+        version, state = pickle.load(data)
+    except Exception as e:  # noqa: BLE001 -- signed by this user's key, yet unreadable: rebuilt
+        cachefile.discard(path, "history index", f"unpickling failed: {type(e).__name__}")
         return None
     if version != INDEX_VERSION or state[1] != commit:
         return None
@@ -280,15 +287,14 @@ def _read_cache(path: Path, commit: str) -> HistoryIndex | None:
 
 
 def _write_cache(path: Path, index: HistoryIndex) -> None:
-    # Pickle, not JSON: the index is read back by this code only, and pickle shares the commit
-    # and path strings every entry repeats. Written to a temporary file, then renamed.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps((INDEX_VERSION, index._state()), protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, path)
-    except OSError:
-        pass   # an unwritable cache only costs the next run the rebuild
+    # Pickle, not JSON: the index is read back by this code only (signed: see _read_cache), and
+    # pickle shares the commit and path strings every entry repeats. An unwritable cache only
+    # costs the next run the rebuild.
+    cachefile.key()   # a key that can't be used is said once, outside the silence below
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TalosnbWarning)
+        cachefile.write(path, pickle.dumps((INDEX_VERSION, index._state()), protocol=pickle.HIGHEST_PROTOCOL),
+                        engine=_ENGINE)
 
 
 def history_of(index: HistoryIndex, symbol: str, arch: str | None = None) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import Snapshot, atomic_write, read_text
 from talosnb.core.versions import series
+from talosnb.inputs.checkouts import ExtensionListFile
 from talosnb.kbuild import Condition, KbuildMap, module_name, normalize_value
 
 from .findings import Finding, Rule, render, rule_table
@@ -47,7 +48,7 @@ VerifyFix = Callable[[str, Mapping[str, str]], bool]
 RULES: dict[str, Rule] = rule_table(
     Rule("builtin", "error",
          "{entry} is built into the kernel (CONFIG_{symbol}=y), so there is no .ko to copy",
-         "set CONFIG_{symbol}=m, or drop {entry} from modules-{arch}.txt"),
+         "set CONFIG_{symbol}=m, or drop {entry} from {list_file}"),
     Rule("not-built", "error",
          "{entry} is not built: {reasons}",
          "{assignments}"),
@@ -84,14 +85,18 @@ def subsystem(entry: str | None) -> str | None:
     return "/".join(parts[:2]) or None
 
 
-def make_finding(kind: str, arch: str, entry: str | None, **kwargs: Any) -> Finding:
-    """A module-list finding rendered from :data:`RULES` (with its subsystem as a detail)."""
-    return render(RULES, kind, arch, entry, details={"subsystem": subsystem(entry)}, **kwargs)
+TALOS_LIST = "talos"   # the list id of hack/modules-ARCH.txt; an extension's is extensions/<its folder>
+
+
+def make_finding(kind: str, arch: str, entry: str | None, *, list_id: str = TALOS_LIST, **kwargs: Any) -> Finding:
+    """A module-list finding rendered from :data:`RULES` (with its subsystem and its list as details)."""
+    kwargs.setdefault("list_file", f"modules-{arch}.txt")
+    return render(RULES, kind, arch, entry, details={"subsystem": subsystem(entry), "list": list_id}, **kwargs)
 
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     """Module-list findings as a DataFrame (see :func:`talosnb.analyses.findings.findings_frame`)."""
-    return generic_frame(findings, details=("subsystem",))
+    return generic_frame(findings, details=("subsystem", "list"))
 
 
 # --------------------------------------------------------------------------
@@ -448,8 +453,10 @@ def _candidate_fixes(kmap: KbuildMap, entry: str, values: Mapping[str, str]) -> 
 
 def _check_entry(kmap: KbuildMap, module_list: ModuleList, entry: str, where: str,
                  values: Mapping[str, str], *, tree_version: str, list_version: str | None,
-                 mismatch: bool, verify_fix: VerifyFix | None) -> Finding | None:
-    arch = module_list.arch
+                 mismatch: bool, verify_fix: VerifyFix | None, arch: str | None = None,
+                 list_id: str = TALOS_LIST, list_file: str | None = None) -> Finding | None:
+    arch = arch or module_list.arch
+    named = {"list_id": list_id, "list_file": list_file or f"modules-{arch}.txt"}
     state = kmap.evaluate(entry, values)
     if state.state == "module":
         return None
@@ -465,7 +472,7 @@ def _check_entry(kmap: KbuildMap, module_list: ModuleList, entry: str, where: st
             suggestion = f"; did you mean {', '.join(found)}?"
         kind = "not-in-this-tree" if mismatch else "not-in-tree"
         return make_finding(kind, arch, entry, where=where, suggestion=suggestion, replacement=replacement,
-                            tree_version=tree_version, list_version=list_version or "another kernel")
+                            tree_version=tree_version, list_version=list_version or "another kernel", **named)
     rule = kmap.rule(entry)
     assert rule is not None
     if state.state == "builtin":
@@ -473,7 +480,7 @@ def _check_entry(kmap: KbuildMap, module_list: ModuleList, entry: str, where: st
         cond_where = state.failing[0].where if state.failing else where
         return make_finding("builtin", arch, entry, symbols=symbols,
                             values={s: normalize_value(values.get(s)) for s in symbols},
-                            where=where, makefile=cond_where)
+                            where=where, makefile=cond_where, **named)
     reasons = "; ".join(_why(c, values) for c in state.failing) or "no way to build it as a module"
     fixes = _candidate_fixes(kmap, entry, values)
     if verify_fix is not None:
@@ -482,28 +489,30 @@ def _check_entry(kmap: KbuildMap, module_list: ModuleList, entry: str, where: st
     symbols = tuple(dict.fromkeys(c.symbol for c in state.failing)) or rule.own_symbols
     return make_finding("not-built", arch, entry, symbols=symbols,
                         values={s: normalize_value(values.get(s)) for s in symbols},
-                        where=where, reasons=reasons, assignments=assignments)
+                        where=where, reasons=reasons, assignments=assignments, **named)
 
 
-def _check_form(module_list: ModuleList) -> list[Finding]:
+def _check_form(module_list: ModuleList, *, arch: str | None = None, sort: bool = True,
+                list_id: str = TALOS_LIST) -> list[Finding]:
     findings = []
-    arch = module_list.arch
+    arch = arch or module_list.arch
+    named = {"list_id": list_id}
     first: dict[str, int] = {}
     previous: str | None = None
     for index, entry, where in module_list.numbered():
         problem = _malformed(entry)
         if problem:
             findings.append(make_finding("malformed", arch, entry, where=where, problem=problem[0],
-                                         suggestion=problem[1]))
+                                         suggestion=problem[1], **named))
         elif not entry.startswith("kernel/") and entry not in METADATA_ENTRIES:
-            findings.append(make_finding("unknown-metadata", arch, entry, where=where))
+            findings.append(make_finding("unknown-metadata", arch, entry, where=where, **named))
         if entry in first:
             findings.append(make_finding("duplicate", arch, entry, where=where,
-                                         first_line=module_list.where(first[entry]).rsplit(":", 1)[-1]))
+                                         first_line=module_list.where(first[entry]).rsplit(":", 1)[-1], **named))
         else:
             first[entry] = index
-        if previous is not None and c_sort_key(entry) < c_sort_key(previous):
-            findings.append(make_finding("unsorted", arch, entry, where=where))
+        if sort and previous is not None and c_sort_key(entry) < c_sort_key(previous):
+            findings.append(make_finding("unsorted", arch, entry, where=where, **named))
         previous = entry
     return findings
 
@@ -566,6 +575,72 @@ def new_list_errors(lists: Mapping[str, ModuleList], before: Mapping[str, Mappin
                                  list_version=list_version, mismatch=mismatch, verify_fix=verify_fix)
             if found is not None and found.level == "error":
                 findings.append(found)
+    return findings
+
+
+# --------------------------------------------------------------------------
+# System extensions' lists
+
+@dataclass
+class ExtensionList:
+    """One system extension's ``files/modules*.txt``, loaded: the modules that extension ships (on
+    top of the base lists) on each of ``arches``. Its entries are read like talos's, relative to
+    ``/usr/lib/modules/<version>/`` (``install -D /usr/lib/modules/${KERNELRELEASE}/{}``)."""
+
+    extension: str                # drivers/usb-modem
+    module_list: ModuleList
+    arches: tuple[str, ...]
+    installed_at: str | None = None
+
+    @classmethod
+    def load(cls, source: ExtensionListFile) -> ExtensionList:
+        """Read one list; an entry that would reach outside ``/usr/lib/modules/<version>/`` (absolute,
+        or with ``..``) is an InputError naming its file and line: install -D would copy anything."""
+        module_list = ModuleList.load(source.path, source.arches[0])
+        for _index, entry, where in module_list.numbered():
+            parts = entry.split("/")
+            if entry.startswith("/") or ".." in parts:
+                problem = _malformed(entry)
+                raise InputError(f"{entry!r} reaches outside /usr/lib/modules/<version>/: the extension's "
+                                 f"pkg.yaml installs /usr/lib/modules/${{KERNELRELEASE}}/{entry}",
+                                 where=where, hint=problem[1] if problem else _RELATIVE_HINT)
+        return cls(source.extension, module_list, source.arches, source.installed_at)
+
+    @property
+    def list_id(self) -> str:
+        return f"extensions/{self.extension}"
+
+    @property
+    def file_name(self) -> str:
+        """files/modules.txt, files/modules-x86_64.txt, ..."""
+        assert self.module_list.path is not None   # loaded from the checkout
+        return f"{self.extension}/files/{self.module_list.path.name}"
+
+
+def check_extension_lists(extension_lists: Iterable[ExtensionList], values: Mapping[str, Mapping[str, str]],
+                          kbuild: Mapping[str, KbuildMap], *, tree_version: str, list_version: str | None = None,
+                          verify_fix: VerifyFix | None = None, tree_mismatch: bool | None = None) -> list[Finding]:
+    """Check each extension's list like talos's on every arch it ships on (and is loaded here): each
+    ``.ko`` built as =m by that arch's config (so also in a folder the arch builds), not listed twice,
+    well-formed. Not their order: upstream keeps extension lists in the order modules were added."""
+    mismatch = tree_mismatch if tree_mismatch is not None else (
+        list_version is not None and series(list_version) != series(tree_version))
+    findings: list[Finding] = []
+    for ext in extension_lists:
+        arches = [a for a in ext.arches if a in values and a in kbuild]
+        if not arches:
+            continue
+        findings.extend(_check_form(ext.module_list, arch=arches[0], sort=False, list_id=ext.list_id))
+        for arch in arches:
+            for _, entry, where in ext.module_list.numbered():
+                if not entry.endswith(".ko") or _malformed(entry):
+                    continue
+                found = _check_entry(kbuild[arch], ext.module_list, entry, where, values[arch],
+                                     tree_version=tree_version, list_version=list_version, mismatch=mismatch,
+                                     verify_fix=verify_fix, arch=arch, list_id=ext.list_id,
+                                     list_file=ext.file_name)
+                if found:
+                    findings.append(found)
     return findings
 
 

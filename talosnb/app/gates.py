@@ -30,7 +30,7 @@ from .plan import Verdict
 from .session import NEEDS_KERNEL_AND_PKGS
 
 if TYPE_CHECKING:
-    from talosnb.analyses.modules import ModuleList
+    from talosnb.analyses.modules import ExtensionList, ModuleList
 
     from .session import Session
 
@@ -78,7 +78,8 @@ class GateKeeper:
     # --- reports -------------------------------------------------------------
 
     def report(self, chosen: Sequence[str] | None = None, *, key: object = None, module_lists: Mapping[str, ModuleList] | None = None,
-               explicit: bool = False, progress: bool = False, unlisted: bool = False) -> gate_rules.GateReport:
+               explicit: bool = False, progress: bool = False, unlisted: bool = False,
+               extension_lists: Sequence[ExtensionList] | None = None) -> gate_rules.GateReport:
         """The gates in `chosen` (default all) on the configs as they stand; with a `key` (the
         workspace's change counter), made once per key. `module_lists` are the lists as edited
         (default: read from the talos checkout); ``unlisted`` adds the informational findings of
@@ -88,9 +89,9 @@ class GateKeeper:
         if key is not None and cache_key in self._reports:
             return self._reports[cache_key]
         module_findings = None
-        if "modules" in chosen and module_lists:
-            module_findings = self.session.check_modules(module_lists, verify_fix=fix_verifier(self.session),
-                                                         unlisted=unlisted)
+        if "modules" in chosen and (module_lists or extension_lists):
+            module_findings = self.session.check_modules(module_lists or {}, verify_fix=fix_verifier(self.session),
+                                                         unlisted=unlisted, extension_lists=extension_lists)
         report = gate_rules.run_gates(self.session, chosen, explicit=explicit,
                                       hardening_checker=self.hardening_checker, progress=progress,
                                       module_findings=module_findings, unlisted=unlisted)

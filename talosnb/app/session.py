@@ -25,7 +25,7 @@ from talosnb.kconfig.tree import KconfigTree
 
 if TYPE_CHECKING:
     from talosnb.analyses.findings import Finding
-    from talosnb.analyses.modules import ModuleList, VerifyFix
+    from talosnb.analyses.modules import ExtensionList, ModuleList, VerifyFix
     from talosnb.inputs.checkouts import TalosCheckout
     from talosnb.kbuild import KbuildMap
 
@@ -74,7 +74,8 @@ class Session:
              toolchain: str = "recorded", host: dict[str, str] | None = None,
              progress: bool = False, steps: Steps | None = None, scratch: bool | None = False,
              kbuild: bool = False, patches: bool = True, llvm: str | None = None,
-             toolchain_from: Sequence[str | os.PathLike] = ()) -> Session:
+             toolchain_from: Sequence[str | os.PathLike] = (),
+             extensions: str | os.PathLike | None = None) -> Session:
         """Find the inputs (empty ones: the embedded sample) and load each arch's config.
 
         ``scratch``: work on a scratch copy of the config and module-list files
@@ -85,7 +86,8 @@ class Session:
         ``progress`` shows download/extraction bars; ``steps`` hears about each step.
         ``llvm`` (host mode): the toolchain `make LLVM=...` would use ("1", a suffix "-22", a prefix
         "/usr/lib/llvm-22/bin/"), over $LLVM. ``toolchain_from`` (recorded mode): configs whose
-        recorded toolchain each loaded config takes (:meth:`take_toolchain`).
+        recorded toolchain each loaded config takes (:meth:`take_toolchain`). ``extensions``: a
+        siderolabs/extensions checkout (default $TALOSNB_EXTENSIONS) whose module lists ship too.
         """
         steps = steps or _Quiet()
         if llvm is not None:
@@ -105,7 +107,7 @@ class Session:
         steps.start(1 + len(arches) * (2 if kbuild else 1))
         steps.step("finding the inputs")
         inputs = resolve_inputs(pkgs or None, talos or None, kernel_src or None, progress=progress,
-                                patches=patches)
+                                patches=patches, extensions=extensions or None)
         if inputs.kernel is None:
             raise InputError("no kernel tree", hint="give a kernel source (a folder or a tarball) or a pkgs "
                                                     "checkout whose Pkgfile names one")
@@ -200,6 +202,15 @@ class Session:
         return {arch: ModuleList.load(talos.module_list_path(arch), arch) for arch in self.configs
                 if not missing_ok or talos.module_list_path(arch).exists()}
 
+    def load_extension_lists(self) -> list[ExtensionList]:
+        """The module lists of the extensions checkout (none without one) that ship on a loaded arch,
+        read now."""
+        from talosnb.analyses.modules import ExtensionList
+        extensions = self.inputs.extensions
+        if extensions is None:
+            return []
+        return [ExtensionList.load(f) for f in extensions.lists if any(a in self.configs for a in f.arches)]
+
     def written(self, arch: str) -> dict[str, str]:
         """What config-ARCH holds now (symbol -> value, 'n' for 'is not set'), from the arch's editor,
         which recomputes only what edits invalidated (the module-list guard reads it on every set)."""
@@ -207,16 +218,23 @@ class Session:
         return editors_for(self)[arch].written()
 
     def check_modules(self, lists: Mapping[str, ModuleList] | None = None, *, verify_fix: VerifyFix | None = None,
-                      unlisted: bool = True) -> list[Finding]:
-        """check_module_lists over `lists` (default: the talos checkout's) and the configs' current values."""
-        from talosnb.analyses.modules import check_module_lists
+                      unlisted: bool = True, extension_lists: Sequence[ExtensionList] | None = None,
+                      ) -> list[Finding]:
+        """check_module_lists over `lists` (default: the talos checkout's) and check_extension_lists over
+        `extension_lists` (default: the extensions checkout's), with the configs' current values."""
+        from talosnb.analyses.modules import check_extension_lists, check_module_lists
         lists = self.load_module_lists() if lists is None else lists
-        if not lists:
+        extension_lists = self.load_extension_lists() if extension_lists is None else extension_lists
+        arches = sorted({*lists, *(a for e in extension_lists for a in e.arches if a in self.configs)})
+        if not arches:
             return []
-        values = {arch: self.written(arch) for arch in lists}
-        maps = {arch: self.kbuild_map(arch) for arch in lists}
-        return check_module_lists(lists, values, maps, tree_version=self.tree_version,
-                                  list_version=self.list_version(), verify_fix=verify_fix, unlisted=unlisted)
+        values = {arch: self.written(arch) for arch in arches}
+        maps = {arch: self.kbuild_map(arch) for arch in arches}
+        found = check_module_lists(lists, {a: values[a] for a in lists}, maps, tree_version=self.tree_version,
+                                   list_version=self.list_version(), verify_fix=verify_fix,
+                                   unlisted=unlisted) if lists else []
+        return found + check_extension_lists(extension_lists, values, maps, tree_version=self.tree_version,
+                                             list_version=self.list_version(), verify_fix=verify_fix)
 
 
 @dataclass

@@ -37,6 +37,14 @@ from . import guards
 from .gates import GateKeeper, GuardResult
 from .plan import Options, Plan, Request, Verdict
 from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps
+from .workloads import (
+    DEFAULT_GATE_WORKLOADS,
+    RequirementsReport,
+    WorkloadVerdict,
+    guard_change,
+    requirements_report,
+)
+from .workloads import gate_results as workloads_gate
 
 if TYPE_CHECKING:
     import os
@@ -152,6 +160,7 @@ class EditOutcome(Mapping):
     unknown: list[edit.Assignment] = field(default_factory=list)   # merge: symbols no arch defines
     redefined: list[str] = field(default_factory=list)             # merge: values given twice
     gates: GuardResult | None = None       # build gates the change makes fail (app/gates.py)
+    workloads: WorkloadVerdict | None = None   # workload requirements the change breaks (app/workloads.py)
 
     def __getitem__(self, arch: str) -> edit.ChangeSet:
         return self.changes[arch]
@@ -180,7 +189,8 @@ class EditOutcome(Mapping):
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"changes": {arch: c.as_dict() for arch, c in self.changes.items()},
                                "blocked": self.blocked,
-                               "gates": self.gates.as_dict() if self.gates is not None else None}
+                               "gates": self.gates.as_dict() if self.gates is not None else None,
+                               "workloads": self.workloads.as_dict() if self.workloads is not None else None}
         if self.mode == "set":
             out.update({"refused": self.refused, "module_list_errors": self.module_list_errors,
                         "modules": self.modules,
@@ -218,11 +228,16 @@ class Workspace:
         # the build gates and their guard; hardening_checker: a kernel-hardening-checker folder or
         # tarball to use instead of the Pkgfile's kspp_ref
         self.gate_keeper = GateKeeper(session, hardening_checker=hardening_checker)
+        # the workloads whose kernel requirements set/merge watch (None: every profile's)
+        self.workloads: list[str] | None = None
+        self._resolved_requirements: dict = {}           # per arch and requirement set: resolved once
         if self.scratch is not None and remove_scratch:   # when the workspace goes away, or Python exits
             weakref.finalize(self, shutil.rmtree, str(self.scratch), True)
         self.version = 0                      # bumped on every change; caches key on it
         self.history: list[HistoryEntry] = []
         self.module_lists = {}
+        # the extensions checkout's lists (each ships on its arches, on top of the base lists)
+        self.extension_lists = session.load_extension_lists()
         self.staged: dict[str, StagedFile] = {}
         self._listeners: list[Callable[[str], None]] = []
         self._cache: dict[str, tuple[int, object]] = {}
@@ -244,7 +259,7 @@ class Workspace:
              toolchain: str = "recorded", kbuild: bool = True, scratch: bool = False,
              steps: Steps | None = None, progress: bool = False, patches: bool = True,
              hardening_checker: str | None = None, llvm: str | None = None,
-             toolchain_from: Sequence[str] = ()) -> Workspace:
+             toolchain_from: Sequence[str] = (), extensions: str | os.PathLike | None = None) -> Workspace:
         """Load everything (:meth:`Session.open`), the Kbuild maps too unless ``kbuild=False``.
 
         Empty arguments mean the embedded sample, which is always worked on
@@ -259,7 +274,7 @@ class Workspace:
         """
         session = Session.open(pkgs, talos, kernel_src, arch=arch, toolchain=toolchain, kbuild=kbuild,
                                scratch=True if scratch else None, steps=steps, progress=progress,
-                               patches=patches, llvm=llvm, toolchain_from=toolchain_from)
+                               patches=patches, llvm=llvm, toolchain_from=toolchain_from, extensions=extensions)
         ws = cls(session, remove_scratch=session.scratch is not None, hardening_checker=hardening_checker)
         if steps is not None:
             steps.done(ws.describe())
@@ -286,6 +301,8 @@ class Workspace:
         origin = "the embedded sample" if inputs.sample else inputs.kernel.origin.name
         text = f"Linux {self.session.tree_version} ({origin}); configs: {', '.join(self.arches)}"
         text += "; module lists: " + (", ".join(self.module_lists) if self.module_lists else "none")
+        if self.extension_lists:
+            text += f"; extension module lists: {len(self.extension_lists)}"
         if inputs.patches is not None and inputs.patches.patches:
             text += f"; pkgs patches: {inputs.patches.summary()}"
         if self.scratch is not None:
@@ -525,6 +542,8 @@ class Workspace:
             outcome.fix_notes = self._fix_notes(changes)
             return
         plan.verdicts.append(Verdict("assignments", False))
+        for change in changes.values():
+            change.applied = True      # what committing keeps (the guards below may still refuse it)
         errors = self._new_list_errors(attempts)
         module_verdict = guards.module_list_verdict(errors, ignore_module_list=options.ignore_module_list)
         plan.verdicts.append(module_verdict)
@@ -536,8 +555,6 @@ class Workspace:
                 attempt.drop()
             outcome.blocked = plan.blocked
             return
-        for change in changes.values():
-            change.applied = True      # what committing keeps (as the faces have always said)
         plan.attempts = attempts
         outcome.modules = self._new_modules(attempts, add=request.add_to_module_list)
         plan.modules = outcome.modules
@@ -554,14 +571,14 @@ class Workspace:
         plan.changes = changes
         outcome = plan.outcome = EditOutcome("merge", changes, self.session.tree_version, drift=drift,
                                              unknown=unknown, redefined=redefinitions(assignments))
+        for change in changes.values():
+            change.applied = True
         self._gate_verdict(plan, attempts, before_texts)
         if plan.blocked is not None:
             for attempt in attempts.values():
                 attempt.drop()
             outcome.blocked = plan.blocked
             return
-        for change in changes.values():
-            change.applied = True
         plan.attempts = attempts
         self._dropped_verdict(plan, changes)
 
@@ -606,6 +623,21 @@ class Workspace:
         plan.verdicts.append(verdict)
         assert plan.outcome is not None
         plan.outcome.gates = verdict.detail
+        if verdict.refuses:
+            return
+        # the workloads' requirements: one met before and failing after is warned about, or with
+        # ``strict`` refused (a function of the values before and after, on the arches changed)
+        changed = {arch: a.change for arch, a in attempts.items() if a.change.cascade}
+        if changed:
+            broken = guard_change(self.session, changed, self.module_lists, self.workloads,
+                                  cache=self._resolved_requirements)
+            plan.outcome.workloads = broken
+            message = ""
+            if broken.broken:
+                message = ("; ".join(broken.messages()) + "; nothing was changed (fix what the workload needs "
+                           f"first, or apply it with a warning: leave out {opt('strict')})")
+            plan.verdicts.append(Verdict("workloads", plan.options.strict and bool(broken.broken), message,
+                                         "strict", broken.findings(), detail=broken))
 
     def _plan_text(self, plan: Plan, arch: str) -> str:
         """The config text of `arch` in the planned state, built once per plan."""
@@ -763,7 +795,7 @@ class Workspace:
             return findings_frame([])
         for arch in self.module_lists:
             self.kbuild_map(arch)   # search finds modules once the maps are loaded
-        frame = findings_frame(self.session.check_modules(self.module_lists))
+        frame = findings_frame(self.session.check_modules(self.module_lists, extension_lists=self.extension_lists))
         assert self.session.inputs.talos is not None   # the module lists were read from it
         root = str(self.session.inputs.talos.path) + "/"
         frame["where"] = [w.replace(root, "") if isinstance(w, str) else w for w in frame["where"]]
@@ -1016,15 +1048,39 @@ class Workspace:
     # --- build gates -------------------------------------------------------------
 
     def gates(self, chosen: Sequence[str] | str | None = None, *, explicit: bool = False,
-              progress: bool = False, unlisted: bool = False) -> GateReport:
+              progress: bool = False, unlisted: bool = False, workloads: Sequence[str] | None = None) -> GateReport:
         """The build gates (olddefconfig, hardening, modules; default all) on the configs and module
         lists as they stand: a GateReport (talosnb.analyses.gates), made once per change. With
         ``explicit`` a gate the inputs can't run is an InputError instead of "not-run";
-        ``unlisted`` adds the informational findings of modules built but not listed."""
+        ``unlisted`` adds the informational findings of modules built but not listed. The
+        ``workloads`` gate (named only) checks the required options of `workloads` (default
+        kubernetes)."""
+        from dataclasses import replace
+
+        from talosnb.analyses.gates import GateReport, parse_gates
+
+        names = parse_gates(chosen)
+        build = [g for g in names if g != "workloads"]
         for arch in self.module_lists:
             self.kbuild_map(arch)
-        return self.gate_keeper.report(chosen, key=self.version, module_lists=self.module_lists,
-                                       explicit=explicit, progress=progress, unlisted=unlisted)
+        report = (self.gate_keeper.report(build, key=self.version, module_lists=self.module_lists,
+                                          explicit=explicit, progress=progress, unlisted=unlisted,
+                                          extension_lists=self.extension_lists)
+                  if build else GateReport([]))
+        if "workloads" in names:
+            found = self.requirements(workloads or DEFAULT_GATE_WORKLOADS, ["base"])
+            report = replace(report, results=[*report.results, *workloads_gate(found)])
+        return report
+
+    def requirements(self, workloads: Sequence[str] | None = None, features: Sequence[str] | None = None, *,
+                     profiles_dir: str | None = None) -> RequirementsReport:
+        """The workloads' kernel requirements (default every profile, every feature) on the configs and
+        module lists as they stand: each one's status per arch, why-not and verified fix
+        (talosnb.app.workloads.RequirementsReport), made once per change."""
+        key = f"requirements:{workloads}:{features}:{profiles_dir}"
+        return self._cached(key, lambda: requirements_report(self.session, self.module_lists, workloads, features,
+                                                             profiles_dir=profiles_dir,
+                                                             cache=self._resolved_requirements))
 
     def hardening_table(self) -> pd.DataFrame:
         """kernel-hardening-checker's whole table for both arches (talosnb.analyses.gates.hardening_table)."""

@@ -6,7 +6,7 @@ import argparse
 
 from talosnb.analyses import gates
 
-from .common import Result, common_options, context, open_workspace
+from .common import Result, common_options, context, open_workspace, workload_names
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,7 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 "skipped with a note, unless --gate names it.")
     common_options(p)
     p.add_argument("--gate", metavar="GATES", default=None,
-                   help="comma-separated: olddefconfig, hardening, modules (default: all)")
+                   help="comma-separated: olddefconfig, hardening, modules (default: all), and workloads (the "
+                        "required kernel options of --workload; only when named)")
+    p.add_argument("--workload", action="append", default=[], metavar="NAME",
+                   help="with --gate workloads: whose requirements (repeat or comma-separate; default kubernetes)")
     p.add_argument("--hardening-checker", metavar="DIR|TARBALL",
                    help="a kernel-hardening-checker folder or .tar.gz to run instead of downloading the "
                         "Pkgfile's kspp_ref (default: $TALOSNB_HARDENING_CHECKER)")
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> Result:
             ws.module_list(arch)      # named: a missing talos checkout or list is an error
     for arch in ws.module_lists:
         session.kbuild_map(arch, progress=args.progress)
-    report = ws.gates(chosen, explicit=args.gate is not None, progress=args.progress, unlisted=args.info)
+    report = ws.gates(chosen, explicit=args.gate is not None, progress=args.progress, unlisted=args.info,
+                      workloads=workload_names(args.workload) or None)
     payload, text = context(session)
     for check in report.version_checks:
         payload["version_checks"].append({"kind": check.kind, "level": check.level, "message": check.message})

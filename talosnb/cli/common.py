@@ -46,6 +46,9 @@ def common_options(parser: argparse.ArgumentParser, *, formats: tuple[str, ...] 
                                        "else the embedded sample)")
     inputs.add_argument("--pkgs", metavar="DIR", help="siderolabs/pkgs checkout (kernel/build/config-ARCH, Pkgfile)")
     inputs.add_argument("--talos", metavar="DIR", help="siderolabs/talos checkout (hack/modules-ARCH.txt)")
+    inputs.add_argument("--extensions", metavar="DIR",
+                        help="siderolabs/extensions checkout (each extension's files/modules*.txt ships with the "
+                             "base lists; default: $TALOSNB_EXTENSIONS, else none)")
     inputs.add_argument("--kernel-src", metavar="PATH",
                         help="kernel source folder or tarball (.tar.xz/.tar.gz); default: download the "
                              "Pkgfile's linux_version from kernel.org, verified")
@@ -97,6 +100,10 @@ def gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hardening-checker", metavar="DIR|TARBALL",
                         help="kernel-hardening-checker folder or .tar.gz for the hardening gate (default: "
                              "$TALOSNB_HARDENING_CHECKER, else the Pkgfile's kspp_ref when already downloaded)")
+    parser.add_argument("--workload", action="append", default=[], metavar="NAME",
+                        help="the workloads whose kernel requirements a change must not break (repeat or "
+                             "comma-separate; default: every profile of talosnb requirements --list); a broken "
+                             "one is a warning, or with --strict a refusal")
 
 
 def positive(text: str) -> int:
@@ -120,7 +127,8 @@ def emit(args: argparse.Namespace, result: Result) -> None:
 def open_session(args: argparse.Namespace) -> Session:
     from talosnb.app.session import Session
 
-    return Session.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch, toolchain=args.toolchain,
+    return Session.open(args.pkgs, args.talos, args.kernel_src, extensions=getattr(args, "extensions", None),
+                        arch=args.arch, toolchain=args.toolchain,
                         progress=args.progress, patches=not args.no_patches, llvm=getattr(args, "llvm", None),
                         toolchain_from=getattr(args, "toolchain_from", None) or ())
 
@@ -129,7 +137,20 @@ def open_workspace(args: argparse.Namespace) -> Workspace:
     """The Workspace over the inputs the options name: the rules every write obeys live there."""
     from talosnb.app.workspace import Workspace
 
-    return Workspace(open_session(args), hardening_checker=getattr(args, "hardening_checker", None))
+    ws = Workspace(open_session(args), hardening_checker=getattr(args, "hardening_checker", None))
+    # set/merge (the commands with --strict): the workloads their guard watches
+    workloads = workload_names(getattr(args, "workload", None) or []) if hasattr(args, "strict") else []
+    if workloads:
+        from talosnb.analyses import requirements
+
+        requirements.select(requirements.load_profiles(), workloads)     # an unknown name: exit 2
+        ws.workloads = workloads
+    return ws
+
+
+def workload_names(values: list[str]) -> list[str]:
+    """--workload NAME (repeated, or comma-separated) as a list."""
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
 
 def refuse_toolchain_options(args: argparse.Namespace, what: str) -> None:

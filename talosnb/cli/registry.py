@@ -40,8 +40,12 @@ COMMANDS: tuple[Command, ...] = (
             "the commits that changed a symbol's config line (git history of the pkgs checkout)"),
     Command("report", "talosnb.cli.report",
             "write a self-contained HTML report of the comparison, or what a change does (--base REF)"),
+    Command("requirements", "talosnb.cli.requirements",
+            "what the workloads (Kubernetes, Cilium, Longhorn, ...) need from the kernel config: met or why not"),
     Command("upgrade", "talosnb.cli.upgrade",
             "move the configs and module lists to a new kernel: what changes, explained; --write applies it"),
+    Command("lab", "talosnb.cli.lab",
+            "copy the notebooks into a working folder (never over your changes) and start JupyterLab there"),
 )
 
 BY_NAME = {command.name: command for command in COMMANDS}

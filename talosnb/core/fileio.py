@@ -22,7 +22,10 @@ A file is read into a Snapshot (its digest). Writing goes through a
 
 A run killed between 5 and 6 leaves journals behind; the next talosnb run that opens the
 checkout (:func:`recover`) or writes in it finishes the renames (or, when the commit
-point was not reached, removes the temporary files), and says so with a warning.
+point was not reached, removes the temporary files), and says so with a warning. A journal
+found in a folder is not trusted as such (it may come with a checkout): only a rename
+talosnb itself could have journaled is done, a temporary file of its own naming onto its
+target in the same folder; anything else is refused and left alone (see "recovery" below).
 """
 
 from __future__ import annotations
@@ -33,8 +36,12 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
+import stat
+import subprocess
 import tempfile
 import threading
 import time
@@ -318,7 +325,7 @@ class Transaction:
                 raise os_error(e, "cannot create the folder; nothing was written", folder) from None
         with FolderLock(folders, timeout=self.lock_timeout) as lock:
             for folder in sorted(set(folders), key=str):
-                self.recovered += _recover_locked(folder)
+                self.recovered += _recover_locked(folder, lock)
             todo = self._check()
             if not todo:
                 return []
@@ -474,9 +481,39 @@ def atomic_write(path: str | os.PathLike, text: str | bytes, *, expect: Snapshot
 
 
 # --------------------------------------------------------------------------- recovery
+#
+# A journal found in a folder may have been written by someone else: committed into a checkout
+# (a pull request), unpacked from an archive, dropped into a shared folder. Finishing it renames
+# files, so it is trusted only as far as a journal talosnb itself could have written:
+#
+# - the journal is a regular file of this user (not a symlink), small, not tracked by git
+#   (talosnb never commits one: a tracked journal is named as a likely attack);
+# - it lists its own folder, and acts on another folder only when that folder holds the very
+#   same journal (talosnb writes one copy per folder it renames in);
+# - every rename moves a temporary file of talosnb's own naming (".<target>.talosnb-XXXXXXXX.tmp")
+#   onto its target in the same folder, and that temporary file is a regular file of this user,
+#   not a symlink, with no other hard link;
+# - the renames run on an opened folder (its descriptor), by name, never by a path from the journal.
+#
+# Anything else refuses the whole journal: nothing it names is renamed or deleted, it is left
+# where it is, and a warning names it and why.
+
+# ".<target's name>.talosnb-<8 characters of tempfile's or secrets' alphabet>.tmp"
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.talosnb-[a-z0-9_]{8}\.tmp")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+MAX_JOURNAL_BYTES = 1 << 20
+
+
+class _Refused(Exception):
+    """A journal recovery does not act on; the message says why."""
+
 
 def _ours(name: str) -> bool:
     return name.startswith(".") and TEMP_MARK in name and name.endswith(".tmp")
+
+
+def _is_journal(name: str) -> bool:
+    return name.startswith(JOURNAL_PREFIX) and name.endswith(JOURNAL_SUFFIX)
 
 
 def _pending(folder: Path) -> list[str]:
@@ -484,42 +521,46 @@ def _pending(folder: Path) -> list[str]:
         names = os.listdir(folder)
     except OSError:
         return []
-    return [n for n in names if _ours(n) or (n.startswith(JOURNAL_PREFIX) and n.endswith(JOURNAL_SUFFIX))]
+    return [n for n in names if _ours(n) or _is_journal(n)]
 
 
 def recover(folder: str | os.PathLike) -> list[str]:
     """Finish (or undo) what a killed talosnb run left in ``folder``; returns what was done,
-    each also a TalosnbWarning. Costs one listdir when there is nothing to do."""
+    each also a TalosnbWarning. Costs one listdir when there is nothing to do. A journal that
+    talosnb could not have written is refused (a warning naming it) and left alone."""
     folder = Path(folder)
     if not _pending(folder):
         return []
-    with FolderLock([folder]):
-        return _recover_locked(folder)
+    with FolderLock([folder]) as lock:
+        return _recover_locked(folder, lock)
 
 
-def _current(path: str) -> str | None:
-    try:
-        return digest(Path(path).read_bytes())
-    except OSError:
-        return None
-
-
-def _recover_locked(folder: Path) -> list[str]:
+def _recover_locked(folder: Path, lock: FolderLock) -> list[str]:
     """With the folder locked (no talosnb write is under way in it): finish committed journals,
     remove the temporary files of writes that never reached their commit point."""
     names = _pending(folder)
     if not names:
         return []
+    real = Path(os.path.realpath(folder))
     notes: list[str] = []
     named: set[str] = set()
-    for name in sorted(n for n in names if n.startswith(JOURNAL_PREFIX) and n.endswith(JOURNAL_SUFFIX)):
-        notes += _replay_journal(folder, name, named)
-    stray = [n for n in _pending(folder) if _ours(n) and n not in named]
+    refused = False
+    for name in sorted(n for n in names if _is_journal(n)):
+        try:
+            notes += _replay_journal(real, name, named, lock)
+        except _Refused as e:
+            refused = True
+            notes.append(f"{real / name}: refused to finish the interrupted write this journal describes: {e}")
+    # the temporary files of a refused journal are not known for sure: none is removed then
+    stray = [] if refused else [n for n in _pending(real) if _ours(n) and n not in named]
+    removed = 0
     for name in stray:
-        with contextlib.suppress(OSError):
-            os.unlink(folder / name)
-    if stray and not notes:
-        notes.append(f"{folder}: removed {len(stray)} temporary file(s) of an interrupted talosnb run "
+        if _own_regular_file(real, name) is None:
+            with contextlib.suppress(OSError):
+                os.unlink(real / name)
+                removed += 1
+    if removed and not notes:
+        notes.append(f"{real}: removed {removed} temporary file(s) of an interrupted talosnb run "
                      "(nothing had changed)")
     for note in notes:
         warnings.warn(TalosnbWarning(note), stacklevel=3)
@@ -531,29 +572,174 @@ def _nothing_replaced(folder: Path) -> str:
             "removed its temporary files (nothing had changed)")
 
 
-def _replay_journal(folder: Path, name: str, named: set[str]) -> list[str]:
-    """Finish (committed) or undo (not committed) the transaction journal `name`; the temporary files
-    it names are added to `named`. Returns what was done."""
-    journal = folder / name
+def _own_regular_file(folder: Path | int, name: str) -> str | None:
+    """None when ``name`` in ``folder`` (a path or an opened folder) is a regular file of this user
+    with one link; else why not."""
     try:
-        body = json.loads(journal.read_text())
-        renames = body["renames"]
-        primary = Path(body["primary"])
-        others = [Path(f) for f in body["folders"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        if isinstance(folder, int):
+            st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        else:
+            st = os.lstat(folder / name)
+    except OSError as e:
+        return f"{name} cannot be examined ({e.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        return f"{name} is a symlink"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{name} is not a regular file"
+    if st.st_uid != os.geteuid():
+        return f"{name} is owned by another user (uid {st.st_uid})"
+    if st.st_nlink != 1:
+        return f"{name} has other hard links"
+    return None
+
+
+def _tracked_by_git(folder: Path, names: list[str]) -> list[str]:
+    """Which of ``names`` (in ``folder``) git tracks; [] when git is absent or this is no work tree."""
+    if shutil.which("git") is None:
+        return []
+    try:
+        run = subprocess.run(["git", "-c", "core.fsmonitor=false", "-C", str(folder), "ls-files", "-z", "--",
+                              *names], capture_output=True, timeout=30, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if run.returncode != 0:
+        return []
+    return [n for n in run.stdout.decode(errors="replace").split("\0") if n]
+
+
+def _read_journal(folder: Path, name: str) -> bytes:
+    why = _own_regular_file(folder, name)
+    if why is not None:
+        raise _Refused(f"{why}; talosnb writes its journals as regular files of the user running it; "
+                       "left it as it is: look at it, then delete it")
+    if os.lstat(folder / name).st_size > MAX_JOURNAL_BYTES:
+        raise _Refused(f"it is larger than any journal talosnb writes ({MAX_JOURNAL_BYTES} bytes); "
+                       "left it as it is: look at it, then delete it")
+    fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        return f.read(MAX_JOURNAL_BYTES + 1)
+
+
+def _parse_journal(body: object, folder: Path) -> tuple[str, list[str], list[dict]]:
+    """(primary, folders, renames) of a journal, each rename checked to be one talosnb could have
+    journaled: its temporary file of talosnb's naming beside its target, in a folder the journal
+    lists."""
+    def bad(why: str) -> _Refused:
+        return _Refused(f"it is not a journal talosnb wrote ({why}); nothing it names was touched; "
+                        "left it as it is: look at it, then delete it")
+    if not isinstance(body, dict) or body.get("format") != JOURNAL_FORMAT:
+        raise bad("unknown format")
+    folders, primary, renames = body.get("folders"), body.get("primary"), body.get("renames")
+    if (not isinstance(folders, list) or not all(isinstance(f, str) and os.path.isabs(f) and os.path.normpath(f) == f
+                                                  for f in folders)):
+        raise bad("its folders are not absolute paths")
+    if str(folder) not in folders:
+        raise bad(f"it does not list its own folder {folder}")
+    if not isinstance(primary, str) or primary not in folders:
+        raise bad("its first folder is not one of its folders")
+    if not isinstance(renames, list):
+        raise bad("no list of renames")
+    for item in renames:
+        why = _bad_rename(item, folders)
+        if why:
+            raise bad(why)
+    return primary, folders, renames
+
+
+def _bad_rename(item: object, folders: list[str]) -> str | None:
+    """Why a journal's rename is not one talosnb could have journaled (None: it could)."""
+    if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("tmp", "target")):
+        return "a rename without its two files"
+    tmp, target = item["tmp"], item["target"]
+    if os.path.normpath(target) != target or os.path.dirname(target) not in folders:
+        return f"it renames onto {target}, outside the folders it lists"
+    if os.path.dirname(tmp) != os.path.dirname(target):
+        return f"it renames {tmp}, which is not beside its target {target}"
+    match = _TEMP_NAME.fullmatch(os.path.basename(tmp))
+    if match is None or match["target"] != os.path.basename(target):
+        return f"{tmp} is not a temporary file of talosnb's naming for {os.path.basename(target)}"
+    if item.get("new") is None or not all(
+            item.get(k) is None or (isinstance(item.get(k), str) and _DIGEST.fullmatch(item[k])) for k in ("old", "new")):
+        return "a rename without its digests"
+    return None
+
+
+def _replay_journal(folder: Path, name: str, named: set[str], lock: FolderLock) -> list[str]:
+    """Finish (committed) or undo (not committed) the transaction journal `name` in `folder` (a real
+    path); the temporary files it names are added to `named`. Returns what was done; raises
+    _Refused, having done nothing, for a journal talosnb could not have written."""
+    data = _read_journal(folder, name)
+    if _tracked_by_git(folder, [name]):
+        raise _Refused("this journal is tracked by git, and talosnb never commits one: it was most likely "
+                       "planted in the repository to make talosnb rename files (an attack); nothing it names "
+                       "was touched; remove it from the repository (git rm) and find out where it came from")
+    try:
+        body = json.loads(data)
+    except ValueError:
         # cut short by a crash while it was written: its renames never started
         with contextlib.suppress(OSError):
-            journal.unlink()
+            os.unlink(folder / name)
         return [_nothing_replaced(folder)]
-    committed = primary == folder or (primary / name).exists()
-    finished, left, lost = _finish_renames(folder, renames, named, committed=committed)
+    primary, folders, renames = _parse_journal(body, folder)
+    named.update(os.path.basename(item["tmp"]) for item in renames if os.path.dirname(item["tmp"]) == str(folder))
+    copies = _copies(folder, name, data, folders)
+    committed = primary in copies
+    if committed:
+        _refuse_foreign_folders(renames, copies)
+    mine = [item for item in renames if os.path.dirname(item["target"]) in copies]
     if not committed:
+        mine = [item for item in mine if os.path.dirname(item["target"]) == str(folder)]
+    held = {os.path.realpath(f) for f in lock.fds}
+    with FolderLock(sorted({os.path.dirname(i["target"]) for i in mine} - held)), \
+            _opened_folders({os.path.dirname(i["target"]) for i in mine}) as fds:
+        _refuse_foreign_temps(mine, fds)
+        if not committed:
+            for item in mine:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.basename(item["tmp"]), dir_fd=fds[str(folder)])
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
+            return [_nothing_replaced(folder)]
+        finished, left, lost = _finish_renames(mine, fds)
+        for fd in fds.values():
+            with contextlib.suppress(OSError):
+                os.fsync(fd)
+    for other in [f for f in folders if f != primary and f in copies] + [primary]:
         with contextlib.suppress(OSError):
-            journal.unlink()
-        return [_nothing_replaced(folder)]
-    for other in [f for f in others if f != primary] + [primary]:
-        with contextlib.suppress(OSError):
-            os.unlink(other / name)
+            os.unlink(Path(other) / name)
+    return _finished_notes(finished, left, lost)
+
+
+def _copies(folder: Path, name: str, data: bytes, folders: list[str]) -> set[str]:
+    """The journal's folders that hold this very journal: only those are acted on (talosnb writes
+    one copy per folder it renames in)."""
+    return {f for f in folders if f == str(folder) or (
+        os.path.realpath(f) == f and _own_regular_file(Path(f), name) is None and _same_bytes(Path(f) / name, data))}
+
+
+def _refuse_foreign_folders(renames: list[dict], copies: set[str]) -> None:
+    """Committed, every folder held a copy until all renames were done: a folder without one that
+    still has a temporary file to rename was never part of this journal."""
+    for item in renames:
+        if os.path.dirname(item["target"]) not in copies and os.path.lexists(item["tmp"]):
+            raise _Refused(f"it renames {item['tmp']} in {os.path.dirname(item['target'])}, a folder that holds "
+                           "no copy of this journal; nothing it names was touched; left it as it is: look at it, "
+                           "then delete it")
+
+
+def _refuse_foreign_temps(renames: list[dict], fds: dict[str, int]) -> None:
+    for item in renames:
+        fd = fds[os.path.dirname(item["target"])]
+        tmp = os.path.basename(item["tmp"])
+        if not _exists_at(fd, tmp):
+            continue
+        why = _own_regular_file(fd, tmp)
+        if why is not None:
+            raise _Refused(f"{why}, not a temporary file talosnb wrote; nothing it names was touched; "
+                           "left it as it is: look at it, then delete it")
+
+
+def _finished_notes(finished: list[str], left: list[str], lost: list[str]) -> list[str]:
     notes = []
     if finished:
         notes.append("an earlier talosnb run was interrupted while writing; finished writing "
@@ -568,35 +754,80 @@ def _replay_journal(folder: Path, name: str, named: set[str]) -> list[str]:
     return notes
 
 
-def _finish_renames(folder: Path, renames: list[dict], named: set[str], *,
-                    committed: bool) -> tuple[list[str], list[str], list[str]]:
-    """A journal's renames: done where the target is still as it was (finished), left where it changed
-    since (left), reported where the new text is neither there nor to be had (lost). Not committed:
-    only the temporary files in `folder` removed."""
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            return f.read(MAX_JOURNAL_BYTES + 1) == data
+    except OSError:
+        return False
+
+
+def _exists_at(fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=fd, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def _opened_folders(folders: Iterable[str]) -> Iterator[dict[str, int]]:
+    """Each folder opened once (not through a symlink): what is renamed in it is named relative to it."""
+    fds: dict[str, int] = {}
+    try:
+        for f in sorted(folders):
+            try:
+                fds[f] = os.open(f, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError as e:
+                raise _Refused(f"cannot open {f} ({e.strerror}); nothing it names was touched") from None
+        yield fds
+    finally:
+        for fd in fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _digest_at(fd: int, name: str) -> str | None:
+    """The digest of a regular file in an opened folder; None when missing; "" when it is something
+    else (a symlink, a FIFO, unreadable): never the digest a journal expects."""
+    try:
+        file = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=fd)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ""
+    with os.fdopen(file, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return ""
+        try:
+            return digest(f.read())
+        except OSError:
+            return ""
+
+
+def _finish_renames(renames: list[dict], fds: dict[str, int]) -> tuple[list[str], list[str], list[str]]:
+    """A committed journal's renames: done where the target is still as it was (finished), left where it
+    changed since (left), reported where the new text is neither there nor to be had (lost)."""
     finished: list[str] = []
     left: list[str] = []
     lost: list[str] = []
     for item in renames:
-        tmp, target = item["tmp"], item["target"]
-        named.add(os.path.basename(tmp))
-        if not committed:
-            if Path(tmp).parent == folder:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-            continue
-        now = _current(target)
-        if not os.path.lexists(tmp):
+        fd = fds[os.path.dirname(item["target"])]
+        tmp, target = os.path.basename(item["tmp"]), os.path.basename(item["target"])
+        now = _digest_at(fd, target)
+        if not _exists_at(fd, tmp):
             if now != item["new"]:
-                lost.append(target)
+                lost.append(item["target"])
             continue
         if now == item["old"]:
             try:
-                os.replace(tmp, target)
-                finished.append(target)
+                os.replace(tmp, target, src_dir_fd=fd, dst_dir_fd=fd)
+                finished.append(item["target"])
             except OSError as e:
-                lost.append(f"{target} ({e.strerror})")
+                lost.append(f"{item['target']} ({e.strerror})")
         else:
-            left.append(target)
+            left.append(item["target"])
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                os.unlink(tmp, dir_fd=fd)
     return finished, left, lost

@@ -2,13 +2,17 @@
 
 - siderolabs/pkgs: ``kernel/build/config-<arch>`` (full Linux .config files),
   ``kernel/build/patches/*.patch`` and ``Pkgfile``;
-- siderolabs/talos: ``hack/modules-<arch>.txt`` (modules copied into the initramfs).
+- siderolabs/talos: ``hack/modules-<arch>.txt`` (modules copied into the initramfs);
+- siderolabs/extensions (optional): each system extension's ``files/modules*.txt`` (the modules
+  it ships besides the base).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from talosnb.core.arches import ARCHES, check_arch
@@ -123,3 +127,160 @@ def _existing_file(p: Path, what: str, option: str, contents: str) -> Path:
         raise InputError(f"cannot read the {what}: permission denied", where=str(p),
                          hint="check the file's permissions")
     return p
+
+
+# What `{{ .ARCH }}` expands to in an extension's pkg.yaml (the machine names of `uname -m`), and
+# the Talos arch each one is.
+EXTENSION_ARCHES = {"x86_64": "amd64", "aarch64": "arm64"}
+_EXTENSION_LIST_RE = re.compile(r"^modules(?:-(?P<machine>[^.]+))?\.txt$")
+_XARGS_RE = re.compile(r"xargs\s+(?:-a\s*|--arg-file[= ])/pkg/files/(?P<name>modules-\{\{\s*\.ARCH\s*\}\}\.txt|\S+)")
+_ARCH_TEMPLATE_RE = re.compile(r"\{\{\s*\.ARCH\s*\}\}")
+_INSTALL_RE = re.compile(r"install\s+-D\s+(?P<source>\S+)\{\}")
+
+
+@dataclass(frozen=True)
+class ExtensionListFile:
+    """One module list of a system extension: ``files/modules.txt`` (every arch) or
+    ``files/modules-x86_64.txt`` / ``files/modules-aarch64.txt`` (one arch each)."""
+
+    extension: str            # the extension's folder in the checkout: drivers/usb-modem
+    path: Path
+    arches: tuple[str, ...]
+    installed_at: str | None  # the pkg.yaml line that installs it (file:line)
+
+    @property
+    def list_id(self) -> str:
+        """How commands name the extension's list: extensions/drivers/usb-modem."""
+        return f"extensions/{self.extension}"
+
+    @property
+    def label(self) -> str:
+        return f"extensions: {self.extension}/files/{self.path.name}"
+
+
+class ExtensionsCheckout:
+    """A siderolabs/extensions checkout: each extension that ships kernel modules has a ``pkg.yaml``
+    installing the ``.ko`` files of its ``files/modules*.txt`` from the kernel's
+    ``/usr/lib/modules/$KERNELRELEASE/`` (``xargs -a /pkg/files/modules.txt -I {} install -D ...``)."""
+
+    CONTENTS = "<group>/<extension>/pkg.yaml with files/modules.txt or files/modules-x86_64.txt, modules-aarch64.txt"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = _existing_dir(path, "extensions checkout", opt("extensions"), self.CONTENTS)
+        self.lists = self._find_lists()
+        self.recovered = _recover(*dict.fromkeys(f.path.parent for f in self.lists))
+
+    def __repr__(self) -> str:
+        return f"ExtensionsCheckout({str(self.path)!r})"
+
+    def extensions(self) -> list[str]:
+        return sorted({f.extension for f in self.lists})
+
+    def list_files(self, arch: str) -> list[ExtensionListFile]:
+        """The lists installed on `arch`, by extension."""
+        check_arch(arch)
+        return [f for f in self.lists if arch in f.arches]
+
+    def _find_lists(self) -> list[ExtensionListFile]:
+        found: list[ExtensionListFile] = []
+        for pkg in sorted(self.path.rglob("pkg.yaml")):
+            folder = pkg.parent
+            rel = folder.relative_to(self.path)
+            if any(part.startswith(".") for part in rel.parts) or rel == Path("."):
+                continue
+            found += _extension_lists(rel.as_posix(), pkg)
+        return found
+
+
+_TEMPLATE_RE = re.compile(r"\{\{-?\s*(if\b[^}]*|else|end)\s*-?\}\}")
+_ARCH_TEST_RE = re.compile(r'if\s+(eq|ne)\s+\.ARCH\s+"([^"]+)"')
+
+
+def _template_scope(scopes: list[frozenset[str]], word: str) -> None:
+    """Follow bldr's Go template blocks in a pkg.yaml (evaluated before YAML is read, comments
+    included): `scopes` holds, per open block, the machines ({{ .ARCH }}) it keeps its lines for."""
+    every = frozenset(EXTENSION_ARCHES)
+    if word.startswith("if"):
+        test = _ARCH_TEST_RE.match(word)
+        if test is None:
+            scopes.append(every)
+        else:
+            one = frozenset({test.group(2)})
+            scopes.append(one if test.group(1) == "eq" else every - one)
+    elif word == "else" and scopes:
+        scopes[-1] = every - scopes[-1] if scopes[-1] != every else every
+    elif word == "end" and scopes:
+        scopes.pop()
+
+
+def _installed_lists(pkg: Path) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """The list files a pkg.yaml installs (name as written -> its file:line) and the machines each
+    install line is kept for."""
+    from talosnb.core.fileio import read_text
+
+    text, _snapshot = read_text(pkg, what="extension pkg.yaml")
+    installs: dict[str, str] = {}
+    machines: dict[str, frozenset[str]] = {}
+    scopes: list[frozenset[str]] = []   # bldr's Go template blocks: {{ if eq .ARCH "x86_64" }} ... {{ end }}
+    for number, line in enumerate(text.splitlines(), 1):
+        for word in _TEMPLATE_RE.findall(line):
+            _template_scope(scopes, word)
+        m = _XARGS_RE.search(line)
+        if m is None or not m.group("name").startswith("modules"):
+            continue
+        where = f"{pkg}:{number}"
+        source = _INSTALL_RE.search(line)
+        if source is not None and not source.group("source").startswith("/usr/lib/modules/"):
+            raise InputError(f"this extension installs its list's entries from {source.group('source')}, "
+                             "not from /usr/lib/modules/<version>/", where=where,
+                             hint="module lists name .ko files under /usr/lib/modules/$KERNELRELEASE/")
+        file_name = _ARCH_TEMPLATE_RE.sub("{{ .ARCH }}", m.group("name"))
+        installs[file_name] = where
+        machines[file_name] = frozenset(EXTENSION_ARCHES).intersection(*scopes)
+    return installs, machines
+
+
+def _list_arches(path: Path, installs: dict[str, str],
+                 machines: dict[str, frozenset[str]]) -> tuple[tuple[str, ...], str | None]:
+    """The arches a list file ships on (none: its install line is templated out) and its install line."""
+    m = _EXTENSION_LIST_RE.match(path.name)
+    assert m is not None   # globbed as modules*.txt and matched by the caller
+    machine = m.group("machine")
+    if machine is None:
+        kept = machines.get(path.name, frozenset(EXTENSION_ARCHES))
+        return tuple(a for a in ARCHES if any(EXTENSION_ARCHES[k] == a for k in kept)), installs.get(path.name)
+    if machine not in EXTENSION_ARCHES:
+        raise InputError(f"a module list for {machine!r}, an arch Talos doesn't build", where=str(path),
+                         hint=f"extension lists are files/modules.txt or files/modules-ARCH.txt with ARCH one "
+                              f"of {', '.join(EXTENSION_ARCHES)}")
+    template = "modules-{{ .ARCH }}.txt"
+    kept = machines.get(path.name, machines.get(template, frozenset(EXTENSION_ARCHES)))
+    arches = (EXTENSION_ARCHES[machine],) if machine in kept else ()
+    return arches, installs.get(path.name) or installs.get(template)
+
+
+def _extension_lists(name: str, pkg: Path) -> list[ExtensionListFile]:
+    """The module lists one extension's pkg.yaml installs (with what is in its files/ folder)."""
+    installs, machines = _installed_lists(pkg)
+    files = pkg.parent / "files"
+    on_disk = sorted(p for p in files.glob("modules*.txt") if _EXTENSION_LIST_RE.match(p.name)) \
+        if files.is_dir() else []
+    if installs and not files.is_dir():
+        first = next(iter(installs.values()))
+        raise InputError(f"pkg.yaml installs /pkg/files/{next(iter(installs))}, but the extension has no files/ "
+                         "folder", where=first,
+                         hint=f"create {files} with the module list, or drop the install line")
+    lists = []
+    for path in on_disk:
+        arches, where = _list_arches(path, installs, machines)
+        if arches:
+            lists.append(ExtensionListFile(name, path, arches, where))
+    names = {p.name for p in on_disk}
+    for written, where in installs.items():
+        wanted = ([written.replace("{{ .ARCH }}", m) for m in EXTENSION_ARCHES]
+                  if "ARCH" in written else [written])
+        missing = [w for w in wanted if w not in names]
+        if missing:
+            raise InputError(f"pkg.yaml installs /pkg/files/{written}, but files/ has no {' or '.join(missing)}",
+                             where=where, hint=f"add the list to {files}, or fix the install line")
+    return lists

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from talosnb.core.errors import InputError
 from talosnb.core.paths import cache_dir
+from talosnb.core.progress import progress_bar
 
 
 def file_digest(path: str | Path, algorithm: str) -> str:
@@ -37,9 +38,11 @@ def verified_download(url: str, fname: str, sha256: str, *, sha512: str | None =
     level = logger.level
     # pooch logs every download at INFO; talosnb shows a progress bar instead.
     logger.setLevel("WARNING")
+    # pooch takes a bar of ours (its own would write to stderr, past a notebook's loading widget)
+    bar = progress_bar(unit="B", unit_scale=True, desc=fname, leave=False) if progress else False
     try:
         path = Path(pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=fname, path=folder,
-                                   downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60)))
+                                   downloader=pooch.HTTPDownloader(progressbar=bar, timeout=60)))
     except ValueError as e:
         if "hash" not in str(e).lower():
             raise

@@ -31,6 +31,7 @@ from talosnb.core import cachefile
 from talosnb.core.errors import InputError, TalosnbWarning, opt
 from talosnb.core.fileio import os_error
 from talosnb.core.paths import ENV_CACHE_DIR, ENV_KERNEL_MIRROR, cache_dir
+from talosnb.core.progress import progress_bar
 from talosnb.core.versions import RELEASE, parse_version, read_makefile_version
 
 from .download import verified_download
@@ -339,8 +340,6 @@ def _walk_link(tarball: Path, name: str, start: list[str], target: str,
 
 def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
     """Stream through the tarball once, writing only the files engine_file() selects."""
-    from tqdm.auto import tqdm
-
     size = tarball.stat().st_size
     try:
         raw = open(tarball, "rb")  # noqa: SIM115 -- closed by the with below
@@ -348,8 +347,8 @@ def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
         raise InputError(f"cannot read the tarball: {e.strerror}", where=str(tarball)) from None
     top: str | None = None
     extraction = _Extraction(tarball, dest)
-    with raw, tqdm(total=size, unit="B", unit_scale=True, desc=f"extracting {tarball.name}",
-                   disable=not progress, leave=False) as bar:
+    with raw, progress_bar(enabled=progress, total=size, unit="B", unit_scale=True,
+                           desc=f"extracting {tarball.name}", leave=False) as bar:
         reader = io.BufferedReader(_ProgressReader(raw, bar), buffer_size=1 << 20)
         try:
             with tarfile.open(fileobj=reader, mode="r|*") as tar:

@@ -16,10 +16,10 @@ from pathlib import Path
 from talosnb.core import dotconfig
 from talosnb.core.errors import InputError, VersionMismatchError
 from talosnb.core.fileio import read_text
-from talosnb.core.paths import ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
+from talosnb.core.paths import ENV_EXTENSIONS, ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
 from talosnb.core.versions import VersionCheck, compare_versions
 
-from .checkouts import PkgsCheckout, TalosCheckout
+from .checkouts import ExtensionsCheckout, PkgsCheckout, TalosCheckout
 from .kernel_tree import KernelTree, fetch_kernel_tarball, kernel_src_hint, open_kernel_tree
 from .patches import PatchReport, patch_kernel_tree
 
@@ -32,7 +32,8 @@ class Inputs:
     three); kernel is None only when neither a kernel source nor pkgs was given.
     With the pkgs patches applied, kernel is the patched tree and patches says
     what became of each; patches is None when they were not applied (turned
-    off, or no pkgs checkout or kernel tree).
+    off, or no pkgs checkout or kernel tree). extensions is the siderolabs/extensions
+    checkout when one was given (its module lists ship besides talos's).
     """
 
     pkgs: PkgsCheckout | None
@@ -41,6 +42,7 @@ class Inputs:
     checks: list[VersionCheck] = field(default_factory=list)
     sample: bool = False
     patches: PatchReport | None = None
+    extensions: ExtensionsCheckout | None = None
 
     def mismatches(self) -> list[VersionCheck]:
         return [c for c in self.checks if c.kind == "mismatch"]
@@ -69,7 +71,7 @@ def input_paths(pkgs: str | os.PathLike | None, talos: str | os.PathLike | None,
 
 def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
                    kernel_src: str | os.PathLike | None = None, *, progress: bool = False,
-                   patches: bool = True) -> Inputs:
+                   patches: bool = True, extensions: str | os.PathLike | None = None) -> Inputs:
     """Find the pkgs and talos checkouts and the kernel tree, and compare their versions.
 
     Arguments default to $TALOSNB_PKGS, $TALOSNB_TALOS, $TALOSNB_KERNEL_SRC; with
@@ -78,7 +80,10 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
     (verified against linux_sha256) and cached. ``patches``: apply the pkgs
     checkout's kernel/build/patches to (a private copy of) the tree, as the
     build does before olddefconfig; a patch that does not apply is an InputError.
+    ``extensions`` (default $TALOSNB_EXTENSIONS, else none): a siderolabs/extensions checkout.
     """
+    extensions = extensions or os.environ.get(ENV_EXTENSIONS) or None
+    extensions_co = ExtensionsCheckout(extensions) if extensions is not None else None
     pkgs, talos, kernel_src, sample = input_paths(pkgs, talos, kernel_src)
     pkgs_co = PkgsCheckout(pkgs) if pkgs is not None else None
     talos_co = TalosCheckout(talos) if talos is not None else None
@@ -111,7 +116,7 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
     if patches and kernel is not None and pkgs_co is not None:
         kernel, report = patch_kernel_tree(kernel, pkgs_co.patches_dir)
         report.raise_on_failure(made_for=info.linux_version if info else None, tree_version=kernel.version)
-    return Inputs(pkgs_co, talos_co, kernel, checks, sample, report)
+    return Inputs(pkgs_co, talos_co, kernel, checks, sample, report, extensions_co)
 
 
 SCRATCH_PREFIX = "talosnb-scratch-"
@@ -120,7 +125,7 @@ SCRATCH_PREFIX = "talosnb-scratch-"
 def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
                  dest: str | Path | None = None) -> tuple[Inputs, Path]:
     """Copy the files a save writes (pkgs: Pkgfile, kernel/build/config-ARCH; talos:
-    hack/modules-ARCH.txt) to a new scratch folder; returns Inputs pointing there
+    hack/modules-ARCH.txt; extensions: each one's pkg.yaml and files/modules*.txt) to a new scratch folder; returns Inputs pointing there
     (same kernel tree, version checks and patch report) and the folder. The pkgs build's own steps and
     scripts (kernel/*/pkg.yaml, kernel/build/scripts/, kernel/build/patches/) come along
     read as they are, so the build gates judge the copy as the build would."""
@@ -149,6 +154,16 @@ def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
         for arch in arches:
             shutil.copy2(inputs.talos.module_list_path(arch), root / "talos" / "hack" / f"modules-{arch}.txt")
         talos = TalosCheckout(root / "talos")
+    extensions = None
+    if inputs.extensions is not None:
+        for one in inputs.extensions.lists:
+            folder = root / "extensions" / one.extension
+            (folder / "files").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(one.path, folder / "files" / one.path.name)
+            pkg = inputs.extensions.path / one.extension / "pkg.yaml"
+            if pkg.is_file():
+                shutil.copy2(pkg, folder / "pkg.yaml")
+        extensions = ExtensionsCheckout(root / "extensions") if inputs.extensions.lists else None
     copied = Inputs(PkgsCheckout(pkgs), talos, inputs.kernel, list(inputs.checks), inputs.sample,
-                    inputs.patches)
+                    inputs.patches, extensions)
     return copied, root

@@ -195,6 +195,12 @@ class KbuildMap:
         near = difflib.get_close_matches(key, list(self._by_name), n=close, cutoff=0.75)
         return [p for n in near for p in self._by_name[n]]
 
+    def named(self, name: str) -> list[str]:
+        """``.ko`` paths of a module by its exact name (``-``/``_`` alike, ``.ko`` optional)."""
+        if not self._by_name and (self.modules or self.builtin_only):
+            self._index()
+        return list(self._by_name.get(module_name(name), []))
+
     def rule(self, path: str) -> ModuleRule | None:
         return self.modules.get(path) or self.builtin_only.get(path)
 

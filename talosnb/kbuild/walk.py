@@ -96,8 +96,8 @@ def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> Kbu
     walk = _Walk(Path(tree), srcarch)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(desc=f"Kbuild {srcarch}", unit="dir")
+        from talosnb.core.progress import progress_bar
+        bar = progress_bar(desc=f"Kbuild {srcarch}", unit="dir")
     try:
         while walk.queue:
             walk.visit(walk.queue.popleft())

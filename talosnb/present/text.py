@@ -217,6 +217,7 @@ def outcome_text(outcome: EditOutcome, *, written: Mapping[str, bool] | None = N
     """A set or merge outcome as `talosnb set`/`merge` print it (`written`: which configs a save wrote),
     then the build gates the change makes fail."""
     gates = outcome.gates.text() if outcome.gates is not None else ""
+    gates += outcome.workloads.text() if outcome.workloads is not None else ""
     gates = "\n" + gates if gates else ""
     if outcome.mode == "merge":
         return _merge_text(outcome, written or {}, dry_run) + gates

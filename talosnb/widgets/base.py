@@ -24,6 +24,7 @@ import pandas as pd
 
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
+from talosnb.core.progress import progress_into
 from talosnb.present.html import (
     _TABLE_STYLE,
     _e,
@@ -204,6 +205,10 @@ class NotebookSteps:
         self.label.value = html.escape(text)
         self.bar.value = min(self.bar.value + 1, self.bar.max)
 
+    def detail(self, text: str) -> None:
+        """A finer progress line within the step (a tqdm bar's text: bytes extracted, folders read)."""
+        self.label.value = html.escape(text)
+
     def done(self, text: str) -> None:
         self.bar.value = self.bar.max
         self.bar.bar_style, self.bar.description = "success", "loaded"
@@ -219,9 +224,13 @@ def open_workspace(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
     Empty arguments mean the embedded sample (worked on through a scratch copy);
     ``options`` are Workspace.open's (toolchain, kbuild, scratch, patches).
     """
-    show = progress and in_notebook()
-    return Workspace.open(pkgs, talos, kernel_src, arch, steps=NotebookSteps() if show else None,
-                          progress=show, **options)
+    if not (progress and in_notebook()):
+        return Workspace.open(pkgs, talos, kernel_src, arch, progress=False, **options)
+    steps = NotebookSteps()
+    # the bars of the work inside (extraction, Kbuild scan) show in this widget's line, not as
+    # outputs of their own (which only a cold cache would have)
+    with progress_into(steps.detail):
+        return Workspace.open(pkgs, talos, kernel_src, arch, steps=steps, progress=True, **options)
 
 
 def workspace_of(session: Session | Workspace | None, inputs: dict[str, Any]) -> Workspace:

@@ -1,0 +1,98 @@
+"""talosnb requirements: what the cluster's workloads need from the kernel config, checked per arch."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import Result, common_options, context, open_workspace, workload_names
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Check the configs against the kernel requirements the workloads publish (Kubernetes' "
+        "system-validators, Cilium's system requirements, Istio's platform requirements, Longhorn, "
+        "Rook/Ceph, KubeVirt, Kata, CRIU, Mayastor, containerd/Docker): per arch, each requirement met, "
+        "met as a module (and whether hack/modules-ARCH.txt ships its .ko), not met (why, file:line, and "
+        "a verified fix), or stale (the tree no longer has the symbol or module). Exits 1 when a required "
+        "one is not met.")
+    p.epilog = ("The profiles are data in talosnb/profiles/*.toml, one file per workload, each requirement "
+                "with its source URL and section; --list shows them.")
+    common_options(p)
+    p.add_argument("--workload", action="append", default=[], metavar="NAME",
+                   help="a workload to check (repeat, or comma-separate; default: all)")
+    p.add_argument("--feature", action="append", default=[], metavar="NAME",
+                   help="check only these optional features besides what every install needs (repeat or "
+                        "comma-separate; 'base': none; default: every feature)")
+    p.add_argument("--list", action="store_true", help="list the workloads, their features and sources")
+    p.add_argument("--all", action="store_true", help="also list the requirements that are met")
+    p.add_argument("--profiles", metavar="DIR", help="a folder of profiles to use instead of talosnb's own")
+
+
+def run(args: argparse.Namespace) -> Result:
+    from talosnb.analyses import requirements as rq
+
+    workloads, features = workload_names(args.workload), workload_names(args.feature)
+    if args.list:
+        profiles = rq.load_profiles(args.profiles)
+        rq.select(profiles, workloads or None, features or None)    # unknown names: exit 2
+        return _listing(profiles, workloads or sorted(profiles))
+    ws = open_workspace(args)
+    report = ws.requirements(workloads or None, features or None, profiles_dir=args.profiles)
+    payload, text = context(ws.session)
+    payload.update(report.as_dict())
+    rows = report.rows()
+    counts = report.counts()
+    text += "requirements of " + ", ".join(report.workloads) + (f" (features: {', '.join(features)})" if features else "") + "\n"
+    for arch, per in counts.items():
+        text += (f"  {arch}: " + ", ".join(f"{n} {status}" for status, n in per.items() if n) + "\n")
+    for workload in report.workloads:
+        mine = [r for r in rows if r["workload"] == workload and (args.all or r["status"] not in
+                                                                 ("met", "met-module", "not-applicable"))]
+        if not mine:
+            continue
+        text += f"\n{workload}:\n"
+        for row in mine:
+            text += _row_text(row)
+    failing = sum(1 for s in report.statuses if s.failing and s.requirement.required)
+    text += (f"\n{failing} required requirement(s) not met\n" if failing
+             else "\nevery required requirement is met\n")
+    return Result(payload, text, 1 if report.failed else 0)
+
+
+def _row_text(row: dict) -> str:
+    feature = "" if row["required"] else f" [{row['feature']}]"
+    head = f"  {row['status']:14} {row['arch']:5} {row['requirement']}{feature}"
+    if row["status"] in ("met", "met-module"):
+        extra = f" ({row['symbol']}={row['value']}" + (f"; {', '.join(row['modules'])}" if row["modules"] else "") + ")"
+        return head + extra + "\n"
+    out = head + "\n"
+    if row["why"]:
+        out += f"      {row['why']}\n"
+    if row["where"]:
+        out += f"      at {row['where']}\n"
+    if row["fix"]:
+        out += f"      fix: {row['fix']}\n"
+    out += f"      source: {row['source']} ({row['section']}) {row['url']}\n"
+    return out
+
+
+def _listing(profiles: dict, names: list[str]) -> Result:
+    text = ""
+    listed: list[dict[str, Any]] = []
+    for name in names:
+        profile = profiles[name]
+        counts: dict[str, int] = {}
+        for r in profile.requirements:
+            counts[r.feature] = counts.get(r.feature, 0) + 1
+        text += f"{name}: {profile.title} ({profile.versions}); {len(profile.requirements)} requirement(s)\n"
+        text += f"  base: {counts.get('base', 0)} required\n"
+        for feature, title in profile.features.items():
+            text += f"  feature {feature}: {title} ({counts.get(feature, 0)})\n"
+        for source in profile.sources.values():
+            text += f"  source: {source.title} {source.url}\n"
+        listed.append({
+            "workload": name, "title": profile.title, "versions": profile.versions, "profile": str(profile.path),
+            "requirements": len(profile.requirements), "features": profile.features,
+            "sources": [{"key": s.key, "title": s.title, "url": s.url} for s in profile.sources.values()]})
+    return Result({"workloads": listed}, text, 0)

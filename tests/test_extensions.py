@@ -1,0 +1,139 @@
+"""System extension module lists (siderolabs/extensions files/modules*.txt) as a third checkout:
+found through pkg.yaml, checked like talos's lists on the arches they ship on, bad input named."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from talosnb.analyses.modules import ExtensionList, check_extension_lists
+from talosnb.core.errors import InputError
+from talosnb.inputs.checkouts import ExtensionsCheckout
+from talosnb.kbuild import read_config_values
+
+pytest_plugins = ["engine_fixtures"]
+
+SHARED = ROOT.parent / "shared"
+ARCHES = ("amd64", "arm64")
+
+
+def data(release: str) -> Path:
+    folder = SHARED / "data" / release
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not present")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def maps_612(trees):
+    from test_kbuild import _maps
+    return _maps(trees["6.12"])
+
+
+def values(release: str) -> dict[str, dict[str, str]]:
+    return {a: read_config_values(data(release) / "pkgs" / "kernel" / "build" / f"config-{a}") for a in ARCHES}
+
+
+@pytest.mark.parametrize("release", ["talos-v1.10", "talos-main"])
+def test_lists_found_per_arch_as_pkg_yaml_installs_them(release):
+    checkout = ExtensionsCheckout(data(release) / "extensions")
+    on_disk = sorted((data(release) / "extensions").glob("*/*/files/modules*.txt"))
+    # every list file is read, none twice
+    assert sorted(f.path for f in checkout.lists) == sorted(p.resolve() for p in on_disk)
+    by_name = {(f.extension, f.path.name): f.arches for f in checkout.lists}
+    # mei's pkg.yaml installs its modules.txt inside {{ if eq .ARCH "x86_64" }}: amd64 only
+    assert by_name[("drivers/mei", "modules.txt")] == ("amd64",)
+    assert by_name[("drivers/usb-modem", "modules-x86_64.txt")] == ("amd64",)
+    assert by_name[("drivers/usb-modem", "modules-aarch64.txt")] == ("arm64",)
+    # vc4 and panfrost are arm64 boards' GPUs
+    assert by_name[("drm/vc4", "modules.txt")] == ("arm64",)
+    for f in checkout.lists:
+        assert f.installed_at is not None and f.installed_at.startswith(str(f.path.parent.parent / "pkg.yaml:"))
+
+
+def test_v110_extension_lists_have_no_errors_against_612(maps_612):
+    checkout = ExtensionsCheckout(data("talos-v1.10") / "extensions")
+    lists = [ExtensionList.load(f) for f in checkout.lists]
+    found = check_extension_lists(lists, values("talos-v1.10"), maps_612, tree_version="6.12.117",
+                                  list_version="6.12.63")
+    assert [f for f in found if f.level == "error"] == []
+    # and they were checked: every .ko of every list on each arch it ships on
+    assert sum(len([e for e in ext.module_list.entries if e.endswith(".ko")]) * len(ext.arches)
+               for ext in lists) > 300
+
+
+def test_an_extension_module_the_arch_does_not_build_is_an_error_naming_its_list(maps_612, tmp_path):
+    source = data("talos-v1.10") / "extensions"
+    shutil.copytree(source, tmp_path / "extensions")
+    # intel's MEI is built on amd64 only: shipping mei.ko from an arm64 list fails the build
+    target = tmp_path / "extensions" / "drivers" / "usb-modem" / "files" / "modules-aarch64.txt"
+    target.write_text(target.read_text() + "kernel/drivers/misc/mei/mei.ko\n")
+    checkout = ExtensionsCheckout(tmp_path / "extensions")
+    lists = [ExtensionList.load(f) for f in checkout.lists]
+    found = [f for f in check_extension_lists(lists, values("talos-v1.10"), maps_612, tree_version="6.12.117",
+                                              list_version="6.12.63") if f.level == "error"]
+    assert [(f.arch, f.kind, f.entry, f.details["list"]) for f in found] == [
+        ("arm64", "not-built", "kernel/drivers/misc/mei/mei.ko", "extensions/drivers/usb-modem")]
+    lines = target.read_text().splitlines()
+    assert found[0].where == f"{target.resolve()}:{len(lines)}"
+    assert "CONFIG_INTEL_MEI" in found[0].message
+
+
+def _one_extension(tmp_path: Path) -> Path:
+    root = tmp_path / "extensions"
+    shutil.copytree(data("talos-v1.10") / "extensions" / "drivers" / "chelsio", root / "drivers" / "chelsio")
+    return root
+
+
+def test_bad_input_path_outside_usr_lib_modules(tmp_path):
+    root = _one_extension(tmp_path)
+    modules = root / "drivers" / "chelsio" / "files" / "modules.txt"
+    lines = modules.read_text().splitlines()
+    modules.write_text("\n".join([*lines[:4], "../../../etc/shadow", *lines[4:]]) + "\n")
+    (source,) = ExtensionsCheckout(root).lists
+    with pytest.raises(InputError) as e:
+        ExtensionList.load(source)
+    assert e.value.where == f"{modules.resolve()}:5"
+    assert "outside /usr/lib/modules" in e.value.message
+
+
+def test_bad_input_list_for_an_arch_talos_does_not_build(tmp_path):
+    root = _one_extension(tmp_path)
+    odd = root / "drivers" / "chelsio" / "files" / "modules-riscv64.txt"
+    odd.write_text("modules.order\n")
+    with pytest.raises(InputError) as e:
+        ExtensionsCheckout(root)
+    assert e.value.where == str(odd.resolve())
+    assert "riscv64" in e.value.message and "x86_64" in (e.value.hint or "")
+
+
+def test_bad_input_missing_files_folder(tmp_path):
+    root = _one_extension(tmp_path)
+    shutil.rmtree(root / "drivers" / "chelsio" / "files")
+    pkg = root / "drivers" / "chelsio" / "pkg.yaml"
+    line = next(n for n, text in enumerate(pkg.read_text().splitlines(), 1) if "xargs" in text)
+    with pytest.raises(InputError) as e:
+        ExtensionsCheckout(root)
+    assert e.value.where == f"{pkg.resolve()}:{line}"
+    assert "no files/ folder" in e.value.message
+
+
+def test_cli_bad_extension_input_exits_2_naming_file_and_line(tmp_path, capsys, monkeypatch):
+    from talosnb.cli.main import main
+
+    root = _one_extension(tmp_path)
+    modules = root / "drivers" / "chelsio" / "files" / "modules.txt"
+    modules.write_text(modules.read_text() + "/lib/modules/6.12.63-talos/kernel/net/core/pktgen.ko\n")
+    monkeypatch.setenv("TALOSNB_EXTENSIONS", str(root))
+    status = main(["check", "--gate", "modules"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"{modules.resolve()}:{len(modules.read_text().splitlines())}" in err
+    assert "use kernel/net/core/pktgen.ko" in err

@@ -1,0 +1,275 @@
+"""The workloads' kernel requirements on the real Talos configs and trees: the profiles as data,
+each status (met, met as a module and shipped or not, not met with why-not and a verified fix,
+stale, not applicable), the set/merge guard as a pure before/after function, the workloads gate
+and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from engine_fixtures import DATA, SHARED, engine_cache, engine_cache_env, trees  # noqa: F401
+
+from talosnb.analyses import requirements as rq
+from talosnb.app import workloads as wl
+from talosnb.core.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+TREE_618 = SHARED / "kernel" / "linux-6.18.15-kbuild.tar.xz"
+# strict set/merge checks the hardening gate too: the checker v1.10's Pkgfile pins, offline
+CHECKER = SHARED / "tools" / "kernel-hardening-checker-aa94036c6a86f1d0f76624cf6047264af5b2f525.tar.gz"
+ARCHES = ("amd64", "arm64")
+CILIUM_PAGE = "https://docs.cilium.io/en/stable/operations/system_requirements/"
+VALIDATORS = "https://github.com/kubernetes/system-validators/blob/master/validators/types_unix.go"
+
+
+def _open(release: str, kernel_src: Path):
+    from talosnb.app.workspace import Workspace
+
+    if not Path(kernel_src).exists():
+        pytest.skip("../shared is not beside the project")
+    return Workspace.open(DATA[release] / "pkgs", DATA[release] / "talos", kernel_src, scratch=True,
+                          hardening_checker=str(CHECKER) if CHECKER.is_file() else None)
+
+
+@pytest.fixture(scope="module")
+def main_618(engine_cache):
+    """Talos main's configs and module lists on the 6.18.15 tree (one per module; edits are undone)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+        yield _open("main", TREE_618)
+
+
+@pytest.fixture(scope="module")
+def v110(trees, engine_cache):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+        yield _open("v1.10", trees["6.12"])
+
+
+def _rows(report: wl.RequirementsReport, **match: object) -> list[dict]:
+    return [r for r in report.rows() if all(r[k] == v for k, v in match.items())]
+
+
+def _line(release: str, arch: str, text: str) -> int:
+    lines = (DATA[release] / "pkgs" / "kernel" / "build" / f"config-{arch}").read_text().splitlines()
+    return lines.index(text) + 1
+
+
+# --------------------------------------------------------------------------- profiles as data
+
+def test_the_profiles_cover_the_workloads_with_sources():
+    profiles = rq.load_profiles()
+    assert {"kubernetes", "containerd", "cilium", "istio", "longhorn", "rook-ceph", "kubevirt", "kata", "criu",
+            "mayastor"} <= set(profiles)
+    for profile in profiles.values():
+        assert profile.requirements and profile.sources
+        assert any(r.required for r in profile.requirements), profile.workload
+        for req in profile.requirements:
+            assert req.source.url.startswith("https://") and req.section
+            assert req.where.startswith(str(profile.path) + ":")
+    # a module-name requirement and an optional feature, as the sources state them
+    istio = [r for r in profiles["istio"].requirements if r.name == "xt_REDIRECT"]
+    assert istio and istio[0].kind == "module" and istio[0].required
+    assert {r.feature for r in profiles["longhorn"].requirements} >= {"base", "v2", "rwx"}
+    assert {"ipsec", "wireguard", "bandwidth-manager"} <= set(profiles["cilium"].features)
+
+
+@pytest.mark.parametrize(("text", "message", "line"), [
+    ('sysctls = ["net.ipv4.ip_forward"]', "unknown key 'sysctls' in a requirement", 9),
+    ('symbols = ["BPF"]\nkernel = ">=5.x"', "bad kernel version range '>=5.x'", 10),
+    ('symbols = ["BPF"]\nfeature = "ipsec"', "feature 'ipsec', which [features] doesn't define", 10),
+])
+def test_bad_profile_data_names_the_file_and_line(tmp_path, text, message, line):
+    path = tmp_path / "demo.toml"
+    path.write_text('workload = "demo"\n\n[sources.page]\nurl = "https://example.org/requirements"\n\n'
+                    '[[requirement]]\nsource = "page"\nneed = "m"\n' + text + "\n")
+    with pytest.raises(InputError) as e:
+        rq.load_profiles(tmp_path)
+    assert message in e.value.message
+    assert e.value.where == f"{path}:{line}"
+
+
+def test_need_must_be_y_or_m_and_names_must_exist(tmp_path):
+    path = tmp_path / "demo.toml"
+    path.write_text('workload = "demo"\n[sources.page]\nurl = "https://example.org"\n'
+                    '[[requirement]]\nsource = "page"\nneed = "yes"\nsymbols = ["BPF"]\n')
+    with pytest.raises(InputError, match="need = 'yes'"):
+        rq.load_profiles(tmp_path)
+    path.write_text(path.read_text().replace('"yes"', '"y"'))
+    profiles = rq.load_profiles(tmp_path)
+    with pytest.raises(InputError, match="no workload profile named 'cilum'"):
+        rq.select(profiles, ["cilum"])
+    with pytest.raises(InputError, match="no feature named 'ipsec'"):
+        rq.select(profiles, ["demo"], ["ipsec"])
+
+
+# --------------------------------------------------------------------------- the real findings
+
+def test_cilium_on_talos_main_misses_crypto_user_api_hash_on_both_arches(main_618):
+    """Talos main disabled CRYPTO_USER_API_HASH; Cilium's page lists it as a base requirement."""
+    report = main_618.requirements(["cilium"])
+    assert report.failed
+    failing = [r for r in report.rows() if r["status"] == "not-met" and r["required"]]
+    assert {(r["arch"], r["requirement"]) for r in failing} == {
+        (arch, "CONFIG_CRYPTO_USER_API_HASH") for arch in ARCHES}
+    for row in failing:
+        assert row["url"] == CILIUM_PAGE and "Base Requirements" in row["section"]
+        assert CILIUM_PAGE in row["why"]
+        line = _line("main", row["arch"], "# CONFIG_CRYPTO_USER_API_HASH is not set")
+        assert row["where"].endswith(f"config-{row['arch']}:{line}")
+        assert row["fix"].startswith("set CONFIG_CRYPTO_USER_API_HASH=y") and row["fix"].endswith("verified")
+    # the fix is what it says: a dry run of it takes effect on each arch
+    for arch in ARCHES:
+        finding = next(f for f in report.findings if f.arch == arch and f.kind == "requirement-not-met")
+        change = main_618.set(finding.details["assignments"], [arch], fix=False)
+        try:
+            assert change.applied
+            assert main_618.configs[arch].value("CRYPTO_USER_API_HASH") == "y"
+            assert not _rows(main_618.requirements(["cilium"]), arch=arch, status="not-met", required=True)
+        finally:
+            main_618.undo()
+    assert main_618.configs["amd64"].value("CRYPTO_USER_API_HASH") == "n"
+
+
+def test_talos_main_dropped_legacy_iptables_that_containerd_and_istio_list(main_618):
+    """Talos main builds no legacy iptables (IP_NF_IPTABLES_LEGACY=n): moby's check-config lists
+    IP_NF_FILTER, Istio the iptable_nat module; the why-not names the Kconfig line that blocks them."""
+    report = main_618.requirements(["containerd", "istio"], ["base"])
+    rows = {(r["workload"], r["arch"], r["requirement"]): r for r in report.rows() if r["status"] == "not-met"}
+    for arch in ARCHES:
+        row = rows[("containerd", arch, "CONFIG_IP_NF_FILTER")]
+        assert row["where"].startswith("net/ipv4/netfilter/Kconfig:")
+        assert "IP_NF_IPTABLES_LEGACY=y" in row["fix"] and row["fix"].endswith("verified")
+        nat = rows[("istio", arch, "module iptable_nat")]
+        assert nat["symbol"] == "IP_NF_NAT"
+
+
+def test_kubernetes_passes_on_talos_v110(v110):
+    report = v110.requirements(["kubernetes"], ["base"])
+    assert not report.failed
+    statuses = {r["status"] for r in report.rows()}
+    assert statuses <= {"met", "met-module"} and "met" in statuses
+    gate = v110.gates(["workloads"])
+    assert gate.statuses() == {"workloads": {"amd64": "pass", "arm64": "pass"}}
+
+
+def test_turning_off_a_kubernetes_requirement_fails_naming_it_and_its_source(v110):
+    outcome = v110.set(["NETFILTER_XT_MATCH_COMMENT=n"])
+    try:
+        assert outcome.applied
+        broken = [m for m in outcome.workloads.messages() if "kubernetes's base requirement" in m]
+        assert {m.split(":")[0] for m in broken} == set(ARCHES)
+        assert all("CONFIG_NETFILTER_XT_MATCH_COMMENT" in m and "system-validators" in m for m in broken)
+        report = v110.requirements(["kubernetes"], ["base"])
+        assert report.failed
+        row = _rows(report, arch="amd64", status="not-met")[0]
+        assert row["requirement"] == "CONFIG_NETFILTER_XT_MATCH_COMMENT" and row["url"] == VALIDATORS
+        assert row["fix"].startswith("set CONFIG_NETFILTER_XT_MATCH_COMMENT=y")
+        gate = v110.gates(["workloads"])
+        assert gate.failed and gate.statuses()["workloads"] == {"amd64": "fail", "arm64": "fail"}
+    finally:
+        v110.undo()
+    assert not v110.requirements(["kubernetes"], ["base"]).failed
+
+
+def test_strict_refuses_a_change_that_breaks_a_requirement(v110):
+    before = v110.configs["arm64"].value("CGROUP_FREEZER")
+    outcome = v110.set(["CGROUP_FREEZER=n"], strict=True)
+    assert outcome.blocked and "breaks kubernetes's base requirement CONFIG_CGROUP_FREEZER" in outcome.blocked
+    assert v110.configs["arm64"].value("CGROUP_FREEZER") == before == "y"
+    assert not v110.history or v110.history[-1].what != "CGROUP_FREEZER=n"
+
+
+# --------------------------------------------------------------------------- each status
+
+def test_met_as_a_module_and_whether_the_ko_ships(main_618):
+    report = main_618.requirements()
+    # a real one: btrfs is built as a module on Talos main and not in the module lists
+    btrfs = _rows(report, workload="containerd", requirement="CONFIG_BTRFS_FS")
+    assert {r["status"] for r in btrfs} == {"not-shipped"}
+    assert all(r["unshipped"] == ["kernel/fs/btrfs/btrfs.ko"] for r in btrfs)
+    shipped = [r for r in report.rows() if r["status"] == "met-module"]
+    assert shipped and all(r["modules"] and not r["unshipped"] for r in shipped)
+    # mutation: take a shipped module out of the list -> not shipped (the pure evaluation)
+    row = shipped[0]
+    resolved = wl.resolved_for(main_618.session, rq.select(rq.load_profiles(), [row["workload"]]))
+    values = wl.values_of(main_618.session, resolved)[row["arch"]]
+    lists = wl.shipped_of(main_618.module_lists)[row["arch"]]
+    label = lambda s: s.requirement.label
+    before = {label(s): s.status for s in rq.evaluate(resolved[row["arch"]], values, lists)}
+    after = {label(s): s.status for s in rq.evaluate(resolved[row["arch"]], values, lists - set(row["modules"]))}
+    assert before[row["requirement"]] == "met-module" and after[row["requirement"]] == "not-shipped"
+
+
+def test_stale_requirements_name_what_the_tree_has_instead(main_618):
+    report = main_618.requirements(["cilium", "istio"])
+    xfrm = _rows(report, requirement="CONFIG_INET_XFRM_MODE_TUNNEL")
+    assert {r["status"] for r in xfrm} == {"stale"} and len(xfrm) == 2
+    stale = {f.entry: f for f in report.findings if f.kind == "requirement-stale" and f.arch == "amd64"}
+    assert "doesn't define CONFIG_INET_XFRM_MODE_TUNNEL" in stale["CONFIG_INET_XFRM_MODE_TUNNEL"].message
+    # a module merged into another since Linux 4.19: the tree's module of that name is named
+    assert "no module named nf_conntrack_ipv4 (it has nf_conntrack)" in stale["module nf_conntrack_ipv4"].message
+    assert stale["module nf_conntrack_ipv4"].where.endswith(".toml:" + stale["module nf_conntrack_ipv4"].where.split(":")[-1])
+
+
+def test_module_names_resolve_through_the_kbuild_map(main_618):
+    report = main_618.requirements(["istio", "kata", "longhorn"])
+    for arch in ARCHES:
+        redirect = _rows(report, arch=arch, requirement="module xt_REDIRECT")[0]
+        assert redirect["symbol"] == "NETFILTER_XT_TARGET_REDIRECT" and redirect["status"] == "met"
+        vsock = [r for r in _rows(report, arch=arch, requirement="module vhost_vsock")
+                 if r["status"] != "not-applicable"]     # kata lists it per arch
+        assert [r["symbol"] for r in vsock] == ["VHOST_VSOCK"]
+        nvme = _rows(report, arch=arch, requirement="module nvme_tcp")[0]
+        assert nvme["symbol"] == "NVME_TCP"
+
+
+def test_not_applicable_by_arch_and_kernel_range(main_618):
+    report = main_618.requirements(["containerd", "criu"])
+    nat = _rows(report, requirement="CONFIG_NF_NAT_IPV4")
+    assert {r["status"] for r in nat} == {"not-applicable"} and "Linux <5.2" in nat[0]["why"]
+    soft_dirty = {r["arch"]: r["status"] for r in _rows(report, requirement="CONFIG_MEM_SOFT_DIRTY")}
+    assert soft_dirty["arm64"] == "not-applicable" and soft_dirty["amd64"] != "not-applicable"
+
+
+def test_the_guard_is_a_pure_function_of_before_and_after(main_618):
+    resolved = wl.resolved_for(main_618.session, rq.select(rq.load_profiles(), ["cilium"], ["base"]))
+    after = wl.values_of(main_618.session, resolved)
+    assert not wl.verdict(after, after, resolved).broken
+    mutated = {arch: {**values, "BPF_JIT": "n"} for arch, values in after.items()}
+    verdict = wl.verdict(after, mutated, resolved)
+    assert [(s.arch, s.requirement.name) for s in verdict.broken] == [(a, "BPF_JIT") for a in ARCHES]
+    assert "breaks cilium's base requirement CONFIG_BPF_JIT" in verdict.messages()[0]
+    # and the way back is no break
+    assert not wl.verdict(mutated, after, resolved).broken
+
+
+# --------------------------------------------------------------------------- the command line
+
+def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_")}
+    env.update(TALOSNB_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "talosnb", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, check=False)
+
+
+def test_the_command_line(main_618, engine_cache):
+    inputs = ["--pkgs", str(DATA["main"] / "pkgs"), "--talos", str(DATA["main"] / "talos"),
+              "--kernel-src", str(TREE_618)]
+    proc = _cli("requirements", "--workload", "cilium", "--format", "json", *inputs, cache=engine_cache)
+    assert proc.returncode == 1, proc.stderr
+    payload = json.loads(proc.stdout)
+    failing = [r for r in payload["requirements"] if r["status"] == "not-met" and r["required"]]
+    assert {r["requirement"] for r in failing} == {"CONFIG_CRYPTO_USER_API_HASH"}
+    listing = _cli("requirements", "--list", cache=engine_cache)
+    assert listing.returncode == 0 and "cilium: Cilium" in listing.stdout and CILIUM_PAGE in listing.stdout
+    unknown = _cli("requirements", "--workload", "cilum", *inputs, cache=engine_cache)
+    assert unknown.returncode == 2 and "no workload profile named 'cilum'" in unknown.stderr
+    gate = _cli("check", "--gate", "workloads", "--workload", "cilium", *inputs, cache=engine_cache)
+    assert gate.returncode == 1 and "CRYPTO_USER_API_HASH" in gate.stdout
