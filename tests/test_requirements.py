@@ -11,11 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_fixtures import DATA, SHARED, engine_cache, engine_cache_env, trees  # noqa: F401
+from engine_fixtures import DATA, SHARED
 
 from talosnb.analyses import requirements as rq
 from talosnb.app import workloads as wl
 from talosnb.core.errors import InputError
+
+# Share the session fixtures (one tree extraction, one cache and signing key per session).
+pytest_plugins = ["engine_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
 TREE_618 = SHARED / "kernel" / "linux-6.18.15-kbuild.tar.xz"
@@ -36,17 +39,19 @@ def _open(release: str, kernel_src: Path):
 
 
 @pytest.fixture(scope="module")
-def main_618(engine_cache):
+def main_618(engine_cache, engine_config):
     """Talos main's configs and module lists on the 6.18.15 tree (one per module; edits are undone)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+        mp.setenv("TALOSNB_CONFIG_DIR", str(engine_config))
         yield _open("main", TREE_618)
 
 
 @pytest.fixture(scope="module")
-def v110(trees, engine_cache):
+def v110(trees, engine_cache, engine_config):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+        mp.setenv("TALOSNB_CONFIG_DIR", str(engine_config))
         yield _open("v1.10", trees["6.12"])
 
 
@@ -250,26 +255,26 @@ def test_the_guard_is_a_pure_function_of_before_and_after(main_618):
 
 # --------------------------------------------------------------------------- the command line
 
-def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
+def _cli(*args: str, cache: Path, config: Path) -> subprocess.CompletedProcess:
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_")}
-    env.update(TALOSNB_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    env.update(TALOSNB_CACHE_DIR=str(cache), TALOSNB_CONFIG_DIR=str(config), PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "talosnb", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, check=False)
 
 
-def test_the_command_line(main_618, engine_cache):
+def test_the_command_line(main_618, engine_cache, engine_config):
     inputs = ["--pkgs", str(DATA["main"] / "pkgs"), "--talos", str(DATA["main"] / "talos"),
               "--kernel-src", str(TREE_618)]
-    proc = _cli("requirements", "--workload", "cilium", "--format", "json", *inputs, cache=engine_cache)
+    proc = _cli("requirements", "--workload", "cilium", "--format", "json", *inputs, cache=engine_cache, config=engine_config)
     assert proc.returncode == 1, proc.stderr
     payload = json.loads(proc.stdout)
     failing = [r for r in payload["requirements"] if r["status"] == "not-met" and r["required"]]
     assert {r["requirement"] for r in failing} == {"CONFIG_CRYPTO_USER_API_HASH"}
-    listing = _cli("requirements", "--list", cache=engine_cache)
+    listing = _cli("requirements", "--list", cache=engine_cache, config=engine_config)
     assert listing.returncode == 0 and "cilium: Cilium" in listing.stdout and CILIUM_PAGE in listing.stdout
-    unknown = _cli("requirements", "--workload", "cilum", *inputs, cache=engine_cache)
+    unknown = _cli("requirements", "--workload", "cilum", *inputs, cache=engine_cache, config=engine_config)
     assert unknown.returncode == 2 and "no workload profile named 'cilum'" in unknown.stderr
-    gate = _cli("check", "--gate", "workloads", "--workload", "cilium", *inputs, cache=engine_cache)
+    gate = _cli("check", "--gate", "workloads", "--workload", "cilium", *inputs, cache=engine_cache, config=engine_config)
     assert gate.returncode == 1 and "CRYPTO_USER_API_HASH" in gate.stdout

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
     from talosnb.analyses.gates import GateReport
     from talosnb.analyses.menu import MenuTree
+    from talosnb.analyses.search import SearchIndex
     from talosnb.kbuild import KbuildMap
 
 _T = TypeVar("_T")
@@ -244,6 +245,7 @@ class Workspace:
         self._drift: dict[str, tuple[tuple, list]] = {}
         self._history_state: dict[str, object] = {}      # the pkgs history index, built on first use
         self._open: Plan | None = None                   # a proposed plan holding its state on trial
+        self._search: tuple[tuple, SearchIndex] | None = None   # (the trees and maps it reads, the index)
         talos = session.inputs.talos
         if talos is not None:
             # a checkout may lack one arch's list: commands that need it say so (module_list())
@@ -342,11 +344,22 @@ class Workspace:
     # --- explore & toggle ----------------------------------------------------
 
     def search(self, text: str, limit: int | None = 50) -> pd.DataFrame:
-        """talosnb.search over the loaded arches (module names too, once the Kbuild maps are loaded)."""
-        from talosnb.analyses.search import search
+        """talosnb.search over the loaded arches (module names too, once the Kbuild maps are loaded):
+        every word in any order against name, prompt, help and module; ``where`` says which matched."""
+        from talosnb.analyses.search import frame, live_values
 
-        maps = self.session.loaded_kbuild_maps() or None
-        return search(self.configs, text, limit=limit, kbuild_maps=maps)
+        return frame(self.search_index().find(text, limit=limit, values=live_values(self.configs)))
+
+    def search_index(self) -> SearchIndex:
+        """The search index of the loaded trees (and Kbuild maps), made once: edits change values,
+        which search reads live, not what it searches."""
+        from talosnb.analyses.search import SearchIndex
+
+        maps = self.session.loaded_kbuild_maps()
+        key = (tuple(id(c.tree) for c in self.configs.values()), tuple(sorted(maps)))
+        if self._search is None or self._search[0] != key:
+            self._search = (key, SearchIndex.build(self.configs, maps or None))
+        return self._search[1]
 
     def symbol_view(self, name: str) -> dict:
         """What the symbol panel shows: symbol_info of the first arch defining it, plus per arch

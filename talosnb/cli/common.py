@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from talosnb.app.plan import Options, Plan
-    from talosnb.app.session import Session
+    from talosnb.app.session import Session, TakenToolchain
     from talosnb.app.workspace import Workspace
+    from talosnb.core.versions import VersionCheck
+    from talosnb.inputs.resolve import Inputs
 
 
 class ExitStatus(enum.IntEnum):
@@ -171,24 +175,31 @@ def cli_name(name: str) -> str:
 
 def context(session: Session) -> tuple[dict, str]:
     """The facts every command starts its output with: tree, toolchain, patches, version warnings."""
-    checks = session.version_checks()
-    patches = session.inputs.patches
-    payload: dict[str, Any] = {"tree_version": session.tree_version, "toolchain": session.toolchain,
+    return inputs_context(session.inputs, session.toolchain, session.version_checks(), session.toolchain_taken)
+
+
+def inputs_context(inputs: Inputs, toolchain: str = "recorded", checks: list[VersionCheck] | None = None,
+                   toolchain_taken: Mapping[str, TakenToolchain] | None = None) -> tuple[dict, str]:
+    """:func:`context` from the inputs alone (a command that answered without loading the configs:
+    the inputs' own version checks include the configs' headers)."""
+    checks = list(inputs.checks) if checks is None else checks
+    patches = inputs.patches
+    assert inputs.kernel is not None   # a Session has one (Session.open checks)
+    payload: dict[str, Any] = {"tree_version": inputs.kernel.version, "toolchain": toolchain,
                "version_checks": [{"kind": c.kind, "level": c.level, "message": c.message} for c in checks],
                "patches": patches.as_list() if patches is not None else None}
-    assert session.inputs.kernel is not None   # a Session has one (Session.open checks)
-    lines = [(f"kernel tree {session.tree_version} ({session.inputs.kernel.origin}), "
-              f"toolchain {session.toolchain}")]
+    lines = [(f"kernel tree {inputs.kernel.version} ({inputs.kernel.origin}), "
+              f"toolchain {toolchain}")]
     if patches is not None and patches.patches:
         lines.append(f"patches: {patches.summary()}")
         lines += [f"note: {warning}" for warning in patches.warnings()]
     for c in checks:
         lines.append(f"{'WARNING' if c.kind == 'mismatch' else 'note'}: {c.message}")
-    if session.toolchain_taken:
+    if toolchain_taken:
         from talosnb.present.text import toolchain_lines
 
-        payload["toolchain_from"] = {arch: t.as_dict() for arch, t in session.toolchain_taken.items()}
-        for arch, taken in session.toolchain_taken.items():
+        payload["toolchain_from"] = {arch: t.as_dict() for arch, t in toolchain_taken.items()}
+        for arch, taken in toolchain_taken.items():
             lines.append(f"{arch}: toolchain taken from {taken.source}")
             lines += [f"  {line}" for line in toolchain_lines(taken.changes)] or \
                 ["  (it records the same toolchain answers)"]

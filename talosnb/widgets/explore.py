@@ -93,7 +93,8 @@ class ExploreView(_View):
 
     def run_search(self, text: str) -> None:
         df = self.workspace.search(text) if text.strip() else pd.DataFrame()
-        self._found = [(row.symbol, row.prompt if isinstance(row.prompt, str) else "") for row in df.itertuples()]
+        self._found = [(row.symbol, (row.prompt if isinstance(row.prompt, str) else "") + _where_matched(row))
+                       for row in df.itertuples()]
         self._show_results()
 
     def _values(self, name: str) -> dict[str, str | None]:
@@ -323,6 +324,14 @@ class ExploreView(_View):
     def cascade_text(self) -> str:
         """The outcome area as text (for tests and logs)."""
         return "\n".join(change_text(c) for c in self.last_changes.values())
+
+
+def _where_matched(row: Any) -> str:
+    """Where a hit's words were found, after its prompt: "  · help: ...the words in context..."."""
+    if row.match in ("name", "name-prefix", "name-words", "similar-name"):
+        return ""
+    where = f"  \u00b7 {row.where}"
+    return where + (f": {row.snippet}" if isinstance(row.snippet, str) and row.snippet else "")
 
 
 # monospace where columns must line up (the search results: name, values, prompt)
