@@ -14,6 +14,8 @@ line and the widgets refuse the same things with the same words:
 - :func:`refuse_other_arch_output`: a config is not written over the other arch's;
 - :func:`module_list_verdict`: a config change that stops building a listed ``.ko``
   as a module is refused;
+- :func:`unshipped_dependencies`: so is one that leaves a shipped module needing a module no
+  list ships with it (a pure verdict on the findings before and after);
 - :func:`refuse_entries_naming_nothing` and :func:`refuse_symbols_building_nothing`:
   a module-list edit whose entry names nothing changes nothing.
 
@@ -147,13 +149,17 @@ def refuse_other_arch_output(output: Path, arch: str, *, force: bool) -> None:
 
 
 def module_list_verdict(errors: Sequence[dict], *, ignore_module_list: bool) -> Verdict:
-    """A config change that stops building a listed ``.ko`` as a module (`errors`: the module-list
-    errors it brings, as records; :func:`talosnb.analyses.modules.new_list_errors`)."""
+    """A config change that stops building a listed ``.ko`` as a module, or leaves a shipped module
+    needing one no list ships with it (`errors`: the module-list errors it brings, as records:
+    :func:`talosnb.analyses.modules.new_list_errors` and :func:`unshipped_dependencies`)."""
     return Verdict("module-list", bool(errors) and not ignore_module_list,
-                   module_list_refusal() if errors else "", "ignore_module_list", list(errors))
+                   module_list_refusal(errors) if errors else "", "ignore_module_list", list(errors))
 
 
-def module_list_refusal() -> str:
+def module_list_refusal(errors: Sequence[dict] = ()) -> str:
+    if errors and all(f["kind"] == DEPENDENCY for f in errors):
+        return ("this change leaves a shipped module needing a module no list ships with it (see the "
+                f"errors); add it to the list first, or write anyway ({opt('ignore_module_list')})")
     return ("hack/modules-ARCH.txt lists modules this change stops building as =m; remove them from the "
             f"list first, or write anyway ({opt('ignore_module_list')})")
 
@@ -199,6 +205,22 @@ def dropped_lines_verdict(session: Session, arches: Iterable[str], *, allow_drop
     refuses = bool(why) and not allow_drop
     error = RefusedError(f"{why}; nothing was written") if refuses and raises else None
     return Verdict("dropped-lines", refuses, why or "", "allow_drop", per_arch, scope="write", error=error)
+
+
+DEPENDENCY = "missing-dependency"   # an error: the exports in the source say so
+_KEY_FIELDS = ("arch", "kind", "entry", "list", "needs")
+
+
+def _error_key(finding: Mapping) -> tuple:
+    return tuple(finding.get(name) for name in _KEY_FIELDS)
+
+
+def unshipped_dependencies(before: Iterable[Mapping], after: Iterable[Mapping]) -> list[dict]:
+    """The verdict on a change, from the module-list findings (records) before and after it: each
+    shipped module that now needs a module no list installed with it ships (a missing-dependency
+    error the lists did not have before). Empty: the change may be kept."""
+    old = {_error_key(f) for f in before if f["kind"] == DEPENDENCY}
+    return [dict(f) for f in after if f["kind"] == DEPENDENCY and _error_key(f) not in old]
 
 
 def refuse_symbols_building_nothing(session: Session, entries: Iterable[str]) -> None:

@@ -207,6 +207,12 @@ def _given(text: str) -> Callable[[], str]:
     return lambda: text
 
 
+def _relative(where: str, roots: Sequence[str]) -> str:
+    for root in roots:
+        where = where.replace(root, "")
+    return where
+
+
 def redefinitions(assignments: Sequence[edit.Assignment]) -> list[str]:
     """merge_config.sh's 'Value of X is redefined by fragment' notes."""
     seen: dict[str, edit.Assignment] = {}
@@ -664,20 +670,28 @@ class Workspace:
         return self._cached(f"text-{arch}", lambda: self.configs[arch].text())
 
     def _new_list_errors(self, attempts: Mapping[str, edit.Attempt]) -> list[dict]:
-        """The module-list errors the attempted change brings (a function of before and after)."""
+        """The module-list errors the attempted change brings, as records (a function of the values
+        before and after it): listed modules it stops building as =m, then shipped modules it
+        leaves needing a module no list ships with them."""
         from talosnb.analyses.modules import findings_frame, new_list_errors
 
-        lists = {arch: self.module_lists[arch] for arch in attempts if arch in self.module_lists}
-        if not lists:
+        arches = [arch for arch in attempts if arch in self.module_lists
+                  or any(arch in ext.arches for ext in self.extension_lists)]
+        if not arches:
             return []
-        found = new_list_errors(lists, {arch: attempts[arch].before for arch in lists},
-                                {arch: attempts[arch].after for arch in lists},
-                                {arch: self.kbuild_map(arch) for arch in lists},
+        before = {arch: attempts[arch].before for arch in arches}
+        after = {arch: attempts[arch].after for arch in arches}
+        lists = {arch: self.module_lists[arch] for arch in arches if arch in self.module_lists}
+        found = new_list_errors(lists, before, after, {arch: self.kbuild_map(arch) for arch in arches},
                                 tree_version=self.session.tree_version, list_version=self.list_version(),
-                                verify_fix=edit.fix_verifier(self.session))
-        if not found:
-            return []      # (no table library loaded for nothing)
-        return findings_frame(found).to_dict(orient="records")
+                                verify_fix=edit.fix_verifier(self.session), extension_lists=self.extension_lists)
+        records = findings_frame(found).to_dict(orient="records") if found else []
+        was = self.session.check_dependencies(self.module_lists, self.extension_lists, values=before)
+        now = self.session.check_dependencies(self.module_lists, self.extension_lists, values=after)
+        if was or now:   # (no table library loaded for nothing)
+            records += guards.unshipped_dependencies(findings_frame(was).to_dict(orient="records") if was else [],
+                                                     findings_frame(now).to_dict(orient="records") if now else [])
+        return records
 
     def _fix_notes(self, changes: Mapping[str, edit.ChangeSet]) -> list[str]:
         """For each refusal's verified fix: the module-list errors applying it would cause."""
@@ -810,8 +824,10 @@ class Workspace:
             self.kbuild_map(arch)   # search finds modules once the maps are loaded
         frame = findings_frame(self.session.check_modules(self.module_lists, extension_lists=self.extension_lists))
         assert self.session.inputs.talos is not None   # the module lists were read from it
-        root = str(self.session.inputs.talos.path) + "/"
-        frame["where"] = [w.replace(root, "") if isinstance(w, str) else w for w in frame["where"]]
+        roots = [str(self.session.inputs.talos.path) + "/"]
+        if self.session.inputs.extensions is not None:
+            roots.append(str(self.session.inputs.extensions.path) + "/")
+        frame["where"] = [_relative(w, roots) if isinstance(w, str) else w for w in frame["where"]]
         return frame
 
     def check_counts(self) -> dict[str, dict[str, int]]:
