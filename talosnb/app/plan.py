@@ -34,7 +34,7 @@ class Request:
     """What is asked: ``set`` (all or nothing) or ``merge`` (keep what takes effect) of
     ``assignments`` on ``arches`` (default all), ``fix`` (a refusal's verified fix with its
     assignment on one arch), ``modules`` (``module_action`` add/remove of ``module_entries``),
-    or ``save`` (write the pending files ``names``, a config to ``outputs`` instead).
+    (in an extension's list: ``list_id``), or ``save`` (write the pending files ``names``, a config to ``outputs`` instead).
 
     ``write``: committing also writes the changed files. ``dry_run``: the plan is only shown;
     what the content of the change would refuse on writing (dropped lines) is still judged."""
@@ -47,6 +47,7 @@ class Request:
     refusal: Refusal | None = None          # fix: the refusal whose fix to apply
     module_action: str | None = None        # modules: "add" or "remove"
     module_entries: tuple[str, ...] = ()
+    list_id: str | None = None              # modules: an extension's list (extensions/NAME); None: talos's
     names: tuple[str, ...] | None = None    # save: which pending files (default every changed one)
     outputs: tuple[tuple[str, Path], ...] = ()   # save: arch -> where to write that config
     write: bool = False

@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from talosnb.analyses import edit
-from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, modules_for_symbols
+from talosnb.analyses.modules import (
+    TALOS_LIST,
+    ExtensionList,
+    ListEdit,
+    ModuleList,
+    edit_module_list,
+    modules_for_symbols,
+)
 from talosnb.core.arches import PLATFORMS
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
@@ -66,7 +73,8 @@ class PendingFile:
     name: str            # config-amd64, modules-arm64.txt
     label: str           # where it lives, relative to its checkout: "pkgs: kernel/build/config-amd64"
     path: Path
-    kind: str            # "config", "modules", or "file" (a staged file: the Pkgfile of an upgrade)
+    kind: str            # "config", "modules", "extension" (an extension's list), or "file" (a staged file:
+                         # the Pkgfile of an upgrade)
     arch: str
     changed: bool
     lines: list[str]     # diffconfig lines (configs) or a unified diff (module lists)
@@ -140,6 +148,7 @@ class HistoryEntry:
     action: str | None = None     # modules: "add" or "remove"
     entries: list[str] = field(default_factory=list)
     also: list[HistoryEntry] = field(default_factory=list)   # undone with it (set's list additions)
+    list_id: str | None = None    # modules: an extension's list (extensions/NAME); None: talos's
 
 
 @dataclass
@@ -496,9 +505,9 @@ class Workspace:
                 attempt.drop()
         for arch, entries in self._planned_additions(open_plan).items():
             self.module_lists[arch].remove(entries)
-        for arch, one in open_plan.list_edits.items():
+        for one in open_plan.list_edits.values():
             if one.changed:
-                (self.module_lists[arch].remove if one.action == "add" else self.module_lists[arch].add)(one.changed)
+                (one.module_list.remove if one.action == "add" else one.module_list.add)(one.changed)
         self.version += 1
 
     @staticmethod
@@ -520,10 +529,12 @@ class Workspace:
                 self.history.append(HistoryEntry("config", done, request.describe(), also=also))
                 self._changed("config")
         elif plan.list_edits:
+            extension = request.list_id not in (None, TALOS_LIST)
             for arch, one in plan.list_edits.items():
                 if one.changed:
+                    list_id = self.extension_of(one.module_list).list_id if extension else None
                     self.history.append(HistoryEntry("modules", [arch], f"{one.action} {', '.join(one.changed)}",
-                                                     one.action, list(one.changed)))
+                                                     one.action, list(one.changed), list_id=list_id))
             if any(one.changed for one in plan.list_edits.values()):
                 self._changed("modules")
 
@@ -797,7 +808,8 @@ class Workspace:
             if one.kind == "config":
                 edit.undo(self.session, arches=one.arches)
             else:
-                module_list = self.module_lists[one.arches[0]]
+                module_list = (self.extension_list(one.list_id, one.arches[0])[0].module_list if one.list_id
+                               else self.module_lists[one.arches[0]])
                 if one.action == "add":
                     module_list.remove(one.entries)
                 else:
@@ -845,20 +857,44 @@ class Workspace:
             talos.module_list_path(arch)   # raises: the list is missing from the checkout
         return self.module_lists[arch]
 
+    def extension_list(self, list_id: str, arch: str | None = None) -> list[ExtensionList]:
+        """The loaded lists of one extension (``extensions/drivers/usb-modem`` or ``drivers/usb-modem``),
+        those shipping on `arch` when given; an InputError with "did you mean" if it has none."""
+        import difflib
+
+        wanted = list_id if list_id.startswith("extensions/") else f"extensions/{list_id}"
+        found = [e for e in self.extension_lists if e.list_id == wanted and (arch is None or arch in e.arches)]
+        if not found:
+            if self.session.inputs.extensions is None:
+                raise InputError(f"no extensions checkout to find {list_id} in",
+                                 hint=f"give {opt('extensions')} (a siderolabs/extensions checkout)")
+            known = sorted({e.list_id for e in self.extension_lists})
+            near = difflib.get_close_matches(wanted, known, n=3, cutoff=0.6)
+            where = f" for {arch}" if arch is not None else ""
+            raise InputError(f"no module list of {wanted}{where} in the extensions checkout",
+                             hint=f"did you mean {', '.join(near)}?" if near else
+                             f"the extensions with module lists: {', '.join(known)}")
+        return found
+
     def edit_modules(self, action: str, items: Iterable[str], arches: Sequence[str] | None = None,
-                     ) -> dict[str, ListEdit]:
+                     list_id: str | None = None) -> dict[str, ListEdit]:
         """Add or remove list entries (paths, module names or symbols) on each arch (default: every
         loaded list); returns arch -> ListEdit. An entry that names nothing on every arch edited
         (a typo, a symbol that builds no module, a path not in the tree) is an InputError, and then
-        nothing is changed."""
+        nothing is changed. ``list_id`` names an extension's list (``extensions/drivers/usb-modem``)
+        to edit instead of talos's; a files/modules.txt shared by both arches is edited once."""
         request = Request("modules", arches=tuple(arches) if arches else None, module_action=action,
-                          module_entries=tuple(items))
+                          module_entries=tuple(items), list_id=list_id)
         plan = self.propose(request)
         self.commit(plan)
         return plan.list_edits
 
     def _propose_modules(self, plan: Plan) -> None:
         request = plan.request
+        if request.list_id not in (None, TALOS_LIST):
+            plan.list_edits = self._edit_extension(request.module_action or "add", request.module_entries,
+                                                   request.arches, request.list_id)
+            return
         if not self.module_lists:
             self.session.require_talos()
             raise InputError("no module lists loaded", hint="the talos checkout has no hack/modules-ARCH.txt")
@@ -880,6 +916,32 @@ class Workspace:
                         one.changed)
             raise
         plan.list_edits = edits
+
+    def _edit_extension(self, action: str, items: Iterable[str], arches: Sequence[str] | None,
+                        list_id: str) -> dict[str, ListEdit]:
+        """An extension's list edited (on trial, as talos's: the plan keeps or discards it)."""
+        items = [i.strip() for i in items if i.strip()]
+        guards.refuse_symbols_building_nothing(self.session, items)
+        edits: dict[str, ListEdit] = {}
+        for ext in self.extension_list(list_id):
+            loaded = [a for a in ext.arches if a in self.configs and (not arches or a in arches)]
+            if not loaded:
+                continue
+            arch = loaded[0]   # one file, one edit: checked against the first arch it ships on
+            edits[arch] = edit_module_list(ext.module_list, action, items, self.kbuild_map(arch),
+                                           self.configs[arch].written(), tree_version=self.session.tree_version,
+                                           list_version=self.list_version())
+        try:
+            guards.refuse_entries_naming_nothing(edits, items)
+        except InputError:
+            for one in edits.values():
+                if one.changed:
+                    (one.module_list.remove if action == "add" else one.module_list.add)(one.changed)
+            raise
+        return edits
+
+    def extension_of(self, module_list: ModuleList) -> ExtensionList:
+        return next(e for e in self.extension_lists if e.module_list is module_list)
 
     # --- saving --------------------------------------------------------------
 
@@ -922,6 +984,13 @@ class Workspace:
             out.append(PendingFile(f"modules-{arch}.txt", self._label(module_list.path, "modules"),
                                    module_list.path, "modules", arch, module_list.changed(),
                                    diff.splitlines(), content=module_list.text()))
+        for ext in self.extension_lists:
+            assert ext.module_list.path is not None   # loaded from the extensions checkout
+            if wanted is not None and ext.file_name not in wanted:
+                continue
+            out.append(PendingFile(ext.file_name, f"extensions: {ext.file_name}", ext.module_list.path, "extension",
+                                   ext.arches[0], ext.module_list.changed(), ext.module_list.diff().splitlines(),
+                                   content=ext.module_list.text()))
         for staged in self.staged.values():
             if wanted is not None and staged.name not in wanted:
                 continue
@@ -976,7 +1045,8 @@ class Workspace:
             names = [f"config-{arch}" for arch in plan.changes if plan.changes[arch].cascade]
             names += [f"modules-{arch}.txt" for arch in self._planned_additions(plan)]
         elif request.kind == "modules":
-            names = [f"modules-{arch}.txt" for arch in plan.list_edits]
+            names = [self.extension_of(one.module_list).file_name if request.list_id not in (None, TALOS_LIST)
+                     else f"modules-{arch}.txt" for arch, one in plan.list_edits.items()]
         outputs = dict(request.outputs)
         for arch in plan.attempts:   # the planned texts are the state's: pending() reads them
             self._cache[f"text-{arch}"] = (self.version, self._plan_text(plan, arch))
@@ -1025,6 +1095,8 @@ class Workspace:
             return inputs.pkgs.path if loaded_here else None   # an output path the user named
         if p.kind == "file":
             return inputs.pkgs.path      # a staged file of the pkgs checkout (the Pkgfile)
+        if p.kind == "extension":
+            return inputs.extensions.path if inputs.extensions is not None else None
         return inputs.talos.path if inputs.talos is not None else None
 
     def _saved(self, todo: list[PendingFile], texts: Mapping[str, str]) -> None:
@@ -1038,7 +1110,7 @@ class Workspace:
                 staged = self.staged[p.name]
                 self.staged[p.name] = StagedFile(staged.name, staged.label, snapshot, texts[p.name], texts[p.name])
             else:
-                self.module_lists[p.arch].mark_saved(p.path, snapshot, texts[p.name])
+                self._pending_list(p).mark_saved(p.path, snapshot, texts[p.name])
 
     def _loaded_path(self, pending: PendingFile) -> Path | None:
         snapshot = self._snapshot(pending)
@@ -1049,7 +1121,12 @@ class Workspace:
             return self.configs[pending.arch].snapshot
         if pending.kind == "file":
             return self.staged[pending.name].snapshot
-        return self.module_lists[pending.arch].snapshot
+        return self._pending_list(pending).snapshot
+
+    def _pending_list(self, pending: PendingFile) -> ModuleList:
+        if pending.kind == "extension":
+            return next(e.module_list for e in self.extension_lists if e.file_name == pending.name)
+        return self.module_lists[pending.arch]
 
     def make_kernel_command(self) -> str:
         """What to run next: build the kernel in the pkgs checkout (and Talos with it)."""
