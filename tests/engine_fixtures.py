@@ -218,6 +218,14 @@ def conf_v110(kernel_conf, tmp_path_factory) -> dict[str, str]:
         for arch in ("amd64", "arm64")})
 
 
+@pytest.fixture(scope="session")
+def engine_config(engine_cache) -> Path:
+    """The config folder engine_cache_env points TALOSNB_CONFIG_DIR at (for tests that set it themselves)."""
+    folder = Path(f"{engine_cache}-config")
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def engine_cache_env(engine_cache, monkeypatch):
     """Parsed trees go to one cache folder per test session, signed with one key of its own in a

@@ -216,6 +216,24 @@ def _given(text: str) -> Callable[[], str]:
     return lambda: text
 
 
+def symbol_modules_of(session: Session, name: str, module_lists: Mapping[str, ModuleList],
+                      ) -> dict[str, list[dict[str, str | None]]]:
+    """:meth:`Workspace.symbol_modules` for a session (what `talosnb get` shows): only a tristate
+    symbol can make a module, so for the others no Kbuild map is loaded."""
+    from kconfiglib import TRISTATE
+
+    from talosnb.analyses.modules import symbol_modules
+
+    name = name.strip().removeprefix("CONFIG_")
+    out = {}
+    for arch, config in session.configs.items():
+        sym = config.kconf.syms.get(name)
+        if sym is None or not sym.nodes or sym.orig_type is not TRISTATE:
+            continue
+        out[arch] = symbol_modules(session.kbuild_map(arch), config.written_values(), name, module_lists.get(arch))
+    return out
+
+
 def _relative(where: str, roots: Sequence[str]) -> str:
     for root in roots:
         where = where.replace(root, "")
@@ -400,7 +418,12 @@ class Workspace:
         """The symbol panel: every fact about a symbol per arch side by side (analyses.symbol)."""
         from talosnb.analyses.symbol import symbol_panel
 
-        return symbol_panel(self.configs, name)
+        return symbol_panel(self.configs, name, modules=self.symbol_modules(name))
+
+    def symbol_modules(self, name: str) -> dict[str, list[dict[str, str | None]]]:
+        """Per arch, the .ko files a tristate symbol builds, what the config does with each and where
+        hack/modules-ARCH.txt lists it (analyses.modules.symbol_modules); {} for other types."""
+        return symbol_modules_of(self.session, name, self.module_lists)
 
     def has_history(self) -> bool:
         """Whether the pkgs checkout is a git clone whose history says when config lines changed
@@ -551,9 +574,8 @@ class Workspace:
                 raise InputError(f"no verified fix for {refusal.assignment} on {request.arches[0]}")
             assignments = [*refusal.fix.assignments, refusal.assignment]
             plan.request = dataclasses.replace(request, assignments=tuple(assignments))
-        if request.add_to_module_list and self.session.inputs.talos is None:
-            raise InputError("adding to the module lists needs a talos checkout; nothing changed",
-                             hint=f"give {opt('talos')} (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+        if request.add_to_module_list:
+            self._require_talos_for_lists()
         drift = self.drift()
         editors = edit.editors_for(self.session)
         before_texts = self._texts_before(arches or self.arches, strict=options.strict)
@@ -586,7 +608,8 @@ class Workspace:
             outcome.blocked = plan.blocked
             return
         plan.attempts = attempts
-        outcome.modules = self._new_modules(attempts, add=request.add_to_module_list)
+        outcome.modules = self._new_modules(changes, lambda arch: attempts[arch].after,
+                                            add=request.add_to_module_list)
         plan.modules = outcome.modules
         self._dropped_verdict(plan, changes)
 
@@ -723,15 +746,16 @@ class Workspace:
                                  f"hack/modules-{arch}.txt:\n" + "".join(f"  {m}\n" for m in broken))
         return notes
 
-    def _new_modules(self, attempts: Mapping[str, edit.Attempt], *, add: bool) -> dict[str, dict]:
-        """The .ko files each symbol that became =m now builds; with `add`, listed (on trial with
-        the change: discarding the plan takes them out again)."""
+    def _new_modules(self, changes: Mapping[str, edit.ChangeSet], values: Callable[[str], Mapping[str, str]], *,
+                     add: bool) -> dict[str, dict]:
+        """The .ko files each symbol that became =m builds with ``values(arch)``; with `add`, listed
+        (a plan's: on trial with the change, which discarding the plan takes out again)."""
         out: dict[str, dict] = {}
-        for arch, attempt in attempts.items():
-            symbols = [c.symbol for c in attempt.change.cascade if c.new == "m"]
+        for arch, change in changes.items():
+            symbols = [c.symbol for c in change.cascade if c.new == "m" and change.applied]
             if not symbols:
                 continue
-            built = modules_for_symbols(self.kbuild_map(arch), attempt.after, symbols)
+            built = modules_for_symbols(self.kbuild_map(arch), values(arch), symbols)
             entries = sorted({ko for kos in built.values() for ko in kos})
             out[arch] = {"built": entries, "added": []}
             if add and entries:
@@ -758,6 +782,33 @@ class Workspace:
         request = Request("set", parsed, tuple(arches) if arches else None,
                           add_to_module_list=add_to_module_list, fix_search=fix)
         return self._outcome(self.propose(request, Options(strict=strict, ignore_module_list=ignore_module_list)))
+
+    def _require_talos_for_lists(self) -> None:
+        if self.session.inputs.talos is None:
+            raise InputError("adding to the module lists needs a talos checkout; nothing changed",
+                             hint=f"give {opt('talos')} (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+
+    def unlisted_new_modules(self, outcome: EditOutcome) -> dict[str, list[str]]:
+        """Per arch, the .ko files a kept set made (its new =m symbols build them) that the module
+        list doesn't have yet: what :meth:`add_new_modules` would add."""
+        return {arch: [ko for ko in found["built"] if ko not in self.module_lists[arch]]
+                for arch, found in outcome.modules.items()
+                if arch in self.module_lists and any(ko not in self.module_lists[arch] for ko in found["built"])}
+
+    def add_new_modules(self, outcome: EditOutcome) -> dict[str, list[str]]:
+        """After a kept set: list the .ko files its new =m symbols build, as ``set(...,
+        add_to_module_list=True)`` does in the same step (the same code), as an undoable step of
+        its own. Only what the configs build as modules now is added (nothing after an undo)."""
+        self._require_talos_for_lists()
+        self.discard()
+        found = self._new_modules(outcome.changes, self.session.written, add=True)
+        added = {arch: one["added"] for arch, one in found.items() if one["added"]}
+        self.history += [HistoryEntry("modules", [arch], f"add {', '.join(entries)}", "add", list(entries))
+                         for arch, entries in added.items()]
+        if added:
+            self._changed("modules")
+        return added
+
 
     def merge(self, assignments: Sequence[edit.Assignment], *, strict: bool = False) -> EditOutcome:
         """Apply fragment lines as `merge_config.sh` + olddefconfig do: keep what takes effect, list
