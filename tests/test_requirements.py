@@ -6,6 +6,7 @@ and the command line."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_the_profiles_cover_the_workloads_with_sources():
         assert any(r.required for r in profile.requirements), profile.workload
         for req in profile.requirements:
             assert req.source.url.startswith("https://") and req.section
-            assert req.where.startswith(str(profile.path) + ":")
+            assert req.where.startswith(f"talosnb/profiles/{profile.workload}.toml:")
     # a module-name requirement and an optional feature, as the sources state them
     istio = [r for r in profiles["istio"].requirements if r.name == "xt_REDIRECT"]
     assert istio and istio[0].kind == "module" and istio[0].required
@@ -278,3 +279,31 @@ def test_the_command_line(main_618, engine_cache, engine_config):
     assert unknown.returncode == 2 and "no workload profile named 'cilum'" in unknown.stderr
     gate = _cli("check", "--gate", "workloads", "--workload", "cilium", *inputs, cache=engine_cache, config=engine_config)
     assert gate.returncode == 1 and "CRYPTO_USER_API_HASH" in gate.stdout
+
+
+def test_report_base_says_which_requirement_a_change_breaks(trees, engine_cache, tmp_path):
+    """A head that turns CRYPTO_USER_API_HASH off (as Talos main did) against the v1.10 base: the
+    change report's Workloads section says it breaks Cilium's base requirement."""
+    from engine_fixtures import open_session
+
+    from talosnb.app.change import change_report_for
+    from talosnb.present.markdown import change_markdown
+    from talosnb.present.report import change_report_html
+
+    head = tmp_path / "head"
+    shutil.copytree(DATA["v1.10"], head)
+    for arch in ARCHES:
+        config = head / "pkgs/kernel/build" / f"config-{arch}"
+        config.chmod(0o644)
+        text = config.read_text()
+        assert "CONFIG_CRYPTO_USER_API_HASH=y\n" in text
+        config.write_text(text.replace("CONFIG_CRYPTO_USER_API_HASH=y\n", "# CONFIG_CRYPTO_USER_API_HASH is not set\n"))
+    session = open_session(engine_cache, pkgs=head / "pkgs", talos=head / "talos", kernel_src=trees["6.12"])
+    report = change_report_for(session, base_pkgs=DATA["v1.10"] / "pkgs", base_talos=DATA["v1.10"] / "talos")
+    for arch in ARCHES:
+        assert report.arches[arch].workloads_broken == [(
+            f"{arch}: breaks Cilium's base requirement CONFIG_CRYPTO_USER_API_HASH (now CRYPTO_USER_API_HASH=n; "
+            "Cilium documentation: System Requirements, Linux Kernel > Base Requirements)")]
+        assert report.arches[arch].workloads_fixed == []
+    assert "breaks Cilium&#x27;s base requirement CONFIG_CRYPTO_USER_API_HASH" in change_report_html(report)
+    assert "#### Workloads" in change_markdown(report)
