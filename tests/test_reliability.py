@@ -107,12 +107,12 @@ def test_interrupted_write_is_finished_with_a_warning_naming_the_files(checkouts
     renamed = []
 
     def child():
-        def replace(src, dst):
+        def replace(src, dst, **kwargs):
             if not str(src).endswith(".json") and ".talosnb-journal-" not in str(src):
                 renamed.append(dst)
                 if len(renamed) == 2:
                     os.kill(os.getpid(), 9)
-            return real_replace(src, dst)
+            return real_replace(src, dst, **kwargs)
         os.replace = replace
         write_all(paths, new, checkouts)
     assert fork(child) == KILLED
@@ -135,10 +135,11 @@ def test_a_killed_run_before_its_commit_point_changes_nothing(tmp_path):
     real_open = os.open
 
     def child():
-        def open_(path, *args, **kwargs):
-            if str(path).startswith(str(a)) and str(path).endswith(".json"):   # the primary journal
+        def open_(path, *args, dir_fd=None, **kwargs):
+            folder = os.readlink(f"/proc/self/fd/{dir_fd}") if dir_fd is not None else os.path.dirname(path)
+            if folder == str(a) and str(path).endswith(".json"):   # the primary journal
                 os.kill(os.getpid(), 9)
-            return real_open(path, *args, **kwargs)
+            return real_open(path, *args, dir_fd=dir_fd, **kwargs)
         os.open = open_
         tx = Transaction()
         tx.add(a / "one", "new 1\n")

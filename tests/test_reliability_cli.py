@@ -117,10 +117,10 @@ def test_kill_at_random_points_of_a_save_of_configs_and_module_lists(tmp_path, m
 SLOW_WRITES = '''
 import os, time
 _replace, _fsync = os.replace, os.fsync
-def replace(src, dst):
+def replace(src, dst, **kwargs):
     if ".talosnb-" in str(src):
         time.sleep(0.12)          # widen the window between two renames
-    return _replace(src, dst)
+    return _replace(src, dst, **kwargs)
 def fsync(fd):
     time.sleep(0.03)
     return _fsync(fd)
@@ -208,8 +208,8 @@ def test_killed_run_is_finished_by_the_next_run_which_says_so(tmp_path):
 import os
 _replace = os.replace
 _done = []
-def replace(src, dst):
-    result = _replace(src, dst)
+def replace(src, dst, **kwargs):
+    result = _replace(src, dst, **kwargs)
     if ".talosnb-" in str(src) and "journal" not in str(src):
         _done.append(dst)
         if len(_done) == 1:

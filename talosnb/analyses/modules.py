@@ -96,7 +96,7 @@ def make_finding(kind: str, arch: str, entry: str | None, *, list_id: str = TALO
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     """Module-list findings as a DataFrame (see :func:`talosnb.analyses.findings.findings_frame`)."""
-    return generic_frame(findings, details=("subsystem", "list"))
+    return generic_frame(findings, details=("subsystem", "list", "needs"))
 
 
 # --------------------------------------------------------------------------

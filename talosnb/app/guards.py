@@ -14,6 +14,8 @@ line and the widgets refuse the same things with the same words:
 - :func:`refuse_other_arch_output`: a config is not written over the other arch's;
 - :class:`ModuleListGuard`: a config change that stops building a listed ``.ko``
   as a module is refused;
+- :func:`unshipped_dependencies`: so is one that leaves a shipped module needing a module no
+  list ships with it (a pure verdict on the findings before and after);
 - :func:`refuse_entries_naming_nothing` and :func:`refuse_symbols_building_nothing`:
   a module-list edit whose entry names nothing changes nothing.
 
@@ -164,15 +166,40 @@ class ModuleListGuard:
 
     @staticmethod
     def _keys(errors: list[dict]) -> set:
-        return {(f["arch"], f["kind"], f["entry"]) for f in errors}
+        return {_error_key(f) for f in errors}
 
     def new_errors(self) -> list[dict]:
-        return [f for f in self._errors() if (f["arch"], f["kind"], f["entry"]) not in self.before]
+        after = self._errors()
+        listed = [f for f in after if f["kind"] != DEPENDENCY and _error_key(f) not in self.before]
+        return listed + unshipped_dependencies([f for f in self.before_errors if f["kind"] == DEPENDENCY], after)
+
+    @property
+    def before_errors(self) -> list[dict]:
+        return [dict(zip(_KEY_FIELDS, key, strict=True)) for key in self.before]
 
     @staticmethod
-    def refusal() -> str:
+    def refusal(errors: Sequence[dict] = ()) -> str:
+        if errors and all(f["kind"] == DEPENDENCY for f in errors):
+            return ("this change leaves a shipped module needing a module no list ships with it (see the "
+                    f"errors); add it to the list first, or write anyway ({opt('ignore_module_list')})")
         return ("hack/modules-ARCH.txt lists modules this change stops building as =m; remove them from the "
                 f"list first, or write anyway ({opt('ignore_module_list')})")
+
+
+DEPENDENCY = "missing-dependency"   # an error: the exports in the source say so
+_KEY_FIELDS = ("arch", "kind", "entry", "list", "needs")
+
+
+def _error_key(finding: Mapping) -> tuple:
+    return tuple(finding.get(name) for name in _KEY_FIELDS)
+
+
+def unshipped_dependencies(before: Iterable[Mapping], after: Iterable[Mapping]) -> list[dict]:
+    """The verdict on a change, from the module-list findings (records) before and after it: each
+    shipped module that now needs a module no list installed with it ships (a missing-dependency
+    error the lists did not have before). Empty: the change may be kept."""
+    old = {_error_key(f) for f in before if f["kind"] == DEPENDENCY}
+    return [dict(f) for f in after if f["kind"] == DEPENDENCY and _error_key(f) not in old]
 
 
 def refuse_symbols_building_nothing(session: Session, entries: Iterable[str]) -> None:

@@ -7,7 +7,7 @@ Session, so they all see the same loaded objects.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -24,10 +24,12 @@ from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
 if TYPE_CHECKING:
+    from talosnb.analyses.dependencies import Dependency
     from talosnb.analyses.findings import Finding
     from talosnb.analyses.modules import ExtensionList, ModuleList, VerifyFix
     from talosnb.inputs.checkouts import TalosCheckout
     from talosnb.kbuild import KbuildMap
+    from talosnb.kbuild.symbols import SourceSymbols
 
 # Session.open refuses inputs without a kernel tree or a pkgs checkout: every Session has both.
 NEEDS_KERNEL_AND_PKGS = "a Session has a kernel tree and a pkgs checkout (Session.open checks)"
@@ -65,6 +67,9 @@ class Session:
     configs: dict[str, Config] = field(default_factory=dict)
     scratch: Path | None = None
     _kbuild: dict = field(default_factory=dict, repr=False)
+    # what the kernel source says modules export and use (None: no full source at hand), read once
+    _symbols: list = field(default_factory=list, repr=False)
+    _selects: dict = field(default_factory=dict, repr=False)
     # arch -> the toolchain taken from another config at load (take_toolchain)
     toolchain_taken: dict[str, TakenToolchain] = field(default_factory=dict)
 
@@ -233,8 +238,49 @@ class Session:
         found = check_module_lists(lists, {a: values[a] for a in lists}, maps, tree_version=self.tree_version,
                                    list_version=self.list_version(), verify_fix=verify_fix,
                                    unlisted=unlisted) if lists else []
-        return found + check_extension_lists(extension_lists, values, maps, tree_version=self.tree_version,
-                                             list_version=self.list_version(), verify_fix=verify_fix)
+        found += check_extension_lists(extension_lists, values, maps, tree_version=self.tree_version,
+                                       list_version=self.list_version(), verify_fix=verify_fix)
+        return found + self.check_dependencies(lists, extension_lists)
+
+    # --- module dependencies ------------------------------------------------------
+
+    def source_symbols(self) -> SourceSymbols | None:
+        """The names each object exports and uses, from the full kernel source when it is at hand (the
+        tarball or folder given, not a Kconfig/Kbuild skeleton); None without one. Read once, cached."""
+        if not self._symbols:
+            from talosnb.kbuild.symbols import has_sources, load_symbols
+            kernel = self.inputs.kernel
+            assert kernel is not None, NEEDS_KERNEL_AND_PKGS
+            source = kernel.origin if kernel.origin.is_file() else kernel.path if has_sources(kernel.path) else None
+            found = load_symbols(source) if source is not None else None
+            self._symbols.append(found if found is not None and found.exports else None)
+        return self._symbols[0]
+
+    def module_dependencies(self, arch: str, modules: Iterable[str] | None = None) -> dict[str, list[Dependency]]:
+        """Each module (of `modules`, default every one built as =m) and the modules it needs loaded first
+        (analyses.dependencies): from the source's exports when at hand, else from Kbuild and Kconfig."""
+        from talosnb.analyses.dependencies import kconfig_selects, module_dependencies
+        symbols = self.source_symbols()
+        selects = None
+        if symbols is None:
+            tree = self.configs[arch].tree    # the selects are the parsed tree's: one reading per tree
+            if self._selects.get(arch, (None,))[0] is not tree:
+                self._selects[arch] = (tree, kconfig_selects(tree.kconf))
+            selects = self._selects[arch][1]
+        return module_dependencies(self.kbuild_map(arch), self.written(arch), symbols=symbols, selects=selects,
+                                   modules=modules)
+
+    def check_dependencies(self, lists: Mapping[str, ModuleList],
+                           extension_lists: Sequence[ExtensionList]) -> list[Finding]:
+        """A shipped module whose dependency ships in no list installed with it: an error each."""
+        from talosnb.analyses.dependencies import check_dependencies
+        deps = {}
+        for arch in self.configs:
+            shipped = set(lists[arch].entries) if arch in lists else set()
+            shipped |= {e for ext in extension_lists if arch in ext.arches for e in ext.module_list.entries}
+            if shipped:
+                deps[arch] = self.module_dependencies(arch, shipped)
+        return check_dependencies(lists, extension_lists, deps)
 
 
 @dataclass

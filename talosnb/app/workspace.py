@@ -199,6 +199,12 @@ class EditOutcome(Mapping):
         return out
 
 
+def _relative(where: str, roots: Sequence[str]) -> str:
+    for root in roots:
+        where = where.replace(root, "")
+    return where
+
+
 def redefinitions(assignments: Sequence[edit.Assignment]) -> list[str]:
     """merge_config.sh's 'Value of X is redefined by fragment' notes."""
     seen: dict[str, edit.Assignment] = {}
@@ -438,7 +444,7 @@ class Workspace:
             return outcome
         outcome.module_list_errors = guard.new_errors()
         if outcome.module_list_errors and not ignore_module_list:
-            outcome.blocked = guard.refusal()
+            outcome.blocked = guard.refusal(outcome.module_list_errors)
             self._undo_changes(changes)
             return outcome
         if not self._gate_guard(outcome, strict=strict):
@@ -608,8 +614,10 @@ class Workspace:
             self.kbuild_map(arch)   # search finds modules once the maps are loaded
         frame = findings_frame(self.session.check_modules(self.module_lists, extension_lists=self.extension_lists))
         assert self.session.inputs.talos is not None   # the module lists were read from it
-        root = str(self.session.inputs.talos.path) + "/"
-        frame["where"] = [w.replace(root, "") if isinstance(w, str) else w for w in frame["where"]]
+        roots = [str(self.session.inputs.talos.path) + "/"]
+        if self.session.inputs.extensions is not None:
+            roots.append(str(self.session.inputs.extensions.path) + "/")
+        frame["where"] = [_relative(w, roots) if isinstance(w, str) else w for w in frame["where"]]
         return frame
 
     def check_counts(self) -> dict[str, dict[str, int]]:

@@ -91,7 +91,7 @@ def write_options(parser: argparse.ArgumentParser) -> None:
 
 def follow_symlinks_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--follow-symlinks", action="store_true",
-                        help="write through a symlink even when it leads out of its checkout")
+                        help="write through a symlink even when it leads out of its checkout (or, for an output file, at all)")
 
 
 def gate_options(parser: argparse.ArgumentParser) -> None:

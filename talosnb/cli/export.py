@@ -7,7 +7,7 @@ import sys
 
 from talosnb.core.errors import InputError
 
-from .common import Result, positive
+from .common import Result, follow_symlinks_option, positive
 
 _HTML = (".html", ".htm")
 
@@ -35,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel", metavar="NAME", help="kernel to run it in (default: the notebook's)")
     p.add_argument("--format", default="text", choices=["text", "json"], help="output format")
     p.add_argument("--progress", action="store_true", help="show a progress bar over the cells")
+    follow_symlinks_option(p)
 
 
 def run(args: argparse.Namespace) -> Result:
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> Result:
     try:
         done = export_notebook(args.notebook, args.output, parameters=parameters, timeout=args.timeout,
                                kernel_name=args.kernel, execute_cells=not args.no_execute, on_cell=on_cell,
-                               save_notebook=args.save_notebook)
+                               save_notebook=args.save_notebook, follow_symlinks=args.follow_symlinks)
     finally:
         if bar is not None:
             bar.close()

@@ -40,6 +40,8 @@ COMMANDS: tuple[Command, ...] = (
             "the commits that changed a symbol's config line (git history of the pkgs checkout)"),
     Command("report", "talosnb.cli.report",
             "write a self-contained HTML report of the comparison, or what a change does (--base REF)"),
+    Command("hardware", "talosnb.cli.hardware",
+            "devices (talosctl, lspci, lsusb, IDs) -> the drivers that claim them, their symbols and list entries"),
     Command("requirements", "talosnb.cli.requirements",
             "what the workloads (Kubernetes, Cilium, Longhorn, ...) need from the kernel config: met or why not"),
     Command("upgrade", "talosnb.cli.upgrade",

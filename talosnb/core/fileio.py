@@ -42,11 +42,10 @@ import shutil
 import signal
 import stat
 import subprocess
-import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -143,6 +142,46 @@ def refuse_sample(path: Path) -> None:
                               f"{opt('kernel_src')} /tmp/s/linux")
 
 
+# --------------------------------------------------------------------------- opened folders
+
+def open_folder(folder: str | os.PathLike, *, doing: str = "cannot open the folder") -> int:
+    """A descriptor of ``folder`` (a real path: resolved by the caller when it was checked), opened
+    one component at a time, none of them followed if it is a symlink: whatever is done through the
+    descriptor (temporary file, rename, fsync) happens in that folder, even if a folder on the way
+    is swapped for a symlink later. A component that became a symlink since is refused."""
+    real = os.path.abspath(folder)
+    nofollow = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    # on the way down only a path descriptor is needed (no read permission on those folders)
+    passing = getattr(os, "O_PATH", os.O_RDONLY) | nofollow
+    parts = Path(real).parts
+    try:
+        fd = os.open(parts[0], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise os_error(e, doing, folder) from None
+    try:
+        for i, part in enumerate(parts[1:], start=2):
+            nfd = os.open(part, passing if i < len(parts) else os.O_RDONLY | nofollow, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+    except OSError as e:
+        os.close(fd)
+        if e.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise RefusedError(f"{doing}: a folder on its path was replaced by a symlink (or a file) while "
+                               "talosnb was writing; nothing was written", where=str(folder),
+                               hint="check what changed the folder, then run this again") from None
+        raise os_error(e, doing, folder) from None
+    return fd
+
+
+def _race_point(stage: str, paths: list[Path]) -> None:
+    """Where the write path has checked a thing and acts on it later (tests widen the window here)."""
+    if race_hook is not None:
+        race_hook(stage, paths)
+
+
+race_hook: Callable[[str, list[Path]], None] | None = None
+
+
 # --------------------------------------------------------------------------- the lock
 
 class FolderLock:
@@ -170,10 +209,7 @@ class FolderLock:
         self.release()
 
     def _take(self, folder: Path) -> int:
-        try:
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as e:
-            raise os_error(e, "cannot open the folder to lock it", folder) from None
+        fd = open_folder(folder, doing="cannot open the folder to lock it")
         deadline = time.monotonic() + self.timeout
         delay = 0.002
         while True:
@@ -252,6 +288,8 @@ class _Entry:
     tmp: str | None = None
     old: str | None = None                # digest of the target just before writing
     keep: bool = False                    # a journal names tmp: left for the next run
+    folder: int = -1                      # the target's folder, opened (see open_folder)
+    seen: tuple[int, ...] | None = None   # the target's identity when `old` was read (None: missing)
 
 
 def _target_of(entry: _Entry) -> Path:
@@ -263,12 +301,25 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
+def check_output(path: str | os.PathLike, *, follow_symlinks: bool = False) -> None:
+    """An output file the user named (outside any checkout) that is a symlink is not written
+    through unless ``follow_symlinks``: the write would land where the link points, not where
+    the user said. Checked again when written; callers that work long before writing check first."""
+    path = Path(path)
+    if path.is_symlink() and not follow_symlinks:
+        raise RefusedError(f"is a symlink to {os.path.realpath(path)}; not writing through it; nothing was written",
+                           where=str(path),
+                           hint=f"name the file it points to, or write through the link ({opt('follow_symlinks')})")
+
+
 def _resolve_target(entry: _Entry, follow_symlinks: bool) -> Path:
     """The file a write replaces. A symlink is written through only when it stays inside its
     checkout (``root``): otherwise refused, naming it."""
     path = entry.path
     real = Path(os.path.realpath(path))
     linked = real != Path(os.path.abspath(path))
+    if entry.root is None:
+        check_output(path, follow_symlinks=follow_symlinks)
     if linked and entry.root is not None and not follow_symlinks:
         root = os.path.realpath(entry.root)
         if not _inside(str(real), root):
@@ -283,6 +334,43 @@ def _resolve_target(entry: _Entry, follow_symlinks: bool) -> Path:
         raise InputError("is a folder, expected a file; nothing was written", where=str(path),
                          hint="name the file itself")
     return real
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _identity_at(folder: int, name: str) -> tuple[int, ...] | None:
+    try:
+        return _identity(os.stat(name, dir_fd=folder, follow_symlinks=False))
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ()
+
+
+def _read_at(entry: _Entry) -> tuple[bytes | None, tuple[int, ...] | None]:
+    """What the target holds now (None: missing) and its identity, read through its opened folder;
+    a target that became a symlink (or something other than a file) since it was resolved is refused."""
+    name = _target_of(entry).name
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=entry.folder)
+    except FileNotFoundError:
+        return None, None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise RefusedError("was replaced by a symlink while talosnb was writing; nothing was written",
+                               where=str(entry.path), hint="check what changed it, then run this again") from None
+        raise os_error(e, "cannot read the file before replacing it; nothing was written", entry.path) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("is not a regular file; nothing was written", where=str(entry.path),
+                             hint="name a regular file")
+        try:
+            return f.read(), _identity(st)
+        except OSError as e:
+            raise os_error(e, "cannot read the file before replacing it; nothing was written", entry.path) from None
 
 
 class Transaction:
@@ -301,6 +389,7 @@ class Transaction:
         self.entries: list[_Entry] = []
         self.written: list[Path] = []
         self.recovered: list[str] = []
+        self.skipped: list[_Entry] = []   # changed on disk between the last check and its rename
 
     def add(self, path: str | os.PathLike, content: str | bytes, *, expect: Snapshot | None = None,
             root: str | os.PathLike | None = None) -> None:
@@ -323,45 +412,54 @@ class Transaction:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise os_error(e, "cannot create the folder; nothing was written", folder) from None
+        _race_point("checked", targets)
+        # every folder is opened once (not through a symlink) and locked; from here on, every
+        # read, temporary file, rename and fsync is relative to that descriptor
         with FolderLock(folders, timeout=self.lock_timeout) as lock:
+            for entry in self.entries:
+                entry.folder = lock.fds[_target_of(entry).parent]
             for folder in sorted(set(folders), key=str):
                 self.recovered += _recover_locked(folder, lock)
             todo = self._check()
             if not todo:
                 return []
-            committed = False
-            try:
-                self._write_temps(todo)
-                with _signals_held():
-                    if len(todo) == 1:   # one rename is atomic by itself
-                        self._rename(todo, journaled=False)
-                    else:
-                        journals = self._write_journals(todo, lock)
-                        committed = True
-                        self._rename(todo, journaled=True)
-                        for journal in journals:
-                            with contextlib.suppress(OSError):
-                                os.unlink(journal)
-            finally:
-                for entry in todo:
-                    # past the commit point, a temporary file not renamed yet is the journal's to finish
-                    if entry.tmp is not None and not entry.keep and not committed:
-                        with contextlib.suppress(OSError):
-                            os.unlink(entry.tmp)
+            self._write_locked(todo, lock)
+        if self.skipped:
+            raise self._skipped_error()
         return list(self.written)
+
+    def _write_locked(self, todo: list[_Entry], lock: FolderLock) -> None:
+        """Temporary files, the commit point, the renames, with the folders locked and opened."""
+        committed = False
+        try:
+            self._write_temps(todo)
+            _race_point("written", [_target_of(e) for e in todo])
+            with _signals_held():
+                self._recheck(todo)
+                if len(todo) == 1:   # one rename is atomic by itself
+                    self._rename(todo, journaled=False)
+                else:
+                    journals = self._write_journals(todo, lock)
+                    committed = True
+                    self._rename(todo, journaled=True)
+                    for folder, journal in journals:
+                        with contextlib.suppress(OSError):
+                            os.unlink(journal, dir_fd=lock.fds[folder])
+                for folder in sorted({_target_of(e).parent for e in todo}, key=str):
+                    lock.fsync(folder)
+        finally:
+            for entry in todo:
+                # past the commit point, a temporary file not renamed yet is the journal's to finish
+                if entry.tmp is not None and not entry.keep and not committed:
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.basename(entry.tmp), dir_fd=entry.folder)
 
     def _check(self) -> list[_Entry]:
         """Under the lock: refuse (naming every one) files changed on disk since loaded; keep
         the ones whose bytes differ from what is there."""
         changed, todo = [], []
         for entry in self.entries:
-            try:
-                current = _target_of(entry).read_bytes()
-            except FileNotFoundError:
-                current = None
-            except OSError as e:
-                raise os_error(e, "cannot read the file before replacing it; nothing was written",
-                               entry.path) from None
+            current, entry.seen = _read_at(entry)
             entry.old = digest(current) if current is not None else None
             if (not self.force and entry.expect is not None and entry.expect.sha256 != entry.old):
                 changed.append(entry)
@@ -382,17 +480,19 @@ class Transaction:
         for entry in todo:
             target = _target_of(entry)
             try:
-                fd, entry.tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", suffix=".tmp",
-                                                 dir=target.parent)
+                name = f".{target.name}{TEMP_MARK}{secrets.token_hex(4)}.tmp"
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                             dir_fd=entry.folder)
+                entry.tmp = str(target.parent / name)
                 with os.fdopen(fd, "wb") as f:
                     f.write(entry.data)
                     f.flush()
+                    try:
+                        mode = os.stat(target.name, dir_fd=entry.folder, follow_symlinks=False).st_mode & 0o7777
+                    except FileNotFoundError:
+                        mode = 0o644
+                    os.fchmod(f.fileno(), mode)
                     os.fsync(f.fileno())
-                try:
-                    mode = os.stat(target).st_mode & 0o7777
-                except FileNotFoundError:
-                    mode = 0o644
-                os.chmod(entry.tmp, mode)
             except OSError as e:
                 others = [str(x.path) for x in todo if x is not entry]
                 also = f" ({', '.join(others)} not written either)" if others else ""
@@ -400,7 +500,7 @@ class Transaction:
                 error.message += f"; nothing was written{also}"
                 raise error from None
 
-    def _write_journals(self, todo: list[_Entry], lock: FolderLock) -> list[str]:
+    def _write_journals(self, todo: list[_Entry], lock: FolderLock) -> list[tuple[Path, str]]:
         """One journal per folder; the first folder's is written last, the commit point."""
         tx = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
         folders = sorted({_target_of(e).parent for e in todo}, key=str)
@@ -410,22 +510,23 @@ class Transaction:
                 "renames": [{"tmp": e.tmp, "target": str(e.target), "old": e.old, "new": digest(e.data)}
                             for e in todo]}
         data = json.dumps(body, indent=1, sort_keys=True).encode()
-        paths = []
+        name = f"{JOURNAL_PREFIX}{tx}{JOURNAL_SUFFIX}"
+        paths: list[tuple[Path, str]] = []
         for folder in [*folders[1:], primary]:
-            path = folder / f"{JOURNAL_PREFIX}{tx}{JOURNAL_SUFFIX}"
             try:
                 # written in place (its name is new): a journal cut short by a crash can't be read,
                 # and one that can't be read is one whose renames never started
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-                paths.append(str(path))
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                             dir_fd=lock.fds[folder])
+                paths.append((folder, name))
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
             except OSError as e:
-                for done in paths:
+                for done_folder, done in paths:
                     with contextlib.suppress(OSError):
-                        os.unlink(done)
+                        os.unlink(done, dir_fd=lock.fds[done_folder])
                 names = ", ".join(str(x.path) for x in todo)
                 raise os_error(e, f"cannot write the journal; nothing was written ({names})", folder) from None
         # the commit point: the primary journal's name on disk. A journal on the same file system,
@@ -440,12 +541,41 @@ class Transaction:
         # always has its primary beside it, until everything is done
         return paths
 
+    def _recheck(self, todo: list[_Entry]) -> None:
+        """Right before the commit point: a target edited since the check (by a program that does not
+        take talosnb's lock) refuses the whole write, naming it; nothing was written."""
+        changed = [e for e in todo if _identity_at(e.folder, _target_of(e).name) != e.seen
+                   and _digest_at(e.folder, _target_of(e).name) != e.old]
+        if changed:
+            names = ", ".join(str(e.path) for e in changed)
+            raise FileChangedError(f"changed on disk while this write was being made: {names}; nothing was written",
+                                   where=str(changed[0].path),
+                                   hint="another program edited it just now: look at its change, then run this "
+                                        "again", files=[str(e.path) for e in changed])
+
+    def _skipped_error(self) -> FileChangedError:
+        names = ", ".join(str(e.path) for e in self.skipped)
+        done = ", ".join(str(p) for p in self.written) or "nothing else"
+        return FileChangedError(f"changed on disk while it was being replaced: {names}; that edit is kept and this "
+                                f"run's change to it is not applied; written: {done}",
+                                where=str(self.skipped[0].path),
+                                hint="another program edited it just now: look at its change, then run this again",
+                                files=[str(e.path) for e in self.skipped])
+
     def _rename(self, todo: list[_Entry], *, journaled: bool) -> None:
         failed = []
         for entry in todo:
             assert entry.tmp is not None, "_write_temps made one for every entry to write"
+            name = _target_of(entry).name
+            if _identity_at(entry.folder, name) != entry.seen and _digest_at(entry.folder, name) != entry.old:
+                # an edit made since the check, by something that does not take talosnb's lock: kept
+                self.skipped.append(entry)
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.basename(entry.tmp), dir_fd=entry.folder)
+                entry.tmp = None
+                continue
             try:
-                os.replace(entry.tmp, _target_of(entry))
+                os.replace(os.path.basename(entry.tmp), name, src_dir_fd=entry.folder, dst_dir_fd=entry.folder)
             except OSError as e:
                 failed.append((entry, e))
                 continue
@@ -528,7 +658,7 @@ def recover(folder: str | os.PathLike) -> list[str]:
     """Finish (or undo) what a killed talosnb run left in ``folder``; returns what was done,
     each also a TalosnbWarning. Costs one listdir when there is nothing to do. A journal that
     talosnb could not have written is refused (a warning naming it) and left alone."""
-    folder = Path(folder)
+    folder = Path(os.path.realpath(folder))
     if not _pending(folder):
         return []
     with FolderLock([folder]) as lock:

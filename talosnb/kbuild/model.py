@@ -13,7 +13,7 @@ from pathlib import Path
 from talosnb.core import dotconfig
 
 # Bump when the pickled classes or the evaluation change meaning.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 TRISTATE = ("y", "m", "n")
 
@@ -163,6 +163,9 @@ class KbuildMap:
     unevaluated: list[tuple[str, str]] = field(default_factory=list)
     # Makefiles read (tree-relative): what the disk cache watches for changes.
     files: list[str] = field(default_factory=list)
+    # .ko -> the objects linked into it (tree-relative ``.o``) with the conditions each is listed
+    # under (a composite's ``foo-y``/``foo-objs``/``foo-m``; a single-file module is its own object)
+    parts: dict[str, tuple[tuple[str, Conds], ...]] = field(default_factory=dict)
     _by_symbol: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _by_name: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
@@ -194,6 +197,13 @@ class KbuildMap:
             return list(self._by_name[key])
         near = difflib.get_close_matches(key, list(self._by_name), n=close, cutoff=0.75)
         return [p for n in near for p in self._by_name[n]]
+
+    def objects(self, ko_path: str, values: Mapping[str, str]) -> list[str]:
+        """The objects (tree-relative ``.o``) linked into ``ko_path`` under ``values``: kbuild links
+        ``$(foo-objs) $(foo-y) $(foo-m)`` into ``foo.ko``, or ``foo.o`` itself when those are empty."""
+        out = [obj for obj, conds in self.parts.get(ko_path, ()) if all(c.holds(values.get(c.symbol))
+                                                                            for c in conds)]
+        return list(dict.fromkeys(out))
 
     def named(self, name: str) -> list[str]:
         """``.ko`` paths of a module by its exact name (``-``/``_`` alike, ``.ko`` optional)."""

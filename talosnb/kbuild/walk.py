@@ -137,6 +137,7 @@ class _Walk:
         self.done: set[str] = set()
         self.module_alts: dict[str, list[Conds]] = {}
         self.builtin_alts: dict[str, list[Conds]] = {}
+        self.parts: dict[str, list[tuple[str, Conds]]] = {}
 
     def visit(self, directory: str) -> None:
         if directory in self.done:
@@ -158,6 +159,8 @@ class _Walk:
         for target, local in ((self.module_alts, modules), (self.builtin_alts, builtins)):
             for obj, alts in local.items():
                 _extend(target.setdefault(f"kernel/{obj[:-2]}.ko", []), guards, alts)
+        for obj in modules:
+            self._record_parts(ev, directory, obj)
         for sub, alts in subdirs.items():
             if sub in self.done:
                 continue
@@ -167,6 +170,19 @@ class _Walk:
                 self.queued.add(sub)
                 self.queue.append(sub)
 
+    def _record_parts(self, ev: _Evaluator, directory: str, obj: str) -> None:
+        """What kbuild links into the module ``obj``: ``$(foo-objs) $(foo-y) $(foo-m)``
+        (scripts/Makefile.lib, ``multi-search``), each part under the conditions it is listed
+        with; a module with none of these lists is built from its own source."""
+        stem = posixpath.relpath(obj[:-2], directory or ".")
+        found: list[tuple[str, Conds]] = []
+        for suffix in ("-objs", "-y", "-m"):
+            for w in ev.vars.get(stem + suffix, []):
+                if w.text.endswith(".o"):
+                    found.append((posixpath.normpath(posixpath.join(directory, w.text)), w.conds))
+        parts = self.parts.setdefault(f"kernel/{obj[:-2]}.ko", [])
+        parts.extend(found or [(obj, ())])
+
     def finish(self) -> KbuildMap:
         kmap = self.kmap
         intern = _Interner()
@@ -175,6 +191,8 @@ class _Walk:
         for ko in sorted(set(self.builtin_alts) - set(self.module_alts)):
             kmap.builtin_only[ko] = ModuleRule(ko, (), intern(self.builtin_alts[ko]))
         kmap.directories = {d: intern(list(g)) for d, g in kmap.directories.items()}
+        kmap.parts = {ko: tuple(dict.fromkeys((obj, intern([conds])[0]) for obj, conds in parts))
+                      for ko, parts in sorted(self.parts.items())}
         kmap.files = sorted(self.files_read)
         kmap.unevaluated = sorted(set(self.unevaluated))
         kmap._index()

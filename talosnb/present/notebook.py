@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from talosnb.core.errors import InputError, opt
-from talosnb.core.fileio import atomic_write
+from talosnb.core.fileio import atomic_write, check_output
 
 if TYPE_CHECKING:
     import nbformat
@@ -182,13 +182,19 @@ def external_references(html_text: str) -> list[str]:
 
 def export_notebook(path: str | os.PathLike, output: str | os.PathLike, *, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
                     timeout: int = 600, kernel_name: str | None = None, execute_cells: bool = True,
-                    on_cell: Callable[..., object] | None = None, save_notebook: str | os.PathLike | None = None) -> dict:
+                    on_cell: Callable[..., object] | None = None, save_notebook: str | os.PathLike | None = None,
+                    follow_symlinks: bool = False) -> dict:
     """Run `path` with `parameters` and write it as offline HTML to `output` (atomically).
 
     Returns what was done: cells run, widget outputs rendered statically, bytes written.
     ``save_notebook`` also writes the executed notebook (with the static renderings).
+    An output that is a symlink is refused (before anything runs) unless ``follow_symlinks``.
     """
     import nbformat
+
+    for target in (output, save_notebook):
+        if target is not None:
+            check_output(target, follow_symlinks=follow_symlinks)
 
     path = Path(path)
     nb = read_notebook(path)
@@ -202,9 +208,9 @@ def export_notebook(path: str | os.PathLike, output: str | os.PathLike, *, param
     if leaks:
         raise InputError("the HTML would load " + ", ".join(leaks[:5]) + " from the network", where=str(path),
                          hint="an output embeds a remote resource; remove it from the notebook")
-    atomic_write(output, html_text)
+    atomic_write(output, html_text, follow_symlinks=follow_symlinks)
     if save_notebook is not None:
-        atomic_write(save_notebook, nbformat.writes(nb) + "\n")
+        atomic_write(save_notebook, nbformat.writes(nb) + "\n", follow_symlinks=follow_symlinks)
     return {"notebook": str(path), "output": str(output), "cells": len(nb.cells),
             "code_cells": sum(1 for c in nb.cells if c.cell_type == "code"), "widget_outputs": widget_outputs,
             "parameters": dict(parameters), "bytes": len(html_text.encode("utf-8"))}

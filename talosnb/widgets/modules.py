@@ -132,7 +132,9 @@ class ModulesView(_View):
             blob = (frame["entry"].fillna("") + " " + frame["symbols"].fillna("") + " "
                     + frame["message"].fillna("")).str.lower()
             keep &= blob.str.contains(text, regex=False)
-        return frame[keep]
+        shown = frame[keep]
+        # a shipped module whose dependency ships nowhere fails at boot: those come first
+        return shown.iloc[(shown["kind"] != "missing-dependency").argsort(kind="stable")]
 
     def apply_filters(self) -> None:
         if not self.workspace.module_lists or (self.stale and not self.auto):
@@ -141,7 +143,8 @@ class ModulesView(_View):
         previous = self.findings_list.value
         kinds = max((len(k) for k in shown["kind"]), default=4) if len(shown) else 4
         # (pandas-stubs types itertuples() fields as any scalar, bytes included: these are str columns)
-        options = [(f"{r.level:7} {r.arch:5} {r.kind:{kinds}} {r.entry or ''}", i)  # type: ignore[str-bytes-safe]
+        options = [(f"{r.level:7} {r.arch:5} {r.kind:{kinds}} {r.entry or ''}"  # type: ignore[str-bytes-safe]
+                    + (f"  [{r.list}]" if isinstance(r.list, str) and r.list != "talos" else ""), i)
                    for i, r in zip(shown.index, shown.itertuples(), strict=True)]
         self.findings_list.options = options
         if previous in shown.index:

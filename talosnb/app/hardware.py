@@ -1,0 +1,154 @@
+"""The hardware lookup: devices -> the drivers that claim them -> what the configs do with those
+drivers, and the change that supports a device that isn't.
+
+Looking a device up needs no Kconfig parse: the configs' values as written, the Kbuild maps and
+the device index (all cached) say which module claims it and whether it is built and listed. Only
+the change for an unsupported device goes through the Workspace, which decides it exactly like
+``talosnb set SYMBOL=m --add-to-module-list`` (cascade, refusals with verified fixes, the
+module-list guard, the build gates).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from talosnb.analyses.aliases import Alias, module_aliases
+from talosnb.analyses.hardware import (
+    Device,
+    DeviceMatcher,
+    DeviceReport,
+    IdNames,
+    ModuleLocator,
+    describe,
+)
+from talosnb.core.arches import parse_arches, srcarch
+from talosnb.core.errors import InputError
+from talosnb.inputs.resolve import Inputs, resolve_inputs
+from talosnb.kbuild import KbuildMap, load_kbuild_map, read_config_values
+from talosnb.kbuild.devices import DeviceIndex, load_device_index
+
+if TYPE_CHECKING:
+    from talosnb.analyses.modules import ModuleList
+    from talosnb.app.workspace import EditOutcome, Workspace
+
+
+@dataclass
+class Hardware:
+    """The loaded facts a lookup reads: per arch, the config's values, the Kbuild map and the
+    module list; and the source's device index."""
+
+    inputs: Inputs
+    arches: list[str]
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    kmaps: dict[str, KbuildMap] = field(default_factory=dict)
+    lists: dict[str, ModuleList] = field(default_factory=dict)
+    _index: DeviceIndex | None = None
+    _matcher: DeviceMatcher | None = None
+    _locator: ModuleLocator | None = None
+    names: IdNames = field(default_factory=IdNames)
+
+    @classmethod
+    def open(cls, pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None,
+             kernel_src: str | os.PathLike | None = None, *, arch: str | None = "all", patches: bool = True,
+             progress: bool = False) -> Hardware:
+        inputs = resolve_inputs(pkgs, talos, kernel_src, progress=progress, patches=patches)
+        if inputs.kernel is None or inputs.pkgs is None:
+            raise InputError("a hardware lookup needs the configs and the kernel source",
+                             hint="give a pkgs checkout and the kernel source (--pkgs, --kernel-src)")
+        return cls.of(inputs, parse_arches(arch))
+
+    @classmethod
+    def of(cls, inputs: Inputs, arches: Sequence[str]) -> Hardware:
+        """Over already resolved inputs (a Session's)."""
+        assert inputs.kernel is not None and inputs.pkgs is not None
+        self = cls(inputs, [a for a in arches if inputs.pkgs.config_path(a).is_file()])
+        from talosnb.analyses.modules import ModuleList
+
+        for arch in self.arches:
+            self.values[arch] = read_config_values(inputs.pkgs.config_path(arch))
+            self.kmaps[arch] = load_kbuild_map(inputs.kernel.path, srcarch(arch),
+                                               check_sources=inputs.kernel.ensure_intact)
+            if inputs.talos is not None and inputs.talos.module_list_path(arch).is_file():
+                self.lists[arch] = ModuleList.load(inputs.talos.module_list_path(arch), arch)
+        return self
+
+    def index(self, progress: Callable[[str], None] | None = None) -> DeviceIndex:
+        """The device index of the kernel source (built once, then cached): a Kconfig/Kbuild
+        skeleton has no C files, and says so."""
+        if self._index is None:
+            kernel = self.inputs.kernel
+            assert kernel is not None
+            self._index = load_device_index(kernel.origin, kernel.version, progress=progress)
+        return self._index
+
+    def describe(self, devices: list[Device]) -> list[DeviceReport]:
+        index = self.index()
+        if self._matcher is None:
+            self._matcher = DeviceMatcher(index)
+            self._locator = ModuleLocator(index, self.kmaps)
+        assert self._locator is not None
+        return describe(devices, self._matcher, self._locator, self.values, self.lists, self.names)
+
+    def modules_alias(self, arch: str) -> list[Alias]:
+        """The pci/usb/of/acpi lines of modules.alias a build of config-ARCH would hold."""
+        if arch not in self.values:
+            raise InputError(f"no config for {arch}", hint="choose an arch the pkgs checkout has a config for")
+        return list(module_aliases(self.index(), self.kmaps[arch], self.values[arch]))
+
+
+@dataclass
+class Support:
+    """The change that makes the unsupported devices supported: per arch, the symbols to set to
+    =m (one per device, the module that claims it most precisely) and the Workspace's outcome."""
+
+    assignments: dict[str, list[str]]
+    reasons: dict[str, list[str]]
+    outcomes: list[EditOutcome] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> str | None:
+        return next((o.blocked for o in self.outcomes if o.blocked), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"assignments": self.assignments, "reasons": self.reasons, "blocked": self.blocked,
+                "outcomes": [o.as_dict() for o in self.outcomes]}
+
+
+def needed_changes(reports: list[DeviceReport]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Per arch, ``SYMBOL=m`` for each unsupported device's best claiming module (its own
+    symbol, the ``obj-$(CONFIG_SYMBOL)`` that builds it)."""
+    assignments: dict[str, list[str]] = {}
+    reasons: dict[str, list[str]] = {}
+    for report in reports:
+        for arch in report.unsupported:
+            candidates = [m for m in report.modules if m.state.get(arch) != "absent" and m.symbols]
+            if not candidates:
+                continue
+            best = candidates[0]
+            assignment = f"{best.symbols[0]}=m"
+            if assignment not in assignments.setdefault(arch, []):
+                assignments[arch].append(assignment)
+                reasons.setdefault(arch, []).append(f"{assignment}: {best.module} claims {report.device.id} "
+                                                    f"({best.entry})")
+    return assignments, reasons
+
+
+def plan_support(ws: Workspace, reports: list[DeviceReport], *, strict: bool = False) -> Support:
+    """The change for every unsupported device, worked out by the Workspace (in memory: saving
+    it is the caller's choice, as with ``set``): one ``set`` per group of arches needing the
+    same assignments, with the module-list entries when there is a talos checkout."""
+    assignments, reasons = needed_changes(reports)
+    support = Support(assignments, reasons)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for arch, items in assignments.items():
+        groups.setdefault(tuple(items), []).append(arch)
+    add = ws.session.inputs.talos is not None
+    for group, arches in groups.items():
+        outcome = ws.set(list(group), arches=arches, add_to_module_list=add, strict=strict)
+        support.outcomes.append(outcome)
+        if outcome.blocked:
+            break
+    return support

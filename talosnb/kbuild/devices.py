@@ -1,0 +1,687 @@
+"""The device index: every ID table a kernel source tree declares with ``MODULE_DEVICE_TABLE``.
+
+Which driver claims a device is written in C, not in Kconfig or Kbuild: a table of IDs
+(``struct pci_device_id``, ``usb_device_id``, ``of_device_id``, ``acpi_device_id``) exported by
+``MODULE_DEVICE_TABLE(type, name)``, which modpost turns into the module's aliases
+(scripts/mod/file2alias.c) and depmod into ``modules.alias``. This module reads those tables from
+the source (a full tree or its tarball, read as a stream, never extracted) with the preprocessing
+they need (:mod:`talosnb.kbuild.cpp`): the vendor constants of include/linux/pci_ids.h, the
+``PCI_DEVICE``/``USB_DEVICE`` macros of include/linux/pci.h and usb.h, the driver's own
+``#define``\\ s and local headers, and the ``#if`` blocks around tables and entries kept as
+conditions decided per config. The index is config-independent and cached per source; a config
+and the Kbuild map (which objects go into which ``.ko``) decide what a build holds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import io
+import os
+import pickle
+import posixpath
+import re
+import sys
+import tarfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from talosnb.core import cachefile
+from talosnb.core.errors import InputError
+from talosnb.core.paths import cache_dir as default_cache_dir
+
+from . import cpp
+
+KINDS = ("pci", "usb", "of", "acpi")
+
+# The fields of each ID struct in include/linux/mod_devicetable.h, in declaration order, with
+# their width in bits (0: a string of that many bytes is "s<bytes>", pointers and data "-").
+FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pci": (("vendor", "32"), ("device", "32"), ("subvendor", "32"), ("subdevice", "32"), ("class", "32"),
+            ("class_mask", "32"), ("driver_data", "-"), ("override_only", "32")),
+    "usb": (("match_flags", "16"), ("idVendor", "16"), ("idProduct", "16"), ("bcdDevice_lo", "16"),
+            ("bcdDevice_hi", "16"), ("bDeviceClass", "8"), ("bDeviceSubClass", "8"), ("bDeviceProtocol", "8"),
+            ("bInterfaceClass", "8"), ("bInterfaceSubClass", "8"), ("bInterfaceProtocol", "8"),
+            ("bInterfaceNumber", "8"), ("driver_info", "-")),
+    "of": (("name", "s32"), ("type", "s32"), ("compatible", "s128"), ("data", "-")),
+    "acpi": (("id", "s16"), ("driver_data", "-"), ("cls", "32"), ("cls_msk", "32")),
+}
+# The headers whose macros every driver's tables use (included through linux/pci.h, usb.h, ...).
+BASE_HEADERS = ("include/linux/mod_devicetable.h", "include/linux/pci_ids.h", "include/linux/pci.h",
+                "include/linux/usb.h", "include/linux/acpi.h", "include/linux/usb/ch9.h",
+                "include/uapi/linux/usb/ch9.h", "include/linux/usb/cdc.h", "include/uapi/linux/usb/cdc.h",
+                "include/linux/kernel.h", "include/linux/stddef.h", "include/uapi/linux/pci_regs.h",
+                "include/linux/bits.h", "include/vdso/bits.h", "include/linux/const.h",
+                "include/uapi/linux/const.h", "include/linux/usb/usbnet.h", "include/linux/hid.h")
+INCLUDE_DIRS = ("include", "include/uapi", "arch/x86/include", "arch/arm64/include", "arch/x86/include/uapi",
+                "arch/arm64/include/uapi")
+
+# Bump when what is indexed or how changes meaning.
+FORMAT_VERSION = 1
+MAX_HEADER = 1 << 20        # larger headers are register maps (amdgpu's asic_reg), never ID constants
+
+_TABLE_START = re.compile(
+    r"struct\s+(pci|usb|of|acpi)_device_id\s+(?:const\s+)?(?:__\w+(?:\([^()]*\))?\s+)*(\w+)\s*"
+    r"\[\s*([^\]]*)\]\s*(?:__\w+(?:\([^()]*\))?\s*)*=\s*\{")
+_USE = re.compile(r"\bMODULE_DEVICE_TABLE\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)")
+_ALIAS = re.compile(r"\bMODULE_ALIAS\s*\(\s*((?:\"(?:\\.|[^\"\\\n])*\"\s*)+)\)")
+# on the text with a newline in front (a literal first character makes the search fast)
+_DIRECTIVE = re.compile(r"\n[ \t]*#[^\n]*(?:(?<=\\)\n[^\n]*)*")
+_DEFINE_OR_INCLUDE = re.compile(r"\n[ \t]*#[ \t]*(?:define|include)[^\n]*(?:(?<=\\)\n[^\n]*)*")
+_INCLUDE = re.compile(r"#\s*include\s*([<\"])([^>\"]+)[>\"]")
+_DEFINE_NAME = re.compile(r"#\s*define\s+([A-Za-z_]\w*)")
+_BRACE = re.compile(r"[{}]|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'")
+
+
+@dataclass(frozen=True)
+class IdEntry:
+    """One entry of an ID table: its fields (ints, strings; None where the value is not a
+    constant this reader can work out), where it is written, and the ``#if`` conditions it is
+    under (each must hold)."""
+
+    kind: str
+    values: tuple[int | str | None, ...]
+    file: str
+    line: int
+    conditions: tuple[str, ...] = ()
+
+    def get(self, name: str) -> int | str | None:
+        for (fname, _), value in zip(FIELDS[self.kind], self.values, strict=False):
+            if fname == name:
+                return value
+        return None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class IdTable:
+    kind: str
+    name: str
+    file: str
+    line: int
+    conditions: tuple[str, ...]
+    entries: list[IdEntry]
+    size: int | None = None       # an explicit array size ([N]): zero entries fill the rest
+
+
+@dataclass(frozen=True)
+class TableUse:
+    """A ``MODULE_DEVICE_TABLE(kind, name)`` line (or a ``MODULE_ALIAS("...")``: kind "alias")."""
+
+    kind: str
+    name: str
+    file: str
+    line: int
+    conditions: tuple[str, ...] = ()
+
+
+@dataclass
+class DeviceIndex:
+    """Every device ID table of a kernel source, config-independent."""
+
+    source: str
+    kernel_version: str
+    tables: dict[tuple[str, str], IdTable] = field(default_factory=dict)     # (file, name) -> table
+    uses: dict[str, list[TableUse]] = field(default_factory=dict)           # file -> its uses
+    includes: dict[str, tuple[str, ...]] = field(default_factory=dict)      # file -> files it includes
+    problems: list[tuple[str, str]] = field(default_factory=list)           # (file:line, what)
+    c_files: int = 0
+    seconds: float = 0.0
+
+    def closure(self, source: str) -> list[str]:
+        """``source`` and the files it includes, transitively (what the compiler reads of the tree)."""
+        seen = [source]
+        todo = [source]
+        while todo:
+            for inc in self.includes.get(todo.pop(), ()):
+                if inc not in seen:
+                    seen.append(inc)
+                    todo.append(inc)
+        return seen
+
+    def table_for(self, use: TableUse) -> IdTable | None:
+        for f in self.closure(use.file):
+            table = self.tables.get((f, use.name))
+            if table is not None:
+                return table
+        return None
+
+    def object_uses(self, obj: str) -> list[TableUse]:
+        """The MODULE_DEVICE_TABLE/MODULE_ALIAS lines compiled into one object (``foo.o`` from
+        ``foo.c`` and what it includes)."""
+        source = obj[:-2] + ".c"
+        return [u for f in self.closure(source) for u in self.uses.get(f, [])]
+
+    def entry_count(self) -> dict[str, int]:
+        counts = dict.fromkeys(KINDS, 0)
+        for table in self.tables.values():
+            counts[table.kind] += len(table.entries)
+        return counts
+
+
+# --- reading the source ---------------------------------------------------------------------
+
+@dataclass
+class _Sparse:
+    """What the index keeps of one file: its preprocessor lines and its ID tables' text."""
+
+    path: str
+    directives: list[tuple[int, str]]
+    tables: list[tuple[str, str, str, int, str]] = field(default_factory=list)  # kind, name, size, line, text
+    uses: list[tuple[str, str, int]] = field(default_factory=list)
+    aliases: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _sparse(path: str, raw: str, *, full: bool) -> _Sparse:
+    # a newline in front: a character's line is then the number of newlines before it
+    text = "\n" + (cpp.strip_comments(raw) if full else raw)
+    counted, line = 0, 0
+
+    def line_of(pos: int) -> int:
+        # positions are asked for in increasing order within each pass
+        nonlocal counted, line
+        if pos < counted:
+            counted, line = 0, 0
+        line += text.count("\n", counted, pos)
+        counted = pos
+        return line
+    pattern = _DIRECTIVE if full else _DEFINE_OR_INCLUDE
+    directives = [(line_of(m.start() + 1), m.group(0).replace("\\\n", " ").strip())
+                  for m in pattern.finditer(text)]
+    sparse = _Sparse(path, directives)
+    if not full:
+        return sparse
+    sparse.tables = _tables(text, line_of)
+    for m in _USE.finditer(text):
+        sparse.uses.append((m.group(1), m.group(2), line_of(m.start())))
+    for m in _ALIAS.finditer(text):
+        try:
+            alias = cpp.string_value(cpp.tokenize(m.group(1)))
+        except cpp.NotConstant:
+            continue
+        sparse.aliases.append((alias, line_of(m.start())))
+    return sparse
+
+
+def _tables(text: str, line_of: Callable[[int], int]) -> list[tuple[str, str, str, int, str]]:
+    """Each ID table's (kind, name, array size, line, text from its ``{`` to the matching ``}``)."""
+    out = []
+    for m in _TABLE_START.finditer(text):
+        open_at = m.end() - 1
+        depth = 0
+        for b in _BRACE.finditer(text, open_at):
+            if b.group(0) == "{":
+                depth += 1
+            elif b.group(0) == "}":
+                depth -= 1
+                if depth == 0:
+                    out.append((m.group(1), m.group(2), m.group(3).strip(), line_of(open_at), text[open_at:b.end()]))
+                    break
+    return out
+
+
+def _wanted(name: str) -> str | None:
+    """"full" for C files and headers that may hold tables, "defines" for other headers."""
+    if name.endswith(".c"):
+        return "full"
+    if name.endswith(".h"):
+        return "header"
+    return None
+
+
+def _files_of_tarball(path: Path) -> Iterator[tuple[str, bytes]]:
+    mode = "r|xz" if path.name.endswith((".xz", ".txz")) else "r|gz" if path.name.endswith((".gz", ".tgz")) \
+        else "r|bz2" if path.name.endswith((".bz2", ".tbz2")) else "r|"
+    try:
+        with tarfile.open(path, mode) as tf:  # type: ignore[call-overload]  # the mode is one of r|*
+            for member in tf:
+                if not member.isfile():
+                    continue
+                name = member.name.split("/", 1)[1] if "/" in member.name else member.name
+                kind = _wanted(name)
+                if kind is None or (kind == "header" and member.size > MAX_HEADER):
+                    continue
+                f = tf.extractfile(member)
+                if f is not None:
+                    yield name, f.read()
+    except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+        raise InputError(f"cannot read the kernel tarball: {e}", where=str(path),
+                         hint="check the file (a complete linux-X.Y.Z.tar.xz or Debian's "
+                              "/usr/src/linux-source-X.Y.tar.xz), or give the unpacked source folder") from e
+
+
+def _files_of_folder(path: Path) -> Iterator[tuple[str, bytes]]:
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for fname in sorted(files):
+            full = os.path.join(root, fname)
+            rel = os.path.relpath(full, path).replace(os.sep, "/")
+            kind = _wanted(rel)
+            if kind is None:
+                continue
+            try:
+                if kind == "header" and os.path.getsize(full) > MAX_HEADER:
+                    continue
+                with open(full, "rb") as f:
+                    yield rel, f.read()
+            except OSError:
+                continue
+
+
+def _has_table(data: bytes) -> bool:
+    return b"MODULE_DEVICE_TABLE" in data or b"_device_id" in data or b"MODULE_ALIAS" in data
+
+
+def read_sources(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, _Sparse], int]:
+    sparse: dict[str, _Sparse] = {}
+    c_files = 0
+    for name, data in files:
+        if name.endswith(".c"):
+            c_files += 1
+            if not _has_table(data):
+                continue
+            sparse[name] = _sparse(name, data.decode("utf-8", "replace"), full=True)
+        else:
+            full = _has_table(data)
+            sparse[name] = _sparse(name, data.decode("utf-8", "replace"), full=full)
+    return sparse, c_files
+
+
+# --- from the kept text to tables ------------------------------------------------------------
+
+class _Scope(Mapping[str, cpp.Macro]):
+    """The macros a file sees: its own (up to a line), its includes', the shared headers'
+    (a definition's text parsed when first looked up)."""
+
+    def __init__(self, layers: list[dict[str, str | cpp.Macro]]) -> None:
+        self.layers = layers
+
+    def get(self, name: str, default: cpp.Macro | None = None) -> cpp.Macro | None:  # type: ignore[override]
+        for layer in self.layers:
+            found = layer.get(name)
+            if found is None:
+                continue
+            if isinstance(found, str):
+                parsed = cpp.parse_define(found)
+                if parsed is None:
+                    continue
+                layer[name] = found = parsed
+            return found
+        return default
+
+    def __getitem__(self, name: str) -> cpp.Macro:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return any(name in layer for layer in self.layers)
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for layer in self.layers:
+            for name in layer:
+                if name not in seen:
+                    seen.add(name)
+                    yield name
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Builder:
+    def __init__(self, sparse: dict[str, _Sparse], source: str, version: str) -> None:
+        self.sparse = sparse
+        self.index = DeviceIndex(source, version)
+        self._defines: dict[str, dict[str, str | cpp.Macro]] = {}
+        self._closure: dict[str, list[str]] = {}
+        # The kernel's shared headers as one scope: what <linux/...> includes bring in, the first
+        # definition of a name winning (the base headers first, then include/ before arch/).
+        base: dict[str, str | cpp.Macro] = {}
+        shared = [h for h in BASE_HEADERS if h in sparse]
+        shared += sorted((p for p in sparse if p.endswith(".h") and p.startswith(INCLUDE_DIRS)
+                          and p not in BASE_HEADERS), key=lambda p: (not p.startswith("include/"), p))
+        for header in shared:
+            for name, macro in self.defines(header).items():
+                base.setdefault(name, macro)
+        self.base = base
+        self._defines.clear()
+
+    def defines(self, path: str) -> dict[str, str | cpp.Macro]:
+        r"""A header's ``#define``\ s by name (the text, parsed when first looked up)."""
+        found = self._defines.get(path)
+        if found is None:
+            found = {}
+            sp = self.sparse.get(path)
+            if sp is not None:
+                for _, d in sp.directives:
+                    m = _DEFINE_NAME.match(d)
+                    if m:
+                        found[m.group(1)] = d
+            self._defines[path] = found
+        return found
+
+    def resolve_include(self, where: str, quote: str, name: str) -> str | None:
+        if quote == '"':
+            rel = posixpath.normpath(posixpath.join(posixpath.dirname(where), name))
+            if rel in self.sparse:
+                return rel
+        for d in INCLUDE_DIRS:
+            rel = posixpath.normpath(posixpath.join(d, name))
+            if rel in self.sparse:
+                return rel
+        return None
+
+    def includes(self, path: str) -> list[str]:
+        sp = self.sparse.get(path)
+        if sp is None:
+            return []
+        out = []
+        for _, d in sp.directives:
+            m = _INCLUDE.match(d)
+            if m:
+                inc = self.resolve_include(path, m.group(1), m.group(2))
+                if inc is not None and inc not in out:
+                    out.append(inc)
+        return out
+
+    def header_closure(self, path: str, limit: int = 64) -> list[str]:
+        """The driver's own headers ``path`` includes (``#include "..."``, transitively) and the
+        shared headers it names itself (``#include <...>``), nearest first: their macros win over
+        the shared scope's."""
+        cached = self._closure.get(path)
+        if cached is not None:
+            return cached
+        seen = [path]
+        queue = [path]
+        while queue and len(seen) < limit:
+            nxt = []
+            for p in queue:
+                for inc in self.includes(p):
+                    if inc not in seen:
+                        seen.append(inc)
+                        if not inc.startswith(INCLUDE_DIRS):
+                            nxt.append(inc)
+            queue = nxt
+        self._closure[path] = seen[1:]
+        return seen[1:]
+
+    def build(self) -> DeviceIndex:
+        for path in sorted(self.sparse):
+            sp = self.sparse[path]
+            if path.endswith(".c") or sp.tables or sp.uses:
+                inc = self.includes(path)
+                if inc:
+                    self.index.includes[path] = tuple(inc)
+            if sp.tables or sp.uses or sp.aliases:
+                self.file(sp)
+        return self.index
+
+    def file(self, sp: _Sparse) -> None:
+        local: dict[str, str | cpp.Macro] = {}
+        by_line: list[tuple[int, cpp.Macro]] = []
+        for line, d in sp.directives:
+            if d[1:].lstrip().startswith("define"):
+                macro = cpp.parse_define(d)
+                if macro is not None:
+                    by_line.append((line, macro))
+        layers: list[dict[str, str | cpp.Macro]] = [local]
+        layers += [self.defines(h) for h in self.header_closure(sp.path)]
+        layers.append(self.base)
+        scope = _Scope(layers)
+        expander = cpp.Expander(scope)
+        conditions = _Conditions(sp.directives, expander, local, by_line)
+        for kind, name, line in sp.uses:
+            if kind not in KINDS:
+                continue
+            self.index.uses.setdefault(sp.path, []).append(TableUse(kind, name, sp.path, line, conditions.at(line)))
+        for alias, line in sp.aliases:
+            self.index.uses.setdefault(sp.path, []).append(TableUse("alias", alias, sp.path, line,
+                                                                     conditions.at(line)))
+        for kind, name, size, line, text in sp.tables:
+            conditions.defines_until(line)
+            table = self.table(sp.path, kind, name, size, line, text, expander, conditions)
+            self.index.tables[(sp.path, name)] = table
+
+    def table(self, path: str, kind: str, name: str, size: str, line: int, text: str, expander: cpp.Expander,
+              conditions: _Conditions) -> IdTable:
+        # directive lines inside the table are blanked (their conditions are the conditions' job)
+        lines = text.split("\n")
+        blanked = "\n".join("" if ln.lstrip().startswith("#") else ln for ln in lines)
+        tokens = cpp.tokenize(blanked, line)
+        try:
+            expanded = expander.expand(tokens[1:-1])
+        except ValueError as e:
+            self.index.problems.append((f"{path}:{line}", f"{name}: {e}"))
+            expanded = []
+        entries = []
+        for item in _split_items(expanded):
+            if not item:
+                continue
+            first = item[0]
+            if first.text != "{" or item[-1].text != "}":
+                self.index.problems.append((f"{path}:{first.line}", f"{name}: an entry that is not a {{...}}"))
+                continue
+            values = _entry_values(kind, item[1:-1])
+            entries.append(IdEntry(kind, values, path, first.line, conditions.at(first.line)))
+        n: int | None = None
+        if size:
+            try:
+                n = cpp.int_value(expander.expand(cpp.tokenize(size)))
+            except (cpp.NotConstant, ValueError):
+                n = None
+        return IdTable(kind, name, path, line, conditions.at(line), entries, n)
+
+
+class _Conditions:
+    """The ``#if`` blocks of a file: which normalized conditions hold at a line."""
+
+    def __init__(self, directives: list[tuple[int, str]], expander: cpp.Expander,
+                 local: dict[str, str | cpp.Macro],
+                 by_line: list[tuple[int, cpp.Macro]]) -> None:
+        self.lines: list[int] = []
+        self.states: list[tuple[str, ...]] = []
+        self.local = local
+        self.by_line = by_line
+        self.next_define = 0
+        self.stack: list[tuple[list[str], str | None]] = []   # per open #if: earlier branches, current one
+        self.expander = expander
+        for line, d in directives:
+            m = re.match(r"#\s*(ifdef|ifndef|if|elif|else|endif)\b(.*)", d)
+            if not m:
+                continue
+            self.defines_until(line)
+            self._directive(m.group(1), m.group(2).strip())
+            self.lines.append(line)
+            self.states.append(self._current())
+        self.next_define = 0
+        local.clear()
+
+    def _current(self) -> tuple[str, ...]:
+        out: list[str] = []
+        for earlier, branch in self.stack:
+            out.extend(f"!({e})" for e in earlier)
+            if branch is not None:
+                out.append(branch)
+        return tuple(x for x in out if x not in ("1", "!(0)"))
+
+    def _directive(self, word: str, arg: str) -> None:
+        expander, stack = self.expander, self.stack
+        names = expander.lookup
+        name = arg.split()[0] if arg else "0"
+        if word == "ifdef":
+            stack.append(([], self._norm(f"defined({name})", expander, names)))
+        elif word == "ifndef":
+            stack.append(([], f"!({self._norm(f'defined({name})', expander, names)})"))
+        elif word == "if":
+            stack.append(([], self._norm(arg, expander, names)))
+        elif word == "elif" and stack:
+            earlier, branch = stack[-1]
+            stack[-1] = ([*earlier, branch or "0"], self._norm(arg, expander, names))
+        elif word == "else" and stack:
+            earlier, branch = stack[-1]
+            stack[-1] = ([*earlier, branch or "0"], None)
+        elif word == "endif" and stack:
+            stack.pop()
+
+    def defines_until(self, line: int) -> None:
+        """The file's own #defines up to ``line`` in the scope (later ones override earlier)."""
+        k = self.next_define
+        while k < len(self.by_line) and self.by_line[k][0] <= line:
+            self.local[self.by_line[k][1].name] = self.by_line[k][1]
+            k += 1
+        self.next_define = k
+
+    @staticmethod
+    def _norm(arg: str, expander: cpp.Expander, names: Mapping[str, cpp.Macro]) -> str:
+        try:
+            return cpp.normalize_condition(arg, expander, names)
+        except ValueError:
+            return "0"
+
+    def at(self, line: int) -> tuple[str, ...]:
+        k = bisect.bisect_left(self.lines, line) - 1
+        return self.states[k] if k >= 0 else ()
+
+
+def _split_items(tokens: list[cpp.Token]) -> list[list[cpp.Token]]:
+    items: list[list[cpp.Token]] = [[]]
+    depth = 0
+    for t in tokens:
+        if t.kind == "punct" and t.text in "([{":
+            depth += 1
+        elif t.kind == "punct" and t.text in ")]}":
+            depth -= 1
+        if t.text == "," and depth == 0:
+            items.append([])
+            continue
+        items[-1].append(t)
+    return [i for i in items if i]
+
+
+def _entry_values(kind: str, tokens: list[cpp.Token]) -> tuple[int | str | None, ...]:
+    fields = FIELDS[kind]
+    names = [f for f, _ in fields]
+    values: list[int | str | None] = [("" if w.startswith("s") else 0) for _, w in fields]
+    pos = 0
+    for item in _split_items(tokens):
+        if len(item) >= 3 and item[0].text == "." and item[1].kind == "id" and item[2].text == "=":
+            name = item[1].text
+            if name not in names:
+                continue
+            pos = names.index(name)
+            item = item[3:]
+        if pos >= len(fields):
+            break
+        width = fields[pos][1]
+        if width != "-":
+            values[pos] = _field_value(item, width)
+        pos += 1
+    return tuple(values)
+
+
+def _field_value(item: list[cpp.Token], width: str) -> int | str | None:
+    if item and item[0].text == "{" and item[-1].text == "}":
+        item = item[1:-1]
+    try:
+        if width.startswith("s"):
+            if all(t.text in ("0", "(", ")") for t in item) or not item:
+                return ""
+            return cpp.string_value(item)[:int(width[1:]) - 1]
+        return cpp.int_value(item) & ((1 << int(width)) - 1)
+    except cpp.NotConstant:
+        return None
+
+
+# --- the index, built and cached ------------------------------------------------------------
+
+def source_stamp(source: Path) -> str:
+    """What the cached index of ``source`` depends on: a tarball's path, size and mtime; a
+    folder's C files and headers (paths, sizes, mtimes)."""
+    h = hashlib.sha256(f"{FORMAT_VERSION}\0{source}".encode())
+    if source.is_file():
+        st = source.stat()
+        h.update(f"{st.st_size}\0{st.st_mtime_ns}".encode())
+        return h.hexdigest()
+    for root, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for fname in sorted(files):
+            if fname.endswith((".c", ".h")):
+                try:
+                    st = os.stat(os.path.join(root, fname))
+                except OSError:
+                    continue
+                h.update(f"{root}/{fname}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def engine() -> str:
+    digest = hashlib.sha256(f"{FORMAT_VERSION}|{sys.version_info[:2]}".encode())
+    for module in ("devices.py", "cpp.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return f"devices-{digest.hexdigest()[:32]}"
+
+
+def cache_path(source: Path, cache_dir: Path | None = None) -> Path:
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    where = hashlib.sha256(f"{FORMAT_VERSION}\0{source}".encode()).hexdigest()[:20]
+    return folder / "devices" / f"{source.name}-{where}.pickle"
+
+
+class NoCSource(InputError):
+    pass
+
+
+def no_c_source(source: Path, version: str) -> NoCSource:
+    series = ".".join(version.split(".")[:2])
+    return NoCSource(
+        "this kernel source has no C files (a Kconfig/Kbuild skeleton): device ID tables are written in "
+        "the drivers' C code", where=str(source),
+        hint=f"give the full source with --kernel-src: kernel.org's linux-{version}.tar.xz, or on Debian "
+             f"`apt-get install linux-source-{series}` for /usr/src/linux-source-{series}.tar.xz")
+
+
+def build_device_index(source: Path, version: str, *,
+                       progress: Callable[[str], None] | None = None) -> DeviceIndex:
+    """Read every ID table of ``source`` (a tarball, as a stream, or a folder)."""
+    started = time.monotonic()
+    files = _files_of_tarball(source) if source.is_file() else _files_of_folder(source)
+    sparse, c_files = read_sources(files)
+    if c_files == 0:
+        raise no_c_source(source, version)
+    if progress is not None:
+        progress(f"read {c_files} C files; reading the ID tables")
+    index = _Builder(sparse, str(source), version).build()
+    index.c_files = c_files
+    index.seconds = time.monotonic() - started
+    return index
+
+
+def load_device_index(source: str | os.PathLike, version: str, cache_dir: Path | None = None, *,
+                      progress: Callable[[str], None] | None = None) -> DeviceIndex:
+    """:func:`build_device_index`, cached on disk per source (like the Kbuild maps: a header names
+    the engine and the payload's digest; a damaged file is rebuilt)."""
+    source = Path(source).resolve()
+    path = cache_path(source, cache_dir)
+    stamp = source_stamp(source)
+    data = cachefile.read(path, engine=engine(), what="device index")
+    if data is not None:
+        try:
+            if pickle.load(data) == stamp:
+                index = pickle.load(data)
+                if isinstance(index, DeviceIndex):
+                    return index
+        except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
+            cachefile.discard(path, "device index", f"unpickling failed: {type(e).__name__}")
+    index = build_device_index(source, version, progress=progress)
+    buffer = io.BytesIO()
+    pickle.dump(stamp, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump(index, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    cachefile.write(path, buffer.getbuffer(), engine=engine())
+    return index

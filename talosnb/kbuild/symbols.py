@@ -1,0 +1,160 @@
+"""What modpost would find in the sources, without a build: the names each object file exports
+(``EXPORT_SYMBOL``, ``EXPORT_SYMBOL_GPL``, ``EXPORT_SYMBOL_NS*``) and, of those, the names each
+object's own source uses.
+
+A module that uses a name another module exports needs that module loaded first: depmod reads
+the same facts from the built ``.ko`` files (undefined symbols against ``__ksymtab`` entries) to
+write ``modules.dep``. Here they come from the C sources of the objects the Kbuild map links into
+modules, read once from a full source tree (a folder, or a tarball read as a stream) and cached.
+What is only reached through a header's static inline function is not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import re
+import tarfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from talosnb.core import cachefile
+from talosnb.core.paths import cache_dir as default_cache_dir
+
+FORMAT = 2
+_EXPORT_RE = re.compile(rb"\bEXPORT_SYMBOL(?:_GPL)?(?:_NS(?:_GPL)?)?\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)")
+_WORD_RE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]{2,}")
+_COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.DOTALL)
+# What names no link-time use: string and character literals (crypto's .cra_name = "crc32c"), struct,
+# union and enum tags (the gadget API's struct usb_string), members (->tuners), and the names
+# symbol_get() and dvb_attach() look up at run time (no modules.dep edge: the caller loads them).
+_NOT_A_USE_RE = re.compile(
+    rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
+    rb"|\b(?:struct|union|enum)\s+[A-Za-z_][A-Za-z0-9_]*"
+    rb"|(?:->|\.)\s*[A-Za-z_][A-Za-z0-9_]*"
+    rb"|\b(?:dvb_attach|dvb_detach|symbol_get|symbol_request|symbol_put|__symbol_get|symbol_put_addr)"
+    rb"\s*\(\s*[A-Za-z_][A-Za-z0-9_]*")
+SOURCE_SUFFIXES = (".c", ".S")
+
+
+@dataclass
+class SourceSymbols:
+    """Per object (tree relative, without ``.o``): the names it exports, and the exported names
+    (of any object scanned) its source mentions."""
+
+    exports: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    origin: str = ""
+
+    def exporters(self) -> dict[str, list[str]]:
+        """name -> the objects exporting it."""
+        out: dict[str, list[str]] = {}
+        for obj, names in self.exports.items():
+            for name in names:
+                out.setdefault(name, []).append(obj)
+        return out
+
+
+def has_sources(path: Path) -> bool:
+    """Whether a kernel folder holds C sources (a Kconfig/Kbuild skeleton has none)."""
+    return (path / "init" / "main.c").is_file()
+
+
+def _exports(text: bytes) -> set[str]:
+    """The names a source exports; not those inside a macro's body (``EXPORT_SYMBOL(name)`` on a
+    line continued with a backslash names a macro parameter, not a symbol)."""
+    names = set()
+    for m in _EXPORT_RE.finditer(text):
+        end = text.find(b"\n", m.end())
+        rest = text[m.end():end if end >= 0 else len(text)].rstrip()
+        start = text.rfind(b"\n", 0, m.start())
+        before = text[text.rfind(b"\n", 0, max(start, 0)) + 1:max(start, 0)].rstrip()
+        if not rest.endswith(b"\\") and not (start >= 0 and before.endswith(b"\\")):
+            names.add(m.group(1).decode())
+    return names
+
+
+# Where no module's sources live (or only other arches' do).
+_SKIPPED = ("Documentation/", "tools/", "samples/", "scripts/", "usr/")
+_ARCHES = ("x86", "arm64")
+
+
+def source_file(rel: str) -> bool:
+    """Whether a tree-relative path is a source a module of amd64 or arm64 may be built from."""
+    if not rel.endswith(SOURCE_SUFFIXES) or rel.startswith(_SKIPPED):
+        return False
+    return not rel.startswith("arch/") or rel.split("/")[1] in _ARCHES
+
+
+def _members(source: Path) -> Iterator[tuple[str, bytes]]:
+    """(tree-relative path, bytes) of the sources in a folder or a tarball (read as a stream)."""
+    if source.is_dir():
+        for folder, dirs, files in os.walk(source):
+            dirs.sort()
+            for name in sorted(files):
+                rel = Path(folder, name).relative_to(source).as_posix()
+                if source_file(rel):
+                    try:
+                        yield rel, Path(folder, name).read_bytes()
+                    except OSError:
+                        continue
+        return
+    with tarfile.open(source, "r|*") as tar:
+        for member in tar:
+            rel = member.name.split("/", 1)[-1]
+            if member.isfile() and source_file(rel):
+                f = tar.extractfile(member)
+                if f is not None:
+                    yield rel, f.read()
+
+
+def scan(source: Path) -> SourceSymbols:
+    """Read every C and assembler source of a kernel folder or tarball: per object (the source's
+    path without its suffix, as the Kbuild map names objects) what it exports and which exported
+    names it uses."""
+    exports: dict[str, tuple[str, ...]] = {}
+    words: dict[str, bytes] = {}    # object -> its identifiers, compressed until the exports are known
+    for rel, data in _members(source):
+        obj = rel.rsplit(".", 1)[0]
+        text = _COMMENT_RE.sub(b" ", data)
+        names = _exports(text)
+        if names:
+            exports[obj] = tuple(sorted(set(exports.get(obj, ())) | names))
+        text = _NOT_A_USE_RE.sub(b" ", text)
+        words[obj] = zlib.compress(b"\n".join(sorted(set(_WORD_RE.findall(text)))), 1)
+    exported = {name.encode() for names in exports.values() for name in names}
+    uses: dict[str, tuple[str, ...]] = {}
+    for obj, packed in words.items():
+        hit = exported.intersection(zlib.decompress(packed).split(b"\n"))
+        hit -= {n.encode() for n in exports.get(obj, ())}
+        if hit:
+            uses[obj] = tuple(sorted(n.decode() for n in hit))
+    return SourceSymbols(exports, uses, str(source))
+
+
+def load_symbols(source: Path, cache_dir: Path | None = None) -> SourceSymbols:
+    """:func:`scan`, cached on disk by the source (path, size, mtime). The first read of a full
+    tarball takes minutes (it is decompressed and every source read); later ones a fraction of a
+    second."""
+    st = os.stat(source)
+    key = hashlib.sha256(f"{FORMAT}\0{Path(source).resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode()
+                         ).hexdigest()[:24]
+    path = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / "symbols" / f"{key}.pickle"
+    engine = f"symbols-{FORMAT}-{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]}"
+    data = cachefile.read(path, engine=engine, what="exported symbols")
+    if data is not None:
+        try:
+            found = pickle.load(data)
+            if isinstance(found, SourceSymbols):
+                return found
+        except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
+            cachefile.discard(path, "exported symbols", f"unpickling failed: {type(e).__name__}")
+    found = scan(Path(source))
+    buffer = io.BytesIO()
+    pickle.dump(found, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    cachefile.write(path, buffer.getbuffer(), engine=engine)
+    return found
