@@ -167,7 +167,7 @@ def test_turning_off_a_kubernetes_requirement_fails_naming_it_and_its_source(v11
     outcome = v110.set(["NETFILTER_XT_MATCH_COMMENT=n"])
     try:
         assert outcome.applied
-        broken = [m for m in outcome.workloads.messages() if "kubernetes's base requirement" in m]
+        broken = [m for m in outcome.workloads.messages() if "Kubernetes's base requirement" in m]
         assert {m.split(":")[0] for m in broken} == set(ARCHES)
         assert all("CONFIG_NETFILTER_XT_MATCH_COMMENT" in m and "system-validators" in m for m in broken)
         report = v110.requirements(["kubernetes"], ["base"])
@@ -185,7 +185,7 @@ def test_turning_off_a_kubernetes_requirement_fails_naming_it_and_its_source(v11
 def test_strict_refuses_a_change_that_breaks_a_requirement(v110):
     before = v110.configs["arm64"].value("CGROUP_FREEZER")
     outcome = v110.set(["CGROUP_FREEZER=n"], strict=True)
-    assert outcome.blocked and "breaks kubernetes's base requirement CONFIG_CGROUP_FREEZER" in outcome.blocked
+    assert outcome.blocked and "breaks Kubernetes's base requirement CONFIG_CGROUP_FREEZER" in outcome.blocked
     assert v110.configs["arm64"].value("CGROUP_FREEZER") == before == "y"
     assert not v110.history or v110.history[-1].what != "CGROUP_FREEZER=n"
 
