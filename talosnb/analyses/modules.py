@@ -121,6 +121,8 @@ class ModuleList:
     snapshot: Snapshot | None = None
     original: str = ""
     trailing_newline: bool = True
+    # talos keeps its list in LC_ALL=C order; an extension's list is in the order modules were added
+    c_sorted: bool = True
     _line_numbers: list[int | None] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -275,7 +277,7 @@ class ModuleList:
         same = [i for i, line in enumerate(self.lines)
                 if line.strip() and line.strip().startswith("kernel/") == kind]
         key = c_sort_key(entry)
-        for i in same:
+        for i in same if self.c_sorted else ():
             if c_sort_key(self.lines[i].strip()) > key:
                 return i
         if same:
@@ -568,6 +570,7 @@ class ExtensionList:
         """Read one list; an entry that would reach outside ``/usr/lib/modules/<version>/`` (absolute,
         or with ``..``) is an InputError naming its file and line: install -D would copy anything."""
         module_list = ModuleList.load(source.path, source.arches[0])
+        module_list.c_sorted = False
         for _index, entry, where in module_list.numbered():
             parts = entry.split("/")
             if entry.startswith("/") or ".." in parts:
