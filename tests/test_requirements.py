@@ -249,7 +249,7 @@ def test_the_guard_is_a_pure_function_of_before_and_after(main_618):
     mutated = {arch: {**values, "BPF_JIT": "n"} for arch, values in after.items()}
     verdict = wl.verdict(after, mutated, resolved)
     assert [(s.arch, s.requirement.name) for s in verdict.broken] == [(a, "BPF_JIT") for a in ARCHES]
-    assert "breaks cilium's base requirement CONFIG_BPF_JIT" in verdict.messages()[0]
+    assert "breaks Cilium's base requirement CONFIG_BPF_JIT" in verdict.messages()[0]
     # and the way back is no break
     assert not wl.verdict(mutated, after, resolved).broken
 
