@@ -665,6 +665,23 @@ def modules_built_by(kbuild_map: KbuildMap, symbol: str, values: Mapping[str, st
             if kbuild_map.evaluate(path, values).state == "module"]
 
 
+def symbol_modules(kbuild_map: KbuildMap, values: Mapping[str, str], symbol: str,
+                   module_list: ModuleList | None = None) -> list[dict[str, str | None]]:
+    """The ``.ko`` files a symbol's own ``obj-$(CONFIG_symbol)`` lines make, each with what ``values``
+    do with it ("module", "builtin", "not-built") and where ``module_list`` lists it
+    (``hack/modules-amd64.txt:183``; None: not listed, or no list given)."""
+    listed: dict[str, str] = {}
+    if module_list is not None:
+        path = module_list.path
+        label = f"{path.parent.name}/{path.name}" if path is not None else f"modules-{module_list.arch}.txt"
+        for _, entry, where in module_list.numbered():
+            line = where.rsplit(":", 1)[1] if ":" in where else None
+            # an entry added since the list was read has no line in the file yet
+            listed.setdefault(entry, f"{label}:{line}" if line and line.isdigit() else f"{label} (added, not saved)")
+    return [{"ko": path, "state": kbuild_map.evaluate(path, values).state, "listed": listed.get(path)}
+            for path in kbuild_map.symbol_modules(symbol)]
+
+
 def modules_for_symbols(kbuild_map: KbuildMap, values: Mapping[str, str],
                         symbols: Iterable[str]) -> dict[str, list[str]]:
     """For each of ``symbols`` (with or without ``CONFIG_``, keyed as given), the ``.ko`` files

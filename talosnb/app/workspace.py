@@ -208,6 +208,24 @@ class EditOutcome(Mapping):
         return out
 
 
+def symbol_modules_of(session: Session, name: str, module_lists: Mapping[str, ModuleList],
+                      ) -> dict[str, list[dict[str, str | None]]]:
+    """:meth:`Workspace.symbol_modules` for a session (what `talosnb get` shows): only a tristate
+    symbol can make a module, so for the others no Kbuild map is loaded."""
+    from kconfiglib import TRISTATE
+
+    from talosnb.analyses.modules import symbol_modules
+
+    name = name.strip().removeprefix("CONFIG_")
+    out = {}
+    for arch, config in session.configs.items():
+        sym = config.kconf.syms.get(name)
+        if sym is None or not sym.nodes or sym.orig_type is not TRISTATE:
+            continue
+        out[arch] = symbol_modules(session.kbuild_map(arch), config.written_values(), name, module_lists.get(arch))
+    return out
+
+
 def _relative(where: str, roots: Sequence[str]) -> str:
     for root in roots:
         where = where.replace(root, "")
@@ -391,7 +409,12 @@ class Workspace:
         """The symbol panel: every fact about a symbol per arch side by side (analyses.symbol)."""
         from talosnb.analyses.symbol import symbol_panel
 
-        return symbol_panel(self.configs, name)
+        return symbol_panel(self.configs, name, modules=self.symbol_modules(name))
+
+    def symbol_modules(self, name: str) -> dict[str, list[dict[str, str | None]]]:
+        """Per arch, the .ko files a tristate symbol builds, what the config does with each and where
+        hack/modules-ARCH.txt lists it (analyses.modules.symbol_modules); {} for other types."""
+        return symbol_modules_of(self.session, name, self.module_lists)
 
     def has_history(self) -> bool:
         """Whether the pkgs checkout is a git clone whose history says when config lines changed
@@ -440,9 +463,8 @@ class Workspace:
         (``gates``), or, with ``strict``, not kept (``blocked``). A kept change is one undoable step.
         """
         parsed = [edit.parse_assignment(a) if isinstance(a, str) else a for a in assignments]
-        if add_to_module_list and self.session.inputs.talos is None:
-            raise InputError("adding to the module lists needs a talos checkout; nothing changed",
-                             hint=f"give {opt('talos')} (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+        if add_to_module_list:
+            self._require_talos_for_lists()
         guard = guards.ModuleListGuard(self.session, self.module_lists)
         drift = self.drift()
         changes = edit.set_symbols(self.session, parsed, arches=arches, mode="set", fix=fix, atomic=True)
@@ -464,6 +486,29 @@ class Workspace:
             self.history.append(HistoryEntry("config", done, " ".join(str(a) for a in parsed), also=added))
             self._changed("config")
         return outcome
+
+    def _require_talos_for_lists(self) -> None:
+        if self.session.inputs.talos is None:
+            raise InputError("adding to the module lists needs a talos checkout; nothing changed",
+                             hint=f"give {opt('talos')} (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+
+    def unlisted_new_modules(self, outcome: EditOutcome) -> dict[str, list[str]]:
+        """Per arch, the .ko files a kept set made (its new =m symbols build them) that the module
+        list doesn't have yet: what :meth:`add_new_modules` would add."""
+        return {arch: [ko for ko in found["built"] if ko not in self.module_lists[arch]]
+                for arch, found in outcome.modules.items()
+                if arch in self.module_lists and any(ko not in self.module_lists[arch] for ko in found["built"])}
+
+    def add_new_modules(self, outcome: EditOutcome) -> dict[str, list[str]]:
+        """After a kept set: list the .ko files its new =m symbols build, as ``set(...,
+        add_to_module_list=True)`` does in the same step (the same code), as an undoable step of
+        its own. Only what the configs build as modules now is added (nothing after an undo)."""
+        self._require_talos_for_lists()
+        found, added = self._new_modules(outcome.changes, add=True)
+        self.history.extend(added)
+        if added:
+            self._changed("modules")
+        return {arch: one["added"] for arch, one in found.items() if one["added"]}
 
     def _gate_guard(self, outcome: EditOutcome, *, strict: bool) -> bool:
         """The build gates' rule for an applied change: warn about a gate it makes fail, or with
