@@ -551,6 +551,43 @@ def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Map
     return findings
 
 
+def new_list_errors(lists: Mapping[str, ModuleList], before: Mapping[str, Mapping[str, str]],
+                    after: Mapping[str, Mapping[str, str]], kbuild: Mapping[str, KbuildMap], *,
+                    tree_version: str, list_version: str | None = None,
+                    verify_fix: VerifyFix | None = None,
+                    extension_lists: Iterable[ExtensionList] = ()) -> list[Finding]:
+    """The errors a config change brings into the module lists (talos's, then the extensions' on the
+    arches they ship on): a function of the values ``before`` and ``after`` it (arch -> symbol ->
+    value) on the arches it changed.
+
+    An entry's error (built in, not built, not in the tree) follows from its Kbuild state, so
+    only an entry whose state the change moves can gain one; the rest of the list, and the
+    checks that don't read values (the list's form), are as they were. The findings are those
+    :func:`check_module_lists` and :func:`check_extension_lists` make for these entries with ``after``.
+    """
+    mismatch = list_version is not None and series(list_version) != series(tree_version)
+    shipping: list[tuple[str, ModuleList, dict[str, str]]] = [
+        (arch, lists[arch], {}) for arch in sorted(set(lists) & set(after))]
+    for ext in extension_lists:
+        shipping += [(arch, ext.module_list, {"list_id": ext.list_id, "list_file": ext.file_name})
+                     for arch in ext.arches if arch in after]
+    findings: list[Finding] = []
+    for arch, module_list, named in shipping:
+        kmap, old, new = kbuild[arch], before[arch], after[arch]
+        for _, entry, where in module_list.numbered():
+            if not entry.endswith(".ko") or _malformed(entry):
+                continue
+            state = kmap.evaluate(entry, new).state
+            if state == "module" or state == kmap.evaluate(entry, old).state:
+                continue
+            found = _check_entry(kmap, module_list, entry, where, new, tree_version=tree_version,
+                                 list_version=list_version, mismatch=mismatch, verify_fix=verify_fix,
+                                 arch=arch, **named)
+            if found is not None and found.level == "error":
+                findings.append(found)
+    return findings
+
+
 # --------------------------------------------------------------------------
 # System extensions' lists
 
@@ -663,6 +700,23 @@ def modules_built_by(kbuild_map: KbuildMap, symbol: str, values: Mapping[str, st
     build as modules — what to list when enabling it as ``=m``."""
     return [path for path in kbuild_map.symbol_modules(symbol)
             if kbuild_map.evaluate(path, values).state == "module"]
+
+
+def symbol_modules(kbuild_map: KbuildMap, values: Mapping[str, str], symbol: str,
+                   module_list: ModuleList | None = None) -> list[dict[str, str | None]]:
+    """The ``.ko`` files a symbol's own ``obj-$(CONFIG_symbol)`` lines make, each with what ``values``
+    do with it ("module", "builtin", "not-built") and where ``module_list`` lists it
+    (``hack/modules-amd64.txt:183``; None: not listed, or no list given)."""
+    listed: dict[str, str] = {}
+    if module_list is not None:
+        path = module_list.path
+        label = f"{path.parent.name}/{path.name}" if path is not None else f"modules-{module_list.arch}.txt"
+        for _, entry, where in module_list.numbered():
+            line = where.rsplit(":", 1)[1] if ":" in where else None
+            # an entry added since the list was read has no line in the file yet
+            listed.setdefault(entry, f"{label}:{line}" if line and line.isdigit() else f"{label} (added, not saved)")
+    return [{"ko": path, "state": kbuild_map.evaluate(path, values).state, "listed": listed.get(path)}
+            for path in kbuild_map.symbol_modules(symbol)]
 
 
 def modules_for_symbols(kbuild_map: KbuildMap, values: Mapping[str, str],
