@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shutil
 import tarfile
@@ -30,17 +33,52 @@ def host_toolchain() -> dict[str, str]:
     return toolchain.host_env(environ={"PATH": os.environ.get("PATH", os.defpath)}, rustc="talosnb-no-rustc")
 
 
+# --- made once per test run, whatever the number of xdist workers ---------------------------
+# The workers' temporary folders share a parent: what is made there under a lock (the trees, the
+# kernel's conf, conf's outputs for the real configs) is made by the first worker that needs it
+# and read by the others.
+
+def shared_folder(tmp_path_factory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def made_once(tmp_path_factory, name: str):
+    """(folder, done): hold the lock of `name` in the run's shared folder; done says whether
+    an earlier holder finished making it (then touch nothing, read it)."""
+    root = shared_folder(tmp_path_factory)
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = root / name
+        marker = root / f"{name}.done"
+        done = marker.exists()
+        folder.mkdir(exist_ok=True)
+        yield folder, done
+        marker.touch()
+
+
+def computed_once(tmp_path_factory, name: str, compute):
+    """compute() (a JSON value) once per test run: the first worker computes, the others read."""
+    with made_once(tmp_path_factory, name) as (folder, done):
+        path = folder / "value.json"
+        if done:
+            return json.loads(path.read_text())
+        value = compute()
+        path.write_text(json.dumps(value))
+        return value
+
+
 @pytest.fixture(scope="session")
 def trees(tmp_path_factory) -> dict[str, Path]:
     if not SHARED.is_dir():
         pytest.skip("../shared (real kernel trees and Talos data) is not beside the project")
-    root = tmp_path_factory.mktemp("trees")
-    out = {}
-    for series, name in TARBALLS.items():
-        with tarfile.open(SHARED / "kernel" / name) as tar:
-            tar.extractall(root, filter="data")
-        out[series] = root / TOPS[series]
-    return out
+    with made_once(tmp_path_factory, "trees") as (root, done):
+        if not done:
+            for name in TARBALLS.values():
+                with tarfile.open(SHARED / "kernel" / name) as tar:
+                    tar.extractall(root, filter="data")
+    return {series: root / TOPS[series] for series in TARBALLS}
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +86,9 @@ def kernel_conf(trees, tmp_path_factory) -> dict[str, KernelConf]:
     missing = missing_tools()
     if missing:
         pytest.skip("the kernel's conf needs " + ", ".join(missing))
-    return {series: KernelConf(tree, tmp_path_factory.mktemp(f"conf-{series}"))
-            for series, tree in trees.items()}
+    with made_once(tmp_path_factory, "conf") as (root, _done):
+        # built in the first worker; the others find conf there
+        return {series: KernelConf(tree, root / f"conf-{series}") for series, tree in trees.items()}
 
 
 # Talos main's compiler: Debian's clang-22 is 22.1.8, what config-{amd64,arm64} record.
@@ -71,17 +110,20 @@ def conf_map(fn, items, workers: int = 2) -> list:
 
 
 @pytest.fixture(scope="session")
-def make_envs(kernel_conf) -> dict[tuple[str, str, str], dict[str, str]]:
+def make_envs(kernel_conf, tmp_path_factory) -> dict[tuple[str, str, str], dict[str, str]]:
     """(series, compiler, arch) -> the environment `make ARCH=... [LLVM=-22] olddefconfig` gives conf
     in that tree, read from a real make run; compiler is "clang-22" (when installed) or "gcc"
     (the host's)."""
-    envs = {}
-    for series in ("6.12", "7.2"):
-        for arch in ("amd64", "arm64"):
-            envs[(series, "gcc", arch)] = kernel_conf[series].make_env(arch, NO_RUSTC)
-            if have_clang():
-                envs[(series, "clang-22", arch)] = kernel_conf[series].make_env(arch, {**CLANG, **NO_RUSTC})
-    return envs
+    def made() -> list:
+        envs = []
+        for series in ("6.12", "7.2"):
+            for arch in ("amd64", "arm64"):
+                envs.append([[series, "gcc", arch], kernel_conf[series].make_env(arch, NO_RUSTC)])
+                if have_clang():
+                    envs.append([[series, "clang-22", arch],
+                                 kernel_conf[series].make_env(arch, {**CLANG, **NO_RUSTC})])
+        return envs
+    return {tuple(key): env for key, env in computed_once(tmp_path_factory, "make-envs", made)}
 
 
 @pytest.fixture(scope="session")
@@ -94,13 +136,15 @@ def clang_envs(make_envs) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def conf_main(kernel_conf, make_envs) -> dict[tuple[str, str], str]:
+def conf_main(kernel_conf, make_envs, tmp_path_factory) -> dict[tuple[str, str], str]:
     """(compiler, arch) -> what the kernel's conf writes in the 7.2.12 tree from the Talos main
     configs, made with clang-22 (as Talos does, LLVM=-22) and with the host's gcc."""
     keys = [(compiler, arch) for (series, compiler, arch) in make_envs if series == "7.2"]
-    texts = conf_map(lambda key: kernel_conf["7.2"].olddefconfig(
-        real_config("main", key[1]), key[1], make_envs[("7.2", *key)]), keys)
-    return dict(zip(keys, texts, strict=True))
+
+    def made() -> list[str]:
+        return conf_map(lambda key: kernel_conf["7.2"].olddefconfig(
+            real_config("main", key[1]), key[1], make_envs[("7.2", *key)]), keys)
+    return dict(zip(keys, computed_once(tmp_path_factory, "conf-main", made), strict=True))
 
 
 # --- retargeting: wrappers of clang-22 that conf's probes take for another toolchain ---------
@@ -167,10 +211,19 @@ def engine_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def conf_v110(kernel_conf) -> dict[str, str]:
+def conf_v110(kernel_conf, tmp_path_factory) -> dict[str, str]:
     """N: what the kernel's conf writes from the Talos v1.10 configs with this host's compiler."""
-    return {arch: kernel_conf["6.12"].olddefconfig(real_config("v1.10", arch), arch, host_toolchain())
-            for arch in ("amd64", "arm64")}
+    return computed_once(tmp_path_factory, "conf-v110", lambda: {
+        arch: kernel_conf["6.12"].olddefconfig(real_config("v1.10", arch), arch, host_toolchain())
+        for arch in ("amd64", "arm64")})
+
+
+@pytest.fixture(scope="session")
+def engine_config(engine_cache) -> Path:
+    """The config folder engine_cache_env points TALOSNB_CONFIG_DIR at (for tests that set it themselves)."""
+    folder = Path(f"{engine_cache}-config")
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(autouse=True)

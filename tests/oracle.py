@@ -62,11 +62,16 @@ class KernelConf:
 
     def _make(self, out: Path, arch: str, variables: dict[str, str], extra: list[str],
               environ: dict[str, str] | None) -> subprocess.CompletedProcess:
+        import fcntl
         karch = srcarch(arch)
         command = ["make", "-s", "-C", str(self.tree), f"O={out}", f"ARCH={karch}",
                    *(f"{k}={v}" for k, v in sorted(variables.items())), *extra, "olddefconfig"]
-        return subprocess.run(command, capture_output=True, text=True, check=False,
-                              env=dict(os.environ if environ is None else environ))
+        # one make at a time in an output folder, also across the test run's processes (make may
+        # build conf there)
+        with open(out / ".oracle-lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return subprocess.run(command, capture_output=True, text=True, check=False,
+                                  env=dict(os.environ if environ is None else environ))
 
     def make_olddefconfig(self, config_text: str, arch: str, variables: dict[str, str] | None = None,
                           environ: dict[str, str] | None = None) -> str:
@@ -131,6 +136,89 @@ class KernelConf:
             self._run_conf(path, arch, toolchain, work)
             return path.read_text()
 
+    # --- many configs, one parse ---------------------------------------------------------
+
+    def _batch_conf(self) -> Path:
+        """conf linked with tests/conf_batch.c: one Kconfig parse (and one round of compiler
+        probes) for many configs, each then read and written as a fresh conf run would."""
+        batch = self.build_dir / "conf-batch"
+        with self._make_lock:
+            if not batch.exists():
+                kconfig = self.conf.parent
+                objects = sorted(str(o) for o in kconfig.glob("*.o"))
+                source = Path(__file__).with_name("conf_batch.c")
+                made = f"{batch}.{os.getpid()}.tmp"    # another process may link it at the same time
+                result = subprocess.run(["gcc", "-O1", "-o", made, str(source), *objects, "-Wl,--wrap=conf_read"],
+                                        capture_output=True, text=True, check=False)
+                if result.returncode != 0:
+                    raise RuntimeError(f"linking conf-batch failed: {result.stderr[-2000:]}")
+                os.replace(made, batch)
+        return batch
+
+    def _run_batch(self, paths: list[Path], arch: str, toolchain: dict[str, str], cwd: str) -> None:
+        env = self.env(arch, toolchain, paths[0])
+        env["TALOSNB_CONF_BATCH"] = "\n".join(str(p) for p in paths)
+        result = subprocess.run([str(self._batch_conf()), "-s", "--olddefconfig", "Kconfig"], cwd=cwd, env=env,
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"conf --olddefconfig failed: {result.stderr[-2000:]}")
+
+    def olddefconfig_many(self, config_texts: list[str], arch: str, toolchain: dict[str, str]) -> list[str]:
+        """:meth:`olddefconfig` of each text, with the Kconfig parsed once for all of them."""
+        if not config_texts:
+            return []
+        with tempfile.TemporaryDirectory(prefix="talosnb-conf-") as work:
+            paths = []
+            for i, text in enumerate(config_texts):
+                path = Path(work) / str(i) / ".config"
+                path.parent.mkdir()
+                path.write_text(text)
+                paths.append(path)
+            self._run_batch(paths, arch, toolchain, work)
+            return [path.read_text() for path in paths]
+
+    def merge_many(self, config_text: str | list[str], fragment_sets: list[list[str]], arch: str,
+                   toolchain: dict[str, str]) -> list[str]:
+        """:meth:`merge` of each set of fragments into ``config_text`` (one text for all, or one per
+        set): merge_config.sh -m for each (two at a time), then olddefconfig for all of them with
+        the Kconfig parsed once."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if not fragment_sets:
+            return []
+        bases = [config_text] * len(fragment_sets) if isinstance(config_text, str) else list(config_text)
+        assert len(bases) == len(fragment_sets)
+        with tempfile.TemporaryDirectory(prefix="talosnb-merge-") as work:
+            def merged(item: tuple[int, list[str]]) -> Path:
+                i, fragments = item
+                return self._merge_config(Path(work) / str(i), bases[i], fragments, arch, toolchain)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                paths = list(pool.map(merged, enumerate(fragment_sets)))
+            self._run_batch(paths, arch, toolchain, work)
+            return [path.read_text() for path in paths]
+
+    def _merge_config(self, work: Path, config_text: str, fragments: list[str], arch: str,
+                      toolchain: dict[str, str]) -> Path:
+        """scripts/kconfig/merge_config.sh -m of ``fragments`` into ``config_text``, in ``work``:
+        the merged (not yet olddefconfig'ed) config's path."""
+        script = self.tree / "scripts" / "kconfig" / "merge_config.sh"
+        work.mkdir(parents=True, exist_ok=True)
+        base = work / "base.config"
+        base.write_text(config_text)
+        names = []
+        for i, fragment in enumerate(fragments):
+            frag = work / f"fragment{i}.config"
+            frag.write_text(fragment)
+            names.append(str(frag))
+        out = work / "out"
+        out.mkdir()
+        result = subprocess.run(["sh", str(script), "-m", "-O", str(out), str(base), *names], cwd=work,
+                                env=self.env(arch, toolchain, out / ".config"), capture_output=True,
+                                text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"merge_config.sh failed: {result.stderr[-2000:]}")
+        return out / ".config"
+
     def olddefconfig_in(self, folder: str | os.PathLike, config_text: str) -> str | None:
         """This conf on another Kconfig (folder/Kconfig, no toolchain), e.g. a generated one;
         None if conf refuses the Kconfig (exit status, message) or crashes."""
@@ -151,24 +239,10 @@ class KernelConf:
 
     def merge(self, config_text: str, fragments: list[str], arch: str, toolchain: dict[str, str]) -> str:
         """scripts/kconfig/merge_config.sh -m, then olddefconfig: how fragments are applied."""
-        script = self.tree / "scripts" / "kconfig" / "merge_config.sh"
         with tempfile.TemporaryDirectory(prefix="talosnb-merge-") as work:
-            base = Path(work) / "base.config"
-            base.write_text(config_text)
-            names = []
-            for i, fragment in enumerate(fragments):
-                frag = Path(work) / f"fragment{i}.config"
-                frag.write_text(fragment)
-                names.append(str(frag))
-            out = Path(work) / "out"
-            out.mkdir()
-            result = subprocess.run(["sh", str(script), "-m", "-O", str(out), str(base), *names], cwd=work,
-                                    env=self.env(arch, toolchain, out / ".config"), capture_output=True,
-                                    text=True, check=False)
-            if result.returncode != 0:
-                raise RuntimeError(f"merge_config.sh failed: {result.stderr[-2000:]}")
-            self._run_conf(out / ".config", arch, toolchain, work)
-            return (out / ".config").read_text()
+            path = self._merge_config(Path(work), config_text, fragments, arch, toolchain)
+            self._run_conf(path, arch, toolchain, work)
+            return path.read_text()
 
 
 def _pick_value(rng: random.Random, sym) -> str | None:

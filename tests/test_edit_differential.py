@@ -20,7 +20,6 @@ import pytest
 from engine_fixtures import (  # noqa: F401  (fixtures)
     clang_envs,
     conf_main,
-    conf_map,
     conf_v110,
     engine_cache,
     engine_cache_env,
@@ -74,6 +73,10 @@ class Case:
 
     def merge(self, arch: str, text: str, fragments: list[str]) -> str:
         return self.conf.merge(text, fragments, arch, self.env(arch))
+
+    def merge_many(self, arch: str, texts: str | list[str], fragment_sets: list[list[str]]) -> list[str]:
+        """merge() of each set, with conf parsing the Kconfig (and probing the compiler) once."""
+        return self.conf.merge_many(texts, fragment_sets, arch, self.env(arch))
 
 
 @pytest.fixture(params=SERIES)
@@ -140,7 +143,7 @@ def test_set_matches_conf(case, arch, chunk):
     sample = _chunk(_assignments(case, arch), chunk)
     assert sample
     fragments = [Assignment(a.symbol, a.value).line(editor.config) + "\n" for a in sample]
-    conf_texts = conf_map(lambda fragment: case.merge(arch, case.base[arch], [fragment]), fragments)
+    conf_texts = case.merge_many(arch, case.base[arch], [[fragment] for fragment in fragments])
     problems = []
     for a, conf_text in zip(sample, conf_texts, strict=True):
         problems += _check(editor, conf_text, [a])
@@ -171,7 +174,7 @@ def test_merge_matches_merge_config_and_conf(case, arch, chunk):
         # as users keep them: sometimes split over two fragment files
         split = len(lines) // 2 if len(lines) > 3 else len(lines)
         files_per_fragment.append(["".join(lines[:split])] + (["".join(lines[split:])] if split < len(lines) else []))
-    conf_texts = conf_map(lambda files: case.merge(arch, case.base[arch], files), files_per_fragment)
+    conf_texts = case.merge_many(arch, case.base[arch], files_per_fragment)
     problems = []
     for fragment, conf_text in zip(fragments, conf_texts, strict=True):
         problems += _check(editor, conf_text, fragment)
@@ -185,6 +188,7 @@ def test_verified_fixes_make_refused_assignments_take_effect(case):
     base = case.base
     for arch in ARCHES:
         editor = case.editor(arch)
+        fixed = []     # (assignment, its fix, talosnb's config after both)
         for a in _assignments(case, arch):
             change = editor.set([a], fix=False)
             if change.ok:
@@ -198,13 +202,17 @@ def test_verified_fixes_make_refused_assignments_take_effect(case):
             assert applied.ok, f"{arch}: fix {fix.assignments} for {a} refused itself"
             again = editor.set([a], fix=False)
             assert again.ok and again.applied, f"{arch}: {a} still refused after its fix {fix.assignments}"
-            ours = editor.config.text()
+            fixed.append((a, fix, editor.config.text()))
             for _ in range(2):
                 editor.undo()
-            # the kernel's conf agrees: the fix merged and written, then the assignment
-            fix_lines = "".join(x.line(editor.config) + "\n" for x in fix.assignments)
-            conf_fixed = case.merge(arch, base[arch], [fix_lines])
-            conf_text = case.merge(arch, conf_fixed, [a.line(editor.config) + "\n"])
+            if len(fixed) >= 12:
+                break
+        # the kernel's conf agrees: the fix merged and written, then the assignment (each step
+        # for all of them in one conf run)
+        conf_fixed = case.merge_many(arch, base[arch], [["".join(x.line(editor.config) + "\n" for x in fix.assignments)]
+                                                        for _a, fix, _ours in fixed])
+        conf_texts = case.merge_many(arch, conf_fixed, [[a.line(editor.config) + "\n"] for a, _fix, _ours in fixed])
+        for (a, fix, ours), conf_text in zip(fixed, conf_texts, strict=True):
             sym = editor.config.kconf.syms[a.symbol]
             assert _conf_value(written_values(conf_text), sym) == a.value, f"{arch}: conf disagrees on {a}"
             # Lines that differ may only be those fed by a compiler probe the base config has no
@@ -213,8 +221,6 @@ def test_verified_fixes_make_refused_assignments_take_effect(case):
             assumed = set(assumed_probe_users(editor.config))
             assert differing <= assumed, f"{arch}: {a} after {fix.assignments}: {sorted(differing - assumed)}"
             checked.append((arch, str(a), ours == conf_text))
-            if len([c for c in checked if c[0] == arch]) >= 12:
-                break
     assert len(checked) >= 20
     # and nearly always byte for byte
     assert sum(same for _arch, _a, same in checked) >= len(checked) - 3, checked
@@ -236,6 +242,16 @@ def test_the_sample_is_large_and_covers_every_kind(case):
     assert {"int", "hex", "string", "choice"} <= kinds.keys()
     fragments = [f for arch in ARCHES for f in _fragments(case, arch)]
     assert len(fragments) >= 50 and all(2 <= len(f) <= 20 for f in fragments)
+
+
+def test_one_parse_for_many_configs_writes_what_a_conf_run_each_writes(case):
+    """The batched oracle (conf parsing the Kconfig once, then forking per config) against one
+    plain conf run per config, on fragments that change the compiler-probed and the plain lines."""
+    arch = "amd64"
+    fragment_sets = [["CONFIG_NR_CPUS=17\n"], ["CONFIG_DUMMY=m\n", "CONFIG_PCI=n\n"], []]
+    one_by_one = [case.merge(arch, case.base[arch], files) for files in fragment_sets]
+    assert case.merge_many(arch, case.base[arch], fragment_sets) == one_by_one
+    assert len(set(one_by_one)) == 3
 
 
 def test_cli_names_module_list_damage_a_fix_would_do(trees, tmp_path, capsys):

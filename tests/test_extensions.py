@@ -137,3 +137,25 @@ def test_cli_bad_extension_input_exits_2_naming_file_and_line(tmp_path, capsys, 
     assert status == 2
     assert f"{modules.resolve()}:{len(modules.read_text().splitlines())}" in err
     assert "use kernel/net/core/pktgen.ko" in err
+
+
+def test_modules_add_to_an_extension_list_appends_and_writes_only_that_list(tmp_path, capsys, monkeypatch):
+    from talosnb.cli.main import main
+
+    for name in ("pkgs", "talos", "extensions"):
+        shutil.copytree(data("talos-v1.10") / name, tmp_path / name)
+    for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    target = tmp_path / "extensions" / "drivers" / "thunderbolt" / "files" / "modules.txt"
+    before = target.read_text()
+    args = ["modules", "add", "--pkgs", str(tmp_path / "pkgs"), "--talos", str(tmp_path / "talos"),
+            "--extensions", str(tmp_path / "extensions"),
+            "--kernel-src", str(SHARED / "kernel" / "linux-6.12.117-kbuild.tar.xz")]
+    assert main([*args, "--list", "drivers/thunderbold", "nbd"]) == 2
+    assert "did you mean extensions/drivers/thunderbolt" in capsys.readouterr().err
+    assert main([*args, "--list", "extensions/drivers/thunderbolt", "nbd"]) == 0
+    # upstream's extension lists are in the order modules were added: the new one goes last
+    assert target.read_text() == before + "kernel/drivers/block/nbd.ko\n"
+    for name in ("pkgs", "talos"):
+        assert not [p for p in (tmp_path / name).rglob("*") if p.is_file()
+                    and p.read_bytes() != (data("talos-v1.10") / name / p.relative_to(tmp_path / name)).read_bytes()]

@@ -99,3 +99,19 @@ def test_a_warm_search_loads_no_tree_and_no_pandas(tmp_path):
     assert "kconfiglib" in runs[0].rsplit("|", 1)[1]          # the first run loads the trees
     assert runs[1].rsplit("|", 1)[1].strip() == ""
     assert json.loads(runs[1].rsplit("|", 1)[0])["results"][0]["symbol"] == "DUMMY"
+
+
+def test_get_shows_the_modules_a_symbol_builds_and_where_the_list_has_them(capsys, v110_pkgs, trees):
+    talos = DATA["v1.10"] / "talos"
+    code = main(["get", "--pkgs", str(v110_pkgs), "--talos", str(talos), "--kernel-src", str(trees["6.12"]),
+                 "MLX5_CORE", "USB_SERIAL_FTDI_SIO"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    for arch in ("amd64", "arm64"):
+        lines = (talos / "hack" / f"modules-{arch}.txt").read_text().splitlines()
+        number = lines.index("kernel/drivers/net/ethernet/mellanox/mlx5/core/mlx5_core.ko") + 1
+        assert (f"module: kernel/drivers/net/ethernet/mellanox/mlx5/core/mlx5_core.ko: built as a module, "
+                f"listed at hack/modules-{arch}.txt:{number}") in out
+    # =y on arm64 in v1.10: no .ko to copy, and the list rightly lacks it
+    arm64 = out[out.index("USB_SERIAL_FTDI_SIO [arm64]"):]
+    assert "module: kernel/drivers/usb/serial/ftdi_sio.ko: built in (no .ko), not in the module list" in arm64

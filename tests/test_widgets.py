@@ -237,7 +237,7 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     ex.value_buttons[("both", "m")].click()
     assert all(c.applied for c in ex.last_changes.values())
     assert "amd64 (6.12.0): 1 change(s)" in ex.cascade_text and "arm64 (6.12.0): 1 change(s)" in ex.cascade_text
-    shown = [w.value for w in ex.outcome.children]
+    shown = [w.value for w in ex.outcome.children if "talosnb-add-modules" not in w._dom_classes]
     assert len(shown) == 2 and all("<code>DUMMY</code></td><td>n</td><td>m</td>" in v for v in shown)
     assert ex.value_buttons[("both", "m")].button_style == "success"
     assert "<b>m</b>" in ex.panel.value
@@ -316,6 +316,27 @@ def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     save.write_button.click()
     assert save.last_error is None
     assert written_values(_config(sample, "amd64").read_text())["WIREGUARD"] == "y"
+
+
+def test_explore_shows_the_module_behind_a_symbol_and_lists_it_after_a_set(sample):
+    wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
+    ex = wb.explore
+    ex.select("DUMMY")
+    # the panel: per arch the .ko, and where the list has it (the sample lists dummy.ko on amd64 only)
+    assert "kernel/drivers/net/dummy.ko: not built, listed at hack/modules-amd64.txt:" in ex.panel.value
+    assert "kernel/drivers/net/dummy.ko: not built, not in the module list" in ex.panel.value
+    ex.value_buttons[("both", "m")].click()
+    button = ex.add_modules_button
+    assert button is not None and button.description == ("add to the module list: kernel/drivers/net/dummy.ko "
+                                                          "(hack/modules-arm64.txt)")
+    assert "kernel/drivers/net/dummy.ko" not in wb.workspace.module_lists["arm64"]
+    button.click()
+    assert "kernel/drivers/net/dummy.ko" in wb.workspace.module_lists["arm64"] and button.disabled
+    assert "added kernel/drivers/net/dummy.ko to hack/modules-arm64.txt" in ex.status.value
+    assert "built as a module, listed at hack/modules-arm64.txt (added, not saved)" in ex.panel.value
+    ex.undo_button.click()                     # the addition is its own step
+    assert "kernel/drivers/net/dummy.ko" not in wb.workspace.module_lists["arm64"]
+    assert ws_value(wb, "arm64", "DUMMY") == "m"
 
 
 def ws_value(wb: Workbench, arch: str, name: str) -> str:

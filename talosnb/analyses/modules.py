@@ -121,6 +121,8 @@ class ModuleList:
     snapshot: Snapshot | None = None
     original: str = ""
     trailing_newline: bool = True
+    # talos keeps its list in LC_ALL=C order; an extension's list is in the order modules were added
+    c_sorted: bool = True
     _line_numbers: list[int | None] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -275,7 +277,7 @@ class ModuleList:
         same = [i for i, line in enumerate(self.lines)
                 if line.strip() and line.strip().startswith("kernel/") == kind]
         key = c_sort_key(entry)
-        for i in same:
+        for i in same if self.c_sorted else ():
             if c_sort_key(self.lines[i].strip()) > key:
                 return i
         if same:
@@ -568,6 +570,7 @@ class ExtensionList:
         """Read one list; an entry that would reach outside ``/usr/lib/modules/<version>/`` (absolute,
         or with ``..``) is an InputError naming its file and line: install -D would copy anything."""
         module_list = ModuleList.load(source.path, source.arches[0])
+        module_list.c_sorted = False
         for _index, entry, where in module_list.numbered():
             parts = entry.split("/")
             if entry.startswith("/") or ".." in parts:
@@ -660,6 +663,23 @@ def modules_built_by(kbuild_map: KbuildMap, symbol: str, values: Mapping[str, st
     build as modules — what to list when enabling it as ``=m``."""
     return [path for path in kbuild_map.symbol_modules(symbol)
             if kbuild_map.evaluate(path, values).state == "module"]
+
+
+def symbol_modules(kbuild_map: KbuildMap, values: Mapping[str, str], symbol: str,
+                   module_list: ModuleList | None = None) -> list[dict[str, str | None]]:
+    """The ``.ko`` files a symbol's own ``obj-$(CONFIG_symbol)`` lines make, each with what ``values``
+    do with it ("module", "builtin", "not-built") and where ``module_list`` lists it
+    (``hack/modules-amd64.txt:183``; None: not listed, or no list given)."""
+    listed: dict[str, str] = {}
+    if module_list is not None:
+        path = module_list.path
+        label = f"{path.parent.name}/{path.name}" if path is not None else f"modules-{module_list.arch}.txt"
+        for _, entry, where in module_list.numbered():
+            line = where.rsplit(":", 1)[1] if ":" in where else None
+            # an entry added since the list was read has no line in the file yet
+            listed.setdefault(entry, f"{label}:{line}" if line and line.isdigit() else f"{label} (added, not saved)")
+    return [{"ko": path, "state": kbuild_map.evaluate(path, values).state, "listed": listed.get(path)}
+            for path in kbuild_map.symbol_modules(symbol)]
 
 
 def modules_for_symbols(kbuild_map: KbuildMap, values: Mapping[str, str],

@@ -174,12 +174,18 @@ def arch_panel(config: Config, name: str) -> dict | None:
     }
 
 
-def symbol_panel(configs: Mapping[str, Config], name: str) -> dict:
+def symbol_panel(configs: Mapping[str, Config], name: str, *,
+                 modules: Mapping[str, list[dict[str, str | None]]] | None = None) -> dict:
     """The panel of a symbol on every loaded arch: {symbol, type, prompt, help, arches: {arch:
     arch_panel or None}, same_definitions}. Raises InputError (with "did you mean") when no arch
-    defines it, and when it is transitional on every arch."""
+    defines it, and when it is transitional on every arch. ``modules`` (arch -> the .ko files the
+    symbol builds, analyses.modules.symbol_modules) goes into each arch's side as "modules"
+    (None there: not worked out)."""
     name = name.strip().removeprefix("CONFIG_")
     arches = {arch: arch_panel(config, name) for arch, config in configs.items()}
+    for arch, side in arches.items():
+        if side is not None:
+            side["modules"] = (modules or {}).get(arch)
     defined = [p for p in arches.values() if p is not None]
     if not defined:
         config = next(iter(configs.values()))

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from talosnb.analyses import edit
-from talosnb.analyses.modules import ListEdit, ModuleList, edit_module_list, modules_for_symbols
+from talosnb.analyses.modules import (
+    TALOS_LIST,
+    ExtensionList,
+    ListEdit,
+    ModuleList,
+    edit_module_list,
+    modules_for_symbols,
+)
 from talosnb.core.arches import PLATFORMS
 from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
@@ -63,7 +70,8 @@ class PendingFile:
     name: str            # config-amd64, modules-arm64.txt
     label: str           # where it lives, relative to its checkout: "pkgs: kernel/build/config-amd64"
     path: Path
-    kind: str            # "config", "modules", or "file" (a staged file: the Pkgfile of an upgrade)
+    kind: str            # "config", "modules", "extension" (an extension's list), or "file" (a staged file:
+                         # the Pkgfile of an upgrade)
     arch: str
     changed: bool
     lines: list[str]     # diffconfig lines (configs) or a unified diff (module lists)
@@ -136,6 +144,7 @@ class HistoryEntry:
     action: str | None = None     # modules: "add" or "remove"
     entries: list[str] = field(default_factory=list)
     also: list[HistoryEntry] = field(default_factory=list)   # undone with it (set's list additions)
+    list_id: str | None = None    # modules: an extension's list (extensions/NAME); None: talos's
 
 
 @dataclass
@@ -197,6 +206,24 @@ class EditOutcome(Mapping):
                         "unknown": [{"symbol": a.symbol, "where": a.where} for a in self.unknown],
                         "redefined": self.redefined})
         return out
+
+
+def symbol_modules_of(session: Session, name: str, module_lists: Mapping[str, ModuleList],
+                      ) -> dict[str, list[dict[str, str | None]]]:
+    """:meth:`Workspace.symbol_modules` for a session (what `talosnb get` shows): only a tristate
+    symbol can make a module, so for the others no Kbuild map is loaded."""
+    from kconfiglib import TRISTATE
+
+    from talosnb.analyses.modules import symbol_modules
+
+    name = name.strip().removeprefix("CONFIG_")
+    out = {}
+    for arch, config in session.configs.items():
+        sym = config.kconf.syms.get(name)
+        if sym is None or not sym.nodes or sym.orig_type is not TRISTATE:
+            continue
+        out[arch] = symbol_modules(session.kbuild_map(arch), config.written_values(), name, module_lists.get(arch))
+    return out
 
 
 def _relative(where: str, roots: Sequence[str]) -> str:
@@ -382,7 +409,12 @@ class Workspace:
         """The symbol panel: every fact about a symbol per arch side by side (analyses.symbol)."""
         from talosnb.analyses.symbol import symbol_panel
 
-        return symbol_panel(self.configs, name)
+        return symbol_panel(self.configs, name, modules=self.symbol_modules(name))
+
+    def symbol_modules(self, name: str) -> dict[str, list[dict[str, str | None]]]:
+        """Per arch, the .ko files a tristate symbol builds, what the config does with each and where
+        hack/modules-ARCH.txt lists it (analyses.modules.symbol_modules); {} for other types."""
+        return symbol_modules_of(self.session, name, self.module_lists)
 
     def has_history(self) -> bool:
         """Whether the pkgs checkout is a git clone whose history says when config lines changed
@@ -431,9 +463,8 @@ class Workspace:
         (``gates``), or, with ``strict``, not kept (``blocked``). A kept change is one undoable step.
         """
         parsed = [edit.parse_assignment(a) if isinstance(a, str) else a for a in assignments]
-        if add_to_module_list and self.session.inputs.talos is None:
-            raise InputError("adding to the module lists needs a talos checkout; nothing changed",
-                             hint=f"give {opt('talos')} (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+        if add_to_module_list:
+            self._require_talos_for_lists()
         guard = guards.ModuleListGuard(self.session, self.module_lists)
         drift = self.drift()
         changes = edit.set_symbols(self.session, parsed, arches=arches, mode="set", fix=fix, atomic=True)
@@ -455,6 +486,29 @@ class Workspace:
             self.history.append(HistoryEntry("config", done, " ".join(str(a) for a in parsed), also=added))
             self._changed("config")
         return outcome
+
+    def _require_talos_for_lists(self) -> None:
+        if self.session.inputs.talos is None:
+            raise InputError("adding to the module lists needs a talos checkout; nothing changed",
+                             hint=f"give {opt('talos')} (a siderolabs/talos checkout) or set TALOSNB_TALOS")
+
+    def unlisted_new_modules(self, outcome: EditOutcome) -> dict[str, list[str]]:
+        """Per arch, the .ko files a kept set made (its new =m symbols build them) that the module
+        list doesn't have yet: what :meth:`add_new_modules` would add."""
+        return {arch: [ko for ko in found["built"] if ko not in self.module_lists[arch]]
+                for arch, found in outcome.modules.items()
+                if arch in self.module_lists and any(ko not in self.module_lists[arch] for ko in found["built"])}
+
+    def add_new_modules(self, outcome: EditOutcome) -> dict[str, list[str]]:
+        """After a kept set: list the .ko files its new =m symbols build, as ``set(...,
+        add_to_module_list=True)`` does in the same step (the same code), as an undoable step of
+        its own. Only what the configs build as modules now is added (nothing after an undo)."""
+        self._require_talos_for_lists()
+        found, added = self._new_modules(outcome.changes, add=True)
+        self.history.extend(added)
+        if added:
+            self._changed("modules")
+        return {arch: one["added"] for arch, one in found.items() if one["added"]}
 
     def _gate_guard(self, outcome: EditOutcome, *, strict: bool) -> bool:
         """The build gates' rule for an applied change: warn about a gate it makes fail, or with
@@ -587,7 +641,8 @@ class Workspace:
             if one.kind == "config":
                 edit.undo(self.session, arches=one.arches)
             else:
-                module_list = self.module_lists[one.arches[0]]
+                module_list = (self.extension_list(one.list_id, one.arches[0])[0].module_list if one.list_id
+                               else self.module_lists[one.arches[0]])
                 if one.action == "add":
                     module_list.remove(one.entries)
                 else:
@@ -635,12 +690,35 @@ class Workspace:
             talos.module_list_path(arch)   # raises: the list is missing from the checkout
         return self.module_lists[arch]
 
+    def extension_list(self, list_id: str, arch: str | None = None) -> list[ExtensionList]:
+        """The loaded lists of one extension (``extensions/drivers/usb-modem`` or ``drivers/usb-modem``),
+        those shipping on `arch` when given; an InputError with "did you mean" if it has none."""
+        import difflib
+
+        wanted = list_id if list_id.startswith("extensions/") else f"extensions/{list_id}"
+        found = [e for e in self.extension_lists if e.list_id == wanted and (arch is None or arch in e.arches)]
+        if not found:
+            if self.session.inputs.extensions is None:
+                raise InputError(f"no extensions checkout to find {list_id} in",
+                                 hint=f"give {opt('extensions')} (a siderolabs/extensions checkout)")
+            known = sorted({e.list_id for e in self.extension_lists})
+            near = difflib.get_close_matches(wanted, known, n=3, cutoff=0.6)
+            where = f" for {arch}" if arch is not None else ""
+            raise InputError(f"no module list of {wanted}{where} in the extensions checkout",
+                             hint=f"did you mean {', '.join(near)}?" if near else
+                             f"the extensions with module lists: {', '.join(known)}")
+        return found
+
     def edit_modules(self, action: str, items: Iterable[str], arches: Sequence[str] | None = None,
-                     ) -> dict[str, ListEdit]:
+                     list_id: str | None = None) -> dict[str, ListEdit]:
         """Add or remove list entries (paths, module names or symbols) on each arch (default: every
         loaded list); returns arch -> ListEdit. An entry that names nothing on every arch edited
         (a typo, a symbol that builds no module, a path not in the tree) is an InputError, and then
-        nothing is changed."""
+        nothing is changed. ``list_id`` names an extension's list (``extensions/drivers/usb-modem``)
+        to edit instead of talos's; a files/modules.txt shared by both arches is edited once."""
+        if list_id not in (None, TALOS_LIST):
+            assert list_id is not None
+            return self._edit_extension(action, items, arches, list_id)
         if not self.module_lists:
             self.session.require_talos()
             raise InputError("no module lists loaded", hint="the talos checkout has no hack/modules-ARCH.txt")
@@ -668,6 +746,38 @@ class Workspace:
         if any(one.changed for one in edits.values()):
             self._changed("modules")
         return edits
+
+    def _edit_extension(self, action: str, items: Iterable[str], arches: Sequence[str] | None,
+                        list_id: str) -> dict[str, ListEdit]:
+        items = [i.strip() for i in items if i.strip()]
+        guards.refuse_symbols_building_nothing(self.session, items)
+        edits: dict[str, ListEdit] = {}
+        for ext in self.extension_list(list_id):
+            loaded = [a for a in ext.arches if a in self.configs and (not arches or a in arches)]
+            if not loaded:
+                continue
+            arch = loaded[0]   # one file, one edit: checked against the first arch it ships on
+            edits[arch] = edit_module_list(ext.module_list, action, items, self.kbuild_map(arch),
+                                           self.configs[arch].written(), tree_version=self.session.tree_version,
+                                           list_version=self.list_version())
+        try:
+            guards.refuse_entries_naming_nothing(edits, items)
+        except InputError:
+            for one in edits.values():
+                if one.changed:
+                    (one.module_list.remove if action == "add" else one.module_list.add)(one.changed)
+            raise
+        for arch, one in edits.items():
+            if one.changed:
+                self.history.append(HistoryEntry("modules", [arch], f"{action} {', '.join(one.changed)}",
+                                                 action, list(one.changed),
+                                                 list_id=self.extension_of(one.module_list).list_id))
+        if any(one.changed for one in edits.values()):
+            self._changed("modules")
+        return edits
+
+    def extension_of(self, module_list: ModuleList) -> ExtensionList:
+        return next(e for e in self.extension_lists if e.module_list is module_list)
 
     # --- saving --------------------------------------------------------------
 
@@ -704,6 +814,10 @@ class Workspace:
             out.append(PendingFile(f"modules-{arch}.txt", self._label(module_list.path, "modules"),
                                    module_list.path, "modules", arch, module_list.changed(),
                                    diff.splitlines()))
+        for ext in self.extension_lists:
+            assert ext.module_list.path is not None   # loaded from the extensions checkout
+            out.append(PendingFile(ext.file_name, f"extensions: {ext.file_name}", ext.module_list.path, "extension",
+                                   ext.arches[0], ext.module_list.changed(), ext.module_list.diff().splitlines()))
         for staged in self.staged.values():
             out.append(PendingFile(staged.name, staged.label, staged.snapshot.path, "file", "all",
                                    staged.text != staged.original, staged.diff()))
@@ -785,6 +899,8 @@ class Workspace:
             return inputs.pkgs.path if loaded_here else None   # an output path the user named
         if p.kind == "file":
             return inputs.pkgs.path      # a staged file of the pkgs checkout (the Pkgfile)
+        if p.kind == "extension":
+            return inputs.extensions.path if inputs.extensions is not None else None
         return inputs.talos.path if inputs.talos is not None else None
 
     def _saved(self, todo: list[PendingFile], texts: Mapping[str, str]) -> None:
@@ -798,14 +914,14 @@ class Workspace:
                 staged = self.staged[p.name]
                 self.staged[p.name] = StagedFile(staged.name, staged.label, snapshot, texts[p.name], texts[p.name])
             else:
-                self.module_lists[p.arch].mark_saved(p.path, snapshot, texts[p.name])
+                self._pending_list(p).mark_saved(p.path, snapshot, texts[p.name])
 
     def _text(self, pending: PendingFile) -> str:
         if pending.kind == "config":
             return self.configs[pending.arch].text()
         if pending.kind == "file":
             return self.staged[pending.name].text
-        return self.module_lists[pending.arch].text()
+        return self._pending_list(pending).text()
 
     def _loaded_path(self, pending: PendingFile) -> Path | None:
         snapshot = self._snapshot(pending)
@@ -816,7 +932,12 @@ class Workspace:
             return self.configs[pending.arch].snapshot
         if pending.kind == "file":
             return self.staged[pending.name].snapshot
-        return self.module_lists[pending.arch].snapshot
+        return self._pending_list(pending).snapshot
+
+    def _pending_list(self, pending: PendingFile) -> ModuleList:
+        if pending.kind == "extension":
+            return next(e.module_list for e in self.extension_lists if e.file_name == pending.name)
+        return self.module_lists[pending.arch]
 
     def make_kernel_command(self) -> str:
         """What to run next: build the kernel in the pkgs checkout (and Talos with it)."""

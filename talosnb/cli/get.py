@@ -21,12 +21,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Result:
+    from talosnb.app.workspace import symbol_modules_of
+
     session = open_session(args)
+    lists = session.load_module_lists(missing_ok=True) if session.inputs.talos is not None else {}
     payload, text = context(session)
     payload["symbols"] = []
     for name in args.symbols:
         name = name.removeprefix("CONFIG_")
         panel = symbol_panel(session.configs, name)   # raises (with "did you mean") if no arch defines it
+        modules = symbol_modules_of(session, name, lists)
+        for arch, side in panel["arches"].items():
+            if side is not None:
+                side["modules"] = modules.get(arch)
         for arch, side in panel["arches"].items():
             if side is None:
                 payload["symbols"].append({"symbol": name, "arch": arch, "defined": False})

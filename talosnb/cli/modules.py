@@ -31,17 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                                 f"ENTRY: {ENTRY_HELP}.")
         common_options(p)
         p.add_argument("entries", nargs="+", metavar="ENTRY", help=ENTRY_HELP)
+        p.add_argument("--list", metavar="LIST", default="talos",
+                       help="the list to edit: talos (hack/modules-ARCH.txt, the default) or an extension's, "
+                            "extensions/NAME (e.g. extensions/drivers/usb-modem; needs --extensions)")
         p.add_argument("--dry-run", action="store_true", help="print the diff and the check, write nothing")
         p.add_argument("--force", action="store_true", help="overwrite even if the file changed on disk")
         follow_symlinks_option(p)
 
 
-def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple[dict, str]:
+def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool, name: str) -> tuple[dict, str]:
     module_list = edit.module_list
     verb = "added" if edit.action == "add" else "removed"
     status = "dry run, nothing written" if dry_run else (f"written to {module_list.path}" if written
                                                           else "unchanged, nothing written")
-    text = f"\nmodules-{edit.arch}.txt: {len(edit.changed)} {verb} ({status})\n"
+    text = f"\n{name}: {len(edit.changed)} {verb} ({status})\n"
     if edit.unchanged:
         text += f"  already listed: {', '.join(edit.unchanged)}\n"
     for error in edit.skipped.values():
@@ -49,7 +52,7 @@ def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple
     text += diff
     for finding in edit.warnings:
         text += f"warning {edit.arch:5} {finding.kind:16} {finding.entry}: added anyway: {finding.message}\n"
-    text += f"{len(edit.errors)} error(s) in modules-{edit.arch}.txt after the edit\n"
+    text += f"{len(edit.errors)} error(s) in {name} after the edit\n"
     row: Any   # pandas-stubs types itertuples() fields as any scalar: here the findings' str columns
     for row in findings_frame(edit.errors).itertuples():
         text += f"{row.level:7} {row.arch:5} {row.kind:16} {row.entry or ''}: {row.message}\n"
@@ -68,22 +71,29 @@ def _report(edit: ListEdit, diff: str, *, written: bool, dry_run: bool) -> tuple
 
 def run(args: argparse.Namespace) -> Result:
     ws = open_workspace(args)
-    ws.session.require_talos()
+    extension = args.list not in (None, "talos")
+    if extension:
+        ws.extension_list(args.list)      # named: it must be there
+    else:
+        ws.session.require_talos()
     for arch in ws.arches:
-        ws.module_list(arch)              # each selected arch's list must be there
+        if not extension:
+            ws.module_list(arch)          # each selected arch's list must be there
         ws.session.kbuild_map(arch, progress=args.progress)
-    edits = ws.edit_modules(args.modules_action, args.entries)
+    edits = ws.edit_modules(args.modules_action, args.entries, list_id=args.list)
+    names = {arch: ws.extension_of(edit.module_list).file_name if extension else f"modules-{arch}.txt"
+             for arch, edit in edits.items()}
     diffs = {arch: edit.module_list.diff() for arch, edit in edits.items()}
     saved = set()
     if not args.dry_run:
-        result = ws.save(force=args.force, names=[f"modules-{arch}.txt" for arch in edits],
-                         follow_symlinks=args.follow_symlinks)
+        result = ws.save(force=args.force, names=list(names.values()), follow_symlinks=args.follow_symlinks)
         saved = {p.arch for p in result.written}
     payload, text = context(ws.session)
     payload["lists"] = {}
     errors = 0
     for arch, edit in edits.items():
-        payload["lists"][arch], more = _report(edit, diffs[arch], written=arch in saved, dry_run=args.dry_run)
+        payload["lists"][arch], more = _report(edit, diffs[arch], written=arch in saved, dry_run=args.dry_run,
+                                               name=names[arch])
         text += more
         errors += len(edit.errors)
     payload["errors"] = errors

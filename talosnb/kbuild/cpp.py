@@ -82,7 +82,11 @@ _DEFINE = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(\(([^)]*)\))?(.*)", re.DOTALL
 
 def parse_define(directive: str) -> Macro | None:
     """A ``#define`` line (continuations joined, comments stripped) as a Macro."""
-    m = _DEFINE.match(directive.strip())
+    text = strip_comments(directive)
+    for opener in ("/*", "//"):     # a comment running on past the line
+        if opener in text:
+            text = text[:text.index(opener)]
+    m = _DEFINE.match(text.strip())
     if not m:
         return None
     name, params_text, body = m.group(1), m.group(3), m.group(4)
@@ -283,31 +287,108 @@ def _python_token(t: Token) -> str:
     raise NotConstant(t.text)
 
 
+_BINARY = {"*": 10, "/": 10, "%": 10, "+": 9, "-": 9, "<<": 8, ">>": 8, "<": 7, "<=": 7, ">": 7, ">=": 7,
+           "==": 6, "!=": 6, "&": 5, "^": 4, "|": 3, "&&": 2, "||": 1}
+
+
+def _apply(op: str, a: int, b: int) -> int:
+    if op in ("/", "%") and b == 0:
+        raise NotConstant("division by zero")
+    return {"*": lambda: a * b, "/": lambda: int(a / b), "%": lambda: a - int(a / b) * b, "+": lambda: a + b,
+            "-": lambda: a - b, "<<": lambda: a << b, ">>": lambda: a >> b, "<": lambda: int(a < b),
+            "<=": lambda: int(a <= b), ">": lambda: int(a > b), ">=": lambda: int(a >= b), "==": lambda: int(a == b),
+            "!=": lambda: int(a != b), "&": lambda: a & b, "^": lambda: a ^ b, "|": lambda: a | b,
+            "&&": lambda: int(bool(a) and bool(b)), "||": lambda: int(bool(a) or bool(b))}[op]()
+
+
+class _Parser:
+    """C's integer constant expressions by precedence climbing, GNU ``a ?: b`` included."""
+
+    def __init__(self, toks: list[Token]) -> None:
+        self.toks = toks
+        self.k = 0
+
+    def peek(self) -> str | None:
+        return self.toks[self.k].text if self.k < len(self.toks) else None
+
+    def take(self) -> Token:
+        if self.k >= len(self.toks):
+            raise NotConstant("unexpected end")
+        tok = self.toks[self.k]
+        self.k += 1
+        return tok
+
+    def expression(self) -> int:
+        cond = self.binary(1)
+        if self.peek() != "?":
+            return cond
+        self.take()
+        if self.peek() == ":":
+            self.take()
+            other = self.expression()
+            return cond if cond else other
+        yes = self.expression()
+        if self.take().text != ":":
+            raise NotConstant("?: without :")
+        no = self.expression()
+        return yes if cond else no
+
+    def binary(self, level: int) -> int:
+        left = self.unary()
+        while True:
+            op = self.peek()
+            prec = _BINARY.get(op or "")
+            if prec is None or prec < level:
+                return left
+            self.take()
+            right = self.binary(prec + 1)
+            left = _apply(op or "", left, right)
+
+    def unary(self) -> int:
+        k = _skip_cast(self.toks, self.k)
+        if k != self.k:
+            self.k = k
+            return self.unary()
+        tok = self.take()
+        if tok.text == "(":
+            value = self.expression()
+            if self.take().text != ")":
+                raise NotConstant("unbalanced (")
+            return value
+        if tok.text in ("-", "+", "~", "!"):
+            value = self.unary()
+            return {"-": -value, "+": value, "~": ~value, "!": int(not value)}[tok.text]
+        if tok.kind == "num":
+            return _number(tok.text)
+        if tok.kind == "chr":
+            body = tok.text.strip("L'")
+            return ord(body.encode().decode("unicode_escape")) if body else 0
+        raise NotConstant(tok.text)
+
+
 def int_value(tokens: list[Token]) -> int:
     """The value of an integer constant expression (casts to integer types dropped); raises
     NotConstant for anything else (a pointer, an unknown name)."""
-    py: list[str] = []
-    k = 0
     toks = [t for t in tokens if t.text]
-    while k < len(toks):
-        skipped = _skip_cast(toks, k)
-        if skipped != k:
-            k = skipped
-            continue
-        py.append(_python_token(toks[k]))
-        k += 1
-    if not py:
+    if not toks:
         raise NotConstant("empty")
-    return _eval_int("".join(py))
+    key = tuple(t.text for t in toks)
+    cached = _INT_CACHE.get(key)
+    if cached is None:
+        parser = _Parser(toks)
+        try:
+            value = parser.expression()
+        except (RecursionError, OverflowError, KeyError) as e:
+            raise NotConstant(" ".join(key)) from e
+        if parser.k != len(toks):
+            raise NotConstant(" ".join(key))
+        if len(_INT_CACHE) > 200_000:
+            _INT_CACHE.clear()
+        _INT_CACHE[key] = cached = value
+    return cached
 
 
-@functools.lru_cache(maxsize=65536)
-def _eval_int(text: str) -> int:
-    try:
-        value = eval(text, {"__builtins__": {}}, {})
-    except Exception as e:
-        raise NotConstant(text) from e
-    return int(value)
+_INT_CACHE: dict[tuple[str, ...], int] = {}
 
 
 def string_value(tokens: list[Token]) -> str:

@@ -175,6 +175,9 @@ class _Sparse:
     tables: list[tuple[str, str, str, int, str]] = field(default_factory=list)  # kind, name, size, line, text
     uses: list[tuple[str, str, int]] = field(default_factory=list)
     aliases: list[tuple[str, int]] = field(default_factory=list)
+    # a driver's own header, kept whole: a table may #include it between its braces
+    raw: bytes | None = None
+    full: bool = False
 
 
 def _sparse(path: str, raw: str, *, full: bool) -> _Sparse:
@@ -193,7 +196,7 @@ def _sparse(path: str, raw: str, *, full: bool) -> _Sparse:
     pattern = _DIRECTIVE if full else _DEFINE_OR_INCLUDE
     directives = [(line_of(m.start() + 1), m.group(0).replace("\\\n", " ").strip())
                   for m in pattern.finditer(text)]
-    sparse = _Sparse(path, directives)
+    sparse = _Sparse(path, directives, full=full)
     if not full:
         return sparse
     sparse.tables = _tables(text, line_of)
@@ -289,6 +292,8 @@ def read_sources(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, _Sparse]
         else:
             full = _has_table(data)
             sparse[name] = _sparse(name, data.decode("utf-8", "replace"), full=full)
+            if not full and not name.startswith(INCLUDE_DIRS):
+                sparse[name].raw = data
     return sparse, c_files
 
 
@@ -366,6 +371,16 @@ class _Builder:
                         found[m.group(1)] = d
             self._defines[path] = found
         return found
+
+    def full_sparse(self, path: str) -> _Sparse | None:
+        """A file with every preprocessor line (its #if blocks too), from its whole text."""
+        sp = self.sparse.get(path)
+        if sp is None or sp.full or sp.raw is None:
+            return sp
+        full = _sparse(path, sp.raw.decode("utf-8", "replace"), full=True)
+        full.raw = sp.raw
+        self.sparse[path] = full
+        return full
 
     def resolve_include(self, where: str, quote: str, name: str) -> str | None:
         if quote == '"':
@@ -451,10 +466,9 @@ class _Builder:
 
     def table(self, path: str, kind: str, name: str, size: str, line: int, text: str, expander: cpp.Expander,
               conditions: _Conditions) -> IdTable:
-        # directive lines inside the table are blanked (their conditions are the conditions' job)
-        lines = text.split("\n")
-        blanked = "\n".join("" if ln.lstrip().startswith("#") else ln for ln in lines)
-        tokens = cpp.tokenize(blanked, line)
+        files = [path]
+        file_conditions = [conditions]
+        tokens = self._table_tokens(path, text, line, expander, files, file_conditions)
         try:
             expanded = expander.expand(tokens[1:-1])
         except ValueError as e:
@@ -462,14 +476,19 @@ class _Builder:
             expanded = []
         entries = []
         for item in _split_items(expanded):
-            if not item:
-                continue
             first = item[0]
+            where = files[first.block] if first.block > 0 else path
             if first.text != "{" or item[-1].text != "}":
-                self.index.problems.append((f"{path}:{first.line}", f"{name}: an entry that is not a {{...}}"))
+                self.index.problems.append((f"{where}:{first.line}", f"{name}: an entry that is not a {{...}}"))
                 continue
             values = _entry_values(kind, item[1:-1])
-            entries.append(IdEntry(kind, values, path, first.line, conditions.at(first.line)))
+            if first.block > 0:
+                # an entry of a header included inside the table: its own #if blocks, and the
+                # table's where the #include line is
+                conds = file_conditions[first.block].at(first.line)
+            else:
+                conds = conditions.at(first.line)
+            entries.append(IdEntry(kind, values, where, first.line, conds))
         n: int | None = None
         if size:
             try:
@@ -477,6 +496,29 @@ class _Builder:
             except (cpp.NotConstant, ValueError):
                 n = None
         return IdTable(kind, name, path, line, conditions.at(line), entries, n)
+
+    def _table_tokens(self, path: str, text: str, line: int, expander: cpp.Expander, files: list[str],
+                      file_conditions: list[_Conditions], block: int = -1) -> list[cpp.Token]:
+        """The table's tokens, a header ``#include``\\ d between its braces read in its place
+        (usb-storage's unusual_devs.h, and what that includes); other preprocessor lines are the
+        conditions' job."""
+        tokens: list[cpp.Token] = []
+        for offset, text_line in enumerate(text.split("\n")):
+            stripped = text_line.lstrip()
+            if not stripped.startswith("#"):
+                tokens += cpp.tokenize(text_line, line + offset, block)
+                continue
+            m = _INCLUDE.match(stripped)
+            inc = self.resolve_include(path, m.group(1), m.group(2)) if m else None
+            sp = self.full_sparse(inc) if inc else None
+            if inc is None or sp is None or sp.raw is None or inc in files or len(files) > 32:
+                continue
+            files.append(inc)
+            local: dict[str, str | cpp.Macro] = {}
+            file_conditions.append(_Conditions(sp.directives, expander, local, []))
+            body = cpp.strip_comments(sp.raw.decode("utf-8", "replace"))
+            tokens += self._table_tokens(inc, body, 1, expander, files, file_conditions, len(files) - 1)
+        return tokens
 
 
 class _Conditions:

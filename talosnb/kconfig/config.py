@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,6 +241,11 @@ class Config:
                 values[sym.name] = "n" if line.startswith("#") else sym.str_value
         return values
 
+    def written_values(self) -> WrittenValues:
+        """:meth:`written` read one symbol at a time, as asked (a Kbuild condition reads a few symbols;
+        working out every line costs a good part of a second)."""
+        return WrittenValues(self)
+
     @property
     def transitional(self) -> frozenset:
         """The tree's `transitional` symbols: read from an old .config, never written (Linux 7.x)."""
@@ -343,3 +349,25 @@ def _comment_line(line: str, linenr: int, lines: list[str], headings: list[tuple
     elif line and not line.lstrip().startswith("#"):
         return f"malformed line {line!r} (expected CONFIG_NAME=value or '# CONFIG_NAME is not set')"
     return None
+
+
+class WrittenValues(Mapping):
+    """What :meth:`Config.written` holds for each symbol, worked out only for the symbols read."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def __getitem__(self, name: str) -> str:
+        sym = self.config.kconf.syms.get(name)
+        if sym is None or not sym.nodes or sym in self.config.transitional:
+            raise KeyError(name)
+        line = sym.config_string
+        if not line:
+            raise KeyError(name)
+        return "n" if line.startswith("#") else sym.str_value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.config.written())
+
+    def __len__(self) -> int:
+        return len(self.config.written())

@@ -97,16 +97,14 @@ def _panel_cells(panel: dict, fact: str) -> str:
     if fact == "value":
         return f"<b>{_e(panel['value'] if panel['value'] != '' else chr(34) * 2)}</b> " \
                f"<code class='talosnb-dim'>{_e(panel['line'] or words.NO_LINE)}</code>"
-    if fact == "why":
-        return _e(panel["reason"])
-    if fact == "assignable":
-        return _e(words.assignable_text(panel))
-    if fact == "range":
-        return _e(words.range_text(panel["range"]))
-    if fact == "default":
-        return _e(words.default_text(panel["default"]))
+    plain = {"why": lambda: panel["reason"], "assignable": lambda: words.assignable_text(panel),
+             "range": lambda: words.range_text(panel["range"]), "default": lambda: words.default_text(panel["default"])}
+    if fact in plain:
+        return _e(plain[fact]())
     if fact == "depends on":
         return f"<code>{_e(words.expression(panel['depends_on']))}</code>"
+    if fact == "modules":
+        return "<br>".join(_e(line) for line in words.modules_text(panel)) or "-"
     if fact == "choice":
         choice = panel["choice"]
         if not choice:
@@ -151,7 +149,10 @@ def symbol_panel_html(panel: dict) -> str:
     facts = ["defined at", "value", "why", "assignable"]
     if panel["type"] in ("int", "hex"):
         facts.append("range")
-    facts += ["default", "depends on"]
+    facts += ["default"]
+    if any(p.get("modules") is not None for p in defined):
+        facts.append("modules")             # the .ko files it builds, and where the module list has them
+    facts += ["depends on"]
     if any(d["visible_if"] for p in defined for d in p["definitions"]):
         facts.append("prompt shown if")     # a prompt's own `if` (menuconfig lists it under the prompt)
     if any(p["choice"] for p in defined):

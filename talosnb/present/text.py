@@ -328,6 +328,24 @@ def reverse_groups(terms: list[dict]) -> list[tuple[str, list[str]]]:
     return [(value, groups[value]) for value in ("y", "m", "n") if value in groups]
 
 
+MODULE_STATES = {"module": "built as a module", "builtin": "built in (no .ko)", "not-built": "not built"}
+
+
+def module_fact(module: dict) -> str:
+    """One .ko a symbol builds, what the config does with it and where the module list has it:
+    ``kernel/drivers/net/dummy.ko: built as a module, listed at hack/modules-amd64.txt:183``."""
+    listed = f"listed at {module['listed']}" if module["listed"] else "not in the module list"
+    return f"{module['ko']}: {MODULE_STATES.get(module['state'], module['state'])}, {listed}"
+
+
+def modules_text(panel: dict) -> list[str]:
+    """One arch's .ko files of the symbol panel (none: the symbol makes no module on this arch)."""
+    modules = panel.get("modules")
+    if modules is None:
+        return []
+    return [module_fact(m) for m in modules] or ["(its own obj- lines make no .ko on this arch)"]
+
+
 def panel_lines(panel: dict) -> list[str]:
     """One arch's symbol panel as text lines (what `talosnb get` prints, label: value)."""
     out = [f"value: {value_line(panel)}",
@@ -336,6 +354,7 @@ def panel_lines(panel: dict) -> list[str]:
     if panel["type"] in ("int", "hex"):
         out.append(f"range: {range_text(panel['range'])}")
     out.append(f"default: {default_text(panel['default'])}")
+    out += [f"module: {line}" for line in modules_text(panel)]
     for d in panel["definitions"]:
         out.append(f"defined at: {definition_line(d)}")
         if d["visible_if"]:

@@ -54,6 +54,7 @@ class ExploreView(_View):
         self.value_buttons: dict[tuple[str, str], widgets.Button] = {}
         self.fix_buttons: dict[str, widgets.Button] = {}
         self.override_button: widgets.Button | None = None
+        self.add_modules_button: widgets.Button | None = None
         self.search_box = widgets.Text(description="search", placeholder="symbol, prompt, help text or module",
                                        continuous_update=True, layout=widgets.Layout(width="420px"))
         self.results = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="760px"))
@@ -228,6 +229,7 @@ class ExploreView(_View):
         _replace_children(self.outcome, [])
         self.fix_buttons = {}
         self.override_button = None
+        self.add_modules_button = None
         self.last_changes = {}
 
     def _error(self, error: TalosnbError) -> None:
@@ -318,7 +320,38 @@ class ExploreView(_View):
                 children.append(button)
         for note in getattr(changes, "fix_notes", []):
             children.append(widgets.HTML(f"<pre>{_e(note.strip())}</pre>"))
+        unlisted = self.workspace.unlisted_new_modules(changes) if isinstance(changes, EditOutcome) else {}
+        if unlisted:
+            # what `talosnb set --add-to-module-list` does, asked for after seeing the cascade
+            kos = sorted({ko for entries in unlisted.values() for ko in entries})
+            label = (f"add to the module list: {', '.join(kos)} "
+                     f"(hack/modules-{{{','.join(unlisted)}}}.txt)" if len(unlisted) > 1 else
+                     f"add to the module list: {', '.join(kos)} (hack/modules-{next(iter(unlisted))}.txt)")
+            button = widgets.Button(description=label, tooltip=label, icon="plus",
+                                    layout=widgets.Layout(width="auto", max_width="900px"))
+            button.add_class("talosnb-add-modules")
+            button.on_click(lambda _: self.add_new_modules())
+            self.add_modules_button = button
+            children.append(button)
         _replace_children(self.outcome, children)
+
+    def add_new_modules(self) -> dict[str, list[str]]:
+        """List the .ko files the last set made (its new =m symbols) in the module lists."""
+        if not isinstance(self.last_changes, EditOutcome):
+            return {}
+        try:
+            added = self.workspace.add_new_modules(self.last_changes)
+        except TalosnbError as e:
+            self._error(e)
+            return {}
+        self.status.value = _e("; ".join(f"added {', '.join(kos)} to hack/modules-{arch}.txt"
+                                         for arch, kos in added.items()) or "nothing to add")
+        if self.add_modules_button is not None:
+            self.add_modules_button.disabled = True
+            self.add_modules_button.description = "added to the module list (undo takes it back)"
+        if self.stale:
+            self.refresh()
+        return added
 
     @property
     def cascade_text(self) -> str:
