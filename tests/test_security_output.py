@@ -51,6 +51,8 @@ def test_control_characters_never_reach_the_terminal_raw(hostile, capsys, comman
 
 
 def test_the_value_is_shown_escaped_not_dropped(hostile, capsys):
+    modules = "talos/hack/modules-amd64.txt"   # a list entry with control characters is refused (exit 2)
+    (hostile / modules).write_bytes((SAMPLE / modules).read_bytes())
     main(["get", *args(hostile), "DEFAULT_HOSTNAME", "--arch", "amd64"])
     out = capsys.readouterr().out
     assert "\\x1b]0;owned\\x07" in out and "\\u202e" in out
