@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from talosnb.kbuild import Conds, KbuildMap, normalize_value
+from talosnb.kbuild.symbols import used
 
 from .findings import Finding, Rule, render, rule_table
 from .modules import TALOS_LIST, ExtensionList, ModuleList, subsystem
@@ -91,8 +92,8 @@ def _symbol_edges(kmap: KbuildMap, states: Mapping[str, str], wanted: Iterable[s
         mine = [obj for obj, conds in _parts(kmap, ko) if _holds(conds, values)]
         own = {name for obj in mine for name in symbols.exports.get(obj, ())}
         for obj in mine:
-            for name in symbols.uses.get(obj, ()):
-                if name in own:
+            for name, alternatives in symbols.uses.get(obj, ()):
+                if name in own or not used(alternatives, values):
                     continue
                 sources = exporters.get(name, [])
                 if any(o in builtin for o in sources):

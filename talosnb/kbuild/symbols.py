@@ -18,14 +18,14 @@ import pickle
 import re
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from talosnb.core import cachefile
 from talosnb.core.paths import cache_dir as default_cache_dir
 
-FORMAT = 2
+FORMAT = 3
 _EXPORT_RE = re.compile(rb"\bEXPORT_SYMBOL(?:_GPL)?(?:_NS(?:_GPL)?)?\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)")
 _WORD_RE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]{2,}")
 _COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.DOTALL)
@@ -41,13 +41,36 @@ _NOT_A_USE_RE = re.compile(
 SOURCE_SUFFIXES = (".c", ".S")
 
 
+# One preprocessor condition on a CONFIG symbol: (symbol, test, holds when true). test: "defined"
+# (#ifdef CONFIG_X: X=y; for X=m only CONFIG_X_MODULE is defined), "enabled" (IS_ENABLED: y or m),
+# "builtin" (IS_BUILTIN: y), "module" (IS_MODULE: m).
+Cond = tuple[str, str, bool]
+# The ways one name is used in an object: () when anywhere outside a CONFIG condition, else the
+# alternatives, each the conditions around one use.
+Alternatives = tuple[tuple[Cond, ...], ...]
+_TESTS = {"defined": ("y",), "enabled": ("y", "m"), "builtin": ("y",), "module": ("m",)}
+MAX_ALTERNATIVES = 8
+
+
+def cond_holds(cond: Cond, values: Mapping[str, str]) -> bool:
+    """Whether the preprocessor takes the branch `cond` stands for, with `values` as a .config."""
+    symbol, test, positive = cond
+    value = values.get(symbol) or "n"
+    return (value in _TESTS[test]) == positive
+
+
+def used(alternatives: Alternatives, values: Mapping[str, str]) -> bool:
+    """Whether a name used under `alternatives` is compiled in with `values`."""
+    return not alternatives or any(all(cond_holds(c, values) for c in alt) for alt in alternatives)
+
+
 @dataclass
 class SourceSymbols:
     """Per object (tree relative, without ``.o``): the names it exports, and the exported names
-    (of any object scanned) its source mentions."""
+    (of any object scanned) its source mentions, each with the CONFIG conditions around its uses."""
 
     exports: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    uses: dict[str, tuple[tuple[str, Alternatives], ...]] = field(default_factory=dict)
     origin: str = ""
 
     def exporters(self) -> dict[str, list[str]]:
@@ -62,6 +85,78 @@ class SourceSymbols:
 def has_sources(path: Path) -> bool:
     """Whether a kernel folder holds C sources (a Kconfig/Kbuild skeleton has none)."""
     return (path / "init" / "main.c").is_file()
+
+
+_DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b([^\n]*)$", re.MULTILINE)
+_IF_RE = re.compile(rb"\s*(!?)\s*(?:(IS_ENABLED|IS_BUILTIN|IS_MODULE|defined)\s*\(\s*CONFIG_(\w+)\s*\)"
+                    rb"|defined\s+CONFIG_(\w+)|CONFIG_(\w+))\s*$")
+_IF_TESTS = {b"IS_ENABLED": "enabled", b"IS_BUILTIN": "builtin", b"IS_MODULE": "module", b"defined": "defined"}
+
+
+def _condition(kind: bytes, expression: bytes) -> Cond | None:
+    """The condition of ``#ifdef``/``#ifndef``/``#if`` on one CONFIG symbol; None for anything else."""
+    expression = expression.strip()
+    if kind in (b"ifdef", b"ifndef"):
+        m = re.fullmatch(rb"CONFIG_(\w+)", expression)
+        return (m.group(1).decode(), "defined", kind == b"ifdef") if m else None
+    m = _IF_RE.fullmatch(expression)
+    if m is None:
+        return None
+    test = _IF_TESTS[m.group(2)] if m.group(2) else "defined"
+    symbol = m.group(3) or m.group(4) or m.group(5)
+    return symbol.decode(), test, not m.group(1)
+
+
+def _segments(text: bytes) -> Iterator[tuple[tuple[Cond, ...], bytes]]:
+    """The text between preprocessor conditionals, each piece with the CONFIG conditions around it
+    (conditions talosnb can't read constrain nothing)."""
+    stack: list[Cond | None] = []
+    start = 0
+    for m in _DIRECTIVE_RE.finditer(text):
+        yield tuple(c for c in stack if c is not None), text[start:m.start()]
+        start = m.end()
+        kind = m.group(1)
+        if kind in (b"ifdef", b"ifndef", b"if"):
+            stack.append(_condition(kind, m.group(2)))
+        elif kind == b"else" and stack:
+            top = stack[-1]
+            stack[-1] = (top[0], top[1], not top[2]) if top is not None else None
+        elif kind == b"elif" and stack:
+            stack[-1] = None
+        elif kind == b"endif" and stack:
+            stack.pop()
+    yield tuple(c for c in stack if c is not None), text[start:]
+
+
+def _words(text: bytes) -> dict[bytes, set[tuple[Cond, ...]]]:
+    """Each identifier of a source (not in strings, members, tags) with the conditions of its uses."""
+    out: dict[bytes, set[tuple[Cond, ...]]] = {}
+    for conds, chunk in _segments(text):
+        for word in set(_WORD_RE.findall(_NOT_A_USE_RE.sub(b" ", chunk))):
+            out.setdefault(word, set()).add(conds)
+    return out
+
+
+def _pack(words: dict[bytes, set[tuple[Cond, ...]]]) -> bytes:
+    lines = []
+    for word, ways in sorted(words.items()):
+        if () in ways or len(ways) > MAX_ALTERNATIVES:
+            lines.append(word)
+        else:
+            lines.append(word + b"\t" + "|".join(",".join(f"{sym}:{test}:{int(positive)}" for sym, test, positive in way)
+                                                 for way in sorted(ways)).encode())
+    return zlib.compress(b"\0".join(lines), 1)
+
+
+def _unpack(ways: str) -> Alternatives:
+    out = []
+    for way in ways.split("|"):
+        conds = []
+        for cond in filter(None, way.split(",")):
+            symbol, test, positive = cond.split(":")
+            conds.append((symbol, test, positive == "1"))
+        out.append(tuple(conds))
+    return tuple(out)
 
 
 def _exports(text: bytes) -> set[str]:
@@ -124,15 +219,18 @@ def scan(source: Path) -> SourceSymbols:
         names = _exports(text)
         if names:
             exports[obj] = tuple(sorted(set(exports.get(obj, ())) | names))
-        text = _NOT_A_USE_RE.sub(b" ", text)
-        words[obj] = zlib.compress(b"\n".join(sorted(set(_WORD_RE.findall(text)))), 1)
+        words[obj] = _pack(_words(text))
     exported = {name.encode() for names in exports.values() for name in names}
-    uses: dict[str, tuple[str, ...]] = {}
+    uses: dict[str, tuple[tuple[str, Alternatives], ...]] = {}
     for obj, packed in words.items():
-        hit = exported.intersection(zlib.decompress(packed).split(b"\n"))
-        hit -= {n.encode() for n in exports.get(obj, ())}
-        if hit:
-            uses[obj] = tuple(sorted(n.decode() for n in hit))
+        own = {n.encode() for n in exports.get(obj, ())}
+        found = []
+        for line in zlib.decompress(packed).split(b"\0"):
+            word, _tab, ways = line.partition(b"\t")
+            if word in exported and word not in own:
+                found.append((word.decode(), _unpack(ways.decode()) if ways else ()))
+        if found:
+            uses[obj] = tuple(found)
     return SourceSymbols(exports, uses, str(source))
 
 
