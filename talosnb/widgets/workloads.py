@@ -123,8 +123,8 @@ class WorkloadsView(_View):
         if row is None:
             self.detail.value = ""
             return
-        parts = [f"<div><b>{_e(row['status'])}</b> ({_e(row['workload'])}, {_e(row['arch'])}): "
-                 f"{_e(row['why'] or row['requirement'])}</div>"]
+        parts = [(f"<div><b>{_e(row['status'])}</b> ({_e(row['workload'])}, {_e(row['arch'])}): "
+                  f"{_e(row['why'] or row['requirement'])}</div>")]
         if row["where"]:
             parts.append(f"<div>where: <code>{_e(row['where'])}</code></div>")
         if row["fix"]:
