@@ -16,6 +16,7 @@ files changed on disk), then all of them are written, or none.
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -451,14 +452,16 @@ class Workspace:
 
     def set(self, assignments: Iterable[edit.Assignment | str], arches: Sequence[str] | None = None, *,
             fix: bool = True, ignore_module_list: bool = False,
-            add_to_module_list: bool = False, strict: bool = False) -> EditOutcome:
+            add_to_module_list: bool | str = False, strict: bool = False) -> EditOutcome:
         """Apply the assignments as one batch on every arch (or `arches`), as `make olddefconfig`
         after merging them would, and keep the change only if it can be kept on all of them.
 
         Nothing changes (``blocked`` says why) when an assignment can't take effect on some
         arch (each refusal explained, with a verified fix unless ``fix=False``), or when the
         change stops building a listed ``.ko`` as a module (unless ``ignore_module_list``).
-        ``add_to_module_list`` adds the ``.ko`` files the new ``=m`` symbols build to the lists.
+        ``add_to_module_list`` adds the ``.ko`` files the new ``=m`` symbols build to the lists: talos's
+        (True or "talos") or an extension's ("extensions/NAME"); True when an extension's list could take
+        them too (it ships modules of the same folder) is an InputError asking which, and nothing changes.
         A change that makes a build gate fail which passed before is kept with a warning
         (``gates``), or, with ``strict``, not kept (``blocked``). A kept change is one undoable step.
         """
@@ -480,7 +483,11 @@ class Workspace:
             return outcome
         if not self._gate_guard(outcome, strict=strict):
             return outcome
-        outcome.modules, added = self._new_modules(changes, add=add_to_module_list)
+        try:
+            outcome.modules, added = self._new_modules(changes, add=add_to_module_list)
+        except InputError:
+            self._undo_changes(changes)
+            raise
         done = outcome.changed_arches()
         if done:
             self.history.append(HistoryEntry("config", done, " ".join(str(a) for a in parsed), also=added))
@@ -612,7 +619,7 @@ class Workspace:
                                  f"hack/modules-{arch}.txt:\n" + "".join(f"  {m}\n" for m in broken))
         return notes
 
-    def _new_modules(self, changes: Mapping[str, edit.ChangeSet], *, add: bool,
+    def _new_modules(self, changes: Mapping[str, edit.ChangeSet], *, add: bool | str,
                      ) -> tuple[dict[str, dict], list[HistoryEntry]]:
         """The .ko files each symbol that became =m now builds; with `add`, listed (in memory)."""
         out: dict[str, dict] = {}
@@ -625,12 +632,23 @@ class Workspace:
             entries = sorted({ko for kos in built.values() for ko in kos})
             out[arch] = {"built": entries, "added": []}
             if add and entries:
-                module_list = self.module_list(arch)
+                module_list, list_id = self._list_to_take(entries, arch, add)
                 out[arch]["added"] = [e for e in entries if module_list.add(e)]
                 if out[arch]["added"]:
                     added.append(HistoryEntry("modules", [arch], f"add {', '.join(out[arch]['added'])}", "add",
-                                              list(out[arch]["added"])))
+                                              list(out[arch]["added"]), list_id=list_id))
         return out, added
+
+    def _list_to_take(self, entries: Sequence[str], arch: str, add: bool | str) -> tuple[ModuleList, str | None]:
+        """The list new modules go to: the one named, else talos's unless an extension's could take them."""
+        if isinstance(add, str) and add != TALOS_LIST:
+            return self.extension_list(add, arch)[0].module_list, self.extension_list(add, arch)[0].list_id
+        if add is True:
+            folders = {posixpath.dirname(e) for e in entries}
+            candidates = sorted({ext.list_id for ext in self.extension_lists if arch in ext.arches
+                                 and any(posixpath.dirname(e) in folders for e in ext.module_list.entries)})
+            guards.refuse_ambiguous_module_list(entries, candidates)
+        return self.module_list(arch), None
 
     def undo(self) -> HistoryEntry | None:
         """Undo the last config change or module-list edit (whichever view or command made it)."""

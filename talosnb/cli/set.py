@@ -29,8 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     write_options(p)
     gate_options(p)
     p.add_argument("--no-fix", action="store_true", help="on refusal, don't search for a verified fix")
-    p.add_argument("--add-to-module-list", action="store_true",
-                   help="add the .ko files the new =m symbols build to hack/modules-ARCH.txt (needs --talos)")
+    p.add_argument("--add-to-module-list", nargs="?", const=True, default=False, metavar="LIST",
+                   help="add the .ko files the new =m symbols build to a module list: talos's hack/modules-ARCH.txt "
+                        "(needs --talos), or =extensions/NAME (needs --extensions); without LIST, talos's, unless an "
+                        "extension's list could take them too (then say which)")
     p.add_argument("--ignore-module-list", action="store_true",
                    help="write even if the change breaks the module list (a listed .ko no longer built as =m)")
 
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> Result:
     written = {arch: False for arch in outcome}
     if blocked is None and not args.dry_run:
         names = [f"config-{arch}" for arch in outcome.changed_arches()]
-        names += [f"modules-{arch}.txt" for arch, m in outcome.modules.items() if m.get("added")]
+        if any(m.get("added") for m in outcome.modules.values()):
+            names += [p.name for p in ws.pending() if p.kind in ("modules", "extension") and p.changed]
         saved = ws.save(force=args.force, allow_drop=args.allow_drop, names=names,
                         follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
         written = {arch: any(p.name == f"config-{arch}" for p in saved.written) for arch in outcome}
