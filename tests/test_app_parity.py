@@ -120,7 +120,7 @@ def test_dropped_lines(pair, capsys):
 def test_a_file_changed_on_disk_is_not_overwritten_and_nothing_is_written(pair, capsys, monkeypatch):
     cli_root, ws_root = pair
     from talosnb.analyses import edit
-    original = edit.set_symbols
+    original = edit.attempt_symbols
 
     def someone_else_writes(root: Path):
         def racing(*args, **kwargs):
@@ -130,9 +130,9 @@ def test_a_file_changed_on_disk_is_not_overwritten_and_nothing_is_written(pair, 
             return result
         return racing
 
-    monkeypatch.setattr(edit, "set_symbols", someone_else_writes(cli_root))
+    monkeypatch.setattr(edit, "attempt_symbols", someone_else_writes(cli_root))
     code, said = _cli(cli_root, capsys, "set", "DUMMY=m")
-    monkeypatch.setattr(edit, "set_symbols", someone_else_writes(ws_root))
+    monkeypatch.setattr(edit, "attempt_symbols", someone_else_writes(ws_root))
     ws = _workspace(ws_root)
     ws.set(["DUMMY=m"])
     with pytest.raises(FileChangedError) as refusal:

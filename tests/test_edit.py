@@ -220,14 +220,14 @@ def test_cli_set_checks_everything_before_writing_anything(sample, capsys, monke
     assert "needs a talos checkout" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in cfg.iterdir()} == before
     # a file changed on disk while the edit ran: neither arch is written
-    original = edit.set_symbols
+    original = edit.attempt_symbols
 
     def racing(*args, **kwargs):
         result = original(*args, **kwargs)
         with open(cfg / "config-arm64", "a") as f:
             f.write("# edited elsewhere\n")
         return result
-    monkeypatch.setattr(edit, "set_symbols", racing)
+    monkeypatch.setattr(edit, "attempt_symbols", racing)
     assert main(["set", *_args(sample), "DUMMY=m"]) == 1   # a refusal
     err = capsys.readouterr().err
     assert "config-arm64" in err and "nothing was written" in err

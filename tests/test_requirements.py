@@ -6,6 +6,7 @@ and the command line."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_the_profiles_cover_the_workloads_with_sources():
         assert any(r.required for r in profile.requirements), profile.workload
         for req in profile.requirements:
             assert req.source.url.startswith("https://") and req.section
-            assert req.where.startswith(str(profile.path) + ":")
+            assert req.where.startswith(f"talosnb/profiles/{profile.workload}.toml:")
     # a module-name requirement and an optional feature, as the sources state them
     istio = [r for r in profiles["istio"].requirements if r.name == "xt_REDIRECT"]
     assert istio and istio[0].kind == "module" and istio[0].required
@@ -166,7 +167,7 @@ def test_turning_off_a_kubernetes_requirement_fails_naming_it_and_its_source(v11
     outcome = v110.set(["NETFILTER_XT_MATCH_COMMENT=n"])
     try:
         assert outcome.applied
-        broken = [m for m in outcome.workloads.messages() if "kubernetes's base requirement" in m]
+        broken = [m for m in outcome.workloads.messages() if "Kubernetes's base requirement" in m]
         assert {m.split(":")[0] for m in broken} == set(ARCHES)
         assert all("CONFIG_NETFILTER_XT_MATCH_COMMENT" in m and "system-validators" in m for m in broken)
         report = v110.requirements(["kubernetes"], ["base"])
@@ -184,7 +185,7 @@ def test_turning_off_a_kubernetes_requirement_fails_naming_it_and_its_source(v11
 def test_strict_refuses_a_change_that_breaks_a_requirement(v110):
     before = v110.configs["arm64"].value("CGROUP_FREEZER")
     outcome = v110.set(["CGROUP_FREEZER=n"], strict=True)
-    assert outcome.blocked and "breaks kubernetes's base requirement CONFIG_CGROUP_FREEZER" in outcome.blocked
+    assert outcome.blocked and "breaks Kubernetes's base requirement CONFIG_CGROUP_FREEZER" in outcome.blocked
     assert v110.configs["arm64"].value("CGROUP_FREEZER") == before == "y"
     assert not v110.history or v110.history[-1].what != "CGROUP_FREEZER=n"
 
@@ -248,7 +249,7 @@ def test_the_guard_is_a_pure_function_of_before_and_after(main_618):
     mutated = {arch: {**values, "BPF_JIT": "n"} for arch, values in after.items()}
     verdict = wl.verdict(after, mutated, resolved)
     assert [(s.arch, s.requirement.name) for s in verdict.broken] == [(a, "BPF_JIT") for a in ARCHES]
-    assert "breaks cilium's base requirement CONFIG_BPF_JIT" in verdict.messages()[0]
+    assert "breaks Cilium's base requirement CONFIG_BPF_JIT" in verdict.messages()[0]
     # and the way back is no break
     assert not wl.verdict(mutated, after, resolved).broken
 
@@ -278,3 +279,31 @@ def test_the_command_line(main_618, engine_cache, engine_config):
     assert unknown.returncode == 2 and "no workload profile named 'cilum'" in unknown.stderr
     gate = _cli("check", "--gate", "workloads", "--workload", "cilium", *inputs, cache=engine_cache, config=engine_config)
     assert gate.returncode == 1 and "CRYPTO_USER_API_HASH" in gate.stdout
+
+
+def test_report_base_says_which_requirement_a_change_breaks(trees, engine_cache, tmp_path):
+    """A head that turns CRYPTO_USER_API_HASH off (as Talos main did) against the v1.10 base: the
+    change report's Workloads section says it breaks Cilium's base requirement."""
+    from engine_fixtures import open_session
+
+    from talosnb.app.change import change_report_for
+    from talosnb.present.markdown import change_markdown
+    from talosnb.present.report import change_report_html
+
+    head = tmp_path / "head"
+    shutil.copytree(DATA["v1.10"], head)
+    for arch in ARCHES:
+        config = head / "pkgs/kernel/build" / f"config-{arch}"
+        config.chmod(0o644)
+        text = config.read_text()
+        assert "CONFIG_CRYPTO_USER_API_HASH=y\n" in text
+        config.write_text(text.replace("CONFIG_CRYPTO_USER_API_HASH=y\n", "# CONFIG_CRYPTO_USER_API_HASH is not set\n"))
+    session = open_session(engine_cache, pkgs=head / "pkgs", talos=head / "talos", kernel_src=trees["6.12"])
+    report = change_report_for(session, base_pkgs=DATA["v1.10"] / "pkgs", base_talos=DATA["v1.10"] / "talos")
+    for arch in ARCHES:
+        assert report.arches[arch].workloads_broken == [(
+            f"{arch}: breaks Cilium's base requirement CONFIG_CRYPTO_USER_API_HASH (now CRYPTO_USER_API_HASH=n; "
+            "Cilium documentation: System Requirements, Linux Kernel > Base Requirements)")]
+        assert report.arches[arch].workloads_fixed == []
+    assert "breaks Cilium&#x27;s base requirement CONFIG_CRYPTO_USER_API_HASH" in change_report_html(report)
+    assert "#### Workloads" in change_markdown(report)

@@ -151,6 +151,9 @@ class ArchChange:
     gates: list[GateResult] = field(default_factory=list)
     drift: int = 0          # lines this tree rewrites in the base and the head alike
     history: dict[str, dict] = field(default_factory=dict)   # symbol -> last change before the base
+    # the workloads' kernel requirements (talosnb requirements) the change breaks, and meets again
+    workloads_broken: list[str] = field(default_factory=list)
+    workloads_fixed: list[str] = field(default_factory=list)
 
     def by_kind(self, kind: str) -> list[LineChange]:
         return [c for c in self.lines if c.kind == kind]
@@ -169,7 +172,8 @@ class ArchChange:
                             "built_not_listed": self.unlisted_built if self.has_lists else None},
                 "module_list": ({"added": self.list_added, "removed": self.list_removed}
                                 if self.has_lists else None),
-                "gates": [g.as_dict() for g in self.gates], "drift": self.drift, "history": self.history}
+                "gates": [g.as_dict() for g in self.gates], "drift": self.drift, "history": self.history,
+                "workloads": {"broken": self.workloads_broken, "met_again": self.workloads_fixed}}
 
 
 @dataclass
@@ -256,6 +260,8 @@ class ChangeReport:
                 out += [f"  modules-{arch}.txt - {e}" for e in change.list_removed]
                 if not change.list_added and not change.list_removed:
                     out.append(f"  modules-{arch}.txt unchanged")
+            out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_broken]
+            out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_fixed]
             for gate in change.gates:
                 out.append(f"  gate {gate.gate}: before {_gate(gate.before)}, after {_gate(gate.after)}")
                 out += [f"    new error: {f.message}" for f in gate.new_errors]
@@ -502,6 +508,8 @@ def change_report(base_configs: Mapping[str, Config], head_configs: Mapping[str,
         head_values = head.written()
         if kmap is not None:
             one.built, one.unbuilt = modules_changed(kmap, base_values, head_values)
+            one.workloads_broken, one.workloads_fixed = _workloads(head, kmap, base_values, head_values,
+                                                                   base_lists, head_lists, arch)
         if head_lists and base_lists and arch in head_lists and arch in base_lists and kmap is not None:
             one.has_lists = True
             old_entries, new_entries = base_lists[arch].entries, head_lists[arch].entries
@@ -523,6 +531,24 @@ def change_report(base_configs: Mapping[str, Config], head_configs: Mapping[str,
                         one.history[c.symbol] = record
         report.arches[arch] = one
     return report
+
+
+def _workloads(head: Config, kmap: KbuildMap, before: Mapping[str, str], after: Mapping[str, str],
+               base_lists: Mapping | None, head_lists: Mapping | None, arch: str) -> tuple[list[str], list[str]]:
+    """The workloads' requirements the change breaks (met on the base, failing on the head) and the
+    ones it meets again, as messages."""
+    from . import requirements as rq
+
+    profiles = rq.load_profiles()
+    resolved = rq.resolve(rq.select(profiles), head, kmap)
+
+    def shipped(lists: Mapping | None) -> frozenset[str] | None:
+        return frozenset(lists[arch].entries) if lists and arch in lists else None
+
+    was = rq.evaluate(resolved, before, shipped(base_lists))
+    now = rq.evaluate(resolved, after, shipped(head_lists))
+    return ([rq.break_message(s, profiles=profiles) for s in rq.broken(was, now)],
+            [rq.met_again_message(s, profiles=profiles) for s in rq.broken(now, was)])
 
 
 def session_change_report(base: ChangeSession, head: ChangeSession, *, base_label: str = "base", head_label: str = "head",

@@ -390,6 +390,46 @@ def _dirty_set(kconf: kconfiglib.Kconfig) -> set:
     return kconf.__dict__.setdefault("talosnb_dirty", set())
 
 
+@dataclass
+class Attempt:
+    """One batch applied on trial to one arch's config: ``before`` and ``after`` are the written
+    values (symbol -> value) without and with it. Until :meth:`keep` or :meth:`drop`, the config
+    holds ``after``; keeping records one step of the editor's history, dropping restores the
+    user values exactly (nothing is recomputed beyond what the batch touched)."""
+
+    editor: Editor
+    change: ChangeSet
+    trial: _Trial
+    before: dict[str, str]
+    after: dict[str, str]
+    done: bool = False
+
+    @property
+    def arch(self) -> str:
+        return self.change.arch
+
+    def keep(self) -> ChangeSet:
+        assert not self.done, "an attempt is kept or dropped once"
+        self.done = True
+        editor, change = self.editor, self.change
+        change.applied = True
+        if change.cascade:
+            state = self.trial.state_before(_user_state(editor.config))
+            _rebase(editor.config, self.after)
+            editor.history.append((change, state))
+            editor.future.clear()
+        return change
+
+    def drop(self) -> ChangeSet:
+        assert not self.done, "an attempt is kept or dropped once"
+        self.done = True
+        self.change.applied = False
+        self.trial.restore()
+        if self.change.toolchain:
+            toolchain.set_probe_answers(self.editor.config, {c.probe: c.old for c in self.change.toolchain})
+        return self.change
+
+
 class Editor:
     """Edits one arch's loaded Config: set/merge, why, verified fixes, undo/redo."""
 
@@ -466,14 +506,12 @@ class Editor:
             trial.set(kconf.syms[a.symbol], a.value)
         return self._written()
 
-    def set(self, assignments: Iterable[Assignment | str], *, mode: str = "set", dry_run: bool = False,
-            fix: bool = True, fix_budget: int = 200) -> ChangeSet:
-        """Apply assignments as one batch (merged into the config, then olddefconfig).
-
-        mode="set": all or nothing — if any assignment can't take effect, nothing
-        changes and each refusal is explained (with a verified fix if `fix`).
-        mode="merge": keep the result and list what did not take effect.
-        """
+    def attempt(self, assignments: Iterable[Assignment | str], *, mode: str = "set") -> Attempt:
+        """Apply assignments as one batch (merged into the config, then olddefconfig) on trial:
+        the config holds the result until the :class:`Attempt` is kept (one history step) or
+        dropped (back exactly as it was). Its ChangeSet says what changed, with reasons, and
+        each assignment that did not take effect, explained (no fix searched: see
+        :meth:`find_fixes`)."""
         requested, undefined = self._prepare(assignments)
         # later assignments to the same symbol win, like later lines of a fragment
         final = {a.symbol: a for a in requested}
@@ -497,23 +535,33 @@ class Editor:
                 refusals.append(refusal)
             elif not _matches(self.config, a, after):
                 refusals.append(Refusal(a, after.get(a.symbol), self._why_not(a)))
-        keep = not dry_run and (mode == "merge" or not refusals)
         change = ChangeSet(self.arch, self.config.tree.version, list(requested), results,
-                           cascade, refusals, applied=keep, mode=mode, undefined=undefined, toolchain=probes)
-        if keep and cascade:
-            state = trial.state_before(_user_state(self.config))
-            _rebase(self.config, after)
-            self.history.append((change, state))
-            self.future.clear()
+                           cascade, refusals, applied=False, mode=mode, undefined=undefined, toolchain=probes)
+        return Attempt(self, change, trial, before, after)
+
+    def set(self, assignments: Iterable[Assignment | str], *, mode: str = "set", dry_run: bool = False,
+            fix: bool = True, fix_budget: int = 200) -> ChangeSet:
+        """Apply assignments as one batch (merged into the config, then olddefconfig).
+
+        mode="set": all or nothing — if any assignment can't take effect, nothing
+        changes and each refusal is explained (with a verified fix if `fix`).
+        mode="merge": keep the result and list what did not take effect.
+        """
+        attempt = self.attempt(assignments, mode=mode)
+        change = attempt.change
+        if not dry_run and (mode == "merge" or not change.refusals):
+            attempt.keep()
         else:
-            trial.restore()
-            if probes:
-                toolchain.set_probe_answers(self.config, {c.probe: c.old for c in probes})
-        if fix and refusals and mode == "set":
-            for refusal in refusals:
-                if not refusal.toolchain:   # no user value reaches a toolchain line
-                    refusal.fix = self.find_fix(refusal.assignment, budget=fix_budget)
+            attempt.drop()
+        if fix and mode == "set":
+            self.find_fixes(change, budget=fix_budget)
         return change
+
+    def find_fixes(self, change: ChangeSet, *, budget: int = 200) -> None:
+        """A verified fix for each refusal of `change` (on the current values: the attempt dropped)."""
+        for refusal in change.refusals:
+            if not refusal.toolchain:   # no user value reaches a toolchain line
+                refusal.fix = self.find_fix(refusal.assignment, budget=budget)
 
     # --- toolchain lines -------------------------------------------------------
 
@@ -814,16 +862,13 @@ def editors_for(session: SessionLike) -> dict[str, Editor]:
     return editors
 
 
-def set_symbols(session: SessionLike, assignments: Iterable[Assignment | str], *, arches: Sequence[str] | None = None,
-                mode: str = "set", dry_run: bool = False, fix: bool = True,
-                atomic: bool = False) -> dict[str, ChangeSet]:
-    """Set on every arch (or `arches`); per arch a ChangeSet.
-
-    Each arch applies or refuses on its own ("arm64: set; amd64: refused because
-    ..."); with atomic=True (what `talosnb set` does) one refusal anywhere keeps
-    every arch unchanged. A symbol one arch doesn't define is listed in that
-    arch's `undefined`, not as an error — unless no arch defines it.
-    """
+def attempt_symbols(editors: Mapping[str, Editor], assignments: Iterable[Assignment | str], *,
+                    arches: Sequence[str] | None = None, mode: str = "set") -> dict[str, Attempt]:
+    """The batch attempted once on every arch (or `arches`): arch -> Attempt, each holding its
+    result on trial until kept or dropped. A symbol one arch doesn't define is listed in that
+    arch's `undefined`, not as an error — unless no arch defines it (an InputError, with "did
+    you mean"); in `set` mode a symbol given twice is an InputError too. Nothing is changed
+    when one of these is raised."""
     parsed = [parse_assignment(a) if isinstance(a, str) else a for a in assignments]
     if mode == "set":
         # one request per symbol: which of two values was meant can't be guessed
@@ -835,17 +880,43 @@ def set_symbols(session: SessionLike, assignments: Iterable[Assignment | str], *
             listed = "; ".join(f"CONFIG_{name} ({', '.join(values)})" for name, values in twice.items())
             raise InputError(f"given more than once: {listed}; nothing was changed",
                              hint="give each symbol once")
-    editors = editors_for(session)
     chosen = {arch: editors[arch] for arch in (arches or editors)}
     for a in parsed:
         name = a.symbol.removeprefix("CONFIG_")
         if not any(e.config.has_symbol(name) for e in chosen.values()):
             next(iter(chosen.values())).config.symbol(name)   # raises with "did you mean"
-    if atomic and mode == "set" and not dry_run:
-        trial = {arch: editor.set(parsed, mode=mode, dry_run=True, fix=fix) for arch, editor in chosen.items()}
-        if any(change.refusals for change in trial.values()):
-            return trial
-    return {arch: editor.set(parsed, mode=mode, dry_run=dry_run, fix=fix) for arch, editor in chosen.items()}
+    attempts: dict[str, Attempt] = {}
+    try:
+        for arch, editor in chosen.items():
+            attempts[arch] = editor.attempt(parsed, mode=mode)
+    except BaseException:
+        for attempt in attempts.values():
+            attempt.drop()
+        raise
+    return attempts
+
+
+def set_symbols(session: SessionLike, assignments: Iterable[Assignment | str], *, arches: Sequence[str] | None = None,
+                mode: str = "set", dry_run: bool = False, fix: bool = True,
+                atomic: bool = False) -> dict[str, ChangeSet]:
+    """Set on every arch (or `arches`); per arch a ChangeSet.
+
+    Each arch applies or refuses on its own ("arm64: set; amd64: refused because
+    ..."); with atomic=True (what `talosnb set` does) one refusal anywhere keeps
+    every arch unchanged. A symbol one arch doesn't define is listed in that
+    arch's `undefined`, not as an error — unless no arch defines it.
+    """
+    attempts = attempt_symbols(editors_for(session), assignments, arches=arches, mode=mode)
+    refused = any(a.change.refusals for a in attempts.values())
+    for attempt in attempts.values():
+        if dry_run or (mode == "set" and (attempt.change.refusals or (atomic and refused))):
+            attempt.drop()
+        else:
+            attempt.keep()
+    if fix and mode == "set":
+        for attempt in attempts.values():
+            attempt.editor.find_fixes(attempt.change)
+    return {arch: attempt.change for arch, attempt in attempts.items()}
 
 
 def fix_verifier(session: SessionLike) -> Callable[[str, Mapping[str, str]], bool]:

@@ -551,6 +551,43 @@ def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Map
     return findings
 
 
+def new_list_errors(lists: Mapping[str, ModuleList], before: Mapping[str, Mapping[str, str]],
+                    after: Mapping[str, Mapping[str, str]], kbuild: Mapping[str, KbuildMap], *,
+                    tree_version: str, list_version: str | None = None,
+                    verify_fix: VerifyFix | None = None,
+                    extension_lists: Iterable[ExtensionList] = ()) -> list[Finding]:
+    """The errors a config change brings into the module lists (talos's, then the extensions' on the
+    arches they ship on): a function of the values ``before`` and ``after`` it (arch -> symbol ->
+    value) on the arches it changed.
+
+    An entry's error (built in, not built, not in the tree) follows from its Kbuild state, so
+    only an entry whose state the change moves can gain one; the rest of the list, and the
+    checks that don't read values (the list's form), are as they were. The findings are those
+    :func:`check_module_lists` and :func:`check_extension_lists` make for these entries with ``after``.
+    """
+    mismatch = list_version is not None and series(list_version) != series(tree_version)
+    shipping: list[tuple[str, ModuleList, dict[str, str]]] = [
+        (arch, lists[arch], {}) for arch in sorted(set(lists) & set(after))]
+    for ext in extension_lists:
+        shipping += [(arch, ext.module_list, {"list_id": ext.list_id, "list_file": ext.file_name})
+                     for arch in ext.arches if arch in after]
+    findings: list[Finding] = []
+    for arch, module_list, named in shipping:
+        kmap, old, new = kbuild[arch], before[arch], after[arch]
+        for _, entry, where in module_list.numbered():
+            if not entry.endswith(".ko") or _malformed(entry):
+                continue
+            state = kmap.evaluate(entry, new).state
+            if state == "module" or state == kmap.evaluate(entry, old).state:
+                continue
+            found = _check_entry(kmap, module_list, entry, where, new, tree_version=tree_version,
+                                 list_version=list_version, mismatch=mismatch, verify_fix=verify_fix,
+                                 arch=arch, **named)
+            if found is not None and found.level == "error":
+                findings.append(found)
+    return findings
+
+
 # --------------------------------------------------------------------------
 # System extensions' lists
 

@@ -166,7 +166,9 @@ class _Locator:
     """file:line of the n-th ``[[requirement]]`` table and of words in it."""
 
     def __init__(self, path: Path, text: str) -> None:
-        self.path, self.text = path, text
+        # the profiles talosnb ships are named by their place in the package (the same on every machine)
+        shipped = path.parent.resolve() == PROFILES_DIR
+        self.path, self.text = (f"talosnb/profiles/{path.name}" if shipped else str(path)), text
         self.starts = [m.start() for m in re.finditer(r"^\[\[requirement\]\]", text, re.MULTILINE)]
 
     def at(self, needle: str | None = None, group: int | None = None) -> str:
@@ -480,6 +482,22 @@ def broken(before: Sequence[Status], after: Sequence[Status]) -> list[Status]:
             and prior.status in ("met", "met-module")]
 
 
+def break_message(status: Status, *, profiles: Mapping[str, Profile] | None = None) -> str:
+    """How a requirement a change breaks is said (set/merge warnings, report --base): "amd64: breaks
+    Cilium's base requirement CONFIG_X (now X=n; source, section)"."""
+    req = status.requirement
+    title = profiles[req.workload].title if profiles and req.workload in profiles else req.workload
+    what = "base requirement" if req.required else f"{req.feature} requirement"
+    now = f"now {status.symbol}={status.value}" + (", its .ko not listed" if status.status == "not-shipped" else "")
+    return f"{status.arch}: breaks {title}'s {what} {req.label} ({now}; {req.source.title}, {req.section})"
+
+
+def met_again_message(status: Status, *, profiles: Mapping[str, Profile] | None = None) -> str:
+    req = status.requirement
+    title = profiles[req.workload].title if profiles and req.workload in profiles else req.workload
+    return f"{status.arch}: meets {title}'s {'base' if req.required else req.feature} requirement {req.label} again"
+
+
 # --------------------------------------------------------------------------- findings
 
 RULES: dict[str, Rule] = rule_table(
@@ -499,7 +517,7 @@ RULES: dict[str, Rule] = rule_table(
     Rule("requirement-not-applicable", "info", "{workload} {feature_text}: {label} {why}", None),
 )
 
-DETAILS = ("workload", "feature", "required", "status", "source", "section", "url", "profile")
+DETAILS = ("workload", "feature", "required", "status", "source", "section", "url", "profile", "reason")
 
 
 @dataclass
@@ -568,6 +586,7 @@ def finding(status: Status, explanation: Explanation | None = None) -> Finding:
         details["modules"] = list(status.modules)
     if status.unshipped:
         details["unshipped"] = list(status.unshipped)
+    details["reason"] = why
     if explanation is not None:
         details["assignments"] = explanation.assignments
         details["why_not"] = explanation.why_not

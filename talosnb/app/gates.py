@@ -16,16 +16,17 @@ checker the user gave, or the one a gate run already obtained or the cache holds
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from talosnb.analyses import gates as gate_rules
-from talosnb.analyses.edit import ChangeSet, editors_for, fix_verifier
-from talosnb.core.errors import InputError, RefusedError, TalosnbError, opt
+from talosnb.analyses.edit import ChangeSet, fix_verifier
+from talosnb.core.errors import InputError, TalosnbError, opt
 from talosnb.inputs import hardening
 from talosnb.kconfig.diff import config_diff
 
+from .plan import Verdict
 from .session import NEEDS_KERNEL_AND_PKGS
 
 if TYPE_CHECKING:
@@ -101,30 +102,51 @@ class GateKeeper:
 
     # --- the guard -------------------------------------------------------------
 
-    def guard(self, changes: Mapping[str, ChangeSet], *, strict: bool = False) -> GuardResult:
-        """Which guarded gates the applied `changes` (arch -> ChangeSet, as set or merge just kept
-        them) make fail that passed before.
+    def verdict(self, changes: Mapping[str, ChangeSet], *, before: Mapping[str, Callable[[], str]],
+                after: Mapping[str, Callable[[], str]], first_edit: Mapping[str, bool],
+                strict: bool = False) -> Verdict:
+        """Which guarded gates `changes` (arch -> ChangeSet, on trial) make fail that passed before:
+        a function of the config texts the build would check ``before`` and ``after`` the change
+        (arch -> a function giving it: a text is built only when a check needs it).
+        ``first_edit``: arch -> the config was not edited before (saving then also writes what
+        olddefconfig changes in the file, which the gate sees too).
 
-        With ``strict`` a broken gate is a RefusedError (the caller takes the change back; the
-        error's ``guard_result`` holds what was found), and a gate that can't be checked is an
-        InputError (the check is what was asked for)."""
+        The verdict refuses with ``strict`` when a gate breaks (its ``detail`` is the GuardResult);
+        with ``strict`` a gate that can't be checked is an InputError (the check is what was asked for)."""
         result = GuardResult()
-        applied = {arch: c for arch, c in changes.items() if c.applied and c.cascade}
+        applied = {arch: c for arch, c in changes.items() if c.cascade}
         if applied:
-            self._guard_hardening(applied, result, strict=strict)
-        if strict and result.broken:
-            error = RefusedError("; ".join(b.text() for b in result.broken) + "; nothing was changed",
-                                 hint="fix what the gate reports first, or apply it with a warning (leave "
-                                      f"out {opt('strict')})")
-            error.guard_result = result
-            raise error
-        return result
+            self._hardening_verdict(applied, result, before=before, after=after, first_edit=first_edit,
+                                    strict=strict)
+        message = ""
+        if result.broken:
+            message = "; ".join(b.text() for b in result.broken) + "; nothing was changed"
+        return Verdict("gates", strict and bool(result.broken), message, "strict",
+                       [f for b in result.broken for f in b.findings], detail=result)
+
+    def checker_at_hand(self, *, strict: bool) -> bool:
+        """Whether the guard would run kernel-hardening-checker (cheap: nothing is downloaded)."""
+        if self._step_and_pin() is None:
+            return False
+        try:
+            return self._checker(download=False) is not None or strict
+        except TalosnbError:
+            return strict
+
+    def _step_and_pin(self) -> tuple[hardening.HardeningStep, object] | None:
+        session = self.session
+        assert session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
+        step = hardening.read_step(session.inputs.pkgs.path / "kernel" / "build")
+        pin = session.inputs.pkgs.pkgfile_info().kspp()
+        if step is None or (pin is None and not self.hardening_checker):
+            return None           # the build has no hardening gate here: nothing to break
+        return step, pin
 
     def _checker(self, *, download: bool) -> hardening.HardeningChecker | None:
         """The checker at hand: the one given, one a gate run obtained, or the cached download."""
-        cache = self.session.__dict__.get("_hardening_checkers", {})
         assert self.session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
         pin = self.session.inputs.pkgs.pkgfile_info().kspp()
+        cache = checkers(self.session)
         for (spec, cached_pin), checker in cache.items():
             if spec == self.hardening_checker and cached_pin == pin:
                 return checker
@@ -134,16 +156,16 @@ class GateKeeper:
             checker = hardening.cached_checker(pin) if pin is not None else None
             if checker is None:
                 return None
-        self.session.__dict__.setdefault("_hardening_checkers", {})[(self.hardening_checker, pin)] = checker
+        cache[(self.hardening_checker, pin)] = checker
         return checker
 
-    def _guard_hardening(self, changes: Mapping[str, ChangeSet], result: GuardResult, *, strict: bool) -> None:
-        session = self.session
-        assert session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
-        step = hardening.read_step(session.inputs.pkgs.path / "kernel" / "build")
-        pin = session.inputs.pkgs.pkgfile_info().kspp()
-        if step is None or (pin is None and not self.hardening_checker):
-            return           # the build has no hardening gate here: nothing to break
+    def _hardening_verdict(self, changes: Mapping[str, ChangeSet], result: GuardResult, *,
+                           before: Mapping[str, Callable[[], str]], after: Mapping[str, Callable[[], str]],
+                           first_edit: Mapping[str, bool], strict: bool) -> None:
+        found = self._step_and_pin()
+        if found is None:
+            return
+        step, _pin = found
         try:
             checker = self._checker(download=strict)
         except TalosnbError:
@@ -154,46 +176,49 @@ class GateKeeper:
             result.unchecked.append("hardening gate not checked: kernel-hardening-checker is not at hand "
                                     f"(run the gates once, or give {opt('hardening_checker')})")
             return
-        editors = editors_for(session)
+        session = self.session
         touched = {}
         for arch, change in changes.items():
             config = session.configs[arch]
             names = {c.symbol for c in change.cascade}
-            if len(editors[arch].history) == 1:
+            if first_edit[arch]:
                 # the first edit: saving then also writes what olddefconfig changes in the file
-                names |= {c.symbol for c in config_diff(config.original_text, config.text())}
-            if names & self._watched_options(step, checker, arch):
+                names |= {c.symbol for c in config_diff(config.original_text, after[arch]())}
+            if names & self._watched_options(step, checker, arch, after[arch]):
                 touched[arch] = config
         if not touched:
             return
-        after, _runs, _rows = gate_rules.hardening_gate(touched, step, checker, editors=editors, fix=False)
-        for gate in after:
-            if gate.status != "fail":
-                continue
-            # and before the change? (the editor's own undo and redo are exact)
-            editor = editors[gate.arch]
-            editor.undo()
-            try:
-                before, _runs, _rows = gate_rules.hardening_gate({gate.arch: touched[gate.arch]}, step, checker,
-                                                                 editors=editors, fix=False)
-            finally:
-                editor.redo()
-            if before[0].status == "pass":
+        now, _runs, _rows = gate_rules.hardening_gate(touched, step, checker, fix=False,
+                                                      texts={arch: after[arch]() for arch in touched})
+        failing = [gate for gate in now if gate.status == "fail"]
+        if not failing:
+            return
+        # and before the change? the same step on the text the build saw before
+        was, _runs, _rows = gate_rules.hardening_gate({g.arch: touched[g.arch] for g in failing}, step, checker,
+                                                      fix=False, texts={g.arch: before[g.arch]() for g in failing})
+        passed = {gate.arch for gate in was if gate.status == "pass"}
+        for gate in failing:
+            if gate.arch in passed:
                 result.broken.append(GateChange("hardening", gate.arch,
                                                 [f for f in gate.findings if f.level == "error"]))
 
     def _watched_options(self, step: hardening.HardeningStep, checker: hardening.HardeningChecker,
-                         arch: str) -> frozenset[str]:
+                         arch: str, text: Callable[[], str]) -> frozenset[str]:
         """Every option the checker's checks read on this arch (the verbose table's CONFIG_ lines)."""
         key = (str(checker.path), arch)
         if key not in self._watched:
             verbose = hardening.HardeningStep((hardening.Stage(step.stages[0].program, ("-c", ".config", "-m",
                                                                                        "verbose")),),
                                               step.where, step.pkg_dir)
-            run = hardening.run_step(verbose, checker, self.session.configs[arch].text(), arch)
+            run = hardening.run_step(verbose, checker, text(), arch)
             names = {m.group(1) for m in re.finditer(r"^CONFIG_(\w+)\s*\|", run.checker_output, re.MULTILINE)}
             if not names:
                 raise InputError("kernel-hardening-checker -m verbose printed no checks",
                                  where=str(checker.path), hint=hardening.checker_hint())
             self._watched[key] = frozenset(names)
         return self._watched[key]
+
+
+def checkers(session: Session) -> dict:
+    """The kernel-hardening-checkers obtained for this session: (spec, pin) -> checker."""
+    return session.__dict__.setdefault("_hardening_checkers", {})

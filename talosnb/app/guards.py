@@ -12,7 +12,7 @@ line and the widgets refuse the same things with the same words:
   overwritten; every file is checked before any is written;
 - :func:`refuse_sample`: the embedded sample is never written;
 - :func:`refuse_other_arch_output`: a config is not written over the other arch's;
-- :class:`ModuleListGuard`: a config change that stops building a listed ``.ko``
+- :func:`module_list_verdict`: a config change that stops building a listed ``.ko``
   as a module is refused;
 - :func:`unshipped_dependencies`: so is one that leaves a shipped module needing a module no
   list ships with it (a pure verdict on the findings before and after);
@@ -28,18 +28,21 @@ whose hint names the override in the words of the face in use (:func:`opt`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import kconfiglib
 
-from talosnb.analyses.modules import ListEdit, ModuleList, looks_like_symbol
+from talosnb.analyses.modules import ListEdit, looks_like_symbol
 from talosnb.core import dotconfig
 from talosnb.core.arches import header_arch
-from talosnb.core.errors import FileChangedError, InputError, RefusedError, opt
+from talosnb.core.errors import FileChangedError, InputError, RefusedError, TalosnbError, opt
 from talosnb.core.fileio import Snapshot
 from talosnb.core.fileio import refuse_sample as _refuse_sample_path
+
+from .plan import Options, Verdict
 
 if TYPE_CHECKING:
     from .session import Session
@@ -147,45 +150,63 @@ def refuse_other_arch_output(output: Path, arch: str, *, force: bool) -> None:
                                 f"({opt('force')})")
 
 
-class ModuleListGuard:
-    """The module-list errors a config change introduces: each listed ``.ko`` must stay built as a
-    module (nothing to check without module lists)."""
+def module_list_verdict(errors: Sequence[dict], *, ignore_module_list: bool) -> Verdict:
+    """A config change that stops building a listed ``.ko`` as a module, or leaves a shipped module
+    needing one no list ships with it (`errors`: the module-list errors it brings, as records:
+    :func:`talosnb.analyses.modules.new_list_errors` and :func:`unshipped_dependencies`)."""
+    return Verdict("module-list", bool(errors) and not ignore_module_list,
+                   module_list_refusal(errors) if errors else "", "ignore_module_list", list(errors))
 
-    def __init__(self, session: Session, lists: Mapping[str, ModuleList]) -> None:
-        self.session = session
-        self.lists = dict(lists)
-        self.before = self._keys(self._errors())
 
-    def _errors(self) -> list[dict]:
-        from talosnb.analyses.edit import fix_verifier
-        from talosnb.analyses.modules import findings_frame
+def module_list_refusal(errors: Sequence[dict] = ()) -> str:
+    if errors and all(f["kind"] == DEPENDENCY for f in errors):
+        return ("this change leaves a shipped module needing a module no list ships with it (see the "
+                f"errors); add it to the list first, or write anyway ({opt('ignore_module_list')})")
+    return ("hack/modules-ARCH.txt lists modules this change stops building as =m; remove them from the "
+            f"list first, or write anyway ({opt('ignore_module_list')})")
 
-        if not self.lists:
-            return []
-        frame = findings_frame(self.session.check_modules(self.lists, verify_fix=fix_verifier(self.session),
-                                                          unlisted=False))
-        return frame[frame["level"] == "error"].to_dict(orient="records") if len(frame) else []
 
-    @staticmethod
-    def _keys(errors: list[dict]) -> set:
-        return {_error_key(f) for f in errors}
+def _verdict(guard: str, override: str | None, check: Callable[[], None], *, scope: str = "write") -> Verdict:
+    """A refusing check (one that raises) as a Verdict carrying the error it raises."""
+    try:
+        check()
+    except TalosnbError as e:
+        return Verdict(guard, True, str(e), override, scope=scope, error=e)   # type: ignore[arg-type]
+    return Verdict(guard, False, override=override, scope=scope)               # type: ignore[arg-type]
 
-    def new_errors(self) -> list[dict]:
-        after = self._errors()
-        listed = [f for f in after if f["kind"] != DEPENDENCY and _error_key(f) not in self.before]
-        return listed + unshipped_dependencies([f for f in self.before_errors if f["kind"] == DEPENDENCY], after)
 
-    @property
-    def before_errors(self) -> list[dict]:
-        return [dict(zip(_KEY_FIELDS, key, strict=True)) for key in self.before]
+def write_verdicts(session: Session, files: Sequence[tuple[str, str, str, Path, Snapshot | None, bool]],
+                   texts: Mapping[str, str], *, options: Options, outputs: Mapping[str, Path],
+                   dropped: bool = True) -> list[Verdict]:
+    """Every rule about writing these files, as verdicts (`files`: name, label, arch, path, what was
+    loaded from there, whether it is a config). ``dropped``: judge the dropped lines here (a set or
+    merge reports them with the change instead)."""
+    arches = [arch for _name, _label, arch, _path, _snap, is_config in files if is_config]
+    verdicts = [_verdict("series-change", "allow_series_change", lambda: refuse_series_change(
+        session, arches, allow_series_change=options.allow_series_change,
+        texts={arch: texts[f"config-{arch}"] for arch in arches}))]
+    if dropped:
+        verdicts.append(dropped_lines_verdict(session, arches, allow_drop=options.allow_drop, raises=True))
+    verdicts.append(_verdict("sample", None, lambda: refuse_sample(path for *_, path, _s, _c in files)))
+    verdicts += [_verdict("other-arch-output", "force",
+                          functools.partial(refuse_other_arch_output, path, arch, force=options.force))
+                 for arch, path in outputs.items()]
+    verdicts.append(_verdict("changed-on-disk", "force", lambda: refuse_changed_on_disk(
+        [(name, label, snap) for name, label, _arch, path, snap, _c in files
+         if snap is not None and path == snap.path], force=options.force)))
+    return verdicts
 
-    @staticmethod
-    def refusal(errors: Sequence[dict] = ()) -> str:
-        if errors and all(f["kind"] == DEPENDENCY for f in errors):
-            return ("this change leaves a shipped module needing a module no list ships with it (see the "
-                    f"errors); add it to the list first, or write anyway ({opt('ignore_module_list')})")
-        return ("hack/modules-ARCH.txt lists modules this change stops building as =m; remove them from the "
-                f"list first, or write anyway ({opt('ignore_module_list')})")
+
+def dropped_lines_verdict(session: Session, arches: Iterable[str], *, allow_drop: bool,
+                          raises: bool = False) -> Verdict:
+    """Writing these arches' configs would lose lines (symbols the tree doesn't define): reported
+    with a set or merge, raised by a save (``raises``). Its findings say it per arch."""
+    arches = list(arches)
+    why = dropped_lines(session, arches)
+    per_arch = [{"arch": arch, "message": one} for arch in arches if (one := dropped_lines(session, [arch]))]
+    refuses = bool(why) and not allow_drop
+    error = RefusedError(f"{why}; nothing was written") if refuses and raises else None
+    return Verdict("dropped-lines", refuses, why or "", "allow_drop", per_arch, scope="write", error=error)
 
 
 DEPENDENCY = "missing-dependency"   # an error: the exports in the source say so

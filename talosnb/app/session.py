@@ -256,9 +256,11 @@ class Session:
             self._symbols.append(found if found is not None and found.exports else None)
         return self._symbols[0]
 
-    def module_dependencies(self, arch: str, modules: Iterable[str] | None = None) -> dict[str, list[Dependency]]:
+    def module_dependencies(self, arch: str, modules: Iterable[str] | None = None, *,
+                            values: Mapping[str, str] | None = None) -> dict[str, list[Dependency]]:
         """Each module (of `modules`, default every one built as =m) and the modules it needs loaded first
-        (analyses.dependencies): from the source's exports when at hand, else from Kbuild and Kconfig."""
+        (analyses.dependencies): from the source's exports when at hand, else from Kbuild and Kconfig.
+        ``values``: the config values to judge (default what config-ARCH holds now)."""
         from talosnb.analyses.dependencies import kconfig_selects, module_dependencies
         symbols = self.source_symbols()
         selects = None
@@ -267,19 +269,20 @@ class Session:
             if self._selects.get(arch, (None,))[0] is not tree:
                 self._selects[arch] = (tree, kconfig_selects(tree.kconf))
             selects = self._selects[arch][1]
-        return module_dependencies(self.kbuild_map(arch), self.written(arch), symbols=symbols, selects=selects,
-                                   modules=modules)
+        return module_dependencies(self.kbuild_map(arch), self.written(arch) if values is None else values,
+                                   symbols=symbols, selects=selects, modules=modules)
 
-    def check_dependencies(self, lists: Mapping[str, ModuleList],
-                           extension_lists: Sequence[ExtensionList]) -> list[Finding]:
-        """A shipped module whose dependency ships in no list installed with it: an error each."""
+    def check_dependencies(self, lists: Mapping[str, ModuleList], extension_lists: Sequence[ExtensionList], *,
+                           values: Mapping[str, Mapping[str, str]] | None = None) -> list[Finding]:
+        """A shipped module whose dependency ships in no list installed with it: an error each.
+        ``values``: arch -> the config values to judge (default: every loaded arch as it holds now)."""
         from talosnb.analyses.dependencies import check_dependencies
         deps = {}
-        for arch in self.configs:
+        for arch in (self.configs if values is None else values):
             shipped = set(lists[arch].entries) if arch in lists else set()
             shipped |= {e for ext in extension_lists if arch in ext.arches for e in ext.module_list.entries}
             if shipped:
-                deps[arch] = self.module_dependencies(arch, shipped)
+                deps[arch] = self.module_dependencies(arch, shipped, values=None if values is None else values[arch])
         return check_dependencies(lists, extension_lists, deps)
 
 

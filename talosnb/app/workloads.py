@@ -75,6 +75,8 @@ class RequirementsReport:
                          "modules": list(s.modules), "unshipped": list(s.unshipped),
                          "why": (found.message if found is not None and s.status not in ("met", "met-module")
                                  else s.resolved.not_applicable or ""),
+                         "reason": (found.details.get("reason") if found is not None else None)
+                                   or s.resolved.stale or s.resolved.not_applicable or "",
                          "where": found.where if found is not None else None,
                          "fix": found.fix if found is not None else None,
                          "source": req.source.title, "section": req.section, "url": req.source.url,
@@ -272,14 +274,8 @@ class WorkloadVerdict:
         return [rq.finding(s) for s in self.broken]
 
     def messages(self) -> list[str]:
-        out = []
-        for s in self.broken:
-            req = s.requirement
-            what = "base requirement" if req.required else f"{req.feature} requirement"
-            out.append(f"{s.arch}: breaks {req.workload}'s {what} {req.label} (now {s.symbol}={s.value}"
-                       + (", its .ko not listed" if s.status == "not-shipped" else "")
-                       + f"; {req.source.title}, {req.section})")
-        return out
+        profiles = rq.load_profiles()
+        return [rq.break_message(s, profiles=profiles) for s in self.broken]
 
     def text(self) -> str:
         return "".join(f"WARNING: {m}\n" for m in self.messages())

@@ -16,6 +16,8 @@ files changed on disk), then all of them are written, or none.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import posixpath
 import shutil
 import weakref
@@ -34,13 +36,14 @@ from talosnb.analyses.modules import (
     modules_for_symbols,
 )
 from talosnb.core.arches import PLATFORMS
-from talosnb.core.errors import InputError, opt
+from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import Change, config_diff
 
 from . import guards
 from .gates import GateKeeper, GuardResult
+from .plan import Options, Plan, Request, Verdict
 from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps
 from .workloads import (
     DEFAULT_GATE_WORKLOADS,
@@ -77,6 +80,7 @@ class PendingFile:
     changed: bool
     lines: list[str]     # diffconfig lines (configs) or a unified diff (module lists)
     dropped: list[str] = field(default_factory=list)   # config lines for symbols the tree doesn't define
+    content: str = field(default="", repr=False)       # what saving writes
 
     def text(self) -> str:
         if not self.changed:
@@ -209,6 +213,10 @@ class EditOutcome(Mapping):
         return out
 
 
+def _given(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
 def symbol_modules_of(session: Session, name: str, module_lists: Mapping[str, ModuleList],
                       ) -> dict[str, list[dict[str, str | None]]]:
     """:meth:`Workspace.symbol_modules` for a session (what `talosnb get` shows): only a tristate
@@ -270,6 +278,7 @@ class Workspace:
         self._cache: dict[str, tuple[int, object]] = {}
         self._drift: dict[str, tuple[tuple, list]] = {}
         self._history_state: dict[str, object] = {}      # the pkgs history index, built on first use
+        self._open: Plan | None = None                   # a proposed plan holding its state on trial
         self._search: tuple[tuple, SearchIndex] | None = None   # (the trees and maps it reads, the index)
         talos = session.inputs.talos
         if talos is not None:
@@ -450,6 +459,339 @@ class Workspace:
 
         return menu_tree(self.configs)
 
+    # --- a change: propose, then commit -------------------------------------------
+
+    def propose(self, request: Request, options: Options | None = None) -> Plan:
+        """Everything `request` would do, computed once on trial state (a :class:`Plan`): per
+        arch the change set with reasons, the module-list edits that follow, the texts of the
+        files a write would write, and every guard's verdict as a function of before and after.
+
+        Until :meth:`commit` (or :meth:`discard`) the workspace holds the planned state; a plan
+        a refusing verdict blocks holds nothing (it is put back at once). A new proposal
+        discards the one still open. Bad input (an unknown symbol, an entry naming nothing) is
+        an InputError, and then nothing is changed."""
+        options = options or Options()
+        self.discard()
+        plan = Plan(request, options)
+        if request.kind in ("set", "fix"):
+            self._propose_set(plan)
+        elif request.kind == "merge":
+            self._propose_merge(plan)
+        elif request.kind == "modules":
+            self._propose_modules(plan)
+        elif request.kind != "save":
+            raise ValueError(f"no such request: {request.kind!r}")
+        if plan.attempts or any(e.changed for e in plan.list_edits.values()):
+            self._open = plan
+            self.version += 1          # the trial state is another state: caches key on it
+        plan.version = self.version
+        try:
+            if request.write and plan.blocked is None:
+                self._propose_write(plan)
+        except BaseException:
+            self.discard()
+            raise
+        return plan
+
+    def commit(self, plan: Plan) -> SaveResult | None:
+        """Carry out a proposed plan: keep its change as one undo step, then (a request to write)
+        write its files through one transaction (all of them, or, when one fails, none).
+
+        Refused: a stale plan (the workspace changed since it was proposed: RefusedError), and a
+        plan a write verdict refuses (its error: the file changed on disk, the embedded sample,
+        ...; nothing is kept then). A blocked plan keeps nothing. Returns what was written (None
+        when the request writes nothing)."""
+        if plan.committed or plan.version != self.version or (plan.attempts and self._open is not plan):
+            raise RefusedError("the workspace changed since this change was planned; nothing was changed",
+                               hint="plan it again (propose), then commit")
+        refusal = plan.refusal
+        if refusal is not None:
+            self.discard()
+            assert refusal.error is not None
+            raise refusal.error
+        plan.committed = True
+        if plan.blocked is not None:
+            self.discard()
+            return None
+        self._keep(plan)
+        if not plan.request.write or plan.request.dry_run:
+            return None
+        return self._write(plan)
+
+    def discard(self, plan: Plan | None = None) -> None:
+        """Put back the state a proposed plan holds on trial (the open one, or `plan` if open)."""
+        open_plan = self._open
+        if open_plan is None or (plan is not None and plan is not open_plan):
+            return
+        self._open = None
+        for attempt in open_plan.attempts.values():
+            if not attempt.done:
+                attempt.drop()
+        for arch, entries in self._planned_additions(open_plan).items():
+            self._list_of(arch, open_plan.modules[arch].get("list")).remove(entries)
+        for one in open_plan.list_edits.values():
+            if one.changed:
+                (one.module_list.remove if one.action == "add" else one.module_list.add)(one.changed)
+        self.version += 1
+
+    @staticmethod
+    def _planned_additions(plan: Plan) -> dict[str, list[str]]:
+        return {arch: m["added"] for arch, m in plan.modules.items() if m.get("added")}
+
+    def _keep(self, plan: Plan) -> None:
+        """The planned state becomes the workspace's: one undo step, the listeners told."""
+        self._open = None
+        request = plan.request
+        if plan.attempts:
+            for attempt in plan.attempts.values():
+                attempt.keep()
+            assert plan.outcome is not None
+            done = plan.outcome.changed_arches()
+            if done:
+                also = [HistoryEntry("modules", [arch], f"add {', '.join(added)}", "add", list(added),
+                                     list_id=plan.modules[arch].get("list"))
+                        for arch, added in self._planned_additions(plan).items()]
+                self.history.append(HistoryEntry("config", done, request.describe(), also=also))
+                self._changed("config")
+        elif plan.list_edits:
+            extension = request.list_id not in (None, TALOS_LIST)
+            for arch, one in plan.list_edits.items():
+                if one.changed:
+                    list_id = self.extension_of(one.module_list).list_id if extension else None
+                    self.history.append(HistoryEntry("modules", [arch], f"{one.action} {', '.join(one.changed)}",
+                                                     one.action, list(one.changed), list_id=list_id))
+            if any(one.changed for one in plan.list_edits.values()):
+                self._changed("modules")
+
+    # --- proposing: set, merge ------------------------------------------------
+
+    def _propose_set(self, plan: Plan) -> None:
+        request, options = plan.request, plan.options
+        arches: Sequence[str] | None = request.arches
+        assignments = list(request.assignments)
+        if request.kind == "fix":
+            refusal = request.refusal
+            assert request.arches is not None and refusal is not None
+            if refusal.fix is None or not refusal.fix.found:
+                raise InputError(f"no verified fix for {refusal.assignment} on {request.arches[0]}")
+            assignments = [*refusal.fix.assignments, refusal.assignment]
+            plan.request = dataclasses.replace(request, assignments=tuple(assignments))
+        if request.add_to_module_list:
+            self._require_talos_for_lists()
+        drift = self.drift()
+        editors = edit.editors_for(self.session)
+        before_texts = self._texts_before(arches or self.arches, strict=options.strict)
+        attempts = edit.attempt_symbols(editors, assignments, arches=arches, mode="set")
+        changes = {arch: a.change for arch, a in attempts.items()}
+        outcome = plan.outcome = EditOutcome("set", changes, self.session.tree_version, drift=drift)
+        plan.changes = changes
+        if any(change.refusals for change in changes.values()):
+            for attempt in attempts.values():
+                attempt.drop()
+            if request.fix_search:
+                for attempt in attempts.values():
+                    attempt.editor.find_fixes(attempt.change)
+            plan.verdicts.append(Verdict("assignments", True, "an assignment can't take effect (see above)"))
+            outcome.blocked = plan.blocked
+            outcome.fix_notes = self._fix_notes(changes)
+            return
+        plan.verdicts.append(Verdict("assignments", False))
+        for change in changes.values():
+            change.applied = True      # what committing keeps (the guards below may still refuse it)
+        errors = self._new_list_errors(attempts)
+        module_verdict = guards.module_list_verdict(errors, ignore_module_list=options.ignore_module_list)
+        plan.verdicts.append(module_verdict)
+        outcome.module_list_errors = errors
+        if not module_verdict.refuses:
+            self._gate_verdict(plan, attempts, before_texts)
+        if plan.blocked is not None:
+            for attempt in attempts.values():
+                attempt.drop()
+            outcome.blocked = plan.blocked
+            return
+        plan.attempts = attempts
+        outcome.modules = self._planned_modules(changes, attempts, request.add_to_module_list)
+        plan.modules = outcome.modules
+        self._dropped_verdict(plan, changes)
+
+    def _propose_merge(self, plan: Plan) -> None:
+        assignments = list(plan.request.assignments)
+        unknown = [a for a in assignments if not any(c.has_symbol(a.symbol) for c in self.configs.values())]
+        known = [a for a in assignments if a not in unknown]
+        drift = self.drift()
+        before_texts = self._texts_before(self.arches, strict=plan.options.strict)
+        attempts = (edit.attempt_symbols(edit.editors_for(self.session), known, mode="merge") if known else {})
+        changes = {arch: a.change for arch, a in attempts.items()}
+        plan.changes = changes
+        outcome = plan.outcome = EditOutcome("merge", changes, self.session.tree_version, drift=drift,
+                                             unknown=unknown, redefined=redefinitions(assignments))
+        for change in changes.values():
+            change.applied = True
+        self._gate_verdict(plan, attempts, before_texts)
+        if plan.blocked is not None:
+            for attempt in attempts.values():
+                attempt.drop()
+            outcome.blocked = plan.blocked
+            return
+        plan.attempts = attempts
+        self._dropped_verdict(plan, changes)
+
+    def _dropped_verdict(self, plan: Plan, changes: Mapping[str, edit.ChangeSet]) -> None:
+        """Writing a set or merge would lose lines for symbols the tree doesn't define: said with the
+        change, dry run or not (saving refuses it too)."""
+        if plan.request.write:
+            plan.verdicts.append(guards.dropped_lines_verdict(self.session, changes,
+                                                              allow_drop=plan.options.allow_drop))
+
+    def _texts_before(self, arches: Sequence[str], *, strict: bool) -> dict[str, Callable[[], str]]:
+        """arch -> the config text the build checks before a change (the hardening gate's "before"):
+        the file as loaded until the config is edited here, then what saving writes. That one is
+        built now (before the change is tried) only when the hardening guard will run."""
+        editors = edit.editors_for(self.session)
+        out: dict[str, Callable[[], str]] = {}
+        armed: bool | None = None
+        for arch in arches:
+            config = self.configs[arch]
+            if not editors[arch].history:
+                out[arch] = _given(config.original_text)
+                continue
+            if armed is None:
+                armed = self.gate_keeper.checker_at_hand(strict=strict)
+            text = self._config_text(arch) if armed else ""
+            out[arch] = _given(text)
+        return out
+
+    def _gate_verdict(self, plan: Plan, attempts: Mapping[str, edit.Attempt],
+                      before_texts: Mapping[str, Callable[[], str]]) -> None:
+        editors = edit.editors_for(self.session)
+        after = {arch: functools.partial(self._plan_text, plan, arch) for arch in attempts}
+        first = {arch: not editors[arch].history for arch in attempts}
+        try:
+            verdict = self.gate_keeper.verdict({arch: a.change for arch, a in attempts.items()},
+                                               before=before_texts, after=after, first_edit=first,
+                                               strict=plan.options.strict)
+        except InputError:
+            for attempt in attempts.values():
+                attempt.drop()
+            raise
+        plan.verdicts.append(verdict)
+        assert plan.outcome is not None
+        plan.outcome.gates = verdict.detail
+        if verdict.refuses:
+            return
+        # the workloads' requirements: one met before and failing after is warned about, or with
+        # ``strict`` refused (a function of the values before and after, on the arches changed)
+        changed = {arch: a.change for arch, a in attempts.items() if a.change.cascade}
+        if changed:
+            broken = guard_change(self.session, changed, self.module_lists, self.workloads,
+                                  cache=self._resolved_requirements)
+            plan.outcome.workloads = broken
+            message = ""
+            if broken.broken:
+                message = ("; ".join(broken.messages()) + "; nothing was changed (fix what the workload needs "
+                           f"first, or apply it with a warning: leave out {opt('strict')})")
+            plan.verdicts.append(Verdict("workloads", plan.options.strict and bool(broken.broken), message,
+                                         "strict", broken.findings(), detail=broken))
+
+    def _plan_text(self, plan: Plan, arch: str) -> str:
+        """The config text of `arch` in the planned state, built once per plan."""
+        texts = plan.__dict__.setdefault("_texts", {})
+        if arch not in texts:
+            texts[arch] = self.configs[arch].text()
+        return texts[arch]
+
+    def _config_text(self, arch: str) -> str:
+        """config-ARCH as saving would write it now, built once per state of the workspace."""
+        return self._cached(f"text-{arch}", lambda: self.configs[arch].text())
+
+    def _new_list_errors(self, attempts: Mapping[str, edit.Attempt]) -> list[dict]:
+        """The module-list errors the attempted change brings, as records (a function of the values
+        before and after it): listed modules it stops building as =m, then shipped modules it
+        leaves needing a module no list ships with them."""
+        from talosnb.analyses.modules import findings_frame, new_list_errors
+
+        arches = [arch for arch in attempts if arch in self.module_lists
+                  or any(arch in ext.arches for ext in self.extension_lists)]
+        if not arches:
+            return []
+        before = {arch: attempts[arch].before for arch in arches}
+        after = {arch: attempts[arch].after for arch in arches}
+        lists = {arch: self.module_lists[arch] for arch in arches if arch in self.module_lists}
+        found = new_list_errors(lists, before, after, {arch: self.kbuild_map(arch) for arch in arches},
+                                tree_version=self.session.tree_version, list_version=self.list_version(),
+                                verify_fix=edit.fix_verifier(self.session), extension_lists=self.extension_lists)
+        records = findings_frame(found).to_dict(orient="records") if found else []
+        was = self.session.check_dependencies(self.module_lists, self.extension_lists, values=before)
+        now = self.session.check_dependencies(self.module_lists, self.extension_lists, values=after)
+        if was or now:   # (no table library loaded for nothing)
+            records += guards.unshipped_dependencies(findings_frame(was).to_dict(orient="records") if was else [],
+                                                     findings_frame(now).to_dict(orient="records") if now else [])
+        return records
+
+    def _fix_notes(self, changes: Mapping[str, edit.ChangeSet]) -> list[str]:
+        """For each refusal's verified fix: the module-list errors applying it would cause."""
+        notes = []
+        editors = edit.editors_for(self.session)
+        for arch, change in changes.items():
+            for refusal in change.refusals:
+                fix = refusal.fix
+                if arch not in self.module_lists or fix is None or not fix.found:
+                    continue
+                attempt = editors[arch].attempt([*fix.assignments, refusal.assignment])
+                try:
+                    broken = [f["message"] for f in self._new_list_errors({arch: attempt})]
+                finally:
+                    attempt.drop()
+                if broken:
+                    notes.append(f"\nnote: on {arch}, the fix for {refusal.assignment} would also break "
+                                 f"hack/modules-{arch}.txt:\n" + "".join(f"  {m}\n" for m in broken))
+        return notes
+
+    def _planned_modules(self, changes: Mapping[str, edit.ChangeSet], attempts: Mapping[str, Any],
+                         add: bool | str) -> dict[str, dict]:
+        try:
+            return self._new_modules(changes, lambda arch: attempts[arch].after, add=add)
+        except InputError:   # which list to add to is the user's call: nothing changes until then
+            for attempt in attempts.values():
+                attempt.drop()
+            raise
+
+    def _new_modules(self, changes: Mapping[str, edit.ChangeSet], values: Callable[[str], Mapping[str, str]], *,
+                     add: bool | str) -> dict[str, dict]:
+        """The .ko files each symbol that became =m builds with ``values(arch)``; with `add`, listed
+        (a plan's: on trial with the change, which discarding the plan takes out again)."""
+        out: dict[str, dict] = {}
+        for arch, change in changes.items():
+            symbols = [c.symbol for c in change.cascade if c.new == "m" and change.applied]
+            if not symbols:
+                continue
+            built = modules_for_symbols(self.kbuild_map(arch), values(arch), symbols)
+            entries = sorted({ko for kos in built.values() for ko in kos})
+            out[arch] = {"built": entries, "added": []}
+            if add and entries:
+                list_id = self._list_to_take(entries, arch, add)
+                out[arch]["list"] = list_id
+                module_list = self._list_of(arch, list_id)
+                out[arch]["added"] = [e for e in entries if module_list.add(e)]
+        return out
+
+    def _list_to_take(self, entries: Sequence[str], arch: str, add: bool | str) -> str | None:
+        """Which list new modules go to (None: talos's): the one named, else talos's unless an
+        extension's list could take them too (it ships modules of the same folder), which is asked."""
+        if isinstance(add, str) and add != TALOS_LIST:
+            return self.extension_list(add, arch)[0].list_id
+        if add is True:
+            folders = {posixpath.dirname(e) for e in entries}
+            candidates = sorted({ext.list_id for ext in self.extension_lists if arch in ext.arches
+                                 and any(posixpath.dirname(e) in folders for e in ext.module_list.entries)})
+            guards.refuse_ambiguous_module_list(entries, candidates)
+        return None
+
+    def _list_of(self, arch: str, list_id: str | None) -> ModuleList:
+        return self.extension_list(list_id, arch)[0].module_list if list_id else self.module_list(arch)
+
+    # --- the conveniences: propose, then commit ------------------------------------
+
     def set(self, assignments: Iterable[edit.Assignment | str], arches: Sequence[str] | None = None, *,
             fix: bool = True, ignore_module_list: bool = False,
             add_to_module_list: bool | str = False, strict: bool = False) -> EditOutcome:
@@ -465,34 +807,10 @@ class Workspace:
         A change that makes a build gate fail which passed before is kept with a warning
         (``gates``), or, with ``strict``, not kept (``blocked``). A kept change is one undoable step.
         """
-        parsed = [edit.parse_assignment(a) if isinstance(a, str) else a for a in assignments]
-        if add_to_module_list:
-            self._require_talos_for_lists()
-        guard = guards.ModuleListGuard(self.session, self.module_lists)
-        drift = self.drift()
-        changes = edit.set_symbols(self.session, parsed, arches=arches, mode="set", fix=fix, atomic=True)
-        outcome = EditOutcome("set", changes, self.session.tree_version, drift=drift)
-        if outcome.refused:
-            outcome.blocked = "an assignment can't take effect (see above)"
-            outcome.fix_notes = self._fix_notes(guard, changes)
-            return outcome
-        outcome.module_list_errors = guard.new_errors()
-        if outcome.module_list_errors and not ignore_module_list:
-            outcome.blocked = guard.refusal(outcome.module_list_errors)
-            self._undo_changes(changes)
-            return outcome
-        if not self._gate_guard(outcome, strict=strict):
-            return outcome
-        try:
-            outcome.modules, added = self._new_modules(changes, add=add_to_module_list)
-        except InputError:
-            self._undo_changes(changes)
-            raise
-        done = outcome.changed_arches()
-        if done:
-            self.history.append(HistoryEntry("config", done, " ".join(str(a) for a in parsed), also=added))
-            self._changed("config")
-        return outcome
+        parsed = tuple(edit.parse_assignment(a) if isinstance(a, str) else a for a in assignments)
+        request = Request("set", parsed, tuple(arches) if arches else None,
+                          add_to_module_list=add_to_module_list, fix_search=fix)
+        return self._outcome(self.propose(request, Options(strict=strict, ignore_module_list=ignore_module_list)))
 
     def _require_talos_for_lists(self) -> None:
         if self.session.inputs.talos is None:
@@ -511,63 +829,33 @@ class Workspace:
         add_to_module_list=True)`` does in the same step (the same code), as an undoable step of
         its own. Only what the configs build as modules now is added (nothing after an undo)."""
         self._require_talos_for_lists()
-        found, added = self._new_modules(outcome.changes, add=True)
-        self.history.extend(added)
+        self.discard()
+        found = self._new_modules(outcome.changes, self.session.written, add=True)
+        added = {arch: one["added"] for arch, one in found.items() if one["added"]}
+        self.history += [HistoryEntry("modules", [arch], f"add {', '.join(entries)}", "add", list(entries))
+                         for arch, entries in added.items()]
         if added:
             self._changed("modules")
-        return {arch: one["added"] for arch, one in found.items() if one["added"]}
+        return added
 
-    def _gate_guard(self, outcome: EditOutcome, *, strict: bool) -> bool:
-        """The build gates' rule for an applied change: warn about a gate it makes fail, or with
-        ``strict`` take the change back (False: it was taken back, ``blocked`` says why). The
-        workloads' requirements likewise: one met before and failing after is warned about, or
-        with ``strict`` refused."""
-        from talosnb.core.errors import RefusedError
-
-        try:
-            outcome.gates = self.gate_keeper.guard(outcome.changes, strict=strict)
-        except RefusedError as e:
-            outcome.blocked = e.message
-            outcome.gates = getattr(e, "guard_result", None)
-            self._undo_changes(outcome.changes)
-            return False
-        except InputError:
-            self._undo_changes(outcome.changes)
-            raise
-        applied = {arch: c for arch, c in outcome.changes.items() if c.applied and c.cascade}
-        if applied:
-            outcome.workloads = guard_change(self.session, applied, self.module_lists, self.workloads,
-                                             cache=self._resolved_requirements)
-            if strict and outcome.workloads.broken:
-                outcome.blocked = ("; ".join(outcome.workloads.messages()) + "; nothing was changed (fix what the "
-                                   f"workload needs first, or apply it with a warning: leave out {opt('strict')})")
-                self._undo_changes(outcome.changes)
-                return False
-        return True
 
     def merge(self, assignments: Sequence[edit.Assignment], *, strict: bool = False) -> EditOutcome:
         """Apply fragment lines as `merge_config.sh` + olddefconfig do: keep what takes effect, list
         what did not (``unmet``), report symbols no arch defines (``unknown``) and values given twice.
         A build gate the result makes fail is warned about (``gates``); with ``strict`` nothing is kept."""
-        unknown = [a for a in assignments if not any(c.has_symbol(a.symbol) for c in self.configs.values())]
-        known = [a for a in assignments if a not in unknown]
-        drift = self.drift()
-        changes = edit.set_symbols(self.session, known, mode="merge", fix=False) if known else {}
-        outcome = EditOutcome("merge", changes, self.session.tree_version, drift=drift, unknown=unknown,
-                              redefined=redefinitions(assignments))
-        if not self._gate_guard(outcome, strict=strict):
-            return outcome
-        done = outcome.changed_arches()
-        if done:
-            self.history.append(HistoryEntry("config", done, f"merge of {len(known)} line(s)"))
-            self._changed("config")
-        return outcome
+        return self._outcome(self.propose(Request("merge", tuple(assignments)), Options(strict=strict)))
 
     def apply_fix(self, arch: str, refusal: edit.Refusal, **options: bool) -> EditOutcome:
         """Apply a refusal's verified fix together with the assignment it was found for (on `arch`)."""
-        if refusal.fix is None or not refusal.fix.found:
-            raise InputError(f"no verified fix for {refusal.assignment} on {arch}")
-        return self.set([*refusal.fix.assignments, refusal.assignment], arches=[arch], **options)
+        fix = options.pop("fix", True)
+        add = options.pop("add_to_module_list", False)
+        request = Request("fix", arches=(arch,), refusal=refusal, fix_search=fix, add_to_module_list=add)
+        return self._outcome(self.propose(request, Options(**options)))
+
+    def _outcome(self, plan: Plan) -> EditOutcome:
+        self.commit(plan)
+        assert plan.outcome is not None
+        return plan.outcome
 
     def drift(self) -> dict[str, list[Change]]:
         """Lines each config changes just by being written (as make olddefconfig would), beyond edits:
@@ -590,65 +878,6 @@ class Workspace:
 
     def _edited(self, arch: str) -> bool:
         return any(entry.kind == "config" and arch in entry.arches for entry in self.history)
-
-    def _undo_changes(self, changes: Mapping[str, edit.ChangeSet]) -> None:
-        """Take back a change a guard refused: each arch as it was, and its ChangeSet says so."""
-        editors = edit.editors_for(self.session)
-        for arch, change in changes.items():
-            if change.applied and change.cascade:
-                editors[arch].undo()
-            change.applied = False
-
-    def _fix_notes(self, guard: guards.ModuleListGuard, changes: Mapping[str, edit.ChangeSet]) -> list[str]:
-        """For each refusal's verified fix: the module-list errors applying it would cause."""
-        notes = []
-        editors = edit.editors_for(self.session)
-        for arch, change in changes.items():
-            for refusal in change.refusals:
-                fix = refusal.fix
-                if not guard.lists or fix is None or not fix.found:
-                    continue
-                trial = editors[arch].set([*fix.assignments, refusal.assignment], fix=False)
-                try:
-                    broken = [f["message"] for f in guard.new_errors() if f["arch"] == arch]
-                finally:
-                    if trial.applied and trial.cascade:
-                        editors[arch].undo()
-                if broken:
-                    notes.append(f"\nnote: on {arch}, the fix for {refusal.assignment} would also break "
-                                 f"hack/modules-{arch}.txt:\n" + "".join(f"  {m}\n" for m in broken))
-        return notes
-
-    def _new_modules(self, changes: Mapping[str, edit.ChangeSet], *, add: bool | str,
-                     ) -> tuple[dict[str, dict], list[HistoryEntry]]:
-        """The .ko files each symbol that became =m now builds; with `add`, listed (in memory)."""
-        out: dict[str, dict] = {}
-        added: list[HistoryEntry] = []
-        for arch, change in changes.items():
-            symbols = [c.symbol for c in change.cascade if c.new == "m" and change.applied]
-            if not symbols:
-                continue
-            built = modules_for_symbols(self.kbuild_map(arch), self.session.written(arch), symbols)
-            entries = sorted({ko for kos in built.values() for ko in kos})
-            out[arch] = {"built": entries, "added": []}
-            if add and entries:
-                module_list, list_id = self._list_to_take(entries, arch, add)
-                out[arch]["added"] = [e for e in entries if module_list.add(e)]
-                if out[arch]["added"]:
-                    added.append(HistoryEntry("modules", [arch], f"add {', '.join(out[arch]['added'])}", "add",
-                                              list(out[arch]["added"]), list_id=list_id))
-        return out, added
-
-    def _list_to_take(self, entries: Sequence[str], arch: str, add: bool | str) -> tuple[ModuleList, str | None]:
-        """The list new modules go to: the one named, else talos's unless an extension's could take them."""
-        if isinstance(add, str) and add != TALOS_LIST:
-            return self.extension_list(add, arch)[0].module_list, self.extension_list(add, arch)[0].list_id
-        if add is True:
-            folders = {posixpath.dirname(e) for e in entries}
-            candidates = sorted({ext.list_id for ext in self.extension_lists if arch in ext.arches
-                                 and any(posixpath.dirname(e) in folders for e in ext.module_list.entries)})
-            guards.refuse_ambiguous_module_list(entries, candidates)
-        return self.module_list(arch), None
 
     def undo(self) -> HistoryEntry | None:
         """Undo the last config change or module-list edit (whichever view or command made it)."""
@@ -734,19 +963,28 @@ class Workspace:
         (a typo, a symbol that builds no module, a path not in the tree) is an InputError, and then
         nothing is changed. ``list_id`` names an extension's list (``extensions/drivers/usb-modem``)
         to edit instead of talos's; a files/modules.txt shared by both arches is edited once."""
-        if list_id not in (None, TALOS_LIST):
-            assert list_id is not None
-            return self._edit_extension(action, items, arches, list_id)
+        request = Request("modules", arches=tuple(arches) if arches else None, module_action=action,
+                          module_entries=tuple(items), list_id=list_id)
+        plan = self.propose(request)
+        self.commit(plan)
+        return plan.list_edits
+
+    def _propose_modules(self, plan: Plan) -> None:
+        request = plan.request
+        if request.list_id not in (None, TALOS_LIST):
+            plan.list_edits = self._edit_extension(request.module_action or "add", request.module_entries,
+                                                   request.arches, request.list_id)
+            return
         if not self.module_lists:
             self.session.require_talos()
             raise InputError("no module lists loaded", hint="the talos checkout has no hack/modules-ARCH.txt")
-        items = [i.strip() for i in items if i.strip()]
+        action = request.module_action or "add"
+        items = [i.strip() for i in request.module_entries if i.strip()]
         guards.refuse_symbols_building_nothing(self.session, items)
-        chosen = list(arches or self.module_lists)
         edits = {}
-        for arch in chosen:
+        for arch in list(request.arches or self.module_lists):
             edits[arch] = edit_module_list(self.module_list(arch), action, items, self.kbuild_map(arch),
-                                           self.configs[arch].written(),
+                                           self.session.written(arch),
                                            tree_version=self.session.tree_version,
                                            list_version=self.list_version())
         try:
@@ -757,16 +995,11 @@ class Workspace:
                     (self.module_lists[arch].remove if action == "add" else self.module_lists[arch].add)(
                         one.changed)
             raise
-        for arch, one in edits.items():
-            if one.changed:
-                self.history.append(HistoryEntry("modules", [arch], f"{action} {', '.join(one.changed)}",
-                                                 action, list(one.changed)))
-        if any(one.changed for one in edits.values()):
-            self._changed("modules")
-        return edits
+        plan.list_edits = edits
 
     def _edit_extension(self, action: str, items: Iterable[str], arches: Sequence[str] | None,
                         list_id: str) -> dict[str, ListEdit]:
+        """An extension's list edited (on trial, as talos's: the plan keeps or discards it)."""
         items = [i.strip() for i in items if i.strip()]
         guards.refuse_symbols_building_nothing(self.session, items)
         edits: dict[str, ListEdit] = {}
@@ -785,13 +1018,6 @@ class Workspace:
                 if one.changed:
                     (one.module_list.remove if action == "add" else one.module_list.add)(one.changed)
             raise
-        for arch, one in edits.items():
-            if one.changed:
-                self.history.append(HistoryEntry("modules", [arch], f"{action} {', '.join(one.changed)}",
-                                                 action, list(one.changed),
-                                                 list_id=self.extension_of(one.module_list).list_id))
-        if any(one.changed for one in edits.values()):
-            self._changed("modules")
         return edits
 
     def extension_of(self, module_list: ModuleList) -> ExtensionList:
@@ -813,11 +1039,15 @@ class Workspace:
             return path.name
         return f"{'pkgs' if kind == 'config' else 'talos'}: {rel}"
 
-    def pending(self) -> list[PendingFile]:
-        """Every file a save may write (configs, then module lists), with its diff."""
+    def pending(self, names: Iterable[str] | None = None) -> list[PendingFile]:
+        """Every file a save may write (configs, then module lists; or those `names`), with its diff
+        and the text saving writes (each config's built once per state of the workspace)."""
+        wanted = None if names is None else set(names)
         out = []
         for arch, config in self.configs.items():
-            new = config.text()
+            if wanted is not None and f"config-{arch}" not in wanted:
+                continue
+            new = self._config_text(arch)
             changed = new != config.original_text
             lines = [str(c).strip() for c in config_diff(config.original_text, new)]
             if changed and not lines:
@@ -825,20 +1055,27 @@ class Workspace:
             path = config.snapshot.path if config.snapshot else Path(config.source)
             dropped = [f"CONFIG_{n.symbol}" for n in config.notes if n.kind == "unknown-symbol"]
             out.append(PendingFile(f"config-{arch}", self._label(path, "config"), path, "config", arch,
-                                   changed, lines, dropped if changed else []))
+                                   changed, lines, dropped if changed else [], content=new))
         for arch, module_list in self.module_lists.items():
+            if wanted is not None and f"modules-{arch}.txt" not in wanted:
+                continue
             assert module_list.path is not None   # loaded from the talos checkout
             diff = module_list.diff()
             out.append(PendingFile(f"modules-{arch}.txt", self._label(module_list.path, "modules"),
                                    module_list.path, "modules", arch, module_list.changed(),
-                                   diff.splitlines()))
+                                   diff.splitlines(), content=module_list.text()))
         for ext in self.extension_lists:
             assert ext.module_list.path is not None   # loaded from the extensions checkout
+            if wanted is not None and ext.file_name not in wanted:
+                continue
             out.append(PendingFile(ext.file_name, f"extensions: {ext.file_name}", ext.module_list.path, "extension",
-                                   ext.arches[0], ext.module_list.changed(), ext.module_list.diff().splitlines()))
+                                   ext.arches[0], ext.module_list.changed(), ext.module_list.diff().splitlines(),
+                                   content=ext.module_list.text()))
         for staged in self.staged.values():
+            if wanted is not None and staged.name not in wanted:
+                continue
             out.append(PendingFile(staged.name, staged.label, staged.snapshot.path, "file", "all",
-                                   staged.text != staged.original, staged.diff()))
+                                   staged.text != staged.original, staged.diff(), content=staged.text))
         return out
 
     def stage_file(self, name: str, path: Path, text: str, *, label: str | None = None) -> StagedFile:
@@ -869,26 +1106,52 @@ class Workspace:
         ``follow_symlinks``. The files are written under a lock on their folders, which
         another talosnb run writing there waits for (see :class:`~talosnb.core.fileio.Transaction`).
         """
-        out_paths = {arch: Path(path) for arch, path in (outputs or {}).items()}
-        todo = self._to_write(names, out_paths)
-        texts = {p.name: self._text(p) for p in todo}
-        config_arches = [p.arch for p in todo if p.kind == "config"]
-        guards.refuse_series_change(self.session, config_arches, allow_series_change=allow_series_change,
-                                    texts={arch: texts[f"config-{arch}"] for arch in config_arches})
-        guards.refuse_dropped_lines(self.session, config_arches, allow_drop=allow_drop)
-        guards.refuse_sample(p.path for p in todo)
-        for arch, path in out_paths.items():
-            guards.refuse_other_arch_output(path, arch, force=force)
-        # said with each file's label first; the transaction checks again under the lock
-        guards.refuse_changed_on_disk([(p.name, p.label, self._snapshot(p)) for p in todo
-                                       if p.path == self._loaded_path(p)], force=force)
-        tx = Transaction(force=force, follow_symlinks=follow_symlinks)
+        request = Request("save", names=None if names is None else tuple(names),
+                          outputs=tuple((arch, Path(path)) for arch, path in (outputs or {}).items()), write=True)
+        options = Options(force=force, allow_drop=allow_drop, follow_symlinks=follow_symlinks,
+                          allow_series_change=allow_series_change)
+        result = self.commit(self.propose(request, options))
+        assert result is not None   # a save request writes
+        return result
+
+    def _propose_write(self, plan: Plan) -> None:
+        """The files the plan writes, with their texts, and every write rule's verdict on them (a dry
+        run: only the rule about what the texts lose, which a set or merge judges with the change)."""
+        request = plan.request
+        if request.dry_run and request.kind != "save":
+            return
+        names: Iterable[str] | None = request.names
+        if request.kind in ("set", "fix", "merge"):
+            names = [f"config-{arch}" for arch in plan.changes if plan.changes[arch].cascade]
+            names += [self.extension_list(plan.modules[arch]["list"], arch)[0].file_name
+                      if plan.modules[arch].get("list") else f"modules-{arch}.txt"
+                      for arch in self._planned_additions(plan)]
+        elif request.kind == "modules":
+            names = [self.extension_of(one.module_list).file_name if request.list_id not in (None, TALOS_LIST)
+                     else f"modules-{arch}.txt" for arch, one in plan.list_edits.items()]
+        outputs = dict(request.outputs)
+        for arch in plan.attempts:   # the planned texts are the state's: pending() reads them
+            self._cache[f"text-{arch}"] = (self.version, self._plan_text(plan, arch))
+        plan.files = self._to_write(names, outputs)
+        texts = {p.name: p.content for p in plan.files}
+        files = [(p.name, p.label, p.arch, p.path, self._snapshot(p), p.kind == "config") for p in plan.files]
+        if request.dry_run:
+            plan.verdicts.append(guards.dropped_lines_verdict(
+                self.session, [p.arch for p in plan.files if p.kind == "config"], allow_drop=plan.options.allow_drop,
+                raises=True))
+            return
+        plan.verdicts += guards.write_verdicts(self.session, files, texts, options=plan.options, outputs=outputs,
+                                               dropped=request.kind in ("save", "modules"))
+
+    def _write(self, plan: Plan) -> SaveResult:
+        todo = plan.files
+        tx = Transaction(force=plan.options.force, follow_symlinks=plan.options.follow_symlinks)
         for p in todo:
             loaded_here = p.path == self._loaded_path(p)
-            tx.add(p.path, texts[p.name], expect=self._snapshot(p) if loaded_here else None,
+            tx.add(p.path, p.content, expect=self._snapshot(p) if loaded_here else None,
                    root=self._checkout_root(p, loaded_here))
         replaced = set(tx.commit())
-        self._saved(todo, texts)
+        self._saved(todo, {p.name: p.content for p in todo})
         written = [p for p in todo if p.path in replaced]
         if written:
             self._changed("saved")
@@ -896,15 +1159,12 @@ class Workspace:
 
     def _to_write(self, names: Iterable[str] | None, outputs: Mapping[str, Path]) -> list[PendingFile]:
         """The changed files among `names` (all: None), a config given an output path pending there."""
-        wanted = None if names is None else set(names)
         todo = []
-        for p in self.pending():
-            if wanted is not None and p.name not in wanted:
-                continue
+        for p in self.pending(names):
             if p.kind == "config" and p.arch in outputs:
                 # written elsewhere: pending whenever that file doesn't hold this text yet
                 p = PendingFile(p.name, str(outputs[p.arch]), outputs[p.arch], p.kind, p.arch, True, p.lines,
-                                p.dropped)
+                                p.dropped, content=p.content)
             if p.changed:
                 todo.append(p)
         return todo
@@ -933,13 +1193,6 @@ class Workspace:
                 self.staged[p.name] = StagedFile(staged.name, staged.label, snapshot, texts[p.name], texts[p.name])
             else:
                 self._pending_list(p).mark_saved(p.path, snapshot, texts[p.name])
-
-    def _text(self, pending: PendingFile) -> str:
-        if pending.kind == "config":
-            return self.configs[pending.arch].text()
-        if pending.kind == "file":
-            return self.staged[pending.name].text
-        return self._pending_list(pending).text()
 
     def _loaded_path(self, pending: PendingFile) -> Path | None:
         snapshot = self._snapshot(pending)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from talosnb.app.plan import Options, Plan
     from talosnb.app.session import Session, TakenToolchain
     from talosnb.app.workspace import Workspace
     from talosnb.core.versions import VersionCheck
@@ -203,3 +204,39 @@ def inputs_context(inputs: Inputs, toolchain: str = "recorded", checks: list[Ver
             lines += [f"  {line}" for line in toolchain_lines(taken.changes)] or \
                 ["  (it records the same toolchain answers)"]
     return payload, "\n".join(lines) + "\n"
+
+
+def plan_options(args: argparse.Namespace) -> Options:
+    """The options of a change (what each lifts: app.plan.Options) as the command line gives them."""
+    from talosnb.app.plan import Options
+
+    return Options(strict=getattr(args, "strict", False), allow_drop=getattr(args, "allow_drop", False),
+                   force=getattr(args, "force", False), follow_symlinks=getattr(args, "follow_symlinks", False),
+                   ignore_module_list=getattr(args, "ignore_module_list", False),
+                   allow_series_change=getattr(args, "allow_series_change", False))
+
+
+def render_edit(ws: Workspace, plan: Plan, *, dry_run: bool) -> Result:
+    """Commit a set or merge plan (unless blocked or a dry run) and say what it did: exit 1 when it
+    is blocked, or (merge) when a line did not take effect or names no symbol."""
+    from talosnb.present.text import outcome_text
+
+    outcome = plan.outcome
+    assert outcome is not None   # set, fix and merge plans have one
+    blocked = plan.blocked
+    written = {arch: False for arch in outcome}
+    if blocked is None and not dry_run:
+        saved = ws.commit(plan)
+        names = {p.name for p in saved.written} if saved is not None else set()
+        written = {arch: f"config-{arch}" in names for arch in outcome}
+    payload, text = context(ws.session)
+    payload.update(outcome.as_dict())
+    payload.update({"written": written, "blocked": blocked})
+    sources = {arch: c.source for arch, c in ws.configs.items()} if outcome.mode == "set" else None
+    text += outcome_text(outcome, written=written, dry_run=dry_run, sources=sources)
+    if blocked:
+        text += f"\nnothing written: {blocked}\n"
+    elif dry_run and outcome.mode == "set":
+        text += "\ndry run: nothing written\n"
+    failed = bool(blocked) or (outcome.mode == "merge" and (bool(outcome.unknown) or any(outcome.unmet.values())))
+    return Result(payload, text, ExitStatus.FINDINGS if failed else ExitStatus.OK)

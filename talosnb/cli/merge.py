@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 
 from talosnb.analyses.edit import parse_fragment
-from talosnb.app import guards
+from talosnb.app.plan import Request
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import read_text
-from talosnb.present.text import outcome_text
 
-from .common import Result, common_options, context, gate_options, open_workspace, write_options
+from .common import (
+    Result,
+    common_options,
+    gate_options,
+    open_workspace,
+    plan_options,
+    render_edit,
+    write_options,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,19 +48,5 @@ def run(args: argparse.Namespace) -> Result:
         raise InputError("the fragments hold no assignments", where=", ".join(args.fragments),
                          hint="a fragment has CONFIG_X=value and '# CONFIG_X is not set' lines")
     ws = open_workspace(args)
-    outcome = ws.merge(assignments, strict=args.strict)
-    blocked = outcome.blocked or (None if args.allow_drop else guards.dropped_lines(ws.session, outcome.changes))
-    written = {arch: False for arch in outcome}
-    if blocked is None and not args.dry_run:
-        saved = ws.save(force=args.force, allow_drop=args.allow_drop,
-                        names=[f"config-{arch}" for arch in outcome.changed_arches()],
-                        follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
-        written = {arch: any(p.name == f"config-{arch}" for p in saved.written) for arch in outcome}
-    payload, text = context(ws.session)
-    payload.update(outcome.as_dict())
-    payload.update({"written": written, "blocked": blocked})
-    text += outcome_text(outcome, written=written, dry_run=args.dry_run)
-    if blocked:
-        text += f"\nnothing written: {blocked}\n"
-    unmet = any(outcome.unmet.values())
-    return Result(payload, text, 1 if blocked or outcome.unknown or unmet else 0)
+    plan = ws.propose(Request("merge", tuple(assignments), write=True, dry_run=args.dry_run), plan_options(args))
+    return render_edit(ws, plan, dry_run=args.dry_run)

@@ -12,8 +12,9 @@ import argparse
 from typing import Any
 
 from talosnb.analyses.modules import ListEdit, findings_frame
+from talosnb.app.plan import Request
 
-from .common import Result, common_options, context, follow_symlinks_option, open_workspace
+from .common import Result, common_options, context, follow_symlinks_option, open_workspace, plan_options
 
 ENTRY_HELP = ("a .ko path as listed (kernel/drivers/block/nbd.ko), a module name (nbd) or a Kconfig "
               "symbol (BLK_DEV_NBD or CONFIG_BLK_DEV_NBD: the modules it builds)")
@@ -80,14 +81,17 @@ def run(args: argparse.Namespace) -> Result:
         if not extension:
             ws.module_list(arch)          # each selected arch's list must be there
         ws.session.kbuild_map(arch, progress=args.progress)
-    edits = ws.edit_modules(args.modules_action, args.entries, list_id=args.list)
+    request = Request("modules", module_action=args.modules_action, module_entries=tuple(args.entries),
+                      list_id=args.list, write=True, dry_run=args.dry_run)
+    plan = ws.propose(request, plan_options(args))
+    edits = plan.list_edits
     names = {arch: ws.extension_of(edit.module_list).file_name if extension else f"modules-{arch}.txt"
              for arch, edit in edits.items()}
     diffs = {arch: edit.module_list.diff() for arch, edit in edits.items()}
     saved = set()
     if not args.dry_run:
-        result = ws.save(force=args.force, names=list(names.values()), follow_symlinks=args.follow_symlinks)
-        saved = {p.arch for p in result.written}
+        result = ws.commit(plan)
+        saved = {p.arch for p in result.written} if result is not None else set()
     payload, text = context(ws.session)
     payload["lists"] = {}
     errors = 0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from talosnb.app import guards
+from talosnb.app.plan import Request
 from talosnb.core.errors import TalosnbError
 from talosnb.kconfig.diff import config_diff
 
-from .common import Result, common_options, context, open_workspace, write_options
+from .common import Result, common_options, context, open_workspace, plan_options, write_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,16 +28,19 @@ def run(args: argparse.Namespace) -> Result:
     session = ws.session
     payload, text = context(session)
     payload["configs"] = {}
-    refused = {arch: guards.dropped_lines(session, [arch]) for arch in session.configs} if not args.allow_drop \
-        else {}
-    changes = {arch: config_diff(config.original_text, config.text()) for arch, config in session.configs.items()}
+    outputs = ((args.arch, Path(args.output)),) if args.output else ()
+    request = Request("save", names=tuple(f"config-{arch}" for arch in session.configs), outputs=outputs,
+                      write=True, dry_run=args.dry_run)
+    plan = ws.propose(request, plan_options(args))
+    dropped = plan.verdict("dropped-lines")
+    refused = {f["arch"]: f["message"] for f in dropped.findings} if dropped is not None and dropped.refuses else {}
+    texts = {p.arch: p.content for p in plan.files}
+    changes = {arch: config_diff(config.original_text, texts.get(arch, config.original_text))
+               for arch, config in session.configs.items()}
     written_files: set[str] = set()
-    if not args.dry_run and not any(refused.values()):
-        outputs = {args.arch: args.output} if args.output else None
-        saved = ws.save(force=args.force, allow_drop=args.allow_drop, outputs=outputs,
-                        names=[f"config-{arch}" for arch in session.configs],
-                        follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
-        written_files = {p.name for p in saved.written}
+    if not args.dry_run and not refused:
+        saved = ws.commit(plan)
+        written_files = {p.name for p in saved.written} if saved is not None else set()
     for arch, config in session.configs.items():
         target = args.output or config.source
         written = f"config-{arch}" in written_files

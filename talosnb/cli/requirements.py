@@ -47,34 +47,43 @@ def run(args: argparse.Namespace) -> Result:
     for arch, per in counts.items():
         text += (f"  {arch}: " + ", ".join(f"{n} {status}" for status, n in per.items() if n) + "\n")
     for workload in report.workloads:
-        mine = [r for r in rows if r["workload"] == workload and (args.all or r["status"] not in
-                                                                 ("met", "met-module", "not-applicable"))]
-        if not mine:
-            continue
-        text += f"\n{workload}:\n"
-        for row in mine:
-            text += _row_text(row)
+        mine = [r for r in rows if r["workload"] == workload]
+        text += _workload_text(workload, mine, show_met=args.all)
     failing = sum(1 for s in report.statuses if s.failing and s.requirement.required)
     text += (f"\n{failing} required requirement(s) not met\n" if failing
              else "\nevery required requirement is met\n")
     return Result(payload, text, 1 if report.failed else 0)
 
 
-def _row_text(row: dict) -> str:
-    feature = "" if row["required"] else f" [{row['feature']}]"
-    head = f"  {row['status']:14} {row['arch']:5} {row['requirement']}{feature}"
-    if row["status"] in ("met", "met-module"):
-        extra = f" ({row['symbol']}={row['value']}" + (f"; {', '.join(row['modules'])}" if row["modules"] else "") + ")"
-        return head + extra + "\n"
-    out = head + "\n"
-    if row["why"]:
-        out += f"      {row['why']}\n"
-    if row["where"]:
-        out += f"      at {row['where']}\n"
-    if row["fix"]:
-        out += f"      fix: {row['fix']}\n"
-    out += f"      source: {row['source']} ({row['section']}) {row['url']}\n"
+def _workload_text(workload: str, rows: list[dict], *, show_met: bool) -> str:
+    """One workload's requirements: what fails first (per arch, with why, where and the fix), then
+    the stale ones once for both arches, then (with --all) what is met."""
+    failing = [r for r in rows if r["status"] in ("not-met", "not-shipped")]
+    stale: dict[tuple, list[str]] = {}
+    for r in rows:
+        if r["status"] == "stale":
+            stale.setdefault((r["requirement"], r["feature"], r["required"], r["reason"], r["profile"]), []).append(
+                r["arch"])
+    met = [r for r in rows if r["status"] in ("met", "met-module")] if show_met else []
+    if not (failing or stale or met):
+        return ""
+    out = f"\n{workload}:\n"
+    for r in failing:
+        out += (f"  {r['status']:12} {r['arch']:5} {r['requirement']}{_feature(r)}: {r['reason']}\n"
+                + (f"      at {r['where']}\n" if r["where"] else "")
+                + (f"      fix: {r['fix']}\n" if r["fix"] else "")
+                + f"      source: {r['source']}, {r['section']} ({r['url']})\n")
+    for (label, feature, required, reason, profile), arches in stale.items():
+        mark = "" if required else f" [{feature}]"
+        out += f"  stale        {','.join(arches):5} {label}{mark}: {reason} (listed at {profile})\n"
+    for r in met:
+        mods = f"; {', '.join(r['modules'])}" if r["modules"] else ""
+        out += f"  {r['status']:12} {r['arch']:5} {r['requirement']}{_feature(r)} ({r['symbol']}={r['value']}{mods})\n"
     return out
+
+
+def _feature(row: dict) -> str:
+    return "" if row["required"] else f" [{row['feature']}]"
 
 
 def _listing(profiles: dict, names: list[str]) -> Result:

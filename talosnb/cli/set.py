@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 
 from talosnb.analyses.edit import parse_assignment
-from talosnb.app import guards
-from talosnb.present.text import outcome_text
+from talosnb.app.plan import Request
 
-from .common import Result, common_options, context, gate_options, open_workspace, write_options
+from .common import (
+    Result,
+    common_options,
+    gate_options,
+    open_workspace,
+    plan_options,
+    render_edit,
+    write_options,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,29 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Result:
-    assignments = [parse_assignment(a, where=f"argument {i}") for i, a in enumerate(args.assignments, 1)]
+    assignments = tuple(parse_assignment(a, where=f"argument {i}") for i, a in enumerate(args.assignments, 1))
     ws = open_workspace(args)
-    outcome = ws.set(assignments, fix=not args.no_fix, ignore_module_list=args.ignore_module_list,
-                     add_to_module_list=args.add_to_module_list, strict=args.strict)
-    blocked = outcome.blocked
-    if blocked is None and not args.allow_drop:
-        # said before writing, dry run or not (saving refuses it too)
-        blocked = guards.dropped_lines(ws.session, outcome.changes)
-    written = {arch: False for arch in outcome}
-    if blocked is None and not args.dry_run:
-        names = [f"config-{arch}" for arch in outcome.changed_arches()]
-        if any(m.get("added") for m in outcome.modules.values()):
-            names += [p.name for p in ws.pending() if p.kind in ("modules", "extension") and p.changed]
-        saved = ws.save(force=args.force, allow_drop=args.allow_drop, names=names,
-                        follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
-        written = {arch: any(p.name == f"config-{arch}" for p in saved.written) for arch in outcome}
-    payload, text = context(ws.session)
-    payload.update(outcome.as_dict())
-    payload.update({"written": written, "blocked": blocked})
-    text += outcome_text(outcome, written=written, dry_run=args.dry_run,
-                           sources={arch: c.source for arch, c in ws.configs.items()})
-    if blocked:
-        text += f"\nnothing written: {blocked}\n"
-    elif args.dry_run:
-        text += "\ndry run: nothing written\n"
-    return Result(payload, text, 1 if blocked else 0)
+    request = Request("set", assignments, add_to_module_list=args.add_to_module_list, fix_search=not args.no_fix,
+                      write=True, dry_run=args.dry_run)
+    plan = ws.propose(request, plan_options(args))
+    return render_edit(ws, plan, dry_run=args.dry_run)

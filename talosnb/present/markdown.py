@@ -95,6 +95,7 @@ def change_markdown(report: ChangeReport, *, title: str | None = None) -> str:
                    + _lines_tables(report, kind) + "\n</details>\n")
     out += _modules_section(report)
     out += _gates_section(report)
+    out += _workloads_section(report)
     out += _history_section(report)
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -133,6 +134,13 @@ def _gates_section(report: ChangeReport) -> list[str]:
     if not gate_rows:
         return []
     return ["#### Gates\n", table(["gate", "arch", "before", "after", "errors"], gate_rows)]
+
+
+def _workloads_section(report: ChangeReport) -> list[str]:
+    lines = [f"- {cell(m)}" for one in report.arches.values() for m in one.workloads_broken + one.workloads_fixed]
+    if not lines:
+        return []
+    return ["#### Workloads\n", *lines, ""]
 
 
 def _history_section(report: ChangeReport) -> list[str]:

@@ -429,6 +429,12 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
     add("Gates", ("<table><thead><tr><th>gate</th><th>arch</th><th>before</th><th>after</th><th>errors</th></tr>"
                   "</thead>\n<tbody>" + "".join(gate_rows) + "</tbody></table>\n") if gate_rows
         else "<p>No gate could run (the module-list check needs a talos checkout).</p>\n")
+    broken = [m for one in report.arches.values() for m in one.workloads_broken]
+    fixed = [m for one in report.arches.values() for m in one.workloads_fixed]
+    add("Workloads", ("<p>What the workloads publish they need from the kernel (talosnb requirements):</p><ul>"
+                      + "".join(f"<li>{_e(m)}</li>" for m in broken) + "".join(f"<li>{_e(m)}</li>" for m in fixed)
+                      + "</ul>\n") if broken or fixed
+        else "<p>The change breaks no workload's kernel requirement.</p>\n")
     history_rows = []
     for arch, one in report.arches.items():
         for symbol, r in sorted(one.history.items()):
