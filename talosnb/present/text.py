@@ -107,7 +107,8 @@ def cascade_groups(cascade: Iterable[edit.CascadeChange]) -> tuple[list[edit.Cas
     """The real changes of a cascade, and apart from them the lines only written because a prompt
     became visible with nothing set ("now visible", n: conf writes '# CONFIG_X is not set' for each),
     which can be many and say little."""
-    real, shown = [], []
+    real: list[edit.CascadeChange] = []
+    shown: list[edit.CascadeChange] = []
     for c in cascade:
         quiet = c.old is None and c.new == "n" and c.reason.startswith("now visible")
         (shown if quiet else real).append(c)
