@@ -503,3 +503,23 @@ def test_cascade_folds_now_visible_lines_help_flows_and_no_none_cells():
     # a missing value is an empty cell, not "None"
     cells = frame_html(pd.DataFrame([{"option": "X", "verdict": None}], dtype=object))
     assert "None" not in cells and "<td></td>" in cells
+
+
+def test_gates_and_save_agree_on_a_refusal_naming_the_checkbox(sample):
+    from talosnb.widgets import GatesView, SaveView
+
+    config = _config(sample, "amd64")
+    # a line for a symbol this tree doesn't define: writing drops it, so Save refuses by default
+    config.write_text(config.read_text() + "CONFIG_NOT_IN_THIS_TREE=y\n")
+    ws = Workspace.open(sample / "pkgs", sample / "talos", sample / "linux")
+    ws.set(["DUMMY=m"], arches=["amd64"], ignore_module_list=True)
+    checkbox = "“drop config lines for symbols this tree doesn't define” checkbox ticked"
+    gates = GatesView(ws)
+    assert "Save will refuse to write <b>config-amd64</b>" in gates.summary.value
+    assert checkbox in gates.summary.value.replace("&#x27;", "'")
+    save = SaveView(ws)
+    assert checkbox in save.pending.value.replace("&#x27;", "'")
+    assert save.write() is None and "allow_drop" not in save.result.value
+    assert checkbox in save.result.value.replace("&#x27;", "'")
+    save.allow_drop.value = True
+    assert save.write() is not None and "CONFIG_NOT_IN_THIS_TREE" not in config.read_text()

@@ -62,7 +62,7 @@ def dropped_lines(session: Session, arches: Iterable[str]) -> str | None:
     if not parts:
         return None
     return ("; ".join(parts) + ". Writing would drop them: use the kernel tree the configs were made for "
-            f"({opt('kernel_src')}), or pass {opt('allow_drop')}")
+            f"({opt('kernel_src')}), or write anyway with {opt('allow_drop')}")
 
 
 def refuse_dropped_lines(session: Session, arches: Iterable[str], *, allow_drop: bool) -> None:

@@ -95,8 +95,8 @@ class PendingFile:
 
     def drop_warning(self) -> str:
         return (f"{len(self.dropped)} line(s) name symbols this kernel tree doesn't define "
-                f"(first: {self.dropped[0]}); writing drops them ({opt('allow_drop')}), so better use the tree "
-                "the config was made for")
+                f"(first: {self.dropped[0]}); writing drops them, and a save is refused without "
+                f"{opt('allow_drop')}; better use the tree the config was made for")
 
 
 @dataclass

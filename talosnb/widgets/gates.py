@@ -14,7 +14,7 @@ from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import _TABLE_STYLE, _e, change_html
 
-from .base import Pager, _error_html, _View
+from .base import Pager, _error_html, _View, in_views
 
 if TYPE_CHECKING:
     from talosnb.analyses.findings import Finding
@@ -101,9 +101,17 @@ class GatesView(_View):
             self.findings_list.options = []
             self.table.show(pd.DataFrame())
             return
-        self.summary.value = _summary_html(report)
+        self.summary.value = _summary_html(report) + self._save_refusals()
         self.apply_filters()
         self.show_table()
+
+    def _save_refusals(self) -> str:
+        """What Save will refuse to write as things stand, in its words (the gates can pass while
+        the configs hold lines for symbols this tree doesn't define: writing drops them)."""
+        with in_views():
+            refused = [p for p in self.workspace.pending() if p.dropped]
+            return "".join(f"<div class='talosnb-err talosnb-save-refuses'>Save will refuse to write "
+                           f"<b>{_e(p.name)}</b>: {_e(p.drop_warning())}</div>" for p in refused)
 
     def findings(self) -> list:
         """Every finding of the report (Finding rows), errors first, as `talosnb check` lists them."""
