@@ -5,6 +5,7 @@ Talos v1.10 configs and module lists."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -39,7 +40,17 @@ MAX_EXTRA = 0.02
 
 
 @pytest.fixture(scope="session")
-def device_index():
+def index_env() -> dict[str, str]:
+    """The cache (and its signing key's folder) the session's device index is in, for the
+    command-line runs to find it there."""
+    from talosnb.core.paths import cache_dir
+
+    return {"TALOSNB_CACHE_DIR": str(cache_dir()),
+            **({"TALOSNB_CONFIG_DIR": os.environ["TALOSNB_CONFIG_DIR"]} if "TALOSNB_CONFIG_DIR" in os.environ else {})}
+
+
+@pytest.fixture(scope="session")
+def device_index(index_env):
     """The whole 6.12.117 source read once (the expensive case; then from talosnb's cache)."""
     if not SOURCE.is_file():
         pytest.skip(f"{SOURCE} (apt-get install linux-source-6.12) is not here")
@@ -93,3 +104,33 @@ def test_the_nic_capture_names_ice_e1000e_mlx5_bnxt(device_index, trees):
             else:
                 assert module.ko not in (data / "talos" / "hack" / f"modules-{arch}.txt").read_text().split()
         assert not report.unsupported
+
+
+def test_write_supports_a_device_the_way_set_add_to_module_list_does(device_index, index_env, tmp_path):
+    """An ASPEED BMC's VGA (1a03:2000) on Talos v1.10 amd64: ast claims it, DRM_AST is n; --write sets
+    it to m and lists ast.ko, through the Workspace (the tree-drift guard asks for --allow-drop, as
+    `set` does on a 6.12.63 config read with the 6.12.117 tree)."""
+    import shutil
+    import subprocess
+
+    data = SHARED / "data" / "talos-v1.10"
+    for part in ("pkgs", "talos"):
+        shutil.copytree(data / part, tmp_path / part)
+    args = [sys.executable, "-m", "talosnb", "hardware", "--id", "1a03:2000", "--arch", "amd64",
+            "--pkgs", str(tmp_path / "pkgs"), "--talos", str(tmp_path / "talos"), "--kernel-src", str(SOURCE),
+            "--format", "json"]
+    env = {**os.environ, **index_env}
+    dry = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
+    assert dry.returncode == 1, dry.stderr
+    report = json.loads(dry.stdout)
+    (device,) = report["devices"]
+    assert device["unsupported"] == ["amd64"] and device["modules"][0]["module"] == "ast"
+    assert report["support"]["assignments"] == {"amd64": ["DRM_AST=m"]}
+    config = tmp_path / "pkgs" / "kernel" / "build" / "config-amd64"
+    before = config.read_text()
+    wrote = subprocess.run([*args, "--write", "--allow-drop"], capture_output=True, text=True, cwd=ROOT, check=False,
+                           env=env)
+    assert wrote.returncode == 0, wrote.stdout + wrote.stderr
+    assert "# CONFIG_DRM_AST is not set" in before and "CONFIG_DRM_AST=m" in config.read_text()
+    listed = (tmp_path / "talos" / "hack" / "modules-amd64.txt").read_text().splitlines()
+    assert "kernel/drivers/gpu/drm/ast/ast.ko" in listed and listed == sorted(listed, key=lambda e: e.encode())

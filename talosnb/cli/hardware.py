@@ -110,30 +110,31 @@ def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
         ws = open_workspace(args)
         support = plan_support(ws, reports, strict=args.strict)
         payload["support"] = support.as_dict()
-        lines += ["", "the change that supports them:"] + [f"  {r}" for rs in support.reasons.values() for r in rs]
-        blocked = support.blocked
-        changes = {arch: c for o in support.outcomes for arch, c in o.changes.items()}
-        if blocked is None and not args.allow_drop:
-            blocked = guards.dropped_lines(ws.session, changes)
+        lines += ["", "the change that supports them:"]
+        lines += [f"  {arch}: {r}" for arch, rs in support.reasons.items() for r in rs]
+        changes = {arch: c for o in support.applied for arch, c in o.changes.items()}
+        blocked = guards.dropped_lines(ws.session, changes) if changes and not args.allow_drop else None
         written: dict[str, bool] = {}
-        if blocked is None and args.write and not args.dry_run:
-            names = [f"config-{arch}" for o in support.outcomes for arch in o.changed_arches()]
-            names += [f"modules-{arch}.txt" for o in support.outcomes for arch, m in o.modules.items()
-                      if m.get("added")]
+        if blocked is None and support.applied and args.write and not args.dry_run:
+            names = sorted({f"config-{arch}" for o in support.applied for arch in o.changed_arches()})
+            names += sorted({f"modules-{arch}.txt" for o in support.applied for arch, m in o.modules.items()
+                             if m.get("added")})
             saved = ws.save(force=args.force, allow_drop=args.allow_drop, names=names,
                             follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
             written = {arch: any(p.name == f"config-{arch}" for p in saved.written) for arch in ws.configs}
-        for outcome in support.outcomes:
+        for arch, item, outcome in support.outcomes:
+            lines.append(f"{arch}: set {item}")
             lines.append(outcome_text(outcome, written={a: written.get(a, False) for a in outcome},
                                       dry_run=not args.write or args.dry_run,
-                                      sources={arch: c.source for arch, c in ws.configs.items()}).rstrip("\n"))
+                                      sources={a: c.source for a, c in ws.configs.items()}).rstrip("\n"))
         payload.update({"written": written, "blocked": blocked})
+        for arch, item, why in support.refused:
+            lines.append(f"not possible on {arch}: {item} ({why})")
         if blocked:
             lines.append(f"nothing written: {blocked}")
-            status = 1
         elif not args.write or args.dry_run:
-            lines.append("nothing written (add --write to apply it)")
-            status = 1
+            lines.append("nothing written (add --write to apply the changes that can be made)")
+        status = 0 if any(written.values()) and not support.refused else 1
     return Result(payload, "\n".join(lines) + "\n", status)
 
 
