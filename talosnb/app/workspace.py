@@ -36,7 +36,7 @@ from talosnb.analyses.modules import (
     edit_module_list,
     modules_for_symbols,
 )
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.arches import PLATFORMS
 from talosnb.core.dotconfig import read_values
 from talosnb.core.errors import InputError, RefusedError, opt
@@ -303,7 +303,7 @@ class Workspace:
         if talos is not None:
             # a checkout may lack one arch's list: commands that need it say so (module_list())
             for arch in session.configs:
-                path = talos.path / "hack" / f"modules-{arch}.txt"
+                path = layout.module_list_path(talos.path, arch)
                 if path.exists():
                     self.module_lists[arch] = ModuleList.load(path, arch)
 
@@ -573,7 +573,7 @@ class Workspace:
                         for arch, added in self._planned_additions(plan).items()]
                 self.history.append(HistoryEntry("config", done, request.describe(), also=also))
                 # what the plan built is what the configs hold now: saving writes it without building it again
-                self._changed("config", texts=plan.__dict__.get("_texts"))
+                self._changed("config", texts=plan.texts)
         elif plan.list_edits:
             extension = request.list_id not in (None, TALOS_LIST)
             for arch, one in plan.list_edits.items():
@@ -724,7 +724,7 @@ class Workspace:
 
     def _plan_text(self, plan: Plan, arch: str) -> str:
         """The config text of `arch` in the planned state, built once per plan."""
-        texts = plan.__dict__.setdefault("_texts", {})
+        texts = plan.texts
         if arch not in texts:
             texts[arch] = self.configs[arch].text()
         return texts[arch]
