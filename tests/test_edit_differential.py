@@ -37,6 +37,8 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
+pytestmark = pytest.mark.slow
+
 ARCHES = ("amd64", "arm64")
 SERIES = ("6.12", "7.2")
 SEED = 20261125
@@ -136,14 +138,28 @@ def _requested(a: Assignment, sym) -> str:
     return a.value
 
 
+# (series, arch, what) -> conf's outputs for every case of the sample: one conf run (one Kconfig
+# parse) for all of them, made by the first chunk that needs them, compared chunk by chunk
+_CONF_RUNS: dict[tuple[str, str, str], list[str]] = {}
+
+
+def _conf_runs(case: Case, arch: str, what: str, fragment_sets: list[list[str]]) -> list[str]:
+    key = (case.series, arch, what)
+    if key not in _CONF_RUNS:
+        _CONF_RUNS[key] = case.merge_many(arch, case.base[arch], fragment_sets)
+    assert len(_CONF_RUNS[key]) == len(fragment_sets)
+    return _CONF_RUNS[key]
+
+
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_set_matches_conf(case, arch, chunk):
     editor = case.editor(arch)
-    sample = _chunk(_assignments(case, arch), chunk)
+    everything = _assignments(case, arch)
+    every_text = _conf_runs(case, arch, "single",
+                            [[Assignment(a.symbol, a.value).line(editor.config) + "\n"] for a in everything])
+    sample, conf_texts = _chunk(everything, chunk), _chunk(every_text, chunk)
     assert sample
-    fragments = [Assignment(a.symbol, a.value).line(editor.config) + "\n" for a in sample]
-    conf_texts = case.merge_many(arch, case.base[arch], [[fragment] for fragment in fragments])
     problems = []
     for a, conf_text in zip(sample, conf_texts, strict=True):
         problems += _check(editor, conf_text, [a])
@@ -166,15 +182,16 @@ def _fragments(case: Case, arch: str) -> list[list[Assignment]]:
 @pytest.mark.parametrize("chunk", range(5))
 def test_merge_matches_merge_config_and_conf(case, arch, chunk):
     editor = case.editor(arch)
-    fragments = _fragments(case, arch)[chunk::5]
-    assert fragments and all(2 <= len(f) <= 20 for f in fragments)
+    every_fragment = _fragments(case, arch)
     files_per_fragment = []
-    for fragment in fragments:
+    for fragment in every_fragment:
         lines = [a.line(editor.config) + "\n" for a in fragment]
         # as users keep them: sometimes split over two fragment files
         split = len(lines) // 2 if len(lines) > 3 else len(lines)
         files_per_fragment.append(["".join(lines[:split])] + (["".join(lines[split:])] if split < len(lines) else []))
-    conf_texts = case.merge_many(arch, case.base[arch], files_per_fragment)
+    fragments = every_fragment[chunk::5]
+    assert fragments and all(2 <= len(f) <= 20 for f in fragments)
+    conf_texts = _conf_runs(case, arch, "fragments", files_per_fragment)[chunk::5]
     problems = []
     for fragment, conf_text in zip(fragments, conf_texts, strict=True):
         problems += _check(editor, conf_text, fragment)

@@ -41,6 +41,8 @@ from talosnb.kconfig.config import Config, toolchain_from
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 
+pytestmark = pytest.mark.slow
+
 ARCHES = ("amd64", "arm64")
 SERIES = ("6.12", "7.2")
 RELEASES = ("v1.10", "main")

@@ -159,3 +159,30 @@ def test_modules_add_to_an_extension_list_appends_and_writes_only_that_list(tmp_
     for name in ("pkgs", "talos"):
         assert not [p for p in (tmp_path / name).rglob("*") if p.is_file()
                     and p.read_bytes() != (data("talos-v1.10") / name / p.relative_to(tmp_path / name)).read_bytes()]
+
+
+def test_set_add_to_module_list_asks_which_list_when_an_extension_could_take_it(tmp_path, engine_cache):
+    from engine_fixtures import open_session
+
+    from talosnb.app.workspace import Workspace
+
+    for name in ("pkgs", "talos", "extensions"):
+        shutil.copytree(data("talos-v1.10") / name, tmp_path / name)
+    session = open_session(engine_cache, pkgs=tmp_path / "pkgs", talos=tmp_path / "talos",
+                           kernel_src=SHARED / "kernel" / "linux-6.12.117-kbuild.tar.xz",
+                           extensions=tmp_path / "extensions", arch="amd64")
+    ws = Workspace(session)
+    af9013 = "kernel/drivers/media/dvb-frontends/af9013.ko"
+    # cx23885 ships DVB frontends from the same folder: talos's list or the extension's is the user's call
+    with pytest.raises(InputError) as e:
+        ws.set(["DVB_AF9013=m"], add_to_module_list=True)
+    assert "extensions/dvb/cx23885" in e.value.message and af9013 in e.value.message
+    assert ws.configs["amd64"].written().get("DVB_AF9013", "n") == "n"     # nothing changed
+    outcome = ws.set(["DVB_AF9013=m"], add_to_module_list="extensions/dvb/cx23885")
+    assert outcome.modules["amd64"]["added"] == [af9013]
+    (cx23885,) = ws.extension_list("extensions/dvb/cx23885")
+    assert cx23885.module_list.entries[-1] == af9013
+    assert af9013 not in ws.module_lists["amd64"]
+    assert [p.name for p in ws.pending() if p.changed and p.kind != "config"] == ["dvb/cx23885/files/modules.txt"]
+    ws.undo()
+    assert af9013 not in cx23885.module_list.entries

@@ -132,6 +132,11 @@ def test_gates_view_on_the_sample(sample):
     assert ws.gates().status("modules", "amd64") == "pass"
     assert "DUMMY" in view.outcome.value
     assert view.findings_list.options == ()            # amd64's only module-list error is gone
+    # the buttons don't keep naming the finding just fixed while another row shows
+    view.arch.value = view.ANY
+    assert view.findings_list.options and view.findings_list.value is None
+    assert view.fix_button.disabled and view.fix_button.description == "apply fix"
+    assert view.open_symbol_button.description == "show symbol"
     ws.undo()
     assert ws.gates().status("modules", "amd64") == "fail"
     wb = workbench(ws)

@@ -479,3 +479,47 @@ def test_one_arch_workspace_has_no_both_buttons_and_compare_explains(sample):
     save = SaveView(ws)
     assert [p.name for p in ws.pending()] == ["config-arm64", "modules-arm64.txt"]
     assert "config-arm64" in save.pending.value and "config-amd64" not in save.pending.value
+
+
+def test_cascade_folds_now_visible_lines_help_flows_and_no_none_cells():
+    import pandas as pd
+
+    from talosnb.present.html import cascade_html, frame_html
+    from talosnb.present.text import change_text, help_blocks
+
+    ws = Workspace.open()
+    change = ws.set(["COMPILE_TEST=y"], arches=["amd64"])["amd64"]
+    text = change_text(change).splitlines()
+    assert text[1].strip().startswith("COMPILE_TEST: n -> y")              # the real change first
+    assert text[-1].strip() == "now visible, n (1 line(s) '# CONFIG_X is not set'): MVPP2"
+    html = cascade_html(change.cascade)
+    assert html.index("COMPILE_TEST") < html.index("<details class='talosnb-now-visible'>")
+    # help: a paragraph's source lines flow; an indented list keeps its lines (menuconfig's reading)
+    blocks = help_blocks("Say Y to use it\non top of TCP.\n\n  - one\n  - two\n\nIf unsure, say N.\n")
+    assert blocks == [("text", "Say Y to use it on top of TCP."), ("pre", "- one\n- two"),
+                      ("text", "If unsure, say N.")]
+    from talosnb.present.html import symbol_panel_html
+    assert "<p>A network interface that drops everything sent to it.</p>" in symbol_panel_html(ws.symbol_panel("DUMMY"))
+    # a missing value is an empty cell, not "None"
+    cells = frame_html(pd.DataFrame([{"option": "X", "verdict": None}], dtype=object))
+    assert "None" not in cells and "<td></td>" in cells
+
+
+def test_gates_and_save_agree_on_a_refusal_naming_the_checkbox(sample):
+    from talosnb.widgets import GatesView, SaveView
+
+    config = _config(sample, "amd64")
+    # a line for a symbol this tree doesn't define: writing drops it, so Save refuses by default
+    config.write_text(config.read_text() + "CONFIG_NOT_IN_THIS_TREE=y\n")
+    ws = Workspace.open(sample / "pkgs", sample / "talos", sample / "linux")
+    ws.set(["DUMMY=m"], arches=["amd64"], ignore_module_list=True)
+    checkbox = "“drop config lines for symbols this tree doesn't define” checkbox ticked"
+    gates = GatesView(ws)
+    assert "Save will refuse to write <b>config-amd64</b>" in gates.summary.value
+    assert checkbox in gates.summary.value.replace("&#x27;", "'")
+    save = SaveView(ws)
+    assert checkbox in save.pending.value.replace("&#x27;", "'")
+    assert save.write() is None and "allow_drop" not in save.result.value
+    assert checkbox in save.result.value.replace("&#x27;", "'")
+    save.allow_drop.value = True
+    assert save.write() is not None and "CONFIG_NOT_IN_THIS_TREE" not in config.read_text()

@@ -72,33 +72,50 @@ def _holds(conds: Iterable, values: Mapping[str, str]) -> bool:
     return all(c.holds(values.get(c.symbol)) for c in conds)
 
 
-def built_objects(kmap: KbuildMap, modules: Iterable[str], values: Mapping[str, str]) -> dict[str, list[str]]:
-    """object -> the modules (of `modules`) linking it under `values`."""
-    out: dict[str, list[str]] = {}
-    for ko in modules:
+class _States(dict):
+    """.ko -> "module", "builtin" or "not-built" under one config, each worked out when first asked."""
+
+    def __init__(self, kmap: KbuildMap, values: Mapping[str, str]) -> None:
+        super().__init__()
+        self.kmap, self.config_values = kmap, values
+
+    def __missing__(self, ko: str) -> str:
+        state = self.kmap.evaluate(ko, self.config_values).state
+        self[ko] = state
+        return state
+
+
+def _linked_by(kmap: KbuildMap) -> dict[str, list[tuple[str, Conds]]]:
+    """object -> the modules linking it, each with the conditions it is linked under."""
+    out: dict[str, list[tuple[str, Conds]]] = {}
+    for ko in kmap.parts:
         for obj, conds in _parts(kmap, ko):
-            if _holds(conds, values):
-                out.setdefault(obj, []).append(ko)
+            out.setdefault(obj, []).append((ko, conds))
     return out
 
 
-def _symbol_edges(kmap: KbuildMap, states: Mapping[str, str], wanted: Iterable[str], values: Mapping[str, str],
+def _symbol_edges(kmap: KbuildMap, states: _States, wanted: Iterable[str], values: Mapping[str, str],
                   symbols: SourceSymbols) -> list[Dependency]:
-    objects = built_objects(kmap, [ko for ko, state in states.items() if state == "module"], values)
-    builtin = {obj for ko, state in states.items() if state == "builtin" for obj, _conds in _parts(kmap, ko)}
+    linked = _linked_by(kmap)
     exporters = symbols.exporters()
     edges: dict[tuple[str, str], Dependency] = {}
     for ko in sorted(wanted):
         mine = [obj for obj, conds in _parts(kmap, ko) if _holds(conds, values)]
         own = {name for obj in mine for name in symbols.exports.get(obj, ())}
         for obj in mine:
-            for name, alternatives in symbols.uses.get(obj, ()):
+            for name, alternatives in symbols.uses_of(obj):
                 if name in own or not used(alternatives, values):
                     continue
-                sources = exporters.get(name, [])
-                if any(o in builtin for o in sources):
+                owners = set()
+                builtin = False
+                for source in exporters.get(name, ()):
+                    for module, conds in linked.get(source, ()):
+                        state = states[module] if _holds(conds, values) else "not-built"
+                        builtin = builtin or state == "builtin"
+                        if state == "module":
+                            owners.add(module)
+                if builtin:
                     continue    # built into the kernel: always there
-                owners = {m for o in sources for m in objects.get(o, ())}
                 if len(owners) != 1 or ko in owners:
                     continue    # exported by nothing built, or by several: depmod's choice, not ours
                 (needs,) = owners
@@ -109,7 +126,7 @@ def _symbol_edges(kmap: KbuildMap, states: Mapping[str, str], wanted: Iterable[s
     return list(edges.values())
 
 
-def _kbuild_edges(kmap: KbuildMap, built_set: set[str], wanted: Iterable[str],
+def _kbuild_edges(kmap: KbuildMap, states: _States, wanted: Iterable[str],
                   values: Mapping[str, str]) -> list[Dependency]:
     """One symbol building several .ko where one of them is also built by other symbols: that
     one is the shared part the others link against (skx_edac.ko -> skx_edac_common.ko)."""
@@ -121,7 +138,7 @@ def _kbuild_edges(kmap: KbuildMap, built_set: set[str], wanted: Iterable[str],
             if normalize_value(values.get(symbol)) != "m":
                 continue
             for other in kmap.symbol_modules(symbol):
-                if other == ko or other not in built_set:
+                if other == ko or states[other] != "module":
                     continue
                 theirs = set(kmap.modules[other].own_symbols)
                 if mine < theirs:
@@ -129,7 +146,7 @@ def _kbuild_edges(kmap: KbuildMap, built_set: set[str], wanted: Iterable[str],
     return list({(e.module, e.needs): e for e in edges}.values())
 
 
-def _select_edges(kmap: KbuildMap, built_set: set[str], wanted: Iterable[str], values: Mapping[str, str],
+def _select_edges(kmap: KbuildMap, states: _States, wanted: Iterable[str], values: Mapping[str, str],
                   selects: Selects) -> list[Dependency]:
     edges = {}
     for ko in sorted(wanted):
@@ -138,7 +155,7 @@ def _select_edges(kmap: KbuildMap, built_set: set[str], wanted: Iterable[str], v
                 continue
             for target, where in selects.get(symbol, ()):
                 for other in kmap.symbol_modules(target):
-                    if other != ko and other in built_set and (ko, other) not in edges:
+                    if other != ko and states[other] == "module" and (ko, other) not in edges:
                         edges[(ko, other)] = Dependency(ko, other, "select",
                                                         f"CONFIG_{symbol} selects {target} ({where})", where)
     return list(edges.values())
@@ -158,16 +175,16 @@ def module_dependencies(kmap: KbuildMap, values: Mapping[str, str], *, symbols: 
                         ) -> dict[str, list[Dependency]]:
     """For each module `values` build as =m (or each of `modules` among them), the modules it needs
     loaded first (direct dependencies, as modules.dep's first level), with why."""
-    states = {ko: kmap.evaluate(ko, values).state for ko in kmap.modules}
-    built = {ko for ko, state in states.items() if state == "module"}
-    wanted = built if modules is None else set(modules) & built
+    states = _States(kmap, values)
+    wanted = {ko for ko in (kmap.modules if modules is None else modules)
+              if ko in kmap.modules and states[ko] == "module"}
     if symbols is not None:
         # the source decides; Kbuild's shared symbol only says why two modules go together
         edges = [_same_symbol(kmap, edge, values) for edge in _symbol_edges(kmap, states, wanted, values, symbols)]
     else:
-        edges = _kbuild_edges(kmap, built, wanted, values)
+        edges = _kbuild_edges(kmap, states, wanted, values)
         if selects is not None:
-            edges += _select_edges(kmap, built, wanted, values, selects)
+            edges += _select_edges(kmap, states, wanted, values, selects)
     out: dict[str, list[Dependency]] = {}
     seen = set()
     for edge in edges:

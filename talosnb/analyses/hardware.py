@@ -283,6 +283,8 @@ def _pci_claim(e: IdEntry, d: Device) -> tuple[bool, int] | None:
         known = d.cls_known if d.cls is not None else 0
         if (cls ^ (d.cls or 0)) & mask & known:
             return None
+        if vendor == PCI_ANY_ID and not mask & known:
+            return None     # a class-only entry, and the capture gives no class: says nothing
         if mask & ~known:
             exact = False
         score += 1
@@ -490,7 +492,9 @@ def describe(devices: list[Device], matcher: DeviceMatcher, locator: ModuleLocat
         if d.driver:
             report.driver_matches = any(module_name(m.ko) == module_name(d.driver) or m.module == d.driver
                                         for m in modules)
-        report.unsupported = [arch for arch in values if not any(m.supported(arch) for m in modules)]
+        # the exact claims decide; claims that depend on IDs the capture lacks only when there is none
+        deciding = [m for m in modules if m.exact] or modules
+        report.unsupported = [arch for arch in values if not any(m.supported(arch) for m in deciding)]
         reports.append(report)
     return reports
 

@@ -16,6 +16,8 @@ line and the widgets refuse the same things with the same words:
   as a module is refused;
 - :func:`unshipped_dependencies`: so is one that leaves a shipped module needing a module no
   list ships with it (a pure verdict on the findings before and after);
+- :func:`refuse_ambiguous_module_list`: new modules an extension's list could take as well as
+  talos's are listed only where the user says;
 - :func:`refuse_entries_naming_nothing` and :func:`refuse_symbols_building_nothing`:
   a module-list edit whose entry names nothing changes nothing.
 
@@ -60,7 +62,7 @@ def dropped_lines(session: Session, arches: Iterable[str]) -> str | None:
     if not parts:
         return None
     return ("; ".join(parts) + ". Writing would drop them: use the kernel tree the configs were made for "
-            f"({opt('kernel_src')}), or pass {opt('allow_drop')}")
+            f"({opt('kernel_src')}), or write anyway with {opt('allow_drop')}")
 
 
 def refuse_dropped_lines(session: Session, arches: Iterable[str], *, allow_drop: bool) -> None:
@@ -221,6 +223,15 @@ def unshipped_dependencies(before: Iterable[Mapping], after: Iterable[Mapping]) 
     error the lists did not have before). Empty: the change may be kept."""
     old = {_error_key(f) for f in before if f["kind"] == DEPENDENCY}
     return [dict(f) for f in after if f["kind"] == DEPENDENCY and _error_key(f) not in old]
+
+
+def refuse_ambiguous_module_list(entries: Sequence[str], candidates: Sequence[str]) -> None:
+    """New modules to list where an extension's list could take them as well as talos's (it ships
+    modules of the same folder): which one is the user's call, not a guess."""
+    if candidates:
+        raise InputError(f"more than one list could take {', '.join(entries)}: talos's hack/modules-ARCH.txt or "
+                         f"{', '.join(candidates)}; nothing changed",
+                         hint=f"say which: {opt('add_to_module_list')}=talos or ={candidates[0]}")
 
 
 def refuse_symbols_building_nothing(session: Session, entries: Iterable[str]) -> None:

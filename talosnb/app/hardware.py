@@ -101,20 +101,27 @@ class Hardware:
 
 @dataclass
 class Support:
-    """The change that makes the unsupported devices supported: per arch, the symbols to set to
-    =m (one per device, the module that claims it most precisely) and the Workspace's outcome."""
+    """The change that makes the unsupported devices supported: per arch, ``SYMBOL=m`` for each
+    device's best claiming module, and the Workspace's outcome of each (one ``set`` per arch and
+    symbol, so a driver another arch can't build — an x86-only one on arm64 — is refused there
+    without holding back the rest)."""
 
     assignments: dict[str, list[str]]
     reasons: dict[str, list[str]]
-    outcomes: list[EditOutcome] = field(default_factory=list)
+    outcomes: list[tuple[str, str, EditOutcome]] = field(default_factory=list)   # (arch, assignment, outcome)
 
     @property
-    def blocked(self) -> str | None:
-        return next((o.blocked for o in self.outcomes if o.blocked), None)
+    def applied(self) -> list[EditOutcome]:
+        return [o for _, _, o in self.outcomes if not o.blocked]
+
+    @property
+    def refused(self) -> list[tuple[str, str, str]]:
+        return [(arch, a, o.blocked) for arch, a, o in self.outcomes if o.blocked]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"assignments": self.assignments, "reasons": self.reasons, "blocked": self.blocked,
-                "outcomes": [o.as_dict() for o in self.outcomes]}
+        return {"assignments": self.assignments, "reasons": self.reasons,
+                "refused": [{"arch": arch, "assignment": a, "why": why} for arch, a, why in self.refused],
+                "outcomes": [{"arch": arch, "assignment": a, **o.as_dict()} for arch, a, o in self.outcomes]}
 
 
 def needed_changes(reports: list[DeviceReport]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -125,6 +132,7 @@ def needed_changes(reports: list[DeviceReport]) -> tuple[dict[str, list[str]], d
     for report in reports:
         for arch in report.unsupported:
             candidates = [m for m in report.modules if m.state.get(arch) != "absent" and m.symbols]
+            candidates = [m for m in candidates if m.exact] or candidates
             if not candidates:
                 continue
             best = candidates[0]
@@ -137,18 +145,14 @@ def needed_changes(reports: list[DeviceReport]) -> tuple[dict[str, list[str]], d
 
 
 def plan_support(ws: Workspace, reports: list[DeviceReport], *, strict: bool = False) -> Support:
-    """The change for every unsupported device, worked out by the Workspace (in memory: saving
-    it is the caller's choice, as with ``set``): one ``set`` per group of arches needing the
-    same assignments, with the module-list entries when there is a talos checkout."""
+    """The change for every unsupported device, worked out by the Workspace exactly as
+    ``set SYMBOL=m --add-to-module-list`` (in memory: saving it is the caller's choice, as with
+    ``set``), with the module-list entries when there is a talos checkout."""
     assignments, reasons = needed_changes(reports)
     support = Support(assignments, reasons)
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for arch, items in assignments.items():
-        groups.setdefault(tuple(items), []).append(arch)
     add = ws.session.inputs.talos is not None
-    for group, arches in groups.items():
-        outcome = ws.set(list(group), arches=arches, add_to_module_list=add, strict=strict)
-        support.outcomes.append(outcome)
-        if outcome.blocked:
-            break
+    for arch, items in assignments.items():
+        for item in items:
+            outcome = ws.set([item], arches=[arch], add_to_module_list=add, strict=strict)
+            support.outcomes.append((arch, item, outcome))
     return support

@@ -42,7 +42,7 @@ class Request:
     kind: Kind
     assignments: tuple[Assignment, ...] = ()
     arches: tuple[str, ...] | None = None
-    add_to_module_list: bool = False
+    add_to_module_list: bool | str = False      # True or "talos": talos's list; "extensions/NAME"
     fix_search: bool = True                 # set: search a verified fix for each refusal
     refusal: Refusal | None = None          # fix: the refusal whose fix to apply
     module_action: str | None = None        # modules: "add" or "remove"
@@ -109,7 +109,7 @@ class Plan:
     options: Options
     version: int = -1                                   # the workspace's version it was made on
     changes: dict[str, ChangeSet] = field(default_factory=dict)
-    modules: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # arch -> built/added .ko
+    modules: dict[str, dict[str, Any]] = field(default_factory=dict)  # arch -> built/added .ko, the list
     list_edits: dict[str, ListEdit] = field(default_factory=dict)            # modules requests
     files: list[PendingFile] = field(default_factory=list)                   # what commit writes
     texts: dict[str, str] = field(default_factory=dict, repr=False)          # arch -> config text planned

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import posixpath
 import shutil
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -98,8 +99,8 @@ class PendingFile:
 
     def drop_warning(self) -> str:
         return (f"{len(self.dropped)} line(s) name symbols this kernel tree doesn't define "
-                f"(first: {self.dropped[0]}); writing drops them ({opt('allow_drop')}), so better use the tree "
-                "the config was made for")
+                f"(first: {self.dropped[0]}); writing drops them, and a save is refused without "
+                f"{opt('allow_drop')}; better use the tree the config was made for")
 
 
 @dataclass
@@ -549,7 +550,7 @@ class Workspace:
             if not attempt.done:
                 attempt.drop()
         for arch, entries in self._planned_additions(open_plan).items():
-            self.module_lists[arch].remove(entries)
+            self._list_of(arch, open_plan.modules[arch].get("list")).remove(entries)
         for one in open_plan.list_edits.values():
             if one.changed:
                 (one.module_list.remove if one.action == "add" else one.module_list.add)(one.changed)
@@ -569,7 +570,8 @@ class Workspace:
             assert plan.outcome is not None
             done = plan.outcome.changed_arches()
             if done:
-                also = [HistoryEntry("modules", [arch], f"add {', '.join(added)}", "add", list(added))
+                also = [HistoryEntry("modules", [arch], f"add {', '.join(added)}", "add", list(added),
+                                     list_id=plan.modules[arch].get("list"))
                         for arch, added in self._planned_additions(plan).items()]
                 self.history.append(HistoryEntry("config", done, request.describe(), also=also))
                 # what the plan built is what the configs hold now: saving writes it without building it again
@@ -632,8 +634,7 @@ class Workspace:
             outcome.blocked = plan.blocked
             return
         plan.attempts = attempts
-        outcome.modules = self._new_modules(changes, lambda arch: attempts[arch].after,
-                                            add=request.add_to_module_list)
+        outcome.modules = self._planned_modules(changes, attempts, request.add_to_module_list)
         plan.modules = outcome.modules
         self._dropped_verdict(plan, changes)
 
@@ -776,8 +777,17 @@ class Workspace:
                                  f"hack/modules-{arch}.txt:\n" + "".join(f"  {m}\n" for m in broken))
         return notes
 
+    def _planned_modules(self, changes: Mapping[str, edit.ChangeSet], attempts: Mapping[str, Any],
+                         add: bool | str) -> dict[str, dict]:
+        try:
+            return self._new_modules(changes, lambda arch: attempts[arch].after, add=add)
+        except InputError:   # which list to add to is the user's call: nothing changes until then
+            for attempt in attempts.values():
+                attempt.drop()
+            raise
+
     def _new_modules(self, changes: Mapping[str, edit.ChangeSet], values: Callable[[str], Mapping[str, str]], *,
-                     add: bool) -> dict[str, dict]:
+                     add: bool | str) -> dict[str, dict]:
         """The .ko files each symbol that became =m builds with ``values(arch)``; with `add`, listed
         (a plan's: on trial with the change, which discarding the plan takes out again)."""
         out: dict[str, dict] = {}
@@ -789,22 +799,41 @@ class Workspace:
             entries = sorted({ko for kos in built.values() for ko in kos})
             out[arch] = {"built": entries, "added": []}
             if add and entries:
-                module_list = self.module_list(arch)
+                list_id = self._list_to_take(entries, arch, add)
+                out[arch]["list"] = list_id
+                module_list = self._list_of(arch, list_id)
                 out[arch]["added"] = [e for e in entries if module_list.add(e)]
         return out
+
+    def _list_to_take(self, entries: Sequence[str], arch: str, add: bool | str) -> str | None:
+        """Which list new modules go to (None: talos's): the one named, else talos's unless an
+        extension's list could take them too (it ships modules of the same folder), which is asked."""
+        if isinstance(add, str) and add != TALOS_LIST:
+            return self.extension_list(add, arch)[0].list_id
+        if add is True:
+            folders = {posixpath.dirname(e) for e in entries}
+            candidates = sorted({ext.list_id for ext in self.extension_lists if arch in ext.arches
+                                 and any(posixpath.dirname(e) in folders for e in ext.module_list.entries)})
+            guards.refuse_ambiguous_module_list(entries, candidates)
+        return None
+
+    def _list_of(self, arch: str, list_id: str | None) -> ModuleList:
+        return self.extension_list(list_id, arch)[0].module_list if list_id else self.module_list(arch)
 
     # --- the conveniences: propose, then commit ------------------------------------
 
     def set(self, assignments: Iterable[edit.Assignment | str], arches: Sequence[str] | None = None, *,
             fix: bool = True, ignore_module_list: bool = False,
-            add_to_module_list: bool = False, strict: bool = False) -> EditOutcome:
+            add_to_module_list: bool | str = False, strict: bool = False) -> EditOutcome:
         """Apply the assignments as one batch on every arch (or `arches`), as `make olddefconfig`
         after merging them would, and keep the change only if it can be kept on all of them.
 
         Nothing changes (``blocked`` says why) when an assignment can't take effect on some
         arch (each refusal explained, with a verified fix unless ``fix=False``), or when the
         change stops building a listed ``.ko`` as a module (unless ``ignore_module_list``).
-        ``add_to_module_list`` adds the ``.ko`` files the new ``=m`` symbols build to the lists.
+        ``add_to_module_list`` adds the ``.ko`` files the new ``=m`` symbols build to the lists: talos's
+        (True or "talos") or an extension's ("extensions/NAME"); True when an extension's list could take
+        them too (it ships modules of the same folder) is an InputError asking which, and nothing changes.
         A change that makes a build gate fail which passed before is kept with a warning
         (``gates``), or, with ``strict``, not kept (``blocked``). A kept change is one undoable step.
         """
@@ -1127,7 +1156,9 @@ class Workspace:
         names: Iterable[str] | None = request.names
         if request.kind in ("set", "fix", "merge"):
             names = [f"config-{arch}" for arch in plan.changes if plan.changes[arch].cascade]
-            names += [f"modules-{arch}.txt" for arch in self._planned_additions(plan)]
+            names += [self.extension_list(plan.modules[arch]["list"], arch)[0].file_name
+                      if plan.modules[arch].get("list") else f"modules-{arch}.txt"
+                      for arch in self._planned_additions(plan)]
         elif request.kind == "modules":
             names = [self.extension_of(one.module_list).file_name if request.list_id not in (None, TALOS_LIST)
                      else f"modules-{arch}.txt" for arch, one in plan.list_edits.items()]

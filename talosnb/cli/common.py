@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from talosnb.present.terminal import terminal_safe
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -125,7 +127,7 @@ def emit(args: argparse.Namespace, result: Result) -> None:
         json.dump(result.as_dict(), sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(result.text())
+        sys.stdout.write(terminal_safe(result.text()))
 
 
 def open_session(args: argparse.Namespace) -> Session:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from talosnb import __version__
 from talosnb.core.errors import TalosnbError, TalosnbWarning, face
 from talosnb.core.fileio import os_error, written_files
+from talosnb.present.terminal import terminal_safe
 
 from .common import ExitStatus, cli_name, emit
 from .registry import BY_NAME, COMMANDS
@@ -76,7 +77,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
     if issubclass(category, TalosnbWarning):
-        print(f"talosnb: warning: {message}", file=sys.stderr)
+        print(terminal_safe(f"talosnb: warning: {message}"), file=sys.stderr)
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
 
@@ -145,7 +146,7 @@ def _main(argv: list[str]) -> int:
         else:
             said = "nothing was written"
         _flush_quietly()
-        print(f"{name}: {what}; {said}", file=sys.stderr)
+        print(terminal_safe(f"{name}: {what}; {said}"), file=sys.stderr)
         return ExitStatus.INTERRUPTED
     except OSError as e:
         # an OSError no check caught (a folder where a file should be, permissions, a full disk)
@@ -168,9 +169,9 @@ def _fail(args: argparse.Namespace | None, name: str, e: TalosnbError, start: in
                   sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     _flush_quietly()
-    print(f"{name}: error: {e}", file=sys.stderr)
+    print(terminal_safe(f"{name}: error: {e}"), file=sys.stderr)
     if written:
-        print(f"  note: written before the error: {', '.join(written)}", file=sys.stderr)
+        print(terminal_safe(f"  note: written before the error: {', '.join(written)}"), file=sys.stderr)
     return e.exit_code
 
 
@@ -189,5 +190,5 @@ def _bug(args: argparse.Namespace | None, name: str, e: BaseException) -> int:
     _flush_quietly()
     if os.environ.get(DEBUG_ENV):
         traceback.print_exception(e, file=sys.stderr)
-    print(f"{name}: {message}", file=sys.stderr)
+    print(terminal_safe(f"{name}: {message}"), file=sys.stderr)
     return ExitStatus.BUG

@@ -36,8 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     write_options(p)
     gate_options(p)
     p.add_argument("--no-fix", action="store_true", help="on refusal, don't search for a verified fix")
-    p.add_argument("--add-to-module-list", action="store_true",
-                   help="add the .ko files the new =m symbols build to hack/modules-ARCH.txt (needs --talos)")
+    p.add_argument("--add-to-module-list", nargs="?", const=True, default=False, metavar="LIST",
+                   help="add the .ko files the new =m symbols build to a module list: talos's hack/modules-ARCH.txt "
+                        "(needs --talos), or =extensions/NAME (needs --extensions); without LIST, talos's, unless an "
+                        "extension's list could take them too (then say which)")
     p.add_argument("--ignore-module-list", action="store_true",
                    help="write even if the change breaks the module list (a listed .ko no longer built as =m)")
 

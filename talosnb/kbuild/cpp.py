@@ -480,7 +480,7 @@ def _condition_python(expr: str) -> str:
             except NotConstant:
                 py.append("0")
         k += 1
-    return "".join(py) or "0"
+    return "".join(py).strip() or "0"
 
 
 class _Values:

@@ -24,7 +24,7 @@ import re
 import sys
 import tarfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,6 +215,8 @@ def _tables(text: str, line_of: Callable[[int], int]) -> list[tuple[str, str, st
     """Each ID table's (kind, name, array size, line, text from its ``{`` to the matching ``}``)."""
     out = []
     for m in _TABLE_START.finditer(text):
+        if _in_directive(text, m.start()):
+            continue     # a macro that opens a table (see _Builder.table_from_macros)
         open_at = m.end() - 1
         depth = 0
         for b in _BRACE.finditer(text, open_at):
@@ -225,6 +227,26 @@ def _tables(text: str, line_of: Callable[[int], int]) -> list[tuple[str, str, st
                 if depth == 0:
                     out.append((m.group(1), m.group(2), m.group(3).strip(), line_of(open_at), text[open_at:b.end()]))
                     break
+    return out
+
+
+def _in_directive(text: str, pos: int) -> bool:
+    """Whether ``pos`` is in a preprocessor line (continuations included)."""
+    start = text.rfind("\n", 0, pos)
+    while start > 0 and text[start - 1] == "\\":
+        start = text.rfind("\n", 0, start - 1)
+    return text[start + 1:pos].lstrip().startswith("#")
+
+
+def _without_directives(text: str) -> list[str]:
+    """The lines of ``text`` with preprocessor lines (and their continuations) blanked."""
+    lines = text.split("\n")
+    out = []
+    continued = False
+    for ln in lines:
+        directive = continued or ln.lstrip().startswith("#")
+        out.append("" if directive else ln)
+        continued = directive and ln.endswith("\\")
     return out
 
 
@@ -292,8 +314,7 @@ def read_sources(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, _Sparse]
         else:
             full = _has_table(data)
             sparse[name] = _sparse(name, data.decode("utf-8", "replace"), full=full)
-            if not full and not name.startswith(INCLUDE_DIRS):
-                sparse[name].raw = data
+            sparse[name].raw = data
     return sparse, c_files
 
 
@@ -376,7 +397,7 @@ class _Builder:
         """A file with every preprocessor line (its #if blocks too), from its whole text."""
         sp = self.sparse.get(path)
         if sp is None or sp.full or sp.raw is None:
-            return sp
+            return sp if sp is None or sp.full else None
         full = _sparse(path, sp.raw.decode("utf-8", "replace"), full=True)
         full.raw = sp.raw
         self.sparse[path] = full
@@ -460,65 +481,167 @@ class _Builder:
             self.index.uses.setdefault(sp.path, []).append(TableUse("alias", alias, sp.path, line,
                                                                      conditions.at(line)))
         for kind, name, size, line, text in sp.tables:
-            conditions.defines_until(line)
+            # a table may #define its entry macros between its braces (pegasus)
+            conditions.defines_until(line + text.count("\n"))
             table = self.table(sp.path, kind, name, size, line, text, expander, conditions)
             self.index.tables[(sp.path, name)] = table
+        defined = {name for _, name, _, _, _ in sp.tables}
+        for use in sp.uses:
+            if use[0] in KINDS and use[1] not in defined:
+                found = self.table_from_macros(sp.path, use, expander, conditions)
+                if found is not None:
+                    self.index.tables[(sp.path, use[1])] = found
 
     def table(self, path: str, kind: str, name: str, size: str, line: int, text: str, expander: cpp.Expander,
               conditions: _Conditions) -> IdTable:
         files = [path]
-        file_conditions = [conditions]
+        file_conditions: list[tuple[_Conditions, tuple[str, ...]]] = [(conditions, ())]
         tokens = self._table_tokens(path, text, line, expander, files, file_conditions)
+        return self._entries(path, kind, name, size, line, tokens[1:-1], expander, files, file_conditions)
+
+    def _entries(self, path: str, kind: str, name: str, size: str, line: int, tokens: list[cpp.Token],
+                 expander: cpp.Expander, files: list[str],
+                 file_conditions: list[tuple[_Conditions, tuple[str, ...]]]) -> IdTable:
         try:
-            expanded = expander.expand(tokens[1:-1])
+            expanded = expander.expand(tokens)
         except ValueError as e:
             self.index.problems.append((f"{path}:{line}", f"{name}: {e}"))
             expanded = []
         entries = []
         for item in _split_items(expanded):
+            if len(item) > 3 and item[0].text == "[":
+                # [INDEX] = {...}: a designated element (dvb-usb's tables); gaps are zero entries
+                close = next((k for k, t in enumerate(item) if t.text == "]"), 0)
+                item = item[close + 2:] if close and len(item) > close + 2 and item[close + 1].text == "=" else item
             first = item[0]
-            where = files[first.block] if first.block > 0 else path
+            block = first.block if 0 < first.block < len(files) else 0
+            where = files[block]
             if first.text != "{" or item[-1].text != "}":
                 self.index.problems.append((f"{where}:{first.line}", f"{name}: an entry that is not a {{...}}"))
                 continue
             values = _entry_values(kind, item[1:-1])
-            if first.block > 0:
-                # an entry of a header included inside the table: its own #if blocks, and the
-                # table's where the #include line is
-                conds = file_conditions[first.block].at(first.line)
-            else:
-                conds = conditions.at(first.line)
-            entries.append(IdEntry(kind, values, where, first.line, conds))
+            # an entry of a header included inside the table: its own #if blocks, and the ones
+            # around the #include line in the file that includes it
+            file_conds, prefix = file_conditions[block]
+            entries.append(IdEntry(kind, values, where, first.line, prefix + file_conds.at(first.line)))
         n: int | None = None
         if size:
             try:
                 n = cpp.int_value(expander.expand(cpp.tokenize(size)))
             except (cpp.NotConstant, ValueError):
                 n = None
-        return IdTable(kind, name, path, line, conditions.at(line), entries, n)
+        return IdTable(kind, name, path, line, file_conditions[0][0].at(line), entries, n)
 
     def _table_tokens(self, path: str, text: str, line: int, expander: cpp.Expander, files: list[str],
-                      file_conditions: list[_Conditions], block: int = -1) -> list[cpp.Token]:
+                      file_conditions: list[tuple[_Conditions, tuple[str, ...]]], block: int = -1
+                      ) -> list[cpp.Token]:
         """The table's tokens, a header ``#include``\\ d between its braces read in its place
         (usb-storage's unusual_devs.h, and what that includes); other preprocessor lines are the
         conditions' job."""
         tokens: list[cpp.Token] = []
+        continued = False
         for offset, text_line in enumerate(text.split("\n")):
             stripped = text_line.lstrip()
-            if not stripped.startswith("#"):
-                tokens += cpp.tokenize(text_line, line + offset, block)
+            if continued or not stripped.startswith("#"):
+                if not continued:
+                    tokens += cpp.tokenize(text_line, line + offset, block)
+                continued = continued and text_line.endswith("\\")
                 continue
+            continued = text_line.endswith("\\")
             m = _INCLUDE.match(stripped)
             inc = self.resolve_include(path, m.group(1), m.group(2)) if m else None
             sp = self.full_sparse(inc) if inc else None
             if inc is None or sp is None or sp.raw is None or inc in files or len(files) > 32:
                 continue
+            conds, prefix = file_conditions[max(block, 0)]
             files.append(inc)
             local: dict[str, str | cpp.Macro] = {}
-            file_conditions.append(_Conditions(sp.directives, expander, local, []))
+            file_conditions.append((_Conditions(sp.directives, expander, local, []),
+                                    prefix + conds.at(line + offset)))
             body = cpp.strip_comments(sp.raw.decode("utf-8", "replace"))
             tokens += self._table_tokens(inc, body, 1, expander, files, file_conditions, len(files) - 1)
         return tokens
+
+    @staticmethod
+    def _active_defines(header: _Sparse, outer: Mapping[str, cpp.Macro]) -> dict[str, str | cpp.Macro]:
+        """A header's #defines in the branches its ``#ifdef NAME``/``#ifndef NAME`` take given the
+        macros defined before it is included (t4_pci_id_tbl.h defines its entry macro one way or
+        the other); a condition on CONFIG_ symbols keeps both branches."""
+        out: dict[str, str | cpp.Macro] = {}
+        stack: list[bool] = []
+        for _, d in header.directives:
+            m = re.match(r"#\s*(ifdef|ifndef|if|elif|else|endif|define|undef)\b\s*(\w*)", d)
+            if not m:
+                continue
+            word, name = m.group(1), m.group(2)
+            if word in ("ifdef", "ifndef"):
+                known = name in out or name in outer
+                stack.append(known if word == "ifdef" else not known)
+            elif word == "if":
+                stack.append(True)
+            elif word in ("else", "elif") and stack:
+                stack[-1] = not stack[-1] if word == "else" else True
+            elif word == "endif" and stack:
+                stack.pop()
+            elif all(stack) and word == "define":
+                out[name] = d
+            elif all(stack) and word == "undef":
+                out.pop(name, None)
+        return out
+
+    def table_from_macros(self, path: str, use: tuple[str, str, int], expander: cpp.Expander,
+                          conditions: _Conditions) -> IdTable | None:
+        """A table whose start is itself a macro, in a header the file includes (cxgb4's
+        t4_pci_id_tbl.h: ``CH_PCI_DEVICE_ID_TABLE_DEFINE_BEGIN`` is ``static const struct
+        pci_device_id cxgb4_pci_tbl[] = {``, defined by each driver that includes it)."""
+        kind, name, _ = use
+        sp = self.sparse.get(path)
+        if sp is None:
+            return None
+        for line, d in sp.directives:
+            m = _INCLUDE.match(d)
+            inc = self.resolve_include(path, m.group(1), m.group(2)) if m and m.group(1) == '"' else None
+            header = self.full_sparse(inc) if inc else None
+            if inc is None or header is None or header.raw is None:
+                continue
+            conditions.defines_until(line)
+            body = "\n".join(_without_directives(cpp.strip_comments(header.raw.decode("utf-8", "replace"))))
+            own_defines = self._active_defines(header, expander.lookup)
+            outer = expander.lookup.layers if isinstance(expander.lookup, _Scope) else []
+            try:
+                expanded = cpp.Expander(_Scope([own_defines, *outer])).expand(
+                    cpp.tokenize(body, 1, 1))
+            except ValueError:
+                continue
+            texts = [t.text for t in expanded]
+            for k in range(len(texts) - 6):
+                if texts[k] == "struct" and texts[k + 1] == f"{kind}_device_id" and name in texts[k + 2:k + 6]:
+                    start = texts.index("{", k) if "{" in texts[k:] else len(texts)
+                    depth, end = 0, -1
+                    for j in range(start, len(texts)):
+                        depth += {"{": 1, "}": -1}.get(texts[j], 0)
+                        if depth == 0:
+                            end = j
+                            break
+                    if end < 0:
+                        return None
+                    own = _Conditions(header.directives, expander, {}, [])
+                    return self._entries(path, kind, name, "", line, expanded[start + 1:end], cpp.Expander({}),
+                                         [path, inc], [(conditions, ()), (own, conditions.at(line))])
+        return None
+
+
+class _DefinedAt:
+    """The names defined at one line of a file: the scope's, less those the file defines later."""
+
+    def __init__(self, scope: Container[str], first_define: Mapping[str, int], line: int) -> None:
+        self.scope, self.first_define, self.line = scope, first_define, line
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str) or name not in self.scope:
+            return False
+        first = self.first_define.get(name)
+        return first is None or first < self.line
 
 
 class _Conditions:
@@ -534,11 +657,19 @@ class _Conditions:
         self.next_define = 0
         self.stack: list[tuple[list[str], str | None]] = []   # per open #if: earlier branches, current one
         self.expander = expander
+        # a name this file #defines is not defined above that line (an include guard's #ifndef)
+        self.first_define: dict[str, int] = {}
+        for line, d in directives:
+            m = _DEFINE_NAME.match(d)
+            if m:
+                self.first_define.setdefault(m.group(1), line)
+        self.line = 0
         for line, d in directives:
             m = re.match(r"#\s*(ifdef|ifndef|if|elif|else|endif)\b(.*)", d)
             if not m:
                 continue
             self.defines_until(line)
+            self.line = line
             self._directive(m.group(1), m.group(2).strip())
             self.lines.append(line)
             self.states.append(self._current())
@@ -551,11 +682,12 @@ class _Conditions:
             out.extend(f"!({e})" for e in earlier)
             if branch is not None:
                 out.append(branch)
-        return tuple(x for x in out if x not in ("1", "!(0)"))
+        # conditions on no CONFIG_ symbol are decided here (an include guard, #ifdef of a macro)
+        return tuple(x for x in out if "CONFIG_" in x or not cpp.condition_holds(x, {}))
 
     def _directive(self, word: str, arg: str) -> None:
         expander, stack = self.expander, self.stack
-        names = expander.lookup
+        names = _DefinedAt(expander.lookup, self.first_define, self.line)
         name = arg.split()[0] if arg else "0"
         if word == "ifdef":
             stack.append(([], self._norm(f"defined({name})", expander, names)))
@@ -581,7 +713,7 @@ class _Conditions:
         self.next_define = k
 
     @staticmethod
-    def _norm(arg: str, expander: cpp.Expander, names: Mapping[str, cpp.Macro]) -> str:
+    def _norm(arg: str, expander: cpp.Expander, names: Container[str]) -> str:
         try:
             return cpp.normalize_condition(arg, expander, names)
         except ValueError:

@@ -11,6 +11,7 @@ What is only reached through a header's static inline function is not seen.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
@@ -25,7 +26,7 @@ from pathlib import Path
 from talosnb.core import cachefile
 from talosnb.core.paths import cache_dir as default_cache_dir
 
-FORMAT = 3
+FORMAT = 4
 _EXPORT_RE = re.compile(rb"\bEXPORT_SYMBOL(?:_GPL)?(?:_NS(?:_GPL)?)?\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)")
 _WORD_RE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]{2,}")
 _COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.DOTALL)
@@ -70,15 +71,29 @@ class SourceSymbols:
     (of any object scanned) its source mentions, each with the CONFIG conditions around its uses."""
 
     exports: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    uses: dict[str, tuple[tuple[str, Alternatives], ...]] = field(default_factory=dict)
+    # object -> its uses packed as text (name, or name TAB conditions; NUL between): read per object
+    # when asked, so loading the cache costs little whatever the number of objects
+    uses: dict[str, bytes] = field(default_factory=dict)
     origin: str = ""
+    _exporters: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def exporters(self) -> dict[str, list[str]]:
         """name -> the objects exporting it."""
-        out: dict[str, list[str]] = {}
-        for obj, names in self.exports.items():
-            for name in names:
-                out.setdefault(name, []).append(obj)
+        if not self._exporters:
+            for obj, names in self.exports.items():
+                for name in names:
+                    self._exporters.setdefault(name, []).append(obj)
+        return self._exporters
+
+    def uses_of(self, obj: str) -> list[tuple[str, Alternatives]]:
+        """The exported names `obj` uses (not its own), each with the conditions around its uses."""
+        packed = self.uses.get(obj)
+        if not packed:
+            return []
+        out = []
+        for line in packed.decode().split("\0"):
+            name, _tab, ways = line.partition("\t")
+            out.append((name, _unpack(ways) if ways else ()))
         return out
 
 
@@ -221,16 +236,13 @@ def scan(source: Path) -> SourceSymbols:
             exports[obj] = tuple(sorted(set(exports.get(obj, ())) | names))
         words[obj] = _pack(_words(text))
     exported = {name.encode() for names in exports.values() for name in names}
-    uses: dict[str, tuple[tuple[str, Alternatives], ...]] = {}
+    uses: dict[str, bytes] = {}
     for obj, packed in words.items():
         own = {n.encode() for n in exports.get(obj, ())}
-        found = []
-        for line in zlib.decompress(packed).split(b"\0"):
-            word, _tab, ways = line.partition(b"\t")
-            if word in exported and word not in own:
-                found.append((word.decode(), _unpack(ways.decode()) if ways else ()))
+        found = [line for line in zlib.decompress(packed).split(b"\0")
+                 if line.partition(b"\t")[0] in exported and line.partition(b"\t")[0] not in own]
         if found:
-            uses[obj] = tuple(found)
+            uses[obj] = b"\0".join(found)
     return SourceSymbols(exports, uses, str(source))
 
 
@@ -246,7 +258,13 @@ def load_symbols(source: Path, cache_dir: Path | None = None) -> SourceSymbols:
     data = cachefile.read(path, engine=engine, what="exported symbols")
     if data is not None:
         try:
-            found = pickle.load(data)
+            was_enabled = gc.isenabled()
+            gc.disable()    # many small objects and no cycles: the collector only costs time here
+            try:
+                found = pickle.load(data)
+            finally:
+                if was_enabled:
+                    gc.enable()
             if isinstance(found, SourceSymbols):
                 return found
         except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it

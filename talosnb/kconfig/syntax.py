@@ -39,6 +39,8 @@ from typing import TextIO
 import kconfiglib
 from kconfiglib import AND, EQUAL, GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, NOT, OR, UNEQUAL
 
+from talosnb.core.paths import cache_dir
+
 from . import semantics  # noqa: F401  (installs the kernel's value rules)
 from .types import Expr
 
@@ -87,12 +89,15 @@ class TalosKconfig(kconfiglib.Kconfig):
     # kconfiglib dropped since an editor last read them
     choice_priorities: dict[kconfiglib.Choice, list[kconfiglib.Symbol]]
     invalidated: set[kconfiglib.Symbol]
+    # Set while parsing only: the folders a `source` may lead into (see _talosnb_roots).
+    _talosnb_source_roots: list[str] | None
 
     def __init__(self, filename: str, *, shell: ShellResolver, warn: bool = True) -> None:
         self.choice_priorities = {}
         self.invalidated = set()
         self._talosnb_shell = shell
         self._talosnb_node = None
+        self._talosnb_source_roots = None
         self.syntax_notes = SyntaxNotes()
         super().__init__(filename, warn=warn, warn_to_stderr=False, encoding="utf-8")
         self._talosnb_shell = None
@@ -262,6 +267,34 @@ class TalosKconfig(kconfiglib.Kconfig):
                 direct = (OR, direct, dep)
             sym.direct_dep = direct
 
+    def _enter_file(self, filename: str) -> None:
+        # A tree's Kconfig is the tree's own: the kernel's conf would read any path, but a tree
+        # talosnb parses may come from anywhere (a tarball, a checkout), and a `source` of a file
+        # outside it would be read (its first line quoted in the parse error). Refused before the
+        # file is opened, naming the `source` line.
+        real = os.path.realpath(filename)
+        roots = self._talosnb_roots()
+        if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+            raise kconfiglib.KconfigError(
+                f"{self.filename}:{self.linenr}: error: 'source' of {filename!r} leads outside the kernel "
+                f"tree ({roots[0]}); not read")
+        super()._enter_file(filename)
+
+    def _talosnb_roots(self) -> list[str]:
+        """The folders a `source` may lead into: the tree; for a tree talosnb mirrored in its cache
+        (the patched copy: links to the original tree but along the patched files), the tree its
+        top-level links lead into too."""
+        roots = self._talosnb_source_roots
+        if roots is None:
+            tree = os.path.realpath(self.srctree or ".")
+            roots = [tree]
+            cache = os.path.realpath(cache_dir())
+            if tree.startswith(cache.rstrip(os.sep) + os.sep):
+                with os.scandir(tree) as entries:
+                    roots += sorted({os.path.dirname(os.path.realpath(e.path)) for e in entries if e.is_symlink()})
+            self._talosnb_source_roots = roots
+        return roots
+
     def _open_config(self, filename: str | io.StringIO) -> TextIO:
         # Configs are validated and read by talosnb first, then handed over as text.
         if isinstance(filename, io.StringIO):
@@ -274,6 +307,7 @@ class TalosKconfig(kconfiglib.Kconfig):
         self._readline = None
         self._talosnb_shell = None
         self._talosnb_node = None
+        self._talosnb_source_roots = None
 
 
 def _check_transitional(sym: kconfiglib.Symbol, filename: str, linenr: int, kconf: TalosKconfig) -> None:

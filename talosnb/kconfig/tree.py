@@ -139,8 +139,11 @@ def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] 
     try:
         kconf = _with_deep_stack(lambda: syntax.parse(str(path), env, shell))
     except kconfiglib.KconfigError as e:
+        outside = "leads outside the kernel tree" in str(e)
         raise InputError(f"cannot parse the kernel's Kconfig: {str(e).strip()}", where=str(path),
-                         hint="if the tree is intact (a fresh checkout or tarball), this Kconfig construct is "
+                         hint="a kernel tree's Kconfig sources only files inside it: this tree is not a kernel "
+                              "tree as kernel.org ships it; check where it came from" if outside else
+                              "if the tree is intact (a fresh checkout or tarball), this Kconfig construct is "
                               "not supported: please report it; otherwise restore the damaged file") from None
     except OSError as e:
         # kconfiglib's own message names the `source` line: "file:line: Could not open 'x' (...)"

@@ -25,7 +25,8 @@ _TABLE_STYLE = ("<style>.talosnb-t{border-collapse:collapse;font-size:12px}"
                 ".talosnb-ok{border:2px solid #2a2;background:#efe;padding:6px}"
                 ".talosnb-fixed{color:#a00}"
                 ".talosnb-panel td,.talosnb-panel th{font-size:12px}.talosnb-panel th{white-space:nowrap}"
-                ".talosnb-panel code{white-space:pre-wrap}.talosnb-help{white-space:pre-wrap;font-family:inherit;"
+                ".talosnb-panel code{white-space:pre-wrap}.talosnb-help p{margin:0 0 6px 0}"
+                ".talosnb-help pre{margin:0 0 6px 0;white-space:pre-wrap}.talosnb-help{font-family:inherit;"
                 "margin:2px 0 6px 0;padding:4px 8px;background:#f8f8f8;border-left:3px solid #ccc}"
                 ".talosnb-dim{color:#888}</style>")
 
@@ -33,13 +34,25 @@ _TABLE_STYLE = ("<style>.talosnb-t{border-collapse:collapse;font-size:12px}"
 def frame_html(df: pd.DataFrame) -> str:
     if df is None or not len(df):
         return "<i>nothing to show</i>"
+    # a missing value is an empty cell: pandas writes None in an object column as "None"
+    df = df.astype(object).where(df.notna(), "")
     # headers over their (left-aligned) cells: pandas right-aligns them unless told
     return df.to_html(index=False, escape=True, na_rep="", border=0, classes="talosnb-t", justify="left")
 
 
 def cascade_html(cascade: Sequence[edit.CascadeChange], limit: int = 200) -> str:
+    """The real changes first; the lines only written because a prompt became visible (n), folded."""
     if not cascade:
         return "<i>no line changes</i>"
+    real, shown = words.cascade_groups(cascade)
+    out = _cascade_table(real, limit) if real else ""
+    if shown:
+        out += (f"<details class='talosnb-now-visible'><summary>{_e(words.now_visible_line(shown))}</summary>"
+                f"{_cascade_table(shown, limit)}</details>")
+    return out
+
+
+def _cascade_table(cascade: Sequence[edit.CascadeChange], limit: int) -> str:
     rows = "".join(f"<tr><td><code>{_e(c.symbol)}</code></td><td>{_e(words.line_value(c.old))}</td>"
                    f"<td>{_e(words.line_value(c.new))}</td><td>{_e(c.reason)}</td></tr>" for c in cascade[:limit])
     more = (f"<tr><td colspan=4><i>... and {len(cascade) - limit} more</i></td></tr>"
@@ -140,6 +153,12 @@ def _line(value: str | None) -> str:
     return words.NO_LINE if value is None else (value if value != "" else '""')
 
 
+def help_html(text: str) -> str:
+    """A help text as menuconfig's help screen reads: flowing paragraphs, indented blocks kept."""
+    return "".join(f"<p>{_e(body)}</p>" if kind == "text" else f"<pre>{_e(body)}</pre>"
+                   for kind, body in words.help_blocks(text))
+
+
 def symbol_panel_html(panel: dict) -> str:
     """The symbol panel (analyses.symbol.symbol_panel): every fact per arch, side by side; help
     under its own heading (per arch when the arches' help texts differ)."""
@@ -169,13 +188,13 @@ def symbol_panel_html(panel: dict) -> str:
         body += f"<tr><th>{_e(label)}</th>{cells}</tr>"
     helps = ""
     if panel["help"]:
-        helps = f"<h4 style='margin:6px 0 2px 0'>Help</h4><div class='talosnb-help'>{_e(panel['help'].strip())}</div>"
+        helps = f"<h4 style='margin:6px 0 2px 0'>Help</h4><div class='talosnb-help'>{help_html(panel['help'])}</div>"
     elif any(p["help"] for p in defined):
         for arch, side in sides.items():
             if side is not None:
                 text = side["help"].strip() if side["help"] else "(no help text on this arch)"
                 helps += (f"<h4 style='margin:6px 0 2px 0'>Help ({_e(arch)})</h4>"
-                          f"<div class='talosnb-help'>{_e(text)}</div>")
+                          f"<div class='talosnb-help'>{help_html(text)}</div>")
     prompt = panel["prompt"] or "(no prompt: set only by defaults, select or imply)"
     return (_TABLE_STYLE
             + f"<h3 style='margin:4px 0'>CONFIG_{_e(panel['symbol'])}</h3>"

@@ -16,16 +16,41 @@ FOLD = 15
 
 
 def cell(value: object) -> str:
-    """Text for one table cell: pipes and backslashes escaped, newlines as spaces."""
+    """Text for one table cell: pipes and backslashes escaped, newlines as spaces, and HTML as text
+    (a config string or a commit subject holding ``<img onerror=...>`` is shown, never rendered)."""
     text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
+def _plain(value: object) -> str:
+    """One line of text for a code span: HTML is not rendered there, so only pipes and newlines."""
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _longest_run(text: str, char: str = "`") -> int:
+    longest = run = 0
+    for c in text:
+        run = run + 1 if c == char else 0
+        longest = max(longest, run)
+    return longest
+
+
 def code(value: object) -> str:
-    """Inline code that survives backticks in the value."""
-    text = cell(value)
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{text}{fence}" if text else ""
+    """Inline code that survives backticks in the value: its fence is longer than any run of them."""
+    text = _plain(value)
+    if not text:
+        return ""
+    fence = "`" * (_longest_run(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def fenced(body: str, info: str = "") -> str:
+    """A fenced code block that no line of ``body`` can close."""
+    fence = "`" * max(3, _longest_run(body) + 1)
+    return f"{fence}{info}\n{body}{'' if body.endswith(chr(10)) or not body else chr(10)}{fence}\n"
 
 
 def _value(value: str | None) -> str:
@@ -112,12 +137,12 @@ def _summary_table(report: ChangeReport) -> str:
 
 
 def _modules_section(report: ChangeReport) -> list[str]:
-    out = ["#### Modules\n", "```\n" + report.new_modules_text() + "```\n"]
+    out = ["#### Modules\n", fenced(report.new_modules_text())]
     for arch, one in report.arches.items():
         if not one.has_lists:
             continue
         edits = [f"+ {e}" for e in one.list_added] + [f"- {e}" for e in one.list_removed]
-        out.append(f"`modules-{arch}.txt`: " + ("\n```diff\n" + "\n".join(edits) + "\n```\n" if edits
+        out.append(f"`modules-{arch}.txt`: " + ("\n" + fenced("\n".join(edits) + "\n", "diff") if edits
                                                  else "unchanged\n"))
         if one.unlisted_built:
             out.append(f"Newly built on {arch} but not listed (fine unless the initramfs needs them): "
@@ -157,4 +182,4 @@ def _history_section(report: ChangeReport) -> list[str]:
             + _fold(f"{len(history)} lines", body, len(history))]
 
 
-__all__ = ["cell", "change_markdown", "code", "table"]
+__all__ = ["cell", "change_markdown", "code", "fenced", "table"]

@@ -10,6 +10,7 @@ tristate ends as.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -101,12 +102,33 @@ def undefined_line(name: str, arch: str) -> str:
     return f"{name}: not defined on {arch}"
 
 
+def cascade_groups(cascade: Iterable[edit.CascadeChange]) -> tuple[list[edit.CascadeChange],
+                                                                   list[edit.CascadeChange]]:
+    """The real changes of a cascade, and apart from them the lines only written because a prompt
+    became visible with nothing set ("now visible", n: conf writes '# CONFIG_X is not set' for each),
+    which can be many and say little."""
+    real: list[edit.CascadeChange] = []
+    shown: list[edit.CascadeChange] = []
+    for c in cascade:
+        quiet = c.old is None and c.new == "n" and c.reason.startswith("now visible")
+        (shown if quiet else real).append(c)
+    return real, shown
+
+
+def now_visible_line(shown: list[edit.CascadeChange], limit: int = 8) -> str:
+    names = ", ".join(c.symbol for c in shown[:limit]) + (", ..." if len(shown) > limit else "")
+    return f"now visible, n ({len(shown)} line(s) '# CONFIG_X is not set'): {names}"
+
+
 def change_text(change: edit.ChangeSet) -> str:
     out = [change_head(change)]
     out += [f"  {undefined_line(n, change.arch)}" for n in change.undefined]
     if not (change.mode == "set" and change.refusals):
         out += [f"  {line}" for line in toolchain_lines(change.toolchain)]
-        out += [f"  {cascade_line(c)}" for c in change.cascade]
+        real, shown = cascade_groups(change.cascade)
+        out += [f"  {cascade_line(c)}" for c in real]
+        if shown:
+            out.append(f"  {now_visible_line(shown)}")
     for refusal in change.refusals:
         out.append("  " + refusal_text(refusal).replace("\n", "\n  "))
     return "\n".join(out)
@@ -326,6 +348,28 @@ def reverse_groups(terms: list[dict]) -> list[tuple[str, list[str]]]:
         groups.setdefault(term["value"], []).append(
             term["values"] + (f"  ({term['where']})" if term["where"] else ""))
     return [(value, groups[value]) for value in ("y", "m", "n") if value in groups]
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*o]\s|\d+[.)]\s|\[\w)")
+
+
+def help_blocks(text: str) -> list[tuple[str, str]]:
+    """A help text as paragraphs, the way it reads in menuconfig's help screen: the lines of each
+    paragraph (blank-line separated) joined to flow in whatever width there is ("text"), while an
+    indented block, a list or a table keeps its lines ("pre")."""
+    blocks: list[tuple[str, str]] = []
+    for block in re.split(r"\n\s*\n", text.strip("\n")):
+        lines = block.split("\n")
+        indents = {len(line) - len(line.lstrip()) for line in lines if line.strip()}
+        if not indents:
+            continue
+        flows = len(indents) == 1 and not any(_LIST_ITEM.match(line) for line in lines)
+        if flows:
+            blocks.append(("text", " ".join(line.strip() for line in lines if line.strip())))
+        else:
+            base = min(indents)
+            blocks.append(("pre", "\n".join(line[base:].rstrip() for line in lines)))
+    return blocks
 
 
 MODULE_STATES = {"module": "built as a module", "builtin": "built in (no .ko)", "not-built": "not built"}

@@ -21,7 +21,8 @@ from .modules import ModulesView
 from .save import SaveView
 from .upgrade import UpgradeTab, UpgradeView, open_upgrade
 from .workbench import Workbench, workbench
+from .workloads import WorkloadsView
 
 __all__ = ["CompareView", "ExploreView", "GatesView", "MenuTreeView", "ModulesView", "NotebookSteps", "Pager",
-           "SaveView", "UpgradeTab", "UpgradeView", "Workbench", "Workspace", "in_notebook", "menu_tree",
+           "SaveView", "UpgradeTab", "UpgradeView", "Workbench", "WorkloadsView", "Workspace", "in_notebook", "menu_tree",
            "open_upgrade", "open_workspace", "workbench"]

@@ -15,6 +15,7 @@ overriding :meth:`StaticRendering.static_html`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -289,6 +290,28 @@ class Pager(StaticRendering, widgets.VBox):
         self.previous_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= self.pages - 1
         self.table.value = _TABLE_STYLE + frame_html(self.rows())
+
+
+#: what a message names an option as in the views: the control a person sees (else Python's name)
+CONTROLS = {
+    "allow_drop": "the Save tab's \u201cdrop config lines for symbols this tree doesn't define\u201d checkbox ticked",
+    "force": "the Save tab's \u201coverwrite files changed on disk\u201d checkbox ticked",
+    "ignore_module_list": "the \u201cchange it anyway\u201d button",
+}
+
+
+def control_name(name: str) -> str:
+    """An option as the views name it (the face the widgets put on messages, see core.errors.face)."""
+    from talosnb.core.errors import python_name
+
+    return CONTROLS.get(name) or python_name(name)
+
+
+def in_views() -> contextlib.AbstractContextManager[None]:
+    """Messages raised inside name options by the controls of the views."""
+    from talosnb.core.errors import face
+
+    return face(control_name)
 
 
 class _View(StaticRendering, widgets.VBox):

@@ -14,7 +14,7 @@ from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import _TABLE_STYLE, _e, change_html
 
-from .base import Pager, _error_html, _View
+from .base import Pager, _error_html, _View, in_views
 
 if TYPE_CHECKING:
     from talosnb.analyses.findings import Finding
@@ -47,10 +47,13 @@ class GatesView(_View):
         self.arch = widgets.Dropdown(options=[self.ANY, *workspace.arches], value=self.ANY, description="arch")
         self.text = widgets.Text(description="text", placeholder="option, symbol or message", continuous_update=True)
         self.findings_list = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="900px"))
+        self.findings_list.add_class("talosnb-gate-findings")
         self.detail = widgets.HTML()
         self.fix_button = widgets.Button(description="apply fix", icon="wrench", disabled=True,
-                                         button_style="success")
-        self.open_symbol_button = widgets.Button(description="show symbol", icon="search", disabled=True)
+                                         button_style="success", layout=widgets.Layout(width="auto"))
+        self.fix_button.add_class("talosnb-gates-fix")
+        self.open_symbol_button = widgets.Button(description="show symbol", icon="search", disabled=True,
+                                                 layout=widgets.Layout(width="auto"))
         self.outcome = widgets.HTML()
         self.table_arch = widgets.Dropdown(options=[self.ANY, *workspace.arches], value=self.ANY,
                                            description="arch")
@@ -98,9 +101,17 @@ class GatesView(_View):
             self.findings_list.options = []
             self.table.show(pd.DataFrame())
             return
-        self.summary.value = _summary_html(report)
+        self.summary.value = _summary_html(report) + self._save_refusals()
         self.apply_filters()
         self.show_table()
+
+    def _save_refusals(self) -> str:
+        """What Save will refuse to write as things stand, in its words (the gates can pass while
+        the configs hold lines for symbols this tree doesn't define: writing drops them)."""
+        with in_views():
+            refused = [p for p in self.workspace.pending() if p.dropped]
+            return "".join(f"<div class='talosnb-err talosnb-save-refuses'>Save will refuse to write "
+                           f"<b>{_e(p.name)}</b>: {_e(p.drop_warning())}</div>" for p in refused)
 
     def findings(self) -> list:
         """Every finding of the report (Finding rows), errors first, as `talosnb check` lists them."""
@@ -134,8 +145,9 @@ class GatesView(_View):
         self._shown = self.filtered()[:500]
         self.findings_list.options = [(f"{f.level:7} {f.details.get('gate', ''):12} {f.arch:5} {f.entry or f.kind}", i)
                                       for i, f in enumerate(self._shown)]
-        if previous in self._shown:
-            self.findings_list.value = self._shown.index(previous)
+        # the same finding stays selected; when it is gone (fixed), none is (another row in its place
+        # would look like the one just acted on)
+        self.findings_list.value = self._shown.index(previous) if previous in self._shown else None
         self._show_finding()
 
     def finding(self) -> Finding | None:
@@ -146,7 +158,10 @@ class GatesView(_View):
 
     def _show_finding(self) -> None:
         finding = self.finding()
+        # the buttons name the selected finding's fix and symbol, or nothing: never an earlier one's
         self.fix_button.disabled = self.open_symbol_button.disabled = True
+        self.fix_button.description, self.fix_button.tooltip = "apply fix", "no verified fix for this finding"
+        self.open_symbol_button.description = "show symbol"
         if finding is None:
             self.detail.value = ""
             return
@@ -166,7 +181,8 @@ class GatesView(_View):
         assignments = finding.details.get("assignments") or []
         if finding.details.get("verdict") == "fixable" and assignments:
             self.fix_button.disabled = False
-            self.fix_button.description = f"set {' '.join(assignments)} on {finding.arch}"[:60]
+            self.fix_button.description = f"set {' '.join(assignments)} on {finding.arch}"
+            self.fix_button.tooltip = self.fix_button.description
         if finding.symbols:
             self.open_symbol_button.disabled = False
             self.open_symbol_button.description = f"show {finding.symbols[0]}"

@@ -11,7 +11,7 @@ from talosnb.present.html import (
     _e,
 )
 
-from .base import _error_html, _View
+from .base import _error_html, _View, in_views
 
 
 class SaveView(_View):
@@ -43,6 +43,10 @@ class SaveView(_View):
             self.refresh()
 
     def refresh(self) -> None:
+        with in_views():
+            self._refresh()
+
+    def _refresh(self) -> None:
         super().refresh()
         pending = self.workspace.pending()
         parts = []
@@ -59,6 +63,10 @@ class SaveView(_View):
         self.pending.value = _TABLE_STYLE + "<h4>Pending changes</h4>" + "".join(parts)
 
     def write(self) -> SaveResult | None:
+        with in_views():
+            return self._write()
+
+    def _write(self) -> SaveResult | None:
         self.last_result = self.last_error = None
         try:
             result = self.workspace.save(force=self.force.value, allow_drop=self.allow_drop.value)
