@@ -131,7 +131,7 @@ def test_workbench_in_a_real_browser(lab, tmp_path):
         finally:
             browser.close()
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
-        "1-workbench.png", "2-explore.png", "3-menu-tree.png", "4-modules.png", "5-save.png"]
+        "1-workbench.png", "2-explore.png", "3-menu-tree.png", "4-modules.png", "4b-gates.png", "5-save.png"]
 
 
 def _run(page, lab, tmp_path: Path) -> None:
@@ -175,6 +175,11 @@ def _run(page, lab, tmp_path: Path) -> None:
     expect(outcome.locator("tr", has_text="COMPILE_TEST").first).to_contain_text("requested")
     expect(outcome.locator("tr", has_text="MVPP2").first).to_contain_text("(no line)")
     expect(page.locator(".talosnb-results option", has_text="MVPP2")).to_contain_text("amd64=m")
+    # words of a prompt, in any order: the hit says where they were found; its panel, the module
+    page.locator(".talosnb-search input").fill("block network")
+    expect(page.locator(".talosnb-results option", has_text="BLK_DEV_NBD")).to_contain_text("\u00b7 prompt")
+    _pick(page, ".talosnb-results", "BLK_DEV_NBD")
+    expect(page.locator(".talosnb-panel-html")).to_contain_text("kernel/drivers/block/nbd.ko: ")
     _shot(page, tmp_path, "2-explore")
 
     # 3. Menu tree: open the menus down to DUMMY, toggle it on arm64 only
@@ -207,6 +212,12 @@ def _run(page, lab, tmp_path: Path) -> None:
     button.click()
     expect(page.locator(".talosnb-modules-fix-result")).to_contain_text("set BLK_DEV_NBD=m on arm64")
     _shot(page, tmp_path, "4-modules")
+
+    # Build gates: no empty value drawn as "None"; the buttons name nothing until a finding is picked
+    _tab(page, "Build gates")
+    expect(page.locator(".talosnb-gates-fix")).to_contain_text("apply fix")
+    assert "None" not in page.locator(".widget-tab").inner_text()
+    _shot(page, tmp_path, "4b-gates")
 
     _tab(page, "Save")
     write = page.locator(".talosnb-write")

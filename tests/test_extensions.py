@@ -186,3 +186,23 @@ def test_set_add_to_module_list_asks_which_list_when_an_extension_could_take_it(
     assert [p.name for p in ws.pending() if p.changed and p.kind != "config"] == ["dvb/cx23885/files/modules.txt"]
     ws.undo()
     assert af9013 not in cx23885.module_list.entries
+
+
+def test_report_names_the_extensions_a_change_breaks(tmp_path, engine_cache):
+    from engine_fixtures import open_session
+
+    from talosnb.analyses.change import session_change_report
+
+    for name in ("pkgs", "talos", "extensions"):
+        shutil.copytree(data("talos-v1.10") / name, tmp_path / name)
+    config = tmp_path / "pkgs" / "kernel" / "build" / "config-amd64"
+    config.write_text(config.read_text().replace("CONFIG_PHONET=y\n", "# CONFIG_PHONET is not set\n"))
+    tree = SHARED / "kernel" / "linux-6.12.117-kbuild.tar.xz"
+    base = open_session(engine_cache, pkgs=data("talos-v1.10") / "pkgs", talos=data("talos-v1.10") / "talos",
+                        kernel_src=tree, arch="amd64")
+    head = open_session(engine_cache, pkgs=tmp_path / "pkgs", talos=tmp_path / "talos", kernel_src=tree,
+                        extensions=tmp_path / "extensions", arch="amd64")
+    report = session_change_report(base, head)
+    broken = report.arches["amd64"].extensions_broken
+    assert any("drivers/usb-modem's cdc-phonet.ko" in m and "CONFIG_USB_CDC_PHONET n" in m for m in broken)
+    assert "extensions: " in report.text() and report.as_dict()["arches"]["amd64"]["extensions_broken"] == broken

@@ -220,7 +220,7 @@ def test_overview_and_symbol_view(ws):
 def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
     assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates",
-                                                  "Save", "Upgrade")
+                                                  "Workloads", "Save", "Upgrade")
     ex = wb.explore
     wb.selected_index = 1
 
@@ -523,3 +523,17 @@ def test_gates_and_save_agree_on_a_refusal_naming_the_checkbox(sample):
     assert checkbox in save.result.value.replace("&#x27;", "'")
     save.allow_drop.value = True
     assert save.write() is not None and "CONFIG_NOT_IN_THIS_TREE" not in config.read_text()
+
+
+def test_menu_tree_marks_an_off_menu_as_menuconfig_does():
+    from talosnb.widgets.menu_tree import MenuTreeView
+
+    ws = Workspace.open()
+    view = MenuTreeView(ws)
+    view.reveal("NETDEVICES")
+    row = next(r for r in view.rows() if r["name"] == "NETDEVICES")
+    assert row["text"].endswith("  --->")
+    ws.set(["NETDEVICES=n"], ignore_module_list=True)
+    view.refresh()
+    row = next(r for r in view.rows() if r["name"] == "NETDEVICES")
+    assert row["text"].endswith("  ----")          # nothing in it to see: mconf's menu_is_empty

@@ -32,6 +32,7 @@ taken for a person's choice.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
     from talosnb.kbuild import KbuildMap
 
     from .history import HistoryIndex
-    from .modules import ModuleList
+    from .modules import ExtensionList, ModuleList
 
 
 class ChangeSession(SessionLike, Protocol):
@@ -154,6 +155,8 @@ class ArchChange:
     # the workloads' kernel requirements (talosnb requirements) the change breaks, and meets again
     workloads_broken: list[str] = field(default_factory=list)
     workloads_fixed: list[str] = field(default_factory=list)
+    # the system extensions whose shipped modules the change stops building
+    extensions_broken: list[str] = field(default_factory=list)
 
     def by_kind(self, kind: str) -> list[LineChange]:
         return [c for c in self.lines if c.kind == kind]
@@ -173,7 +176,8 @@ class ArchChange:
                 "module_list": ({"added": self.list_added, "removed": self.list_removed}
                                 if self.has_lists else None),
                 "gates": [g.as_dict() for g in self.gates], "drift": self.drift, "history": self.history,
-                "workloads": {"broken": self.workloads_broken, "met_again": self.workloads_fixed}}
+                "workloads": {"broken": self.workloads_broken, "met_again": self.workloads_fixed},
+                "extensions_broken": self.extensions_broken}
 
 
 @dataclass
@@ -260,6 +264,7 @@ class ChangeReport:
                 out += [f"  modules-{arch}.txt - {e}" for e in change.list_removed]
                 if not change.list_added and not change.list_removed:
                     out.append(f"  modules-{arch}.txt unchanged")
+            out += [f"  extensions: {m}" for m in change.extensions_broken]
             out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_broken]
             out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_fixed]
             for gate in change.gates:
@@ -490,13 +495,35 @@ def _gate_modules(arch: str, base_findings: list[Finding], head_findings: list[F
                       [f for k, f in before_errors.items() if k not in after_errors])
 
 
+def _extensions_broken(kmap: KbuildMap, unbuilt: Sequence[str], extension_lists: Sequence[ExtensionList], arch: str,
+                       before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """'CONFIG_PHONET n: breaks drivers/usb-modem's cdc-phonet.ko' for each module an extension ships
+    on `arch` that the change stops building (the symbols on its Kbuild conditions that changed)."""
+    gone = set(unbuilt)
+    out = []
+    for ext in extension_lists:
+        if arch not in ext.arches:
+            continue
+        for entry in ext.module_list.entries:
+            if entry not in gone:
+                continue
+            rule = kmap.rule(entry)
+            symbols = [] if rule is None else [c.symbol for alt in rule.module_alternatives for c in alt
+                                               if before.get(c.symbol) != after.get(c.symbol)]
+            what = ", ".join(f"CONFIG_{s} {after.get(s) or 'n'}" for s in dict.fromkeys(symbols)) or "the change"
+            out.append(f"{what}: breaks {ext.extension}'s {posixpath.basename(entry)} ({ext.file_name})")
+    return out
+
+
 def change_report(base_configs: Mapping[str, Config], head_configs: Mapping[str, Config],
                   kbuild: Mapping[str, KbuildMap], *, base_lists: Mapping | None = None,
                   head_lists: Mapping | None = None, base_label: str = "base", head_label: str = "head",
                   base_list_version: str | None = None, head_list_version: str | None = None,
-                  history: HistoryIndex | None = None, notes: Sequence[str] = ()) -> ChangeReport:
+                  history: HistoryIndex | None = None, notes: Sequence[str] = (),
+                  extension_lists: Sequence[ExtensionList] = ()) -> ChangeReport:
     """The change from `base_configs` to `head_configs` ({arch: Config}, loaded against the same
-    tree per arch) with `kbuild` maps per arch; module lists ({arch: ModuleList}) when there are."""
+    tree per arch) with `kbuild` maps per arch; module lists ({arch: ModuleList}) when there are, and
+    the system extensions' lists (the extensions a change breaks are named)."""
     arches = [a for a in ARCHES if a in head_configs and a in base_configs]
     tree_version = next(iter(head_configs.values())).tree.version
     report = ChangeReport(base_label, head_label, tree_version, notes=list(notes))
@@ -508,6 +535,8 @@ def change_report(base_configs: Mapping[str, Config], head_configs: Mapping[str,
         head_values = head.written()
         if kmap is not None:
             one.built, one.unbuilt = modules_changed(kmap, base_values, head_values)
+            one.extensions_broken = _extensions_broken(kmap, one.unbuilt, extension_lists, arch, base_values,
+                                                       head_values)
             one.workloads_broken, one.workloads_fixed = _workloads(head, kmap, base_values, head_values,
                                                                    base_lists, head_lists, arch)
         if head_lists and base_lists and arch in head_lists and arch in base_lists and kmap is not None:
@@ -560,10 +589,12 @@ def session_change_report(base: ChangeSession, head: ChangeSession, *, base_labe
     head_lists = head.load_module_lists(missing_ok=True) if head.inputs.talos is not None else None
     notes = [f"base: {c.message}" for c in base.version_checks()]
     notes += [f"head: {c.message}" for c in head.version_checks()]
+    load_extensions = getattr(head, "load_extension_lists", None)
+    extension_lists = load_extensions() if load_extensions is not None else []
     return change_report(base.configs, head.configs, kbuild, base_lists=base_lists, head_lists=head_lists,
                          base_label=base_label, head_label=head_label,
                          base_list_version=base.list_version(), head_list_version=head.list_version(),
-                         history=history, notes=notes)
+                         history=history, notes=notes, extension_lists=extension_lists)
 
 
 __all__ = ["KINDS", "SET_BY_CHANGE", "ArchChange", "ChangeReport", "GateResult", "LineChange", "change_report",

@@ -85,18 +85,21 @@ class _States(dict):
         return state
 
 
-def _linked_by(kmap: KbuildMap) -> dict[str, list[tuple[str, Conds]]]:
-    """object -> the modules linking it, each with the conditions it is linked under."""
+def _linked_by(kmap: KbuildMap, objects: Mapping[str, object]) -> dict[str, list[tuple[str, Conds]]]:
+    """object (of `objects`: the exporting ones) -> the modules linking it, each with the conditions
+    it is linked under."""
     out: dict[str, list[tuple[str, Conds]]] = {}
-    for ko in kmap.parts:
-        for obj, conds in _parts(kmap, ko):
-            out.setdefault(obj, []).append((ko, conds))
+    for ko, parts in kmap.parts.items():
+        for obj, conds in parts:
+            stem = obj[:-2]
+            if stem in objects:
+                out.setdefault(stem, []).append((ko, conds))
     return out
 
 
 def _symbol_edges(kmap: KbuildMap, states: _States, wanted: Iterable[str], values: Mapping[str, str],
                   symbols: SourceSymbols) -> list[Dependency]:
-    linked = _linked_by(kmap)
+    linked = _linked_by(kmap, symbols.exports)
     exporters = symbols.exporters()
     edges: dict[tuple[str, str], Dependency] = {}
     for ko in sorted(wanted):

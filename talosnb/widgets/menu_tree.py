@@ -260,7 +260,12 @@ class MenuTreeView(_View):
         prompt = data["prompt"] or (f"({data['name']}: no prompt)" if data["name"] else "")
         text = f"*** {prompt} ***" if data["kind"] == "comment" else prompt
         if data["kind"] in ("menu", "choice") or data["menuconfig"]:
-            text += "  --->"        # menuconfig's mark of an entry that opens a menu of its own
+            # menuconfig's mark of an entry that opens a menu of its own; "----" when there is nothing in
+            # it to see (mconf's menu_is_empty): a menuconfig symbol that is off on every arch
+            defined = [c for c in data["arches"].values() if c["state"] != "undefined"]
+            off = (data["kind"] == "symbol" and data["menuconfig"] and bool(defined)
+                   and all(c["value"] == "n" for c in defined))
+            text += "  ----" if off else "  --->"
         title = prompt + (f"  (CONFIG_{name}, {data['type']})" if data["kind"] == "symbol" else "")
         return {"id": data["id"], "kind": data["kind"], "name": name, "text": text, "title": title,
                 "depth": data["depth"], "children": data["children"], "differs": data["differs"],
