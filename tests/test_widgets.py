@@ -220,7 +220,7 @@ def test_overview_and_symbol_view(ws):
 def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
     assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates",
-                                                  "Save", "Upgrade")
+                                                  "Workloads", "Save", "Upgrade")
     ex = wb.explore
     wb.selected_index = 1
 

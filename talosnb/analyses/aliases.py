@@ -161,6 +161,12 @@ def acpi_alias(entry: IdEntry) -> str:
     return out + ":*"
 
 
+def pnp_aliases(entry: IdEntry) -> list[str]:
+    """do_pnp_device_entry: ``pnp:dID*`` and ``acpi*:ID:*`` with the id upper-cased."""
+    ident = str(entry.values[0] or "")
+    return [f"pnp:d{ident}*", f"acpi*:{ident.upper()}:*"]
+
+
 def entry_aliases(entry: IdEntry) -> list[str]:
     """The alias patterns modpost writes for one table entry ([] for one it skips)."""
     if any(v is None for (_, w), v in zip(FIELDS[entry.kind], entry.values, strict=False) if w != "-"):
@@ -172,6 +178,8 @@ def entry_aliases(entry: IdEntry) -> list[str]:
         return usb_aliases(entry)
     if entry.kind == "of":
         return of_aliases(entry)
+    if entry.kind == "pnp":
+        return pnp_aliases(entry)
     return [acpi_alias(entry)]
 
 
@@ -210,11 +218,13 @@ def ko_aliases(index: DeviceIndex, kmap: KbuildMap, ko: str, values: Mapping[str
                 if kind is not None:
                     yield Alias(use.name, name, kind, f"{use.file}:{use.line}", ko)
                 continue
-            if use.kind not in kinds:
+            if use.kind not in kinds and not (use.kind == "pnp" and "acpi" in kinds):
                 continue
             table = index.table_for(use)
             if table is None or table.kind != use.kind or not _holds(table.conditions, values):
                 continue
             for entry in compiled_entries(table, values):
                 for pattern in entry_aliases(entry):
-                    yield Alias(pattern, name, use.kind, entry.where, ko)
+                    kind = "acpi" if pattern.startswith("acpi*:") else use.kind
+                    if kind in kinds:
+                        yield Alias(pattern, name, kind, entry.where, ko)

@@ -96,11 +96,19 @@ class Snapshot:
             return True
 
 
+# No input talosnb reads as text comes near this (a config is ~200 KB, modules.alias ~2 MB): a file
+# larger is not one of them (a symlink to a disk image, a runaway generator), and reading it whole
+# would only exhaust memory.
+MAX_TEXT_BYTES = 64 << 20
+
+
 def read_text(path: str | os.PathLike, *, what: str = "file") -> tuple[str, Snapshot]:
-    """Read a UTF-8 text file; a missing or unreadable file is an InputError naming it."""
+    """Read a UTF-8 text file; a missing or unreadable file is an InputError naming it. Only a
+    regular file is read (a FIFO would block, a device never end), and at most MAX_TEXT_BYTES."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores it
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InputError(f"{what} not found", where=str(path),
                          hint=f"check the path (or the {opt('pkgs')}/{opt('talos')} folder)") from None
@@ -109,6 +117,22 @@ def read_text(path: str | os.PathLike, *, what: str = "file") -> tuple[str, Snap
                          hint="name the file itself") from None
     except OSError as e:
         raise os_error(e, f"cannot read {what}", path) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{what} is a folder, expected a file", where=str(path), hint="name the file itself")
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if (
+                stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) else "not a regular file"
+            raise InputError(f"{what} is {kind}, not a regular file; not read", where=str(path),
+                             hint="name the file itself (a symlink may lead somewhere else)")
+        try:
+            data = f.read(MAX_TEXT_BYTES + 1)
+        except OSError as e:
+            raise os_error(e, f"cannot read {what}", path) from None
+    if len(data) > MAX_TEXT_BYTES:
+        raise InputError(f"{what} is larger than {MAX_TEXT_BYTES >> 20} MB, far beyond any such file; not read",
+                         where=str(path), hint="check that it is the file you mean")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -34,7 +34,7 @@ from talosnb.core.paths import cache_dir as default_cache_dir
 
 from . import cpp
 
-KINDS = ("pci", "usb", "of", "acpi")
+KINDS = ("pci", "usb", "of", "acpi", "pnp")
 
 # The fields of each ID struct in include/linux/mod_devicetable.h, in declaration order, with
 # their width in bits (0: a string of that many bytes is "s<bytes>", pointers and data "-").
@@ -47,6 +47,8 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
             ("bInterfaceNumber", "8"), ("driver_info", "-")),
     "of": (("name", "s32"), ("type", "s32"), ("compatible", "s128"), ("data", "-")),
     "acpi": (("id", "s16"), ("driver_data", "-"), ("cls", "32"), ("cls_msk", "32")),
+    # PNP tables also give acpi*: aliases (file2alias.c, do_pnp_device_entry)
+    "pnp": (("id", "s8"), ("driver_data", "-")),
 }
 # The headers whose macros every driver's tables use (included through linux/pci.h, usb.h, ...).
 BASE_HEADERS = ("include/linux/mod_devicetable.h", "include/linux/pci_ids.h", "include/linux/pci.h",
@@ -63,7 +65,7 @@ FORMAT_VERSION = 1
 MAX_HEADER = 1 << 20        # larger headers are register maps (amdgpu's asic_reg), never ID constants
 
 _TABLE_START = re.compile(
-    r"struct\s+(pci|usb|of|acpi)_device_id\s+(?:const\s+)?(?:__\w+(?:\([^()]*\))?\s+)*(\w+)\s*"
+    r"struct\s+(pci|usb|of|acpi|pnp)_device_id\s+(?:const\s+)?(?:__\w+(?:\([^()]*\))?\s+)*(\w+)\s*"
     r"\[\s*([^\]]*)\]\s*(?:__\w+(?:\([^()]*\))?\s*)*=\s*\{")
 _USE = re.compile(r"\bMODULE_DEVICE_TABLE\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)")
 _ALIAS = re.compile(r"\bMODULE_ALIAS\s*\(\s*((?:\"(?:\\.|[^\"\\\n])*\"\s*)+)\)")

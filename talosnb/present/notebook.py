@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -51,9 +52,16 @@ def parse_value(text: str) -> Any:
     if text in ("False", "false"):
         return False
     if re.fullmatch(r"[-+]?\d+", text):
+        if len(text.lstrip("+-")) > 4000:   # Python refuses to read ints past 4300 digits
+            raise InputError(f"-p value {text[:20]}...: a number of {len(text)} digits",
+                             hint="give a number of ordinary size, or quote it to pass it as text")
         return int(text)
     if re.fullmatch(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?", text):
-        return float(text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise InputError(f"-p value {text[:40]}: too large for a number (it would be {value})",
+                             hint="give a number of ordinary size")
+        return value
     return text
 
 

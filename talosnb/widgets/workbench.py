@@ -19,10 +19,11 @@ from .menu_tree import MenuTreeView
 from .modules import ModulesView
 from .save import SaveView
 from .upgrade import UpgradeTab
+from .workloads import WorkloadsView
 
 
 class Workbench(StaticRendering, widgets.Tab):
-    """The seven views as tabs over one Workspace; the selected tab refreshes on every change,
+    """The eight views as tabs over one Workspace; the selected tab refreshes on every change,
     the others when they are selected."""
 
     def __init__(self, workspace: Workspace) -> None:
@@ -32,9 +33,11 @@ class Workbench(StaticRendering, widgets.Tab):
         self.menu_tree = MenuTreeView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.modules = ModulesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.gates = GatesView(workspace, auto=False, on_open_symbol=self.open_symbol)
+        self.workloads = WorkloadsView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.save = SaveView(workspace, auto=False)
         self.upgrade = UpgradeTab(workspace, auto=False)
-        views = [self.compare, self.explore, self.menu_tree, self.modules, self.gates, self.save, self.upgrade]
+        views = [self.compare, self.explore, self.menu_tree, self.modules, self.gates, self.workloads, self.save,
+                 self.upgrade]
         super().__init__(children=views, titles=[v.TAB_TITLE for v in views])
         self.observe(lambda _: self._refresh_selected(), names="selected_index")
         workspace.on_change(lambda _: self._refresh_selected())
