@@ -59,11 +59,11 @@ class Assignment:
     def line(self, config: Config | None = None) -> str:
         """The .config line for this assignment."""
         if self.value == "n" and (config is None or _is_tri(config, self.symbol)):
-            return f"# CONFIG_{self.symbol} is not set"
+            return dotconfig.format_line(self.symbol, "n")
         if config is not None and config.has_symbol(self.symbol) \
                 and config.symbol(self.symbol).orig_type is STRING:
-            return f"CONFIG_{self.symbol}={dotconfig.quote(self.value)}"
-        return f"CONFIG_{self.symbol}={self.value}"
+            return dotconfig.format_line(self.symbol, dotconfig.quote(self.value))
+        return f"{dotconfig.PREFIX}{self.symbol}={self.value}"
 
 
 def _is_tri(config: Config, name: str) -> bool:
@@ -184,7 +184,7 @@ def _user_state(config: Config) -> _UserState:
     kconf = config.kconf
     syms = {s: s.user_value for s in kconf.unique_defined_syms if s.user_value is not None}
     choices = {c: (c.user_value, c.user_selection) for c in kconf.unique_choices}
-    priorities = {c: list(p) for c, p in kconf.__dict__.get("talosnb_choice_priority", {}).items()}
+    priorities = {c: list(p) for c, p in semantics.choice_priorities(kconf).items()}
     return syms, choices, priorities
 
 
@@ -197,7 +197,7 @@ def _restore_state(config: Config, state: _UserState) -> None:
         if sym.user_value != value:
             sym.user_value = value
             sym._rec_invalidate()
-    table = semantics_table = kconf.__dict__.setdefault("talosnb_choice_priority", {})
+    table = semantics_table = semantics.choice_priorities(kconf)
     for choice in kconf.unique_choices:
         value, selection = choices.get(choice, (None, None))
         order = priorities.get(choice)
@@ -372,24 +372,6 @@ def _matches(config: Config, assignment: Assignment, written: dict[str, str]) ->
     return got == assignment.value
 
 
-_original_invalidate = kconfiglib.Symbol._invalidate
-
-
-def _recording_invalidate(self: kconfiglib.Symbol) -> None:
-    _original_invalidate(self)
-    dirty = self.kconfig.__dict__.get("talosnb_dirty")
-    if dirty is not None:
-        dirty.add(self)
-
-
-kconfiglib.Symbol._invalidate = _recording_invalidate
-
-
-def _dirty_set(kconf: kconfiglib.Kconfig) -> set:
-    """Symbols whose cached value kconfiglib dropped since the set was last cleared."""
-    return kconf.__dict__.setdefault("talosnb_dirty", set())
-
-
 @dataclass
 class Attempt:
     """One batch applied on trial to one arch's config: ``before`` and ``after`` are the written
@@ -458,12 +440,12 @@ class Editor:
 
         kconfiglib drops a symbol's cached value whenever something it depends on
         changes; every other symbol's line is still what it was the last time.
-        Invalidations are recorded as they happen (see _dirty_set), so values
+        Invalidations are recorded as they happen (semantics.invalidated), so values
         computed in between (by text(), a widget, an explanation) can't hide a
         change. The names recomputed are kept in `_recomputed` for the cascade.
         """
         cache = self._written_cache
-        dirty = _dirty_set(self.config.kconf)
+        dirty = semantics.invalidated(self.config.kconf)
         if cache is None:
             dirty.clear()
             cache = self._written_cache = self.config.written()
@@ -852,10 +834,13 @@ class SessionLike(Protocol):
     @property
     def configs(self) -> Mapping[str, Config]: ...
 
+    @property
+    def editors(self) -> dict[str, Editor]: ...
+
 
 def editors_for(session: SessionLike) -> dict[str, Editor]:
-    """One Editor per loaded arch, kept on the session so history is shared."""
-    editors = session.__dict__.setdefault("_editors", {})
+    """One Editor per loaded arch, in the session's ``editors`` (so every view shares its history)."""
+    editors = session.editors
     for arch, config in session.configs.items():
         if arch not in editors or editors[arch].config is not config:
             editors[arch] = Editor(config)

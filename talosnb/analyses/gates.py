@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import kconfiglib
 from kconfiglib import BOOL, STRING, TRISTATE
 
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.errors import InputError
 from talosnb.core.paths import ENV_HARDENING_CHECKER
 from talosnb.core.versions import VersionCheck
@@ -248,7 +248,7 @@ def _config_lines(text: str) -> dict[str, int]:
 def _line(symbol: str, value: str | None) -> str:
     if value is None:
         return f"no CONFIG_{symbol} line"
-    return f"# CONFIG_{symbol} is not set" if value == "n" else f"CONFIG_{symbol}={value}"
+    return dotconfig.format_line(symbol, value)
 
 
 def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResult:
@@ -809,14 +809,16 @@ def parse_gates(text: str | Iterable[str] | None) -> list[str]:
 
 
 def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit: bool = False,
-              hardening_checker: str | None = None, fix: bool = True, progress: bool = False,
+              hardening_checker: str | None = None, checkers: dict | None = None, fix: bool = True,
+              progress: bool = False,
               module_findings: list[Finding] | None = None, verify_fix: VerifyFix | None = None, unlisted: bool = False) -> GateReport:
     """Every gate in `gates` on every loaded arch of `session` (its configs as they stand).
 
     A gate the inputs can't run (no talos checkout for the module lists, a Pkgfile pinning no
     kernel-hardening-checker) is "not-run" with a note; with ``explicit`` (the gates were
     named) that is an InputError instead. ``hardening_checker`` is a folder or tarball to use
-    instead of the Pkgfile's pin (downloaded and verified otherwise). ``module_findings``
+    instead of the Pkgfile's pin (downloaded and verified otherwise); ``checkers`` keeps the
+    checkers obtained, (that spec, the pin) -> checker, from one run to the next. ``module_findings``
     are module-list findings already made (else ``session.check_modules`` makes them, with the
     informational "built but not listed" ones when ``unlisted``: no gate depends on those).
     """
@@ -832,7 +834,7 @@ def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit:
             report.results += [olddefconfig_gate(session.configs[arch], editors.get(arch)) for arch in arches]
         elif gate == "hardening":
             _hardening(session, report, arches, explicit=explicit, spec=hardening_checker, fix=fix,
-                       progress=progress, editors=editors_for(session))
+                       progress=progress, editors=editors_for(session), checkers=checkers)
         elif gate == "modules":
             if session.inputs.talos is None and module_findings is None:
                 if explicit:
@@ -878,7 +880,7 @@ def _module_fix(finding: Finding) -> dict:
 
 
 def _hardening(session: GateSession, report: GateReport, arches: list[str], *, explicit: bool, spec: str | os.PathLike | None, fix: bool,
-               progress: bool, editors: Mapping[str, Editor]) -> None:
+               progress: bool, editors: Mapping[str, Editor], checkers: dict | None) -> None:
     pkgs = session.inputs.pkgs
     assert pkgs is not None, "Session.open refuses inputs without a pkgs checkout"
     info = pkgs.pkgfile_info()
@@ -890,15 +892,15 @@ def _hardening(session: GateSession, report: GateReport, arches: list[str], *, e
         report.results += [_not_run("hardening", a, f"the Pkgfile pins no {hardening.TOOL} (no kspp_ref)",
                                     f"give a {hardening.TOOL} folder or tarball") for a in arches]
         return
-    step = hardening.read_step(pkgs.path / "kernel" / "build")
+    step = hardening.read_step(layout.build_dir(pkgs.path))
     if step is None:
         if explicit:
-            raise InputError(f"the build runs no {hardening.TOOL}", where=str(pkgs.path / "kernel/build/pkg.yaml"),
+            raise InputError(f"the build runs no {hardening.TOOL}", where=str(pkgs.path / layout.BUILD_PKG_YAML),
                              hint="the hardening gate needs the step of kernel/build/pkg.yaml that runs it")
         report.results += [_not_run("hardening", a, f"kernel/build/pkg.yaml runs no {hardening.TOOL}", "")
                            for a in arches]
         return
-    cache = session.__dict__.setdefault("_hardening_checkers", {})
+    cache = checkers if checkers is not None else {}
     key = (spec, pin)
     if key not in cache:
         try:

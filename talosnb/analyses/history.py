@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from talosnb.core import cachefile, dotconfig
+from talosnb.core import cachefile, dotconfig, layout
 from talosnb.core.arches import ARCHES, check_arch
 from talosnb.core.errors import TalosnbWarning, opt
 from talosnb.core.paths import cache_dir
@@ -252,7 +252,7 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
         if found is not None:
             return found
     index = HistoryIndex(str(checkout.path), commit)
-    jobs = {arch: f"kernel/build/config-{arch}" for arch in arches}
+    jobs = {arch: layout.config_file(arch) for arch in arches}
     with ThreadPoolExecutor(max_workers=len(jobs) + 1) as pool:
         config_logs = {arch: pool.submit(_log, checkout, commit, path, follow=True) for arch, path in jobs.items()}
         pkgfile_log = pool.submit(_log, checkout, commit, "Pkgfile", follow=False)

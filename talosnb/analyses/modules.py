@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from talosnb.core import dotconfig
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import Snapshot, atomic_write, read_text
 from talosnb.core.versions import series
@@ -419,8 +420,7 @@ def _assignment_for(cond: Condition) -> tuple[str, str] | None:
 
 
 def _format_assignments(assignments: Mapping[str, str]) -> str:
-    return ", ".join(f"CONFIG_{s}={v}" if v != "n" else f"# CONFIG_{s} is not set"
-                     for s, v in assignments.items())
+    return ", ".join(dotconfig.format_line(s, v) for s, v in assignments.items())
 
 
 def _why(cond: Condition, values: Mapping[str, str]) -> str:

@@ -145,9 +145,7 @@ def _line(symbol: str, value: str | None) -> str:
     """A config line as conf writes it (value as written: strings quoted, 'n' for not set)."""
     if value is None:
         return f"(no CONFIG_{symbol} line)"
-    if value == "n":
-        return f"# CONFIG_{symbol} is not set"
-    return f"CONFIG_{symbol}={value}"
+    return dotconfig.format_line(symbol, value)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from talosnb.analyses.change import ChangeReport, session_change_report
 from talosnb.analyses.history import HistoryIndex, build_index, is_git_checkout
+from talosnb.core import layout
 from talosnb.core.errors import InputError, opt
 from talosnb.inputs.gitrefs import PKGS_FILES, TALOS_FILES, checkout_at
 
@@ -86,7 +87,7 @@ def _change_from_ref(head: Session, base: str, *, history: bool) -> ChangeReport
         report = session_change_report(base_session, head, base_label=base_label, head_label=_head_label(head),
                                        history=index)
         for name, one in report.arches.items():
-            one.base_source = f"{base}:{pkgs.checkout.repo_path(f'kernel/build/config-{name}')}"
+            one.base_source = f"{base}:{pkgs.checkout.repo_path(layout.config_file(name))}"
         # the scratch folder is gone once this returns: name the files as git does, REF:path
         renames = [(str(pkgs.folder) + "/", f"{base}:{pkgs.checkout.prefix}")]
         if talos is not None:

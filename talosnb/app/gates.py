@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from talosnb.analyses import gates as gate_rules
 from talosnb.analyses.edit import ChangeSet, fix_verifier
+from talosnb.core import layout
 from talosnb.core.errors import InputError, TalosnbError, opt
 from talosnb.inputs import hardening
 from talosnb.kconfig.diff import config_diff
@@ -73,6 +74,8 @@ class GateKeeper:
         self.session = session
         self.hardening_checker = hardening_checker
         self._reports: dict[tuple, gate_rules.GateReport] = {}
+        # the kernel-hardening-checkers obtained: (the checker given, the Pkgfile's pin) -> checker
+        self.checkers: dict[tuple, hardening.HardeningChecker] = {}
         self._watched: dict[tuple, frozenset[str]] = {}
 
     # --- reports -------------------------------------------------------------
@@ -92,7 +95,7 @@ class GateKeeper:
         if "modules" in chosen and (module_lists or extension_lists):
             module_findings = self.session.check_modules(module_lists or {}, verify_fix=fix_verifier(self.session),
                                                          unlisted=unlisted, extension_lists=extension_lists)
-        report = gate_rules.run_gates(self.session, chosen, explicit=explicit,
+        report = gate_rules.run_gates(self.session, chosen, explicit=explicit, checkers=self.checkers,
                                       hardening_checker=self.hardening_checker, progress=progress,
                                       module_findings=module_findings, unlisted=unlisted)
         if key is not None:
@@ -136,7 +139,7 @@ class GateKeeper:
     def _step_and_pin(self) -> tuple[hardening.HardeningStep, object] | None:
         session = self.session
         assert session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
-        step = hardening.read_step(session.inputs.pkgs.path / "kernel" / "build")
+        step = hardening.read_step(layout.build_dir(session.inputs.pkgs.path))
         pin = session.inputs.pkgs.pkgfile_info().kspp()
         if step is None or (pin is None and not self.hardening_checker):
             return None           # the build has no hardening gate here: nothing to break
@@ -146,18 +149,19 @@ class GateKeeper:
         """The checker at hand: the one given, one a gate run obtained, or the cached download."""
         assert self.session.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
         pin = self.session.inputs.pkgs.pkgfile_info().kspp()
-        cache = checkers(self.session)
-        for (spec, cached_pin), checker in cache.items():
-            if spec == self.hardening_checker and cached_pin == pin:
-                return checker
+        cache = self.checkers
+        key = (self.hardening_checker, pin)
+        if key in cache:
+            return cache[key]
+        found: hardening.HardeningChecker | None
         if self.hardening_checker or download:
-            checker = hardening.obtain_checker(pin, self.hardening_checker)
+            found = hardening.obtain_checker(pin, self.hardening_checker)
         else:
-            checker = hardening.cached_checker(pin) if pin is not None else None
-            if checker is None:
+            found = hardening.cached_checker(pin) if pin is not None else None
+            if found is None:
                 return None
-        cache[(self.hardening_checker, pin)] = checker
-        return checker
+        cache[key] = found
+        return found
 
     def _hardening_verdict(self, changes: Mapping[str, ChangeSet], result: GuardResult, *,
                            before: Mapping[str, Callable[[], str]], after: Mapping[str, Callable[[], str]],
@@ -218,7 +222,3 @@ class GateKeeper:
             self._watched[key] = frozenset(names)
         return self._watched[key]
 
-
-def checkers(session: Session) -> dict:
-    """The kernel-hardening-checkers obtained for this session: (spec, pin) -> checker."""
-    return session.__dict__.setdefault("_hardening_checkers", {})

@@ -112,6 +112,7 @@ class Plan:
     modules: dict[str, dict[str, Any]] = field(default_factory=dict)  # arch -> built/added .ko, the list
     list_edits: dict[str, ListEdit] = field(default_factory=dict)            # modules requests
     files: list[PendingFile] = field(default_factory=list)                   # what commit writes
+    texts: dict[str, str] = field(default_factory=dict, repr=False)          # arch -> config text planned
     verdicts: list[Verdict] = field(default_factory=list)
     outcome: EditOutcome | None = None                  # set/merge/fix as the faces render them
     attempts: dict[str, Attempt] = field(default_factory=dict)

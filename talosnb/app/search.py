@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from talosnb.analyses.search import Hit, SearchIndex
-from talosnb.core import cachefile
+from talosnb.core import cachefile, layout
 from talosnb.core.arches import parse_arches
 from talosnb.core.paths import cache_dir
 from talosnb.inputs.resolve import Inputs, resolve_inputs
@@ -111,7 +111,7 @@ def _key(inputs: Inputs, arches: Sequence[str], modules: bool) -> _Key | None:
     try:
         configs = []
         for arch in arches:
-            path = inputs.pkgs.path / "kernel" / "build" / f"config-{arch}"
+            path = layout.config_path(inputs.pkgs.path, arch)
             configs.append((arch, str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest()))
     except OSError:
         return None

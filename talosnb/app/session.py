@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.arches import ARCH_SYMBOLS, ARCHES, header_arch, parse_arches
 from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import read_text
@@ -25,6 +25,7 @@ from talosnb.kconfig.tree import KconfigTree
 
 if TYPE_CHECKING:
     from talosnb.analyses.dependencies import Dependency
+    from talosnb.analyses.edit import Editor
     from talosnb.analyses.findings import Finding
     from talosnb.analyses.modules import ExtensionList, ModuleList, VerifyFix
     from talosnb.inputs.checkouts import TalosCheckout
@@ -67,6 +68,8 @@ class Session:
     configs: dict[str, Config] = field(default_factory=dict)
     scratch: Path | None = None
     _kbuild: dict = field(default_factory=dict, repr=False)
+    # arch -> the Editor of its config: edits, their undo stack (analyses.edit.editors_for fills it)
+    editors: dict[str, Editor] = field(default_factory=dict, repr=False)
     # what the kernel source says modules export and use (None: no full source at hand), read once
     _symbols: list = field(default_factory=list, repr=False)
     _selects: dict = field(default_factory=dict, repr=False)
@@ -316,7 +319,7 @@ def _toolchain_sources(sources: Sequence[str | os.PathLike], arches: list[str]) 
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            files = [folder / f"config-{arch}" for folder in (path, path / "kernel" / "build") for arch in arches]
+            files = [folder / f"config-{arch}" for folder in (path, layout.build_dir(path)) for arch in arches]
             found = [f for f in files if f.is_file()]
             if not found:
                 raise InputError("no config-ARCH in this folder to take the toolchain from", where=str(path),

@@ -233,7 +233,7 @@ class _Explanations:
         self.known: dict[str, dict] = {}
         self.dirty = False
         # an editor exists once something was set: then the config may differ from the file
-        editor = session.__dict__.get("_editors", {}).get(arch)
+        editor = session.editors.get(arch)
         if editor is None or len(editor.history) == 0:
             key = json.dumps([hashlib.sha256(config.original_text.encode()).hexdigest(), str(config.tree.path),
                               config.tree.version, config.tree.mode, arch])

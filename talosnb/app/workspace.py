@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import kconfiglib
+
 from talosnb.analyses import edit
 from talosnb.analyses.modules import (
     TALOS_LIST,
@@ -35,11 +37,13 @@ from talosnb.analyses.modules import (
     edit_module_list,
     modules_for_symbols,
 )
+from talosnb.core import dotconfig, layout
 from talosnb.core.arches import PLATFORMS
+from talosnb.core.dotconfig import read_values
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
 from talosnb.kconfig.config import Config
-from talosnb.kconfig.diff import Change, config_diff
+from talosnb.kconfig.diff import Change, config_diff, ordered
 
 from . import guards
 from .gates import GateKeeper, GuardResult
@@ -213,6 +217,22 @@ class EditOutcome(Mapping):
         return out
 
 
+def _drift_under(config: Config, after_text: str, cascade: Sequence[edit.CascadeChange]) -> list[Change]:
+    """What writing the config changes beyond a change (its drift), read from the text with the change
+    and the change's cascade: a line the change didn't touch is in both texts alike; a line it did
+    touch was, before it, the cascade's old value."""
+    touched = {c.symbol: c for c in cascade}
+    out = [c for c in config_diff(config.original_text, after_text) if c.symbol not in touched]
+    original = read_values(config.original_text)
+    for name, c in touched.items():
+        was = c.old
+        if was is not None and config.kconf.syms[name].orig_type is kconfiglib.STRING:
+            was = dotconfig.quote(was)
+        if original.get(name) != was:
+            out.append(Change(name, original.get(name), was))
+    return ordered(out)
+
+
 def _given(text: str) -> Callable[[], str]:
     return lambda: text
 
@@ -284,7 +304,7 @@ class Workspace:
         if talos is not None:
             # a checkout may lack one arch's list: commands that need it say so (module_list())
             for arch in session.configs:
-                path = talos.path / "hack" / f"modules-{arch}.txt"
+                path = layout.module_list_path(talos.path, arch)
                 if path.exists():
                     self.module_lists[arch] = ModuleList.load(path, arch)
 
@@ -353,8 +373,10 @@ class Workspace:
         """Call ``callback(kind)`` after every change ("config", "modules", "undo", "saved")."""
         self._listeners.append(callback)
 
-    def _changed(self, kind: str) -> None:
+    def _changed(self, kind: str, *, texts: Mapping[str, str] | None = None) -> None:
         self.version += 1
+        for arch, text in (texts or {}).items():
+            self._cache[f"text-{arch}"] = (self.version, text)
         for callback in list(self._listeners):
             callback(kind)
 
@@ -552,7 +574,8 @@ class Workspace:
                                      list_id=plan.modules[arch].get("list"))
                         for arch, added in self._planned_additions(plan).items()]
                 self.history.append(HistoryEntry("config", done, request.describe(), also=also))
-                self._changed("config")
+                # what the plan built is what the configs hold now: saving writes it without building it again
+                self._changed("config", texts=plan.texts)
         elif plan.list_edits:
             extension = request.list_id not in (None, TALOS_LIST)
             for arch, one in plan.list_edits.items():
@@ -578,16 +601,16 @@ class Workspace:
             plan.request = dataclasses.replace(request, assignments=tuple(assignments))
         if request.add_to_module_list:
             self._require_talos_for_lists()
-        drift = self.drift()
         editors = edit.editors_for(self.session)
         before_texts = self._texts_before(arches or self.arches, strict=options.strict)
         attempts = edit.attempt_symbols(editors, assignments, arches=arches, mode="set")
         changes = {arch: a.change for arch, a in attempts.items()}
-        outcome = plan.outcome = EditOutcome("set", changes, self.session.tree_version, drift=drift)
+        outcome = plan.outcome = EditOutcome("set", changes, self.session.tree_version)
         plan.changes = changes
         if any(change.refusals for change in changes.values()):
             for attempt in attempts.values():
                 attempt.drop()
+            outcome.drift = self.drift()
             if request.fix_search:
                 for attempt in attempts.values():
                     attempt.editor.find_fixes(attempt.change)
@@ -596,6 +619,7 @@ class Workspace:
             outcome.fix_notes = self._fix_notes(changes)
             return
         plan.verdicts.append(Verdict("assignments", False))
+        outcome.drift = self._plan_drift(plan, attempts)
         for change in changes.values():
             change.applied = True      # what committing keeps (the guards below may still refuse it)
         errors = self._new_list_errors(attempts)
@@ -618,13 +642,13 @@ class Workspace:
         assignments = list(plan.request.assignments)
         unknown = [a for a in assignments if not any(c.has_symbol(a.symbol) for c in self.configs.values())]
         known = [a for a in assignments if a not in unknown]
-        drift = self.drift()
         before_texts = self._texts_before(self.arches, strict=plan.options.strict)
         attempts = (edit.attempt_symbols(edit.editors_for(self.session), known, mode="merge") if known else {})
         changes = {arch: a.change for arch, a in attempts.items()}
         plan.changes = changes
-        outcome = plan.outcome = EditOutcome("merge", changes, self.session.tree_version, drift=drift,
-                                             unknown=unknown, redefined=redefinitions(assignments))
+        outcome = plan.outcome = EditOutcome("merge", changes, self.session.tree_version,
+                                             drift=self._plan_drift(plan, attempts), unknown=unknown,
+                                             redefined=redefinitions(assignments))
         for change in changes.values():
             change.applied = True
         self._gate_verdict(plan, attempts, before_texts)
@@ -693,9 +717,15 @@ class Workspace:
             plan.verdicts.append(Verdict("workloads", plan.options.strict and bool(broken.broken), message,
                                          "strict", broken.findings(), detail=broken))
 
+    def _plan_drift(self, plan: Plan, attempts: Mapping[str, edit.Attempt]) -> dict[str, list[Change]]:
+        """The drift of each config, read from the planned texts where they are needed anyway."""
+        return self.drift({arch: (self._plan_text(plan, arch), a.change.cascade) for arch, a in attempts.items()
+                           if a.change.cascade and not self._edited(arch)
+                           and self._drift.get(arch, (None,))[0] != (arch, id(self.configs[arch].original_text))})
+
     def _plan_text(self, plan: Plan, arch: str) -> str:
         """The config text of `arch` in the planned state, built once per plan."""
-        texts = plan.__dict__.setdefault("_texts", {})
+        texts = plan.texts
         if arch not in texts:
             texts[arch] = self.configs[arch].text()
         return texts[arch]
@@ -857,9 +887,11 @@ class Workspace:
         assert plan.outcome is not None
         return plan.outcome
 
-    def drift(self) -> dict[str, list[Change]]:
+    def drift(self, after: Mapping[str, tuple[str, Sequence[edit.CascadeChange]]] | None = None,
+              ) -> dict[str, list[Change]]:
         """Lines each config changes just by being written (as make olddefconfig would), beyond edits:
-        what a tree other than the config's own changes."""
+        what a tree other than the config's own changes. ``after``: arch -> the text with a change
+        on trial and its cascade, to read the drift from instead of building the text without it."""
         out = {}
         for arch, config in self.configs.items():
             if self._edited(arch):
@@ -871,8 +903,9 @@ class Workspace:
                 # lines a toolchain taken from another config changed are that, not drift
                 taken = self.session.toolchain_taken.get(arch)
                 skip = taken.lines if taken is not None else set()
-                self._drift[arch] = (key, [c for c in config_diff(config.original_text, config.text())
-                                           if c.symbol not in skip])
+                changes = (_drift_under(config, *after[arch]) if after and arch in after
+                           else config_diff(config.original_text, config.text()))
+                self._drift[arch] = (key, [c for c in changes if c.symbol not in skip])
             out[arch] = self._drift[arch][1]
         return out
 

@@ -109,7 +109,11 @@ def run(args: argparse.Namespace) -> Result:
     })
     cells = [["" if v is None else str(v) for v in (row[c] for c in _SHOWN)]
              for row in records(limited[_SHOWN])]
-    text += f"\n{len(shown)} of {len(df)} symbols match"
+    # the headline: what differs between the arches (the filters may list other symbols too)
+    apart = counts["differs"] + counts["amd64-only"] + counts["arm64-only"]
+    text += (f"\n{apart} of {len(df)} symbols differ between amd64 and arm64 ({counts['differs']} with "
+             f"other values, {counts['amd64-only'] + counts['arm64-only']} on one arch only); "
+             f"{len(shown)} listed by the filters")
     text += f" (showing {len(limited)})\n\n" if len(limited) < len(shown) else "\n\n"
     if cells:
         text += _text_table(cells, ["SYMBOL", "AMD64", "ARM64", "STATUS", "MENU"])

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import Result, common_options, gate_options, open_workspace, write_options
+from .common import Result, common_options, gate_options, open_workspace, plan_options, write_options
 
 INPUT_HELP = ("a file or - (standard input): talosctl get pcidevices -o yaml|json, lspci -nn, lspci -n, lsusb, "
               "modalias lines, device-tree compatible strings")
@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> Result:
 
 
 def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
-    from talosnb.app import guards
     from talosnb.app.hardware import needed_changes, plan_support
+    from talosnb.app.plan import Request
     from talosnb.present.hardware import report_lines, summary_line
     from talosnb.present.text import outcome_text
 
@@ -112,16 +112,20 @@ def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
         payload["support"] = support.as_dict()
         lines += ["", "the change that supports them:"]
         lines += [f"  {arch}: {r}" for arch, rs in support.reasons.items() for r in rs]
-        changes = {arch: c for o in support.applied for arch, c in o.changes.items()}
-        blocked = guards.dropped_lines(ws.session, changes) if changes and not args.allow_drop else None
+        names = sorted({f"config-{arch}" for o in support.applied for arch in o.changed_arches()})
+        names += sorted({f"modules-{arch}.txt" for o in support.applied for arch, m in o.modules.items()
+                         if m.get("added")})
+        writing = bool(support.applied) and args.write and not args.dry_run
+        # what writing would refuse, said dry run or not: the save planned, judged, committed when asked
+        plan = ws.propose(Request("save", names=tuple(names), write=True, dry_run=not writing),
+                          plan_options(args)) if names else None
+        dropped = plan.verdict("dropped-lines") if plan is not None else None
+        blocked = dropped.message if dropped is not None and dropped.refuses else None
         written: dict[str, bool] = {}
-        if blocked is None and support.applied and args.write and not args.dry_run:
-            names = sorted({f"config-{arch}" for o in support.applied for arch in o.changed_arches()})
-            names += sorted({f"modules-{arch}.txt" for o in support.applied for arch, m in o.modules.items()
-                             if m.get("added")})
-            saved = ws.save(force=args.force, allow_drop=args.allow_drop, names=names,
-                            follow_symlinks=args.follow_symlinks, allow_series_change=args.allow_series_change)
-            written = {arch: any(p.name == f"config-{arch}" for p in saved.written) for arch in ws.configs}
+        if blocked is None and writing and plan is not None:
+            saved = ws.commit(plan)
+            names_written = {p.name for p in saved.written} if saved is not None else set()
+            written = {arch: f"config-{arch}" in names_written for arch in ws.configs}
         for arch, item, outcome in support.outcomes:
             lines.append(f"{arch}: set {item}")
             lines.append(outcome_text(outcome, written={a: written.get(a, False) for a in outcome},

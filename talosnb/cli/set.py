@@ -6,6 +6,7 @@ import argparse
 
 from talosnb.analyses.edit import parse_assignment
 from talosnb.app.plan import Request
+from talosnb.core.errors import InputError
 
 from .common import (
     Result,
@@ -32,7 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 "  talosnb set CLANG_VERSION=210108 'CC_VERSION_TEXT=\"clang version 21.1.8\"' PAHOLE_VERSION=129\n"
                 "  talosnb set --toolchain-from ../pkgs-bumped USB_SERIAL=m")
     common_options(p)
-    p.add_argument("assignments", nargs="+", metavar="SYMBOL=VALUE")
+    # "*", checked in run(): `--add-to-module-list DUMMY=m` gives the option the assignment (a LIST
+    # never holds "="), which run() takes back, so the flag still goes anywhere on the line
+    p.add_argument("assignments", nargs="*", metavar="SYMBOL=VALUE")
     write_options(p)
     gate_options(p)
     p.add_argument("--no-fix", action="store_true", help="on refusal, don't search for a verified fix")
@@ -45,7 +48,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Result:
-    assignments = tuple(parse_assignment(a, where=f"argument {i}") for i, a in enumerate(args.assignments, 1))
+    given = list(args.assignments)
+    if isinstance(args.add_to_module_list, str) and "=" in args.add_to_module_list:
+        given.insert(0, args.add_to_module_list)
+        args.add_to_module_list = True
+    if not given:
+        raise InputError("no assignment given", hint="give SYMBOL=VALUE, e.g. talosnb set BLK_DEV_NBD=m")
+    assignments = tuple(parse_assignment(a, where=f"argument {i}") for i, a in enumerate(given, 1))
     ws = open_workspace(args)
     request = Request("set", assignments, add_to_module_list=args.add_to_module_list, fix_search=not args.no_fix,
                       write=True, dry_run=args.dry_run)

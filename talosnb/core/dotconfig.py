@@ -77,6 +77,12 @@ def read_values(text: str) -> dict[str, str]:
     return values
 
 
+def format_line(symbol: str, value: str) -> str:
+    """The line conf writes for ``symbol`` (without CONFIG_) holding ``value`` as written (strings
+    already quoted; 'n' for a bool or tristate that is not set)."""
+    return f"# {PREFIX}{symbol} is not set" if value == "n" else f"{PREFIX}{symbol}={value}"
+
+
 def parse_assignment(text: str) -> tuple[str, str] | None:
     """(symbol, value) of 'SYMBOL=value', 'CONFIG_SYMBOL=value' or '# CONFIG_SYMBOL is not set'
     (value 'n'); the value is as typed (strings still quoted). None: not an assignment."""

@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from talosnb.core import layout
 from talosnb.core.arches import ARCHES, check_arch
 from talosnb.core.errors import InputError, TalosnbError, opt
 from talosnb.core.fileio import os_error, recover
@@ -30,7 +31,7 @@ class PkgsCheckout:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "pkgs checkout", opt("pkgs"), self.CONTENTS)
         # a talosnb run killed while writing here left a journal: finish (or undo) it first
-        self.recovered = _recover(self.path, self.path / "kernel" / "build")
+        self.recovered = _recover(self.path, layout.build_dir(self.path))
 
     def __repr__(self) -> str:
         return f"PkgsCheckout({str(self.path)!r})"
@@ -43,17 +44,17 @@ class PkgsCheckout:
         return parse_pkgfile(self.pkgfile)
 
     def config_path(self, arch: str) -> Path:
-        return _existing_file(self.path / "kernel" / "build" / f"config-{check_arch(arch)}",
+        return _existing_file(layout.config_path(self.path, check_arch(arch)),
                               f"kernel config for {arch}", opt("pkgs"), self.CONTENTS)
 
     @property
     def patches_dir(self) -> Path:
         """kernel/build/patches: what the build applies to the kernel tree (may not exist)."""
-        return self.path / "kernel" / "build" / "patches"
+        return layout.patches_dir(self.path)
 
     def arches(self) -> list[str]:
         """The architectures this checkout has a config for."""
-        return [a for a in ARCHES if _is_file(self.path / "kernel" / "build" / f"config-{a}")]
+        return [a for a in ARCHES if _is_file(layout.config_path(self.path, a))]
 
 
 class TalosCheckout:
@@ -63,17 +64,17 @@ class TalosCheckout:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "talos checkout", opt("talos"), self.CONTENTS)
-        self.recovered = _recover(self.path / "hack")
+        self.recovered = _recover(self.path / layout.MODULE_LIST_DIR)
 
     def __repr__(self) -> str:
         return f"TalosCheckout({str(self.path)!r})"
 
     def module_list_path(self, arch: str) -> Path:
-        return _existing_file(self.path / "hack" / f"modules-{check_arch(arch)}.txt",
+        return _existing_file(layout.module_list_path(self.path, check_arch(arch)),
                               f"module list for {arch}", opt("talos"), self.CONTENTS)
 
     def arches(self) -> list[str]:
-        return [a for a in ARCHES if _is_file(self.path / "hack" / f"modules-{a}.txt")]
+        return [a for a in ARCHES if _is_file(layout.module_list_path(self.path, a))]
 
 
 def _recover(*folders: Path) -> list[str]:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from talosnb.core import layout
 from talosnb.core.arches import ARCHES
 from talosnb.core.errors import InputError, opt
 
@@ -143,8 +144,8 @@ class GitCheckout:
 
 
 # What talosnb reads from each checkout (inputs.checkouts): enough to rebuild it at a ref.
-PKGS_FILES = ("Pkgfile", *(f"kernel/build/config-{arch}" for arch in ARCHES))
-TALOS_FILES = tuple(f"hack/modules-{arch}.txt" for arch in ARCHES)
+PKGS_FILES = (layout.PKGFILE, *(layout.config_file(arch) for arch in ARCHES))
+TALOS_FILES = tuple(layout.module_list_file(arch) for arch in ARCHES)
 
 
 @dataclass(frozen=True)

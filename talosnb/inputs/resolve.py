@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.errors import InputError, VersionMismatchError
 from talosnb.core.fileio import read_text
 from talosnb.core.paths import ENV_EXTENSIONS, ENV_KERNEL_SRC, ENV_PKGS, ENV_TALOS, sample_dir
@@ -134,25 +134,25 @@ def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
     root = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     arches = list(arches or inputs.pkgs.arches())
     pkgs = root / "pkgs"
-    (pkgs / "kernel" / "build").mkdir(parents=True, exist_ok=True)
+    layout.build_dir(pkgs).mkdir(parents=True, exist_ok=True)
     shutil.copy2(inputs.pkgs.pkgfile, pkgs / "Pkgfile")
     for step in ("build", "prepare"):
         source = inputs.pkgs.path / "kernel" / step / "pkg.yaml"
         if source.is_file():
             (pkgs / "kernel" / step).mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, pkgs / "kernel" / step / "pkg.yaml")
-    scripts = inputs.pkgs.path / "kernel" / "build" / "scripts"
+    scripts = inputs.pkgs.path / layout.SCRIPTS_DIR
     if scripts.is_dir():
-        shutil.copytree(scripts, pkgs / "kernel" / "build" / "scripts")
+        shutil.copytree(scripts, pkgs / layout.SCRIPTS_DIR)
     for arch in arches:
-        shutil.copy2(inputs.pkgs.config_path(arch), pkgs / "kernel" / "build" / f"config-{arch}")
+        shutil.copy2(inputs.pkgs.config_path(arch), layout.config_path(pkgs, arch))
     if inputs.pkgs.patches_dir.is_dir():
-        shutil.copytree(inputs.pkgs.patches_dir, pkgs / "kernel" / "build" / "patches", symlinks=True)
+        shutil.copytree(inputs.pkgs.patches_dir, layout.patches_dir(pkgs), symlinks=True)
     talos = None
     if inputs.talos is not None:
-        (root / "talos" / "hack").mkdir(parents=True, exist_ok=True)
+        (root / "talos" / layout.MODULE_LIST_DIR).mkdir(parents=True, exist_ok=True)
         for arch in arches:
-            shutil.copy2(inputs.talos.module_list_path(arch), root / "talos" / "hack" / f"modules-{arch}.txt")
+            shutil.copy2(inputs.talos.module_list_path(arch), layout.module_list_path(root / "talos", arch))
         talos = TalosCheckout(root / "talos")
     extensions = None
     if inputs.extensions is not None:

@@ -38,8 +38,12 @@ class Change:
 
 def config_diff(old_text: str, new_text: str) -> list[Change]:
     old, new = read_values(old_text), read_values(new_text)
-    changes = [Change(name, old.get(name), new.get(name)) for name in sorted(old.keys() | new.keys())
-               if old.get(name) != new.get(name)]
+    return ordered([Change(name, old.get(name), new.get(name)) for name in sorted(old.keys() | new.keys())
+                    if old.get(name) != new.get(name)])
+
+
+def ordered(changes: list[Change]) -> list[Change]:
+    """Changes in diffconfig's order: removed, added, then changed lines, each by symbol."""
     order = {"removed": 0, "added": 1, "changed": 2}
     return sorted(changes, key=lambda c: (order[c.kind], c.symbol))
 

@@ -229,14 +229,39 @@ def _set_value(self: kconfiglib.Symbol, value: str | int) -> bool:
 
 
 def choice_priority(choice: kconfiglib.Choice) -> list:
-    table = choice.kconfig.__dict__.setdefault("talosnb_choice_priority", {})
+    """The choice's members in priority order (rule 4), kept on its tree (``choice_priorities``)."""
+    table = choice_priorities(choice.kconfig)
     if choice not in table:
         table[choice] = list(choice.syms)
     return table[choice]
 
 
+def choice_priorities(kconf: kconfiglib.Kconfig) -> dict[kconfiglib.Choice, list[kconfiglib.Symbol]]:
+    """Every choice's priority order a load or an edit set (a choice not in it: its members' order)."""
+    return kconf.choice_priorities  # declared by syntax.TalosKconfig
+
+
 def reset_choice_priorities(kconf: kconfiglib.Kconfig) -> None:
-    kconf.__dict__["talosnb_choice_priority"] = {}
+    kconf.choice_priorities = {}  # declared by syntax.TalosKconfig
+
+
+# Not a value rule: bookkeeping for reading a config incrementally. kconfiglib drops a
+# symbol's cached value whenever something it depends on changes; a talosnb tree records each
+# symbol so dropped (its ``invalidated`` set), so an editor recomputes only those lines after
+# an edit, whatever read values in between.
+_original_invalidate = kconfiglib.Symbol._invalidate
+
+
+def _recording_invalidate(self: kconfiglib.Symbol) -> None:
+    _original_invalidate(self)
+    dirty = getattr(self.kconfig, "invalidated", None)
+    if dirty is not None:
+        dirty.add(self)
+
+
+def invalidated(kconf: kconfiglib.Kconfig) -> set[kconfiglib.Symbol]:
+    """The symbols whose cached value kconfiglib dropped since the set was last cleared."""
+    return kconf.invalidated  # declared by syntax.TalosKconfig
 
 
 def _selection(self: kconfiglib.Choice) -> kconfiglib.Symbol | None:
@@ -269,6 +294,7 @@ def install() -> None:
     kconfiglib.Symbol.set_value = _set_value
     kconfiglib.Choice._selection = _selection
     kconfiglib._sym_to_num = _sym_to_num
+    kconfiglib.Symbol._invalidate = _recording_invalidate
 
 
 install()

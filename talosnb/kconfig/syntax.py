@@ -85,10 +85,16 @@ class TalosKconfig(kconfiglib.Kconfig):
     # Set while parsing only: the `$(shell,...)` resolver, the node being defined.
     _talosnb_shell: ShellResolver | None
     _talosnb_node: kconfiglib.MenuNode | None
+    # semantics.py: each choice's priority order (rule 4), and the symbols whose cached value
+    # kconfiglib dropped since an editor last read them
+    choice_priorities: dict[kconfiglib.Choice, list[kconfiglib.Symbol]]
+    invalidated: set[kconfiglib.Symbol]
     # Set while parsing only: the folders a `source` may lead into (see _talosnb_roots).
     _talosnb_source_roots: list[str] | None
 
     def __init__(self, filename: str, *, shell: ShellResolver, warn: bool = True) -> None:
+        self.choice_priorities = {}
+        self.invalidated = set()
         self._talosnb_shell = shell
         self._talosnb_node = None
         self._talosnb_source_roots = None

@@ -456,8 +456,9 @@ def menu_path_buttons(panel: dict, on_click: Callable[[list[str]], object]) -> l
     out: list[widgets.Widget] = [widgets.HTML("<b>menu:</b>")] if paths else []
     for path in paths:
         label = " > ".join(path) or "(top level)"
+        # the whole path shown (a long one wraps rather than being cut)
         button = widgets.Button(description=label, tooltip=f"open the menu tree at {label}",
-                                layout=widgets.Layout(width="auto", max_width="760px"))
+                                layout=widgets.Layout(width="auto", height="auto"))
         button.on_click(lambda _, p=list(path): on_click(p))
         out.append(button)
     return out

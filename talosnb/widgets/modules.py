@@ -68,7 +68,8 @@ class ModulesView(_View):
         self.findings_list.add_class("talosnb-findings")
         self.fix_button.add_class("talosnb-modules-fix")
         self.fix_result.add_class("talosnb-modules-fix-result")
-        self.entry_text = widgets.Text(description="entry", placeholder="kernel/...ko, module name or SYMBOL")
+        self.entry_text = widgets.Text(description="entry", placeholder="kernel/...ko, module name or SYMBOL",
+                                       layout=widgets.Layout(width="420px"))
         self.entry_arch = widgets.Dropdown(options=[*(["both"] if len(workspace.module_lists) > 1 else []),
                                                     *workspace.module_lists], description="on")
         self.add_button = widgets.Button(description="add", icon="plus")

@@ -66,7 +66,9 @@ class UpgradeView(StaticRendering, widgets.VBox):
         self.menu = widgets.Dropdown(options=[ANY], value=ANY, description="menu")
         self.text = widgets.Text(description="text", placeholder="symbol, entry or message")
         self.pager = Pager(page_size)
-        self.choice = widgets.Dropdown(options=[], description="why")
+        # wide enough for "arm64 SYMBOL (kind)" labels, which a default dropdown cuts
+        self.choice = widgets.Dropdown(options=[], description="why",
+                                       layout=widgets.Layout(width="auto", min_width="520px"))
         self.why = widgets.HTML()
         self.edits = widgets.VBox()
         self.accept_all = widgets.Button(description="accept all", icon="check")
@@ -111,7 +113,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
         checks = []
         for edit in report.edits():
             box = self._checks.get(edit.key) or widgets.Checkbox(value=True, indent=False,
-                                                                  layout=widgets.Layout(width="900px"))
+                                                                  layout=widgets.Layout(width="auto"))
             box.description = edit.text().replace("\n", " ")
             checks.append(box)
             self._checks[edit.key] = box
