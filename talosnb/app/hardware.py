@@ -153,6 +153,11 @@ def plan_support(ws: Workspace, reports: list[DeviceReport], *, strict: bool = F
     add = ws.session.inputs.talos is not None
     for arch, items in assignments.items():
         for item in items:
-            outcome = ws.set([item], arches=[arch], add_to_module_list=add, strict=strict)
+            try:
+                outcome = ws.set([item], arches=[arch], add_to_module_list=add, strict=strict)
+            except InputError:
+                # a bool symbol has no m: its obj-$(CONFIG_X) is then built in
+                item = item.replace("=m", "=y")
+                outcome = ws.set([item], arches=[arch], add_to_module_list=add, strict=strict)
             support.outcomes.append((arch, item, outcome))
     return support
