@@ -106,31 +106,38 @@ def test_the_nic_capture_names_ice_e1000e_mlx5_bnxt(device_index, trees):
         assert not report.unsupported
 
 
-def test_write_supports_a_device_the_way_set_add_to_module_list_does(device_index, index_env, tmp_path):
+def test_write_supports_a_device_the_way_set_add_to_module_list_does(device_index, trees, tmp_path):
     """An ASPEED BMC's VGA (1a03:2000) on Talos v1.10 amd64: ast claims it, DRM_AST is n; --write sets
     it to m and lists ast.ko, through the Workspace (the tree-drift guard asks for --allow-drop, as
-    `set` does on a 6.12.63 config read with the 6.12.117 tree)."""
+    `set` does on a 6.12.63 config read with the 6.12.117 tree). The command's own code, over the
+    session's 6.12.117 tree and device index (the full tarball is read once per test session)."""
     import shutil
-    import subprocess
+
+    from talosnb.cli import hardware as command
+    from talosnb.cli.main import build_parser
 
     data = SHARED / "data" / "talos-v1.10"
     for part in ("pkgs", "talos"):
         shutil.copytree(data / part, tmp_path / part)
-    args = [sys.executable, "-m", "talosnb", "hardware", "--id", "1a03:2000", "--arch", "amd64",
-            "--pkgs", str(tmp_path / "pkgs"), "--talos", str(tmp_path / "talos"), "--kernel-src", str(SOURCE),
-            "--format", "json"]
-    env = {**os.environ, **index_env}
-    dry = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
-    assert dry.returncode == 1, dry.stderr
-    report = json.loads(dry.stdout)
+
+    def lookup(*extra: str):
+        argv = ["hardware", "--id", "1a03:2000", "--arch", "amd64", "--pkgs", str(tmp_path / "pkgs"),
+                "--talos", str(tmp_path / "talos"), "--kernel-src", str(trees["6.12"]), "--format", "json", *extra]
+        args = build_parser(argv).parse_args(argv)
+        hardware = Hardware.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch)
+        hardware._index = device_index
+        return command._lookup(args, hardware, hardware.describe(command._devices(args)))
+
+    dry = lookup()
+    assert dry.status == 1
+    report = json.loads(json.dumps(dry.as_dict(), default=str))
     (device,) = report["devices"]
     assert device["unsupported"] == ["amd64"] and device["modules"][0]["module"] == "ast"
     assert report["support"]["assignments"] == {"amd64": ["DRM_AST=m"]}
     config = tmp_path / "pkgs" / "kernel" / "build" / "config-amd64"
     before = config.read_text()
-    wrote = subprocess.run([*args, "--write", "--allow-drop"], capture_output=True, text=True, cwd=ROOT, check=False,
-                           env=env)
-    assert wrote.returncode == 0, wrote.stdout + wrote.stderr
+    wrote = lookup("--write", "--allow-drop")
+    assert wrote.status == 0, wrote.text()
     assert "# CONFIG_DRM_AST is not set" in before and "CONFIG_DRM_AST=m" in config.read_text()
     listed = (tmp_path / "talos" / "hack" / "modules-amd64.txt").read_text().splitlines()
     assert "kernel/drivers/gpu/drm/ast/ast.ko" in listed and listed == sorted(listed, key=lambda e: e.encode())
