@@ -160,11 +160,16 @@ def test_interrupted_set_says_truthfully_what_was_written(tmp_path, slow_writes,
     command = [sys.executable, "-m", "talosnb", "set", "CRYPTO_USER=y", "TLS=y", *sample_args(root),
                "--ignore-module-list"]
     full = {**os.environ, **env}
+    done = subprocess.run(command, capture_output=True, text=True, env=full, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    new = {n: p.read_bytes() for n, p in paths.items()}
+    # the runs below find the cache warm: time one such run (the first one also parsed the tree)
+    for n, p in paths.items():
+        p.write_bytes(old[n])
     start = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env=full, check=False, timeout=120)
     duration = time.monotonic() - start
     assert done.returncode == 0, done.stderr
-    new = {n: p.read_bytes() for n, p in paths.items()}
     rng = random.Random(int(signum))
     outcomes = {}
     for _ in range(12):

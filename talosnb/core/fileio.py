@@ -117,10 +117,11 @@ def read_text(path: str | os.PathLike, *, what: str = "file") -> tuple[str, Snap
                          hint="name the file itself") from None
     except OSError as e:
         raise os_error(e, f"cannot read {what}", path) from None
+    st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode):    # before fdopen, which refuses a folder's descriptor with its number
+        os.close(fd)
+        raise InputError(f"{what} is a folder, expected a file", where=str(path), hint="name the file itself")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{what} is a folder, expected a file", where=str(path), hint="name the file itself")
         if not stat.S_ISREG(st.st_mode):
             kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if (
                 stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) else "not a regular file"
