@@ -138,21 +138,38 @@ def _main(argv: list[str]) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return ExitStatus.OK
     except KeyboardInterrupt as e:
-        what = f"interrupted ({e.args[0]})" if isinstance(e, Interrupted) and e.args else "interrupted"
-        written = _written_since(start)
-        if written:
-            said = ("written completely before the interruption: " + ", ".join(written)
-                    + "; nothing else was changed")
-        else:
-            said = "nothing was written"
-        _flush_quietly()
-        print(terminal_safe(f"{name}: {what}; {said}"), file=sys.stderr)
-        return ExitStatus.INTERRUPTED
+        return _interrupted(name, e, start)
     except OSError as e:
         # an OSError no check caught (a folder where a file should be, permissions, a full disk)
         return _fail(args, name, os_error(e, "cannot access it", e.filename), start)
     except Exception as e:  # noqa: BLE001 -- the last resort: a bug, said as one, never exit 1
-        return _bug(args, name, e)
+        # Ctrl-C while a module is imported can come wrapped (RuntimeError from __set_name__): an interruption
+        cause = _interruption_in(e)
+        return _interrupted(name, cause, start) if cause is not None else _bug(args, name, e)
+
+
+def _interruption_in(e: BaseException) -> KeyboardInterrupt | None:
+    seen: set[int] = set()
+    link: BaseException | None = e
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
+
+
+def _interrupted(name: str, e: KeyboardInterrupt, start: int) -> int:
+    what = f"interrupted ({e.args[0]})" if isinstance(e, Interrupted) and e.args else "interrupted"
+    written = _written_since(start)
+    if written:
+        said = ("written completely before the interruption: " + ", ".join(written)
+                + "; nothing else was changed")
+    else:
+        said = "nothing was written"
+    _flush_quietly()
+    print(terminal_safe(f"{name}: {what}; {said}"), file=sys.stderr)
+    return ExitStatus.INTERRUPTED
 
 
 def _flush_quietly() -> None:
