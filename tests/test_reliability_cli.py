@@ -176,7 +176,9 @@ def test_interrupted_set_says_truthfully_what_was_written(tmp_path, slow_writes,
         for n, p in paths.items():
             p.write_bytes(old[n])
         started = time.monotonic()
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full)
+        # a test runner's worker may ignore SIGINT, and a child inherits that: give it the default back
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
         # most of a run is starting and loading; aim at the write, which comes last
         time.sleep(duration * rng.uniform(0.45, 1.0))
         proc.send_signal(signum)
