@@ -628,15 +628,22 @@ class Workspace:
         outcome.module_list_errors = errors
         if not module_verdict.refuses:
             self._gate_verdict(plan, attempts, before_texts)
+        if not self._hold(plan, attempts, outcome):
+            return
+        outcome.modules = self._planned_modules(changes, attempts, request.add_to_module_list)
+        plan.modules = outcome.modules
+        self._dropped_verdict(plan, changes)
+
+    @staticmethod
+    def _hold(plan: Plan, attempts: dict[str, edit.Attempt], outcome: EditOutcome) -> bool:
+        """Keep the attempts on trial in the plan, or drop them when a verdict blocks it."""
         if plan.blocked is not None:
             for attempt in attempts.values():
                 attempt.drop()
             outcome.blocked = plan.blocked
-            return
+            return False
         plan.attempts = attempts
-        outcome.modules = self._planned_modules(changes, attempts, request.add_to_module_list)
-        plan.modules = outcome.modules
-        self._dropped_verdict(plan, changes)
+        return True
 
     def _propose_merge(self, plan: Plan) -> None:
         assignments = list(plan.request.assignments)
@@ -652,12 +659,8 @@ class Workspace:
         for change in changes.values():
             change.applied = True
         self._gate_verdict(plan, attempts, before_texts)
-        if plan.blocked is not None:
-            for attempt in attempts.values():
-                attempt.drop()
-            outcome.blocked = plan.blocked
+        if not self._hold(plan, attempts, outcome):
             return
-        plan.attempts = attempts
         self._dropped_verdict(plan, changes)
 
     def _dropped_verdict(self, plan: Plan, changes: Mapping[str, edit.ChangeSet]) -> None:
