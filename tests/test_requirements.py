@@ -307,3 +307,78 @@ def test_report_base_says_which_requirement_a_change_breaks(trees, engine_cache,
         assert report.arches[arch].workloads_fixed == []
     assert "breaks Cilium&#x27;s base requirement CONFIG_CRYPTO_USER_API_HASH" in change_report_html(report)
     assert "#### Workloads" in change_markdown(report)
+
+
+# --------------------------------------------------------------------------- the kept answer
+
+def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path, capsys, monkeypatch):
+    """`requirements` keeps its answer keyed by every input: a second run reads it back without
+    opening a session and prints the same; a change to the config, the module list, a Kconfig file
+    of the tree or a profile gives the answer a fresh run gives."""
+    from talosnb.app import session as session_module
+    from talosnb.cli.main import main
+    from talosnb.core.paths import cache_dir
+
+    for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    opened = []
+    real_open = session_module.Session.open.__func__
+
+    def counting_open(cls, *args, **kwargs):
+        opened.append(1)
+        return real_open(cls, *args, **kwargs)
+
+    monkeypatch.setattr(session_module.Session, "open", classmethod(counting_open))
+    profiles = tmp_path / "profiles"
+    shutil.copytree(ROOT / "talosnb" / "profiles", profiles)
+    argv = ["requirements", "--all", "--format", "json", "--pkgs", str(sample / "pkgs"),
+            "--talos", str(sample / "talos"), "--kernel-src", str(sample / "linux"), "--profiles", str(profiles)]
+
+    def run() -> tuple[int, dict, int]:
+        before = len(opened)
+        code = main(argv)
+        return code, json.loads(capsys.readouterr().out), len(opened) - before
+
+    def fresh() -> tuple[int, dict]:
+        for kept in (cache_dir() / "answers").glob("requirements-*.json"):
+            kept.unlink()
+        code, payload, sessions = run()
+        assert sessions == 1
+        return code, payload
+
+    def status(payload: dict, arch: str, requirement: str, workload: str) -> str:
+        return next(r["status"] for r in payload["requirements"]
+                    if (r["arch"], r["requirement"], r["workload"]) == (arch, requirement, workload))
+
+    first = fresh()
+    code, payload, sessions = run()
+    assert sessions == 0 and (code, payload) == first     # read back: no tree, no config loaded
+    assert status(payload, "amd64", "CONFIG_DUMMY", "containerd") == "not-met"
+    assert status(payload, "amd64", "CONFIG_WIREGUARD", "cilium") == "met-module"
+    assert status(payload, "amd64", "CONFIG_SCHEDSTATS", "cilium") == "stale"
+
+    def changed(path: Path, old: str, new: str) -> None:
+        path.chmod(0o644)
+        text = path.read_text()
+        assert old in text, path
+        path.write_text(text.replace(old, new, 1))
+
+    config = sample / "pkgs/kernel/build/config-amd64"
+    module_list = sample / "talos/hack/modules-amd64.txt"
+    kconfig = sample / "linux/Kconfig"
+    steps = [
+        (lambda: changed(config, "# CONFIG_DUMMY is not set\n", "CONFIG_DUMMY=y\n"),
+         ("amd64", "CONFIG_DUMMY", "containerd"), "met"),
+        (lambda: changed(module_list, "kernel/drivers/net/wireguard/wireguard.ko\n", ""),
+         ("amd64", "CONFIG_WIREGUARD", "cilium"), "not-shipped"),
+        (lambda: kconfig.write_text(kconfig.read_text() + '\nconfig SCHEDSTATS\n\tbool "Collect scheduler statistics"\n'),
+         ("amd64", "CONFIG_SCHEDSTATS", "cilium"), "not-met"),
+        (lambda: changed(profiles / "cilium.toml", '"BPF_SYSCALL",', '"BPF_SYSCALL", "DUMMY",'),
+         ("arm64", "CONFIG_DUMMY", "cilium"), "not-met"),
+    ]
+    for mutate, (arch, requirement, workload), now in steps:
+        mutate()
+        code, payload, sessions = run()
+        assert sessions == 1, requirement     # the change is seen: worked out afresh, as a first run
+        assert status(payload, arch, requirement, workload) == now
+    assert run() == (code, payload, 0)

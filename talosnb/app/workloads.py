@@ -145,8 +145,12 @@ def _cache_file(session: Session, arch: str, requirements: Sequence[rq.Requireme
         stat = cache_path(tree, config.tree.srcarch).stat()
     except OSError:
         return None
+    # which symbols the tree defines, and their types: a Kconfig file edited in place (same tree,
+    # same version) changes what is stale without touching the Kbuild map
+    defined = hashlib.sha256("\n".join(f"{name} {sym.orig_type}" for name, sym in sorted(config.kconf.syms.items())
+                                       if sym.nodes).encode()).hexdigest()
     key = json.dumps([[_requirement_id(r) for r in requirements], str(Path(tree).resolve()), config.tree.version,
-                      config.tree.srcarch, arch, stat.st_mtime_ns, stat.st_size])
+                      config.tree.srcarch, arch, stat.st_mtime_ns, stat.st_size, defined])
     return cache_dir() / "requirements" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
 
