@@ -50,10 +50,11 @@ from .gates import GateKeeper, GuardResult
 from .plan import Options, Plan, Request, Verdict
 from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps
 from .workloads import (
-    DEFAULT_GATE_WORKLOADS,
     RequirementsReport,
     WorkloadVerdict,
+    gate_choice,
     guard_change,
+    guard_choice,
     requirements_report,
 )
 from .workloads import gate_results as workloads_gate
@@ -710,8 +711,9 @@ class Workspace:
         # ``strict`` refused (a function of the values before and after, on the arches changed)
         changed = {arch: a.change for arch, a in attempts.items() if a.change.cascade}
         if changed:
-            broken = guard_change(self.session, changed, self.module_lists, self.workloads,
-                                  cache=self._resolved_requirements)
+            choice = guard_choice(self.session, self.workloads)
+            broken = guard_change(self.session, changed, self.module_lists, choice.workloads,
+                                  cache=self._resolved_requirements, features=choice.features)
             plan.outcome.workloads = broken
             message = ""
             if broken.broken:
@@ -1291,7 +1293,8 @@ class Workspace:
         lists as they stand: a GateReport (talosnb.analyses.gates), made once per change. With
         ``explicit`` a gate the inputs can't run is an InputError instead of "not-run";
         ``unlisted`` adds the informational findings of modules built but not listed. The
-        ``workloads`` gate (named only) checks the required options of `workloads` (default
+        ``workloads`` gate (named only) checks the required options of `workloads` (default: those
+        the pkgs checkout's ``.talosnb.toml`` names, with the features it says are in use; else
         kubernetes)."""
         from dataclasses import replace
 
@@ -1306,7 +1309,8 @@ class Workspace:
                                           extension_lists=self.extension_lists)
                   if build else GateReport([]))
         if "workloads" in names:
-            found = self.requirements(workloads or DEFAULT_GATE_WORKLOADS, ["base"])
+            choice = gate_choice(self.session, workloads)
+            found = self.requirements(choice.workloads, choice.gate_features)
             report = replace(report, results=[*report.results, *workloads_gate(found)])
         return report
 
