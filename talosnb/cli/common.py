@@ -108,8 +108,8 @@ def gate_options(parser: argparse.ArgumentParser) -> None:
                              "$TALOSNB_HARDENING_CHECKER, else the Pkgfile's kspp_ref when already downloaded)")
     parser.add_argument("--workload", action="append", default=[], metavar="NAME",
                         help="the workloads whose kernel requirements a change must not break (repeat or "
-                             "comma-separate; default: every profile of talosnb requirements --list); a broken "
-                             "one is a warning, or with --strict a refusal")
+                             "comma-separate; default: those .talosnb.toml in the pkgs checkout names, else every profile "
+                             "of talosnb requirements --list); a broken one is a warning, or with --strict a refusal")
 
 
 def positive(text: str) -> int:
