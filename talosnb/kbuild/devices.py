@@ -28,8 +28,9 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from talosnb.core import cachefile
+from talosnb.core import cacheentry, cachefile
 from talosnb.core.errors import InputError
+from talosnb.core.limits import Budget
 from talosnb.core.paths import cache_dir as default_cache_dir
 
 from . import cpp
@@ -266,13 +267,16 @@ def _files_of_tarball(path: Path) -> Iterator[tuple[str, bytes]]:
         else "r|bz2" if path.name.endswith((".bz2", ".tbz2")) else "r|"
     try:
         with tarfile.open(path, mode) as tf:  # type: ignore[call-overload]  # the mode is one of r|*
+            budget = Budget(path)
             for member in tf:
+                budget.see(member.name, member.size)
                 if not member.isfile():
                     continue
                 name = member.name.split("/", 1)[1] if "/" in member.name else member.name
                 kind = _wanted(name)
                 if kind is None or (kind == "header" and member.size > MAX_HEADER):
                     continue
+                budget.take(member.name, member.size)
                 f = tf.extractfile(member)
                 if f is not None:
                     yield name, f.read()
@@ -846,6 +850,23 @@ def load_device_index(source: str | os.PathLike, version: str, cache_dir: Path |
     source = Path(source).resolve()
     path = cache_path(source, cache_dir)
     stamp = source_stamp(source)
+    index = _cached_index(path, stamp)
+    if index is not None:
+        return index
+    # one run builds the index, the others wait and use it (cacheentry's rules)
+    with cacheentry.building(path, f"indexing the device ID tables of {source.name}", optional=True):
+        index = _cached_index(path, stamp)
+        if index is not None:
+            return index
+        index = build_device_index(source, version, progress=progress)
+        buffer = io.BytesIO()
+        pickle.dump(stamp, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(index, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        cachefile.write(path, buffer.getbuffer(), engine=engine())
+    return index
+
+
+def _cached_index(path: Path, stamp: str) -> DeviceIndex | None:
     data = cachefile.read(path, engine=engine(), what="device index")
     if data is not None:
         try:
@@ -855,9 +876,4 @@ def load_device_index(source: str | os.PathLike, version: str, cache_dir: Path |
                     return index
         except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
             cachefile.discard(path, "device index", f"unpickling failed: {type(e).__name__}")
-    index = build_device_index(source, version, progress=progress)
-    buffer = io.BytesIO()
-    pickle.dump(stamp, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickle.dump(index, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    cachefile.write(path, buffer.getbuffer(), engine=engine())
-    return index
+    return None
