@@ -104,3 +104,24 @@ def test_cr_line_endings_are_a_change_in_diff_and_normalize(sample, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "1 change(s)" in run.stdout and "line endings" in run.stdout, run.stdout
     assert b"\r" not in out.read_bytes() and out.read_bytes() == config.read_bytes().replace(b"\r\n", b"\n")
+
+
+def test_a_list_of_many_unknown_entries_gets_a_bounded_number_of_suggestions(sample):
+    """A "did you mean" compares an entry with every module name of the tree (≈20 ms on a real tree):
+    only the first MAX_SUGGESTED unknown entries of a check get one, the others say why not, so a
+    list of 100,000 misspelt lines is checked in seconds (benchmarks/bench_module_lists.py)."""
+    from engine_fixtures import open_session
+
+    from talosnb.analyses import modules
+    module_list = sample / "talos" / "hack" / "modules-amd64.txt"
+    count = modules.MAX_SUGGESTED + 5
+    typos = [f"kernel/drivers/block/nbd{i:02d}.ko" for i in range(count)]   # each close to nbd
+    module_list.write_text(module_list.read_text() + "".join(f"{t}\n" for t in typos))
+    session = open_session(Path(os.environ["TALOSNB_CACHE_DIR"]), pkgs=sample / "pkgs", talos=sample / "talos",
+                           kernel_src=sample / "linux", arch="amd64")
+    unknown = [f for f in session.check_modules(unlisted=False) if f.kind == "not-in-tree"]
+    assert sorted(f.entry for f in unknown) == sorted(typos)
+    suggested = [f for f in unknown if "did you mean kernel/drivers/block/nbd.ko?" in f.message]
+    assert len(suggested) == modules.MAX_SUGGESTED
+    assert [f.entry for f in suggested] == typos[:modules.MAX_SUGGESTED]   # the first ones, in list order
+    assert all("not compared with the tree's module names" in f.message for f in unknown if f not in suggested)
