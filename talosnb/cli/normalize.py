@@ -47,14 +47,15 @@ def run(args: argparse.Namespace) -> Result:
         target = args.output or config.source
         written = f"config-{arch}" in written_files
         why = refused.get(arch)
+        ending = endings[arch]
         payload["configs"][arch] = {
             "file": str(target), "written": written, "refused": why,
             "changes": [{"symbol": c.symbol, "old": c.old, "new": c.new, "kind": c.kind} for c in changes[arch]],
-            "line_endings": endings[arch].as_dict() if endings[arch] is not None else None,
+            "line_endings": ending.as_dict() if ending is not None else None,
             "notes": [{"where": n.where, "symbol": n.symbol, "kind": n.kind, "message": n.message}
                       for n in config.notes],
         }
-        shown = [*changes[arch], *([endings[arch]] if endings[arch] is not None else [])]
+        shown = [*changes[arch], *([ending] if ending is not None else [])]
         text += f"\nconfig-{arch}: {len(shown)} change(s)"
         text += " (dry run)\n" if args.dry_run else (" written to " + str(target) + "\n" if written
                                                    else ", nothing written\n")
