@@ -42,6 +42,7 @@ from talosnb.core.arches import PLATFORMS
 from talosnb.core.dotconfig import read_values
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
+from talosnb.core.versions import grouped
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import Change, config_diff, line_endings_change, ordered
 
@@ -364,7 +365,7 @@ class Workspace:
             text += f"; pkgs patches: {inputs.patches.summary()}"
         if self.scratch is not None:
             text += "; saving writes to a scratch copy of the config and module-list files"
-        for check in self.session.version_checks():
+        for check in grouped(self.session.version_checks()):
             text += f"\n{'WARNING' if check.kind == 'mismatch' else 'note'}: {check.message}"
         return text
 
