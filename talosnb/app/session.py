@@ -155,7 +155,9 @@ class Session:
             if config.recorded_version:
                 what = f"the header of config-{arch}"
                 if what not in seen:
-                    check = compare_versions(self.tree_version, config.recorded_version, what, str(config.source))
+                    header = dotconfig.header(config.original_text)
+                    where = f"{config.source}:{header.line}" if header is not None else str(config.source)
+                    check = compare_versions(self.tree_version, config.recorded_version, what, where)
                     if check:
                         checks.append(check)
         return checks
