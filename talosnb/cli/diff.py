@@ -9,7 +9,7 @@ from talosnb.core.fileio import read_text
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 
-from .common import Result, common_options, context, open_session
+from .common import ExitStatus, Result, common_options, context, open_session
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,4 +43,4 @@ def run(args: argparse.Namespace) -> Result:
                                   "changes": [{"symbol": c.symbol, "old": c.old, "new": c.new, "kind": c.kind}
                                               for c in changes]}
         text += f"\n{arch}: {label}: {len(changes)} difference(s)\n" + "".join(f"  {c}\n" for c in changes)
-    return Result(payload, text, 0)
+    return Result(payload, text, ExitStatus.OK)

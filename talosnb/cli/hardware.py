@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import Result, common_options, gate_options, open_workspace, plan_options, write_options
+from .common import (
+    ExitStatus,
+    Result,
+    common_options,
+    gate_options,
+    open_workspace,
+    plan_options,
+    write_options,
+)
 
 INPUT_HELP = ("a file or - (standard input): talosctl get pcidevices -o yaml|json, lspci -nn, lspci -n, lsusb, "
               "modalias lines, device-tree compatible strings")
@@ -104,7 +112,7 @@ def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
              + ", ".join(str(hardware.inputs.pkgs.config_path(a)) for a in hardware.arches), ""]
     lines += report_lines(reports)
     lines.append(summary_line(reports))
-    status = 0
+    status = ExitStatus.OK
     assignments, _ = needed_changes(reports)
     if assignments:
         ws = open_workspace(args)
@@ -138,7 +146,7 @@ def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
             lines.append(f"nothing written: {blocked}")
         elif not args.write or args.dry_run:
             lines.append("nothing written (add --write to apply the changes that can be made)")
-        status = 0 if any(written.values()) and not support.refused else 1
+        status = ExitStatus.OK if any(written.values()) and not support.refused else ExitStatus.FINDINGS
     return Result(payload, "\n".join(lines) + "\n", status)
 
 
@@ -157,5 +165,5 @@ def _modules_alias(args: argparse.Namespace, hardware: Any) -> Result:
         payload["compare"] = figures
         text = "".join(f"{kind}: {f['reproduced']} of {f['real']} lines reproduced, {f['extra']} predicted lines "
                        f"not in it\n" for kind, f in figures.items())
-        return Result(payload, text, 0)
-    return Result(payload, "".join(f"{line}\n" for line in lines), 0)
+        return Result(payload, text, ExitStatus.OK)
+    return Result(payload, "".join(f"{line}\n" for line in lines), ExitStatus.OK)
