@@ -88,8 +88,7 @@ def _summary(report: gates.GateReport) -> str:
     out = ""
     for gate, per_arch in statuses.items():
         cells = "  ".join(f"{arch} {per_arch.get(arch, '-'):7}" for arch in arches)
-        notes = list(dict.fromkeys(r.note for r in report.results if r.gate == gate and r.note))
-        out += f"  {gate:12}  {cells}  {'; '.join(notes)}\n"
+        out += f"  {gate:12}  {cells}  {report.note(gate)}\n"
     return "gates:\n" + out
 
 

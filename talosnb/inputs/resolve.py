@@ -99,8 +99,7 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
 
     checks: list[VersionCheck] = []
     if kernel is not None and pkgs_co is not None and info is not None:
-        check = compare_versions(kernel.version, info.linux_version,
-                                 f"Pkgfile linux_version ({info.where()})")
+        check = compare_versions(kernel.version, info.linux_version, "Pkgfile linux_version", info.where())
         if check:
             checks.append(check)
         for arch in pkgs_co.arches():
@@ -108,8 +107,8 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
             header = dotconfig.header(read_text(path, what=f"config-{arch}")[0])
             if header is None:
                 continue
-            check = compare_versions(kernel.version, header.version,
-                                     f"the header of config-{arch} ({path}:{header.line})")
+            check = compare_versions(kernel.version, header.version, f"the header of config-{arch}",
+                                     f"{path}:{header.line}")
             if check:
                 checks.append(check)
     report = None
