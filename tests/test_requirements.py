@@ -382,6 +382,7 @@ def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path,
     assert status(payload, "amd64", "CONFIG_DUMMY", "containerd") == "not-met"
     assert status(payload, "amd64", "CONFIG_WIREGUARD", "cilium") == "met-module"
     assert status(payload, "amd64", "CONFIG_SCHEDSTATS", "cilium") == "stale"
+    assert status(payload, "amd64", "module vhost_net", "kata") == "stale"
 
     def changed(path: Path, old: str, new: str) -> None:
         path.chmod(0o644)
@@ -392,6 +393,7 @@ def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path,
     config = sample / "pkgs/kernel/build/config-amd64"
     module_list = sample / "talos/hack/modules-amd64.txt"
     kconfig = sample / "linux/Kconfig"
+    makefile = sample / "linux/drivers/net/Makefile"
     steps = [
         (lambda: changed(config, "# CONFIG_DUMMY is not set\n", "CONFIG_DUMMY=y\n"),
          ("amd64", "CONFIG_DUMMY", "containerd"), "met"),
@@ -401,6 +403,9 @@ def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path,
          ("amd64", "CONFIG_SCHEDSTATS", "cilium"), "not-met"),
         (lambda: changed(profiles / "cilium.toml", '"BPF_SYSCALL",', '"BPF_SYSCALL", "DUMMY",'),
          ("arm64", "CONFIG_DUMMY", "cilium"), "not-met"),
+        # a Kbuild line: the module name resolves now (to DUMMY, made =y above)
+        (lambda: makefile.write_text(makefile.read_text() + "obj-$(CONFIG_DUMMY)\t\t+= vhost_net.o\n"),
+         ("amd64", "module vhost_net", "kata"), "met"),
     ]
     for mutate, (arch, requirement, workload), now in steps:
         mutate()
