@@ -24,7 +24,7 @@ from talosnb.analyses.menu import FILTER_LABELS, FILTERS, MenuTree
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import TABLE_STYLE, change_html, escape, symbol_panel_html
+from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_html, symbol_panel_html
 from talosnb.present.text import change_summary
 
 from .base import View, error_html, workspace_of
@@ -407,6 +407,8 @@ class MenuTreeView(View):
             errors = "".join(f"<li>{escape(f['arch'])}: {escape(f['message'])}</li>" for f in changes.module_list_errors)
             head += (f"<div class='talosnb-err'>Not changed: {escape(blocked)}<ul>{errors}</ul>"
                      "<i>To change it anyway, use “edit in Explore”.</i></div>")
+        head += overridden_html(getattr(changes, "overridden", []),
+                                "Undo in the Explore & toggle tab takes this change back.")
         self.outcome.value = TABLE_STYLE + head + "".join(change_html(c) for c in changes.values())
         if row_id is not None:
             self.view.selected = row_id
