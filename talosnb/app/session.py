@@ -44,7 +44,7 @@ class Steps(Protocol):
     def done(self, text: str) -> None: ...
 
 
-class _Quiet:
+class NoProgress:
     def start(self, total: int) -> None:
         pass
 
@@ -97,7 +97,7 @@ class Session:
         recorded toolchain each loaded config takes (:meth:`take_toolchain`). ``extensions``: a
         siderolabs/extensions checkout (default $TALOSNB_EXTENSIONS) whose module lists ship too.
         """
-        steps = steps or _Quiet()
+        steps = steps or NoProgress()
         if llvm is not None:
             if toolchain != "host":
                 raise InputError(f"{opt('llvm')} picks the compiler host mode runs; recorded mode runs none",
