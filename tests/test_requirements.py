@@ -307,3 +307,146 @@ def test_report_base_says_which_requirement_a_change_breaks(trees, engine_cache,
         assert report.arches[arch].workloads_fixed == []
     assert "breaks Cilium&#x27;s base requirement CONFIG_CRYPTO_USER_API_HASH" in change_report_html(report)
     assert "#### Workloads" in change_markdown(report)
+
+
+# --------------------------------------------------------------------------- the kept answer
+
+def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path, capsys, monkeypatch):
+    """`requirements` keeps its answer keyed by every input: a second run reads it back without
+    opening a session and prints the same; a change to the config, the module list, a Kconfig file
+    of the tree or a profile gives the answer a fresh run gives."""
+    from talosnb.app import session as session_module
+    from talosnb.cli.main import main
+    from talosnb.core.paths import cache_dir
+
+    for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    opened = []
+    real_open = session_module.Session.open.__func__
+
+    def counting_open(cls, *args, **kwargs):
+        opened.append(1)
+        return real_open(cls, *args, **kwargs)
+
+    monkeypatch.setattr(session_module.Session, "open", classmethod(counting_open))
+    profiles = tmp_path / "profiles"
+    shutil.copytree(ROOT / "talosnb" / "profiles", profiles)
+    argv = ["requirements", "--all", "--format", "json", "--pkgs", str(sample / "pkgs"),
+            "--talos", str(sample / "talos"), "--kernel-src", str(sample / "linux"), "--profiles", str(profiles)]
+
+    def run() -> tuple[int, dict, int]:
+        before = len(opened)
+        code = main(argv)
+        return code, json.loads(capsys.readouterr().out), len(opened) - before
+
+    def fresh() -> tuple[int, dict]:
+        for kept in (cache_dir() / "answers").glob("requirements-*.json"):
+            kept.unlink()
+        code, payload, sessions = run()
+        assert sessions == 1
+        return code, payload
+
+    def status(payload: dict, arch: str, requirement: str, workload: str) -> str:
+        return next(r["status"] for r in payload["requirements"]
+                    if (r["arch"], r["requirement"], r["workload"]) == (arch, requirement, workload))
+
+    first = fresh()
+    code, payload, sessions = run()
+    assert sessions == 0 and (code, payload) == first     # read back: no tree, no config loaded
+    assert status(payload, "amd64", "CONFIG_DUMMY", "containerd") == "not-met"
+    assert status(payload, "amd64", "CONFIG_WIREGUARD", "cilium") == "met-module"
+    assert status(payload, "amd64", "CONFIG_SCHEDSTATS", "cilium") == "stale"
+
+    def changed(path: Path, old: str, new: str) -> None:
+        path.chmod(0o644)
+        text = path.read_text()
+        assert old in text, path
+        path.write_text(text.replace(old, new, 1))
+
+    config = sample / "pkgs/kernel/build/config-amd64"
+    module_list = sample / "talos/hack/modules-amd64.txt"
+    kconfig = sample / "linux/Kconfig"
+    steps = [
+        (lambda: changed(config, "# CONFIG_DUMMY is not set\n", "CONFIG_DUMMY=y\n"),
+         ("amd64", "CONFIG_DUMMY", "containerd"), "met"),
+        (lambda: changed(module_list, "kernel/drivers/net/wireguard/wireguard.ko\n", ""),
+         ("amd64", "CONFIG_WIREGUARD", "cilium"), "not-shipped"),
+        (lambda: kconfig.write_text(kconfig.read_text() + '\nconfig SCHEDSTATS\n\tbool "Collect scheduler statistics"\n'),
+         ("amd64", "CONFIG_SCHEDSTATS", "cilium"), "not-met"),
+        (lambda: changed(profiles / "cilium.toml", '"BPF_SYSCALL",', '"BPF_SYSCALL", "DUMMY",'),
+         ("arm64", "CONFIG_DUMMY", "cilium"), "not-met"),
+    ]
+    for mutate, (arch, requirement, workload), now in steps:
+        mutate()
+        code, payload, sessions = run()
+        assert sessions == 1, requirement     # the change is seen: worked out afresh, as a first run
+        assert status(payload, arch, requirement, workload) == now
+    assert run() == (code, payload, 0)
+
+
+# --------------------------------------------------------------------------- the pkgs checkout's choice
+
+def test_the_pkgs_checkout_names_the_workloads_the_gate_and_guard_watch(sample, capsys, monkeypatch):
+    """.talosnb.toml at the pkgs checkout's root: the workloads gate checks its workloads and the
+    features it says are in use (default kubernetes), the set/merge guard watches them; a name
+    given on the command line wins; a bad name is an error at its line (exit 2)."""
+    from talosnb.app.workspace import Workspace
+    from talosnb.cli.main import main
+
+    for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = sample / "pkgs" / ".talosnb.toml"
+    ws = Workspace.open(sample / "pkgs", sample / "talos", sample / "linux")
+
+    def gate(**named) -> dict[str, str]:
+        return ws.gates(["workloads"], **named).statuses()["workloads"]
+
+    assert gate() == {"amd64": "pass", "arm64": "pass"}          # kubernetes, by default
+    # the sample's DUMMY is off: containerd's macvlan feature fails once the checkout says it is used
+    settings.write_text('# the workloads this kernel runs\nworkloads = ["containerd"]\nfeatures = ["macvlan"]\n')
+    assert gate() == {"amd64": "fail", "arm64": "fail"}
+    failing = {f.entry for f in ws.gates(["workloads"]).findings if f.level == "error" or "not-met" in f.kind}
+    assert failing == {"CONFIG_DUMMY"}
+    assert gate(workloads=["kubernetes"]) == {"amd64": "pass", "arm64": "pass"}
+    settings.write_text('workloads = ["containerd"]\n')
+    assert gate() == {"amd64": "pass", "arm64": "pass"}          # macvlan not in use: base only
+
+    def broken_by_wireguard_off() -> set[str]:
+        outcome = ws.set(["WIREGUARD=n"], ignore_module_list=True)
+        assert outcome.applied, outcome.blocked
+        try:
+            return {s.requirement.label for s in outcome.workloads.broken}
+        finally:
+            ws.undo()
+
+    settings.write_text('workloads = ["cilium"]\nfeatures = ["ipsec"]\n')
+    assert broken_by_wireguard_off() == set()                   # cilium without its wireguard feature
+    settings.write_text('workloads = ["cilium"]\nfeatures = ["wireguard"]\n')
+    assert broken_by_wireguard_off() == {"CONFIG_WIREGUARD"}
+
+    settings.write_text('workloads = ["cilium"]\n\nfeatures = ["wirguard"]\n')
+    with pytest.raises(InputError) as bad:
+        ws.gates(["workloads"])
+    assert bad.value.where == f"{settings}:3" and "'wirguard'" in bad.value.message
+    settings.write_text('\nworkloads = ["cilum"]\n')
+    code = main(["check", "--gate", "workloads", "--pkgs", str(sample / "pkgs"), "--talos", str(sample / "talos"),
+                 "--kernel-src", str(sample / "linux")])
+    assert code == 2 and f"{settings}:2: no workload profile named 'cilum'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ('workloads = ["kubernetes"]\nworkload = ["cilium"]\n', 2, "unknown key 'workload'"),
+    ('\n\nworkloads = "cilium"\n', 3, "workloads must be a list of names"),
+    ('features = ["ipsec", 3]\n', 1, "features must be a list of names"),
+    ('workloads = ["kubernetes"\n\n', 2, "not valid TOML"),
+    ('workloads = ["kubernetes"]\nworkloads = ["cilium"]\n', 2, "not valid TOML"),
+])
+def test_bad_checkout_settings_name_the_file_and_line(tmp_path, text, line, message):
+    from talosnb.inputs.checkouts import read_settings
+
+    path = tmp_path / ".talosnb.toml"
+    path.write_text(text)
+    with pytest.raises(InputError) as bad:
+        read_settings(path)
+    assert bad.value.where == f"{path}:{line}" and message in bad.value.message
+    assert read_settings(tmp_path / "missing.toml") is None

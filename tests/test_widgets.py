@@ -538,3 +538,37 @@ def test_menu_tree_marks_an_off_menu_as_menuconfig_does():
     view.refresh()
     row = next(r for r in view.rows() if r["name"] == "NETDEVICES")
     assert row["text"].endswith("  ----")          # nothing in it to see: mconf's menu_is_empty
+
+
+def test_explore_keeps_its_value_buttons_open_from_symbol_to_symbol():
+    # a click the page sends while it still shows the previous symbol's buttons must reach an open
+    # widget: the buttons are made once and only hidden, never closed, whatever the next symbol's type
+    ws = Workspace.open()
+    view = ExploreView(ws, symbol="DUMMY")
+    made = dict(view._buttons)
+    assert set(view.value_buttons) == {(t, v) for t in ("amd64", "arm64", "both") for v in "ymn"}
+    view.select("COMPILE_TEST")
+    assert set(view.value_buttons) == {(t, v) for t in ("amd64", "arm64", "both") for v in "yn"}
+    assert view._buttons[("amd64", "m")].layout.display == "none"
+    view.select("BLK_DEV_LOOP_MIN_COUNT")
+    assert set(view.value_buttons) == {(t, "set") for t in ("amd64", "arm64", "both")}
+    view.select("DUMMY")
+    assert view._buttons == made and all(b.comm is not None for b in made.values())
+    # the button clicked acts on the symbol shown by the time the click arrives
+    view.select("COMPILE_TEST")
+    made[("amd64", "n")].click()
+    assert ws.configs["amd64"].value("COMPILE_TEST") == "n"
+
+
+def test_menu_tree_row_click_opens_its_menu_and_differs_lists_what_shows():
+    from talosnb.widgets.menu_tree import MenuTreeView
+
+    ws = Workspace.open()
+    view = MenuTreeView(ws)
+    drivers = next(r["id"] for r in view.rows() if r["text"].startswith("Device Drivers"))
+    view._message(None, {"event": "select", "id": drivers, "open": True}, None)
+    assert drivers in view.expanded and next(r for r in view.rows() if r["id"] == drivers)["expanded"]
+    view.mode.value = "differs"
+    listed = [r for r in view.rows() if r["match"]]
+    assert listed and all(any(c["notation"] not in ("", "---") for c in r["cells"].values()) for r in listed)
+    assert all(view.tree.differs(view.tree.rows[r["id"]]) for r in listed)

@@ -42,6 +42,7 @@ from kconfiglib import TYPE_TO_STR
 
 from talosnb.core import dotconfig
 from talosnb.core.arches import ARCHES
+from talosnb.core.versions import grouped
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import location
 from talosnb.kconfig.info import TOP_LEVEL, menu_path
@@ -580,6 +581,20 @@ def _workloads(head: Config, kmap: KbuildMap, before: Mapping[str, str], after: 
             [rq.met_again_message(s, profiles=profiles) for s in rq.broken(now, was)])
 
 
+def version_notes(base: Sequence[VersionCheck], head: Sequence[VersionCheck]) -> list[str]:
+    """The version notes of both sides, each said once: what both the base and the head say (their
+    Pkgfile and config headers one stable release behind the tree, as a rule) is one note for both."""
+    def same(check: VersionCheck) -> tuple:
+        return check.kind, check.tree_version, check.other_version, check.what
+
+    base_keys, head_keys = {same(c) for c in base}, {same(c) for c in head}
+    both = [c for c in head if same(c) in base_keys]
+    notes = [f"base and head: {c.message}" for c in grouped(both)]
+    notes += [f"base: {c.message}" for c in grouped(c for c in base if same(c) not in head_keys)]
+    notes += [f"head: {c.message}" for c in grouped(c for c in head if same(c) not in base_keys)]
+    return notes
+
+
 def session_change_report(base: ChangeSession, head: ChangeSession, *, base_label: str = "base", head_label: str = "head",
                           history: HistoryIndex | None = None) -> ChangeReport:
     """:func:`change_report` of two Sessions (the base and the head) over one kernel tree: the
@@ -587,8 +602,7 @@ def session_change_report(base: ChangeSession, head: ChangeSession, *, base_labe
     kbuild = {arch: head.kbuild_map(arch) for arch in head.configs}
     base_lists = base.load_module_lists(missing_ok=True) if base.inputs.talos is not None else None
     head_lists = head.load_module_lists(missing_ok=True) if head.inputs.talos is not None else None
-    notes = [f"base: {c.message}" for c in base.version_checks()]
-    notes += [f"head: {c.message}" for c in head.version_checks()]
+    notes = version_notes(base.version_checks(), head.version_checks())
     load_extensions = getattr(head, "load_extension_lists", None)
     extension_lists = load_extensions() if load_extensions is not None else []
     return change_report(base.configs, head.configs, kbuild, base_lists=base_lists, head_lists=head_lists,

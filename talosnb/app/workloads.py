@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from talosnb.analyses import requirements as rq
 from talosnb.analyses.findings import Finding
+from talosnb.core.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +38,67 @@ if TYPE_CHECKING:
 
 DEFAULT_GATE_WORKLOADS = ("kubernetes",)
 GATE = "workloads"
+
+
+@dataclass(frozen=True)
+class WorkloadChoice:
+    """Which workloads a check watches, which of their optional features count (None: every one),
+    and who said so (the option, the pkgs checkout's ``.talosnb.toml``, or the default)."""
+
+    workloads: tuple[str, ...] | None
+    features: tuple[str, ...] | None
+    source: str
+
+    @property
+    def gate_features(self) -> list[str]:
+        """What the gate checks: the base requirements, and those of the features in use."""
+        return [rq.BASE, *(f for f in self.features or () if f != rq.BASE)]
+
+
+def checkout_choice(session: Session) -> WorkloadChoice | None:
+    """The workloads and features the pkgs checkout's ``.talosnb.toml`` names (None without one),
+    each name checked against the profiles: a name no profile has is an InputError at its line."""
+    pkgs = session.inputs.pkgs
+    settings = pkgs.settings() if pkgs is not None else None
+    if settings is None:
+        return None
+    profiles = rq.load_profiles()
+    if settings.workloads is not None:
+        if not settings.workloads:
+            raise InputError("workloads is empty", where=settings.where("workloads"),
+                             hint=f"name at least one of {', '.join(sorted(profiles))}, or leave the key out "
+                                  f"(the gate then checks {', '.join(DEFAULT_GATE_WORKLOADS)})")
+        try:
+            rq.select(profiles, settings.workloads)
+        except InputError as e:
+            raise InputError(e.message, where=settings.where("workloads"), hint=e.hint) from None
+    if settings.features is not None:
+        try:
+            rq.select(profiles, settings.workloads or DEFAULT_GATE_WORKLOADS, settings.features or None)
+        except InputError as e:
+            raise InputError(e.message, where=settings.where("features"), hint=e.hint) from None
+    return WorkloadChoice(settings.workloads, settings.features, str(settings.path))
+
+
+def gate_choice(session: Session, workloads: Sequence[str] | None) -> WorkloadChoice:
+    """The workloads gate's workloads: those named, else the checkout's ``.talosnb.toml``, else
+    kubernetes; the base requirements, and those of the features the file says are in use."""
+    if workloads:
+        return WorkloadChoice(tuple(workloads), (), "named")
+    found = checkout_choice(session)
+    if found is not None and found.workloads:
+        return found
+    return WorkloadChoice(DEFAULT_GATE_WORKLOADS, found.features if found else (),
+                          found.source if found else "default")
+
+
+def guard_choice(session: Session, workloads: Sequence[str] | None) -> WorkloadChoice:
+    """The set/merge guard's workloads: those named, else the checkout's ``.talosnb.toml`` (its
+    features alone besides the base ones, when it names them), else every profile, every feature."""
+    if workloads:
+        return WorkloadChoice(tuple(workloads), None, "named")
+    found = checkout_choice(session)
+    return found if found is not None else WorkloadChoice(None, None, "default")
 
 
 @dataclass
@@ -145,8 +207,12 @@ def _cache_file(session: Session, arch: str, requirements: Sequence[rq.Requireme
         stat = cache_path(tree, config.tree.srcarch).stat()
     except OSError:
         return None
+    # which symbols the tree defines, and their types: a Kconfig file edited in place (same tree,
+    # same version) changes what is stale without touching the Kbuild map
+    defined = hashlib.sha256("\n".join(f"{name} {sym.orig_type}" for name, sym in sorted(config.kconf.syms.items())
+                                       if sym.nodes).encode()).hexdigest()
     key = json.dumps([[_requirement_id(r) for r in requirements], str(Path(tree).resolve()), config.tree.version,
-                      config.tree.srcarch, arch, stat.st_mtime_ns, stat.st_size])
+                      config.tree.srcarch, arch, stat.st_mtime_ns, stat.st_size, defined])
     return cache_dir() / "requirements" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
 
@@ -318,11 +384,14 @@ def before_values(after: Mapping[str, Mapping[str, str]], changes: Mapping[str, 
 
 
 def guard_change(session: Session, changes: Mapping[str, ChangeSet], module_lists: Mapping[str, ModuleList],
-                 workloads: Iterable[str] | None = None, cache: dict | None = None) -> WorkloadVerdict:
+                 workloads: Iterable[str] | None = None, cache: dict | None = None,
+                 features: Iterable[str] | None = None) -> WorkloadVerdict:
     """The guard of an applied set/merge (arch -> ChangeSet): what it breaks of `workloads`
-    (default every profile's requirements)."""
+    (default every profile's requirements), their base requirements and those of `features`
+    (default every feature)."""
     profiles = rq.load_profiles()
-    requirements = rq.select(profiles, list(workloads) if workloads else None)
+    wanted = None if features is None else [rq.BASE, *features]
+    requirements = rq.select(profiles, list(workloads) if workloads else None, wanted)
     resolved = {arch: items for arch, items in resolved_for(session, requirements, cache).items()
                 if arch in changes}
     after = values_of(session, resolved)
@@ -337,10 +406,13 @@ def gate_results(report: RequirementsReport) -> list[GateResult]:
 
     from talosnb.analyses.gates import GateResult
 
+    def counts(s: rq.Status) -> bool:    # a base requirement, or one of a feature the check names
+        return s.requirement.required or (report.features is not None and s.requirement.feature in report.features)
+
     out = []
     for arch in dict.fromkeys(s.arch for s in report.statuses):
         mine = [s for s in report.statuses if s.arch == arch]
-        failing = [s for s in mine if s.failing and s.requirement.required]
+        failing = [s for s in mine if s.failing and counts(s)]
         findings = [replace(f, details={**f.details, "gate": GATE}) for f in report.findings if f.arch == arch]
         note = (f"{len(failing)} required of {', '.join(report.workloads)} not met" if failing
                 else f"{', '.join(report.workloads)}: every required option is there")

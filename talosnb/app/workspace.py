@@ -42,6 +42,7 @@ from talosnb.core.arches import PLATFORMS
 from talosnb.core.dotconfig import read_values
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
+from talosnb.core.versions import grouped
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import Change, config_diff, ordered
 
@@ -50,10 +51,11 @@ from .gates import GateKeeper, GuardResult
 from .plan import Options, Plan, Request, Verdict
 from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps
 from .workloads import (
-    DEFAULT_GATE_WORKLOADS,
     RequirementsReport,
     WorkloadVerdict,
+    gate_choice,
     guard_change,
+    guard_choice,
     requirements_report,
 )
 from .workloads import gate_results as workloads_gate
@@ -363,7 +365,7 @@ class Workspace:
             text += f"; pkgs patches: {inputs.patches.summary()}"
         if self.scratch is not None:
             text += "; saving writes to a scratch copy of the config and module-list files"
-        for check in self.session.version_checks():
+        for check in grouped(self.session.version_checks()):
             text += f"\n{'WARNING' if check.kind == 'mismatch' else 'note'}: {check.message}"
         return text
 
@@ -710,8 +712,9 @@ class Workspace:
         # ``strict`` refused (a function of the values before and after, on the arches changed)
         changed = {arch: a.change for arch, a in attempts.items() if a.change.cascade}
         if changed:
-            broken = guard_change(self.session, changed, self.module_lists, self.workloads,
-                                  cache=self._resolved_requirements)
+            choice = guard_choice(self.session, self.workloads)
+            broken = guard_change(self.session, changed, self.module_lists, choice.workloads,
+                                  cache=self._resolved_requirements, features=choice.features)
             plan.outcome.workloads = broken
             message = ""
             if broken.broken:
@@ -1207,12 +1210,26 @@ class Workspace:
             loaded_here = p.path == self._loaded_path(p)
             tx.add(p.path, p.content, expect=self._snapshot(p) if loaded_here else None,
                    root=self._checkout_root(p, loaded_here))
+        for snapshot in self._decided_on(plan):
+            tx.depend(snapshot.path, snapshot)
         replaced = set(tx.commit())
         self._saved(todo, {p.name: p.content for p in todo})
         written = [p for p in todo if p.path in replaced]
         if written:
             self._changed("saved")
         return SaveResult(written, self.make_kernel_command(), self.scratch)
+
+    def _decided_on(self, plan: Plan) -> list[Snapshot]:
+        """The files a plan's guards read, as loaded: a write is refused when one changed since (under
+        the write's lock), so two changes decided at once on each other's files can't both pass. A
+        config's change is checked against the module lists; a list's edit against the configs."""
+        if plan.request.kind in ("set", "fix", "merge"):
+            lists = [*self.module_lists.values(), *(ext.module_list for ext in self.extension_lists)]
+            return [m.snapshot for m in lists if m.snapshot is not None]
+        if plan.request.kind == "modules":
+            snapshots = [self.configs[arch].snapshot for arch in plan.list_edits]
+            return [s for s in snapshots if s is not None]
+        return []
 
     def _to_write(self, names: Iterable[str] | None, outputs: Mapping[str, Path]) -> list[PendingFile]:
         """The changed files among `names` (all: None), a config given an output path pending there."""
@@ -1298,7 +1315,8 @@ class Workspace:
         lists as they stand: a GateReport (talosnb.analyses.gates), made once per change. With
         ``explicit`` a gate the inputs can't run is an InputError instead of "not-run";
         ``unlisted`` adds the informational findings of modules built but not listed. The
-        ``workloads`` gate (named only) checks the required options of `workloads` (default
+        ``workloads`` gate (named only) checks the required options of `workloads` (default: those
+        the pkgs checkout's ``.talosnb.toml`` names, with the features it says are in use; else
         kubernetes)."""
         from dataclasses import replace
 
@@ -1313,7 +1331,8 @@ class Workspace:
                                           extension_lists=self.extension_lists)
                   if build else GateReport([]))
         if "workloads" in names:
-            found = self.requirements(workloads or DEFAULT_GATE_WORKLOADS, ["base"])
+            choice = gate_choice(self.session, workloads)
+            found = self.requirements(choice.workloads, choice.gate_features)
             report = replace(report, results=[*report.results, *workloads_gate(found)])
         return report
 

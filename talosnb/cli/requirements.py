@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import Result, common_options, context, open_workspace, workload_names
+
+if TYPE_CHECKING:
+    from talosnb.app.answers import Answer, AnswerKey
+    from talosnb.app.session import Session
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,13 +34,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Result:
-    from talosnb.analyses import requirements as rq
-
     workloads, features = workload_names(args.workload), workload_names(args.feature)
     if args.list:
+        from talosnb.analyses import requirements as rq
+
         profiles = rq.load_profiles(args.profiles)
         rq.select(profiles, workloads or None, features or None)    # unknown names: exit 2
         return _listing(profiles, workloads or sorted(profiles))
+    from talosnb.app import answers
+
+    answer = answers.remembered(_answer_key(args, workloads, features),
+                                lambda: _answer(args, workloads, features))
+    return Result(answer.payload, answer.text, answer.status)
+
+
+def _answer_key(args: argparse.Namespace, workloads: list[str], features: list[str]) -> AnswerKey | None:
+    """Where the answer for these inputs and options is kept (None: not kept, a host toolchain
+    answers probes, or a toolchain is taken from another config)."""
+    from pathlib import Path
+
+    from talosnb.app.answers import answer_key
+    from talosnb.core.arches import parse_arches
+    from talosnb.inputs.resolve import resolve_inputs
+
+    if args.toolchain != "recorded" or args.toolchain_from or args.llvm:
+        return None
+    inputs = resolve_inputs(args.pkgs, args.talos, args.kernel_src, progress=args.progress,
+                            patches=not args.no_patches, extensions=args.extensions)
+    profiles = sorted(Path(args.profiles).glob("*.toml")) if args.profiles else []
+    options = {"workloads": workloads, "features": features, "all": args.all, "profiles": args.profiles}
+    return answer_key("requirements", inputs, parse_arches(args.arch), options, extra_files=profiles)
+
+
+def _answer(args: argparse.Namespace, workloads: list[str], features: list[str]) -> tuple[Answer, Session]:
+    from talosnb.app.answers import Answer
+
     ws = open_workspace(args)
     report = ws.requirements(workloads or None, features or None, profiles_dir=args.profiles)
     payload, text = context(ws.session)
@@ -52,7 +84,7 @@ def run(args: argparse.Namespace) -> Result:
     failing = sum(1 for s in report.statuses if s.failing and s.requirement.required)
     text += (f"\n{failing} required requirement(s) not met\n" if failing
              else "\nevery required requirement is met\n")
-    return Result(payload, text, 1 if report.failed else 0)
+    return Answer(payload, text, 1 if report.failed else 0), ws.session
 
 
 def _workload_text(workload: str, rows: list[dict], *, show_met: bool) -> str:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from talosnb import __version__
 from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
+from talosnb.core.versions import grouped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -180,7 +181,7 @@ def _inputs_table(session: Session) -> pd.DataFrame:
 
 def _checks_html(session: Session) -> str:
     items = []
-    for check in session.version_checks():
+    for check in grouped(session.version_checks()):
         cls = "mismatch" if check.kind == "mismatch" else "note"
         label = "WARNING" if check.kind == "mismatch" else "note"
         items.append(f'<li class="{cls}">{label}: {_e(check.message)}</li>')

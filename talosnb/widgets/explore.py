@@ -49,7 +49,6 @@ class ExploreView(_View):
                  on_open_tree: Callable[[str, list[str]], None] | None = None) -> None:
         self.symbol: str | None = None
         self.on_open_tree = on_open_tree
-        self._controls_key: tuple | None = None
         self.last_changes: EditOutcome | dict[str, edit.ChangeSet] = {}
         self.value_buttons: dict[tuple[str, str], widgets.Button] = {}
         self.fix_buttons: dict[str, widgets.Button] = {}
@@ -79,7 +78,9 @@ class ExploreView(_View):
         self.history.add_class("talosnb-history")
         self.undo_button = widgets.Button(description="undo", icon="undo",
                                           tooltip="undo the last change (config or module list)")
+        self.undo_button.add_class("talosnb-undo")
         self.status = widgets.HTML()
+        self.status.add_class("talosnb-status")
         self.search_box.observe(lambda change: self.run_search(change["new"]), names="value")
         self.results.observe(self._picked, names="value")
         self.undo_button.on_click(lambda _: self.undo())
@@ -87,6 +88,7 @@ class ExploreView(_View):
         super().__init__(workspace, [widgets.HTML(_MONO_STYLE), self.search_box, self.results, self.panel,
                                      self.path_box, *history, self.controls, widgets.HTML(BUTTON_LEGEND),
                                      widgets.HBox([self.undo_button, self.status]), self.outcome], auto=auto)
+        self._make_controls()
         if symbol:
             self.select(symbol)
 
@@ -138,9 +140,8 @@ class ExploreView(_View):
             panel = self.workspace.symbol_panel(name)
         except TalosnbError as e:
             self.panel.value = _error_html(e)
-            _replace_children(self.controls, [], keep=(self.value_text,))
+            self._show_controls(None, [])
             self.path_box.children = ()
-            self._controls_key = None
             return
         if name != self.symbol and not keep_outcome:
             self._clear_outcome()
@@ -182,36 +183,55 @@ class ExploreView(_View):
         # (checked above: mypy does not carry the narrowing of self.on_open_tree into the lambda)
         self.path_box.children = tuple(menu_path_buttons(panel, lambda path: self.on_open_tree(name, path)))  # type: ignore[misc]
 
+    def _make_controls(self) -> None:
+        """Every value button the view can show, made once: a row of y/m/n per arch and for both,
+        and a "set on ..." button per target beside the value field. A symbol shows the ones its
+        type and arches take; the others are hidden, never closed, so a click made while the page
+        still shows the previous symbol's buttons reaches a live widget (and acts on the symbol
+        shown by then) instead of a closed one."""
+        arches = list(self.workspace.arches)
+        targets = arches + (["both"] if len(arches) > 1 else [])
+        self._rows: dict[str, widgets.HBox] = {}
+        self._buttons: dict[tuple[str, str], widgets.Button] = {}
+        rows = []
+        for target in targets:
+            buttons = []
+            for value in ("y", "m", "n"):
+                button = widgets.Button(description=value, layout=widgets.Layout(width="48px"))
+                button.add_class(f"talosnb-value-{target}-{value}")
+                button.on_click(lambda _, t=target, v=value: self.set_value(t, v))
+                self._buttons[(target, value)] = button
+                buttons.append(button)
+            row = widgets.HBox([widgets.Label(target, layout=widgets.Layout(width="60px")), *buttons])
+            self._rows[target] = row
+            rows.append(row)
+        setters = []
+        for target in targets:
+            button = widgets.Button(description=f"set on {target}", layout=widgets.Layout(width="auto"))
+            button.add_class(f"talosnb-value-{target}-set")
+            button.on_click(lambda _, t=target: self.set_value(t, self.value_text.value))
+            self._buttons[(target, "set")] = button
+            setters.append(button)
+        self._rows["set"] = widgets.HBox([self.value_text, *setters])
+        rows.append(self._rows["set"])
+        self.controls.children = tuple(rows)
+        self._show_controls(None, [])
+
+    def _show_controls(self, kind: str | None, targets: list[str]) -> None:
+        """Show the buttons a symbol of type `kind` defined on `targets` takes (None: none)."""
+        values = {"bool": ("y", "n"), "tristate": ("y", "m", "n")}.get(kind or "", ("set",)) if kind else ()
+        self.value_buttons = {key: b for key, b in self._buttons.items() if key[0] in targets and key[1] in values}
+        for key, button in self._buttons.items():
+            button.layout.display = None if key in self.value_buttons else "none"
+        for target, row in self._rows.items():
+            used = (target == "set" and "set" in values) or (target in targets and "set" not in values)
+            row.layout.display = None if used and values else "none"
+
     def _build_controls(self, panel: dict) -> None:
         arches = [a for a, side in panel["arches"].items() if side is not None]
         targets = arches + (["both"] if len(arches) > 1 else [])
-        # the same buttons serve the next symbol of the same type (they act on self.symbol)
-        key = (panel["type"], tuple(targets))
-        if key != self._controls_key:
-            self._controls_key = key
-            self.value_buttons = {}
-            rows = []
-            if panel["type"] in ("bool", "tristate"):
-                values = ["y", "m", "n"] if panel["type"] == "tristate" else ["y", "n"]
-                for target in targets:
-                    buttons = []
-                    for value in values:
-                        button = widgets.Button(description=value, layout=widgets.Layout(width="48px"))
-                        button.add_class(f"talosnb-value-{target}-{value}")
-                        button.on_click(lambda _, t=target, v=value: self.set_value(t, v))
-                        self.value_buttons[(target, value)] = button
-                        buttons.append(button)
-                    rows.append(widgets.HBox([widgets.Label(target, layout=widgets.Layout(width="60px")),
-                                              *buttons]))
-            else:
-                buttons = []
-                for target in targets:
-                    button = widgets.Button(description=f"set on {target}")
-                    button.on_click(lambda _, t=target: self.set_value(t, self.value_text.value))
-                    self.value_buttons[(target, "set")] = button
-                    buttons.append(button)
-                rows.append(widgets.HBox([self.value_text, *buttons]))
-            _replace_children(self.controls, rows, keep=(self.value_text,))
+        # the same buttons serve every symbol (they act on self.symbol)
+        self._show_controls(panel["type"], targets)
         if panel["type"] not in ("bool", "tristate"):
             self.value_text.value = panel["arches"][arches[0]]["value"] or ""
         for (target, value), button in self.value_buttons.items():

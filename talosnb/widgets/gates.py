@@ -54,6 +54,7 @@ class GatesView(_View):
         self.fix_button.add_class("talosnb-gates-fix")
         self.open_symbol_button = widgets.Button(description="show symbol", icon="search", disabled=True,
                                                  layout=widgets.Layout(width="auto"))
+        self.open_symbol_button.add_class("talosnb-gates-symbol")
         self.outcome = widgets.HTML()
         self.table_arch = widgets.Dropdown(options=[self.ANY, *workspace.arches], value=self.ANY,
                                            description="arch")

@@ -1,0 +1,297 @@
+"""The upgrade report: every section per arch, as rows, DataFrames, text and JSON, and
+:func:`upgrade_report`, which computes it from loaded objects."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from talosnb.kbuild import KbuildMap
+from talosnb.kconfig.config import Config
+
+from ..edit import Editor
+from ..findings import LEVELS, Finding
+from ..findings import findings_frame as generic_frame
+from ..modules import ModuleList
+from .bump import Bump
+from .choices import ChoiceNotHonoured, FixBudget, choices_not_honoured
+from .patches import patch_findings
+from .rules import SECTION_TITLES, SECTIONS
+from .successors import ModuleEdit, ModuleStatus, module_changes
+from .symbols import NewSymbol, RemovedSymbol, new_symbols, removed_symbols
+from .view import ArchView, ConfigLineAt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from talosnb.inputs.patches import PatchReport
+
+
+@dataclass
+class ArchReport:
+    """One arch's part of the report."""
+
+    arch: str
+    choices: list[ChoiceNotHonoured] = field(default_factory=list)
+    new_symbols: list[NewSymbol] = field(default_factory=list)
+    removed: list[RemovedSymbol] = field(default_factory=list)
+    modules: list[ModuleStatus] = field(default_factory=list)
+    module_findings: list[Finding] = field(default_factory=list)
+    edits: list[ModuleEdit] = field(default_factory=list)
+    config_changes: int = 0           # lines normalizing on the new tree changes in all
+
+
+@dataclass
+class UpgradeReport:
+    """Everything a move to a new kernel changes, per arch, as data."""
+
+    from_version: str | None          # the current tree (None: not loaded)
+    config_version: str | None        # what the configs' headers say
+    to_version: str
+    arches: dict[str, ArchReport]
+    patches: list[Finding] = field(default_factory=list)
+    bump: Bump | None = None
+    not_computed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)   # what was read, in words
+    seconds: float = 0.0
+
+    # --- rows ------------------------------------------------------------------
+    def findings(self, section: str | None = None) -> list[Finding]:
+        out: list[Finding] = []
+        for report in self.arches.values():
+            out += [c.finding for c in report.choices]
+            out += [s.finding(self.to_version) for s in report.new_symbols]
+            out += [r.finding(self.to_version) for r in report.removed]
+            out += report.module_findings
+        out += self.patches
+        if self.bump is not None:
+            out += self.bump.findings(self.to_version)
+        return [f for f in out if section is None or f.details.get("section") == section]
+
+    def errors(self) -> int:
+        return sum(1 for f in self.findings() if f.level == "error")
+
+    def choices(self) -> list[ChoiceNotHonoured]:
+        return [c for report in self.arches.values() for c in report.choices]
+
+    def edits(self) -> list[ModuleEdit]:
+        return [e for report in self.arches.values() for e in report.edits]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """section -> level -> number of findings."""
+        out = {s: dict.fromkeys(LEVELS, 0) for s in SECTIONS}
+        for f in self.findings():
+            out[f.details["section"]][f.level] += 1
+        return out
+
+    # --- frames ------------------------------------------------------------------
+    def findings_frame(self, section: str | None = None) -> pd.DataFrame:
+        """Every finding as a row, with its section (and ``menu`` for new symbols) as columns."""
+        frame = generic_frame(self.findings(section), details=("section", "menu"))
+        return frame
+
+    def choices_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        rows = [{"arch": c.finding.arch, "level": c.finding.level, "kind": c.finding.kind, "symbol": c.symbol,
+                 "old": c.finding.details.get("old"), "new": c.finding.details.get("new"),
+                 "set_by_config": c.finding.details.get("set_by_config"),
+                 "current_tree_too": c.finding.details.get("current_tree_too"),
+                 "where": c.finding.where, "defined_at": c.finding.details.get("defined_at"),
+                 "message": c.finding.message, "fix": c.finding.fix} for c in self.choices()]
+        return pd.DataFrame(rows, columns=["arch", "level", "kind", "symbol", "old", "new", "set_by_config",
+                                           "current_tree_too", "where", "defined_at", "message", "fix"],
+                            dtype=object)
+
+    def new_symbols_frame(self) -> pd.DataFrame:
+        """New symbols side by side: one row per symbol, the value on each arch (empty where it
+        is not new there), grouped by top-level menu."""
+        import pandas as pd
+        arches = list(self.arches)
+        rows: dict[str, dict] = {}
+        for arch, report in self.arches.items():
+            for s in report.new_symbols:
+                row = rows.setdefault(s.symbol, {"symbol": s.symbol, "type": s.type, "menu": s.menu,
+                                                 "menu_path": s.menu_path, "prompt": s.prompt, "where": s.where,
+                                                 "changes_kernel": False, "builds": "", "help": s.help,
+                                                 "renamed_from": ", ".join(f"CONFIG_{n}" for n in s.renamed_from),
+                                                 **{a: None for a in arches}})
+                row[arch] = s.value
+                row["changes_kernel"] = row["changes_kernel"] or s.changes_kernel
+                row["builds"] = ", ".join(dict.fromkeys([*filter(None, row["builds"].split(", ")), *s.modules]))
+        columns = ["menu", "symbol", *arches, "changes_kernel", "builds", "renamed_from", "type", "prompt",
+                   "menu_path", "where", "help"]
+        frame = pd.DataFrame(list(rows.values()), columns=columns, dtype=object)
+        if not frame.empty:
+            frame = frame.sort_values(["menu", "symbol"], kind="stable").reset_index(drop=True)
+        return frame
+
+    def removed_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        rows = [{"arch": r.arch, "symbol": r.symbol, "value": r.value, "where": r.where,
+                 "set_by_config": r.set_by_config, "replaced_by": ", ".join(r.replaced_by), "how": r.how}
+                for report in self.arches.values() for r in report.removed]
+        return pd.DataFrame(rows, columns=["arch", "symbol", "value", "where", "set_by_config", "replaced_by",
+                                           "how"], dtype=object)
+
+    def modules_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        rows = [{"arch": m.arch, "entry": m.entry, "status": m.status, "new": ", ".join(m.new_entries),
+                 "symbols": ", ".join(m.symbols), "where": m.where, "detail": m.detail}
+                for report in self.arches.values() for m in report.modules]
+        return pd.DataFrame(rows, columns=["arch", "entry", "status", "new", "symbols", "where", "detail"],
+                            dtype=object)
+
+    def edits_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        rows = [e.as_dict() | {"remove": ", ".join(e.remove), "add": ", ".join(e.add)} for e in self.edits()]
+        return pd.DataFrame(rows, columns=["key", "arch", "kind", "entry", "remove", "add", "reason"], dtype=object)
+
+    # --- text and JSON -------------------------------------------------------------
+    def summary_lines(self) -> list[str]:
+        out = [f"upgrade {self.from_version or self.config_version or '?'} -> {self.to_version}"
+               + ("" if self.from_version else " (no current tree: 'before' values come from the config alone)")]
+        out += [f"  {line}" for line in self.inputs]
+        for arch, report in self.arches.items():
+            levels = {lv: sum(1 for c in report.choices if c.finding.level == lv) for lv in LEVELS}
+            out.append(f"  {arch}: {len(report.choices)} choice(s) not honoured ({levels['error']} error(s)), "
+                       f"{len(report.new_symbols)} new symbol(s) "
+                       f"({sum(1 for s in report.new_symbols if s.value in ('y', 'm'))} =y/=m), "
+                       f"{len(report.removed)} removed, "
+                       f"{sum(1 for m in report.modules if m.status not in ('unchanged', 'metadata'))} "
+                       f"module-list entr(ies) to change, {len(report.edits)} proposed edit(s)")
+        for what in self.not_computed:
+            out.append(f"  not computed: {what}")
+        for note in self.notes:
+            out.append(f"  note: {note}")
+        return out
+
+    def text(self, *, info: bool = False, limit: int | None = None, sections: Iterable[str] | None = None) -> str:
+        """The report for a terminal: choices first (what a bump breaks silently), then the
+        rest (only ``sections``, when given); informational rows only with ``info``, at most
+        ``limit`` rows per section."""
+        out = self.summary_lines()
+        sections_wanted = list(sections or ())
+        sections_rows = self._section_rows(info)
+        shown = [s for s in SECTIONS if sections is None or s in set(sections_wanted)]
+        for section in shown:
+            rows = sections_rows[section]
+            if limit is not None and len(rows) > limit:
+                rows = rows[:limit] + [f"  ... and {len(rows) - limit} more (--limit)"]
+            out.append("")
+            out.append(f"== {SECTION_TITLES[section]}" + ("" if rows else ": nothing"))
+            out += rows
+        return "\n".join(out) + "\n"
+
+    def _section_rows(self, info: bool) -> dict[str, list[str]]:
+        """Each section's lines for :meth:`text` (informational ones only with `info`)."""
+        def fix(f: Finding, indent: str) -> str:
+            return f"\n{indent}fix: {f.fix}" if f.fix else ""
+
+        rows: dict[str, list[str]] = {s: [] for s in SECTIONS}
+        rows["choices"] = [f"{c.finding.arch:5} " + c.text() for c in self.choices()
+                           if c.finding.level != "info" or info]
+        rows["new"] = self._new_symbol_rows(info)
+        rows["removed"] = [f"  {f.arch:5} {f.message}  [{f.where}]" for f in self.findings("removed")
+                           if f.details.get("set_by_config") is not False or info]
+        rows["modules"] = [f"  {f.level:7} {f.arch:5} {f.message}" + fix(f, " " * 10)
+                           for f in self.findings("modules") if f.level != "info" or info]
+        rows["modules"] += [f"  edit {e.text()}" for e in self.edits()]
+        rows["patches"] = [f"  {f.level:7} {f.message}" + fix(f, " " * 10) for f in self.patches]
+        if self.bump is not None:
+            rows["bump"] = [f"  {f.message}  [{f.where}]" + fix(f, " " * 4)
+                            for f in self.bump.findings(self.to_version)]
+        return rows
+
+    def _new_symbol_rows(self, info: bool) -> list[str]:
+        """The new symbols by menu: those that change the kernel (all of them with `info`)."""
+        rows: list[str] = []
+        new_frame = self.new_symbols_frame()
+        shown_new = new_frame if info else new_frame[new_frame["changes_kernel"] == True]
+        menu = None
+        row: Any   # pandas-stubs types itertuples() fields as any scalar (bytes, NA...): here str columns
+        for row in shown_new.itertuples():
+            if row.menu != menu:
+                menu = row.menu
+                rows.append(f"  [{menu}]")
+            values = "  ".join(f"{a}={getattr(row, a) if getattr(row, a) is not None else '-'}"
+                               for a in self.arches)
+            builds = f"  builds {row.builds}" if row.builds else ""
+            renamed = f"  (renamed from {row.renamed_from})" if row.renamed_from else ""
+            rows.append(f"    CONFIG_{row.symbol}: {values}  {row.prompt!r} ({row.where}){builds}{renamed}")
+        if len(shown_new) < len(new_frame):
+            rows.append(f"  ({len(new_frame) - len(shown_new)} more that stay n: --info lists them)")
+        return rows
+
+    def as_dict(self) -> dict:
+        return {
+            "from_version": self.from_version, "config_version": self.config_version,
+            "to_version": self.to_version, "not_computed": self.not_computed, "notes": self.notes,
+            "inputs": self.inputs,
+            "counts": self.counts(),
+            "arches": {arch: {
+                "choices": [c.as_dict() for c in r.choices],
+                "new_symbols": [s.finding(self.to_version).as_dict() | {"help": s.help, "value": s.value,
+                                                                        "renamed_from": list(s.renamed_from)}
+                                for s in r.new_symbols],
+                "removed": [x.finding(self.to_version).as_dict() for x in r.removed],
+                "modules": [m.__dict__ | {"new_entries": list(m.new_entries), "symbols": list(m.symbols)}
+                            for m in r.modules],
+                "module_findings": [f.as_dict() for f in r.module_findings],
+                "edits": [e.as_dict() for e in r.edits],
+                "config_changes": r.config_changes,
+            } for arch, r in self.arches.items()},
+            "patches": [f.as_dict() for f in self.patches],
+            "bump": None if self.bump is None else self.bump.as_dict(),
+        }
+
+
+def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | None = None,
+                   new_kbuild: Mapping[str, KbuildMap] | None = None,
+                   old_kbuild: Mapping[str, KbuildMap] | None = None,
+                   module_lists: Mapping[str, ModuleList] | None = None, patches: PatchReport | None = None,
+                   bump_info: Bump | None = None, not_computed: Sequence[str] = (), notes: Sequence[str] = (),
+                   fixes: bool = True, fix_seconds: float = 1.0, editors: Mapping[str, Editor] | None = None,
+                   config_labels: Mapping[str, str] | None = None, list_labels: Mapping[str, str] | None = None,
+                   inputs: Sequence[str] = ()) -> UpgradeReport:
+    """The whole report from loaded objects: per arch the config on the new tree (``new``) and,
+    when there, on the current tree (``old``), both trees' Kbuild maps and the module lists;
+    the pkgs patches on the new tree (a PatchReport) and the Pkgfile bump. Missing inputs
+    leave their parts out, and ``not_computed`` says which. ``fix_seconds`` bounds the
+    verified-fix search over the whole report (beyond it, lines keep their why-not tree).
+    ``config_labels``/``list_labels`` (arch -> name) name the files in file:line; ``inputs``
+    says in words what was read."""
+    start = time.perf_counter()
+    arches = list(new)
+    to_version = new[arches[0]].tree.version
+    config_version = next((c.recorded_version for c in new.values() if c.recorded_version), None)
+    from_version = next(iter(old.values())).tree.version if old else None
+    report = UpgradeReport(from_version, config_version, to_version, {}, not_computed=list(not_computed),
+                           notes=list(notes), inputs=list(inputs))
+    budget = FixBudget(fix_seconds, per_fix=max(0.05, fix_seconds / 4), candidates=40)
+    for arch in arches:
+        view = ArchView(new[arch], (old or {}).get(arch), source=(config_labels or {}).get(arch))
+        part = ArchReport(arch)
+        part.choices = choices_not_honoured(view, fixes=fixes, editor=(editors or {}).get(arch), budget=budget)
+        kmap = (new_kbuild or {}).get(arch)
+        part.new_symbols = new_symbols(view, kmap)
+        part.removed = removed_symbols(view)
+        if module_lists and arch in module_lists and kmap is not None:
+            behind = {c.symbol: c.finding.message for c in part.choices if c.finding.level != "info"}
+            part.modules, part.module_findings, part.edits = module_changes(
+                module_lists[arch], view, kmap, old_kbuild=(old_kbuild or {}).get(arch), not_honoured=behind,
+                label=(list_labels or {}).get(arch))
+        part.config_changes = sum(1 for name in view.lines.keys() | view.written.keys()
+                                  if view.lines.get(name, ConfigLineAt(name, "", "")).value
+                                  != view.written.get(name, ""))
+        report.arches[arch] = part
+    if fixes and budget.skipped:
+        report.notes.append(f"the verified-fix search stopped after {fix_seconds:.1f} s: {budget.skipped} "
+                            "line(s) show their why-not tree only (talosnb why SYMBOL=VALUE searches one)")
+    if patches is not None:
+        report.patches = patch_findings(patches, to_version)
+    report.bump = bump_info
+    report.seconds = time.perf_counter() - start
+    return report
