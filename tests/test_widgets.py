@@ -220,7 +220,7 @@ def test_overview_and_symbol_view(ws):
 def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
     assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates",
-                                                  "Workloads", "Save", "Upgrade")
+                                                  "Workloads", "Hardware", "Save", "Upgrade")
     ex = wb.explore
     wb.selected_index = 1
 
@@ -572,3 +572,21 @@ def test_menu_tree_row_click_opens_its_menu_and_differs_lists_what_shows():
     listed = [r for r in view.rows() if r["match"]]
     assert listed and all(any(c["notation"] not in ("", "---") for c in r["cells"].values()) for r in listed)
     assert all(view.tree.differs(view.tree.rows[r["id"]]) for r in listed)
+
+
+def test_hardware_tab_over_the_sample_says_it_has_no_c_source(ws):
+    """The Hardware tab, driven as a person would: nothing pasted asks for a capture; a pasted talosctl
+    capture over the embedded sample (a Kconfig/Kbuild skeleton) says the ID tables need the full
+    source and how to get it, and offers no change."""
+    from talosnb.core.paths import data_dir
+    from talosnb.widgets import HardwareView
+
+    view = HardwareView(ws)
+    assert "paste a capture" in view.summary.value and view.fix_button.disabled
+    view.capture.value = (data_dir() / "hardware" / "talosctl-pcidevices-nics.yaml").read_text()
+    view.lookup_button.click()
+    assert "no C files" in view.summary.value and "linux-source-6.12" in view.summary.value
+    assert view.fix_button.disabled and view.reports == []
+    view.capture.value = "0000:03:00.0 VGA compatible controller: ASPEED Graphics Family (rev 41)\n"
+    view.lookup_button.click()
+    assert "an lspci line without IDs" in view.summary.value and "pasted:1" in view.summary.value

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from talosnb.core.errors import InputError
+from talosnb.inputs.captures import IDS_PATHS, read_captures
 from talosnb.kbuild import KbuildMap, module_name
 from talosnb.kbuild.devices import DeviceIndex, IdEntry, IdTable
 
@@ -237,20 +238,7 @@ def _parse_line(line: str, here: str) -> Device:
 
 
 def read_inputs(paths: Iterable[str], *, stdin_text: str | None = None) -> list[Device]:
-    devices: list[Device] = []
-    for p in paths:
-        if p == "-":
-            devices += parse_capture(stdin_text or "", "<stdin>")
-            continue
-        path = Path(p)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("no such file", where=p, hint="give a capture file, or - for standard input") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read the capture: {e}", where=p) from e
-        devices += parse_capture(text, p)
-    return devices
+    return [d for where, text in read_captures(paths, stdin_text) for d in parse_capture(text, where)]
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -528,8 +516,6 @@ def _facts(ko: str, claim: Claim, locator: ModuleLocator, values: Mapping[str, M
 
 # --- human names from pci.ids / usb.ids ------------------------------------------------------
 
-IDS_PATHS = {"pci": ("/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids", "/usr/share/pci.ids"),
-             "usb": ("/usr/share/misc/usb.ids", "/var/lib/usbutils/usb.ids", "/usr/share/hwdata/usb.ids")}
 
 
 class IdNames:

@@ -174,29 +174,39 @@ def _resolve_cached(session: Session, arch: str, requirements: Sequence[rq.Requi
     names each requirement resolves to (symbols, .ko paths) or why it is stale."""
     from talosnb.core import cachefile
 
+    from .answers import tree_stamp
+
     config = session.configs[arch]
     stored = None
     path = _cache_file(session, arch, requirements)
     if path is not None:
         stored = cachefile.read(path, engine=_ENGINE, what="workload requirements")
+    assert session.inputs.kernel is not None, "a Session has a kernel tree"
+    tree = str(session.inputs.kernel.path)
     if stored is not None:
         try:
-            answers = json.loads(stored.read())
-            return [_from_answer(r, arch, a) for r, a in zip(requirements, answers, strict=True)]
+            kept = json.loads(stored.read())
+            # the Kbuild files the map was made from, as they were: a Kbuild file edited since
+            # (the map not loaded in between) resolves the module names again
+            if [list(s) for s in tree_stamp(tree, kept["kbuild"])] == kept["stamp"]:
+                return [_from_answer(r, arch, a) for r, a in zip(requirements, kept["answers"], strict=True)]
         except (ValueError, KeyError, TypeError):
             pass
-    resolved = rq.resolve(requirements, config, session.kbuild_map(arch))
+    kmap = session.kbuild_map(arch)
+    resolved = rq.resolve(requirements, config, kmap)
     path = path or _cache_file(session, arch, requirements)     # the map was just built: now it has a stamp
     if path is not None:
-        cachefile.write(path, json.dumps([_answer(r) for r in resolved]).encode(), engine=_ENGINE)
+        names = [*kmap.files, *kmap.directories]
+        cachefile.write(path, json.dumps({"kbuild": names, "stamp": tree_stamp(tree, names),
+                                          "answers": [_answer(r) for r in resolved]}).encode(), engine=_ENGINE)
     return resolved
 
 
 def _cache_file(session: Session, arch: str, requirements: Sequence[rq.Requirement]) -> Path | None:
     """Where the resolution of `requirements` on this arch's tree is kept: keyed by the
-    requirements, the tree and the stamp of the tree's Kbuild-map cache file, which is rewritten
-    whenever the tree's Kbuild files change (so a changed tree is resolved again). None while
-    there is no such file."""
+    requirements, the tree, the symbols it defines and the stamp of the tree's Kbuild-map cache
+    file (the file also keeps the stamps of the Kbuild files the map was made from, checked when it
+    is read). None while there is no such file."""
     from talosnb.core.paths import cache_dir
     from talosnb.kbuild.cache import cache_path
 
@@ -216,7 +226,7 @@ def _cache_file(session: Session, arch: str, requirements: Sequence[rq.Requireme
     return cache_dir() / "requirements" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
 
-_ENGINE = "talosnb-requirements 1"
+_ENGINE = "talosnb-requirements 2"
 
 
 def _requirement_id(r: rq.Requirement) -> list:

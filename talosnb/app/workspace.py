@@ -44,7 +44,7 @@ from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
 from talosnb.core.versions import grouped
 from talosnb.kconfig.config import Config
-from talosnb.kconfig.diff import Change, config_diff, ordered
+from talosnb.kconfig.diff import Change, config_diff, line_endings_change, ordered
 
 from . import guards
 from .gates import GateKeeper, GuardResult
@@ -1109,7 +1109,9 @@ class Workspace:
                 continue
             new = self._config_text(arch)
             changed = new != config.original_text
-            lines = [str(c).strip() for c in config_diff(config.original_text, new)]
+            endings = line_endings_change(config.original_text, new)
+            lines = [str(c).strip() for c in [*config_diff(config.original_text, new),
+                                               *([endings] if endings is not None else [])]]
             if changed and not lines:
                 lines = ["(no value changes: the file is rewritten in the kernel's own layout)"]
             path = config.snapshot.path if config.snapshot else Path(config.source)
