@@ -29,8 +29,9 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from talosnb.core import cachefile
+from talosnb.core import cacheentry, cachefile
 from talosnb.core.errors import InputError
+from talosnb.core.limits import Budget
 from talosnb.core.paths import cache_dir as default_cache_dir
 
 from . import cpp
@@ -315,10 +316,12 @@ def _tar_header(header: bytes) -> tuple[str, int, bytes]:
     return name, size, header[156:157]
 
 
-def _tar_members(stream: io.BufferedIOBase, want: Callable[[str, int], bool]) -> Iterator[tuple[str, bytes]]:
+def _tar_members(stream: io.BufferedIOBase, want: Callable[[str, int], bool],
+                 budget: Budget) -> Iterator[tuple[str, bytes]]:
     """The regular files of a tar stream (ustar, pax and GNU long names) ``want`` asks for, with
     their bytes; the others are read past. A plain reader: tarfile's stream mode reads in small
-    pieces and costs more than the decompression feeding it."""
+    pieces and costs more than the decompression feeding it. ``budget`` sees every member and
+    takes each one read into memory (refusing members or a stream too large) before it is read."""
     long_name: str | None = None
     scratch = memoryview(bytearray(1 << 20))
 
@@ -343,7 +346,9 @@ def _tar_members(stream: io.BufferedIOBase, want: Callable[[str, int], bool]) ->
             raise _TarError("the archive is cut off")
         name, size, kind = _tar_header(header)
         padded = (size + 511) & ~511
+        budget.see(long_name or name, size)
         if kind in (b"x", b"g", b"L"):
+            budget.take(name, size)   # read into memory
             # a long name for the next member (pax "path=", GNU ././@LongLink); a global header's is not one
             data = read(padded)[:size]
             if kind != b"g":
@@ -353,6 +358,7 @@ def _tar_members(stream: io.BufferedIOBase, want: Callable[[str, int], bool]) ->
         name, long_name = long_name or name, None
         rel = name.split("/", 1)[1] if "/" in name else name
         if kind in (b"0", b"\0", b"7") and want(rel, size):
+            budget.take(name, size)
             yield rel, read(padded)[:size]
         else:
             skip(padded)
@@ -410,7 +416,7 @@ def _files_of_tarball(path: Path) -> Iterator[tuple[str, bytes]]:
         else:
             stream = open(path, "rb")    # noqa: SIM115 -- closed below
         with stream:
-            yield from _tar_members(stream, _wanted_member)
+            yield from _tar_members(stream, _wanted_member, Budget(path))
             if proc is not None:
                 # what follows the end-of-archive blocks: drained, for the tool's exit status to say
                 while stream.read(1 << 20):
@@ -996,6 +1002,23 @@ def load_device_index(source: str | os.PathLike, version: str, cache_dir: Path |
     source = Path(source).resolve()
     path = cache_path(source, cache_dir)
     stamp = source_stamp(source)
+    index = _cached_index(path, stamp)
+    if index is not None:
+        return index
+    # one run builds the index, the others wait and use it (cacheentry's rules)
+    with cacheentry.building(path, f"indexing the device ID tables of {source.name}", optional=True):
+        index = _cached_index(path, stamp)
+        if index is not None:
+            return index
+        index = build_device_index(source, version, progress=progress)
+        buffer = io.BytesIO()
+        pickle.dump(stamp, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(index, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        cachefile.write(path, buffer.getbuffer(), engine=engine())
+    return index
+
+
+def _cached_index(path: Path, stamp: str) -> DeviceIndex | None:
     data = cachefile.read(path, engine=engine(), what="device index")
     if data is not None:
         try:
@@ -1005,9 +1028,4 @@ def load_device_index(source: str | os.PathLike, version: str, cache_dir: Path |
                     return index
         except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
             cachefile.discard(path, "device index", f"unpickling failed: {type(e).__name__}")
-    index = build_device_index(source, version, progress=progress)
-    buffer = io.BytesIO()
-    pickle.dump(stamp, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickle.dump(index, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    cachefile.write(path, buffer.getbuffer(), engine=engine())
-    return index
+    return None

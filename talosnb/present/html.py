@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from talosnb.analyses import edit
 
 from . import text as words
+
+if TYPE_CHECKING:
+    from talosnb.app.workspace import Overridden
 
 
 def _e(value: object) -> str:
@@ -151,6 +154,15 @@ def history_html(df: pd.DataFrame, limit: int = 20) -> str:
 
 def _line(value: str | None) -> str:
     return words.NO_LINE if value is None else (value if value != "" else '""')
+
+
+def overridden_html(items: Sequence[Overridden], undo: str) -> str:
+    """Values the user set earlier that a change replaced, as a warning pointing to `undo`."""
+    if not items:
+        return ""
+    lines = "".join(f"<li>{_e(words.overridden_line(o))}</li>" for o in items)
+    return (f"<div class='talosnb-err talosnb-overridden'>This changes a value you set earlier:<ul>{lines}</ul>"
+            f"<i>{_e(undo)}</i></div>")
 
 
 def help_html(text: str) -> str:

@@ -11,7 +11,14 @@ import pandas as pd
 from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import _TABLE_STYLE, _e, change_html, history_html, symbol_panel_html
+from talosnb.present.html import (
+    _TABLE_STYLE,
+    _e,
+    change_html,
+    history_html,
+    overridden_html,
+    symbol_panel_html,
+)
 from talosnb.present.text import change_summary, change_text, fix_button_label, values_text
 
 from .base import _error_html, _replace_children, _View
@@ -317,6 +324,7 @@ class ExploreView(_View):
                                     tooltip="apply the change although the module list then has errors "
                                             "(what talosnb set --ignore-module-list does)")
             button.on_click(lambda _: self.set_value(target, requested[0].value, ignore_module_list=True))
+            button.add_class("talosnb-override")
             self.override_button = button
             children.append(button)
             _replace_children(self.outcome, children)
@@ -327,6 +335,10 @@ class ExploreView(_View):
             items = "".join(f"<li>{_e(b.text())}</li>" for b in gates.broken)
             children.append(widgets.HTML(f"<div class='talosnb-err'>Warning: a build gate fails now (see the "
                                          f"Build gates tab)<ul>{items}</ul></div>"))
+        overridden = getattr(changes, "overridden", None)
+        if overridden:
+            children.append(widgets.HTML(_TABLE_STYLE + overridden_html(
+                overridden, "The undo button above takes this change back; Save lists it until then.")))
         for arch, change in changes.items():
             children.append(widgets.HTML(_TABLE_STYLE + change_html(change)))
             refusal = change.refusals[0] if change.refusals else None

@@ -12,7 +12,7 @@ import pandas as pd
 from talosnb.analyses.edit import ChangeSet
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import _TABLE_STYLE, _e, change_html
+from talosnb.present.html import _TABLE_STYLE, _e, change_html, overridden_html
 
 from .base import Pager, _error_html, _View, in_views
 
@@ -218,7 +218,9 @@ class GatesView(_View):
         except TalosnbError as e:
             self.outcome.value = _error_html(e)
             return {}
-        self.outcome.value = _TABLE_STYLE + "".join(change_html(c) for c in changes.values())
+        self.outcome.value = (_TABLE_STYLE + overridden_html(getattr(changes, "overridden", []),
+                                                            "Undo in the Explore & toggle tab takes this fix back.")
+                              + "".join(change_html(c) for c in changes.values()))
         if self.stale:
             self.refresh()
         return changes

@@ -24,7 +24,7 @@ from talosnb.analyses.menu import FILTER_LABELS, FILTERS, MenuTree
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
+from talosnb.present.html import _TABLE_STYLE, _e, change_html, overridden_html, symbol_panel_html
 from talosnb.present.text import change_summary
 
 from .base import _error_html, _View, workspace_of
@@ -407,6 +407,8 @@ class MenuTreeView(_View):
             errors = "".join(f"<li>{_e(f['arch'])}: {_e(f['message'])}</li>" for f in changes.module_list_errors)
             head += (f"<div class='talosnb-err'>Not changed: {_e(blocked)}<ul>{errors}</ul>"
                      "<i>To change it anyway, use “edit in Explore”.</i></div>")
+        head += overridden_html(getattr(changes, "overridden", []),
+                                "Undo in the Explore & toggle tab takes this change back.")
         self.outcome.value = _TABLE_STYLE + head + "".join(change_html(c) for c in changes.values())
         if row_id is not None:
             self.view.selected = row_id
