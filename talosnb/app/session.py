@@ -44,7 +44,7 @@ class Steps(Protocol):
     def done(self, text: str) -> None: ...
 
 
-class _Quiet:
+class NoProgress:
     def start(self, total: int) -> None:
         pass
 
@@ -99,7 +99,7 @@ class Session:
         recorded toolchain each loaded config takes (:meth:`take_toolchain`). ``extensions``: a
         siderolabs/extensions checkout (default $TALOSNB_EXTENSIONS) whose module lists ship too.
         """
-        steps = steps or _Quiet()
+        steps = steps or NoProgress()
         if llvm is not None:
             if toolchain != "host":
                 raise InputError(f"{opt('llvm')} picks the compiler host mode runs; recorded mode runs none",
@@ -157,7 +157,9 @@ class Session:
             if config.recorded_version:
                 what = f"the header of config-{arch}"
                 if what not in seen:
-                    check = compare_versions(self.tree_version, config.recorded_version, what, str(config.source))
+                    header = dotconfig.header(config.original_text)
+                    where = f"{config.source}:{header.line}" if header is not None else str(config.source)
+                    check = compare_versions(self.tree_version, config.recorded_version, what, where)
                     if check:
                         checks.append(check)
         return checks

@@ -300,7 +300,7 @@ def toolchain_from(config: Config, other_text: str, *, source: str = "<config>")
     `other_text` is loaded against the same tree and arch; every probe answer
     it records (not merely assumes) replaces this config's. Returns the changes.
     """
-    toolchain._require_recorded(config)
+    toolchain.require_recorded(config)
     tree = config.tree
     other_tree = KconfigTree.load(tree.path, tree.arch, version=tree.version)
     other = Config.from_text(other_tree, other_text, source=source)
