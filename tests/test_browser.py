@@ -112,6 +112,14 @@ def _pick(page, select: str, contains: str) -> str:
     return label
 
 
+def _pick_symbol(page, select: str, name: str) -> None:
+    """Choose the search result that is `name` itself (not a longer name it begins)."""
+    expr = ("([sel, name]) => [...document.querySelectorAll(sel + ' select option')]"
+            ".findIndex(o => o.textContent.trim().split(/\\s+/)[0] === name)")
+    page.wait_for_function(f"(arg) => ({expr})(arg) >= 0", arg=[select, name], timeout=WAIT)
+    page.locator(f"{select} select").select_option(index=page.evaluate(expr, [select, name]))
+
+
 def _shot(page, tmp_path: Path, name: str) -> Path:
     """The workbench (all of its shown tab) as a picture."""
     path = tmp_path / f"{name}.png"
@@ -254,6 +262,36 @@ def test_a_click_right_after_opening_a_panel_counts(wb):
     assert "No such comm" not in wb["log"].read_text()
 
 
+def test_a_fix_that_replaces_a_value_set_earlier_says_so_and_save_shows_it(wb):
+    page = wb["page"]
+    search, status = page.locator(".talosnb-search input"), page.locator(".talosnb-status")
+    search.fill("BLK_DEV_LOOP")
+    _pick_symbol(page, ".talosnb-results", "BLK_DEV_LOOP")
+    page.locator(".talosnb-value-amd64-m").click()                   # the value the user sets
+    expect(status).to_contain_text("BLK_DEV_LOOP=m: amd64")
+    search.fill("BLK_DEV")
+    _pick_symbol(page, ".talosnb-results", "BLK_DEV")
+    page.locator(".talosnb-value-amd64-n").click()                   # the menu off (nbd.ko is listed)
+    page.locator(".talosnb-override").click()
+    expect(status).to_contain_text("BLK_DEV=n: amd64")
+    search.fill("VIRTIO_BLK")
+    _pick_symbol(page, ".talosnb-results", "VIRTIO_BLK")
+    page.locator(".talosnb-value-amd64-m").click()
+    fix = page.locator(".talosnb-fix")
+    expect(fix).to_contain_text("BLK_DEV=y VIRTIO_BLK=m")
+    fix.click()                                                      # the menu back on: LOOP is n again
+    note = page.locator(".talosnb-outcome .talosnb-overridden")
+    expect(note).to_contain_text("BLK_DEV_LOOP=m on amd64 was set earlier (BLK_DEV_LOOP=m)")
+    expect(note).to_contain_text("undo button above")
+    _tab(page, "Save")
+    expect(page.locator(".talosnb-save-pending .talosnb-overridden")).to_contain_text("BLK_DEV_LOOP=m on amd64")
+    # the cases after this one start from before it: three steps undone
+    _tab(page, "Explore & toggle")
+    for step in ("BLK_DEV=y VIRTIO_BLK=m", "BLK_DEV=n", "BLK_DEV_LOOP=m"):
+        page.locator(".talosnb-undo").click()
+        expect(status).to_contain_text(f"undid {step} on amd64")
+
+
 def test_menu_tree_rows_open_toggle_and_show_their_panel_beside(wb):
     page = wb["page"]
     _tab(page, "Menu tree")
@@ -282,6 +320,18 @@ def test_menu_tree_rows_open_toggle_and_show_their_panel_beside(wb):
     assert tree_box["y"] - 2 <= panel_box["y"] <= row_box["y"] + row_box["height"], (row_box, panel_box)
     assert panel_box["y"] < page.viewport_size["height"]
     _shot(page, wb["shots"], "3-menu-tree")
+    # a menu switched off on both arches shows ---- as menuconfig does (nothing in it to see), and
+    # ---> again when switched back on
+    virtio = tree.locator(".talosnb-row[data-name='VIRTIO_MENU']")
+    expect(virtio.locator(".talosnb-prompt")).to_have_text(re.compile(r"--->$"))
+    for arch, value in (("amd64", "[ ]"), ("arm64", "[ ]")):
+        virtio.locator(f".talosnb-val[data-arch='{arch}']").click()
+        expect(virtio.locator(f".talosnb-val[data-arch='{arch}']")).to_have_text(value)
+    expect(virtio.locator(".talosnb-prompt")).to_have_text(re.compile(r"----$"))
+    for arch in ("amd64", "arm64"):
+        virtio.locator(f".talosnb-val[data-arch='{arch}']").click()
+        expect(virtio.locator(f".talosnb-val[data-arch='{arch}']")).to_have_text("[*]")
+    expect(virtio.locator(".talosnb-prompt")).to_have_text(re.compile(r"--->$"))
 
 
 def test_menu_tree_differs_filter_lists_what_some_arch_shows(wb):

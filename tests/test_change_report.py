@@ -271,6 +271,8 @@ def test_cli_html_is_one_offline_file(repo, trees, engine_cache, tmp_path, brows
     (["report", "--base", "HEAD", "--base-pkgs", "/tmp"], "name the base twice"),
     (["report", "--format", "markdown", "-o", "x.html"], "--format markdown is for change reports"),
     (["report", "--base", "HEAD", "-o", "x.txt"], "name the file *.html (HTML) or *.md"),
+    (["report", "--capture", "node.yaml", "-o", "x.html"], "--capture names the devices a change affects"),
+    (["report", "--base-pkgs", "/tmp", "--capture", "no-such-capture.yaml"], "no-such-capture.yaml: no such file"),
 ])
 def test_cli_refuses_unclear_requests(argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(tmp_path))

@@ -344,7 +344,8 @@ def ws_value(wb: Workbench, arch: str, name: str) -> str:
 
 
 def test_modules_view_filters_edits_and_jumps_to_the_symbol(sample):
-    wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
+    wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux",
+                   extensions=sample / "extensions")
     wb.show(wb.modules)
     mv = wb.modules
     assert mv.counts.value == ("<b>amd64</b>: 1 error, 0 warning, 3 info; "
@@ -571,6 +572,36 @@ def test_menu_tree_row_click_opens_its_menu_and_differs_lists_what_shows():
     listed = [r for r in view.rows() if r["match"]]
     assert listed and all(any(c["notation"] not in ("", "---") for c in r["cells"].values()) for r in listed)
     assert all(view.tree.differs(view.tree.rows[r["id"]]) for r in listed)
+
+
+def test_a_verified_fix_that_replaces_a_value_set_earlier_says_so_and_save_shows_it():
+    from talosnb.present.text import outcome_text
+    from talosnb.widgets import SaveView
+
+    ws = Workspace.open()
+    view = ExploreView(ws, symbol="BLK_DEV_LOOP")
+    view.set_value("amd64", "m")                                     # the user's value
+    ws.set(["BLK_DEV=n"], arches=["amd64"], ignore_module_list=True)  # the menu off: its line goes
+    view.select("VIRTIO_BLK")
+    refused = view.set_value("amd64", "m")                           # refused: BLK_DEV is n
+    assert refused["amd64"].refusals and view.fix_buttons["amd64"].description.endswith("BLK_DEV=y VIRTIO_BLK=m")
+    view.fix_buttons["amd64"].click()                                # back on: LOOP comes back as n
+    outcome = view.last_changes
+    assert [(o.symbol, o.wanted, o.now, o.step) for o in outcome.overridden] == [("BLK_DEV_LOOP", "m", "n",
+                                                                                  "BLK_DEV_LOOP=m")]
+    html = "".join(getattr(c, "value", "") for c in view.outcome.children)
+    assert "talosnb-overridden" in html and "BLK_DEV_LOOP=m on amd64 was set earlier (BLK_DEV_LOOP=m)" in html
+    assert "undo button above" in html
+    # the command line says it from the same outcome
+    assert ("WARNING: BLK_DEV_LOOP=m on amd64 was set earlier (BLK_DEV_LOOP=m); BLK_DEV=y VIRTIO_BLK=m makes it n; "
+            "set BLK_DEV_LOOP=m again if you still want it") in outcome_text(outcome)
+    assert outcome.as_dict()["overridden"][0]["wanted"] == "m"
+    save = SaveView(ws)
+    assert "talosnb-overridden" in save.pending.value and "BLK_DEV_LOOP=m on amd64" in save.pending.value
+    view.undo()                                   # the fix taken back: what BLK_DEV=n did is left
+    assert [(o.by, o.now) for o in ws.overridden()] == [("BLK_DEV=n", None)]
+    view.undo()
+    assert ws.overridden() == [] and "talosnb-overridden" not in SaveView(ws).pending.value
 
 
 def test_hardware_tab_over_the_sample_says_it_has_no_c_source(ws):

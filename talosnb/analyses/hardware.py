@@ -22,7 +22,7 @@ from talosnb.inputs.captures import IDS_PATHS, read_captures
 from talosnb.kbuild import KbuildMap, module_name
 from talosnb.kbuild.devices import DeviceIndex, IdEntry, IdTable
 
-from .aliases import PCI_ANY_ID, USB_MATCH, _holds
+from .aliases import PCI_ANY_ID, USB_MATCH, all_hold
 
 # --- devices as read from a capture --------------------------------------------------------
 
@@ -502,7 +502,7 @@ def _facts(ko: str, claim: Claim, locator: ModuleLocator, values: Mapping[str, M
         facts.state[arch] = kmap.evaluate(ko, vals).state if kmap.rule(ko) is not None else "absent"
         objs = kmap.objects(ko, vals) if facts.state[arch] == "module" else \
             [o for o, _ in kmap.parts.get(ko, ())]
-        facts.compiled[arch] = _holds(claim.table.conditions, vals) and _holds(claim.entry.conditions, vals) and \
+        facts.compiled[arch] = all_hold(claim.table.conditions, vals) and all_hold(claim.entry.conditions, vals) and \
             any(claim.table.file in locator.index.closure(o[:-2] + ".c") for o in objs)
         module_list = lists.get(arch)
         facts.listed[arch] = None
@@ -512,6 +512,45 @@ def _facts(ko: str, claim: Claim, locator: ModuleLocator, values: Mapping[str, M
                     facts.listed[arch] = where
                     break
     return facts
+
+
+def _support_words(m: ModuleFacts | None, arch: str) -> str:
+    if m is None:
+        return "no claiming module"
+    state = m.state.get(arch, "absent")
+    words = {"module": "built as a module", "builtin": "built in", "not-built": "not built",
+             "absent": "not in this arch's Kbuild files"}[state]
+    if state in ("module", "builtin") and not m.compiled.get(arch, True):
+        words += ", its entry compiled out"
+    if state == "module":
+        words += ", listed" if m.listed.get(arch) else ", not listed"
+    return f"{m.ko} {words}"
+
+
+def device_changes(devices: list[Device], matcher: DeviceMatcher, locator: ModuleLocator, arch: str,
+                   before: Mapping[str, str], after: Mapping[str, str], before_list: Any | None = None,
+                   after_list: Any | None = None) -> list[str]:
+    """The devices a change affects on ``arch``: each one whose support changes (no claiming module
+    built before and one after, or the other way round) or whose claiming module's build or
+    module-list entry changes, as a message."""
+    was = describe(devices, matcher, locator, {arch: before}, {arch: before_list} if before_list else {})
+    now = describe(devices, matcher, locator, {arch: after}, {arch: after_list} if after_list else {})
+    out = []
+    for old, new in zip(was, now, strict=True):
+        d = new.device
+        title = f"{d.bus} {d.id}" + (f" ({d.description})" if d.description else "") + f" at {d.where}"
+        lost, gained = arch in new.unsupported and arch not in old.unsupported, \
+            arch in old.unsupported and arch not in new.unsupported
+        moved = [(m, next((o for o in old.modules if o.ko == m.ko), None)) for m in new.modules]
+        changed = [f"{_support_words(o, arch)} -> {_support_words(m, arch)}" for m, o in moved
+                   if _support_words(o, arch) != _support_words(m, arch)]
+        if lost:
+            out.append(f"{title}: no longer supported ({'; '.join(changed) or 'no claiming module built'})")
+        elif gained:
+            out.append(f"{title}: supported after the change ({'; '.join(changed)})")
+        elif changed:
+            out.append(f"{title}: {'; '.join(changed)}")
+    return out
 
 
 # --- human names from pci.ids / usb.ids ------------------------------------------------------

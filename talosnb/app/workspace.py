@@ -145,6 +145,38 @@ class SaveResult:
                 "scratch": str(self.scratch) if self.scratch else None, "command": self.command}
 
 
+@dataclass(frozen=True)
+class Overridden:
+    """A value the user asked for in an earlier step that a later change replaces: the later change
+    did not ask for it (a verified fix, or a cascade re-enabling a menu, gives it its default)."""
+
+    arch: str
+    symbol: str
+    wanted: str             # the value the user set
+    now: str | None         # what the later change makes it (None: no line)
+    step: str               # the earlier step that set it ("BLK_DEV_LOOP=m")
+    by: str                 # the change that replaces it ("BLK_DEV=y VIRTIO_BLK=m")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def overridden_values(history: Sequence[HistoryEntry], requested: Mapping[str, Sequence[edit.Assignment]],
+                      cascades: Mapping[str, Sequence[edit.CascadeChange]], by: str) -> list[Overridden]:
+    """The values the user set in an earlier step (``history``, oldest first: its latest request for
+    a symbol counts) that a change not asking for them gives another value (each arch's cascade)."""
+    out = []
+    for arch, cascade in cascades.items():
+        asked = {a.symbol for a in requested.get(arch, ())}
+        for c in cascade:
+            if c.symbol in asked:
+                continue
+            step = next((e for e in reversed(history) if c.symbol in e.requested.get(arch, {})), None)
+            if step is not None and c.new != step.requested[arch][c.symbol]:
+                out.append(Overridden(arch, c.symbol, step.requested[arch][c.symbol], c.new, step.what, by))
+    return out
+
+
 @dataclass
 class HistoryEntry:
     """One undoable action: a config change on some arches, or a module-list edit on one arch."""
@@ -156,6 +188,8 @@ class HistoryEntry:
     entries: list[str] = field(default_factory=list)
     also: list[HistoryEntry] = field(default_factory=list)   # undone with it (set's list additions)
     list_id: str | None = None    # modules: an extension's list (extensions/NAME); None: talos's
+    requested: dict[str, dict[str, str]] = field(default_factory=dict)   # config: arch -> {symbol: value asked}
+    overridden: list[Overridden] = field(default_factory=list)          # config: earlier values it replaced
 
 
 @dataclass
@@ -177,6 +211,7 @@ class EditOutcome(Mapping):
     unknown: list[edit.Assignment] = field(default_factory=list)   # merge: symbols no arch defines
     redefined: list[str] = field(default_factory=list)             # merge: values given twice
     gates: GuardResult | None = None       # build gates the change makes fail (app/gates.py)
+    overridden: list[Overridden] = field(default_factory=list)   # values set earlier that it replaces
     workloads: WorkloadVerdict | None = None   # workload requirements the change breaks (app/workloads.py)
 
     def __getitem__(self, arch: str) -> edit.ChangeSet:
@@ -209,6 +244,7 @@ class EditOutcome(Mapping):
                                "gates": self.gates.as_dict() if self.gates is not None else None,
                                "workloads": self.workloads.as_dict() if self.workloads is not None else None}
         if self.mode == "set":
+            out["overridden"] = [o.as_dict() for o in self.overridden]
             out.update({"refused": self.refused, "module_list_errors": self.module_list_errors,
                         "modules": self.modules,
                         "normalized": {arch: [str(c) for c in d] for arch, d in self.drift.items()}})
@@ -575,7 +611,9 @@ class Workspace:
                 also = [HistoryEntry("modules", [arch], f"add {', '.join(added)}", "add", list(added),
                                      list_id=plan.modules[arch].get("list"))
                         for arch, added in self._planned_additions(plan).items()]
-                self.history.append(HistoryEntry("config", done, request.describe(), also=also))
+                requested = {arch: {a.symbol: a.value for a in plan.outcome.changes[arch].requested} for arch in done}
+                self.history.append(HistoryEntry("config", done, request.describe(), also=also, requested=requested,
+                                                 overridden=list(plan.outcome.overridden)))
                 # what the plan built is what the configs hold now: saving writes it without building it again
                 self._changed("config", texts=plan.texts)
         elif plan.list_edits:
@@ -632,6 +670,9 @@ class Workspace:
             self._gate_verdict(plan, attempts, before_texts)
         if not self._hold(plan, attempts, outcome):
             return
+        # a value the user set in an earlier step, which this change gives another value without asking
+        outcome.overridden = overridden_values(self.history, {a: c.requested for a, c in changes.items()},
+                                               {a: c.cascade for a, c in changes.items()}, plan.request.describe())
         outcome.modules = self._planned_modules(changes, attempts, request.add_to_module_list)
         plan.modules = outcome.modules
         self._dropped_verdict(plan, changes)
@@ -915,6 +956,22 @@ class Workspace:
             out[arch] = self._drift[arch][1]
         return out
 
+    def overridden(self) -> list[Overridden]:
+        """Values the user set in a step still in the history that a later step replaced and that
+        still differ now (what Save shows before writing): the latest per arch and symbol."""
+        out: dict[tuple[str, str], Overridden] = {}
+        for entry in self.history:
+            for o in entry.overridden:
+                out[(o.arch, o.symbol)] = o
+            for arch, asked in entry.requested.items():     # set again since: the user's value again
+                for symbol in asked:
+                    out.pop((arch, symbol), None)
+        return [o for o in out.values() if self._value(o.arch, o.symbol) != o.wanted]
+
+    def _value(self, arch: str, symbol: str) -> str | None:
+        config = self.configs.get(arch)
+        return config.value(symbol) if config is not None and config.has_symbol(symbol) else None
+
     def _edited(self, arch: str) -> bool:
         return any(entry.kind == "config" and arch in entry.arches for entry in self.history)
 
@@ -968,6 +1025,27 @@ class Workspace:
         frame = self.findings()
         return {arch: {level: int(((frame["arch"] == arch) & (frame["level"] == level)).sum())
                        for level in LEVELS} for arch in self.module_lists}
+
+    def lists_overview(self) -> pd.DataFrame:
+        """Every module list that ships, one row per list and arch: talos's, then each extension's
+        (``list``: talos or extensions/NAME; ``file`` as in its checkout; ``modules``: its .ko entries;
+        the number of findings of each level about it)."""
+        import pandas as pd
+
+        from talosnb.analyses.findings import LEVELS
+
+        frame = self.findings()
+        rows = [("talos", arch, layout.module_list_file(arch), self.module_lists[arch])
+                for arch in sorted(self.module_lists)]
+        rows += sorted((ext.list_id, arch, ext.file_name, ext.module_list) for ext in self.extension_lists
+                       for arch in ext.arches if arch in self.configs)
+        out = []
+        for list_id, arch, name, module_list in rows:
+            mine = frame[(frame["list"] == list_id) & (frame["arch"] == arch)]
+            out.append({"list": list_id, "arch": arch, "file": name,
+                        "modules": sum(1 for e in module_list.entries if e.endswith(".ko")),
+                        **{level: int((mine["level"] == level).sum()) for level in LEVELS}})
+        return pd.DataFrame(out, columns=["list", "arch", "file", "modules", *LEVELS])
 
     def module_list(self, arch: str) -> ModuleList:
         """The loaded hack/modules-ARCH.txt of `arch` (an InputError naming what is missing)."""

@@ -84,18 +84,19 @@ class Budget:
         self.member_cap, self.unpacked_cap = max_member(), max_unpacked()
         self.extract_cap = max_extract() if writes_into is not None else None
         self.unpacked = self.taken = 0
-        self.free: int | None = None
+        self.free: int | None = None   # what may be written: the free space less the reserve
         if writes_into is not None:
-            self.free = shutil.disk_usage(_existing(writes_into)).free - RESERVE
+            self.disk_free = shutil.disk_usage(_existing(writes_into)).free
+            self.free = self.disk_free - RESERVE
             if self.free <= 0:
                 raise self._no_space(None)
 
     def _no_space(self, member: str | None) -> InputError:
-        assert self.folder is not None and self.free is not None
+        assert self.folder is not None
         at = f" at member {member!r}, after {human(self.taken)}" if member else ""
         return InputError(
             f"not enough free space to extract {self.tarball.name}{at}: the cache folder {self.folder} "
-            f"has {human(max(self.free, 0) + RESERVE)} free, and talosnb leaves {human(RESERVE)} free",
+            f"had {human(self.disk_free)} free, and talosnb leaves {human(RESERVE)} free",
             where=str(self.tarball),
             hint="free some space, or set TALOSNB_CACHE_DIR to a folder on a disk with room")
 

@@ -152,7 +152,7 @@ def _unpack_to(tarball: Path, final: Path) -> None:
     try:
         try:
             with tarfile.open(tarball) as tar:
-                budget = Budget(tarball, writes_into=tmp)
+                budget = Budget(tarball, writes_into=final.parent)
                 members = []
                 for m in tar:
                     budget.see(m.name, m.size)

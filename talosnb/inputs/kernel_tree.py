@@ -344,7 +344,7 @@ def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
     except OSError as e:
         raise InputError(f"cannot read the tarball: {e.strerror}", where=str(tarball)) from None
     top: str | None = None
-    extraction = _Extraction(tarball, dest, Budget(tarball, writes_into=dest))
+    extraction = _Extraction(tarball, dest, Budget(tarball, writes_into=dest.parent))
     with raw, progress_bar(enabled=progress, total=size, unit="B", unit_scale=True,
                            desc=f"extracting {tarball.name}", leave=False) as bar:
         reader = io.BufferedReader(_ProgressReader(raw, bar), buffer_size=1 << 20)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from talosnb.analyses import edit
-from talosnb.app.workspace import EditOutcome
+from talosnb.app.workspace import EditOutcome, Overridden
 from talosnb.core import dotconfig
 from talosnb.core.errors import opt
 
@@ -36,6 +36,12 @@ def line_value(value: str | None) -> str:
     if value is None:
         return NO_LINE
     return value if value != "" else '""'
+
+
+def overridden_line(o: Overridden) -> str:
+    """A value the user set earlier that a later change replaces, said as such."""
+    return (f"{o.symbol}={o.wanted} on {o.arch} was set earlier ({o.step}); {o.by} makes it "
+            f"{line_value(o.now)}")
 
 
 def ends_as(value: str | None, kind: str | None = None) -> str:
@@ -259,6 +265,8 @@ def outcome_text(outcome: EditOutcome, *, written: Mapping[str, bool] | None = N
             text += f"  {'would add' if dry_run else 'added'} to the module list: {entry}\n"
     for line in module_list_error_lines(outcome):
         text += ("\n" if line.startswith("module list") else "") + line + "\n"
+    for o in outcome.overridden:
+        text += f"\nWARNING: {overridden_line(o)}; set {o.symbol}={o.wanted} again if you still want it\n"
     text += "".join(outcome.fix_notes)
     return text + gates
 
