@@ -123,6 +123,53 @@ def test_no_import_cycle():
     assert not cycles, "\n".join(cycles)
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
+    """The module a `from ... import` names, relative imports resolved."""
+    if not node.level:
+        return node.module or ""
+    return ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+
+
+def _private_reaches(path: Path, modules: set[str]) -> list[str]:
+    """Where a file uses another talosnb module's _private name: imported by name
+    (`from .base import _View`), or read off the module (`toolchain._require_recorded`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    here = _module_name(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    bound: dict[str, str] = {}     # local name -> the talosnb module it is
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in (a for a in node.names if a.name.split(".")[0] == "talosnb"):
+                bound[alias.asname or "talosnb"] = alias.name if alias.asname else "talosnb"
+                found += [f"{path.name}:{node.lineno}: import {alias.name}"
+                          for part in alias.name.split(".") if _private(part)][:1]
+        elif isinstance(node, ast.ImportFrom) and _from_base(node, package).split(".")[0] == "talosnb":
+            base = _from_base(node, package)
+            for alias in node.names:
+                if f"{base}.{alias.name}" in modules:
+                    bound[alias.asname or alias.name] = f"{base}.{alias.name}"
+                elif _private(alias.name):
+                    found.append(f"{path.name}:{node.lineno}: from {base} import {alias.name}")
+    found += [f"{path.name}:{node.lineno}: {bound[node.value.id]}.{node.attr}" for node in ast.walk(tree)
+              if isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name)
+              and node.value.id in bound]
+    return found
+
+
+def test_no_module_uses_another_modules_private_names():
+    """A _name is its module's own business: what another module needs is public (and documented)
+    in the module it belongs to, or moves to the module that uses it."""
+    files = sorted(PACKAGE.rglob("*.py"))
+    modules = {_module_name(f) for f in files}
+    found = [f"{f.relative_to(ROOT).parent}/{line}" for f in files for line in _private_reaches(f, modules)]
+    assert not found, "\n".join(found)
+
+
 @pytest.mark.parametrize("command", ["--help", "normalize --help", "get --help"])
 def test_light_commands_do_not_import_heavy_libraries(command):
     """pandas, matplotlib, ipywidgets and nbformat cost most of a command's start-up time: only the

@@ -183,14 +183,14 @@ def entry_aliases(entry: IdEntry) -> list[str]:
     return [acpi_alias(entry)]
 
 
-def _holds(conditions: tuple[str, ...], values: Mapping[str, str]) -> bool:
+def all_hold(conditions: tuple[str, ...], values: Mapping[str, str]) -> bool:
     return all(condition_holds(c, values) for c in conditions)
 
 
 def compiled_entries(table: IdTable, values: Mapping[str, str]) -> list[IdEntry]:
     """The entries a compiled table holds under ``values``, its terminator (the last) left out as
     modpost leaves it out; an explicit array size pads with zero entries."""
-    entries = [e for e in table.entries if _holds(e.conditions, values)]
+    entries = [e for e in table.entries if all_hold(e.conditions, values)]
     if table.size is not None and table.size > len(entries):
         zero = tuple(("" if w.startswith("s") else 0) for _, w in FIELDS[table.kind])
         entries += [IdEntry(table.kind, zero, table.file, table.line, ())] * (table.size - len(entries))
@@ -211,7 +211,7 @@ def ko_aliases(index: DeviceIndex, kmap: KbuildMap, ko: str, values: Mapping[str
     name = module_name(ko)
     for obj in kmap.objects(ko, values):
         for use in index.object_uses(obj):
-            if not _holds(use.conditions, values):
+            if not all_hold(use.conditions, values):
                 continue
             if use.kind == "alias":
                 kind = next((k for k in kinds if use.name.startswith(ALIAS_PREFIXES[k])), None)
@@ -221,7 +221,7 @@ def ko_aliases(index: DeviceIndex, kmap: KbuildMap, ko: str, values: Mapping[str
             if use.kind not in kinds and not (use.kind == "pnp" and "acpi" in kinds):
                 continue
             table = index.table_for(use)
-            if table is None or table.kind != use.kind or not _holds(table.conditions, values):
+            if table is None or table.kind != use.kind or not all_hold(table.conditions, values):
                 continue
             for entry in compiled_entries(table, values):
                 for pattern in entry_aliases(entry):

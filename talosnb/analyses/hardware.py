@@ -22,7 +22,7 @@ from talosnb.inputs.captures import IDS_PATHS, read_captures
 from talosnb.kbuild import KbuildMap, module_name
 from talosnb.kbuild.devices import DeviceIndex, IdEntry, IdTable
 
-from .aliases import PCI_ANY_ID, USB_MATCH, _holds
+from .aliases import PCI_ANY_ID, USB_MATCH, all_hold
 
 # --- devices as read from a capture --------------------------------------------------------
 
@@ -502,7 +502,7 @@ def _facts(ko: str, claim: Claim, locator: ModuleLocator, values: Mapping[str, M
         facts.state[arch] = kmap.evaluate(ko, vals).state if kmap.rule(ko) is not None else "absent"
         objs = kmap.objects(ko, vals) if facts.state[arch] == "module" else \
             [o for o, _ in kmap.parts.get(ko, ())]
-        facts.compiled[arch] = _holds(claim.table.conditions, vals) and _holds(claim.entry.conditions, vals) and \
+        facts.compiled[arch] = all_hold(claim.table.conditions, vals) and all_hold(claim.entry.conditions, vals) and \
             any(claim.table.file in locator.index.closure(o[:-2] + ".c") for o in objs)
         module_list = lists.get(arch)
         facts.listed[arch] = None

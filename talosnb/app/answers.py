@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from talosnb.core import cachefile, layout
+from talosnb.core.errors import ExitStatus
 from talosnb.core.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Answer:
 
     payload: dict[str, Any]
     text: str
-    status: int
+    status: ExitStatus
 
 
 def answer_key(command: str, inputs: Inputs, arches: Sequence[str], options: Mapping[str, Any], *,
@@ -150,7 +151,7 @@ def read_answer(key: AnswerKey) -> Answer | None:
         names = stored["tree_files"]
         if [list(s) for s in tree_stamp(key.tree, names)] != stored["tree_stamp"]:
             return None     # a Kconfig or Kbuild file of the tree changed
-        return Answer(dict(stored["payload"]), str(stored["text"]), int(stored["status"]))
+        return Answer(dict(stored["payload"]), str(stored["text"]), ExitStatus(int(stored["status"])))
     except (ValueError, KeyError, TypeError):
         return None
 

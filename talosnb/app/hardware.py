@@ -25,7 +25,7 @@ from talosnb.analyses.hardware import (
     describe,
 )
 from talosnb.core.arches import parse_arches, srcarch
-from talosnb.core.errors import InputError
+from talosnb.core.errors import ExitStatus, InputError
 from talosnb.inputs.resolve import Inputs, resolve_inputs
 from talosnb.kbuild import KbuildMap, load_kbuild_map, read_config_values
 from talosnb.kbuild.devices import DeviceIndex, load_device_index
@@ -154,10 +154,10 @@ class Support:
         return [(arch, a, o.blocked) for arch, a, o in self.outcomes if o.blocked]
 
     @property
-    def status(self) -> int:
+    def status(self) -> ExitStatus:
         """0 when the devices are supported now (written, nothing refused); 1 when something is
         left to do (not written, refused on an arch)."""
-        return 0 if any(self.written.values()) and not self.refused else 1
+        return ExitStatus.OK if any(self.written.values()) and not self.refused else ExitStatus.FINDINGS
 
     def as_dict(self) -> dict[str, Any]:
         return {"assignments": self.assignments, "reasons": self.reasons,
@@ -232,6 +232,6 @@ def support_devices(ws: Workspace, reports: list[DeviceReport], options: Options
     return support
 
 
-def lookup_status(support: Support | None) -> int:
+def lookup_status(support: Support | None) -> ExitStatus:
     """A lookup's exit status: 0 when every device is supported (or now is, written), else 1."""
-    return 0 if support is None else support.status
+    return ExitStatus.OK if support is None else support.status

@@ -35,7 +35,7 @@ from talosnb.inputs.kernel_tree import (
 from talosnb.inputs.patches import PatchReport, patch_kernel_tree
 from talosnb.inputs.resolve import input_paths
 
-from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps, _Quiet
+from .session import NEEDS_KERNEL_AND_PKGS, NoProgress, Session, Steps
 from .workspace import SaveResult, Workspace
 
 SAMPLE_NEXT = "linux-next"   # the embedded sample's next release (data/sample/linux-next)
@@ -196,7 +196,7 @@ class Upgrade:
         trees with the pkgs checkout's kernel/build/patches applied, as the build does; on the
         new tree a patch that fails is reported (and left out), not an error.
         """
-        steps = steps or _Quiet()
+        steps = steps or NoProgress()
         pkgs, talos, kernel_src, sample = input_paths(pkgs, talos, kernel_src)
         if sample and to_kernel_src is None and to_version is None:
             to_kernel_src = sample_dir() / SAMPLE_NEXT

@@ -6,7 +6,7 @@ import argparse
 
 from talosnb.analyses import gates
 
-from .common import Result, common_options, context, open_workspace, workload_names
+from .common import ExitStatus, Result, common_options, context, open_workspace, workload_names
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> Result:
         text += f"\nnot every gate ran: {error}\n"
     payload["incomplete"] = [{"message": e.message, "where": e.where, "hint": e.hint} for e in incomplete]
     # a gate that could not run leaves the verdict open: bad input/environment, whatever the others say
-    return Result(payload, text, 2 if incomplete else 1 if report.failed else 0)
+    return Result(payload, text, ExitStatus.BAD_INPUT if incomplete else ExitStatus.FINDINGS if report.failed else ExitStatus.OK)
 
 
 def _summary(report: gates.GateReport) -> str:

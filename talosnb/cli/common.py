@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import enum
 import json
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from talosnb.core.errors import ExitStatus
 from talosnb.present.terminal import terminal_safe
 
 if TYPE_CHECKING:
@@ -21,23 +21,13 @@ if TYPE_CHECKING:
     from talosnb.inputs.resolve import Inputs
 
 
-class ExitStatus(enum.IntEnum):
-    """talosnb's exit codes (also in ``talosnb --help`` and the README)."""
-
-    OK = 0
-    FINDINGS = 1        # findings or refusals: something to look at, nothing broken
-    BAD_INPUT = 2       # bad usage or bad input: a message says what and where
-    BUG = 3             # an unexpected error inside talosnb: please report it
-    INTERRUPTED = 130   # Ctrl-C / SIGTERM
-
-
 @dataclass
 class Result:
     """What a command found or did: the same facts as text for people and a dict for --format json."""
 
     payload: dict[str, Any] = field(default_factory=dict)
     body: str = ""
-    status: int = ExitStatus.OK
+    status: ExitStatus = ExitStatus.OK
 
     def text(self) -> str:
         return self.body
@@ -168,6 +158,15 @@ def refuse_toolchain_options(args: argparse.Namespace, what: str) -> None:
     if given:
         raise InputError(f"{' and '.join(given)} can't be used with {what}",
                          hint="leave them out; LLVM=, CC=, ... in the environment still choose the host toolchain")
+
+
+def need_both_arches(args: argparse.Namespace) -> None:
+    """A command that sets amd64 beside arm64 refuses an --arch that leaves one out (bad usage)."""
+    from talosnb.core.errors import InputError
+
+    if args.arch != "all":
+        raise InputError(f"{args.command} compares amd64 with arm64; --arch {args.arch} leaves one out",
+                         hint="drop --arch (or pass --arch all)")
 
 
 def cli_name(name: str) -> str:

@@ -19,7 +19,7 @@ from talosnb.analyses.compare import (
 )
 from talosnb.core.errors import InputError
 
-from .common import Result, common_options, context, open_session
+from .common import ExitStatus, Result, common_options, context, need_both_arches, open_session
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,12 +73,6 @@ def _filtered(args: argparse.Namespace, df: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def _need_both(args: argparse.Namespace) -> None:
-    if args.arch != "all":
-        raise InputError(f"{args.command} compares amd64 with arm64; --arch {args.arch} leaves one out",
-                         hint="drop --arch (or pass --arch all)")
-
-
 def _text_table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
@@ -88,7 +82,7 @@ def _text_table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> Result:
-    _need_both(args)
+    need_both_arches(args)
     if args.limit is not None and args.limit < 0:
         raise InputError(f"--limit {args.limit}: expected 0 or more")
     session = open_session(args)
@@ -124,4 +118,4 @@ def run(args: argparse.Namespace) -> Result:
     text += _text_table([[menu, *(str(v) for v in row)] for menu, row in zip(table.index, table.values,
                                                                             strict=True)],
                         ["MENU", *(c.upper() for c in table.columns)])
-    return Result(payload, text, 0)
+    return Result(payload, text, ExitStatus.OK)

@@ -9,7 +9,7 @@ from talosnb.core.fileio import read_text
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff, line_endings_change
 
-from .common import Result, common_options, context, open_session
+from .common import ExitStatus, Result, common_options, context, open_session
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,4 +46,4 @@ def run(args: argparse.Namespace) -> Result:
                                   "line_endings": endings.as_dict() if endings is not None else None}
         shown = [*changes, *([endings] if endings is not None else [])]
         text += f"\n{arch}: {label}: {len(shown)} difference(s)\n" + "".join(f"  {c}\n" for c in shown)
-    return Result(payload, text, 0)
+    return Result(payload, text, ExitStatus.OK)

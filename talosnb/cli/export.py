@@ -7,7 +7,7 @@ import sys
 
 from talosnb.core.errors import InputError
 
-from .common import Result, follow_symlinks_option, positive
+from .common import ExitStatus, Result, follow_symlinks_option, positive
 
 _HTML = (".html", ".htm")
 
@@ -71,4 +71,4 @@ def run(args: argparse.Namespace) -> Result:
     text = (f"{done['notebook']}: {'ran ' + str(done['code_cells']) + ' code cells, ' if not args.no_execute else ''}"
             f"{done['widget_outputs']} widget output(s) rendered statically\n"
             f"written to {done['output']} ({done['bytes']} bytes, no network resources)\n")
-    return Result(done, text, 0)
+    return Result(done, text, ExitStatus.OK)

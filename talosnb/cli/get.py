@@ -8,7 +8,7 @@ from talosnb.analyses.symbol import symbol_panel
 from talosnb.kconfig.info import symbol_info
 from talosnb.present.text import panel_lines
 
-from .common import Result, common_options, context, open_session
+from .common import ExitStatus, Result, common_options, context, open_session
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,4 +50,4 @@ def run(args: argparse.Namespace) -> Result:
                 text += "  help:\n" + "".join(f"    {line}\n" for line in side["help"].splitlines())
         if panel["help"]:
             text += "help:\n" + "".join(f"  {line}\n" for line in panel["help"].splitlines())
-    return Result(payload, text, 0)
+    return Result(payload, text, ExitStatus.OK)

@@ -9,7 +9,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .common import Result, common_options, gate_options, open_workspace, plan_options, write_options
+from .common import (
+    ExitStatus,
+    Result,
+    common_options,
+    gate_options,
+    open_workspace,
+    plan_options,
+    write_options,
+)
 
 INPUT_HELP = ("a file or - (standard input): talosctl get pcidevices -o yaml|json, lspci -nn, lspci -n, lsusb, "
               "modalias lines, device-tree compatible strings")
@@ -102,7 +110,7 @@ def run(args: argparse.Namespace) -> Result:
     key = _answer_key(args, captures)
     kept = hardware_answers.recall(key)
     if kept is not None:
-        return Result(kept["payload"], kept["text"], kept["status"])
+        return Result(kept["payload"], kept["text"], ExitStatus(kept["status"]))
     devices = _devices(args, captures)
     if not devices:
         raise InputError("no devices given",
@@ -172,5 +180,5 @@ def _modules_alias(args: argparse.Namespace, hardware: Any) -> Result:
         payload["compare"] = figures
         text = "".join(f"{kind}: {f['reproduced']} of {f['real']} lines reproduced, {f['extra']} predicted lines "
                        f"not in it\n" for kind, f in figures.items())
-        return Result(payload, text, 0)
-    return Result(payload, "".join(f"{line}\n" for line in lines), 0)
+        return Result(payload, text, ExitStatus.OK)
+    return Result(payload, "".join(f"{line}\n" for line in lines), ExitStatus.OK)

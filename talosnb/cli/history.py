@@ -10,7 +10,7 @@ from talosnb.core.arches import parse_arches
 from talosnb.core.errors import InputError
 from talosnb.core.paths import ENV_PKGS
 
-from .common import Result, positive
+from .common import ExitStatus, Result, positive
 
 _NAME = re.compile(r"^(CONFIG_)?[A-Za-z0-9_]+$")
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> Result:
             rows = rows[:args.limit]
         payload["symbols"][symbol] = {"commits": rows, "total": total}
         text += "\n" + _text(symbol, rows, total, arches)
-    return Result(payload, text, 0)
+    return Result(payload, text, ExitStatus.OK)
 
 
 def _shown(value: str | None) -> str:

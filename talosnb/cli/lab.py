@@ -16,7 +16,7 @@ from pathlib import Path
 
 from talosnb.core.errors import InputError
 
-from .common import Result
+from .common import ExitStatus, Result
 
 # How long JupyterLab may take to answer before the address is printed anyway
 START_TIMEOUT = 120.0
@@ -100,11 +100,11 @@ def run(args: argparse.Namespace) -> Result:
         status = server.wait()
     except KeyboardInterrupt:
         _stop(server)
-        return Result({**done.as_dict(), "address": address}, "JupyterLab stopped\n", 0)
+        return Result({**done.as_dict(), "address": address}, "JupyterLab stopped\n", ExitStatus.OK)
     finally:
         if server.poll() is None:
             _stop(server)
-    return Result({**done.as_dict(), "address": address}, "", 0 if status == 0 else 1)
+    return Result({**done.as_dict(), "address": address}, "", ExitStatus.OK if status == 0 else ExitStatus.FINDINGS)
 
 
 def _stop(server: subprocess.Popen) -> None:

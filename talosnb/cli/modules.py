@@ -14,7 +14,15 @@ from typing import Any
 from talosnb.analyses.modules import ListEdit, findings_frame
 from talosnb.app.plan import Request
 
-from .common import Result, common_options, context, follow_symlinks_option, open_workspace, plan_options
+from .common import (
+    ExitStatus,
+    Result,
+    common_options,
+    context,
+    follow_symlinks_option,
+    open_workspace,
+    plan_options,
+)
 
 ENTRY_HELP = ("a .ko path as listed (kernel/drivers/block/nbd.ko), a module name (nbd) or a Kconfig "
               "symbol (BLK_DEV_NBD or CONFIG_BLK_DEV_NBD: the modules it builds)")
@@ -101,4 +109,4 @@ def run(args: argparse.Namespace) -> Result:
         text += more
         errors += len(edit.errors)
     payload["errors"] = errors
-    return Result(payload, text, 1 if errors else 0)
+    return Result(payload, text, ExitStatus.FINDINGS if errors else ExitStatus.OK)

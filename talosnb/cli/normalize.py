@@ -9,7 +9,7 @@ from talosnb.app.plan import Request
 from talosnb.core.errors import TalosnbError
 from talosnb.kconfig.diff import config_diff, line_endings_change
 
-from .common import Result, common_options, context, open_workspace, plan_options, write_options
+from .common import ExitStatus, Result, common_options, context, open_workspace, plan_options, write_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -63,4 +63,4 @@ def run(args: argparse.Namespace) -> Result:
         text += "".join(f"  {n.where}: {n.message}\n" for n in config.notes)
         if why:
             text += f"  REFUSED: {why}\n"
-    return Result(payload, text, 1 if any(refused.values()) else 0)
+    return Result(payload, text, ExitStatus.FINDINGS if any(refused.values()) else ExitStatus.OK)

@@ -8,7 +8,16 @@ from pathlib import Path
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import atomic_write
 
-from .common import Result, common_options, context, open_session, open_workspace, refuse_toolchain_options
+from .common import (
+    ExitStatus,
+    Result,
+    common_options,
+    context,
+    need_both_arches,
+    open_session,
+    open_workspace,
+    refuse_toolchain_options,
+)
 
 _HTML = (".html", ".htm")
 _MARKDOWN = (".md", ".markdown")
@@ -67,9 +76,7 @@ def run(args: argparse.Namespace) -> Result:
         return _change(args)
     if args.format == "markdown":
         raise InputError("--format markdown is for change reports", hint="add --base REF (or --base-pkgs DIR)")
-    from .compare import _need_both
-
-    _need_both(args)
+    need_both_arches(args)
     if not args.output:
         raise InputError("the comparison report is an HTML file: give --output FILE.html",
                          hint="or add --base REF for a change report printed as text, Markdown or JSON")
@@ -106,7 +113,7 @@ def run(args: argparse.Namespace) -> Result:
     path = write_report(session, args.output, frame=df, title=args.title, sections=sections, gates=report)
     payload.update({"output": str(path), "status_counts": status_counts(df)})
     text += f"report written to {path}\n"
-    return Result(payload, text, 0)
+    return Result(payload, text, ExitStatus.OK)
 
 
 def _change(args: argparse.Namespace) -> Result:
@@ -133,7 +140,7 @@ def _change(args: argparse.Namespace) -> Result:
     payload, text = context(session)
     report = change_report_for(session, base=args.base, base_pkgs=args.base_pkgs, base_talos=args.base_talos,
                                history=not args.no_history, devices=devices)
-    status = 0 if report.ok else 1
+    status = ExitStatus.OK if report.ok else ExitStatus.FINDINGS
     payload.update(report.as_dict())
     if output:
         if output.lower().endswith(_HTML):

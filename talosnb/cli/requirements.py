@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from .common import Result, common_options, context, open_workspace, workload_names
+from .common import ExitStatus, Result, common_options, context, open_workspace, workload_names
 
 if TYPE_CHECKING:
     from talosnb.app.answers import Answer, AnswerKey
@@ -87,7 +87,7 @@ def _answer(args: argparse.Namespace, workloads: list[str], features: list[str])
     failing = sum(1 for s in report.statuses if s.failing and s.requirement.required)
     text += (f"\n{failing} required requirement(s) not met\n" if failing
              else "\nevery required requirement is met\n")
-    return Answer(payload, text, 1 if report.failed else 0), ws.session
+    return Answer(payload, text, ExitStatus.FINDINGS if report.failed else ExitStatus.OK), ws.session
 
 
 def _workload_text(workload: str, rows: list[dict], *, show_met: bool) -> str:
@@ -139,4 +139,4 @@ def _listing(profiles: dict, names: list[str]) -> Result:
             "workload": name, "title": profile.title, "versions": profile.versions, "profile": str(profile.path),
             "requirements": len(profile.requirements), "features": profile.features,
             "sources": [{"key": s.key, "title": s.title, "url": s.url} for s in profile.sources.values()]})
-    return Result({"workloads": listed}, text, 0)
+    return Result({"workloads": listed}, text, ExitStatus.OK)

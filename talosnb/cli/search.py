@@ -6,7 +6,7 @@ import argparse
 
 from talosnb.core.errors import InputError
 
-from .common import Result, common_options, context, inputs_context
+from .common import ExitStatus, Result, common_options, context, inputs_context
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,4 +58,4 @@ def run(args: argparse.Namespace) -> Result:
         if hit.snippet:
             text += f"  {'help' if 'help' in hit.where else 'module'}: {hit.snippet}\n"
         text += f"  {hit.defined_at}\n"
-    return Result(payload, text, 0)
+    return Result(payload, text, ExitStatus.OK)

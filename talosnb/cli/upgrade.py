@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from talosnb.analyses.upgrade import SECTIONS
 
-from .common import Result, common_options, positive, refuse_toolchain_options
+from .common import ExitStatus, Result, common_options, positive, refuse_toolchain_options
 
 if TYPE_CHECKING:
     from talosnb.app.workspace import PendingFile
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> Result:
     payload = report.as_dict()
     payload.update({"toolchain": upgrade.workspace.session.toolchain, "written": [], "rejected": sorted(args.reject)})
     text = report.text(info=args.info, limit=args.limit, sections=args.section or None)
-    status = 1 if report.errors() else 0
+    status = ExitStatus.FINDINGS if report.errors() else ExitStatus.OK
     if args.write:
         saved = upgrade.write(accepted=accepted, force=args.force, report=report)
         payload["written"] = [{"name": p.name, "label": p.label, "path": str(p.path)} for p in saved.written]

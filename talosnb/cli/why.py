@@ -8,7 +8,7 @@ from talosnb.analyses.edit import editors_for, parse_assignment
 from talosnb.analyses.symbol import arch_panel
 from talosnb.present.text import cascade_line, expression, refusal_text, reverse_groups
 
-from .common import Result, common_options, context, open_session, positive
+from .common import ExitStatus, Result, common_options, context, open_session, positive
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> Result:
     session = open_session(args)
     payload, text = context(session)
     payload["symbols"] = []
-    status = 0
+    status = ExitStatus.OK
     editors = editors_for(session)
     if not any(config.has_symbol(name) for config in session.configs.values()):
         next(iter(session.configs.values())).symbol(name)   # raises with "did you mean"
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> Result:
                     else "nothing else changes\n"))
                 text += "".join(f"    {cascade_line(c)}\n" for c in change.cascade)
             else:
-                status = 1
+                status = ExitStatus.FINDINGS
                 text += "  " + refusal_text(change.refusals[0]).replace("\n", "\n  ") + "\n"
         payload["symbols"].append(entry)
     return Result(payload, text, status)

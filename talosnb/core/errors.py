@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import enum
 from collections.abc import Callable, Iterable, Iterator
 
 # How an option or input is named to the person reading a message: the command line
@@ -44,6 +45,17 @@ def face(namer: Callable[[str], str]) -> Iterator[None]:
         _FACE.reset(token)
 
 
+class ExitStatus(enum.IntEnum):
+    """talosnb's exit codes (also in ``talosnb --help`` and the README): what a command's outcome,
+    or an error's kind, makes the process exit with."""
+
+    OK = 0
+    FINDINGS = 1        # findings or refusals: something to look at, nothing broken
+    BAD_INPUT = 2       # bad usage or bad input: a message says what and where
+    BUG = 3             # an unexpected error inside talosnb: please report it
+    INTERRUPTED = 130   # Ctrl-C / SIGTERM
+
+
 class TalosnbError(Exception):
     """A problem with the user's input or environment, explained.
 
@@ -51,7 +63,7 @@ class TalosnbError(Exception):
     says what to do about it.
     """
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
 
     def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
         self.message = message
@@ -77,7 +89,7 @@ class VersionMismatchError(TalosnbError):
 class RefusedError(TalosnbError):
     """A write refused to protect the user's data (exit 1, like other refusals)."""
 
-    exit_code = 1
+    exit_code = ExitStatus.FINDINGS
     # set by a check that refuses with findings to show (the build gates' guard): what it found
     guard_result: object
 

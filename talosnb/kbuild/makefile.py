@@ -26,7 +26,7 @@ _INCLUDE_RE = re.compile(r"^(-?include|sinclude)\s+(.*)$")
 _EXTRA_VALUES: frozenset[str] = frozenset()
 
 
-def _merge(a: Conds, b: Conds) -> Conds | None:
+def merge_conds(a: Conds, b: Conds) -> Conds | None:
     """Conjunction of two condition tuples; None when contradictory."""
     if not b:
         return a
@@ -52,7 +52,7 @@ def _combinations(alternatives: list[list[tuple[str, Conds]]]) -> Iterator[tuple
         conds: Conds | None = ()
         for _, c in combo:
             assert conds is not None   # None breaks out of the loop
-            conds = _merge(conds, c)
+            conds = merge_conds(conds, c)
             if conds is None:
                 break
         if conds is not None:
@@ -101,7 +101,7 @@ class _Unevaluable(Exception):
     pass
 
 
-class _Evaluator:
+class Evaluator:
     """Evaluates one directory's Makefile (and what it includes) symbolically."""
 
     def __init__(self, tree: Path, directory: str, base_vars: Mapping[str, list[Word]],
@@ -253,12 +253,12 @@ class _Evaluator:
         words = self.expand_words(rhs)
         for name, name_conds in self.expand_alts(lhs):
             name = name.strip()
-            conds = _merge(stack, name_conds) if name and " " not in name else None
+            conds = merge_conds(stack, name_conds) if name and " " not in name else None
             if conds is not None:
                 self._assign_one(name, op, conds, words)
 
     def _assign_one(self, name: str, op: str, conds: Conds, words: list[Word]) -> None:
-        new = [Word(w.text, m) for w in words if (m := _merge(conds, w.conds)) is not None]
+        new = [Word(w.text, m) for w in words if (m := merge_conds(conds, w.conds)) is not None]
         old = self.vars.get(name)
         if op == "+=":
             self.vars[name] = (old or []) + new
@@ -273,7 +273,7 @@ class _Evaluator:
             for i, c in enumerate(conds):
                 branch = conds[:i] + (c.negate(),)
                 for w in old:
-                    m = _merge(w.conds, branch)
+                    m = merge_conds(w.conds, branch)
                     if m is not None:
                         kept.append(Word(w.text, m))
             self.vars[name] = kept + new
@@ -315,7 +315,7 @@ class _Evaluator:
         true_sets: list[Conds] = []
         false_sets: list[Conds] = []
         for (ls, lc), (rs, rc) in itertools.product(la, ra):
-            conds = _merge(lc, rc)
+            conds = merge_conds(lc, rc)
             if conds is None:
                 continue
             (true_sets if ls.strip() == rs.strip() else false_sets).append(conds)
@@ -343,7 +343,7 @@ def _as_dnf(sets: list[Conds], kind: str) -> list[Conds]:
         if len(by_symbol) == 1:
             sym, vals = next(iter(by_symbol.items()))
             return [(Condition(sym, kind, frozenset(vals), sets[0][0].where, sets[0][0].text),)]
-    return [tuple(c.with_kind(kind) for c in alt) for alt in _merge_alternatives(sets)]
+    return [tuple(c.with_kind(kind) for c in alt) for alt in merge_alternatives(sets)]
 
 
 def _compare_args(arg: str) -> tuple[str | None, str | None]:
@@ -378,10 +378,10 @@ def _match_pattern(pat: str, word: str) -> bool:
     return word == pat
 
 
-def _fn_map(per_word: Callable[[list[str], str], str | None]) -> Callable[[_Evaluator, str, int], list[tuple[str, Conds]]]:
+def _fn_map(per_word: Callable[[list[str], str], str | None]) -> Callable[[Evaluator, str, int], list[tuple[str, Conds]]]:
     """A make function applying to each word of its last argument (addprefix, patsubst...):
     the list keeps each word's own conditions."""
-    def fn(ev: _Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
+    def fn(ev: Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
         args = ev._args(text, nargs)
         fixed_alts = [ev.expand_alts(a) for a in args[:-1]]
         words = ev.expand_words(args[-1])
@@ -389,7 +389,7 @@ def _fn_map(per_word: Callable[[list[str], str], str | None]) -> Callable[[_Eval
         for fixed, conds in _combinations(fixed_alts):
             strs = [s.strip() for s in fixed]
             for w in words:
-                m = _merge(conds, w.conds)
+                m = merge_conds(conds, w.conds)
                 if m is None:
                     continue
                 res = per_word(strs, w.text)
@@ -399,9 +399,9 @@ def _fn_map(per_word: Callable[[list[str], str], str | None]) -> Callable[[_Eval
     return fn
 
 
-def _fn_whole(apply: Callable[[list[str]], str]) -> Callable[[_Evaluator, str, int], list[tuple[str, Conds]]]:
+def _fn_whole(apply: Callable[[list[str]], str]) -> Callable[[Evaluator, str, int], list[tuple[str, Conds]]]:
     """A make function over whole strings (subst, if): every combination of its arguments."""
-    def fn(ev: _Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
+    def fn(ev: Evaluator, text: str, nargs: int) -> list[tuple[str, Conds]]:
         args = ev._args(text, nargs)
         return [(apply(strs), conds) for strs, conds in _combinations([ev.expand_alts(a) for a in args])]
     return fn
@@ -497,7 +497,7 @@ def _find_assign(line: str) -> tuple[int, str] | None:
     return None
 
 
-def evaluate_makefile(tree: Path, directory: str, file: str, ev: _Evaluator,
+def evaluate_makefile(tree: Path, directory: str, file: str, ev: Evaluator,
                       included: int = 0, outer: list[Conds] | None = None) -> None:
     """Run the statements of one makefile (tree-relative path) through ``ev``; ``outer``
     are the conditions it is read under (an ``include`` inside an ``ifdef``)."""
@@ -516,7 +516,7 @@ class _MakefileReader:
     the conditions in force. ``at`` names the line every statement is reported at (for text
     an ``$(eval ...)`` made: the eval's line)."""
 
-    def __init__(self, tree: Path, directory: str, file: str, ev: _Evaluator, included: int,
+    def __init__(self, tree: Path, directory: str, file: str, ev: Evaluator, included: int,
                  outer: list[Conds], at: str | None = None) -> None:
         self.tree, self.directory, self.file, self.ev, self.included = tree, directory, file, ev, included
         self.outer = outer
@@ -649,7 +649,7 @@ class _MakefileReader:
         ev.where, ev.line_text = where, line
 
 
-def _eval_blocks(ev: _Evaluator, text: str, bound: dict[str, str], *, evaluated: bool
+def _eval_blocks(ev: Evaluator, text: str, bound: dict[str, str], *, evaluated: bool
                  ) -> list[tuple[str, Conds]]:
     """The makefile texts ``$(eval ...)`` would read from ``text`` (``evaluated``: already
     inside an eval), each with the conditions of the foreach words it came from.
@@ -669,7 +669,7 @@ def _eval_blocks(ev: _Evaluator, text: str, bound: dict[str, str], *, evaluated:
         out: list[tuple[str, Conds]] = []
         for word in ev.expand_words(_bind(items, bound)):
             for block, conds in _eval_blocks(ev, body, {**bound, var: word.text}, evaluated=evaluated):
-                merged = _merge(word.conds, conds)
+                merged = merge_conds(word.conds, conds)
                 if merged is not None:
                     out.append((block, merged))
         return out
@@ -698,11 +698,11 @@ def _conj(a: list[Conds] | None, b: list[Conds] | None) -> list[Conds] | None:
     """Both of two alternative lists; None when that can never hold."""
     if a is None or b is None:
         return None
-    out = [m for x in a for y in b if (m := _merge(x, y)) is not None]
+    out = [m for x in a for y in b if (m := merge_conds(x, y)) is not None]
     return out or None
 
 
-def _include(tree: Path, directory: str, im: re.Match, ev: _Evaluator, included: int,
+def _include(tree: Path, directory: str, im: re.Match, ev: Evaluator, included: int,
              current: list[Conds]) -> None:
     optional = im.group(1) != "include"
     try:
@@ -725,7 +725,7 @@ def _include(tree: Path, directory: str, im: re.Match, ev: _Evaluator, included:
         evaluate_makefile(tree, directory, rel, ev, included + 1, current)
 
 
-def _relabel(conds: Conds, kind: str) -> Conds:
+def relabel(conds: Conds, kind: str) -> Conds:
     """Name what a symbol picking a variable name (``obj-$(CONFIG_X)``) means once the list
     is known: ``=m`` puts a word in obj-m ("module"), ``=y`` in obj-y ("builtin")."""
     def label(c: Condition) -> Condition:
@@ -737,7 +737,7 @@ def _relabel(conds: Conds, kind: str) -> Conds:
     return tuple(label(c) for c in conds)
 
 
-def _merge_alternatives(alts: list[Conds]) -> list[Conds]:
+def merge_alternatives(alts: list[Conds]) -> list[Conds]:
     """Merge alternatives that differ in one condition on the same symbol (obj-y with
     X=y and obj-m with X=m become one guard "X is y or m")."""
     alts = list(dict.fromkeys(alts))

@@ -12,11 +12,11 @@ from talosnb.core.arches import MAKE_ARCH_FOR_SRCARCH
 from talosnb.core.errors import InputError
 from talosnb.core.versions import read_makefile_version
 
-from .makefile import Word, _Evaluator, _merge, _merge_alternatives, _relabel, evaluate_makefile
+from .makefile import Evaluator, Word, evaluate_makefile, merge_alternatives, merge_conds, relabel
 from .model import Condition, Conds, KbuildMap, ModuleRule
 
 
-def _dir_result(ev: _Evaluator, directory: str) -> tuple[dict[str, list[Conds]], dict[str, list[Conds]], dict[str, list[Conds]]]:
+def _dir_result(ev: Evaluator, directory: str) -> tuple[dict[str, list[Conds]], dict[str, list[Conds]], dict[str, list[Conds]]]:
     """(subdirectories, module objects, built-in objects) of an evaluated directory, each
     name -> list of condition alternatives."""
     subdirs: dict[str, list[Conds]] = {}
@@ -25,7 +25,7 @@ def _dir_result(ev: _Evaluator, directory: str) -> tuple[dict[str, list[Conds]],
     for var, kind in (("obj-y", "builtin"), ("obj-m", "module"), ("subdir-y", "builtin"),
                       ("subdir-m", "module")):
         for w in ev.vars.get(var, []):
-            conds = _relabel(w.conds, kind)
+            conds = relabel(w.conds, kind)
             text = w.text
             if var.startswith("subdir-") and not text.endswith("/"):
                 text += "/"
@@ -66,7 +66,7 @@ def _arch_vars(tree: Path, srcarch: str, unevaluated: list, files_read: set[str]
     drivers-m after reading arch/$(SRCARCH)/Makefile) plus what that Makefile exports."""
     base = {"SRCARCH": [Word(srcarch)], "ARCH": [Word(MAKE_ARCH_FOR_SRCARCH.get(srcarch, srcarch))],
             "srctree": [Word(".")], "objtree": [Word(".")]}
-    ev = _Evaluator(tree, "", base, [], files_read)
+    ev = Evaluator(tree, "", base, [], files_read)
     ev.vars.update({"core-y": [], "drivers-y": [], "libs-y": [Word("lib/")]})
     arch_makefile = f"arch/{srcarch}/Makefile"
     if not (tree / arch_makefile).is_file():
@@ -87,7 +87,7 @@ def _arch_vars(tree: Path, srcarch: str, unevaluated: list, files_read: set[str]
 
 
 def _relabel_words(words: list[Word], kind: str) -> list[Word]:
-    return [Word(w.text, _relabel(w.conds, kind)) for w in words]
+    return [Word(w.text, relabel(w.conds, kind)) for w in words]
 
 
 def build_kbuild_map(tree: Path, srcarch: str, *, progress: bool = False) -> KbuildMap:
@@ -114,7 +114,7 @@ def _extend(target: list[Conds], guards: list[Conds], alts: list[Conds]) -> None
     combinations left out)."""
     for g in guards:
         for a in alts:
-            merged = _merge(g, a)
+            merged = merge_conds(g, a)
             if merged is not None:
                 target.append(merged)
 
@@ -143,7 +143,7 @@ class _Walk:
         if directory in self.done:
             return
         self.done.add(directory)
-        guards = _merge_alternatives(self.pending[directory])
+        guards = merge_alternatives(self.pending[directory])
         if len(guards) > self.MAX_GUARDS:
             why = f"{len(guards)} ways to reach this directory; kept {self.MAX_GUARDS}"
             self.unevaluated.append((f"{directory}/", why))
@@ -153,7 +153,7 @@ class _Walk:
         if file is None:
             self.unevaluated.append((f"{directory}/", "descended into, but it has no Kbuild or Makefile"))
             return
-        ev = _Evaluator(self.tree, directory, self.base, self.unevaluated, self.files_read)
+        ev = Evaluator(self.tree, directory, self.base, self.unevaluated, self.files_read)
         evaluate_makefile(self.tree, directory, file, ev)
         subdirs, modules, builtins = _dir_result(ev, directory)
         for target, local in ((self.module_alts, modules), (self.builtin_alts, builtins)):
@@ -165,12 +165,12 @@ class _Walk:
             if sub in self.done:
                 continue
             reach = self.pending.setdefault(sub, [])
-            _extend(reach, guards, _merge_alternatives(alts))
+            _extend(reach, guards, merge_alternatives(alts))
             if reach and sub not in self.queued:
                 self.queued.add(sub)
                 self.queue.append(sub)
 
-    def _record_parts(self, ev: _Evaluator, directory: str, obj: str) -> None:
+    def _record_parts(self, ev: Evaluator, directory: str, obj: str) -> None:
         """What kbuild links into the module ``obj``: ``$(foo-objs) $(foo-y) $(foo-m)``
         (scripts/Makefile.lib, ``multi-search``), each part under the conditions it is listed
         with; a module with none of these lists is built from its own source."""

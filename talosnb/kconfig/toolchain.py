@@ -623,7 +623,7 @@ def set_probe_answers(config: Config, answers: dict[str, str]) -> list[ProbeChan
     them: `set_probe_answers(config, {c.probe: c.old for c in changes})`.
     """
     kconf, probes = config.kconf, config.tree.probes
-    _require_recorded(config)
+    require_recorded(config)
     before = {name: _answer(kconf, probe) for name, probe in probes.items()}
     for name, value in answers.items():
         if name not in probes:
@@ -650,7 +650,7 @@ def _record_changes(config: Config, before: dict[str, str]) -> list[ProbeChange]
     return changes
 
 
-def _require_recorded(config: Config) -> None:
+def require_recorded(config: Config) -> None:
     if config.tree.mode != "recorded":
         raise InputError("toolchain answers can only be re-recorded in recorded mode",
                          hint=f"host mode asks this machine's toolchain; use {opt_value('toolchain', 'recorded')}")
@@ -667,7 +667,7 @@ def retarget(config: Config, values: dict[str, str]) -> list[ProbeChange]:
     compiler switch made in the same call. Returns the probes whose answers
     changed; nothing is changed when a value can't be reached (InputError).
     """
-    _require_recorded(config)
+    require_recorded(config)
     kconf, probes = config.kconf, config.tree.probes
     allowed = set(toolchain_symbols(config))
     wanted: dict[str, str] = {}

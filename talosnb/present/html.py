@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from talosnb.app.workspace import Overridden
 
 
-def _e(value: object) -> str:
+def escape(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-_TABLE_STYLE = ("<style>.talosnb-t{border-collapse:collapse;font-size:12px}"
+TABLE_STYLE = ("<style>.talosnb-t{border-collapse:collapse;font-size:12px}"
                 ".talosnb-t th,.talosnb-t td{border:1px solid #ddd;padding:2px 6px;text-align:left;"
                 "vertical-align:top}.talosnb-t th{background:#f3f3f3}"
                 ".talosnb-err{border:2px solid #c00;background:#fee;padding:6px;color:#600}"
@@ -50,14 +50,14 @@ def cascade_html(cascade: Sequence[edit.CascadeChange], limit: int = 200) -> str
     real, shown = words.cascade_groups(cascade)
     out = _cascade_table(real, limit) if real else ""
     if shown:
-        out += (f"<details class='talosnb-now-visible'><summary>{_e(words.now_visible_line(shown))}</summary>"
+        out += (f"<details class='talosnb-now-visible'><summary>{escape(words.now_visible_line(shown))}</summary>"
                 f"{_cascade_table(shown, limit)}</details>")
     return out
 
 
 def _cascade_table(cascade: Sequence[edit.CascadeChange], limit: int) -> str:
-    rows = "".join(f"<tr><td><code>{_e(c.symbol)}</code></td><td>{_e(words.line_value(c.old))}</td>"
-                   f"<td>{_e(words.line_value(c.new))}</td><td>{_e(c.reason)}</td></tr>" for c in cascade[:limit])
+    rows = "".join(f"<tr><td><code>{escape(c.symbol)}</code></td><td>{escape(words.line_value(c.old))}</td>"
+                   f"<td>{escape(words.line_value(c.new))}</td><td>{escape(c.reason)}</td></tr>" for c in cascade[:limit])
     more = (f"<tr><td colspan=4><i>... and {len(cascade) - limit} more</i></td></tr>"
             if len(cascade) > limit else "")
     return (f"<table class='talosnb-t'><tr><th>symbol</th><th>was</th><th>now</th><th>why</th></tr>"
@@ -65,37 +65,37 @@ def _cascade_table(cascade: Sequence[edit.CascadeChange], limit: int) -> str:
 
 
 def reason_html(reason: edit.Reason) -> str:
-    where = f" <code>{_e(reason.where)}</code>" if reason.where else ""
+    where = f" <code>{escape(reason.where)}</code>" if reason.where else ""
     fixed = " <span class='talosnb-fixed'>[fixed: no assignment changes it]</span>" if reason.fixed else ""
     children = "".join(reason_html(c) for c in reason.children)
-    return f"<li>{_e(reason.text)}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"
+    return f"<li>{escape(reason.text)}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"
 
 
 def refusal_html(refusal: edit.Refusal) -> str:
     head = html.escape(words.refusal_head(refusal), quote=False).replace(
-        html.escape(str(refusal.assignment), quote=False), f"<b>{_e(refusal.assignment)}</b>", 1)
+        html.escape(str(refusal.assignment), quote=False), f"<b>{escape(refusal.assignment)}</b>", 1)
     out = f"{head}<ul>{''.join(reason_html(r) for r in refusal.reasons)}</ul>"
     fix = refusal.fix
     if fix is not None:
         if fix.found:
-            out += (f"<b>verified fix:</b> set <code>{_e(' '.join(str(a) for a in fix.assignments))}</code> "
+            out += (f"<b>verified fix:</b> set <code>{escape(' '.join(str(a) for a in fix.assignments))}</code> "
                     f"({fix.tried} candidate(s) tried); with it, {len(fix.cascade)} line(s) change:"
                     f"<details><summary>side effects</summary>{cascade_html(fix.cascade, 100)}</details>")
         else:
-            out += f"<i>{_e(words.fix_head(fix, refusal))}</i>"
+            out += f"<i>{escape(words.fix_head(fix, refusal))}</i>"
     return out
 
 
 def change_html(change: edit.ChangeSet) -> str:
-    out = f"<h4>{_e(words.change_head(change))}</h4>"
+    out = f"<h4>{escape(words.change_head(change))}</h4>"
     for name in change.undefined:
-        out += f"<div><i>{_e(words.undefined_line(name, change.arch))}</i></div>"
+        out += f"<div><i>{escape(words.undefined_line(name, change.arch))}</i></div>"
     if change.refusals:
         out += "".join(f"<div>{refusal_html(r)}</div>" for r in change.refusals)
     else:
         if change.toolchain:
-            out += (f"<div><b>{_e(words.TOOLCHAIN_HEADING)}</b><ul>"
-                    + "".join(f"<li><code>{_e(words.probe_line(c))}</code></li>" for c in change.toolchain)
+            out += (f"<div><b>{escape(words.TOOLCHAIN_HEADING)}</b><ul>"
+                    + "".join(f"<li><code>{escape(words.probe_line(c))}</code></li>" for c in change.toolchain)
                     + "</ul></div>")
         out += cascade_html(change.cascade)
     return out
@@ -104,34 +104,34 @@ def change_html(change: edit.ChangeSet) -> str:
 def _panel_cells(panel: dict, fact: str) -> str:
     """One fact of one arch's side of the symbol panel, as HTML (the wording is present.text's)."""
     if fact == "defined at":
-        return "<br>".join(f"<code>{_e(d['where'])}</code> " + (
-            f"“{_e(d['prompt'])}”" + ("" if d["visible"] else " <span class='talosnb-dim'>(hidden)</span>")
+        return "<br>".join(f"<code>{escape(d['where'])}</code> " + (
+            f"“{escape(d['prompt'])}”" + ("" if d["visible"] else " <span class='talosnb-dim'>(hidden)</span>")
             if d["prompt"] else "<span class='talosnb-dim'>(no prompt)</span>") for d in panel["definitions"])
     if fact == "prompt shown if":
-        return "<br>".join(f"<code>{_e(words.expression(d['visible_if']))}</code>" if d["visible_if"] else "-"
+        return "<br>".join(f"<code>{escape(words.expression(d['visible_if']))}</code>" if d["visible_if"] else "-"
                            for d in panel["definitions"] if d["prompt"]) or "-"
     if fact == "value":
-        return f"<b>{_e(panel['value'] if panel['value'] != '' else chr(34) * 2)}</b> " \
-               f"<code class='talosnb-dim'>{_e(panel['line'] or words.NO_LINE)}</code>"
+        return f"<b>{escape(panel['value'] if panel['value'] != '' else chr(34) * 2)}</b> " \
+               f"<code class='talosnb-dim'>{escape(panel['line'] or words.NO_LINE)}</code>"
     plain = {"why": lambda: panel["reason"], "assignable": lambda: words.assignable_text(panel),
              "range": lambda: words.range_text(panel["range"]), "default": lambda: words.default_text(panel["default"])}
     if fact in plain:
-        return _e(plain[fact]())
+        return escape(plain[fact]())
     if fact == "depends on":
-        return f"<code>{_e(words.expression(panel['depends_on']))}</code>"
+        return f"<code>{escape(words.expression(panel['depends_on']))}</code>"
     if fact == "modules":
-        return "<br>".join(_e(line) for line in words.modules_text(panel)) or "-"
+        return "<br>".join(escape(line) for line in words.modules_text(panel)) or "-"
     if fact == "choice":
         choice = panel["choice"]
         if not choice:
             return "-"
-        return (f"{_e(choice['prompt'] or choice['name'] or '')} <code>{_e(choice['where'])}</code>; "
-                f"selected: <code>{_e(choice['selection'] or '-')}</code>")
+        return (f"{escape(choice['prompt'] or choice['name'] or '')} <code>{escape(choice['where'])}</code>; "
+                f"selected: <code>{escape(choice['selection'] or '-')}</code>")
     if fact in ("selects", "implies"):
-        return "<br>".join(f"<code>{_e(words.target_line(t))}</code>" for t in panel[fact]) or "-"
+        return "<br>".join(f"<code>{escape(words.target_line(t))}</code>" for t in panel[fact]) or "-"
     key = {"selected by": "selected_by", "implied by": "implied_by"}[fact]
     groups = words.reverse_groups(panel[key])
-    return "<br>".join(f"[{_e(v)}]: " + "<br>&nbsp;&nbsp;".join(f"<code>{_e(t)}</code>" for t in terms)
+    return "<br>".join(f"[{escape(v)}]: " + "<br>&nbsp;&nbsp;".join(f"<code>{escape(t)}</code>" for t in terms)
                        for v, terms in groups) or "-"
 
 def history_html(df: pd.DataFrame, limit: int = 20) -> str:
@@ -144,9 +144,9 @@ def history_html(df: pd.DataFrame, limit: int = 20) -> str:
     for r in df.head(limit).itertuples():
         marks = [m for m, on in ((f"kernel bump {r.kernel_bump}", bool(r.kernel_bump)),
                                  ("reorder only", bool(r.reorder_only)), ("line moved", r.change == "moved")) if on]
-        rows.append(f"<tr><td>{_e(r.date)}</td><td><code>{_e(r.commit)}</code></td><td>{_e(r.arch)}</td>"
-                    f"<td>{_e(_line(r.before))} &rarr; {_e(_line(r.after))}</td><td>{_e(r.subject)}"
-                    + (f" <i>[{_e('; '.join(marks))}]</i>" if marks else "") + "</td></tr>")
+        rows.append(f"<tr><td>{escape(r.date)}</td><td><code>{escape(r.commit)}</code></td><td>{escape(r.arch)}</td>"
+                    f"<td>{escape(_line(r.before))} &rarr; {escape(_line(r.after))}</td><td>{escape(r.subject)}"
+                    + (f" <i>[{escape('; '.join(marks))}]</i>" if marks else "") + "</td></tr>")
     more = (f"<tr><td colspan=5><i>... and {len(df) - limit} older</i></td></tr>" if len(df) > limit else "")
     return ("<table class='talosnb-t'><tr><th>date</th><th>commit</th><th>arch</th><th>value</th><th>subject</th></tr>"
             + "".join(rows) + more + "</table>")
@@ -160,14 +160,14 @@ def overridden_html(items: Sequence[Overridden], undo: str) -> str:
     """Values the user set earlier that a change replaced, as a warning pointing to `undo`."""
     if not items:
         return ""
-    lines = "".join(f"<li>{_e(words.overridden_line(o))}</li>" for o in items)
+    lines = "".join(f"<li>{escape(words.overridden_line(o))}</li>" for o in items)
     return (f"<div class='talosnb-err talosnb-overridden'>This changes a value you set earlier:<ul>{lines}</ul>"
-            f"<i>{_e(undo)}</i></div>")
+            f"<i>{escape(undo)}</i></div>")
 
 
 def help_html(text: str) -> str:
     """A help text as menuconfig's help screen reads: flowing paragraphs, indented blocks kept."""
-    return "".join(f"<p>{_e(body)}</p>" if kind == "text" else f"<pre>{_e(body)}</pre>"
+    return "".join(f"<p>{escape(body)}</p>" if kind == "text" else f"<pre>{escape(body)}</pre>"
                    for kind, body in words.help_blocks(text))
 
 
@@ -190,14 +190,14 @@ def symbol_panel_html(panel: dict) -> str:
         facts.append("choice")
     facts += [f for f, key in (("selects", "selects"), ("implies", "implies"), ("selected by", "selected_by"),
                                ("implied by", "implied_by")) if any(p[key] for p in defined)]
-    head = "".join(f"<th>{_e(a)}</th>" for a in arches)
+    head = "".join(f"<th>{escape(a)}</th>" for a in arches)
     body = ""
     for fact in facts:
         label = "assignable" if fact != "assignable" or panel["type"] in ("bool", "tristate") else "accepts"
         label = fact if fact != "assignable" else label
         cells = "".join(f"<td>{_panel_cells(sides[a], fact)}</td>" if sides[a] is not None else
-                        f"<td class='talosnb-dim'><i>not defined on {_e(a)}</i></td>" for a in arches)
-        body += f"<tr><th>{_e(label)}</th>{cells}</tr>"
+                        f"<td class='talosnb-dim'><i>not defined on {escape(a)}</i></td>" for a in arches)
+        body += f"<tr><th>{escape(label)}</th>{cells}</tr>"
     helps = ""
     if panel["help"]:
         helps = f"<h4 style='margin:6px 0 2px 0'>Help</h4><div class='talosnb-help'>{help_html(panel['help'])}</div>"
@@ -205,11 +205,11 @@ def symbol_panel_html(panel: dict) -> str:
         for arch, side in sides.items():
             if side is not None:
                 text = side["help"].strip() if side["help"] else "(no help text on this arch)"
-                helps += (f"<h4 style='margin:6px 0 2px 0'>Help ({_e(arch)})</h4>"
+                helps += (f"<h4 style='margin:6px 0 2px 0'>Help ({escape(arch)})</h4>"
                           f"<div class='talosnb-help'>{help_html(text)}</div>")
     prompt = panel["prompt"] or "(no prompt: set only by defaults, select or imply)"
-    return (_TABLE_STYLE
-            + f"<h3 style='margin:4px 0'>CONFIG_{_e(panel['symbol'])}</h3>"
-            + f"<div><i>{_e(prompt)}</i> — {_e(panel['type'])}</div>"
+    return (TABLE_STYLE
+            + f"<h3 style='margin:4px 0'>CONFIG_{escape(panel['symbol'])}</h3>"
+            + f"<div><i>{escape(prompt)}</i> — {escape(panel['type'])}</div>"
             + f"<table class='talosnb-t talosnb-panel'><tr><th></th>{head}</tr>{body}</table>"
             + helps)

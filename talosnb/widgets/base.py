@@ -27,8 +27,8 @@ from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.core.progress import progress_into
 from talosnb.present.html import (
-    _TABLE_STYLE,
-    _e,
+    TABLE_STYLE,
+    escape,
     frame_html,
 )
 
@@ -69,7 +69,7 @@ def _hidden(widget: widgets.Widget) -> bool:
 
 
 def _field(description: str, value_html: str) -> str:
-    label = f"<b>{_e(description)}</b> " if description else ""
+    label = f"<b>{escape(description)}</b> " if description else ""
     return f"<span class='talosnb-field'>{label}{value_html}</span>"
 
 
@@ -78,7 +78,7 @@ def _options_html(widget: widgets.Widget, selected: tuple) -> str:
     values = list(getattr(widget, "_options_values", ()) or ())
     items = []
     for label, value in list(zip(labels, values, strict=False))[:STATIC_OPTIONS]:
-        text = _e(label)
+        text = escape(label)
         items.append(f"<li><b>{text}</b> (selected)</li>" if value in selected else f"<li>{text}</li>")
     if len(labels) > STATIC_OPTIONS:
         items.append(f"<li><i>... and {len(labels) - STATIC_OPTIONS} more</i></li>")
@@ -101,7 +101,7 @@ def static_html(widget: widgets.Widget) -> str:
         html_text = render(widget)
         if html_text is not None:
             return html_text
-    return f"<pre>{_e(repr(widget))}</pre>"
+    return f"<pre>{escape(repr(widget))}</pre>"
 
 
 def _container_html(widget: widgets.Widget) -> str | None:
@@ -111,7 +111,7 @@ def _container_html(widget: widgets.Widget) -> str | None:
         for i, child in enumerate(widget.children):
             title = titles[i] if i < len(titles) and titles[i] else f"tab {i + 1}"
             shown = " (shown)" if i == widget.selected_index else ""
-            parts.append(f"<div class='talosnb-tab'>{_e(title)}{shown}</div>{static_html(child)}")
+            parts.append(f"<div class='talosnb-tab'>{escape(title)}{shown}</div>{static_html(child)}")
         return "".join(parts)
     if isinstance(widget, widgets.Box):
         inner = "".join(static_html(child) for child in widget.children)
@@ -125,39 +125,39 @@ def _display_html(widget: widgets.Widget) -> str | None:
     if isinstance(widget, widgets.HTML | widgets.HTMLMath):
         return f"<div>{widget.value}</div>" if widget.value else ""
     if isinstance(widget, widgets.Label):
-        return f"<span>{_e(widget.value)}</span>" if widget.value else ""
+        return f"<span>{escape(widget.value)}</span>" if widget.value else ""
     if isinstance(widget, widgets.Button):
         style = f" {widget.button_style}" if widget.button_style else ""
         state = " (disabled)" if widget.disabled else ""
-        return f"<span class='talosnb-button{style}'>{_e(widget.description)}{state}</span>"
+        return f"<span class='talosnb-button{style}'>{escape(widget.description)}{state}</span>"
     if isinstance(widget, widgets.Image):
         if not widget.value:
             return ""
         data = base64.b64encode(bytes(widget.value)).decode("ascii")
-        return f"<img alt='chart' src='data:image/{_e(widget.format)};base64,{data}' style='max-width:100%'>"
+        return f"<img alt='chart' src='data:image/{escape(widget.format)};base64,{data}' style='max-width:100%'>"
     return None
 
 
 def _choice_html(widget: widgets.Widget) -> str | None:
     if isinstance(widget, widgets.Checkbox | widgets.ToggleButton):
-        return _field("", f"{'&#9745;' if widget.value else '&#9744;'} {_e(widget.description)}")
+        return _field("", f"{'&#9745;' if widget.value else '&#9744;'} {escape(widget.description)}")
     if isinstance(widget, widgets.SelectMultiple):
         return _field(widget.description, _options_html(widget, tuple(widget.value)))
     if isinstance(widget, widgets.Select):
         return _field(widget.description, _options_html(widget, (widget.value,)))
     if isinstance(widget, widgets.Dropdown | widgets.RadioButtons | widgets.ToggleButtons):
-        return _field(widget.description, f"<code>{_e(widget.label if widget.label is not None else '')}</code>")
+        return _field(widget.description, f"<code>{escape(widget.label if widget.label is not None else '')}</code>")
     return None
 
 
 def _value_html(widget: widgets.Widget) -> str | None:
     if isinstance(widget, widgets.IntProgress | widgets.FloatProgress):
-        return _field(widget.description, f"{_e(widget.value)} of {_e(widget.max)}")
+        return _field(widget.description, f"{escape(widget.value)} of {escape(widget.max)}")
     if isinstance(widget, widgets.Text | widgets.Textarea):
-        shown = f"<code>{_e(widget.value)}</code>" if widget.value else f"<i>{_e(widget.placeholder or '(empty)')}</i>"
+        shown = f"<code>{escape(widget.value)}</code>" if widget.value else f"<i>{escape(widget.placeholder or '(empty)')}</i>"
         return _field(widget.description, shown)
     if isinstance(widget, widgets.ValueWidget):
-        return _field(getattr(widget, "description", ""), f"<code>{_e(widget.value)}</code>")
+        return _field(getattr(widget, "description", ""), f"<code>{escape(widget.value)}</code>")
     return None
 
 
@@ -172,7 +172,7 @@ class StaticRendering:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]  # a mixin: the widget class has it
-        bundle["text/html"] = (f"{_STATIC_STYLE}<div class='{STATIC_CLASS}' data-view='{_e(type(self).__name__)}'>"
+        bundle["text/html"] = (f"{_STATIC_STYLE}<div class='{STATIC_CLASS}' data-view='{escape(type(self).__name__)}'>"
                                f"{self.static_html()}</div>")
         return bundle
 
@@ -289,7 +289,7 @@ class Pager(StaticRendering, widgets.VBox):
                                else "no rows")
         self.previous_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= self.pages - 1
-        self.table.value = _TABLE_STYLE + frame_html(self.rows())
+        self.table.value = TABLE_STYLE + frame_html(self.rows())
 
 
 #: what a message names an option as in the views: the control a person sees (else Python's name)
@@ -314,7 +314,7 @@ def in_views() -> contextlib.AbstractContextManager[None]:
     return face(control_name)
 
 
-class _View(StaticRendering, widgets.VBox):
+class View(StaticRendering, widgets.VBox):
     """A tab's content over a Workspace: refreshes itself when the workspace changes.
 
     With ``auto=False`` (inside a Workbench) a change only marks the view stale;
@@ -344,7 +344,7 @@ class _View(StaticRendering, widgets.VBox):
         self.stale = False
 
 
-def _replace_children(box: widgets.Box, children: list, keep: Iterable = ()) -> None:
+def replace_children(box: widgets.Box, children: list, keep: Iterable = ()) -> None:
     """Put new children in a box and close the old ones (their models would linger otherwise)."""
     old = list(box.children)
     box.children = tuple(children)
@@ -361,11 +361,11 @@ def _replace_children(box: widgets.Box, children: list, keep: Iterable = ()) -> 
         close(widget)
 
 
-def _error_html(error: Exception) -> str:
+def error_html(error: Exception) -> str:
     """An error as the sentence it is (where it is, what to do), never a Python class name."""
     message = getattr(error, "message", None) or str(error)
     where = getattr(error, "where", None)
     hint = getattr(error, "hint", None)
-    return ("<div class='talosnb-err'>" + "<br>".join(_e(line) for line in message.splitlines())
-            + (f"<br>in <code>{_e(where)}</code>" if where else "")
-            + (f"<br><i>hint: {_e(hint)}</i>" if hint else "") + "</div>")
+    return ("<div class='talosnb-err'>" + "<br>".join(escape(line) for line in message.splitlines())
+            + (f"<br>in <code>{escape(where)}</code>" if where else "")
+            + (f"<br><i>hint: {escape(hint)}</i>" if hint else "") + "</div>")

@@ -10,13 +10,13 @@ import pandas as pd
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import (
-    _e,
+    escape,
 )
 
-from .base import Pager, _error_html, _View
+from .base import Pager, View, error_html
 
 
-class CompareView(_View):
+class CompareView(View):
     """amd64 against arm64: filters (status, menu, text), a paged table, the summary plot."""
 
     TAB_TITLE = "Compare"
@@ -58,7 +58,7 @@ class CompareView(_View):
         try:
             df = self.workspace.compare()
         except TalosnbError as e:
-            self.message.value = _error_html(e)
+            self.message.value = error_html(e)
             return
         self.message.value = ""
         menus = [self.ANY_MENU, *sorted(df["menu"].dropna().unique())]
@@ -67,7 +67,7 @@ class CompareView(_View):
         self.menu.value = keep
         counts = status_counts(df)
         self.counts.value = ("<b>symbols per status:</b> "
-                             + ", ".join(f"{_e(k)} {v}" for k, v in counts.items()))
+                             + ", ".join(f"{escape(k)} {v}" for k, v in counts.items()))
         figure = differences_by_menu(df, top=self.plot_top)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=80)

@@ -12,16 +12,16 @@ from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import (
-    _TABLE_STYLE,
-    _e,
+    TABLE_STYLE,
     change_html,
+    escape,
     history_html,
     overridden_html,
     symbol_panel_html,
 )
 from talosnb.present.text import change_summary, change_text, fix_button_label, values_text
 
-from .base import _error_html, _replace_children, _View
+from .base import View, error_html, replace_children
 
 #: what each value button colour means (one meaning per colour, shown under the buttons)
 BUTTON_LEGEND = ("<span style='font-size:12px;color:#444'>buttons: "
@@ -47,7 +47,7 @@ _STYLES = {"current": ("success", "{symbol}={value} on {target}: the current val
                                    "and a verified fix"))}
 
 
-class ExploreView(_View):
+class ExploreView(View):
     """Search, the symbol panel, value buttons per arch and for both, cascade / refusal / fix, undo."""
 
     TAB_TITLE = "Explore & toggle"
@@ -146,7 +146,7 @@ class ExploreView(_View):
         try:
             panel = self.workspace.symbol_panel(name)
         except TalosnbError as e:
-            self.panel.value = _error_html(e)
+            self.panel.value = error_html(e)
             self._show_controls(None, [])
             self.path_box.children = ()
             return
@@ -167,9 +167,9 @@ class ExploreView(_View):
         try:
             df = self.workspace.line_history(self.symbol)
         except TalosnbError as e:
-            self.history.value = _error_html(e)
+            self.history.value = error_html(e)
             return
-        self.history.value = (_TABLE_STYLE + f"<h4 style='margin:6px 0 2px 0'>History of CONFIG_{_e(self.symbol)}"
+        self.history.value = (TABLE_STYLE + f"<h4 style='margin:6px 0 2px 0'>History of CONFIG_{escape(self.symbol)}"
                               f" ({len(df)} commit(s))</h4>" + history_html(df))
 
     def refresh(self) -> None:
@@ -184,7 +184,7 @@ class ExploreView(_View):
         if self.on_open_tree is None:
             paths = {" > ".join(d["menu_path"]) for side in panel["arches"].values() if side
                      for d in side["definitions"]}
-            self.path_box.children = (widgets.HTML("<b>menu:</b> " + "; ".join(_e(p) for p in sorted(paths))),)
+            self.path_box.children = (widgets.HTML("<b>menu:</b> " + "; ".join(escape(p) for p in sorted(paths))),)
             return
         name = panel["symbol"]
         # (checked above: mypy does not carry the narrowing of self.on_open_tree into the lambda)
@@ -253,7 +253,7 @@ class ExploreView(_View):
     # --- actions -----------------------------------------------------------
 
     def _clear_outcome(self) -> None:
-        _replace_children(self.outcome, [])
+        replace_children(self.outcome, [])
         self.fix_buttons = {}
         self.override_button = None
         self.add_modules_button = None
@@ -263,7 +263,7 @@ class ExploreView(_View):
         """A new outcome replaces the previous one: an error too."""
         self._clear_outcome()
         self.status.value = ""
-        _replace_children(self.outcome, [widgets.HTML(_TABLE_STYLE + _error_html(error))])
+        replace_children(self.outcome, [widgets.HTML(TABLE_STYLE + error_html(error))])
 
     def set_value(self, target: str, value: str, *, ignore_module_list: bool = False) -> EditOutcome | dict:
         """Set the shown symbol on one arch ("amd64") or on every arch defining it ("both")."""
@@ -276,7 +276,7 @@ class ExploreView(_View):
             self._error(e)
             return {}
         self._show_changes(changes)
-        self.status.value = _e(f"{self.symbol}={value}: " + "; ".join(
+        self.status.value = escape(f"{self.symbol}={value}: " + "; ".join(
             f"{a}: {change_summary(c)}" for a, c in changes.items()))
         if self.stale:
             self.refresh()
@@ -290,7 +290,7 @@ class ExploreView(_View):
             self._error(e)
             return {}
         self._show_changes(changes)
-        self.status.value = _e(f"applied the verified fix on {arch}: "
+        self.status.value = escape(f"applied the verified fix on {arch}: "
                                + " ".join(str(a) for a in changes[arch].requested))
         if self.stale:
             self.refresh()
@@ -299,7 +299,7 @@ class ExploreView(_View):
     def undo(self) -> HistoryEntry | None:
         entry = self.workspace.undo()
         self._clear_outcome()
-        self.status.value = _e(f"undid {entry.what} on {', '.join(entry.arches)}" if entry
+        self.status.value = escape(f"undid {entry.what} on {', '.join(entry.arches)}" if entry
                                else "nothing to undo")
         if self.stale:
             self.refresh()
@@ -312,10 +312,10 @@ class ExploreView(_View):
         blocked = getattr(changes, "blocked", None)
         if blocked and not changes.refused:
             # the module-list guard: the same refusal `talosnb set` makes, and the same way past it
-            errors = "".join(f"<li>{_e(f['arch'])}: {_e(f['message'])}"
-                             + (f"<br>fix: <code>{_e(f['fix'])}</code>" if f.get("fix") else "") + "</li>"
+            errors = "".join(f"<li>{escape(f['arch'])}: {escape(f['message'])}"
+                             + (f"<br>fix: <code>{escape(f['fix'])}</code>" if f.get("fix") else "") + "</li>"
                              for f in changes.module_list_errors)
-            children.append(widgets.HTML(_TABLE_STYLE + f"<div class='talosnb-err'>Not changed: {_e(blocked)}"
+            children.append(widgets.HTML(TABLE_STYLE + f"<div class='talosnb-err'>Not changed: {escape(blocked)}"
                                          f"<ul>{errors}</ul></div>"))
             requested = next(iter(changes.values())).requested
             target = "both" if len(changes) > 1 else next(iter(changes))
@@ -327,20 +327,20 @@ class ExploreView(_View):
             button.add_class("talosnb-override")
             self.override_button = button
             children.append(button)
-            _replace_children(self.outcome, children)
+            replace_children(self.outcome, children)
             return
         gates = getattr(changes, "gates", None)
         if gates is not None and gates.broken:
             # the build gates' guard: the change is kept, but the build would now fail a gate
-            items = "".join(f"<li>{_e(b.text())}</li>" for b in gates.broken)
+            items = "".join(f"<li>{escape(b.text())}</li>" for b in gates.broken)
             children.append(widgets.HTML(f"<div class='talosnb-err'>Warning: a build gate fails now (see the "
                                          f"Build gates tab)<ul>{items}</ul></div>"))
         overridden = getattr(changes, "overridden", None)
         if overridden:
-            children.append(widgets.HTML(_TABLE_STYLE + overridden_html(
+            children.append(widgets.HTML(TABLE_STYLE + overridden_html(
                 overridden, "The undo button above takes this change back; Save lists it until then.")))
         for arch, change in changes.items():
-            children.append(widgets.HTML(_TABLE_STYLE + change_html(change)))
+            children.append(widgets.HTML(TABLE_STYLE + change_html(change)))
             refusal = change.refusals[0] if change.refusals else None
             if refusal is not None and refusal.fix is not None and refusal.fix.found:
                 label = fix_button_label(arch, refusal)
@@ -351,7 +351,7 @@ class ExploreView(_View):
                 self.fix_buttons[arch] = button
                 children.append(button)
         for note in getattr(changes, "fix_notes", []):
-            children.append(widgets.HTML(f"<pre>{_e(note.strip())}</pre>"))
+            children.append(widgets.HTML(f"<pre>{escape(note.strip())}</pre>"))
         unlisted = self.workspace.unlisted_new_modules(changes) if isinstance(changes, EditOutcome) else {}
         if unlisted:
             # what `talosnb set --add-to-module-list` does, asked for after seeing the cascade
@@ -365,7 +365,7 @@ class ExploreView(_View):
             button.on_click(lambda _: self.add_new_modules())
             self.add_modules_button = button
             children.append(button)
-        _replace_children(self.outcome, children)
+        replace_children(self.outcome, children)
 
     def add_new_modules(self) -> dict[str, list[str]]:
         """List the .ko files the last set made (its new =m symbols) in the module lists."""
@@ -376,7 +376,7 @@ class ExploreView(_View):
         except TalosnbError as e:
             self._error(e)
             return {}
-        self.status.value = _e("; ".join(f"added {', '.join(kos)} to hack/modules-{arch}.txt"
+        self.status.value = escape("; ".join(f"added {', '.join(kos)} to hack/modules-{arch}.txt"
                                          for arch, kos in added.items()) or "nothing to add")
         if self.add_modules_button is not None:
             self.add_modules_button.disabled = True

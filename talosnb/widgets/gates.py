@@ -12,9 +12,9 @@ import pandas as pd
 from talosnb.analyses.edit import ChangeSet
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import _TABLE_STYLE, _e, change_html, overridden_html
+from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_html
 
-from .base import Pager, _error_html, _View, in_views
+from .base import Pager, View, error_html, in_views
 
 if TYPE_CHECKING:
     from talosnb.analyses.findings import Finding
@@ -26,7 +26,7 @@ _STATUS_STYLE: dict[str | None, str] = {"pass": "background:#efe;color:#060",
                                         "not-run": "color:#777"}
 
 
-class GatesView(_View):
+class GatesView(View):
     """olddefconfig, hardening and module-list gates per arch, as the build runs them; each finding
     with its fix (a button applies a verified fix), and the checker's table."""
 
@@ -98,7 +98,7 @@ class GatesView(_View):
         report = self.report()
         if report is None:
             assert self.error is not None   # report() keeps why it could not make one
-            self.summary.value = _error_html(self.error)
+            self.summary.value = error_html(self.error)
             self.findings_list.options = []
             self.table.show(pd.DataFrame())
             return
@@ -112,7 +112,7 @@ class GatesView(_View):
         with in_views():
             refused = [p for p in self.workspace.pending() if p.dropped]
             return "".join(f"<div class='talosnb-err talosnb-save-refuses'>Save will refuse to write "
-                           f"<b>{_e(p.name)}</b>: {_e(p.drop_warning())}</div>" for p in refused)
+                           f"<b>{escape(p.name)}</b>: {escape(p.drop_warning())}</div>" for p in refused)
 
     def findings(self) -> list:
         """Every finding of the report (Finding rows), errors first, as `talosnb check` lists them."""
@@ -166,12 +166,12 @@ class GatesView(_View):
         if finding is None:
             self.detail.value = ""
             return
-        parts = [(f"<div><b>{_e(finding.level)}</b> ({_e(finding.details.get('gate'))} gate, "
-                  f"{_e(finding.arch)}): {_e(finding.message)}</div>")]
+        parts = [(f"<div><b>{escape(finding.level)}</b> ({escape(finding.details.get('gate'))} gate, "
+                  f"{escape(finding.arch)}): {escape(finding.message)}</div>")]
         if finding.fix:
-            parts.append(f"<div>fix: <code>{_e(finding.fix)}</code></div>")
+            parts.append(f"<div>fix: <code>{escape(finding.fix)}</code></div>")
         if finding.where:
-            parts.append(f"<div>where: <code>{_e(finding.where)}</code></div>")
+            parts.append(f"<div>where: <code>{escape(finding.where)}</code></div>")
         why_not = finding.details.get("why_not")
         if why_not:
             parts.append("<div>why not:<ul>" + "".join(_reason_html(r) for r in why_not) + "</ul></div>")
@@ -216,9 +216,9 @@ class GatesView(_View):
         try:
             changes = self.workspace.set(finding.details["assignments"], arches=[finding.arch])
         except TalosnbError as e:
-            self.outcome.value = _error_html(e)
+            self.outcome.value = error_html(e)
             return {}
-        self.outcome.value = (_TABLE_STYLE + overridden_html(getattr(changes, "overridden", []),
+        self.outcome.value = (TABLE_STYLE + overridden_html(getattr(changes, "overridden", []),
                                                             "Undo in the Explore & toggle tab takes this fix back.")
                               + "".join(change_html(c) for c in changes.values()))
         if self.stale:
@@ -240,18 +240,18 @@ def _summary_html(report: GateReport) -> str:
     rows = ""
     for gate, per_arch in report.statuses().items():
         notes = "; ".join(dict.fromkeys(r.note for r in report.results if r.gate == gate and r.note))
-        cells = "".join(f"<td style='{_STATUS_STYLE.get(per_arch.get(a), '')}'>{_e(per_arch.get(a, '-'))}</td>"
+        cells = "".join(f"<td style='{_STATUS_STYLE.get(per_arch.get(a), '')}'>{escape(per_arch.get(a, '-'))}</td>"
                         for a in arches)
-        rows += f"<tr><td><b>{_e(gate)}</b><br><small>{_e(GATE_TITLES[gate])}</small></td>{cells}<td>{_e(notes)}</td></tr>"
-    head = "".join(f"<th>{_e(a)}</th>" for a in arches)
-    warnings = "".join(f"<div class='talosnb-err'>{_e(c.message)}</div>" for c in report.version_checks
+        rows += f"<tr><td><b>{escape(gate)}</b><br><small>{escape(GATE_TITLES[gate])}</small></td>{cells}<td>{escape(notes)}</td></tr>"
+    head = "".join(f"<th>{escape(a)}</th>" for a in arches)
+    warnings = "".join(f"<div class='talosnb-err'>{escape(c.message)}</div>" for c in report.version_checks
                        if c.kind == "mismatch")
-    return (_TABLE_STYLE + f"<table class='talosnb-t'><tr><th>gate</th>{head}<th>note</th></tr>{rows}</table>"
+    return (TABLE_STYLE + f"<table class='talosnb-t'><tr><th>gate</th>{head}<th>note</th></tr>{rows}</table>"
             + warnings)
 
 
 def _reason_html(reason: dict) -> str:
-    where = f" <code>{_e(reason['where'])}</code>" if reason.get("where") else ""
+    where = f" <code>{escape(reason['where'])}</code>" if reason.get("where") else ""
     fixed = " <span class='talosnb-fixed'>[fixed: no assignment changes it]</span>" if reason.get("fixed") else ""
     children = "".join(_reason_html(c) for c in reason.get("children", []))
-    return f"<li>{_e(reason['text'])}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"
+    return f"<li>{escape(reason['text'])}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"

@@ -14,9 +14,9 @@ from talosnb.app.hardware import Hardware, Support, needed_changes, support_devi
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.hardware import reports_frame, summary_line
-from talosnb.present.html import _TABLE_STYLE, _e, change_html
+from talosnb.present.html import TABLE_STYLE, change_html, escape
 
-from .base import Pager, _error_html, _View
+from .base import Pager, View, error_html
 
 if TYPE_CHECKING:
     from talosnb.analyses.hardware import DeviceReport
@@ -26,7 +26,7 @@ PLACEHOLDER = ("paste talosctl get pcidevices -o yaml (or -o json), lspci -nn, l
                "modalias lines or device-tree compatible strings")
 
 
-class HardwareView(_View):
+class HardwareView(View):
     """A pasted capture looked up against the Workspace as it is now (edits not saved yet
     included): one row per device, claiming module and arch; a button applies the change that
     supports the unsupported ones, worked out as ``set SYMBOL=m --add-to-module-list`` does."""
@@ -74,11 +74,11 @@ class HardwareView(_View):
             self.reports = self.hardware().describe(devices)
         except TalosnbError as e:
             self.error, self.reports = e, []
-            self.summary.value = _error_html(e)
+            self.summary.value = error_html(e)
             self.table.show(pd.DataFrame())
             return
         self.error = None
-        self.summary.value = f"<div>{_e(summary_line(self.reports))}</div>"
+        self.summary.value = f"<div>{escape(summary_line(self.reports))}</div>"
         self.table.show(reports_frame(self.reports))
         assignments, _ = needed_changes(self.reports)
         if assignments:
@@ -91,22 +91,22 @@ class HardwareView(_View):
         try:
             self.support = support_devices(self.workspace, self.reports)
         except TalosnbError as e:
-            self.outcome.value = _error_html(e)
+            self.outcome.value = error_html(e)
             return None
         support = self.support
         if support is None:
             self.outcome.value = "<i>every device is supported: nothing to change</i>"
             return None
-        parts = [_TABLE_STYLE]
+        parts = [TABLE_STYLE]
         for arch, item, outcome in support.outcomes:
-            parts.append(f"<div><b>{_e(arch)}: set {_e(item)}</b></div>")
+            parts.append(f"<div><b>{escape(arch)}: set {escape(item)}</b></div>")
             parts += [change_html(c) for c in outcome.values()]
-        parts += [f"<div class='talosnb-err'>not possible on {_e(arch)}: {_e(item)} ({_e(why)})</div>"
+        parts += [f"<div class='talosnb-err'>not possible on {escape(arch)}: {escape(item)} ({escape(why)})</div>"
                   for arch, item, why in support.refused]
         if support.blocked:
-            parts.append(f"<div class='talosnb-err'>saving would be refused: {_e(support.blocked)}</div>")
+            parts.append(f"<div class='talosnb-err'>saving would be refused: {escape(support.blocked)}</div>")
         if support.applied:
-            parts.append(f"<div>in the workspace, not written: the Save tab writes {_e(', '.join(support.files))}</div>")
+            parts.append(f"<div>in the workspace, not written: the Save tab writes {escape(', '.join(support.files))}</div>")
         self.outcome.value = "".join(parts)
         if self.stale:
             self.refresh()

@@ -24,10 +24,10 @@ from talosnb.analyses.menu import FILTER_LABELS, FILTERS, MenuTree
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import _TABLE_STYLE, _e, change_html, overridden_html, symbol_panel_html
+from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_html, symbol_panel_html
 from talosnb.present.text import change_summary
 
-from .base import _error_html, _View, workspace_of
+from .base import View, error_html, workspace_of
 
 _ESM = r"""
 function render({ model, el }) {
@@ -154,7 +154,7 @@ LEGEND = ("<div class='talosnb-legend' style='font-size:12px;color:#444'>"
           "space bar does in menuconfig; click a row for its panel (and to open the menu it heads).</div>")
 
 
-class MenuTreeView(_View):
+class MenuTreeView(View):
     """Both arches' menus merged: filters, a text filter, expand/collapse, value toggles, the panel."""
 
     TAB_TITLE = "Menu tree"
@@ -374,7 +374,7 @@ class MenuTreeView(_View):
         try:
             panel = self.workspace.symbol_panel(name)
         except TalosnbError as e:
-            self.panel.value = _error_html(e)
+            self.panel.value = error_html(e)
             return
         self.selected_symbol = name
         self.panel.value = symbol_panel_html(panel)
@@ -396,20 +396,20 @@ class MenuTreeView(_View):
         try:
             changes = self.workspace.set([edit.Assignment(name, value)], arches=[arch])
         except TalosnbError as e:
-            self.outcome.value = _error_html(e)
+            self.outcome.value = error_html(e)
             return {}
         self.last_changes = changes
-        head = (f"<div><b>{_e(name)}={_e(value)}</b> on {_e(arch)}: "
-                + _e("; ".join(change_summary(c) for c in changes.values())) + "</div>")
+        head = (f"<div><b>{escape(name)}={escape(value)}</b> on {escape(arch)}: "
+                + escape("; ".join(change_summary(c) for c in changes.values())) + "</div>")
         blocked = getattr(changes, "blocked", None)
         if blocked and not changes.refused:
             # the module-list guard, as everywhere; Explore offers the way past it
-            errors = "".join(f"<li>{_e(f['arch'])}: {_e(f['message'])}</li>" for f in changes.module_list_errors)
-            head += (f"<div class='talosnb-err'>Not changed: {_e(blocked)}<ul>{errors}</ul>"
+            errors = "".join(f"<li>{escape(f['arch'])}: {escape(f['message'])}</li>" for f in changes.module_list_errors)
+            head += (f"<div class='talosnb-err'>Not changed: {escape(blocked)}<ul>{errors}</ul>"
                      "<i>To change it anyway, use “edit in Explore”.</i></div>")
         head += overridden_html(getattr(changes, "overridden", []),
                                 "Undo in the Explore & toggle tab takes this change back.")
-        self.outcome.value = _TABLE_STYLE + head + "".join(change_html(c) for c in changes.values())
+        self.outcome.value = TABLE_STYLE + head + "".join(change_html(c) for c in changes.values())
         if row_id is not None:
             self.view.selected = row_id
         if self.stale:
@@ -425,17 +425,17 @@ class MenuTreeView(_View):
         the legend, the rows listed (indented, one value column per arch), the last outcome and
         the symbol panel."""
         arches = list(self.view.arches)
-        head = "".join(f"<th>{_e(a)}</th>" for a in arches) + "<th>prompt (symbol)</th>"
+        head = "".join(f"<th>{escape(a)}</th>" for a in arches) + "<th>prompt (symbol)</th>"
         body = ""
         for row in self.view.rows:
-            cells = "".join(f"<td><code>{_e(row['cells'][a]['notation'])}</code></td>" for a in arches)
+            cells = "".join(f"<td><code>{escape(row['cells'][a]['notation'])}</code></td>" for a in arches)
             mark = ("&#9662; " if row["expanded"] else "&#9656; ") if row["children"] else ""
-            name = f" <code>{_e(row['name'])}</code>" if row["name"] else ""
+            name = f" <code>{escape(row['name'])}</code>" if row["name"] else ""
             indent = f"padding-left:{0.4 + 1.3 * row['depth']:.1f}em"
-            body += f"<tr>{cells}<td style='{indent}'>{mark}{_e(row['text'])}{name}</td></tr>"
+            body += f"<tr>{cells}<td style='{indent}'>{mark}{escape(row['text'])}{name}</td></tr>"
         mode, text = self._filter()
-        shown = FILTER_LABELS[mode] + (f", filter “{_e(text)}”" if text else "")
-        return (_TABLE_STYLE + f"<div><b>show:</b> {shown}; {_e(self.count.value)}</div>" + LEGEND
+        shown = FILTER_LABELS[mode] + (f", filter “{escape(text)}”" if text else "")
+        return (TABLE_STYLE + f"<div><b>show:</b> {shown}; {escape(self.count.value)}</div>" + LEGEND
                 + f"<table class='talosnb-t'><tr>{head}</tr>{body}</table>" + self.outcome.value + self.panel.value)
 
     # --- for tests and benchmarks -----------------------------------------------------

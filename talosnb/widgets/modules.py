@@ -11,9 +11,9 @@ from talosnb.analyses.edit import Assignment
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core import dotconfig
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import _TABLE_STYLE, _e, change_html, symbol_panel_html
+from talosnb.present.html import TABLE_STYLE, change_html, escape, symbol_panel_html
 
-from .base import _error_html, _View
+from .base import View, error_html
 
 _MONO_STYLE = "<style>.talosnb-mono select, .talosnb-mono option{font-family:monospace;font-size:12px}</style>"
 
@@ -31,7 +31,7 @@ def fix_assignments(fix: str | None) -> list[Assignment]:
     return out
 
 
-class ModulesView(_View):
+class ModulesView(View):
     """Module-list check results with filters, add/remove entries, and a jump to the symbol."""
 
     TAB_TITLE = "Modules"
@@ -115,7 +115,7 @@ class ModulesView(_View):
         self.kind.value = keep
         parts = []
         for arch, counts in self.workspace.check_counts().items():
-            parts.append(f"<b>{_e(arch)}</b>: " + ", ".join(f"{n} {lv}" for lv, n in counts.items()))
+            parts.append(f"<b>{escape(arch)}</b>: " + ", ".join(f"{n} {lv}" for lv, n in counts.items()))
         self.counts.value = "; ".join(parts)
         self.apply_filters()
 
@@ -173,10 +173,10 @@ class ModulesView(_View):
             self.fix_button.disabled = False
             self.fix_button.description, self.fix_button.tooltip = label, f"{label} (the finding's fix)"
         symbols = [s for s in (row["symbols"] or "").split(",") if s]
-        text = (f"<div><b>{_e(row['level'])}</b> on {_e(row['arch'])}: {_e(row['message'])}</div>"
-                + (f"<div>fix: <code>{_e(row['fix'])}</code></div>" if row["fix"] else "")
-                + (f"<div>where: <code>{_e(row['where'])}</code></div>" if row["where"] else "")
-                + (f"<div>values: <code>{_e(row['values'])}</code></div>" if row["values"] else ""))
+        text = (f"<div><b>{escape(row['level'])}</b> on {escape(row['arch'])}: {escape(row['message'])}</div>"
+                + (f"<div>fix: <code>{escape(row['fix'])}</code></div>" if row["fix"] else "")
+                + (f"<div>where: <code>{escape(row['where'])}</code></div>" if row["where"] else "")
+                + (f"<div>values: <code>{escape(row['values'])}</code></div>" if row["values"] else ""))
         self.detail.value = text
         if symbols:
             self.open_symbol_button.disabled = False
@@ -207,7 +207,7 @@ class ModulesView(_View):
             try:
                 self.detail.value += symbol_panel_html(self.workspace.symbol_panel(name))
             except TalosnbError as e:
-                self.detail.value += _error_html(e)
+                self.detail.value += error_html(e)
 
     def apply_fix(self) -> EditOutcome | None:
         """Apply the selected finding's fix (its CONFIG_ assignments) on its arch, through Workspace.set."""
@@ -219,15 +219,15 @@ class ModulesView(_View):
         try:
             outcome = self.workspace.set(fix, arches=[row["arch"]])
         except TalosnbError as e:
-            self.fix_result.value = _error_html(e)
+            self.fix_result.value = error_html(e)
             return None
         what = " ".join(str(a) for a in fix)
         if outcome.blocked:
-            self.fix_result.value = (_TABLE_STYLE + f"<div class='talosnb-err'>Not changed: {_e(outcome.blocked)}"
+            self.fix_result.value = (TABLE_STYLE + f"<div class='talosnb-err'>Not changed: {escape(outcome.blocked)}"
                                      "</div>" + "".join(change_html(c) for c in outcome.values()))
         else:
-            self.fix_result.value = (_TABLE_STYLE + f"<div class='talosnb-ok'>set {_e(what)} on "
-                                     f"{_e(row['arch'])}</div>" + "".join(change_html(c) for c in outcome.values()))
+            self.fix_result.value = (TABLE_STYLE + f"<div class='talosnb-ok'>set {escape(what)} on "
+                                     f"{escape(row['arch'])}</div>" + "".join(change_html(c) for c in outcome.values()))
         if self.stale:
             self.refresh()
         return outcome
@@ -247,22 +247,22 @@ class ModulesView(_View):
         try:
             edits = self.workspace.edit_modules(action, items, arches)
         except TalosnbError as e:
-            self.edit_result.value = _error_html(e)
+            self.edit_result.value = error_html(e)
             return {}
         parts = []
         for arch, one in edits.items():
             verb = "added" if action == "add" else "removed"
-            line = f"<b>modules-{_e(arch)}.txt</b>: {verb} {_e(', '.join(one.changed) or 'nothing')}"
+            line = f"<b>modules-{escape(arch)}.txt</b>: {verb} {escape(', '.join(one.changed) or 'nothing')}"
             if one.unchanged:
-                line += f"; already listed: {_e(', '.join(one.unchanged))}"
+                line += f"; already listed: {escape(', '.join(one.unchanged))}"
             for item, error in one.skipped.items():
-                line += f"<br><i>{_e(item)}: {_e(error.message)}</i>"
+                line += f"<br><i>{escape(item)}: {escape(error.message)}</i>"
             for finding in one.warnings:
-                line += f"<br>warning: {_e(finding.message)}"
+                line += f"<br>warning: {escape(finding.message)}"
             line += f"<br>{len(one.errors)} error(s) in the list after the edit"
             diff = one.module_list.diff()
             if diff:
-                line += f"<pre>{_e(diff)}</pre>"
+                line += f"<pre>{escape(diff)}</pre>"
             parts.append(f"<div>{line}</div>")
         self.edit_result.value = "".join(parts)
         if self.stale:
@@ -271,7 +271,7 @@ class ModulesView(_View):
 
     def undo(self) -> HistoryEntry | None:
         entry = self.workspace.undo()
-        self.edit_result.value = _e(f"undid {entry.what} on {', '.join(entry.arches)}" if entry
+        self.edit_result.value = escape(f"undid {entry.what} on {', '.join(entry.arches)}" if entry
                                     else "nothing to undo")
         if self.stale:
             self.refresh()

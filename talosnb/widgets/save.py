@@ -7,15 +7,15 @@ import ipywidgets as widgets
 from talosnb.app.workspace import SaveResult, Workspace
 from talosnb.core.errors import FileChangedError, TalosnbError
 from talosnb.present.html import (
-    _TABLE_STYLE,
-    _e,
+    TABLE_STYLE,
+    escape,
     overridden_html,
 )
 
-from .base import _error_html, _View, in_views
+from .base import View, error_html, in_views
 
 
-class SaveView(_View):
+class SaveView(View):
     """Pending diff per file, then an atomic write that refuses over files changed on disk."""
 
     TAB_TITLE = "Save"
@@ -54,10 +54,10 @@ class SaveView(_View):
         parts = []
         for p in pending:
             state = "no change" if not p.changed else "will be written"
-            body = f"<pre>{_e(chr(10).join(p.lines))}</pre>" if p.changed else ""
+            body = f"<pre>{escape(chr(10).join(p.lines))}</pre>" if p.changed else ""
             if p.dropped:
-                body = f"<div class='talosnb-err'>{_e(p.drop_warning())}</div>" + body
-            parts.append(f"<div><b>{_e(p.name)}</b> <code>{_e(p.label)}</code>: {state}{body}</div>")
+                body = f"<div class='talosnb-err'>{escape(p.drop_warning())}</div>" + body
+            parts.append(f"<div><b>{escape(p.name)}</b> <code>{escape(p.label)}</code>: {state}{body}</div>")
         count = sum(p.changed for p in pending)
         self.write_button.description = f"write {count} file(s)" if count else "nothing to write"
         self.write_button.disabled = count == 0
@@ -65,7 +65,7 @@ class SaveView(_View):
         # values set earlier that a later change (a verified fix, a menu switched back on) replaced
         overridden = overridden_html(self.workspace.overridden(), "Undo (Explore & toggle) takes the later "
                                      "change back, or set the value again before writing.")
-        self.pending.value = _TABLE_STYLE + "<h4>Pending changes</h4>" + overridden + "".join(parts)
+        self.pending.value = TABLE_STYLE + "<h4>Pending changes</h4>" + overridden + "".join(parts)
 
     def write(self) -> SaveResult | None:
         with in_views():
@@ -78,16 +78,16 @@ class SaveView(_View):
         except FileChangedError as e:
             self.last_error = e
             files = ", ".join(getattr(e, "files", []) or [e.where or ""])
-            self.result.value = (_TABLE_STYLE + "<div class='talosnb-err'><b>Not written.</b> "
-                                 f"Changed on disk since it was loaded: <b>{_e(files)}</b>. Nothing was "
-                                 f"written.<br>{_e(e.hint or '')}</div>")
+            self.result.value = (TABLE_STYLE + "<div class='talosnb-err'><b>Not written.</b> "
+                                 f"Changed on disk since it was loaded: <b>{escape(files)}</b>. Nothing was "
+                                 f"written.<br>{escape(e.hint or '')}</div>")
             return None
         except TalosnbError as e:
             self.last_error = e
-            self.result.value = _TABLE_STYLE + _error_html(e)
+            self.result.value = TABLE_STYLE + error_html(e)
             return None
         self.last_result = result
-        self.result.value = _TABLE_STYLE + saved_html(result)
+        self.result.value = TABLE_STYLE + saved_html(result)
         if self.stale:
             self.refresh()
         return result
@@ -98,11 +98,11 @@ def saved_html(result: SaveResult) -> str:
     scratch copy; the command to run next."""
     if not result.written:
         return "<div class='talosnb-ok'>nothing to write: no pending change</div>"
-    files = "".join(f"<li><b>{_e(p.name)}</b> ({_e(p.label)}): <code>{_e(p.path)}</code></li>"
+    files = "".join(f"<li><b>{escape(p.name)}</b> ({escape(p.label)}): <code>{escape(p.path)}</code></li>"
                     for p in result.written)
-    scratch = (f"<div>These went to a scratch copy in <code>{_e(result.scratch)}</code> (removed when the "
+    scratch = (f"<div>These went to a scratch copy in <code>{escape(result.scratch)}</code> (removed when the "
                "workspace goes away).</div>"
                if result.scratch is not None else "")
     return (f"<div class='talosnb-ok'><b>Wrote {len(result.written)} file(s):</b><ul>{files}</ul>{scratch}"
-            f"<pre style='white-space:pre-wrap'>{_e(result.command)}</pre></div>")
+            f"<pre style='white-space:pre-wrap'>{escape(result.command)}</pre></div>")
 

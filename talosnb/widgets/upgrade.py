@@ -15,9 +15,9 @@ from talosnb.app.upgrade import SAMPLE_NEXT, Upgrade
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.core.paths import sample_dir
-from talosnb.present.html import _TABLE_STYLE, _e
+from talosnb.present.html import TABLE_STYLE, escape
 
-from .base import NotebookSteps, Pager, StaticRendering, _error_html, _replace_children, _View, in_notebook
+from .base import NotebookSteps, Pager, StaticRendering, View, error_html, in_notebook, replace_children
 
 if TYPE_CHECKING:
     import os
@@ -108,7 +108,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
     def show(self, report: UpgradeReport) -> None:
         self.report = report
         lines = report.summary_lines()
-        self.summary.value = _TABLE_STYLE + "<pre>" + _e("\n".join(lines)) + "</pre>"
+        self.summary.value = TABLE_STYLE + "<pre>" + escape("\n".join(lines)) + "</pre>"
         self.frame = report.findings_frame()
         menus = sorted({m for m in self.frame["menu"] if isinstance(m, str)}) if len(self.frame) else []
         self.menu.options = [ANY, *menus]
@@ -126,7 +126,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
             box.description = edit.text().replace("\n", " ")
             checks.append(box)
             self._checks[edit.key] = box
-        _replace_children(self.edits, checks or [widgets.HTML("<i>no module-list edit proposed</i>")],
+        replace_children(self.edits, checks or [widgets.HTML("<i>no module-list edit proposed</i>")],
                           keep=list(self._checks.values()))
         self.apply_filters()
         self._show_why()
@@ -162,7 +162,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
             lines += reason_lines(reason)
         if item.finding.fix:
             lines.append(f"fix: {item.finding.fix}")
-        self.why.value = "<pre>" + _e("\n".join(lines)) + "</pre>"
+        self.why.value = "<pre>" + escape("\n".join(lines)) + "</pre>"
 
     # --- acting ---------------------------------------------------------------------
 
@@ -181,14 +181,14 @@ class UpgradeView(StaticRendering, widgets.VBox):
         try:
             saved = self.upgrade.write(accepted=self.accepted(), force=self.force.value, report=self.report)
         except TalosnbError as e:
-            self.result.value = _TABLE_STYLE + _error_html(e)
+            self.result.value = TABLE_STYLE + error_html(e)
             return None
-        self.result.value = _TABLE_STYLE + "<div class='talosnb-ok'><pre>" + _e(saved.text()) + "</pre></div>"
+        self.result.value = TABLE_STYLE + "<div class='talosnb-ok'><pre>" + escape(saved.text()) + "</pre></div>"
         self.show(self.upgrade.report())
         return saved
 
 
-class UpgradeTab(_View):
+class UpgradeTab(View):
     """The workbench's Upgrade tab: pick the new kernel tree, then the :class:`UpgradeView` of moving
     the workbench's checkouts to it."""
 
@@ -221,8 +221,8 @@ class UpgradeTab(_View):
                                    arch="all" if len(self.workspace.arches) > 1 else self.workspace.arches[0],
                                    toolchain=self.workspace.session.toolchain, scratch=False)
         except TalosnbError as e:
-            _replace_children(self.body, [widgets.HTML(_TABLE_STYLE + _error_html(e))])
+            replace_children(self.body, [widgets.HTML(TABLE_STYLE + error_html(e))])
             return None
         self.view = UpgradeView(upgrade)
-        _replace_children(self.body, [self.view])
+        replace_children(self.body, [self.view])
         return self.view

@@ -9,9 +9,9 @@ import ipywidgets as widgets
 from talosnb.analyses import edit
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
-from talosnb.present.html import _e
+from talosnb.present.html import escape
 
-from .base import StaticRendering, _View, static_html, workspace_of
+from .base import StaticRendering, View, static_html, workspace_of
 from .compare import CompareView
 from .explore import ExploreView
 from .gates import GatesView
@@ -61,11 +61,11 @@ class Workbench(StaticRendering, widgets.Tab):
             if view.stale:
                 view.refresh()
             shown = " (the tab shown)" if i == self.selected_index else ""
-            parts.append(f"<h4 class='talosnb-tab'>{_e(view.TAB_TITLE)}{shown}</h4>{static_html(view)}")
+            parts.append(f"<h4 class='talosnb-tab'>{escape(view.TAB_TITLE)}{shown}</h4>{static_html(view)}")
         return "".join(parts)
 
     @property
-    def views(self) -> list[_View]:
+    def views(self) -> list[View]:
         return list(self.children)
 
     def _refresh_selected(self) -> None:
@@ -75,7 +75,7 @@ class Workbench(StaticRendering, widgets.Tab):
         if view.stale:
             view.refresh()
 
-    def show(self, view: _View) -> None:
+    def show(self, view: View) -> None:
         self.selected_index = self.views.index(view)
 
     def open_in_tree(self, name: str, menu_path: list[str] | None = None) -> None:

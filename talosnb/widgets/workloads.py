@@ -13,9 +13,9 @@ from talosnb.analyses import requirements as rq
 from talosnb.analyses.edit import ChangeSet
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import _TABLE_STYLE, _e, change_html
+from talosnb.present.html import TABLE_STYLE, change_html, escape
 
-from .base import Pager, _error_html, _View
+from .base import Pager, View, error_html
 
 if TYPE_CHECKING:
     from talosnb.app.workloads import RequirementsReport
@@ -26,7 +26,7 @@ STATUS_CHOICES = {"failing": ("not-met", "not-shipped"), "stale": ("stale",), "m
                   "all": rq.STATUSES}
 
 
-class WorkloadsView(_View):
+class WorkloadsView(View):
     """Per workload and arch: pass/fail of what every install needs; the requirements as a table
     filtered by status, arch and text; a selected one's why-not, source and fix (a button applies it)."""
 
@@ -83,7 +83,7 @@ class WorkloadsView(_View):
         report = self.report()
         if report is None:
             assert self.error is not None
-            self.summary.value = _error_html(self.error)
+            self.summary.value = error_html(self.error)
             self.rows_list.options = []
             self.table.show(pd.DataFrame())
             return
@@ -123,14 +123,14 @@ class WorkloadsView(_View):
         if row is None:
             self.detail.value = ""
             return
-        parts = [(f"<div><b>{_e(row['status'])}</b> ({_e(row['workload'])}, {_e(row['arch'])}): "
-                  f"{_e(row['why'] or row['requirement'])}</div>")]
+        parts = [(f"<div><b>{escape(row['status'])}</b> ({escape(row['workload'])}, {escape(row['arch'])}): "
+                  f"{escape(row['why'] or row['requirement'])}</div>")]
         if row["where"]:
-            parts.append(f"<div>where: <code>{_e(row['where'])}</code></div>")
+            parts.append(f"<div>where: <code>{escape(row['where'])}</code></div>")
         if row["fix"]:
-            parts.append(f"<div>fix: <code>{_e(row['fix'])}</code></div>")
-        parts.append(f"<div>source: <a href='{_e(row['url'])}' target='_blank'>{_e(row['source'])}</a>, "
-                     f"{_e(row['section'])} (listed at <code>{_e(row['profile'])}</code>)</div>")
+            parts.append(f"<div>fix: <code>{escape(row['fix'])}</code></div>")
+        parts.append(f"<div>source: <a href='{escape(row['url'])}' target='_blank'>{escape(row['source'])}</a>, "
+                     f"{escape(row['section'])} (listed at <code>{escape(row['profile'])}</code>)</div>")
         self.detail.value = "".join(parts)
         if self._assignments(row):
             self.fix_button.disabled = False
@@ -159,9 +159,9 @@ class WorkloadsView(_View):
         try:
             changes = self.workspace.set(assignments, arches=[row["arch"]])
         except TalosnbError as e:
-            self.outcome.value = _error_html(e)
+            self.outcome.value = error_html(e)
             return {}
-        self.outcome.value = _TABLE_STYLE + "".join(change_html(c) for c in changes.values())
+        self.outcome.value = TABLE_STYLE + "".join(change_html(c) for c in changes.values())
         if self.stale:
             self.refresh()
         return changes
@@ -186,7 +186,7 @@ def _summary_html(report: RequirementsReport) -> str:
             state = "fail" if failing else "pass"
             note = (f"{failing} required not met" if failing else "pass") + (
                 f", {optional} optional not met" if optional else "") + (f", {stale} stale" if stale else "")
-            cells += f"<td style='{_STATUS_STYLE[state]}'>{_e(note)}</td>"
-        rows += f"<tr><td><b>{_e(workload)}</b></td>{cells}</tr>"
-    head = "".join(f"<th>{_e(a)}</th>" for a in arches)
-    return _TABLE_STYLE + f"<table class='talosnb-t'><tr><th>workload</th>{head}</tr>{rows}</table>"
+            cells += f"<td style='{_STATUS_STYLE[state]}'>{escape(note)}</td>"
+        rows += f"<tr><td><b>{escape(workload)}</b></td>{cells}</tr>"
+    head = "".join(f"<th>{escape(a)}</th>" for a in arches)
+    return TABLE_STYLE + f"<table class='talosnb-t'><tr><th>workload</th>{head}</tr>{rows}</table>"
