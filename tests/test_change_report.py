@@ -154,8 +154,15 @@ def test_modules_lists_gates_and_history(report, repo):
     assert report.ok
     assert f"New modules (amd64):\n{report.arches['amd64'].built[0]}\n" in report.new_modules_text()
     assert report.base_label.startswith("HEAD~1 (") and base[:12] in report.base_label
+    # each drift said once: both sides' Pkgfile in one note, the base's two headers in another (the
+    # head's configs were written on the 6.12.117 tree); six files, two notes
+    both, headers = [n for n in report.notes if "6.12.63" in n]
+    assert both.startswith("base and head: kernel tree is 6.12.117 but Pkgfile linux_version (")
+    assert both.endswith("Pkgfile:88) is 6.12.63 (same 6.12 series; a few symbols may differ between stable releases)")
     # the base was read from git into a scratch folder, gone now: messages name REF:path
-    assert any("Pkgfile linux_version (HEAD~1:pkgs/Pkgfile:88) is 6.12.63" in n for n in report.notes)
+    assert headers.startswith("base: kernel tree is 6.12.117 but the header of config-amd64 "
+                              "(HEAD~1:pkgs/kernel/build/config-amd64:3), the header of config-arm64 "
+                              "(HEAD~1:pkgs/kernel/build/config-arm64:3) are 6.12.63")
     assert not any("talosnb-base-" in n for n in report.notes)
     assert report.arches["amd64"].base_source == "HEAD~1:pkgs/kernel/build/config-amd64"
 
@@ -264,6 +271,8 @@ def test_cli_html_is_one_offline_file(repo, trees, engine_cache, tmp_path, brows
     (["report", "--base", "HEAD", "--base-pkgs", "/tmp"], "name the base twice"),
     (["report", "--format", "markdown", "-o", "x.html"], "--format markdown is for change reports"),
     (["report", "--base", "HEAD", "-o", "x.txt"], "name the file *.html (HTML) or *.md"),
+    (["report", "--capture", "node.yaml", "-o", "x.html"], "--capture names the devices a change affects"),
+    (["report", "--base-pkgs", "/tmp", "--capture", "no-such-capture.yaml"], "no-such-capture.yaml: no such file"),
 ])
 def test_cli_refuses_unclear_requests(argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(tmp_path))
@@ -290,3 +299,26 @@ def test_renderings_escape_the_inputs(report):
     assert "<title>&lt;b&gt;mine&lt;/b&gt;</title>" in html
     assert set(KINDS) >= {c.kind for c in report.lines(KINDS)}
 
+
+def test_version_notes_say_once_what_base_and_head_both_say():
+    from talosnb.analyses.change import version_notes
+    from talosnb.core.versions import compare_versions
+
+    def drift(other: str, what: str, where: str):
+        check = compare_versions("6.12.117", other, what, where)
+        assert check is not None
+        return check
+
+    base = [drift("6.12.63", "Pkgfile linux_version", "HEAD~1:pkgs/Pkgfile:88"),
+            drift("6.12.63", "the header of config-amd64", "HEAD~1:pkgs/kernel/build/config-amd64:3")]
+    head = [drift("6.12.63", "the header of config-amd64", "pkgs/kernel/build/config-amd64:3"),
+            drift("6.12.110", "Pkgfile linux_version", "pkgs/Pkgfile:88")]     # the head bumped its Pkgfile
+    tail = " (same 6.12 series; a few symbols may differ between stable releases)"
+    assert version_notes(base, head) == [
+        ("base and head: kernel tree is 6.12.117 but the header of config-amd64 (pkgs/kernel/build/config-amd64:3) "
+         f"is 6.12.63{tail}"),
+        f"base: kernel tree is 6.12.117 but Pkgfile linux_version (HEAD~1:pkgs/Pkgfile:88) is 6.12.63{tail}",
+        f"head: kernel tree is 6.12.117 but Pkgfile linux_version (pkgs/Pkgfile:88) is 6.12.110{tail}"]
+    both = version_notes(base, [drift("6.12.63", "Pkgfile linux_version", "pkgs/Pkgfile:88"), head[0]])
+    assert both == [("base and head: kernel tree is 6.12.117 but Pkgfile linux_version (pkgs/Pkgfile:88), the header "
+                     f"of config-amd64 (pkgs/kernel/build/config-amd64:3) are 6.12.63{tail}")]

@@ -326,11 +326,20 @@ def test_check_command_runs_every_gate_on_real_data(trees, engine_cache, checker
     assert {f["gate"] for f in errors} == {"olddefconfig"} and report["errors"] == len(errors) > 20
     first = report["findings"][0]
     assert {"level", "kind", "arch", "entry", "symbols", "values", "where", "message", "fix", "gate"} <= set(first)
-    result = _cli("--gate", "hardening,modules", "--pkgs", str(DATA["v1.10"] / "pkgs"),
-                  "--talos", str(DATA["v1.10"] / "talos"), "--kernel-src", str(trees["6.12"]),
-                  "--hardening-checker", str(CHECKER_V110), cache=engine_cache)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "hardening     amd64 pass" in result.stdout and "0 error(s)" in result.stdout
+    # the same as text: the drift note once for the Pkgfile and both headers, each arch's part named
+    result = _cli("--pkgs", str(DATA["v1.10"] / "pkgs"), "--talos", str(DATA["v1.10"] / "talos"),
+                  "--kernel-src", str(trees["6.12"]), "--hardening-checker", str(CHECKER_V110), cache=engine_cache)
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "hardening     amd64 pass" in out and f"\n{len(errors)} error(s)" in out
+    changed = {arch: sum(f["arch"] == arch for f in errors) for arch in ("amd64", "arm64")}
+    assert changed["amd64"] != changed["arm64"]
+    assert (f"olddefconfig  amd64 fail     arm64 fail     amd64: {changed['amd64']} line(s) would change; "
+            f"arm64: {changed['arm64']} line(s) would change\n") in out
+    assert "modules-amd64.txt is right; modules-arm64.txt is right" in out          # names its arch itself
+    (drift,) = [line for line in out.splitlines() if "6.12.63" in line]
+    assert drift.startswith("note: kernel tree is 6.12.117 but Pkgfile linux_version (")
+    assert drift.count("the header of config-") == 2 and " are 6.12.63 (same 6.12 series" in drift
 
 
 def test_check_command_without_the_checker_offline_says_what_to_do(trees, engine_cache):

@@ -96,3 +96,128 @@ def test_the_embedded_sample_has_no_c_source_and_says_how_to_get_it(tmp_path):
     assert "Traceback" not in result.stderr
     error = json.loads(result.stdout)["error"]
     assert error["exit_code"] == 2 and error["where"].endswith("data/sample/linux")
+
+
+SOURCE = Path("/usr/src/linux-source-6.12.tar.xz")
+TALOS_110 = ROOT.parent / "shared" / "data" / "talos-v1.10"
+
+
+@pytest.fixture
+def checkouts(tmp_path, monkeypatch):
+    """Copies of the Talos v1.10 pkgs and talos checkouts, and a cache and config folder of the test's own."""
+    import shutil
+
+    if not TALOS_110.is_dir():
+        pytest.skip(f"{TALOS_110} is not here")
+    for part in ("pkgs", "talos"):
+        shutil.copytree(TALOS_110 / part, tmp_path / part)
+    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TALOSNB_CONFIG_DIR", str(tmp_path / "config"))
+    for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def _key(folder: Path, captures: list[tuple[str, str]], *extra: str) -> str | None:
+    from talosnb.cli import hardware as command
+    from talosnb.cli.main import build_parser
+
+    argv = ["hardware", "--pkgs", str(folder / "pkgs"), "--talos", str(folder / "talos"),
+            "--kernel-src", str(SOURCE), *extra]
+    return command._answer_key(build_parser(argv).parse_args(argv), captures)
+
+
+def test_a_kept_answer_is_keyed_by_everything_it_was_read_from(checkouts):
+    """Changing a config, a module list, the capture or an option names another answer; a lookup that
+    writes, or reads a kernel source folder (too costly to stamp), keeps none."""
+    import os
+
+    capture = [("node.yaml", (CAPTURES / "talosctl-pcidevices.yaml").read_text())]
+    first = _key(checkouts, capture)
+    assert first is not None and first == _key(checkouts, capture)
+    assert _key(checkouts, [("node.yaml", capture[0][1].replace("0x1593", "0x1592"))]) != first
+    assert _key(checkouts, capture, "--arch", "amd64") != first
+    keys = {first}
+    for changed in (checkouts / "pkgs/kernel/build/config-arm64", checkouts / "talos/hack/modules-amd64.txt",
+                    checkouts / "pkgs/Pkgfile"):
+        stat = changed.stat()
+        os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        keys.add(_key(checkouts, capture))
+    assert len(keys) == 4
+    assert _key(checkouts, capture, "--write") is None
+    assert _key(checkouts, capture, "--write", "--dry-run") is not None
+    assert _key(checkouts, capture, "--toolchain", "host") is None
+    from talosnb.cli import hardware as command
+    from talosnb.cli.main import build_parser
+
+    argv = ["hardware", "--pkgs", str(checkouts / "pkgs"), "--kernel-src", str(checkouts / "pkgs")]
+    assert command._answer_key(build_parser(argv).parse_args(argv), capture) is None
+
+
+def test_a_kept_answer_is_given_back_without_loading_anything_and_a_forged_one_is_not(checkouts):
+    """The repeated question is answered from the kept (signed) answer in a process that never imports
+    the Kconfig, Kbuild or device-index code; an answer file signed with another key is deleted with a
+    warning and not used."""
+    from talosnb.app import hardware_answers
+
+    capture = CAPTURES / "lspci-nn.txt"
+    key = _key(checkouts, [(str(capture), capture.read_text())])
+    kept = {"payload": {"devices": ["kept"]}, "text": "the kept answer\n", "status": 1}
+    hardware_answers.keep(key, kept)
+    assert hardware_answers.recall(key) == {**kept, "key": key}
+    probe = ("import sys, runpy; sys.argv = ['talosnb', 'hardware', *sys.argv[1:]]\n"
+             "from talosnb.cli.main import main\ncode = main(sys.argv[1:])\n"
+             "print('loaded:', sorted(m for m in sys.modules if m.startswith(('talosnb.kbuild', "
+             "'talosnb.kconfig', 'talosnb.app.workspace'))))\nsys.exit(code)")
+    env = {**os.environ}
+    result = subprocess.run([sys.executable, "-c", probe, str(capture), "--pkgs", str(checkouts / "pkgs"), "--talos",
+                             str(checkouts / "talos"), "--kernel-src", str(SOURCE)],
+                            capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == "the kept answer\nloaded: []\n"
+    # signed with another user's key: not used, deleted, said
+    os.environ["TALOSNB_CONFIG_DIR"] = str(checkouts / "other-config")
+    from talosnb.core import cachefile
+
+    cachefile._keys.clear()
+    try:
+        hardware_answers.keep(key, {**kept, "text": "forged\n"})
+    finally:
+        os.environ["TALOSNB_CONFIG_DIR"] = str(checkouts / "config")
+        cachefile._keys.clear()
+    with pytest.warns(Warning, match="damaged"):
+        assert hardware_answers.recall(key) is None
+    assert not list((checkouts / "cache" / "hardware-answers").glob("*.json"))
+
+
+@pytest.mark.parametrize("tool", ["xz", "none"])
+def test_the_tarball_reader_reads_long_names_and_refuses_a_cut_off_archive(tmp_path, monkeypatch, tool):
+    """The stream reader (decompressed by xz beside it, or in-process without xz on PATH) gives the
+    members tarfile gives, pax and GNU long names included, other arches' and tools' files left out;
+    a cut-off tarball is a clear error."""
+    import io
+    import tarfile
+
+    from talosnb.kbuild.devices import _files_of_tarball
+
+    deep = "drivers/net/ethernet/" + "/".join(["averyveryverylongfoldername"] * 5) + "/table.c"
+    files = {deep: b"static const struct pci_device_id t[] = { { 0 } };\n",
+             "include/linux/pci_ids.h": b"#define PCI_VENDOR_ID_INTEL 0x8086\n",
+             "arch/mips/pci/x.c": b"mips\n", "tools/x.c": b"tool\n", "README": b"not a source\n",
+             "arch/arm64/kernel/y.c": b"arm64\n"}
+    for fmt, name in ((tarfile.PAX_FORMAT, "pax.tar.xz"), (tarfile.GNU_FORMAT, "gnu.tar.xz")):
+        with tarfile.open(tmp_path / name, "w:xz", format=fmt) as tf:
+            for path, data in files.items():
+                info = tarfile.TarInfo(f"linux-6.12/{path}")
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    if tool == "none":
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    for name in ("pax.tar.xz", "gnu.tar.xz"):
+        got = dict(_files_of_tarball(tmp_path / name))
+        assert got == {p: d for p, d in files.items() if p in (deep, "include/linux/pci_ids.h", "arch/arm64/kernel/y.c")}
+    whole = (tmp_path / "pax.tar.xz").read_bytes()
+    (tmp_path / "cut.tar.xz").write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(InputError) as e:
+        dict(_files_of_tarball(tmp_path / "cut.tar.xz"))
+    assert e.value.where == str(tmp_path / "cut.tar.xz") and "cannot read the kernel tarball" in e.value.message

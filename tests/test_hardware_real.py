@@ -126,7 +126,7 @@ def test_write_supports_a_device_the_way_set_add_to_module_list_does(device_inde
         args = build_parser(argv).parse_args(argv)
         hardware = Hardware.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch)
         hardware._index = device_index
-        return command._lookup(args, hardware, hardware.describe(command._devices(args)))
+        return command._lookup(args, hardware, hardware.describe(command._devices(args, [])))
 
     dry = lookup()
     assert dry.status == 1
@@ -141,3 +141,57 @@ def test_write_supports_a_device_the_way_set_add_to_module_list_does(device_inde
     assert "# CONFIG_DRM_AST is not set" in before and "CONFIG_DRM_AST=m" in config.read_text()
     listed = (tmp_path / "talos" / "hack" / "modules-amd64.txt").read_text().splitlines()
     assert "kernel/drivers/gpu/drm/ast/ast.ko" in listed and listed == sorted(listed, key=lambda e: e.encode())
+
+
+def test_hardware_tab_applies_the_change_in_the_workspace(device_index, trees, tmp_path):
+    """The Hardware tab over Talos v1.10 (the session's 6.12.117 tree and device index): a pasted
+    `lspci -nn` line of an ASPEED BMC's VGA shows ast unsupported on amd64; the button sets DRM_AST=m
+    with ast.ko listed, in the Workspace (undoable, nothing written: the Save tab writes), and the
+    table then shows it supported."""
+    import shutil
+
+    from talosnb.app.workspace import Workspace
+    from talosnb.widgets import HardwareView
+
+    data = SHARED / "data" / "talos-v1.10"
+    for part in ("pkgs", "talos"):
+        shutil.copytree(data / part, tmp_path / part)
+    config = tmp_path / "pkgs" / "kernel" / "build" / "config-amd64"
+    before = config.read_bytes()
+    ws = Workspace.open(tmp_path / "pkgs", tmp_path / "talos", trees["6.12"], "amd64")
+    view = HardwareView(ws, index=device_index, capture="0000:03:00.0 VGA compatible controller [0300]: ASPEED "
+                        "Technology, Inc. ASPEED Graphics Family [1a03:2000] (rev 41)\n")
+    (report,) = view.reports
+    assert report.unsupported == ["amd64"] and report.modules[0].module == "ast"
+    frame = view.table.frame
+    assert not frame.empty and "ast" in set(frame.astype(str).stack())
+    assert not view.fix_button.disabled and "DRM_AST=m" in view.fix_button.description
+    view.fix_button.click()
+    assert view.support is not None and not view.support.refused
+    assert ws.session.written("amd64")["DRM_AST"] == "m"
+    assert "kernel/drivers/gpu/drm/ast/ast.ko" in ws.module_list("amd64").entries
+    assert "Save tab writes" in view.outcome.value and config.read_bytes() == before
+    (report,) = view.reports
+    assert report.unsupported == [] and view.fix_button.disabled
+    ws.undo()
+    assert ws.session.written("amd64")["DRM_AST"] == "n"
+    # the change report of that write against the checkouts it was made from names the device it
+    # supports now, and none of the NICs (their drivers are untouched)
+    from talosnb.analyses.hardware import Device
+    from talosnb.app.change import change_report_for
+    from talosnb.app.session import Session
+    from talosnb.present.markdown import change_markdown
+    from talosnb.present.report import change_report_html
+
+    head = Session.open(tmp_path / "pkgs", tmp_path / "talos", trees["6.12"], arch="amd64")
+    devices = [*read_inputs([str(ROOT / "data" / "hardware" / "talosctl-pcidevices-nics.yaml")]),
+               Device("pci", "node.txt:3", "0000:03:00.0", 0x1A03, 0x2000, description="ASPEED Graphics Family")]
+    change = change_report_for(head, base_pkgs=data / "pkgs", base_talos=data / "talos", history=False,
+                               devices=devices, device_index=device_index)
+    (moved,) = change.arches["amd64"].devices
+    assert moved.startswith("pci 1a03:2000 (ASPEED Graphics Family) at node.txt:3: supported after the change")
+    assert "kernel/drivers/gpu/drm/ast/ast.ko not built -> kernel/drivers/gpu/drm/ast/ast.ko built as a module, " \
+           "listed" in moved
+    assert change.devices_given == len(devices) == 5 and f"devices: {moved}" in change.text()
+    assert "#### Devices" in change_markdown(change) and "<h2" in change_report_html(change)
+    assert ">Devices<" in change_report_html(change)

@@ -89,8 +89,8 @@ def real(trees, engine_cache, monkeypatch) -> dict:
 
 def test_workbench_on_real_data(real):
     nb, probe = run_notebook("00-workbench", real)
-    assert probe["tabs"] == ["Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates", "Workloads", "Save",
-                             "Upgrade"]
+    assert probe["tabs"] == ["Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates", "Workloads", "Hardware",
+                             "Save", "Upgrade"]
     assert probe["describe"].startswith("Linux 6.12.117 (linux-source-6.12)")
     assert probe["errors"] == 0                              # the v1.10 lists are right for v1.10
     assert {row["arch"] for row in probe["overview"]} == {"amd64", "arm64"}

@@ -254,6 +254,32 @@ def test_the_guard_is_a_pure_function_of_before_and_after(main_618):
     assert not wl.verdict(mutated, after, resolved).broken
 
 
+def test_cilium_kube_proxy_replacement_and_bbr_and_longhorn_ublk_on_talos_main(main_618):
+    """The optional features of the pages besides the system requirements: Cilium's kube-proxy
+    replacement (socket-LB on BPF cgroup hooks, built in), BBR for Pods (tcp_bbr), Longhorn's UBLK
+    frontend (ublk_drv, shipped): met on Talos main, and each one's break is named by its feature."""
+    chosen = rq.select(rq.load_profiles(), ["cilium", "longhorn"], ["kube-proxy-replacement", "bbr", "v2-ublk"])
+    resolved = wl.resolved_for(main_618.session, [r for r in chosen if not r.required])
+    values = wl.values_of(main_618.session, resolved)
+    shipped = wl.shipped_of(main_618.module_lists)
+    statuses = {(s.arch, s.requirement.feature): s for arch, items in resolved.items()
+                for s in rq.evaluate(items, values[arch], shipped[arch])}
+    for arch in ARCHES:
+        assert (statuses[arch, "kube-proxy-replacement"].symbol, statuses[arch, "kube-proxy-replacement"].status) \
+            == ("CGROUP_BPF", "met")
+        assert (statuses[arch, "bbr"].symbol, statuses[arch, "bbr"].status) == ("TCP_CONG_BBR", "met")
+        assert statuses[arch, "v2-ublk"].status == "met-module"
+        assert statuses[arch, "v2-ublk"].modules == ("kernel/drivers/block/ublk_drv.ko",)
+    off = {arch: {**v, "CGROUP_BPF": "n", "TCP_CONG_BBR": "n"} for arch, v in values.items()}
+    broken = wl.verdict(values, off, resolved, shipped).messages()
+    assert sorted(m.split(" requirement ")[0] for m in broken) == sorted(
+        f"{arch}: breaks Cilium's {feature}" for arch in ARCHES for feature in ("kube-proxy-replacement", "bbr"))
+    # a list without ublk_drv.ko: built, but not there at run time
+    unshipped = {s.requirement.feature: s.status for s in rq.evaluate(
+        resolved["amd64"], values["amd64"], shipped["amd64"] - {"kernel/drivers/block/ublk_drv.ko"})}
+    assert unshipped["v2-ublk"] == "not-shipped"
+
+
 # --------------------------------------------------------------------------- the command line
 
 def _cli(*args: str, cache: Path, config: Path) -> subprocess.CompletedProcess:
@@ -356,6 +382,7 @@ def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path,
     assert status(payload, "amd64", "CONFIG_DUMMY", "containerd") == "not-met"
     assert status(payload, "amd64", "CONFIG_WIREGUARD", "cilium") == "met-module"
     assert status(payload, "amd64", "CONFIG_SCHEDSTATS", "cilium") == "stale"
+    assert status(payload, "amd64", "module vhost_net", "kata") == "stale"
 
     def changed(path: Path, old: str, new: str) -> None:
         path.chmod(0o644)
@@ -366,6 +393,7 @@ def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path,
     config = sample / "pkgs/kernel/build/config-amd64"
     module_list = sample / "talos/hack/modules-amd64.txt"
     kconfig = sample / "linux/Kconfig"
+    makefile = sample / "linux/drivers/net/Makefile"
     steps = [
         (lambda: changed(config, "# CONFIG_DUMMY is not set\n", "CONFIG_DUMMY=y\n"),
          ("amd64", "CONFIG_DUMMY", "containerd"), "met"),
@@ -375,6 +403,9 @@ def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path,
          ("amd64", "CONFIG_SCHEDSTATS", "cilium"), "not-met"),
         (lambda: changed(profiles / "cilium.toml", '"BPF_SYSCALL",', '"BPF_SYSCALL", "DUMMY",'),
          ("arm64", "CONFIG_DUMMY", "cilium"), "not-met"),
+        # a Kbuild line: the module name resolves now (to DUMMY, made =y above)
+        (lambda: makefile.write_text(makefile.read_text() + "obj-$(CONFIG_DUMMY)\t\t+= vhost_net.o\n"),
+         ("amd64", "module vhost_net", "kata"), "met"),
     ]
     for mutate, (arch, requirement, workload), now in steps:
         mutate()
@@ -382,3 +413,71 @@ def test_a_kept_answer_is_the_fresh_one_until_an_input_changes(sample, tmp_path,
         assert sessions == 1, requirement     # the change is seen: worked out afresh, as a first run
         assert status(payload, arch, requirement, workload) == now
     assert run() == (code, payload, 0)
+
+
+# --------------------------------------------------------------------------- the pkgs checkout's choice
+
+def test_the_pkgs_checkout_names_the_workloads_the_gate_and_guard_watch(sample, capsys, monkeypatch):
+    """.talosnb.toml at the pkgs checkout's root: the workloads gate checks its workloads and the
+    features it says are in use (default kubernetes), the set/merge guard watches them; a name
+    given on the command line wins; a bad name is an error at its line (exit 2)."""
+    from talosnb.app.workspace import Workspace
+    from talosnb.cli.main import main
+
+    for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = sample / "pkgs" / ".talosnb.toml"
+    ws = Workspace.open(sample / "pkgs", sample / "talos", sample / "linux")
+
+    def gate(**named) -> dict[str, str]:
+        return ws.gates(["workloads"], **named).statuses()["workloads"]
+
+    assert gate() == {"amd64": "pass", "arm64": "pass"}          # kubernetes, by default
+    # the sample's DUMMY is off: containerd's macvlan feature fails once the checkout says it is used
+    settings.write_text('# the workloads this kernel runs\nworkloads = ["containerd"]\nfeatures = ["macvlan"]\n')
+    assert gate() == {"amd64": "fail", "arm64": "fail"}
+    failing = {f.entry for f in ws.gates(["workloads"]).findings if f.level == "error" or "not-met" in f.kind}
+    assert failing == {"CONFIG_DUMMY"}
+    assert gate(workloads=["kubernetes"]) == {"amd64": "pass", "arm64": "pass"}
+    settings.write_text('workloads = ["containerd"]\n')
+    assert gate() == {"amd64": "pass", "arm64": "pass"}          # macvlan not in use: base only
+
+    def broken_by_wireguard_off() -> set[str]:
+        outcome = ws.set(["WIREGUARD=n"], ignore_module_list=True)
+        assert outcome.applied, outcome.blocked
+        try:
+            return {s.requirement.label for s in outcome.workloads.broken}
+        finally:
+            ws.undo()
+
+    settings.write_text('workloads = ["cilium"]\nfeatures = ["ipsec"]\n')
+    assert broken_by_wireguard_off() == set()                   # cilium without its wireguard feature
+    settings.write_text('workloads = ["cilium"]\nfeatures = ["wireguard"]\n')
+    assert broken_by_wireguard_off() == {"CONFIG_WIREGUARD"}
+
+    settings.write_text('workloads = ["cilium"]\n\nfeatures = ["wirguard"]\n')
+    with pytest.raises(InputError) as bad:
+        ws.gates(["workloads"])
+    assert bad.value.where == f"{settings}:3" and "'wirguard'" in bad.value.message
+    settings.write_text('\nworkloads = ["cilum"]\n')
+    code = main(["check", "--gate", "workloads", "--pkgs", str(sample / "pkgs"), "--talos", str(sample / "talos"),
+                 "--kernel-src", str(sample / "linux")])
+    assert code == 2 and f"{settings}:2: no workload profile named 'cilum'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ('workloads = ["kubernetes"]\nworkload = ["cilium"]\n', 2, "unknown key 'workload'"),
+    ('\n\nworkloads = "cilium"\n', 3, "workloads must be a list of names"),
+    ('features = ["ipsec", 3]\n', 1, "features must be a list of names"),
+    ('workloads = ["kubernetes"\n\n', 2, "not valid TOML"),
+    ('workloads = ["kubernetes"]\nworkloads = ["cilium"]\n', 2, "not valid TOML"),
+])
+def test_bad_checkout_settings_name_the_file_and_line(tmp_path, text, line, message):
+    from talosnb.inputs.checkouts import read_settings
+
+    path = tmp_path / ".talosnb.toml"
+    path.write_text(text)
+    with pytest.raises(InputError) as bad:
+        read_settings(path)
+    assert bad.value.where == f"{path}:{line}" and message in bad.value.message
+    assert read_settings(tmp_path / "missing.toml") is None

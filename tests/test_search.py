@@ -115,3 +115,18 @@ def test_get_shows_the_modules_a_symbol_builds_and_where_the_list_has_them(capsy
     # =y on arm64 in v1.10: no .ko to copy, and the list rightly lacks it
     arm64 = out[out.index("USB_SERIAL_FTDI_SIO [arm64]"):]
     assert "module: kernel/drivers/usb/serial/ftdi_sio.ko: built in (no .ko), not in the module list" in arm64
+
+
+def test_search_as_text_ranks_like_people_search(capsys, v110_pkgs, trees):
+    """The command's text, as a person reads it: each hit's first line names the symbol, its values and where
+    its words were found, best first."""
+    code = main(["search", "--pkgs", str(v110_pkgs), "--talos", str(DATA["v1.10"] / "talos"), "--kernel-src",
+                 str(trees["6.12"]), "--limit", "12", "usb", "serial"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    heads = [line.split() for line in out.split("\n\n", 1)[1].splitlines() if line[:1].isupper()]
+    assert heads[0] == ["USB_SERIAL", "tristate", "[amd64=y,", "arm64=y]", "(name)"]
+    names = [h[0] for h in heads]
+    assert len(names) == 12 and {"USB_SERIAL_FTDI_SIO", "USB_SERIAL_CP210X", "USB_SERIAL_CH341"} <= set(names)
+    ftdi = heads[names.index("USB_SERIAL_FTDI_SIO")]
+    assert ftdi[2:] == ["[amd64=m,", "arm64=y]", "(name-prefix:", "name)"]

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_fixtures import SAMPLE
+from engine_fixtures import SAMPLE, engine_cache, engine_cache_env  # noqa: F401
 from faults import talosnb
 
 from talosnb.core.errors import InputError
@@ -62,3 +62,66 @@ def test_export_with_an_absurd_number_exits_2(tmp_path):
     run = talosnb("export", str(notebook), "-o", str(tmp_path / "out.html"), "-p", "arch", "1e400",
                   env={"TALOSNB_CACHE_DIR": str(tmp_path / "cache")}, timeout=120)
     assert run.returncode == 2 and "too large" in run.stderr, run.stderr
+
+
+def with_cr(config: Path, which: str) -> int:
+    """Give the config CR LF line endings (every line, or only one): returns the first such line."""
+    lines = config.read_bytes().split(b"\n")
+    first = 1 if which == "every line" else next(i for i, ln in enumerate(lines, 1) if ln.startswith(b"CONFIG_"))
+    if which == "every line":
+        lines = [ln + b"\r" if ln else ln for ln in lines]
+    else:
+        lines[first - 1] += b"\r"
+    config.write_bytes(b"\n".join(lines))
+    return first
+
+
+@pytest.mark.parametrize("which", ["every line", "one line"])
+def test_cr_line_endings_fail_the_olddefconfig_gate_naming_the_line(sample, which):
+    from engine_fixtures import open_session
+
+    from talosnb.analyses.gates import olddefconfig_gate
+    config = sample / "pkgs" / "kernel" / "build" / "config-amd64"
+    first = with_cr(config, which)
+    session = open_session(Path(os.environ["TALOSNB_CACHE_DIR"]), pkgs=sample / "pkgs", talos=sample / "talos",
+                           kernel_src=sample / "linux", arch="amd64", kbuild=False)
+    result = olddefconfig_gate(session.configs["amd64"])
+    assert result.status == "fail", result.note
+    [finding] = [f for f in result.findings if f.kind == "olddefconfig-line-endings"]
+    assert finding.where == f"{config}:{first}" and "CR LF" in finding.message and "LF" in finding.fix
+
+
+def test_cr_line_endings_are_a_change_in_diff_and_normalize(sample, tmp_path):
+    config = sample / "pkgs" / "kernel" / "build" / "config-amd64"
+    count = sum(1 for line in config.read_bytes().split(b"\n") if line)
+    with_cr(config, "every line")
+    env = {"TALOSNB_CACHE_DIR": str(tmp_path / "cache")}
+    run = talosnb("diff", "--arch", "amd64", *args(sample), env=env)
+    assert run.returncode == 0, run.stderr
+    assert "1 difference(s)" in run.stdout and f"line endings: {count} line(s) end in CR LF" in run.stdout, run.stdout
+    out = tmp_path / "config-amd64"
+    run = talosnb("normalize", "--arch", "amd64", *args(sample), "--output", str(out), env=env)
+    assert run.returncode == 0, run.stderr
+    assert "1 change(s)" in run.stdout and "line endings" in run.stdout, run.stdout
+    assert b"\r" not in out.read_bytes() and out.read_bytes() == config.read_bytes().replace(b"\r\n", b"\n")
+
+
+def test_a_list_of_many_unknown_entries_gets_a_bounded_number_of_suggestions(sample):
+    """A "did you mean" compares an entry with every module name of the tree (≈20 ms on a real tree):
+    only the first MAX_SUGGESTED unknown entries of a check get one, the others say why not, so a
+    list of 100,000 misspelt lines is checked in seconds (benchmarks/bench_module_lists.py)."""
+    from engine_fixtures import open_session
+
+    from talosnb.analyses import modules
+    module_list = sample / "talos" / "hack" / "modules-amd64.txt"
+    count = modules.MAX_SUGGESTED + 5
+    typos = [f"kernel/drivers/block/nbd{i:02d}.ko" for i in range(count)]   # each close to nbd
+    module_list.write_text(module_list.read_text() + "".join(f"{t}\n" for t in typos))
+    session = open_session(Path(os.environ["TALOSNB_CACHE_DIR"]), pkgs=sample / "pkgs", talos=sample / "talos",
+                           kernel_src=sample / "linux", arch="amd64")
+    unknown = [f for f in session.check_modules(unlisted=False) if f.kind == "not-in-tree"]
+    assert sorted(f.entry for f in unknown) == sorted(typos)
+    suggested = [f for f in unknown if "did you mean kernel/drivers/block/nbd.ko?" in f.message]
+    assert len(suggested) == modules.MAX_SUGGESTED
+    assert [f.entry for f in suggested] == typos[:modules.MAX_SUGGESTED]   # the first ones, in list order
+    assert all("not compared with the tree's module names" in f.message for f in unknown if f not in suggested)

@@ -105,6 +105,29 @@ def test_an_outside_edit_between_the_check_and_the_rename_is_kept_and_named(work
     assert not [n for n in os.listdir(build) if ".talosnb-" in n]
 
 
+@needs_shared
+def test_an_outside_edit_between_two_renames_is_kept_and_named(work, hook):
+    """Past the commit point each target is checked again right before its own rename: the edit made
+    to the second file while the first is renamed is kept, and the error says which file was written."""
+    build = work / "pkgs" / "kernel" / "build"
+    first, second = build / "config-amd64", build / "config-arm64"
+    old = {p: p.read_bytes() for p in (first, second)}
+
+    def edit() -> None:
+        with open(second, "ab") as f:
+            f.write(b"# an editor saved this meanwhile\n")
+    hook("renaming", edit)
+    tx = Transaction()
+    for p in (first, second):
+        tx.add(p, old[p] + b"# talosnb's change\n", expect=Snapshot.of(p), root=work / "pkgs")
+    with pytest.raises(FileChangedError, match="changed on disk while it was being replaced") as caught:
+        tx.commit()
+    assert caught.value.files == (str(second),) and f"written: {first}" in str(caught.value)
+    assert first.read_bytes() == old[first] + b"# talosnb's change\n"
+    assert second.read_bytes() == old[second] + b"# an editor saved this meanwhile\n"
+    assert not [n for n in os.listdir(build) if ".talosnb-" in n]   # no journal, no temporary file left
+
+
 def sample_args(root: Path) -> list[str]:
     return ["--pkgs", str(root / "pkgs"), "--talos", str(root / "talos"), "--kernel-src", str(root / "linux")]
 

@@ -220,7 +220,7 @@ def test_overview_and_symbol_view(ws):
 def test_workbench_search_select_set_cascade_refusal_fix_undo_save(sample):
     wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
     assert isinstance(wb, Workbench) and wb.titles == ("Compare", "Explore & toggle", "Menu tree", "Modules", "Build gates",
-                                                  "Workloads", "Save", "Upgrade")
+                                                  "Workloads", "Hardware", "Save", "Upgrade")
     ex = wb.explore
     wb.selected_index = 1
 
@@ -537,3 +537,85 @@ def test_menu_tree_marks_an_off_menu_as_menuconfig_does():
     view.refresh()
     row = next(r for r in view.rows() if r["name"] == "NETDEVICES")
     assert row["text"].endswith("  ----")          # nothing in it to see: mconf's menu_is_empty
+
+
+def test_explore_keeps_its_value_buttons_open_from_symbol_to_symbol():
+    # a click the page sends while it still shows the previous symbol's buttons must reach an open
+    # widget: the buttons are made once and only hidden, never closed, whatever the next symbol's type
+    ws = Workspace.open()
+    view = ExploreView(ws, symbol="DUMMY")
+    made = dict(view._buttons)
+    assert set(view.value_buttons) == {(t, v) for t in ("amd64", "arm64", "both") for v in "ymn"}
+    view.select("COMPILE_TEST")
+    assert set(view.value_buttons) == {(t, v) for t in ("amd64", "arm64", "both") for v in "yn"}
+    assert view._buttons[("amd64", "m")].layout.display == "none"
+    view.select("BLK_DEV_LOOP_MIN_COUNT")
+    assert set(view.value_buttons) == {(t, "set") for t in ("amd64", "arm64", "both")}
+    view.select("DUMMY")
+    assert view._buttons == made and all(b.comm is not None for b in made.values())
+    # the button clicked acts on the symbol shown by the time the click arrives
+    view.select("COMPILE_TEST")
+    made[("amd64", "n")].click()
+    assert ws.configs["amd64"].value("COMPILE_TEST") == "n"
+
+
+def test_menu_tree_row_click_opens_its_menu_and_differs_lists_what_shows():
+    from talosnb.widgets.menu_tree import MenuTreeView
+
+    ws = Workspace.open()
+    view = MenuTreeView(ws)
+    drivers = next(r["id"] for r in view.rows() if r["text"].startswith("Device Drivers"))
+    view._message(None, {"event": "select", "id": drivers, "open": True}, None)
+    assert drivers in view.expanded and next(r for r in view.rows() if r["id"] == drivers)["expanded"]
+    view.mode.value = "differs"
+    listed = [r for r in view.rows() if r["match"]]
+    assert listed and all(any(c["notation"] not in ("", "---") for c in r["cells"].values()) for r in listed)
+    assert all(view.tree.differs(view.tree.rows[r["id"]]) for r in listed)
+
+
+def test_a_verified_fix_that_replaces_a_value_set_earlier_says_so_and_save_shows_it():
+    from talosnb.present.text import outcome_text
+    from talosnb.widgets import SaveView
+
+    ws = Workspace.open()
+    view = ExploreView(ws, symbol="BLK_DEV_LOOP")
+    view.set_value("amd64", "m")                                     # the user's value
+    ws.set(["BLK_DEV=n"], arches=["amd64"], ignore_module_list=True)  # the menu off: its line goes
+    view.select("VIRTIO_BLK")
+    refused = view.set_value("amd64", "m")                           # refused: BLK_DEV is n
+    assert refused["amd64"].refusals and view.fix_buttons["amd64"].description.endswith("BLK_DEV=y VIRTIO_BLK=m")
+    view.fix_buttons["amd64"].click()                                # back on: LOOP comes back as n
+    outcome = view.last_changes
+    assert [(o.symbol, o.wanted, o.now, o.step) for o in outcome.overridden] == [("BLK_DEV_LOOP", "m", "n",
+                                                                                  "BLK_DEV_LOOP=m")]
+    html = "".join(getattr(c, "value", "") for c in view.outcome.children)
+    assert "talosnb-overridden" in html and "BLK_DEV_LOOP=m on amd64 was set earlier (BLK_DEV_LOOP=m)" in html
+    assert "undo button above" in html
+    # the command line says it from the same outcome
+    assert ("WARNING: BLK_DEV_LOOP=m on amd64 was set earlier (BLK_DEV_LOOP=m); BLK_DEV=y VIRTIO_BLK=m makes it n; "
+            "set BLK_DEV_LOOP=m again if you still want it") in outcome_text(outcome)
+    assert outcome.as_dict()["overridden"][0]["wanted"] == "m"
+    save = SaveView(ws)
+    assert "talosnb-overridden" in save.pending.value and "BLK_DEV_LOOP=m on amd64" in save.pending.value
+    view.undo()                                   # the fix taken back: what BLK_DEV=n did is left
+    assert [(o.by, o.now) for o in ws.overridden()] == [("BLK_DEV=n", None)]
+    view.undo()
+    assert ws.overridden() == [] and "talosnb-overridden" not in SaveView(ws).pending.value
+
+
+def test_hardware_tab_over_the_sample_says_it_has_no_c_source(ws):
+    """The Hardware tab, driven as a person would: nothing pasted asks for a capture; a pasted talosctl
+    capture over the embedded sample (a Kconfig/Kbuild skeleton) says the ID tables need the full
+    source and how to get it, and offers no change."""
+    from talosnb.core.paths import data_dir
+    from talosnb.widgets import HardwareView
+
+    view = HardwareView(ws)
+    assert "paste a capture" in view.summary.value and view.fix_button.disabled
+    view.capture.value = (data_dir() / "hardware" / "talosctl-pcidevices-nics.yaml").read_text()
+    view.lookup_button.click()
+    assert "no C files" in view.summary.value and "linux-source-6.12" in view.summary.value
+    assert view.fix_button.disabled and view.reports == []
+    view.capture.value = "0000:03:00.0 VGA compatible controller: ASPEED Graphics Family (rev 41)\n"
+    view.lookup_button.click()
+    assert "an lspci line without IDs" in view.summary.value and "pasted:1" in view.summary.value

@@ -42,6 +42,7 @@ from kconfiglib import TYPE_TO_STR
 
 from talosnb.core import dotconfig
 from talosnb.core.arches import ARCHES
+from talosnb.core.versions import grouped
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import location
 from talosnb.kconfig.info import TOP_LEVEL, menu_path
@@ -56,7 +57,9 @@ if TYPE_CHECKING:
     from talosnb.core.versions import VersionCheck
     from talosnb.inputs.resolve import Inputs
     from talosnb.kbuild import KbuildMap
+    from talosnb.kbuild.devices import DeviceIndex
 
+    from .hardware import Device
     from .history import HistoryIndex
     from .modules import ExtensionList, ModuleList
 
@@ -157,6 +160,8 @@ class ArchChange:
     workloads_fixed: list[str] = field(default_factory=list)
     # the system extensions whose shipped modules the change stops building
     extensions_broken: list[str] = field(default_factory=list)
+    # the devices of a hardware capture whose support the change moves (analyses.hardware.device_changes)
+    devices: list[str] = field(default_factory=list)
 
     def by_kind(self, kind: str) -> list[LineChange]:
         return [c for c in self.lines if c.kind == kind]
@@ -177,7 +182,7 @@ class ArchChange:
                                 if self.has_lists else None),
                 "gates": [g.as_dict() for g in self.gates], "drift": self.drift, "history": self.history,
                 "workloads": {"broken": self.workloads_broken, "met_again": self.workloads_fixed},
-                "extensions_broken": self.extensions_broken}
+                "extensions_broken": self.extensions_broken, "devices": self.devices}
 
 
 @dataclass
@@ -189,6 +194,7 @@ class ChangeReport:
     tree_version: str
     arches: dict[str, ArchChange] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    devices_given: int = 0      # the devices of the hardware captures the change was judged against
 
     @property
     def ok(self) -> bool:
@@ -201,7 +207,7 @@ class ChangeReport:
 
     def as_dict(self) -> dict:
         return {"base": self.base_label, "head": self.head_label, "tree_version": self.tree_version,
-                "notes": self.notes, "ok": self.ok,
+                "notes": self.notes, "ok": self.ok, "devices_given": self.devices_given,
                 "arches": {arch: change.as_dict() for arch, change in self.arches.items()}}
 
     def new_modules_text(self) -> str:
@@ -267,6 +273,9 @@ class ChangeReport:
             out += [f"  extensions: {m}" for m in change.extensions_broken]
             out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_broken]
             out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_fixed]
+            out += [f"  devices: {m}" for m in change.devices]
+            if self.devices_given and not change.devices:
+                out.append(f"  devices: none of the {self.devices_given} captured is affected")
             for gate in change.gates:
                 out.append(f"  gate {gate.gate}: before {_gate(gate.before)}, after {_gate(gate.after)}")
                 out += [f"    new error: {f.message}" for f in gate.new_errors]
@@ -520,13 +529,21 @@ def change_report(base_configs: Mapping[str, Config], head_configs: Mapping[str,
                   head_lists: Mapping | None = None, base_label: str = "base", head_label: str = "head",
                   base_list_version: str | None = None, head_list_version: str | None = None,
                   history: HistoryIndex | None = None, notes: Sequence[str] = (),
-                  extension_lists: Sequence[ExtensionList] = ()) -> ChangeReport:
+                  extension_lists: Sequence[ExtensionList] = (), devices: Sequence[Device] = (),
+                  device_index: DeviceIndex | None = None) -> ChangeReport:
     """The change from `base_configs` to `head_configs` ({arch: Config}, loaded against the same
     tree per arch) with `kbuild` maps per arch; module lists ({arch: ModuleList}) when there are, and
-    the system extensions' lists (the extensions a change breaks are named)."""
+    the system extensions' lists (the extensions a change breaks are named); with `devices` (a
+    hardware capture) and the source's `device_index`, the devices whose support the change moves."""
     arches = [a for a in ARCHES if a in head_configs and a in base_configs]
     tree_version = next(iter(head_configs.values())).tree.version
     report = ChangeReport(base_label, head_label, tree_version, notes=list(notes))
+    lookup = None
+    if devices and device_index is not None:
+        from .hardware import DeviceMatcher, ModuleLocator
+
+        lookup = DeviceMatcher(device_index), ModuleLocator(device_index, kbuild)
+        report.devices_given = len(devices)
     for arch in arches:
         base, head = base_configs[arch], head_configs[arch]
         lines, requested, drift, base_values = _config_changes(base, head)
@@ -539,6 +556,11 @@ def change_report(base_configs: Mapping[str, Config], head_configs: Mapping[str,
                                                        head_values)
             one.workloads_broken, one.workloads_fixed = _workloads(head, kmap, base_values, head_values,
                                                                    base_lists, head_lists, arch)
+            if lookup is not None:
+                from .hardware import device_changes
+
+                one.devices = device_changes(list(devices), *lookup, arch, base_values, head_values,
+                                             (base_lists or {}).get(arch), (head_lists or {}).get(arch))
         if head_lists and base_lists and arch in head_lists and arch in base_lists and kmap is not None:
             one.has_lists = True
             old_entries, new_entries = base_lists[arch].entries, head_lists[arch].entries
@@ -580,21 +602,36 @@ def _workloads(head: Config, kmap: KbuildMap, before: Mapping[str, str], after: 
             [rq.met_again_message(s, profiles=profiles) for s in rq.broken(now, was)])
 
 
+def version_notes(base: Sequence[VersionCheck], head: Sequence[VersionCheck]) -> list[str]:
+    """The version notes of both sides, each said once: what both the base and the head say (their
+    Pkgfile and config headers one stable release behind the tree, as a rule) is one note for both."""
+    def same(check: VersionCheck) -> tuple:
+        return check.kind, check.tree_version, check.other_version, check.what
+
+    base_keys, head_keys = {same(c) for c in base}, {same(c) for c in head}
+    both = [c for c in head if same(c) in base_keys]
+    notes = [f"base and head: {c.message}" for c in grouped(both)]
+    notes += [f"base: {c.message}" for c in grouped(c for c in base if same(c) not in head_keys)]
+    notes += [f"head: {c.message}" for c in grouped(c for c in head if same(c) not in base_keys)]
+    return notes
+
+
 def session_change_report(base: ChangeSession, head: ChangeSession, *, base_label: str = "base", head_label: str = "head",
-                          history: HistoryIndex | None = None) -> ChangeReport:
+                          history: HistoryIndex | None = None, devices: Sequence[Device] = (),
+                          device_index: DeviceIndex | None = None) -> ChangeReport:
     """:func:`change_report` of two Sessions (the base and the head) over one kernel tree: the
     head's Kbuild maps serve both, module lists come from each talos checkout when both have one."""
     kbuild = {arch: head.kbuild_map(arch) for arch in head.configs}
     base_lists = base.load_module_lists(missing_ok=True) if base.inputs.talos is not None else None
     head_lists = head.load_module_lists(missing_ok=True) if head.inputs.talos is not None else None
-    notes = [f"base: {c.message}" for c in base.version_checks()]
-    notes += [f"head: {c.message}" for c in head.version_checks()]
+    notes = version_notes(base.version_checks(), head.version_checks())
     load_extensions = getattr(head, "load_extension_lists", None)
     extension_lists = load_extensions() if load_extensions is not None else []
     return change_report(base.configs, head.configs, kbuild, base_lists=base_lists, head_lists=head_lists,
                          base_label=base_label, head_label=head_label,
                          base_list_version=base.list_version(), head_list_version=head.list_version(),
-                         history=history, notes=notes, extension_lists=extension_lists)
+                         history=history, notes=notes, extension_lists=extension_lists, devices=devices,
+                         device_index=device_index)
 
 
 __all__ = ["KINDS", "SET_BY_CHANGE", "ArchChange", "ChangeReport", "GateResult", "LineChange", "change_report",

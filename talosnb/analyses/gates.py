@@ -44,7 +44,7 @@ from talosnb.core.versions import VersionCheck
 from talosnb.inputs import hardening
 from talosnb.kconfig import toolchain
 from talosnb.kconfig.config import Config
-from talosnb.kconfig.diff import config_diff
+from talosnb.kconfig.diff import config_diff, line_endings_change
 from talosnb.kconfig.explain import Reason, assumed_probe_users, cascade_reason, location, value_reason
 
 from .edit import Assignment, Editor, Fix, Refusal, SessionLike
@@ -97,6 +97,10 @@ RULES: dict[str, Rule] = rule_table(
          "config-{arch} has the values make olddefconfig writes but not its layout ({count} line(s) differ, "
          "the first at line {line}), so the dirty-tree check after it fails",
          "normalize config-{arch}"),
+    Rule("olddefconfig-line-endings", "error",
+         "config-{arch} ends {count} line(s) in CR LF, the first at line {line}; make olddefconfig reads the CR "
+         "away and writes LF only, so the dirty-tree check after it fails",
+         "normalize config-{arch} (it writes LF), or convert the file's line endings (dos2unix), then commit it"),
     # hardening
     Rule("hardening-fixable", "error",
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
@@ -195,15 +199,22 @@ class GateReport:
         rows = []
         for gate in dict.fromkeys(r.gate for r in self.results):
             row: dict[str, Any] = {"gate": gate}
-            notes = []
             for r in self.results:
                 if r.gate == gate:
                     row[r.arch] = r.status
-                    if r.note and r.note not in notes:
-                        notes.append(r.note)
-            row["note"] = "; ".join(notes)
+            row["note"] = self.note(gate)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def note(self, gate: str) -> str:
+        """The gate's notes on one line: once when every arch says the same, else each arch's part
+        named ("amd64: 22 line(s) would change; arm64: 31 line(s) would change") unless it names
+        its arch itself ("modules-amd64.txt is right")."""
+        results = [r for r in self.results if r.gate == gate and r.note]
+        if len({r.note for r in results}) <= 1:
+            return results[0].note if results else ""
+        parts = (r.note if r.arch in r.note else f"{r.arch}: {r.note}" for r in results)
+        return "; ".join(dict.fromkeys(parts))
 
     def findings_frame(self) -> pd.DataFrame:
         return findings_frame(self.findings)
@@ -303,8 +314,14 @@ def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResul
             line, count = first
             findings.append(make_finding("olddefconfig-layout", arch, None, "olddefconfig",
                                          where=f"{source}:{line}", line=line, count=count))
+    endings = line_endings_change(config.original_text, new_text)
+    if endings is not None:
+        findings.append(make_finding("olddefconfig-line-endings", arch, None, "olddefconfig",
+                                     where=f"{source}:{endings.first}", line=endings.first, count=endings.count))
     note = (f"{len(changes)} line(s) would change" if changes else
-            "only the layout differs" if findings else "the config is what olddefconfig writes")
+            "only the layout differs" if findings and endings is None else
+            "only the line endings differ" if endings is not None and len(findings) == 1 else
+            "only the layout and the line endings differ" if findings else "the config is what olddefconfig writes")
     return GateResult("olddefconfig", arch, "fail" if findings else "pass", findings, note)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from talosnb.core.errors import InputError
+from talosnb.inputs.captures import IDS_PATHS, read_captures
 from talosnb.kbuild import KbuildMap, module_name
 from talosnb.kbuild.devices import DeviceIndex, IdEntry, IdTable
 
@@ -237,20 +238,7 @@ def _parse_line(line: str, here: str) -> Device:
 
 
 def read_inputs(paths: Iterable[str], *, stdin_text: str | None = None) -> list[Device]:
-    devices: list[Device] = []
-    for p in paths:
-        if p == "-":
-            devices += parse_capture(stdin_text or "", "<stdin>")
-            continue
-        path = Path(p)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("no such file", where=p, hint="give a capture file, or - for standard input") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read the capture: {e}", where=p) from e
-        devices += parse_capture(text, p)
-    return devices
+    return [d for where, text in read_captures(paths, stdin_text) for d in parse_capture(text, where)]
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -526,10 +514,47 @@ def _facts(ko: str, claim: Claim, locator: ModuleLocator, values: Mapping[str, M
     return facts
 
 
+def _support_words(m: ModuleFacts | None, arch: str) -> str:
+    if m is None:
+        return "no claiming module"
+    state = m.state.get(arch, "absent")
+    words = {"module": "built as a module", "builtin": "built in", "not-built": "not built",
+             "absent": "not in this arch's Kbuild files"}[state]
+    if state in ("module", "builtin") and not m.compiled.get(arch, True):
+        words += ", its entry compiled out"
+    if state == "module":
+        words += ", listed" if m.listed.get(arch) else ", not listed"
+    return f"{m.ko} {words}"
+
+
+def device_changes(devices: list[Device], matcher: DeviceMatcher, locator: ModuleLocator, arch: str,
+                   before: Mapping[str, str], after: Mapping[str, str], before_list: Any | None = None,
+                   after_list: Any | None = None) -> list[str]:
+    """The devices a change affects on ``arch``: each one whose support changes (no claiming module
+    built before and one after, or the other way round) or whose claiming module's build or
+    module-list entry changes, as a message."""
+    was = describe(devices, matcher, locator, {arch: before}, {arch: before_list} if before_list else {})
+    now = describe(devices, matcher, locator, {arch: after}, {arch: after_list} if after_list else {})
+    out = []
+    for old, new in zip(was, now, strict=True):
+        d = new.device
+        title = f"{d.bus} {d.id}" + (f" ({d.description})" if d.description else "") + f" at {d.where}"
+        lost, gained = arch in new.unsupported and arch not in old.unsupported, \
+            arch in old.unsupported and arch not in new.unsupported
+        moved = [(m, next((o for o in old.modules if o.ko == m.ko), None)) for m in new.modules]
+        changed = [f"{_support_words(o, arch)} -> {_support_words(m, arch)}" for m, o in moved
+                   if _support_words(o, arch) != _support_words(m, arch)]
+        if lost:
+            out.append(f"{title}: no longer supported ({'; '.join(changed) or 'no claiming module built'})")
+        elif gained:
+            out.append(f"{title}: supported after the change ({'; '.join(changed)})")
+        elif changed:
+            out.append(f"{title}: {'; '.join(changed)}")
+    return out
+
+
 # --- human names from pci.ids / usb.ids ------------------------------------------------------
 
-IDS_PATHS = {"pci": ("/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids", "/usr/share/pci.ids"),
-             "usb": ("/usr/share/misc/usb.ids", "/var/lib/usbutils/usb.ids", "/usr/share/hwdata/usb.ids")}
 
 
 class IdNames:

@@ -287,7 +287,9 @@ class MenuTree:
         elif mode == "all":
             hit = True
         elif mode == "differs":
-            hit = self.differs(row)
+            # what a person can see differ: an entry hidden on every arch (its value set by defaults
+            # and selects only) would fill screens of rows nobody can change from a menu
+            hit = self.differs(row) and any(self.visible(row, a) for a in row.nodes)
         elif mode == "set":
             hit = self.is_set(row)
         else:

@@ -371,6 +371,8 @@ def _use(candidate: str) -> str:
 
 
 def _invisible(entry: str) -> str | None:
+    if entry.isascii() and entry.isprintable() and " " not in entry:   # the usual entry: no lookup per character
+        return None
     for c in entry:
         if not c.isprintable() or unicodedata.category(c) in ("Cf", "Zs", "Zl", "Zp"):
             return c
@@ -453,21 +455,54 @@ def _candidate_fixes(kmap: KbuildMap, entry: str, values: Mapping[str, str]) -> 
     return fixes
 
 
+# A "did you mean" for an entry no tree builds compares its name with every module name of the
+# tree (difflib: ≈20 ms against the ≈4,000 of a real tree), so a list of thousands of misspelt
+# lines would take minutes. One check looks for close names for its first MAX_SUGGESTED unknown
+# entries only (a module moved to another folder is still found for every entry: that is one
+# lookup); the others say they were not compared.
+MAX_SUGGESTED = 20
+
+
+class Suggestions:
+    """The close-name lookups one check may still make (see MAX_SUGGESTED), each name looked up once."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.left = MAX_SUGGESTED if limit is None else limit
+        self.found: dict[str, list[str]] = {}
+
+    def near(self, kmap: KbuildMap, entry: str) -> list[str] | None:
+        """The tree's paths of this module name, else of close names; None: the budget is spent."""
+        same = kmap.named(entry)
+        if same:
+            return same
+        name = module_name(entry)
+        if name not in self.found:
+            if self.left <= 0:
+                return None
+            self.left -= 1
+            self.found[name] = kmap.find(entry)
+        return self.found[name]
+
+
 def _check_entry(kmap: KbuildMap, module_list: ModuleList, entry: str, where: str,
                  values: Mapping[str, str], *, tree_version: str, list_version: str | None,
                  mismatch: bool, verify_fix: VerifyFix | None, arch: str | None = None,
-                 list_id: str = TALOS_LIST, list_file: str | None = None) -> Finding | None:
+                 list_id: str = TALOS_LIST, list_file: str | None = None,
+                 suggestions: Suggestions | None = None) -> Finding | None:
     arch = arch or module_list.arch
     named = {"list_id": list_id, "list_file": list_file or f"modules-{arch}.txt"}
     state = kmap.evaluate(entry, values)
     if state.state == "module":
         return None
     if not state.known:
-        found = kmap.find(entry)
-        same = [p for p in found if module_name(p) == module_name(entry)]
+        found = (suggestions or Suggestions()).near(kmap, entry)
+        same = [p for p in found or () if module_name(p) == module_name(entry)]
         suggestion = ""
         replacement = f"drop {entry}"
-        if same:
+        if found is None:
+            suggestion = (f"; not compared with the tree's module names (only the first {MAX_SUGGESTED} unknown "
+                          "entries are: correct those, then check again)")
+        elif same:
             suggestion = f"; {module_name(entry)} is at {', '.join(same)}"
             replacement = f"replace {entry} with {same[0]}"
         elif found:
@@ -535,11 +570,13 @@ def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Map
     findings: list[Finding] = []
     for arch in sorted(lists):
         findings.extend(_check_form(lists[arch]))
+        suggestions = Suggestions()
         for _, entry, where in lists[arch].numbered():
             if not entry.endswith(".ko") or _malformed(entry):
                 continue
             found = _check_entry(kbuild[arch], lists[arch], entry, where, values[arch], tree_version=tree_version,
-                                 list_version=list_version, mismatch=mismatch, verify_fix=verify_fix)
+                                 list_version=list_version, mismatch=mismatch, verify_fix=verify_fix,
+                                 suggestions=suggestions)
             if found:
                 findings.append(found)
     for arch in sorted(lists):
@@ -574,6 +611,7 @@ def new_list_errors(lists: Mapping[str, ModuleList], before: Mapping[str, Mappin
     findings: list[Finding] = []
     for arch, module_list, named in shipping:
         kmap, old, new = kbuild[arch], before[arch], after[arch]
+        suggestions = Suggestions()
         for _, entry, where in module_list.numbered():
             if not entry.endswith(".ko") or _malformed(entry):
                 continue
@@ -582,7 +620,7 @@ def new_list_errors(lists: Mapping[str, ModuleList], before: Mapping[str, Mappin
                 continue
             found = _check_entry(kmap, module_list, entry, where, new, tree_version=tree_version,
                                  list_version=list_version, mismatch=mismatch, verify_fix=verify_fix,
-                                 arch=arch, **named)
+                                 arch=arch, suggestions=suggestions, **named)
             if found is not None and found.level == "error":
                 findings.append(found)
     return findings
@@ -643,13 +681,14 @@ def check_extension_lists(extension_lists: Iterable[ExtensionList], values: Mapp
             continue
         findings.extend(_check_form(ext.module_list, arch=arches[0], sort=False, list_id=ext.list_id))
         for arch in arches:
+            suggestions = Suggestions()
             for _, entry, where in ext.module_list.numbered():
                 if not entry.endswith(".ko") or _malformed(entry):
                     continue
                 found = _check_entry(kbuild[arch], ext.module_list, entry, where, values[arch],
                                      tree_version=tree_version, list_version=list_version, mismatch=mismatch,
                                      verify_fix=verify_fix, arch=arch, list_id=ext.list_id,
-                                     list_file=ext.file_name)
+                                     list_file=ext.file_name, suggestions=suggestions)
                 if found:
                     findings.append(found)
     return findings
@@ -775,13 +814,14 @@ def edit_module_list(module_list: ModuleList, action: str, items: Iterable[str],
         edit.changed.extend(done)
     mismatch = list_version is not None and series(list_version) != series(tree_version)
     if action == "add":
+        suggestions = Suggestions()
         for entry in edit.changed:
             if not entry.endswith(".ko"):
                 continue
             index = module_list.entries.index(entry)
             found = _check_entry(kbuild, module_list, entry, module_list.numbered()[index][2], values,
                                  tree_version=tree_version, list_version=list_version, mismatch=mismatch,
-                                 verify_fix=None)
+                                 verify_fix=None, suggestions=suggestions)
             if found is not None:
                 edit.warnings.append(replace(found, level="warning"))
     findings = check_module_lists({module_list.arch: module_list}, {module_list.arch: values},

@@ -126,7 +126,8 @@ def _engine() -> str:
     return digest.hexdigest()
 
 
-def _stamp(tree: str, names: Sequence[str]) -> list[tuple[int, int]]:
+def tree_stamp(tree: str, names: Sequence[str]) -> list[tuple[int, int]]:
+    """(size, mtime) of each of the tree's files or folders named (tree-relative; \"\" is the tree)."""
     root = os.path.join(tree, "")
     out = []
     for name in names:
@@ -148,7 +149,7 @@ def read_answer(key: AnswerKey) -> Answer | None:
         if stored["digest"] != key.digest:
             return None
         names = stored["tree_files"]
-        if [list(s) for s in _stamp(key.tree, names)] != stored["tree_stamp"]:
+        if [list(s) for s in tree_stamp(key.tree, names)] != stored["tree_stamp"]:
             return None     # a Kconfig or Kbuild file of the tree changed
         return Answer(dict(stored["payload"]), str(stored["text"]), ExitStatus(int(stored["status"])))
     except (ValueError, KeyError, TypeError):
@@ -165,7 +166,7 @@ def write_answer(key: AnswerKey, session: Session, answer: Answer) -> None:
         names.update(dict.fromkeys(kmap.files))
         names.update(dict.fromkeys(kmap.directories))
     listed = list(names)
-    stored = {"digest": key.digest, "tree_files": listed, "tree_stamp": _stamp(key.tree, listed),
+    stored = {"digest": key.digest, "tree_files": listed, "tree_stamp": tree_stamp(key.tree, listed),
               "payload": answer.payload, "text": answer.text, "status": int(answer.status)}
     cachefile.write(key.file, json.dumps(stored).encode(), engine=_FORMAT)
 

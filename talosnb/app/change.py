@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from talosnb.analyses.change import ChangeReport, session_change_report
 from talosnb.analyses.history import HistoryIndex, build_index, is_git_checkout
@@ -21,6 +23,10 @@ from talosnb.core.errors import InputError, opt
 from talosnb.inputs.gitrefs import PKGS_FILES, TALOS_FILES, checkout_at
 
 from .session import NEEDS_KERNEL_AND_PKGS, Session
+
+if TYPE_CHECKING:
+    from talosnb.analyses.hardware import Device
+    from talosnb.kbuild.devices import DeviceIndex
 
 BASE_PREFIX = "talosnb-base-"
 
@@ -31,16 +37,28 @@ def _arch_option(session: Session) -> str:
 
 
 def change_report_for(head: Session, *, base: str | None = None, base_pkgs: str | os.PathLike | None = None,
-                      base_talos: str | os.PathLike | None = None, history: bool = True) -> ChangeReport:
+                      base_talos: str | os.PathLike | None = None, history: bool = True,
+                      devices: Sequence[Device] = (), device_index: DeviceIndex | None = None) -> ChangeReport:
     """The change from the base (``base``, a git ref of the head's checkouts, or the folders
     ``base_pkgs``/``base_talos``) to the head session, per arch.
 
     ``history``: when the pkgs checkout is a git clone, say when each changed line
     last changed before the base (from the history index, cached by commit).
+    ``devices`` (a hardware capture): name those whose support the change moves; their ID tables
+    come from the head's kernel source (the full source: a skeleton says it has no C files), or
+    ``device_index`` when one is loaded already.
     """
     _check_base(head, base, base_pkgs, base_talos)
+    lookup: dict[str, Any] = {}
+    if devices:
+        from talosnb.kbuild.devices import load_device_index
+
+        kernel = head.inputs.kernel
+        assert kernel is not None, NEEDS_KERNEL_AND_PKGS
+        lookup = {"devices": devices,
+                  "device_index": device_index or load_device_index(kernel.origin, kernel.version)}
     if base is not None:
-        return _change_from_ref(head, base, history=history)
+        return _change_from_ref(head, base, history=history, lookup=lookup)
     assert head.inputs.kernel is not None, NEEDS_KERNEL_AND_PKGS
     base_session = Session.open(base_pkgs, base_talos, head.inputs.kernel.path, arch=_arch_option(head),
                                 toolchain=head.toolchain)
@@ -50,7 +68,8 @@ def change_report_for(head: Session, *, base: str | None = None, base_pkgs: str 
     if history and is_git_checkout(inputs.pkgs.path):
         index = build_index(inputs.pkgs.path, arches=list(head.configs))
     label = str(inputs.pkgs.path) + (f" and {inputs.talos.path}" if inputs.talos else "")
-    return session_change_report(base_session, head, base_label=label, head_label=_head_label(head), history=index)
+    return session_change_report(base_session, head, base_label=label, head_label=_head_label(head), history=index,
+                                 **lookup)
 
 
 def _check_base(head: Session, base: str | None, base_pkgs: str | os.PathLike | None,
@@ -66,7 +85,7 @@ def _check_base(head: Session, base: str | None, base_pkgs: str | os.PathLike | 
         raise InputError("a base talos folder needs a base pkgs folder too", hint=f"add {opt('base_pkgs')}")
 
 
-def _change_from_ref(head: Session, base: str, *, history: bool) -> ChangeReport:
+def _change_from_ref(head: Session, base: str, *, history: bool, lookup: dict[str, Any]) -> ChangeReport:
     """The change from the head's checkouts at git ref `base` (checked out in a scratch folder)."""
     assert head.inputs.kernel is not None and head.inputs.pkgs is not None, NEEDS_KERNEL_AND_PKGS
     scratch = Path(tempfile.mkdtemp(prefix=BASE_PREFIX))
@@ -85,7 +104,7 @@ def _change_from_ref(head: Session, base: str, *, history: bool) -> ChangeReport
             base_label += f" and {talos.label} of {head.inputs.talos.path}"
         index = build_index(head.inputs.pkgs.path, rev=pkgs.commit, arches=list(head.configs)) if history else None
         report = session_change_report(base_session, head, base_label=base_label, head_label=_head_label(head),
-                                       history=index)
+                                       history=index, **lookup)
         for name, one in report.arches.items():
             one.base_source = f"{base}:{pkgs.checkout.repo_path(layout.config_file(name))}"
         # the scratch folder is gone once this returns: name the files as git does, REF:path

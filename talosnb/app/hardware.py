@@ -25,14 +25,19 @@ from talosnb.analyses.hardware import (
     describe,
 )
 from talosnb.core.arches import parse_arches, srcarch
-from talosnb.core.errors import InputError
+from talosnb.core.errors import ExitStatus, InputError
 from talosnb.inputs.resolve import Inputs, resolve_inputs
 from talosnb.kbuild import KbuildMap, load_kbuild_map, read_config_values
 from talosnb.kbuild.devices import DeviceIndex, load_device_index
 
 if TYPE_CHECKING:
     from talosnb.analyses.modules import ModuleList
+    from talosnb.app.plan import Options
     from talosnb.app.workspace import EditOutcome, Workspace
+
+
+CAPTURE_HINT = ("paste talosctl get pcidevices -o yaml|json, lspci -nn, lspci -n, lsusb, modalias lines or "
+                "device-tree compatible strings")
 
 
 @dataclass
@@ -75,6 +80,22 @@ class Hardware:
                 self.lists[arch] = ModuleList.load(inputs.talos.module_list_path(arch), arch)
         return self
 
+    @classmethod
+    def of_workspace(cls, ws: Workspace) -> Hardware:
+        """Over a Workspace as it is now (its edits not saved yet included): the configs' current
+        values, its Kbuild maps and module lists."""
+        inputs = ws.session.inputs
+        if inputs.kernel is None or inputs.pkgs is None:
+            raise InputError("a hardware lookup needs the configs and the kernel source",
+                             hint="give a pkgs checkout and the kernel source (--pkgs, --kernel-src)")
+        self = cls(inputs, list(ws.arches))
+        for arch in self.arches:
+            self.values[arch] = dict(ws.session.written(arch))
+            self.kmaps[arch] = ws.kbuild_map(arch)
+            if arch in ws.module_lists:
+                self.lists[arch] = ws.module_lists[arch]
+        return self
+
     def index(self, progress: Callable[[str], None] | None = None) -> DeviceIndex:
         """The device index of the kernel source (built once, then cached): a Kconfig/Kbuild
         skeleton has no C files, and says so."""
@@ -91,6 +112,16 @@ class Hardware:
             self._locator = ModuleLocator(index, self.kmaps)
         assert self._locator is not None
         return describe(devices, self._matcher, self._locator, self.values, self.lists, self.names)
+
+    @staticmethod
+    def devices_in(text: str, where: str = "pasted") -> list[Device]:
+        """The devices of one pasted capture (its format recognized from its lines)."""
+        from talosnb.analyses.hardware import parse_capture
+
+        devices = parse_capture(text, where)
+        if not devices:
+            raise InputError("no devices in the capture", where=where, hint=CAPTURE_HINT)
+        return devices
 
     def modules_alias(self, arch: str) -> list[Alias]:
         """The pci/usb/of/acpi lines of modules.alias a build of config-ARCH would hold."""
@@ -109,6 +140,10 @@ class Support:
     assignments: dict[str, list[str]]
     reasons: dict[str, list[str]]
     outcomes: list[tuple[str, str, EditOutcome]] = field(default_factory=list)   # (arch, assignment, outcome)
+    files: list[str] = field(default_factory=list)          # what saving the change writes
+    written: dict[str, bool] = field(default_factory=dict)  # arch -> config-ARCH written
+    blocked: str | None = None                              # why saving is refused (said dry run or not)
+    saved: bool = False                                     # written (asked for, not refused)
 
     @property
     def applied(self) -> list[EditOutcome]:
@@ -117,6 +152,12 @@ class Support:
     @property
     def refused(self) -> list[tuple[str, str, str]]:
         return [(arch, a, o.blocked) for arch, a, o in self.outcomes if o.blocked]
+
+    @property
+    def status(self) -> ExitStatus:
+        """0 when the devices are supported now (written, nothing refused); 1 when something is
+        left to do (not written, refused on an arch)."""
+        return ExitStatus.OK if any(self.written.values()) and not self.refused else ExitStatus.FINDINGS
 
     def as_dict(self) -> dict[str, Any]:
         return {"assignments": self.assignments, "reasons": self.reasons,
@@ -161,3 +202,36 @@ def plan_support(ws: Workspace, reports: list[DeviceReport], *, strict: bool = F
                 outcome = ws.set([item], arches=[arch], add_to_module_list=add, strict=strict)
             support.outcomes.append((arch, item, outcome))
     return support
+
+
+def support_devices(ws: Workspace, reports: list[DeviceReport], options: Options | None = None, *,
+                    write: bool = False, dry_run: bool = False) -> Support | None:
+    """The change that supports every unsupported device (None: all are supported), worked out in
+    the Workspace (:func:`plan_support`), and its save: planned and judged always (what writing
+    would refuse is said either way: the dropped-lines guard), committed when ``write`` and not
+    ``dry_run`` and nothing refuses it. The command line and the Hardware tab both end here."""
+    from talosnb.app.plan import Options, Request
+
+    options = options or Options()
+    if not needed_changes(reports)[0]:
+        return None
+    support = plan_support(ws, reports, strict=options.strict)
+    support.files = sorted({f"config-{arch}" for o in support.applied for arch in o.changed_arches()})
+    support.files += sorted({f"modules-{arch}.txt" for o in support.applied for arch, m in o.modules.items()
+                             if m.get("added")})
+    writing = bool(support.applied) and write and not dry_run
+    plan = ws.propose(Request("save", names=tuple(support.files), write=True, dry_run=not writing),
+                      options) if support.files else None
+    dropped = plan.verdict("dropped-lines") if plan is not None else None
+    support.blocked = dropped.message if dropped is not None and dropped.refuses else None
+    if support.blocked is None and writing and plan is not None:
+        saved = ws.commit(plan)
+        names = {p.name for p in saved.written} if saved is not None else set()
+        support.written = {arch: f"config-{arch}" in names for arch in ws.configs}
+        support.saved = True
+    return support
+
+
+def lookup_status(support: Support | None) -> ExitStatus:
+    """A lookup's exit status: 0 when every device is supported (or now is, written), else 1."""
+    return ExitStatus.OK if support is None else support.status

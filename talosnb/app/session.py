@@ -153,9 +153,9 @@ class Session:
         seen = {c.what for c in checks}
         for arch, config in self.configs.items():
             if config.recorded_version:
-                what = f"the header of config-{arch} ({config.source})"
-                if not any(w.startswith(f"the header of config-{arch}") for w in seen):
-                    check = compare_versions(self.tree_version, config.recorded_version, what)
+                what = f"the header of config-{arch}"
+                if what not in seen:
+                    check = compare_versions(self.tree_version, config.recorded_version, what, str(config.source))
                     if check:
                         checks.append(check)
         return checks

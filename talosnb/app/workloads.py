@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from talosnb.analyses import requirements as rq
 from talosnb.analyses.findings import Finding
+from talosnb.core.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +38,67 @@ if TYPE_CHECKING:
 
 DEFAULT_GATE_WORKLOADS = ("kubernetes",)
 GATE = "workloads"
+
+
+@dataclass(frozen=True)
+class WorkloadChoice:
+    """Which workloads a check watches, which of their optional features count (None: every one),
+    and who said so (the option, the pkgs checkout's ``.talosnb.toml``, or the default)."""
+
+    workloads: tuple[str, ...] | None
+    features: tuple[str, ...] | None
+    source: str
+
+    @property
+    def gate_features(self) -> list[str]:
+        """What the gate checks: the base requirements, and those of the features in use."""
+        return [rq.BASE, *(f for f in self.features or () if f != rq.BASE)]
+
+
+def checkout_choice(session: Session) -> WorkloadChoice | None:
+    """The workloads and features the pkgs checkout's ``.talosnb.toml`` names (None without one),
+    each name checked against the profiles: a name no profile has is an InputError at its line."""
+    pkgs = session.inputs.pkgs
+    settings = pkgs.settings() if pkgs is not None else None
+    if settings is None:
+        return None
+    profiles = rq.load_profiles()
+    if settings.workloads is not None:
+        if not settings.workloads:
+            raise InputError("workloads is empty", where=settings.where("workloads"),
+                             hint=f"name at least one of {', '.join(sorted(profiles))}, or leave the key out "
+                                  f"(the gate then checks {', '.join(DEFAULT_GATE_WORKLOADS)})")
+        try:
+            rq.select(profiles, settings.workloads)
+        except InputError as e:
+            raise InputError(e.message, where=settings.where("workloads"), hint=e.hint) from None
+    if settings.features is not None:
+        try:
+            rq.select(profiles, settings.workloads or DEFAULT_GATE_WORKLOADS, settings.features or None)
+        except InputError as e:
+            raise InputError(e.message, where=settings.where("features"), hint=e.hint) from None
+    return WorkloadChoice(settings.workloads, settings.features, str(settings.path))
+
+
+def gate_choice(session: Session, workloads: Sequence[str] | None) -> WorkloadChoice:
+    """The workloads gate's workloads: those named, else the checkout's ``.talosnb.toml``, else
+    kubernetes; the base requirements, and those of the features the file says are in use."""
+    if workloads:
+        return WorkloadChoice(tuple(workloads), (), "named")
+    found = checkout_choice(session)
+    if found is not None and found.workloads:
+        return found
+    return WorkloadChoice(DEFAULT_GATE_WORKLOADS, found.features if found else (),
+                          found.source if found else "default")
+
+
+def guard_choice(session: Session, workloads: Sequence[str] | None) -> WorkloadChoice:
+    """The set/merge guard's workloads: those named, else the checkout's ``.talosnb.toml`` (its
+    features alone besides the base ones, when it names them), else every profile, every feature."""
+    if workloads:
+        return WorkloadChoice(tuple(workloads), None, "named")
+    found = checkout_choice(session)
+    return found if found is not None else WorkloadChoice(None, None, "default")
 
 
 @dataclass
@@ -112,29 +174,39 @@ def _resolve_cached(session: Session, arch: str, requirements: Sequence[rq.Requi
     names each requirement resolves to (symbols, .ko paths) or why it is stale."""
     from talosnb.core import cachefile
 
+    from .answers import tree_stamp
+
     config = session.configs[arch]
     stored = None
     path = _cache_file(session, arch, requirements)
     if path is not None:
         stored = cachefile.read(path, engine=_ENGINE, what="workload requirements")
+    assert session.inputs.kernel is not None, "a Session has a kernel tree"
+    tree = str(session.inputs.kernel.path)
     if stored is not None:
         try:
-            answers = json.loads(stored.read())
-            return [_from_answer(r, arch, a) for r, a in zip(requirements, answers, strict=True)]
+            kept = json.loads(stored.read())
+            # the Kbuild files the map was made from, as they were: a Kbuild file edited since
+            # (the map not loaded in between) resolves the module names again
+            if [list(s) for s in tree_stamp(tree, kept["kbuild"])] == kept["stamp"]:
+                return [_from_answer(r, arch, a) for r, a in zip(requirements, kept["answers"], strict=True)]
         except (ValueError, KeyError, TypeError):
             pass
-    resolved = rq.resolve(requirements, config, session.kbuild_map(arch))
+    kmap = session.kbuild_map(arch)
+    resolved = rq.resolve(requirements, config, kmap)
     path = path or _cache_file(session, arch, requirements)     # the map was just built: now it has a stamp
     if path is not None:
-        cachefile.write(path, json.dumps([_answer(r) for r in resolved]).encode(), engine=_ENGINE)
+        names = [*kmap.files, *kmap.directories]
+        cachefile.write(path, json.dumps({"kbuild": names, "stamp": tree_stamp(tree, names),
+                                          "answers": [_answer(r) for r in resolved]}).encode(), engine=_ENGINE)
     return resolved
 
 
 def _cache_file(session: Session, arch: str, requirements: Sequence[rq.Requirement]) -> Path | None:
     """Where the resolution of `requirements` on this arch's tree is kept: keyed by the
-    requirements, the tree and the stamp of the tree's Kbuild-map cache file, which is rewritten
-    whenever the tree's Kbuild files change (so a changed tree is resolved again). None while
-    there is no such file."""
+    requirements, the tree, the symbols it defines and the stamp of the tree's Kbuild-map cache
+    file (the file also keeps the stamps of the Kbuild files the map was made from, checked when it
+    is read). None while there is no such file."""
     from talosnb.core.paths import cache_dir
     from talosnb.kbuild.cache import cache_path
 
@@ -154,7 +226,7 @@ def _cache_file(session: Session, arch: str, requirements: Sequence[rq.Requireme
     return cache_dir() / "requirements" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
 
-_ENGINE = "talosnb-requirements 1"
+_ENGINE = "talosnb-requirements 2"
 
 
 def _requirement_id(r: rq.Requirement) -> list:
@@ -322,11 +394,14 @@ def before_values(after: Mapping[str, Mapping[str, str]], changes: Mapping[str, 
 
 
 def guard_change(session: Session, changes: Mapping[str, ChangeSet], module_lists: Mapping[str, ModuleList],
-                 workloads: Iterable[str] | None = None, cache: dict | None = None) -> WorkloadVerdict:
+                 workloads: Iterable[str] | None = None, cache: dict | None = None,
+                 features: Iterable[str] | None = None) -> WorkloadVerdict:
     """The guard of an applied set/merge (arch -> ChangeSet): what it breaks of `workloads`
-    (default every profile's requirements)."""
+    (default every profile's requirements), their base requirements and those of `features`
+    (default every feature)."""
     profiles = rq.load_profiles()
-    requirements = rq.select(profiles, list(workloads) if workloads else None)
+    wanted = None if features is None else [rq.BASE, *features]
+    requirements = rq.select(profiles, list(workloads) if workloads else None, wanted)
     resolved = {arch: items for arch, items in resolved_for(session, requirements, cache).items()
                 if arch in changes}
     after = values_of(session, resolved)
@@ -341,10 +416,13 @@ def gate_results(report: RequirementsReport) -> list[GateResult]:
 
     from talosnb.analyses.gates import GateResult
 
+    def counts(s: rq.Status) -> bool:    # a base requirement, or one of a feature the check names
+        return s.requirement.required or (report.features is not None and s.requirement.feature in report.features)
+
     out = []
     for arch in dict.fromkeys(s.arch for s in report.statuses):
         mine = [s for s in report.statuses if s.arch == arch]
-        failing = [s for s in mine if s.failing and s.requirement.required]
+        failing = [s for s in mine if s.failing and counts(s)]
         findings = [replace(f, details={**f.details, "gate": GATE}) for f in report.findings if f.arch == arch]
         note = (f"{len(failing)} required of {', '.join(report.workloads)} not met" if failing
                 else f"{', '.join(report.workloads)}: every required option is there")

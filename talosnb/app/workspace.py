@@ -42,18 +42,20 @@ from talosnb.core.arches import PLATFORMS
 from talosnb.core.dotconfig import read_values
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
+from talosnb.core.versions import grouped
 from talosnb.kconfig.config import Config
-from talosnb.kconfig.diff import Change, config_diff, ordered
+from talosnb.kconfig.diff import Change, config_diff, line_endings_change, ordered
 
 from . import guards
 from .gates import GateKeeper, GuardResult
 from .plan import Options, Plan, Request, Verdict
 from .session import NEEDS_KERNEL_AND_PKGS, Session, Steps
 from .workloads import (
-    DEFAULT_GATE_WORKLOADS,
     RequirementsReport,
     WorkloadVerdict,
+    gate_choice,
     guard_change,
+    guard_choice,
     requirements_report,
 )
 from .workloads import gate_results as workloads_gate
@@ -144,6 +146,38 @@ class SaveResult:
                 "scratch": str(self.scratch) if self.scratch else None, "command": self.command}
 
 
+@dataclass(frozen=True)
+class Overridden:
+    """A value the user asked for in an earlier step that a later change replaces: the later change
+    did not ask for it (a verified fix, or a cascade re-enabling a menu, gives it its default)."""
+
+    arch: str
+    symbol: str
+    wanted: str             # the value the user set
+    now: str | None         # what the later change makes it (None: no line)
+    step: str               # the earlier step that set it ("BLK_DEV_LOOP=m")
+    by: str                 # the change that replaces it ("BLK_DEV=y VIRTIO_BLK=m")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def overridden_values(history: Sequence[HistoryEntry], requested: Mapping[str, Sequence[edit.Assignment]],
+                      cascades: Mapping[str, Sequence[edit.CascadeChange]], by: str) -> list[Overridden]:
+    """The values the user set in an earlier step (``history``, oldest first: its latest request for
+    a symbol counts) that a change not asking for them gives another value (each arch's cascade)."""
+    out = []
+    for arch, cascade in cascades.items():
+        asked = {a.symbol for a in requested.get(arch, ())}
+        for c in cascade:
+            if c.symbol in asked:
+                continue
+            step = next((e for e in reversed(history) if c.symbol in e.requested.get(arch, {})), None)
+            if step is not None and c.new != step.requested[arch][c.symbol]:
+                out.append(Overridden(arch, c.symbol, step.requested[arch][c.symbol], c.new, step.what, by))
+    return out
+
+
 @dataclass
 class HistoryEntry:
     """One undoable action: a config change on some arches, or a module-list edit on one arch."""
@@ -155,6 +189,8 @@ class HistoryEntry:
     entries: list[str] = field(default_factory=list)
     also: list[HistoryEntry] = field(default_factory=list)   # undone with it (set's list additions)
     list_id: str | None = None    # modules: an extension's list (extensions/NAME); None: talos's
+    requested: dict[str, dict[str, str]] = field(default_factory=dict)   # config: arch -> {symbol: value asked}
+    overridden: list[Overridden] = field(default_factory=list)          # config: earlier values it replaced
 
 
 @dataclass
@@ -176,6 +212,7 @@ class EditOutcome(Mapping):
     unknown: list[edit.Assignment] = field(default_factory=list)   # merge: symbols no arch defines
     redefined: list[str] = field(default_factory=list)             # merge: values given twice
     gates: GuardResult | None = None       # build gates the change makes fail (app/gates.py)
+    overridden: list[Overridden] = field(default_factory=list)   # values set earlier that it replaces
     workloads: WorkloadVerdict | None = None   # workload requirements the change breaks (app/workloads.py)
 
     def __getitem__(self, arch: str) -> edit.ChangeSet:
@@ -208,6 +245,7 @@ class EditOutcome(Mapping):
                                "gates": self.gates.as_dict() if self.gates is not None else None,
                                "workloads": self.workloads.as_dict() if self.workloads is not None else None}
         if self.mode == "set":
+            out["overridden"] = [o.as_dict() for o in self.overridden]
             out.update({"refused": self.refused, "module_list_errors": self.module_list_errors,
                         "modules": self.modules,
                         "normalized": {arch: [str(c) for c in d] for arch, d in self.drift.items()}})
@@ -364,7 +402,7 @@ class Workspace:
             text += f"; pkgs patches: {inputs.patches.summary()}"
         if self.scratch is not None:
             text += "; saving writes to a scratch copy of the config and module-list files"
-        for check in self.session.version_checks():
+        for check in grouped(self.session.version_checks()):
             text += f"\n{'WARNING' if check.kind == 'mismatch' else 'note'}: {check.message}"
         return text
 
@@ -574,7 +612,9 @@ class Workspace:
                 also = [HistoryEntry("modules", [arch], f"add {', '.join(added)}", "add", list(added),
                                      list_id=plan.modules[arch].get("list"))
                         for arch, added in self._planned_additions(plan).items()]
-                self.history.append(HistoryEntry("config", done, request.describe(), also=also))
+                requested = {arch: {a.symbol: a.value for a in plan.outcome.changes[arch].requested} for arch in done}
+                self.history.append(HistoryEntry("config", done, request.describe(), also=also, requested=requested,
+                                                 overridden=list(plan.outcome.overridden)))
                 # what the plan built is what the configs hold now: saving writes it without building it again
                 self._changed("config", texts=plan.texts)
         elif plan.list_edits:
@@ -631,6 +671,9 @@ class Workspace:
             self._gate_verdict(plan, attempts, before_texts)
         if not self._hold(plan, attempts, outcome):
             return
+        # a value the user set in an earlier step, which this change gives another value without asking
+        outcome.overridden = overridden_values(self.history, {a: c.requested for a, c in changes.items()},
+                                               {a: c.cascade for a, c in changes.items()}, plan.request.describe())
         outcome.modules = self._planned_modules(changes, attempts, request.add_to_module_list)
         plan.modules = outcome.modules
         self._dropped_verdict(plan, changes)
@@ -711,8 +754,9 @@ class Workspace:
         # ``strict`` refused (a function of the values before and after, on the arches changed)
         changed = {arch: a.change for arch, a in attempts.items() if a.change.cascade}
         if changed:
-            broken = guard_change(self.session, changed, self.module_lists, self.workloads,
-                                  cache=self._resolved_requirements)
+            choice = guard_choice(self.session, self.workloads)
+            broken = guard_change(self.session, changed, self.module_lists, choice.workloads,
+                                  cache=self._resolved_requirements, features=choice.features)
             plan.outcome.workloads = broken
             message = ""
             if broken.broken:
@@ -913,6 +957,22 @@ class Workspace:
             out[arch] = self._drift[arch][1]
         return out
 
+    def overridden(self) -> list[Overridden]:
+        """Values the user set in a step still in the history that a later step replaced and that
+        still differ now (what Save shows before writing): the latest per arch and symbol."""
+        out: dict[tuple[str, str], Overridden] = {}
+        for entry in self.history:
+            for o in entry.overridden:
+                out[(o.arch, o.symbol)] = o
+            for arch, asked in entry.requested.items():     # set again since: the user's value again
+                for symbol in asked:
+                    out.pop((arch, symbol), None)
+        return [o for o in out.values() if self._value(o.arch, o.symbol) != o.wanted]
+
+    def _value(self, arch: str, symbol: str) -> str | None:
+        config = self.configs.get(arch)
+        return config.value(symbol) if config is not None and config.has_symbol(symbol) else None
+
     def _edited(self, arch: str) -> bool:
         return any(entry.kind == "config" and arch in entry.arches for entry in self.history)
 
@@ -1086,7 +1146,9 @@ class Workspace:
                 continue
             new = self._config_text(arch)
             changed = new != config.original_text
-            lines = [str(c).strip() for c in config_diff(config.original_text, new)]
+            endings = line_endings_change(config.original_text, new)
+            lines = [str(c).strip() for c in [*config_diff(config.original_text, new),
+                                               *([endings] if endings is not None else [])]]
             if changed and not lines:
                 lines = ["(no value changes: the file is rewritten in the kernel's own layout)"]
             path = config.snapshot.path if config.snapshot else Path(config.source)
@@ -1187,12 +1249,26 @@ class Workspace:
             loaded_here = p.path == self._loaded_path(p)
             tx.add(p.path, p.content, expect=self._snapshot(p) if loaded_here else None,
                    root=self._checkout_root(p, loaded_here))
+        for snapshot in self._decided_on(plan):
+            tx.depend(snapshot.path, snapshot)
         replaced = set(tx.commit())
         self._saved(todo, {p.name: p.content for p in todo})
         written = [p for p in todo if p.path in replaced]
         if written:
             self._changed("saved")
         return SaveResult(written, self.make_kernel_command(), self.scratch)
+
+    def _decided_on(self, plan: Plan) -> list[Snapshot]:
+        """The files a plan's guards read, as loaded: a write is refused when one changed since (under
+        the write's lock), so two changes decided at once on each other's files can't both pass. A
+        config's change is checked against the module lists; a list's edit against the configs."""
+        if plan.request.kind in ("set", "fix", "merge"):
+            lists = [*self.module_lists.values(), *(ext.module_list for ext in self.extension_lists)]
+            return [m.snapshot for m in lists if m.snapshot is not None]
+        if plan.request.kind == "modules":
+            snapshots = [self.configs[arch].snapshot for arch in plan.list_edits]
+            return [s for s in snapshots if s is not None]
+        return []
 
     def _to_write(self, names: Iterable[str] | None, outputs: Mapping[str, Path]) -> list[PendingFile]:
         """The changed files among `names` (all: None), a config given an output path pending there."""
@@ -1278,7 +1354,8 @@ class Workspace:
         lists as they stand: a GateReport (talosnb.analyses.gates), made once per change. With
         ``explicit`` a gate the inputs can't run is an InputError instead of "not-run";
         ``unlisted`` adds the informational findings of modules built but not listed. The
-        ``workloads`` gate (named only) checks the required options of `workloads` (default
+        ``workloads`` gate (named only) checks the required options of `workloads` (default: those
+        the pkgs checkout's ``.talosnb.toml`` names, with the features it says are in use; else
         kubernetes)."""
         from dataclasses import replace
 
@@ -1293,7 +1370,8 @@ class Workspace:
                                           extension_lists=self.extension_lists)
                   if build else GateReport([]))
         if "workloads" in names:
-            found = self.requirements(workloads or DEFAULT_GATE_WORKLOADS, ["base"])
+            choice = gate_choice(self.session, workloads)
+            found = self.requirements(choice.workloads, choice.gate_features)
             report = replace(report, results=[*report.results, *workloads_gate(found)])
         return report
 

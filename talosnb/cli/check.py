@@ -27,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated: olddefconfig, hardening, modules (default: all), and workloads (the "
                         "required kernel options of --workload; only when named)")
     p.add_argument("--workload", action="append", default=[], metavar="NAME",
-                   help="with --gate workloads: whose requirements (repeat or comma-separate; default kubernetes)")
+                   help="with --gate workloads: whose requirements (repeat or comma-separate; default: the workloads "
+                        "and features .talosnb.toml in the pkgs checkout names, else kubernetes)")
     p.add_argument("--hardening-checker", metavar="DIR|TARBALL",
                    help="a kernel-hardening-checker folder or .tar.gz to run instead of downloading the "
                         "Pkgfile's kspp_ref (default: $TALOSNB_HARDENING_CHECKER)")
@@ -47,6 +48,16 @@ def run(args: argparse.Namespace) -> Result:
     report = ws.gates(chosen, explicit=args.gate is not None, progress=args.progress, unlisted=args.info,
                       workloads=workload_names(args.workload) or None)
     payload, text = context(session)
+    if "workloads" in chosen:
+        from talosnb.app.workloads import gate_choice
+
+        choice = gate_choice(session, workload_names(args.workload) or None)
+        payload["workloads"] = {"workloads": list(choice.workloads or ()), "features": choice.gate_features,
+                                "from": choice.source}
+        said = {"named": "--workload", "default": "the default"}.get(choice.source, choice.source)
+        features = [f for f in choice.gate_features if f != "base"]
+        text += (f"workloads gate: {', '.join(choice.workloads or ())}"
+                 + (f" (features in use: {', '.join(features)})" if features else "") + f", from {said}\n")
     for check in report.version_checks:
         payload["version_checks"].append({"kind": check.kind, "level": check.level, "message": check.message})
         text += f"{'WARNING' if check.kind == 'mismatch' else 'note'}: {check.message}\n"

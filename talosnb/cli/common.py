@@ -98,8 +98,8 @@ def gate_options(parser: argparse.ArgumentParser) -> None:
                              "$TALOSNB_HARDENING_CHECKER, else the Pkgfile's kspp_ref when already downloaded)")
     parser.add_argument("--workload", action="append", default=[], metavar="NAME",
                         help="the workloads whose kernel requirements a change must not break (repeat or "
-                             "comma-separate; default: every profile of talosnb requirements --list); a broken "
-                             "one is a warning, or with --strict a refusal")
+                             "comma-separate; default: those .talosnb.toml in the pkgs checkout names, else every profile "
+                             "of talosnb requirements --list); a broken one is a warning, or with --strict a refusal")
 
 
 def positive(text: str) -> int:
@@ -182,22 +182,9 @@ def context(session: Session) -> tuple[dict, str]:
 def version_lines(checks: list[VersionCheck]) -> list[tuple[str, str]]:
     """(kind, message) of the version checks, the notes that say the same about several files
     (the Pkgfile and both configs' headers one stable release behind the tree) said once."""
-    groups: dict[tuple, list[VersionCheck]] = {}
-    for c in checks:
-        prefix = f"kernel tree {c.tree_version} but {c.what} is {c.other_version}"
-        alike = c.kind == "note" and c.message.startswith(prefix.replace("tree ", "tree is ", 1))
-        tail = c.message.split(c.other_version, 1)[-1]
-        key: tuple = (c.kind, c.tree_version, c.other_version, tail) if alike else (id(c), "", "", "")
-        groups.setdefault(key, []).append(c)
-    out = []
-    for key, group in groups.items():
-        first = group[0]
-        if len(group) == 1:
-            out.append((first.kind, first.message))
-            continue
-        whats = ", ".join(c.what for c in group)
-        out.append((first.kind, f"kernel tree is {first.tree_version} but {whats} are {first.other_version}{key[3]}"))
-    return out
+    from talosnb.core.versions import grouped
+
+    return [(c.kind, c.message) for c in grouped(checks)]
 
 
 def inputs_context(inputs: Inputs, toolchain: str = "recorded", checks: list[VersionCheck] | None = None,

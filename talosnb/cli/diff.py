@@ -7,7 +7,7 @@ import argparse
 from talosnb.core.errors import TalosnbError
 from talosnb.core.fileio import read_text
 from talosnb.kconfig.config import Config
-from talosnb.kconfig.diff import config_diff
+from talosnb.kconfig.diff import config_diff, line_endings_change
 
 from .common import ExitStatus, Result, common_options, context, open_session
 
@@ -39,8 +39,11 @@ def run(args: argparse.Namespace) -> Result:
             old, new = config.original_text, config.text()
             label = f"{config.source} -> as talosnb writes it"
         changes = config_diff(old, new)
+        endings = line_endings_change(old, new)
         payload["diffs"][arch] = {"label": label,
                                   "changes": [{"symbol": c.symbol, "old": c.old, "new": c.new, "kind": c.kind}
-                                              for c in changes]}
-        text += f"\n{arch}: {label}: {len(changes)} difference(s)\n" + "".join(f"  {c}\n" for c in changes)
+                                              for c in changes],
+                                  "line_endings": endings.as_dict() if endings is not None else None}
+        shown = [*changes, *([endings] if endings is not None else [])]
+        text += f"\n{arch}: {label}: {len(shown)} difference(s)\n" + "".join(f"  {c}\n" for c in shown)
     return Result(payload, text, ExitStatus.OK)

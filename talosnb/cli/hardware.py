@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     gate_options(p)
 
 
-def _devices(args: argparse.Namespace) -> list:
-    from talosnb.analyses.hardware import Device, parse_id, parse_modalias, read_inputs
+def _devices(args: argparse.Namespace, captures: list[tuple[str, str]]) -> list:
+    from talosnb.analyses.hardware import Device, parse_capture, parse_id, parse_modalias
     from talosnb.core.errors import InputError
 
-    stdin = sys.stdin.read() if "-" in args.inputs else None
-    devices = read_inputs(args.inputs, stdin_text=stdin)
+    devices = [d for where, text in captures for d in parse_capture(text, where)]
     for i, text in enumerate(args.id, 1):
         devices.append(parse_id(text, "pci", f"--id {i}"))
     for i, text in enumerate(args.usb, 1):
@@ -75,9 +75,24 @@ def _devices(args: argparse.Namespace) -> list:
     return devices
 
 
+def _answer_key(args: argparse.Namespace, captures: list[tuple[str, str]]) -> str | None:
+    """The key of this lookup's kept answer (app.hardware_answers), None when it is not kept."""
+    from talosnb.app import hardware_answers
+
+    if (args.write and not args.dry_run) or args.toolchain != "recorded" or args.toolchain_from:
+        return None
+    request = {name: getattr(args, name, None) for name in (
+        "id", "usb", "compatible", "modalias", "arch", "no_patches", "strict", "workload", "dry_run", "write",
+        "allow_drop", "allow_series_change", "force", "follow_symlinks")}
+    return hardware_answers.answer_key(request, captures, pkgs=args.pkgs, talos=args.talos,
+                                       kernel_src=args.kernel_src, extensions=args.extensions,
+                                       hardening_checker=args.hardening_checker)
+
+
 def run(args: argparse.Namespace) -> Result:
-    from talosnb.app.hardware import Hardware
+    from talosnb.app import hardware_answers
     from talosnb.core.errors import InputError
+    from talosnb.inputs.captures import read_captures
 
     if args.compare and not args.modules_alias:
         raise InputError("--compare goes with --modules-alias", hint="add --modules-alias --arch ARCH")
@@ -87,21 +102,35 @@ def run(args: argparse.Namespace) -> Result:
         if args.inputs or args.id or args.usb or args.compatible or args.modalias or args.write:
             raise InputError("--modules-alias takes no devices and writes nothing",
                              hint="run the lookup and --modules-alias as two commands")
+        from talosnb.app.hardware import Hardware
+
         return _modules_alias(args, Hardware.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch,
                                                   patches=not args.no_patches, progress=args.progress))
-    devices = _devices(args)
+    captures = read_captures(args.inputs, sys.stdin.read() if "-" in args.inputs else None)
+    key = _answer_key(args, captures)
+    kept = hardware_answers.recall(key)
+    if kept is not None:
+        return Result(kept["payload"], kept["text"], ExitStatus(kept["status"]))
+    devices = _devices(args, captures)
     if not devices:
         raise InputError("no devices given",
                          hint="give a capture file (or - for standard input), or --id/--usb/--compatible/--modalias")
-    hardware = Hardware.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch, patches=not args.no_patches,
-                             progress=args.progress)
-    reports = hardware.describe(devices)
-    return _lookup(args, hardware, reports)
+    from talosnb.app.hardware import Hardware
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hardware = Hardware.open(args.pkgs, args.talos, args.kernel_src, arch=args.arch,
+                                 patches=not args.no_patches, progress=args.progress)
+        result = _lookup(args, hardware, hardware.describe(devices))
+    for w in caught:     # said as they would have been; an answer that warned is not kept
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if not caught and not (args.write and not args.dry_run):
+        hardware_answers.keep(key, {"payload": result.payload, "text": result.body, "status": int(result.status)})
+    return result
 
 
 def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
-    from talosnb.app.hardware import needed_changes, plan_support
-    from talosnb.app.plan import Request
+    from talosnb.app.hardware import lookup_status, needed_changes, support_devices
     from talosnb.present.hardware import report_lines, summary_line
     from talosnb.present.text import outcome_text
 
@@ -112,41 +141,27 @@ def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
              + ", ".join(str(hardware.inputs.pkgs.config_path(a)) for a in hardware.arches), ""]
     lines += report_lines(reports)
     lines.append(summary_line(reports))
-    status = ExitStatus.OK
-    assignments, _ = needed_changes(reports)
-    if assignments:
+    support = None
+    if needed_changes(reports)[0]:
         ws = open_workspace(args)
-        support = plan_support(ws, reports, strict=args.strict)
+        support = support_devices(ws, reports, plan_options(args), write=args.write, dry_run=args.dry_run)
+    if support is not None:
         payload["support"] = support.as_dict()
         lines += ["", "the change that supports them:"]
         lines += [f"  {arch}: {r}" for arch, rs in support.reasons.items() for r in rs]
-        names = sorted({f"config-{arch}" for o in support.applied for arch in o.changed_arches()})
-        names += sorted({f"modules-{arch}.txt" for o in support.applied for arch, m in o.modules.items()
-                         if m.get("added")})
-        writing = bool(support.applied) and args.write and not args.dry_run
-        # what writing would refuse, said dry run or not: the save planned, judged, committed when asked
-        plan = ws.propose(Request("save", names=tuple(names), write=True, dry_run=not writing),
-                          plan_options(args)) if names else None
-        dropped = plan.verdict("dropped-lines") if plan is not None else None
-        blocked = dropped.message if dropped is not None and dropped.refuses else None
-        written: dict[str, bool] = {}
-        if blocked is None and writing and plan is not None:
-            saved = ws.commit(plan)
-            names_written = {p.name for p in saved.written} if saved is not None else set()
-            written = {arch: f"config-{arch}" in names_written for arch in ws.configs}
         for arch, item, outcome in support.outcomes:
             lines.append(f"{arch}: set {item}")
-            lines.append(outcome_text(outcome, written={a: written.get(a, False) for a in outcome},
+            lines.append(outcome_text(outcome, written={a: support.written.get(a, False) for a in outcome},
                                       dry_run=not args.write or args.dry_run,
                                       sources={a: c.source for a, c in ws.configs.items()}).rstrip("\n"))
-        payload.update({"written": written, "blocked": blocked})
+        payload.update({"written": support.written, "blocked": support.blocked})
         for arch, item, why in support.refused:
             lines.append(f"not possible on {arch}: {item} ({why})")
-        if blocked:
-            lines.append(f"nothing written: {blocked}")
+        if support.blocked:
+            lines.append(f"nothing written: {support.blocked}")
         elif not args.write or args.dry_run:
             lines.append("nothing written (add --write to apply the changes that can be made)")
-        status = ExitStatus.OK if any(written.values()) and not support.refused else ExitStatus.FINDINGS
+    status = lookup_status(support)
     return Result(payload, "\n".join(lines) + "\n", status)
 
 

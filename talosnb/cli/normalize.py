@@ -7,7 +7,7 @@ from pathlib import Path
 
 from talosnb.app.plan import Request
 from talosnb.core.errors import TalosnbError
-from talosnb.kconfig.diff import config_diff
+from talosnb.kconfig.diff import config_diff, line_endings_change
 
 from .common import ExitStatus, Result, common_options, context, open_workspace, plan_options, write_options
 
@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> Result:
     texts = {p.arch: p.content for p in plan.files}
     changes = {arch: config_diff(config.original_text, texts.get(arch, config.original_text))
                for arch, config in session.configs.items()}
+    endings = {arch: line_endings_change(config.original_text, texts.get(arch, config.original_text))
+               for arch, config in session.configs.items()}
     written_files: set[str] = set()
     if not args.dry_run and not refused:
         saved = ws.commit(plan)
@@ -45,16 +47,19 @@ def run(args: argparse.Namespace) -> Result:
         target = args.output or config.source
         written = f"config-{arch}" in written_files
         why = refused.get(arch)
+        ending = endings[arch]
         payload["configs"][arch] = {
             "file": str(target), "written": written, "refused": why,
             "changes": [{"symbol": c.symbol, "old": c.old, "new": c.new, "kind": c.kind} for c in changes[arch]],
+            "line_endings": ending.as_dict() if ending is not None else None,
             "notes": [{"where": n.where, "symbol": n.symbol, "kind": n.kind, "message": n.message}
                       for n in config.notes],
         }
-        text += f"\nconfig-{arch}: {len(changes[arch])} change(s)"
+        shown = [*changes[arch], *([ending] if ending is not None else [])]
+        text += f"\nconfig-{arch}: {len(shown)} change(s)"
         text += " (dry run)\n" if args.dry_run else (" written to " + str(target) + "\n" if written
                                                    else ", nothing written\n")
-        text += "".join(f"  {c}\n" for c in changes[arch])
+        text += "".join(f"  {c}\n" for c in shown)
         text += "".join(f"  {n.where}: {n.message}\n" for n in config.notes)
         if why:
             text += f"  REFUSED: {why}\n"

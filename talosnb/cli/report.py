@@ -54,6 +54,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                            "base with HEAD, as a pull request shows it")
     base.add_argument("--base-pkgs", metavar="DIR", help="the base as a folder laid out like the pkgs checkout")
     base.add_argument("--base-talos", metavar="DIR", help="with --base-pkgs: the base talos folder")
+    base.add_argument("--capture", action="append", default=[], metavar="FILE",
+                      help="a hardware capture (as talosnb hardware reads: talosctl get pcidevices -o yaml|json, "
+                           "lspci -nn, lsusb, modalias lines; - for standard input): name the devices whose "
+                           "support the change moves (needs the full kernel source, --kernel-src)")
     base.add_argument("--no-history", action="store_true",
                       help="don't look up when each changed line last changed (git log of the pkgs checkout)")
     p.add_argument("--upgrade-to", metavar="PATH",
@@ -62,6 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Result:
+    if args.capture and args.base is None and args.base_pkgs is None:
+        raise InputError("--capture names the devices a change affects: it goes with a change report",
+                         hint="add --base REF (or --base-pkgs DIR); talosnb hardware looks a capture up on its own")
     if args.base is not None or args.base_pkgs is not None or args.base_talos is not None:
         if args.upgrade_to:
             raise InputError("--upgrade-to adds a section to the comparison report, not to a change report",
@@ -119,10 +126,20 @@ def _change(args: argparse.Namespace) -> Result:
         raise InputError(f"--output {output}: name the file *.html (HTML) or *.md (Markdown)")
     from talosnb.app.change import change_report_for
 
+    devices = []
+    if args.capture:
+        import sys
+
+        from talosnb.analyses.hardware import read_inputs
+
+        devices = read_inputs(args.capture, stdin_text=sys.stdin.read() if "-" in args.capture else None)
+        if not devices:
+            raise InputError("no devices in the captures", where=", ".join(args.capture),
+                             hint="give talosctl get pcidevices -o yaml|json, lspci -nn, lsusb or modalias lines")
     session = open_session(args)
     payload, text = context(session)
     report = change_report_for(session, base=args.base, base_pkgs=args.base_pkgs, base_talos=args.base_talos,
-                               history=not args.no_history)
+                               history=not args.no_history, devices=devices)
     status = ExitStatus.OK if report.ok else ExitStatus.FINDINGS
     payload.update(report.as_dict())
     if output:

@@ -67,8 +67,11 @@ def _answer_key(args: argparse.Namespace, workloads: list[str], features: list[s
 
 
 def _answer(args: argparse.Namespace, workloads: list[str], features: list[str]) -> tuple[Answer, Session]:
+    from talosnb.analyses import requirements as rq
     from talosnb.app.answers import Answer
 
+    # a name no profile has: said before any tree is opened (exit 2)
+    rq.select(rq.load_profiles(args.profiles), workloads or None, features or None)
     ws = open_workspace(args)
     report = ws.requirements(workloads or None, features or None, profiles_dir=args.profiles)
     payload, text = context(ws.session)

@@ -40,6 +40,15 @@ def split_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
+def cr_lines(text: str) -> list[int]:
+    """The lines (numbered from 1) that end in CR before their LF, or at the end of the text: conf
+    reads the CR away and writes LF only, so each of them is a line it changes."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [number for number, line in enumerate(lines, 1) if line.endswith("\r")]
+
+
 @dataclass(frozen=True)
 class ConfigLine:
     """One assignment line: the symbol (without CONFIG_), its value as written ('n' for

@@ -317,6 +317,14 @@ class _Entry:
     seen: tuple[int, ...] | None = None   # the target's identity when `old` was read (None: missing)
 
 
+@dataclass
+class _Read:
+    path: Path                # a file the change was decided on, as the caller named it
+    expect: Snapshot          # what it held then
+    target: Path | None = None   # its real path
+    folder: int = -1             # its folder, opened and locked (-1: the folder is gone)
+
+
 def _target_of(entry: _Entry) -> Path:
     assert entry.target is not None, "Transaction.commit resolves every target first"
     return entry.target
@@ -415,6 +423,7 @@ class Transaction:
         self.written: list[Path] = []
         self.recovered: list[str] = []
         self.skipped: list[_Entry] = []   # changed on disk between the last check and its rename
+        self.reads: list[_Read] = []      # files the change was decided on, not written
 
     def add(self, path: str | os.PathLike, content: str | bytes, *, expect: Snapshot | None = None,
             root: str | os.PathLike | None = None) -> None:
@@ -422,6 +431,13 @@ class Transaction:
         no longer matches); ``root``: the checkout it belongs to (symlinks must stay inside)."""
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
         self.entries.append(_Entry(Path(path), data, expect, Path(root) if root is not None else None))
+
+    def depend(self, path: str | os.PathLike, expect: Snapshot) -> None:
+        """The change was decided on what ``path`` held (``expect``) without writing it (a guard read
+        it: a module list for a config's change, a config for a list's): its folder is locked with
+        the targets' and the write is refused if it no longer matches, unless ``force``. So two
+        runs deciding at once on each other's files can't both pass: the second sees the first's."""
+        self.reads.append(_Read(Path(path), expect))
 
     def commit(self) -> list[Path]:
         """Write every added file; returns those whose bytes changed (as named in ``add``)."""
@@ -437,12 +453,23 @@ class Transaction:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise os_error(e, "cannot create the folder; nothing was written", folder) from None
+        reads = []
+        for read in self.reads:
+            read.target = Path(os.path.realpath(read.path))
+            if read.target not in targets:   # a file written is compared as a target
+                reads.append(read)
+        # a file read whose folder is gone has changed: compared (as missing) without a lock
+        read_folders = [r.target.parent for r in reads if r.target is not None and r.target.parent.is_dir()]
         _race_point("checked", targets)
         # every folder is opened once (not through a symlink) and locked; from here on, every
         # read, temporary file, rename and fsync is relative to that descriptor
-        with FolderLock(folders, timeout=self.lock_timeout) as lock:
+        with FolderLock([*folders, *read_folders], timeout=self.lock_timeout) as lock:
             for entry in self.entries:
                 entry.folder = lock.fds[_target_of(entry).parent]
+            for read in reads:
+                assert read.target is not None
+                read.folder = lock.fds.get(read.target.parent, -1)
+            self.reads = reads
             for folder in sorted(set(folders), key=str):
                 self.recovered += _recover_locked(folder, lock)
             todo = self._check()
@@ -480,8 +507,9 @@ class Transaction:
                         os.unlink(os.path.basename(entry.tmp), dir_fd=entry.folder)
 
     def _check(self) -> list[_Entry]:
-        """Under the lock: refuse (naming every one) files changed on disk since loaded; keep
-        the ones whose bytes differ from what is there."""
+        """Under the lock: refuse (naming every one) files changed on disk since loaded, and files
+        read to decide the change that changed since; keep the ones whose bytes differ from what
+        is there."""
         changed, todo = [], []
         for entry in self.entries:
             current, entry.seen = _read_at(entry)
@@ -490,16 +518,32 @@ class Transaction:
                 changed.append(entry)
             elif current != entry.data:
                 todo.append(entry)
-        if changed:
-            names = ", ".join(str(e.path) for e in changed)
+        stale = [] if self.force else self._stale_reads()
+        if changed or stale:
+            parts = []
+            if changed:
+                parts.append("changed on disk since it was loaded: " + ", ".join(str(e.path) for e in changed))
+            if stale:
+                parts.append("changed on disk since it was read, and this change was checked against it: "
+                             + ", ".join(str(r.path) for r in stale))
+            files = [str(e.path) for e in changed] + [str(r.path) for r in stale]
             error = FileChangedError(
-                f"changed on disk since it was loaded: {names}; nothing was written",
-                where=str(changed[0].path),
-                hint=f"load it again to see the other changes (run the command again), or overwrite them "
+                "; ".join(parts) + "; nothing was written", where=files[0],
+                hint=f"run the command again: it is checked against what the files hold now; or write anyway "
                      f"({opt('force')})",
-                files=[str(e.path) for e in changed])
+                files=files)
             raise error
         return todo
+
+    def _stale_reads(self) -> list[_Read]:
+        """The files the change was decided on that hold something else now."""
+        stale = []
+        for read in self.reads:
+            assert read.target is not None, "commit resolves every file read"
+            now = _digest_at(read.folder, read.target.name) if read.folder >= 0 else None
+            if now != read.expect.sha256:
+                stale.append(read)
+        return stale
 
     def _write_temps(self, todo: list[_Entry]) -> None:
         for entry in todo:
@@ -569,14 +613,16 @@ class Transaction:
     def _recheck(self, todo: list[_Entry]) -> None:
         """Right before the commit point: a target edited since the check (by a program that does not
         take talosnb's lock) refuses the whole write, naming it; nothing was written."""
-        changed = [e for e in todo if _identity_at(e.folder, _target_of(e).name) != e.seen
+        changed = [e.path for e in todo if _identity_at(e.folder, _target_of(e).name) != e.seen
                    and _digest_at(e.folder, _target_of(e).name) != e.old]
+        if not self.force:   # a file read to decide the change, edited by a program that takes no lock
+            changed += [r.path for r in self._stale_reads()]
         if changed:
-            names = ", ".join(str(e.path) for e in changed)
+            names = ", ".join(str(p) for p in changed)
             raise FileChangedError(f"changed on disk while this write was being made: {names}; nothing was written",
-                                   where=str(changed[0].path),
+                                   where=str(changed[0]),
                                    hint="another program edited it just now: look at its change, then run this "
-                                        "again", files=[str(e.path) for e in changed])
+                                        "again", files=[str(p) for p in changed])
 
     def _skipped_error(self) -> FileChangedError:
         names = ", ".join(str(e.path) for e in self.skipped)
@@ -592,6 +638,7 @@ class Transaction:
         for entry in todo:
             assert entry.tmp is not None, "_write_temps made one for every entry to write"
             name = _target_of(entry).name
+            _race_point("renaming", [_target_of(entry)])
             if _identity_at(entry.folder, name) != entry.seen and _digest_at(entry.folder, name) != entry.old:
                 # an edit made since the check, by something that does not take talosnb's lock: kept
                 self.skipped.append(entry)

@@ -5,6 +5,8 @@
   writes it), ``patches/*.patch`` (applied to the tree before olddefconfig), ``pkg.yaml`` (the
   build's steps, among them kernel-hardening-checker) and ``scripts/`` (its filter).
 - siderolabs/talos: ``hack/modules-ARCH.txt`` (the ``.ko`` files copied into the initramfs).
+- talosnb's own settings for a pkgs checkout: ``.talosnb.toml`` at its root (which workloads'
+  kernel requirements the checkout's configs must meet), read by the workloads gate and guard.
 
 Paths are given relative to a checkout's root (``str``, as git names them) and joined to one
 (``Path``) by the functions below.
@@ -20,6 +22,7 @@ PATCHES_DIR = f"{BUILD_DIR}/patches"
 SCRIPTS_DIR = f"{BUILD_DIR}/scripts"
 BUILD_PKG_YAML = f"{BUILD_DIR}/pkg.yaml"
 MODULE_LIST_DIR = "hack"
+SETTINGS_FILE = ".talosnb.toml"
 
 
 def config_file(arch: str) -> str:

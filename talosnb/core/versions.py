@@ -9,6 +9,7 @@ releases of one series.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,8 @@ class VersionCheck:
 
     kind "mismatch" (different major.minor, level "error": Kconfig symbols
     differ a lot between series) or "note" (same series, different stable
-    release, level "info": a few symbols may have drifted).
+    release, level "info": a few symbols may have drifted). ``what`` names the
+    input ("Pkgfile linux_version"), ``where`` its file and line when it has one.
     """
 
     kind: str
@@ -76,23 +78,68 @@ class VersionCheck:
     other_version: str
     what: str
     message: str
+    where: str | None = None
 
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def named(self) -> str:
+        """The input with its place: "Pkgfile linux_version (pkgs/Pkgfile:88)"."""
+        return f"{self.what} ({self.where})" if self.where else self.what
 
-def compare_versions(tree_version: str, other_version: str, what: str) -> VersionCheck | None:
-    """Compare the kernel tree's version with `what` (e.g. "Pkgfile linux_version")."""
+
+def _drift(tree_version: str, other_version: str, named: str, *, many: bool = False) -> tuple[str, str, str] | None:
+    """(kind, level, message) of a tree at `tree_version` read with inputs (`named`) of `other_version`."""
     tree, other = parse_version(tree_version), parse_version(other_version)
+    verb = "are" if many else "is"
     if tree[:2] != other[:2]:
-        return VersionCheck(
-            "mismatch", "error", tree_version, other_version, what,
-            f"kernel tree is {tree_version} but {what} is {other_version}: different kernel "
-            f"series ({tree[0]}.{tree[1]} vs {other[0]}.{other[1]}), so symbols will be missing "
-            f"or unknown; use a {other[0]}.{other[1]} kernel tree ({opt('kernel_src')})")
+        message = (f"kernel tree is {tree_version} but {named} {verb} {other_version}: different kernel "
+                   f"series ({tree[0]}.{tree[1]} vs {other[0]}.{other[1]}), so symbols will be missing "
+                   f"or unknown; use a {other[0]}.{other[1]} kernel tree ({opt('kernel_src')})")
+        return "mismatch", "error", message
     if tree != other:
-        return VersionCheck(
-            "note", "info", tree_version, other_version, what,
-            f"kernel tree is {tree_version} but {what} is {other_version} (same {tree[0]}.{tree[1]} "
-            f"series; a few symbols may differ between stable releases)")
+        message = (f"kernel tree is {tree_version} but {named} {verb} {other_version} (same {tree[0]}.{tree[1]} "
+                   "series; a few symbols may differ between stable releases)")
+        return "note", "info", message
     return None
+
+
+def compare_versions(tree_version: str, other_version: str, what: str, where: str | None = None) -> VersionCheck | None:
+    """Compare the kernel tree's version with `what` (e.g. "Pkgfile linux_version"), read at `where`."""
+    named = f"{what} ({where})" if where else what
+    drift = _drift(tree_version, other_version, named)
+    if drift is None:
+        return None
+    kind, level, message = drift
+    return VersionCheck(kind, level, tree_version, other_version, what, message, where)
+
+
+def _is_drift(check: VersionCheck) -> bool:
+    """Whether `check` is compare_versions' own (not, say, the hardening checker's pin)."""
+    try:
+        again = compare_versions(check.tree_version, check.other_version, check.what, check.where)
+    except InputError:
+        return False
+    return again is not None and again.message == check.message
+
+
+def grouped(checks: Iterable[VersionCheck]) -> list[VersionCheck]:
+    """The checks with those that say the same of several inputs said once, naming each input: the
+    Pkgfile and both configs' headers one stable release behind the tree are one note, not three."""
+    groups: dict[object, list[VersionCheck]] = {}
+    for check in checks:
+        key: object = (check.kind, check.tree_version, check.other_version) if _is_drift(check) else id(check)
+        groups.setdefault(key, []).append(check)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) == 1:
+            out.append(first)
+            continue
+        named = ", ".join(c.named for c in group)
+        drift = _drift(first.tree_version, first.other_version, named, many=True)
+        assert drift is not None   # each check of the group is one
+        out.append(VersionCheck(first.kind, first.level, first.tree_version, first.other_version,
+                                ", ".join(c.what for c in group), drift[2]))
+    return out

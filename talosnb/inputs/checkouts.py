@@ -1,7 +1,7 @@
 """The two checkouts a Talos kernel customizer works with.
 
 - siderolabs/pkgs: ``kernel/build/config-<arch>`` (full Linux .config files),
-  ``kernel/build/patches/*.patch`` and ``Pkgfile``;
+  ``kernel/build/patches/*.patch`` and ``Pkgfile``; talosnb's settings for it in ``.talosnb.toml``;
 - siderolabs/talos: ``hack/modules-<arch>.txt`` (modules copied into the initramfs);
 - siderolabs/extensions (optional): each system extension's ``files/modules*.txt`` (the modules
   it ships besides the base).
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from talosnb.core import layout
@@ -55,6 +55,70 @@ class PkgsCheckout:
     def arches(self) -> list[str]:
         """The architectures this checkout has a config for."""
         return [a for a in ARCHES if _is_file(layout.config_path(self.path, a))]
+
+    def settings(self) -> CheckoutSettings | None:
+        """talosnb's settings kept in the checkout (``.talosnb.toml`` at its root), None without the
+        file; a file that isn't valid TOML, or has a key or value talosnb doesn't take, is an
+        InputError naming its line."""
+        return read_settings(self.path / layout.SETTINGS_FILE)
+
+
+@dataclass(frozen=True)
+class CheckoutSettings:
+    """What ``.talosnb.toml`` says: the workloads whose kernel requirements the checkout's configs
+    must meet (the workloads gate and the set/merge guard, when no workload is named) and the
+    optional features of theirs in use. ``lines`` says where each key is (for the messages about
+    its names, checked against the profiles later)."""
+
+    path: Path
+    workloads: tuple[str, ...] | None = None
+    features: tuple[str, ...] | None = None
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def where(self, key: str) -> str:
+        return f"{self.path}:{self.lines.get(key, 1)}"
+
+
+SETTINGS_KEYS = {"workloads": "the workloads whose kernel requirements the configs must meet",
+                 "features": "the optional features of those workloads in use"}
+SETTINGS_EXAMPLE = 'workloads = ["kubernetes", "cilium"]\nfeatures = ["wireguard"]'
+
+
+def read_settings(path: Path) -> CheckoutSettings | None:
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read talosnb's settings ({getattr(e, 'strerror', None) or e})", where=str(path),
+                         hint="make it a readable UTF-8 text file, or remove it") from None
+    hint = f"the file takes, e.g.:\n{SETTINGS_EXAMPLE}"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        # "at end of document": the last line is where it was still open
+        line = m.group(1) if m else max(1, len(text.splitlines()))
+        raise InputError(f"not valid TOML: {e}", where=f"{path}:{line}",
+                         hint=f"fix its syntax (https://toml.io); {hint}") from None
+    lines = {}
+    for key in data:
+        m = re.search(rf"^[ \t]*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*[=.\]]", text, re.MULTILINE)
+        if m is None:
+            m = re.search(rf"^[ \t]*\[[ \t]*{re.escape(key)}\s*[\].]", text, re.MULTILINE)
+        lines[key] = text.count("\n", 0, m.start()) + 1 if m else 1
+    values: dict[str, tuple[str, ...]] = {}
+    for key, value in data.items():
+        where = f"{path}:{lines[key]}"
+        if key not in SETTINGS_KEYS:
+            raise InputError(f"unknown key {key!r} in talosnb's settings", where=where,
+                             hint="the keys are " + "; ".join(f"{k} ({what})" for k, what in SETTINGS_KEYS.items()))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise InputError(f"{key} must be a list of names", where=where, hint=hint)
+        values[key] = tuple(v.strip() for v in value)
+    return CheckoutSettings(path, values.get("workloads"), values.get("features"), lines)
 
 
 class TalosCheckout:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from talosnb.core import cacheentry
 from talosnb.core.errors import InputError
 from talosnb.core.paths import cache_dir
 from talosnb.core.progress import progress_bar
@@ -41,8 +42,11 @@ def verified_download(url: str, fname: str, sha256: str, *, sha512: str | None =
     # pooch takes a bar of ours (its own would write to stderr, past a notebook's loading widget)
     bar = progress_bar(unit="B", unit_scale=True, desc=fname, leave=False) if progress else False
     try:
-        path = Path(pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=fname, path=folder,
-                                   downloader=pooch.HTTPDownloader(progressbar=bar, timeout=60)))
+        # pooch writes a download to a temporary file and renames it into place once verified;
+        # the lock makes a second run wait for the first one's download instead of fetching it again
+        with cacheentry.building(folder / fname, f"downloading {fname}", optional=True):
+            path = Path(pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=fname, path=folder,
+                                       downloader=pooch.HTTPDownloader(progressbar=bar, timeout=60)))
     except ValueError as e:
         if "hash" not in str(e).lower():
             raise

@@ -31,8 +31,10 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from talosnb.core import cacheentry
 from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import read_text
+from talosnb.core.limits import Budget
 from talosnb.core.paths import ENV_CACHE_DIR, ENV_HARDENING_CHECKER, ENV_HARDENING_MIRROR, cache_dir
 from talosnb.core.versions import VersionCheck
 
@@ -130,36 +132,48 @@ def _unpacked(tarball: Path, origin: str | None = None) -> HardeningChecker:
     tools = cache_dir() / "tools" / f"v{CACHE_FORMAT}"
     final = tools / f"{TOOL}-{sha256[:16]}"
     if not (final.is_dir() and _top_folder(final)):
-        shutil.rmtree(final, ignore_errors=True)
         try:
-            tools.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".partial-{final.name}-", dir=tools))
+            # one run unpacks, the others wait and use its folder (cacheentry's rules)
+            with cacheentry.building(final, f"unpacking {tarball.name}"):
+                if not (final.is_dir() and _top_folder(final)):
+                    _unpack_to(tarball, final)
         except OSError as e:
-            raise InputError(f"cannot create the cache folder: {e.strerror}", where=str(tools),
+            raise InputError(f"cannot write the cache folder: {e.strerror}", where=str(e.filename or tools),
                              hint=f"set {ENV_CACHE_DIR} to a writable folder") from None
-        try:
-            try:
-                with tarfile.open(tarball) as tar:
-                    # the "data" filter refuses absolute paths, links out of the folder, devices
-                    tar.extractall(tmp, filter="data")
-            except (tarfile.TarError, EOFError, OSError, ValueError) as e:
-                raise InputError(f"cannot unpack the {TOOL} tarball ({type(e).__name__}: {e})", where=str(tarball),
-                                 hint="download it again; " + checker_hint()) from None
-            if _top_folder(tmp) is None:
-                raise InputError(f"not a {TOOL} tarball: no top folder holding {PROGRAM}", where=str(tarball),
-                                 hint=checker_hint())
-            os.chmod(tmp, 0o755)   # mkdtemp makes it private; the cache is readable like the others
-            try:
-                os.rename(tmp, final)
-            except OSError:
-                if not final.is_dir():    # else another process finished the same unpacking first
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     top = _top_folder(final)
     assert top is not None
     found = _TOP.match(top.name)
     return HardeningChecker(top, found.group("ref") if found else None, origin or str(tarball), sha256)
+
+
+def _unpack_to(tarball: Path, final: Path) -> None:
+    """Unpack into a partial folder, then publish it (in place of a damaged one). Under the lock."""
+    tmp = cacheentry.new_partial(final)
+    try:
+        try:
+            with tarfile.open(tarball) as tar:
+                budget = Budget(tarball, writes_into=final.parent)
+                members = []
+                for m in tar:
+                    budget.see(m.name, m.size)
+                    if m.isfile():
+                        budget.take(m.name, m.size)
+                    members.append(m)
+                # the "data" filter refuses absolute paths, links out of the folder, devices, FIFOs
+                tar.extractall(tmp, members=members, filter="data")
+        except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+            raise InputError(f"cannot unpack the {TOOL} tarball ({type(e).__name__}: {e})", where=str(tarball),
+                             hint="download it again; " + checker_hint()) from None
+        if _top_folder(tmp) is None:
+            raise InputError(f"not a {TOOL} tarball: no top folder holding {PROGRAM}", where=str(tarball),
+                             hint=checker_hint())
+        os.chmod(tmp, 0o755)   # mkdtemp makes it private; the cache is readable like the others
+        if os.path.lexists(final):
+            cacheentry.replace(tmp, final)   # an incomplete folder there: damaged from outside
+        else:
+            cacheentry.publish(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _top_folder(folder: Path) -> Path | None:

@@ -9,6 +9,7 @@ cache folder.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -20,16 +21,17 @@ import shutil
 import stat
 import tarfile
 import tempfile
-import time
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from talosnb.core import cachefile
+from talosnb.core import cacheentry, cachefile
 from talosnb.core.errors import InputError, TalosnbWarning, opt
 from talosnb.core.fileio import os_error
+from talosnb.core.limits import Budget
 from talosnb.core.paths import ENV_CACHE_DIR, ENV_KERNEL_MIRROR, cache_dir
 from talosnb.core.progress import progress_bar
 from talosnb.core.versions import RELEASE, parse_version, read_makefile_version
@@ -220,31 +222,45 @@ def _extract_cached(tarball: Path, *, progress: bool, want: str) -> KernelTree:
     trees = cache_dir() / "trees" / f"v{CACHE_FORMAT}"
     final = trees / _tree_cache_key(tarball)
     try:
-        if final.is_dir():
-            root = _find_tree_root(final)
-            if root is not None and (final / MANIFEST).is_file():
-                return KernelTree.open(root, origin=tarball, extraction=final)
-            # Renamed into place only when complete (its manifest last), so this is
-            # damage from outside talosnb: start over.
-            shutil.rmtree(final, ignore_errors=True)
-        _extract_to(tarball, final, progress=progress, want=want)
-        root = _find_tree_root(final)
-        assert root is not None
-        return KernelTree.open(root, origin=tarball, extraction=final)
+        tree = _complete(final, tarball)
+        if tree is not None:
+            return tree
+        # One run extracts, the others wait and use its tree (cacheentry's rules).
+        with cacheentry.building(final, f"extracting {tarball.name}"):
+            tree = _complete(final, tarball)
+            if tree is None:
+                # A folder there without its tree or manifest was damaged from outside
+                # talosnb (entries appear only whole): replace it.
+                _extract_to(tarball, final, progress=progress, want=want, damaged=os.path.lexists(final))
+                tree = _complete(final, tarball)
+        assert tree is not None, "an extracted tree is published with its top Makefile and manifest"
+        return tree
     except OSError as e:
         error = os_error(e, "cannot use the cache folder", e.filename or trees)
         error.hint = f"set {ENV_CACHE_DIR} to a folder talosnb can read and write ({error.hint or ''})"
         raise error from None
 
 
-def _extract_to(tarball: Path, final: Path, *, progress: bool, want: str = "") -> None:
-    """Extract into a partial folder beside ``final``, check it, write its manifest, rename it
-    into place (replacing what is there: a damaged earlier extraction)."""
+def _complete(final: Path, tarball: Path) -> KernelTree | None:
+    """The tree published at ``final``, or None when there is none (or only a damaged one)."""
+    if not final.is_dir():
+        return None
+    root = _find_tree_root(final)
+    if root is None or not (final / MANIFEST).is_file():
+        return None
+    return KernelTree.open(root, origin=tarball, extraction=final)
+
+
+# Called with the partial folder after its first member is written (tests kill a run there).
+extraction_hook: Callable[[Path], None] | None = None
+
+
+def _extract_to(tarball: Path, final: Path, *, progress: bool, want: str = "", damaged: bool = False) -> None:
+    """Extract into a partial folder beside ``final``, check it, write its manifest, publish it
+    (in place of a damaged one when ``damaged``). The caller holds ``final``'s lock."""
     trees = final.parent
     try:
-        trees.mkdir(parents=True, exist_ok=True)
-        _remove_stale_partials(trees, final.name)
-        tmp = Path(tempfile.mkdtemp(prefix=f".partial-{final.name}-", dir=trees))
+        tmp = cacheentry.new_partial(final)
     except OSError as e:
         raise InputError(f"cannot create the cache folder: {e.strerror}", where=str(trees),
                          hint=f"set {ENV_CACHE_DIR} to a writable folder") from None
@@ -257,38 +273,20 @@ def _extract_to(tarball: Path, final: Path, *, progress: bool, want: str = "") -
                 hint="pass a kernel.org linux-X.Y.Z.tar.xz, Debian's "
                      "/usr/src/linux-source-X.Y.tar.xz, or an extracted kernel folder")
         _write_manifest(tmp)
-        stale = None
-        if final.exists():
-            stale = Path(tempfile.mkdtemp(prefix=f".stale-{final.name}-", dir=trees))
-            os.rename(final, stale / "tree")
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            # Another process finished the same extraction first: use theirs.
-            if not final.is_dir():
-                raise
-        if stale is not None:
-            shutil.rmtree(stale, ignore_errors=True)
+        if damaged:
+            cacheentry.replace(tmp, final)
+        else:
+            cacheentry.publish(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _reextract(tarball: Path, final: Path) -> None:
-    _extract_to(tarball, final, progress=False)
-
-
-def _remove_stale_partials(trees: Path, key: str) -> None:
-    # Leftovers of an interrupted extraction; an hour is far longer than any
-    # extraction, so a concurrent one is never pulled from under its feet.
-    cutoff = time.time() - 3600
-    for pattern in (f".partial-{key}-*", f".stale-{key}-*"):
-        for p in trees.glob(pattern):
-            try:
-                if p.stat().st_mtime < cutoff:
-                    shutil.rmtree(p, ignore_errors=True)
-            except OSError:
-                pass
+    """Extract a damaged tree again, unless another run already did while this one waited."""
+    with cacheentry.building(final, f"extracting {tarball.name}"):
+        if _verify_manifest(final):
+            _extract_to(tarball, final, progress=False, damaged=True)
 
 
 def _unsafe(tarball: Path, member: str, why: str) -> InputError:
@@ -346,13 +344,14 @@ def _extract_kernel_files(tarball: Path, dest: Path, *, progress: bool) -> None:
     except OSError as e:
         raise InputError(f"cannot read the tarball: {e.strerror}", where=str(tarball)) from None
     top: str | None = None
-    extraction = _Extraction(tarball, dest)
+    extraction = _Extraction(tarball, dest, Budget(tarball, writes_into=dest.parent))
     with raw, progress_bar(enabled=progress, total=size, unit="B", unit_scale=True,
                            desc=f"extracting {tarball.name}", leave=False) as bar:
         reader = io.BufferedReader(_ProgressReader(raw, bar), buffer_size=1 << 20)
         try:
             with tarfile.open(fileobj=reader, mode="r|*") as tar:
                 for m in tar:
+                    extraction.budget.see(m.name, m.size)
                     rel = _check_member(tarball, m)
                     if not rel.parts:
                         continue
@@ -398,8 +397,9 @@ class _Extraction:
     the tree is resolved on disk and must land inside it.
     """
 
-    def __init__(self, tarball: Path, dest: Path) -> None:
-        self.tarball, self.dest = tarball, dest
+    def __init__(self, tarball: Path, dest: Path, budget: Budget) -> None:
+        self.tarball, self.dest, self.budget = tarball, dest, budget
+        self.written = 0
         self.dest_real = os.path.realpath(dest)
         self.links: dict[PurePosixPath, tuple[str, str]] = {}   # path -> (target, member name)
 
@@ -433,8 +433,11 @@ class _Extraction:
             source = self.dest.joinpath(*landed.parts)
             if not _inside(self.dest_real, source):
                 raise _unsafe(self.tarball, m.name, f"link {m.linkname!r} points outside the tree")
+            with contextlib.suppress(OSError):   # a hard link is written as a copy of its file
+                self.budget.take(m.name, os.lstat(source).st_size)
         data = b""
         if m.isfile():
+            self.budget.take(m.name, m.size)
             f = tar.extractfile(m)
             assert f is not None
             # Read first: a truncated tarball fails here, and must not be reported
@@ -444,6 +447,9 @@ class _Extraction:
             _place_member(m, target, source, data)
         except OSError as e:
             raise _CacheWriteError() from e
+        self.written += 1
+        if self.written == 1 and extraction_hook is not None:
+            extraction_hook(self.dest)
 
     def finish(self) -> None:
         """Create the symlinks, then check that every link in the tree resolves inside it."""

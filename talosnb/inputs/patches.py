@@ -34,13 +34,12 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from talosnb.core import cacheentry
 from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import ENV_CACHE_DIR, cache_dir
 
@@ -354,11 +353,27 @@ def patch_kernel_tree(kernel: KernelTree, patches_dir: str | os.PathLike, *,
             tree = cached.tree
             return (kernel if tree == source else KernelTree(tree, kernel.version, kernel.origin)), cached
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _remove_stale_partials(folder)
-        work = Path(tempfile.mkdtemp(prefix=f".partial-{final.name}-", dir=folder))
+        # one run applies the patches, the others wait and use its tree (cacheentry's rules)
+        with cacheentry.building(final, "applying the kernel patches"):
+            cached = _read_cached(final, source, named, patches_dir) if use_cache else None
+            if cached is None:
+                return _build(kernel, found, named, patches_dir, final)
     except OSError as e:
         raise InputError(f"cannot create the cache folder: {e.strerror}", where=str(folder),
+                         hint=f"set {ENV_CACHE_DIR} to a writable folder") from None
+    tree = cached.tree
+    return (kernel if tree == source else KernelTree(tree, kernel.version, kernel.origin)), cached
+
+
+def _build(kernel: KernelTree, found: list[Path], named: list[tuple[str, str]], patches_dir: Path,
+           final: Path) -> tuple[KernelTree, PatchReport]:
+    """Apply the patches to a linked copy of the tree in a partial folder and publish it as
+    ``final`` (with the report). Under ``final``'s lock."""
+    source = kernel.path
+    try:
+        work = cacheentry.new_partial(final)
+    except OSError as e:
+        raise InputError(f"cannot create the cache folder: {e.strerror}", where=str(final.parent),
                          hint=f"set {ENV_CACHE_DIR} to a writable folder") from None
     try:
         builder = _Builder(source, work / "tree")
@@ -375,7 +390,9 @@ def patch_kernel_tree(kernel: KernelTree, patches_dir: str | os.PathLike, *,
                   "patches": [r.as_dict() for r in results], "files": builder.file_stamps,
                   "dirs": builder.dir_stamps}
         (work / "report.json").write_text(json.dumps(record, indent=1, sort_keys=True))
-        _install(work, final, lambda: _read_cached(final, source, named, patches_dir) is not None)
+        if _read_cached(final, source, named, patches_dir) is None:
+            # what is there (if anything) is stale or damaged: replace it
+            cacheentry.replace(work, final)
     except OSError as e:
         raise InputError(f"cannot write the patched tree: {e.strerror}", where=str(final),
                          hint=f"free some space, or set {ENV_CACHE_DIR} to another folder") from None
@@ -392,37 +409,6 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read the patch: {e.strerror}", where=str(path)) from None
-
-
-def _install(work: Path, final: Path, still_good: Callable[[], bool]) -> None:
-    """Rename the finished folder into place. One already there is kept if it is good (another
-    process, same inputs, finished first: it may be reading it), else replaced."""
-    if final.exists():
-        if still_good():
-            return
-        stale = final.with_name(f".stale-{final.name}-{os.getpid()}-{time.monotonic_ns()}")
-        try:
-            os.rename(final, stale)
-        except OSError:
-            pass
-        else:
-            shutil.rmtree(stale, ignore_errors=True)
-    try:
-        os.rename(work, final)
-    except OSError:
-        if not still_good():
-            raise
-
-
-def _remove_stale_partials(folder: Path) -> None:
-    # Leftovers of an interrupted run; an hour is far longer than applying patches.
-    cutoff = time.time() - 3600
-    for p in folder.glob(".partial-*"):
-        try:
-            if p.stat().st_mtime < cutoff:
-                shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
 
 
 def _read_cached(final: Path, source: Path, named: list[tuple[str, str]],

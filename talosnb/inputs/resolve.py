@@ -99,8 +99,7 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
 
     checks: list[VersionCheck] = []
     if kernel is not None and pkgs_co is not None and info is not None:
-        check = compare_versions(kernel.version, info.linux_version,
-                                 f"Pkgfile linux_version ({info.where()})")
+        check = compare_versions(kernel.version, info.linux_version, "Pkgfile linux_version", info.where())
         if check:
             checks.append(check)
         for arch in pkgs_co.arches():
@@ -108,8 +107,8 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
             header = dotconfig.header(read_text(path, what=f"config-{arch}")[0])
             if header is None:
                 continue
-            check = compare_versions(kernel.version, header.version,
-                                     f"the header of config-{arch} ({path}:{header.line})")
+            check = compare_versions(kernel.version, header.version, f"the header of config-{arch}",
+                                     f"{path}:{header.line}")
             if check:
                 checks.append(check)
     report = None
@@ -122,13 +121,19 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
 SCRATCH_PREFIX = "talosnb-scratch-"
 
 
+def _copy_if_there(source: Path, dest: Path) -> None:
+    if source.is_file():
+        shutil.copy2(source, dest)
+
+
 def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
                  dest: str | Path | None = None) -> tuple[Inputs, Path]:
     """Copy the files a save writes (pkgs: Pkgfile, kernel/build/config-ARCH; talos:
     hack/modules-ARCH.txt; extensions: each one's pkg.yaml and files/modules*.txt) to a new scratch folder; returns Inputs pointing there
     (same kernel tree, version checks and patch report) and the folder. The pkgs build's own steps and
     scripts (kernel/*/pkg.yaml, kernel/build/scripts/, kernel/build/patches/) come along
-    read as they are, so the build gates judge the copy as the build would."""
+    read as they are, so the build gates judge the copy as the build would, and so do talosnb's
+    settings for the checkout (.talosnb.toml)."""
     if inputs.pkgs is None:   # the files a save writes live in the pkgs checkout
         raise InputError("no pkgs checkout to copy", hint="give a siderolabs/pkgs checkout (or set TALOSNB_PKGS)")
     root = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
@@ -136,6 +141,7 @@ def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
     pkgs = root / "pkgs"
     layout.build_dir(pkgs).mkdir(parents=True, exist_ok=True)
     shutil.copy2(inputs.pkgs.pkgfile, pkgs / "Pkgfile")
+    _copy_if_there(inputs.pkgs.path / layout.SETTINGS_FILE, pkgs / layout.SETTINGS_FILE)
     for step in ("build", "prepare"):
         source = inputs.pkgs.path / "kernel" / step / "pkg.yaml"
         if source.is_file():

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from talosnb.core import cachefile
+from talosnb.core import cacheentry, cachefile
 from talosnb.core.paths import cache_dir as default_cache_dir
 
 from .model import FORMAT_VERSION, KbuildMap
@@ -70,6 +70,26 @@ def load_kbuild_map(tree: Path, srcarch: str, cache_dir: Path | None = None, *,
     """
     tree = Path(tree).resolve()
     path = cache_path(tree, srcarch, cache_dir)
+    kmap = _cached_map(tree, path, srcarch)
+    if kmap is not None:
+        return kmap
+    # one run builds the map, the others wait and read its cache file (cacheentry's rules)
+    with cacheentry.building(path, f"reading the Kbuild files for {srcarch}", optional=True):
+        kmap = _cached_map(tree, path, srcarch)
+        if kmap is not None:
+            return kmap
+        if check_sources is not None:
+            check_sources()
+        kmap = build_kbuild_map(tree, srcarch, progress=progress)
+        buffer = io.BytesIO()
+        pickle.dump((kmap.files, list(kmap.directories), _stamp(tree, kmap.files, kmap.directories)), buffer,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(kmap, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        cachefile.write(path, buffer.getbuffer(), engine=engine())
+    return kmap
+
+
+def _cached_map(tree: Path, path: Path, srcarch: str) -> KbuildMap | None:
     data = cachefile.read(path, engine=engine(), what=f"Kbuild map for {srcarch}")
     if data is not None:
         try:
@@ -89,12 +109,4 @@ def load_kbuild_map(tree: Path, srcarch: str, cache_dir: Path | None = None, *,
                 return kmap
         except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
             cachefile.discard(path, f"Kbuild map for {srcarch}", f"unpickling failed: {type(e).__name__}")
-    if check_sources is not None:
-        check_sources()
-    kmap = build_kbuild_map(tree, srcarch, progress=progress)
-    buffer = io.BytesIO()
-    pickle.dump((kmap.files, list(kmap.directories), _stamp(tree, kmap.files, kmap.directories)), buffer,
-                protocol=pickle.HIGHEST_PROTOCOL)
-    pickle.dump(kmap, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    cachefile.write(path, buffer.getbuffer(), engine=engine())
-    return kmap
+    return None

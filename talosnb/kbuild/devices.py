@@ -21,15 +21,17 @@ import os
 import pickle
 import posixpath
 import re
+import shutil
+import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from talosnb.core import cachefile
+from talosnb.core import cacheentry, cachefile
 from talosnb.core.errors import InputError
+from talosnb.core.limits import Budget
 from talosnb.core.paths import cache_dir as default_cache_dir
 
 from . import cpp
@@ -168,18 +170,32 @@ class DeviceIndex:
 
 # --- reading the source ---------------------------------------------------------------------
 
-@dataclass
 class _Sparse:
-    """What the index keeps of one file: its preprocessor lines and its ID tables' text."""
+    """What the index keeps of one file: its preprocessor lines and its ID tables' text. A header
+    without tables is kept as its bytes, its ``#define``/``#include`` lines read when first asked
+    for (most headers never are: only those the table files include, and the shared ones)."""
 
-    path: str
-    directives: list[tuple[int, str]]
-    tables: list[tuple[str, str, str, int, str]] = field(default_factory=list)  # kind, name, size, line, text
-    uses: list[tuple[str, str, int]] = field(default_factory=list)
-    aliases: list[tuple[str, int]] = field(default_factory=list)
-    # a driver's own header, kept whole: a table may #include it between its braces
-    raw: bytes | None = None
-    full: bool = False
+    __slots__ = ("_directives", "aliases", "full", "path", "raw", "tables", "uses")
+
+    def __init__(self, path: str, directives: list[tuple[int, str]] | None, *, full: bool = False,
+                 raw: bytes | None = None) -> None:
+        self.path = path
+        self._directives = directives
+        self.tables: list[tuple[str, str, str, int, str]] = []   # kind, name, size, line, text
+        self.uses: list[tuple[str, str, int]] = []
+        self.aliases: list[tuple[str, int]] = []
+        # a driver's own header, kept whole: a table may #include it between its braces
+        self.raw = raw
+        self.full = full
+
+    @property
+    def directives(self) -> list[tuple[int, str]]:
+        if self._directives is None:
+            # a header read for its macros and includes: the line numbers are not needed
+            text = "\n" + (self.raw or b"").decode("utf-8", "replace")
+            self._directives = [(0, m.group(0).replace("\\\n", " ").strip())
+                                for m in _DEFINE_OR_INCLUDE.finditer(text)]
+        return self._directives
 
 
 def _sparse(path: str, raw: str, *, full: bool) -> _Sparse:
@@ -252,42 +268,181 @@ def _without_directives(text: str) -> list[str]:
     return out
 
 
+# What no amd64/arm64 module is built from: other arches' code and headers, host tools,
+# documentation. Not read at all (their members are skipped in the stream).
+SKIPPED_TOP = frozenset({"Documentation", "tools", "scripts", "usr", "LICENSES"})
+ARCH_DIRS = frozenset({"x86", "arm64"})
+
+
 def _wanted(name: str) -> str | None:
     """"full" for C files and headers that may hold tables, "defines" for other headers."""
     if name.endswith(".c"):
-        return "full"
-    if name.endswith(".h"):
-        return "header"
-    return None
+        kind = "full"
+    elif name.endswith(".h"):
+        kind = "header"
+    else:
+        return None
+    top, _, rest = name.partition("/")
+    if top in SKIPPED_TOP or top == "arch" and rest.partition("/")[0] not in ARCH_DIRS:
+        return None
+    return kind
+
+
+class _TarError(Exception):
+    pass
+
+
+def _tar_header(header: bytes) -> tuple[str, int, bytes]:
+    """A tar member header's (name, size, type flag), its checksum checked."""
+    try:
+        stored = int(header[148:156].split(b"\0", 1)[0].strip() or b"0", 8)
+    except ValueError:
+        raise _TarError("a member header is damaged (its checksum is not a number)") from None
+    if stored != sum(header) - sum(header[148:156]) + 256:
+        raise _TarError("a member header is damaged (checksum mismatch)")
+    raw_size = header[124:136]
+    if raw_size[0] & 0x80:          # GNU base-256
+        size = int.from_bytes(raw_size[1:], "big")
+    else:
+        try:
+            size = int(raw_size.split(b"\0", 1)[0].strip() or b"0", 8)
+        except ValueError:
+            raise _TarError("a member header is damaged (its size is not a number)") from None
+    name = header[0:100].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    if header[257:262] == b"ustar":
+        prefix = header[345:500].split(b"\0", 1)[0]
+        if prefix:
+            name = prefix.decode("utf-8", "surrogateescape") + "/" + name
+    return name, size, header[156:157]
+
+
+def _tar_members(stream: io.BufferedIOBase, want: Callable[[str, int], bool],
+                 budget: Budget) -> Iterator[tuple[str, bytes]]:
+    """The regular files of a tar stream (ustar, pax and GNU long names) ``want`` asks for, with
+    their bytes; the others are read past. A plain reader: tarfile's stream mode reads in small
+    pieces and costs more than the decompression feeding it. ``budget`` sees every member and
+    takes each one read into memory (refusing members or a stream too large) before it is read."""
+    long_name: str | None = None
+    scratch = memoryview(bytearray(1 << 20))
+
+    def read(n: int) -> bytes:
+        data = stream.read(n)
+        if len(data) != n:
+            raise _TarError("the archive is cut off")
+        return data
+
+    def skip(n: int) -> None:
+        while n > 0:
+            got = stream.readinto(scratch[:min(n, len(scratch))])
+            if not got:
+                raise _TarError("the archive is cut off")
+            n -= got
+
+    while True:
+        header = stream.read(512)
+        if not header or header == bytes(512):
+            return
+        if len(header) != 512:
+            raise _TarError("the archive is cut off")
+        name, size, kind = _tar_header(header)
+        padded = (size + 511) & ~511
+        budget.see(long_name or name, size)
+        if kind in (b"x", b"g", b"L"):
+            budget.take(name, size)   # read into memory
+            # a long name for the next member (pax "path=", GNU ././@LongLink); a global header's is not one
+            data = read(padded)[:size]
+            if kind != b"g":
+                long_name = data.rstrip(b"\0").decode("utf-8", "surrogateescape") if kind == b"L" \
+                    else _pax_path(data) or long_name
+            continue
+        name, long_name = long_name or name, None
+        rel = name.split("/", 1)[1] if "/" in name else name
+        if kind in (b"0", b"\0", b"7") and want(rel, size):
+            budget.take(name, size)
+            yield rel, read(padded)[:size]
+        else:
+            skip(padded)
+
+
+def _pax_path(data: bytes) -> str | None:
+    path = None
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos)
+        if space < 0:
+            break
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            break
+        record = data[space + 1:pos + length - 1]
+        key, _, value = record.partition(b"=")
+        if key == b"path":
+            path = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return path
+
+
+def _wanted_member(name: str, size: int) -> bool:
+    kind = _wanted(name)
+    return kind is not None and not (kind == "header" and size > MAX_HEADER)
+
+
+_DECOMPRESSORS = {".xz": "xz", ".txz": "xz", ".gz": "gzip", ".tgz": "gzip", ".bz2": "bzip2", ".tbz2": "bzip2"}
 
 
 def _files_of_tarball(path: Path) -> Iterator[tuple[str, bytes]]:
-    mode = "r|xz" if path.name.endswith((".xz", ".txz")) else "r|gz" if path.name.endswith((".gz", ".tgz")) \
-        else "r|bz2" if path.name.endswith((".bz2", ".tbz2")) else "r|"
+    """The wanted members of a tarball, read as a stream. The decompression runs in its own process
+    (``xz -dc``, ``gzip -dc``) when the tool is on PATH, beside the reading; else in this one."""
+    suffix = next((s for s in _DECOMPRESSORS if path.name.endswith(s)), "")
+    tool = shutil.which(_DECOMPRESSORS[suffix]) if suffix else None
+    hint = ("check the file (a complete linux-X.Y.Z.tar.xz or Debian's /usr/src/linux-source-X.Y.tar.xz), "
+            "or give the unpacked source folder")
+    proc = None
     try:
-        with tarfile.open(path, mode) as tf:  # type: ignore[call-overload]  # the mode is one of r|*
-            for member in tf:
-                if not member.isfile():
-                    continue
-                name = member.name.split("/", 1)[1] if "/" in member.name else member.name
-                kind = _wanted(name)
-                if kind is None or (kind == "header" and member.size > MAX_HEADER):
-                    continue
-                f = tf.extractfile(member)
-                if f is not None:
-                    yield name, f.read()
-    except (tarfile.TarError, EOFError, OSError, ValueError) as e:
-        raise InputError(f"cannot read the kernel tarball: {e}", where=str(path),
-                         hint="check the file (a complete linux-X.Y.Z.tar.xz or Debian's "
-                              "/usr/src/linux-source-X.Y.tar.xz), or give the unpacked source folder") from e
+        if tool is not None:
+            args = [tool, "-dc", *(["-T0"] if suffix in (".xz", ".txz") else []), "--", str(path)]
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    bufsize=1 << 20)
+            assert proc.stdout is not None
+            stream: io.BufferedIOBase = proc.stdout   # type: ignore[assignment]
+        elif suffix:
+            import bz2
+            import gzip
+            import lzma
+
+            opener = {"xz": lzma.LZMAFile, "gzip": gzip.GzipFile, "bzip2": bz2.BZ2File}[_DECOMPRESSORS[suffix]]
+            stream = opener(path)
+        else:
+            stream = open(path, "rb")    # noqa: SIM115 -- closed below
+        with stream:
+            yield from _tar_members(stream, _wanted_member, Budget(path))
+            if proc is not None:
+                # what follows the end-of-archive blocks: drained, for the tool's exit status to say
+                while stream.read(1 << 20):
+                    pass
+        if proc is not None:
+            err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
+            if proc.wait() != 0:
+                raise _TarError(err or f"{tool} exited with status {proc.returncode}")
+    except (_TarError, EOFError, OSError, ValueError) as e:
+        raise InputError(f"cannot read the kernel tarball: {e}", where=str(path), hint=hint) from e
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc is not None and proc.stderr is not None:
+            proc.stderr.close()
 
 
 def _files_of_folder(path: Path) -> Iterator[tuple[str, bytes]]:
     for root, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        here = os.path.relpath(root, path).replace(os.sep, "/")
+        prefix = "" if here == "." else here + "/"
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and _wanted(f"{prefix}{d}/x.c") is not None)
         for fname in sorted(files):
             full = os.path.join(root, fname)
-            rel = os.path.relpath(full, path).replace(os.sep, "/")
+            rel = prefix + fname
             kind = _wanted(rel)
             if kind is None:
                 continue
@@ -313,10 +468,11 @@ def read_sources(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, _Sparse]
             if not _has_table(data):
                 continue
             sparse[name] = _sparse(name, data.decode("utf-8", "replace"), full=True)
-        else:
-            full = _has_table(data)
-            sparse[name] = _sparse(name, data.decode("utf-8", "replace"), full=full)
+        elif _has_table(data):
+            sparse[name] = _sparse(name, data.decode("utf-8", "replace"), full=True)
             sparse[name].raw = data
+        else:
+            sparse[name] = _Sparse(name, None, raw=data)
     return sparse, c_files
 
 
@@ -846,6 +1002,23 @@ def load_device_index(source: str | os.PathLike, version: str, cache_dir: Path |
     source = Path(source).resolve()
     path = cache_path(source, cache_dir)
     stamp = source_stamp(source)
+    index = _cached_index(path, stamp)
+    if index is not None:
+        return index
+    # one run builds the index, the others wait and use it (cacheentry's rules)
+    with cacheentry.building(path, f"indexing the device ID tables of {source.name}", optional=True):
+        index = _cached_index(path, stamp)
+        if index is not None:
+            return index
+        index = build_device_index(source, version, progress=progress)
+        buffer = io.BytesIO()
+        pickle.dump(stamp, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(index, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        cachefile.write(path, buffer.getbuffer(), engine=engine())
+    return index
+
+
+def _cached_index(path: Path, stamp: str) -> DeviceIndex | None:
     data = cachefile.read(path, engine=engine(), what="device index")
     if data is not None:
         try:
@@ -855,9 +1028,4 @@ def load_device_index(source: str | os.PathLike, version: str, cache_dir: Path |
                     return index
         except Exception as e:  # noqa: BLE001 -- whatever unpickling a bad file raises: rebuild it
             cachefile.discard(path, "device index", f"unpickling failed: {type(e).__name__}")
-    index = build_device_index(source, version, progress=progress)
-    buffer = io.BytesIO()
-    pickle.dump(stamp, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickle.dump(index, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    cachefile.write(path, buffer.getbuffer(), engine=engine())
-    return index
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from talosnb.core.dotconfig import read_values
+from talosnb.core.dotconfig import cr_lines, read_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +34,32 @@ class Change:
         if self.new is None:
             return f"-{self.symbol} {self.old}"
         return f" {self.symbol} {self.old} -> {self.new}"
+
+
+@dataclass(frozen=True)
+class LineEndings:
+    """Lines that end in CR LF on one side and LF on the other. conf reads a trailing CR away
+    (``getline_stripped``) and writes LF only, so no value differs, yet every such line is
+    rewritten: a change of the file, counted and shown with the value changes."""
+
+    count: int       # lines ending in CR LF on the side that has them
+    first: int       # the first of them (numbered from 1)
+    old: str         # "CR LF" or "LF"
+    new: str
+
+    def __str__(self) -> str:
+        return f" line endings: {self.count} line(s) end in CR LF (the first at line {self.first}): {self.old} -> {self.new}"
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"count": self.count, "first_line": self.first, "old": self.old, "new": self.new}
+
+
+def line_endings_change(old_text: str, new_text: str) -> LineEndings | None:
+    """The line-ending change from `old_text` to `new_text` (None: both end their lines alike)."""
+    old, new = cr_lines(old_text), cr_lines(new_text)
+    if bool(old) == bool(new):
+        return None
+    return LineEndings(len(old), old[0], "CR LF", "LF") if old else LineEndings(len(new), new[0], "LF", "CR LF")
 
 
 def config_diff(old_text: str, new_text: str) -> list[Change]:

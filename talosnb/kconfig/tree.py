@@ -20,7 +20,7 @@ from typing import IO, Any, TypeVar
 
 import kconfiglib
 
-from talosnb.core import cachefile
+from talosnb.core import cacheentry, cachefile
 from talosnb.core.arches import check_arch, srcarch
 from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import cache_dir
@@ -115,12 +115,20 @@ class KconfigTree:
             cached = _read_cache(path, version, arch)
             if cached is not None:
                 return cached
+            # one run parses, the others wait and read its cache file (cacheentry's rules)
+            with cacheentry.building(_cache_file(path, version, arch), f"parsing the Kconfig tree for {arch}",
+                                     optional=True):
+                cached = _read_cache(path, version, arch)
+                if cached is not None:
+                    return cached
+                if check_sources is not None:
+                    check_sources()
+                tree = _parse(path, version, arch, toolchain_mode, host)
+                _write_cache(tree)
+                return tree
         if check_sources is not None:
             check_sources()
-        tree = _parse(path, version, arch, toolchain_mode, host)
-        if toolchain_mode == "recorded" and use_cache:
-            _write_cache(tree)
-        return tree
+        return _parse(path, version, arch, toolchain_mode, host)
 
 
 def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] | None) -> KconfigTree:

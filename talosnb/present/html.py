@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 from . import text as words
 
+if TYPE_CHECKING:
+    from talosnb.app.workspace import Overridden
+
 
 def escape(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
@@ -154,6 +157,15 @@ def history_html(df: pd.DataFrame, limit: int = 20) -> str:
 
 def _line(value: str | None) -> str:
     return words.NO_LINE if value is None else (value if value != "" else '""')
+
+
+def overridden_html(items: Sequence[Overridden], undo: str) -> str:
+    """Values the user set earlier that a change replaced, as a warning pointing to `undo`."""
+    if not items:
+        return ""
+    lines = "".join(f"<li>{escape(words.overridden_line(o))}</li>" for o in items)
+    return (f"<div class='talosnb-err talosnb-overridden'>This changes a value you set earlier:<ul>{lines}</ul>"
+            f"<i>{escape(undo)}</i></div>")
 
 
 def help_html(text: str) -> str:

@@ -121,6 +121,7 @@ def change_markdown(report: ChangeReport, *, title: str | None = None) -> str:
     out += _modules_section(report)
     out += _gates_section(report)
     out += _workloads_section(report)
+    out += _devices_section(report)
     out += _history_section(report)
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -166,6 +167,13 @@ def _workloads_section(report: ChangeReport) -> list[str]:
     if not lines:
         return []
     return ["#### Workloads\n", *lines, ""]
+
+
+def _devices_section(report: ChangeReport) -> list[str]:
+    if not report.devices_given:
+        return []
+    lines = [f"- {arch}: {cell(m)}" for arch, one in report.arches.items() for m in one.devices]
+    return ["#### Devices\n", *(lines or [f"None of the {report.devices_given} captured devices is affected."]), ""]
 
 
 def _history_section(report: ChangeReport) -> list[str]:

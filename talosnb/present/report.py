@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from talosnb import __version__
 from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
+from talosnb.core.versions import grouped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -180,7 +181,7 @@ def _inputs_table(session: Session) -> pd.DataFrame:
 
 def _checks_html(session: Session) -> str:
     items = []
-    for check in session.version_checks():
+    for check in grouped(session.version_checks()):
         cls = "mismatch" if check.kind == "mismatch" else "note"
         label = "WARNING" if check.kind == "mismatch" else "note"
         items.append(f'<li class="{cls}">{label}: {_e(check.message)}</li>')
@@ -419,22 +420,10 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
                      + (f"<p>Newly built but not listed (fine unless the initramfs needs them):</p><ul>{unlisted}</ul>"
                         if unlisted else ""))
     add("Module lists", "\n".join(lists) + "\n")
-    gate_rows = []
-    for arch, one in report.arches.items():
-        for g in one.gates:
-            news = "".join(f"<li>new: {_e(f.message)}</li>" for f in g.new_errors)
-            news += "".join(f"<li>fixed: {_e(f.message)}</li>" for f in g.fixed_errors)
-            gate_rows.append(f"<tr><td>{_e(g.gate)}</td><td>{_e(arch)}</td><td>{_gate_state(g.before)}</td>"
-                             f"<td>{_gate_state(g.after)}</td><td>{f'<ul>{news}</ul>' if news else '-'}</td></tr>")
-    add("Gates", ("<table><thead><tr><th>gate</th><th>arch</th><th>before</th><th>after</th><th>errors</th></tr>"
-                  "</thead>\n<tbody>" + "".join(gate_rows) + "</tbody></table>\n") if gate_rows
-        else "<p>No gate could run (the module-list check needs a talos checkout).</p>\n")
-    broken = [m for one in report.arches.values() for m in one.workloads_broken]
-    fixed = [m for one in report.arches.values() for m in one.workloads_fixed]
-    add("Workloads", ("<p>What the workloads publish they need from the kernel (talosnb requirements):</p><ul>"
-                      + "".join(f"<li>{_e(m)}</li>" for m in broken) + "".join(f"<li>{_e(m)}</li>" for m in fixed)
-                      + "</ul>\n") if broken or fixed
-        else "<p>The change breaks no workload's kernel requirement.</p>\n")
+    add("Gates", _gates_html(report))
+    add("Workloads", _workloads_html(report))
+    if report.devices_given:
+        add("Devices", _devices_html(report))
     history_rows = []
     for arch, one in report.arches.items():
         for symbol, r in sorted(one.history.items()):
@@ -448,6 +437,38 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
             "<table><thead><tr><th>symbol</th><th>arch</th><th>date</th><th>commit</th><th>value</th>"
             "<th>subject</th></tr></thead>\n<tbody>" + "\n".join(history_rows) + "</tbody></table></div>\n")
     return _page(title, parts, intro)
+
+
+def _gates_html(report: ChangeReport) -> str:
+    gate_rows = []
+    for arch, one in report.arches.items():
+        for g in one.gates:
+            news = "".join(f"<li>new: {_e(f.message)}</li>" for f in g.new_errors)
+            news += "".join(f"<li>fixed: {_e(f.message)}</li>" for f in g.fixed_errors)
+            gate_rows.append(f"<tr><td>{_e(g.gate)}</td><td>{_e(arch)}</td><td>{_gate_state(g.before)}</td>"
+                             f"<td>{_gate_state(g.after)}</td><td>{f'<ul>{news}</ul>' if news else '-'}</td></tr>")
+    if not gate_rows:
+        return "<p>No gate could run (the module-list check needs a talos checkout).</p>\n"
+    return ("<table><thead><tr><th>gate</th><th>arch</th><th>before</th><th>after</th><th>errors</th></tr>"
+            "</thead>\n<tbody>" + "".join(gate_rows) + "</tbody></table>\n")
+
+
+def _workloads_html(report: ChangeReport) -> str:
+    broken = [m for one in report.arches.values() for m in one.workloads_broken]
+    fixed = [m for one in report.arches.values() for m in one.workloads_fixed]
+    if not broken and not fixed:
+        return "<p>The change breaks no workload's kernel requirement.</p>\n"
+    return ("<p>What the workloads publish they need from the kernel (talosnb requirements):</p><ul>"
+            + "".join(f"<li>{_e(m)}</li>" for m in broken + fixed) + "</ul>\n")
+
+
+def _devices_html(report: ChangeReport) -> str:
+    """The devices of the hardware capture whose support the change moves, per arch."""
+    moved = [(arch, m) for arch, one in report.arches.items() for m in one.devices]
+    if not moved:
+        return f"<p>None of the {report.devices_given} captured devices is affected.</p>\n"
+    return (f"<p>The devices of the hardware capture ({report.devices_given}) whose support the change "
+            "moves:</p><ul>" + "".join(f"<li>{_e(arch)}: {_e(m)}</li>" for arch, m in moved) + "</ul>\n")
 
 
 def write_change_report(report: ChangeReport, path: str | os.PathLike, *, title: str | None = None) -> Path:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from talosnb.analyses import edit
-from talosnb.app.workspace import EditOutcome
+from talosnb.app.workspace import EditOutcome, Overridden
 from talosnb.core import dotconfig
 from talosnb.core.errors import opt
 
@@ -47,6 +47,12 @@ def line_value(value: str | None) -> str:
     if value is None:
         return NO_LINE
     return value if value != "" else '""'
+
+
+def overridden_line(o: Overridden) -> str:
+    """A value the user set earlier that a later change replaces, said as such."""
+    return (f"{o.symbol}={o.wanted} on {o.arch} was set earlier ({o.step}); {o.by} makes it "
+            f"{line_value(o.now)}")
 
 
 def ends_as(value: str | None, kind: str | None = None) -> str:
@@ -270,6 +276,8 @@ def outcome_text(outcome: EditOutcome, *, written: Mapping[str, bool] | None = N
             text += f"  {'would add' if dry_run else 'added'} to the module list: {entry}\n"
     for line in module_list_error_lines(outcome):
         text += ("\n" if line.startswith("module list") else "") + line + "\n"
+    for o in outcome.overridden:
+        text += f"\nWARNING: {overridden_line(o)}; set {o.symbol}={o.wanted} again if you still want it\n"
     text += "".join(outcome.fix_notes)
     return text + gates
 
@@ -491,8 +499,7 @@ def gates_summary_text(report: GateReport) -> str:
     out = ""
     for gate, per_arch in statuses.items():
         cells = "  ".join(f"{arch} {per_arch.get(arch, '-'):7}" for arch in arches)
-        notes = list(dict.fromkeys(r.note for r in report.results if r.gate == gate and r.note))
-        out += f"  {gate:12}  {cells}  {'; '.join(notes)}\n"
+        out += f"  {gate:12}  {cells}  {report.note(gate)}\n"
     return "gates:\n" + out
 
 

@@ -11,7 +11,14 @@ import pandas as pd
 from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import TABLE_STYLE, change_html, escape, history_html, symbol_panel_html
+from talosnb.present.html import (
+    TABLE_STYLE,
+    change_html,
+    escape,
+    history_html,
+    overridden_html,
+    symbol_panel_html,
+)
 from talosnb.present.text import change_summary, change_text, fix_button_label, values_text
 
 from .base import View, error_html, replace_children
@@ -52,7 +59,6 @@ class ExploreView(View):
                  on_open_tree: Callable[[str, list[str]], None] | None = None) -> None:
         self.symbol: str | None = None
         self.on_open_tree = on_open_tree
-        self._controls_key: tuple | None = None
         self.last_changes: EditOutcome | dict[str, edit.ChangeSet] = {}
         self.value_buttons: dict[tuple[str, str], widgets.Button] = {}
         self.fix_buttons: dict[str, widgets.Button] = {}
@@ -82,7 +88,9 @@ class ExploreView(View):
         self.history.add_class("talosnb-history")
         self.undo_button = widgets.Button(description="undo", icon="undo",
                                           tooltip="undo the last change (config or module list)")
+        self.undo_button.add_class("talosnb-undo")
         self.status = widgets.HTML()
+        self.status.add_class("talosnb-status")
         self.search_box.observe(lambda change: self.run_search(change["new"]), names="value")
         self.results.observe(self._picked, names="value")
         self.undo_button.on_click(lambda _: self.undo())
@@ -90,6 +98,7 @@ class ExploreView(View):
         super().__init__(workspace, [widgets.HTML(_MONO_STYLE), self.search_box, self.results, self.panel,
                                      self.path_box, *history, self.controls, widgets.HTML(BUTTON_LEGEND),
                                      widgets.HBox([self.undo_button, self.status]), self.outcome], auto=auto)
+        self._make_controls()
         if symbol:
             self.select(symbol)
 
@@ -141,9 +150,8 @@ class ExploreView(View):
             panel = self.workspace.symbol_panel(name)
         except TalosnbError as e:
             self.panel.value = error_html(e)
-            replace_children(self.controls, [], keep=(self.value_text,))
+            self._show_controls(None, [])
             self.path_box.children = ()
-            self._controls_key = None
             return
         if name != self.symbol and not keep_outcome:
             self._clear_outcome()
@@ -184,36 +192,55 @@ class ExploreView(View):
         # (checked above: mypy does not carry the narrowing of self.on_open_tree into the lambda)
         self.path_box.children = tuple(menu_path_buttons(panel, lambda path: self.on_open_tree(name, path)))  # type: ignore[misc]
 
+    def _make_controls(self) -> None:
+        """Every value button the view can show, made once: a row of y/m/n per arch and for both,
+        and a "set on ..." button per target beside the value field. A symbol shows the ones its
+        type and arches take; the others are hidden, never closed, so a click made while the page
+        still shows the previous symbol's buttons reaches a live widget (and acts on the symbol
+        shown by then) instead of a closed one."""
+        arches = list(self.workspace.arches)
+        targets = arches + (["both"] if len(arches) > 1 else [])
+        self._rows: dict[str, widgets.HBox] = {}
+        self._buttons: dict[tuple[str, str], widgets.Button] = {}
+        rows = []
+        for target in targets:
+            buttons = []
+            for value in ("y", "m", "n"):
+                button = widgets.Button(description=value, layout=widgets.Layout(width="48px"))
+                button.add_class(f"talosnb-value-{target}-{value}")
+                button.on_click(lambda _, t=target, v=value: self.set_value(t, v))
+                self._buttons[(target, value)] = button
+                buttons.append(button)
+            row = widgets.HBox([widgets.Label(target, layout=widgets.Layout(width="60px")), *buttons])
+            self._rows[target] = row
+            rows.append(row)
+        setters = []
+        for target in targets:
+            button = widgets.Button(description=f"set on {target}", layout=widgets.Layout(width="auto"))
+            button.add_class(f"talosnb-value-{target}-set")
+            button.on_click(lambda _, t=target: self.set_value(t, self.value_text.value))
+            self._buttons[(target, "set")] = button
+            setters.append(button)
+        self._rows["set"] = widgets.HBox([self.value_text, *setters])
+        rows.append(self._rows["set"])
+        self.controls.children = tuple(rows)
+        self._show_controls(None, [])
+
+    def _show_controls(self, kind: str | None, targets: list[str]) -> None:
+        """Show the buttons a symbol of type `kind` defined on `targets` takes (None: none)."""
+        values = {"bool": ("y", "n"), "tristate": ("y", "m", "n")}.get(kind or "", ("set",)) if kind else ()
+        self.value_buttons = {key: b for key, b in self._buttons.items() if key[0] in targets and key[1] in values}
+        for key, button in self._buttons.items():
+            button.layout.display = None if key in self.value_buttons else "none"
+        for target, row in self._rows.items():
+            used = (target == "set" and "set" in values) or (target in targets and "set" not in values)
+            row.layout.display = None if used and values else "none"
+
     def _build_controls(self, panel: SymbolPanel) -> None:
         arches = [a for a, side in panel.arches.items() if side is not None]
         targets = arches + (["both"] if len(arches) > 1 else [])
-        # the same buttons serve the next symbol of the same type (they act on self.symbol)
-        key = (panel.type, tuple(targets))
-        if key != self._controls_key:
-            self._controls_key = key
-            self.value_buttons = {}
-            rows = []
-            if panel.type in ("bool", "tristate"):
-                values = ["y", "m", "n"] if panel.type == "tristate" else ["y", "n"]
-                for target in targets:
-                    buttons = []
-                    for value in values:
-                        button = widgets.Button(description=value, layout=widgets.Layout(width="48px"))
-                        button.add_class(f"talosnb-value-{target}-{value}")
-                        button.on_click(lambda _, t=target, v=value: self.set_value(t, v))
-                        self.value_buttons[(target, value)] = button
-                        buttons.append(button)
-                    rows.append(widgets.HBox([widgets.Label(target, layout=widgets.Layout(width="60px")),
-                                              *buttons]))
-            else:
-                buttons = []
-                for target in targets:
-                    button = widgets.Button(description=f"set on {target}")
-                    button.on_click(lambda _, t=target: self.set_value(t, self.value_text.value))
-                    self.value_buttons[(target, "set")] = button
-                    buttons.append(button)
-                rows.append(widgets.HBox([self.value_text, *buttons]))
-            replace_children(self.controls, rows, keep=(self.value_text,))
+        # the same buttons serve every symbol (they act on self.symbol)
+        self._show_controls(panel.type, targets)
         if panel.type not in ("bool", "tristate"):
             self.value_text.value = panel.defined[0].value or ""
         for (target, value), button in self.value_buttons.items():
@@ -300,6 +327,7 @@ class ExploreView(View):
                                     tooltip="apply the change although the module list then has errors "
                                             "(what talosnb set --ignore-module-list does)")
             button.on_click(lambda _: self.set_value(target, requested[0].value, ignore_module_list=True))
+            button.add_class("talosnb-override")
             self.override_button = button
             children.append(button)
             replace_children(self.outcome, children)
@@ -310,6 +338,10 @@ class ExploreView(View):
             items = "".join(f"<li>{escape(b.text())}</li>" for b in gates.broken)
             children.append(widgets.HTML(f"<div class='talosnb-err'>Warning: a build gate fails now (see the "
                                          f"Build gates tab)<ul>{items}</ul></div>"))
+        overridden = getattr(changes, "overridden", None)
+        if overridden:
+            children.append(widgets.HTML(TABLE_STYLE + overridden_html(
+                overridden, "The undo button above takes this change back; Save lists it until then.")))
         for arch, change in changes.items():
             children.append(widgets.HTML(TABLE_STYLE + change_html(change)))
             refusal = change.refusals[0] if change.refusals else None

@@ -12,7 +12,7 @@ import pandas as pd
 from talosnb.analyses.edit import ChangeSet
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import TABLE_STYLE, change_html, escape
+from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_html
 
 from .base import Pager, View, error_html, in_views
 
@@ -54,6 +54,7 @@ class GatesView(View):
         self.fix_button.add_class("talosnb-gates-fix")
         self.open_symbol_button = widgets.Button(description="show symbol", icon="search", disabled=True,
                                                  layout=widgets.Layout(width="auto"))
+        self.open_symbol_button.add_class("talosnb-gates-symbol")
         self.outcome = widgets.HTML()
         self.table_arch = widgets.Dropdown(options=[self.ANY, *workspace.arches], value=self.ANY,
                                            description="arch")
@@ -217,7 +218,9 @@ class GatesView(View):
         except TalosnbError as e:
             self.outcome.value = error_html(e)
             return {}
-        self.outcome.value = TABLE_STYLE + "".join(change_html(c) for c in changes.values())
+        self.outcome.value = (TABLE_STYLE + overridden_html(getattr(changes, "overridden", []),
+                                                            "Undo in the Explore & toggle tab takes this fix back.")
+                              + "".join(change_html(c) for c in changes.values()))
         if self.stale:
             self.refresh()
         return changes

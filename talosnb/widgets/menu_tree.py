@@ -24,7 +24,7 @@ from talosnb.analyses.menu import FILTER_LABELS, FILTERS, MenuTree
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import TABLE_STYLE, change_html, escape, symbol_panel_html
+from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_html, symbol_panel_html
 from talosnb.present.text import change_summary
 
 from .base import View, error_html, workspace_of
@@ -94,8 +94,9 @@ function render({ model, el }) {
         label.append(name);
       }
       row.append(label);
-      row.addEventListener("click", () => send({ event: "select", id: r.id }));
-      row.addEventListener("dblclick", () => { if (r.children) send({ event: r.expanded ? "collapse" : "expand", id: r.id }); });
+      // a click on the row selects it and opens a menu it heads (as Enter does in menuconfig);
+      // the arrow opens and closes
+      row.addEventListener("click", () => send({ event: "select", id: r.id, open: !!r.children && !r.expanded }));
       frag.append(row);
     }
     body.replaceChildren(frag);
@@ -153,7 +154,7 @@ LEGEND = ("<div class='talosnb-legend' style='font-size:12px;color:#444'>"
           "<code>(X)</code> the chosen member of a choice, <code>(512)</code> a value, <code>---</code> "
           "hidden on that arch; <i>grey italics</i>: the arch defines it under another menu; blank: not "
           "defined on that arch; yellow: the arches differ. Click a dotted value to change it as the "
-          "space bar does in menuconfig; click a row for its panel.</div>")
+          "space bar does in menuconfig; click a row for its panel (and to open the menu it heads).</div>")
 
 
 class MenuTreeView(View):
@@ -174,7 +175,7 @@ class MenuTreeView(View):
                                           description="show", style={"button_width": "auto"},
                                           tooltips=["entries whose prompt shows on some arch",
                                                     "every entry, hidden ones and those without a prompt too",
-                                                    "entries whose value differs between the arches",
+                                                    "entries shown on some arch whose value differs between the arches",
                                                     "entries with a CONFIG_...= line in some arch's config"])
         self.text = widgets.Text(description="filter", placeholder="symbol name or prompt",
                                  continuous_update=True, layout=widgets.Layout(width="360px"))
@@ -195,9 +196,17 @@ class MenuTreeView(View):
         self.collapse_button.on_click(lambda _: self.collapse_all())
         self.explore_button.on_click(lambda _: self._open_in_explore())
         self.view.on_msg(self._message)
+        # the outcome and the panel beside the tree: a click shows them next to the row clicked (the
+        # tree scrolls in its own box), not under the whole tree
+        side = widgets.VBox([self.outcome, widgets.HBox([self.explore_button, self.path_box],
+                                                        layout=widgets.Layout(flex_flow="row wrap")), self.panel],
+                            layout=widgets.Layout(flex="1 1 40%", min_width="360px", max_height="640px",
+                                                  overflow="auto", padding="0 0 0 8px"))
+        side.add_class("talosnb-tree-side")
+        self.view.layout = widgets.Layout(flex="1 1 60%", min_width="0")
         children = [widgets.HBox([self.mode]), widgets.HBox([self.text, self.collapse_button, self.count]),
-                    widgets.HTML(LEGEND), self.view, self.outcome,
-                    widgets.HBox([self.explore_button, self.path_box]), self.panel]
+                    widgets.HTML(LEGEND), widgets.HBox([self.view, side], layout=widgets.Layout(width="100%")),
+                    ]
         super().__init__(workspace, children, auto=auto)
         self.redraw()
 
@@ -313,7 +322,7 @@ class MenuTreeView(View):
         elif event == "collapse":
             self.collapse(row_id)
         elif event == "select":
-            self.select_row(row_id)
+            self.select_row(row_id, open_menu=bool(content.get("open")))
         elif event == "toggle":
             self.toggle(row_id, content.get("arch"))
         self.timings.append((event, time.perf_counter() - start))
@@ -349,8 +358,11 @@ class MenuTreeView(View):
         self.show_symbol(symbol, scroll=False)
         return chosen
 
-    def select_row(self, row_id: int) -> None:
+    def select_row(self, row_id: int, *, open_menu: bool = False) -> None:
+        """Select a row and show its symbol's panel; `open_menu`: open the menu it heads too."""
         self.view.selected = row_id
+        if open_menu and row_id not in self.expanded:
+            self.expand(row_id)
         row = self.tree.rows[row_id]
         if row.kind == "symbol":
             assert row.name is not None   # a symbol row has its symbol's name
@@ -398,6 +410,8 @@ class MenuTreeView(View):
             errors = "".join(f"<li>{escape(f['arch'])}: {escape(f['message'])}</li>" for f in changes.module_list_errors)
             head += (f"<div class='talosnb-err'>Not changed: {escape(blocked)}<ul>{errors}</ul>"
                      "<i>To change it anyway, use “edit in Explore”.</i></div>")
+        head += overridden_html(getattr(changes, "overridden", []),
+                                "Undo in the Explore & toggle tab takes this change back.")
         self.outcome.value = TABLE_STYLE + head + "".join(change_html(c) for c in changes.values())
         if row_id is not None:
             self.view.selected = row_id

@@ -9,6 +9,7 @@ from talosnb.core.errors import FileChangedError, TalosnbError
 from talosnb.present.html import (
     TABLE_STYLE,
     escape,
+    overridden_html,
 )
 
 from .base import View, error_html, in_views
@@ -33,6 +34,7 @@ class SaveView(View):
         self.result = widgets.HTML()
         self.write_button.add_class("talosnb-write")
         self.result.add_class("talosnb-save-result")
+        self.pending.add_class("talosnb-save-pending")
         self.last_result: SaveResult | None = None
         self.last_error: TalosnbError | None = None
         self.write_button.on_click(lambda _: self.write())
@@ -60,7 +62,10 @@ class SaveView(View):
         self.write_button.description = f"write {count} file(s)" if count else "nothing to write"
         self.write_button.disabled = count == 0
         self.allow_drop.disabled = not any(p.dropped for p in pending)
-        self.pending.value = TABLE_STYLE + "<h4>Pending changes</h4>" + "".join(parts)
+        # values set earlier that a later change (a verified fix, a menu switched back on) replaced
+        overridden = overridden_html(self.workspace.overridden(), "Undo (Explore & toggle) takes the later "
+                                     "change back, or set the value again before writing.")
+        self.pending.value = TABLE_STYLE + "<h4>Pending changes</h4>" + overridden + "".join(parts)
 
     def write(self) -> SaveResult | None:
         with in_views():

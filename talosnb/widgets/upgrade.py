@@ -48,6 +48,12 @@ def open_upgrade(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike
     return upgrade
 
 
+# a module-list edit's checkbox says the whole edit (entries and why): its label wraps, never cut
+_WRAP_STYLE = ("<style>.talosnb-wrap label, .talosnb-wrap label span{white-space:normal !important;"
+               "overflow:visible !important;height:auto !important;line-height:1.4}"
+               ".talosnb-wrap label{align-items:flex-start}.talosnb-wrap input{flex:none}</style>")
+
+
 class UpgradeView(StaticRendering, widgets.VBox):
     """The report of an :class:`Upgrade`: filters by section, arch, level, menu and text; the
     why-not tree of each choice not honoured; a checkbox per proposed module-list edit; Write."""
@@ -74,7 +80,8 @@ class UpgradeView(StaticRendering, widgets.VBox):
         self.accept_all = widgets.Button(description="accept all", icon="check")
         self.reject_all = widgets.Button(description="reject all", icon="times")
         self.force = widgets.Checkbox(value=False, description="overwrite files changed on disk", indent=False)
-        self.write_button = widgets.Button(description="write the upgrade", icon="save", button_style="primary")
+        self.write_button = widgets.Button(description="write the upgrade", icon="save", button_style="primary",
+                                           layout=widgets.Layout(width="auto"))
         self.result = widgets.HTML()
         for control in (self.section, self.arch, self.level, self.menu, self.text):
             control.observe(lambda _: self.apply_filters(), names="value")
@@ -82,7 +89,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
         self.accept_all.on_click(lambda _: self._set_all(True))
         self.reject_all.on_click(lambda _: self._set_all(False))
         self.write_button.on_click(lambda _: self.write())
-        super().__init__([self.summary,
+        super().__init__([widgets.HTML(_WRAP_STYLE), self.summary,
                           widgets.HBox([self.level, widgets.VBox([self.section, self.arch]),
                                         widgets.VBox([self.menu, self.text])]),
                           self.pager,
@@ -113,7 +120,9 @@ class UpgradeView(StaticRendering, widgets.VBox):
         checks = []
         for edit in report.edits():
             box = self._checks.get(edit.key) or widgets.Checkbox(value=True, indent=False,
-                                                                  layout=widgets.Layout(width="auto"))
+                                                                  layout=widgets.Layout(width="auto",
+                                                                                        height="auto"))
+            box.add_class("talosnb-wrap")
             box.description = edit.text().replace("\n", " ")
             checks.append(box)
             self._checks[edit.key] = box

@@ -15,6 +15,7 @@ from .base import StaticRendering, View, static_html, workspace_of
 from .compare import CompareView
 from .explore import ExploreView
 from .gates import GatesView
+from .hardware import HardwareView
 from .menu_tree import MenuTreeView
 from .modules import ModulesView
 from .save import SaveView
@@ -23,7 +24,7 @@ from .workloads import WorkloadsView
 
 
 class Workbench(StaticRendering, widgets.Tab):
-    """The eight views as tabs over one Workspace; the selected tab refreshes on every change,
+    """The nine views as tabs over one Workspace; the selected tab refreshes on every change,
     the others when they are selected."""
 
     def __init__(self, workspace: Workspace) -> None:
@@ -34,10 +35,11 @@ class Workbench(StaticRendering, widgets.Tab):
         self.modules = ModulesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.gates = GatesView(workspace, auto=False, on_open_symbol=self.open_symbol)
         self.workloads = WorkloadsView(workspace, auto=False, on_open_symbol=self.open_symbol)
+        self.hardware = HardwareView(workspace, auto=False)
         self.save = SaveView(workspace, auto=False)
         self.upgrade = UpgradeTab(workspace, auto=False)
-        views = [self.compare, self.explore, self.menu_tree, self.modules, self.gates, self.workloads, self.save,
-                 self.upgrade]
+        views = [self.compare, self.explore, self.menu_tree, self.modules, self.gates, self.workloads, self.hardware,
+                 self.save, self.upgrade]
         super().__init__(children=views, titles=[v.TAB_TITLE for v in views])
         self.observe(lambda _: self._refresh_selected(), names="selected_index")
         workspace.on_change(lambda _: self._refresh_selected())
@@ -88,8 +90,8 @@ class Workbench(StaticRendering, widgets.Tab):
 
 
 def workbench(session: Session | Workspace | None = None, **inputs: Any) -> Workbench:
-    """Compare, Explore & toggle, Menu tree, Modules, Build gates, Save and Upgrade as tabs over one shared
-    session.
+    """Compare, Explore & toggle, Menu tree, Modules, Build gates, Workloads, Hardware, Save and Upgrade as
+    tabs over one shared session.
 
     Without a session, ``inputs`` go to :func:`open_workspace` (pkgs, talos,
     kernel_src, arch, progress, scratch...; none given: the embedded sample).
