@@ -1027,6 +1027,27 @@ class Workspace:
         return {arch: {level: int(((frame["arch"] == arch) & (frame["level"] == level)).sum())
                        for level in LEVELS} for arch in self.module_lists}
 
+    def lists_overview(self) -> pd.DataFrame:
+        """Every module list that ships, one row per list and arch: talos's, then each extension's
+        (``list``: talos or extensions/NAME; ``file`` as in its checkout; ``modules``: its .ko entries;
+        the number of findings of each level about it)."""
+        import pandas as pd
+
+        from talosnb.analyses.findings import LEVELS
+
+        frame = self.findings()
+        rows = [("talos", arch, layout.module_list_file(arch), self.module_lists[arch])
+                for arch in sorted(self.module_lists)]
+        rows += sorted((ext.list_id, arch, ext.file_name, ext.module_list) for ext in self.extension_lists
+                       for arch in ext.arches if arch in self.configs)
+        out = []
+        for list_id, arch, name, module_list in rows:
+            mine = frame[(frame["list"] == list_id) & (frame["arch"] == arch)]
+            out.append({"list": list_id, "arch": arch, "file": name,
+                        "modules": sum(1 for e in module_list.entries if e.endswith(".ko")),
+                        **{level: int((mine["level"] == level).sum()) for level in LEVELS}})
+        return pd.DataFrame(out, columns=["list", "arch", "file", "modules", *LEVELS])
+
     def module_list(self, arch: str) -> ModuleList:
         """The loaded hack/modules-ARCH.txt of `arch` (an InputError naming what is missing)."""
         if arch not in self.module_lists:
