@@ -95,8 +95,8 @@ def _needs(oracle, release: str) -> None:
 
 
 def _copy(release: str, dest: Path) -> Path:
-    """A writable copy of the release's pkgs and talos checkouts."""
-    for part in ("pkgs", "talos"):
+    """A writable copy of the release's pkgs, talos and extensions checkouts."""
+    for part in ("pkgs", "talos", "extensions"):
         shutil.copytree(DATA[release] / part, dest / part)
     return dest
 
@@ -112,7 +112,8 @@ def upgrades(trees, engine_cache, tmp_path_factory) -> dict[str, Upgrade]:
         for release in ("v1.10", "main"):
             copy = _copy(release, tmp_path_factory.mktemp(f"upgrade-{release}"))
             out[release] = Upgrade.open(copy / "pkgs", copy / "talos", trees["6.12"],
-                                        to_kernel_src=trees["7.2"], current_tree=release == "v1.10")
+                                        to_kernel_src=trees["7.2"], current_tree=release == "v1.10",
+                                        extensions=copy / "extensions" if release == "v1.10" else None)
             # every fix searched, however long it takes: what is found must not depend on the machine
             out[release].report(fix_seconds=600)
     return out
@@ -243,7 +244,7 @@ def test_v110_module_lists(upgrades):
     # and their metadata entries
     for arch in ARCHES:
         original = upgrades["v1.10"].workspace.module_list(arch)
-        edits = report.arches[arch].edits
+        edits = [e for e in report.arches[arch].edits if e.list_id is None]     # talos's list
         proposed = proposed_list(original, edits, upgrades["v1.10"].workspace.kbuild_map(arch))
         removed = {e for edit in edits for e in edit.remove}
         added = [e for edit in edits for e in edit.add]
@@ -254,6 +255,31 @@ def test_v110_module_lists(upgrades):
         assert _unsorted(proposed.entries) <= _unsorted(original.entries)
         assert [e for e in proposed.entries if not e.startswith("kernel/")] == \
             [e for e in original.entries if not e.startswith("kernel/")]
+
+
+def test_v110_extension_lists_follow_a_renamed_module(upgrades):
+    """btrfs's files/modules.txt lists crypto/blake2b_generic.ko; 7.2 builds CONFIG_CRYPTO_BLAKE2B as
+    crypto/blake2b.ko: the extension's list gets the same edit talos's would, in its own file."""
+    upgrade = upgrades["v1.10"]
+    report = upgrade.report()
+    renamed = {f.arch: f for f in report.findings("modules") if f.entry == "kernel/crypto/blake2b_generic.ko"}
+    assert {a: f.kind for a, f in renamed.items()} == {"amd64": "module-renamed", "arm64": "module-renamed"}
+    assert renamed["amd64"].where == "storage/btrfs/files/modules.txt:4"
+    assert "CONFIG_CRYPTO_BLAKE2B builds kernel/crypto/blake2b.ko" in renamed["amd64"].message
+    ours = [e for e in report.edits() if e.list_id == "extensions/storage/btrfs"]
+    # one files/modules.txt for both arches: one edit
+    assert [(e.key, e.remove, e.add) for e in ours] == [
+        ("extensions/storage/btrfs:amd64:renamed:kernel/crypto/blake2b_generic.ko",
+         ("kernel/crypto/blake2b_generic.ko",), ("kernel/crypto/blake2b.ko",))]
+    assert all(e.kind in ("moved", "renamed", "split") for e in report.edits() if e.list_id)
+    # what a write would write (computed on copies): only the extensions' own files change for them
+    preview = {p.name: p for p in upgrade.preview(report=report)}
+    btrfs = preview["storage/btrfs/files/modules.txt"]
+    assert btrfs.changed and "-kernel/crypto/blake2b_generic.ko" in btrfs.lines \
+        and "+kernel/crypto/blake2b.ko" in btrfs.lines
+    assert not preview["misc/binfmt-misc/files/modules.txt"].changed
+    assert not any("blake2b" in line for name in ("modules-amd64.txt", "modules-arm64.txt")
+                   for line in preview[name].lines)
 
 
 def _unsorted(entries: list[str]) -> int:
@@ -352,3 +378,73 @@ def test_pkgs_patches_on_7212(upgrades):
     assert len(main) == 15
     v110 = {f.entry: f.kind for f in upgrades["v1.10"].report().patches}
     assert v110 == {"mglru.patch": "patch-skipped"}
+
+
+def test_v110_one_cause_is_one_item_with_one_fix_that_enables_it(upgrades):
+    """7.x hides 16 iptables options of each v1.10 config behind a new symbol the config has no line for:
+    one item naming the 16 lines, its cause worded as what it is (no line, not "set in the config"), and
+    one fix verified for all of them; a cause only turning something off gets no fix."""
+    report = upgrades["v1.10"].report()
+    text = report.text()
+    for arch in ARCHES:
+        groups = [g for g in report.choice_groups() if g.arch == arch]
+        (legacy,) = [g for g in groups if g.cause == (("NETFILTER_XTABLES_LEGACY", "y"),)]
+        assert len(legacy.items) == 16 and {"IP_NF_FILTER", "IP6_NF_NAT", "BRIDGE_EBT_T_NAT"} <= set(legacy.symbols)
+        assert legacy.cause_text() == ("NETFILTER_XTABLES_LEGACY = n: no line in the config, so its default; set it "
+                                       "to y (net/netfilter/Kconfig:747)")
+        assert [str(a) for a in legacy.fix.assignments] == ["NETFILTER_XTABLES_LEGACY=y"]
+        assert all(c.finding.fix == legacy.items[0].finding.fix for c in legacy.items)
+        assert f"{arch} error   dependency         16 lines can't be kept for one cause, NETFILTER_XTABLES_LEGACY" in text
+        for group in groups:      # never a fix that turns a menu off (INET=n keeps two crypto lines unset)
+            assert group.fix is None or all(a.value != "n" for a in group.fix.assignments), group.as_dict()
+    as_json = report.as_dict()["arches"]["amd64"]["choice_groups"]
+    assert {"cause": ["NETFILTER_XTABLES_LEGACY=y"], "fix": "NETFILTER_XTABLES_LEGACY=y"}.items() <= \
+        next(g for g in as_json if g["cause"] == ["NETFILTER_XTABLES_LEGACY=y"]).items()
+    assert "NETFILTER_XTABLES_LEGACY = n: set in the config" not in text
+    from talosnb.present.report import upgrade_html
+
+    page = upgrade_html(report)
+    assert "amd64: 16 lines (CONFIG_IP_NF_FILTER, " in page
+    assert "fix: <code>NETFILTER_XTABLES_LEGACY=y</code>, verified for all of them" in page
+    # inside its group only: in the list of lines and as the first one's tree, on each arch
+    assert text.count("CONFIG_IP_NF_FILTER=y") == 4 and "CONFIG_IP_NF_FILTER=y can't be kept" not in text
+
+
+def test_fix_candidates_enable_before_they_turn_off_and_small_before_whole_menus(upgrades):
+    from talosnb.analyses.edit import Assignment, Editor
+
+    config = upgrades["v1.10"].workspace.configs["amd64"]
+    editor = Editor(config)
+    # kept unset on 7.2.12, PAGE_POOL_STATS is selected by MLX5_CORE_EN (behind NETDEVICES, ETHERNET, ...)
+    leaves = [next(iter(leaf.items())) for leaf in editor._fix_leaves(Assignment("PAGE_POOL_STATS", "n"))]
+    raising = [name for name, value in leaves if value != "n"]
+    assert raising and leaves[:len(raising)] == [(name, "y") for name in raising]       # enabling first
+    names = [name for name, _ in leaves]
+    assert names.index("MLX5_CORE_EN") < names.index("INET") < names.index("NETDEVICES")
+    assert names.index("NETDEVICES") < names.index("PCI")
+    # three tries are enough to find the small fix, not a whole menu (deepest first, PCI=n came first)
+    fix = editor.find_fix(Assignment("PAGE_POOL_STATS", "n"), budget=3)
+    assert fix.found and [str(a) for a in fix.assignments] == ["MLX5_CORE_EN=n"]
+
+
+def test_a_debian_tarball_is_named_before_its_hashes_go_into_the_pkgfile(trees):
+    from talosnb.app.upgrade import not_kernel_org
+    from talosnb.inputs.kernel_tree import KernelTree
+    from talosnb.inputs.pkgfile import parse_pkgfile_text
+
+    shared = DATA["v1.10"].parents[1] / "kernel"
+    # the session's tree, extracted from the Debian skeleton with its own top folder
+    tree = KernelTree.open(trees["7.2"], origin=shared / "linux-7.2.12-kbuild.tar.xz", extraction=trees["7.2"].parent)
+    why = not_kernel_org(shared / "linux-7.2.12-kbuild.tar.xz", tree)
+    assert why is not None and "its top folder is linux-source-7.2/, not linux-7.2.12/" in why
+    assert why.startswith("linux-7.2.12-kbuild.tar.xz is not kernel.org's linux-7.2.12 tarball")
+    from talosnb.analyses.upgrade import bump
+
+    pkgfile = DATA["v1.10"] / "pkgs" / "Pkgfile"
+    text = pkgfile.read_text()
+    bumped = bump(str(pkgfile), text, "7.2.12", why_unknown=why)
+    assert not bumped.complete and bumped.text is None                # the Pkgfile keeps its own hashes
+    (warning,) = [f for f in bumped.findings("7.2.12") if f.kind == "bump-no-hashes"]
+    assert warning.level == "warning" and "linux-source-7.2/" in warning.message
+    assert "kernel.org's linux-7.2.12 tarball as --to-kernel-src" in warning.fix
+    assert parse_pkgfile_text(text, str(pkgfile)).linux_sha256 not in warning.message

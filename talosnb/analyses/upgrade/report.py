@@ -14,9 +14,9 @@ from talosnb.kconfig.config import Config
 from ..edit import Editor
 from ..findings import LEVELS, Finding
 from ..findings import findings_frame as generic_frame
-from ..modules import ModuleList
+from ..modules import ExtensionList, ModuleList
 from .bump import Bump
-from .choices import ChoiceNotHonoured, FixBudget, choices_not_honoured
+from .choices import ChoiceGroup, ChoiceNotHonoured, FixBudget, choices_not_honoured, grouped
 from .patches import patch_findings
 from .rules import SECTION_TITLES, SECTIONS
 from .successors import ModuleEdit, ModuleStatus, module_changes
@@ -76,6 +76,14 @@ class UpgradeReport:
 
     def choices(self) -> list[ChoiceNotHonoured]:
         return [c for report in self.arches.values() for c in report.choices]
+
+    def choice_items(self) -> list[ChoiceNotHonoured | ChoiceGroup]:
+        """The choices not honoured as a person reads them: the lines of an arch that share a cause
+        as one :class:`ChoiceGroup`."""
+        return grouped(self.choices())
+
+    def choice_groups(self) -> list[ChoiceGroup]:
+        return [c for c in self.choice_items() if isinstance(c, ChoiceGroup)]
 
     def edits(self) -> list[ModuleEdit]:
         return [e for report in self.arches.values() for e in report.edits]
@@ -191,8 +199,9 @@ class UpgradeReport:
             return f"\n{indent}fix: {f.fix}" if f.fix else ""
 
         rows: dict[str, list[str]] = {s: [] for s in SECTIONS}
-        rows["choices"] = [f"{c.finding.arch:5} " + c.text() for c in self.choices()
-                           if c.finding.level != "info" or info]
+        rows["choices"] = [f"{c.arch if isinstance(c, ChoiceGroup) else c.finding.arch:5} " + c.text()
+                           for c in self.choice_items() if isinstance(c, ChoiceGroup) or c.finding.level != "info"
+                           or info]
         rows["new"] = self._new_symbol_rows(info)
         rows["removed"] = [f"  {f.arch:5} {f.message}  [{f.where}]" for f in self.findings("removed")
                            if f.details.get("set_by_config") is not False or info]
@@ -233,6 +242,7 @@ class UpgradeReport:
             "counts": self.counts(),
             "arches": {arch: {
                 "choices": [c.as_dict() for c in r.choices],
+                "choice_groups": [g.as_dict() for g in grouped(r.choices) if isinstance(g, ChoiceGroup)],
                 "new_symbols": [s.finding(self.to_version).as_dict() | {"help": s.help, "value": s.value,
                                                                         "renamed_from": list(s.renamed_from)}
                                 for s in r.new_symbols],
@@ -248,6 +258,11 @@ class UpgradeReport:
         }
 
 
+# what the upgrade changes in an extension's list: a successor taken over (an entry that is no longer
+# built is reported, not dropped: the extension may ship it for another kernel or arch)
+EXTENSION_EDITS = ("moved", "renamed", "split")
+
+
 def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | None = None,
                    new_kbuild: Mapping[str, KbuildMap] | None = None,
                    old_kbuild: Mapping[str, KbuildMap] | None = None,
@@ -255,14 +270,17 @@ def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | Non
                    bump_info: Bump | None = None, not_computed: Sequence[str] = (), notes: Sequence[str] = (),
                    fixes: bool = True, fix_seconds: float = 1.0, editors: Mapping[str, Editor] | None = None,
                    config_labels: Mapping[str, str] | None = None, list_labels: Mapping[str, str] | None = None,
-                   inputs: Sequence[str] = ()) -> UpgradeReport:
+                   inputs: Sequence[str] = (), extension_lists: Sequence[ExtensionList] = ()) -> UpgradeReport:
     """The whole report from loaded objects: per arch the config on the new tree (``new``) and,
     when there, on the current tree (``old``), both trees' Kbuild maps and the module lists;
     the pkgs patches on the new tree (a PatchReport) and the Pkgfile bump. Missing inputs
     leave their parts out, and ``not_computed`` says which. ``fix_seconds`` bounds the
     verified-fix search over the whole report (beyond it, lines keep their why-not tree).
     ``config_labels``/``list_labels`` (arch -> name) name the files in file:line; ``inputs``
-    says in words what was read."""
+    says in words what was read. ``extension_lists``: the system extensions' lists, whose entries
+    moved, renamed or split on the new tree are proposed as edits too (one per list file: a
+    files/modules.txt both arches ship is edited as its first arch says); what they leave unbuilt
+    is reported, and left to the extension's maintainer to drop."""
     start = time.perf_counter()
     arches = list(new)
     to_version = new[arches[0]].tree.version
@@ -283,6 +301,18 @@ def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | Non
             part.modules, part.module_findings, part.edits = module_changes(
                 module_lists[arch], view, kmap, old_kbuild=(old_kbuild or {}).get(arch), not_honoured=behind,
                 label=(list_labels or {}).get(arch))
+        if kmap is not None:
+            behind = {c.symbol: c.finding.message for c in part.choices if c.finding.level != "info"}
+            for ext in extension_lists:
+                if arch not in ext.arches:
+                    continue
+                statuses, found, edits = module_changes(
+                    ext.module_list, view, kmap, old_kbuild=(old_kbuild or {}).get(arch), not_honoured=behind,
+                    label=ext.file_name, list_id=ext.list_id, file_name=ext.file_name, newly_built=False)
+                part.modules += [m for m in statuses if m.status not in ("unchanged", "metadata")]
+                part.module_findings += found
+                first = next(a for a in ext.arches if a in new)
+                part.edits += [e for e in edits if e.kind in EXTENSION_EDITS and arch == first]
         part.config_changes = sum(1 for name in view.lines.keys() | view.written.keys()
                                   if view.lines.get(name, ConfigLineAt(name, "", "")).value
                                   != view.written.get(name, ""))
