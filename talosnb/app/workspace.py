@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from talosnb.analyses.gates import GateReport
     from talosnb.analyses.menu import MenuTree
     from talosnb.analyses.search import SearchIndex
+    from talosnb.analyses.symbol import SymbolPanel
     from talosnb.kbuild import KbuildMap
 
 _T = TypeVar("_T")
@@ -480,7 +481,7 @@ class Workspace:
             raise config.transitional_error(name)   # still here: transitional on every arch
         return {**base, "arches": per_arch}
 
-    def symbol_panel(self, name: str) -> dict:
+    def symbol_panel(self, name: str) -> SymbolPanel:
         """The symbol panel: every fact about a symbol per arch side by side (analyses.symbol)."""
         from talosnb.analyses.symbol import symbol_panel
 
