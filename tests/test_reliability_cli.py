@@ -373,3 +373,34 @@ def test_an_os_error_no_check_caught_names_the_path_exit_2(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert f"{root / 'pkgs' / 'somewhere'}: cannot access it: Permission denied" in err
     assert "check the permissions" in err
+
+
+def test_ctrl_c_during_start_up_is_an_interruption_not_a_traceback(tmp_path):
+    """Ctrl-C while Python is still importing talosnb (the first tenths of a second of any command):
+    exit 130 with a one-line message, no traceback, or the command finished before the signal."""
+    root = sample_copy(tmp_path)
+    env = {**os.environ, "TALOSNB_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "talosnb", "get", "DUMMY", *sample_args(root)]
+    # Python's own start (before any talosnb code runs) is not talosnb's to handle: aim past it
+    bare = []
+    for _ in range(3):
+        start = time.monotonic()
+        subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
+        bare.append(time.monotonic() - start)
+    python_start = sorted(bare)[1]
+    interrupted = 0
+    for delay in (python_start + d for d in (0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3)):
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=120)
+        if err.startswith("Fatal Python error: init_import_site"):
+            continue      # this run was still in Python's own start (a loaded machine)
+        for word in NOISE:
+            assert word not in err, (delay, err)
+        assert proc.returncode in (0, 130), (delay, proc.returncode, err)
+        if proc.returncode == 130:
+            interrupted += 1
+            assert "interrupted" in err, err
+    assert interrupted, "every run finished before its Ctrl-C: nothing was tested"
