@@ -15,6 +15,11 @@ alike; medians:
   Kbuild maps) read and checked, an HMAC-SHA256 keyed by the user's cache key now, a plain
   SHA-256 before; and the whole warm Session.open for scale (now only).
 - recovery of a folder with nothing to do (one listdir, both).
+- a cold extraction of the kernel tarball into an empty cache (``--tree``, a tarball): before
+  (``--before-cache``, the commit before the cache entries' locks and the tarball caps) against
+  now (the entry's lock, the leftover scan, the budget counting every member, the publish);
+  and, now only, taking and releasing an entry's lock, and the leftover scan of a folder
+  holding nothing to remove.
 """
 
 from __future__ import annotations
@@ -36,13 +41,13 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
 
-def old_module(rev: str, path: str, name: str):
-    """talosnb/core/<path> as it was at ``rev``, imported as a sibling of the current module."""
+def old_module(rev: str, path: str, name: str, package: str = "talosnb.core"):
+    """talosnb/<package>/<path> as it was at ``rev``, imported as a sibling of the current module."""
     source = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, capture_output=True,
                             text=True).stdout
-    spec = importlib.util.spec_from_loader(f"talosnb.core.{name}", loader=None)
+    spec = importlib.util.spec_from_loader(f"{package}.{name}", loader=None)
     module = importlib.util.module_from_spec(spec)
-    module.__package__ = "talosnb.core"
+    module.__package__ = package
     sys.modules[spec.name] = module
     exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)  # noqa: S102 -- the project's own code
     return module
@@ -52,6 +57,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default="38daf05", help="the commit to compare with (default: before these "
                                                           "mechanisms)")
+    parser.add_argument("--before-cache", default="6426947",
+                        help="the commit to compare a cold extraction with (default: before the cache entries' "
+                             "locks and the tarball caps)")
+    parser.add_argument("--extractions", type=int, default=7, help="rounds of the cold extraction")
     parser.add_argument("--tree", default=str(SHARED / "kernel" / "linux-6.12.117-kbuild.tar.xz"))
     parser.add_argument("--data", default=str(SHARED / "data" / "talos-v1.10"))
     parser.add_argument("--repeat", type=int, default=21)
@@ -140,7 +149,43 @@ def main() -> int:
         load = med["warm Session.open, both arches + Kbuild maps (now)"]
         extra = med["cache read + check, 4 files (now)"] - med["cache read + check, 4 files (before)"]
         print(f"the cache check's change is {extra / load:+.1%} of a warm Session.open ({load * 1000:.0f} ms)")
+        if Path(args.tree).is_file():
+            extraction(Path(args.tree), Path(work), args.before_cache, args.extractions, args.repeat)
     return 0
+
+
+def extraction(tarball: Path, work: Path, before: str, rounds: int, repeat: int) -> None:
+    from talosnb.core import cacheentry
+    from talosnb.inputs import kernel_tree
+
+    old_tree = old_module(before, "talosnb/inputs/kernel_tree.py", "_kernel_tree_before", package="talosnb.inputs")
+    times: dict[str, list[float]] = {}
+    for i in range(rounds):
+        for when, module in (("before", old_tree), ("now", kernel_tree)):
+            os.environ["TALOSNB_CACHE_DIR"] = str(work / f"cold-{when}-{i}")
+            t = time.perf_counter()
+            tree = module.open_kernel_tree(tarball)
+            times.setdefault(when, []).append(time.perf_counter() - t)
+            assert tree.damaged_files() == []
+    trees = Path(os.environ["TALOSNB_CACHE_DIR"]) / "trees" / "v1"
+    entry = next(p for p in trees.iterdir() if not p.name.startswith("."))
+    lock, scan = [], []
+    for _ in range(repeat * 10):
+        t = time.perf_counter()
+        with cacheentry.building(entry, "x"):
+            pass
+        lock.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        cacheentry.remove_leftovers(trees)
+        scan.append(time.perf_counter() - t)
+    before_s, now_s = statistics.median(times["before"]), statistics.median(times["now"])
+    print()
+    print(f"cold extraction of {tarball.name}, {rounds} rounds, medians; before = {before}")
+    print(f"{'before':52} {before_s * 1000:8.1f} ms")
+    print(f"{'now':52} {now_s * 1000:8.1f} ms")
+    print(f"{'now - before':52} {(now_s - before_s) * 1000:+8.1f} ms  ({now_s / before_s:.2f}x)")
+    print(f"{'entry lock taken and released, uncontended':52} {statistics.median(lock) * 1e6:8.1f} us")
+    print(f"{'leftover scan, nothing to remove':52} {statistics.median(scan) * 1e6:8.1f} us")
 
 
 if __name__ == "__main__":

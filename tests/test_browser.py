@@ -320,6 +320,18 @@ def test_menu_tree_rows_open_toggle_and_show_their_panel_beside(wb):
     assert tree_box["y"] - 2 <= panel_box["y"] <= row_box["y"] + row_box["height"], (row_box, panel_box)
     assert panel_box["y"] < page.viewport_size["height"]
     _shot(page, wb["shots"], "3-menu-tree")
+    # a menu switched off on both arches shows ---- as menuconfig does (nothing in it to see), and
+    # ---> again when switched back on
+    virtio = tree.locator(".talosnb-row[data-name='VIRTIO_MENU']")
+    expect(virtio.locator(".talosnb-prompt")).to_have_text(re.compile(r"--->$"))
+    for arch, value in (("amd64", "[ ]"), ("arm64", "[ ]")):
+        virtio.locator(f".talosnb-val[data-arch='{arch}']").click()
+        expect(virtio.locator(f".talosnb-val[data-arch='{arch}']")).to_have_text(value)
+    expect(virtio.locator(".talosnb-prompt")).to_have_text(re.compile(r"----$"))
+    for arch in ("amd64", "arm64"):
+        virtio.locator(f".talosnb-val[data-arch='{arch}']").click()
+        expect(virtio.locator(f".talosnb-val[data-arch='{arch}']")).to_have_text("[*]")
+    expect(virtio.locator(".talosnb-prompt")).to_have_text(re.compile(r"--->$"))
 
 
 def test_menu_tree_differs_filter_lists_what_some_arch_shows(wb):

@@ -206,3 +206,36 @@ def test_report_names_the_extensions_a_change_breaks(tmp_path, engine_cache):
     broken = report.arches["amd64"].extensions_broken
     assert any("drivers/usb-modem's cdc-phonet.ko" in m and "CONFIG_USB_CDC_PHONET n" in m for m in broken)
     assert "extensions: " in report.text() and report.as_dict()["arches"]["amd64"]["extensions_broken"] == broken
+
+
+def test_the_embedded_sample_ships_three_extensions_and_the_gate_reads_them(engine_cache):
+    from engine_fixtures import open_session
+
+    from talosnb.app.workspace import Workspace
+
+    ws = Workspace.of(open_session(engine_cache))     # no inputs: the sample, with its extensions
+    overview = ws.lists_overview().set_index(["list", "arch"])
+    assert overview["modules"].to_dict() == {
+        ("talos", "amd64"): 12, ("talos", "arm64"): 9,
+        ("extensions/drivers/usb-modem", "amd64"): 4, ("extensions/drivers/usb-modem", "arm64"): 3,
+        ("extensions/misc/binfmt-misc", "amd64"): 1, ("extensions/misc/binfmt-misc", "arm64"): 1,
+        ("extensions/storage/btrfs", "amd64"): 4, ("extensions/storage/btrfs", "arm64"): 4}
+    extensions = overview.drop(index="talos", level="list")
+    assert (extensions["error"] == 0).all() and (extensions["warning"] == 0).all()
+    # a module an extension ships is not "left out" of talos's list
+    findings = ws.findings()
+    unlisted = set(findings[findings["kind"] == "unlisted-module"]["entry"])
+    shipped = {e for ext in ws.extension_lists for e in ext.module_list.entries}
+    assert unlisted and not unlisted & shipped
+
+    # one shared modules.txt edited once; btrfs.ko then lacks what CONFIG_BTRFS_FS selects, on both arches
+    ws.edit_modules("remove", ["xxhash_generic.ko"], list_id="extensions/storage/btrfs")
+    findings = ws.findings()
+    missing = findings[findings["kind"] == "possible-missing-dependency"]
+    assert sorted(missing["arch"]) == ["amd64", "arm64"]
+    assert set(missing["entry"]) == {"kernel/fs/btrfs/btrfs.ko"}
+    assert set(missing["needs"]) == {"kernel/crypto/xxhash_generic.ko"}
+    assert all("CONFIG_BTRFS_FS selects CRYPTO_XXHASH (fs/Kconfig:" in m for m in missing["message"])
+    assert all(w.startswith("storage/btrfs/files/modules.txt:") for w in missing["where"])
+    ws.undo()
+    assert not (ws.findings()["kind"] == "possible-missing-dependency").any()

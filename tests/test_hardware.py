@@ -221,3 +221,17 @@ def test_the_tarball_reader_reads_long_names_and_refuses_a_cut_off_archive(tmp_p
     with pytest.raises(InputError) as e:
         dict(_files_of_tarball(tmp_path / "cut.tar.xz"))
     assert e.value.where == str(tmp_path / "cut.tar.xz") and "cannot read the kernel tarball" in e.value.message
+
+
+def test_a_makefiles_include_flags_are_where_a_quoted_include_is_searched():
+    """csiostor's Makefile (Linux 6.12) adds cxgb4's folder, where the t4_pci_id_tbl.h its table
+    includes lives; $(src) is the Makefile's folder; subdir-ccflags hold below it; a flag naming an
+    absolute or unexpanded folder is left out."""
+    from talosnb.kbuild.devices import include_flags
+
+    assert include_flags("drivers/scsi/csiostor", "ccflags-y += -I$(srctree)/drivers/net/ethernet/chelsio/cxgb4\n"
+                         "\nobj-$(CONFIG_SCSI_CHELSIO_FCOE) += csiostor.o\n") == \
+        [("drivers/net/ethernet/chelsio/cxgb4", False)]
+    assert include_flags("drivers/x", "ccflags-y := -I $(src)/../include \\\n\t-I/usr/include -I$(KDIR)/y\n"
+                         "subdir-ccflags-y += -I$(srctree)/include/z\n") == \
+        [("drivers/include", False), ("include/z", True)]

@@ -178,38 +178,45 @@ def test_text_filter_finds_by_name_and_prompt_and_keeps_the_way(tree):
 
 def test_symbol_panel_both_arches_side_by_side(real):
     panel = symbol_panel(real.configs, "NR_CPUS")
-    amd, arm = panel["arches"]["amd64"], panel["arches"]["arm64"]
-    assert [d["where"] for d in amd["definitions"]] == ["arch/x86/Kconfig:1033"]
-    assert [d["where"] for d in arm["definitions"]] == ["arch/arm64/Kconfig:1581"]
-    assert arm["definitions"][0]["prompt"] == "Maximum number of CPUs (2-4096)"
-    assert (amd["range"]["low"], amd["range"]["high"]) == ("2", "512")
-    assert (arm["range"]["low"], arm["range"]["high"]) == ("2", "4096")
-    assert amd["default"]["written"] == "default NR_CPUS_DEFAULT"
+    amd, arm = panel.arches["amd64"], panel.arches["arm64"]
+    assert amd is not None and arm is not None
+    assert [d.where for d in amd.definitions] == ["arch/x86/Kconfig:1033"]
+    assert [d.where for d in arm.definitions] == ["arch/arm64/Kconfig:1581"]
+    assert arm.definitions[0].prompt == "Maximum number of CPUs (2-4096)"
+    assert amd.range is not None and (amd.range.low, amd.range.high) == ("2", "512")
+    assert arm.range is not None and (arm.range.low, arm.range.high) == ("2", "4096")
+    assert amd.default is not None and amd.default.written == "default NR_CPUS_DEFAULT"
     assert "accepts: 2..512" in panel_lines(amd)
     assert "  prompt shown if: SMP [=y] && !MAXSMP [=n]" in panel_lines(amd)
+    # the JSON form (talosnb get --format json): plain values, a condition under "if"
+    as_json = amd.as_dict()
+    assert as_json["definitions"][0]["where"] == "arch/x86/Kconfig:1033"
+    assert set(as_json["range"]) == {"low", "high", "written", "if", "where"} and as_json["range"]["high"] == "512"
 
-    mvpp2 = symbol_panel(real.configs, "MVPP2")["arches"]
-    assert mvpp2["amd64"]["depends_on"]["values"].startswith("(ARCH_MVEBU [=n] || COMPILE_TEST [=n]) && "
-                                                            "NET_VENDOR_MARVELL [=y]")
-    assert mvpp2["arm64"]["depends_on"]["values"].startswith("(ARCH_MVEBU [=y] || COMPILE_TEST [=n])")
-    assert mvpp2["amd64"]["assignable"] == [] and mvpp2["arm64"]["assignable"] == ["n", "m", "y"]
-    assert mvpp2["amd64"]["definitions"][0]["menu_path"] == ["Device Drivers", "Network device support",
-                                                             "Ethernet driver support", "Marvell devices"]
+    mvpp2 = symbol_panel(real.configs, "MVPP2").arches
+    amd, arm = mvpp2["amd64"], mvpp2["arm64"]
+    assert amd is not None and arm is not None and amd.depends_on is not None and arm.depends_on is not None
+    assert amd.depends_on.values.startswith("(ARCH_MVEBU [=n] || COMPILE_TEST [=n]) && NET_VENDOR_MARVELL [=y]")
+    assert arm.depends_on.values.startswith("(ARCH_MVEBU [=y] || COMPILE_TEST [=n])")
+    assert amd.assignable == [] and arm.assignable == ["n", "m", "y"]
+    assert amd.definitions[0].menu_path == ["Device Drivers", "Network device support",
+                                            "Ethernet driver support", "Marvell devices"]
 
 
 def test_selected_by_terms_carry_each_value_and_their_select_line(real):
     config = real.configs["amd64"]
     sym = config.kconf.syms["CRC32"]
-    panel = symbol_panel(real.configs, "CRC32")["arches"]["amd64"]
-    assert {t["value"] for t in panel["selected_by"]} >= {"y", "n"}
-    for term in panel["selected_by"]:
-        selector = config.kconf.syms[term["symbol"]]
-        assert term["values"].startswith(f"{selector.name} [={selector.str_value}]")
-        file, line = term["where"].rsplit(":", 1)
+    panel = symbol_panel(real.configs, "CRC32").arches["amd64"]
+    assert panel is not None
+    assert {t.value for t in panel.selected_by} >= {"y", "n"}
+    for term in panel.selected_by:
+        selector = config.kconf.syms[term.symbol]
+        assert term.values.startswith(f"{selector.name} [={selector.str_value}]")
+        assert term.where is not None
+        file, line = term.where.rsplit(":", 1)
         node = next(n for n in selector.nodes if n.filename == file and n.linenr == int(line))
         assert any(target is sym for target, _ in node.selects)
-    assert [t["value"] for t in panel["selected_by"]] == sorted((t["value"] for t in panel["selected_by"]),
-                                                                key="ymn".index)
+    assert [t.value for t in panel.selected_by] == sorted((t.value for t in panel.selected_by), key="ymn".index)
 
 
 def test_expression_values_are_each_symbols_value(real):

@@ -29,7 +29,8 @@ PROBES = {
  "m_y": len(by_values(df, "m,y"))}''',
     "02-explore-and-toggle": '''{"fix": [str(a) for a in refused.refusals[0].fix.assignments],
  "pci": {a: len(c.cascade) for a, c in pci.items()}, "applied": [c.applied for c in pci.values()]}''',
-    "03-module-lists": '''{"counts": ws.check_counts()}''',
+    "03-module-lists": '''{"counts": ws.check_counts(), "lists": ws.lists_overview().to_dict(orient="records"),
+ "dependencies": len(deps)}''',
     "05-build-gates": '''{"statuses": ws.gates().statuses(), "table": len(ws.hardening_table()),
  "failing": len(hardening_frame_filter(ws.hardening_table(), status="fail")), "history": len(ws.history)}''',
     "04-write-back-for-make-kernel": '''{"scratch": str(ws.scratch), "pending": [p.name for p in ws.pending() if p.changed],
@@ -120,10 +121,20 @@ def test_explore_on_real_data(real):
 
 
 def test_module_lists_on_real_data(real):
-    _nb, probe = run_notebook("03-module-lists", real)
+    nb, probe = run_notebook("03-module-lists", {**real, "extensions": str(DATA["v1.10"] / "extensions")})
     counts = probe["counts"]
     assert counts["amd64"]["error"] == 0 and counts["arm64"]["error"] == 0
     assert counts["amd64"]["info"] > 0
+    # every extension list of v1.10, per arch it ships on, with no error on the 6.12.117 tree
+    rows = [r for r in probe["lists"] if r["list"] != "talos"]
+    assert {(r["list"], r["arch"]) for r in rows} >= {("extensions/drivers/usb-modem", "amd64"),
+                                                     ("extensions/drivers/usb-modem", "arm64"),
+                                                     ("extensions/storage/btrfs", "arm64")}
+    assert all(r["error"] == 0 for r in rows) and sum(r["modules"] for r in rows) > 300
+    # btrfs.ko needs what CONFIG_BTRFS_FS selects; the edit and its undo ran
+    assert probe["dependencies"] >= 1
+    assert "btrfs.ko probably needs kernel/crypto/xxhash_generic.ko" in outputs(nb, "text/plain")
+    assert "remove kernel/crypto/xxhash_generic.ko" in outputs(nb)
 
 
 def test_write_back_on_real_data_writes_a_scratch_copy(real):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from engine_fixtures import SAMPLE, engine_cache, engine_cache_env  # noqa: F401
-from faults import talosnb
+from faults import can_drop_privileges, talosnb
 
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import read_text
@@ -125,3 +125,65 @@ def test_a_list_of_many_unknown_entries_gets_a_bounded_number_of_suggestions(sam
     assert len(suggested) == modules.MAX_SUGGESTED
     assert [f.entry for f in suggested] == typos[:modules.MAX_SUGGESTED]   # the first ones, in list order
     assert all("not compared with the tree's module names" in f.message for f in unknown if f not in suggested)
+
+
+BIG = "9" * 5000
+
+
+@pytest.mark.parametrize("where", ["Pkgfile linux_version", "config header", "Makefile VERSION",
+                                   "Makefile PATCHLEVEL"])
+def test_a_version_of_thousands_of_digits_is_refused_naming_its_line(sample, where):
+    from engine_fixtures import open_session
+    edits = {"Pkgfile linux_version": (sample / "pkgs" / "Pkgfile", r"(?m)^(\s*linux_version: ).*$", rf"\g<1>{BIG}.1"),
+             "config header": (sample / "pkgs" / "kernel" / "build" / "config-amd64", r"Linux/x86 6\.12\.0",
+                               f"Linux/x86 6.{BIG}.0"),
+             "Makefile VERSION": (sample / "linux" / "Makefile", r"(?m)^VERSION = 6$", f"VERSION = {BIG}"),
+             "Makefile PATCHLEVEL": (sample / "linux" / "Makefile", r"(?m)^PATCHLEVEL = 12$", f"PATCHLEVEL = {BIG}")}
+    import re
+    path, pattern, replacement = edits[where]
+    text, count = re.subn(pattern, replacement, path.read_text(), count=1)
+    assert count == 1
+    path.write_text(text)
+    line = text[:text.index(BIG)].count("\n") + 1
+    with pytest.raises(InputError) as caught:
+        open_session(Path(os.environ["TALOSNB_CACHE_DIR"]), pkgs=sample / "pkgs", talos=sample / "talos",
+                     kernel_src=sample / "linux", arch="amd64", kbuild=False)
+    assert caught.value.where == f"{path}:{line}" and caught.value.exit_code == 2
+    assert caught.value.hint and len(str(caught.value)) < 400   # the number is cut short in the message
+
+
+def test_a_latin1_config_is_refused_naming_the_line_and_what_to_do(sample, tmp_path):
+    config = sample / "pkgs" / "kernel" / "build" / "config-amd64"
+    data = config.read_bytes().replace(b'CONFIG_DEFAULT_HOSTNAME="(none)"', 'CONFIG_DEFAULT_HOSTNAME="café"'.encode("latin-1"))
+    config.write_bytes(data)
+    line = data[:data.index(b"caf\xe9")].count(b"\n") + 1
+    run = talosnb("get", "DEFAULT_HOSTNAME", "--arch", "amd64", *args(sample),
+                  env={"TALOSNB_CACHE_DIR": str(tmp_path / "cache")})
+    assert run.returncode == 2, run.stderr
+    assert f"{config}:{line}" in run.stderr and "not UTF-8" in run.stderr and "iconv" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_file_where_the_patches_folder_should_be_is_refused(sample):
+    from talosnb.inputs.patches import find_patches
+    patches = sample / "pkgs" / "kernel" / "build" / "patches"
+    assert find_patches(patches) == []      # no folder: nothing to apply, as the build does
+    patches.write_text("not a folder\n")
+    with pytest.raises(InputError, match="not a folder") as caught:
+        find_patches(patches)
+    assert caught.value.where == str(patches) and "without the pkgs patches" in str(caught.value.hint)
+
+
+@pytest.mark.skipif(not can_drop_privileges(), reason="cannot drop root's file privileges here")
+def test_an_unreadable_patches_folder_is_refused_not_read_as_empty(sample, tmp_path):
+    patches = sample / "pkgs" / "kernel" / "build" / "patches"
+    patches.mkdir()
+    (patches / "0001-x.patch").write_text("--- a/Kconfig\n+++ b/Kconfig\n")
+    patches.chmod(0)
+    try:
+        run = talosnb("get", "DEFAULT_HOSTNAME", "--arch", "amd64", *args(sample), preexec="unprivileged",
+                      env={"TALOSNB_CACHE_DIR": str(tmp_path / "cache")})
+    finally:
+        patches.chmod(0o755)
+    assert run.returncode == 2, run.stderr
+    assert "cannot read the patches folder" in run.stderr and str(patches) in run.stderr, run.stderr

@@ -458,3 +458,17 @@ def test_patches_on_the_new_tree(tmp_path, next_tarball, engine_cache, monkeypat
                       cache=engine_cache)
     assert json.loads(off.stdout)["patches"] == [] and "patches: not applied" in " ".join(
         json.loads(off.stdout)["not_computed"])
+
+
+def test_a_tarball_with_another_top_folder_keeps_its_hashes_out_of_the_pkgfile(tmp_path, engine_cache):
+    """A Debian-style tarball of the next release (top folder linux-source-7.2/, not linux-7.2.0/): named
+    before its hashes could go into the Pkgfile; the hashes given are taken instead."""
+    from talosnb.app.upgrade import open_new_tree
+
+    debian = write_tarball(NEXT, tmp_path / "linux-source-7.2.tar.xz", top="linux-source-7.2")
+    tree = open_new_tree(debian)
+    assert tree.sha256 is None and tree.hashes_from is None
+    assert tree.why_unknown is not None and "its top folder is linux-source-7.2/, not linux-7.2/" in tree.why_unknown
+    assert tree.note is not None and tree.note.endswith("(see The bump)")
+    given = open_new_tree(debian, sha256="ab" * 32, sha512="cd" * 64)       # not compared with this file's
+    assert (given.sha256, given.hashes_from) == ("ab" * 32, "given") and "the Pkgfile takes" in (given.note or "")

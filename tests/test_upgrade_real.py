@@ -352,3 +352,68 @@ def test_pkgs_patches_on_7212(upgrades):
     assert len(main) == 15
     v110 = {f.entry: f.kind for f in upgrades["v1.10"].report().patches}
     assert v110 == {"mglru.patch": "patch-skipped"}
+
+
+def test_v110_one_cause_is_one_item_with_one_fix_that_enables_it(upgrades):
+    """7.x hides 16 iptables options of each v1.10 config behind a new symbol the config has no line for:
+    one item naming the 16 lines, its cause worded as what it is (no line, not "set in the config"), and
+    one fix verified for all of them; a cause only turning something off gets no fix."""
+    report = upgrades["v1.10"].report()
+    text = report.text()
+    for arch in ARCHES:
+        groups = [g for g in report.choice_groups() if g.arch == arch]
+        (legacy,) = [g for g in groups if g.cause == (("NETFILTER_XTABLES_LEGACY", "y"),)]
+        assert len(legacy.items) == 16 and {"IP_NF_FILTER", "IP6_NF_NAT", "BRIDGE_EBT_T_NAT"} <= set(legacy.symbols)
+        assert legacy.cause_text() == ("NETFILTER_XTABLES_LEGACY = n: no line in the config, so its default; set it "
+                                       "to y (net/netfilter/Kconfig:747)")
+        assert [str(a) for a in legacy.fix.assignments] == ["NETFILTER_XTABLES_LEGACY=y"]
+        assert all(c.finding.fix == legacy.items[0].finding.fix for c in legacy.items)
+        assert f"{arch} error   dependency         16 lines can't be kept for one cause, NETFILTER_XTABLES_LEGACY" in text
+        for group in groups:      # never a fix that turns a menu off (INET=n keeps two crypto lines unset)
+            assert group.fix is None or all(a.value != "n" for a in group.fix.assignments), group.as_dict()
+    as_json = report.as_dict()["arches"]["amd64"]["choice_groups"]
+    assert {"cause": ["NETFILTER_XTABLES_LEGACY=y"], "fix": "NETFILTER_XTABLES_LEGACY=y"}.items() <= \
+        next(g for g in as_json if g["cause"] == ["NETFILTER_XTABLES_LEGACY=y"]).items()
+    assert "NETFILTER_XTABLES_LEGACY = n: set in the config" not in text
+    # inside its group only: in the list of lines and as the first one's tree, on each arch
+    assert text.count("CONFIG_IP_NF_FILTER=y") == 4 and "CONFIG_IP_NF_FILTER=y can't be kept" not in text
+
+
+def test_fix_candidates_enable_before_they_turn_off_and_small_before_whole_menus(upgrades):
+    from talosnb.analyses.edit import Assignment, Editor
+
+    config = upgrades["v1.10"].workspace.configs["amd64"]
+    editor = Editor(config)
+    # kept unset on 7.2.12, PAGE_POOL_STATS is selected by MLX5_CORE_EN (behind NETDEVICES, ETHERNET, ...)
+    leaves = [next(iter(leaf.items())) for leaf in editor._fix_leaves(Assignment("PAGE_POOL_STATS", "n"))]
+    raising = [name for name, value in leaves if value != "n"]
+    assert raising and leaves[:len(raising)] == [(name, "y") for name in raising]       # enabling first
+    names = [name for name, _ in leaves]
+    assert names.index("MLX5_CORE_EN") < names.index("INET") < names.index("NETDEVICES")
+    assert names.index("NETDEVICES") < names.index("PCI")
+    # three tries are enough to find the small fix, not a whole menu (deepest first, PCI=n came first)
+    fix = editor.find_fix(Assignment("PAGE_POOL_STATS", "n"), budget=3)
+    assert fix.found and [str(a) for a in fix.assignments] == ["MLX5_CORE_EN=n"]
+
+
+def test_a_debian_tarball_is_named_before_its_hashes_go_into_the_pkgfile(trees):
+    from talosnb.app.upgrade import not_kernel_org
+    from talosnb.inputs.kernel_tree import KernelTree
+    from talosnb.inputs.pkgfile import parse_pkgfile_text
+
+    shared = DATA["v1.10"].parents[1] / "kernel"
+    # the session's tree, extracted from the Debian skeleton with its own top folder
+    tree = KernelTree.open(trees["7.2"], origin=shared / "linux-7.2.12-kbuild.tar.xz", extraction=trees["7.2"].parent)
+    why = not_kernel_org(shared / "linux-7.2.12-kbuild.tar.xz", tree)
+    assert why is not None and "its top folder is linux-source-7.2/, not linux-7.2.12/" in why
+    assert why.startswith("linux-7.2.12-kbuild.tar.xz is not kernel.org's linux-7.2.12 tarball")
+    from talosnb.analyses.upgrade import bump
+
+    pkgfile = DATA["v1.10"] / "pkgs" / "Pkgfile"
+    text = pkgfile.read_text()
+    bumped = bump(str(pkgfile), text, "7.2.12", why_unknown=why)
+    assert not bumped.complete and bumped.text is None                # the Pkgfile keeps its own hashes
+    (warning,) = [f for f in bumped.findings("7.2.12") if f.kind == "bump-no-hashes"]
+    assert warning.level == "warning" and "linux-source-7.2/" in warning.message
+    assert "kernel.org's linux-7.2.12 tarball as --to-kernel-src" in warning.fix
+    assert parse_pkgfile_text(text, str(pkgfile)).linux_sha256 not in warning.message

@@ -344,7 +344,8 @@ def ws_value(wb: Workbench, arch: str, name: str) -> str:
 
 
 def test_modules_view_filters_edits_and_jumps_to_the_symbol(sample):
-    wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux")
+    wb = workbench(pkgs=sample / "pkgs", talos=sample / "talos", kernel_src=sample / "linux",
+                   extensions=sample / "extensions")
     wb.show(wb.modules)
     mv = wb.modules
     assert mv.counts.value == ("<b>amd64</b>: 1 error, 0 warning, 3 info; "

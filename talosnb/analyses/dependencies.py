@@ -85,9 +85,13 @@ class _States(dict):
         return state
 
 
-def _linked_by(kmap: KbuildMap, objects: Mapping[str, object]) -> dict[str, list[tuple[str, Conds]]]:
+LinkedBy = dict[str, list[tuple[str, Conds]]]
+
+
+def linked_by(kmap: KbuildMap, objects: Mapping[str, object]) -> LinkedBy:
     """object (of `objects`: the exporting ones) -> the modules linking it, each with the conditions
-    it is linked under."""
+    it is linked under. One reading per Kbuild map and source index: keep it to call
+    :func:`module_dependencies` again (every part of every module is looked at)."""
     out: dict[str, list[tuple[str, Conds]]] = {}
     for ko, parts in kmap.parts.items():
         for obj, conds in parts:
@@ -98,8 +102,8 @@ def _linked_by(kmap: KbuildMap, objects: Mapping[str, object]) -> dict[str, list
 
 
 def _symbol_edges(kmap: KbuildMap, states: _States, wanted: Iterable[str], values: Mapping[str, str],
-                  symbols: SourceSymbols) -> list[Dependency]:
-    linked = _linked_by(kmap, symbols.exports)
+                  symbols: SourceSymbols, linked: LinkedBy | None = None) -> list[Dependency]:
+    linked = linked if linked is not None else linked_by(kmap, symbols.exports)
     exporters = symbols.exporters()
     edges: dict[tuple[str, str], Dependency] = {}
     for ko in sorted(wanted):
@@ -175,15 +179,16 @@ def _same_symbol(kmap: KbuildMap, edge: Dependency, values: Mapping[str, str]) -
 
 def module_dependencies(kmap: KbuildMap, values: Mapping[str, str], *, symbols: SourceSymbols | None = None,
                         selects: Selects | None = None, modules: Iterable[str] | None = None,
-                        ) -> dict[str, list[Dependency]]:
+                        linked: LinkedBy | None = None) -> dict[str, list[Dependency]]:
     """For each module `values` build as =m (or each of `modules` among them), the modules it needs
-    loaded first (direct dependencies, as modules.dep's first level), with why."""
+    loaded first (direct dependencies, as modules.dep's first level), with why. ``linked``:
+    :func:`linked_by` of `kmap` and `symbols`, when already worked out."""
     states = _States(kmap, values)
     wanted = {ko for ko in (kmap.modules if modules is None else modules)
               if ko in kmap.modules and states[ko] == "module"}
     if symbols is not None:
         # the source decides; Kbuild's shared symbol only says why two modules go together
-        edges = [_same_symbol(kmap, edge, values) for edge in _symbol_edges(kmap, states, wanted, values, symbols)]
+        edges = [_same_symbol(kmap, edge, values) for edge in _symbol_edges(kmap, states, wanted, values, symbols, linked)]
     else:
         edges = _kbuild_edges(kmap, states, wanted, values)
         if selects is not None:

@@ -43,6 +43,8 @@ from talosnb.kconfig.explain import (
     value_reason,
 )
 
+_TRI = {"n": 0, "m": 1, "y": 2}
+
 # --- assignments ------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -728,7 +730,10 @@ class Editor:
                 if exhausted:
                     break
             if verified:
-                verified.sort(key=lambda v: (len(v[1]), self._distance(base, v[2]), sorted(v[1].items())))
+                # fewest assignments; then enabling what is missing before turning something off; then
+                # the fewest lines changed (not a whole menu such as NETDEVICES=n)
+                verified.sort(key=lambda v: (len(v[1]), self._lowering(v[1]), self._distance(base, v[2]),
+                                             sorted(v[1].items())))
                 _n, candidate, written = verified[0]
                 fixes = [Assignment(n, v) for n, v in candidate.items()]
                 cascade = [c if c.symbol not in candidate else CascadeChange(c.symbol, c.old, c.new, "set by the fix")
@@ -739,6 +744,12 @@ class Editor:
             # keep the most promising partial fixes: those that changed the least
             frontier = next_frontier[:40]
         return Fix([], [], tried, budget, False, exhausted=exhausted, seconds=time.perf_counter() - start)
+
+    def _lowering(self, candidate: dict[str, str]) -> int:
+        """How many of a candidate fix's assignments turn a bool/tristate down (y -> m/n, m -> n)."""
+        syms = self.config.kconf.syms
+        return sum(1 for name, value in candidate.items()
+                   if syms[name].orig_type in (BOOL, TRISTATE) and _TRI.get(value, 0) < syms[name].tri_value)
 
     @staticmethod
     def _distance(a: dict[str, str], b: dict[str, str]) -> int:
@@ -799,8 +810,17 @@ class Editor:
                 walk(child)
         for reason in reasons:
             walk(reason)
-        # deepest conditions first: they unlock the ones above them
-        return leaves[::-1]
+        # deepest conditions first: they unlock the ones above them; those that enable something before
+        # those that turn something off, and of these the ones fewer symbols depend on first (a budget
+        # that runs out keeps the best tried)
+        kconf = self.config.kconf
+
+        def turns_off(leaf: dict[str, str]) -> tuple[int, int]:
+            down = [kconf.syms[n] for n, v in leaf.items() if kconf.syms[n].orig_type in (BOOL, TRISTATE)
+                    and _TRI.get(v, 0) < kconf.syms[n].tri_value]
+            return len(down), sum(len(sym._dependents) for sym in down)
+        deep_first = leaves[::-1]
+        return sorted(deep_first, key=turns_off)
 
     # --- history ---------------------------------------------------------------
 

@@ -557,13 +557,15 @@ def _check_form(module_list: ModuleList, *, arch: str | None = None, sort: bool 
 def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Mapping[str, str]],
                        kbuild: Mapping[str, KbuildMap], *, tree_version: str,
                        list_version: str | None = None, verify_fix: VerifyFix | None = None,
-                       tree_mismatch: bool | None = None, unlisted: bool = True) -> list[Finding]:
+                       tree_mismatch: bool | None = None, unlisted: bool = True,
+                       extension_lists: Iterable[ExtensionList] = ()) -> list[Finding]:
     """Check every arch's module list against that arch's config values and Kbuild map.
 
     ``tree_mismatch`` (default: the lists' kernel series differs from the tree's) turns
     "no such module" into a "not-in-this-tree" warning: the tree cannot judge a list
     written for another kernel. ``verify_fix(arch, assignments)`` keeps only suggested
-    assignments that really build the module (e.g. checked through Kconfig).
+    assignments that really build the module (e.g. checked through Kconfig). A module one of
+    ``extension_lists`` ships on the arch is not reported as left out of talos's list.
     """
     mismatch = tree_mismatch if tree_mismatch is not None else (
         list_version is not None and series(list_version) != series(tree_version))
@@ -583,8 +585,10 @@ def check_module_lists(lists: Mapping[str, ModuleList], values: Mapping[str, Map
         if arch in kbuild and arch in values:
             findings.extend(_other_arch_only(lists, arch, kbuild[arch], values[arch]))
     if unlisted:
+        extension_lists = list(extension_lists)
         for arch in sorted(lists):
-            findings.extend(_unlisted(lists[arch], arch, kbuild[arch], values[arch]))
+            shipped = {e for ext in extension_lists if arch in ext.arches for e in ext.module_list.entries}
+            findings.extend(_unlisted(lists[arch], arch, kbuild[arch], values[arch], shipped))
     return findings
 
 
@@ -713,10 +717,12 @@ def _other_arch_only(lists: Mapping[str, ModuleList], arch: str, kmap: KbuildMap
     return findings
 
 
-def _unlisted(module_list: ModuleList, arch: str, kmap: KbuildMap, values: Mapping[str, str]) -> list[Finding]:
-    """Modules the config builds that the list leaves out (informational)."""
+def _unlisted(module_list: ModuleList, arch: str, kmap: KbuildMap, values: Mapping[str, str],
+              shipped_elsewhere: Iterable[str] = ()) -> list[Finding]:
+    """Modules the config builds that the list leaves out (informational), but for those an
+    extension ships."""
     findings = []
-    listed = set(module_list.entries)
+    listed = set(module_list.entries) | set(shipped_elsewhere)
     for entry in modules_built(kmap, values):
         if entry in listed:
             continue

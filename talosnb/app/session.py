@@ -73,6 +73,8 @@ class Session:
     # what the kernel source says modules export and use (None: no full source at hand), read once
     _symbols: list = field(default_factory=list, repr=False)
     _selects: dict = field(default_factory=dict, repr=False)
+    # arch -> (Kbuild map, source index, which modules link each exporting object): one reading per pair
+    _linked: dict = field(default_factory=dict, repr=False)
     # arch -> the toolchain taken from another config at load (take_toolchain)
     toolchain_taken: dict[str, TakenToolchain] = field(default_factory=dict)
 
@@ -155,7 +157,9 @@ class Session:
             if config.recorded_version:
                 what = f"the header of config-{arch}"
                 if what not in seen:
-                    check = compare_versions(self.tree_version, config.recorded_version, what, str(config.source))
+                    header = dotconfig.header(config.original_text)
+                    where = f"{config.source}:{header.line}" if header is not None else str(config.source)
+                    check = compare_versions(self.tree_version, config.recorded_version, what, where)
                     if check:
                         checks.append(check)
         return checks
@@ -236,11 +240,12 @@ class Session:
         arches = sorted({*lists, *(a for e in extension_lists for a in e.arches if a in self.configs)})
         if not arches:
             return []
-        values = {arch: self.written(arch) for arch in arches}
+        # read lazily: the checks look at the symbols of the Kbuild conditions, not at every config line
+        values = {arch: self.configs[arch].written_values() for arch in arches}
         maps = {arch: self.kbuild_map(arch) for arch in arches}
         found = check_module_lists(lists, {a: values[a] for a in lists}, maps, tree_version=self.tree_version,
                                    list_version=self.list_version(), verify_fix=verify_fix,
-                                   unlisted=unlisted) if lists else []
+                                   unlisted=unlisted, extension_lists=extension_lists) if lists else []
         found += check_extension_lists(extension_lists, values, maps, tree_version=self.tree_version,
                                        list_version=self.list_version(), verify_fix=verify_fix)
         return found + self.check_dependencies(lists, extension_lists)
@@ -264,16 +269,24 @@ class Session:
         """Each module (of `modules`, default every one built as =m) and the modules it needs loaded first
         (analyses.dependencies): from the source's exports when at hand, else from Kbuild and Kconfig.
         ``values``: the config values to judge (default what config-ARCH holds now)."""
-        from talosnb.analyses.dependencies import kconfig_selects, module_dependencies
+        from talosnb.analyses.dependencies import kconfig_selects, linked_by, module_dependencies
         symbols = self.source_symbols()
-        selects = None
+        kmap = self.kbuild_map(arch)
+        selects = linked = None
         if symbols is None:
             tree = self.configs[arch].tree    # the selects are the parsed tree's: one reading per tree
             if self._selects.get(arch, (None,))[0] is not tree:
                 self._selects[arch] = (tree, kconfig_selects(tree.kconf))
             selects = self._selects[arch][1]
-        return module_dependencies(self.kbuild_map(arch), self.written(arch) if values is None else values,
-                                   symbols=symbols, selects=selects, modules=modules)
+        else:
+            known = self._linked.get(arch)
+            if known is None or known[0] is not kmap or known[1] is not symbols:
+                self._linked[arch] = known = (kmap, symbols, linked_by(kmap, symbols.exports))
+            linked = known[2]
+        # read lazily: the dependencies look at the symbols of a few thousand Kbuild conditions, not
+        # at every line of the config
+        values = self.configs[arch].written_values() if values is None else values
+        return module_dependencies(kmap, values, symbols=symbols, selects=selects, modules=modules, linked=linked)
 
     def check_dependencies(self, lists: Mapping[str, ModuleList], extension_lists: Sequence[ExtensionList], *,
                            values: Mapping[str, Mapping[str, str]] | None = None) -> list[Finding]:

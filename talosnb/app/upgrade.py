@@ -23,7 +23,7 @@ from talosnb.analyses.upgrade import ModuleEdit, UpgradeReport
 from talosnb.core.arches import parse_arches
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.paths import sample_dir
-from talosnb.core.versions import RELEASE
+from talosnb.core.versions import RELEASE, parse_version
 from talosnb.inputs.checkouts import PkgsCheckout
 from talosnb.inputs.kernel_tree import (
     KernelTree,
@@ -52,6 +52,38 @@ class NewTree:
     hashes_from: str | None = None       # "tarball", "download", "given"
     why_unknown: str | None = None       # why the hashes are not known
     patches: PatchReport | None = None   # the pkgs patches on it (None: not applied, or none)
+    note: str | None = None              # what the report says of the tree given (not kernel.org's tarball)
+
+
+def kernel_org_top(version: str) -> str:
+    """The top folder of kernel.org's tarball of `version`: linux-7.2.12, linux-6.12 (a .0 release has
+    no sublevel in its name), linux-6.13-rc2."""
+    major, minor, sub, extra = parse_version(version)
+    return f"linux-{major}.{minor}" + (f".{sub}" if sub else "") + extra
+
+
+def not_kernel_org(tarball: Path, kernel: KernelTree) -> str | None:
+    """Why `tarball` is not kernel.org's linux-VERSION.tar.xz, the file the pkgs build downloads and
+    the Pkgfile's hashes are of (None: its top folder is kernel.org's). A Debian linux-source package
+    (linux-source-6.12/) or a Kconfig/Kbuild skeleton cut from one has a folder of its own."""
+    want = kernel_org_top(kernel.version)
+    top = kernel.path.name if kernel.extraction is not None and kernel.path != kernel.extraction else None
+    if top in (want, f"linux-{kernel.version}"):       # the Pkgfile's linux_version names it either way
+        return None
+    has = f"its top folder is {top}/" if top else "it has no top folder"
+    return (f"{tarball.name} is not kernel.org's linux-{kernel.version} tarball: {has}, not {want}/ (a Debian "
+            "linux-source package or a Kconfig/Kbuild skeleton cut from one), so its hashes are not those of the "
+            "tarball the pkgs build downloads")
+
+
+def _other_tarball(kernel: KernelTree, tarball: Path, why: str, sha256: str | None, sha512: str | None) -> NewTree:
+    """A tarball that is not kernel.org's: its hashes would break the build's download, so the Pkgfile
+    takes the ones given, or keeps its own (and the write refuses, as with no hashes)."""
+    if sha256 and sha512:
+        return NewTree(kernel, tarball, sha256, sha512, "given",
+                       note=f"{why}; the Pkgfile takes the {opt('sha256')}/{opt('sha512')} given")
+    left = f"{why}; the Pkgfile's hashes are left as they are"
+    return NewTree(kernel, tarball, sha256, sha512, None, left, note=f"{left} (see The bump)")
 
 
 def open_new_tree(to_kernel_src: str | os.PathLike | None = None, to_version: str | None = None, *,
@@ -70,6 +102,9 @@ def open_new_tree(to_kernel_src: str | os.PathLike | None = None, to_version: st
                              hint=f"give the tree of {to_version}, or leave out {opt('to_version')}")
         if is_tarball(to_kernel_src):
             tarball = Path(to_kernel_src).expanduser().resolve()
+            other = not_kernel_org(tarball, kernel)
+            if other is not None:
+                return _other_tarball(kernel, tarball, other, sha256, sha512)
             got256, got512 = tarball_hashes(tarball)
             for name, given, got in (("sha256", sha256, got256), ("sha512", sha512, got512)):
                 if given is not None and given != got:
@@ -202,8 +237,8 @@ class Upgrade:
             to_kernel_src = sample_dir() / SAMPLE_NEXT
         names = parse_arches(arch)
         not_computed: list[str] = []
-        notes: list[str] = []
         new_tree = open_new_tree(to_kernel_src, to_version, sha256=sha256, sha512=sha512, progress=progress)
+        notes: list[str] = list(filter(None, [new_tree.note]))
         patches_dir = PkgsCheckout(pkgs).patches_dir if pkgs is not None else None
         new_kernel = new_tree.kernel
         if patches and patches_dir is not None:

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from talosnb.analyses.gates import GateReport
     from talosnb.analyses.menu import MenuTree
     from talosnb.analyses.search import SearchIndex
+    from talosnb.analyses.symbol import SymbolPanel
     from talosnb.kbuild import KbuildMap
 
 _T = TypeVar("_T")
@@ -475,7 +476,7 @@ class Workspace:
             raise config.transitional_error(name)   # still here: transitional on every arch
         return {**base, "arches": per_arch}
 
-    def symbol_panel(self, name: str) -> dict:
+    def symbol_panel(self, name: str) -> SymbolPanel:
         """The symbol panel: every fact about a symbol per arch side by side (analyses.symbol)."""
         from talosnb.analyses.symbol import symbol_panel
 
@@ -1025,6 +1026,27 @@ class Workspace:
         frame = self.findings()
         return {arch: {level: int(((frame["arch"] == arch) & (frame["level"] == level)).sum())
                        for level in LEVELS} for arch in self.module_lists}
+
+    def lists_overview(self) -> pd.DataFrame:
+        """Every module list that ships, one row per list and arch: talos's, then each extension's
+        (``list``: talos or extensions/NAME; ``file`` as in its checkout; ``modules``: its .ko entries;
+        the number of findings of each level about it)."""
+        import pandas as pd
+
+        from talosnb.analyses.findings import LEVELS
+
+        frame = self.findings()
+        rows = [("talos", arch, layout.module_list_file(arch), self.module_lists[arch])
+                for arch in sorted(self.module_lists)]
+        rows += sorted((ext.list_id, arch, ext.file_name, ext.module_list) for ext in self.extension_lists
+                       for arch in ext.arches if arch in self.configs)
+        out = []
+        for list_id, arch, name, module_list in rows:
+            mine = frame[(frame["list"] == list_id) & (frame["arch"] == arch)]
+            out.append({"list": list_id, "arch": arch, "file": name,
+                        "modules": sum(1 for e in module_list.entries if e.endswith(".ko")),
+                        **{level: int((mine["level"] == level).sum()) for level in LEVELS}})
+        return pd.DataFrame(out, columns=["list", "arch", "file", "modules", *LEVELS])
 
     def module_list(self, arch: str) -> ModuleList:
         """The loaded hack/modules-ARCH.txt of `arch` (an InputError naming what is missing)."""

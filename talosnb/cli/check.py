@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from talosnb.analyses import gates
+from talosnb.present.text import gate_finding_text, gates_summary_text
 
 from .common import ExitStatus, Result, common_options, context, open_workspace, workload_names
 
@@ -66,48 +67,17 @@ def run(args: argparse.Namespace) -> Result:
     shown = records if args.info else [r for r in records if r["level"] != "info"]
     payload["findings"] = shown
     payload["errors"] = errors
-    text += _summary(report)
+    text += gates_summary_text(report)
     hidden = len(records) - len(shown)
     text += (f"\n{errors} error(s), {len(records)} finding(s) in all"
              + (f" ({hidden} informational ones not shown: --info lists them)" if hidden else "") + "\n")
     for gate in chosen:
         mine = [r for r in shown if r["gate"] == gate]
         if mine:
-            text += f"\n{gate}:\n" + "".join(_finding_text(r) for r in mine)
+            text += f"\n{gate}:\n" + "".join(gate_finding_text(r) for r in mine)
     incomplete = report.incomplete
     for error in incomplete:
         text += f"\nnot every gate ran: {error}\n"
     payload["incomplete"] = [{"message": e.message, "where": e.where, "hint": e.hint} for e in incomplete]
     # a gate that could not run leaves the verdict open: bad input/environment, whatever the others say
     return Result(payload, text, ExitStatus.BAD_INPUT if incomplete else ExitStatus.FINDINGS if report.failed else ExitStatus.OK)
-
-
-def _summary(report: gates.GateReport) -> str:
-    statuses = report.statuses()
-    arches = list(dict.fromkeys(r.arch for r in report.results))
-    out = ""
-    for gate, per_arch in statuses.items():
-        cells = "  ".join(f"{arch} {per_arch.get(arch, '-'):7}" for arch in arches)
-        out += f"  {gate:12}  {cells}  {report.note(gate)}\n"
-    return "gates:\n" + out
-
-
-def _finding_text(record: dict) -> str:
-    about = f"{record['entry']}: " if record["entry"] else ""
-    text = f"{record['level']:7} {record['arch']:5} {record['kind']:19} {about}{record['message']}\n"
-    if record.get("where"):
-        text += f"        at {record['where']}\n"
-    for reason in record.get("why_not") or []:
-        text += "".join(f"        {line}\n" for line in _reason_lines(reason, 0))
-    if record.get("fix"):
-        text += f"        fix: {record['fix']}\n"
-    return text
-
-
-def _reason_lines(reason: dict, indent: int) -> list[str]:
-    where = f" ({reason['where']})" if reason.get("where") else ""
-    mark = " [fixed: no assignment changes it]" if reason.get("fixed") else ""
-    out = ["  " * indent + "- " + reason["text"] + where + mark]
-    for child in reason.get("children", []):
-        out += _reason_lines(child, indent + 1)
-    return out

@@ -31,23 +31,23 @@ def run(args: argparse.Namespace) -> Result:
         name = name.removeprefix("CONFIG_")
         panel = symbol_panel(session.configs, name)   # raises (with "did you mean") if no arch defines it
         modules = symbol_modules_of(session, name, lists)
-        for arch, side in panel["arches"].items():
+        for arch, side in panel.arches.items():
             if side is not None:
-                side["modules"] = modules.get(arch)
-        for arch, side in panel["arches"].items():
+                side.modules = modules.get(arch)
+        for arch, side in panel.arches.items():
             if side is None:
                 payload["symbols"].append({"symbol": name, "arch": arch, "defined": False})
                 text += f"\n{name} [{arch}]: not defined in this tree for {arch}\n"
                 continue
             info = symbol_info(session.configs[arch], name)
             info["defined"] = True
-            info["panel"] = side
+            info["panel"] = side.as_dict()
             payload["symbols"].append(info)
-            visible = ", visible" if side["visible"] != "n" else ", not visible"
-            text += f"\n{name} [{arch}] = {side['value']}  ({side['type']}{visible})\n"
+            visible = ", visible" if side.visible != "n" else ", not visible"
+            text += f"\n{name} [{arch}] = {side.value}  ({side.type}{visible})\n"
             text += "".join(f"  {line}\n" for line in panel_lines(side))
-            if side["help"] and not panel["help"]:
-                text += "  help:\n" + "".join(f"    {line}\n" for line in side["help"].splitlines())
-        if panel["help"]:
-            text += "help:\n" + "".join(f"  {line}\n" for line in panel["help"].splitlines())
+            if side.help and not panel.help:
+                text += "  help:\n" + "".join(f"    {line}\n" for line in side.help.splitlines())
+        if panel.help:
+            text += "help:\n" + "".join(f"  {line}\n" for line in panel.help.splitlines())
     return Result(payload, text, ExitStatus.OK)

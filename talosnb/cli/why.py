@@ -48,9 +48,9 @@ def run(args: argparse.Namespace) -> Result:
         entry["defined"] = True
         text += f"\n{name} [{arch}] = {info['value']} ({info['type']}): {info['reason']}\n"
         text += f"  defined at {', '.join(info['defined_at'])}\n"
-        if panel["depends_on"]:
-            text += f"  depends on {expression(panel['depends_on'])}\n"
-        for level, terms in reverse_groups(panel["selected_by"]):
+        if panel.depends_on:
+            text += f"  depends on {expression(panel.depends_on)}\n"
+        for level, terms in reverse_groups(panel.selected_by):
             text += f"  selected by [{level}]:\n" + "".join(f"    - {t}\n" for t in terms)
         if value is not None:
             change = info["change"]

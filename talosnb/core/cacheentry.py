@@ -27,17 +27,16 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+
+from .progress import note
 
 PARTIAL = ".partial-"
 STALE = ".stale-"
 # A partial folder with no lock file beside it is left alone for this long: far longer than any
 # extraction, so a run of a talosnb that takes no lock is not pulled from under its feet.
 STALE_AFTER = 30 * 60
-
-# Called (with what is built) when a run has to wait for another one building the same entry.
-waiting_hook: Callable[[str], None] | None = None
 
 
 def lock_file(entry: Path) -> Path:
@@ -66,8 +65,7 @@ def building(entry: Path, what: str, *, optional: bool = False) -> Iterator[None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if waiting_hook is not None:
-                waiting_hook(what)
+            note(f"waiting for another talosnb run that is {what}")
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:

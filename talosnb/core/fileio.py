@@ -137,7 +137,12 @@ def read_text(path: str | os.PathLike, *, what: str = "file") -> tuple[str, Snap
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"{what} is not UTF-8 text (byte {e.start})", where=str(path)) from None
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise InputError(f"{what} is not UTF-8 text: byte 0x{data[e.start]:02x} at line {line}, column {column} "
+                         "(an editor saved it in another encoding, e.g. Latin-1)", where=f"{path}:{line}",
+                         hint=f"save it as UTF-8 (iconv -f latin1 -t utf-8 {path} > {path.name}.utf8, check it, "
+                              "then move it over the file), or remove that character") from None
     return text, Snapshot(path, digest(data))
 
 

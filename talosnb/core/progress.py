@@ -53,3 +53,14 @@ def progress_bar(*, enabled: bool = True, **options: Any) -> Any:
     show = _LINE.get()
     out = _Line(show) if show is not None else sys.stderr
     return tqdm(file=out, disable=not enabled, **options)
+
+
+def note(text: str) -> None:
+    """One line about long work that shows no bar (waiting for another run): into the line of
+    :func:`progress_into` when one is set, else on stderr (control characters escaped)."""
+    show = _LINE.get()
+    if show is not None:
+        show(text)
+        return
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    print(f"talosnb: {shown}", file=sys.stderr, flush=True)

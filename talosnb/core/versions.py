@@ -15,17 +15,31 @@ from pathlib import Path
 
 from .errors import InputError, opt
 
-_KVER = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(.*)$")
+# A kernel version's numbers are small (the kernel packs them in a byte each: LINUX_VERSION_CODE);
+# six digits is far beyond any, and keeps a number of thousands of digits (which Python refuses to
+# convert) from being read as one.
+MAX_DIGITS = 6
+_N = rf"\d{{1,{MAX_DIGITS}}}(?!\d)"
+_KVER = re.compile(rf"^({_N})\.({_N})(?:\.({_N}))?(.*)$")
 # what a Pkgfile's linux_version (a kernel.org tarball name) may be
-RELEASE = re.compile(r"^\d+\.\d+(\.\d+)?(-rc\d+)?$")
+RELEASE = re.compile(rf"^{_N}\.{_N}(\.{_N})?(-rc{_N})?$")
 _MAKEFILE_VAR = re.compile(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*[:?]?=\s*(.*?)\s*$")
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A value from an input, quoted for a message: cut short when long (a line of thousands of
+    characters would bury the message)."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 def parse_version(version: str) -> tuple[int, int, int, str]:
     """(major, minor, sublevel, extra) of "6.12.63", "6.12", "6.13.0-rc2"."""
     m = _KVER.match(version.strip())
     if not m:
-        raise InputError(f"not a kernel version: {version!r}", hint="expected e.g. 6.12.63")
+        raise InputError(f"not a kernel version: {shown(version)}",
+                         hint=f"expected e.g. 6.12.63 (numbers of at most {MAX_DIGITS} digits)")
     return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), m.group(4)
 
 
@@ -48,10 +62,14 @@ def read_makefile_version(makefile: Path) -> str | None:
     except OSError:
         return None
     values: dict[str, str] = {}
-    for line in head:
+    for number, line in enumerate(head, 1):
         m = _MAKEFILE_VAR.match(line)
         if m and m.group(1) not in values:
             values[m.group(1)] = m.group(2)
+            if m.group(1) != "EXTRAVERSION" and m.group(2).isdigit() and len(m.group(2)) > MAX_DIGITS:
+                raise InputError(f"{m.group(1)} = {shown(m.group(2))} is not a kernel version number "
+                                 f"(at most {MAX_DIGITS} digits)", where=f"{makefile}:{number}",
+                                 hint="this is not a kernel tree's top Makefile: give a kernel source tree")
     if not values.get("VERSION", "").isdigit() or not values.get("PATCHLEVEL", "").isdigit():
         return None
     sub = values.get("SUBLEVEL", "")
@@ -108,6 +126,10 @@ def _drift(tree_version: str, other_version: str, named: str, *, many: bool = Fa
 def compare_versions(tree_version: str, other_version: str, what: str, where: str | None = None) -> VersionCheck | None:
     """Compare the kernel tree's version with `what` (e.g. "Pkgfile linux_version"), read at `where`."""
     named = f"{what} ({where})" if where else what
+    try:
+        parse_version(other_version)
+    except InputError as e:
+        raise InputError(f"{what}: {e.message}", where=where, hint=e.hint) from None
     drift = _drift(tree_version, other_version, named)
     if drift is None:
         return None

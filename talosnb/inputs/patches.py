@@ -211,10 +211,18 @@ def find_patches(patches_dir: str | os.PathLike) -> list[Path]:
     sort compares the whole paths byte by byte (the build runs in the C locale).
     """
     root = Path(patches_dir)
+    if not root.exists() and not root.is_symlink():
+        return []     # no patches folder: the build applies nothing
     if not root.is_dir():
-        return []
+        raise InputError("the patches folder is not a folder: the patches it should hold can't be read",
+                         where=str(root), hint=f"make it a folder of .patch files, {no_patches_hint()}")
+
+    def unreadable(e: OSError) -> None:
+        # the build's find fails on it too; an unread folder is not one without patches
+        raise InputError(f"cannot read the patches folder: {e.strerror}", where=str(e.filename or root),
+                         hint=f"make it readable (chmod u+rx), {no_patches_hint()}")
     found = []
-    for dirpath, _dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root, onerror=unreadable):
         for name in filenames:
             path = Path(dirpath) / name
             if name.endswith(".patch") and path.is_file() and not path.is_symlink():

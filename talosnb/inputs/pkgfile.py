@@ -13,7 +13,7 @@ from pathlib import Path
 
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import read_text
-from talosnb.core.versions import RELEASE
+from talosnb.core.versions import RELEASE, shown
 
 _PKGFILE_KEYS = ("linux_version", "linux_sha256", "linux_sha512")
 # kernel-hardening-checker, which kernel/prepare/pkg.yaml downloads at kspp_ref for the
@@ -103,8 +103,8 @@ def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> Pkgfil
                              where=f"{path}:{lineno}", hint="keep one of them")
         if key == "linux_version":
             if not RELEASE.match(value):
-                raise InputError(f"malformed linux_version {value!r}, expected e.g. 6.12.63",
-                                 where=f"{path}:{lineno}")
+                raise InputError(f"malformed linux_version {shown(value)}, expected e.g. 6.12.63",
+                                 where=f"{path}:{lineno}", hint="set it to the kernel release the build uses")
         elif key == "kspp_ref":
             if not _GIT_REF.match(value) or ".." in value:
                 raise InputError(f"malformed kspp_ref {value!r}, expected a git commit or tag",

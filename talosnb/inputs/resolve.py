@@ -80,11 +80,14 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
     (verified against linux_sha256) and cached. ``patches``: apply the pkgs
     checkout's kernel/build/patches to (a private copy of) the tree, as the
     build does before olddefconfig; a patch that does not apply is an InputError.
-    ``extensions`` (default $TALOSNB_EXTENSIONS, else none): a siderolabs/extensions checkout.
+    ``extensions`` (default $TALOSNB_EXTENSIONS, else the embedded sample's when the sample is used,
+    else none): a siderolabs/extensions checkout.
     """
     extensions = extensions or os.environ.get(ENV_EXTENSIONS) or None
-    extensions_co = ExtensionsCheckout(extensions) if extensions is not None else None
     pkgs, talos, kernel_src, sample = input_paths(pkgs, talos, kernel_src)
+    if sample and extensions is None:
+        extensions = sample_dir() / "extensions"   # the sample's own: three extensions' lists
+    extensions_co = ExtensionsCheckout(extensions) if extensions is not None else None
     pkgs_co = PkgsCheckout(pkgs) if pkgs is not None else None
     talos_co = TalosCheckout(talos) if talos is not None else None
     info = pkgs_co.pkgfile_info() if pkgs_co is not None else None

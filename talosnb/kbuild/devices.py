@@ -63,7 +63,7 @@ INCLUDE_DIRS = ("include", "include/uapi", "arch/x86/include", "arch/arm64/inclu
                 "arch/arm64/include/uapi")
 
 # Bump when what is indexed or how changes meaning.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_HEADER = 1 << 20        # larger headers are register maps (amdgpu's asic_reg), never ID constants
 
 _TABLE_START = re.compile(
@@ -175,7 +175,7 @@ class _Sparse:
     without tables is kept as its bytes, its ``#define``/``#include`` lines read when first asked
     for (most headers never are: only those the table files include, and the shared ones)."""
 
-    __slots__ = ("_directives", "aliases", "full", "path", "raw", "tables", "uses")
+    __slots__ = ("_directives", "aliases", "flags", "full", "path", "raw", "tables", "uses")
 
     def __init__(self, path: str, directives: list[tuple[int, str]] | None, *, full: bool = False,
                  raw: bytes | None = None) -> None:
@@ -187,6 +187,7 @@ class _Sparse:
         # a driver's own header, kept whole: a table may #include it between its braces
         self.raw = raw
         self.full = full
+        self.flags: list[tuple[str, bool]] = []     # a Makefile's -I folders (and whether for subfolders)
 
     @property
     def directives(self) -> list[tuple[int, str]]:
@@ -280,6 +281,8 @@ def _wanted(name: str) -> str | None:
         kind = "full"
     elif name.endswith(".h"):
         kind = "header"
+    elif name.endswith(("/Makefile", "/Kbuild")):
+        kind = "makefile"      # for the -I flags a driver's quoted #include may need
     else:
         return None
     top, _, rest = name.partition("/")
@@ -459,10 +462,41 @@ def _has_table(data: bytes) -> bool:
     return b"MODULE_DEVICE_TABLE" in data or b"_device_id" in data or b"MODULE_ALIAS" in data
 
 
+_FLAGS_LINE = re.compile(r"^[ \t]*(subdir-ccflags|ccflags|CFLAGS_[\w.-]+|EXTRA_CFLAGS)[-\w$()]*[ \t]*[:+?]?=(.*)$",
+                         re.MULTILINE)
+_INCLUDE_FLAG = re.compile(r"-I[ \t]*(\S+)")
+
+
+def include_flags(folder: str, makefile: str) -> list[tuple[str, bool]]:
+    """The folders a Makefile's ``ccflags-y += -I...`` (or ``subdir-ccflags``, ``CFLAGS_foo.o``) add
+    to the include path of what it compiles, relative to the tree, each with whether it holds for
+    the subfolders too (as scripts/Makefile.lib passes them to the compiler)."""
+    out = []
+    for m in _FLAGS_LINE.finditer(makefile.replace("\\\n", " ")):
+        for flag in _INCLUDE_FLAG.finditer(m.group(2)):
+            where = flag.group(1)
+            for prefix, base in (("$(srctree)/", ""), ("$(src)/", folder + "/"), ("$(obj)/", folder + "/")):
+                if where.startswith(prefix):
+                    where = base + where[len(prefix):]
+                    break
+            if "$" in where or where.startswith("/"):
+                continue
+            out.append((posixpath.normpath(where), m.group(1) == "subdir-ccflags"))
+    return out
+
+
 def read_sources(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, _Sparse], int]:
     sparse: dict[str, _Sparse] = {}
     c_files = 0
     for name, data in files:
+        if name.endswith(("/Makefile", "/Kbuild")):
+            if b"-I" in data:
+                folder = posixpath.dirname(name)
+                flags = include_flags(folder, data.decode("utf-8", "replace"))
+                if flags:
+                    sparse[name] = _Sparse(name, [], raw=None)
+                    sparse[name].flags = flags
+            continue
         if name.endswith(".c"):
             c_files += 1
             if not _has_table(data):
@@ -525,6 +559,7 @@ class _Builder:
         self.index = DeviceIndex(source, version)
         self._defines: dict[str, dict[str, str | cpp.Macro]] = {}
         self._closure: dict[str, list[str]] = {}
+        self._include_path: dict[str, list[str]] = {}
         # The kernel's shared headers as one scope: what <linux/...> includes bring in, the first
         # definition of a name winning (the base headers first, then include/ before arch/).
         base: dict[str, str | cpp.Macro] = {}
@@ -562,15 +597,35 @@ class _Builder:
         return full
 
     def resolve_include(self, where: str, quote: str, name: str) -> str | None:
+        """The file an ``#include`` names, searched as the compiler does: a quoted name beside the
+        file first, then the -I folders its Makefile (and its parents' subdir-ccflags) add, then
+        the kernel's include folders."""
+        folder = posixpath.dirname(where)
         if quote == '"':
-            rel = posixpath.normpath(posixpath.join(posixpath.dirname(where), name))
+            rel = posixpath.normpath(posixpath.join(folder, name))
             if rel in self.sparse:
                 return rel
-        for d in INCLUDE_DIRS:
+        for d in (*self.include_path(folder), *INCLUDE_DIRS):
             rel = posixpath.normpath(posixpath.join(d, name))
             if rel in self.sparse:
                 return rel
         return None
+
+    def include_path(self, folder: str) -> list[str]:
+        found = self._include_path.get(folder)
+        if found is None:
+            found = []
+            for makefile in ("Makefile", "Kbuild"):
+                sp = self.sparse.get(f"{folder}/{makefile}")
+                found += [d for d, _ in sp.flags] if sp is not None else []
+            parent = folder
+            while "/" in parent:
+                parent = posixpath.dirname(parent)
+                for makefile in ("Makefile", "Kbuild"):
+                    sp = self.sparse.get(f"{parent}/{makefile}")
+                    found += [d for d, sub in sp.flags if sub] if sp is not None else []
+            self._include_path[folder] = found
+        return found
 
     def includes(self, path: str) -> list[str]:
         sp = self.sparse.get(path)

@@ -355,18 +355,29 @@ def _comment_line(line: str, linenr: int, lines: list[str], headings: list[tuple
 
 
 class WrittenValues(Mapping):
-    """What :meth:`Config.written` holds for each symbol, worked out only for the symbols read."""
+    """What :meth:`Config.written` holds for each symbol, worked out only for the symbols read, each
+    once: read it while the config does not change (make a new one after an edit)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._read: dict[str, str | None] = {}
 
     def __getitem__(self, name: str) -> str:
+        try:
+            value = self._read[name]
+        except KeyError:
+            value = self._read[name] = self._value(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def _value(self, name: str) -> str | None:
         sym = self.config.kconf.syms.get(name)
         if sym is None or not sym.nodes or sym in self.config.transitional:
-            raise KeyError(name)
+            return None
         line = sym.config_string
         if not line:
-            raise KeyError(name)
+            return None
         return "n" if line.startswith("#") else sym.str_value
 
     def __iter__(self) -> Iterator[str]:

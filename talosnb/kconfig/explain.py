@@ -154,7 +154,7 @@ class Explainer:
         if prompts:
             vis = sym.visibility
             if vis >= need:
-                head.text = f"{sym.name} = {display_value(sym)}: set in the config; set it to {want}"
+                head.text = f"{sym.name} = {display_value(sym)}: {_whose(sym)}; set it to {want}"
                 head.fix = {sym.name: want}
                 return head
             head.fix = {sym.name: want}
@@ -214,7 +214,7 @@ class Explainer:
                 head.fix = {others[0].name: "y"}
             return head
         if sym.visibility > limit:
-            head.text = f"{sym.name} = {display_value(sym)}: set in the config; set it to {want}"
+            head.text = f"{sym.name} = {display_value(sym)}: {_whose(sym)}; set it to {want}"
             head.fix = {sym.name: want}
             return head
         if any(n.prompt for n in sym.nodes) and sym.visibility and sym.visibility <= limit:
@@ -425,6 +425,12 @@ def _kept_reason(config: Config, sym: kconfiglib.Symbol, old: str | None) -> str
     if old is None:
         return f"now visible: {pretty(prompt_condition(sym))}"
     return "default"
+
+
+def _whose(sym: kconfiglib.Symbol) -> str:
+    """Who gave a visible symbol its value: a line of the config, or its default when the config has
+    no line for it (a symbol new in this tree, say: conf --listnewconfig lists it)."""
+    return "set in the config" if sym.user_value is not None else "no line in the config, so its default"
 
 
 def prompt_condition(sym: kconfiglib.Symbol) -> Expr:

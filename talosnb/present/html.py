@@ -11,6 +11,9 @@ import pandas as pd
 
 from talosnb.analyses import edit
 
+if TYPE_CHECKING:
+    from talosnb.analyses.symbol import ArchPanel, SymbolPanel
+
 from . import text as words
 
 if TYPE_CHECKING:
@@ -101,38 +104,38 @@ def change_html(change: edit.ChangeSet) -> str:
     return out
 
 
-def _panel_cells(panel: dict, fact: str) -> str:
+def _panel_cells(panel: ArchPanel, fact: str) -> str:
     """One fact of one arch's side of the symbol panel, as HTML (the wording is present.text's)."""
     if fact == "defined at":
-        return "<br>".join(f"<code>{escape(d['where'])}</code> " + (
-            f"“{escape(d['prompt'])}”" + ("" if d["visible"] else " <span class='talosnb-dim'>(hidden)</span>")
-            if d["prompt"] else "<span class='talosnb-dim'>(no prompt)</span>") for d in panel["definitions"])
+        return "<br>".join(f"<code>{escape(d.where)}</code> " + (
+            f"“{escape(d.prompt)}”" + ("" if d.visible else " <span class='talosnb-dim'>(hidden)</span>")
+            if d.prompt else "<span class='talosnb-dim'>(no prompt)</span>") for d in panel.definitions)
     if fact == "prompt shown if":
-        return "<br>".join(f"<code>{escape(words.expression(d['visible_if']))}</code>" if d["visible_if"] else "-"
-                           for d in panel["definitions"] if d["prompt"]) or "-"
+        return "<br>".join(f"<code>{escape(words.expression(d.visible_if))}</code>" if d.visible_if else "-"
+                           for d in panel.definitions if d.prompt) or "-"
     if fact == "value":
-        return f"<b>{escape(panel['value'] if panel['value'] != '' else chr(34) * 2)}</b> " \
-               f"<code class='talosnb-dim'>{escape(panel['line'] or words.NO_LINE)}</code>"
-    plain = {"why": lambda: panel["reason"], "assignable": lambda: words.assignable_text(panel),
-             "range": lambda: words.range_text(panel["range"]), "default": lambda: words.default_text(panel["default"])}
+        return f"<b>{escape(panel.value if panel.value != '' else chr(34) * 2)}</b> " \
+               f"<code class='talosnb-dim'>{escape(panel.line or words.NO_LINE)}</code>"
+    plain = {"why": lambda: panel.reason, "assignable": lambda: words.assignable_text(panel),
+             "range": lambda: words.range_text(panel.range), "default": lambda: words.default_text(panel.default)}
     if fact in plain:
         return escape(plain[fact]())
     if fact == "depends on":
-        return f"<code>{escape(words.expression(panel['depends_on']))}</code>"
+        return f"<code>{escape(words.expression(panel.depends_on))}</code>"
     if fact == "modules":
         return "<br>".join(escape(line) for line in words.modules_text(panel)) or "-"
     if fact == "choice":
-        choice = panel["choice"]
-        if not choice:
+        if panel.choice is None:
             return "-"
-        return (f"{escape(choice['prompt'] or choice['name'] or '')} <code>{escape(choice['where'])}</code>; "
-                f"selected: <code>{escape(choice['selection'] or '-')}</code>")
+        name, where, selection = words.choice_text(panel.choice)
+        return f"{escape(name)} <code>{escape(where)}</code>; selected: <code>{escape(selection)}</code>"
     if fact in ("selects", "implies"):
-        return "<br>".join(f"<code>{escape(words.target_line(t))}</code>" for t in panel[fact]) or "-"
-    key = {"selected by": "selected_by", "implied by": "implied_by"}[fact]
-    groups = words.reverse_groups(panel[key])
+        targets = panel.selects if fact == "selects" else panel.implies
+        return "<br>".join(f"<code>{escape(words.target_line(t))}</code>" for t in targets) or "-"
+    groups = words.reverse_groups(panel.selected_by if fact == "selected by" else panel.implied_by)
     return "<br>".join(f"[{escape(v)}]: " + "<br>&nbsp;&nbsp;".join(f"<code>{escape(t)}</code>" for t in terms)
                        for v, terms in groups) or "-"
+
 
 def history_html(df: pd.DataFrame, limit: int = 20) -> str:
     """A config line's history (talosnb.analyses.history.history_of) as a table, newest first:
@@ -171,45 +174,33 @@ def help_html(text: str) -> str:
                    for kind, body in words.help_blocks(text))
 
 
-def symbol_panel_html(panel: dict) -> str:
+def symbol_panel_html(panel: SymbolPanel) -> str:
     """The symbol panel (analyses.symbol.symbol_panel): every fact per arch, side by side; help
     under its own heading (per arch when the arches' help texts differ)."""
-    arches = list(panel["arches"])
-    sides = panel["arches"]
-    defined = [p for p in sides.values() if p is not None]
-    facts = ["defined at", "value", "why", "assignable"]
-    if panel["type"] in ("int", "hex"):
-        facts.append("range")
-    facts += ["default"]
-    if any(p.get("modules") is not None for p in defined):
-        facts.append("modules")             # the .ko files it builds, and where the module list has them
-    facts += ["depends on"]
-    if any(d["visible_if"] for p in defined for d in p["definitions"]):
-        facts.append("prompt shown if")     # a prompt's own `if` (menuconfig lists it under the prompt)
-    if any(p["choice"] for p in defined):
-        facts.append("choice")
-    facts += [f for f, key in (("selects", "selects"), ("implies", "implies"), ("selected by", "selected_by"),
-                               ("implied by", "implied_by")) if any(p[key] for p in defined)]
+    arches = list(panel.arches)
+    sides = panel.arches
+    defined = panel.defined
+    # the facts present.text shows, the table's rows led by where the symbol is defined
+    facts = ["defined at", *(f for f in words.panel_facts(defined) if f != "defined at")]
     head = "".join(f"<th>{escape(a)}</th>" for a in arches)
     body = ""
     for fact in facts:
-        label = "assignable" if fact != "assignable" or panel["type"] in ("bool", "tristate") else "accepts"
-        label = fact if fact != "assignable" else label
-        cells = "".join(f"<td>{_panel_cells(sides[a], fact)}</td>" if sides[a] is not None else
-                        f"<td class='talosnb-dim'><i>not defined on {escape(a)}</i></td>" for a in arches)
-        body += f"<tr><th>{escape(label)}</th>{cells}</tr>"
+        cells = "".join(f"<td>{_panel_cells(side, fact)}</td>" if side is not None else
+                        f"<td class='talosnb-dim'><i>not defined on {escape(a)}</i></td>"
+                        for a, side in sides.items())
+        body += f"<tr><th>{escape(words.fact_label(fact, panel.type))}</th>{cells}</tr>"
     helps = ""
-    if panel["help"]:
-        helps = f"<h4 style='margin:6px 0 2px 0'>Help</h4><div class='talosnb-help'>{help_html(panel['help'])}</div>"
-    elif any(p["help"] for p in defined):
+    if panel.help:
+        helps = f"<h4 style='margin:6px 0 2px 0'>Help</h4><div class='talosnb-help'>{help_html(panel.help)}</div>"
+    elif any(p.help for p in defined):
         for arch, side in sides.items():
             if side is not None:
-                text = side["help"].strip() if side["help"] else "(no help text on this arch)"
+                text = side.help.strip() if side.help else "(no help text on this arch)"
                 helps += (f"<h4 style='margin:6px 0 2px 0'>Help ({escape(arch)})</h4>"
                           f"<div class='talosnb-help'>{help_html(text)}</div>")
-    prompt = panel["prompt"] or "(no prompt: set only by defaults, select or imply)"
+    prompt = panel.prompt or "(no prompt: set only by defaults, select or imply)"
     return (TABLE_STYLE
-            + f"<h3 style='margin:4px 0'>CONFIG_{escape(panel['symbol'])}</h3>"
-            + f"<div><i>{escape(prompt)}</i> — {escape(panel['type'])}</div>"
+            + f"<h3 style='margin:4px 0'>CONFIG_{escape(panel.symbol)}</h3>"
+            + f"<div><i>{escape(prompt)}</i> — {escape(panel.type)}</div>"
             + f"<table class='talosnb-t talosnb-panel'><tr><th></th>{head}</tr>{body}</table>"
             + helps)

@@ -11,8 +11,8 @@ tristate ends as.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, Overridden
@@ -22,6 +22,17 @@ from talosnb.core.errors import opt
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from talosnb.analyses.gates import GateReport
+    from talosnb.analyses.symbol import (
+        ArchPanel,
+        ChoiceOf,
+        DefaultInForce,
+        Definition,
+        Expression,
+        RangeInForce,
+        ReverseTerm,
+        Target,
+    )
     from talosnb.kconfig.explain import Reason
     from talosnb.kconfig.toolchain import ProbeChange
 
@@ -295,67 +306,72 @@ def _merge_text(outcome: EditOutcome, written: Mapping[str, bool], dry_run: bool
 
 # --- the symbol panel -------------------------------------------------------------
 
-def expression(expr: dict | None) -> str:
+def expression(expr: Expression | None) -> str:
     """An expression with each symbol's value (menuconfig's ``A [=y] && B [=n]``), or ``-``."""
-    return "-" if expr is None else expr["values"]
+    return "-" if expr is None else expr.values
 
 
-def definition_line(definition: dict) -> str:
-    prompt = f'"{definition["prompt"]}"' if definition["prompt"] else "(no prompt)"
-    shown = "" if definition["prompt"] is None else (" (shown)" if definition["visible"] else " (hidden)")
-    return f"{definition['where']}  {prompt}{shown}"
+def _condition(expr: Expression | None) -> str:
+    return f" if {expr.values}" if expr else ""
+
+
+def definition_line(definition: Definition) -> str:
+    prompt = f'"{definition.prompt}"' if definition.prompt else "(no prompt)"
+    shown = "" if definition.prompt is None else (" (shown)" if definition.visible else " (hidden)")
+    return f"{definition.where}  {prompt}{shown}"
 
 
 def menu_path_text(path: Iterable[str]) -> str:
     return " > ".join(path) or "(top level)"
 
 
-def value_line(panel: dict) -> str:
-    value = panel["value"] if panel["value"] != "" else '""'
-    return f"{value}  ({panel['line'] or NO_LINE[1:-1]})"
+def value_line(panel: ArchPanel) -> str:
+    value = panel.value if panel.value != "" else '""'
+    return f"{value}  ({panel.line or NO_LINE[1:-1]})"
 
 
-def assignable_text(panel: dict) -> str:
+def assignable_text(panel: ArchPanel) -> str:
     """The values that can be set now: ``n, m, y``, the int/hex range in force, or any text."""
-    if panel["type"] in ("bool", "tristate"):
-        return ", ".join(panel["assignable"]) or "none now (the value is fixed by its dependencies)"
-    if panel["type"] in ("int", "hex"):
-        rng = panel["range"]
+    if panel.type in ("bool", "tristate"):
+        return ", ".join(panel.assignable) or "none now (the value is fixed by its dependencies)"
+    if panel.type in ("int", "hex"):
+        rng = panel.range
         if rng is None:
-            return "any " + ("number" if panel["type"] == "int" else "hex number") + " (no range applies)"
-        return f"{rng['low']}..{rng['high']}"
+            return "any " + ("number" if panel.type == "int" else "hex number") + " (no range applies)"
+        return f"{rng.low}..{rng.high}"
     return "any text"
 
 
-def range_text(rng: dict | None) -> str:
+def range_text(rng: RangeInForce | None) -> str:
     if rng is None:
         return "none applies"
-    cond = f" if {rng['if']['values']}" if rng["if"] else ""
-    return f"{rng['low']}..{rng['high']}  ({rng['written']}{cond}; {rng['where']})"
+    return f"{rng.low}..{rng.high}  ({rng.written}{_condition(rng.condition)}; {rng.where})"
 
 
-def default_text(default: dict | None) -> str:
+def default_text(default: DefaultInForce | None) -> str:
     """The default that applies and its condition with values."""
     if default is None:
         return "none applies"
-    cond = f" if {default['if']['values']}" if default["if"] else ""
-    value = default["value"] if default["value"] != "" else '""'
-    return f"{value}  ({default['written']}{cond}; {default['where']})"
+    value = default.value if default.value != "" else '""'
+    return f"{value}  ({default.written}{_condition(default.condition)}; {default.where})"
 
 
-def target_line(target: dict) -> str:
-    cond = f" if {target['if']['values']}" if target["if"] else ""
-    return f"{target['symbol']} [={target['value'] or 'n'}]{cond}"
+def target_line(target: Target) -> str:
+    return f"{target.symbol} [={target.value or 'n'}]{_condition(target.condition)}"
 
 
-def reverse_groups(terms: list[dict]) -> list[tuple[str, list[str]]]:
+def reverse_groups(terms: Iterable[ReverseTerm]) -> list[tuple[str, list[str]]]:
     """Selected-by / implied-by terms grouped by their value, as menuconfig's
     "Selected by [y]:" / "[m]:" / "[n]:" lists them."""
     groups: dict[str, list[str]] = {}
     for term in terms:
-        groups.setdefault(term["value"], []).append(
-            term["values"] + (f"  ({term['where']})" if term["where"] else ""))
+        groups.setdefault(term.value, []).append(term.values + (f"  ({term.where})" if term.where else ""))
     return [(value, groups[value]) for value in ("y", "m", "n") if value in groups]
+
+
+def choice_text(choice: ChoiceOf) -> tuple[str, str, str]:
+    """The choice a symbol belongs to: (its prompt or name, where, the selection now)."""
+    return choice.prompt or choice.name or "", choice.where, choice.selection or "-"
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*o]\s|\d+[.)]\s|\[\w)")
@@ -383,45 +399,128 @@ def help_blocks(text: str) -> list[tuple[str, str]]:
 MODULE_STATES = {"module": "built as a module", "builtin": "built in (no .ko)", "not-built": "not built"}
 
 
-def module_fact(module: dict) -> str:
+def module_fact(module: Mapping[str, str | None]) -> str:
     """One .ko a symbol builds, what the config does with it and where the module list has it:
     ``kernel/drivers/net/dummy.ko: built as a module, listed at hack/modules-amd64.txt:183``."""
     listed = f"listed at {module['listed']}" if module["listed"] else "not in the module list"
-    return f"{module['ko']}: {MODULE_STATES.get(module['state'], module['state'])}, {listed}"
+    state = module["state"] or ""
+    return f"{module['ko']}: {MODULE_STATES.get(state, state)}, {listed}"
 
 
-def modules_text(panel: dict) -> list[str]:
+def modules_text(panel: ArchPanel) -> list[str]:
     """One arch's .ko files of the symbol panel (none: the symbol makes no module on this arch)."""
-    modules = panel.get("modules")
-    if modules is None:
+    if panel.modules is None:
         return []
-    return [module_fact(m) for m in modules] or ["(its own obj- lines make no .ko on this arch)"]
+    return [module_fact(m) for m in panel.modules] or ["(its own obj- lines make no .ko on this arch)"]
 
 
-def panel_lines(panel: dict) -> list[str]:
-    """One arch's symbol panel as text lines (what `talosnb get` prints, label: value)."""
-    out = [f"value: {value_line(panel)}",
-           f"why: {panel['reason']}",
-           ("assignable: " if panel["type"] in ("bool", "tristate") else "accepts: ") + assignable_text(panel)]
-    if panel["type"] in ("int", "hex"):
-        out.append(f"range: {range_text(panel['range'])}")
-    out.append(f"default: {default_text(panel['default'])}")
-    out += [f"module: {line}" for line in modules_text(panel)]
-    for d in panel["definitions"]:
+# The symbol panel's facts, in the order the text and the HTML table show them (the table leads
+# with "defined at"; the text shows each definition's "prompt shown if" and menu under it).
+PANEL_FACTS = ("value", "why", "assignable", "range", "default", "modules", "defined at", "depends on",
+               "prompt shown if", "choice", "selects", "implies", "selected by", "implied by")
+
+
+def panel_facts(sides: Sequence[ArchPanel]) -> list[str]:
+    """The facts of :data:`PANEL_FACTS` that apply to these arches' sides of a symbol's panel (one
+    side for the text, every defined arch for the table): a range for an int/hex, the rest when
+    some side has them."""
+    applies = {
+        "range": sides[0].type in ("int", "hex"),
+        "modules": any(s.modules is not None for s in sides),
+        "prompt shown if": any(d.visible_if for s in sides for d in s.definitions),
+        "choice": any(s.choice for s in sides),
+        "selects": any(s.selects for s in sides),
+        "implies": any(s.implies for s in sides),
+        "selected by": any(s.selected_by for s in sides),
+        "implied by": any(s.implied_by for s in sides),
+    }
+    return [fact for fact in PANEL_FACTS if applies.get(fact, True)]
+
+
+def fact_label(fact: str, symbol_type: str) -> str:
+    """A fact's label: what can be assigned to a bool/tristate, what an int/hex/string accepts."""
+    return "accepts" if fact == "assignable" and symbol_type not in ("bool", "tristate") else fact
+
+
+def _definition_lines(panel: ArchPanel) -> list[str]:
+    out = []
+    for d in panel.definitions:
         out.append(f"defined at: {definition_line(d)}")
-        if d["visible_if"]:
-            out.append(f"  prompt shown if: {expression(d['visible_if'])}")
-        out.append(f"  menu: {menu_path_text(d['menu_path'])}")
-    out.append(f"depends on: {expression(panel['depends_on'])}")
-    if panel["choice"]:
-        choice = panel["choice"]
-        out.append(f"choice: {choice['prompt'] or choice['name'] or ''} ({choice['where']}), selected: "
-                   f"{choice['selection'] or '-'}")
-    for label, key in (("selects", "selects"), ("implies", "implies")):
-        if panel[key]:
-            out.append(f"{label}: " + ", ".join(target_line(t) for t in panel[key]))
-    for label, key in (("selected by", "selected_by"), ("implied by", "implied_by")):
-        for value, terms in reverse_groups(panel[key]):
-            out.append(f"{label} [{value}]:")
-            out += [f"  - {t}" for t in terms]
+        if d.visible_if:
+            out.append(f"  prompt shown if: {expression(d.visible_if)}")
+        out.append(f"  menu: {menu_path_text(d.menu_path)}")
+    return out
+
+
+def _choice_lines(panel: ArchPanel) -> list[str]:
+    if panel.choice is None:
+        return []
+    name, where, selection = choice_text(panel.choice)
+    return [f"choice: {name} ({where}), selected: {selection}"]
+
+
+def _reverse_lines(label: str, terms: list[ReverseTerm]) -> list[str]:
+    out = []
+    for value, lines in reverse_groups(terms):
+        out.append(f"{label} [{value}]:")
+        out += [f"  - {line}" for line in lines]
+    return out
+
+
+_FACT_LINES: dict[str, Callable[[ArchPanel], list[str]]] = {
+    "value": lambda p: [f"value: {value_line(p)}"],
+    "why": lambda p: [f"why: {p.reason}"],
+    "assignable": lambda p: [f"{fact_label('assignable', p.type)}: {assignable_text(p)}"],
+    "range": lambda p: [f"range: {range_text(p.range)}"],
+    "default": lambda p: [f"default: {default_text(p.default)}"],
+    "modules": lambda p: [f"module: {line}" for line in modules_text(p)],
+    "defined at": _definition_lines,
+    "depends on": lambda p: [f"depends on: {expression(p.depends_on)}"],
+    "prompt shown if": lambda p: [],      # under each definition ("defined at")
+    "choice": _choice_lines,
+    "selects": lambda p: ["selects: " + ", ".join(target_line(t) for t in p.selects)],
+    "implies": lambda p: ["implies: " + ", ".join(target_line(t) for t in p.implies)],
+    "selected by": lambda p: _reverse_lines("selected by", p.selected_by),
+    "implied by": lambda p: _reverse_lines("implied by", p.implied_by),
+}
+
+
+def panel_lines(panel: ArchPanel) -> list[str]:
+    """One arch's symbol panel as text lines (what `talosnb get` prints, label: value)."""
+    return [line for fact in panel_facts([panel]) for line in _FACT_LINES[fact](panel)]
+
+
+# --- the build gates ---------------------------------------------------------------
+
+def gates_summary_text(report: GateReport) -> str:
+    """Each gate's status per arch with its notes, as `talosnb check` prints it."""
+    statuses = report.statuses()
+    arches = list(dict.fromkeys(r.arch for r in report.results))
+    out = ""
+    for gate, per_arch in statuses.items():
+        cells = "  ".join(f"{arch} {per_arch.get(arch, '-'):7}" for arch in arches)
+        out += f"  {gate:12}  {cells}  {report.note(gate)}\n"
+    return "gates:\n" + out
+
+
+def gate_finding_text(record: Mapping[str, Any]) -> str:
+    """One gate finding (a record of analyses.gates.records): level, arch, kind, message, where,
+    why-not tree and fix."""
+    about = f"{record['entry']}: " if record["entry"] else ""
+    text = f"{record['level']:7} {record['arch']:5} {record['kind']:19} {about}{record['message']}\n"
+    if record.get("where"):
+        text += f"        at {record['where']}\n"
+    for reason in record.get("why_not") or []:
+        text += "".join(f"        {line}\n" for line in _why_not_lines(reason, 0))
+    if record.get("fix"):
+        text += f"        fix: {record['fix']}\n"
+    return text
+
+
+def _why_not_lines(reason: Mapping[str, Any], indent: int) -> list[str]:
+    where = f" ({reason['where']})" if reason.get("where") else ""
+    mark = " [fixed: no assignment changes it]" if reason.get("fixed") else ""
+    out = ["  " * indent + "- " + reason["text"] + where + mark]
+    for child in reason.get("children", []):
+        out += _why_not_lines(child, indent + 1)
     return out

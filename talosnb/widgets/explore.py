@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -23,6 +23,9 @@ from talosnb.present.text import change_summary, change_text, fix_button_label, 
 
 from .base import View, error_html, replace_children
 
+if TYPE_CHECKING:
+    from talosnb.analyses.symbol import ArchPanel, SymbolPanel
+
 #: what each value button colour means (one meaning per colour, shown under the buttons)
 BUTTON_LEGEND = ("<span style='font-size:12px;color:#444'>buttons: "
                  "<span style='background:#4caf50;color:white;padding:0 4px'>green</span> the current value, "
@@ -31,12 +34,12 @@ BUTTON_LEGEND = ("<span style='font-size:12px;color:#444'>buttons: "
                  "(click to see why, and a verified fix)</span>")
 
 
-def button_state(infos: list[dict], value: str) -> str:
+def button_state(infos: list[ArchPanel], value: str) -> str:
     """"current" when every targeted arch has the value, "assignable" when each arch has it or can
     be given it, "blocked" otherwise (the value buttons' colours say which)."""
-    if all(i["value"] == value for i in infos):
+    if all(i.value == value for i in infos):
         return "current"
-    if all(i["value"] == value or value in i["assignable"] for i in infos):
+    if all(i.value == value or value in i.assignable for i in infos):
         return "assignable"
     return "blocked"
 
@@ -152,9 +155,9 @@ class ExploreView(View):
             return
         if name != self.symbol and not keep_outcome:
             self._clear_outcome()
-        if panel["symbol"] != self.symbol:
+        if panel.symbol != self.symbol:
             self.history.value = ""
-        self.symbol = panel["symbol"]
+        self.symbol = panel.symbol
         self.panel.value = symbol_panel_html(panel)
         self._build_path(panel)
         self._build_controls(panel)
@@ -178,15 +181,14 @@ class ExploreView(View):
         if self.symbol:
             self.show(self.symbol, keep_outcome=True)
 
-    def _build_path(self, panel: dict) -> None:
+    def _build_path(self, panel: SymbolPanel) -> None:
         from .menu_tree import menu_path_buttons
 
         if self.on_open_tree is None:
-            paths = {" > ".join(d["menu_path"]) for side in panel["arches"].values() if side
-                     for d in side["definitions"]}
+            paths = {" > ".join(d.menu_path) for side in panel.defined for d in side.definitions}
             self.path_box.children = (widgets.HTML("<b>menu:</b> " + "; ".join(escape(p) for p in sorted(paths))),)
             return
-        name = panel["symbol"]
+        name = panel.symbol
         # (checked above: mypy does not carry the narrowing of self.on_open_tree into the lambda)
         self.path_box.children = tuple(menu_path_buttons(panel, lambda path: self.on_open_tree(name, path)))  # type: ignore[misc]
 
@@ -234,21 +236,22 @@ class ExploreView(View):
             used = (target == "set" and "set" in values) or (target in targets and "set" not in values)
             row.layout.display = None if used and values else "none"
 
-    def _build_controls(self, panel: dict) -> None:
-        arches = [a for a, side in panel["arches"].items() if side is not None]
+    def _build_controls(self, panel: SymbolPanel) -> None:
+        arches = [a for a, side in panel.arches.items() if side is not None]
         targets = arches + (["both"] if len(arches) > 1 else [])
         # the same buttons serve every symbol (they act on self.symbol)
-        self._show_controls(panel["type"], targets)
-        if panel["type"] not in ("bool", "tristate"):
-            self.value_text.value = panel["arches"][arches[0]]["value"] or ""
+        self._show_controls(panel.type, targets)
+        if panel.type not in ("bool", "tristate"):
+            self.value_text.value = panel.defined[0].value or ""
         for (target, value), button in self.value_buttons.items():
             if value == "set":
-                button.tooltip = f"set CONFIG_{panel['symbol']} to the value typed here on {target}"
+                button.tooltip = f"set CONFIG_{panel.symbol} to the value typed here on {target}"
                 continue
-            infos = [panel["arches"][a] for a in (arches if target == "both" else [target])]
+            infos = [side for a, side in panel.arches.items() if side is not None and a in
+                     (arches if target == "both" else [target])]
             style, tooltip = _STYLES[button_state(infos, value)]
             button.button_style = style
-            button.tooltip = tooltip.format(symbol=panel["symbol"], value=value, target=target)
+            button.tooltip = tooltip.format(symbol=panel.symbol, value=value, target=target)
 
     # --- actions -----------------------------------------------------------
 

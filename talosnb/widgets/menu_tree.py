@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import ipywidgets as widgets
@@ -28,6 +28,9 @@ from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_ht
 from talosnb.present.text import change_summary
 
 from .base import View, error_html, workspace_of
+
+if TYPE_CHECKING:
+    from talosnb.analyses.symbol import SymbolPanel
 
 _ESM = r"""
 function render({ model, el }) {
@@ -460,13 +463,13 @@ class MenuTreeView(View):
         return "\n".join(lines)
 
 
-def menu_path_buttons(panel: dict, on_click: Callable[[list[str]], object]) -> list[widgets.Widget]:
+def menu_path_buttons(panel: SymbolPanel, on_click: Callable[[list[str]], object]) -> list[widgets.Widget]:
     """The menu path of each place a symbol is defined, as buttons that open the tree there."""
     paths: list[tuple[str, ...]] = []
-    for side in panel["arches"].values():
-        for d in side["definitions"] if side else ():
-            if tuple(d["menu_path"]) not in paths:
-                paths.append(tuple(d["menu_path"]))
+    for side in panel.defined:
+        for d in side.definitions:
+            if tuple(d.menu_path) not in paths:
+                paths.append(tuple(d.menu_path))
     out: list[widgets.Widget] = [widgets.HTML("<b>menu:</b>")] if paths else []
     for path in paths:
         label = " > ".join(path) or "(top level)"

@@ -10,7 +10,9 @@ pkgs patches and the Pkgfile — and states it as data:
   ``is not set``) that the new tree writes differently, with the reason as a why-not
   tree with ``file:line`` in the new tree (removed; renamed, read from the new
   tree's ``transitional`` symbols; a choice member gone; a new dependency unmet; a
-  range changed) and a verified fix where one exists. A bump breaks these silently.
+  range changed) and a verified fix where one exists; lines of an arch with one
+  cause (the same root in their trees) are also one :class:`ChoiceGroup`. A bump
+  breaks these silently.
 - **new symbols**: visible in the new tree with no line in the config, as the
   kernel's ``conf --listnewconfig`` lists them (``check_conf`` in
   scripts/kconfig/conf.c), with the value olddefconfig gives, prompt, help, menu;
@@ -40,7 +42,7 @@ Every public name is importable from ``talosnb.analyses.upgrade`` itself.
 """
 
 from .bump import Bump, bump
-from .choices import ChoiceNotHonoured, choices_not_honoured, reason_lines
+from .choices import ChoiceGroup, ChoiceNotHonoured, choices_not_honoured, reason_lines
 from .patches import patch_findings
 from .report import ArchReport, UpgradeReport, upgrade_report
 from .rules import RULES, SECTION_TITLES, SECTIONS
@@ -56,7 +58,7 @@ from .symbols import NewSymbol, RemovedSymbol, new_symbol_names, new_symbols, re
 from .view import ArchView, ConfigLineAt, config_lines, transitional_successors
 
 __all__ = [
-    "RULES", "SECTIONS", "SECTION_TITLES", "ArchReport", "ArchView", "Bump", "ChoiceNotHonoured", "ConfigLineAt",
+    "RULES", "SECTIONS", "SECTION_TITLES", "ArchReport", "ArchView", "Bump", "ChoiceGroup", "ChoiceNotHonoured", "ConfigLineAt",
     "ModuleEdit", "ModuleStatus", "NewSymbol", "RemovedSymbol", "UpgradeReport", "apply_edits", "bump",
     "choices_not_honoured", "config_lines", "module_changes", "modules_built_fast", "new_symbol_names",
     "new_symbols", "patch_findings", "proposed_list", "reason_lines", "removed_symbols", "transitional_successors",

@@ -32,6 +32,24 @@ class ChoiceNotHonoured:
     def symbol(self) -> str:
         return self.finding.symbols[0]
 
+    @property
+    def cause(self) -> tuple[tuple[str, str], ...]:
+        """The root of the why-not tree: the assignments its deepest changeable conditions ask for,
+        sorted (NETFILTER_XTABLES_LEGACY=y for each iptables option 7.x hides behind it); empty
+        when no assignment reaches it."""
+        out: set[tuple[str, str]] = set()
+
+        def walk(reason: Reason) -> None:
+            if reason.fixed:
+                return
+            if reason.fix and not _fixable(reason.children):
+                out.update(reason.fix.items())
+            for child in reason.children:
+                walk(child)
+        for reason in self.reasons:
+            walk(reason)
+        return tuple(sorted(out))
+
     def as_dict(self) -> dict:
         return {**self.finding.as_dict(), "reasons": [r.as_dict() for r in self.reasons],
                 "verified_fix": None if self.fix is None else self.fix.as_dict()}
@@ -67,6 +85,150 @@ def reason_lines(reason: Reason, indent: int = 0, *, children: int = 3, depth: i
     if len(reason.children) > children:
         out.append("  " * (indent + 1) + f"... and {len(reason.children) - children} more")
     return out
+
+
+# A cause shared by at least this many lines of one arch is one item of the report.
+GROUP_AT_LEAST = 2
+
+
+@dataclass
+class ChoiceGroup:
+    """Lines of one arch that can't be kept for one cause: the same root in each why-not tree (16
+    iptables options behind NETFILTER_XTABLES_LEGACY on Talos v1.10 -> 7.2), said once."""
+
+    arch: str
+    cause: tuple[tuple[str, str], ...]
+    items: list[ChoiceNotHonoured]
+
+    @property
+    def symbols(self) -> list[str]:
+        return [c.symbol for c in self.items]
+
+    @property
+    def fix(self) -> Fix | None:
+        return next((c.fix for c in self.items if c.fix is not None and c.fix.found), None)
+
+    @property
+    def level(self) -> str:
+        return min((c.finding.level for c in self.items), key=LEVELS.index)
+
+    def cause_text(self) -> str:
+        """The root condition as the why-not tree words it ("X = n: no line in the config, ...")."""
+        names = {name for name, _ in self.cause}
+        for item in self.items:
+            for reason in item.reasons:
+                found = _find(reason, names)
+                if found is not None:
+                    return found.text + (f" ({found.where})" if found.where else "")
+        return ", ".join(f"{name}={value}" for name, value in self.cause) + " is needed"
+
+    def as_dict(self) -> dict:
+        fix = self.fix
+        return {"arch": self.arch, "level": self.level, "cause": [f"{n}={v}" for n, v in self.cause],
+                "cause_text": self.cause_text(), "symbols": self.symbols,
+                "where": [c.finding.where for c in self.items],
+                "fix": None if fix is None else " ".join(str(a) for a in fix.assignments)}
+
+    def text(self, *, children: int = 3, depth: int = 6) -> str:
+        """One item for a terminal: the cause, every line it takes, the first line's tree, one fix."""
+        first = self.items[0]
+        kinds = {c.finding.kind for c in self.items}
+        kind = kinds.pop() if len(kinds) == 1 else "several"
+        lines = ", ".join(f"{_config_line(c)} (:{_line_number(c)})" for c in self.items)
+        out = [(f"{self.level:7} {kind:18} {len(self.items)} lines can't be kept for one cause, "
+                f"{_short(self.cause_text(), 200)}"),
+               f"        at {(first.finding.where or '').rsplit(':', 1)[0]}: {lines}",
+               f"        the first, {_config_line(first)}:"]
+        for reason in first.reasons:
+            out += reason_lines(reason, 4, children=children, depth=depth)
+        fix = self.fix
+        if fix is not None:
+            out.append("        fix: set " + " ".join(str(a) for a in fix.assignments) +
+                       f" (verified on the new tree for all {len(self.items)}; {len(fix.cascade)} line(s) "
+                       "change with it)")
+        return "\n".join(out)
+
+
+def _config_line(item: ChoiceNotHonoured) -> str:
+    old = item.finding.details.get("old")
+    return line_text(item.symbol, old) if old is not None else f"CONFIG_{item.symbol}"
+
+
+def _find(reason: Reason, names: set[str]) -> Reason | None:
+    """The first condition of a why-not tree whose fix is one of `names`' (depth first)."""
+    if reason.fix and set(reason.fix) <= names and not reason.fixed:
+        return reason
+    for child in reason.children:
+        found = _find(child, names)
+        if found is not None:
+            return found
+    return None
+
+
+def grouped(items: Iterable[ChoiceNotHonoured]) -> list[ChoiceNotHonoured | ChoiceGroup]:
+    """The items in their order, those of one arch that share a cause (and are not informational)
+    as one :class:`ChoiceGroup` where the first of them was."""
+    items = list(items)
+    by_cause: dict[tuple, list[ChoiceNotHonoured]] = {}
+    for item in items:
+        if item.finding.level != "info" and item.cause:
+            by_cause.setdefault((item.finding.arch, item.cause), []).append(item)
+    out: list[ChoiceNotHonoured | ChoiceGroup] = []
+    placed: set[tuple] = set()
+    for item in items:
+        key = (item.finding.arch, item.cause)
+        members = by_cause.get(key, [])
+        if len(members) < GROUP_AT_LEAST or item not in members:
+            out.append(item)
+        elif key not in placed:
+            placed.add(key)
+            out.append(ChoiceGroup(item.finding.arch, item.cause, members))
+    return out
+
+
+def _share_fixes(items: list[ChoiceNotHonoured], editor: Editor) -> None:
+    """One fix per group, verified for all of its lines at once and given to each line that has
+    none: the one found for a line of the group, else the cause itself (the search's time budget
+    may have stopped before them). Raising a value comes before lowering one: enabling what the
+    new tree hides the lines behind, not turning off what selects them."""
+    kconf = editor.config.kconf
+    for group in grouped(items):
+        if not isinstance(group, ChoiceGroup):
+            continue
+        wanted = [Assignment(c.symbol, _assignment_value(kconf.syms[c.symbol], c.finding.details["old"]))
+                  for c in group.items if c.symbol in kconf.syms and c.finding.details.get("old") is not None]
+        if len(wanted) < len(group.items):
+            continue
+        found = group.fix
+        # the cause as the fix only where it enables something: turning off what selects a line
+        # (INET=n to keep two crypto options unset) is no fix to offer
+        tries = [list(found.assignments)] if found is not None else \
+            [[Assignment(name, value)] for name, value in sorted(group.cause, key=lambda a: _lowers(kconf, a))
+             if not _lowers(kconf, (name, value))[0]]
+        for assignments in tries:
+            change = editor.set([*assignments, *wanted], dry_run=True, fix=False)
+            if not change.ok or change.undefined:
+                continue
+            mine = {a.symbol for a in assignments}
+            fix = found or Fix(assignments, [c if c.symbol not in mine else
+                                             CascadeChange(c.symbol, c.old, c.new, "set by the fix")
+                                             for c in change.cascade], 1, 1, True)
+            for item in group.items:
+                if item.fix is None or not item.fix.found:
+                    item.fix = fix
+                    item.finding = _with_fix(item.finding, fix)
+            break
+
+
+def _lowers(kconf: kconfiglib.Kconfig, assignment: tuple[str, str]) -> tuple[int, int]:
+    """Sort key of a fix's assignment: a raise (n -> m/y: enabling what is missing) first, then a
+    lowering one, the fewer symbols depend on it the sooner (not a whole menu like NETDEVICES)."""
+    name, value = assignment
+    sym = kconf.syms.get(name)
+    if sym is None or sym.orig_type not in (BOOL, TRISTATE):
+        return 0, 0
+    lowers = _tri(value) < sym.tri_value
+    return int(lowers), len(sym._dependents) if lowers else 0
 
 
 def _replacement_text(view: ArchView, symbol: str) -> str:
@@ -143,6 +305,8 @@ def choices_not_honoured(view: ArchView | Config, old: Config | None = None, *, 
         out.append(item)
     order = {level: i for i, level in enumerate(LEVELS)}
     out.sort(key=lambda c: (order[c.finding.level], _line_number(c)))
+    if fixes:
+        _share_fixes(out, editor)
     return out
 
 

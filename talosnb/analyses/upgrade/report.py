@@ -16,7 +16,7 @@ from ..findings import LEVELS, Finding
 from ..findings import findings_frame as generic_frame
 from ..modules import ModuleList
 from .bump import Bump
-from .choices import ChoiceNotHonoured, FixBudget, choices_not_honoured
+from .choices import ChoiceGroup, ChoiceNotHonoured, FixBudget, choices_not_honoured, grouped
 from .patches import patch_findings
 from .rules import SECTION_TITLES, SECTIONS
 from .successors import ModuleEdit, ModuleStatus, module_changes
@@ -76,6 +76,14 @@ class UpgradeReport:
 
     def choices(self) -> list[ChoiceNotHonoured]:
         return [c for report in self.arches.values() for c in report.choices]
+
+    def choice_items(self) -> list[ChoiceNotHonoured | ChoiceGroup]:
+        """The choices not honoured as a person reads them: the lines of an arch that share a cause
+        as one :class:`ChoiceGroup`."""
+        return grouped(self.choices())
+
+    def choice_groups(self) -> list[ChoiceGroup]:
+        return [c for c in self.choice_items() if isinstance(c, ChoiceGroup)]
 
     def edits(self) -> list[ModuleEdit]:
         return [e for report in self.arches.values() for e in report.edits]
@@ -191,8 +199,9 @@ class UpgradeReport:
             return f"\n{indent}fix: {f.fix}" if f.fix else ""
 
         rows: dict[str, list[str]] = {s: [] for s in SECTIONS}
-        rows["choices"] = [f"{c.finding.arch:5} " + c.text() for c in self.choices()
-                           if c.finding.level != "info" or info]
+        rows["choices"] = [f"{c.arch if isinstance(c, ChoiceGroup) else c.finding.arch:5} " + c.text()
+                           for c in self.choice_items() if isinstance(c, ChoiceGroup) or c.finding.level != "info"
+                           or info]
         rows["new"] = self._new_symbol_rows(info)
         rows["removed"] = [f"  {f.arch:5} {f.message}  [{f.where}]" for f in self.findings("removed")
                            if f.details.get("set_by_config") is not False or info]
@@ -233,6 +242,7 @@ class UpgradeReport:
             "counts": self.counts(),
             "arches": {arch: {
                 "choices": [c.as_dict() for c in r.choices],
+                "choice_groups": [g.as_dict() for g in grouped(r.choices) if isinstance(g, ChoiceGroup)],
                 "new_symbols": [s.finding(self.to_version).as_dict() | {"help": s.help, "value": s.value,
                                                                         "renamed_from": list(s.renamed_from)}
                                 for s in r.new_symbols],

@@ -83,7 +83,8 @@ RULES: dict[str, Rule] = rule_table(
     Rule("bump", "info", "Pkgfile {key}: {old} -> {new}", None),
     Rule("bump-no-hashes", "warning",
          "the Pkgfile's linux_sha256/linux_sha512 for {to_version} are unknown: {why}",
-         "pass --sha256 and --sha512 (kernel.org's sha256sums.asc), or the tarball as --to-kernel-src"),
+         "pass --sha256 and --sha512 (kernel.org's sha256sums.asc), or kernel.org's linux-{to_version} tarball "
+         "as --to-kernel-src"),
 )
 
 
