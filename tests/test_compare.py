@@ -275,7 +275,7 @@ def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, check=False)
 
 
-def test_cli_compare_json_on_real_configs(real, trees, engine_cache):
+def test_cli_compare_json_on_real_configs(real, trees, engine_cache, capsys, monkeypatch):
     df = cmp.compare(real)
     result = _cli("compare", "--format", "json", "--values", "m,y", "--pkgs", str(DATA["v1.10"] / "pkgs"),
                   "--kernel-src", str(trees["6.12"]), cache=engine_cache)
@@ -288,6 +288,20 @@ def test_cli_compare_json_on_real_configs(real, trees, engine_cache):
     assert report["status_counts"] == cmp.status_counts(df)
     assert report["module_counts"] == cmp.module_counts(df)
     assert report["tree_version"] == "6.12.117"
+    for name in INPUT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    # as text: the headline counts what differs between the arches, not what the filters let through
+    from talosnb.cli.main import main
+
+    counts = cmp.status_counts(df)
+    apart = counts["differs"] + counts["amd64-only"] + counts["arm64-only"]
+    assert main(["compare", "--values", "m,y", "--limit", "1", "--pkgs", str(DATA["v1.10"] / "pkgs"),
+                 "--kernel-src", str(trees["6.12"])]) == 0
+    out = capsys.readouterr().out
+    assert (f"\n{apart} of {len(df)} symbols differ between amd64 and arm64 ({counts['differs']} with other "
+            f"values, {counts['amd64-only'] + counts['arm64-only']} on one arch only); {len(expected)} listed by "
+            "the filters (showing 1)\n") in out
+    assert apart > len(expected) and out.count("6.12.63") == 1        # the drift note once, for three files
 
 
 def test_cli_compare_text_and_filters_on_the_sample(sample, tmp_path):

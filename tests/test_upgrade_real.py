@@ -95,8 +95,8 @@ def _needs(oracle, release: str) -> None:
 
 
 def _copy(release: str, dest: Path) -> Path:
-    """A writable copy of the release's pkgs and talos checkouts."""
-    for part in ("pkgs", "talos"):
+    """A writable copy of the release's pkgs, talos and extensions checkouts."""
+    for part in ("pkgs", "talos", "extensions"):
         shutil.copytree(DATA[release] / part, dest / part)
     return dest
 
@@ -112,7 +112,8 @@ def upgrades(trees, engine_cache, tmp_path_factory) -> dict[str, Upgrade]:
         for release in ("v1.10", "main"):
             copy = _copy(release, tmp_path_factory.mktemp(f"upgrade-{release}"))
             out[release] = Upgrade.open(copy / "pkgs", copy / "talos", trees["6.12"],
-                                        to_kernel_src=trees["7.2"], current_tree=release == "v1.10")
+                                        to_kernel_src=trees["7.2"], current_tree=release == "v1.10",
+                                        extensions=copy / "extensions" if release == "v1.10" else None)
             # every fix searched, however long it takes: what is found must not depend on the machine
             out[release].report(fix_seconds=600)
     return out
@@ -243,7 +244,7 @@ def test_v110_module_lists(upgrades):
     # and their metadata entries
     for arch in ARCHES:
         original = upgrades["v1.10"].workspace.module_list(arch)
-        edits = report.arches[arch].edits
+        edits = [e for e in report.arches[arch].edits if e.list_id is None]     # talos's list
         proposed = proposed_list(original, edits, upgrades["v1.10"].workspace.kbuild_map(arch))
         removed = {e for edit in edits for e in edit.remove}
         added = [e for edit in edits for e in edit.add]
@@ -254,6 +255,31 @@ def test_v110_module_lists(upgrades):
         assert _unsorted(proposed.entries) <= _unsorted(original.entries)
         assert [e for e in proposed.entries if not e.startswith("kernel/")] == \
             [e for e in original.entries if not e.startswith("kernel/")]
+
+
+def test_v110_extension_lists_follow_a_renamed_module(upgrades):
+    """btrfs's files/modules.txt lists crypto/blake2b_generic.ko; 7.2 builds CONFIG_CRYPTO_BLAKE2B as
+    crypto/blake2b.ko: the extension's list gets the same edit talos's would, in its own file."""
+    upgrade = upgrades["v1.10"]
+    report = upgrade.report()
+    renamed = {f.arch: f for f in report.findings("modules") if f.entry == "kernel/crypto/blake2b_generic.ko"}
+    assert {a: f.kind for a, f in renamed.items()} == {"amd64": "module-renamed", "arm64": "module-renamed"}
+    assert renamed["amd64"].where == "storage/btrfs/files/modules.txt:4"
+    assert "CONFIG_CRYPTO_BLAKE2B builds kernel/crypto/blake2b.ko" in renamed["amd64"].message
+    ours = [e for e in report.edits() if e.list_id == "extensions/storage/btrfs"]
+    # one files/modules.txt for both arches: one edit
+    assert [(e.key, e.remove, e.add) for e in ours] == [
+        ("extensions/storage/btrfs:amd64:renamed:kernel/crypto/blake2b_generic.ko",
+         ("kernel/crypto/blake2b_generic.ko",), ("kernel/crypto/blake2b.ko",))]
+    assert all(e.kind in ("moved", "renamed", "split") for e in report.edits() if e.list_id)
+    # what a write would write (computed on copies): only the extensions' own files change for them
+    preview = {p.name: p for p in upgrade.preview(report=report)}
+    btrfs = preview["storage/btrfs/files/modules.txt"]
+    assert btrfs.changed and "-kernel/crypto/blake2b_generic.ko" in btrfs.lines \
+        and "+kernel/crypto/blake2b.ko" in btrfs.lines
+    assert not preview["misc/binfmt-misc/files/modules.txt"].changed
+    assert not any("blake2b" in line for name in ("modules-amd64.txt", "modules-arm64.txt")
+                   for line in preview[name].lines)
 
 
 def _unsorted(entries: list[str]) -> int:
@@ -375,6 +401,11 @@ def test_v110_one_cause_is_one_item_with_one_fix_that_enables_it(upgrades):
     assert {"cause": ["NETFILTER_XTABLES_LEGACY=y"], "fix": "NETFILTER_XTABLES_LEGACY=y"}.items() <= \
         next(g for g in as_json if g["cause"] == ["NETFILTER_XTABLES_LEGACY=y"]).items()
     assert "NETFILTER_XTABLES_LEGACY = n: set in the config" not in text
+    from talosnb.present.report import upgrade_html
+
+    page = upgrade_html(report)
+    assert "amd64: 16 lines (CONFIG_IP_NF_FILTER, " in page
+    assert "fix: <code>NETFILTER_XTABLES_LEGACY=y</code>, verified for all of them" in page
     # inside its group only: in the list of lines and as the first one's tree, on each arch
     assert text.count("CONFIG_IP_NF_FILTER=y") == 4 and "CONFIG_IP_NF_FILTER=y can't be kept" not in text
 

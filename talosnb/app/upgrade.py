@@ -22,7 +22,7 @@ from talosnb.analyses import upgrade as analysis
 from talosnb.analyses.upgrade import ModuleEdit, UpgradeReport
 from talosnb.core.arches import parse_arches
 from talosnb.core.errors import InputError, RefusedError, opt
-from talosnb.core.paths import sample_dir
+from talosnb.core.paths import ENV_EXTENSIONS, sample_dir
 from talosnb.core.versions import RELEASE, parse_version
 from talosnb.inputs.checkouts import PkgsCheckout
 from talosnb.inputs.kernel_tree import (
@@ -219,7 +219,8 @@ class Upgrade:
     def open(cls, pkgs: str | os.PathLike | None = None, talos: str | os.PathLike | None = None, kernel_src: str | os.PathLike | None = None, *, to_kernel_src: str | os.PathLike | None = None, to_version: str | None = None,
              sha256: str | None = None, sha512: str | None = None, current_tree: bool = True,
              arch: str | None = "all", toolchain: str = "recorded", scratch: bool | None = None,
-             patches: bool = True, steps: Steps | None = None, progress: bool = False) -> Upgrade:
+             patches: bool = True, steps: Steps | None = None, progress: bool = False,
+             extensions: str | os.PathLike | None = None) -> Upgrade:
         """Open the checkouts on both trees.
 
         The current tree is ``kernel_src``, else the Pkgfile's download (verified, cached);
@@ -229,12 +230,15 @@ class Upgrade:
         ``scratch``: work on a copy of the config, module-list and Pkgfile files (None: only
         for the embedded sample), so a save never touches the originals. ``patches``: read both
         trees with the pkgs checkout's kernel/build/patches applied, as the build does; on the
-        new tree a patch that fails is reported (and left out), not an error.
+        new tree a patch that fails is reported (and left out), not an error. ``extensions``: a
+        siderolabs/extensions checkout (default $TALOSNB_EXTENSIONS; the sample's with the sample)
+        whose lists are moved to the new tree too.
         """
         steps = steps or NoProgress()
         pkgs, talos, kernel_src, sample = input_paths(pkgs, talos, kernel_src)
         if sample and to_kernel_src is None and to_version is None:
             to_kernel_src = sample_dir() / SAMPLE_NEXT
+        extensions = _sample_extensions(extensions) if sample else extensions
         names = parse_arches(arch)
         not_computed: list[str] = []
         new_tree = open_new_tree(to_kernel_src, to_version, sha256=sha256, sha512=sha512, progress=progress)
@@ -279,7 +283,7 @@ class Upgrade:
         copy = bool(scratch) if scratch is not None else sample
         # the patches once more on the new tree when they all apply (cached: a lookup now)
         new = Session.open(pkgs, talos, new_tree.kernel.origin, arch=arch, toolchain=toolchain, progress=progress,
-                           steps=_Forward(steps), scratch=copy, kbuild=True,
+                           steps=_Forward(steps), scratch=copy, kbuild=True, extensions=extensions,
                            patches=patches and not (new_tree.patches is not None and new_tree.patches.failed))
         new.inputs.sample = sample   # opened by path, so that the new tree is the one named
         workspace = Workspace(new, remove_scratch=new.scratch is not None)
@@ -333,7 +337,7 @@ class Upgrade:
             editors=editors_for(session),
             config_labels={arch: _relative(session.configs[arch].source, pkgs.path) for arch in self.arches},
             list_labels={arch: _relative(lists[arch].name, talos.path) for arch in lists} if talos is not None else {},
-            inputs=self._inputs())
+            inputs=self._inputs(), extension_lists=self.workspace.extension_lists)
         self._report = (self.workspace.version, report)
         return report
 
@@ -386,16 +390,27 @@ class Upgrade:
         twice changes nothing more."""
         report = report or self.report()
         done = self._chosen(report, edits, accepted)
-        for arch in dict.fromkeys(one.arch for one in done):
+        for arch in dict.fromkeys(one.arch for one in done if one.list_id is None):
             # one call per arch and action: each checks the whole list once
             listed = set(self.workspace.module_list(arch).entries)
-            gone = list(dict.fromkeys(e for one in done if one.arch == arch for e in one.remove if e in listed))
+            ours = [one for one in done if one.arch == arch and one.list_id is None]
+            gone = list(dict.fromkeys(e for one in ours for e in one.remove if e in listed))
             if gone:
                 self.workspace.edit_modules("remove", gone, [arch])
             listed = set(self.workspace.module_list(arch).entries)
-            new = list(dict.fromkeys(e for one in done if one.arch == arch for e in one.add if e not in listed))
+            new = list(dict.fromkeys(e for one in ours for e in one.add if e not in listed))
             if new:
                 self.workspace.edit_modules("add", new, [arch])
+        for list_id, arch in dict.fromkeys((one.list_id, one.arch) for one in done if one.list_id is not None):
+            assert list_id is not None   # filtered above
+            ours = [one for one in done if one.list_id == list_id and one.arch == arch]
+            module_list = self.workspace.extension_list(list_id, arch)[0].module_list
+            gone = list(dict.fromkeys(e for one in ours for e in one.remove if e in module_list.entries))
+            if gone:
+                self.workspace.edit_modules("remove", gone, [arch], list_id=list_id)
+            new = list(dict.fromkeys(e for one in ours for e in one.add if e not in module_list.entries))
+            if new:
+                self.workspace.edit_modules("add", new, [arch], list_id=list_id)
         bump = report.bump
         if bump is not None and bump.complete:
             assert bump.text is not None   # a complete bump has its text
@@ -422,6 +437,12 @@ class Upgrade:
             if pending.kind == "modules":
                 proposed = proposed_list(self.workspace.module_list(pending.arch), done,
                                          self.workspace.kbuild_map(pending.arch))
+                pending = PendingFile(pending.name, pending.label, pending.path, pending.kind, pending.arch,
+                                      proposed.changed(), proposed.diff().splitlines())
+            elif pending.kind == "extension":
+                ext = next(e for e in self.workspace.extension_lists if e.file_name == pending.name)
+                proposed = proposed_list(ext.module_list, done, self.workspace.kbuild_map(ext.module_list.arch),
+                                         list_id=ext.list_id)
                 pending = PendingFile(pending.name, pending.label, pending.path, pending.kind, pending.arch,
                                       proposed.changed(), proposed.diff().splitlines())
             out.append(pending)
@@ -455,6 +476,12 @@ class Upgrade:
 
     def pending_text(self) -> str:
         return self.workspace.pending_text()
+
+
+def _sample_extensions(extensions: str | os.PathLike | None) -> str | os.PathLike | None:
+    """The extensions checkout with the embedded sample: the one given, else $TALOSNB_EXTENSIONS's,
+    else the sample's own."""
+    return extensions or os.environ.get(ENV_EXTENSIONS) or sample_dir() / "extensions"
 
 
 def _relative(path: str | os.PathLike, root: Path) -> str:

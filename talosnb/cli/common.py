@@ -44,7 +44,7 @@ def common_options(parser: argparse.ArgumentParser, *, formats: tuple[str, ...] 
     inputs.add_argument("--talos", metavar="DIR", help="siderolabs/talos checkout (hack/modules-ARCH.txt)")
     inputs.add_argument("--extensions", metavar="DIR",
                         help="siderolabs/extensions checkout (each extension's files/modules*.txt ships with the "
-                             "base lists; default: $TALOSNB_EXTENSIONS, else none)")
+                             "base lists; default: $TALOSNB_EXTENSIONS, else none (the sample's own with the sample))")
     inputs.add_argument("--kernel-src", metavar="PATH",
                         help="kernel source folder or tarball (.tar.xz/.tar.gz); default: download the "
                              "Pkgfile's linux_version from kernel.org, verified")

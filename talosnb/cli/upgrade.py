@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> Result:
     upgrade = Upgrade.open(args.pkgs, args.talos, args.kernel_src, to_kernel_src=args.to_kernel_src,
                            to_version=args.to_version, sha256=args.sha256, sha512=args.sha512,
                            current_tree=not args.no_current_tree, arch=args.arch, toolchain=args.toolchain,
-                           scratch=False, patches=not args.no_patches, steps=steps, progress=args.progress)
+                           scratch=False, patches=not args.no_patches, steps=steps, progress=args.progress,
+                           extensions=getattr(args, "extensions", None))
     if steps is not None:
         steps.step("working out the report")
     report = upgrade.report(fixes=not args.no_fix, fix_seconds=args.fix_seconds)

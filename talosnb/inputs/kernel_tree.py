@@ -284,9 +284,14 @@ def _extract_to(tarball: Path, final: Path, *, progress: bool, want: str = "", d
 
 def _reextract(tarball: Path, final: Path) -> None:
     """Extract a damaged tree again, unless another run already did while this one waited."""
-    with cacheentry.building(final, f"extracting {tarball.name}"):
-        if _verify_manifest(final):
-            _extract_to(tarball, final, progress=False, damaged=True)
+    try:
+        with cacheentry.building(final, f"extracting {tarball.name}"):
+            if _verify_manifest(final):
+                _extract_to(tarball, final, progress=False, damaged=True)
+    except OSError as e:
+        error = os_error(e, "cannot use the cache folder", e.filename or final.parent)
+        error.hint = f"set {ENV_CACHE_DIR} to a folder talosnb can read and write ({error.hint or ''})"
+        raise error from None
 
 
 def _unsafe(tarball: Path, member: str, why: str) -> InputError:

@@ -14,7 +14,7 @@ from talosnb.kconfig.config import Config
 from ..edit import Editor
 from ..findings import LEVELS, Finding
 from ..findings import findings_frame as generic_frame
-from ..modules import ModuleList
+from ..modules import ExtensionList, ModuleList
 from .bump import Bump
 from .choices import ChoiceGroup, ChoiceNotHonoured, FixBudget, choices_not_honoured, grouped
 from .patches import patch_findings
@@ -258,6 +258,11 @@ class UpgradeReport:
         }
 
 
+# what the upgrade changes in an extension's list: a successor taken over (an entry that is no longer
+# built is reported, not dropped: the extension may ship it for another kernel or arch)
+EXTENSION_EDITS = ("moved", "renamed", "split")
+
+
 def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | None = None,
                    new_kbuild: Mapping[str, KbuildMap] | None = None,
                    old_kbuild: Mapping[str, KbuildMap] | None = None,
@@ -265,14 +270,17 @@ def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | Non
                    bump_info: Bump | None = None, not_computed: Sequence[str] = (), notes: Sequence[str] = (),
                    fixes: bool = True, fix_seconds: float = 1.0, editors: Mapping[str, Editor] | None = None,
                    config_labels: Mapping[str, str] | None = None, list_labels: Mapping[str, str] | None = None,
-                   inputs: Sequence[str] = ()) -> UpgradeReport:
+                   inputs: Sequence[str] = (), extension_lists: Sequence[ExtensionList] = ()) -> UpgradeReport:
     """The whole report from loaded objects: per arch the config on the new tree (``new``) and,
     when there, on the current tree (``old``), both trees' Kbuild maps and the module lists;
     the pkgs patches on the new tree (a PatchReport) and the Pkgfile bump. Missing inputs
     leave their parts out, and ``not_computed`` says which. ``fix_seconds`` bounds the
     verified-fix search over the whole report (beyond it, lines keep their why-not tree).
     ``config_labels``/``list_labels`` (arch -> name) name the files in file:line; ``inputs``
-    says in words what was read."""
+    says in words what was read. ``extension_lists``: the system extensions' lists, whose entries
+    moved, renamed or split on the new tree are proposed as edits too (one per list file: a
+    files/modules.txt both arches ship is edited as its first arch says); what they leave unbuilt
+    is reported, and left to the extension's maintainer to drop."""
     start = time.perf_counter()
     arches = list(new)
     to_version = new[arches[0]].tree.version
@@ -293,6 +301,18 @@ def upgrade_report(new: Mapping[str, Config], *, old: Mapping[str, Config] | Non
             part.modules, part.module_findings, part.edits = module_changes(
                 module_lists[arch], view, kmap, old_kbuild=(old_kbuild or {}).get(arch), not_honoured=behind,
                 label=(list_labels or {}).get(arch))
+        if kmap is not None:
+            behind = {c.symbol: c.finding.message for c in part.choices if c.finding.level != "info"}
+            for ext in extension_lists:
+                if arch not in ext.arches:
+                    continue
+                statuses, found, edits = module_changes(
+                    ext.module_list, view, kmap, old_kbuild=(old_kbuild or {}).get(arch), not_honoured=behind,
+                    label=ext.file_name, list_id=ext.list_id, file_name=ext.file_name, newly_built=False)
+                part.modules += [m for m in statuses if m.status not in ("unchanged", "metadata")]
+                part.module_findings += found
+                first = next(a for a in ext.arches if a in new)
+                part.edits += [e for e in edits if e.kind in EXTENSION_EDITS and arch == first]
         part.config_changes = sum(1 for name in view.lines.keys() | view.written.keys()
                                   if view.lines.get(name, ConfigLineAt(name, "", "")).value
                                   != view.written.get(name, ""))

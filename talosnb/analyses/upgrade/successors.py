@@ -24,7 +24,8 @@ from .view import ArchView
 
 @dataclass(frozen=True)
 class ModuleEdit:
-    """One proposed change to a module list: drop ``remove``, add ``add``, for ``reason``."""
+    """One proposed change to a module list: drop ``remove``, add ``add``, for ``reason``.
+    ``list_id``: an extension's list (extensions/NAME); None: talos's list of ``arch``."""
 
     arch: str
     kind: str                     # moved, renamed, split, needs, gone, not-built, unknown
@@ -32,18 +33,22 @@ class ModuleEdit:
     remove: tuple[str, ...]
     add: tuple[str, ...]
     reason: str
+    list_id: str | None = None
 
     @property
     def key(self) -> str:
-        """A stable name for accepting or rejecting this edit (arch:kind:entry)."""
-        return f"{self.arch}:{self.kind}:{self.entry}"
+        """A stable name for accepting or rejecting this edit (arch:kind:entry, after the
+        extension's list as extensions/NAME: when it is one)."""
+        key = f"{self.arch}:{self.kind}:{self.entry}"
+        return f"{self.list_id}:{key}" if self.list_id else key
 
     def text(self) -> str:
         parts = [f"-{e}" for e in self.remove] + [f"+{e}" for e in self.add]
         return f"[{self.key}] {' '.join(parts)}\n            ({self.reason})"
 
     def as_dict(self) -> dict:
-        return {"key": self.key, "arch": self.arch, "kind": self.kind, "entry": self.entry,
+        return {"key": self.key, "list": self.list_id or "talos", "arch": self.arch, "kind": self.kind,
+                "entry": self.entry,
                 "remove": list(self.remove), "add": list(self.add), "reason": self.reason}
 
 
@@ -91,7 +96,8 @@ def modules_built_fast(kmap: KbuildMap, values: Mapping[str, str]) -> set[str]:
 
 def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild: KbuildMap, *,
                    old_kbuild: KbuildMap | None = None, not_honoured: Mapping[str, str] | None = None,
-                   label: str | None = None) -> tuple[list[ModuleStatus], list[Finding], list[ModuleEdit]]:
+                   label: str | None = None, list_id: str | None = None, file_name: str | None = None,
+                   newly_built: bool = True) -> tuple[list[ModuleStatus], list[Finding], list[ModuleEdit]]:
     """Each entry of ``module_list`` against the new tree: statuses, findings, proposed edits.
 
     Moved: the same file name at another path, built by the same symbol (or, without the
@@ -102,6 +108,8 @@ def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild:
     honoured behind it). Then the ``.ko`` files newly built as modules: those a listed
     module's symbol selects (a library split out, e.g. stmmac_libpci) are needed, the
     others informational. ``label`` names the list in file:line (default: its path).
+    ``list_id``/``file_name``: an extension's list (its edits carry the id, its fixes name the file);
+    ``newly_built=False`` leaves the newly built modules out (said once, with talos's list).
     """
     view = view if isinstance(view, ArchView) else ArchView(view)
     arch, to_version = view.arch, view.to_version
@@ -110,11 +118,14 @@ def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild:
                                                        tree_version=to_version, list_version=to_version,
                                                        unlisted=False)
                 if f.kind in ("builtin", "not-built")}
-    walk = _ModuleWalk(view, new_kbuild, old_kbuild, not_honoured or {}, set(module_list.entries), problems)
+    walk = _ModuleWalk(view, new_kbuild, old_kbuild, not_honoured or {}, set(module_list.entries), problems,
+                       list_id, file_name or f"modules-{arch}.txt")
     for _index, entry, where in module_list.numbered():
         if label is not None:
             where = label + where[len(module_list.name):]
         walk.entry(entry, where)
+    if not newly_built:
+        return walk.statuses, walk.findings, walk.edits
     findings_new, edits_new = _newly_built(module_list, view, new_kbuild, old_kbuild, walk.listed | walk.targets)
     return walk.statuses, walk.findings + findings_new, walk.edits + edits_new
 
@@ -129,6 +140,8 @@ class _ModuleWalk:
     not_honoured: Mapping[str, str]
     listed: set[str]
     problems: dict[str | None, Finding]
+    list_id: str | None
+    file_name: str
     targets: set[str] = field(default_factory=set)
     statuses: list[ModuleStatus] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -164,13 +177,13 @@ class _ModuleWalk:
         behind = [f"{self.not_honoured[s]}" for s in problem.symbols if s in self.not_honoured]
         if behind:
             reason += "; that is a choice not honoured: " + "; ".join(behind)
-        fix = f"drop {entry} from modules-{arch}.txt"
+        fix = f"drop {entry} from {self.file_name}"
         if problem.fix and "drop" not in problem.fix:
             fix += f", or keep it with {problem.fix}"
         self.statuses.append(ModuleStatus(arch, entry, where, "not-built", (), problem.symbols, reason))
         self.findings.append(section_finding("modules", "module-not-built", arch, entry, symbols=problem.symbols,
                                       values=problem.values, reason=reason, fix_text=fix, **common))
-        self.edits.append(ModuleEdit(arch, "not-built", entry, (entry,), (), reason))
+        self.edits.append(ModuleEdit(arch, "not-built", entry, (entry,), (), reason, self.list_id))
 
     def _split(self, entry: str, where: str, symbols: tuple[str, ...], common: dict[str, Any]) -> bool:
         """Whether the symbol that builds `entry` now also builds others (recorded if so)."""
@@ -187,7 +200,7 @@ class _ModuleWalk:
         if wanted:
             self.targets.update(wanted)
             self.edits.append(ModuleEdit(arch, "split", entry, (), tuple(wanted),
-                                         f"{named} now also builds {', '.join(wanted)}"))
+                                         f"{named} now also builds {', '.join(wanted)}", self.list_id))
         return True
 
     def _gone(self, entry: str, where: str, symbols: tuple[str, ...], common: dict[str, Any]) -> None:
@@ -202,13 +215,13 @@ class _ModuleWalk:
                                           **common))
             self.edits.append(ModuleEdit(arch, "unknown", entry, (entry,), (),
                                          f"not in {to_version}; without the current tree its successor can't "
-                                         "be told"))
+                                         "be told", self.list_id))
             return
         fate = "; ".join(_symbol_fate(self.view, s, self.new_kbuild) for s in symbols) or \
             "no Makefile line of the current tree builds it either"
         self.statuses.append(ModuleStatus(arch, entry, where, "gone", (), symbols, fate))
         self.findings.append(section_finding("modules", "module-gone", arch, entry, symbols=symbols, fate=fate, **common))
-        self.edits.append(ModuleEdit(arch, "gone", entry, (entry,), (), fate))
+        self.edits.append(ModuleEdit(arch, "gone", entry, (entry,), (), fate, self.list_id))
 
     def _succeeded(self, entry: str, where: str, symbols: tuple[str, ...], common: dict[str, Any],
                    successor: Sequence[str], kind: str, how: str) -> None:
@@ -228,7 +241,7 @@ class _ModuleWalk:
             reason = f"moved to {', '.join(successor)}{how}"
         elif kind == "renamed":
             edit_text = (f"drop {entry}: {', '.join(already)} is listed already" if already and not add
-                         else f"replace {entry} with {', '.join(wanted)} in modules-{arch}.txt")
+                         else f"replace {entry} with {', '.join(wanted)} in {self.file_name}")
             self.findings.append(section_finding("modules", "module-renamed", arch, entry, symbols=symbols,
                                           new_entry=", ".join(successor),
                                           how=how + ("; already listed" if already else ""),
@@ -239,7 +252,7 @@ class _ModuleWalk:
             self.findings.append(section_finding("modules", "module-split", arch, entry, symbols=symbols,
                                           new_entries=", ".join(wanted), how=how, **common))
             reason = (f"CONFIG_{symbols[0]} builds " if symbols else "split into ") + ", ".join(wanted) + how
-        self.edits.append(ModuleEdit(arch, kind, entry, (entry,), add, reason.strip()))
+        self.edits.append(ModuleEdit(arch, kind, entry, (entry,), add, reason.strip(), self.list_id))
 
 
 def _newly_built(module_list: ModuleList, view: ArchView, new_kbuild: KbuildMap, old_kbuild: KbuildMap | None,
@@ -345,23 +358,25 @@ def _selectors(sym: kconfiglib.Symbol) -> list[tuple[str, str | None]]:
 
 
 def proposed_list(module_list: ModuleList, edits: Iterable[ModuleEdit], kbuild: KbuildMap | None = None,
-                  *, accepted: Iterable[str] | None = None) -> ModuleList:
+                  *, accepted: Iterable[str] | None = None, list_id: str | None = None) -> ModuleList:
     """A copy of ``module_list`` with the edits applied (only the ``accepted`` keys, when given):
-    entries dropped and added at their ``LC_ALL=C sort`` place, nothing else moved."""
+    entries dropped and added at their ``LC_ALL=C sort`` place (an extension's list: added last, as
+    it keeps no order), nothing else moved. ``list_id``: the extension's list it is (None: talos's)."""
     copy = ModuleList.parse(module_list.text(), module_list.arch, path=module_list.path,
                             snapshot=module_list.snapshot)
-    apply_edits(copy, edits, kbuild, accepted=accepted)
+    copy.c_sorted = module_list.c_sorted
+    apply_edits(copy, edits, kbuild, accepted=accepted, list_id=list_id)
     return copy
 
 
 def apply_edits(module_list: ModuleList, edits: Iterable[ModuleEdit], kbuild: KbuildMap | None = None, *,
-                accepted: Iterable[str] | None = None) -> list[ModuleEdit]:
-    """Apply the edits for this list's arch to it in place (:meth:`ModuleList.remove`/``add``);
-    returns those applied."""
+                accepted: Iterable[str] | None = None, list_id: str | None = None) -> list[ModuleEdit]:
+    """Apply the edits for this list's arch (and ``list_id``: None for talos's) to it in place
+    (:meth:`ModuleList.remove`/``add``); returns those applied."""
     chosen = set(accepted) if accepted is not None else None
     done = []
     for one in edits:
-        if one.arch != module_list.arch or (chosen is not None and one.key not in chosen):
+        if one.arch != module_list.arch or one.list_id != list_id or (chosen is not None and one.key not in chosen):
             continue
         gone = [e for e in one.remove if e in module_list.entries]
         if gone:
