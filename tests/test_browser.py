@@ -283,6 +283,12 @@ def test_a_fix_that_replaces_a_value_set_earlier_says_so_and_save_shows_it(wb):
     note = page.locator(".talosnb-outcome .talosnb-overridden")
     expect(note).to_contain_text("BLK_DEV_LOOP=m on amd64 was set earlier (BLK_DEV_LOOP=m)")
     expect(note).to_contain_text("undo button above")
+    # the cascade: its real changes first, the lines only written because a prompt showed folded after
+    folded = page.locator(".talosnb-outcome details.talosnb-now-visible")
+    expect(folded.locator("summary")).to_contain_text("now visible, n (2 line(s)")
+    expect(folded.locator("tr", has_text="BLK_DEV_NBD")).not_to_be_visible()
+    order = page.locator(".talosnb-outcome").inner_text()
+    assert order.index("VIRTIO_BLK") < order.index("now visible, n"), order
     _tab(page, "Save")
     expect(page.locator(".talosnb-save-pending .talosnb-overridden")).to_contain_text("BLK_DEV_LOOP=m on amd64")
     # the cases after this one start from before it: three steps undone

@@ -141,6 +141,26 @@ def test_write_supports_a_device_the_way_set_add_to_module_list_does(device_inde
     assert "# CONFIG_DRM_AST is not set" in before and "CONFIG_DRM_AST=m" in config.read_text()
     listed = (tmp_path / "talos" / "hack" / "modules-amd64.txt").read_text().splitlines()
     assert "kernel/drivers/gpu/drm/ast/ast.ko" in listed and listed == sorted(listed, key=lambda e: e.encode())
+    # the change report of that write against the checkouts it was made from names the device it
+    # supports now, and none of the NICs (their drivers are untouched)
+    from talosnb.analyses.hardware import Device
+    from talosnb.app.change import change_report_for
+    from talosnb.app.session import Session
+    from talosnb.present.markdown import change_markdown
+    from talosnb.present.report import change_report_html
+
+    head = Session.open(tmp_path / "pkgs", tmp_path / "talos", trees["6.12"], arch="amd64")
+    devices = [*read_inputs([str(ROOT / "data" / "hardware" / "talosctl-pcidevices-nics.yaml")]),
+               Device("pci", "node.txt:3", "0000:03:00.0", 0x1A03, 0x2000, description="ASPEED Graphics Family")]
+    change = change_report_for(head, base_pkgs=data / "pkgs", base_talos=data / "talos", history=False,
+                               devices=devices, device_index=device_index)
+    (moved,) = change.arches["amd64"].devices
+    assert moved.startswith("pci 1a03:2000 (ASPEED Graphics Family) at node.txt:3: supported after the change")
+    assert "kernel/drivers/gpu/drm/ast/ast.ko not built -> kernel/drivers/gpu/drm/ast/ast.ko built as a module, " \
+           "listed" in moved
+    assert change.devices_given == len(devices) == 5 and f"devices: {moved}" in change.text()
+    assert "#### Devices" in change_markdown(change) and "<h2" in change_report_html(change)
+    assert ">Devices<" in change_report_html(change)
 
 
 def test_hardware_tab_applies_the_change_in_the_workspace(device_index, trees, tmp_path):
@@ -175,23 +195,3 @@ def test_hardware_tab_applies_the_change_in_the_workspace(device_index, trees, t
     assert report.unsupported == [] and view.fix_button.disabled
     ws.undo()
     assert ws.session.written("amd64")["DRM_AST"] == "n"
-    # the change report of that write against the checkouts it was made from names the device it
-    # supports now, and none of the NICs (their drivers are untouched)
-    from talosnb.analyses.hardware import Device
-    from talosnb.app.change import change_report_for
-    from talosnb.app.session import Session
-    from talosnb.present.markdown import change_markdown
-    from talosnb.present.report import change_report_html
-
-    head = Session.open(tmp_path / "pkgs", tmp_path / "talos", trees["6.12"], arch="amd64")
-    devices = [*read_inputs([str(ROOT / "data" / "hardware" / "talosctl-pcidevices-nics.yaml")]),
-               Device("pci", "node.txt:3", "0000:03:00.0", 0x1A03, 0x2000, description="ASPEED Graphics Family")]
-    change = change_report_for(head, base_pkgs=data / "pkgs", base_talos=data / "talos", history=False,
-                               devices=devices, device_index=device_index)
-    (moved,) = change.arches["amd64"].devices
-    assert moved.startswith("pci 1a03:2000 (ASPEED Graphics Family) at node.txt:3: supported after the change")
-    assert "kernel/drivers/gpu/drm/ast/ast.ko not built -> kernel/drivers/gpu/drm/ast/ast.ko built as a module, " \
-           "listed" in moved
-    assert change.devices_given == len(devices) == 5 and f"devices: {moved}" in change.text()
-    assert "#### Devices" in change_markdown(change) and "<h2" in change_report_html(change)
-    assert ">Devices<" in change_report_html(change)

@@ -401,6 +401,11 @@ def test_v110_one_cause_is_one_item_with_one_fix_that_enables_it(upgrades):
     assert {"cause": ["NETFILTER_XTABLES_LEGACY=y"], "fix": "NETFILTER_XTABLES_LEGACY=y"}.items() <= \
         next(g for g in as_json if g["cause"] == ["NETFILTER_XTABLES_LEGACY=y"]).items()
     assert "NETFILTER_XTABLES_LEGACY = n: set in the config" not in text
+    from talosnb.present.report import upgrade_html
+
+    page = upgrade_html(report)
+    assert "amd64: 16 lines (CONFIG_IP_NF_FILTER, " in page
+    assert "fix: <code>NETFILTER_XTABLES_LEGACY=y</code>, verified for all of them" in page
     # inside its group only: in the list of lines and as the first one's tree, on each arch
     assert text.count("CONFIG_IP_NF_FILTER=y") == 4 and "CONFIG_IP_NF_FILTER=y can't be kept" not in text
 

@@ -17,7 +17,7 @@ import functools
 import re
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r\f\v]+|\\\n)
@@ -43,8 +43,9 @@ def strip_comments(text: str) -> str:
     return _COMMENT_OR_STRING.sub(blank, text)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    # a tuple: a table's entries make hundreds of thousands of them, and a frozen dataclass's
+    # __init__ costs several times a tuple's
     kind: str      # "id", "num", "str", "chr", "punct", "other"
     text: str
     line: int

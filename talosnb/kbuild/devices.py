@@ -219,9 +219,11 @@ def _sparse(path: str, raw: str, *, full: bool) -> _Sparse:
     if not full:
         return sparse
     sparse.tables = _tables(text, line_of)
-    for m in _USE.finditer(text):
+    # the patterns start with \b, which keeps re from searching for their first word: look first
+    uses = _USE.finditer(text) if "MODULE_DEVICE_TABLE" in text else ()
+    for m in uses:
         sparse.uses.append((m.group(1), m.group(2), line_of(m.start())))
-    for m in _ALIAS.finditer(text):
+    for m in _ALIAS.finditer(text) if "MODULE_ALIAS" in text else ():
         try:
             alias = cpp.string_value(cpp.tokenize(m.group(1)))
         except cpp.NotConstant:

@@ -489,6 +489,13 @@ def upgrade_html(report: UpgradeReport) -> Html:
     out += (f"<h3>{SECTION_TITLES['choices']}</h3>\n<p>{len(choices)} line(s) the configs set that the "
             f"{_e(report.to_version)} tree writes differently (what a bump changes silently).</p>\n"
             + table_html(choices, table_id="upgrade-choices-table", filterable=True))
+    groups = report.choice_groups()
+    if groups:
+        out += ("<p>One cause behind several lines:</p>\n<ul>" + "".join(
+            f"<li>{_e(g.arch)}: {len(g.items)} lines ({_e(', '.join('CONFIG_' + n for n in g.symbols))}): "
+            f"{_e(g.cause_text())}" + (f"; fix: <code>{_e(' '.join(str(a) for a in g.fix.assignments))}</code>, "
+                                       "verified for all of them" if g.fix is not None else "") + "</li>"
+            for g in groups) + "</ul>\n")
     trees = "".join(
         f"<details><summary><code>{_e(c.finding.arch)} {_e(c.symbol)}</code> {_e(c.finding.kind)}</summary>"
         f"<pre>{_e(chr(10).join(line for reason in c.reasons for line in reason_lines(reason)))}</pre></details>\n"
