@@ -27,7 +27,7 @@ from talosnb.inputs import hardening
 from talosnb.inputs.pkgfile import ToolPin, parse_pkgfile, parse_pkgfile_text
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = (ROOT.parent / "shared").resolve()   # a symlinked ../shared compares as the files it names
 V110 = SHARED / "data" / "talos-v1.10"
 MAIN = SHARED / "data" / "talos-main"
 REF_V110 = "aa94036c6a86f1d0f76624cf6047264af5b2f525"

@@ -1,7 +1,8 @@
 """Runs sharing one cache: eight `talosnb get` started together on an empty cache extract the
 kernel tarball once, all succeed and print the same answer; a partial extraction left by a run
-killed with SIGKILL is removed by the next run. On a tarball of the embedded sample's tree (9 kB,
-so eight runs take seconds)."""
+killed with SIGKILL is removed by the next run; three runs indexing one source's device tables
+build the index once. On a tarball of the embedded sample's tree (9 kB, so eight runs take
+seconds) and a one-driver source."""
 
 from __future__ import annotations
 
@@ -131,3 +132,50 @@ def test_a_partial_folder_whose_build_holds_the_lock_is_kept(tmp_path):
         assert cacheentry.remove_leftovers(entry.parent) == []   # a scan by another entry's build
         assert work.exists()
     assert cacheentry.remove_leftovers(entry.parent) == [work]
+
+
+# Three runs building the device index of one source at once, the builds counted.
+INDEXING = r"""
+import os, sys, time
+count, go, source = sys.argv[1:]
+from talosnb.kbuild import devices
+real = devices.build_device_index
+def counted(*args, **kwargs):
+    with open(count, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    time.sleep(0.3)   # a real index takes minutes: the others arrive while it is built
+    return real(*args, **kwargs)
+devices.build_device_index = counted
+while not os.path.exists(go):
+    time.sleep(0.002)
+index = devices.load_device_index(source, "6.12.0")
+print(sorted((file, name, len(table.entries)) for (file, name), table in index.tables.items()))
+"""
+
+DRIVER = b"""#include <linux/pci.h>
+static const struct pci_device_id igx_ids[] = {
+\t{ PCI_DEVICE(0x8086, 0x15f2) },
+\t{ }
+};
+MODULE_DEVICE_TABLE(pci, igx_ids);
+"""
+
+
+def test_runs_building_one_device_index_build_it_once(tmp_path):
+    import io
+    import tarfile
+    source = tmp_path / "linux-6.12.0.tar.gz"
+    with tarfile.open(source, "w:gz") as tf:
+        for path, data in {"drivers/net/igx.c": DRIVER, "Makefile": b"VERSION = 6\n"}.items():
+            info = tarfile.TarInfo(f"linux-6.12.0/{path}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    count, go = tmp_path / "builds", tmp_path / "go"
+    runs = [subprocess.Popen([sys.executable, "-c", INDEXING, str(count), str(go), str(source)], env=env(tmp_path),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    time.sleep(0.3)
+    go.touch()
+    results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    assert all(code == 0 for code, _out, _err in results), results
+    assert len({out for _code, out, _err in results}) == 1 and "igx_ids" in results[0][1]
+    assert len(count.read_text().splitlines()) == 1, "one run builds the index, the others read it"

@@ -37,7 +37,7 @@ from talosnb.inputs.pkgfile import parse_pkgfile, parse_pkgfile_text
 from talosnb.inputs.resolve import resolve_inputs
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = (REPO.parent / "shared").resolve()   # a symlinked ../shared compares as the files it names
 V110 = SHARED / "data" / "talos-v1.10"
 MAIN = SHARED / "data" / "talos-main"
 SKELETON_612 = SHARED / "kernel" / "linux-6.12.117-kbuild.tar.xz"

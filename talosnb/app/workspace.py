@@ -16,6 +16,7 @@ files changed on disk), then all of them are written, or none.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import posixpath
@@ -326,7 +327,11 @@ class Workspace:
         self.workloads: list[str] | None = None
         self._resolved_requirements: dict = {}           # per arch and requirement set: resolved once
         if self.scratch is not None and remove_scratch:   # when the workspace goes away, or Python exits
-            weakref.finalize(self, shutil.rmtree, str(self.scratch), True)
+            remove = weakref.finalize(self, shutil.rmtree, str(self.scratch), True)
+            # and first thing at exit: weakref's own exit hook runs after those registered before
+            # it (a Jupyter kernel's clears its namespaces, seconds with two kernel trees in them,
+            # and a kernel that takes over 5 s to exit is killed, leaving the copy behind)
+            atexit.register(remove)
         self.version = 0                      # bumped on every change; caches key on it
         self.history: list[HistoryEntry] = []
         self.module_lists = {}
