@@ -18,7 +18,10 @@ from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import Snapshot, atomic_write, read_text
 from talosnb.core.names import is_placeholder
 
-from . import semantics, toolchain
+from . import semantics
+from .toolchain.answers import ProbeAnswer, solve_placeholders
+from .toolchain.retarget import ProbeChange, require_recorded, set_probe_answers
+from .toolchain.shells import CC_ORIGIN, llvm_hint
 from .tree import KconfigTree
 
 
@@ -66,7 +69,7 @@ class Config:
     original_text: str
     snapshot: Snapshot | None
     notes: list[LoadNote] = field(default_factory=list)
-    probe_answers: list[toolchain.ProbeAnswer] = field(default_factory=list)
+    probe_answers: list[ProbeAnswer] = field(default_factory=list)
     recorded_version: str | None = None
     lines: list[str] = field(default_factory=list, repr=False)   # the file's lines, as conf splits them
 
@@ -99,7 +102,7 @@ class Config:
         kconf.load_config(io.StringIO("".join(line + "\n" for line in config.lines)), replace=True)
         kconf.missing_syms = []
         if tree.mode == "recorded":
-            config.probe_answers = toolchain.solve_placeholders(kconf, recorded, tree.probes)
+            config.probe_answers = solve_placeholders(kconf, recorded, tree.probes)
         return config
 
     def _validate(self, text: str) -> dict[str, str]:
@@ -294,32 +297,32 @@ class Config:
         return changed
 
 
-def toolchain_from(config: Config, other_text: str, *, source: str = "<config>") -> list[toolchain.ProbeChange]:
+def toolchain_from(config: Config, other_text: str, *, source: str = "<config>") -> list[ProbeChange]:
     """Take the toolchain another config records (e.g. one made after a compiler bump).
 
     `other_text` is loaded against the same tree and arch; every probe answer
     it records (not merely assumes) replaces this config's. Returns the changes.
     """
-    toolchain.require_recorded(config)
+    require_recorded(config)
     tree = config.tree
     other_tree = KconfigTree.load(tree.path, tree.arch, version=tree.version)
     other = Config.from_text(other_tree, other_text, source=source)
     current = {a.name: a.value for a in config.probe_answers}
     answers = {a.name: a.value for a in other.probe_answers
                if a.evidence == "recorded" and a.name in tree.probes and current.get(a.name) != a.value}
-    return toolchain.set_probe_answers(config, answers)
+    return set_probe_answers(config, answers)
 
 
 def _check_host_compiler(tree: KconfigTree, recorded: dict[str, str], source: str) -> None:
     """A clang-made config is not redone with the default gcc: every clang-only line would change."""
     host = tree.host_env
     if (recorded.get("CC_IS_CLANG") == "CONFIG_CC_IS_CLANG=y" and "clang" not in host.get("CC_VERSION_TEXT", "")
-            and host.get(toolchain.CC_ORIGIN, "default") == "default"):
+            and host.get(CC_ORIGIN, "default") == "default"):
         text = recorded.get("CC_VERSION_TEXT", "").partition("=")[2].strip('"')
         raise InputError(f"this config was made with clang ({text or 'CONFIG_CC_IS_CLANG=y'}), but host mode "
                          f"found no clang: its compiler is {host.get('CC', 'gcc')!r} "
                          f"({host.get('CC_VERSION_TEXT') or 'unknown'})", where=source,
-                         hint=toolchain.llvm_hint())
+                         hint=llvm_hint())
 
 
 def _did_you_mean(config: Config, name: str) -> str:

@@ -25,7 +25,7 @@ Where the menu tree's dependencies are built differently from menu.c:
   `depends on X if Y` is not rewritten (its comparisons are left as they are).
 
 Preprocessor `$(shell,...)` calls go to a resolver supplied by the caller, so the
-toolchain probes can be answered without running a compiler (see toolchain.py).
+toolchain probes can be answered without running a compiler (see the toolchain package).
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ from talosnb.core.errors import InputError, opt
 from talosnb.core.paths import cache_dir
 from talosnb.core.versions import read_makefile_version
 
-from . import syntax, toolchain
+from . import syntax
+from .toolchain import shells
 
 # Bump when the parsed form changes, so stale caches are not reused.
 ENGINE_VERSION = "2"
@@ -56,7 +57,7 @@ class KconfigTree:
     arch: str
     mode: str
     kconf: syntax.TalosKconfig
-    probes: dict[str, toolchain.Probe] = field(default_factory=dict)
+    probes: dict[str, shells.Probe] = field(default_factory=dict)
     host_env: dict[str, str] = field(default_factory=dict)
     from_cache: bool = False
 
@@ -133,17 +134,17 @@ class KconfigTree:
 
 def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] | None) -> KconfigTree:
     env = syntax.kernel_env(str(path), srcarch(arch), srcarch(arch), version)
-    shell: toolchain.RecordedShell | toolchain.HostShell
+    shell: shells.RecordedShell | shells.HostShell
     if mode == "recorded":
-        shell = toolchain.RecordedShell()
-        for variable in toolchain.TEXT_VARIABLES:
+        shell = shells.RecordedShell()
+        for variable in shells.TEXT_VARIABLES:
             env[variable] = shell.text_variable(variable)
-        env.update(toolchain.recorded_env())
+        env.update(shells.recorded_env())
     else:
-        host = dict(host if host is not None else toolchain.host_env())
-        host.update(toolchain.arch_env(host, srcarch(arch)))
+        host = dict(host if host is not None else shells.host_env())
+        host.update(shells.arch_env(host, srcarch(arch)))
         env.update(host)
-        shell = toolchain.HostShell(env)
+        shell = shells.HostShell(env)
     try:
         kconf = _with_deep_stack(lambda: syntax.parse(str(path), env, shell))
     except kconfiglib.KconfigError as e:
@@ -168,8 +169,8 @@ def _parse(path: Path, version: str, arch: str, mode: str, host: dict[str, str] 
         raise InputError(f"cannot read the kernel's Kconfig: {rest}", where=where, hint=hint) from None
     tree = KconfigTree(path, version, arch, mode, kconf, host_env=host or {})
     if mode == "recorded":
-        assert isinstance(shell, toolchain.RecordedShell)  # made above for this mode
-        toolchain.bind_placeholders(kconf, shell)
+        assert isinstance(shell, shells.RecordedShell)  # made above for this mode
+        shells.bind_placeholders(kconf, shell)
         tree.probes = shell.probes
         kconf.talosnb_unknown_shell = shell.unknown
     return tree
@@ -251,7 +252,7 @@ def _engine_fingerprint() -> str:
     # The pickled tree embeds how this engine parsed it: any change to the
     # parsing code must miss the cache.
     digest = hashlib.sha256(f"{ENGINE_VERSION}|{kconfiglib.VERSION}|{sys.version_info[:2]}".encode())
-    for module in ("syntax.py", "toolchain.py", "tree.py"):
+    for module in ("syntax.py", "toolchain/shells.py", "tree.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()
 
