@@ -49,6 +49,7 @@ def lab(tmp_path_factory):
     """JupyterLab serving a folder with a copy of 00-workbench.ipynb; stopped after the module."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "notebooks" / "00-workbench.ipynb", root)
+    _workbench_on_a_config_with_a_line_the_tree_lacks(root)
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, PYTHONPATH=str(ROOT), TALOSNB_CACHE_DIR=str(root / ".cache"),
                JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
@@ -87,6 +88,23 @@ def lab(tmp_path_factory):
         log.close()
 
 
+def _workbench_on_a_config_with_a_line_the_tree_lacks(root: Path) -> None:
+    """dropped.ipynb: the workbench on a copy of the sample whose config-amd64 has a line for a
+    symbol the tree doesn't define (a save drops it, so Save refuses unless told)."""
+    import nbformat
+
+    sample = root / "dropped-sample"
+    for name in ("pkgs", "talos", "linux"):
+        shutil.copytree(ROOT / "data" / "sample" / name, sample / name)
+    config = sample / "pkgs" / "kernel" / "build" / "config-amd64"
+    config.write_text(config.read_text() + "CONFIG_NOT_IN_THIS_TREE=y\n")
+    nb = nbformat.read(ROOT / "notebooks" / "00-workbench.ipynb", as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(
+        f"pkgs, talos, kernel_src = {str(sample / 'pkgs')!r}, {str(sample / 'talos')!r}, {str(sample / 'linux')!r}"))
+    nbformat.write(nb, root / "dropped.ipynb")
+
+
 def _not_blank(path: Path) -> None:
     """A screenshot that shows something: many colours, not one flat fill."""
     import matplotlib.image
@@ -117,7 +135,10 @@ def _pick_symbol(page, select: str, name: str) -> None:
     expr = ("([sel, name]) => [...document.querySelectorAll(sel + ' select option')]"
             ".findIndex(o => o.textContent.trim().split(/\\s+/)[0] === name)")
     page.wait_for_function(f"(arg) => ({expr})(arg) >= 0", arg=[select, name], timeout=WAIT)
-    page.locator(f"{select} select").select_option(index=page.evaluate(expr, [select, name]))
+    # by its label, not its place: the list can still be replaced by the last keystroke's results
+    labels = page.locator(f"{select} select option").all_text_contents()
+    label = next(t for t in labels if t.split() and t.split()[0] == name)
+    page.locator(f"{select} select").select_option(label=label)
 
 
 def _shot(page, tmp_path: Path, name: str) -> Path:
@@ -402,3 +423,32 @@ def test_save_writes_both_configs(wb):
     _shot(page, wb["shots"], "5-save")
     assert sorted(p.name for p in wb["shots"].glob("*.png")) == [
         "1-workbench.png", "2-explore.png", "3-menu-tree.png", "4-modules.png", "4b-gates.png", "5-save.png"]
+
+
+def test_gates_and_save_agree_when_save_will_refuse_naming_the_checkbox(wb, lab):
+    """On a config with a line for a symbol the tree doesn't define: after an edit, Build gates says
+    Save will refuse that file, and Save's refusal names the checkbox the user sees, not an argument."""
+    page = wb["page"]
+    # a workspace of its own: the page shows this notebook only, not the workbench opened before
+    page.goto(f"{lab['url']}/lab/workspaces/dropped/tree/dropped.ipynb?token={lab['token']}")
+    page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                           " return w && w.sessionContext && w.sessionContext.session"
+                           " && w.sessionContext.session.kernel; }")
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    _tab(page, "Explore & toggle")
+    search, status = page.locator(".talosnb-search input"), page.locator(".talosnb-status")
+    search.fill("DUMMY")
+    _pick_symbol(page, ".talosnb-results", "DUMMY")
+    page.locator(".talosnb-value-amd64-m").click()
+    expect(status).to_contain_text("DUMMY=m: amd64")
+    checkbox = "drop config lines for symbols this tree doesn't define"
+    _tab(page, "Build gates")
+    summary = page.locator(".talosnb-gates-summary")
+    expect(summary).to_contain_text("Save will refuse to write config-amd64")
+    expect(summary).to_contain_text(checkbox)
+    _tab(page, "Save")
+    page.locator(".talosnb-write").click()
+    result = page.locator(".talosnb-save-result")
+    expect(result).to_contain_text(checkbox)
+    assert "allow_drop" not in result.inner_text()
+    assert "Wrote" not in result.inner_text()

@@ -43,6 +43,7 @@ class GatesView(View):
         self.run_button = widgets.Button(description="run the gates", icon="play",
                                          tooltip="run the chosen gates on the configs as they stand")
         self.summary = widgets.HTML()
+        self.summary.add_class("talosnb-gates-summary")
         self.gate = widgets.Dropdown(options=[self.ANY, *GATES], value=self.ANY, description="gate")
         self.arch = widgets.Dropdown(options=[self.ANY, *workspace.arches], value=self.ANY, description="arch")
         self.text = widgets.Text(description="text", placeholder="option, symbol or message", continuous_update=True)
