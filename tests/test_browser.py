@@ -131,14 +131,13 @@ def _pick(page, select: str, contains: str) -> str:
 
 
 def _pick_symbol(page, select: str, name: str) -> None:
-    """Choose the search result that is `name` itself (not a longer name it begins)."""
-    expr = ("([sel, name]) => [...document.querySelectorAll(sel + ' select option')]"
-            ".findIndex(o => o.textContent.trim().split(/\\s+/)[0] === name)")
-    page.wait_for_function(f"(arg) => ({expr})(arg) >= 0", arg=[select, name], timeout=WAIT)
-    # by its label, not its place: the list can still be replaced by the last keystroke's results
-    labels = page.locator(f"{select} select option").all_text_contents()
-    label = next(t for t in labels if t.split() and t.split()[0] == name)
-    page.locator(f"{select} select").select_option(label=label)
+    """Choose the search result that is `name` itself, once the list is the one for that search: a
+    symbol's own name ranks first for it, while the list of the search before (which can name it
+    too, with another "matched in") is still shown until the new one arrives."""
+    expr = ("([sel, name]) => { const o = document.querySelector(sel + ' select option');"
+            " return o !== null && o.textContent.trim().split(/\\s+/)[0] === name; }")
+    page.wait_for_function(expr, arg=[select, name], timeout=WAIT)
+    page.locator(f"{select} select").select_option(index=0)
 
 
 def _shot(page, tmp_path: Path, name: str) -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from talosnb.analyses.search import Hit, SearchIndex
+from talosnb.app.answers import tree_stamp
 from talosnb.core import cachefile, layout
 from talosnb.core.arches import parse_arches
 from talosnb.core.paths import cache_dir
@@ -122,17 +123,9 @@ def _key(inputs: Inputs, arches: Sequence[str], modules: bool) -> _Key | None:
 
 
 def _stamp(tree: str, files: Sequence[str], folders: Sequence[str]) -> list[tuple[int, int]]:
-    """(size, mtime) of each Kconfig and Kbuild file the index was made from, and the mtime of each
-    folder kbuild descended (a Kbuild file added beside a Makefile changes it)."""
-    root = os.path.join(tree, "")
-    out = []
-    for rel in [*files, *folders]:
-        try:
-            st = os.stat(root + rel if rel else tree)
-            out.append((st.st_size, st.st_mtime_ns))
-        except OSError:
-            out.append((-1, -1))
-    return out
+    """(size, mtime) of each Kconfig and Kbuild file the index was made from, and of each folder
+    kbuild descended (a Kbuild file added beside a Makefile changes its mtime)."""
+    return tree_stamp(tree, [*files, *folders])
 
 
 def _read(key: _Key) -> tuple[SearchIndex, dict[str, dict[str, str]]] | None:
