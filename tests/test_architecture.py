@@ -202,8 +202,6 @@ FILE_CONTENTS = {
 # Wording for a person still made in analyses/ or app/, to move into present/ (one renderer per
 # format over the typed result). Remove an entry when its producer moves; never add one.
 TEXT_PRODUCERS_TO_MOVE = {
-    "analyses/change.py:ChangeReport.new_modules_text",
-    "analyses/change.py:ChangeReport.text",
     "analyses/hardware.py:_support_words",
     "analyses/requirements.py:break_message",
     "analyses/requirements.py:met_again_message",
