@@ -256,3 +256,43 @@ def test_analyses_compute_present_words():
     assert not new, "text made outside present/ (render it in a present/ module):\n" + "\n".join(new)
     gone = sorted((FILE_CONTENTS | TEXT_PRODUCERS_TO_MOVE) - found)
     assert not gone, "listed but no longer defined (remove from the list):\n" + "\n".join(gone)
+
+
+HEAVY = ("pandas", "matplotlib", "ipywidgets", "nbformat")
+
+
+def test_import_talosnb_alone_imports_no_heavy_library():
+    """The command line starts by importing talosnb: its public names are imported on first use."""
+    code = ("import sys, talosnb\n"
+            f"print(','.join(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+            "print(','.join(sorted(m for m in sys.modules if m.startswith('talosnb.'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    heavy, loaded = out.stdout.split("\n")[:2]
+    assert heavy == "" and loaded == ""
+
+
+def _public_api() -> tuple[list[str], dict[str, str]]:
+    """talosnb/__init__.py's __all__, and what its `if TYPE_CHECKING:` imports say: name -> module."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    type_only = _type_only(tree)
+    typed = {alias.asname or alias.name: node.module or "" for node in ast.walk(tree)
+             if isinstance(node, ast.ImportFrom) and id(node) in type_only for alias in node.names}
+    listed = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets))
+    return listed, typed
+
+
+def test_every_public_name_resolves_to_its_home():
+    import talosnb
+    listed, typed = _public_api()
+    assert listed == sorted(set(listed)), "__all__ is sorted, each name once"
+    assert set(listed) == set(typed), "__all__ and the imports for type checkers name the same"
+    for name in listed:
+        value = getattr(talosnb, name)
+        assert value.__module__ == typed[name], f"talosnb.{name} is {value.__module__}'s, not {typed[name]}'s"
+        assert getattr(sys.modules[typed[name]], name) is value
+        assert value.__doc__, f"talosnb.{name} has no docstring"
+    assert set(listed) <= set(dir(talosnb))
+    with pytest.raises(AttributeError):
+        talosnb.no_such_name  # noqa: B018
