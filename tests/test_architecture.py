@@ -192,7 +192,6 @@ TEXT_PRODUCER_NAMES = ("text", "markdown", "html", "*_text", "*_message", "*_wor
 # The product's own output files and a finding's own strings: text, but not wording for a person.
 FILE_CONTENTS = {
     "analyses/modules.py:ModuleList.text",             # modules-ARCH.txt as it is written
-    "analyses/edit.py:Editor.preview_text",            # the .config as merge would write it
     "analyses/upgrade/view.py:ArchView.new_text",      # the .config as the new tree writes it
     "app/workspace.py:Workspace._plan_text",           # config-ARCH as a plan writes it
     "app/workspace.py:Workspace._config_text",         # config-ARCH as saving writes it
