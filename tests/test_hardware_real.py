@@ -186,10 +186,10 @@ def test_hardware_tab_applies_the_change_in_the_workspace(device_index, trees, t
     assert not view.fix_button.disabled and "DRM_AST=m" in view.fix_button.description
     view.fix_button.click()
     assert view.support is not None and not view.support.refused
-    assert ws.session.written("amd64")["DRM_AST"] == "m"
+    assert ws.written("amd64")["DRM_AST"] == "m"
     assert "kernel/drivers/gpu/drm/ast/ast.ko" in ws.module_list("amd64").entries
     assert "Save tab writes" in view.outcome.value and config.read_bytes() == before
     (report,) = view.reports
     assert report.unsupported == [] and view.fix_button.disabled
     ws.undo()
-    assert ws.session.written("amd64")["DRM_AST"] == "n"
+    assert ws.written("amd64")["DRM_AST"] == "n"
