@@ -181,3 +181,115 @@ def test_light_commands_do_not_import_heavy_libraries(command):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == ""
+
+
+# --- analyses compute, present words ---------------------------------------------
+# A function or method of analyses/ or app/ is a text producer when its name reads as one
+# (after any leading "_") and it returns a str (or says nothing of what it returns).
+TEXT_PRODUCER_NAMES = ("text", "markdown", "html", "*_text", "*_message", "*_words", "*_markdown", "*_html",
+                       "render*", "describe*", "format_*")
+
+# The product's own output files and a finding's own strings: text, but not wording for a person.
+FILE_CONTENTS = {
+    "analyses/modules.py:ModuleList.text",             # modules-ARCH.txt as it is written
+    "analyses/upgrade/view.py:ArchView.new_text",      # the .config as the new tree writes it
+    "app/workspace.py:Workspace._plan_text",           # config-ARCH as a plan writes it
+    "app/workspace.py:Workspace._config_text",         # config-ARCH as saving writes it
+    "analyses/modules.py:_format_assignments",         # a module finding's fix (the Finding's data)
+}
+
+# Wording for a person still made in analyses/ or app/, to move into present/ (one renderer per
+# format over the typed result). Remove an entry when its producer moves; never add one.
+TEXT_PRODUCERS_TO_MOVE = {
+    "analyses/hardware.py:_support_words",
+    "analyses/requirements.py:break_message",
+    "analyses/requirements.py:met_again_message",
+    "analyses/upgrade/choices.py:ChoiceNotHonoured.text",
+    "analyses/upgrade/choices.py:ChoiceGroup.cause_text",
+    "analyses/upgrade/choices.py:ChoiceGroup.text",
+    "analyses/upgrade/choices.py:_replacement_text",
+    "analyses/upgrade/report.py:UpgradeReport.text",
+    "analyses/upgrade/rules.py:line_text",
+    "analyses/upgrade/successors.py:ModuleEdit.text",
+    "analyses/upgrade/view.py:ConfigLineAt.text",
+    "app/gates.py:GateChange.text",
+    "app/plan.py:Request.describe",
+    "app/upgrade.py:Upgrade.pending_text",
+    "app/workspace.py:PendingFile.text",
+    "app/workspace.py:SaveResult.text",
+    "app/workspace.py:Workspace.describe",
+    "app/workspace.py:Workspace.pending_text",
+}
+
+
+def _text_producers(path: Path) -> list[str]:
+    """`file:Class.method` / `file:function` of each text producer defined in `path`."""
+    import fnmatch
+
+    def returns_text(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        return fn.returns is None or ast.unparse(fn.returns) in ("str", "'str'")
+
+    rel = path.relative_to(PACKAGE).as_posix()
+    found: list[str] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            elif (isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and returns_text(child)
+                  and any(fnmatch.fnmatchcase(child.name.lstrip("_"), p) for p in TEXT_PRODUCER_NAMES)):
+                found.append(f"{rel}:{prefix}{child.name}")
+    visit(ast.parse(path.read_text(encoding="utf-8"), str(path)), "")
+    return found
+
+
+def test_analyses_compute_present_words():
+    """analyses/ and app/ return typed data; the words a person reads are made in present/, one
+    renderer per format over that data. The lists above hold the exceptions by name, so a new
+    producer fails here and a moved one must leave its list."""
+    found = {name for layer in ("analyses", "app") for f in sorted((PACKAGE / layer).rglob("*.py"))
+             for name in _text_producers(f)}
+    new = sorted(found - FILE_CONTENTS - TEXT_PRODUCERS_TO_MOVE)
+    assert not new, "text made outside present/ (render it in a present/ module):\n" + "\n".join(new)
+    gone = sorted((FILE_CONTENTS | TEXT_PRODUCERS_TO_MOVE) - found)
+    assert not gone, "listed but no longer defined (remove from the list):\n" + "\n".join(gone)
+
+
+HEAVY = ("pandas", "matplotlib", "ipywidgets", "nbformat")
+
+
+def test_import_talosnb_alone_imports_no_heavy_library():
+    """The command line starts by importing talosnb: its public names are imported on first use."""
+    code = ("import sys, talosnb\n"
+            f"print(','.join(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+            "print(','.join(sorted(m for m in sys.modules if m.startswith('talosnb.'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    heavy, loaded = out.stdout.split("\n")[:2]
+    assert heavy == "" and loaded == ""
+
+
+def _public_api() -> tuple[list[str], dict[str, str]]:
+    """talosnb/__init__.py's __all__, and what its `if TYPE_CHECKING:` imports say: name -> module."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    type_only = _type_only(tree)
+    typed = {alias.asname or alias.name: node.module or "" for node in ast.walk(tree)
+             if isinstance(node, ast.ImportFrom) and id(node) in type_only for alias in node.names}
+    listed = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets))
+    return listed, typed
+
+
+def test_every_public_name_resolves_to_its_home():
+    import talosnb
+    listed, typed = _public_api()
+    assert listed == sorted(set(listed)), "__all__ is sorted, each name once"
+    assert set(listed) == set(typed), "__all__ and the imports for type checkers name the same"
+    for name in listed:
+        value = getattr(talosnb, name)
+        assert value.__module__ == typed[name], f"talosnb.{name} is {value.__module__}'s, not {typed[name]}'s"
+        assert getattr(sys.modules[typed[name]], name) is value
+        assert value.__doc__, f"talosnb.{name} has no docstring"
+    assert set(listed) <= set(dir(talosnb))
+    with pytest.raises(AttributeError):
+        talosnb.no_such_name  # noqa: B018

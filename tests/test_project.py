@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import runpy
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.+!-]*)$")
@@ -132,3 +135,72 @@ def test_lint_is_clean():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], cwd=ROOT,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
+
+
+# The documented Python examples name the checkouts as a reader has them; they run on copies of
+# the embedded sample made into git clones (the change report and the line history read git).
+EXAMPLE_INPUTS = {"~/src/pkgs": "pkgs", "~/src/talos": "talos"}
+EXAMPLE_KERNEL_SRC = "/usr/src/linux-source-6.12.tar.xz"
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def _python_examples() -> list[tuple[str, int, str]]:
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [(f.relative_to(ROOT).as_posix(), n, block) for f in files
+            for n, block in enumerate(PYTHON_BLOCK.findall(f.read_text(encoding="utf-8")), 1)]
+
+
+@pytest.fixture(scope="module")
+def example_checkouts(tmp_path_factory) -> Path:
+    import shutil
+    root = tmp_path_factory.mktemp("examples")
+    git = ["git", "-c", "user.name=talosnb", "-c", "user.email=talosnb@example.org", "-c", "init.defaultBranch=main"]
+    for name in EXAMPLE_INPUTS.values():
+        shutil.copytree(ROOT / "data" / "sample" / name, root / name)
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the sample"],
+                     ["update-ref", "refs/remotes/origin/main", "HEAD"]):
+            subprocess.run([*git, *args], cwd=root / name, check=True, capture_output=True)
+    return root
+
+
+@pytest.mark.parametrize(("doc", "number", "code"), _python_examples(), ids=lambda v: v if isinstance(v, str)
+                         and "\n" not in v else str(v) if isinstance(v, int) else "")
+def test_documented_python_examples_run(doc, number, code, example_checkouts, tmp_path, monkeypatch):
+    """Every ```python block of README.md and docs/ runs as written, on the embedded sample."""
+    for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(example_checkouts / "cache"))
+    monkeypatch.setenv("TALOSNB_CONFIG_DIR", str(example_checkouts / "config"))
+    monkeypatch.chdir(tmp_path)
+    for given, name in EXAMPLE_INPUTS.items():
+        code = code.replace(given, str(example_checkouts / name))
+    code = code.replace(EXAMPLE_KERNEL_SRC, str(ROOT / "data" / "sample" / "linux"))
+    script = tmp_path / f"{Path(doc).stem}_example_{number}.py"
+    script.write_text(code, encoding="utf-8")
+    runpy.run_path(str(script), run_name="__example__")
+
+
+def _fixture_names(conftest: Path) -> set[str]:
+    import ast
+
+    def is_fixture(node: ast.expr) -> bool:
+        target = node.func if isinstance(node, ast.Call) else node
+        return isinstance(target, ast.Attribute) and target.attr == "fixture"
+    return {node.name for node in ast.walk(ast.parse(conftest.read_text()))
+            if isinstance(node, ast.FunctionDef) and any(is_fixture(d) for d in node.decorator_list)}
+
+
+def test_test_files_name_the_shared_fixtures_without_importing_them():
+    """A fixture imported into a test module is a second definition of it: pytest then makes a
+    session fixture once more for that module (a tree parsed, conf run again)."""
+    import ast
+    shared = set().union(*(_fixture_names(c) for c in (ROOT / "tests").rglob("conftest.py")))
+    assert {"trees", "kernel_conf", "sample", "browser", "hook"} <= shared
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                found += [f"{path.name}:{node.lineno} imports {a.name}" for a in node.names if a.name in shared]
+            elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "pytest_plugins" for t in node.targets):
+                found.append(f"{path.name}:{node.lineno} sets pytest_plugins")
+    assert found == []

@@ -228,7 +228,10 @@ def hardening_table(report: GateReport) -> pd.DataFrame:
 def hardening_frame_filter(frame: pd.DataFrame, *, arch: str | None = None, status: str | None = None,
                            text: str | None = None) -> pd.DataFrame:
     """Rows of :func:`hardening_table`: ``status`` "fail" (the checker fails it), "gate" (it fails
-    the gate), "ok"; ``arch`` one arch's columns decide; ``text`` in the option, decision or reason."""
+    the gate), "ok"; ``arch`` one arch's columns decide; ``text`` in the option, decision or reason.
+    The table of a gate that did not run has no rows and no arch columns: nothing to filter."""
+    if frame.empty:
+        return frame
     keep = frame["option"].notna()
     arches = [arch] if arch else [c for c in ("amd64", "arm64") if c in frame.columns]
     if status in ("fail", "gate", "ok"):
