@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Protocol
 import kconfiglib
 from kconfiglib import TYPE_TO_STR
 
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.arches import ARCHES
 from talosnb.core.versions import grouped
 from talosnb.kconfig.config import Config
@@ -266,10 +266,10 @@ class ChangeReport:
             else:
                 out.append("  no module newly built or no longer built")
             if change.has_lists:
-                out += [f"  modules-{arch}.txt + {e}" for e in change.list_added]
-                out += [f"  modules-{arch}.txt - {e}" for e in change.list_removed]
+                out += [f"  {layout.module_list_name(arch)} + {e}" for e in change.list_added]
+                out += [f"  {layout.module_list_name(arch)} - {e}" for e in change.list_removed]
                 if not change.list_added and not change.list_removed:
-                    out.append(f"  modules-{arch}.txt unchanged")
+                    out.append(f"  {layout.module_list_name(arch)} unchanged")
             out += [f"  extensions: {m}" for m in change.extensions_broken]
             out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_broken]
             out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_fixed]
