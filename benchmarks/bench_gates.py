@@ -78,7 +78,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="talosnb-bench-gates-") as scratch:
         os.environ["TALOSNB_CACHE_DIR"] = str(Path(scratch) / "cache")
         from talosnb.analyses import gates
-        from talosnb.analyses.edit import fix_verifier
+        from talosnb.analyses.edit import editors_of, fix_verifier
         from talosnb.app.session import Session
         from talosnb.inputs import hardening
         from talosnb.inputs.kernel_tree import open_kernel_tree
@@ -90,7 +90,9 @@ def main() -> int:
 
         def all_gates() -> gates.GateReport:
             session = open_session()
-            return gates.run_gates(session, hardening_checker=args.checker, verify_fix=fix_verifier(session))
+            editors = editors_of(session.configs)
+            return gates.run_gates(session, hardening_checker=args.checker, editors=editors,
+                                   verify_fix=fix_verifier(editors))
 
         warm = all_gates()        # fills the cache: parsed trees, Kbuild maps, the unpacked checker
         print("verdicts:", warm.statuses())

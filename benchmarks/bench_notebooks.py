@@ -92,7 +92,7 @@ def library_ms(workspace: Workspace, symbol: str, values: tuple[str, str], repea
     timings = []
     for i in range(repeat):
         start = time.perf_counter()
-        edit.set_symbols(workspace.session, [f"{symbol}={values[(i + 1) % 2]}"], arches=arches)
+        edit.set_symbols(workspace.editors, [f"{symbol}={values[(i + 1) % 2]}"], arches=arches)
         timings.append(time.perf_counter() - start)
     return timings
 

@@ -69,7 +69,7 @@ def median_time(fn, repeat: int) -> tuple[float, object]:
 
 def make_change_repo(data: Path, tree: Path, root: Path) -> Path:
     """The Talos data as a git repo: the base commit, then CONFIG_CAN=m on both arches with can.ko listed."""
-    from talosnb.analyses.edit import set_symbols
+    from talosnb.analyses.edit import editors_of, set_symbols
     from talosnb.analyses.modules import ModuleList
     from talosnb.app.session import Session
 
@@ -79,7 +79,7 @@ def make_change_repo(data: Path, tree: Path, root: Path) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "Talos kernel inputs")
     session = Session.open(repo / "pkgs", repo / "talos", tree)
-    set_symbols(session, ["CAN=m"])
+    set_symbols(editors_of(session.configs), ["CAN=m"])
     for arch, config in session.configs.items():
         config.write(force=True)
         listed = ModuleList.load(repo / "talos/hack" / f"modules-{arch}.txt", arch)

@@ -193,7 +193,6 @@ TEXT_PRODUCER_NAMES = ("text", "markdown", "html", "*_text", "*_message", "*_wor
 # The product's own output files and a finding's own strings: text, but not wording for a person.
 FILE_CONTENTS = {
     "analyses/modules.py:ModuleList.text",             # modules-ARCH.txt as it is written
-    "analyses/edit.py:Editor.preview_text",            # the .config as merge would write it
     "analyses/upgrade/view.py:ArchView.new_text",      # the .config as the new tree writes it
     "app/workspace.py:Workspace._plan_text",           # config-ARCH as a plan writes it
     "app/workspace.py:Workspace._config_text",         # config-ARCH as saving writes it
@@ -203,8 +202,6 @@ FILE_CONTENTS = {
 # Wording for a person still made in analyses/ or app/, to move into present/ (one renderer per
 # format over the typed result). Remove an entry when its producer moves; never add one.
 TEXT_PRODUCERS_TO_MOVE = {
-    "analyses/change.py:ChangeReport.new_modules_text",
-    "analyses/change.py:ChangeReport.text",
     "analyses/hardware.py:_support_words",
     "analyses/requirements.py:break_message",
     "analyses/requirements.py:met_again_message",

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_fixtures import sample  # noqa: F401  (fixture: a writable copy of data/sample)
 
 from talosnb.analyses import edit
 from talosnb.analyses.search import search
@@ -21,6 +20,12 @@ def session(sample) -> Session:
     return Session.open(sample / "pkgs", sample / "talos", sample / "linux")
 
 
+@pytest.fixture
+def editors(session) -> dict[str, edit.Editor]:
+    """The session's configs' editors (what a Workspace holds), one per arch."""
+    return edit.editors_of(session.configs)
+
+
 def _args(sample: Path) -> list[str]:
     return ["--pkgs", str(sample / "pkgs"), "--talos", str(sample / "talos"), "--kernel-src", str(sample / "linux")]
 
@@ -31,9 +36,9 @@ def _leaves(reason):
         yield from _leaves(child)
 
 
-def test_cascade_per_arch_and_exact_undo_redo(session):
+def test_cascade_per_arch_and_exact_undo_redo(session, editors):
     before = {arch: c.text() for arch, c in session.configs.items()}
-    changes = edit.set_symbols(session, ["PCI=n"])
+    changes = edit.set_symbols(editors, ["PCI=n"])
     for arch, change in changes.items():
         assert change.applied and change.ok
         by_symbol = {c.symbol: c for c in change.cascade}
@@ -47,15 +52,15 @@ def test_cascade_per_arch_and_exact_undo_redo(session):
     assert "E1000E" in {c.symbol for c in changes["amd64"].cascade}   # an x86-only driver
     assert "E1000E" not in {c.symbol for c in changes["arm64"].cascade}
     after = {arch: c.text() for arch, c in session.configs.items()}
-    edit.undo(session)
+    edit.undo(editors)
     assert {arch: c.text() for arch, c in session.configs.items()} == before
-    edit.redo(session)
+    edit.redo(editors)
     assert {arch: c.text() for arch, c in session.configs.items()} == after
 
 
-def test_refusal_explains_with_file_line_and_verified_fix(session):
+def test_refusal_explains_with_file_line_and_verified_fix(session, editors):
     before = session.configs["amd64"].text()
-    changes = edit.set_symbols(session, ["MVPP2=m"], arches=["amd64"])
+    changes = edit.set_symbols(editors, ["MVPP2=m"], arches=["amd64"])
     change = changes["amd64"]
     assert not change.applied and session.configs["amd64"].text() == before
     refusal = change.refusals[0]
@@ -65,61 +70,61 @@ def test_refusal_explains_with_file_line_and_verified_fix(session):
     assert fixed and "ARM64" in fixed[0].text        # an arch constant, named as such
     assert refusal.fix.found and [str(a) for a in refusal.fix.assignments] == ["COMPILE_TEST=y"]
     # the fix really works: apply it, then the original assignment takes effect
-    assert edit.set_symbols(session, ["COMPILE_TEST=y"], arches=["amd64"])["amd64"].applied
-    again = edit.set_symbols(session, ["MVPP2=m"], arches=["amd64"])["amd64"]
+    assert edit.set_symbols(editors, ["COMPILE_TEST=y"], arches=["amd64"])["amd64"].applied
+    again = edit.set_symbols(editors, ["MVPP2=m"], arches=["amd64"])["amd64"]
     assert again.applied and again.results["MVPP2"] == "m"
 
 
-def test_both_arches_report_separately(session):
-    changes = edit.set_symbols(session, ["CRYPTO_AES_NI_INTEL=y"])
+def test_both_arches_report_separately(editors):
+    changes = edit.set_symbols(editors, ["CRYPTO_AES_NI_INTEL=y"])
     assert changes["amd64"].applied and changes["amd64"].results["CRYPTO_AES_NI_INTEL"] == "y"
     assert "CRYPTO_AES" in {c.symbol for c in changes["amd64"].cascade}   # selected along
     arm = changes["arm64"]
     assert not arm.applied and arm.refusals
     assert not arm.refusals[0].fix.found and not arm.refusals[0].fix.exhausted
     # a symbol one arch doesn't define is reported, not an error
-    changes = edit.set_symbols(session, ["ARM64_16K_PAGES=y"])
+    changes = edit.set_symbols(editors, ["ARM64_16K_PAGES=y"])
     assert changes["amd64"].undefined == ["ARM64_16K_PAGES"] and not changes["amd64"].cascade
     assert changes["arm64"].applied
     assert {c.symbol for c in changes["arm64"].cascade} >= {"ARM64_16K_PAGES", "ARM64_4K_PAGES"}
 
 
-def test_atomic_batch_keeps_every_arch_unchanged(session):
+def test_atomic_batch_keeps_every_arch_unchanged(session, editors):
     before = {arch: c.text() for arch, c in session.configs.items()}
-    changes = edit.set_symbols(session, ["DUMMY=m", "CRYPTO_AES_NI_INTEL=y"], atomic=True)
+    changes = edit.set_symbols(editors, ["DUMMY=m", "CRYPTO_AES_NI_INTEL=y"], atomic=True)
     assert changes["arm64"].refusals
     assert {arch: c.text() for arch, c in session.configs.items()} == before
 
 
-def test_bad_assignments_are_input_errors(session):
+def test_bad_assignments_are_input_errors(editors):
     with pytest.raises(InputError, match="VIRTIO_NET"):
-        edit.set_symbols(session, ["VIRTIO_NETT=y"])          # did you mean
+        edit.set_symbols(editors, ["VIRTIO_NETT=y"])          # did you mean
     with pytest.raises(InputError, match="bool"):
-        edit.set_symbols(session, ["PCI=m"])
+        edit.set_symbols(editors, ["PCI=m"])
     with pytest.raises(InputError, match="decimal"):
-        edit.set_symbols(session, ["NR_CPUS=lots"])
+        edit.set_symbols(editors, ["NR_CPUS=lots"])
     with pytest.raises(InputError):
         edit.parse_assignment("just words")
 
 
-def test_int_range_refusal_names_the_range(session):
-    change = edit.set_symbols(session, ["NR_CPUS=100000"], arches=["amd64"])["amd64"]
+def test_int_range_refusal_names_the_range(editors):
+    change = edit.set_symbols(editors, ["NR_CPUS=100000"], arches=["amd64"])["amd64"]
     assert not change.applied
     reason = change.refusals[0].reasons[0]
     assert "outside the range" in reason.text and reason.where.startswith("arch/x86/Kconfig:")
 
 
-def test_merge_lists_unmet_and_keeps_the_rest(session):
+def test_merge_lists_unmet_and_keeps_the_rest(session, editors):
     assignments = edit.parse_fragment("CONFIG_PCI=n\n# CONFIG_DUMMY is not set\nCONFIG_VIRTIO_NET=y\n", "frag")
-    change = edit.set_symbols(session, assignments, arches=["arm64"], mode="merge")["arm64"]
+    change = edit.set_symbols(editors, assignments, arches=["arm64"], mode="merge")["arm64"]
     assert change.applied
     assert [r.assignment.symbol for r in change.refusals] == ["VIRTIO_NET"]
     assert change.refusals[0].assignment.where == "frag:3"
     assert session.configs["arm64"].value("PCI") == "n"
 
 
-def test_write_refuses_a_file_changed_on_disk(session, sample):
-    edit.set_symbols(session, ["DUMMY=m"], arches=["amd64"])
+def test_write_refuses_a_file_changed_on_disk(session, sample, editors):
+    edit.set_symbols(editors, ["DUMMY=m"], arches=["amd64"])
     path = sample / "pkgs" / "kernel" / "build" / "config-amd64"
     path.write_text(path.read_text() + "# edited elsewhere\n")
     with pytest.raises(FileChangedError):
@@ -198,11 +203,11 @@ def test_cli_set_adds_new_modules_to_the_list(sample, capsys):
     assert added and all(entry in listing.read_text().splitlines() for entry in added)
 
 
-def test_diff_as_frame_and_text(session):
+def test_diff_as_frame_and_text(session, editors):
     from talosnb.kconfig.diff import diff_frame, diff_text
     config = session.configs["arm64"]
     before = config.text()
-    edit.set_symbols(session, ["PCI=n", "DUMMY=m"], arches=["arm64"])
+    edit.set_symbols(editors, ["PCI=n", "DUMMY=m"], arches=["arm64"])
     frame = diff_frame(before, config)
     rows = {r.symbol: r for r in frame.itertuples()}
     assert rows["PCI"].kind == "changed" and (rows["PCI"].old, rows["PCI"].new) == ("y", "n")
@@ -327,7 +332,7 @@ def test_selected_by_names_the_symbols_with_the_select_lines(session):
             assert set(symbol_info(config, sym.name)["selected_by"]) == selectors, (arch, sym.name)
 
 
-def test_fix_side_effects_are_labelled_while_applied(session):
-    refusal = edit.set_symbols(session, ["MVPP2=m"], arches=["amd64"])["amd64"].refusals[0]
+def test_fix_side_effects_are_labelled_while_applied(editors):
+    refusal = edit.set_symbols(editors, ["MVPP2=m"], arches=["amd64"])["amd64"].refusals[0]
     reasons = {c.symbol: c.reason for c in refusal.fix.cascade}
     assert reasons["COMPILE_TEST"] == "set by the fix" and reasons["MVPP2"] == "requested"

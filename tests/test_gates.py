@@ -18,17 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    DATA,
-    SHARED,
-    conf_v110,
-    engine_cache,
-    engine_cache_env,
-    host_toolchain,
-    kernel_conf,
-    real_config,
-    trees,
-)
+from engine_fixtures import DATA, SHARED, host_toolchain, real_config
 
 from talosnb.analyses import edit, gates
 from talosnb.app.session import Session
@@ -212,16 +202,17 @@ def test_a_mutation_the_build_rejects_fails_the_gate_and_the_offered_fix_passes_
         assert _hardening_entries(report, arch) == sorted(printed_names(done.stdout))
         assert report.status("hardening", arch) == "fail"
     # apply what each finding offers: normalizing (write the config as olddefconfig does) or assignments
+    editors = edit.editors_of(session.configs)
     for arch in ARCHES:
         offered = [f for f in report.findings if f.arch == arch and f.details.get("gate") == "hardening"]
         assert all(f.details["verdict"] == "fixable" and f.fix for f in offered), [f.message for f in offered]
         assignments = sorted({a for f in offered for a in f.details["assignments"]})
         if assignments:
-            change = edit.set_symbols(session, assignments, arches=[arch])[arch]
+            change = edit.set_symbols(editors, assignments, arches=[arch])[arch]
             assert change.applied
         if any(f.details["normalize"] for f in offered) or assignments:
             session.configs[arch].write()
-    again = gates.run_gates(session, ["hardening"], hardening_checker=str(checker_v110.path))
+    again = gates.run_gates(session, ["hardening"], hardening_checker=str(checker_v110.path), editors=editors)
     assert again.statuses() == {"hardening": {"amd64": "pass", "arm64": "pass"}}
     for arch in ARCHES:
         written = (pkgs / "kernel" / "build" / f"config-{arch}").read_text()
@@ -245,16 +236,18 @@ def test_stack_protector_strong_off_is_fixed_by_setting_it(trees, tmp_path, chec
 
 
 def test_an_unsaved_edit_is_what_the_gate_checks(v110, checker_v110):
-    edit.set_symbols(v110, ["RANDOMIZE_BASE=n"])
-    report = gates.run_gates(v110, ["hardening"], hardening_checker=str(checker_v110.path))
+    editors = edit.editors_of(v110.configs)
+    edit.set_symbols(editors, ["RANDOMIZE_BASE=n"])
+    report = gates.run_gates(v110, ["hardening"], hardening_checker=str(checker_v110.path), editors=editors)
     for arch in ARCHES:
         done = build_step(v110.inputs.pkgs.path, checker_v110.path, v110.configs[arch].text(), arch)
         assert _hardening_entries(report, arch) == sorted(printed_names(done.stdout))
         assert "CONFIG_RANDOMIZE_BASE" in printed_names(done.stdout)
     # the config on disk is unchanged: the edit is not saved
     assert v110.configs["amd64"].original_text == real_config("v1.10", "amd64")
-    edit.undo(v110)
-    assert gates.run_gates(v110, ["hardening"], hardening_checker=str(checker_v110.path)).statuses() == \
+    edit.undo(editors)
+    assert gates.run_gates(v110, ["hardening"], hardening_checker=str(checker_v110.path),
+                           editors=editors).statuses() == \
         {"hardening": {"amd64": "pass", "arm64": "pass"}}
 
 

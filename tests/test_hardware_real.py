@@ -27,8 +27,6 @@ from talosnb.kbuild import load_kbuild_map, read_config_values
 from talosnb.kbuild.devices import load_device_index
 from talosnb.present.hardware import compare_aliases
 
-pytest_plugins = ["engine_fixtures"]
-
 SHARED = ROOT.parent / "shared"
 SOURCE = Path("/usr/src/linux-source-6.12.tar.xz")
 ORACLE = Path(os.environ.get("TALOSNB_ORACLE_DIR", Path.home() / ".cache" / "talosnb-oracle"))
@@ -188,10 +186,10 @@ def test_hardware_tab_applies_the_change_in_the_workspace(device_index, trees, t
     assert not view.fix_button.disabled and "DRM_AST=m" in view.fix_button.description
     view.fix_button.click()
     assert view.support is not None and not view.support.refused
-    assert ws.session.written("amd64")["DRM_AST"] == "m"
+    assert ws.written("amd64")["DRM_AST"] == "m"
     assert "kernel/drivers/gpu/drm/ast/ast.ko" in ws.module_list("amd64").entries
     assert "Save tab writes" in view.outcome.value and config.read_bytes() == before
     (report,) = view.reports
     assert report.unsupported == [] and view.fix_button.disabled
     ws.undo()
-    assert ws.session.written("amd64")["DRM_AST"] == "n"
+    assert ws.written("amd64")["DRM_AST"] == "n"

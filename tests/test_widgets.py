@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_fixtures import SAMPLE, sample  # noqa: F401  (sample: a writable copy of data/sample)
+from engine_fixtures import SAMPLE
 
 from talosnb.analyses import edit
 from talosnb.analyses.compare import by_status, compare
@@ -466,7 +466,7 @@ def test_workbench_accepts_a_session_and_refuses_mixed_arguments(sample):
     session = Session.open(sample / "pkgs", sample / "talos", sample / "linux")
     wb = workbench(session)
     assert wb.workspace.session is session and wb.compare.table.position.value.startswith("rows 1-")
-    edit.set_symbols(session, ["DUMMY=m"], dry_run=True)
+    edit.set_symbols(wb.workspace.editors, ["DUMMY=m"], dry_run=True)
     with pytest.raises(TypeError):
         workbench(session, arch="amd64")
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeAlias, overload
+from typing import Any, ClassVar, Literal, Protocol, TypeAlias, overload
 
 import kconfiglib
 from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE, expr_value
@@ -314,6 +314,56 @@ class ChangeSet:
                 "toolchain": [c.as_dict() for c in self.toolchain],
                 "cascade": [c.__dict__ for c in self.cascade],
                 "refusals": [r.as_dict() for r in self.refusals]}
+
+
+@dataclass
+class WhyAnswer:
+    """A symbol's value on one arch and where it comes from (`talosnb why SYMBOL`); with a value
+    asked for (`talosnb why SYMBOL=VALUE`), the dry run of setting it."""
+
+    symbol: str
+    arch: str
+    type: str                            # bool, tristate, int, hex, string
+    value: str
+    visible: str                         # n, m or y
+    prompt: str | None
+    defined_at: list[str]                # file:line of each definition
+    depends_on: str | None
+    selected_by: list[str]
+    implied_by: list[str]
+    assignable: list[str]
+    reason: str                          # where the value comes from, in one line
+    info: dict[str, Any] = field(default_factory=dict, repr=False)   # every fact kconfig.info gives
+    requested: Assignment | None = None
+    change: ChangeSet | None = None      # the dry run of `requested`: its cascade, or its refusal
+
+    # the facts the JSON record carries, in its order
+    FACTS: ClassVar[tuple[str, ...]] = ("symbol", "arch", "type", "value", "visible", "prompt", "defined_at",
+                                        "depends_on", "selected_by", "implied_by", "reason", "assignable")
+
+    @classmethod
+    def of(cls, info: Mapping[str, Any], reason: str) -> WhyAnswer:
+        """From kconfig.info.symbol_info's facts and the value's reason (explain.value_reason)."""
+        return cls(**{k: info[k] for k in cls.FACTS if k != "reason"}, reason=reason, info=dict(info))
+
+    @property
+    def possible(self) -> bool | None:
+        """Whether the requested value can take effect (None: no value asked for)."""
+        return None if self.change is None else self.change.ok
+
+    @property
+    def refusal(self) -> Refusal | None:
+        return self.change.refusals[0] if self.change is not None and self.change.refusals else None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: getattr(self, k) for k in self.FACTS}
+        out["defined"] = True
+        if self.change is not None and self.requested is not None:
+            refusal = self.refusal
+            out.update({"request": str(self.requested), "possible": self.change.ok,
+                        "cascade": [c.__dict__ for c in self.change.cascade],
+                        "refusal": None if refusal is None else refusal.as_dict()})
+        return out
 
 
 def _quote_if_string(config: Config, change: CascadeChange) -> str | None:
@@ -673,16 +723,17 @@ class Editor:
                     break
         return reasons
 
-    def why(self, name: str, value: str | None = None, *, fix_budget: int = 200) -> dict:
-        """A symbol's value and where it comes from; with `value`, also `change`: the dry-run
-        ChangeSet of setting it (its refusal carries the why-not tree and the verified fix)."""
+    def why(self, name: str, value: str | None = None, *, fix_budget: int = 200) -> WhyAnswer:
+        """A symbol's value and where it comes from; with `value`, also the dry-run ChangeSet of
+        setting it (its refusal carries the why-not tree and the verified fix)."""
         from talosnb.kconfig.info import symbol_info
         info = symbol_info(self.config, name)
         sym = self.config.symbol(name)
-        info["reason"] = value_reason(self.config, sym)
+        answer = WhyAnswer.of(info, value_reason(self.config, sym))
         if value is not None:
-            info["change"] = self.set([Assignment(sym.name, value)], dry_run=True, fix_budget=fix_budget)
-        return info
+            answer.requested = Assignment(sym.name, value)
+            answer.change = self.set([answer.requested], dry_run=True, fix_budget=fix_budget)
+        return answer
 
     # --- verified minimal fix ------------------------------------------------
 
@@ -766,18 +817,6 @@ class Editor:
             trial.restore()
             self._written()
 
-    def preview_text(self, assignments: Iterable[Assignment | str]) -> str:
-        """The config as it would be written with `assignments` merged in (as `merge` does), without
-        keeping them: for tools that judge a written .config (the hardening checker)."""
-        requested, _undefined = self._prepare(assignments)
-        trial = _Trial(self.config)
-        try:
-            self._apply(requested, trial)
-            return self.config.text()
-        finally:
-            trial.restore()
-            self._written()
-
     def _verify(self, candidate: dict[str, str], assignment: Assignment) -> tuple[bool, dict[str, str]]:
         kconf = self.config.kconf
         trial = _Trial(self.config)
@@ -854,17 +893,14 @@ class SessionLike(Protocol):
     @property
     def configs(self) -> Mapping[str, Config]: ...
 
-    @property
-    def editors(self) -> dict[str, Editor]: ...
 
-
-def editors_for(session: SessionLike) -> dict[str, Editor]:
-    """One Editor per loaded arch, in the session's ``editors`` (so every view shares its history)."""
-    editors = session.editors
-    for arch, config in session.configs.items():
-        if arch not in editors or editors[arch].config is not config:
-            editors[arch] = Editor(config)
-    return editors
+def editors_of(configs: Mapping[str, Config], kept: Mapping[str, Editor] | None = None) -> dict[str, Editor]:
+    """One Editor per config (arch -> Editor), keeping those of `kept` that edit the same config
+    (with their history). Whoever holds the configs being edited holds their editors, one per
+    config: an editor keeps the written values up to date from the invalidations it reads."""
+    kept = kept or {}
+    return {arch: kept[arch] if arch in kept and kept[arch].config is config else Editor(config)
+            for arch, config in configs.items()}
 
 
 def attempt_symbols(editors: Mapping[str, Editor], assignments: Iterable[Assignment | str], *,
@@ -901,7 +937,7 @@ def attempt_symbols(editors: Mapping[str, Editor], assignments: Iterable[Assignm
     return attempts
 
 
-def set_symbols(session: SessionLike, assignments: Iterable[Assignment | str], *, arches: Sequence[str] | None = None,
+def set_symbols(editors: Mapping[str, Editor], assignments: Iterable[Assignment | str], *, arches: Sequence[str] | None = None,
                 mode: str = "set", dry_run: bool = False, fix: bool = True,
                 atomic: bool = False) -> dict[str, ChangeSet]:
     """Set on every arch (or `arches`); per arch a ChangeSet.
@@ -911,7 +947,7 @@ def set_symbols(session: SessionLike, assignments: Iterable[Assignment | str], *
     every arch unchanged. A symbol one arch doesn't define is listed in that
     arch's `undefined`, not as an error — unless no arch defines it.
     """
-    attempts = attempt_symbols(editors_for(session), assignments, arches=arches, mode=mode)
+    attempts = attempt_symbols(editors, assignments, arches=arches, mode=mode)
     refused = any(a.change.refusals for a in attempts.values())
     for attempt in attempts.values():
         if dry_run or (mode == "set" and (attempt.change.refusals or (atomic and refused))):
@@ -924,9 +960,8 @@ def set_symbols(session: SessionLike, assignments: Iterable[Assignment | str], *
     return {arch: attempt.change for arch, attempt in attempts.items()}
 
 
-def fix_verifier(session: SessionLike) -> Callable[[str, Mapping[str, str]], bool]:
+def fix_verifier(editors: Mapping[str, Editor]) -> Callable[[str, Mapping[str, str]], bool]:
     """For the module-list check: does a suggested set of assignments really take effect on `arch`?"""
-    editors = editors_for(session)
 
     def verify(arch: str, assignments: Mapping[str, str]) -> bool:
         editor = editors.get(arch)
@@ -940,11 +975,22 @@ def fix_verifier(session: SessionLike) -> Callable[[str, Mapping[str, str]], boo
     return verify
 
 
-def undo(session: SessionLike, arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
-    editors = editors_for(session)
+def undo(editors: Mapping[str, Editor], arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
+    """The last kept change of each arch (or `arches`) undone: arch -> that ChangeSet (None: none)."""
     return {arch: editors[arch].undo() for arch in (arches or editors)}
 
 
-def redo(session: SessionLike, arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
-    editors = editors_for(session)
+def redo(editors: Mapping[str, Editor], arches: Sequence[str] | None = None) -> dict[str, ChangeSet | None]:
+    """The last undone change of each arch (or `arches`) done again: arch -> that ChangeSet (None: none)."""
     return {arch: editors[arch].redo() for arch in (arches or editors)}
+
+
+def why_symbol(editors: Mapping[str, Editor], name: str, value: str | None = None, *,
+               fix_budget: int = 200) -> dict[str, WhyAnswer | None]:
+    """:meth:`Editor.why` on every arch: arch -> the answer, None where the arch doesn't define
+    the symbol (an InputError, with "did you mean", when no arch does)."""
+    name = name.removeprefix("CONFIG_")
+    if not any(e.config.has_symbol(name) for e in editors.values()):
+        next(iter(editors.values())).config.symbol(name)   # raises with "did you mean"
+    return {arch: editor.why(name, value, fix_budget=fix_budget) if editor.config.has_symbol(name) else None
+            for arch, editor in editors.items()}

@@ -47,7 +47,7 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff, line_endings_change
 from talosnb.kconfig.explain import Reason, assumed_probe_users, cascade_reason, location, value_reason
 
-from .edit import Assignment, Editor, Fix, Refusal, SessionLike
+from .edit import Assignment, Editor, Fix, Refusal, SessionLike, editors_of
 from .findings import LEVELS, Finding, Rule, render, rule_table
 from .findings import findings_frame as generic_frame
 
@@ -675,7 +675,13 @@ def _verdicts(config: Config, editor: Editor | None, step: hardening.HardeningSt
             combined += [a for a in verdict.assignments if a not in combined]
     if not combined:
         return verdicts
-    still = _failing_keys(step, checker, editor.preview_text(combined), arch)
+    # the text saving would write with every fix merged in, as merging them would: tried, then dropped
+    attempt = editor.attempt(combined, mode="merge")
+    try:
+        fixed_text = config.text()
+    finally:
+        attempt.drop()
+    still = _failing_keys(step, checker, fixed_text, arch)
     for row in failing:
         key = _row_key(row)
         verdict = verdicts[key]
@@ -824,7 +830,7 @@ def parse_gates(text: str | Iterable[str] | None) -> list[str]:
 
 def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit: bool = False,
               hardening_checker: str | None = None, checkers: dict | None = None, fix: bool = True,
-              progress: bool = False,
+              progress: bool = False, editors: Mapping[str, Editor] | None = None,
               module_findings: list[Finding] | None = None, verify_fix: VerifyFix | None = None, unlisted: bool = False) -> GateReport:
     """Every gate in `gates` on every loaded arch of `session` (its configs as they stand).
 
@@ -835,20 +841,21 @@ def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit:
     checkers obtained, (that spec, the pin) -> checker, from one run to the next. ``module_findings``
     are module-list findings already made (else ``session.check_modules`` makes them, with the
     informational "built but not listed" ones when ``unlisted``: no gate depends on those).
+    ``editors`` (arch -> Editor) are those the configs were edited with (an edited config is
+    checked as saving would write it), which also verify the fixes; none given: the configs are
+    as loaded, and fixes are verified by editors made here.
     """
-    from .edit import editors_for
-
+    editors = editors_of(session.configs) if editors is None else editors
     arches = list(session.configs)
     report = GateReport([])
     for gate in GATES:
         if gate not in gates:
             continue
         if gate == "olddefconfig":
-            editors = editors_for(session)
             report.results += [olddefconfig_gate(session.configs[arch], editors.get(arch)) for arch in arches]
         elif gate == "hardening":
             _hardening(session, report, arches, explicit=explicit, spec=hardening_checker, fix=fix,
-                       progress=progress, editors=editors_for(session), checkers=checkers)
+                       progress=progress, editors=editors, checkers=checkers)
         elif gate == "modules":
             if session.inputs.talos is None and module_findings is None:
                 if explicit:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from talosnb.analyses import gates as gate_rules
-from talosnb.analyses.edit import ChangeSet, fix_verifier
+from talosnb.analyses.edit import ChangeSet, Editor, fix_verifier
 from talosnb.core import layout
 from talosnb.core.errors import InputError, TalosnbError, opt
 from talosnb.inputs import hardening
@@ -68,10 +68,14 @@ class GuardResult:
 
 
 class GateKeeper:
-    """The build gates over one session (and its module lists): reports and the set/merge guard."""
+    """The build gates over one session (and its module lists): reports and the set/merge guard.
+    ``editors`` (arch -> Editor) are the configs' editors, which say whether a config was edited
+    (the build then checks what saving writes) and verify fixes."""
 
-    def __init__(self, session: Session, *, hardening_checker: str | None = None) -> None:
+    def __init__(self, session: Session, editors: Mapping[str, Editor], *,
+                 hardening_checker: str | None = None) -> None:
         self.session = session
+        self.editors = editors
         self.hardening_checker = hardening_checker
         self._reports: dict[tuple, gate_rules.GateReport] = {}
         # the kernel-hardening-checkers obtained: (the checker given, the Pkgfile's pin) -> checker
@@ -93,9 +97,10 @@ class GateKeeper:
             return self._reports[cache_key]
         module_findings = None
         if "modules" in chosen and (module_lists or extension_lists):
-            module_findings = self.session.check_modules(module_lists or {}, verify_fix=fix_verifier(self.session),
+            module_findings = self.session.check_modules(module_lists or {}, verify_fix=fix_verifier(self.editors),
                                                          unlisted=unlisted, extension_lists=extension_lists)
         report = gate_rules.run_gates(self.session, chosen, explicit=explicit, checkers=self.checkers,
+                                      editors=self.editors,
                                       hardening_checker=self.hardening_checker, progress=progress,
                                       module_findings=module_findings, unlisted=unlisted)
         if key is not None:

@@ -91,7 +91,7 @@ class Hardware:
                              hint="give a pkgs checkout and the kernel source (--pkgs, --kernel-src)")
         self = cls(inputs, list(ws.arches))
         for arch in self.arches:
-            self.values[arch] = dict(ws.session.written(arch))
+            self.values[arch] = dict(ws.written(arch))
             self.kmaps[arch] = ws.kbuild_map(arch)
             if arch in ws.module_lists:
                 self.lists[arch] = ws.module_lists[arch]

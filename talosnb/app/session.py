@@ -25,7 +25,6 @@ from talosnb.kconfig.tree import KconfigTree
 
 if TYPE_CHECKING:
     from talosnb.analyses.dependencies import Dependency
-    from talosnb.analyses.edit import Editor
     from talosnb.analyses.findings import Finding
     from talosnb.analyses.modules import ExtensionList, ModuleList, VerifyFix
     from talosnb.inputs.checkouts import TalosCheckout
@@ -68,8 +67,6 @@ class Session:
     configs: dict[str, Config] = field(default_factory=dict)
     scratch: Path | None = None
     _kbuild: dict = field(default_factory=dict, repr=False)
-    # arch -> the Editor of its config: edits, their undo stack (analyses.edit.editors_for fills it)
-    editors: dict[str, Editor] = field(default_factory=dict, repr=False)
     # what the kernel source says modules export and use (None: no full source at hand), read once
     _symbols: list = field(default_factory=list, repr=False)
     _selects: dict = field(default_factory=dict, repr=False)
@@ -222,12 +219,6 @@ class Session:
         if extensions is None:
             return []
         return [ExtensionList.load(f) for f in extensions.lists if any(a in self.configs for a in f.arches)]
-
-    def written(self, arch: str) -> dict[str, str]:
-        """What config-ARCH holds now (symbol -> value, 'n' for 'is not set'), from the arch's editor,
-        which recomputes only what edits invalidated (the module-list guard reads it on every set)."""
-        from talosnb.analyses.edit import editors_for
-        return editors_for(self)[arch].written()
 
     def check_modules(self, lists: Mapping[str, ModuleList] | None = None, *, verify_fix: VerifyFix | None = None,
                       unlisted: bool = True, extension_lists: Sequence[ExtensionList] | None = None,

@@ -319,8 +319,6 @@ class Upgrade:
         """The report (computed once per state of the workspace)."""
         if self._report is not None and not refresh and self._report[0] == self.workspace.version:
             return self._report[1]
-        from talosnb.analyses.edit import editors_for
-
         session = self.workspace.session
         new_kbuild = {arch: self.workspace.kbuild_map(arch) for arch in self.arches}
         old = old_kbuild = None
@@ -335,7 +333,7 @@ class Upgrade:
             session.configs, old=old, new_kbuild=new_kbuild, old_kbuild=old_kbuild, module_lists=lists or None,
             patches=self._patches(), bump_info=self._bump(), not_computed=self.not_computed,
             notes=self.notes + self._version_notes(), fixes=fixes, fix_seconds=fix_seconds,
-            editors=editors_for(session),
+            editors=self.workspace.editors,
             config_labels={arch: _relative(session.configs[arch].source, pkgs.path) for arch in self.arches},
             list_labels={arch: _relative(lists[arch].name, talos.path) for arch in lists} if talos is not None else {},
             inputs=self._inputs(), extension_lists=self.workspace.extension_lists)

@@ -15,10 +15,9 @@ no Kbuild map at all).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -260,27 +259,33 @@ def shipped_of(module_lists: Mapping[str, ModuleList]) -> dict[str, frozenset[st
 def requirements_report(session: Session, module_lists: Mapping[str, ModuleList] | None,
                         workloads: Iterable[str] | None = None, features: Iterable[str] | None = None, *,
                         profiles_dir: str | None = None, explain: bool = True,
-                        cache: dict | None = None) -> RequirementsReport:
+                        cache: dict | None = None, editors: Mapping[str, Editor] | None = None,
+                        ) -> RequirementsReport:
     """The chosen requirements on every loaded arch of `session`, the configs as they stand and
-    the module lists as given (None: "met as a module" is not checked against a list)."""
+    the module lists as given (None: "met as a module" is not checked against a list).
+    ``editors`` (arch -> Editor): those the configs were edited with, which explain what is not
+    met (none given: the configs are as loaded, explained by editors made here)."""
+    from talosnb.analyses.edit import editors_of
+
     profiles = rq.load_profiles(profiles_dir)
     chosen = list(workloads) if workloads else sorted(profiles)
     requirements = rq.select(profiles, chosen, features)
     resolved = resolved_for(session, requirements, cache)
     values = values_of(session, resolved)
     shipped = shipped_of(module_lists or {})
+    editors = editors_of(session.configs, editors)
     statuses: list[rq.Status] = []
     findings: list[Finding] = []
     for arch, items in resolved.items():
         mine = rq.evaluate(items, values[arch], shipped.get(arch))
         statuses += mine
-        known = _Explanations(session, arch) if explain else None
+        known = _Explanations(session, arch, editors[arch]) if explain else None
         for status in mine:
             if status.status in ("met", "met-module", "not-applicable"):
                 continue
             explanation = None
             if status.status == "not-met" and known is not None:
-                explanation = known.get(status, functools.partial(_editor, session, arch))
+                explanation = known.get(status, editors[arch])
             findings.append(rq.finding(status, explanation))
         if known is not None:
             known.save()
@@ -288,18 +293,12 @@ def requirements_report(session: Session, module_lists: Mapping[str, ModuleList]
                               session.tree_version)
 
 
-def _editor(session: Session, arch: str) -> Editor:
-    from talosnb.analyses.edit import editors_for
-
-    return editors_for(session)[arch]
-
-
 class _Explanations:
     """Why-not and verified fixes of one arch's config, kept on disk while the config is as loaded
     (the fix search is the slow part of a report; the same file on the same tree gets the same
     answers). An edited config is explained afresh."""
 
-    def __init__(self, session: Session, arch: str) -> None:
+    def __init__(self, session: Session, arch: str, editor: Editor) -> None:
         from talosnb.core import cachefile
         from talosnb.core.paths import cache_dir
 
@@ -308,9 +307,8 @@ class _Explanations:
         self.path: Path | None = None
         self.known: dict[str, dict] = {}
         self.dirty = False
-        # an editor exists once something was set: then the config may differ from the file
-        editor = session.editors.get(arch)
-        if editor is None or len(editor.history) == 0:
+        # once something was set, the config may differ from the file
+        if not editor.history:
             key = json.dumps([hashlib.sha256(config.original_text.encode()).hexdigest(), str(config.tree.path),
                               config.tree.version, config.tree.mode, arch])
             self.path = cache_dir() / "requirements" / f"why-{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
@@ -321,12 +319,12 @@ class _Explanations:
                 except ValueError:
                     self.known = {}
 
-    def get(self, status: rq.Status, editor: Callable[[], Editor]) -> rq.Explanation:
+    def get(self, status: rq.Status, editor: Editor) -> rq.Explanation:
         key = f"{status.symbol}={status.requirement.need}"
         hit = self.known.get(key)
         if hit is not None:
             return rq.Explanation(**hit)
-        explanation = rq.explain(status, self.config, editor())
+        explanation = rq.explain(status, self.config, editor)
         self.known[key] = explanation.__dict__
         self.dirty = True
         return explanation

@@ -1,7 +1,8 @@
 """The Workspace: one user's loaded work and every rule about what is refused and what is written.
 
 A :class:`Workspace` holds one loaded :class:`~talosnb.app.session.Session`, the
-module lists, the Kbuild maps and one undo history. Every action the command
+module lists, the Kbuild maps, one :class:`~talosnb.analyses.edit.Editor` per arch
+(each config's edits and their undo stack) and one undo history. Every action the command
 line and the widgets offer is a plain method here (``set``, ``merge``,
 ``apply_fix``, ``undo``, ``edit_modules``, ``pending``, ``save``, ...); each one
 applies the rules of :mod:`talosnb.app.guards` before it changes or writes
@@ -73,6 +74,10 @@ if TYPE_CHECKING:
     from talosnb.kbuild import KbuildMap
 
 _T = TypeVar("_T")
+
+# the latest Workspace over each Session (by id; a workspace holds its session, so the id is its own
+# while the entry lives): a second workspace over a session edits through the same editors
+_WORKSPACES: weakref.WeakValueDictionary[int, Workspace] = weakref.WeakValueDictionary()
 
 
 @dataclass
@@ -314,15 +319,22 @@ def redefinitions(assignments: Sequence[edit.Assignment]) -> list[str]:
 
 
 class Workspace:
-    """A Session plus module lists, Kbuild maps and one undo history, shared by the views."""
+    """A Session plus module lists, Kbuild maps, the editors and one undo history, shared by the views."""
 
     def __init__(self, session: Session, *, remove_scratch: bool = False,
                  hardening_checker: str | None = None) -> None:
         self.session = session
         self.scratch = session.scratch
+        # arch -> the Editor of its config: every edit of the config goes through it, and it keeps
+        # the config's undo stack. One editor per config, which keeps the written values up to date
+        # from the invalidations it reads: another Workspace over the same session shares them.
+        other = _WORKSPACES.get(id(session))
+        self.editors: dict[str, edit.Editor] = edit.editors_of(
+            session.configs, other.editors if other is not None and other.session is session else None)
+        _WORKSPACES[id(session)] = self
         # the build gates and their guard; hardening_checker: a kernel-hardening-checker folder or
         # tarball to use instead of the Pkgfile's kspp_ref
-        self.gate_keeper = GateKeeper(session, hardening_checker=hardening_checker)
+        self.gate_keeper = GateKeeper(session, self.editors, hardening_checker=hardening_checker)
         # the workloads whose kernel requirements set/merge watch (None: every profile's)
         self.workloads: list[str] | None = None
         self._resolved_requirements: dict = {}           # per arch and requirement set: resolved once
@@ -461,18 +473,30 @@ class Workspace:
             self._search = (key, SearchIndex.build(self.configs, maps or None))
         return self._search[1]
 
+    def written(self, arch: str) -> dict[str, str]:
+        """What config-ARCH holds now (symbol -> value, 'n' for 'is not set'), from the arch's editor,
+        which recomputes only what edits invalidated (the module-list guard reads it on every set)."""
+        return self.editors[arch].written()
+
+    def why(self, name: str, value: str | None = None, *, fix_budget: int = 200,
+            ) -> dict[str, edit.WhyAnswer | None]:
+        """Per arch, where the symbol's value comes from (None: the arch doesn't define it); with
+        `value`, the dry run of setting it: what else would change, or why it can't and a verified
+        fix (`talosnb why`)."""
+        return edit.why_symbol(self.editors, name.strip(), value, fix_budget=fix_budget)
+
     def symbol_view(self, name: str) -> dict:
         """What the symbol panel shows: symbol_info of the first arch defining it, plus per arch
         the value, where it comes from, the assignable values (None where the arch lacks it)."""
         name = name.strip().removeprefix("CONFIG_")
-        editors = edit.editors_for(self.session)
         per_arch: dict[str, dict | None] = {}
         base = None
         for arch, config in self.configs.items():
             if not config.has_symbol(name) or config.kconf.syms[name] in config.transitional:
                 per_arch[arch] = None
                 continue
-            info = editors[arch].why(name)
+            answer = self.editors[arch].why(name)
+            info = {**answer.info, "reason": answer.reason}
             per_arch[arch] = info
             base = base or info
         if base is None:
@@ -647,9 +671,8 @@ class Workspace:
             plan.request = dataclasses.replace(request, assignments=tuple(assignments))
         if request.add_to_module_list:
             self._require_talos_for_lists()
-        editors = edit.editors_for(self.session)
         before_texts = self._texts_before(arches or self.arches, strict=options.strict)
-        attempts = edit.attempt_symbols(editors, assignments, arches=arches, mode="set")
+        attempts = edit.attempt_symbols(self.editors, assignments, arches=arches, mode="set")
         changes = {arch: a.change for arch, a in attempts.items()}
         outcome = plan.outcome = EditOutcome("set", changes, self.session.tree_version)
         plan.changes = changes
@@ -699,7 +722,7 @@ class Workspace:
         unknown = [a for a in assignments if not any(c.has_symbol(a.symbol) for c in self.configs.values())]
         known = [a for a in assignments if a not in unknown]
         before_texts = self._texts_before(self.arches, strict=plan.options.strict)
-        attempts = (edit.attempt_symbols(edit.editors_for(self.session), known, mode="merge") if known else {})
+        attempts = (edit.attempt_symbols(self.editors, known, mode="merge") if known else {})
         changes = {arch: a.change for arch, a in attempts.items()}
         plan.changes = changes
         outcome = plan.outcome = EditOutcome("merge", changes, self.session.tree_version,
@@ -723,12 +746,11 @@ class Workspace:
         """arch -> the config text the build checks before a change (the hardening gate's "before"):
         the file as loaded until the config is edited here, then what saving writes. That one is
         built now (before the change is tried) only when the hardening guard will run."""
-        editors = edit.editors_for(self.session)
         out: dict[str, Callable[[], str]] = {}
         armed: bool | None = None
         for arch in arches:
             config = self.configs[arch]
-            if not editors[arch].history:
+            if not self.editors[arch].history:
                 out[arch] = _given(config.original_text)
                 continue
             if armed is None:
@@ -739,9 +761,8 @@ class Workspace:
 
     def _gate_verdict(self, plan: Plan, attempts: Mapping[str, edit.Attempt],
                       before_texts: Mapping[str, Callable[[], str]]) -> None:
-        editors = edit.editors_for(self.session)
         after = {arch: functools.partial(self._plan_text, plan, arch) for arch in attempts}
-        first = {arch: not editors[arch].history for arch in attempts}
+        first = {arch: not self.editors[arch].history for arch in attempts}
         try:
             verdict = self.gate_keeper.verdict({arch: a.change for arch, a in attempts.items()},
                                                before=before_texts, after=after, first_edit=first,
@@ -802,7 +823,7 @@ class Workspace:
         lists = {arch: self.module_lists[arch] for arch in arches if arch in self.module_lists}
         found = new_list_errors(lists, before, after, {arch: self.kbuild_map(arch) for arch in arches},
                                 tree_version=self.session.tree_version, list_version=self.list_version(),
-                                verify_fix=edit.fix_verifier(self.session), extension_lists=self.extension_lists)
+                                verify_fix=edit.fix_verifier(self.editors), extension_lists=self.extension_lists)
         records = findings_frame(found).to_dict(orient="records") if found else []
         was = self.session.check_dependencies(self.module_lists, self.extension_lists, values=before)
         now = self.session.check_dependencies(self.module_lists, self.extension_lists, values=after)
@@ -814,13 +835,12 @@ class Workspace:
     def _fix_notes(self, changes: Mapping[str, edit.ChangeSet]) -> list[str]:
         """For each refusal's verified fix: the module-list errors applying it would cause."""
         notes = []
-        editors = edit.editors_for(self.session)
         for arch, change in changes.items():
             for refusal in change.refusals:
                 fix = refusal.fix
                 if arch not in self.module_lists or fix is None or not fix.found:
                     continue
-                attempt = editors[arch].attempt([*fix.assignments, refusal.assignment])
+                attempt = self.editors[arch].attempt([*fix.assignments, refusal.assignment])
                 try:
                     broken = [f["message"] for f in self._new_list_errors({arch: attempt})]
                 finally:
@@ -913,7 +933,7 @@ class Workspace:
         its own. Only what the configs build as modules now is added (nothing after an undo)."""
         self._require_talos_for_lists()
         self.discard()
-        found = self._new_modules(outcome.changes, self.session.written, add=True)
+        found = self._new_modules(outcome.changes, self.written, add=True)
         added = {arch: one["added"] for arch, one in found.items() if one["added"]}
         self.history += [HistoryEntry("modules", [arch], f"add {', '.join(entries)}", "add", list(entries))
                          for arch, entries in added.items()]
@@ -988,7 +1008,7 @@ class Workspace:
         entry = self.history.pop()
         for one in [entry, *entry.also]:
             if one.kind == "config":
-                edit.undo(self.session, arches=one.arches)
+                edit.undo(self.editors, arches=one.arches)
             else:
                 module_list = (self.extension_list(one.list_id, one.arches[0])[0].module_list if one.list_id
                                else self.module_lists[one.arches[0]])
@@ -1107,7 +1127,7 @@ class Workspace:
         edits = {}
         for arch in list(request.arches or self.module_lists):
             edits[arch] = edit_module_list(self.module_list(arch), action, items, self.kbuild_map(arch),
-                                           self.session.written(arch),
+                                           self.written(arch),
                                            tree_version=self.session.tree_version,
                                            list_version=self.list_version())
         try:
@@ -1408,7 +1428,7 @@ class Workspace:
         (talosnb.app.workloads.RequirementsReport), made once per change."""
         key = f"requirements:{workloads}:{features}:{profiles_dir}"
         return self._cached(key, lambda: requirements_report(self.session, self.module_lists, workloads, features,
-                                                             profiles_dir=profiles_dir,
+                                                             profiles_dir=profiles_dir, editors=self.editors,
                                                              cache=self._resolved_requirements))
 
     def hardening_table(self) -> pd.DataFrame:

@@ -12,6 +12,8 @@ from talosnb.analyses.change import KINDS, ChangeReport
 from talosnb.core import layout
 from talosnb.kconfig.info import TOP_LEVEL
 
+from .change import new_modules_text
+
 # Above this many rows a table folds into a <details> block.
 FOLD = 15
 
@@ -139,7 +141,7 @@ def _summary_table(report: ChangeReport) -> str:
 
 
 def _modules_section(report: ChangeReport) -> list[str]:
-    out = ["#### Modules\n", fenced(report.new_modules_text())]
+    out = ["#### Modules\n", fenced(new_modules_text(report))]
     for arch, one in report.arches.items():
         if not one.has_lists:
             continue

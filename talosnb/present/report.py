@@ -30,6 +30,8 @@ from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
 from talosnb.core.versions import grouped
 
+from .change import new_modules_text, value_words
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
@@ -319,10 +321,6 @@ def write_report(session: Session, path: str | os.PathLike, *, frame: pd.DataFra
 
 # --- the change report ---------------------------------------------------------
 
-def _value(value: str | None) -> str:
-    return "(no line)" if value is None else (value if value != "" else '""')
-
-
 def _gate_state(counts: Mapping[str, int]) -> str:
     errors, warnings = counts.get("error", 0), counts.get("warning", 0)
     state = '<span class="pass">pass</span>' if not errors else '<span class="fail">FAIL</span>'
@@ -351,10 +349,10 @@ def _side_by_side(report: ChangeReport, kinds: tuple[str, ...], anchor: str) -> 
                 if c is None:
                     cells.append('<td class="absent">unchanged</td>')
                     continue
-                extra = (f"; make olddefconfig writes {_e(_value(c.expected))}"
+                extra = (f"; make olddefconfig writes {_e(value_words(c.expected))}"
                          if c.kind in ("not-reproduced", "missing") else "")
                 cls = ' class="requested"' if c.requested else ""
-                cells.append(f"<td{cls}>{_e(_value(c.old))} &rarr; <b>{_e(_value(c.new))}</b>"
+                cells.append(f"<td{cls}>{_e(value_words(c.old))} &rarr; <b>{_e(value_words(c.new))}</b>"
                              f"<span class=why>{_e(c.reason)}{extra}</span></td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         head = "<th>symbol</th>" + "".join(f"<th>{_e(a)}</th>" for a in arches)
@@ -408,7 +406,7 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
         add("Other line differences", body)
     add("Modules", "<p>The <code>.ko</code> files the configs build as modules after the change and not before "
         "(as <code>modules.order</code> would show them), ready to paste:</p>\n"
-        f'<pre class="paste">{_e(report.new_modules_text())}</pre>\n')
+        f'<pre class="paste">{_e(new_modules_text(report))}</pre>\n')
     lists = []
     for arch, one in report.arches.items():
         if not one.has_lists:
@@ -431,7 +429,7 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
             marks = (" [kernel bump]" if r["kernel_bump"] else "") + (" [reorder only]" if r["reorder_only"] else "")
             history_rows.append(f"<tr><td><code>CONFIG_{_e(symbol)}</code></td><td>{_e(arch)}</td>"
                                 f"<td>{_e(r['date'])}</td><td><code>{_e(r['commit'])}</code></td>"
-                                f"<td>{_e(_value(r['before']))} &rarr; {_e(_value(r['after']))}</td>"
+                                f"<td>{_e(value_words(r['before']))} &rarr; {_e(value_words(r['after']))}</td>"
                                 f"<td>{_e(r['subject'])}{_e(marks)}</td></tr>")
     if history_rows:
         add("History", "<p>When each changed line last changed before the base:</p>\n<div class=\"scroll\">"

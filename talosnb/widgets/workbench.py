@@ -6,7 +6,6 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from talosnb.analyses import edit
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.present.html import escape
@@ -47,8 +46,8 @@ class Workbench(StaticRendering, widgets.Tab):
         self._refresh_selected()
         # the first edit would otherwise pay for what every edit reuses (each arch's written values,
         # the lines a write normalizes): do it while loading, so the first click answers like the next
-        for editor in edit.editors_for(workspace.session).values():
-            editor._written()
+        for editor in workspace.editors.values():
+            editor.written()
         workspace.drift()
 
     def __repr__(self) -> str:
