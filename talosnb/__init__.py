@@ -9,7 +9,7 @@ docs/api.md; every other module is internal and may change. A name is imported o
 - a change: :class:`Request`, :class:`Options`, :class:`Plan`, :class:`Verdict` (``propose`` and
   ``commit``), :class:`EditOutcome`, :class:`ChangeSet`, :class:`SaveResult`;
 - results and reports: :class:`GateReport`, :class:`ChangeReport`, :func:`change_report_for`,
-  :func:`change_markdown`, :func:`write_report`, :func:`write_change_report`;
+  :func:`change_text`, :func:`new_modules_text`, :func:`change_markdown`, :func:`write_report`, :func:`write_change_report`;
 - errors: :class:`TalosnbError` and its kinds, :class:`ExitStatus`, :class:`TalosnbWarning`;
 - places: :func:`data_dir`, :func:`sample_dir`.
 """
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from talosnb.core.errors import VersionMismatchError as VersionMismatchError
     from talosnb.core.paths import data_dir as data_dir
     from talosnb.core.paths import sample_dir as sample_dir
+    from talosnb.present.change import change_text as change_text
+    from talosnb.present.change import new_modules_text as new_modules_text
     from talosnb.present.markdown import change_markdown as change_markdown
     from talosnb.present.report import write_change_report as write_change_report
     from talosnb.present.report import write_report as write_report
@@ -59,6 +61,7 @@ _HOMES = {
     "talosnb.analyses.edit": ("ChangeSet",),
     "talosnb.analyses.gates": ("GateReport",),
     "talosnb.analyses.change": ("ChangeReport",),
+    "talosnb.present.change": ("change_text", "new_modules_text"),
     "talosnb.present.markdown": ("change_markdown",),
     "talosnb.present.report": ("write_report", "write_change_report"),
     "talosnb.core.errors": ("TalosnbError", "InputError", "RefusedError", "FileChangedError",
@@ -71,7 +74,7 @@ __all__ = [
     "ChangeReport", "ChangeSet", "EditOutcome", "ExitStatus", "FileChangedError", "GateReport", "Hardware",
     "InputError", "Options", "Plan", "RefusedError", "Request", "SaveResult", "Session", "TalosnbError",
     "TalosnbWarning", "Verdict", "VersionMismatchError", "Workspace", "change_markdown", "change_report_for",
-    "data_dir", "sample_dir", "write_change_report", "write_report",
+    "change_text", "data_dir", "new_modules_text", "sample_dir", "write_change_report", "write_report",
 ]
 
 

@@ -18,23 +18,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser import browser  # noqa: F401  (fixture)
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    DATA,
-    INPUT_VARIABLES,
-    conf_v110,
-    engine_cache,
-    host_toolchain,
-    kernel_conf,
-    open_session,
-    real_config,
-    trees,
-)
+from engine_fixtures import DATA, INPUT_VARIABLES, host_toolchain, open_session, real_config
 
 from talosnb.analyses.change import KINDS
 from talosnb.app.change import change_report_for
 from talosnb.cli.main import main
 from talosnb.core.dotconfig import parse_line, read_values, split_lines
+from talosnb.present.change import new_modules_text
 from talosnb.present.markdown import cell, change_markdown
 from talosnb.present.report import change_report_html
 
@@ -152,7 +142,7 @@ def test_modules_lists_gates_and_history(report, repo):
         assert one.gates[0].passed_after and not one.gates[0].new_errors
         assert one.history["CAN"]["commit"] == base[:12] and one.history["CAN"]["after"] == "n"
     assert report.ok
-    assert f"New modules (amd64):\n{report.arches['amd64'].built[0]}\n" in report.new_modules_text()
+    assert f"New modules (amd64):\n{report.arches['amd64'].built[0]}\n" in new_modules_text(report)
     assert report.base_label.startswith("HEAD~1 (") and base[:12] in report.base_label
     # each drift said once: both sides' Pkgfile in one note, the base's two headers in another (the
     # head's configs were written on the 6.12.117 tree); six files, two notes

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from engine_fixtures import DATA, SHARED, engine_cache, engine_cache_env, sample, trees  # noqa: F401
+from engine_fixtures import DATA, SHARED
 
 from talosnb.analyses import edit, modules
 from talosnb.analyses.edit import Assignment

@@ -210,19 +210,6 @@ class ChangeReport:
                 "notes": self.notes, "ok": self.ok, "devices_given": self.devices_given,
                 "arches": {arch: change.as_dict() for arch, change in self.arches.items()}}
 
-    def new_modules_text(self) -> str:
-        """The "New modules:" list of a pkgs pull request, per arch, ready to paste."""
-        out = []
-        for arch, change in self.arches.items():
-            if change.built:
-                out.append(f"New modules ({arch}):")
-                out += change.built
-        for arch, change in self.arches.items():
-            if change.unbuilt:
-                out.append(f"No longer built ({arch}):")
-                out += change.unbuilt
-        return "\n".join(out) + "\n" if out else "No module is newly built or no longer built.\n"
-
     def frame(self, kinds: Iterable[str] = ("change",)) -> pd.DataFrame:
         """The line changes side by side: one row per symbol, per arch old, new and reason, sorted by
         menu then symbol (absent values are None)."""
@@ -241,60 +228,6 @@ class ChangeReport:
             columns += [f"{arch}_old", f"{arch}_new", f"{arch}_reason", f"{arch}_kind"]
         ordered = sorted(rows.values(), key=lambda r: (r["menu"] != TOP_LEVEL, r["menu"], r["symbol"]))
         return pd.DataFrame(ordered, columns=columns, dtype=object)
-
-    def text(self) -> str:
-        """Plain text: per arch the changes by kind, the modules, the lists and the gates."""
-        out = [f"change: {self.head_label} against {self.base_label} (kernel tree {self.tree_version})"]
-        out += [f"note: {n}" for n in self.notes]
-        for arch, change in self.arches.items():
-            out.append("")
-            counts = ", ".join(f"{len(change.by_kind(k))} {k}" for k in KINDS if change.by_kind(k))
-            out.append(f"== {arch}: {counts or 'no config line changes'}")
-            if change.requested:
-                out.append("  set by the change: " + " ".join(change.requested))
-            for kind, title in KINDS.items():
-                shown = change.by_kind(kind)
-                if not shown:
-                    continue
-                out.append(f"  {title}:")
-                for c in shown:
-                    extra = f"; olddefconfig writes {_v(c.expected)}" if kind in ("not-reproduced", "missing") else ""
-                    out.append(f"    CONFIG_{c.symbol}: {_v(c.old)} -> {_v(c.new)}  ({c.reason}{extra})")
-            if change.built or change.unbuilt:
-                out += [f"  newly built: {ko}" for ko in change.built]
-                out += [f"  no longer built: {ko}" for ko in change.unbuilt]
-            else:
-                out.append("  no module newly built or no longer built")
-            if change.has_lists:
-                out += [f"  modules-{arch}.txt + {e}" for e in change.list_added]
-                out += [f"  modules-{arch}.txt - {e}" for e in change.list_removed]
-                if not change.list_added and not change.list_removed:
-                    out.append(f"  modules-{arch}.txt unchanged")
-            out += [f"  extensions: {m}" for m in change.extensions_broken]
-            out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_broken]
-            out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_fixed]
-            out += [f"  devices: {m}" for m in change.devices]
-            if self.devices_given and not change.devices:
-                out.append(f"  devices: none of the {self.devices_given} captured is affected")
-            for gate in change.gates:
-                out.append(f"  gate {gate.gate}: before {_gate(gate.before)}, after {_gate(gate.after)}")
-                out += [f"    new error: {f.message}" for f in gate.new_errors]
-                out += [f"    fixed: {f.message}" for f in gate.fixed_errors]
-            for symbol, record in change.history.items():
-                out.append(f"  last changed before: CONFIG_{symbol} {record['date']} {record['commit']} "
-                           f"{_v(record['before'])} -> {_v(record['after'])} {record['subject']}")
-        out.append("")
-        out.append(self.new_modules_text().rstrip("\n"))
-        return "\n".join(out) + "\n"
-
-
-def _v(value: str | None) -> str:
-    return "(no line)" if value is None else (value if value != "" else '""')
-
-
-def _gate(counts: Mapping[str, int]) -> str:
-    state = "pass" if not counts.get("error") else "FAIL"
-    return f"{state} ({counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s))"
 
 
 # --- reading a config's lines -----------------------------------------------

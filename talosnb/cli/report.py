@@ -125,6 +125,7 @@ def _change(args: argparse.Namespace) -> Result:
     if output and not output.lower().endswith(_HTML + _MARKDOWN):
         raise InputError(f"--output {output}: name the file *.html (HTML) or *.md (Markdown)")
     from talosnb.app.change import change_report_for
+    from talosnb.present.change import change_text
 
     devices = []
     if args.capture:
@@ -153,8 +154,8 @@ def _change(args: argparse.Namespace) -> Result:
         payload["output"] = str(Path(output))
         if args.format == "markdown":
             return Result(payload, body, status)
-        return Result(payload, text + report.text() + f"report written to {output}\n", status)
+        return Result(payload, text + change_text(report) + f"report written to {output}\n", status)
     if args.format == "markdown":
         from talosnb.present.markdown import change_markdown
         return Result(payload, change_markdown(report, title=args.title), status)
-    return Result(payload, text + report.text(), status)
+    return Result(payload, text + change_text(report), status)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from talosnb.analyses.change import KINDS, ChangeReport
+from talosnb.core import layout
 from talosnb.kconfig.info import TOP_LEVEL
+
+from .change import new_modules_text
 
 # Above this many rows a table folds into a <details> block.
 FOLD = 15
@@ -138,12 +141,12 @@ def _summary_table(report: ChangeReport) -> str:
 
 
 def _modules_section(report: ChangeReport) -> list[str]:
-    out = ["#### Modules\n", fenced(report.new_modules_text())]
+    out = ["#### Modules\n", fenced(new_modules_text(report))]
     for arch, one in report.arches.items():
         if not one.has_lists:
             continue
         edits = [f"+ {e}" for e in one.list_added] + [f"- {e}" for e in one.list_removed]
-        out.append(f"`modules-{arch}.txt`: " + ("\n" + fenced("\n".join(edits) + "\n", "diff") if edits
+        out.append(f"`{layout.module_list_name(arch)}`: " + ("\n" + fenced("\n".join(edits) + "\n", "diff") if edits
                                                  else "unchanged\n"))
         if one.unlisted_built:
             out.append(f"Newly built on {arch} but not listed (fine unless the initramfs needs them): "

@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from talosnb import __version__
+from talosnb.core import layout
 from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
 from talosnb.core.versions import grouped
+
+from .change import new_modules_text, value_words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,7 +173,7 @@ def _inputs_table(session: Session) -> pd.DataFrame:
                  str(inputs.pkgs.path) if inputs.pkgs else "not given"))
     for arch, config in session.configs.items():
         recorded = f"made for Linux {config.recorded_version}" if config.recorded_version else "no header"
-        rows.append((f"config-{arch}", recorded, str(config.source)))
+        rows.append((layout.config_name(arch), recorded, str(config.source)))
     if inputs.patches is not None and inputs.patches.patches:
         rows.append(("pkgs patches", inputs.patches.summary(), str(inputs.patches.patches_dir)))
     rows.append(("talos checkout", "", str(inputs.talos.path) if inputs.talos else "not given"))
@@ -187,7 +190,7 @@ def _checks_html(session: Session) -> str:
         items.append(f'<li class="{cls}">{label}: {_e(check.message)}</li>')
     for arch, config in session.configs.items():
         for note in config.notes:
-            items.append(f'<li class="note">config-{arch}: {_e(note.where)}: {_e(note.message)}</li>')
+            items.append(f'<li class="note">{layout.config_name(arch)}: {_e(note.where)}: {_e(note.message)}</li>')
     if not items:
         return "<p>No version warnings: the tree, the Pkgfile and the configs agree.</p>\n"
     return "<ul>\n" + "\n".join(items) + "\n</ul>\n"
@@ -318,10 +321,6 @@ def write_report(session: Session, path: str | os.PathLike, *, frame: pd.DataFra
 
 # --- the change report ---------------------------------------------------------
 
-def _value(value: str | None) -> str:
-    return "(no line)" if value is None else (value if value != "" else '""')
-
-
 def _gate_state(counts: Mapping[str, int]) -> str:
     errors, warnings = counts.get("error", 0), counts.get("warning", 0)
     state = '<span class="pass">pass</span>' if not errors else '<span class="fail">FAIL</span>'
@@ -350,10 +349,10 @@ def _side_by_side(report: ChangeReport, kinds: tuple[str, ...], anchor: str) -> 
                 if c is None:
                     cells.append('<td class="absent">unchanged</td>')
                     continue
-                extra = (f"; make olddefconfig writes {_e(_value(c.expected))}"
+                extra = (f"; make olddefconfig writes {_e(value_words(c.expected))}"
                          if c.kind in ("not-reproduced", "missing") else "")
                 cls = ' class="requested"' if c.requested else ""
-                cells.append(f"<td{cls}>{_e(_value(c.old))} &rarr; <b>{_e(_value(c.new))}</b>"
+                cells.append(f"<td{cls}>{_e(value_words(c.old))} &rarr; <b>{_e(value_words(c.new))}</b>"
                              f"<span class=why>{_e(c.reason)}{extra}</span></td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         head = "<th>symbol</th>" + "".join(f"<th>{_e(a)}</th>" for a in arches)
@@ -407,7 +406,7 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
         add("Other line differences", body)
     add("Modules", "<p>The <code>.ko</code> files the configs build as modules after the change and not before "
         "(as <code>modules.order</code> would show them), ready to paste:</p>\n"
-        f'<pre class="paste">{_e(report.new_modules_text())}</pre>\n')
+        f'<pre class="paste">{_e(new_modules_text(report))}</pre>\n')
     lists = []
     for arch, one in report.arches.items():
         if not one.has_lists:
@@ -416,7 +415,7 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
         items = "".join(f"<li><code>+ {_e(e)}</code></li>" for e in one.list_added)
         items += "".join(f"<li><code>- {_e(e)}</code></li>" for e in one.list_removed)
         unlisted = "".join(f"<li><code>{_e(e)}</code></li>" for e in one.unlisted_built)
-        lists.append(f"<h3>modules-{_e(arch)}.txt</h3>" + (f"<ul>{items}</ul>" if items else "<p>unchanged</p>")
+        lists.append(f"<h3>{_e(layout.module_list_name(arch))}</h3>" + (f"<ul>{items}</ul>" if items else "<p>unchanged</p>")
                      + (f"<p>Newly built but not listed (fine unless the initramfs needs them):</p><ul>{unlisted}</ul>"
                         if unlisted else ""))
     add("Module lists", "\n".join(lists) + "\n")
@@ -430,7 +429,7 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
             marks = (" [kernel bump]" if r["kernel_bump"] else "") + (" [reorder only]" if r["reorder_only"] else "")
             history_rows.append(f"<tr><td><code>CONFIG_{_e(symbol)}</code></td><td>{_e(arch)}</td>"
                                 f"<td>{_e(r['date'])}</td><td><code>{_e(r['commit'])}</code></td>"
-                                f"<td>{_e(_value(r['before']))} &rarr; {_e(_value(r['after']))}</td>"
+                                f"<td>{_e(value_words(r['before']))} &rarr; {_e(value_words(r['after']))}</td>"
                                 f"<td>{_e(r['subject'])}{_e(marks)}</td></tr>")
     if history_rows:
         add("History", "<p>When each changed line last changed before the base:</p>\n<div class=\"scroll\">"
