@@ -28,6 +28,7 @@ from talosnb.analyses.gates import (
     WorkloadsSummary,
     hardening_checks,
 )
+from talosnb.core import layout
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +64,7 @@ def _hardening_text(summary: HardeningSummary) -> str:
 def _lists_text(summary: ModuleListsSummary) -> str:
     """'modules-amd64.txt is right', or the errors per list ('2 error(s) in modules-amd64.txt, 1 in
     extensions/drivers/usb-modem'); with an extensions checkout, how many of its lists were read."""
-    base = f"modules-{summary.arch}.txt"
+    base = layout.module_list_name(summary.arch)
     shipped = summary.extension_lists
     if not summary.errors:
         return f"{base} is right" + (f", and the {shipped} extension list(s)" if shipped else "")
