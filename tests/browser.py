@@ -7,8 +7,6 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -53,15 +51,3 @@ class Browser:
 
     def close(self) -> None:
         self.browser.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (bash .ci/test installs it: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        b = Browser(playwright)
-        yield b
-        b.close()

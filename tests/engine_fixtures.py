@@ -1,4 +1,6 @@
-"""Real trees and the kernel's own conf, shared by the engine tests (session scoped)."""
+"""Where the real data is, and the helpers the shared fixtures (conftest.py) and the tests use:
+real_config, open_session, made_once/computed_once (made once per run for both xdist workers),
+the toolchain variables and wrappers the conf oracle runs with."""
 
 from __future__ import annotations
 
@@ -7,12 +9,10 @@ import fcntl
 import json
 import os
 import shutil
-import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from oracle import KernelConf, missing_tools
 
 from talosnb.kconfig import toolchain
 
@@ -20,6 +20,18 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TARBALLS = {"6.12": "linux-6.12.117-kbuild.tar.xz", "7.2": "linux-7.2.12-kbuild.tar.xz"}
 TOPS = {"6.12": "linux-source-6.12", "7.2": "linux-source-7.2"}
 DATA = {"v1.10": SHARED / "data" / "talos-v1.10", "main": SHARED / "data" / "talos-main"}
+
+
+# arch -> the kernel's SRCARCH, for the Kbuild maps
+SRCARCH = {"amd64": "x86", "arm64": "arm64"}
+
+
+def talos_data(release: str) -> Path:
+    """../shared/data/RELEASE (talos-v1.10, talos-main), or skip."""
+    folder = SHARED / "data" / release
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not present")
+    return folder
 
 
 def real_config(release: str, arch: str) -> str:
@@ -69,28 +81,6 @@ def computed_once(tmp_path_factory, name: str, compute):
         return value
 
 
-@pytest.fixture(scope="session")
-def trees(tmp_path_factory) -> dict[str, Path]:
-    if not SHARED.is_dir():
-        pytest.skip("../shared (real kernel trees and Talos data) is not beside the project")
-    with made_once(tmp_path_factory, "trees") as (root, done):
-        if not done:
-            for name in TARBALLS.values():
-                with tarfile.open(SHARED / "kernel" / name) as tar:
-                    tar.extractall(root, filter="data")
-    return {series: root / TOPS[series] for series in TARBALLS}
-
-
-@pytest.fixture(scope="session")
-def kernel_conf(trees, tmp_path_factory) -> dict[str, KernelConf]:
-    missing = missing_tools()
-    if missing:
-        pytest.skip("the kernel's conf needs " + ", ".join(missing))
-    with made_once(tmp_path_factory, "conf") as (root, _done):
-        # built in the first worker; the others find conf there
-        return {series: KernelConf(tree, root / f"conf-{series}") for series, tree in trees.items()}
-
-
 # Talos main's compiler: Debian's clang-22 is 22.1.8, what config-{amd64,arm64} record.
 CLANG = {"LLVM": "-22"}
 # The oracle's environment decides RUSTC_VERSION & co.: rustc pinned to "absent"
@@ -107,44 +97,6 @@ def conf_map(fn, items, workers: int = 2) -> list:
     items = list(items)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(fn, items))
-
-
-@pytest.fixture(scope="session")
-def make_envs(kernel_conf, tmp_path_factory) -> dict[tuple[str, str, str], dict[str, str]]:
-    """(series, compiler, arch) -> the environment `make ARCH=... [LLVM=-22] olddefconfig` gives conf
-    in that tree, read from a real make run; compiler is "clang-22" (when installed) or "gcc"
-    (the host's)."""
-    def made() -> list:
-        envs = []
-        for series in ("6.12", "7.2"):
-            for arch in ("amd64", "arm64"):
-                envs.append([[series, "gcc", arch], kernel_conf[series].make_env(arch, NO_RUSTC)])
-                if have_clang():
-                    envs.append([[series, "clang-22", arch],
-                                 kernel_conf[series].make_env(arch, {**CLANG, **NO_RUSTC})])
-        return envs
-    return {tuple(key): env for key, env in computed_once(tmp_path_factory, "make-envs", made)}
-
-
-@pytest.fixture(scope="session")
-def clang_envs(make_envs) -> dict[str, dict[str, str]]:
-    """arch -> conf's environment in the 7.2.12 tree under `make LLVM=-22`."""
-    if not have_clang():
-        pytest.skip("clang-22, ld.lld-22, llvm-nm-22, llvm-ar-22 are not installed "
-                    "(apt-get install clang-22 lld-22 llvm-22)")
-    return {arch: make_envs[("7.2", "clang-22", arch)] for arch in ("amd64", "arm64")}
-
-
-@pytest.fixture(scope="session")
-def conf_main(kernel_conf, make_envs, tmp_path_factory) -> dict[tuple[str, str], str]:
-    """(compiler, arch) -> what the kernel's conf writes in the 7.2.12 tree from the Talos main
-    configs, made with clang-22 (as Talos does, LLVM=-22) and with the host's gcc."""
-    keys = [(compiler, arch) for (series, compiler, arch) in make_envs if series == "7.2"]
-
-    def made() -> list[str]:
-        return conf_map(lambda key: kernel_conf["7.2"].olddefconfig(
-            real_config("main", key[1]), key[1], make_envs[("7.2", *key)]), keys)
-    return dict(zip(keys, computed_once(tmp_path_factory, "conf-main", made), strict=True))
 
 
 # --- retargeting: wrappers of clang-22 that conf's probes take for another toolchain ---------
@@ -174,64 +126,9 @@ exec clang-22 "$@"
 """
 
 
-@pytest.fixture(scope="session")
-def fake_tools(tmp_path_factory) -> Path:
-    """Test scaffolding around the real clang-22: wrappers that answer some questions otherwise."""
-    folder = tmp_path_factory.mktemp("fake-toolchain")
-    for name, text in (("clang-21", FAKE_CLANG), ("pahole", FAKE_PAHOLE), ("clang-no-asm-inline", NO_ASM_INLINE)):
-        (folder / name).write_text(text)
-        (folder / name).chmod(0o755)
-    return folder
-
-
 # The toolchain the retarget tests move Talos main's config to (what the clang-21 and pahole
 # wrappers answer), as assignments to its toolchain lines.
 RETARGET = {"CLANG_VERSION": "210108", "CC_VERSION_TEXT": "clang version 21.1.8", "PAHOLE_VERSION": "129"}
-
-
-@pytest.fixture(scope="session")
-def retarget_conf(kernel_conf, clang_envs, conf_main, fake_tools) -> dict[str, dict[str, str]]:
-    """arch -> conf's texts for a toolchain bump in the 7.2.12 tree: "base" (Talos main's config as conf
-    writes it with clang-22), "want" (conf's output of base with clang 21.1.8 and pahole 1.29:
-    RETARGET), "child" (conf's output of the Talos config as given, made with that toolchain)."""
-    variables = {**CLANG, **NO_RUSTC, "CC": str(fake_tools / "clang-21"), "PAHOLE": str(fake_tools / "pahole")}
-
-    def made(arch: str) -> dict[str, str]:
-        env = kernel_conf["7.2"].make_env(arch, variables)
-        base = conf_main[("clang-22", arch)]
-        return {"base": base, "want": kernel_conf["7.2"].olddefconfig(base, arch, env),
-                "child": kernel_conf["7.2"].olddefconfig(real_config("main", arch), arch, env)}
-    arches = ("amd64", "arm64")
-    return dict(zip(arches, conf_map(made, arches), strict=True))
-
-
-@pytest.fixture(scope="session")
-def engine_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("engine-cache")
-
-
-@pytest.fixture(scope="session")
-def conf_v110(kernel_conf, tmp_path_factory) -> dict[str, str]:
-    """N: what the kernel's conf writes from the Talos v1.10 configs with this host's compiler."""
-    return computed_once(tmp_path_factory, "conf-v110", lambda: {
-        arch: kernel_conf["6.12"].olddefconfig(real_config("v1.10", arch), arch, host_toolchain())
-        for arch in ("amd64", "arm64")})
-
-
-@pytest.fixture(scope="session")
-def engine_config(engine_cache) -> Path:
-    """The config folder engine_cache_env points TALOSNB_CONFIG_DIR at (for tests that set it themselves)."""
-    folder = Path(f"{engine_cache}-config")
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def engine_cache_env(engine_cache, monkeypatch):
-    """Parsed trees go to one cache folder per test session, signed with one key of its own in a
-    config folder beside it, never the user's (imported, this is autouse)."""
-    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
-    monkeypatch.setenv("TALOSNB_CONFIG_DIR", f"{engine_cache}-config")
 
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -248,10 +145,3 @@ def open_session(cache: Path, **inputs):
         return Session.open(**inputs)
 
 
-@pytest.fixture
-def sample(tmp_path) -> Path:
-    """A writable copy of the embedded sample (data/sample is never written by tests)."""
-    import shutil
-    root = tmp_path / "sample"
-    shutil.copytree(SAMPLE, root)
-    return root

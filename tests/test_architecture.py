@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -290,3 +291,51 @@ def test_every_public_name_resolves_to_its_home():
     assert set(listed) <= set(dir(talosnb))
     with pytest.raises(AttributeError):
         talosnb.no_such_name  # noqa: B018
+
+
+# --- one home per fact ------------------------------------------------------------------------
+# Text that builds a checkout path or file name, or a .config line: in f-strings a {} stands for
+# each value put in (a finding template's {arch} reads the same way).
+LAYOUT_PIECES = (
+    re.compile(r"config-\{[^}]*\}"),                                   # config-{arch}
+    re.compile(r"modules-\{[^}]*\}\.txt"),                             # modules-{arch}.txt
+    re.compile(r"^(?:kernel/(?:build|prepare)|hack)(?:/[\w.*{}-]+)*/?$"),   # a path below them
+    re.compile(r"^(?:Pkgfile|pkg\.yaml|modules\*\.txt|\.talosnb\.toml|extensions/)$"),
+)
+LINE_PIECES = (
+    re.compile(r"# CONFIG_\{[^}]*\} is not set"),
+    re.compile(r"no CONFIG_\{[^}]*\} line"),
+    re.compile(r"^CONFIG_\{[^}]*\}=\{[^}]*\}$"),
+)
+HOMES = (("core/layout.py", LAYOUT_PIECES, "the checkout layout (core/layout.py)"),
+         ("core/dotconfig.py", LINE_PIECES, "the .config line grammar (core/dotconfig.py)"))
+
+
+def _code_strings(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, text) of every string the code builds (not docstrings): an f-string with {} for
+    each value it puts in."""
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    parts = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            found.append((node.lineno, "".join(v.value if isinstance(v, ast.Constant) else "{}"
+                                               for v in node.values)))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs | parts:
+            found.append((node.lineno, node.value))
+    return found
+
+
+def test_layout_and_config_lines_are_built_in_their_home():
+    """kernel/build/config-ARCH, hack/modules-ARCH.txt, the extensions' lists and file names come
+    from core/layout.py; '# CONFIG_X is not set', 'CONFIG_X=v' and 'no CONFIG_X line' from
+    core/dotconfig.py. Prose naming a path for a person says it without building it (ARCH)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        for line, text in _code_strings(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            found += [f"{rel}:{line}: {text!r} builds {what}" for home, pieces, what in HOMES
+                      if rel != home and any(p.search(text) for p in pieces)]
+    assert not found, "\n".join(found)

@@ -18,18 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser import browser  # noqa: F401  (fixture)
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    DATA,
-    INPUT_VARIABLES,
-    conf_v110,
-    engine_cache,
-    host_toolchain,
-    kernel_conf,
-    open_session,
-    real_config,
-    trees,
-)
+from engine_fixtures import DATA, INPUT_VARIABLES, host_toolchain, open_session, real_config
 
 from talosnb.analyses.change import KINDS
 from talosnb.app.change import change_report_for

@@ -20,8 +20,6 @@ from talosnb.app.guards import unshipped_dependencies
 from talosnb.kbuild import read_config_values
 from talosnb.kbuild.symbols import scan
 
-pytest_plugins = ["engine_fixtures"]
-
 SHARED = ROOT.parent / "shared"
 SOURCE = Path("/usr/src/linux-source-6.12.tar.xz")
 ORACLE = Path(os.environ.get("TALOSNB_ORACLE_DIR", Path.home() / ".cache" / "talosnb-oracle"))
@@ -34,12 +32,6 @@ MC = "kernel/drivers/media/mc/mc.ko"
 SKX = "kernel/drivers/edac/skx_edac.ko"
 SKX_COMMON = "kernel/drivers/edac/skx_edac_common.ko"
 VB2_VMALLOC = "kernel/drivers/media/common/videobuf2/videobuf2-vmalloc.ko"
-
-
-@pytest.fixture(scope="module")
-def maps_612(trees):
-    from test_kbuild import _maps
-    return _maps(trees["6.12"])
 
 
 @pytest.fixture(scope="module")

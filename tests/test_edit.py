@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_fixtures import sample  # noqa: F401  (fixture: a writable copy of data/sample)
 
 from talosnb.analyses import edit
 from talosnb.analyses.search import search

@@ -17,18 +17,7 @@ import random
 
 import kconfiglib
 import pytest
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    clang_envs,
-    conf_main,
-    conf_v110,
-    engine_cache,
-    engine_cache_env,
-    host_toolchain,
-    kernel_conf,
-    make_envs,
-    real_config,
-    trees,
-)
+from engine_fixtures import host_toolchain
 from oracle import sample_assignments
 
 from talosnb.analyses.edit import Assignment, Editor, assumed_probe_users

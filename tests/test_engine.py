@@ -9,16 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    DATA,
-    conf_v110,
-    engine_cache,
-    engine_cache_env,
-    host_toolchain,
-    kernel_conf,
-    real_config,
-    trees,
-)
+from engine_fixtures import DATA, host_toolchain, real_config
 
 from talosnb.core.dotconfig import read_values as written_values
 from talosnb.kconfig.config import Config

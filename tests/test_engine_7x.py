@@ -16,22 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    CLANG,
-    DATA,
-    NO_RUSTC,
-    clang_envs,
-    conf_main,
-    conf_map,
-    engine_cache,
-    engine_cache_env,
-    fake_tools,
-    have_clang,
-    kernel_conf,
-    make_envs,
-    real_config,
-    trees,
-)
+from engine_fixtures import CLANG, DATA, NO_RUSTC, conf_map, have_clang, real_config
 from kconfig_fuzz import make_case
 
 from talosnb.analyses.edit import Editor, parse_assignment

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser import browser  # noqa: F401  (fixture)
-from engine_fixtures import DATA, INPUT_VARIABLES, engine_cache, open_session, trees  # noqa: F401  (fixtures)
+from engine_fixtures import DATA, INPUT_VARIABLES, open_session
 
 from talosnb.core.errors import InputError
 from talosnb.present.notebook import (

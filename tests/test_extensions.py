@@ -18,8 +18,6 @@ from talosnb.core.errors import InputError
 from talosnb.inputs.checkouts import ExtensionsCheckout
 from talosnb.kbuild import read_config_values
 
-pytest_plugins = ["engine_fixtures"]
-
 SHARED = ROOT.parent / "shared"
 ARCHES = ("amd64", "arm64")
 
@@ -29,12 +27,6 @@ def data(release: str) -> Path:
     if not folder.is_dir():
         pytest.skip(f"{folder} not present")
     return folder
-
-
-@pytest.fixture(scope="module")
-def maps_612(trees):
-    from test_kbuild import _maps
-    return _maps(trees["6.12"])
 
 
 def values(release: str) -> dict[str, dict[str, str]]:

@@ -18,17 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    DATA,
-    SHARED,
-    conf_v110,
-    engine_cache,
-    engine_cache_env,
-    host_toolchain,
-    kernel_conf,
-    real_config,
-    trees,
-)
+from engine_fixtures import DATA, SHARED, host_toolchain, real_config
 
 from talosnb.analyses import edit, gates
 from talosnb.app.session import Session

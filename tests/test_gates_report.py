@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_fixtures import DATA, SHARED, engine_cache, engine_cache_env, sample, trees  # noqa: F401
+from engine_fixtures import DATA, SHARED
 
 from talosnb.analyses import gates
 from talosnb.app.session import Session

@@ -27,8 +27,6 @@ from talosnb.kbuild import load_kbuild_map, read_config_values
 from talosnb.kbuild.devices import load_device_index
 from talosnb.present.hardware import compare_aliases
 
-pytest_plugins = ["engine_fixtures"]
-
 SHARED = ROOT.parent / "shared"
 SOURCE = Path("/usr/src/linux-source-6.12.tar.xz")
 ORACLE = Path(os.environ.get("TALOSNB_ORACLE_DIR", Path.home() / ".cache" / "talosnb-oracle"))

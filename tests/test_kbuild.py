@@ -14,57 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the package is not installed in the venv
     sys.path.insert(0, str(ROOT))
 
+from engine_fixtures import SRCARCH, talos_data
+
 from talosnb.kbuild import build_kbuild_map, load_kbuild_map, read_config_values
 
-# The real trees come from engine_fixtures' session fixture `trees` (both skeleton tarballs,
-# extracted once per session); loaded as a plugin, it is shared with the other modules.
-pytest_plugins = ["engine_fixtures"]
-
-SHARED = ROOT.parent / "shared"
-DATA = SHARED / "data"
-ARCHES = {"amd64": "x86", "arm64": "arm64"}
+# The real trees and their Kbuild maps come from the session fixtures (conftest.py: trees,
+# tree_612, tree_72, maps_612, maps_72), shared with the other modules.
+ARCHES = SRCARCH
 
 
-# ---------------------------------------------------------------- helpers / fixtures
-
-# test_modules.py re-exports these fixtures; pytest then runs each once per module, so the
-# expensive map builds are memoized here to happen only once per session.
-_SESSION: dict[str, object] = {}
-
-
-def _maps(tree: Path) -> dict:
-    key = f"maps:{tree}"
-    if key not in _SESSION:
-        _SESSION[key] = {arch: build_kbuild_map(tree, srcarch) for arch, srcarch in ARCHES.items()}
-    return _SESSION[key]
-
-
-@pytest.fixture(scope="session")
-def tree_612(trees) -> Path:
-    return trees["6.12"]
-
-
-@pytest.fixture(scope="session")
-def tree_72(trees) -> Path:
-    return trees["7.2"]
-
-
-@pytest.fixture(scope="session")
-def maps_612(tree_612):
-    return _maps(tree_612)
-
-
-@pytest.fixture(scope="session")
-def maps_72(tree_72):
-    return _maps(tree_72)
-
-
-def talos_data(release: str) -> Path:
-    folder = DATA / release
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not present")
-    return folder
-
+# ---------------------------------------------------------------- helpers
 
 def mini_tree(root: Path, files: dict[str, str]) -> Path:
     """A Linux-shaped tree: top Makefile with a version, top Kbuild descending into

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_fixtures import trees  # noqa: F401  (fixture)
 
 from talosnb.core.errors import InputError
 from talosnb.kconfig.config import Config

@@ -8,7 +8,7 @@ import itertools
 
 import menuconfig
 import pytest
-from engine_fixtures import DATA, engine_cache, open_session, sample, trees  # noqa: F401  (fixtures)
+from engine_fixtures import DATA, open_session
 from kconfiglib import BOOL, MENU, TRISTATE, Choice, Symbol
 
 from talosnb.analyses.compare import compare

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import random
@@ -16,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the package is not installed in the venv
     sys.path.insert(0, str(ROOT))
+
+from engine_fixtures import SRCARCH, talos_data
 
 from talosnb import cli
 from talosnb.analyses.modules import (
@@ -31,11 +32,8 @@ from talosnb.core.errors import FileChangedError, InputError
 from talosnb.core.paths import sample_dir
 from talosnb.kbuild import build_kbuild_map, read_config_values
 
-# Share the session fixtures (one tree extraction and one map build per session).
-pytest_plugins = ["engine_fixtures"]
-_kb = importlib.import_module(f"{__name__.rpartition('.')[0]}.test_kbuild" if "." in __name__ else "test_kbuild")
-tree_612, tree_72, maps_612, maps_72 = _kb.tree_612, _kb.tree_72, _kb.maps_612, _kb.maps_72
-talos_data, ARCHES = _kb.talos_data, _kb.ARCHES
+# tree_612, maps_612, ...: the session fixtures of conftest.py (one tree extraction, one map build per run)
+ARCHES = SRCARCH
 
 
 def load_release(release: str):

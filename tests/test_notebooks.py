@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from engine_fixtures import DATA, engine_cache, trees  # noqa: F401  (fixtures)
+from engine_fixtures import DATA
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]

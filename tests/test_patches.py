@@ -19,16 +19,7 @@ from pathlib import Path
 
 import pytest
 import sample_patches
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    DATA,
-    conf_v110,
-    engine_cache,
-    engine_cache_env,
-    host_toolchain,
-    kernel_conf,
-    real_config,
-    trees,
-)
+from engine_fixtures import DATA, host_toolchain, real_config
 from oracle import KernelConf
 from sample_patches import (
     NEW_MODULE,

@@ -178,3 +178,29 @@ def test_documented_python_examples_run(doc, number, code, example_checkouts, tm
     script = tmp_path / f"{Path(doc).stem}_example_{number}.py"
     script.write_text(code, encoding="utf-8")
     runpy.run_path(str(script), run_name="__example__")
+
+
+def _fixture_names(conftest: Path) -> set[str]:
+    import ast
+
+    def is_fixture(node: ast.expr) -> bool:
+        target = node.func if isinstance(node, ast.Call) else node
+        return isinstance(target, ast.Attribute) and target.attr == "fixture"
+    return {node.name for node in ast.walk(ast.parse(conftest.read_text()))
+            if isinstance(node, ast.FunctionDef) and any(is_fixture(d) for d in node.decorator_list)}
+
+
+def test_test_files_name_the_shared_fixtures_without_importing_them():
+    """A fixture imported into a test module is a second definition of it: pytest then makes a
+    session fixture once more for that module (a tree parsed, conf run again)."""
+    import ast
+    shared = set().union(*(_fixture_names(c) for c in (ROOT / "tests").rglob("conftest.py")))
+    assert {"trees", "kernel_conf", "sample", "browser", "hook"} <= shared
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                found += [f"{path.name}:{node.lineno} imports {a.name}" for a in node.names if a.name in shared]
+            elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "pytest_plugins" for t in node.targets):
+                found.append(f"{path.name}:{node.lineno} sets pytest_plugins")
+    assert found == []

@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from engine_fixtures import DATA, SAMPLE, real_config, trees  # noqa: F401 -- fixture
+from engine_fixtures import DATA, SAMPLE, real_config
 
 from talosnb.core import cachefile
 from talosnb.core.errors import TalosnbWarning

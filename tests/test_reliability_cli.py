@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from engine_fixtures import DATA, SAMPLE, SHARED, engine_cache  # noqa: F401 -- fixture
+from engine_fixtures import DATA, SAMPLE, SHARED
 from faults import KILLED, ROOT, LineKiller, copy_checkouts, fork, leftovers, talosnb, tmpfs
 
 from talosnb import __version__

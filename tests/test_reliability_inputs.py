@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from engine_fixtures import DATA, SAMPLE, engine_cache, trees  # noqa: F401 -- fixtures
+from engine_fixtures import DATA, SAMPLE
 from faults import can_drop_privileges, copy_checkouts, talosnb
 
 from talosnb.cli.main import main

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from engine_fixtures import SAMPLE
 from faults import talosnb, tmpfs
-from test_sources import KERNEL_MEMBERS, link, make_tarball, reg
+from tarballs import KERNEL_MEMBERS, add_members, link, make_tarball, reg, special
 
 from talosnb.core.errors import InputError
 from talosnb.core.limits import RESERVE
@@ -30,12 +30,6 @@ def outside(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "secret").write_bytes(SECRET)
     return tmp_path
-
-
-def special(name: str, kind: bytes, major: int = 0, minor: int = 0) -> tuple[tarfile.TarInfo, None]:
-    info = tarfile.TarInfo(name)
-    info.type, info.devmajor, info.devminor = kind, major, minor
-    return info, None
 
 
 HOSTILE = {
@@ -130,12 +124,7 @@ def bomb(path: Path, members: list, claimed: tuple[str, int], sent: int = 1 << 1
     first member header is read (the rest would inflate to the claimed size)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
-        for info, data in members:
-            if data is not None:
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            else:
-                tar.addfile(info)
+        add_members(tar, members)
         body = raw.getvalue()[:raw.tell()]
     info = tarfile.TarInfo(claimed[0])
     info.size = claimed[1]

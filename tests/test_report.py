@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib.image
 import pandas as pd
 import pytest
-from engine_fixtures import DATA, INPUT_VARIABLES, engine_cache, open_session, trees  # noqa: F401  (fixtures)
+from engine_fixtures import DATA, INPUT_VARIABLES, open_session
 
 from talosnb.analyses import compare as cmp
 from talosnb.app.session import Session

@@ -19,7 +19,6 @@ from talosnb.app import workloads as wl
 from talosnb.core.errors import InputError
 
 # Share the session fixtures (one tree extraction, one cache and signing key per session).
-pytest_plugins = ["engine_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
 TREE_618 = SHARED / "kernel" / "linux-6.18.15-kbuild.tar.xz"

@@ -1,7 +1,7 @@
 """Toolchain lines assigned with `set`/`merge` and taken with `--toolchain-from`, against conf.
 
 The judge is the kernel's conf in the 7.2.12 tree run with another toolchain (wrappers of clang-22
-that its probes take for clang 21.1.8 and pahole 1.29, see engine_fixtures.retarget_conf): what
+that its probes take for clang 21.1.8 and pahole 1.29, see conftest.retarget_conf): what
 talosnb writes after re-recording the toolchain lines of Talos main's config must be what conf
 writes with that toolchain, through the command line and the Workspace alike.
 """
@@ -16,23 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    DATA,
-    RETARGET,
-    SHARED,
-    TARBALLS,
-    clang_envs,
-    conf_main,
-    conf_map,
-    engine_cache,
-    engine_cache_env,
-    fake_tools,
-    have_clang,
-    kernel_conf,
-    make_envs,
-    retarget_conf,
-    trees,
-)
+from engine_fixtures import DATA, RETARGET, SHARED, TARBALLS, have_clang
 
 from talosnb.analyses.edit import Assignment
 from talosnb.app.workspace import Workspace

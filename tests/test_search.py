@@ -11,8 +11,6 @@ from engine_fixtures import DATA
 
 from talosnb.cli.main import main
 
-pytest_plugins = ["engine_fixtures"]
-
 
 @pytest.fixture(scope="module")
 def v110_pkgs(tmp_path_factory):

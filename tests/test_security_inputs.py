@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_fixtures import SAMPLE, engine_cache, engine_cache_env  # noqa: F401
+from engine_fixtures import SAMPLE
 from faults import can_drop_privileges, talosnb
 
 from talosnb.core.errors import InputError

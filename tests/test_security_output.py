@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from engine_fixtures import SAMPLE, sample  # noqa: F401  (fixture: a writable copy of data/sample)
+from engine_fixtures import SAMPLE
 
 from talosnb.cli import main
 from talosnb.present.markdown import cell, code

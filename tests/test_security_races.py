@@ -6,10 +6,7 @@ on a copy of the embedded sample."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from engine_fixtures import engine_cache, engine_cache_env, sample  # noqa: F401
 
 from talosnb.analyses.edit import Assignment
 from talosnb.app.plan import Request
@@ -28,18 +25,6 @@ def turn_off(ws: Workspace):
 def add_module(ws: Workspace):
     return ws.propose(Request("modules", arches=("amd64",), module_action="add", module_entries=("crypto_user",),
                               write=True))
-
-
-@pytest.fixture
-def hook(monkeypatch):
-    """Run ``action`` once when the write path reaches ``stage``."""
-    def install(stage: str, action) -> None:
-        def race(at: str, paths: list[Path]) -> None:
-            if at == stage:
-                monkeypatch.setattr(fileio, "race_hook", None)
-                action()
-        monkeypatch.setattr(fileio, "race_hook", race)
-    return install
 
 
 @pytest.mark.parametrize("outer", ["set", "modules add"])

@@ -26,18 +26,6 @@ def work(tmp_path) -> Path:
     return copy_checkouts(DATA["v1.10"], tmp_path / "work")
 
 
-@pytest.fixture
-def hook(monkeypatch):
-    """Run ``action`` once when the write path reaches ``stage``."""
-    def install(stage: str, action) -> None:
-        def race(at: str, paths: list[Path]) -> None:
-            if at == stage:
-                monkeypatch.setattr(fileio, "race_hook", None)
-                action()
-        monkeypatch.setattr(fileio, "race_hook", race)
-    return install
-
-
 def swap_for_symlink(folder: Path, to: Path) -> None:
     folder.rename(folder.with_name(folder.name + ".moved"))
     folder.symlink_to(to, target_is_directory=True)

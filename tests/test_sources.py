@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import io
 import os
 import random
 import shutil
@@ -19,6 +18,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from tarballs import KERNEL_MEMBERS, link, make_tarball, reg
 
 from talosnb.core import dotconfig
 from talosnb.core.arches import srcarch
@@ -251,44 +251,6 @@ def test_real_skeleton_extracted_once_and_reused(monkeypatch, tmp_path):
     assert again == tree
     assert marker.exists() and tree.path.stat().st_ino == inode
     assert len([p for p in (tmp_path / "fresh-cache" / "trees" / "v1").iterdir() if not p.name.endswith(".lock")]) == 1
-
-
-def make_tarball(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
-    mode = "w:xz" if path.name.endswith(".xz") else "w:gz" if path.name.endswith(".gz") else "w"
-    with tarfile.open(path, mode) as tar:
-        for info, data in members:
-            if data is not None:
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            else:
-                tar.addfile(info)
-    return path
-
-
-def reg(name: str, data: bytes = b"x\n", mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.mode = mode
-    return info, data
-
-
-def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile.TarInfo, None]:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname = kind, target
-    return info, None
-
-
-KERNEL_MEMBERS = [
-    reg("linux-6.1.5/Makefile", b"VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 5\nEXTRAVERSION =\n"),
-    reg("linux-6.1.5/Kconfig", b'mainmenu "x"\nsource "drivers/Kconfig"\n'),
-    reg("linux-6.1.5/drivers/Kconfig", b"config FOO\n\tbool \"foo\"\n"),
-    reg("linux-6.1.5/drivers/Makefile", b"obj-$(CONFIG_FOO) += foo.o\n"),
-    reg("linux-6.1.5/drivers/foo.c", b"int foo;\n"),
-    reg("linux-6.1.5/Documentation/Kconfig", b""),
-    reg("linux-6.1.5/Documentation/index.rst", b"docs\n"),
-    reg("linux-6.1.5/scripts/helper.sh", b"#!/bin/sh\n", 0o755),
-    reg("linux-6.1.5/scripts/kconfig/conf.c", b"int main;\n"),
-    link("linux-6.1.5/scripts/dtc-link", "kconfig/conf.c"),
-]
 
 
 def test_tarball_only_needed_files(tmp_path):

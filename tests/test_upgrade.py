@@ -20,12 +20,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    engine_cache,
-    engine_cache_env,
-    kernel_conf,
-    trees,
-)
 
 from talosnb.analyses.upgrade import proposed_list
 from talosnb.app.upgrade import Upgrade

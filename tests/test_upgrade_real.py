@@ -22,13 +22,7 @@ from pathlib import Path
 
 import kconfiglib
 import pytest
-from engine_fixtures import (  # noqa: F401  (fixtures)
-    DATA,
-    engine_cache,
-    engine_cache_env,
-    real_config,
-    trees,
-)
+from engine_fixtures import DATA, real_config
 from oracle import missing_tools
 
 from talosnb.analyses.upgrade import proposed_list

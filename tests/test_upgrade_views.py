@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from engine_fixtures import DATA, engine_cache, engine_cache_env, trees  # noqa: F401  (fixtures)
+from engine_fixtures import DATA
 from nbclient import NotebookClient
 
 from talosnb.app.upgrade import Upgrade

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_fixtures import SAMPLE, sample  # noqa: F401  (sample: a writable copy of data/sample)
+from engine_fixtures import SAMPLE
 
 from talosnb.analyses import edit
 from talosnb.analyses.compare import by_status, compare

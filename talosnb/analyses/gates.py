@@ -89,18 +89,18 @@ RULES: dict[str, Rule] = rule_table(
     # olddefconfig
     Rule("olddefconfig-change", "error",
          "make olddefconfig changes CONFIG_{symbol}: {old} -> {new} ({why})",
-         "normalize config-{arch} (it then reads {new_line}){keep}"),
+         "normalize {config_name} (it then reads {new_line}){keep}"),
     Rule("olddefconfig-drop", "error",
          "make olddefconfig drops {old_line}: the {tree_version} tree doesn't define CONFIG_{symbol}",
-         "use the kernel tree the config is for; or normalize config-{arch}, which drops the line"),
+         "use the kernel tree the config is for; or normalize {config_name}, which drops the line"),
     Rule("olddefconfig-layout", "error",
-         "config-{arch} has the values make olddefconfig writes but not its layout ({count} line(s) differ, "
+         "{config_name} has the values make olddefconfig writes but not its layout ({count} line(s) differ, "
          "the first at line {line}), so the dirty-tree check after it fails",
-         "normalize config-{arch}"),
+         "normalize {config_name}"),
     Rule("olddefconfig-line-endings", "error",
-         "config-{arch} ends {count} line(s) in CR LF, the first at line {line}; make olddefconfig reads the CR "
+         "{config_name} ends {count} line(s) in CR LF, the first at line {line}; make olddefconfig reads the CR "
          "away and writes LF only, so the dirty-tree check after it fails",
-         "normalize config-{arch} (it writes LF), or convert the file's line endings (dos2unix), then commit it"),
+         "normalize {config_name} (it writes LF), or convert the file's line endings (dos2unix), then commit it"),
     # hardening
     Rule("hardening-fixable", "error",
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
@@ -112,7 +112,7 @@ RULES: dict[str, Rule] = rule_table(
     Rule("hardening-normalize", "error",
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
          "{actual} in the config file",
-         "normalize config-{arch}: make olddefconfig writes {line} ({why})"),
+         "normalize {config_name}: make olddefconfig writes {line} ({why})"),
     Rule("hardening-blocked", "error",
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
          "{actual}; it can't be had here: {why}",
@@ -256,12 +256,6 @@ def _config_lines(text: str) -> dict[str, int]:
     return out
 
 
-def _line(symbol: str, value: str | None) -> str:
-    if value is None:
-        return f"no CONFIG_{symbol} line"
-    return dotconfig.format_line(symbol, value)
-
-
 def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResult:
     """The lines `make olddefconfig` would change in the config file as the build would see it
     (:func:`as_the_build_sees_it`), each with the kernel's reason; or, when only the layout
@@ -289,7 +283,7 @@ def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResul
         if change.symbol in dropped or sym is None or not sym.nodes:
             findings.append(make_finding("olddefconfig-drop", arch, f"CONFIG_{change.symbol}", "olddefconfig",
                                          symbols=[change.symbol], values=values, where=where,
-                                         old_line=_line(change.symbol, change.old),
+                                         old_line=dotconfig.written_line(change.symbol, change.old),
                                          tree_version=config.tree.version,
                                          details={"old": change.old, "new": change.new}))
             continue
@@ -300,12 +294,12 @@ def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResul
             why = cascade_reason(config, sym, change.old, change.new, assumed)
         keep = ""
         if change.old not in (None, "n") or (change.old == "n" and change.new not in (None, "n")):
-            keep = f"; to keep {_line(change.symbol, change.old)}, see why {change.symbol}={change.old}"
+            keep = f"; to keep {dotconfig.written_line(change.symbol, change.old)}, see why {change.symbol}={change.old}"
         findings.append(make_finding("olddefconfig-change", arch, f"CONFIG_{change.symbol}", "olddefconfig",
                                      symbols=[change.symbol], values=values, where=where,
                                      old=change.old if change.old is not None else "(no line)",
                                      new=change.new if change.new is not None else "(no line)",
-                                     new_line=_line(change.symbol, change.new), why=why, keep=keep,
+                                     new_line=dotconfig.written_line(change.symbol, change.new), why=why, keep=keep,
                                      details={"defined_at": location(sym), "old": change.old, "new": change.new}))
     if not changes and new_text != config.original_text:
         first = _first_layout_difference(config.original_text, new_text, config.recorded_version,
@@ -715,7 +709,7 @@ def _hardening_finding(config: Config, row: dict, verdict: _Verdict, described: 
         n = params.get("cascade", 0)
         params["side_effects"] = params.get("by_others") or (f" ({n} line(s) change with it)" if n > 1 else "")
     if verdict.kind == "normalize":
-        params["line"] = _line(name, config.written().get(name))
+        params["line"] = dotconfig.written_line(name, config.written().get(name))
     kind = f"hardening-{verdict.kind}"
     return make_finding(kind, config.arch, row["option_name"], "hardening", symbols=[name], values={name: actual},
                         where=verdict.where,
@@ -888,7 +882,7 @@ def _lists_note(findings: list[Finding], arch: str, extensions: ExtensionsChecko
         if f.level == "error":
             name = f.details.get("list") or "talos"
             per_list[name] = per_list.get(name, 0) + 1
-    base = f"modules-{arch}.txt"
+    base = layout.module_list_name(arch)
     shipped = len(extensions.list_files(arch)) if extensions is not None else 0
     if not per_list:
         return f"{base} is right" + (f", and the {shipped} extension list(s)" if shipped else "")
@@ -927,22 +921,18 @@ def _hardening(session: GateSession, report: GateReport, arches: list[str], *, e
         report.results += [_not_run("hardening", a, f"kernel/build/pkg.yaml runs no {hardening.TOOL}", "")
                            for a in arches]
         return
-    cache = checkers if checkers is not None else {}
-    key = (spec, pin)
-    if key not in cache:
-        try:
-            cache[key] = hardening.obtain_checker(pin, spec, progress=progress)
-        except InputError as e:
-            if explicit:
-                raise
-            # the other gates still run; this one says why it couldn't, and the run is incomplete
-            for arch in arches:
-                result = _not_run("hardening", arch, f"{e.where + ': ' if e.where else ''}{e.message}",
-                                  e.hint or "", level="warning")
-                result.error = e
-                report.results.append(result)
-            return
-    checker = cache[key]
+    try:
+        checker = hardening.checker_for(checkers if checkers is not None else {}, pin, spec, progress=progress)
+    except InputError as e:
+        if explicit:
+            raise
+        # the other gates still run; this one says why it couldn't, and the run is incomplete
+        for arch in arches:
+            result = _not_run("hardening", arch, f"{e.where + ': ' if e.where else ''}{e.message}",
+                              e.hint or "", level="warning")
+            result.error = e
+            report.results.append(result)
+        return
     report.checker, report.step = checker, step
     report.filter_rules = hardening.read_filter_rules(step.filter_script) if step.filter_script else None
     check = hardening.pin_check(checker, pin)

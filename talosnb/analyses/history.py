@@ -255,7 +255,7 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
     jobs = {arch: layout.config_file(arch) for arch in arches}
     with ThreadPoolExecutor(max_workers=len(jobs) + 1) as pool:
         config_logs = {arch: pool.submit(_log, checkout, commit, path, follow=True) for arch, path in jobs.items()}
-        pkgfile_log = pool.submit(_log, checkout, commit, "Pkgfile", follow=False)
+        pkgfile_log = pool.submit(_log, checkout, commit, layout.PKGFILE, follow=False)
         # one order for the commits of every file: git log's (reverse chronological, parents after)
         rev_list = pool.submit(run_git, ["rev-list", commit], checkout.root, what="git rev-list")
         for arch, future in config_logs.items():

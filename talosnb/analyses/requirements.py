@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import kconfiglib
 
+from talosnb.core import dotconfig
 from talosnb.core.errors import InputError
 
 from .findings import Finding, Rule, render, rule_table
@@ -502,10 +503,10 @@ def met_again_message(status: Status, *, profiles: Mapping[str, Profile] | None 
 
 RULES: dict[str, Rule] = rule_table(
     Rule("requirement-not-met", "error",
-         "{workload} {feature_text}needs {label}{need_text} ({cite}); config-{arch} has {symbol}={value} ({why})",
+         "{workload} {feature_text}needs {label}{need_text} ({cite}); {config_name} has {symbol}={value} ({why})",
          "{fix}"),
     Rule("requirement-not-shipped", "error",
-         "{workload} {feature_text}needs {label} ({cite}): built as a module, but hack/modules-{arch}.txt doesn't list "
+         "{workload} {feature_text}needs {label} ({cite}): built as a module, but {module_list_file} doesn't list "
          "{unshipped}, so it is not there at run time",
          "list it (talosnb modules add {unshipped_first}), or set CONFIG_{symbol}=y"),
     Rule("requirement-stale", "warning",
@@ -567,7 +568,7 @@ def explain(status: Status, config: Config, editor: Editor | None, *, fix_budget
 def _config_line(config: Config, symbol: str) -> str | None:
     """config-ARCH:line of the symbol's line in the file as loaded (None: no line)."""
     for number, line in enumerate(config.original_text.splitlines(), 1):
-        if line.startswith((f"CONFIG_{symbol}=", f"# CONFIG_{symbol} is not set")):
+        if dotconfig.line_symbol(line) == dotconfig.PREFIX + symbol:
             return f"{config.source}:{number}"
     return None
 

@@ -158,14 +158,11 @@ class GateKeeper:
         key = (self.hardening_checker, pin)
         if key in cache:
             return cache[key]
-        found: hardening.HardeningChecker | None
         if self.hardening_checker or download:
-            found = hardening.obtain_checker(pin, self.hardening_checker)
-        else:
-            found = hardening.cached_checker(pin) if pin is not None else None
-            if found is None:
-                return None
-        cache[key] = found
+            return hardening.checker_for(cache, pin, self.hardening_checker)
+        found = hardening.cached_checker(pin) if pin is not None else None
+        if found is not None:
+            cache[key] = found
         return found
 
     def _hardening_verdict(self, changes: Mapping[str, ChangeSet], result: GuardResult, *,

@@ -24,6 +24,7 @@ from talosnb.analyses.hardware import (
     ModuleLocator,
     describe,
 )
+from talosnb.core import layout
 from talosnb.core.arches import parse_arches, srcarch
 from talosnb.core.errors import ExitStatus, InputError
 from talosnb.inputs.resolve import Inputs, resolve_inputs
@@ -216,8 +217,8 @@ def support_devices(ws: Workspace, reports: list[DeviceReport], options: Options
     if not needed_changes(reports)[0]:
         return None
     support = plan_support(ws, reports, strict=options.strict)
-    support.files = sorted({f"config-{arch}" for o in support.applied for arch in o.changed_arches()})
-    support.files += sorted({f"modules-{arch}.txt" for o in support.applied for arch, m in o.modules.items()
+    support.files = sorted({layout.config_name(arch) for o in support.applied for arch in o.changed_arches()})
+    support.files += sorted({layout.module_list_name(arch) for o in support.applied for arch, m in o.modules.items()
                              if m.get("added")})
     writing = bool(support.applied) and write and not dry_run
     plan = ws.propose(Request("save", names=tuple(support.files), write=True, dry_run=not writing),
@@ -227,7 +228,7 @@ def support_devices(ws: Workspace, reports: list[DeviceReport], options: Options
     if support.blocked is None and writing and plan is not None:
         saved = ws.commit(plan)
         names = {p.name for p in saved.written} if saved is not None else set()
-        support.written = {arch: f"config-{arch}" in names for arch in ws.configs}
+        support.written = {arch: layout.config_name(arch) in names for arch in ws.configs}
         support.saved = True
     return support
 

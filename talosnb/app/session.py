@@ -152,7 +152,7 @@ class Session:
         seen = {c.what for c in checks}
         for arch, config in self.configs.items():
             if config.recorded_version:
-                what = f"the header of config-{arch}"
+                what = f"the header of {layout.config_name(arch)}"
                 if what not in seen:
                     header = dotconfig.header(config.original_text)
                     where = f"{config.source}:{header.line}" if header is not None else str(config.source)
@@ -323,7 +323,7 @@ def _toolchain_sources(sources: Sequence[str | os.PathLike], arches: list[str]) 
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            files = [folder / f"config-{arch}" for folder in (path, layout.build_dir(path)) for arch in arches]
+            files = [folder / layout.config_name(arch) for folder in (path, layout.build_dir(path)) for arch in arches]
             found = [f for f in files if f.is_file()]
             if not found:
                 raise InputError("no config-ARCH in this folder to take the toolchain from", where=str(path),

@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 
+from talosnb.core import layout
 from talosnb.core.arches import parse_arches
 from talosnb.core.errors import InputError
 from talosnb.core.paths import ENV_PKGS
@@ -71,7 +72,7 @@ def _shown(value: str | None) -> str:
 
 def _text(symbol: str, rows: list[dict], total: int, arches: list[str]) -> str:
     if not rows:
-        return f"CONFIG_{symbol}: no commit touched its line in config-{'/'.join(arches)}\n"
+        return f"CONFIG_{symbol}: no commit touched its line in {layout.config_name('/'.join(arches))}\n"
     head = f"CONFIG_{symbol}: {total} commit(s)" + (f", newest {len(rows)} shown" if len(rows) < total else "")
     out = [head]
     for r in rows:

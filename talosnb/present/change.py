@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from talosnb.core import layout
+
 if TYPE_CHECKING:
     from talosnb.analyses.change import ChangeReport
 
@@ -63,10 +65,10 @@ def change_text(report: ChangeReport) -> str:
         else:
             out.append("  no module newly built or no longer built")
         if change.has_lists:
-            out += [f"  modules-{arch}.txt + {e}" for e in change.list_added]
-            out += [f"  modules-{arch}.txt - {e}" for e in change.list_removed]
+            out += [f"  {layout.module_list_name(arch)} + {e}" for e in change.list_added]
+            out += [f"  {layout.module_list_name(arch)} - {e}" for e in change.list_removed]
             if not change.list_added and not change.list_removed:
-                out.append(f"  modules-{arch}.txt unchanged")
+                out.append(f"  {layout.module_list_name(arch)} unchanged")
         out += [f"  extensions: {m}" for m in change.extensions_broken]
         out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_broken]
         out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_fixed]

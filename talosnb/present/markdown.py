@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from talosnb.analyses.change import KINDS, ChangeReport
+from talosnb.core import layout
 from talosnb.kconfig.info import TOP_LEVEL
 
 from .change import new_modules_text
@@ -145,7 +146,7 @@ def _modules_section(report: ChangeReport) -> list[str]:
         if not one.has_lists:
             continue
         edits = [f"+ {e}" for e in one.list_added] + [f"- {e}" for e in one.list_removed]
-        out.append(f"`modules-{arch}.txt`: " + ("\n" + fenced("\n".join(edits) + "\n", "diff") if edits
+        out.append(f"`{layout.module_list_name(arch)}`: " + ("\n" + fenced("\n".join(edits) + "\n", "diff") if edits
                                                  else "unchanged\n"))
         if one.unlisted_built:
             out.append(f"Newly built on {arch} but not listed (fine unless the initramfs needs them): "

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from talosnb import __version__
+from talosnb.core import layout
 from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
 from talosnb.core.versions import grouped
@@ -172,7 +173,7 @@ def _inputs_table(session: Session) -> pd.DataFrame:
                  str(inputs.pkgs.path) if inputs.pkgs else "not given"))
     for arch, config in session.configs.items():
         recorded = f"made for Linux {config.recorded_version}" if config.recorded_version else "no header"
-        rows.append((f"config-{arch}", recorded, str(config.source)))
+        rows.append((layout.config_name(arch), recorded, str(config.source)))
     if inputs.patches is not None and inputs.patches.patches:
         rows.append(("pkgs patches", inputs.patches.summary(), str(inputs.patches.patches_dir)))
     rows.append(("talos checkout", "", str(inputs.talos.path) if inputs.talos else "not given"))
@@ -189,7 +190,7 @@ def _checks_html(session: Session) -> str:
         items.append(f'<li class="{cls}">{label}: {_e(check.message)}</li>')
     for arch, config in session.configs.items():
         for note in config.notes:
-            items.append(f'<li class="note">config-{arch}: {_e(note.where)}: {_e(note.message)}</li>')
+            items.append(f'<li class="note">{layout.config_name(arch)}: {_e(note.where)}: {_e(note.message)}</li>')
     if not items:
         return "<p>No version warnings: the tree, the Pkgfile and the configs agree.</p>\n"
     return "<ul>\n" + "\n".join(items) + "\n</ul>\n"
@@ -414,7 +415,7 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
         items = "".join(f"<li><code>+ {_e(e)}</code></li>" for e in one.list_added)
         items += "".join(f"<li><code>- {_e(e)}</code></li>" for e in one.list_removed)
         unlisted = "".join(f"<li><code>{_e(e)}</code></li>" for e in one.unlisted_built)
-        lists.append(f"<h3>modules-{_e(arch)}.txt</h3>" + (f"<ul>{items}</ul>" if items else "<p>unchanged</p>")
+        lists.append(f"<h3>{_e(layout.module_list_name(arch))}</h3>" + (f"<ul>{items}</ul>" if items else "<p>unchanged</p>")
                      + (f"<p>Newly built but not listed (fine unless the initramfs needs them):</p><ul>{unlisted}</ul>"
                         if unlisted else ""))
     add("Module lists", "\n".join(lists) + "\n")

@@ -12,6 +12,7 @@ from typing import Any
 import kconfiglib
 from kconfiglib import BOOL
 
+from talosnb.core import layout
 from talosnb.kbuild import KbuildMap, module_name, normalize_value
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import location
@@ -115,7 +116,7 @@ def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild:
                                                        unlisted=False)
                 if f.kind in ("builtin", "not-built")}
     walk = _ModuleWalk(view, new_kbuild, old_kbuild, not_honoured or {}, set(module_list.entries), problems,
-                       list_id, file_name or f"modules-{arch}.txt")
+                       list_id, file_name or layout.module_list_name(arch))
     for _index, entry, where in module_list.numbered():
         if label is not None:
             where = label + where[len(module_list.name):]
