@@ -484,9 +484,11 @@ def upgrade_html(report: UpgradeReport) -> Html:
     """A kernel upgrade (a :class:`~talosnb.analyses.upgrade.UpgradeReport`), for the report's
     sections: the summary and what could not be computed, then each part of the report as a
     filterable table; the why-not tree of every choice not honoured in a collapsed block."""
-    from talosnb.analyses.upgrade import SECTION_TITLES, reason_lines
+    from talosnb.analyses.upgrade import SECTION_TITLES
 
-    out = "<pre>" + _e("\n".join(report.summary_lines())) + "</pre>\n"
+    from .upgrade import cause_text, reason_lines, summary_lines
+
+    out = "<pre>" + _e("\n".join(summary_lines(report))) + "</pre>\n"
     choices = report.choices_frame()
     out += (f"<h3>{SECTION_TITLES['choices']}</h3>\n<p>{len(choices)} line(s) the configs set that the "
             f"{_e(report.to_version)} tree writes differently (what a bump changes silently).</p>\n"
@@ -495,7 +497,7 @@ def upgrade_html(report: UpgradeReport) -> Html:
     if groups:
         out += ("<p>One cause behind several lines:</p>\n<ul>" + "".join(
             f"<li>{_e(g.arch)}: {len(g.items)} lines ({_e(', '.join('CONFIG_' + n for n in g.symbols))}): "
-            f"{_e(g.cause_text())}" + (f"; fix: <code>{_e(' '.join(str(a) for a in g.fix.assignments))}</code>, "
+            f"{_e(cause_text(g))}" + (f"; fix: <code>{_e(' '.join(str(a) for a in g.fix.assignments))}</code>, "
                                        "verified for all of them" if g.fix is not None else "") + "</li>"
             for g in groups) + "</ul>\n")
     trees = "".join(

@@ -43,10 +43,6 @@ class ModuleEdit:
         key = f"{self.arch}:{self.kind}:{self.entry}"
         return f"{self.list_id}:{key}" if self.list_id else key
 
-    def text(self) -> str:
-        parts = [f"-{e}" for e in self.remove] + [f"+{e}" for e in self.add]
-        return f"[{self.key}] {' '.join(parts)}\n            ({self.reason})"
-
     def as_dict(self) -> dict:
         return {"key": self.key, "list": self.list_id or "talos", "arch": self.arch, "kind": self.kind,
                 "entry": self.entry,
