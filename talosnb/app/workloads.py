@@ -349,7 +349,7 @@ class WorkloadVerdict:
 
     def messages(self) -> list[str]:
         profiles = rq.load_profiles()
-        return [rq.break_message(s, profiles=profiles) for s in self.broken]
+        return [rq.change_finding(s, profiles=profiles).message for s in self.broken]
 
     def text(self) -> str:
         return "".join(f"WARNING: {m}\n" for m in self.messages())
