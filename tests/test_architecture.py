@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -17,6 +18,12 @@ PACKAGE = ROOT / "talosnb"
 LAYERS = [("core",), ("inputs",), ("kconfig", "kbuild"), ("analyses",), ("app",), ("present",),
           ("cli", "widgets")]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+@functools.cache
+def _parsed(path: Path) -> ast.Module:
+    """A file's syntax tree, parsed once for all the checks below (none of them changes it)."""
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
 
 
 def _module_name(path: Path) -> str:
@@ -38,7 +45,7 @@ def _type_only(tree: ast.Module) -> set[int]:
 def _imports(path: Path, *, runtime: bool = False) -> set[str]:
     """Every talosnb module a file imports, at the top or inside functions; with `runtime`, not
     those under `if TYPE_CHECKING:` (read by annotations only, they never run)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _parsed(path)
     here = _module_name(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
     found = set()
@@ -138,7 +145,7 @@ def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
 def _private_reaches(path: Path, modules: set[str]) -> list[str]:
     """Where a file uses another talosnb module's _private name: imported by name
     (`from .base import _View`), or read off the module (`toolchain._require_recorded`)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _parsed(path)
     here = _module_name(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
     bound: dict[str, str] = {}     # local name -> the talosnb module it is
@@ -206,10 +213,8 @@ TEXT_PRODUCERS_TO_MOVE = {
     "analyses/upgrade/rules.py:line_text",
     "analyses/upgrade/view.py:ConfigLineAt.text",
     "app/gates.py:GateChange.text",
-    "app/gates.py:GuardResult.text",
     "app/plan.py:Request.describe",
     "app/upgrade.py:Upgrade.pending_text",
-    "app/workloads.py:WorkloadVerdict.text",
     "app/workspace.py:PendingFile.text",
     "app/workspace.py:SaveResult.text",
     "app/workspace.py:Workspace.describe",
@@ -234,7 +239,7 @@ def _text_producers(path: Path) -> list[str]:
             elif (isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and returns_text(child)
                   and any(fnmatch.fnmatchcase(child.name.lstrip("_"), p) for p in TEXT_PRODUCER_NAMES)):
                 found.append(f"{rel}:{prefix}{child.name}")
-    visit(ast.parse(path.read_text(encoding="utf-8"), str(path)), "")
+    visit(_parsed(path), "")
     return found
 
 
@@ -311,16 +316,17 @@ HOMES = (("core/layout.py", LAYOUT_PIECES, "the checkout layout (core/layout.py)
 def _code_strings(tree: ast.Module) -> list[tuple[int, str]]:
     """(line, text) of every string the code builds (not docstrings): an f-string with {} for
     each value it puts in."""
-    docs = {id(node.body[0].value) for node in ast.walk(tree)
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-    parts = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    skip: set[int] = set()
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.JoinedStr):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+            skip.add(id(node.body[0].value))      # its docstring
+        elif isinstance(node, ast.JoinedStr):
+            skip |= {id(v) for v in node.values}
             found.append((node.lineno, "".join(v.value if isinstance(v, ast.Constant) else "{}"
                                                for v in node.values)))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs | parts:
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
             found.append((node.lineno, node.value))
     return found
 
@@ -332,7 +338,7 @@ def test_layout_and_config_lines_are_built_in_their_home():
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE).as_posix()
-        for line, text in _code_strings(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        for line, text in _code_strings(_parsed(path)):
             found += [f"{rel}:{line}: {text!r} builds {what}" for home, pieces, what in HOMES
                       if rel != home and any(p.search(text) for p in pieces)]
     assert not found, "\n".join(found)

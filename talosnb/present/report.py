@@ -209,9 +209,12 @@ def gates_html(report: GateReport) -> Html:
     every finding with its fix, and kernel-hardening-checker's whole table for both arches."""
     import pandas as pd
 
-    from talosnb.analyses.gates import GATE_TITLES, findings_frame, hardening_table
+    from talosnb.analyses.gates import GATE_TITLES, findings_frame
 
-    summary_frame = report.summary_frame()
+    from .gates import hardening_table
+    from .gates import summary_frame as gates_summary_frame
+
+    summary_frame = gates_summary_frame(report)
     summary_frame.insert(1, "what", [GATE_TITLES[g] for g in summary_frame["gate"]])
     findings = findings_frame(report.findings)
     shown = findings[findings["level"] != "info"] if len(findings) else findings
