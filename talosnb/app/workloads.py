@@ -349,7 +349,7 @@ class WorkloadVerdict:
 
     def messages(self) -> list[str]:
         profiles = rq.load_profiles()
-        return [rq.break_message(s, profiles=profiles) for s in self.broken]
+        return [rq.change_finding(s, profiles=profiles).message for s in self.broken]
 
     def as_dict(self) -> dict[str, Any]:
         return {"broken": [{"arch": s.arch, "workload": s.requirement.workload, "feature": s.requirement.feature,
