@@ -209,17 +209,12 @@ FILE_CONTENTS = {
 # Wording for a person still made in analyses/ or app/, to move into present/ (one renderer per
 # format over the typed result). Remove an entry when its producer moves; never add one.
 TEXT_PRODUCERS_TO_MOVE = {
-    "analyses/hardware.py:_support_words",
-    "analyses/requirements.py:break_message",
-    "analyses/requirements.py:met_again_message",
     "analyses/upgrade/choices.py:_replacement_text",
     "analyses/upgrade/rules.py:line_text",
     "analyses/upgrade/view.py:ConfigLineAt.text",
     "app/gates.py:GateChange.text",
-    "app/gates.py:GuardResult.text",
     "app/plan.py:Request.describe",
     "app/upgrade.py:Upgrade.pending_text",
-    "app/workloads.py:WorkloadVerdict.text",
     "app/workspace.py:PendingFile.text",
     "app/workspace.py:SaveResult.text",
     "app/workspace.py:Workspace.describe",

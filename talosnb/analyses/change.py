@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from talosnb.kbuild import KbuildMap
     from talosnb.kbuild.devices import DeviceIndex
 
-    from .hardware import Device
+    from .hardware import Device, DeviceChange
     from .history import HistoryIndex
     from .modules import ExtensionList, ModuleList
 
@@ -161,7 +161,7 @@ class ArchChange:
     # the system extensions whose shipped modules the change stops building
     extensions_broken: list[str] = field(default_factory=list)
     # the devices of a hardware capture whose support the change moves (analyses.hardware.device_changes)
-    devices: list[str] = field(default_factory=list)
+    devices: list[DeviceChange] = field(default_factory=list)
 
     def by_kind(self, kind: str) -> list[LineChange]:
         return [c for c in self.lines if c.kind == kind]
@@ -172,17 +172,6 @@ class ArchChange:
     def unlisted_built(self) -> list[str]:
         """Newly built modules the head's list leaves out (fine unless the initramfs needs them)."""
         return [ko for ko in self.built if ko not in self.listed]
-
-    def as_dict(self) -> dict:
-        return {"arch": self.arch, "base": self.base_source, "head": self.head_source,
-                "requested": self.requested, "lines": [c.as_dict() for c in self.lines],
-                "modules": {"built": self.built, "no_longer_built": self.unbuilt,
-                            "built_not_listed": self.unlisted_built if self.has_lists else None},
-                "module_list": ({"added": self.list_added, "removed": self.list_removed}
-                                if self.has_lists else None),
-                "gates": [g.as_dict() for g in self.gates], "drift": self.drift, "history": self.history,
-                "workloads": {"broken": self.workloads_broken, "met_again": self.workloads_fixed},
-                "extensions_broken": self.extensions_broken, "devices": self.devices}
 
 
 @dataclass
@@ -204,11 +193,6 @@ class ChangeReport:
     def lines(self, kinds: Iterable[str] = ("change",)) -> list[LineChange]:
         kinds = set(kinds)
         return [c for a in self.arches.values() for c in a.lines if c.kind in kinds]
-
-    def as_dict(self) -> dict:
-        return {"base": self.base_label, "head": self.head_label, "tree_version": self.tree_version,
-                "notes": self.notes, "ok": self.ok, "devices_given": self.devices_given,
-                "arches": {arch: change.as_dict() for arch, change in self.arches.items()}}
 
     def frame(self, kinds: Iterable[str] = ("change",)) -> pd.DataFrame:
         """The line changes side by side: one row per symbol, per arch old, new and reason, sorted by
@@ -531,8 +515,8 @@ def _workloads(head: Config, kmap: KbuildMap, before: Mapping[str, str], after: 
 
     was = rq.evaluate(resolved, before, shipped(base_lists))
     now = rq.evaluate(resolved, after, shipped(head_lists))
-    return ([rq.break_message(s, profiles=profiles) for s in rq.broken(was, now)],
-            [rq.met_again_message(s, profiles=profiles) for s in rq.broken(now, was)])
+    return ([rq.change_finding(s, profiles=profiles).message for s in rq.broken(was, now)],
+            [rq.change_finding(s, broken=False, profiles=profiles).message for s in rq.broken(now, was)])
 
 
 def version_notes(base: Sequence[VersionCheck], head: Sequence[VersionCheck]) -> list[str]:

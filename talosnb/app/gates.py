@@ -57,11 +57,6 @@ class GuardResult:
     broken: list[GateChange] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)     # "hardening: why", once per reason
 
-    def text(self) -> str:
-        out = "".join(f"WARNING: {b.text()}\n" for b in self.broken)
-        out += "".join(f"note: {u}\n" for u in self.unchecked)
-        return out
-
     def as_dict(self) -> dict:
         return {"broken": [{"gate": b.gate, "arch": b.arch, "findings": gate_rules.records(b.findings)}
                            for b in self.broken], "unchecked": list(self.unchecked)}

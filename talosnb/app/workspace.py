@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from talosnb.analyses.gates import GateReport
+    from talosnb.analyses.gates import GateReport, HardeningCheck
     from talosnb.analyses.menu import MenuTree
     from talosnb.analyses.search import SearchIndex
     from talosnb.analyses.symbol import SymbolPanel
@@ -1431,11 +1431,12 @@ class Workspace:
                                                              profiles_dir=profiles_dir, editors=self.editors,
                                                              cache=self._resolved_requirements))
 
-    def hardening_table(self) -> pd.DataFrame:
-        """kernel-hardening-checker's whole table for both arches (talosnb.analyses.gates.hardening_table)."""
-        from talosnb.analyses.gates import hardening_table
+    def hardening_checks(self) -> list[HardeningCheck]:
+        """kernel-hardening-checker's whole table for both arches (talosnb.analyses.gates.hardening_checks;
+        talosnb.present.gates.hardening_table makes it a DataFrame)."""
+        from talosnb.analyses.gates import hardening_checks
 
-        return hardening_table(self.gates(["hardening"]))
+        return hardening_checks(self.gates(["hardening"]))
 
     # --- comparison and overview ---------------------------------------------
 

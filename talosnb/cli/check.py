@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from talosnb.analyses import gates
-from talosnb.present.text import gate_finding_text, gates_summary_text
+from talosnb.present.gates import gate_finding_text, gates_summary_text, report_dict
 
 from .common import ExitStatus, Result, common_options, context, open_workspace, workload_names
 
@@ -61,20 +61,20 @@ def run(args: argparse.Namespace) -> Result:
     for check in report.version_checks:
         payload["version_checks"].append({"kind": check.kind, "level": check.level, "message": check.message})
         text += f"{'WARNING' if check.kind == 'mismatch' else 'note'}: {check.message}\n"
-    payload.update(report.as_dict())
-    records = gates.records(report.findings)
-    errors = sum(1 for r in records if r["level"] == "error")
-    shown = records if args.info else [r for r in records if r["level"] != "info"]
-    payload["findings"] = shown
+    payload.update(report_dict(report))
+    findings = gates.sort_findings(report.findings)
+    errors = sum(1 for f in findings if f.level == "error")
+    shown = findings if args.info else [f for f in findings if f.level != "info"]
+    payload["findings"] = gates.records(shown)
     payload["errors"] = errors
     text += gates_summary_text(report)
-    hidden = len(records) - len(shown)
-    text += (f"\n{errors} error(s), {len(records)} finding(s) in all"
+    hidden = len(findings) - len(shown)
+    text += (f"\n{errors} error(s), {len(findings)} finding(s) in all"
              + (f" ({hidden} informational ones not shown: --info lists them)" if hidden else "") + "\n")
     for gate in chosen:
-        mine = [r for r in shown if r["gate"] == gate]
+        mine = [f for f in shown if f.details.get("gate") == gate]
         if mine:
-            text += f"\n{gate}:\n" + "".join(gate_finding_text(r) for r in mine)
+            text += f"\n{gate}:\n" + "".join(gate_finding_text(f) for f in mine)
     incomplete = report.incomplete
     for error in incomplete:
         text += f"\nnot every gate ran: {error}\n"

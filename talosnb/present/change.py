@@ -1,6 +1,6 @@
-"""What a change does (:class:`~talosnb.analyses.change.ChangeReport`) as plain text: the
-terminal's ``talosnb report --base`` and the "New modules:" list of a pkgs pull request.
-Markdown and HTML render the same report in ``present/markdown.py`` and ``present/report.py``."""
+"""What a change does (:class:`~talosnb.analyses.change.ChangeReport`) as plain text (the
+terminal's ``talosnb report --base``), the "New modules:" list of a pkgs pull request, and the
+JSON form. Markdown and HTML render the same report in ``present/markdown.py`` and ``present/report.py``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from talosnb.core import layout
 
+from .hardware import device_change_text
+
 if TYPE_CHECKING:
-    from talosnb.analyses.change import ChangeReport
+    from talosnb.analyses.change import ArchChange, ChangeReport
 
 
 def value_words(value: str | None) -> str:
@@ -72,7 +74,7 @@ def change_text(report: ChangeReport) -> str:
         out += [f"  extensions: {m}" for m in change.extensions_broken]
         out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_broken]
         out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_fixed]
-        out += [f"  devices: {m}" for m in change.devices]
+        out += [f"  devices: {device_change_text(m)}" for m in change.devices]
         if report.devices_given and not change.devices:
             out.append(f"  devices: none of the {report.devices_given} captured is affected")
         for gate in change.gates:
@@ -85,3 +87,24 @@ def change_text(report: ChangeReport) -> str:
     out.append("")
     out.append(new_modules_text(report).rstrip("\n"))
     return "\n".join(out) + "\n"
+
+
+def arch_change_json(change: ArchChange) -> dict:
+    """One arch's part of :func:`change_json`."""
+    return {"arch": change.arch, "base": change.base_source, "head": change.head_source,
+            "requested": change.requested, "lines": [c.as_dict() for c in change.lines],
+            "modules": {"built": change.built, "no_longer_built": change.unbuilt,
+                        "built_not_listed": change.unlisted_built if change.has_lists else None},
+            "module_list": ({"added": change.list_added, "removed": change.list_removed}
+                            if change.has_lists else None),
+            "gates": [g.as_dict() for g in change.gates], "drift": change.drift, "history": change.history,
+            "workloads": {"broken": change.workloads_broken, "met_again": change.workloads_fixed},
+            "extensions_broken": change.extensions_broken,
+            "devices": [device_change_text(d) for d in change.devices]}
+
+
+def change_json(report: ChangeReport) -> dict:
+    """The report as JSON data (``talosnb report --base ... --format json``)."""
+    return {"base": report.base_label, "head": report.head_label, "tree_version": report.tree_version,
+            "notes": report.notes, "ok": report.ok, "devices_given": report.devices_given,
+            "arches": {arch: arch_change_json(change) for arch, change in report.arches.items()}}

@@ -1,5 +1,5 @@
 """HTML fragments of analysis results for notebooks and reports: tables, cascades, why-not trees,
-the symbol panel. Every text from the inputs is escaped."""
+the symbol panel, the build gates' summary. Every text from the inputs is escaped."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import pandas as pd
 from talosnb.analyses import edit
 
 if TYPE_CHECKING:
+    from talosnb.analyses.gates import GateReport
     from talosnb.analyses.symbol import ArchPanel, SymbolPanel
 
 from . import text as words
+from .gates import gate_note
 
 if TYPE_CHECKING:
     from talosnb.app.workspace import Overridden
@@ -204,3 +206,28 @@ def symbol_panel_html(panel: SymbolPanel) -> str:
             + f"<div><i>{escape(prompt)}</i> — {escape(panel.type)}</div>"
             + f"<table class='talosnb-t talosnb-panel'><tr><th></th>{head}</tr>{body}</table>"
             + helps)
+
+
+# (a gate with no status on an arch looks up None: no style)
+_STATUS_STYLE: dict[str | None, str] = {"pass": "background:#efe;color:#060",
+                                        "fail": "background:#fee;color:#a00;font-weight:bold",
+                                        "not-run": "color:#777"}
+
+
+def gates_summary_html(report: GateReport) -> str:
+    """The build gates' summary (the Build gates tab): each gate, with what it checks, its status per
+    arch and its notes; a warning per checker that is not the Pkgfile's."""
+    from talosnb.analyses.gates import GATE_TITLES
+
+    arches = report.arches
+    rows = ""
+    for gate, per_arch in report.statuses().items():
+        notes = "; ".join(dict.fromkeys(note for r in report.gate_results(gate) if (note := gate_note(r))))
+        cells = "".join(f"<td style='{_STATUS_STYLE.get(per_arch.get(a), '')}'>{escape(per_arch.get(a, '-'))}</td>"
+                        for a in arches)
+        rows += f"<tr><td><b>{escape(gate)}</b><br><small>{escape(GATE_TITLES[gate])}</small></td>{cells}<td>{escape(notes)}</td></tr>"
+    head = "".join(f"<th>{escape(a)}</th>" for a in arches)
+    warnings = "".join(f"<div class='talosnb-err'>{escape(c.message)}</div>" for c in report.version_checks
+                       if c.kind == "mismatch")
+    return (TABLE_STYLE + f"<table class='talosnb-t'><tr><th>gate</th>{head}<th>note</th></tr>{rows}</table>"
+            + warnings)

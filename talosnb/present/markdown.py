@@ -13,6 +13,7 @@ from talosnb.core import layout
 from talosnb.kconfig.info import TOP_LEVEL
 
 from .change import new_modules_text
+from .hardware import device_change_text
 
 # Above this many rows a table folds into a <details> block.
 FOLD = 15
@@ -175,7 +176,7 @@ def _workloads_section(report: ChangeReport) -> list[str]:
 def _devices_section(report: ChangeReport) -> list[str]:
     if not report.devices_given:
         return []
-    lines = [f"- {arch}: {cell(m)}" for arch, one in report.arches.items() for m in one.devices]
+    lines = [f"- {arch}: {cell(device_change_text(m))}" for arch, one in report.arches.items() for m in one.devices]
     return ["#### Devices\n", *(lines or [f"None of the {report.devices_given} captured devices is affected."]), ""]
 
 

@@ -31,6 +31,7 @@ from talosnb.core.fileio import atomic_write
 from talosnb.core.versions import grouped
 
 from .change import new_modules_text, value_words
+from .hardware import device_change_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,9 +209,12 @@ def gates_html(report: GateReport) -> Html:
     every finding with its fix, and kernel-hardening-checker's whole table for both arches."""
     import pandas as pd
 
-    from talosnb.analyses.gates import GATE_TITLES, findings_frame, hardening_table
+    from talosnb.analyses.gates import GATE_TITLES, findings_frame
 
-    summary_frame = report.summary_frame()
+    from .gates import hardening_table
+    from .gates import summary_frame as gates_summary_frame
+
+    summary_frame = gates_summary_frame(report)
     summary_frame.insert(1, "what", [GATE_TITLES[g] for g in summary_frame["gate"]])
     findings = findings_frame(report.findings)
     shown = findings[findings["level"] != "info"] if len(findings) else findings
@@ -467,7 +471,7 @@ def _devices_html(report: ChangeReport) -> str:
     if not moved:
         return f"<p>None of the {report.devices_given} captured devices is affected.</p>\n"
     return (f"<p>The devices of the hardware capture ({report.devices_given}) whose support the change "
-            "moves:</p><ul>" + "".join(f"<li>{_e(arch)}: {_e(m)}</li>" for arch, m in moved) + "</ul>\n")
+            "moves:</p><ul>" + "".join(f"<li>{_e(arch)}: {_e(device_change_text(m))}</li>" for arch, m in moved) + "</ul>\n")
 
 
 def write_change_report(report: ChangeReport, path: str | os.PathLike, *, title: str | None = None) -> Path:
