@@ -301,7 +301,7 @@ def test_every_public_name_resolves_to_its_home():
 LAYOUT_PIECES = (
     re.compile(r"config-\{[^}]*\}"),                                   # config-{arch}
     re.compile(r"modules-\{[^}]*\}\.txt"),                             # modules-{arch}.txt
-    re.compile(r"^(?:kernel/(?:build|prepare)|hack)(?:/[\w.*{}-]+)*/?$"),   # a path below them
+    re.compile(r"^(?:\{\}/)?(?:kernel/(?:build|prepare)|hack)(?:/[\w.*{}-]+)*/?$"),   # a path below them
     re.compile(r"^(?:Pkgfile|pkg\.yaml|modules\*\.txt|\.talosnb\.toml|extensions/)$"),
 )
 LINE_PIECES = (

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from talosnb.analyses.aliases import Alias
     from talosnb.analyses.hardware import DeviceChange, DeviceReport, ModuleFacts, ModuleSupport
+    from talosnb.app.hardware import Support, SupportReason
 
 
 def device_title(report: DeviceReport) -> str:
@@ -142,3 +143,15 @@ def compare_aliases(predicted: Iterable[str], real_text: str, kinds: Sequence[st
         out[kind] = {"real": sum(r.values()), "reproduced": sum((r & p).values()),
                      "extra": sum((p - r).values()), "predicted": sum(p.values())}
     return out
+
+
+def support_reason_text(reason: SupportReason) -> str:
+    """Why the change that supports the devices sets an assignment: ``DUMMY=m: dummy claims ...``."""
+    return f"{reason.assignment}: {reason.module} claims {reason.device} ({reason.entry})"
+
+
+def support_dict(support: Support) -> dict[str, Any]:
+    """The change that supports the devices as `talosnb hardware --format json` gives it (the reasons
+    in words)."""
+    return {**support.as_dict(), "reasons": {arch: [support_reason_text(r) for r in rs]
+                                             for arch, rs in support.reasons.items()}}

@@ -4,7 +4,7 @@ the symbol panel, the build gates' summary. Every text from the inputs is escape
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -12,6 +12,7 @@ import pandas as pd
 from talosnb.analyses import edit
 
 if TYPE_CHECKING:
+    from talosnb.analyses.findings import Finding
     from talosnb.analyses.gates import GateReport
     from talosnb.analyses.symbol import ArchPanel, SymbolPanel
 
@@ -231,3 +232,29 @@ def gates_summary_html(report: GateReport) -> str:
                        if c.kind == "mismatch")
     return (TABLE_STYLE + f"<table class='talosnb-t'><tr><th>gate</th>{head}<th>note</th></tr>{rows}</table>"
             + warnings)
+
+
+def gate_finding_html(finding: Finding) -> str:
+    """One gate finding as the Build gates tab details it: level, gate, arch and message, its fix,
+    where, the why-not tree, and what saving does for an option olddefconfig already fixes."""
+    parts = [(f"<div><b>{escape(finding.level)}</b> ({escape(finding.details.get('gate'))} gate, "
+              f"{escape(finding.arch)}): {escape(finding.message)}</div>")]
+    if finding.fix:
+        parts.append(f"<div>fix: <code>{escape(finding.fix)}</code></div>")
+    if finding.where:
+        parts.append(f"<div>where: <code>{escape(finding.where)}</code></div>")
+    why_not = finding.details.get("why_not")
+    if why_not:
+        parts.append("<div>why not:<ul>" + "".join(_why_not_html(r) for r in why_not) + "</ul></div>")
+    if finding.details.get("normalize"):
+        parts.append("<div><i>make olddefconfig already gives the checker what it wants: saving (the "
+                     "Save tab) writes the config as olddefconfig does.</i></div>")
+    return "".join(parts)
+
+
+def _why_not_html(reason: Mapping[str, Any]) -> str:
+    """A why-not tree's node as a finding's details hold it (``Reason.as_dict``), with its children."""
+    where = f" <code>{escape(reason['where'])}</code>" if reason.get("where") else ""
+    fixed = " <span class='talosnb-fixed'>[fixed: no assignment changes it]</span>" if reason.get("fixed") else ""
+    children = "".join(_why_not_html(c) for c in reason.get("children", []))
+    return f"<li>{escape(reason['text'])}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"

@@ -12,7 +12,14 @@ import pandas as pd
 from talosnb.analyses.edit import ChangeSet
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import TABLE_STYLE, change_html, escape, gates_summary_html, overridden_html
+from talosnb.present.html import (
+    TABLE_STYLE,
+    change_html,
+    escape,
+    gate_finding_html,
+    gates_summary_html,
+    overridden_html,
+)
 
 from .base import Pager, View, error_html, in_views
 
@@ -161,19 +168,7 @@ class GatesView(View):
         if finding is None:
             self.detail.value = ""
             return
-        parts = [(f"<div><b>{escape(finding.level)}</b> ({escape(finding.details.get('gate'))} gate, "
-                  f"{escape(finding.arch)}): {escape(finding.message)}</div>")]
-        if finding.fix:
-            parts.append(f"<div>fix: <code>{escape(finding.fix)}</code></div>")
-        if finding.where:
-            parts.append(f"<div>where: <code>{escape(finding.where)}</code></div>")
-        why_not = finding.details.get("why_not")
-        if why_not:
-            parts.append("<div>why not:<ul>" + "".join(_reason_html(r) for r in why_not) + "</ul></div>")
-        if finding.details.get("normalize"):
-            parts.append("<div><i>make olddefconfig already gives the checker what it wants: saving (the "
-                         "Save tab) writes the config as olddefconfig does.</i></div>")
-        self.detail.value = "".join(parts)
+        self.detail.value = gate_finding_html(finding)
         assignments = finding.details.get("assignments") or []
         if finding.details.get("verdict") == "fixable" and assignments:
             self.fix_button.disabled = False
@@ -227,9 +222,3 @@ class GatesView(View):
         if self.on_open_symbol is not None:
             self.on_open_symbol(finding.symbols[0])
 
-
-def _reason_html(reason: dict) -> str:
-    where = f" <code>{escape(reason['where'])}</code>" if reason.get("where") else ""
-    fixed = " <span class='talosnb-fixed'>[fixed: no assignment changes it]</span>" if reason.get("fixed") else ""
-    children = "".join(_reason_html(c) for c in reason.get("children", []))
-    return f"<li>{escape(reason['text'])}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"
