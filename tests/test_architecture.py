@@ -204,14 +204,14 @@ FILE_CONTENTS = {
     "app/workspace.py:Workspace._plan_text",           # config-ARCH as a plan writes it
     "app/workspace.py:Workspace._config_text",         # config-ARCH as saving writes it
     "analyses/modules.py:_format_assignments",         # a module finding's fix (the Finding's data)
+    "analyses/upgrade/rules.py:line_text",             # a .config line as conf writes it, in upgrade findings
+    "analyses/upgrade/view.py:ConfigLineAt.text",      # the same, for a line of the config as loaded
+    "analyses/upgrade/choices.py:_replacement_text",   # a removed symbol's successors, in its finding's message
 }
 
 # Wording for a person still made in analyses/ or app/, to move into present/ (one renderer per
 # format over the typed result). Remove an entry when its producer moves; never add one.
 TEXT_PRODUCERS_TO_MOVE = {
-    "analyses/upgrade/choices.py:_replacement_text",
-    "analyses/upgrade/rules.py:line_text",
-    "analyses/upgrade/view.py:ConfigLineAt.text",
     "app/gates.py:GateChange.text",
     "app/plan.py:Request.describe",
     "app/upgrade.py:Upgrade.pending_text",

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from talosnb.kbuild.devices import DeviceIndex
 
     from .hardware import Device, DeviceChange
-    from .history import HistoryIndex
+    from .history import HistoryIndex, LineRecord
     from .modules import ExtensionList, ModuleList
 
 
@@ -154,7 +154,7 @@ class ArchChange:
     has_lists: bool = False
     gates: list[GateResult] = field(default_factory=list)
     drift: int = 0          # lines this tree rewrites in the base and the head alike
-    history: dict[str, dict] = field(default_factory=dict)   # symbol -> last change before the base
+    history: dict[str, LineRecord] = field(default_factory=dict)   # symbol -> last change before the base
     # the workloads' kernel requirements (talosnb requirements) the change breaks, and meets again
     workloads_broken: list[str] = field(default_factory=list)
     workloads_fixed: list[str] = field(default_factory=list)

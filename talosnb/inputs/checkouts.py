@@ -26,7 +26,7 @@ from .pkgfile import PkgfileInfo, parse_pkgfile
 class PkgsCheckout:
     """A siderolabs/pkgs checkout (or a folder laid out like one)."""
 
-    CONTENTS = "Pkgfile and kernel/build/config-amd64, config-arm64"
+    CONTENTS = f"{layout.PKGFILE} and {layout.config_file('amd64')}, {layout.config_name('arm64')}"
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "pkgs checkout", opt("pkgs"), self.CONTENTS)
@@ -124,7 +124,7 @@ def read_settings(path: Path) -> CheckoutSettings | None:
 class TalosCheckout:
     """A siderolabs/talos checkout (or a folder laid out like one)."""
 
-    CONTENTS = "hack/modules-amd64.txt, hack/modules-arm64.txt"
+    CONTENTS = ", ".join(layout.module_list_file(arch) for arch in ARCHES)
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "talos checkout", opt("talos"), self.CONTENTS)

@@ -10,14 +10,10 @@ from typing import TYPE_CHECKING
 from talosnb.core import layout
 
 from .hardware import device_change_text
+from .text import line_value
 
 if TYPE_CHECKING:
     from talosnb.analyses.change import ArchChange, ChangeReport
-
-
-def value_words(value: str | None) -> str:
-    """A config value as the change report shows it: ``(no line)`` for none, ``""`` for empty."""
-    return "(no line)" if value is None else (value if value != "" else '""')
 
 
 def gate_counts(counts: Mapping[str, int]) -> str:
@@ -44,7 +40,7 @@ def change_text(report: ChangeReport) -> str:
     """Plain text: per arch the changes by kind, the modules, the lists and the gates."""
     from talosnb.analyses.change import KINDS
 
-    v = value_words
+    v = line_value
     out = [f"change: {report.head_label} against {report.base_label} (kernel tree {report.tree_version})"]
     out += [f"note: {n}" for n in report.notes]
     for arch, change in report.arches.items():
@@ -82,8 +78,8 @@ def change_text(report: ChangeReport) -> str:
             out += [f"    new error: {f.message}" for f in gate.new_errors]
             out += [f"    fixed: {f.message}" for f in gate.fixed_errors]
         for symbol, record in change.history.items():
-            out.append(f"  last changed before: CONFIG_{symbol} {record['date']} {record['commit']} "
-                       f"{v(record['before'])} -> {v(record['after'])} {record['subject']}")
+            out.append(f"  last changed before: CONFIG_{symbol} {record.date} {record.commit} "
+                       f"{v(record.before)} -> {v(record.after)} {record.subject}")
     out.append("")
     out.append(new_modules_text(report).rstrip("\n"))
     return "\n".join(out) + "\n"
@@ -97,7 +93,8 @@ def arch_change_json(change: ArchChange) -> dict:
                         "built_not_listed": change.unlisted_built if change.has_lists else None},
             "module_list": ({"added": change.list_added, "removed": change.list_removed}
                             if change.has_lists else None),
-            "gates": [g.as_dict() for g in change.gates], "drift": change.drift, "history": change.history,
+            "gates": [g.as_dict() for g in change.gates], "drift": change.drift,
+            "history": {symbol: record.as_dict() for symbol, record in change.history.items()},
             "workloads": {"broken": change.workloads_broken, "met_again": change.workloads_fixed},
             "extensions_broken": change.extensions_broken,
             "devices": [device_change_text(d) for d in change.devices]}

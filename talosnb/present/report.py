@@ -30,8 +30,9 @@ from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
 from talosnb.core.versions import grouped
 
-from .change import new_modules_text, value_words
+from .change import new_modules_text
 from .hardware import device_change_text
+from .text import line_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -353,10 +354,10 @@ def _side_by_side(report: ChangeReport, kinds: tuple[str, ...], anchor: str) -> 
                 if c is None:
                     cells.append('<td class="absent">unchanged</td>')
                     continue
-                extra = (f"; make olddefconfig writes {_e(value_words(c.expected))}"
+                extra = (f"; make olddefconfig writes {_e(line_value(c.expected))}"
                          if c.kind in ("not-reproduced", "missing") else "")
                 cls = ' class="requested"' if c.requested else ""
-                cells.append(f"<td{cls}>{_e(value_words(c.old))} &rarr; <b>{_e(value_words(c.new))}</b>"
+                cells.append(f"<td{cls}>{_e(line_value(c.old))} &rarr; <b>{_e(line_value(c.new))}</b>"
                              f"<span class=why>{_e(c.reason)}{extra}</span></td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         head = "<th>symbol</th>" + "".join(f"<th>{_e(a)}</th>" for a in arches)
@@ -430,11 +431,11 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
     history_rows = []
     for arch, one in report.arches.items():
         for symbol, r in sorted(one.history.items()):
-            marks = (" [kernel bump]" if r["kernel_bump"] else "") + (" [reorder only]" if r["reorder_only"] else "")
+            marks = (" [kernel bump]" if r.kernel_bump else "") + (" [reorder only]" if r.reorder_only else "")
             history_rows.append(f"<tr><td><code>CONFIG_{_e(symbol)}</code></td><td>{_e(arch)}</td>"
-                                f"<td>{_e(r['date'])}</td><td><code>{_e(r['commit'])}</code></td>"
-                                f"<td>{_e(value_words(r['before']))} &rarr; {_e(value_words(r['after']))}</td>"
-                                f"<td>{_e(r['subject'])}{_e(marks)}</td></tr>")
+                                f"<td>{_e(r.date)}</td><td><code>{_e(r.commit)}</code></td>"
+                                f"<td>{_e(line_value(r.before))} &rarr; {_e(line_value(r.after))}</td>"
+                                f"<td>{_e(r.subject)}{_e(marks)}</td></tr>")
     if history_rows:
         add("History", "<p>When each changed line last changed before the base:</p>\n<div class=\"scroll\">"
             "<table><thead><tr><th>symbol</th><th>arch</th><th>date</th><th>commit</th><th>value</th>"
