@@ -1,7 +1,9 @@
 """One user's loaded work: the inputs, and per arch the parsed tree and the config.
 
 Everything the command line, the widgets and the notebooks do goes through a
-Session, so they all see the same loaded objects.
+Session, so they all see the same loaded objects. A Session holds what was loaded, not
+what is edited: the configs' editors and their undo stacks are the Workspace's
+(:attr:`talosnb.app.workspace.Workspace.editors`).
 """
 
 from __future__ import annotations

@@ -394,6 +394,8 @@ class Workspace:
 
     @classmethod
     def of(cls, session_or_workspace: Session | Workspace) -> Workspace:
+        """The workspace given, or a new one over the session given (editing through the editors
+        of the session's latest workspace, if it has one)."""
         if isinstance(session_or_workspace, Workspace):
             return session_or_workspace
         return cls(session_or_workspace)
