@@ -32,7 +32,6 @@ taken for a person's choice.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -138,6 +137,16 @@ class GateResult:
                 "fixed_errors": [f.as_dict() for f in self.fixed_errors]}
 
 
+@dataclass(frozen=True)
+class ExtensionBreak:
+    """A module a system extension ships that the change stops building."""
+
+    extension: str
+    entry: str                          # the list's entry (a .ko path)
+    file_name: str                      # the extension's list file
+    symbols: tuple[tuple[str, str], ...]   # the Kbuild conditions' symbols the change moved, with their new value
+
+
 @dataclass
 class ArchChange:
     """What the change does on one arch."""
@@ -159,7 +168,7 @@ class ArchChange:
     workloads_broken: list[str] = field(default_factory=list)
     workloads_fixed: list[str] = field(default_factory=list)
     # the system extensions whose shipped modules the change stops building
-    extensions_broken: list[str] = field(default_factory=list)
+    extensions_broken: list[ExtensionBreak] = field(default_factory=list)
     # the devices of a hardware capture whose support the change moves (analyses.hardware.device_changes)
     devices: list[DeviceChange] = field(default_factory=list)
 
@@ -422,9 +431,9 @@ def _gate_modules(arch: str, base_findings: list[Finding], head_findings: list[F
 
 
 def _extensions_broken(kmap: KbuildMap, unbuilt: Sequence[str], extension_lists: Sequence[ExtensionList], arch: str,
-                       before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """'CONFIG_PHONET n: breaks drivers/usb-modem's cdc-phonet.ko' for each module an extension ships
-    on `arch` that the change stops building (the symbols on its Kbuild conditions that changed)."""
+                       before: Mapping[str, str], after: Mapping[str, str]) -> list[ExtensionBreak]:
+    """Each module an extension ships on `arch` that the change stops building, with the symbols on
+    its Kbuild conditions that changed (drivers/usb-modem's cdc-phonet.ko, CONFIG_PHONET now n)."""
     gone = set(unbuilt)
     out = []
     for ext in extension_lists:
@@ -436,8 +445,8 @@ def _extensions_broken(kmap: KbuildMap, unbuilt: Sequence[str], extension_lists:
             rule = kmap.rule(entry)
             symbols = [] if rule is None else [c.symbol for alt in rule.module_alternatives for c in alt
                                                if before.get(c.symbol) != after.get(c.symbol)]
-            what = ", ".join(f"CONFIG_{s} {after.get(s) or 'n'}" for s in dict.fromkeys(symbols)) or "the change"
-            out.append(f"{what}: breaks {ext.extension}'s {posixpath.basename(entry)} ({ext.file_name})")
+            out.append(ExtensionBreak(ext.extension, entry, ext.file_name,
+                                      tuple((s, after.get(s) or "n") for s in dict.fromkeys(symbols))))
     return out
 
 

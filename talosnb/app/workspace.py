@@ -1154,7 +1154,7 @@ class Workspace:
                 continue
             arch = loaded[0]   # one file, one edit: checked against the first arch it ships on
             edits[arch] = edit_module_list(ext.module_list, action, items, self.kbuild_map(arch),
-                                           self.configs[arch].written(), tree_version=self.session.tree_version,
+                                           self.written(arch), tree_version=self.session.tree_version,
                                            list_version=self.list_version())
         try:
             guards.refuse_entries_naming_nothing(edits, items)
@@ -1454,8 +1454,8 @@ class Workspace:
         counts = self.check_counts() if self.module_lists else {}
         pending = {(p.kind, p.arch): p for p in self.pending()}
         rows = []
-        for arch, config in self.configs.items():
-            values = list(config.written().values())
+        for arch in self.configs:
+            values = list(self.written(arch).values())
             config_pending = pending[("config", arch)]
             row = {"arch": arch, "=y": values.count("y"), "=m": values.count("m"),
                    "config changes": len(config_pending.lines) if config_pending.changed else 0}

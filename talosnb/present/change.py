@@ -4,6 +4,7 @@ JSON form. Markdown and HTML render the same report in ``present/markdown.py`` a
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -13,13 +14,19 @@ from .hardware import device_change_text
 from .text import line_value
 
 if TYPE_CHECKING:
-    from talosnb.analyses.change import ArchChange, ChangeReport
+    from talosnb.analyses.change import ArchChange, ChangeReport, ExtensionBreak
 
 
 def gate_counts(counts: Mapping[str, int]) -> str:
     """A gate's state from its counts: "pass (0 error(s), 2 warning(s))", or FAIL."""
     state = "pass" if not counts.get("error") else "FAIL"
     return f"{state} ({counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s))"
+
+
+def extension_break_text(broken: ExtensionBreak) -> str:
+    """"CONFIG_PHONET n: breaks drivers/usb-modem's cdc-phonet.ko (files/modules.txt)"."""
+    what = ", ".join(f"CONFIG_{s} {value}" for s, value in broken.symbols) or "the change"
+    return f"{what}: breaks {broken.extension}'s {posixpath.basename(broken.entry)} ({broken.file_name})"
 
 
 def new_modules_text(report: ChangeReport) -> str:
@@ -67,7 +74,7 @@ def change_text(report: ChangeReport) -> str:
             out += [f"  {layout.module_list_name(arch)} - {e}" for e in change.list_removed]
             if not change.list_added and not change.list_removed:
                 out.append(f"  {layout.module_list_name(arch)} unchanged")
-        out += [f"  extensions: {m}" for m in change.extensions_broken]
+        out += [f"  extensions: {extension_break_text(m)}" for m in change.extensions_broken]
         out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_broken]
         out += [f"  workloads: {m.split(': ', 1)[1]}" for m in change.workloads_fixed]
         out += [f"  devices: {device_change_text(m)}" for m in change.devices]
@@ -96,7 +103,7 @@ def arch_change_json(change: ArchChange) -> dict:
             "gates": [g.as_dict() for g in change.gates], "drift": change.drift,
             "history": {symbol: record.as_dict() for symbol, record in change.history.items()},
             "workloads": {"broken": change.workloads_broken, "met_again": change.workloads_fixed},
-            "extensions_broken": change.extensions_broken,
+            "extensions_broken": [extension_break_text(b) for b in change.extensions_broken],
             "devices": [device_change_text(d) for d in change.devices]}
 
 
