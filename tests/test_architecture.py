@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import functools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,12 @@ PACKAGE = ROOT / "talosnb"
 LAYERS = [("core",), ("inputs",), ("kconfig", "kbuild"), ("analyses",), ("app",), ("present",),
           ("cli", "widgets")]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+@functools.cache
+def _parsed(path: Path) -> ast.Module:
+    """A file's syntax tree, parsed once for all the checks below (none of them changes it)."""
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
 
 
 def _module_name(path: Path) -> str:
@@ -37,7 +45,7 @@ def _type_only(tree: ast.Module) -> set[int]:
 def _imports(path: Path, *, runtime: bool = False) -> set[str]:
     """Every talosnb module a file imports, at the top or inside functions; with `runtime`, not
     those under `if TYPE_CHECKING:` (read by annotations only, they never run)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _parsed(path)
     here = _module_name(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
     found = set()
@@ -137,7 +145,7 @@ def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
 def _private_reaches(path: Path, modules: set[str]) -> list[str]:
     """Where a file uses another talosnb module's _private name: imported by name
     (`from .base import _View`), or read off the module (`toolchain._require_recorded`)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _parsed(path)
     here = _module_name(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
     bound: dict[str, str] = {}     # local name -> the talosnb module it is
@@ -196,27 +204,17 @@ FILE_CONTENTS = {
     "app/workspace.py:Workspace._plan_text",           # config-ARCH as a plan writes it
     "app/workspace.py:Workspace._config_text",         # config-ARCH as saving writes it
     "analyses/modules.py:_format_assignments",         # a module finding's fix (the Finding's data)
+    "analyses/upgrade/rules.py:line_text",             # a .config line as conf writes it, in upgrade findings
+    "analyses/upgrade/view.py:ConfigLineAt.text",      # the same, for a line of the config as loaded
+    "analyses/upgrade/choices.py:_replacement_text",   # a removed symbol's successors, in its finding's message
 }
 
 # Wording for a person still made in analyses/ or app/, to move into present/ (one renderer per
 # format over the typed result). Remove an entry when its producer moves; never add one.
 TEXT_PRODUCERS_TO_MOVE = {
-    "analyses/hardware.py:_support_words",
-    "analyses/requirements.py:break_message",
-    "analyses/requirements.py:met_again_message",
-    "analyses/upgrade/choices.py:ChoiceNotHonoured.text",
-    "analyses/upgrade/choices.py:ChoiceGroup.cause_text",
-    "analyses/upgrade/choices.py:ChoiceGroup.text",
-    "analyses/upgrade/choices.py:_replacement_text",
-    "analyses/upgrade/report.py:UpgradeReport.text",
-    "analyses/upgrade/rules.py:line_text",
-    "analyses/upgrade/successors.py:ModuleEdit.text",
-    "analyses/upgrade/view.py:ConfigLineAt.text",
     "app/gates.py:GateChange.text",
-    "app/gates.py:GuardResult.text",
     "app/plan.py:Request.describe",
     "app/upgrade.py:Upgrade.pending_text",
-    "app/workloads.py:WorkloadVerdict.text",
     "app/workspace.py:PendingFile.text",
     "app/workspace.py:SaveResult.text",
     "app/workspace.py:Workspace.describe",
@@ -241,7 +239,7 @@ def _text_producers(path: Path) -> list[str]:
             elif (isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and returns_text(child)
                   and any(fnmatch.fnmatchcase(child.name.lstrip("_"), p) for p in TEXT_PRODUCER_NAMES)):
                 found.append(f"{rel}:{prefix}{child.name}")
-    visit(ast.parse(path.read_text(encoding="utf-8"), str(path)), "")
+    visit(_parsed(path), "")
     return found
 
 
@@ -295,3 +293,52 @@ def test_every_public_name_resolves_to_its_home():
     assert set(listed) <= set(dir(talosnb))
     with pytest.raises(AttributeError):
         talosnb.no_such_name  # noqa: B018
+
+
+# --- one home per fact ------------------------------------------------------------------------
+# Text that builds a checkout path or file name, or a .config line: in f-strings a {} stands for
+# each value put in (a finding template's {arch} reads the same way).
+LAYOUT_PIECES = (
+    re.compile(r"config-\{[^}]*\}"),                                   # config-{arch}
+    re.compile(r"modules-\{[^}]*\}\.txt"),                             # modules-{arch}.txt
+    re.compile(r"^(?:\{\}/)?(?:kernel/(?:build|prepare)|hack)(?:/[\w.*{}-]+)*/?$"),   # a path below them
+    re.compile(r"^(?:Pkgfile|pkg\.yaml|modules\*\.txt|\.talosnb\.toml|extensions/)$"),
+)
+LINE_PIECES = (
+    re.compile(r"# CONFIG_\{[^}]*\} is not set"),
+    re.compile(r"no CONFIG_\{[^}]*\} line"),
+    re.compile(r"^CONFIG_\{[^}]*\}=\{[^}]*\}$"),
+)
+HOMES = (("core/layout.py", LAYOUT_PIECES, "the checkout layout (core/layout.py)"),
+         ("core/dotconfig.py", LINE_PIECES, "the .config line grammar (core/dotconfig.py)"))
+
+
+def _code_strings(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, text) of every string the code builds (not docstrings): an f-string with {} for
+    each value it puts in."""
+    skip: set[int] = set()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+            skip.add(id(node.body[0].value))      # its docstring
+        elif isinstance(node, ast.JoinedStr):
+            skip |= {id(v) for v in node.values}
+            found.append((node.lineno, "".join(v.value if isinstance(v, ast.Constant) else "{}"
+                                               for v in node.values)))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            found.append((node.lineno, node.value))
+    return found
+
+
+def test_layout_and_config_lines_are_built_in_their_home():
+    """kernel/build/config-ARCH, hack/modules-ARCH.txt, the extensions' lists and file names come
+    from core/layout.py; '# CONFIG_X is not set', 'CONFIG_X=v' and 'no CONFIG_X line' from
+    core/dotconfig.py. Prose naming a path for a person says it without building it (ARCH)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        for line, text in _code_strings(_parsed(path)):
+            found += [f"{rel}:{line}: {text!r} builds {what}" for home, pieces, what in HOMES
+                      if rel != home and any(p.search(text) for p in pieces)]
+    assert not found, "\n".join(found)

@@ -143,7 +143,7 @@ def test_modules_lists_gates_and_history(report, repo):
         assert KO not in one.unlisted_built and "kernel/net/can/can-raw.ko" in one.unlisted_built
         assert [g.gate for g in one.gates] == ["modules"]
         assert one.gates[0].passed_after and not one.gates[0].new_errors
-        assert one.history["CAN"]["commit"] == base[:12] and one.history["CAN"]["after"] == "n"
+        assert one.history["CAN"].commit == base[:12] and one.history["CAN"].after == "n"
     assert report.ok
     assert f"New modules (amd64):\n{report.arches['amd64'].built[0]}\n" in new_modules_text(report)
     assert report.base_label.startswith("HEAD~1 (") and base[:12] in report.base_label

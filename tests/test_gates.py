@@ -27,6 +27,7 @@ from talosnb.inputs import hardening
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
+from talosnb.present.gates import gate_note, hardening_table
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHES = ("amd64", "arm64")
@@ -147,7 +148,7 @@ def test_talos_v110_passes_the_hardening_and_module_gates(v110, checker_v110):
     assert report.checker.ref == "aa94036c6a86f1d0f76624cf6047264af5b2f525"
     assert not [c for c in report.version_checks if c.kind == "mismatch"]
     # the whole table, both arches: 200+ checks each, OK and FAIL side by side
-    table = gates.hardening_table(report)
+    table = hardening_table(report)
     assert len(table) > 200
     assert set(table["amd64 gate"].dropna()) >= {"ok", "outside the filter's groups (defconfig, kspp)"}
     assert (table["amd64"].str.startswith("OK").sum() > 100) and (table["arm64"].str.startswith("FAIL").sum() > 10)
@@ -160,11 +161,18 @@ def test_talos_v110_passes_the_hardening_and_module_gates(v110, checker_v110):
 
 def test_an_option_on_the_ignore_list_does_not_fail_the_gate(v110, checker_v110):
     report = gates.run_gates(v110, ["hardening"], hardening_checker=str(checker_v110.path))
-    modules = next(r for r in report.rows["amd64"] if r["option_name"] == "CONFIG_MODULES")
-    assert modules["check_result"].startswith("FAIL") and modules["decision"] == "kspp"   # in the filter's groups
+    modules = next(r for r in report.rows["amd64"] if r.option_name == "CONFIG_MODULES")
+    assert modules.check_result.startswith("FAIL") and modules.decision == "kspp"   # in the filter's groups
     assert report.status("hardening", "amd64") == "pass"
-    table = gates.hardening_table(report).set_index("option")
+    table = hardening_table(report).set_index("option")
     assert table.loc["CONFIG_MODULES", "amd64 gate"].startswith("ignored by the filter (line 17: enabled for")
+    # the checker's JSON is read once into typed rows, every field it gives kept; the table's words
+    # are made from what the gate made of each check (typed), its ignore-list line among them
+    assert modules.fields["check_result_bool"] is False and modules.as_dict()["option_name"] == "CONFIG_MODULES"
+    check = next(c for c in gates.hardening_checks(report) if c.option == "CONFIG_MODULES")
+    treatment = check.treatments["amd64"]
+    assert (treatment.kind, treatment.line) == ("ignored", 17) and treatment.comment.startswith("enabled for")
+    assert check.verdicts == {}
 
 
 def test_the_gate_runs_the_checkouts_own_filter(trees, tmp_path, checker_v110):
@@ -275,7 +283,7 @@ def test_talos_main_with_another_commit_says_version_mismatch(trees, engine_cach
     report = gates.run_gates(session, ["hardening"], hardening_checker=str(CHECKER_V112))
     assert [c.kind for c in report.version_checks] == ["mismatch"]
     assert "version mismatch" in report.version_checks[0].message
-    assert all("version mismatch" in r.note for r in report.results)
+    assert all("version mismatch" in gate_note(r) for r in report.results)
 
 
 def test_a_blocked_option_names_what_blocks_it(trees, tmp_path, checker_v110):

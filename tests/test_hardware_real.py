@@ -146,6 +146,8 @@ def test_write_supports_a_device_the_way_set_add_to_module_list_does(device_inde
     from talosnb.analyses.hardware import Device
     from talosnb.app.change import change_report_for
     from talosnb.app.session import Session
+    from talosnb.present.change import change_text
+    from talosnb.present.hardware import device_change_text
     from talosnb.present.markdown import change_markdown
     from talosnb.present.report import change_report_html
 
@@ -154,11 +156,13 @@ def test_write_supports_a_device_the_way_set_add_to_module_list_does(device_inde
                Device("pci", "node.txt:3", "0000:03:00.0", 0x1A03, 0x2000, description="ASPEED Graphics Family")]
     change = change_report_for(head, base_pkgs=data / "pkgs", base_talos=data / "talos", history=False,
                                devices=devices, device_index=device_index)
-    (moved,) = change.arches["amd64"].devices
+    (change_of_ast,) = change.arches["amd64"].devices
+    assert change_of_ast.gained and not change_of_ast.lost
+    moved = device_change_text(change_of_ast)
     assert moved.startswith("pci 1a03:2000 (ASPEED Graphics Family) at node.txt:3: supported after the change")
     assert "kernel/drivers/gpu/drm/ast/ast.ko not built -> kernel/drivers/gpu/drm/ast/ast.ko built as a module, " \
            "listed" in moved
-    assert change.devices_given == len(devices) == 5 and f"devices: {moved}" in change.text()
+    assert change.devices_given == len(devices) == 5 and f"devices: {moved}" in change_text(change)
     assert "#### Devices" in change_markdown(change) and "<h2" in change_report_html(change)
     assert ">Devices<" in change_report_html(change)
 

@@ -159,7 +159,7 @@ def test_reorder_only_commits_are_marked_not_hidden(repo, cache):
     assert len(moved) == 1
     df = history_of(index, "CAN", "arm64")
     assert list(df[df["change"] != "moved"]["commit"]) == [c["bump"][:12], c["import"][:12]]
-    assert index.last_change("CAN", "arm64")["commit"] == c["bump"][:12]    # moves are not value changes
+    assert index.last_change("CAN", "arm64").commit == c["bump"][:12]    # moves are not value changes
     # both arches, newest first
     both = history_of(index, "CAN")
     both = both[both["change"] != "moved"]
@@ -173,7 +173,7 @@ def test_the_index_is_cached_by_commit(repo, cache, tmp_path):
     assert again.from_cache and again.records("CAN") == first.records("CAN")
     older = build_index(repo["path"], rev="HEAD~1")
     assert not older.from_cache and older.commit == repo["commits"]["reorder"]
-    assert older.records("CAN", "amd64")[0]["commit"] == repo["commits"]["bump"][:12]
+    assert older.records("CAN", "amd64")[0].commit == repo["commits"]["bump"][:12]
     assert len(list(cache.rglob("*.pickle"))) == 2
 
 

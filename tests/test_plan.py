@@ -15,6 +15,7 @@ from engine_fixtures import DATA, SHARED
 from talosnb.analyses import edit, modules
 from talosnb.analyses.edit import Assignment
 from talosnb.app.plan import Options, Request
+from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.core.dotconfig import read_values
 from talosnb.core.errors import RefusedError
@@ -97,3 +98,25 @@ def test_a_plan_is_shown_before_it_is_kept_and_a_stale_one_is_refused(sample):
     assert blocked.blocked and verdict is not None and verdict.refuses and verdict.override == "ignore_module_list"
     assert not blocked.applied and ws.configs["amd64"].written()["BLK_DEV_NBD"] == "m"
     assert ws.commit(blocked) is None and len(ws.history) == 1
+
+
+def test_the_editors_and_their_undo_stacks_are_the_workspaces(sample):
+    session = Session.open(sample / "pkgs", sample / "talos", sample / "linux")
+    assert not hasattr(session, "editors")                 # the session holds what was loaded, no edits
+    ws = Workspace(session)
+    assert all(ws.editors[arch].config is config for arch, config in session.configs.items())
+    ws.set(["DUMMY=m"], arches=["amd64"])
+    assert len(ws.editors["amd64"].history) == 1 and ws.written("amd64")["DUMMY"] == "m"
+    # another workspace over the same session edits through the same editors: its written values
+    # follow what the first one changes (an editor of its own would keep stale ones)
+    other = Workspace(session)
+    assert other.editors["amd64"] is ws.editors["amd64"] and other.written("amd64")["DUMMY"] == "m"
+    ws.undo()
+    assert other.written("amd64").get("DUMMY", "n") == "n" and not other.editors["amd64"].history
+    # a why answer is typed; its record is what `talosnb why --format json` lists
+    answer = ws.why("CONFIG_MVPP2", "m")["amd64"]
+    assert answer is not None and answer.possible is False and answer.refusal is not None
+    assert answer.refusal.fix is not None and [str(a) for a in answer.refusal.fix.assignments] == ["COMPILE_TEST=y"]
+    record = answer.as_dict()
+    assert record["request"] == "MVPP2=m" and record["defined"] and record["reason"] == answer.reason
+    assert ws.why("X86_MSR")["arm64"] is None                # not defined on arm64

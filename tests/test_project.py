@@ -166,11 +166,10 @@ def example_checkouts(tmp_path_factory) -> Path:
 @pytest.mark.parametrize(("doc", "number", "code"), _python_examples(), ids=lambda v: v if isinstance(v, str)
                          and "\n" not in v else str(v) if isinstance(v, int) else "")
 def test_documented_python_examples_run(doc, number, code, example_checkouts, tmp_path, monkeypatch):
-    """Every ```python block of README.md and docs/ runs as written, on the embedded sample."""
+    """Every ```python block of README.md and docs/ runs as written, on the embedded sample (the
+    run's one cache folder: engine_cache_env)."""
     for name in ("TALOSNB_PKGS", "TALOSNB_TALOS", "TALOSNB_KERNEL_SRC", "TALOSNB_EXTENSIONS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(example_checkouts / "cache"))
-    monkeypatch.setenv("TALOSNB_CONFIG_DIR", str(example_checkouts / "config"))
     monkeypatch.chdir(tmp_path)
     for given, name in EXAMPLE_INPUTS.items():
         code = code.replace(given, str(example_checkouts / name))

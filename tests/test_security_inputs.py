@@ -86,7 +86,7 @@ def test_cr_line_endings_fail_the_olddefconfig_gate_naming_the_line(sample, whic
     session = open_session(Path(os.environ["TALOSNB_CACHE_DIR"]), pkgs=sample / "pkgs", talos=sample / "talos",
                            kernel_src=sample / "linux", arch="amd64", kbuild=False)
     result = olddefconfig_gate(session.configs["amd64"])
-    assert result.status == "fail", result.note
+    assert result.status == "fail", result.summary
     [finding] = [f for f in result.findings if f.kind == "olddefconfig-line-endings"]
     assert finding.where == f"{config}:{first}" and "CR LF" in finding.message and "LF" in finding.fix
 

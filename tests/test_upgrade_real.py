@@ -32,6 +32,7 @@ from talosnb.core.arches import srcarch
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
+from talosnb.present.upgrade import cause_text, group_dict, upgrade_json, upgrade_text
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHES = ("amd64", "arm64")
@@ -304,7 +305,7 @@ def test_main_without_the_current_tree_says_what_it_could_not_compute(upgrades):
     flip = {(c.finding.arch, c.symbol): c.finding for c in report.choices()}
     assert flip[("amd64", "PREEMPT_NONE")].kind == "choice"
     assert flip[("amd64", "PREEMPT")].details["new"] == "y"
-    assert report.as_dict()["not_computed"] == report.not_computed
+    assert upgrade_json(report)["not_computed"] == report.not_computed
 
 
 # --- the write -----------------------------------------------------------------
@@ -389,19 +390,19 @@ def test_v110_one_cause_is_one_item_with_one_fix_that_enables_it(upgrades):
     one item naming the 16 lines, its cause worded as what it is (no line, not "set in the config"), and
     one fix verified for all of them; a cause only turning something off gets no fix."""
     report = upgrades["v1.10"].report()
-    text = report.text()
+    text = upgrade_text(report)
     for arch in ARCHES:
         groups = [g for g in report.choice_groups() if g.arch == arch]
         (legacy,) = [g for g in groups if g.cause == (("NETFILTER_XTABLES_LEGACY", "y"),)]
         assert len(legacy.items) == 16 and {"IP_NF_FILTER", "IP6_NF_NAT", "BRIDGE_EBT_T_NAT"} <= set(legacy.symbols)
-        assert legacy.cause_text() == ("NETFILTER_XTABLES_LEGACY = n: no line in the config, so its default; set it "
+        assert cause_text(legacy) == ("NETFILTER_XTABLES_LEGACY = n: no line in the config, so its default; set it "
                                        "to y (net/netfilter/Kconfig:747)")
         assert [str(a) for a in legacy.fix.assignments] == ["NETFILTER_XTABLES_LEGACY=y"]
         assert all(c.finding.fix == legacy.items[0].finding.fix for c in legacy.items)
         assert f"{arch} error   dependency         16 lines can't be kept for one cause, NETFILTER_XTABLES_LEGACY" in text
         for group in groups:      # never a fix that turns a menu off (INET=n keeps two crypto lines unset)
-            assert group.fix is None or all(a.value != "n" for a in group.fix.assignments), group.as_dict()
-    as_json = report.as_dict()["arches"]["amd64"]["choice_groups"]
+            assert group.fix is None or all(a.value != "n" for a in group.fix.assignments), group_dict(group)
+    as_json = upgrade_json(report)["arches"]["amd64"]["choice_groups"]
     assert {"cause": ["NETFILTER_XTABLES_LEGACY=y"], "fix": "NETFILTER_XTABLES_LEGACY=y"}.items() <= \
         next(g for g in as_json if g["cause"] == ["NETFILTER_XTABLES_LEGACY=y"]).items()
     assert "NETFILTER_XTABLES_LEGACY = n: set in the config" not in text

@@ -109,7 +109,8 @@ def test_report_has_an_upgrade_section(tmp_path, engine_cache):
 # --- notebook 06 --------------------------------------------------------------------
 
 PROBE = '''import json as _json
-print(_json.dumps({"summary": report.summary_lines(), "errors": report.errors(),
+from talosnb.present.upgrade import summary_lines as _summary_lines
+print(_json.dumps({"summary": _summary_lines(report), "errors": report.errors(),
                    "written": [p.name for p in result.written] if result is not None else None,
                    "scratch": str(upgrade.workspace.scratch), "edits": len(report.edits()),
                    "sections": sorted(set(findings["section"]))}))'''

@@ -32,7 +32,6 @@ taken for a person's choice.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -59,8 +58,8 @@ if TYPE_CHECKING:
     from talosnb.kbuild import KbuildMap
     from talosnb.kbuild.devices import DeviceIndex
 
-    from .hardware import Device
-    from .history import HistoryIndex
+    from .hardware import Device, DeviceChange
+    from .history import HistoryIndex, LineRecord
     from .modules import ExtensionList, ModuleList
 
 
@@ -138,6 +137,16 @@ class GateResult:
                 "fixed_errors": [f.as_dict() for f in self.fixed_errors]}
 
 
+@dataclass(frozen=True)
+class ExtensionBreak:
+    """A module a system extension ships that the change stops building."""
+
+    extension: str
+    entry: str                          # the list's entry (a .ko path)
+    file_name: str                      # the extension's list file
+    symbols: tuple[tuple[str, str], ...]   # the Kbuild conditions' symbols the change moved, with their new value
+
+
 @dataclass
 class ArchChange:
     """What the change does on one arch."""
@@ -154,14 +163,14 @@ class ArchChange:
     has_lists: bool = False
     gates: list[GateResult] = field(default_factory=list)
     drift: int = 0          # lines this tree rewrites in the base and the head alike
-    history: dict[str, dict] = field(default_factory=dict)   # symbol -> last change before the base
+    history: dict[str, LineRecord] = field(default_factory=dict)   # symbol -> last change before the base
     # the workloads' kernel requirements (talosnb requirements) the change breaks, and meets again
     workloads_broken: list[str] = field(default_factory=list)
     workloads_fixed: list[str] = field(default_factory=list)
     # the system extensions whose shipped modules the change stops building
-    extensions_broken: list[str] = field(default_factory=list)
+    extensions_broken: list[ExtensionBreak] = field(default_factory=list)
     # the devices of a hardware capture whose support the change moves (analyses.hardware.device_changes)
-    devices: list[str] = field(default_factory=list)
+    devices: list[DeviceChange] = field(default_factory=list)
 
     def by_kind(self, kind: str) -> list[LineChange]:
         return [c for c in self.lines if c.kind == kind]
@@ -172,17 +181,6 @@ class ArchChange:
     def unlisted_built(self) -> list[str]:
         """Newly built modules the head's list leaves out (fine unless the initramfs needs them)."""
         return [ko for ko in self.built if ko not in self.listed]
-
-    def as_dict(self) -> dict:
-        return {"arch": self.arch, "base": self.base_source, "head": self.head_source,
-                "requested": self.requested, "lines": [c.as_dict() for c in self.lines],
-                "modules": {"built": self.built, "no_longer_built": self.unbuilt,
-                            "built_not_listed": self.unlisted_built if self.has_lists else None},
-                "module_list": ({"added": self.list_added, "removed": self.list_removed}
-                                if self.has_lists else None),
-                "gates": [g.as_dict() for g in self.gates], "drift": self.drift, "history": self.history,
-                "workloads": {"broken": self.workloads_broken, "met_again": self.workloads_fixed},
-                "extensions_broken": self.extensions_broken, "devices": self.devices}
 
 
 @dataclass
@@ -204,11 +202,6 @@ class ChangeReport:
     def lines(self, kinds: Iterable[str] = ("change",)) -> list[LineChange]:
         kinds = set(kinds)
         return [c for a in self.arches.values() for c in a.lines if c.kind in kinds]
-
-    def as_dict(self) -> dict:
-        return {"base": self.base_label, "head": self.head_label, "tree_version": self.tree_version,
-                "notes": self.notes, "ok": self.ok, "devices_given": self.devices_given,
-                "arches": {arch: change.as_dict() for arch, change in self.arches.items()}}
 
     def frame(self, kinds: Iterable[str] = ("change",)) -> pd.DataFrame:
         """The line changes side by side: one row per symbol, per arch old, new and reason, sorted by
@@ -438,9 +431,9 @@ def _gate_modules(arch: str, base_findings: list[Finding], head_findings: list[F
 
 
 def _extensions_broken(kmap: KbuildMap, unbuilt: Sequence[str], extension_lists: Sequence[ExtensionList], arch: str,
-                       before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """'CONFIG_PHONET n: breaks drivers/usb-modem's cdc-phonet.ko' for each module an extension ships
-    on `arch` that the change stops building (the symbols on its Kbuild conditions that changed)."""
+                       before: Mapping[str, str], after: Mapping[str, str]) -> list[ExtensionBreak]:
+    """Each module an extension ships on `arch` that the change stops building, with the symbols on
+    its Kbuild conditions that changed (drivers/usb-modem's cdc-phonet.ko, CONFIG_PHONET now n)."""
     gone = set(unbuilt)
     out = []
     for ext in extension_lists:
@@ -452,8 +445,8 @@ def _extensions_broken(kmap: KbuildMap, unbuilt: Sequence[str], extension_lists:
             rule = kmap.rule(entry)
             symbols = [] if rule is None else [c.symbol for alt in rule.module_alternatives for c in alt
                                                if before.get(c.symbol) != after.get(c.symbol)]
-            what = ", ".join(f"CONFIG_{s} {after.get(s) or 'n'}" for s in dict.fromkeys(symbols)) or "the change"
-            out.append(f"{what}: breaks {ext.extension}'s {posixpath.basename(entry)} ({ext.file_name})")
+            out.append(ExtensionBreak(ext.extension, entry, ext.file_name,
+                                      tuple((s, after.get(s) or "n") for s in dict.fromkeys(symbols))))
     return out
 
 
@@ -531,8 +524,8 @@ def _workloads(head: Config, kmap: KbuildMap, before: Mapping[str, str], after: 
 
     was = rq.evaluate(resolved, before, shipped(base_lists))
     now = rq.evaluate(resolved, after, shipped(head_lists))
-    return ([rq.break_message(s, profiles=profiles) for s in rq.broken(was, now)],
-            [rq.met_again_message(s, profiles=profiles) for s in rq.broken(now, was)])
+    return ([rq.change_finding(s, profiles=profiles).message for s in rq.broken(was, now)],
+            [rq.change_finding(s, broken=False, profiles=profiles).message for s in rq.broken(now, was)])
 
 
 def version_notes(base: Sequence[VersionCheck], head: Sequence[VersionCheck]) -> list[str]:

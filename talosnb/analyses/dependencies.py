@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from talosnb.core import layout
 from talosnb.kbuild import Conds, KbuildMap, normalize_value
 from talosnb.kbuild.symbols import used
 
@@ -249,7 +250,7 @@ def check_dependencies(lists: Mapping[str, ModuleList], extension_lists: Sequenc
         base = set(lists[arch].entries) if arch in lists else set()
         shipping: list[tuple[str, ModuleList, set[str], str]] = []
         if arch in lists:
-            shipping.append((TALOS_LIST, lists[arch], base, f"modules-{arch}.txt"))
+            shipping.append((TALOS_LIST, lists[arch], base, layout.module_list_name(arch)))
         for ext in extension_lists:
             if arch in ext.arches:
                 shipping.append((ext.list_id, ext.module_list, base | set(ext.module_list.entries),

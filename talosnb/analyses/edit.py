@@ -65,7 +65,7 @@ class Assignment:
         if config is not None and config.has_symbol(self.symbol) \
                 and config.symbol(self.symbol).orig_type is STRING:
             return dotconfig.format_line(self.symbol, dotconfig.quote(self.value))
-        return f"{dotconfig.PREFIX}{self.symbol}={self.value}"
+        return dotconfig.assignment_line(self.symbol, self.value)
 
 
 def _is_tri(config: Config, name: str) -> bool:

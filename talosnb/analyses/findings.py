@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from talosnb.core import layout
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -67,10 +69,15 @@ def render(rules: Mapping[str, Rule], kind: str, arch: str, entry: str | None, *
            symbols: Iterable[str] = (), values: Mapping[str, str] | None = None, where: str | None = None,
            level: str | None = None, details: Mapping[str, Any] | None = None, **params: object) -> Finding:
     """The finding of `kind` from `rules`, its message and fix filled in from the parameters
-    (``entry``, ``arch``, ``symbol`` — the first of `symbols` — and any keyword given)."""
+    (``entry``, ``arch``, ``symbol`` — the first of `symbols` —, the arch's file names from
+    :mod:`talosnb.core.layout`: ``config_name``, ``module_list_name``, ``module_list_file``, and any
+    keyword given)."""
     rule = rules[kind]
     symbols = tuple(symbols)
     fmt = _Params(params, entry=entry, arch=arch, symbol=symbols[0] if symbols else "")
+    for name, file_of in (("config_name", layout.config_name), ("module_list_name", layout.module_list_name),
+                          ("module_list_file", layout.module_list_file)):
+        fmt.setdefault(name, file_of(arch))
     message = rule.message.format_map(fmt)
     fix = rule.fix.format_map(fmt) if rule.fix else None
     return Finding(level or rule.level, kind, arch, entry, symbols, dict(values or {}), where, message,

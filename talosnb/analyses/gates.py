@@ -19,8 +19,10 @@ A Talos kernel change fails late, in a long docker build, at one of three gates:
    ``hack/modules-ARCH.txt``; the module-list checks (:mod:`.modules`) decide it.
 
 Findings are rows (:mod:`.findings`) with a ``gate`` detail; :class:`GateReport`
-holds them with a pass/fail/not-run status per gate and arch, and
-:func:`hardening_table` gives the checker's whole table, both arches side by side.
+holds them with a pass/fail/not-run status and a typed summary per gate and arch
+(:class:`GateResult`), the checker's rows read once from its JSON (:class:`CheckerRow`), and
+:func:`hardening_checks` gives the checker's whole table, both arches side by side. How all of
+it reads (text, JSON, tables, HTML) is :mod:`talosnb.present.gates`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import sys
 from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import kconfiglib
 from kconfiglib import BOOL, STRING, TRISTATE
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from talosnb.inputs.checkouts import ExtensionsCheckout, TalosCheckout
+    from talosnb.inputs.pkgfile import ToolPin
     from talosnb.inputs.resolve import Inputs
 
     from .modules import VerifyFix
@@ -89,18 +92,18 @@ RULES: dict[str, Rule] = rule_table(
     # olddefconfig
     Rule("olddefconfig-change", "error",
          "make olddefconfig changes CONFIG_{symbol}: {old} -> {new} ({why})",
-         "normalize config-{arch} (it then reads {new_line}){keep}"),
+         "normalize {config_name} (it then reads {new_line}){keep}"),
     Rule("olddefconfig-drop", "error",
          "make olddefconfig drops {old_line}: the {tree_version} tree doesn't define CONFIG_{symbol}",
-         "use the kernel tree the config is for; or normalize config-{arch}, which drops the line"),
+         "use the kernel tree the config is for; or normalize {config_name}, which drops the line"),
     Rule("olddefconfig-layout", "error",
-         "config-{arch} has the values make olddefconfig writes but not its layout ({count} line(s) differ, "
+         "{config_name} has the values make olddefconfig writes but not its layout ({count} line(s) differ, "
          "the first at line {line}), so the dirty-tree check after it fails",
-         "normalize config-{arch}"),
+         "normalize {config_name}"),
     Rule("olddefconfig-line-endings", "error",
-         "config-{arch} ends {count} line(s) in CR LF, the first at line {line}; make olddefconfig reads the CR "
+         "{config_name} ends {count} line(s) in CR LF, the first at line {line}; make olddefconfig reads the CR "
          "away and writes LF only, so the dirty-tree check after it fails",
-         "normalize config-{arch} (it writes LF), or convert the file's line endings (dos2unix), then commit it"),
+         "normalize {config_name} (it writes LF), or convert the file's line endings (dos2unix), then commit it"),
     # hardening
     Rule("hardening-fixable", "error",
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
@@ -112,7 +115,7 @@ RULES: dict[str, Rule] = rule_table(
     Rule("hardening-normalize", "error",
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
          "{actual} in the config file",
-         "normalize config-{arch}: make olddefconfig writes {line} ({why})"),
+         "normalize {config_name}: make olddefconfig writes {line} ({why})"),
     Rule("hardening-blocked", "error",
          "CONFIG_{symbol} fails the hardening gate: {checker} wants {desired} ({decision}, {reason}); "
          "{actual}; it can't be had here: {why}",
@@ -137,20 +140,74 @@ def make_finding(kind: str, arch: str, entry: str | None, gate: str, *, details:
     return render(RULES, kind, arch, entry, details={"gate": gate, **(details or {})}, gate=gate, **kwargs)
 
 
+GateStatus = Literal["pass", "fail", "not-run"]
+
+
+@dataclass(frozen=True)
+class OlddefconfigSummary:
+    """What the olddefconfig gate found on one arch: lines it would change, a layout or line-ending
+    difference, or a config edited here (saving writes it as olddefconfig does)."""
+
+    changed: int = 0
+    layout: bool = False
+    line_endings: bool = False
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class HardeningSummary:
+    """The hardening step's run on one arch: the checker (described), whether the step failed, how
+    many printed options fail, and the Pkgfile's kspp_ref when the checker is another one."""
+
+    checker: str
+    failed: bool
+    failing: int
+    mismatch_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ModuleListsSummary:
+    """The module lists of one arch: errors per list (talos's first, ``"talos"`` naming
+    ``modules-ARCH.txt``), and how many extension lists were read."""
+
+    arch: str
+    errors: tuple[tuple[str, int], ...] = ()
+    extension_lists: int = 0
+
+
+@dataclass(frozen=True)
+class WorkloadsSummary:
+    """The workloads gate on one arch: the workloads checked and how many required options fail."""
+
+    workloads: tuple[str, ...]
+    failing: int
+
+
+@dataclass(frozen=True)
+class NotRunSummary:
+    """Why a gate did not run (what it needs and the inputs lack)."""
+
+    why: str
+
+
+GateSummary = OlddefconfigSummary | HardeningSummary | ModuleListsSummary | WorkloadsSummary | NotRunSummary
+
+
 @dataclass
 class GateResult:
-    """One gate on one arch: "pass", "fail" or "not-run", its findings, and a one-line note."""
+    """One gate on one arch: "pass", "fail" or "not-run", its findings, and what it found in short
+    (``summary``: :mod:`talosnb.present.gates` words it)."""
 
     gate: str
     arch: str
-    status: str
+    status: GateStatus
     findings: list[Finding] = field(default_factory=list)
-    note: str = ""
+    summary: GateSummary | None = None
     error: InputError | None = None    # not run because something it needs could not be had
 
-    def as_dict(self) -> dict:
-        return {"gate": self.gate, "arch": self.arch, "status": self.status, "note": self.note,
-                "errors": sum(1 for f in self.findings if f.level == "error")}
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.level == "error")
 
 
 @dataclass
@@ -161,7 +218,7 @@ class GateReport:
     checker: hardening.HardeningChecker | None = None
     step: hardening.HardeningStep | None = None
     runs: dict[str, hardening.StepRun] = field(default_factory=dict)
-    rows: dict[str, list[dict]] = field(default_factory=dict)          # arch -> the checker's JSON rows
+    rows: dict[str, list[CheckerRow]] = field(default_factory=dict)     # arch -> the checker's rows
     filter_rules: hardening.FilterRules | None = None
     version_checks: list[VersionCheck] = field(default_factory=list)
 
@@ -182,49 +239,25 @@ class GateReport:
                 out.append(r.error)
         return out
 
-    def status(self, gate: str, arch: str) -> str | None:
+    @property
+    def arches(self) -> list[str]:
+        return list(dict.fromkeys(r.arch for r in self.results))
+
+    def status(self, gate: str, arch: str) -> GateStatus | None:
         return next((r.status for r in self.results if r.gate == gate and r.arch == arch), None)
 
-    def statuses(self) -> dict[str, dict[str, str]]:
+    def statuses(self) -> dict[str, dict[str, GateStatus]]:
         """gate -> arch -> status."""
-        out: dict[str, dict[str, str]] = {}
+        out: dict[str, dict[str, GateStatus]] = {}
         for r in self.results:
             out.setdefault(r.gate, {})[r.arch] = r.status
         return out
 
-    def summary_frame(self) -> pd.DataFrame:
-        """One row per gate: its status on each arch and its notes."""
-        import pandas as pd
-
-        rows = []
-        for gate in dict.fromkeys(r.gate for r in self.results):
-            row: dict[str, Any] = {"gate": gate}
-            for r in self.results:
-                if r.gate == gate:
-                    row[r.arch] = r.status
-            row["note"] = self.note(gate)
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def note(self, gate: str) -> str:
-        """The gate's notes on one line: once when every arch says the same, else each arch's part
-        named ("amd64: 22 line(s) would change; arm64: 31 line(s) would change") unless it names
-        its arch itself ("modules-amd64.txt is right")."""
-        results = [r for r in self.results if r.gate == gate and r.note]
-        if len({r.note for r in results}) <= 1:
-            return results[0].note if results else ""
-        parts = (r.note if r.arch in r.note else f"{r.arch}: {r.note}" for r in results)
-        return "; ".join(dict.fromkeys(parts))
+    def gate_results(self, gate: str) -> list[GateResult]:
+        return [r for r in self.results if r.gate == gate]
 
     def findings_frame(self) -> pd.DataFrame:
         return findings_frame(self.findings)
-
-    def as_dict(self) -> dict:
-        return {"gates": self.statuses(), "results": [r.as_dict() for r in self.results],
-                "hardening_checker": None if self.checker is None else {
-                    "path": str(self.checker.path), "ref": self.checker.ref, "origin": self.checker.origin,
-                    "sha256": self.checker.sha256},
-                "hardening_step": None if self.step is None else self.step.where}
 
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
@@ -256,12 +289,6 @@ def _config_lines(text: str) -> dict[str, int]:
     return out
 
 
-def _line(symbol: str, value: str | None) -> str:
-    if value is None:
-        return f"no CONFIG_{symbol} line"
-    return dotconfig.format_line(symbol, value)
-
-
 def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResult:
     """The lines `make olddefconfig` would change in the config file as the build would see it
     (:func:`as_the_build_sees_it`), each with the kernel's reason; or, when only the layout
@@ -273,8 +300,7 @@ def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResul
     """
     arch = config.arch
     if editor is not None and editor.history:
-        return GateResult("olddefconfig", arch, "pass", [],
-                          "edited here: saving writes it as olddefconfig does")
+        return GateResult("olddefconfig", arch, "pass", [], OlddefconfigSummary(edited=True))
     source = config.source
     new_text = config.text()
     changes = config_diff(config.original_text, new_text)
@@ -289,7 +315,7 @@ def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResul
         if change.symbol in dropped or sym is None or not sym.nodes:
             findings.append(make_finding("olddefconfig-drop", arch, f"CONFIG_{change.symbol}", "olddefconfig",
                                          symbols=[change.symbol], values=values, where=where,
-                                         old_line=_line(change.symbol, change.old),
+                                         old_line=dotconfig.written_line(change.symbol, change.old),
                                          tree_version=config.tree.version,
                                          details={"old": change.old, "new": change.new}))
             continue
@@ -300,12 +326,12 @@ def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResul
             why = cascade_reason(config, sym, change.old, change.new, assumed)
         keep = ""
         if change.old not in (None, "n") or (change.old == "n" and change.new not in (None, "n")):
-            keep = f"; to keep {_line(change.symbol, change.old)}, see why {change.symbol}={change.old}"
+            keep = f"; to keep {dotconfig.written_line(change.symbol, change.old)}, see why {change.symbol}={change.old}"
         findings.append(make_finding("olddefconfig-change", arch, f"CONFIG_{change.symbol}", "olddefconfig",
                                      symbols=[change.symbol], values=values, where=where,
                                      old=change.old if change.old is not None else "(no line)",
                                      new=change.new if change.new is not None else "(no line)",
-                                     new_line=_line(change.symbol, change.new), why=why, keep=keep,
+                                     new_line=dotconfig.written_line(change.symbol, change.new), why=why, keep=keep,
                                      details={"defined_at": location(sym), "old": change.old, "new": change.new}))
     if not changes and new_text != config.original_text:
         first = _first_layout_difference(config.original_text, new_text, config.recorded_version,
@@ -318,11 +344,9 @@ def olddefconfig_gate(config: Config, editor: Editor | None = None) -> GateResul
     if endings is not None:
         findings.append(make_finding("olddefconfig-line-endings", arch, None, "olddefconfig",
                                      where=f"{source}:{endings.first}", line=endings.first, count=endings.count))
-    note = (f"{len(changes)} line(s) would change" if changes else
-            "only the layout differs" if findings and endings is None else
-            "only the line endings differ" if endings is not None and len(findings) == 1 else
-            "only the layout and the line endings differ" if findings else "the config is what olddefconfig writes")
-    return GateResult("olddefconfig", arch, "fail" if findings else "pass", findings, note)
+    summary = OlddefconfigSummary(changed=len(changes), layout=any(f.kind == "olddefconfig-layout" for f in findings),
+                                  line_endings=endings is not None)
+    return GateResult("olddefconfig", arch, "fail" if findings else "pass", findings, summary)
 
 
 def _first_layout_difference(old: str, new: str, recorded: str | None, tree_version: str) -> tuple[int, int] | None:
@@ -348,9 +372,47 @@ _NOT_VALUE = re.compile(r'^FAIL: CONFIG_(\w+) is not "(.*)"$')
 _NOT_PRESENT = re.compile(r"^FAIL: CONFIG_(\w+) is not present$")
 
 
-def parse_checker_output(text: str) -> list[dict] | None:
+@dataclass(frozen=True)
+class CheckerRow:
+    """One check of kernel-hardening-checker's JSON output (``-m json``): the option, what the check
+    wants (``desired_val``, as text), its group (``decision``) and reason, and its result
+    (``check_result``: ``OK``, ``FAIL: ...``). ``fields`` is the whole JSON object, every field the
+    checker gives kept (``type``, ``check_result_bool``, ...)."""
+
+    option_name: str
+    desired_val: str
+    decision: str
+    reason: str
+    check_result: str
+    fields: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> CheckerRow:
+        return cls(str(obj["option_name"]), str(obj["desired_val"]), str(obj["decision"]),
+                   str(obj.get("reason", "")), str(obj["check_result"]), dict(obj))
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What names one check: option, desired value, group and reason (an option has several)."""
+        return (self.option_name, self.desired_val, self.decision, self.reason)
+
+    @property
+    def failing(self) -> bool:
+        return self.check_result.startswith("FAIL")
+
+    @property
+    def symbol(self) -> str:
+        """The option's name without CONFIG_."""
+        return self.option_name.removeprefix(dotconfig.PREFIX)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The checker's JSON object, as it printed it."""
+        return dict(self.fields)
+
+
+def parse_checker_output(text: str) -> list[CheckerRow] | None:
     """The checker's JSON rows (option_name, type, reason, decision, desired_val, check_result,
-    check_result_bool); None when it printed something else."""
+    check_result_bool), read once into CheckerRows; None when it printed something else."""
     try:
         rows = json.loads(text)
     except ValueError:
@@ -358,18 +420,17 @@ def parse_checker_output(text: str) -> list[dict] | None:
     keys = {"option_name", "decision", "desired_val", "check_result"}
     if not isinstance(rows, list) or not all(isinstance(r, dict) and keys <= r.keys() for r in rows):
         return None
-    return rows
+    return [CheckerRow.of(r) for r in rows]
 
 
-def printed_options(printed: str, rows: list[dict]) -> list[dict]:
+def printed_options(printed: str, rows: list[CheckerRow]) -> list[CheckerRow]:
     """The checker rows the filter printed as violations (its table: name | desired | decision | reason)."""
-    by_fields: dict[tuple, list[dict]] = {}
+    by_fields: dict[tuple, list[CheckerRow]] = {}
     for row in rows:
-        if not str(row["check_result"]).startswith("FAIL"):
+        if not row.failing:
             continue
-        key = (row["option_name"], str(row["desired_val"]), row["decision"], row.get("reason", ""))
-        by_fields.setdefault(key, []).append(row)
-    out = []
+        by_fields.setdefault(row.key, []).append(row)
+    out: list[CheckerRow] = []
     for line in printed.splitlines():
         cells = [c.strip() for c in line.split("|")]
         if len(cells) < 4:
@@ -438,20 +499,34 @@ def _blocker(reasons: list[Reason]) -> Reason | None:
     return max(nodes, key=lambda pair: pair[1])[0] if nodes else None
 
 
+VerdictKind = Literal["fail", "fixable", "normalize", "blocked", "not-in-tree"]
+
+
 @dataclass
-class _Verdict:
-    kind: str
+class HardeningVerdict:
+    """talosnb's verdict on one option the hardening gate fails: ``fixable`` (by ``assignments``, with
+    the ``cascade`` of lines they change; ``by_others``: the other options' fixes satisfy it too),
+    ``normalize`` (olddefconfig already writes what the checker wants: ``why``), ``blocked`` (``why``,
+    what ``fix`` there is, and the why-not tree), ``not-in-tree`` (the tree doesn't define ``missing``;
+    ``renamed`` says how it lives on), or ``fail`` (no verdict asked for)."""
+
+    kind: VerdictKind
     assignments: list[Assignment] = field(default_factory=list)
-    params: dict = field(default_factory=dict)
     where: str | None = None
-    details: dict = field(default_factory=dict)
+    why: str = ""
+    fix: str = ""
+    cascade: int = 0
+    by_others: bool = False
+    missing: str = ""
+    renamed: str = ""
+    why_not: list[dict[str, Any]] | None = None     # the why-not tree (Reason.as_dict), when one was made
 
 
-def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: int) -> _Verdict:
+def _verdict(config: Config, editor: Editor | None, row: CheckerRow, *, fix_budget: int) -> HardeningVerdict:
     """fixable, blocked or not-in-tree for one failing checker row, with the fix or the why-not tree."""
-    name = row["option_name"].removeprefix(dotconfig.PREFIX)
-    wanted = [(name, str(row["desired_val"]))]
-    result = str(row["check_result"])
+    name = row.symbol
+    wanted = [(name, row.desired_val)]
+    result = row.check_result
     other = _NOT_VALUE.match(result)
     if other and other.group(1) != name:
         # a compound check: the option is as desired but another one it needs is not
@@ -461,23 +536,23 @@ def _verdict(config: Config, editor: Editor | None, row: dict, *, fix_budget: in
     if absent and absent.group(1) not in missing and not config.has_symbol(absent.group(1)):
         missing.append(absent.group(1))
     if missing:
-        return _Verdict("not-in-tree", params={"missing": missing[0], "renamed": _renamed(config, missing[0])})
+        return HardeningVerdict("not-in-tree", missing=missing[0], renamed=_renamed(config, missing[0]))
     assignments = _checker_assignments(config, wanted)
-    if isinstance(assignments, _Verdict):
+    if isinstance(assignments, HardeningVerdict):
         return assignments
     fixed = _toolchain_blocked(config, editor, assignments)
     if fixed is not None:
         return fixed
     if editor is None:
-        return _Verdict("fixable", assignments, where=location(config.kconf.syms[name]))
+        return HardeningVerdict("fixable", assignments, where=location(config.kconf.syms[name]))
     if absent:
         assignments = _with_line(config.kconf.syms[absent.group(1)], editor, assignments, fix_budget)
-        if isinstance(assignments, _Verdict):
+        if isinstance(assignments, HardeningVerdict):
             return assignments
     return _tried(config, editor, name, assignments, fix_budget)
 
 
-def _toolchain_blocked(config: Config, editor: Editor | None, assignments: list[Assignment]) -> _Verdict | None:
+def _toolchain_blocked(config: Config, editor: Editor | None, assignments: list[Assignment]) -> HardeningVerdict | None:
     """Blocked when the check wants another value of a toolchain line (CC_IS_CLANG=y on a gcc config):
     the build's compiler decides it, and a hardening fix doesn't change the compiler (set/merge can
     re-record such a line on purpose). The why-not tree of the other assignments comes with it."""
@@ -491,30 +566,28 @@ def _toolchain_blocked(config: Config, editor: Editor | None, assignments: list[
     if editor is not None and others:
         why_not = [r.as_dict() for refusal in editor.set(others, dry_run=True, fix=False).refusals
                    for r in refusal.reasons]
-    return _Verdict("blocked", where=location(sym),
-                    params={"why": f"{sym.name} = {sym.str_value}: fixed for this arch and toolchain (a line "
-                                   "the config's compiler decides; give it with set to re-record the toolchain)",
-                            "fix": "no verified fix (it needs another compiler)"},
-                    details={"why_not": why_not})
+    return HardeningVerdict("blocked", where=location(sym),
+                            why=f"{sym.name} = {sym.str_value}: fixed for this arch and toolchain (a line the "
+                                "config's compiler decides; give it with set to re-record the toolchain)",
+                            fix="no verified fix (it needs another compiler)", why_not=why_not)
 
 
-def _checker_assignments(config: Config, wanted: list[tuple[str, str]]) -> list[Assignment] | _Verdict:
+def _checker_assignments(config: Config, wanted: list[tuple[str, str]]) -> list[Assignment] | HardeningVerdict:
     """The checker's desired values as assignments; blocked where one can't be read as a value."""
     assignments = []
     for n, desired in wanted:
         sym = config.kconf.syms[n]
         value = _checker_value(desired, sym, sym.str_value)
         if value is None:
-            return _Verdict("blocked", params={"why": f"talosnb can't turn the checker's {desired!r} into a "
-                                                      f"value of the {kconfiglib.TYPE_TO_STR[sym.orig_type]} "
-                                                      f"CONFIG_{n}", "fix": "set it by hand"},
-                            where=location(sym))
+            return HardeningVerdict("blocked", why=f"talosnb can't turn the checker's {desired!r} into a value "
+                                                   f"of the {kconfiglib.TYPE_TO_STR[sym.orig_type]} CONFIG_{n}",
+                                    fix="set it by hand", where=location(sym))
         assignments.append(Assignment(n, value))
     return assignments
 
 
 def _with_line(sym: kconfiglib.Symbol, editor: Editor, assignments: list[Assignment],
-               fix_budget: int) -> list[Assignment] | _Verdict:
+               fix_budget: int) -> list[Assignment] | HardeningVerdict:
     """"is not present": the check wants a line for the option, which olddefconfig writes only
     while its prompt is visible; what makes it visible is what lets it be set to y. The
     assignments with those added, or blocked."""
@@ -524,23 +597,21 @@ def _with_line(sym: kconfiglib.Symbol, editor: Editor, assignments: list[Assignm
     for refusal in probe.refusals:
         if refusal.fix is None or not refusal.fix.found:
             blocker = _blocker(refusal.reasons)
-            return _Verdict("blocked", where=(blocker.where if blocker else None) or location(sym),
-                            params={"why": f"the config has a line for CONFIG_{sym.name} only while it "
-                                           "can be set, and it can't here"
-                                           + (f": {blocker.text}" if blocker else ""),
-                                    "fix": _no_fix(refusal.fix)},
-                            details={"why_not": [r.as_dict() for r in refusal.reasons]})
+            return HardeningVerdict("blocked", where=(blocker.where if blocker else None) or location(sym),
+                                    why=f"the config has a line for CONFIG_{sym.name} only while it can be set, "
+                                        "and it can't here" + (f": {blocker.text}" if blocker else ""),
+                                    fix=_no_fix(refusal.fix), why_not=[r.as_dict() for r in refusal.reasons])
         assignments = [a for a in refusal.fix.assignments if a.symbol != sym.name] + assignments
     return assignments
 
 
-def _tried(config: Config, editor: Editor, name: str, assignments: list[Assignment], fix_budget: int) -> _Verdict:
+def _tried(config: Config, editor: Editor, name: str, assignments: list[Assignment], fix_budget: int) -> HardeningVerdict:
     """The verdict of a dry run of `assignments` with verified fixes: fixable with the fixes that
     work together, else blocked with what stands in the way."""
     change = editor.set(assignments, dry_run=True, fix=True, fix_budget=fix_budget)
     if change.ok:
-        return _Verdict("fixable", assignments, params={"cascade": len(change.cascade)},
-                        where=location(config.kconf.syms[name]))
+        return HardeningVerdict("fixable", assignments, cascade=len(change.cascade),
+                                where=location(config.kconf.syms[name]))
     stuck = [r for r in change.refusals if r.fix is None or not r.fix.found]
     if stuck:
         return _stuck(config, name, stuck)
@@ -552,16 +623,15 @@ def _tried(config: Config, editor: Editor, name: str, assignments: list[Assignme
     check = editor.set(combined, dry_run=True, fix=False)
     if not check.ok:
         blocker = _blocker(check.refusals[0].reasons)
-        return _Verdict("blocked", params={"why": "the fixes found for each part don't work together"
-                                                  + (f": {blocker.text}" if blocker else ""),
-                                           "fix": "set them one by one and look at the cascade"},
-                        where=blocker.where if blocker else None,
-                        details={"why_not": [r.as_dict() for r in check.refusals[0].reasons]})
-    return _Verdict("fixable", combined, params={"cascade": len(check.cascade)},
-                    where=location(config.kconf.syms[name]))
+        return HardeningVerdict("blocked", why="the fixes found for each part don't work together"
+                                                + (f": {blocker.text}" if blocker else ""),
+                                fix="set them one by one and look at the cascade",
+                                where=blocker.where if blocker else None,
+                                why_not=[r.as_dict() for r in check.refusals[0].reasons])
+    return HardeningVerdict("fixable", combined, cascade=len(check.cascade), where=location(config.kconf.syms[name]))
 
 
-def _stuck(config: Config, name: str, stuck: list[Refusal]) -> _Verdict:
+def _stuck(config: Config, name: str, stuck: list[Refusal]) -> HardeningVerdict:
     """Blocked: every part that can't be had, the one the checker named first (a compound check's need)."""
     stuck.sort(key=lambda r: r.assignment.symbol == name)
     blockers = [_blocker(r.reasons) for r in stuck]
@@ -569,16 +639,12 @@ def _stuck(config: Config, name: str, stuck: list[Refusal]) -> _Verdict:
                     for r, b in zip(stuck, blockers, strict=True))
     fix = _no_fix(stuck[0].fix)
     where = next((b.where for b in blockers if b and b.where), None) or location(config.kconf.syms[name])
-    return _Verdict("blocked", params={"why": why, "fix": fix}, where=where,
-                    details={"why_not": [reason.as_dict() for r in stuck for reason in r.reasons]})
+    return HardeningVerdict("blocked", why=why, fix=fix, where=where,
+                            why_not=[reason.as_dict() for r in stuck for reason in r.reasons])
 
 
-def _row_key(row: dict) -> tuple:
-    return (row["option_name"], str(row["desired_val"]), row["decision"], row.get("reason", ""))
-
-
-def _actual(config: Config, row: dict) -> str:
-    name = row["option_name"].removeprefix(dotconfig.PREFIX)
+def _actual(config: Config, row: CheckerRow) -> str:
+    name = row.symbol
     if not config.has_symbol(name):
         return "no such option"
     line = config.kconf.syms[name].config_string
@@ -598,7 +664,8 @@ def as_the_build_sees_it(config: Config, editor: Editor | None = None) -> str:
 def hardening_gate(configs: Mapping[str, Config], step: hardening.HardeningStep,
                    checker: hardening.HardeningChecker, *, editors: Mapping[str, Editor] | None = None,
                    fix: bool = True, fix_budget: int = 60,
-                   texts: Mapping[str, str] | None = None) -> tuple[list[GateResult], dict, dict]:
+                   texts: Mapping[str, str] | None = None,
+                   ) -> tuple[list[GateResult], dict[str, hardening.StepRun], dict[str, list[CheckerRow]]]:
     """Run the build's hardening step on each config as the build would see it
     (:func:`as_the_build_sees_it`); per arch a GateResult whose findings are the options the
     filter prints, each with its verdict.
@@ -633,14 +700,13 @@ def hardening_gate(configs: Mapping[str, Config], step: hardening.HardeningStep,
             findings.append(make_finding(
                 "hardening-step-failed", arch, None, "hardening", where=step.where, status=run.status,
                 output=" / ".join(output) or "nothing printed", command=command.replace(sys.executable, "python3")))
-        verdicts = {_row_key(row): _Verdict("fail") for row in failing}
+        verdicts = {row.key: HardeningVerdict("fail") for row in failing}
         if fix and failing:
             verdicts = _verdicts(config, editors.get(arch), step, checker, texts[arch], failing, fix_budget)
         for row in failing:
-            findings.append(_hardening_finding(config, row, verdicts[_row_key(row)], described, filter_name))
-        status = "fail" if run.status else "pass"
-        note = f"{described} ({'passes' if not run.status else f'{len(failing)} option(s) fail'})"
-        results.append(GateResult("hardening", arch, status, findings, note))
+            findings.append(_hardening_finding(config, row, verdicts[row.key], described, filter_name))
+        results.append(GateResult("hardening", arch, "fail" if run.status else "pass", findings,
+                                  HardeningSummary(described, bool(run.status), len(failing))))
     return results, runs, all_rows
 
 
@@ -652,25 +718,25 @@ def _run_all(step: hardening.HardeningStep, checker: hardening.HardeningChecker,
         return {arch: future.result() for arch, future in futures.items()}
 
 
-def _failing_keys(step: hardening.HardeningStep, checker: hardening.HardeningChecker, text: str, arch: str) -> dict[tuple, dict]:
+def _failing_keys(step: hardening.HardeningStep, checker: hardening.HardeningChecker, text: str,
+                  arch: str) -> dict[tuple, CheckerRow]:
     rows = parse_checker_output(hardening.run_step(step, checker, text, arch).checker_output) or []
-    return {_row_key(r): r for r in rows if str(r["check_result"]).startswith("FAIL")}
+    return {r.key: r for r in rows if r.failing}
 
 
-def _verdicts(config: Config, editor: Editor | None, step: hardening.HardeningStep, checker: hardening.HardeningChecker, checked_text: str, failing: list[dict],
-              fix_budget: int) -> dict[tuple, _Verdict]:
+def _verdicts(config: Config, editor: Editor | None, step: hardening.HardeningStep, checker: hardening.HardeningChecker, checked_text: str, failing: list[CheckerRow],
+              fix_budget: int) -> dict[tuple, HardeningVerdict]:
     arch = config.arch
-    verdicts: dict[tuple, _Verdict] = {}
+    verdicts: dict[tuple, HardeningVerdict] = {}
     normalized = config.text()
     still_in_normalized = (_failing_keys(step, checker, normalized, arch) if normalized != checked_text
-                           else {_row_key(r): r for r in failing})
+                           else {r.key: r for r in failing})
     for row in failing:
-        key = _row_key(row)
+        key = row.key
         if key not in still_in_normalized:
-            sym = config.kconf.syms.get(row["option_name"].removeprefix(dotconfig.PREFIX))
+            sym = config.kconf.syms.get(row.symbol)
             why = value_reason(config, sym) if sym is not None and sym.nodes else "olddefconfig drops the line"
-            verdicts[key] = _Verdict("normalize", params={"why": why},
-                                     where=location(sym) if sym is not None else None)
+            verdicts[key] = HardeningVerdict("normalize", why=why, where=location(sym) if sym is not None else None)
         else:
             verdicts[key] = _verdict(config, editor, row, fix_budget=fix_budget)
     if editor is None:
@@ -689,47 +755,54 @@ def _verdicts(config: Config, editor: Editor | None, step: hardening.HardeningSt
         attempt.drop()
     still = _failing_keys(step, checker, fixed_text, arch)
     for row in failing:
-        key = _row_key(row)
+        key = row.key
         verdict = verdicts[key]
         if verdict.kind == "fixable" and key in still:
-            verdicts[key] = _Verdict("blocked", where=verdict.where, params={
-                "why": f"setting {' '.join(str(a) for a in verdict.assignments)} takes effect, but the checker "
-                       f"still reports {still[key]['check_result']}",
-                "fix": "see what the check needs besides the option (kernel-hardening-checker -m verbose)"})
+            verdicts[key] = HardeningVerdict(
+                "blocked", where=verdict.where,
+                why=f"setting {' '.join(str(a) for a in verdict.assignments)} takes effect, but the checker "
+                    f"still reports {still[key].check_result}",
+                fix="see what the check needs besides the option (kernel-hardening-checker -m verbose)")
         elif verdict.kind in ("blocked", "not-in-tree") and key not in still:
             # a compound check another option's fix satisfies (e.g. an OR of two options)
-            verdicts[key] = _Verdict("fixable", list(combined), where=verdict.where,
-                                     params={"cascade": 0, "by_others": " (the fixes of the other options, which satisfy this "
-                                                                   "check too)"})
+            verdicts[key] = HardeningVerdict("fixable", list(combined), where=verdict.where, by_others=True)
     return verdicts
 
 
-def _hardening_finding(config: Config, row: dict, verdict: _Verdict, described: str, filter_name: str) -> Finding:
-    name = row["option_name"].removeprefix(dotconfig.PREFIX)
+def _hardening_finding(config: Config, row: CheckerRow, verdict: HardeningVerdict, described: str,
+                       filter_name: str) -> Finding:
+    name = row.symbol
     actual = _actual_in_file(config, row, verdict)
-    params = {"checker": described, "desired": row["desired_val"], "decision": row["decision"],
-              "reason": row.get("reason", ""), "actual": actual, "tool": hardening.TOOL,
-              "tree_version": config.tree.version, "filter": filter_name, **verdict.params}
+    params: dict[str, Any] = {"checker": described, "desired": row.desired_val, "decision": row.decision,
+                              "reason": row.reason, "actual": actual, "tool": hardening.TOOL,
+                              "tree_version": config.tree.version, "filter": filter_name}
     if verdict.kind == "fixable":
         params["assignments"] = " ".join(str(a) for a in verdict.assignments)
-        n = params.get("cascade", 0)
-        params["side_effects"] = params.get("by_others") or (f" ({n} line(s) change with it)" if n > 1 else "")
-    if verdict.kind == "normalize":
-        params["line"] = _line(name, config.written().get(name))
+        n = verdict.cascade
+        params["side_effects"] = (" (the fixes of the other options, which satisfy this check too)"
+                                  if verdict.by_others else f" ({n} line(s) change with it)" if n > 1 else "")
+    elif verdict.kind == "normalize":
+        params["why"] = verdict.why
+        params["line"] = dotconfig.written_line(name, config.written().get(name))
+    elif verdict.kind == "blocked":
+        params.update(why=verdict.why, fix=verdict.fix)
+    elif verdict.kind == "not-in-tree":
+        params.update(missing=verdict.missing, renamed=verdict.renamed)
     kind = f"hardening-{verdict.kind}"
-    return make_finding(kind, config.arch, row["option_name"], "hardening", symbols=[name], values={name: actual},
+    return make_finding(kind, config.arch, row.option_name, "hardening", symbols=[name], values={name: actual},
                         where=verdict.where,
                         details={"verdict": "fixable" if verdict.kind == "normalize" else verdict.kind,
-                                 "desired": str(row["desired_val"]), "decision": row["decision"],
-                                 "reason": row.get("reason", ""), "check_result": row["check_result"],
+                                 "desired": row.desired_val, "decision": row.decision,
+                                 "reason": row.reason, "check_result": row.check_result,
                                  "assignments": [str(a) for a in verdict.assignments],
-                                 "normalize": verdict.kind == "normalize", **verdict.details},
+                                 "normalize": verdict.kind == "normalize",
+                                 **({"why_not": verdict.why_not} if verdict.why_not is not None else {})},
                         **params)
 
 
-def _actual_in_file(config: Config, row: dict, verdict: _Verdict) -> str:
+def _actual_in_file(config: Config, row: CheckerRow, verdict: HardeningVerdict) -> str:
     """The option's value in the text the checker read, in words."""
-    result = str(row["check_result"])
+    result = row.check_result
     found = re.fullmatch(r'FAIL: "(.*)"', result)
     value = found.group(1) if found else "no line for it" if result == "FAIL: is not found" else _actual(config, row)
     if value in ("is not set", "no line for it", "no such option"):
@@ -738,84 +811,81 @@ def _actual_in_file(config: Config, row: dict, verdict: _Verdict) -> str:
     return f"it is {value}"
 
 
-def hardening_table(report: GateReport) -> pd.DataFrame:
-    """The checker's whole table (OK and FAIL), both arches side by side: per arch its result and
-    what the gate made of it ("fails the gate", "ignored by the filter: ...", "outside the filter's
-    groups", "ok"), and the verdict of a failing option."""
-    import pandas as pd
+TreatmentKind = Literal["ok", "gated", "ignored", "outside-groups", "not-gated"]
 
-    arches = list(report.rows)
-    table: dict[tuple, dict] = {}
-    for arch in arches:
-        failing = {_row_key(f_row) for f_row in _failing_rows(report, arch)}
+
+@dataclass(frozen=True)
+class GateTreatment:
+    """What the hardening gate made of one check on one arch: ``ok`` (the checker passes it),
+    ``gated`` (it fails the gate), ``ignored`` (the filter's ignore list has it, at ``line``, with
+    its ``comment``), ``outside-groups`` (its decision is none of the filter's ``groups``), or
+    ``not-gated`` (failing, and the filter doesn't print it for another reason)."""
+
+    kind: TreatmentKind
+    line: int | None = None
+    comment: str = ""
+    groups: tuple[str, ...] = ()
+
+
+@dataclass
+class HardeningCheck:
+    """One check of the checker's table, both arches side by side: per arch its result, what the
+    gate made of it, and the verdict of a failing option (None when it does not fail the gate)."""
+
+    option: str
+    decision: str
+    reason: str
+    desired: str
+    results: dict[str, str] = field(default_factory=dict)              # arch -> check_result
+    treatments: dict[str, GateTreatment] = field(default_factory=dict)
+    verdicts: dict[str, str | None] = field(default_factory=dict)       # arch -> verdict, gated checks only
+
+
+def hardening_checks(report: GateReport) -> list[HardeningCheck]:
+    """The checker's whole table (OK and FAIL) of the report's run, one HardeningCheck per check, in
+    the checker's order (the first arch's, then checks only another arch has)."""
+    table: dict[tuple, HardeningCheck] = {}
+    for arch in report.rows:
+        failing = {row.key for row in _failing_rows(report, arch)}
         verdicts = {f.entry and (f.entry, f.details.get("desired"), f.details.get("decision"),
                                  f.details.get("reason")): f.details.get("verdict")
                     for f in report.findings if f.arch == arch and f.details.get("gate") == "hardening"}
         for row in report.rows[arch]:
-            key = _row_key(row)
-            entry = table.setdefault(key, {"option": row["option_name"], "decision": row["decision"],
-                                           "reason": row.get("reason", ""), "desired": str(row["desired_val"])})
-            ok = not str(row["check_result"]).startswith("FAIL")
-            entry[arch] = row["check_result"]
-            entry[f"{arch} gate"] = ("ok" if ok else "fails the gate" if key in failing
-                                     else _why_not_gated(report.filter_rules, row, arch))
-            if key in failing:
-                entry[f"{arch} verdict"] = verdicts.get(key)
-    columns = ["option", "decision", "reason", "desired"]
-    for arch in arches:
-        columns += [arch, f"{arch} gate", f"{arch} verdict"]
-    frame = pd.DataFrame(list(table.values()), columns=columns, dtype=object)
-    return frame.where(frame.notna(), None)
+            check = table.setdefault(row.key, HardeningCheck(row.option_name, row.decision, row.reason,
+                                                             row.desired_val))
+            check.results[arch] = row.check_result
+            check.treatments[arch] = (GateTreatment("ok") if not row.failing else GateTreatment("gated")
+                                      if row.key in failing else _treatment(report.filter_rules, row, arch))
+            if row.key in failing:
+                check.verdicts[arch] = verdicts.get(row.key)
+    return list(table.values())
 
 
-def _failing_rows(report: GateReport, arch: str) -> list[dict]:
+def _failing_rows(report: GateReport, arch: str) -> list[CheckerRow]:
     run = report.runs.get(arch)
     if run is None or not run.status:
         return []
     return printed_options(run.printed, report.rows.get(arch, []))
 
 
-def _why_not_gated(rules: hardening.FilterRules | None, row: dict, arch: str) -> str:
+def _treatment(rules: hardening.FilterRules | None, row: CheckerRow, arch: str) -> GateTreatment:
+    """Why a failing check does not fail the gate, from the filter's rules."""
     if rules is None:
-        return "not gated"
-    if row["decision"] not in rules.groups:
-        return f"outside the filter's groups ({', '.join(sorted(rules.groups))})"
-    entry = rules.ignore_entry(row["option_name"], arch)
+        return GateTreatment("not-gated")
+    if row.decision not in rules.groups:
+        return GateTreatment("outside-groups", groups=tuple(sorted(rules.groups)))
+    entry = rules.ignore_entry(row.option_name, arch)
     if entry is not None:
         line, comment = entry
-        return f"ignored by the filter (line {line}" + (f": {comment})" if comment else ")")
-    return "not gated"
-
-
-def hardening_frame_filter(frame: pd.DataFrame, *, arch: str | None = None, status: str | None = None,
-                           text: str | None = None) -> pd.DataFrame:
-    """Rows of :func:`hardening_table`: ``status`` "fail" (the checker fails it), "gate" (it fails
-    the gate), "ok"; ``arch`` one arch's columns decide; ``text`` in the option, decision or reason.
-    The table of a gate that did not run has no rows and no arch columns: nothing to filter."""
-    if frame.empty:
-        return frame
-    keep = frame["option"].notna()
-    arches = [arch] if arch else [c for c in ("amd64", "arm64") if c in frame.columns]
-    if status in ("fail", "gate", "ok"):
-        hit = None
-        for a in arches:
-            gate = frame[f"{a} gate"].fillna("")
-            one = {"fail": gate.ne("ok") & gate.ne(""), "gate": gate.eq("fails the gate"), "ok": gate.eq("ok")}[status]
-            hit = one if hit is None else hit | one
-        if hit is None:   # what `keep &= None` raises
-            raise TypeError("no arch gate columns in the frame: it is not one hardening_table made")
-        keep &= hit
-    if text:
-        blob = (frame["option"] + " " + frame["decision"] + " " + frame["reason"]).str.lower()
-        keep &= blob.str.contains(text.lower(), regex=False)
-    return frame[keep]
+        return GateTreatment("ignored", line=line, comment=comment or "")
+    return GateTreatment("not-gated")
 
 
 # --------------------------------------------------------------------------- all three
 
 def _not_run(gate: str, arch: str, why: str, fix: str, level: str | None = None) -> GateResult:
     finding = make_finding("gate-not-run", arch, None, gate, why=why, fix=fix, level=level)
-    return GateResult(gate, arch, "not-run", [finding], why)
+    return GateResult(gate, arch, "not-run", [finding], NotRunSummary(why))
 
 
 def parse_gates(text: str | Iterable[str] | None) -> list[str]:
@@ -835,7 +905,7 @@ def parse_gates(text: str | Iterable[str] | None) -> list[str]:
 
 
 def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit: bool = False,
-              hardening_checker: str | None = None, checkers: dict | None = None, fix: bool = True,
+              hardening_checker: str | None = None, checkers: dict[tuple, hardening.HardeningChecker] | None = None, fix: bool = True,
               progress: bool = False, editors: Mapping[str, Editor] | None = None,
               module_findings: list[Finding] | None = None, verify_fix: VerifyFix | None = None, unlisted: bool = False) -> GateReport:
     """Every gate in `gates` on every loaded arch of `session` (its configs as they stand).
@@ -872,42 +942,56 @@ def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit:
             found = (session.check_modules(verify_fix=verify_fix, unlisted=unlisted) if module_findings is None
                      else module_findings)
             for arch in arches:
-                mine = [replace(f, details={**f.details, "gate": "modules", **_module_fix(f)})
-                        for f in found if f.arch == arch]
-                errors = sum(1 for f in mine if f.level == "error")
-                listed = _lists_note(mine, arch, session.inputs.extensions)
-                report.results.append(GateResult("modules", arch, "fail" if errors else "pass", mine, listed))
+                mine = [_as_modules_gate(f) for f in found if f.arch == arch]
+                summary = _lists_summary(mine, arch, session.inputs.extensions)
+                report.results.append(GateResult("modules", arch, "fail" if summary.errors else "pass", mine,
+                                                 summary))
     return report
 
 
-def _lists_note(findings: list[Finding], arch: str, extensions: ExtensionsCheckout | None) -> str:
-    """'modules-amd64.txt is right', or the errors per list ('2 error(s) in modules-amd64.txt, 1 in
-    extensions/drivers/usb-modem'); with an extensions checkout, how many of its lists were read."""
+def _lists_summary(findings: list[Finding], arch: str, extensions: ExtensionsCheckout | None) -> ModuleListsSummary:
+    """The errors per list (talos's first, then the extension lists by name) and, with an extensions
+    checkout, how many of its lists were read."""
     per_list: dict[str, int] = {}
     for f in findings:
         if f.level == "error":
             name = f.details.get("list") or "talos"
             per_list[name] = per_list.get(name, 0) + 1
-    base = f"modules-{arch}.txt"
     shipped = len(extensions.list_files(arch)) if extensions is not None else 0
-    if not per_list:
-        return f"{base} is right" + (f", and the {shipped} extension list(s)" if shipped else "")
-    parts = [f"{n} error(s) in {base if name == 'talos' else name}" for name, n in sorted(
-        per_list.items(), key=lambda item: (item[0] != "talos", item[0]))]
-    return ", ".join(parts) + (f" ({shipped} extension list(s) read)" if shipped else "")
+    ordered = sorted(per_list.items(), key=lambda item: (item[0] != "talos", item[0]))
+    return ModuleListsSummary(arch, tuple(ordered), shipped)
 
 
-def _module_fix(finding: Finding) -> dict:
-    """A module-list finding whose fix is only assignments (CONFIG_X=m ...) is fixable by them."""
+def module_fix(finding: Finding) -> list[str] | None:
+    """The assignments that fix a module-list error whose fix is only assignments (CONFIG_X=m ...);
+    None when it has another fix."""
     words = (finding.fix or "").split()
     found = [re.fullmatch(r"(?:CONFIG_)?([A-Za-z0-9_]+)=(\S+)", w) for w in words]
     if finding.level != "error" or not words or not all(found):
-        return {}
-    return {"verdict": "fixable", "assignments": [f"{m.group(1)}={m.group(2)}" for m in found if m]}  # all match
+        return None
+    return [f"{m.group(1)}={m.group(2)}" for m in found if m]     # all match
+
+
+def _as_modules_gate(finding: Finding) -> Finding:
+    """A module-list finding as the modules gate's: its gate, and its verdict when assignments fix it."""
+    fix = module_fix(finding)
+    verdict = {} if fix is None else {"verdict": "fixable", "assignments": fix}
+    return replace(finding, details={**finding.details, "gate": "modules", **verdict})
+
+
+def _mismatch(results: list[GateResult], pin: ToolPin, check: VersionCheck) -> None:
+    """The checker run is not the Pkgfile's kspp_ref: each arch's result says so first."""
+    for result in results:
+        result.findings.insert(0, make_finding(
+            "hardening-checker-mismatch", result.arch, None, "hardening", where=pin.where,
+            message=check.message, tool=hardening.TOOL, ref=pin.ref, url=hardening.checker_url(pin.ref)))
+        if isinstance(result.summary, HardeningSummary):
+            result.summary = replace(result.summary, mismatch_ref=pin.ref)
 
 
 def _hardening(session: GateSession, report: GateReport, arches: list[str], *, explicit: bool, spec: str | os.PathLike | None, fix: bool,
-               progress: bool, editors: Mapping[str, Editor], checkers: dict | None) -> None:
+               progress: bool, editors: Mapping[str, Editor],
+               checkers: dict[tuple, hardening.HardeningChecker] | None) -> None:
     pkgs = session.inputs.pkgs
     assert pkgs is not None, "Session.open refuses inputs without a pkgs checkout"
     info = pkgs.pkgfile_info()
@@ -927,22 +1011,18 @@ def _hardening(session: GateSession, report: GateReport, arches: list[str], *, e
         report.results += [_not_run("hardening", a, f"kernel/build/pkg.yaml runs no {hardening.TOOL}", "")
                            for a in arches]
         return
-    cache = checkers if checkers is not None else {}
-    key = (spec, pin)
-    if key not in cache:
-        try:
-            cache[key] = hardening.obtain_checker(pin, spec, progress=progress)
-        except InputError as e:
-            if explicit:
-                raise
-            # the other gates still run; this one says why it couldn't, and the run is incomplete
-            for arch in arches:
-                result = _not_run("hardening", arch, f"{e.where + ': ' if e.where else ''}{e.message}",
-                                  e.hint or "", level="warning")
-                result.error = e
-                report.results.append(result)
-            return
-    checker = cache[key]
+    try:
+        checker = hardening.checker_for(checkers if checkers is not None else {}, pin, spec, progress=progress)
+    except InputError as e:
+        if explicit:
+            raise
+        # the other gates still run; this one says why it couldn't, and the run is incomplete
+        for arch in arches:
+            result = _not_run("hardening", arch, f"{e.where + ': ' if e.where else ''}{e.message}",
+                              e.hint or "", level="warning")
+            result.error = e
+            report.results.append(result)
+        return
     report.checker, report.step = checker, step
     report.filter_rules = hardening.read_filter_rules(step.filter_script) if step.filter_script else None
     check = hardening.pin_check(checker, pin)
@@ -952,11 +1032,7 @@ def _hardening(session: GateSession, report: GateReport, arches: list[str], *, e
                                          editors=editors, fix=fix)
     if check is not None and check.kind == "mismatch":
         assert pin is not None   # pin_check makes no check without a pin
-        for result in results:
-            result.findings.insert(0, make_finding(
-                "hardening-checker-mismatch", result.arch, None, "hardening", where=pin.where,
-                message=check.message, tool=hardening.TOOL, ref=pin.ref, url=hardening.checker_url(pin.ref)))
-            result.note += f"; version mismatch: not kspp_ref {pin.ref[:12]}"
+        _mismatch(results, pin, check)
     report.results += results
     report.runs.update(runs)
     report.rows.update(rows)

@@ -514,42 +514,54 @@ def _facts(ko: str, claim: Claim, locator: ModuleLocator, values: Mapping[str, M
     return facts
 
 
-def _support_words(m: ModuleFacts | None, arch: str) -> str:
+@dataclass(frozen=True)
+class ModuleSupport:
+    """How one claiming module is had on one arch: what a change to a device's support compares."""
+
+    ko: str
+    state: str                    # module, builtin, not-built, absent
+    compiled_out: bool = False    # built, but the matching entry is compiled out by an #if
+    listed: bool = False          # a module the module list names
+
+
+def module_support(m: ModuleFacts | None, arch: str) -> ModuleSupport | None:
+    """`m`'s support on `arch` (None: no claiming module), each fact only where its state has it."""
     if m is None:
-        return "no claiming module"
+        return None
     state = m.state.get(arch, "absent")
-    words = {"module": "built as a module", "builtin": "built in", "not-built": "not built",
-             "absent": "not in this arch's Kbuild files"}[state]
-    if state in ("module", "builtin") and not m.compiled.get(arch, True):
-        words += ", its entry compiled out"
-    if state == "module":
-        words += ", listed" if m.listed.get(arch) else ", not listed"
-    return f"{m.ko} {words}"
+    return ModuleSupport(m.ko, state, state in ("module", "builtin") and not m.compiled.get(arch, True),
+                         state == "module" and bool(m.listed.get(arch)))
+
+
+@dataclass(frozen=True)
+class DeviceChange:
+    """A device of a capture whose support a change moves on one arch: supported no longer, supported
+    now, or a claiming module's build or list entry changed (each as before -> after)."""
+
+    device: Device
+    arch: str
+    lost: bool
+    gained: bool
+    modules: tuple[tuple[ModuleSupport | None, ModuleSupport | None], ...]
 
 
 def device_changes(devices: list[Device], matcher: DeviceMatcher, locator: ModuleLocator, arch: str,
                    before: Mapping[str, str], after: Mapping[str, str], before_list: Any | None = None,
-                   after_list: Any | None = None) -> list[str]:
+                   after_list: Any | None = None) -> list[DeviceChange]:
     """The devices a change affects on ``arch``: each one whose support changes (no claiming module
     built before and one after, or the other way round) or whose claiming module's build or
-    module-list entry changes, as a message."""
+    module-list entry changes."""
     was = describe(devices, matcher, locator, {arch: before}, {arch: before_list} if before_list else {})
     now = describe(devices, matcher, locator, {arch: after}, {arch: after_list} if after_list else {})
     out = []
     for old, new in zip(was, now, strict=True):
-        d = new.device
-        title = f"{d.bus} {d.id}" + (f" ({d.description})" if d.description else "") + f" at {d.where}"
         lost, gained = arch in new.unsupported and arch not in old.unsupported, \
             arch in old.unsupported and arch not in new.unsupported
-        moved = [(m, next((o for o in old.modules if o.ko == m.ko), None)) for m in new.modules]
-        changed = [f"{_support_words(o, arch)} -> {_support_words(m, arch)}" for m, o in moved
-                   if _support_words(o, arch) != _support_words(m, arch)]
-        if lost:
-            out.append(f"{title}: no longer supported ({'; '.join(changed) or 'no claiming module built'})")
-        elif gained:
-            out.append(f"{title}: supported after the change ({'; '.join(changed)})")
-        elif changed:
-            out.append(f"{title}: {'; '.join(changed)}")
+        moved = [(module_support(next((o for o in old.modules if o.ko == m.ko), None), arch),
+                  module_support(m, arch)) for m in new.modules]
+        changed = tuple((o, m) for o, m in moved if o != m)
+        if lost or gained or changed:
+            out.append(DeviceChange(new.device, arch, lost, gained, changed))
     return out
 
 

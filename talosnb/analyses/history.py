@@ -63,6 +63,25 @@ class Commit:
     subject: str
 
 
+@dataclass(frozen=True)
+class LineRecord:
+    """One commit that touched a symbol's line on one arch (the columns of :data:`COLUMNS`)."""
+
+    arch: str
+    commit: str               # 12 digits
+    date: str                 # author date, YYYY-MM-DD
+    subject: str
+    before: str | None        # the value as written ('n': is not set; None: no line)
+    after: str | None
+    change: str               # added, removed, changed, moved
+    kernel_bump: str          # "6.12.62 -> 6.12.63", or ""
+    reorder_only: bool        # the commit only moved lines of that arch's config
+    path: str                 # the file's name at that commit
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
 @dataclass
 class HistoryIndex:
     """Per arch and symbol, the commits that touched the symbol's line, newest first.
@@ -87,23 +106,22 @@ class HistoryIndex:
     def symbols(self, arch: str) -> list[str]:
         return sorted(self.lines.get(arch, {}))
 
-    def last_change(self, symbol: str, arch: str) -> dict | None:
+    def last_change(self, symbol: str, arch: str) -> LineRecord | None:
         """The newest entry that changed the symbol's value (moves skipped), as a record."""
         for sha, before, after, path in self.entries(symbol, arch):
             if before != after:
                 return self._record(arch, sha, before, after, path)
         return None
 
-    def _record(self, arch: str, sha: str, before: str | None, after: str | None, path: str) -> dict:
+    def _record(self, arch: str, sha: str, before: str | None, after: str | None, path: str) -> LineRecord:
         commit = self.commits[sha]
         bump = self.bumps.get(sha)
-        return {"arch": arch, "commit": sha[:12], "date": commit.date[:10], "subject": commit.subject,
-                "before": before, "after": after, "change": _change_kind(before, after),
-                "kernel_bump": f"{bump[0] or '?'} -> {bump[1] or '?'}" if bump else "",
-                "reorder_only": sha in self.reorder_only.get(arch, ()), "path": path}
+        return LineRecord(arch, sha[:12], commit.date[:10], commit.subject, before, after, _change_kind(before, after),
+                          f"{bump[0] or '?'} -> {bump[1] or '?'}" if bump else "",
+                          sha in self.reorder_only.get(arch, ()), path)
 
-    def records(self, symbol: str, arch: str | None = None) -> list[dict]:
-        """The history of one symbol (with or without CONFIG_) as plain records, newest first."""
+    def records(self, symbol: str, arch: str | None = None) -> list[LineRecord]:
+        """The history of one symbol (with or without CONFIG_) as records, newest first."""
         arches = [check_arch(arch)] if arch else [a for a in ARCHES if a in self.lines]
         rows = []
         for one in arches:
@@ -255,7 +273,7 @@ def build_index(pkgs: str | os.PathLike, *, rev: str = "HEAD", arches: Sequence[
     jobs = {arch: layout.config_file(arch) for arch in arches}
     with ThreadPoolExecutor(max_workers=len(jobs) + 1) as pool:
         config_logs = {arch: pool.submit(_log, checkout, commit, path, follow=True) for arch, path in jobs.items()}
-        pkgfile_log = pool.submit(_log, checkout, commit, "Pkgfile", follow=False)
+        pkgfile_log = pool.submit(_log, checkout, commit, layout.PKGFILE, follow=False)
         # one order for the commits of every file: git log's (reverse chronological, parents after)
         rev_list = pool.submit(run_git, ["rev-list", commit], checkout.root, what="git rev-list")
         for arch, future in config_logs.items():
@@ -307,7 +325,7 @@ def history_of(index: HistoryIndex, symbol: str, arch: str | None = None) -> pd.
     """
     import pandas as pd
 
-    return pd.DataFrame(index.records(symbol, arch), columns=COLUMNS, dtype=object)
+    return pd.DataFrame([r.as_dict() for r in index.records(symbol, arch)], columns=COLUMNS, dtype=object)
 
 
 def is_git_checkout(path: str | os.PathLike) -> bool:
@@ -320,4 +338,4 @@ def is_git_checkout(path: str | os.PathLike) -> bool:
     return result.returncode == 0 and result.stdout.strip() == b"true"
 
 
-__all__ = ["COLUMNS", "Commit", "HistoryIndex", "build_index", "history_of", "is_git_checkout"]
+__all__ = ["COLUMNS", "Commit", "HistoryIndex", "LineRecord", "build_index", "history_of", "is_git_checkout"]

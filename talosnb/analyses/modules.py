@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import Snapshot, atomic_write, read_text
 from talosnb.core.versions import series
@@ -71,9 +71,9 @@ RULES: dict[str, Rule] = rule_table(
          "drop {entry}"),
     Rule("other-arch-only", "info",
          "{entry} is built as a module on {arch} too (CONFIG_{symbol}=m) but listed for {other_arch} only",
-         "add {entry} to modules-{arch}.txt if {arch} needs it in the initramfs"),
+         "add {entry} to {module_list_name} if {arch} needs it in the initramfs"),
     Rule("unlisted-module", "info",
-         "{entry} is built as a module (CONFIG_{symbol}=m) but not in modules-{arch}.txt",
+         "{entry} is built as a module (CONFIG_{symbol}=m) but not in {module_list_name}",
          None),
 )
 
@@ -91,7 +91,7 @@ TALOS_LIST = "talos"   # the list id of hack/modules-ARCH.txt; an extension's is
 
 def make_finding(kind: str, arch: str, entry: str | None, *, list_id: str = TALOS_LIST, **kwargs: Any) -> Finding:
     """A module-list finding rendered from :data:`RULES` (with its subsystem and its list as details)."""
-    kwargs.setdefault("list_file", f"modules-{arch}.txt")
+    kwargs.setdefault("list_file", layout.module_list_name(arch))
     return render(RULES, kind, arch, entry, details={"subsystem": subsystem(entry), "list": list_id}, **kwargs)
 
 
@@ -135,7 +135,7 @@ class ModuleList:
     @classmethod
     def parse(cls, text: str, arch: str, *, path: Path | None = None,
               snapshot: Snapshot | None = None) -> ModuleList:
-        name = str(path) if path else f"modules-{arch}.txt"
+        name = str(path) if path else layout.module_list_name(arch)
         lines = text.split("\n")
         trailing = text.endswith("\n")
         if trailing:
@@ -159,7 +159,7 @@ class ModuleList:
 
     @property
     def name(self) -> str:
-        return str(self.path) if self.path else f"modules-{self.arch}.txt"
+        return str(self.path) if self.path else layout.module_list_name(self.arch)
 
     @property
     def entries(self) -> list[str]:
@@ -330,7 +330,7 @@ class ModuleList:
 
     def diff(self) -> str:
         """Unified diff of the edits against the text as loaded ("" when unchanged)."""
-        rel = self.path.name if self.path else f"modules-{self.arch}.txt"
+        rel = self.path.name if self.path else layout.module_list_name(self.arch)
         return "".join(difflib.unified_diff(self.original.splitlines(keepends=True),
                                             self.text().splitlines(keepends=True),
                                             fromfile=f"a/{rel}", tofile=f"b/{rel}"))
@@ -490,7 +490,7 @@ def _check_entry(kmap: KbuildMap, module_list: ModuleList, entry: str, where: st
                  list_id: str = TALOS_LIST, list_file: str | None = None,
                  suggestions: Suggestions | None = None) -> Finding | None:
     arch = arch or module_list.arch
-    named = {"list_id": list_id, "list_file": list_file or f"modules-{arch}.txt"}
+    named = {"list_id": list_id, "list_file": list_file or layout.module_list_name(arch)}
     state = kmap.evaluate(entry, values)
     if state.state == "module":
         return None
@@ -661,13 +661,13 @@ class ExtensionList:
 
     @property
     def list_id(self) -> str:
-        return f"extensions/{self.extension}"
+        return layout.extension_list_id(self.extension)
 
     @property
     def file_name(self) -> str:
         """files/modules.txt, files/modules-x86_64.txt, ..."""
         assert self.module_list.path is not None   # loaded from the checkout
-        return f"{self.extension}/files/{self.module_list.path.name}"
+        return layout.extension_list_file(self.extension, self.module_list.path.name)
 
 
 def check_extension_lists(extension_lists: Iterable[ExtensionList], values: Mapping[str, Mapping[str, str]],
@@ -755,7 +755,7 @@ def symbol_modules(kbuild_map: KbuildMap, values: Mapping[str, str], symbol: str
     listed: dict[str, str] = {}
     if module_list is not None:
         path = module_list.path
-        label = f"{path.parent.name}/{path.name}" if path is not None else f"modules-{module_list.arch}.txt"
+        label = f"{path.parent.name}/{path.name}" if path is not None else layout.module_list_name(module_list.arch)
         for _, entry, where in module_list.numbered():
             line = where.rsplit(":", 1)[1] if ":" in where else None
             # an entry added since the list was read has no line in the file yet

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import kconfiglib
 
+from talosnb.core import dotconfig
 from talosnb.core.errors import InputError
 
 from .findings import Finding, Rule, render, rule_table
@@ -482,30 +483,14 @@ def broken(before: Sequence[Status], after: Sequence[Status]) -> list[Status]:
             and prior.status in ("met", "met-module")]
 
 
-def break_message(status: Status, *, profiles: Mapping[str, Profile] | None = None) -> str:
-    """How a requirement a change breaks is said (set/merge warnings, report --base): "amd64: breaks
-    Cilium's base requirement CONFIG_X (now X=n; source, section)"."""
-    req = status.requirement
-    title = profiles[req.workload].title if profiles and req.workload in profiles else req.workload
-    what = "base requirement" if req.required else f"{req.feature} requirement"
-    now = f"now {status.symbol}={status.value}" + (", its .ko not listed" if status.status == "not-shipped" else "")
-    return f"{status.arch}: breaks {title}'s {what} {req.label} ({now}; {req.source.title}, {req.section})"
-
-
-def met_again_message(status: Status, *, profiles: Mapping[str, Profile] | None = None) -> str:
-    req = status.requirement
-    title = profiles[req.workload].title if profiles and req.workload in profiles else req.workload
-    return f"{status.arch}: meets {title}'s {'base' if req.required else req.feature} requirement {req.label} again"
-
-
 # --------------------------------------------------------------------------- findings
 
 RULES: dict[str, Rule] = rule_table(
     Rule("requirement-not-met", "error",
-         "{workload} {feature_text}needs {label}{need_text} ({cite}); config-{arch} has {symbol}={value} ({why})",
+         "{workload} {feature_text}needs {label}{need_text} ({cite}); {config_name} has {symbol}={value} ({why})",
          "{fix}"),
     Rule("requirement-not-shipped", "error",
-         "{workload} {feature_text}needs {label} ({cite}): built as a module, but hack/modules-{arch}.txt doesn't list "
+         "{workload} {feature_text}needs {label} ({cite}): built as a module, but {module_list_file} doesn't list "
          "{unshipped}, so it is not there at run time",
          "list it (talosnb modules add {unshipped_first}), or set CONFIG_{symbol}=y"),
     Rule("requirement-stale", "warning",
@@ -515,6 +500,10 @@ RULES: dict[str, Rule] = rule_table(
          "{workload} {feature_text}needs {label}: met as a module ({modules})", None),
     Rule("requirement-met", "info", "{workload} {feature_text}needs {label}: met ({symbol}={value})", None),
     Rule("requirement-not-applicable", "info", "{workload} {feature_text}: {label} {why}", None),
+    # what a change does to a requirement (set/merge warnings, report --base)
+    Rule("requirement-broken", "warning",
+         "{arch}: breaks {title}'s {which} requirement {label} (now {now_symbol}={value}{unshipped_text}; {cite})", None),
+    Rule("requirement-met-again", "info", "{arch}: meets {title}'s {which} requirement {label} again", None),
 )
 
 DETAILS = ("workload", "feature", "required", "status", "source", "section", "url", "profile", "reason")
@@ -567,9 +556,21 @@ def explain(status: Status, config: Config, editor: Editor | None, *, fix_budget
 def _config_line(config: Config, symbol: str) -> str | None:
     """config-ARCH:line of the symbol's line in the file as loaded (None: no line)."""
     for number, line in enumerate(config.original_text.splitlines(), 1):
-        if line.startswith((f"CONFIG_{symbol}=", f"# CONFIG_{symbol} is not set")):
+        if dotconfig.line_symbol(line) == dotconfig.PREFIX + symbol:
             return f"{config.source}:{number}"
     return None
+
+
+def change_finding(status: Status, *, broken: bool = True, profiles: Mapping[str, Profile] | None = None) -> Finding:
+    """A requirement a change breaks ("amd64: breaks Cilium's base requirement CONFIG_X (now X=n;
+    source, section)"; `broken`), or meets again (not `broken`), as a finding: the set/merge
+    warnings and report --base say its message."""
+    req = status.requirement
+    title = profiles[req.workload].title if profiles and req.workload in profiles else req.workload
+    return render(RULES, "requirement-broken" if broken else "requirement-met-again", status.arch, req.label,
+                  symbols=[status.symbol] if status.symbol else [], title=title, label=req.label,
+                  which="base" if req.required else req.feature, now_symbol=str(status.symbol), value=str(status.value), unshipped_text=", its .ko not listed" if status.status == "not-shipped" else "",
+                  cite=f"{req.source.title}, {req.section}")
 
 
 def finding(status: Status, explanation: Explanation | None = None) -> Finding:

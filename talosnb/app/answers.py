@@ -91,7 +91,7 @@ def answer_key(command: str, inputs: Inputs, arches: Sequence[str], options: Map
             for arch in arches:
                 for lst in inputs.extensions.list_files(arch):
                     add(arch, lst.extension, lst.arches, lst.installed_at)
-                    files += [lst.path, lst.path.parent.parent / "pkg.yaml"]
+                    files += [lst.path, layout.extension_step_file(lst.path)]
         files += list(extra_files)
         for file in files:
             add(str(file), _content(file))

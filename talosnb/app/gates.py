@@ -31,6 +31,7 @@ from .plan import Verdict
 from .session import NEEDS_KERNEL_AND_PKGS
 
 if TYPE_CHECKING:
+    from talosnb.analyses.findings import Finding
     from talosnb.analyses.modules import ExtensionList, ModuleList
 
     from .session import Session
@@ -42,7 +43,7 @@ class GateChange:
 
     gate: str
     arch: str
-    findings: list = field(default_factory=list)     # the gate's error findings with the change
+    findings: list[Finding] = field(default_factory=list)     # the gate's error findings with the change
 
     def text(self) -> str:
         what = "; ".join(f.entry or f.message for f in self.findings[:5])
@@ -56,11 +57,6 @@ class GuardResult:
 
     broken: list[GateChange] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)     # "hardening: why", once per reason
-
-    def text(self) -> str:
-        out = "".join(f"WARNING: {b.text()}\n" for b in self.broken)
-        out += "".join(f"note: {u}\n" for u in self.unchecked)
-        return out
 
     def as_dict(self) -> dict:
         return {"broken": [{"gate": b.gate, "arch": b.arch, "findings": gate_rules.records(b.findings)}
@@ -158,14 +154,11 @@ class GateKeeper:
         key = (self.hardening_checker, pin)
         if key in cache:
             return cache[key]
-        found: hardening.HardeningChecker | None
         if self.hardening_checker or download:
-            found = hardening.obtain_checker(pin, self.hardening_checker)
-        else:
-            found = hardening.cached_checker(pin) if pin is not None else None
-            if found is None:
-                return None
-        cache[key] = found
+            return hardening.checker_for(cache, pin, self.hardening_checker)
+        found = hardening.cached_checker(pin) if pin is not None else None
+        if found is not None:
+            cache[key] = found
         return found
 
     def _hardening_verdict(self, changes: Mapping[str, ChangeSet], result: GuardResult, *,

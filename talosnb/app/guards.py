@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import kconfiglib
 
 from talosnb.analyses.modules import ListEdit, looks_like_symbol
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.arches import header_arch
 from talosnb.core.errors import FileChangedError, InputError, RefusedError, TalosnbError, opt
 from talosnb.core.fileio import Snapshot
@@ -57,7 +57,7 @@ def dropped_lines(session: Session, arches: Iterable[str]) -> str | None:
         dropped = [n for n in config.notes if n.kind == "unknown-symbol"]
         if dropped:
             names = ", ".join(n.symbol or "" for n in dropped[:6]) + (" ..." if len(dropped) > 6 else "")
-            parts.append(f"config-{arch} has {len(dropped)} line(s) for symbols the {session.tree_version} "
+            parts.append(f"{layout.config_name(arch)} has {len(dropped)} line(s) for symbols the {session.tree_version} "
                          f"tree doesn't define ({names}; first at {dropped[0].where})")
     if not parts:
         return None
@@ -88,7 +88,7 @@ def series_change(session: Session, arches: Iterable[str], texts: Mapping[str, s
         recorded = config.recorded_version
         check = compare_versions(session.tree_version, recorded, "its header") if recorded else None
         if check is not None and check.kind == "mismatch":
-            parts.append(f"config-{arch} was made for Linux {recorded} and this tree is {session.tree_version} "
+            parts.append(f"{layout.config_name(arch)} was made for Linux {recorded} and this tree is {session.tree_version} "
                          "(another series)")
             continue
         before = [line for line in dotconfig.split_lines(config.original_text) if dotconfig.parse_line(line)]
@@ -96,7 +96,7 @@ def series_change(session: Session, arches: Iterable[str], texts: Mapping[str, s
             after = set(dotconfig.split_lines(texts[arch] if texts and arch in texts else config.text()))
             kept = sum(line in after for line in before)
             if kept < KEPT_AT_LEAST * len(before):
-                parts.append(f"writing config-{arch} would keep only {kept} of its {len(before)} lines as they "
+                parts.append(f"writing {layout.config_name(arch)} would keep only {kept} of its {len(before)} lines as they "
                              "are (the file looks damaged, or made for another tree)")
     if not parts:
         return None
@@ -184,7 +184,7 @@ def write_verdicts(session: Session, files: Sequence[tuple[str, str, str, Path, 
     arches = [arch for _name, _label, arch, _path, _snap, is_config in files if is_config]
     verdicts = [_verdict("series-change", "allow_series_change", lambda: refuse_series_change(
         session, arches, allow_series_change=options.allow_series_change,
-        texts={arch: texts[f"config-{arch}"] for arch in arches}))]
+        texts={arch: texts[layout.config_name(arch)] for arch in arches}))]
     if dropped:
         verdicts.append(dropped_lines_verdict(session, arches, allow_drop=options.allow_drop, raises=True))
     verdicts.append(_verdict("sample", None, lambda: refuse_sample(path for *_, path, _s, _c in files)))

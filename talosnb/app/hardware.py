@@ -24,6 +24,7 @@ from talosnb.analyses.hardware import (
     ModuleLocator,
     describe,
 )
+from talosnb.core import layout
 from talosnb.core.arches import parse_arches, srcarch
 from talosnb.core.errors import ExitStatus, InputError
 from talosnb.inputs.resolve import Inputs, resolve_inputs
@@ -130,6 +131,17 @@ class Hardware:
         return list(module_aliases(self.index(), self.kmaps[arch], self.values[arch]))
 
 
+@dataclass(frozen=True)
+class SupportReason:
+    """Why the change sets ``assignment``: ``module`` (built by it) claims ``device`` through the ID
+    table ``entry``."""
+
+    assignment: str
+    module: str
+    device: str
+    entry: str
+
+
 @dataclass
 class Support:
     """The change that makes the unsupported devices supported: per arch, ``SYMBOL=m`` for each
@@ -138,7 +150,7 @@ class Support:
     without holding back the rest)."""
 
     assignments: dict[str, list[str]]
-    reasons: dict[str, list[str]]
+    reasons: dict[str, list[SupportReason]]
     outcomes: list[tuple[str, str, EditOutcome]] = field(default_factory=list)   # (arch, assignment, outcome)
     files: list[str] = field(default_factory=list)          # what saving the change writes
     written: dict[str, bool] = field(default_factory=dict)  # arch -> config-ARCH written
@@ -160,16 +172,19 @@ class Support:
         return ExitStatus.OK if any(self.written.values()) and not self.refused else ExitStatus.FINDINGS
 
     def as_dict(self) -> dict[str, Any]:
-        return {"assignments": self.assignments, "reasons": self.reasons,
+        """The JSON form (``reasons``: per arch, each reason's fields; the words are
+        :func:`talosnb.present.hardware.support_dict`'s)."""
+        return {"assignments": self.assignments,
+                "reasons": {arch: [vars(r) for r in rs] for arch, rs in self.reasons.items()},
                 "refused": [{"arch": arch, "assignment": a, "why": why} for arch, a, why in self.refused],
                 "outcomes": [{"arch": arch, "assignment": a, **o.as_dict()} for arch, a, o in self.outcomes]}
 
 
-def needed_changes(reports: list[DeviceReport]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def needed_changes(reports: list[DeviceReport]) -> tuple[dict[str, list[str]], dict[str, list[SupportReason]]]:
     """Per arch, ``SYMBOL=m`` for each unsupported device's best claiming module (its own
     symbol, the ``obj-$(CONFIG_SYMBOL)`` that builds it)."""
     assignments: dict[str, list[str]] = {}
-    reasons: dict[str, list[str]] = {}
+    reasons: dict[str, list[SupportReason]] = {}
     for report in reports:
         for arch in report.unsupported:
             candidates = [m for m in report.modules if m.state.get(arch) != "absent" and m.symbols]
@@ -180,8 +195,8 @@ def needed_changes(reports: list[DeviceReport]) -> tuple[dict[str, list[str]], d
             assignment = f"{best.symbols[0]}=m"
             if assignment not in assignments.setdefault(arch, []):
                 assignments[arch].append(assignment)
-                reasons.setdefault(arch, []).append(f"{assignment}: {best.module} claims {report.device.id} "
-                                                    f"({best.entry})")
+                reasons.setdefault(arch, []).append(SupportReason(assignment, best.module, report.device.id,
+                                                                  best.entry))
     return assignments, reasons
 
 
@@ -216,8 +231,8 @@ def support_devices(ws: Workspace, reports: list[DeviceReport], options: Options
     if not needed_changes(reports)[0]:
         return None
     support = plan_support(ws, reports, strict=options.strict)
-    support.files = sorted({f"config-{arch}" for o in support.applied for arch in o.changed_arches()})
-    support.files += sorted({f"modules-{arch}.txt" for o in support.applied for arch, m in o.modules.items()
+    support.files = sorted({layout.config_name(arch) for o in support.applied for arch in o.changed_arches()})
+    support.files += sorted({layout.module_list_name(arch) for o in support.applied for arch, m in o.modules.items()
                              if m.get("added")})
     writing = bool(support.applied) and write and not dry_run
     plan = ws.propose(Request("save", names=tuple(support.files), write=True, dry_run=not writing),
@@ -227,7 +242,7 @@ def support_devices(ws: Workspace, reports: list[DeviceReport], options: Options
     if support.blocked is None and writing and plan is not None:
         saved = ws.commit(plan)
         names = {p.name for p in saved.written} if saved is not None else set()
-        support.written = {arch: f"config-{arch}" in names for arch in ws.configs}
+        support.written = {arch: layout.config_name(arch) in names for arch in ws.configs}
         support.saved = True
     return support
 

@@ -79,8 +79,8 @@ def answer_key(request: dict[str, Any], captures: Sequence[tuple[str, str]], *, 
     parts: list[str] = [json.dumps(request, sort_keys=True, default=str)]
     parts += [f"{where}\0{hashlib.sha256(text.encode()).hexdigest()}" for where, text in captures]
     pkgs_path = Path(pkgs).resolve()
-    parts.append(_stamp(pkgs_path / "Pkgfile"))
-    parts += _tree_stamps(pkgs_path / "kernel")
+    parts.append(_stamp(pkgs_path / layout.PKGFILE))
+    parts += _tree_stamps(pkgs_path / layout.KERNEL_DIR)
     if talos is not None:
         talos_path = Path(talos).resolve()
         parts += [_stamp(talos_path / layout.module_list_file(arch)) for arch in ("amd64", "arm64")]

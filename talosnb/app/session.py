@@ -1,7 +1,9 @@
 """One user's loaded work: the inputs, and per arch the parsed tree and the config.
 
 Everything the command line, the widgets and the notebooks do goes through a
-Session, so they all see the same loaded objects.
+Session, so they all see the same loaded objects. A Session holds what was loaded, not
+what is edited: the configs' editors and their undo stacks are the Workspace's
+(:attr:`talosnb.app.workspace.Workspace.editors`).
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ class Session:
         seen = {c.what for c in checks}
         for arch, config in self.configs.items():
             if config.recorded_version:
-                what = f"the header of config-{arch}"
+                what = f"the header of {layout.config_name(arch)}"
                 if what not in seen:
                     header = dotconfig.header(config.original_text)
                     where = f"{config.source}:{header.line}" if header is not None else str(config.source)
@@ -323,7 +325,7 @@ def _toolchain_sources(sources: Sequence[str | os.PathLike], arches: list[str]) 
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            files = [folder / f"config-{arch}" for folder in (path, layout.build_dir(path)) for arch in arches]
+            files = [folder / layout.config_name(arch) for folder in (path, layout.build_dir(path)) for arch in arches]
             found = [f for f in files if f.is_file()]
             if not found:
                 raise InputError("no config-ARCH in this folder to take the toolchain from", where=str(path),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from talosnb.analyses import upgrade as analysis
 from talosnb.analyses.upgrade import ModuleEdit, UpgradeReport
+from talosnb.core import layout
 from talosnb.core.arches import parse_arches
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.paths import ENV_EXTENSIONS, sample_dir
@@ -412,7 +413,7 @@ class Upgrade:
         bump = report.bump
         if bump is not None and bump.complete:
             assert bump.text is not None   # a complete bump has its text
-            self.workspace.stage_file("Pkgfile", Path(bump.path), bump.text, label="pkgs: Pkgfile")
+            self.workspace.stage_file(layout.PKGFILE, Path(bump.path), bump.text, label=f"pkgs: {layout.PKGFILE}")
         return done
 
     @staticmethod
@@ -445,14 +446,14 @@ class Upgrade:
                                       proposed.changed(), proposed.diff().splitlines())
             out.append(pending)
         bump = report.bump
-        if bump is not None and bump.complete and "Pkgfile" not in self.workspace.staged:
+        if bump is not None and bump.complete and layout.PKGFILE not in self.workspace.staged:
             import difflib
             assert bump.text is not None   # a complete bump has its text
             original = Path(bump.path).read_text(encoding="utf-8")
             lines = [line.rstrip("\n") for line in difflib.unified_diff(
                 original.splitlines(keepends=True), bump.text.splitlines(keepends=True),
                 fromfile="a/Pkgfile", tofile="b/Pkgfile")]
-            out.append(PendingFile("Pkgfile", "pkgs: Pkgfile", Path(bump.path), "file", "all", bool(lines), lines))
+            out.append(PendingFile(layout.PKGFILE, f"pkgs: {layout.PKGFILE}", Path(bump.path), "file", "all", bool(lines), lines))
         return out
 
     def write(self, *, accepted: Iterable[str] | None = None, force: bool = False,

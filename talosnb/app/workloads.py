@@ -349,10 +349,7 @@ class WorkloadVerdict:
 
     def messages(self) -> list[str]:
         profiles = rq.load_profiles()
-        return [rq.break_message(s, profiles=profiles) for s in self.broken]
-
-    def text(self) -> str:
-        return "".join(f"WARNING: {m}\n" for m in self.messages())
+        return [rq.change_finding(s, profiles=profiles).message for s in self.broken]
 
     def as_dict(self) -> dict[str, Any]:
         return {"broken": [{"arch": s.arch, "workload": s.requirement.workload, "feature": s.requirement.feature,
@@ -412,7 +409,7 @@ def gate_results(report: RequirementsReport) -> list[GateResult]:
     """The report as the workloads gate: per arch, fail when a required requirement fails."""
     from dataclasses import replace
 
-    from talosnb.analyses.gates import GateResult
+    from talosnb.analyses.gates import GateResult, WorkloadsSummary
 
     def counts(s: rq.Status) -> bool:    # a base requirement, or one of a feature the check names
         return s.requirement.required or (report.features is not None and s.requirement.feature in report.features)
@@ -422,7 +419,6 @@ def gate_results(report: RequirementsReport) -> list[GateResult]:
         mine = [s for s in report.statuses if s.arch == arch]
         failing = [s for s in mine if s.failing and counts(s)]
         findings = [replace(f, details={**f.details, "gate": GATE}) for f in report.findings if f.arch == arch]
-        note = (f"{len(failing)} required of {', '.join(report.workloads)} not met" if failing
-                else f"{', '.join(report.workloads)}: every required option is there")
-        out.append(GateResult(GATE, arch, "fail" if failing else "pass", findings, note))
+        out.append(GateResult(GATE, arch, "fail" if failing else "pass", findings,
+                              WorkloadsSummary(tuple(report.workloads), len(failing))))
     return out

@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from talosnb.analyses.gates import GateReport
+    from talosnb.analyses.gates import GateReport, HardeningCheck
     from talosnb.analyses.menu import MenuTree
     from talosnb.analyses.search import SearchIndex
     from talosnb.analyses.symbol import SymbolPanel
@@ -394,6 +394,8 @@ class Workspace:
 
     @classmethod
     def of(cls, session_or_workspace: Session | Workspace) -> Workspace:
+        """The workspace given, or a new one over the session given (editing through the editors
+        of the session's latest workspace, if it has one)."""
         if isinstance(session_or_workspace, Workspace):
             return session_or_workspace
         return cls(session_or_workspace)
@@ -847,7 +849,7 @@ class Workspace:
                     attempt.drop()
                 if broken:
                     notes.append(f"\nnote: on {arch}, the fix for {refusal.assignment} would also break "
-                                 f"hack/modules-{arch}.txt:\n" + "".join(f"  {m}\n" for m in broken))
+                                 f"{layout.module_list_file(arch)}:\n" + "".join(f"  {m}\n" for m in broken))
         return notes
 
     def _planned_modules(self, changes: Mapping[str, edit.ChangeSet], attempts: Mapping[str, Any],
@@ -1085,7 +1087,7 @@ class Workspace:
         those shipping on `arch` when given; an InputError with "did you mean" if it has none."""
         import difflib
 
-        wanted = list_id if list_id.startswith("extensions/") else f"extensions/{list_id}"
+        wanted = list_id if list_id.startswith(layout.EXTENSIONS_LIST_PREFIX) else layout.extension_list_id(list_id)
         found = [e for e in self.extension_lists if e.list_id == wanted and (arch is None or arch in e.arches)]
         if not found:
             if self.session.inputs.extensions is None:
@@ -1152,7 +1154,7 @@ class Workspace:
                 continue
             arch = loaded[0]   # one file, one edit: checked against the first arch it ships on
             edits[arch] = edit_module_list(ext.module_list, action, items, self.kbuild_map(arch),
-                                           self.configs[arch].written(), tree_version=self.session.tree_version,
+                                           self.written(arch), tree_version=self.session.tree_version,
                                            list_version=self.list_version())
         try:
             guards.refuse_entries_naming_nothing(edits, items)
@@ -1188,7 +1190,7 @@ class Workspace:
         wanted = None if names is None else set(names)
         out = []
         for arch, config in self.configs.items():
-            if wanted is not None and f"config-{arch}" not in wanted:
+            if wanted is not None and layout.config_name(arch) not in wanted:
                 continue
             new = self._config_text(arch)
             changed = new != config.original_text
@@ -1199,14 +1201,14 @@ class Workspace:
                 lines = ["(no value changes: the file is rewritten in the kernel's own layout)"]
             path = config.snapshot.path if config.snapshot else Path(config.source)
             dropped = [f"CONFIG_{n.symbol}" for n in config.notes if n.kind == "unknown-symbol"]
-            out.append(PendingFile(f"config-{arch}", self._label(path, "config"), path, "config", arch,
+            out.append(PendingFile(layout.config_name(arch), self._label(path, "config"), path, "config", arch,
                                    changed, lines, dropped if changed else [], content=new))
         for arch, module_list in self.module_lists.items():
-            if wanted is not None and f"modules-{arch}.txt" not in wanted:
+            if wanted is not None and layout.module_list_name(arch) not in wanted:
                 continue
             assert module_list.path is not None   # loaded from the talos checkout
             diff = module_list.diff()
-            out.append(PendingFile(f"modules-{arch}.txt", self._label(module_list.path, "modules"),
+            out.append(PendingFile(layout.module_list_name(arch), self._label(module_list.path, "modules"),
                                    module_list.path, "modules", arch, module_list.changed(),
                                    diff.splitlines(), content=module_list.text()))
         for ext in self.extension_lists:
@@ -1267,13 +1269,13 @@ class Workspace:
             return
         names: Iterable[str] | None = request.names
         if request.kind in ("set", "fix", "merge"):
-            names = [f"config-{arch}" for arch in plan.changes if plan.changes[arch].cascade]
+            names = [layout.config_name(arch) for arch in plan.changes if plan.changes[arch].cascade]
             names += [self.extension_list(plan.modules[arch]["list"], arch)[0].file_name
-                      if plan.modules[arch].get("list") else f"modules-{arch}.txt"
+                      if plan.modules[arch].get("list") else layout.module_list_name(arch)
                       for arch in self._planned_additions(plan)]
         elif request.kind == "modules":
             names = [self.extension_of(one.module_list).file_name if request.list_id not in (None, TALOS_LIST)
-                     else f"modules-{arch}.txt" for arch, one in plan.list_edits.items()]
+                     else layout.module_list_name(arch) for arch, one in plan.list_edits.items()]
         outputs = dict(request.outputs)
         for arch in plan.attempts:   # the planned texts are the state's: pending() reads them
             self._cache[f"text-{arch}"] = (self.version, self._plan_text(plan, arch))
@@ -1431,11 +1433,12 @@ class Workspace:
                                                              profiles_dir=profiles_dir, editors=self.editors,
                                                              cache=self._resolved_requirements))
 
-    def hardening_table(self) -> pd.DataFrame:
-        """kernel-hardening-checker's whole table for both arches (talosnb.analyses.gates.hardening_table)."""
-        from talosnb.analyses.gates import hardening_table
+    def hardening_checks(self) -> list[HardeningCheck]:
+        """kernel-hardening-checker's whole table for both arches (talosnb.analyses.gates.hardening_checks;
+        talosnb.present.gates.hardening_table makes it a DataFrame)."""
+        from talosnb.analyses.gates import hardening_checks
 
-        return hardening_table(self.gates(["hardening"]))
+        return hardening_checks(self.gates(["hardening"]))
 
     # --- comparison and overview ---------------------------------------------
 
@@ -1451,8 +1454,8 @@ class Workspace:
         counts = self.check_counts() if self.module_lists else {}
         pending = {(p.kind, p.arch): p for p in self.pending()}
         rows = []
-        for arch, config in self.configs.items():
-            values = list(config.written().values())
+        for arch in self.configs:
+            values = list(self.written(arch).values())
             config_pending = pending[("config", arch)]
             row = {"arch": arch, "=y": values.count("y"), "=m": values.count("m"),
                    "config changes": len(config_pending.lines) if config_pending.changed else 0}

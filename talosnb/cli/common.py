@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from talosnb.core import layout
 from talosnb.core.errors import ExitStatus
 from talosnb.present.terminal import terminal_safe
 
@@ -236,7 +237,7 @@ def render_edit(ws: Workspace, plan: Plan, *, dry_run: bool) -> Result:
     if blocked is None and not dry_run:
         saved = ws.commit(plan)
         names = {p.name for p in saved.written} if saved is not None else set()
-        written = {arch: f"config-{arch}" in names for arch in outcome}
+        written = {arch: layout.config_name(arch) in names for arch in outcome}
     payload, text = context(ws.session)
     payload.update(outcome.as_dict())
     payload.update({"written": written, "blocked": blocked})

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> Result:
 
 def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
     from talosnb.app.hardware import lookup_status, needed_changes, support_devices
-    from talosnb.present.hardware import report_lines, summary_line
+    from talosnb.present.hardware import report_lines, summary_line, support_dict, support_reason_text
     from talosnb.present.text import outcome_text
 
     index = hardware.index()
@@ -146,9 +146,9 @@ def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
         ws = open_workspace(args)
         support = support_devices(ws, reports, plan_options(args), write=args.write, dry_run=args.dry_run)
     if support is not None:
-        payload["support"] = support.as_dict()
+        payload["support"] = support_dict(support)
         lines += ["", "the change that supports them:"]
-        lines += [f"  {arch}: {r}" for arch, rs in support.reasons.items() for r in rs]
+        lines += [f"  {arch}: {support_reason_text(r)}" for arch, rs in support.reasons.items() for r in rs]
         for arch, item, outcome in support.outcomes:
             lines.append(f"{arch}: set {item}")
             lines.append(outcome_text(outcome, written={a: support.written.get(a, False) for a in outcome},

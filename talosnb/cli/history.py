@@ -40,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> Result:
     from talosnb.analyses.history import build_index
+    from talosnb.present.history import history_text
 
     pkgs = args.pkgs or os.environ.get(ENV_PKGS)
     if not pkgs:
@@ -56,33 +57,10 @@ def run(args: argparse.Namespace) -> Result:
         symbol = name.removeprefix("CONFIG_")
         rows = index.records(symbol, None if args.arch == "all" else args.arch)
         if args.values_only:
-            rows = [r for r in rows if r["change"] != "moved"]
+            rows = [r for r in rows if r.change != "moved"]
         total = len(rows)
         if args.limit:
             rows = rows[:args.limit]
-        payload["symbols"][symbol] = {"commits": rows, "total": total}
-        text += "\n" + _text(symbol, rows, total, arches)
+        payload["symbols"][symbol] = {"commits": [r.as_dict() for r in rows], "total": total}
+        text += "\n" + history_text(symbol, rows, total, arches)
     return Result(payload, text, ExitStatus.OK)
-
-
-def _shown(value: str | None) -> str:
-    return "(no line)" if value is None else (value if value != "" else '""')
-
-
-def _text(symbol: str, rows: list[dict], total: int, arches: list[str]) -> str:
-    if not rows:
-        return f"CONFIG_{symbol}: no commit touched its line in config-{'/'.join(arches)}\n"
-    head = f"CONFIG_{symbol}: {total} commit(s)" + (f", newest {len(rows)} shown" if len(rows) < total else "")
-    out = [head]
-    for r in rows:
-        marks = []
-        if r["kernel_bump"]:
-            marks.append(f"kernel bump {r['kernel_bump']}")
-        if r["reorder_only"]:
-            marks.append("reorder only")
-        if r["change"] == "moved":
-            marks.append("line moved, value unchanged")
-        mark = f"  [{'; '.join(marks)}]" if marks else ""
-        out.append(f"  {r['date']} {r['commit']} {r['arch']:5} {_shown(r['before']):>9} -> {_shown(r['after']):<9} "
-                   f"{r['subject']}{mark}")
-    return "\n".join(out) + "\n"

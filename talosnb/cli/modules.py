@@ -13,6 +13,7 @@ from typing import Any
 
 from talosnb.analyses.modules import ListEdit, findings_frame
 from talosnb.app.plan import Request
+from talosnb.core import layout
 
 from .common import (
     ExitStatus,
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> Result:
                       list_id=args.list, write=True, dry_run=args.dry_run)
     plan = ws.propose(request, plan_options(args))
     edits = plan.list_edits
-    names = {arch: ws.extension_of(edit.module_list).file_name if extension else f"modules-{arch}.txt"
+    names = {arch: ws.extension_of(edit.module_list).file_name if extension else layout.module_list_name(arch)
              for arch, edit in edits.items()}
     diffs = {arch: edit.module_list.diff() for arch, edit in edits.items()}
     saved = set()

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from talosnb.app.plan import Request
+from talosnb.core import layout
 from talosnb.core.errors import TalosnbError
 from talosnb.kconfig.diff import config_diff, line_endings_change
 
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> Result:
     payload, text = context(session)
     payload["configs"] = {}
     outputs = ((args.arch, Path(args.output)),) if args.output else ()
-    request = Request("save", names=tuple(f"config-{arch}" for arch in session.configs), outputs=outputs,
+    request = Request("save", names=tuple(layout.config_name(arch) for arch in session.configs), outputs=outputs,
                       write=True, dry_run=args.dry_run)
     plan = ws.propose(request, plan_options(args))
     dropped = plan.verdict("dropped-lines")
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> Result:
         written_files = {p.name for p in saved.written} if saved is not None else set()
     for arch, config in session.configs.items():
         target = args.output or config.source
-        written = f"config-{arch}" in written_files
+        written = layout.config_name(arch) in written_files
         why = refused.get(arch)
         ending = endings[arch]
         payload["configs"][arch] = {
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> Result:
                       for n in config.notes],
         }
         shown = [*changes[arch], *([ending] if ending is not None else [])]
-        text += f"\nconfig-{arch}: {len(shown)} change(s)"
+        text += f"\n{layout.config_name(arch)}: {len(shown)} change(s)"
         text += " (dry run)\n" if args.dry_run else (" written to " + str(target) + "\n" if written
                                                    else ", nothing written\n")
         text += "".join(f"  {c}\n" for c in shown)

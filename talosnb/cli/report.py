@@ -125,7 +125,7 @@ def _change(args: argparse.Namespace) -> Result:
     if output and not output.lower().endswith(_HTML + _MARKDOWN):
         raise InputError(f"--output {output}: name the file *.html (HTML) or *.md (Markdown)")
     from talosnb.app.change import change_report_for
-    from talosnb.present.change import change_text
+    from talosnb.present.change import change_json, change_text
 
     devices = []
     if args.capture:
@@ -142,7 +142,7 @@ def _change(args: argparse.Namespace) -> Result:
     report = change_report_for(session, base=args.base, base_pkgs=args.base_pkgs, base_talos=args.base_talos,
                                history=not args.no_history, devices=devices)
     status = ExitStatus.OK if report.ok else ExitStatus.FINDINGS
-    payload.update(report.as_dict())
+    payload.update(change_json(report))
     if output:
         if output.lower().endswith(_HTML):
             from talosnb.present.report import change_report_html

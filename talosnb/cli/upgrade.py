@@ -101,9 +101,11 @@ def run(args: argparse.Namespace) -> Result:
         raise InputError(f"--reject {unknown[0]}: no proposed module-list edit has that key",
                          hint="the keys are listed as 'edit ARCH:KIND:ENTRY' in the report (or 'key' in its JSON)")
     accepted = [k for k in keys if k not in set(args.reject)]
-    payload = report.as_dict()
+    from talosnb.present.upgrade import upgrade_json, upgrade_text
+
+    payload = upgrade_json(report)
     payload.update({"toolchain": upgrade.workspace.session.toolchain, "written": [], "rejected": sorted(args.reject)})
-    text = report.text(info=args.info, limit=args.limit, sections=args.section or None)
+    text = upgrade_text(report, info=args.info, limit=args.limit, sections=args.section or None)
     status = ExitStatus.FINDINGS if report.errors() else ExitStatus.OK
     if args.write:
         saved = upgrade.write(accepted=accepted, force=args.force, report=report)

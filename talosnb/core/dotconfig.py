@@ -89,7 +89,22 @@ def read_values(text: str) -> dict[str, str]:
 def format_line(symbol: str, value: str) -> str:
     """The line conf writes for ``symbol`` (without CONFIG_) holding ``value`` as written (strings
     already quoted; 'n' for a bool or tristate that is not set)."""
-    return f"# {PREFIX}{symbol} is not set" if value == "n" else f"{PREFIX}{symbol}={value}"
+    return f"# {PREFIX}{symbol} is not set" if value == "n" else assignment_line(symbol, value)
+
+
+def assignment_line(symbol: str, value: str) -> str:
+    """``CONFIG_X=value`` as it stands, 'n' too (an int or string symbol's value, never 'is not set')."""
+    return f"{PREFIX}{symbol}={value}"
+
+
+def no_line(symbol: str) -> str:
+    """How a value is named when the config has no line for ``symbol``: ``no CONFIG_X line``."""
+    return f"no {PREFIX}{symbol} line"
+
+
+def written_line(symbol: str, value: str | None) -> str:
+    """The line for ``value`` as written (:func:`format_line`), or :func:`no_line` for None."""
+    return no_line(symbol) if value is None else format_line(symbol, value)
 
 
 def parse_assignment(text: str) -> tuple[str, str] | None:

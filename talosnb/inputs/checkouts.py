@@ -26,7 +26,7 @@ from .pkgfile import PkgfileInfo, parse_pkgfile
 class PkgsCheckout:
     """A siderolabs/pkgs checkout (or a folder laid out like one)."""
 
-    CONTENTS = "Pkgfile and kernel/build/config-amd64, config-arm64"
+    CONTENTS = f"{layout.PKGFILE} and {layout.config_file('amd64')}, {layout.config_name('arm64')}"
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "pkgs checkout", opt("pkgs"), self.CONTENTS)
@@ -38,7 +38,7 @@ class PkgsCheckout:
 
     @property
     def pkgfile(self) -> Path:
-        return _existing_file(self.path / "Pkgfile", "Pkgfile", opt("pkgs"), self.CONTENTS)
+        return _existing_file(self.path / layout.PKGFILE, layout.PKGFILE, opt("pkgs"), self.CONTENTS)
 
     def pkgfile_info(self) -> PkgfileInfo:
         return parse_pkgfile(self.pkgfile)
@@ -124,7 +124,7 @@ def read_settings(path: Path) -> CheckoutSettings | None:
 class TalosCheckout:
     """A siderolabs/talos checkout (or a folder laid out like one)."""
 
-    CONTENTS = "hack/modules-amd64.txt, hack/modules-arm64.txt"
+    CONTENTS = ", ".join(layout.module_list_file(arch) for arch in ARCHES)
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = _existing_dir(path, "talos checkout", opt("talos"), self.CONTENTS)
@@ -197,7 +197,6 @@ def _existing_file(p: Path, what: str, option: str, contents: str) -> Path:
 # What `{{ .ARCH }}` expands to in an extension's pkg.yaml (the machine names of `uname -m`), and
 # the Talos arch each one is.
 EXTENSION_ARCHES = {"x86_64": "amd64", "aarch64": "arm64"}
-_EXTENSION_LIST_RE = re.compile(r"^modules(?:-(?P<machine>[^.]+))?\.txt$")
 _XARGS_RE = re.compile(r"xargs\s+(?:-a\s*|--arg-file[= ])/pkg/files/(?P<name>modules-\{\{\s*\.ARCH\s*\}\}\.txt|\S+)")
 _ARCH_TEMPLATE_RE = re.compile(r"\{\{\s*\.ARCH\s*\}\}")
 _INSTALL_RE = re.compile(r"install\s+-D\s+(?P<source>\S+)\{\}")
@@ -216,11 +215,11 @@ class ExtensionListFile:
     @property
     def list_id(self) -> str:
         """How commands name the extension's list: extensions/drivers/usb-modem."""
-        return f"extensions/{self.extension}"
+        return layout.extension_list_id(self.extension)
 
     @property
     def label(self) -> str:
-        return f"extensions: {self.extension}/files/{self.path.name}"
+        return f"extensions: {layout.extension_list_file(self.extension, self.path.name)}"
 
 
 class ExtensionsCheckout:
@@ -248,7 +247,7 @@ class ExtensionsCheckout:
 
     def _find_lists(self) -> list[ExtensionListFile]:
         found: list[ExtensionListFile] = []
-        for pkg in sorted(self.path.rglob("pkg.yaml")):
+        for pkg in sorted(self.path.rglob(layout.STEP_FILE)):
             folder = pkg.parent
             rel = folder.relative_to(self.path)
             if any(part.startswith(".") for part in rel.parts) or rel == Path("."):
@@ -308,7 +307,7 @@ def _installed_lists(pkg: Path) -> tuple[dict[str, str], dict[str, frozenset[str
 def _list_arches(path: Path, installs: dict[str, str],
                  machines: dict[str, frozenset[str]]) -> tuple[tuple[str, ...], str | None]:
     """The arches a list file ships on (none: its install line is templated out) and its install line."""
-    m = _EXTENSION_LIST_RE.match(path.name)
+    m = layout.EXTENSION_LIST_RE.match(path.name)
     assert m is not None   # globbed as modules*.txt and matched by the caller
     machine = m.group("machine")
     if machine is None:
@@ -318,7 +317,7 @@ def _list_arches(path: Path, installs: dict[str, str],
         raise InputError(f"a module list for {machine!r}, an arch Talos doesn't build", where=str(path),
                          hint=f"extension lists are files/modules.txt or files/modules-ARCH.txt with ARCH one "
                               f"of {', '.join(EXTENSION_ARCHES)}")
-    template = "modules-{{ .ARCH }}.txt"
+    template = layout.EXTENSION_LIST_TEMPLATE
     kept = machines.get(path.name, machines.get(template, frozenset(EXTENSION_ARCHES)))
     arches = (EXTENSION_ARCHES[machine],) if machine in kept else ()
     return arches, installs.get(path.name) or installs.get(template)
@@ -327,8 +326,8 @@ def _list_arches(path: Path, installs: dict[str, str],
 def _extension_lists(name: str, pkg: Path) -> list[ExtensionListFile]:
     """The module lists one extension's pkg.yaml installs (with what is in its files/ folder)."""
     installs, machines = _installed_lists(pkg)
-    files = pkg.parent / "files"
-    on_disk = sorted(p for p in files.glob("modules*.txt") if _EXTENSION_LIST_RE.match(p.name)) \
+    files = layout.extension_files_dir(pkg)
+    on_disk = sorted(p for p in files.glob(layout.EXTENSION_LIST_GLOB) if layout.EXTENSION_LIST_RE.match(p.name)) \
         if files.is_dir() else []
     if installs and not files.is_dir():
         first = next(iter(installs.values()))

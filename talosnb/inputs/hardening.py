@@ -31,7 +31,7 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from talosnb.core import cacheentry
+from talosnb.core import cacheentry, layout
 from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import read_text
 from talosnb.core.limits import Budget
@@ -205,6 +205,16 @@ def obtain_checker(pin: ToolPin | None, spec: str | os.PathLike | None = None, *
     return _unpacked(fetch_checker(pin, base_url=base_url, progress=progress), checker_url(pin.ref, base_url))
 
 
+def checker_for(checkers: dict[tuple, HardeningChecker], pin: ToolPin | None,
+                spec: str | os.PathLike | None = None, *, progress: bool = False) -> HardeningChecker:
+    """:func:`obtain_checker` once per (spec, pin): kept in ``checkers`` (a workspace's), so the
+    gates and the set/merge guard share the one they obtained."""
+    key = (spec, pin)
+    if key not in checkers:
+        checkers[key] = obtain_checker(pin, spec, progress=progress)
+    return checkers[key]
+
+
 def same_ref(a: str, b: str) -> bool:
     """Whether two git refs name the same commit as far as their text tells (a short hash matches
     the full one)."""
@@ -288,12 +298,12 @@ def read_step(pkg_dir: Path) -> HardeningStep | None:
     """The hardening step of ``pkg_dir/pkg.yaml`` (the checkout's kernel/build); None when the build
     runs no kernel-hardening-checker. Without a pkg.yaml, the step every pkgs release has run
     when the filter script is there (None when it isn't either)."""
-    pkg_yaml = pkg_dir / "pkg.yaml"
+    pkg_yaml = pkg_dir / layout.STEP_FILE
     if not pkg_yaml.is_file():
-        if not (pkg_dir / "scripts" / "filter-hardened-check.py").is_file():
+        if not (pkg_dir / layout.SCRIPTS / "filter-hardened-check.py").is_file():
             return None       # neither the build's steps nor its filter: nothing to run
         return _parse_step(DEFAULT_STEP, f"{pkg_yaml} not found: the step of pkgs releases assumed", pkg_dir)
-    text, _ = read_text(pkg_yaml, what="kernel/build/pkg.yaml")
+    text, _ = read_text(pkg_yaml, what=layout.BUILD_PKG_YAML)
     for number, line in enumerate(text.splitlines(), 1):
         if f"bin/{TOOL}" in line and not line.lstrip().startswith("#"):
             return _parse_step(line.strip().lstrip("- ").strip(), f"{pkg_yaml}:{number}", pkg_dir)

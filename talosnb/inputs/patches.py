@@ -51,8 +51,6 @@ if TYPE_CHECKING:
 # Bump when what is applied, or how the result is stored, changes.
 CACHE_FORMAT = 2
 
-PATCHES_SUBDIR = ("kernel", "build", "patches")
-
 # A patch's status (PatchResult.status).
 APPLIED = "applied"                  # its Kconfig/Kbuild diffs were applied
 UPSTREAM = "upstream"                # they are already in the tree (they apply reversed)

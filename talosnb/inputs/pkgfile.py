@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from talosnb.core import layout
 from talosnb.core.errors import InputError
 from talosnb.core.fileio import read_text
 from talosnb.core.versions import RELEASE, shown
@@ -82,7 +83,7 @@ def _yaml_scalar(raw: str) -> str:
     return re.split(r"\s+#", value, maxsplit=1)[0].strip()
 
 
-def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> PkgfileInfo:
+def parse_pkgfile_text(text: str, path: str | os.PathLike = layout.PKGFILE) -> PkgfileInfo:
     """Read linux_version/linux_sha256/linux_sha512 (and, when set, kspp_ref/kspp_sha256/
     kspp_sha512) from Pkgfile text.
 
@@ -129,11 +130,11 @@ def parse_pkgfile_text(text: str, path: str | os.PathLike = "Pkgfile") -> Pkgfil
 
 def parse_pkgfile(path: str | os.PathLike) -> PkgfileInfo:
     """Read a Pkgfile; InputError with file:line when a linux_* variable is missing or malformed."""
-    text, _ = read_text(path, what="Pkgfile")
+    text, _ = read_text(path, what=layout.PKGFILE)
     return parse_pkgfile_text(text, path)
 
 
-def bump_linux(text: str, version: str, sha256: str, sha512: str, *, path: str | os.PathLike = "Pkgfile") -> str:
+def bump_linux(text: str, version: str, sha256: str, sha512: str, *, path: str | os.PathLike = layout.PKGFILE) -> str:
     """The Pkgfile text with linux_version/linux_sha256/linux_sha512 set to these values and
     every other byte kept (quotes, trailing comments and line endings of those lines too)."""
     if not RELEASE.match(version):

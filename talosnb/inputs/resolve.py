@@ -107,10 +107,10 @@ def resolve_inputs(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
             checks.append(check)
         for arch in pkgs_co.arches():
             path = pkgs_co.config_path(arch)
-            header = dotconfig.header(read_text(path, what=f"config-{arch}")[0])
+            header = dotconfig.header(read_text(path, what=layout.config_name(arch))[0])
             if header is None:
                 continue
-            check = compare_versions(kernel.version, header.version, f"the header of config-{arch}",
+            check = compare_versions(kernel.version, header.version, f"the header of {layout.config_name(arch)}",
                                      f"{path}:{header.line}")
             if check:
                 checks.append(check)
@@ -143,13 +143,13 @@ def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
     arches = list(arches or inputs.pkgs.arches())
     pkgs = root / "pkgs"
     layout.build_dir(pkgs).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(inputs.pkgs.pkgfile, pkgs / "Pkgfile")
+    shutil.copy2(inputs.pkgs.pkgfile, pkgs / layout.PKGFILE)
     _copy_if_there(inputs.pkgs.path / layout.SETTINGS_FILE, pkgs / layout.SETTINGS_FILE)
-    for step in ("build", "prepare"):
-        source = inputs.pkgs.path / "kernel" / step / "pkg.yaml"
+    for step in layout.STEP_PKG_YAMLS:
+        source = inputs.pkgs.path / step
         if source.is_file():
-            (pkgs / "kernel" / step).mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, pkgs / "kernel" / step / "pkg.yaml")
+            (pkgs / step).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, pkgs / step)
     scripts = inputs.pkgs.path / layout.SCRIPTS_DIR
     if scripts.is_dir():
         shutil.copytree(scripts, pkgs / layout.SCRIPTS_DIR)
@@ -166,12 +166,12 @@ def scratch_copy(inputs: Inputs, arches: Iterable[str] | None = None,
     extensions = None
     if inputs.extensions is not None:
         for one in inputs.extensions.lists:
-            folder = root / "extensions" / one.extension
-            (folder / "files").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(one.path, folder / "files" / one.path.name)
-            pkg = inputs.extensions.path / one.extension / "pkg.yaml"
+            copy = root / "extensions" / layout.extension_list_file(one.extension, one.path.name)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(one.path, copy)
+            pkg = layout.extension_step_file(one.path)
             if pkg.is_file():
-                shutil.copy2(pkg, folder / "pkg.yaml")
+                shutil.copy2(pkg, layout.extension_step_file(copy))
         extensions = ExtensionsCheckout(root / "extensions") if inputs.extensions.lists else None
     copied = Inputs(PkgsCheckout(pkgs), talos, inputs.kernel, list(inputs.checks), inputs.sample,
                     inputs.patches, extensions)

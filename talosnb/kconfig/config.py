@@ -12,7 +12,7 @@ from pathlib import Path
 import kconfiglib
 from kconfiglib import BOOL, HEX, INT, STRING, TRISTATE
 
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.arches import ARCH_SYMBOLS, header_arch
 from talosnb.core.errors import InputError, opt
 from talosnb.core.fileio import Snapshot, atomic_write, read_text
@@ -85,7 +85,7 @@ class Config:
 
     @classmethod
     def load(cls, tree: KconfigTree, path: str | os.PathLike) -> Config:
-        text, snapshot = read_text(path, what=f"config-{tree.arch}")
+        text, snapshot = read_text(path, what=layout.config_name(tree.arch))
         return cls.from_text(tree, text, source=str(path), snapshot=snapshot)
 
     @classmethod

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from talosnb.analyses.aliases import Alias
-    from talosnb.analyses.hardware import DeviceReport, ModuleFacts
+    from talosnb.analyses.hardware import DeviceChange, DeviceReport, ModuleFacts, ModuleSupport
+    from talosnb.app.hardware import Support, SupportReason
 
 
 def device_title(report: DeviceReport) -> str:
@@ -26,16 +27,46 @@ def device_title(report: DeviceReport) -> str:
     return text
 
 
+# how a claiming module's state on an arch reads (ModuleFacts.state, ModuleSupport.state)
+STATE_WORDS = {"module": "built as a module", "builtin": "built in", "not-built": "not built",
+               "absent": "not in this arch's Kbuild files"}
+
+
 def module_state(m: ModuleFacts, arch: str) -> str:
+    """A claiming module on one arch, for the hardware lookup: its state, where it is listed."""
     state = m.state.get(arch, "absent")
-    words = {"module": "=m, built as a module", "builtin": "built in", "not-built": "not built",
-             "absent": "not in this arch's Kbuild files"}[state]
+    words = ("=m, " if state == "module" else "") + STATE_WORDS[state]
     if state in ("module", "builtin") and not m.compiled.get(arch, True):
         words += " (but the matching entry is compiled out by an #if on this config)"
     if state == "module":
         listed = m.listed.get(arch)
         words += f", listed at {listed}" if listed else ", not in the module list"
     return words
+
+
+def support_words(support: ModuleSupport | None) -> str:
+    """A claiming module's support in a device change: "bnxt_en.ko built as a module, listed"."""
+    if support is None:
+        return "no claiming module"
+    words = STATE_WORDS[support.state]
+    if support.compiled_out:
+        words += ", its entry compiled out"
+    if support.state == "module":
+        words += ", listed" if support.listed else ", not listed"
+    return f"{support.ko} {words}"
+
+
+def device_change_text(change: DeviceChange) -> str:
+    """A device whose support a change moves: "pci 8086:1593 (...) at capture:12: no longer supported
+    (ice.ko built as a module, listed -> ice.ko not built)"."""
+    d = change.device
+    title = f"{d.bus} {d.id}" + (f" ({d.description})" if d.description else "") + f" at {d.where}"
+    changed = "; ".join(f"{support_words(old)} -> {support_words(new)}" for old, new in change.modules)
+    if change.lost:
+        return f"{title}: no longer supported ({changed or 'no claiming module built'})"
+    if change.gained:
+        return f"{title}: supported after the change ({changed})"
+    return f"{title}: {changed}"
 
 
 def report_lines(reports: Sequence[DeviceReport]) -> list[str]:
@@ -112,3 +143,15 @@ def compare_aliases(predicted: Iterable[str], real_text: str, kinds: Sequence[st
         out[kind] = {"real": sum(r.values()), "reproduced": sum((r & p).values()),
                      "extra": sum((p - r).values()), "predicted": sum(p.values())}
     return out
+
+
+def support_reason_text(reason: SupportReason) -> str:
+    """Why the change that supports the devices sets an assignment: ``DUMMY=m: dummy claims ...``."""
+    return f"{reason.assignment}: {reason.module} claims {reason.device} ({reason.entry})"
+
+
+def support_dict(support: Support) -> dict[str, Any]:
+    """The change that supports the devices as `talosnb hardware --format json` gives it (the reasons
+    in words)."""
+    return {**support.as_dict(), "reasons": {arch: [support_reason_text(r) for r in rs]
+                                             for arch, rs in support.reasons.items()}}

@@ -1,10 +1,10 @@
 """HTML fragments of analysis results for notebooks and reports: tables, cascades, why-not trees,
-the symbol panel. Every text from the inputs is escaped."""
+the symbol panel, the build gates' summary. Every text from the inputs is escaped."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -12,9 +12,12 @@ import pandas as pd
 from talosnb.analyses import edit
 
 if TYPE_CHECKING:
+    from talosnb.analyses.findings import Finding
+    from talosnb.analyses.gates import GateReport
     from talosnb.analyses.symbol import ArchPanel, SymbolPanel
 
 from . import text as words
+from .gates import gate_note
 
 if TYPE_CHECKING:
     from talosnb.app.workspace import Overridden
@@ -204,3 +207,54 @@ def symbol_panel_html(panel: SymbolPanel) -> str:
             + f"<div><i>{escape(prompt)}</i> — {escape(panel.type)}</div>"
             + f"<table class='talosnb-t talosnb-panel'><tr><th></th>{head}</tr>{body}</table>"
             + helps)
+
+
+# (a gate with no status on an arch looks up None: no style)
+_STATUS_STYLE: dict[str | None, str] = {"pass": "background:#efe;color:#060",
+                                        "fail": "background:#fee;color:#a00;font-weight:bold",
+                                        "not-run": "color:#777"}
+
+
+def gates_summary_html(report: GateReport) -> str:
+    """The build gates' summary (the Build gates tab): each gate, with what it checks, its status per
+    arch and its notes; a warning per checker that is not the Pkgfile's."""
+    from talosnb.analyses.gates import GATE_TITLES
+
+    arches = report.arches
+    rows = ""
+    for gate, per_arch in report.statuses().items():
+        notes = "; ".join(dict.fromkeys(note for r in report.gate_results(gate) if (note := gate_note(r))))
+        cells = "".join(f"<td style='{_STATUS_STYLE.get(per_arch.get(a), '')}'>{escape(per_arch.get(a, '-'))}</td>"
+                        for a in arches)
+        rows += f"<tr><td><b>{escape(gate)}</b><br><small>{escape(GATE_TITLES[gate])}</small></td>{cells}<td>{escape(notes)}</td></tr>"
+    head = "".join(f"<th>{escape(a)}</th>" for a in arches)
+    warnings = "".join(f"<div class='talosnb-err'>{escape(c.message)}</div>" for c in report.version_checks
+                       if c.kind == "mismatch")
+    return (TABLE_STYLE + f"<table class='talosnb-t'><tr><th>gate</th>{head}<th>note</th></tr>{rows}</table>"
+            + warnings)
+
+
+def gate_finding_html(finding: Finding) -> str:
+    """One gate finding as the Build gates tab details it: level, gate, arch and message, its fix,
+    where, the why-not tree, and what saving does for an option olddefconfig already fixes."""
+    parts = [(f"<div><b>{escape(finding.level)}</b> ({escape(finding.details.get('gate'))} gate, "
+              f"{escape(finding.arch)}): {escape(finding.message)}</div>")]
+    if finding.fix:
+        parts.append(f"<div>fix: <code>{escape(finding.fix)}</code></div>")
+    if finding.where:
+        parts.append(f"<div>where: <code>{escape(finding.where)}</code></div>")
+    why_not = finding.details.get("why_not")
+    if why_not:
+        parts.append("<div>why not:<ul>" + "".join(_why_not_html(r) for r in why_not) + "</ul></div>")
+    if finding.details.get("normalize"):
+        parts.append("<div><i>make olddefconfig already gives the checker what it wants: saving (the "
+                     "Save tab) writes the config as olddefconfig does.</i></div>")
+    return "".join(parts)
+
+
+def _why_not_html(reason: Mapping[str, Any]) -> str:
+    """A why-not tree's node as a finding's details hold it (``Reason.as_dict``), with its children."""
+    where = f" <code>{escape(reason['where'])}</code>" if reason.get("where") else ""
+    fixed = " <span class='talosnb-fixed'>[fixed: no assignment changes it]</span>" if reason.get("fixed") else ""
+    children = "".join(_why_not_html(c) for c in reason.get("children", []))
+    return f"<li>{escape(reason['text'])}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from talosnb.analyses.change import KINDS, ChangeReport
+from talosnb.core import layout
 from talosnb.kconfig.info import TOP_LEVEL
 
 from .change import new_modules_text
+from .hardware import device_change_text
+from .text import line_value
 
 # Above this many rows a table folds into a <details> block.
 FOLD = 15
@@ -55,10 +58,6 @@ def fenced(body: str, info: str = "") -> str:
     return f"{fence}{info}\n{body}{'' if body.endswith(chr(10)) or not body else chr(10)}{fence}\n"
 
 
-def _value(value: str | None) -> str:
-    return "(no line)" if value is None else (value if value != "" else '""')
-
-
 def table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     out += ["| " + " | ".join(row) + " |" for row in rows]
@@ -91,10 +90,10 @@ def _lines_tables(report: ChangeReport, kind: str) -> str:
                 if c is None:
                     row.append("unchanged")
                     continue
-                text = f"{cell(_value(c.old))} → **{cell(_value(c.new))}**"
+                text = f"{cell(line_value(c.old))} → **{cell(line_value(c.new))}**"
                 reason = c.reason if not c.requested else f"**{c.reason}**"
                 if c.kind in ("not-reproduced", "missing"):
-                    reason += f"; make olddefconfig writes {_value(c.expected)}"
+                    reason += f"; make olddefconfig writes {line_value(c.expected)}"
                 row.append(f"{text} ({cell(reason)})")
             rows.append(row)
         body = table(["symbol", *arches], rows)
@@ -145,7 +144,7 @@ def _modules_section(report: ChangeReport) -> list[str]:
         if not one.has_lists:
             continue
         edits = [f"+ {e}" for e in one.list_added] + [f"- {e}" for e in one.list_removed]
-        out.append(f"`modules-{arch}.txt`: " + ("\n" + fenced("\n".join(edits) + "\n", "diff") if edits
+        out.append(f"`{layout.module_list_name(arch)}`: " + ("\n" + fenced("\n".join(edits) + "\n", "diff") if edits
                                                  else "unchanged\n"))
         if one.unlisted_built:
             out.append(f"Newly built on {arch} but not listed (fine unless the initramfs needs them): "
@@ -174,7 +173,7 @@ def _workloads_section(report: ChangeReport) -> list[str]:
 def _devices_section(report: ChangeReport) -> list[str]:
     if not report.devices_given:
         return []
-    lines = [f"- {arch}: {cell(m)}" for arch, one in report.arches.items() for m in one.devices]
+    lines = [f"- {arch}: {cell(device_change_text(m))}" for arch, one in report.arches.items() for m in one.devices]
     return ["#### Devices\n", *(lines or [f"None of the {report.devices_given} captured devices is affected."]), ""]
 
 
@@ -182,9 +181,9 @@ def _history_section(report: ChangeReport) -> list[str]:
     history = []
     for arch, one in report.arches.items():
         for symbol, r in sorted(one.history.items()):
-            marks = (" [kernel bump]" if r["kernel_bump"] else "") + (" [reorder only]" if r["reorder_only"] else "")
-            history.append([code(f"CONFIG_{symbol}"), arch, r["date"], code(r["commit"]),
-                            cell(f"{_value(r['before'])} → {_value(r['after'])}"), cell(r["subject"] + marks)])
+            marks = (" [kernel bump]" if r.kernel_bump else "") + (" [reorder only]" if r.reorder_only else "")
+            history.append([code(f"CONFIG_{symbol}"), arch, r.date, code(r.commit),
+                            cell(f"{line_value(r.before)} → {line_value(r.after)}"), cell(r.subject + marks)])
     if not history:
         return []
     body = table(["symbol", "arch", "date", "commit", "value", "subject"], history)

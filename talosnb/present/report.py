@@ -25,11 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from talosnb import __version__
+from talosnb.core import layout
 from talosnb.core.arches import ARCHES
 from talosnb.core.fileio import atomic_write
 from talosnb.core.versions import grouped
 
-from .change import new_modules_text, value_words
+from .change import new_modules_text
+from .hardware import device_change_text
+from .text import line_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -172,7 +175,7 @@ def _inputs_table(session: Session) -> pd.DataFrame:
                  str(inputs.pkgs.path) if inputs.pkgs else "not given"))
     for arch, config in session.configs.items():
         recorded = f"made for Linux {config.recorded_version}" if config.recorded_version else "no header"
-        rows.append((f"config-{arch}", recorded, str(config.source)))
+        rows.append((layout.config_name(arch), recorded, str(config.source)))
     if inputs.patches is not None and inputs.patches.patches:
         rows.append(("pkgs patches", inputs.patches.summary(), str(inputs.patches.patches_dir)))
     rows.append(("talos checkout", "", str(inputs.talos.path) if inputs.talos else "not given"))
@@ -189,7 +192,7 @@ def _checks_html(session: Session) -> str:
         items.append(f'<li class="{cls}">{label}: {_e(check.message)}</li>')
     for arch, config in session.configs.items():
         for note in config.notes:
-            items.append(f'<li class="note">config-{arch}: {_e(note.where)}: {_e(note.message)}</li>')
+            items.append(f'<li class="note">{layout.config_name(arch)}: {_e(note.where)}: {_e(note.message)}</li>')
     if not items:
         return "<p>No version warnings: the tree, the Pkgfile and the configs agree.</p>\n"
     return "<ul>\n" + "\n".join(items) + "\n</ul>\n"
@@ -207,9 +210,12 @@ def gates_html(report: GateReport) -> Html:
     every finding with its fix, and kernel-hardening-checker's whole table for both arches."""
     import pandas as pd
 
-    from talosnb.analyses.gates import GATE_TITLES, findings_frame, hardening_table
+    from talosnb.analyses.gates import GATE_TITLES, findings_frame
 
-    summary_frame = report.summary_frame()
+    from .gates import hardening_table
+    from .gates import summary_frame as gates_summary_frame
+
+    summary_frame = gates_summary_frame(report)
     summary_frame.insert(1, "what", [GATE_TITLES[g] for g in summary_frame["gate"]])
     findings = findings_frame(report.findings)
     shown = findings[findings["level"] != "info"] if len(findings) else findings
@@ -348,10 +354,10 @@ def _side_by_side(report: ChangeReport, kinds: tuple[str, ...], anchor: str) -> 
                 if c is None:
                     cells.append('<td class="absent">unchanged</td>')
                     continue
-                extra = (f"; make olddefconfig writes {_e(value_words(c.expected))}"
+                extra = (f"; make olddefconfig writes {_e(line_value(c.expected))}"
                          if c.kind in ("not-reproduced", "missing") else "")
                 cls = ' class="requested"' if c.requested else ""
-                cells.append(f"<td{cls}>{_e(value_words(c.old))} &rarr; <b>{_e(value_words(c.new))}</b>"
+                cells.append(f"<td{cls}>{_e(line_value(c.old))} &rarr; <b>{_e(line_value(c.new))}</b>"
                              f"<span class=why>{_e(c.reason)}{extra}</span></td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         head = "<th>symbol</th>" + "".join(f"<th>{_e(a)}</th>" for a in arches)
@@ -414,7 +420,7 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
         items = "".join(f"<li><code>+ {_e(e)}</code></li>" for e in one.list_added)
         items += "".join(f"<li><code>- {_e(e)}</code></li>" for e in one.list_removed)
         unlisted = "".join(f"<li><code>{_e(e)}</code></li>" for e in one.unlisted_built)
-        lists.append(f"<h3>modules-{_e(arch)}.txt</h3>" + (f"<ul>{items}</ul>" if items else "<p>unchanged</p>")
+        lists.append(f"<h3>{_e(layout.module_list_name(arch))}</h3>" + (f"<ul>{items}</ul>" if items else "<p>unchanged</p>")
                      + (f"<p>Newly built but not listed (fine unless the initramfs needs them):</p><ul>{unlisted}</ul>"
                         if unlisted else ""))
     add("Module lists", "\n".join(lists) + "\n")
@@ -425,11 +431,11 @@ def change_report_html(report: ChangeReport, *, title: str | None = None) -> str
     history_rows = []
     for arch, one in report.arches.items():
         for symbol, r in sorted(one.history.items()):
-            marks = (" [kernel bump]" if r["kernel_bump"] else "") + (" [reorder only]" if r["reorder_only"] else "")
+            marks = (" [kernel bump]" if r.kernel_bump else "") + (" [reorder only]" if r.reorder_only else "")
             history_rows.append(f"<tr><td><code>CONFIG_{_e(symbol)}</code></td><td>{_e(arch)}</td>"
-                                f"<td>{_e(r['date'])}</td><td><code>{_e(r['commit'])}</code></td>"
-                                f"<td>{_e(value_words(r['before']))} &rarr; {_e(value_words(r['after']))}</td>"
-                                f"<td>{_e(r['subject'])}{_e(marks)}</td></tr>")
+                                f"<td>{_e(r.date)}</td><td><code>{_e(r.commit)}</code></td>"
+                                f"<td>{_e(line_value(r.before))} &rarr; {_e(line_value(r.after))}</td>"
+                                f"<td>{_e(r.subject)}{_e(marks)}</td></tr>")
     if history_rows:
         add("History", "<p>When each changed line last changed before the base:</p>\n<div class=\"scroll\">"
             "<table><thead><tr><th>symbol</th><th>arch</th><th>date</th><th>commit</th><th>value</th>"
@@ -466,7 +472,7 @@ def _devices_html(report: ChangeReport) -> str:
     if not moved:
         return f"<p>None of the {report.devices_given} captured devices is affected.</p>\n"
     return (f"<p>The devices of the hardware capture ({report.devices_given}) whose support the change "
-            "moves:</p><ul>" + "".join(f"<li>{_e(arch)}: {_e(m)}</li>" for arch, m in moved) + "</ul>\n")
+            "moves:</p><ul>" + "".join(f"<li>{_e(arch)}: {_e(device_change_text(m))}</li>" for arch, m in moved) + "</ul>\n")
 
 
 def write_change_report(report: ChangeReport, path: str | os.PathLike, *, title: str | None = None) -> Path:
@@ -480,9 +486,11 @@ def upgrade_html(report: UpgradeReport) -> Html:
     """A kernel upgrade (a :class:`~talosnb.analyses.upgrade.UpgradeReport`), for the report's
     sections: the summary and what could not be computed, then each part of the report as a
     filterable table; the why-not tree of every choice not honoured in a collapsed block."""
-    from talosnb.analyses.upgrade import SECTION_TITLES, reason_lines
+    from talosnb.analyses.upgrade import SECTION_TITLES
 
-    out = "<pre>" + _e("\n".join(report.summary_lines())) + "</pre>\n"
+    from .upgrade import cause_text, reason_lines, summary_lines
+
+    out = "<pre>" + _e("\n".join(summary_lines(report))) + "</pre>\n"
     choices = report.choices_frame()
     out += (f"<h3>{SECTION_TITLES['choices']}</h3>\n<p>{len(choices)} line(s) the configs set that the "
             f"{_e(report.to_version)} tree writes differently (what a bump changes silently).</p>\n"
@@ -491,7 +499,7 @@ def upgrade_html(report: UpgradeReport) -> Html:
     if groups:
         out += ("<p>One cause behind several lines:</p>\n<ul>" + "".join(
             f"<li>{_e(g.arch)}: {len(g.items)} lines ({_e(', '.join('CONFIG_' + n for n in g.symbols))}): "
-            f"{_e(g.cause_text())}" + (f"; fix: <code>{_e(' '.join(str(a) for a in g.fix.assignments))}</code>, "
+            f"{_e(cause_text(g))}" + (f"; fix: <code>{_e(' '.join(str(a) for a in g.fix.assignments))}</code>, "
                                        "verified for all of them" if g.fix is not None else "") + "</li>"
             for g in groups) + "</ul>\n")
     trees = "".join(

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, Overridden
 from talosnb.core import dotconfig
 from talosnb.core.errors import opt
 
+from .gates import guard_text, workloads_text
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from talosnb.analyses.gates import GateReport
     from talosnb.analyses.symbol import (
         ArchPanel,
         ChoiceOf,
@@ -255,8 +256,8 @@ def outcome_text(outcome: EditOutcome, *, written: Mapping[str, bool] | None = N
                  sources: Mapping[str, str] | None = None) -> str:
     """A set or merge outcome as `talosnb set`/`merge` print it (`written`: which configs a save wrote),
     then the build gates the change makes fail."""
-    gates = outcome.gates.text() if outcome.gates is not None else ""
-    gates += outcome.workloads.text() if outcome.workloads is not None else ""
+    gates = guard_text(outcome.gates) if outcome.gates is not None else ""
+    gates += workloads_text(outcome.workloads) if outcome.workloads is not None else ""
     gates = "\n" + gates if gates else ""
     if outcome.mode == "merge":
         return _merge_text(outcome, written or {}, dry_run) + gates
@@ -488,39 +489,3 @@ _FACT_LINES: dict[str, Callable[[ArchPanel], list[str]]] = {
 def panel_lines(panel: ArchPanel) -> list[str]:
     """One arch's symbol panel as text lines (what `talosnb get` prints, label: value)."""
     return [line for fact in panel_facts([panel]) for line in _FACT_LINES[fact](panel)]
-
-
-# --- the build gates ---------------------------------------------------------------
-
-def gates_summary_text(report: GateReport) -> str:
-    """Each gate's status per arch with its notes, as `talosnb check` prints it."""
-    statuses = report.statuses()
-    arches = list(dict.fromkeys(r.arch for r in report.results))
-    out = ""
-    for gate, per_arch in statuses.items():
-        cells = "  ".join(f"{arch} {per_arch.get(arch, '-'):7}" for arch in arches)
-        out += f"  {gate:12}  {cells}  {report.note(gate)}\n"
-    return "gates:\n" + out
-
-
-def gate_finding_text(record: Mapping[str, Any]) -> str:
-    """One gate finding (a record of analyses.gates.records): level, arch, kind, message, where,
-    why-not tree and fix."""
-    about = f"{record['entry']}: " if record["entry"] else ""
-    text = f"{record['level']:7} {record['arch']:5} {record['kind']:19} {about}{record['message']}\n"
-    if record.get("where"):
-        text += f"        at {record['where']}\n"
-    for reason in record.get("why_not") or []:
-        text += "".join(f"        {line}\n" for line in _why_not_lines(reason, 0))
-    if record.get("fix"):
-        text += f"        fix: {record['fix']}\n"
-    return text
-
-
-def _why_not_lines(reason: Mapping[str, Any], indent: int) -> list[str]:
-    where = f" ({reason['where']})" if reason.get("where") else ""
-    mark = " [fixed: no assignment changes it]" if reason.get("fixed") else ""
-    out = ["  " * indent + "- " + reason["text"] + where + mark]
-    for child in reason.get("children", []):
-        out += _why_not_lines(child, indent + 1)
-    return out

@@ -10,6 +10,7 @@ import pandas as pd
 
 from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
+from talosnb.core import layout
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import (
     TABLE_STYLE,
@@ -360,8 +361,8 @@ class ExploreView(View):
             # what `talosnb set --add-to-module-list` does, asked for after seeing the cascade
             kos = sorted({ko for entries in unlisted.values() for ko in entries})
             label = (f"add to the module list: {', '.join(kos)} "
-                     f"(hack/modules-{{{','.join(unlisted)}}}.txt)" if len(unlisted) > 1 else
-                     f"add to the module list: {', '.join(kos)} (hack/modules-{next(iter(unlisted))}.txt)")
+                     f"({layout.module_list_file('{' + ','.join(unlisted) + '}')})" if len(unlisted) > 1 else
+                     f"add to the module list: {', '.join(kos)} ({layout.module_list_file(next(iter(unlisted)))})")
             button = widgets.Button(description=label, tooltip=label, icon="plus",
                                     layout=widgets.Layout(width="auto", max_width="900px"))
             button.add_class("talosnb-add-modules")
@@ -379,7 +380,7 @@ class ExploreView(View):
         except TalosnbError as e:
             self._error(e)
             return {}
-        self.status.value = escape("; ".join(f"added {', '.join(kos)} to hack/modules-{arch}.txt"
+        self.status.value = escape("; ".join(f"added {', '.join(kos)} to {layout.module_list_file(arch)}"
                                          for arch, kos in added.items()) or "nothing to add")
         if self.add_modules_button is not None:
             self.add_modules_button.disabled = True

@@ -12,19 +12,20 @@ import pandas as pd
 from talosnb.analyses.edit import ChangeSet
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
-from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_html
+from talosnb.present.html import (
+    TABLE_STYLE,
+    change_html,
+    escape,
+    gate_finding_html,
+    gates_summary_html,
+    overridden_html,
+)
 
 from .base import Pager, View, error_html, in_views
 
 if TYPE_CHECKING:
     from talosnb.analyses.findings import Finding
     from talosnb.analyses.gates import GateReport
-
-# (a gate with no status on an arch looks up None: no style)
-_STATUS_STYLE: dict[str | None, str] = {"pass": "background:#efe;color:#060",
-                                        "fail": "background:#fee;color:#a00;font-weight:bold",
-                                        "not-run": "color:#777"}
-
 
 class GatesView(View):
     """olddefconfig, hardening and module-list gates per arch, as the build runs them; each finding
@@ -103,7 +104,7 @@ class GatesView(View):
             self.findings_list.options = []
             self.table.show(pd.DataFrame())
             return
-        self.summary.value = _summary_html(report) + self._save_refusals()
+        self.summary.value = gates_summary_html(report) + self._save_refusals()
         self.apply_filters()
         self.show_table()
 
@@ -167,19 +168,7 @@ class GatesView(View):
         if finding is None:
             self.detail.value = ""
             return
-        parts = [(f"<div><b>{escape(finding.level)}</b> ({escape(finding.details.get('gate'))} gate, "
-                  f"{escape(finding.arch)}): {escape(finding.message)}</div>")]
-        if finding.fix:
-            parts.append(f"<div>fix: <code>{escape(finding.fix)}</code></div>")
-        if finding.where:
-            parts.append(f"<div>where: <code>{escape(finding.where)}</code></div>")
-        why_not = finding.details.get("why_not")
-        if why_not:
-            parts.append("<div>why not:<ul>" + "".join(_reason_html(r) for r in why_not) + "</ul></div>")
-        if finding.details.get("normalize"):
-            parts.append("<div><i>make olddefconfig already gives the checker what it wants: saving (the "
-                         "Save tab) writes the config as olddefconfig does.</i></div>")
-        self.detail.value = "".join(parts)
+        self.detail.value = gate_finding_html(finding)
         assignments = finding.details.get("assignments") or []
         if finding.details.get("verdict") == "fixable" and assignments:
             self.fix_button.disabled = False
@@ -196,7 +185,7 @@ class GatesView(View):
         if report is None or not report.rows:
             self.table.show(pd.DataFrame())
             return
-        from talosnb.analyses.gates import hardening_frame_filter, hardening_table
+        from talosnb.present.gates import hardening_frame_filter, hardening_table
 
         frame = hardening_table(report)
         arch = None if self.table_arch.value == self.ANY else self.table_arch.value
@@ -233,26 +222,3 @@ class GatesView(View):
         if self.on_open_symbol is not None:
             self.on_open_symbol(finding.symbols[0])
 
-
-def _summary_html(report: GateReport) -> str:
-    from talosnb.analyses.gates import GATE_TITLES
-
-    arches = list(dict.fromkeys(r.arch for r in report.results))
-    rows = ""
-    for gate, per_arch in report.statuses().items():
-        notes = "; ".join(dict.fromkeys(r.note for r in report.results if r.gate == gate and r.note))
-        cells = "".join(f"<td style='{_STATUS_STYLE.get(per_arch.get(a), '')}'>{escape(per_arch.get(a, '-'))}</td>"
-                        for a in arches)
-        rows += f"<tr><td><b>{escape(gate)}</b><br><small>{escape(GATE_TITLES[gate])}</small></td>{cells}<td>{escape(notes)}</td></tr>"
-    head = "".join(f"<th>{escape(a)}</th>" for a in arches)
-    warnings = "".join(f"<div class='talosnb-err'>{escape(c.message)}</div>" for c in report.version_checks
-                       if c.kind == "mismatch")
-    return (TABLE_STYLE + f"<table class='talosnb-t'><tr><th>gate</th>{head}<th>note</th></tr>{rows}</table>"
-            + warnings)
-
-
-def _reason_html(reason: dict) -> str:
-    where = f" <code>{escape(reason['where'])}</code>" if reason.get("where") else ""
-    fixed = " <span class='talosnb-fixed'>[fixed: no assignment changes it]</span>" if reason.get("fixed") else ""
-    children = "".join(_reason_html(c) for c in reason.get("children", []))
-    return f"<li>{escape(reason['text'])}{where}{fixed}" + (f"<ul>{children}</ul>" if children else "") + "</li>"

@@ -9,7 +9,7 @@ import pandas as pd
 
 from talosnb.analyses.edit import Assignment
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
-from talosnb.core import dotconfig
+from talosnb.core import dotconfig, layout
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import TABLE_STYLE, change_html, escape, symbol_panel_html
 
@@ -187,10 +187,10 @@ class ModulesView(View):
             listed = entry in module_list.entries
             self.remove_entry_button.disabled = not listed
             self.add_entry_button.disabled = listed
-            self.add_entry_button.description = f"add to modules-{row['arch']}.txt"
-            self.remove_entry_button.description = f"remove from modules-{row['arch']}.txt"
-            self.add_entry_button.tooltip = f"add {entry} to hack/modules-{row['arch']}.txt"
-            self.remove_entry_button.tooltip = f"remove {entry} from hack/modules-{row['arch']}.txt"
+            self.add_entry_button.description = f"add to {layout.module_list_name(row['arch'])}"
+            self.remove_entry_button.description = f"remove from {layout.module_list_name(row['arch'])}"
+            self.add_entry_button.tooltip = f"add {entry} to {layout.module_list_file(row['arch'])}"
+            self.remove_entry_button.tooltip = f"remove {entry} from {layout.module_list_file(row['arch'])}"
 
     # --- actions -----------------------------------------------------------
 
@@ -252,7 +252,7 @@ class ModulesView(View):
         parts = []
         for arch, one in edits.items():
             verb = "added" if action == "add" else "removed"
-            line = f"<b>modules-{escape(arch)}.txt</b>: {verb} {escape(', '.join(one.changed) or 'nothing')}"
+            line = f"<b>{escape(layout.module_list_name(arch))}</b>: {verb} {escape(', '.join(one.changed) or 'nothing')}"
             if one.unchanged:
                 line += f"; already listed: {escape(', '.join(one.unchanged))}"
             for item, error in one.skipped.items():

@@ -10,12 +10,13 @@ import ipywidgets as widgets
 import pandas as pd
 
 from talosnb.analyses.findings import LEVELS
-from talosnb.analyses.upgrade import SECTION_TITLES, SECTIONS, reason_lines
+from talosnb.analyses.upgrade import SECTION_TITLES, SECTIONS
 from talosnb.app.upgrade import SAMPLE_NEXT, Upgrade
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.core.paths import sample_dir
 from talosnb.present.html import TABLE_STYLE, escape
+from talosnb.present.upgrade import edit_text, reason_lines, summary_lines
 
 from .base import NotebookSteps, Pager, StaticRendering, View, error_html, in_notebook, replace_children
 
@@ -44,7 +45,7 @@ def open_upgrade(pkgs: str | os.PathLike | None = None, talos: str | os.PathLike
     upgrade = Upgrade.open(pkgs, talos, kernel_src, steps=steps, progress=False, **options)
     if steps is not None:
         report = upgrade.report()
-        steps.done("\n".join(report.summary_lines()))
+        steps.done("\n".join(summary_lines(report)))
     return upgrade
 
 
@@ -107,7 +108,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
 
     def show(self, report: UpgradeReport) -> None:
         self.report = report
-        lines = report.summary_lines()
+        lines = summary_lines(report)
         self.summary.value = TABLE_STYLE + "<pre>" + escape("\n".join(lines)) + "</pre>"
         self.frame = report.findings_frame()
         menus = sorted({m for m in self.frame["menu"] if isinstance(m, str)}) if len(self.frame) else []
@@ -123,7 +124,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
                                                                   layout=widgets.Layout(width="auto",
                                                                                         height="auto"))
             box.add_class("talosnb-wrap")
-            box.description = edit.text().replace("\n", " ")
+            box.description = edit_text(edit).replace("\n", " ")
             checks.append(box)
             self._checks[edit.key] = box
         replace_children(self.edits, checks or [widgets.HTML("<i>no module-list edit proposed</i>")],

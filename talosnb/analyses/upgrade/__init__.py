@@ -42,7 +42,7 @@ Every public name is importable from ``talosnb.analyses.upgrade`` itself.
 """
 
 from .bump import Bump, bump
-from .choices import ChoiceGroup, ChoiceNotHonoured, choices_not_honoured, reason_lines
+from .choices import ChoiceGroup, ChoiceNotHonoured, choices_not_honoured, grouped, shorten
 from .patches import patch_findings
 from .report import ArchReport, UpgradeReport, upgrade_report
 from .rules import RULES, SECTION_TITLES, SECTIONS
@@ -60,7 +60,7 @@ from .view import ArchView, ConfigLineAt, config_lines, transitional_successors
 __all__ = [
     "RULES", "SECTIONS", "SECTION_TITLES", "ArchReport", "ArchView", "Bump", "ChoiceGroup", "ChoiceNotHonoured", "ConfigLineAt",
     "ModuleEdit", "ModuleStatus", "NewSymbol", "RemovedSymbol", "UpgradeReport", "apply_edits", "bump",
-    "choices_not_honoured", "config_lines", "module_changes", "modules_built_fast", "new_symbol_names",
-    "new_symbols", "patch_findings", "proposed_list", "reason_lines", "removed_symbols", "transitional_successors",
+    "choices_not_honoured", "config_lines", "grouped", "module_changes", "modules_built_fast", "new_symbol_names",
+    "new_symbols", "patch_findings", "proposed_list", "removed_symbols", "shorten", "transitional_successors",
     "upgrade_report",
 ]

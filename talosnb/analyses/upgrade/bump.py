@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from talosnb.core import layout
+
 from ..findings import Finding
 from .rules import section_finding
 
@@ -19,7 +21,7 @@ class Bump:
     text: str | None                  # the Pkgfile with the three values replaced (None: hashes unknown)
     why_unknown: str | None = None
     hashes_from: str | None = None    # "given", "tarball", "download"
-    label: str = "Pkgfile"            # how file:line names it
+    label: str = layout.PKGFILE       # how file:line names it
 
     @property
     def complete(self) -> bool:
@@ -46,7 +48,7 @@ class Bump:
 
 def bump(pkgfile_path: str, pkgfile_text: str, version: str, *, sha256: str | None = None,
          sha512: str | None = None, hashes_from: str | None = None, why_unknown: str | None = None,
-         label: str = "Pkgfile") -> Bump:
+         label: str = layout.PKGFILE) -> Bump:
     """The Pkgfile bumped to ``version`` (every other byte kept; see inputs.pkgfile.bump_linux)."""
     from talosnb.inputs.pkgfile import bump_linux, parse_pkgfile_text
 

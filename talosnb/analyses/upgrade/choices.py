@@ -54,37 +54,16 @@ class ChoiceNotHonoured:
         return {**self.finding.as_dict(), "reasons": [r.as_dict() for r in self.reasons],
                 "verified_fix": None if self.fix is None else self.fix.as_dict()}
 
-    def text(self, *, children: int = 3, depth: int = 6) -> str:
-        """Finding, why-not tree (at most ``children`` conditions per level, ``depth`` levels)
-        and fix, for a terminal."""
-        f = self.finding
-        out = [f"{f.level:7} {f.kind:18} {_short(f.message)}", f"        at {f.where}"]
-        for reason in self.reasons:
-            out += reason_lines(reason, 3, children=children, depth=depth)
-        if f.fix:
-            out.append(f"        fix: {f.fix}")
-        return "\n".join(out)
+    @property
+    def line_number(self) -> int:
+        """The line of the config it is at (0: none)."""
+        tail = (self.finding.where or "").rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
 
 
-def _short(text: str, width: int = 240) -> str:
+def shorten(text: str, width: int = 240) -> str:
+    """`text` cut to `width` characters, an ellipsis last when cut."""
     return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def reason_lines(reason: Reason, indent: int = 0, *, children: int = 3, depth: int = 6) -> list[str]:
-    """A why-not tree as lines, like :meth:`Reason.lines` but cut for a terminal: long
-    conditions shortened, at most ``children`` per level and ``depth`` levels."""
-    where = f" ({reason.where})" if reason.where else ""
-    mark = " [fixed]" if reason.fixed else ""
-    out = ["  " * indent + "- " + _short(reason.text, 200) + where + mark]
-    if depth <= 1:
-        if reason.children:
-            out.append("  " * (indent + 1) + f"... ({len(reason.children)} more condition(s))")
-        return out
-    for child in reason.children[:children]:
-        out += reason_lines(child, indent + 1, children=children, depth=depth - 1)
-    if len(reason.children) > children:
-        out.append("  " * (indent + 1) + f"... and {len(reason.children) - children} more")
-    return out
 
 
 # A cause shared by at least this many lines of one arch is one item of the report.
@@ -112,46 +91,16 @@ class ChoiceGroup:
     def level(self) -> str:
         return min((c.finding.level for c in self.items), key=LEVELS.index)
 
-    def cause_text(self) -> str:
-        """The root condition as the why-not tree words it ("X = n: no line in the config, ...")."""
+    def cause_reason(self) -> Reason | None:
+        """The condition of the why-not trees that is the cause (depth first, the first line's first;
+        None: no tree reaches it)."""
         names = {name for name, _ in self.cause}
         for item in self.items:
             for reason in item.reasons:
                 found = _find(reason, names)
                 if found is not None:
-                    return found.text + (f" ({found.where})" if found.where else "")
-        return ", ".join(f"{name}={value}" for name, value in self.cause) + " is needed"
-
-    def as_dict(self) -> dict:
-        fix = self.fix
-        return {"arch": self.arch, "level": self.level, "cause": [f"{n}={v}" for n, v in self.cause],
-                "cause_text": self.cause_text(), "symbols": self.symbols,
-                "where": [c.finding.where for c in self.items],
-                "fix": None if fix is None else " ".join(str(a) for a in fix.assignments)}
-
-    def text(self, *, children: int = 3, depth: int = 6) -> str:
-        """One item for a terminal: the cause, every line it takes, the first line's tree, one fix."""
-        first = self.items[0]
-        kinds = {c.finding.kind for c in self.items}
-        kind = kinds.pop() if len(kinds) == 1 else "several"
-        lines = ", ".join(f"{_config_line(c)} (:{_line_number(c)})" for c in self.items)
-        out = [(f"{self.level:7} {kind:18} {len(self.items)} lines can't be kept for one cause, "
-                f"{_short(self.cause_text(), 200)}"),
-               f"        at {(first.finding.where or '').rsplit(':', 1)[0]}: {lines}",
-               f"        the first, {_config_line(first)}:"]
-        for reason in first.reasons:
-            out += reason_lines(reason, 4, children=children, depth=depth)
-        fix = self.fix
-        if fix is not None:
-            out.append("        fix: set " + " ".join(str(a) for a in fix.assignments) +
-                       f" (verified on the new tree for all {len(self.items)}; {len(fix.cascade)} line(s) "
-                       "change with it)")
-        return "\n".join(out)
-
-
-def _config_line(item: ChoiceNotHonoured) -> str:
-    old = item.finding.details.get("old")
-    return line_text(item.symbol, old) if old is not None else f"CONFIG_{item.symbol}"
+                    return found
+        return None
 
 
 def _find(reason: Reason, names: set[str]) -> Reason | None:
@@ -304,7 +253,7 @@ def choices_not_honoured(view: ArchView | Config, old: Config | None = None, *, 
                 budget.skipped += 1
         out.append(item)
     order = {level: i for i, level in enumerate(LEVELS)}
-    out.sort(key=lambda c: (order[c.finding.level], _line_number(c)))
+    out.sort(key=lambda c: (order[c.finding.level], c.line_number))
     if fixes:
         _share_fixes(out, editor)
     return out
@@ -314,12 +263,6 @@ def _fixable(reasons: Iterable[Reason]) -> bool:
     """Whether a why-not tree has a condition an assignment could change (else there is no fix to
     search for: every route ends at an arch constant or a compiler probe)."""
     return any((r.fix and not r.fixed) or _fixable(r.children) for r in reasons)
-
-
-def _line_number(item: ChoiceNotHonoured) -> int:
-    where = item.finding.where or ""
-    tail = where.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
 
 
 def _with_fix(finding: Finding, fix: Fix) -> Finding:
@@ -379,7 +322,7 @@ def _explain_line(view: ArchView, editor: Editor, line: ConfigLineAt, new_value:
                                           transitional_at=location(sym), renamed_to=renamed_to,
                                           carried_text=text, fix_text="", **common), [reason])
     details = {**details, "defined_at": location(sym)}
-    reason_line = _short(cascade_reason(new, sym, line.value, new_value), 400)
+    reason_line = shorten(cascade_reason(new, sym, line.value, new_value), 400)
     if line.value == "n" and new_value is None:
         return ChoiceNotHonoured(section_finding("choices", "hidden", arch, name, details=details, reason=reason_line,
                                           **common))

@@ -1,12 +1,12 @@
-"""The upgrade report: every section per arch, as rows, DataFrames, text and JSON, and
+"""The upgrade report: every section per arch, as rows and DataFrames, and
 :func:`upgrade_report`, which computes it from loaded objects."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from talosnb.kbuild import KbuildMap
 from talosnb.kconfig.config import Config
@@ -18,7 +18,7 @@ from ..modules import ExtensionList, ModuleList
 from .bump import Bump
 from .choices import ChoiceGroup, ChoiceNotHonoured, FixBudget, choices_not_honoured, grouped
 from .patches import patch_findings
-from .rules import SECTION_TITLES, SECTIONS
+from .rules import SECTIONS
 from .successors import ModuleEdit, ModuleStatus, module_changes
 from .symbols import NewSymbol, RemovedSymbol, new_symbols, removed_symbols
 from .view import ArchView, ConfigLineAt
@@ -156,106 +156,6 @@ class UpgradeReport:
         import pandas as pd
         rows = [e.as_dict() | {"remove": ", ".join(e.remove), "add": ", ".join(e.add)} for e in self.edits()]
         return pd.DataFrame(rows, columns=["key", "arch", "kind", "entry", "remove", "add", "reason"], dtype=object)
-
-    # --- text and JSON -------------------------------------------------------------
-    def summary_lines(self) -> list[str]:
-        out = [f"upgrade {self.from_version or self.config_version or '?'} -> {self.to_version}"
-               + ("" if self.from_version else " (no current tree: 'before' values come from the config alone)")]
-        out += [f"  {line}" for line in self.inputs]
-        for arch, report in self.arches.items():
-            levels = {lv: sum(1 for c in report.choices if c.finding.level == lv) for lv in LEVELS}
-            out.append(f"  {arch}: {len(report.choices)} choice(s) not honoured ({levels['error']} error(s)), "
-                       f"{len(report.new_symbols)} new symbol(s) "
-                       f"({sum(1 for s in report.new_symbols if s.value in ('y', 'm'))} =y/=m), "
-                       f"{len(report.removed)} removed, "
-                       f"{sum(1 for m in report.modules if m.status not in ('unchanged', 'metadata'))} "
-                       f"module-list entr(ies) to change, {len(report.edits)} proposed edit(s)")
-        for what in self.not_computed:
-            out.append(f"  not computed: {what}")
-        for note in self.notes:
-            out.append(f"  note: {note}")
-        return out
-
-    def text(self, *, info: bool = False, limit: int | None = None, sections: Iterable[str] | None = None) -> str:
-        """The report for a terminal: choices first (what a bump breaks silently), then the
-        rest (only ``sections``, when given); informational rows only with ``info``, at most
-        ``limit`` rows per section."""
-        out = self.summary_lines()
-        sections_wanted = list(sections or ())
-        sections_rows = self._section_rows(info)
-        shown = [s for s in SECTIONS if sections is None or s in set(sections_wanted)]
-        for section in shown:
-            rows = sections_rows[section]
-            if limit is not None and len(rows) > limit:
-                rows = rows[:limit] + [f"  ... and {len(rows) - limit} more (--limit)"]
-            out.append("")
-            out.append(f"== {SECTION_TITLES[section]}" + ("" if rows else ": nothing"))
-            out += rows
-        return "\n".join(out) + "\n"
-
-    def _section_rows(self, info: bool) -> dict[str, list[str]]:
-        """Each section's lines for :meth:`text` (informational ones only with `info`)."""
-        def fix(f: Finding, indent: str) -> str:
-            return f"\n{indent}fix: {f.fix}" if f.fix else ""
-
-        rows: dict[str, list[str]] = {s: [] for s in SECTIONS}
-        rows["choices"] = [f"{c.arch if isinstance(c, ChoiceGroup) else c.finding.arch:5} " + c.text()
-                           for c in self.choice_items() if isinstance(c, ChoiceGroup) or c.finding.level != "info"
-                           or info]
-        rows["new"] = self._new_symbol_rows(info)
-        rows["removed"] = [f"  {f.arch:5} {f.message}  [{f.where}]" for f in self.findings("removed")
-                           if f.details.get("set_by_config") is not False or info]
-        rows["modules"] = [f"  {f.level:7} {f.arch:5} {f.message}" + fix(f, " " * 10)
-                           for f in self.findings("modules") if f.level != "info" or info]
-        rows["modules"] += [f"  edit {e.text()}" for e in self.edits()]
-        rows["patches"] = [f"  {f.level:7} {f.message}" + fix(f, " " * 10) for f in self.patches]
-        if self.bump is not None:
-            rows["bump"] = [f"  {f.message}  [{f.where}]" + fix(f, " " * 4)
-                            for f in self.bump.findings(self.to_version)]
-        return rows
-
-    def _new_symbol_rows(self, info: bool) -> list[str]:
-        """The new symbols by menu: those that change the kernel (all of them with `info`)."""
-        rows: list[str] = []
-        new_frame = self.new_symbols_frame()
-        shown_new = new_frame if info else new_frame[new_frame["changes_kernel"] == True]
-        menu = None
-        row: Any   # pandas-stubs types itertuples() fields as any scalar (bytes, NA...): here str columns
-        for row in shown_new.itertuples():
-            if row.menu != menu:
-                menu = row.menu
-                rows.append(f"  [{menu}]")
-            values = "  ".join(f"{a}={getattr(row, a) if getattr(row, a) is not None else '-'}"
-                               for a in self.arches)
-            builds = f"  builds {row.builds}" if row.builds else ""
-            renamed = f"  (renamed from {row.renamed_from})" if row.renamed_from else ""
-            rows.append(f"    CONFIG_{row.symbol}: {values}  {row.prompt!r} ({row.where}){builds}{renamed}")
-        if len(shown_new) < len(new_frame):
-            rows.append(f"  ({len(new_frame) - len(shown_new)} more that stay n: --info lists them)")
-        return rows
-
-    def as_dict(self) -> dict:
-        return {
-            "from_version": self.from_version, "config_version": self.config_version,
-            "to_version": self.to_version, "not_computed": self.not_computed, "notes": self.notes,
-            "inputs": self.inputs,
-            "counts": self.counts(),
-            "arches": {arch: {
-                "choices": [c.as_dict() for c in r.choices],
-                "choice_groups": [g.as_dict() for g in grouped(r.choices) if isinstance(g, ChoiceGroup)],
-                "new_symbols": [s.finding(self.to_version).as_dict() | {"help": s.help, "value": s.value,
-                                                                        "renamed_from": list(s.renamed_from)}
-                                for s in r.new_symbols],
-                "removed": [x.finding(self.to_version).as_dict() for x in r.removed],
-                "modules": [m.__dict__ | {"new_entries": list(m.new_entries), "symbols": list(m.symbols)}
-                            for m in r.modules],
-                "module_findings": [f.as_dict() for f in r.module_findings],
-                "edits": [e.as_dict() for e in r.edits],
-                "config_changes": r.config_changes,
-            } for arch, r in self.arches.items()},
-            "patches": [f.as_dict() for f in self.patches],
-            "bump": None if self.bump is None else self.bump.as_dict(),
-        }
 
 
 # what the upgrade changes in an extension's list: a successor taken over (an entry that is no longer

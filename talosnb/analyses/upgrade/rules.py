@@ -49,22 +49,22 @@ RULES: dict[str, Rule] = rule_table(
     Rule("new-symbol", "info", "CONFIG_{symbol}={value} is new in {to_version}: {prompt}", None),
     # --- module lists
     Rule("module-moved", "warning", "{entry} is at {new_entry} in {to_version}{how}",
-         "replace {entry} with {new_entry} in modules-{arch}.txt"),
+         "replace {entry} with {new_entry} in {module_list_name}"),
     Rule("module-renamed", "warning",
          "{entry}: CONFIG_{symbol} builds {new_entry} in {to_version} instead{how}", "{edit_text}"),
     Rule("module-split", "warning",
-         "{entry}: CONFIG_{symbol} now also builds {new_entries}{how}", "add {new_entries} to modules-{arch}.txt"),
+         "{entry}: CONFIG_{symbol} now also builds {new_entries}{how}", "add {new_entries} to {module_list_name}"),
     Rule("module-needs", "warning",
          "{entry} is newly built as a module on {to_version}, and listed modules need it: {how}",
-         "add {entry} to modules-{arch}.txt"),
-    Rule("module-gone", "error", "{entry} is not in {to_version}: {fate}", "drop {entry} from modules-{arch}.txt"),
+         "add {entry} to {module_list_name}"),
+    Rule("module-gone", "error", "{entry} is not in {to_version}: {fate}", "drop {entry} from {module_list_name}"),
     Rule("module-not-built", "error", "{entry} is not built as a module on {to_version}: {reason}",
          "{fix_text}"),
     Rule("module-unknown", "warning",
          "{entry} is not in the {to_version} tree; without the current tree it can't tell whether it was "
-         "renamed, split or dropped{suggestion}", "drop {entry} from modules-{arch}.txt, or list its successor"),
+         "renamed, split or dropped{suggestion}", "drop {entry} from {module_list_name}, or list its successor"),
     Rule("module-new", "info",
-         "{entry} is newly built as a module on {to_version} (CONFIG_{symbol}=m), not in modules-{arch}.txt",
+         "{entry} is newly built as a module on {to_version} (CONFIG_{symbol}=m), not in {module_list_name}",
          None),
     # --- patches
     Rule("patch-applies", "info", "{entry} applies to {to_version}{extra}", None),
@@ -95,6 +95,4 @@ def section_finding(section: str, kind: str, arch: str, entry: str | None, *, de
 
 def line_text(symbol: str, value: str | None) -> str:
     """A config line as conf writes it (value as written: strings quoted, 'n' for not set)."""
-    if value is None:
-        return f"(no CONFIG_{symbol} line)"
-    return dotconfig.format_line(symbol, value)
+    return f"({dotconfig.no_line(symbol)})" if value is None else dotconfig.format_line(symbol, value)

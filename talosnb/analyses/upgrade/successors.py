@@ -12,6 +12,7 @@ from typing import Any
 import kconfiglib
 from kconfiglib import BOOL
 
+from talosnb.core import layout
 from talosnb.kbuild import KbuildMap, module_name, normalize_value
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.explain import location
@@ -41,10 +42,6 @@ class ModuleEdit:
         extension's list as extensions/NAME: when it is one)."""
         key = f"{self.arch}:{self.kind}:{self.entry}"
         return f"{self.list_id}:{key}" if self.list_id else key
-
-    def text(self) -> str:
-        parts = [f"-{e}" for e in self.remove] + [f"+{e}" for e in self.add]
-        return f"[{self.key}] {' '.join(parts)}\n            ({self.reason})"
 
     def as_dict(self) -> dict:
         return {"key": self.key, "list": self.list_id or "talos", "arch": self.arch, "kind": self.kind,
@@ -119,7 +116,7 @@ def module_changes(module_list: ModuleList, view: ArchView | Config, new_kbuild:
                                                        unlisted=False)
                 if f.kind in ("builtin", "not-built")}
     walk = _ModuleWalk(view, new_kbuild, old_kbuild, not_honoured or {}, set(module_list.entries), problems,
-                       list_id, file_name or f"modules-{arch}.txt")
+                       list_id, file_name or layout.module_list_name(arch))
     for _index, entry, where in module_list.numbered():
         if label is not None:
             where = label + where[len(module_list.name):]
