@@ -30,6 +30,7 @@ import nbformat  # after the sys.path line: runs from a checkout, not installed
 from nbclient import NotebookClient
 
 from talosnb.analyses import edit
+from talosnb.present.workspace import workspace_text
 from talosnb.widgets import ExploreView, Workspace
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
@@ -124,7 +125,7 @@ def main() -> int:
             print(f"  cold load (extract, parse and scan both arches, untimed below): "
                   f"{time.perf_counter() - start:.1f} s")
             real_total = run_all(inputs, "real")
-            report(f"all notebooks, {workspace.describe().splitlines()[0].split(';')[0]}, warm cache",
+            report(f"all notebooks, {workspace_text(workspace).splitlines()[0].split(';')[0]}, warm cache",
                    real_total, TARGETS["real"])
         else:
             print("real data: skipped (pass --pkgs, --talos and --kernel-src)")

@@ -10,6 +10,7 @@ docs/api.md; every other module is internal and may change. A name is imported o
   ``commit``), :class:`EditOutcome`, :class:`ChangeSet`, :class:`SaveResult`;
 - results and reports: :class:`GateReport`, :class:`ChangeReport`, :func:`change_report_for`,
   :func:`change_text`, :func:`new_modules_text`, :func:`change_markdown`, :func:`write_report`, :func:`write_change_report`;
+  :func:`pending_text` (what a save would write), :func:`save_text` (what it wrote);
 - errors: :class:`TalosnbError` and its kinds, :class:`ExitStatus`, :class:`TalosnbWarning`;
 - places: :func:`data_dir`, :func:`sample_dir`.
 """
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     from talosnb.present.markdown import change_markdown as change_markdown
     from talosnb.present.report import write_change_report as write_change_report
     from talosnb.present.report import write_report as write_report
+    from talosnb.present.workspace import pending_text as pending_text
+    from talosnb.present.workspace import save_text as save_text
 
 # the module each public name lives in (the imports above say the same to a type checker, and
 # __all__ lists them once more for `import *`: tests/test_architecture.py checks that all three agree)
@@ -64,6 +67,7 @@ _HOMES = {
     "talosnb.present.change": ("change_text", "new_modules_text"),
     "talosnb.present.markdown": ("change_markdown",),
     "talosnb.present.report": ("write_report", "write_change_report"),
+    "talosnb.present.workspace": ("pending_text", "save_text"),
     "talosnb.core.errors": ("TalosnbError", "InputError", "RefusedError", "FileChangedError",
                             "VersionMismatchError", "ExitStatus", "TalosnbWarning"),
     "talosnb.core.paths": ("data_dir", "sample_dir"),
@@ -74,7 +78,8 @@ __all__ = [
     "ChangeReport", "ChangeSet", "EditOutcome", "ExitStatus", "FileChangedError", "GateReport", "Hardware",
     "InputError", "Options", "Plan", "RefusedError", "Request", "SaveResult", "Session", "TalosnbError",
     "TalosnbWarning", "Verdict", "VersionMismatchError", "Workspace", "change_markdown", "change_report_for",
-    "change_text", "data_dir", "new_modules_text", "sample_dir", "write_change_report", "write_report",
+    "change_text", "data_dir", "new_modules_text", "pending_text", "sample_dir", "save_text", "write_change_report",
+    "write_report",
 ]
 
 

@@ -22,7 +22,7 @@ SAMPLE = ROOT / "data" / "sample"
 
 # What each notebook's probe cell reports (names of the notebook's own variables).
 PROBES = {
-    "00-workbench": '''{"tabs": list(wb.titles), "describe": wb.workspace.describe(),
+    "00-workbench": '''{"tabs": list(wb.titles), "describe": __import__("talosnb.present.workspace", fromlist=["workspace_text"]).workspace_text(wb.workspace),
  "errors": int((wb.workspace.findings()["level"] == "error").sum()),
  "overview": wb.workspace.overview().reset_index().to_dict(orient="records")}''',
     "01-compare-architectures": '''{"counts": status_counts(df), "rows": len(df),

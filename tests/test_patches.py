@@ -41,6 +41,7 @@ from talosnb.kbuild import load_kbuild_map
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
+from talosnb.present.workspace import workspace_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = {"6.12": "v1.10", "7.2": "main"}
@@ -439,7 +440,7 @@ def test_the_workspace_opens_the_patched_tree(patched):
 
     ws = Workspace.open(patched.pkgs, None, patched.tree, "amd64", kbuild=True)
     assert ws.session.inputs.kernel.path == patched.kernel.path
-    assert "; pkgs patches: 2 applied, 0 already upstream" in ws.describe()
+    assert "; pkgs patches: 2 applied, 0 already upstream" in workspace_text(ws)
     assert ws.configs["amd64"].has_symbol(NEW_SYMBOL)
     assert ws.session.kbuild_map("amd64").symbol_modules(NEW_SYMBOL) == [NEW_MODULE]
     from talosnb.present.report import _inputs_table
@@ -447,7 +448,7 @@ def test_the_workspace_opens_the_patched_tree(patched):
     assert ["pkgs patches", "2 applied, 0 already upstream", str(patched.pkgs / "kernel/build/patches")] in rows
     plain = Workspace.open(patched.pkgs, None, patched.tree, "amd64", kbuild=False, patches=False)
     assert plain.session.inputs.patches is None and not plain.configs["amd64"].has_symbol(NEW_SYMBOL)
-    assert "pkgs patches" not in plain.describe()
+    assert "pkgs patches" not in workspace_text(plain)
 
 
 def test_without_gnu_patch_the_message_says_what_to_install(trees, tmp_path, monkeypatch):

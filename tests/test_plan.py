@@ -21,6 +21,7 @@ from talosnb.core.dotconfig import read_values
 from talosnb.core.errors import RefusedError
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
+from talosnb.present.workspace import pending_text
 
 CHECKER = SHARED / "tools" / "kernel-hardening-checker-aa94036c6a86f1d0f76624cf6047264af5b2f525.tar.gz"
 
@@ -71,7 +72,7 @@ def test_a_guarded_set_computes_each_thing_once(trees, monkeypatch):
         assert "kernel/drivers/net/ifb.ko" in ws.module_lists[arch].snapshot.path.read_text().split()
     # the work: one attempt per arch, no undo/redo, no full module check, each config's text built once
     assert counts == Counter({"attempt amd64": 1, "attempt arm64": 1, "text amd64": 1, "text arm64": 1})
-    assert len(ws.history) == 1 and ws.history[0].also and ws.pending_text().count(": no change") == 4
+    assert len(ws.history) == 1 and ws.history[0].also and pending_text(ws.pending()).count(": no change") == 4
     ws.undo()
     assert read_values(ws.configs["amd64"].text())["IFB"] == "n"
 

@@ -32,6 +32,7 @@ from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
 from talosnb.present.upgrade import upgrade_json, upgrade_text
+from talosnb.present.workspace import pending_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = sample_dir()
@@ -270,9 +271,9 @@ def test_apply_twice_changes_nothing_more(tmp_path, next_tarball, monkeypatch, e
     upgrade = Upgrade.open(root / "pkgs", root / "talos", root / "linux", to_kernel_src=next_tarball)
     report = upgrade.report()
     upgrade.apply(report=report)
-    once = upgrade.pending_text()
+    once = pending_text(upgrade.workspace.pending())
     upgrade.apply(report=report)
-    assert upgrade.pending_text() == once
+    assert pending_text(upgrade.workspace.pending()) == once
     # and what apply did to a list is what proposed_list makes of it
     for arch in ARCHES:
         original = upgrade.current.inputs.talos.module_list_path(arch).read_text()

@@ -14,6 +14,7 @@ from talosnb.analyses.modules import ModuleList
 from talosnb.app.session import Session
 from talosnb.core.dotconfig import read_values as written_values
 from talosnb.core.errors import FileChangedError, InputError, RefusedError
+from talosnb.present.workspace import pending_text, workspace_text
 from talosnb.widgets import (
     CompareView,
     ExploreView,
@@ -51,14 +52,14 @@ def test_open_loads_configs_lists_and_kbuild_maps(ws, sample):
     assert ws.scratch is None                      # explicit paths: no copy
     assert ws.configs["amd64"].source == str(_config(sample, "amd64").resolve())
     assert {m.srcarch for m in ws.kbuild_maps.values()} == {"x86", "arm64"}
-    assert "Linux 6.12.0" in ws.describe() and str(sample) not in ws.describe()
+    assert "Linux 6.12.0" in workspace_text(ws) and str(sample) not in workspace_text(ws)
 
 
 def test_the_embedded_sample_is_worked_on_through_a_scratch_copy():
     before = _sample_bytes()
     ws = Workspace.open()
     assert ws.scratch is not None and ws.scratch.name.startswith("talosnb-scratch-")
-    assert ws.session.inputs.sample and "embedded sample" in ws.describe()
+    assert ws.session.inputs.sample and "embedded sample" in workspace_text(ws)
     assert Path(ws.configs["amd64"].source).is_relative_to(ws.scratch)
     assert ws.module_lists["arm64"].path.is_relative_to(ws.scratch)
     ws.set(["DUMMY=m"])
@@ -188,7 +189,7 @@ def test_save_refuses_to_drop_lines_for_symbols_the_tree_does_not_define(sample)
     pending = {p.name: p for p in ws.pending()}
     assert pending["config-amd64"].dropped == ["CONFIG_NO_SUCH_SYMBOL_XYZ"]
     assert "-NO_SUCH_SYMBOL_XYZ y" in pending["config-amd64"].lines
-    assert "WARNING: 1 line(s) name symbols this kernel tree doesn't define" in ws.pending_text()
+    assert "WARNING: 1 line(s) name symbols this kernel tree doesn't define" in pending_text(ws.pending())
     ws.set(["DUMMY=m"])
     before = {arch: _config(sample, arch).read_bytes() for arch in ("amd64", "arm64")}
     view.write_button.click()

@@ -37,6 +37,16 @@ if TYPE_CHECKING:
     from .session import Session
 
 
+# The words of the build gates' guard (its verdict's message; present/gates.py's warning says the same),
+# a template per case filled from a GateChange's fields.
+GUARD_WORDS = {
+    "broken": "{arch}: the {gate} gate passed before and fails with this change ({entries}{more})",
+    "more": " and {count} more",
+    "refused": "{broken}; nothing was changed",
+}
+SHOWN_FINDINGS = 5     # entries a broken gate names; the rest are counted
+
+
 @dataclass
 class GateChange:
     """A gate that passed before a change and fails with it, on one arch."""
@@ -45,10 +55,12 @@ class GateChange:
     arch: str
     findings: list[Finding] = field(default_factory=list)     # the gate's error findings with the change
 
-    def text(self) -> str:
-        what = "; ".join(f.entry or f.message for f in self.findings[:5])
-        more = f" and {len(self.findings) - 5} more" if len(self.findings) > 5 else ""
-        return f"{self.arch}: the {self.gate} gate passed before and fails with this change ({what}{more})"
+    def fields(self) -> dict[str, str]:
+        """What GUARD_WORDS["broken"] is filled with: the first findings' entries and how many more."""
+        shown = self.findings[:SHOWN_FINDINGS]
+        more = len(self.findings) - len(shown)
+        return {"arch": self.arch, "gate": self.gate, "entries": "; ".join(f.entry or f.message for f in shown),
+                "more": GUARD_WORDS["more"].format(count=more) if more else ""}
 
 
 @dataclass
@@ -124,7 +136,8 @@ class GateKeeper:
                                     strict=strict)
         message = ""
         if result.broken:
-            message = "; ".join(b.text() for b in result.broken) + "; nothing was changed"
+            message = GUARD_WORDS["refused"].format(
+                broken="; ".join(GUARD_WORDS["broken"].format(**b.fields()) for b in result.broken))
         return Verdict("gates", strict and bool(result.broken), message, "strict",
                        [f for b in result.broken for f in b.findings], detail=result)
 

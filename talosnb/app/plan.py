@@ -29,6 +29,14 @@ if TYPE_CHECKING:
 Kind = Literal["set", "merge", "fix", "modules", "save"]
 
 
+# How the undo history names a request (HistoryEntry.what): a template per kind, filled from its fields.
+REQUEST_LABELS = {
+    "set": "{assignments}",
+    "merge": "merge of {count} line(s)",
+    "modules": "{action} {entries}",
+}
+
+
 @dataclass(frozen=True)
 class Request:
     """What is asked: ``set`` (all or nothing) or ``merge`` (keep what takes effect) of
@@ -53,13 +61,13 @@ class Request:
     write: bool = False
     dry_run: bool = False
 
-    def describe(self) -> str:
-        """For the undo history and messages: "DUMMY=m", "merge of 3 line(s)", "add dummy.ko"."""
-        if self.kind == "merge":
-            return f"merge of {len(self.assignments)} line(s)"
-        if self.kind == "modules":
-            return f"{self.module_action} {', '.join(self.module_entries)}"
-        return " ".join(str(a) for a in self.assignments)
+    @property
+    def label(self) -> str:
+        """The request's name in the undo history (``HistoryEntry.what``, an ``Overridden``'s step):
+        REQUEST_LABELS' template for its kind, e.g. "DUMMY=m", "merge of 3 line(s)", "add dummy.ko"."""
+        return REQUEST_LABELS.get(self.kind, REQUEST_LABELS["set"]).format(
+            assignments=" ".join(str(a) for a in self.assignments), count=len(self.assignments),
+            action=self.module_action, entries=", ".join(self.module_entries))
 
 
 @dataclass(frozen=True)

@@ -473,9 +473,6 @@ class Upgrade:
         # to another series is what an upgrade is for (the series guard stops it everywhere else)
         return self.workspace.save(force=force, allow_drop=True, allow_series_change=True)
 
-    def pending_text(self) -> str:
-        return self.workspace.pending_text()
-
 
 def _sample_extensions(extensions: str | os.PathLike | None) -> str | os.PathLike | None:
     """The extensions checkout with the embedded sample: the one given, else $TALOSNB_EXTENSIONS's,

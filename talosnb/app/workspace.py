@@ -44,7 +44,6 @@ from talosnb.core.arches import PLATFORMS
 from talosnb.core.dotconfig import read_values
 from talosnb.core.errors import InputError, RefusedError, opt
 from talosnb.core.fileio import Snapshot, Transaction, digest, read_text
-from talosnb.core.versions import grouped
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import Change, config_diff, line_endings_change, ordered
 
@@ -95,17 +94,6 @@ class PendingFile:
     dropped: list[str] = field(default_factory=list)   # config lines for symbols the tree doesn't define
     content: str = field(default="", repr=False)       # what saving writes
 
-    def text(self) -> str:
-        if not self.changed:
-            return f"{self.name} ({self.label}): no change\n"
-        count = (f"{len(self.lines)} change(s)" if self.kind == "config"
-                 else f"{sum(1 for ln in self.lines if ln[:1] in '+-' and ln[:3] not in ('+++', '---'))} "
-                      "line(s) added/removed")
-        out = f"{self.name} ({self.label}): {count}\n"
-        if self.dropped:
-            out += f"  WARNING: {self.drop_warning()}\n"
-        return out + "".join(f"  {ln}\n" for ln in self.lines)
-
     def drop_warning(self) -> str:
         return (f"{len(self.dropped)} line(s) name symbols this kernel tree doesn't define "
                 f"(first: {self.dropped[0]}); writing drops them, and a save is refused without "
@@ -137,15 +125,6 @@ class SaveResult:
     written: list[PendingFile]
     command: str
     scratch: Path | None = None
-
-    def text(self) -> str:
-        if not self.written:
-            return "nothing to write: no pending change\n"
-        out = "wrote " + ", ".join(f"{p.name} ({p.label})" for p in self.written) + "\n"
-        out += "".join(f"  {p.path}\n" for p in self.written)
-        if self.scratch is not None:
-            out += f"(a scratch copy in {self.scratch}, removed when the workspace goes away)\n"
-        return out + "\n" + self.command
 
     def as_dict(self) -> dict[str, Any]:
         return {"written": [{"name": p.name, "label": p.label, "path": str(p.path)} for p in self.written],
@@ -388,8 +367,6 @@ class Workspace:
                                scratch=True if scratch else None, steps=steps, progress=progress,
                                patches=patches, llvm=llvm, toolchain_from=toolchain_from, extensions=extensions)
         ws = cls(session, remove_scratch=session.scratch is not None, hardening_checker=hardening_checker)
-        if steps is not None:
-            steps.done(ws.describe())
         return ws
 
     @classmethod
@@ -407,23 +384,6 @@ class Workspace:
     @property
     def configs(self) -> dict[str, Config]:
         return self.session.configs
-
-    def describe(self) -> str:
-        """One line saying what is loaded (no absolute paths, so it is the same on any machine)."""
-        inputs = self.session.inputs
-        assert inputs.kernel is not None, NEEDS_KERNEL_AND_PKGS
-        origin = "the embedded sample" if inputs.sample else inputs.kernel.origin.name
-        text = f"Linux {self.session.tree_version} ({origin}); configs: {', '.join(self.arches)}"
-        text += "; module lists: " + (", ".join(self.module_lists) if self.module_lists else "none")
-        if self.extension_lists:
-            text += f"; extension module lists: {len(self.extension_lists)}"
-        if inputs.patches is not None and inputs.patches.patches:
-            text += f"; pkgs patches: {inputs.patches.summary()}"
-        if self.scratch is not None:
-            text += "; saving writes to a scratch copy of the config and module-list files"
-        for check in grouped(self.session.version_checks()):
-            text += f"\n{'WARNING' if check.kind == 'mismatch' else 'note'}: {check.message}"
-        return text
 
     # --- change notification and caches -------------------------------------
 
@@ -644,7 +604,7 @@ class Workspace:
                                      list_id=plan.modules[arch].get("list"))
                         for arch, added in self._planned_additions(plan).items()]
                 requested = {arch: {a.symbol: a.value for a in plan.outcome.changes[arch].requested} for arch in done}
-                self.history.append(HistoryEntry("config", done, request.describe(), also=also, requested=requested,
+                self.history.append(HistoryEntry("config", done, request.label, also=also, requested=requested,
                                                  overridden=list(plan.outcome.overridden)))
                 # what the plan built is what the configs hold now: saving writes it without building it again
                 self._changed("config", texts=plan.texts)
@@ -703,7 +663,7 @@ class Workspace:
             return
         # a value the user set in an earlier step, which this change gives another value without asking
         outcome.overridden = overridden_values(self.history, {a: c.requested for a, c in changes.items()},
-                                               {a: c.cascade for a, c in changes.items()}, plan.request.describe())
+                                               {a: c.cascade for a, c in changes.items()}, plan.request.label)
         outcome.modules = self._planned_modules(changes, attempts, request.add_to_module_list)
         plan.modules = outcome.modules
         self._dropped_verdict(plan, changes)
@@ -1234,9 +1194,6 @@ class Workspace:
         self.staged[name] = staged
         self._changed("staged")
         return staged
-
-    def pending_text(self) -> str:
-        return "".join(p.text() for p in self.pending())
 
     def save(self, *, force: bool = False, allow_drop: bool = False, names: Iterable[str] | None = None,
              outputs: Mapping[str, str | Path] | None = None, follow_symlinks: bool = False,

@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> Result:
                          hint="the keys are listed as 'edit ARCH:KIND:ENTRY' in the report (or 'key' in its JSON)")
     accepted = [k for k in keys if k not in set(args.reject)]
     from talosnb.present.upgrade import upgrade_json, upgrade_text
+    from talosnb.present.workspace import save_text
 
     payload = upgrade_json(report)
     payload.update({"toolchain": upgrade.workspace.session.toolchain, "written": [], "rejected": sorted(args.reject)})
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> Result:
     if args.write:
         saved = upgrade.write(accepted=accepted, force=args.force, report=report)
         payload["written"] = [{"name": p.name, "label": p.label, "path": str(p.path)} for p in saved.written]
-        text += "\n" + saved.text()
+        text += "\n" + save_text(saved)
     else:
         pending = [p for p in upgrade.preview(accepted=accepted, report=report) if p.changed]
         payload["pending"] = [{"name": p.name, "label": p.label, "lines": p.lines} for p in pending]

@@ -30,6 +30,7 @@ from talosnb.analyses.gates import (
     records,
     sort_findings,
 )
+from talosnb.app.gates import GUARD_WORDS
 from talosnb.core import layout
 from talosnb.core.errors import opt
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from talosnb.analyses.findings import Finding
-    from talosnb.app.gates import GuardResult
+    from talosnb.app.gates import GateChange, GuardResult
     from talosnb.app.workloads import WorkloadChoice, WorkloadVerdict
 
 
@@ -144,10 +145,16 @@ def _why_not_lines(reason: Mapping[str, Any], indent: int) -> list[str]:
     return out
 
 
+def gate_change_text(change: GateChange) -> str:
+    """A gate a change makes fail, in the words of the guard's refusal: the arch, the gate, the
+    first entries that fail."""
+    return GUARD_WORDS["broken"].format(**change.fields())
+
+
 def guard_text(result: GuardResult) -> str:
     """What the gates' guard says about a change: a warning per gate it breaks (in the words of its
     refusal), a note per gate it could not check."""
-    out = "".join(f"WARNING: {b.text()}\n" for b in result.broken)
+    out = "".join(f"WARNING: {gate_change_text(b)}\n" for b in result.broken)
     out += "".join(f"note: {u}\n" for u in result.unchecked)
     return out
 

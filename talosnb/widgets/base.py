@@ -31,6 +31,7 @@ from talosnb.present.html import (
     escape,
     frame_html,
 )
+from talosnb.present.workspace import workspace_text
 
 if TYPE_CHECKING:
     import os
@@ -231,7 +232,9 @@ def open_workspace(pkgs: str | os.PathLike | None = None, talos: str | os.PathLi
     # the bars of the work inside (extraction, Kbuild scan) show in this widget's line, not as
     # outputs of their own (which only a cold cache would have)
     with progress_into(steps.detail):
-        return Workspace.open(pkgs, talos, kernel_src, arch, steps=steps, progress=True, **options)
+        ws = Workspace.open(pkgs, talos, kernel_src, arch, steps=steps, progress=True, **options)
+        steps.done(workspace_text(ws))
+    return ws
 
 
 def workspace_of(session: Session | Workspace | None, inputs: dict[str, Any]) -> Workspace:
@@ -333,7 +336,7 @@ class View(StaticRendering, widgets.VBox):
         workspace.on_change(self._workspace_changed)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.workspace.describe().splitlines()[0]})"
+        return f"{type(self).__name__}({workspace_text(self.workspace).splitlines()[0]})"
 
     def _workspace_changed(self, kind: str) -> None:
         self.stale = True

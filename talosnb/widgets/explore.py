@@ -12,6 +12,7 @@ from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core import layout
 from talosnb.core.errors import TalosnbError
+from talosnb.present.gates import gate_change_text
 from talosnb.present.html import (
     TABLE_STYLE,
     change_html,
@@ -336,7 +337,7 @@ class ExploreView(View):
         gates = getattr(changes, "gates", None)
         if gates is not None and gates.broken:
             # the build gates' guard: the change is kept, but the build would now fail a gate
-            items = "".join(f"<li>{escape(b.text())}</li>" for b in gates.broken)
+            items = "".join(f"<li>{escape(gate_change_text(b))}</li>" for b in gates.broken)
             children.append(widgets.HTML(f"<div class='talosnb-err'>Warning: a build gate fails now (see the "
                                          f"Build gates tab)<ul>{items}</ul></div>"))
         overridden = getattr(changes, "overridden", None)

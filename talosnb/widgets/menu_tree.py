@@ -26,6 +26,7 @@ from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
 from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_html, symbol_panel_html
 from talosnb.present.text import change_summary
+from talosnb.present.workspace import workspace_text
 
 from .base import View, error_html, workspace_of
 
@@ -211,7 +212,7 @@ class MenuTreeView(View):
         self.redraw()
 
     def __repr__(self) -> str:
-        return f"MenuTreeView({self.workspace.describe().splitlines()[0]})"
+        return f"MenuTreeView({workspace_text(self.workspace).splitlines()[0]})"
 
     # --- state ---------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from talosnb.core.errors import TalosnbError
 from talosnb.core.paths import sample_dir
 from talosnb.present.html import TABLE_STYLE, escape
 from talosnb.present.upgrade import edit_text, reason_lines, summary_lines
+from talosnb.present.workspace import save_text
 
 from .base import NotebookSteps, Pager, StaticRendering, View, error_html, in_notebook, replace_children
 
@@ -184,7 +185,7 @@ class UpgradeView(StaticRendering, widgets.VBox):
         except TalosnbError as e:
             self.result.value = TABLE_STYLE + error_html(e)
             return None
-        self.result.value = TABLE_STYLE + "<div class='talosnb-ok'><pre>" + escape(saved.text()) + "</pre></div>"
+        self.result.value = TABLE_STYLE + "<div class='talosnb-ok'><pre>" + escape(save_text(saved)) + "</pre></div>"
         self.show(self.upgrade.report())
         return saved
 

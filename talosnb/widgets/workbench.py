@@ -9,6 +9,7 @@ import ipywidgets as widgets
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.present.html import escape
+from talosnb.present.workspace import workspace_text
 
 from .base import StaticRendering, View, static_html, workspace_of
 from .compare import CompareView
@@ -51,7 +52,7 @@ class Workbench(StaticRendering, widgets.Tab):
         workspace.drift()
 
     def __repr__(self) -> str:
-        return f"Workbench({self.workspace.describe().splitlines()[0]})"
+        return f"Workbench({workspace_text(self.workspace).splitlines()[0]})"
 
     def static_html(self) -> str:
         # every tab, as it would look when selected (stale ones are brought up to date first)
