@@ -35,7 +35,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync"]
 WAIT = 90_000   # ms: a busy 2-core machine runs other tests meanwhile
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+# slow: JupyterLab and chromium started for the module
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+              pytest.mark.slow]
 
 
 def _free_port() -> int:

@@ -93,6 +93,7 @@ def report(repo, trees, engine_cache):
     return change_report_for(head, base="HEAD~1")
 
 
+@pytest.mark.slow
 def test_the_report_lists_exactly_the_lines_the_kernels_conf_changes(report, expected):
     for arch in ARCHES:
         one = report.arches[arch]
@@ -107,6 +108,7 @@ def test_the_report_lists_exactly_the_lines_the_kernels_conf_changes(report, exp
         assert not one.by_kind("missing")
 
 
+@pytest.mark.slow
 def test_what_else_differs_is_what_conf_writes_for_the_base_alone(report, conf_v110, repo):
     # The head config was written with this host's gcc 12 on the 6.12.117 tree; the base records
     # Talos's gcc 14 and 6.12.63. Those lines differ too, and are not the change's doing.
@@ -130,6 +132,7 @@ def file_values_of(path: Path) -> dict[str, str]:
     return _values(path.read_text())
 
 
+@pytest.mark.slow
 def test_modules_lists_gates_and_history(report, repo):
     base = _git(repo, "rev-parse", "HEAD~1").strip()
     for arch in ARCHES:
@@ -186,6 +189,7 @@ def clean_head(expected, merged, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_a_head_made_with_the_base_toolchain_differs_by_the_change_only(clean_head, expected, trees, engine_cache):
     head = open_session(engine_cache, pkgs=clean_head / "pkgs", talos=clean_head / "talos", kernel_src=trees["6.12"])
     report = change_report_for(head, base_pkgs=DATA["v1.10"] / "pkgs", base_talos=DATA["v1.10"] / "talos")
@@ -198,6 +202,7 @@ def test_a_head_made_with_the_base_toolchain_differs_by_the_change_only(clean_he
     assert report.ok
 
 
+@pytest.mark.slow
 def test_a_listed_module_the_head_builds_in_fails_the_gate(clean_head, trees, engine_cache, tmp_path):
     head_root = tmp_path / "head"
     shutil.copytree(clean_head, head_root)
@@ -223,6 +228,7 @@ def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
                           env=env, check=False)
 
 
+@pytest.mark.slow
 def test_cli_markdown_to_paste_into_a_pull_request(repo, trees, engine_cache, expected):
     result = _cli("report", "--pkgs", str(repo / "pkgs"), "--talos", str(repo / "talos"),
                   "--kernel-src", str(trees["6.12"]), "--base", "HEAD~1", "--format", "markdown", cache=engine_cache)
@@ -237,6 +243,7 @@ def test_cli_markdown_to_paste_into_a_pull_request(repo, trees, engine_cache, ex
     assert "NaN" not in md and "None" not in md
 
 
+@pytest.mark.slow
 def test_cli_html_is_one_offline_file(repo, trees, engine_cache, tmp_path, browser):
     out = tmp_path / "change.html"
     result = _cli("report", "--pkgs", str(repo / "pkgs"), "--talos", str(repo / "talos"),
@@ -272,6 +279,7 @@ def test_cli_refuses_unclear_requests(argv, message, capsys, monkeypatch, tmp_pa
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_unknown_ref_is_named(repo, trees, engine_cache, capsys, monkeypatch):
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
     code = main(["report", "--pkgs", str(repo / "pkgs"), "--talos", str(repo / "talos"), "--kernel-src",
@@ -281,6 +289,7 @@ def test_an_unknown_ref_is_named(repo, trees, engine_cache, capsys, monkeypatch)
     assert "'origin/no-such-branch' is not a commit" in err and "git fetch" in err
 
 
+@pytest.mark.slow
 def test_renderings_escape_the_inputs(report):
     assert cell("a|b\nc") == "a\\|b c"
     md = change_markdown(report, title="x | y")

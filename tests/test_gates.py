@@ -166,6 +166,13 @@ def test_an_option_on_the_ignore_list_does_not_fail_the_gate(v110, checker_v110)
     assert report.status("hardening", "amd64") == "pass"
     table = hardening_table(report).set_index("option")
     assert table.loc["CONFIG_MODULES", "amd64 gate"].startswith("ignored by the filter (line 17: enabled for")
+    # the checker's JSON is read once into typed rows, every field it gives kept; the table's words
+    # are made from what the gate made of each check (typed), its ignore-list line among them
+    assert modules.fields["check_result_bool"] is False and modules.as_dict()["option_name"] == "CONFIG_MODULES"
+    check = next(c for c in gates.hardening_checks(report) if c.option == "CONFIG_MODULES")
+    treatment = check.treatments["amd64"]
+    assert (treatment.kind, treatment.line) == ("ignored", 17) and treatment.comment.startswith("enabled for")
+    assert check.verdicts == {}
 
 
 def test_the_gate_runs_the_checkouts_own_filter(trees, tmp_path, checker_v110):

@@ -35,6 +35,8 @@ ORACLE = Path(os.environ.get("TALOSNB_ORACLE_DIR", Path.home() / ".cache" / "tal
 FLOOR = {"amd64": {"pci": 0.995, "usb": 0.999, "of": 0.999, "acpi": 0.999},
          "arm64": {"pci": 0.99, "usb": 0.999, "of": 0.995, "acpi": 0.999}}
 MAX_EXTRA = 0.02
+# slow: every case needs the device index of the whole 6.12.117 source (read cold once a run)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")

@@ -149,6 +149,7 @@ def _set_lines(config: Config | None, text: str) -> set[str]:
 
 # --- the report -------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("release", ["v1.10", "main"])
 def test_choices_not_honoured_are_exactly_the_set_lines_conf_changes(upgrades, oracle, release):
     _needs(oracle, release)
@@ -171,6 +172,7 @@ def test_choices_not_honoured_are_exactly_the_set_lines_conf_changes(upgrades, o
                 assert item.finding.details["new"] == written.get(item.symbol), item.symbol
 
 
+@pytest.mark.slow
 def test_v110_reasons_point_into_the_new_tree(upgrades):
     report = upgrades["v1.10"].report()
     by = {(c.finding.arch, c.symbol): c for c in report.choices()}
@@ -201,6 +203,7 @@ def _line_of(release: str, arch: str, symbol: str) -> int:
     raise AssertionError(symbol)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("release", ["v1.10", "main"])
 def test_new_symbols_are_what_listnewconfig_lists(upgrades, oracle, release):
     _needs(oracle, release)
@@ -218,6 +221,7 @@ def test_new_symbols_are_what_listnewconfig_lists(upgrades, oracle, release):
         assert len(ours) > 100
 
 
+@pytest.mark.slow
 def test_v110_module_lists(upgrades):
     report = upgrades["v1.10"].report()
     rows = {(m.arch, m.entry): m for m in report.arches["amd64"].modules + report.arches["arm64"].modules}
@@ -252,6 +256,7 @@ def test_v110_module_lists(upgrades):
             [e for e in original.entries if not e.startswith("kernel/")]
 
 
+@pytest.mark.slow
 def test_v110_extension_lists_follow_a_renamed_module(upgrades):
     """btrfs's files/modules.txt lists crypto/blake2b_generic.ko; 7.2 builds CONFIG_CRYPTO_BLAKE2B as
     crypto/blake2b.ko: the extension's list gets the same edit talos's would, in its own file."""
@@ -281,6 +286,7 @@ def _unsorted(entries: list[str]) -> int:
     return sum(1 for a, b in itertools.pairwise(entries) if b.encode() < a.encode())
 
 
+@pytest.mark.slow
 def test_main_without_the_current_tree_says_what_it_could_not_compute(upgrades):
     upgrade = upgrades["main"]
     report = upgrade.report()
@@ -327,6 +333,7 @@ def _talosnb(*args: str, cache: Path) -> subprocess.CompletedProcess:
                           cwd=ROOT, check=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("release", ["v1.10", "main"])
 def test_after_write_normalize_changes_nothing_and_check_is_clean(written, trees, engine_cache, release):
     copy = written[release]
@@ -350,6 +357,7 @@ def test_after_write_normalize_changes_nothing_and_check_is_clean(written, trees
         [line for line in original.splitlines() if line.strip().startswith(("linux_version:", "linux_sha"))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("release", ["v1.10", "main"])
 def test_written_configs_are_what_conf_writes(written, oracle, trees, release):
     _needs(oracle, release)
@@ -366,6 +374,7 @@ def test_written_configs_are_what_conf_writes(written, oracle, trees, release):
         assert ours.startswith("#\n# Automatically generated file; DO NOT EDIT.\n# Linux/")
 
 
+@pytest.mark.slow
 def test_pkgs_patches_on_7212(upgrades):
     main = {f.entry: f for f in upgrades["main"].report().patches}
     assert main["0014-libceph-add-support-for-CEPH_CRYPTO_AES256KRB5.patch"].kind == "patch-upstream"
@@ -375,6 +384,7 @@ def test_pkgs_patches_on_7212(upgrades):
     assert v110 == {"mglru.patch": "patch-skipped"}
 
 
+@pytest.mark.slow
 def test_v110_one_cause_is_one_item_with_one_fix_that_enables_it(upgrades):
     """7.x hides 16 iptables options of each v1.10 config behind a new symbol the config has no line for:
     one item naming the 16 lines, its cause worded as what it is (no line, not "set in the config"), and
@@ -405,6 +415,7 @@ def test_v110_one_cause_is_one_item_with_one_fix_that_enables_it(upgrades):
     assert text.count("CONFIG_IP_NF_FILTER=y") == 4 and "CONFIG_IP_NF_FILTER=y can't be kept" not in text
 
 
+@pytest.mark.slow
 def test_fix_candidates_enable_before_they_turn_off_and_small_before_whole_menus(upgrades):
     from talosnb.analyses.edit import Assignment, Editor
 

@@ -664,7 +664,8 @@ def as_the_build_sees_it(config: Config, editor: Editor | None = None) -> str:
 def hardening_gate(configs: Mapping[str, Config], step: hardening.HardeningStep,
                    checker: hardening.HardeningChecker, *, editors: Mapping[str, Editor] | None = None,
                    fix: bool = True, fix_budget: int = 60,
-                   texts: Mapping[str, str] | None = None) -> tuple[list[GateResult], dict, dict]:
+                   texts: Mapping[str, str] | None = None,
+                   ) -> tuple[list[GateResult], dict[str, hardening.StepRun], dict[str, list[CheckerRow]]]:
     """Run the build's hardening step on each config as the build would see it
     (:func:`as_the_build_sees_it`); per arch a GateResult whose findings are the options the
     filter prints, each with its verdict.
@@ -904,7 +905,7 @@ def parse_gates(text: str | Iterable[str] | None) -> list[str]:
 
 
 def run_gates(session: GateSession, gates: Collection[str] = GATES, *, explicit: bool = False,
-              hardening_checker: str | None = None, checkers: dict | None = None, fix: bool = True,
+              hardening_checker: str | None = None, checkers: dict[tuple, hardening.HardeningChecker] | None = None, fix: bool = True,
               progress: bool = False, editors: Mapping[str, Editor] | None = None,
               module_findings: list[Finding] | None = None, verify_fix: VerifyFix | None = None, unlisted: bool = False) -> GateReport:
     """Every gate in `gates` on every loaded arch of `session` (its configs as they stand).
@@ -989,7 +990,8 @@ def _mismatch(results: list[GateResult], pin: ToolPin, check: VersionCheck) -> N
 
 
 def _hardening(session: GateSession, report: GateReport, arches: list[str], *, explicit: bool, spec: str | os.PathLike | None, fix: bool,
-               progress: bool, editors: Mapping[str, Editor], checkers: dict | None) -> None:
+               progress: bool, editors: Mapping[str, Editor],
+               checkers: dict[tuple, hardening.HardeningChecker] | None) -> None:
     pkgs = session.inputs.pkgs
     assert pkgs is not None, "Session.open refuses inputs without a pkgs checkout"
     info = pkgs.pkgfile_info()

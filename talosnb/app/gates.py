@@ -31,6 +31,7 @@ from .plan import Verdict
 from .session import NEEDS_KERNEL_AND_PKGS
 
 if TYPE_CHECKING:
+    from talosnb.analyses.findings import Finding
     from talosnb.analyses.modules import ExtensionList, ModuleList
 
     from .session import Session
@@ -42,7 +43,7 @@ class GateChange:
 
     gate: str
     arch: str
-    findings: list = field(default_factory=list)     # the gate's error findings with the change
+    findings: list[Finding] = field(default_factory=list)     # the gate's error findings with the change
 
     def text(self) -> str:
         what = "; ".join(f.entry or f.message for f in self.findings[:5])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from talosnb.analyses import gates
-from talosnb.present.gates import gate_finding_text, gates_summary_text, report_dict
+from talosnb.present.gates import check_dict, check_text, version_check_dicts
 
 from .common import ExitStatus, Result, common_options, context, open_workspace, workload_names
 
@@ -48,36 +48,14 @@ def run(args: argparse.Namespace) -> Result:
     report = ws.gates(chosen, explicit=args.gate is not None, progress=args.progress, unlisted=args.info,
                       workloads=workload_names(args.workload) or None)
     payload, text = context(session)
+    choice = None
     if "workloads" in chosen:
         from talosnb.app.workloads import gate_choice
 
         choice = gate_choice(session, workload_names(args.workload) or None)
-        payload["workloads"] = {"workloads": list(choice.workloads or ()), "features": choice.gate_features,
-                                "from": choice.source}
-        said = {"named": "--workload", "default": "the default"}.get(choice.source, choice.source)
-        features = [f for f in choice.gate_features if f != "base"]
-        text += (f"workloads gate: {', '.join(choice.workloads or ())}"
-                 + (f" (features in use: {', '.join(features)})" if features else "") + f", from {said}\n")
-    for check in report.version_checks:
-        payload["version_checks"].append({"kind": check.kind, "level": check.level, "message": check.message})
-        text += f"{'WARNING' if check.kind == 'mismatch' else 'note'}: {check.message}\n"
-    payload.update(report_dict(report))
-    findings = gates.sort_findings(report.findings)
-    errors = sum(1 for f in findings if f.level == "error")
-    shown = findings if args.info else [f for f in findings if f.level != "info"]
-    payload["findings"] = gates.records(shown)
-    payload["errors"] = errors
-    text += gates_summary_text(report)
-    hidden = len(findings) - len(shown)
-    text += (f"\n{errors} error(s), {len(findings)} finding(s) in all"
-             + (f" ({hidden} informational ones not shown: --info lists them)" if hidden else "") + "\n")
-    for gate in chosen:
-        mine = [f for f in shown if f.details.get("gate") == gate]
-        if mine:
-            text += f"\n{gate}:\n" + "".join(gate_finding_text(f) for f in mine)
-    incomplete = report.incomplete
-    for error in incomplete:
-        text += f"\nnot every gate ran: {error}\n"
-    payload["incomplete"] = [{"message": e.message, "where": e.where, "hint": e.hint} for e in incomplete]
+    payload["version_checks"] += version_check_dicts(report)
+    payload.update(check_dict(report, info=args.info, choice=choice))
+    text += check_text(report, chosen, info=args.info, choice=choice)
     # a gate that could not run leaves the verdict open: bad input/environment, whatever the others say
-    return Result(payload, text, ExitStatus.BAD_INPUT if incomplete else ExitStatus.FINDINGS if report.failed else ExitStatus.OK)
+    status = ExitStatus.BAD_INPUT if report.incomplete else ExitStatus.FINDINGS if report.failed else ExitStatus.OK
+    return Result(payload, text, status)

@@ -5,7 +5,7 @@ and of the gates' guard (:mod:`talosnb.app.gates`, :mod:`talosnb.app.workloads`)
 - text: :func:`gate_note` (one gate on one arch), :func:`report_note` (a gate on every arch),
   :func:`gates_summary_text` and :func:`gate_finding_text` (``talosnb check``), :func:`guard_text`
   and :func:`workloads_text` (what ``set``/``merge`` warn about);
-- JSON: :func:`report_dict` (``talosnb check --format json``);
+- ``talosnb check``: :func:`check_text` and :func:`check_dict` (its JSON), over :func:`report_dict`;
 - tables: :func:`summary_frame`, :func:`hardening_table` (the checker's whole table, both arches)
   and :func:`hardening_frame_filter`;
 - HTML: :func:`talosnb.present.html.gates_summary_html` (the Build gates tab), and the Build gates
@@ -14,7 +14,7 @@ and of the gates' guard (:mod:`talosnb.app.gates`, :mod:`talosnb.app.workloads`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from talosnb.analyses.gates import (
@@ -27,15 +27,18 @@ from talosnb.analyses.gates import (
     OlddefconfigSummary,
     WorkloadsSummary,
     hardening_checks,
+    records,
+    sort_findings,
 )
 from talosnb.core import layout
+from talosnb.core.errors import opt
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from talosnb.analyses.findings import Finding
     from talosnb.app.gates import GuardResult
-    from talosnb.app.workloads import WorkloadVerdict
+    from talosnb.app.workloads import WorkloadChoice, WorkloadVerdict
 
 
 # --- text ----------------------------------------------------------------------
@@ -154,11 +157,67 @@ def workloads_text(verdict: WorkloadVerdict) -> str:
     return "".join(f"WARNING: {m}\n" for m in verdict.messages())
 
 
+def workload_choice_text(choice: WorkloadChoice) -> str:
+    """Which workloads the workloads gate checks, the features in use, and who said so."""
+    said = {"named": opt("workload"), "default": "the default"}.get(choice.source, choice.source)
+    features = [f for f in choice.gate_features if f != "base"]
+    return (f"workloads gate: {', '.join(choice.workloads or ())}"
+            + (f" (features in use: {', '.join(features)})" if features else "") + f", from {said}\n")
+
+
+def check_text(report: GateReport, chosen: Sequence[str], *, info: bool = False,
+               choice: WorkloadChoice | None = None) -> str:
+    """`talosnb check`'s words after the inputs' context: the workloads checked, the checker's version
+    notes, each gate's status, the count of findings, each gate's findings (the informational ones
+    with ``info``), and the gates that could not run."""
+    text = workload_choice_text(choice) if choice is not None else ""
+    text += "".join(f"{'WARNING' if c.kind == 'mismatch' else 'note'}: {c.message}\n" for c in report.version_checks)
+    findings, shown = _findings(report, info=info)
+    errors = sum(1 for f in findings if f.level == "error")
+    text += gates_summary_text(report)
+    hidden = len(findings) - len(shown)
+    text += (f"\n{errors} error(s), {len(findings)} finding(s) in all"
+             + (f" ({hidden} informational ones not shown: {opt('info')} lists them)" if hidden else "") + "\n")
+    for gate in chosen:
+        mine = [f for f in shown if f.details.get("gate") == gate]
+        if mine:
+            text += f"\n{gate}:\n" + "".join(gate_finding_text(f) for f in mine)
+    text += "".join(f"\nnot every gate ran: {error}\n" for error in report.incomplete)
+    return text
+
+
+def _findings(report: GateReport, *, info: bool) -> tuple[list[Finding], list[Finding]]:
+    """Every finding, errors first, and those shown (not the informational ones unless ``info``)."""
+    findings = sort_findings(report.findings)
+    return findings, findings if info else [f for f in findings if f.level != "info"]
+
+
 # --- JSON ----------------------------------------------------------------------
 
 def result_dict(result: GateResult) -> dict[str, Any]:
     return {"gate": result.gate, "arch": result.arch, "status": result.status, "note": gate_note(result),
             "errors": result.errors}
+
+
+def check_dict(report: GateReport, *, info: bool = False, choice: WorkloadChoice | None = None) -> dict[str, Any]:
+    """`talosnb check --format json` after the inputs' context (whose ``version_checks`` the
+    checker's are added to): the report, the findings shown, the count of errors, the gates that
+    could not run, and the workloads checked."""
+    findings, shown = _findings(report, info=info)
+    out: dict[str, Any] = {}
+    if choice is not None:
+        out["workloads"] = {"workloads": list(choice.workloads or ()), "features": choice.gate_features,
+                            "from": choice.source}
+    out.update(report_dict(report))
+    out["findings"] = records(shown)
+    out["errors"] = sum(1 for f in findings if f.level == "error")
+    out["incomplete"] = [{"message": e.message, "where": e.where, "hint": e.hint} for e in report.incomplete]
+    return out
+
+
+def version_check_dicts(report: GateReport) -> list[dict[str, Any]]:
+    """The checker's version checks as the JSON's ``version_checks`` lists them."""
+    return [{"kind": c.kind, "level": c.level, "message": c.message} for c in report.version_checks]
 
 
 def report_dict(report: GateReport) -> dict[str, Any]:
