@@ -20,7 +20,7 @@ from engine_fixtures import DATA, RETARGET, SHARED, TARBALLS, have_clang
 
 from talosnb.analyses.edit import Assignment
 from talosnb.app.workspace import Workspace
-from talosnb.present.text import TOOLCHAIN_HEADING, change_text
+from talosnb.present.edit import TOOLCHAIN_HEADING, change_text
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHES = ("amd64", "arm64")

@@ -15,7 +15,7 @@ from engine_fixtures import DATA, SHARED
 
 from talosnb.analyses.edit import parse_assignment
 from talosnb.core.dotconfig import read_values
-from talosnb.present.text import outcome_text
+from talosnb.present.edit import outcome_text
 from talosnb.widgets import ExploreView, GatesView, Workspace, workbench
 
 ROOT = Path(__file__).resolve().parents[2]

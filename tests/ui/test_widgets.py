@@ -485,8 +485,9 @@ def test_one_arch_workspace_has_no_both_buttons_and_compare_explains(sample):
 def test_cascade_folds_now_visible_lines_help_flows_and_no_none_cells():
     import pandas as pd
 
+    from talosnb.present.edit import change_text
     from talosnb.present.html import cascade_html, frame_html
-    from talosnb.present.text import change_text, help_blocks
+    from talosnb.present.text import help_blocks
 
     ws = Workspace.open()
     change = ws.set(["COMPILE_TEST=y"], arches=["amd64"])["amd64"]
@@ -575,7 +576,7 @@ def test_menu_tree_row_click_opens_its_menu_and_differs_lists_what_shows():
 
 
 def test_a_verified_fix_that_replaces_a_value_set_earlier_says_so_and_save_shows_it():
-    from talosnb.present.text import outcome_text
+    from talosnb.present.edit import outcome_text
     from talosnb.widgets import SaveView
 
     ws = Workspace.open()
