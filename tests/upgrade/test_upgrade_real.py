@@ -342,7 +342,7 @@ def test_after_write_normalize_changes_nothing_and_check_is_clean(written, trees
     assert result.returncode == 0, result.stderr
     for arch, report in json.loads(result.stdout)["configs"].items():
         assert report["changes"] == [] and not report["notes"], arch
-    # the gates an upgrade decides (the hardening gate needs the Pkgfile's checker: tests/test_gates*.py)
+    # the gates an upgrade decides (the hardening gate needs the Pkgfile's checker: tests/gates/)
     result = _talosnb("check", "--gate", "olddefconfig,modules", "--format", "json", "--info", *inputs,
                       cache=engine_cache)
     findings = json.loads(result.stdout)["findings"]
