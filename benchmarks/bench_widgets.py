@@ -14,7 +14,7 @@ Timed in the kernel's Python, as a click is handled (message in -> rows out to t
 - for comparison, the same largest menu as plain ipywidgets (one HBox with a Button per arch and a
   Label per row): the widget models the kernel has to create and send.
 
-In a browser, click to rows drawn: `pytest -s tests/test_browser.py` prints the expand and toggle
+In a browser, click to rows drawn: `pytest -s tests/ui/test_browser.py` prints the expand and toggle
 times it sees in JupyterLab (embedded sample).
 
 Targets (2 cores): first render <= 1 s; expanding a menu <= 100 ms; a toggle <= 100 ms.

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from talosnb.present.workspace import save_text as save_text
 
 # the module each public name lives in (the imports above say the same to a type checker, and
-# __all__ lists them once more for `import *`: tests/test_architecture.py checks that all three agree)
+# __all__ lists them once more for `import *`: tests/project/test_architecture.py checks that all three agree)
 _HOMES = {
     "talosnb.app.workspace": ("Workspace", "EditOutcome", "SaveResult"),
     "talosnb.app.session": ("Session",),

@@ -1,26 +1,11 @@
 """The fixtures every test file can name as an argument (pytest finds them here; nothing imports them).
 
-What each one costs, the first time a run needs it (then it is shared):
-
-- ``trees``: both skeleton kernel trees (6.12.117, 7.2.12) extracted from ../shared/kernel, once per
-  run for both xdist workers (made_once); about 10 s.
-- ``kernel_conf``: the kernel's own scripts/kconfig/conf built in each tree (make), once per run; 20-30 s.
-- ``make_envs``, ``clang_envs``: the environment `make ... olddefconfig` gives conf, read from real
-  make runs (gcc, and clang-22 where installed), once per run; about 15 s.
-- ``conf_main``, ``conf_v110``: conf's output for the real Talos main (7.2.12) and v1.10 (6.12.117)
-  configs, once per run (computed_once); 3-6 s a config.
-- ``retarget_conf``: conf's output for a toolchain bump (clang 21.1.8, pahole 1.29) in 7.2.12, once
-  per worker; about 10 s.
-- ``fake_tools``: wrappers of clang-22 answering some probes otherwise; free.
-- ``engine_cache``, ``engine_config``, and the autouse ``engine_cache_env``: every test's parsed
-  trees go to one cache folder per run, signed with a key of its own, never the user's.
-- ``browser``: Debian's chromium, headless, driven by Playwright with the network shut (browser.py),
-  once per test module; about 1 s.
-- ``hook``: hook(stage, action) runs action once when the write path reaches stage (the
-  race tests); free.
-- ``tree_612``, ``tree_72``, ``maps_612``, ``maps_72``: the trees of ``trees`` and their Kbuild maps
-  (which .ko each symbol builds, both arches), once per worker.
-- ``sample``: a writable copy of the embedded sample (data/sample is never written); a few ms.
+trees, kernel_conf, make_envs, clang_envs, conf_main, conf_v110: the real trees, the kernel's conf
+built in them, the environment make gives it and its output for the real Talos configs, made once
+per run for both xdist workers; retarget_conf, fake_tools: a toolchain bump; tree_612, tree_72,
+maps_612, maps_72: the trees' Kbuild maps; engine_cache, engine_config, engine_cache_env (autouse):
+every test's parsed trees in one cache per worker, never the user's; browser, sample, hook. What
+each costs: docs/development.md, "The tests' layout".
 
 Constants and functions (DATA, SAMPLE, SHARED, real_config, open_session, ...) are in
 engine_fixtures.py and imported from there.

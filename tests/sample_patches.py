@@ -1,6 +1,6 @@
 """Patches as a pkgs checkout would carry them, written against a real kernel tree.
 
-Shared by tests/test_patches.py and benchmarks/bench_patches.py: one patch adds a
+Shared by tests/engine/test_patches.py and benchmarks/bench_patches.py: one patch adds a
 `select`, one a new driver (symbol, `obj-` line, C file), one does not fit.
 """
 

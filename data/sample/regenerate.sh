@@ -15,7 +15,7 @@
 #
 # data/sample/linux-next (the next release, for `talosnb upgrade`) is written by hand; nothing is
 # generated from it. With the second argument, that tree's conf checks that it parses and says how
-# many lines of each config it changes (tests/test_upgrade.py checks them line by line).
+# many lines of each config it changes (tests/upgrade/test_upgrade.py checks them line by line).
 # Needs make, gcc, flex, bison (to build scripts/kconfig/conf in a temp dir; the
 # binary is thrown away, never committed).
 #

@@ -205,7 +205,7 @@ def inputs_context(inputs: Inputs, toolchain: str = "recorded", checks: list[Ver
         lines += [f"note: {warning}" for warning in patches.warnings()]
     lines += [f"{'WARNING' if kind == 'mismatch' else 'note'}: {message}" for kind, message in version_lines(checks)]
     if toolchain_taken:
-        from talosnb.present.text import toolchain_lines
+        from talosnb.present.edit import toolchain_lines
 
         payload["toolchain_from"] = {arch: t.as_dict() for arch, t in toolchain_taken.items()}
         for arch, taken in toolchain_taken.items():
@@ -228,7 +228,7 @@ def plan_options(args: argparse.Namespace) -> Options:
 def render_edit(ws: Workspace, plan: Plan, *, dry_run: bool) -> Result:
     """Commit a set or merge plan (unless blocked or a dry run) and say what it did: exit 1 when it
     is blocked, or (merge) when a line did not take effect or names no symbol."""
-    from talosnb.present.text import outcome_text
+    from talosnb.present.edit import outcome_text
 
     outcome = plan.outcome
     assert outcome is not None   # set, fix and merge plans have one

@@ -131,8 +131,8 @@ def run(args: argparse.Namespace) -> Result:
 
 def _lookup(args: argparse.Namespace, hardware: Any, reports: list) -> Result:
     from talosnb.app.hardware import lookup_status, needed_changes, support_devices
+    from talosnb.present.edit import outcome_text
     from talosnb.present.hardware import report_lines, summary_line, support_dict, support_reason_text
-    from talosnb.present.text import outcome_text
 
     index = hardware.index()
     payload: dict[str, Any] = {"kernel_source": index.source, "kernel_version": index.kernel_version,

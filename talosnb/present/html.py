@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from talosnb.analyses.gates import GateReport
     from talosnb.analyses.symbol import ArchPanel, SymbolPanel
 
+from . import edit as edit_words
 from . import text as words
 from .gates import gate_note
 
@@ -53,10 +54,10 @@ def cascade_html(cascade: Sequence[edit.CascadeChange], limit: int = 200) -> str
     """The real changes first; the lines only written because a prompt became visible (n), folded."""
     if not cascade:
         return "<i>no line changes</i>"
-    real, shown = words.cascade_groups(cascade)
+    real, shown = edit_words.cascade_groups(cascade)
     out = _cascade_table(real, limit) if real else ""
     if shown:
-        out += (f"<details class='talosnb-now-visible'><summary>{escape(words.now_visible_line(shown))}</summary>"
+        out += (f"<details class='talosnb-now-visible'><summary>{escape(edit_words.now_visible_line(shown))}</summary>"
                 f"{_cascade_table(shown, limit)}</details>")
     return out
 
@@ -78,7 +79,7 @@ def reason_html(reason: edit.Reason) -> str:
 
 
 def refusal_html(refusal: edit.Refusal) -> str:
-    head = html.escape(words.refusal_head(refusal), quote=False).replace(
+    head = html.escape(edit_words.refusal_head(refusal), quote=False).replace(
         html.escape(str(refusal.assignment), quote=False), f"<b>{escape(refusal.assignment)}</b>", 1)
     out = f"{head}<ul>{''.join(reason_html(r) for r in refusal.reasons)}</ul>"
     fix = refusal.fix
@@ -88,20 +89,20 @@ def refusal_html(refusal: edit.Refusal) -> str:
                     f"({fix.tried} candidate(s) tried); with it, {len(fix.cascade)} line(s) change:"
                     f"<details><summary>side effects</summary>{cascade_html(fix.cascade, 100)}</details>")
         else:
-            out += f"<i>{escape(words.fix_head(fix, refusal))}</i>"
+            out += f"<i>{escape(edit_words.fix_head(fix, refusal))}</i>"
     return out
 
 
 def change_html(change: edit.ChangeSet) -> str:
-    out = f"<h4>{escape(words.change_head(change))}</h4>"
+    out = f"<h4>{escape(edit_words.change_head(change))}</h4>"
     for name in change.undefined:
-        out += f"<div><i>{escape(words.undefined_line(name, change.arch))}</i></div>"
+        out += f"<div><i>{escape(edit_words.undefined_line(name, change.arch))}</i></div>"
     if change.refusals:
         out += "".join(f"<div>{refusal_html(r)}</div>" for r in change.refusals)
     else:
         if change.toolchain:
-            out += (f"<div><b>{escape(words.TOOLCHAIN_HEADING)}</b><ul>"
-                    + "".join(f"<li><code>{escape(words.probe_line(c))}</code></li>" for c in change.toolchain)
+            out += (f"<div><b>{escape(edit_words.TOOLCHAIN_HEADING)}</b><ul>"
+                    + "".join(f"<li><code>{escape(edit_words.probe_line(c))}</code></li>" for c in change.toolchain)
                     + "</ul></div>")
         out += cascade_html(change.cascade)
     return out

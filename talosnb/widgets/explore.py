@@ -12,6 +12,7 @@ from talosnb.analyses import edit
 from talosnb.app.workspace import EditOutcome, HistoryEntry, Workspace
 from talosnb.core import layout
 from talosnb.core.errors import TalosnbError
+from talosnb.present.edit import change_summary, change_text, fix_button_label
 from talosnb.present.gates import gate_change_text
 from talosnb.present.html import (
     TABLE_STYLE,
@@ -21,7 +22,7 @@ from talosnb.present.html import (
     overridden_html,
     symbol_panel_html,
 )
-from talosnb.present.text import change_summary, change_text, fix_button_label, values_text
+from talosnb.present.text import values_text
 
 from .base import View, error_html, replace_children
 

@@ -24,8 +24,8 @@ from talosnb.analyses.menu import FILTER_LABELS, FILTERS, MenuTree
 from talosnb.app.session import Session
 from talosnb.app.workspace import Workspace
 from talosnb.core.errors import TalosnbError
+from talosnb.present.edit import change_summary
 from talosnb.present.html import TABLE_STYLE, change_html, escape, overridden_html, symbol_panel_html
-from talosnb.present.text import change_summary
 from talosnb.present.workspace import workspace_text
 
 from .base import View, error_html, workspace_of
