@@ -117,7 +117,7 @@ def fake_tools(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def retarget_conf(kernel_conf, clang_envs, conf_main, fake_tools) -> dict[str, dict[str, str]]:
+def retarget_conf(kernel_conf, clang_envs, conf_main, fake_tools, tmp_path_factory) -> dict[str, dict[str, str]]:
     """arch -> conf's texts for a toolchain bump in the 7.2.12 tree: "base" (Talos main's config as conf
     writes it with clang-22), "want" (conf's output of base with clang 21.1.8 and pahole 1.29:
     RETARGET), "child" (conf's output of the Talos config as given, made with that toolchain)."""
@@ -129,7 +129,8 @@ def retarget_conf(kernel_conf, clang_envs, conf_main, fake_tools) -> dict[str, d
         return {"base": base, "want": kernel_conf["7.2"].olddefconfig(base, arch, env),
                 "child": kernel_conf["7.2"].olddefconfig(real_config("main", arch), arch, env)}
     arches = ("amd64", "arm64")
-    return dict(zip(arches, conf_map(made, arches), strict=True))
+    return dict(zip(arches, computed_once(tmp_path_factory, "retarget-conf", lambda: conf_map(made, arches)),
+                    strict=True))
 
 
 @pytest.fixture(scope="session")

@@ -61,11 +61,11 @@ class KernelConf:
     # --- the environment `make` gives conf --------------------------------
 
     def _make(self, out: Path, arch: str, variables: dict[str, str], extra: list[str],
-              environ: dict[str, str] | None) -> subprocess.CompletedProcess:
+              environ: dict[str, str] | None, target: str = "olddefconfig") -> subprocess.CompletedProcess:
         import fcntl
         karch = srcarch(arch)
         command = ["make", "-s", "-C", str(self.tree), f"O={out}", f"ARCH={karch}",
-                   *(f"{k}={v}" for k, v in sorted(variables.items())), *extra, "olddefconfig"]
+                   *(f"{k}={v}" for k, v in sorted(variables.items())), *extra, target]
         # one make at a time in an output folder, also across the test run's processes (make may
         # build conf there)
         with open(out / ".oracle-lock", "w") as lock:
@@ -77,15 +77,21 @@ class KernelConf:
                           environ: dict[str, str] | None = None) -> str:
         """What the kernel's own `make ARCH=... VAR=... olddefconfig` writes (a separate O= folder
         per variable set, so conf is built once for each; the tree is not written)."""
+        return self.make_target("olddefconfig", config_text, arch, variables, environ)[1]
+
+    def make_target(self, target: str, config_text: str, arch: str, variables: dict[str, str] | None = None,
+                    environ: dict[str, str] | None = None) -> tuple[str, str]:
+        """(what `make ARCH=... VAR=... TARGET` prints, the config after it) for `config_text`,
+        e.g. listnewconfig or olddefconfig, in the O= folder of that variable set."""
         variables = dict(variables or {})
         out = self._out_dir(variables)
         with self._make_lock, tempfile.TemporaryDirectory(prefix="talosnb-make-") as work:
             config = Path(work) / ".config"
             config.write_text(config_text)
-            result = self._make(out, arch, variables, [f"KCONFIG_CONFIG={config}"], environ)
+            result = self._make(out, arch, variables, [f"KCONFIG_CONFIG={config}"], environ, target)
             if result.returncode != 0:
-                raise RuntimeError(f"make olddefconfig failed: {result.stderr[-2000:]}")
-            return config.read_text()
+                raise RuntimeError(f"make {target} failed: {result.stderr[-2000:]}")
+            return result.stdout, config.read_text()
 
     def make_env(self, arch: str, variables: dict[str, str] | None = None,
                  environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -203,3 +203,13 @@ def test_test_files_name_the_shared_fixtures_without_importing_them():
             elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "pytest_plugins" for t in node.targets):
                 found.append(f"{path.name}:{node.lineno} sets pytest_plugins")
     assert found == []
+
+
+def test_test_files_sit_in_the_feature_folders_docs_development_md_lists():
+    """tests/<feature>/test_*.py, each folder in the layout table of docs/development.md; the
+    names are unique (the folders are not packages: pytest imports each file by its name)."""
+    files = sorted((ROOT / "tests").rglob("test_*.py"))
+    assert [f.name for f in files if f.parent == ROOT / "tests"] == []
+    assert len({f.name for f in files}) == len(files)
+    layout = (ROOT / "docs" / "development.md").read_text()
+    assert sorted({f.parent.name for f in files if f'`tests/{f.parent.name}/`' not in layout}) == []

@@ -17,18 +17,15 @@ import json
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import kconfiglib
 import pytest
 from engine_fixtures import DATA, real_config
-from oracle import missing_tools
 
 from talosnb.analyses.upgrade import proposed_list
 from talosnb.app.upgrade import Upgrade
 from talosnb.core import dotconfig
-from talosnb.core.arches import srcarch
 from talosnb.kconfig.config import Config
 from talosnb.kconfig.diff import config_diff
 from talosnb.kconfig.tree import KconfigTree
@@ -41,27 +38,17 @@ CLANG_TOOLS = ("clang-22", "ld.lld-22", "llvm-nm-22", "llvm-ar-22")
 FAKE_PAHOLE = "#!/bin/sh\necho v1.31\n"
 
 
-def _make(tree: Path, build: Path, arch: str, target: str, variables: dict[str, str]) -> str:
-    args = ["make", "-s", "-C", str(tree), f"O={build}", f"ARCH={srcarch(arch)}", *(f"{k}={v}" for k, v in
-                                                                                      variables.items()), target]
-    result = subprocess.run(args, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
-
-
 @pytest.fixture(scope="session")
-def oracle(trees, tmp_path_factory) -> dict[tuple[str, str], dict[str, str]]:
+def oracle(kernel_conf, tmp_path_factory) -> dict[tuple[str, str], dict[str, str]]:
     """(release, arch) -> {"olddefconfig": what make olddefconfig writes from the Talos config in the
     7.2.12 tree, "listnewconfig": what make listnewconfig prints for it}. v1.10 with the host's gcc,
     main with clang-22 (LLVM=-22) and pahole 1.31; rustc pinned absent (make's command line wins
-    over the Makefile's RUSTC = rustc), as neither config records one."""
-    missing = missing_tools()
-    if missing:
-        pytest.skip("the kernel's conf needs " + ", ".join(missing))
+    over the Makefile's RUSTC = rustc), as neither config records one. make runs in kernel_conf's
+    O= folder for each set of variables, so conf is built once for each (v1.10's is make_envs')."""
     root = tmp_path_factory.mktemp("upgrade-oracle")
     (root / "pahole").write_text(FAKE_PAHOLE)
     (root / "pahole").chmod(0o755)
-    jobs = []
+    out = {}
     for release in ("v1.10", "main"):
         variables = {"RUSTC": "talosnb-no-rustc"}
         if release == "main":
@@ -69,19 +56,11 @@ def oracle(trees, tmp_path_factory) -> dict[tuple[str, str], dict[str, str]]:
                 continue
             variables.update({"LLVM": "-22", "PAHOLE": str(root / "pahole")})
         for arch in ARCHES:
-            jobs.append((release, arch, variables))
-
-    def run(job):
-        release, arch, variables = job
-        build = root / f"{release}-{arch}"
-        build.mkdir()
-        (build / ".config").write_text(real_config(release, arch))
-        listed = _make(trees["7.2"], build, arch, "listnewconfig", variables)
-        _make(trees["7.2"], build, arch, "olddefconfig", variables)
-        return (release, arch), {"olddefconfig": (build / ".config").read_text(), "listnewconfig": listed}
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, jobs))
+            text = real_config(release, arch)
+            listed = kernel_conf["7.2"].make_target("listnewconfig", text, arch, variables)[0]
+            out[(release, arch)] = {"olddefconfig": kernel_conf["7.2"].make_olddefconfig(text, arch, variables),
+                                    "listnewconfig": listed}
+    return out
 
 
 def _needs(oracle, release: str) -> None:
