@@ -94,11 +94,6 @@ class PendingFile:
     dropped: list[str] = field(default_factory=list)   # config lines for symbols the tree doesn't define
     content: str = field(default="", repr=False)       # what saving writes
 
-    def drop_warning(self) -> str:
-        return (f"{len(self.dropped)} line(s) name symbols this kernel tree doesn't define "
-                f"(first: {self.dropped[0]}); writing drops them, and a save is refused without "
-                f"{opt('allow_drop')}; better use the tree the config was made for")
-
 
 @dataclass
 class StagedFile:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from talosnb.app.session import NEEDS_KERNEL_AND_PKGS
+from talosnb.core.errors import opt
 from talosnb.core.versions import grouped
 
 if TYPE_CHECKING:
@@ -32,6 +33,14 @@ def workspace_text(ws: Workspace) -> str:
     return text
 
 
+def drop_warning_text(pending: PendingFile) -> str:
+    """What a save of this config would drop (lines for symbols the tree doesn't define), and that
+    it is refused without the override."""
+    return (f"{len(pending.dropped)} line(s) name symbols this kernel tree doesn't define "
+            f"(first: {pending.dropped[0]}); writing drops them, and a save is refused without "
+            f"{opt('allow_drop')}; better use the tree the config was made for")
+
+
 def pending_file_text(pending: PendingFile) -> str:
     """One file a save would write: its name and where it lives, how much changes, the lines."""
     if not pending.changed:
@@ -41,7 +50,7 @@ def pending_file_text(pending: PendingFile) -> str:
                   "line(s) added/removed")
     out = f"{pending.name} ({pending.label}): {count}\n"
     if pending.dropped:
-        out += f"  WARNING: {pending.drop_warning()}\n"
+        out += f"  WARNING: {drop_warning_text(pending)}\n"
     return out + "".join(f"  {ln}\n" for ln in pending.lines)
 
 

@@ -20,6 +20,7 @@ from talosnb.present.html import (
     gates_summary_html,
     overridden_html,
 )
+from talosnb.present.workspace import drop_warning_text
 
 from .base import Pager, View, error_html, in_views
 
@@ -114,7 +115,7 @@ class GatesView(View):
         with in_views():
             refused = [p for p in self.workspace.pending() if p.dropped]
             return "".join(f"<div class='talosnb-err talosnb-save-refuses'>Save will refuse to write "
-                           f"<b>{escape(p.name)}</b>: {escape(p.drop_warning())}</div>" for p in refused)
+                           f"<b>{escape(p.name)}</b>: {escape(drop_warning_text(p))}</div>" for p in refused)
 
     def findings(self) -> list:
         """Every finding of the report (Finding rows), errors first, as `talosnb check` lists them."""

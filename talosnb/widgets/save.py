@@ -11,6 +11,7 @@ from talosnb.present.html import (
     escape,
     overridden_html,
 )
+from talosnb.present.workspace import drop_warning_text
 
 from .base import View, error_html, in_views
 
@@ -56,7 +57,7 @@ class SaveView(View):
             state = "no change" if not p.changed else "will be written"
             body = f"<pre>{escape(chr(10).join(p.lines))}</pre>" if p.changed else ""
             if p.dropped:
-                body = f"<div class='talosnb-err'>{escape(p.drop_warning())}</div>" + body
+                body = f"<div class='talosnb-err'>{escape(drop_warning_text(p))}</div>" + body
             parts.append(f"<div><b>{escape(p.name)}</b> <code>{escape(p.label)}</code>: {state}{body}</div>")
         count = sum(p.changed for p in pending)
         self.write_button.description = f"write {count} file(s)" if count else "nothing to write"
