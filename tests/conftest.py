@@ -180,12 +180,18 @@ def engine_config(engine_cache) -> Path:
     return folder
 
 
-@pytest.fixture(autouse=True)
-def engine_cache_env(engine_cache, monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def engine_cache_env(engine_cache):
     """Parsed trees go to one cache folder per test session, signed with one key of its own in a
-    config folder beside it, never the user's (autouse: every test)."""
-    monkeypatch.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
-    monkeypatch.setenv("TALOSNB_CONFIG_DIR", f"{engine_cache}-config")
+    config folder beside it, never the user's. Session-scoped and autouse, so it is set before any
+    other fixture runs: a module or session fixture that opens a session (open_session sets only
+    the cache folder) signs with this key too. With the key the user's own (set per test only),
+    such a fixture's entries read as damaged in the next test, which parsed the tree again and
+    re-signed it, back and forth."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TALOSNB_CACHE_DIR", str(engine_cache))
+        mp.setenv("TALOSNB_CONFIG_DIR", f"{engine_cache}-config")
+        yield
 
 
 

@@ -309,7 +309,7 @@ def test_a_blocked_option_names_what_blocks_it(trees, tmp_path, checker_v110):
 
 
 def _cli(*args: str, cache: Path, **env_vars: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_") or k == "TALOSNB_CONFIG_DIR"}
     env.update(TALOSNB_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT), **env_vars)
     return subprocess.run([sys.executable, "-m", "talosnb", "check", *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, check=False)

@@ -83,7 +83,7 @@ def test_without_a_checker_at_hand_the_guard_says_so(trees, tmp_path, engine_cac
 
 
 def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_") or k == "TALOSNB_CONFIG_DIR"}
     env.update(TALOSNB_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "talosnb", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, check=False)

@@ -42,7 +42,7 @@ needs_shared = pytest.mark.skipif(not TARBALL.is_file(), reason="../shared/tools
 def isolated(monkeypatch, tmp_path) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(cache))
-    for var in [v for v in os.environ if v.startswith("TALOSNB_") and v != "TALOSNB_CACHE_DIR"]:
+    for var in [v for v in os.environ if v.startswith("TALOSNB_") and v not in ("TALOSNB_CACHE_DIR", "TALOSNB_CONFIG_DIR")]:
         monkeypatch.delenv(var)
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)

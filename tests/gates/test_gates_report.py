@@ -56,7 +56,7 @@ def test_real_report_has_the_checkers_table(trees):
 
 def test_report_command_adds_the_gates(sample, tmp_path, engine_cache):
     out = tmp_path / "kernel.html"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_") or k == "TALOSNB_CONFIG_DIR"}
     env.update(TALOSNB_CACHE_DIR=str(engine_cache), PYTHONPATH=str(ROOT))
     result = subprocess.run([sys.executable, "-m", "talosnb", "report", "--output", str(out), "--gate", "all",
                              "--format", "json", "--pkgs", str(sample / "pkgs"), "--talos", str(sample / "talos"),

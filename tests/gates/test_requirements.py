@@ -284,7 +284,7 @@ def test_cilium_kube_proxy_replacement_and_bbr_and_longhorn_ublk_on_talos_main(m
 def _cli(*args: str, cache: Path, config: Path) -> subprocess.CompletedProcess:
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_") or k == "TALOSNB_CONFIG_DIR"}
     env.update(TALOSNB_CACHE_DIR=str(cache), TALOSNB_CONFIG_DIR=str(config), PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "talosnb", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, check=False)

@@ -23,7 +23,7 @@ SAMPLE_TREE = sample_dir() / "linux"
 
 def run_talosnb(*args: str, cache: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """``python -m talosnb ARGS`` with no TALOSNB_* inputs, so the embedded sample is used."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_") or k == "TALOSNB_CONFIG_DIR"}
     env["TALOSNB_CACHE_DIR"] = str(cache)
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-m", "talosnb", *args], capture_output=True, text=True,

@@ -352,7 +352,7 @@ def test_resolve_says_why_an_entry_names_nothing(maps_612):
 
 def run_cli(monkeypatch, capsys, *args: str, cache: Path) -> tuple[int, str, str]:
     """``talosnb ARGS`` in this process, with no TALOSNB_* inputs from the environment."""
-    for name in [k for k in os.environ if k.startswith("TALOSNB_")]:
+    for name in [k for k in os.environ if k.startswith("TALOSNB_") and k != "TALOSNB_CONFIG_DIR"]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("TALOSNB_CACHE_DIR", str(cache))
     code = cli.main(list(args))

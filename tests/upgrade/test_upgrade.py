@@ -71,7 +71,7 @@ def copy_sample(dest: Path) -> Path:
 
 
 def run_talosnb(*args: str, cache: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_")}
+    full = {k: v for k, v in os.environ.items() if not k.startswith("TALOSNB_") or k == "TALOSNB_CONFIG_DIR"}
     full.update({"TALOSNB_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), **(env or {})})
     return subprocess.run([sys.executable, "-m", "talosnb", *args], capture_output=True, text=True, cwd=ROOT,
                           env=full, check=False)
