@@ -20,6 +20,10 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TARBALLS = {"6.12": "linux-6.12.117-kbuild.tar.xz", "7.2": "linux-7.2.12-kbuild.tar.xz"}
 TOPS = {"6.12": "linux-source-6.12", "7.2": "linux-source-7.2"}
 DATA = {"v1.10": SHARED / "data" / "talos-v1.10", "main": SHARED / "data" / "talos-main"}
+# The full 6.12 source (apt-get install linux-source-6.12) and Debian's real builds of it
+# (.ci/oracle-builds: config, modules.alias, modules.dep, ... per release), the module facts' judges.
+SOURCE = Path("/usr/src/linux-source-6.12.tar.xz")
+ORACLE = Path(os.environ.get("TALOSNB_ORACLE_DIR", Path.home() / ".cache" / "talosnb-oracle"))
 
 
 # arch -> the kernel's SRCARCH, for the Kbuild maps

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from engine_fixtures import ORACLE, SHARED, SOURCE
+
 from talosnb.analyses.aliases import module_aliases
 from talosnb.analyses.hardware import read_inputs
 from talosnb.app.hardware import Hardware
@@ -27,9 +29,6 @@ from talosnb.kbuild import load_kbuild_map, read_config_values
 from talosnb.kbuild.devices import load_device_index
 from talosnb.present.hardware import compare_aliases
 
-SHARED = ROOT.parent / "shared"
-SOURCE = Path("/usr/src/linux-source-6.12.tar.xz")
-ORACLE = Path(os.environ.get("TALOSNB_ORACLE_DIR", Path.home() / ".cache" / "talosnb-oracle"))
 # What the lines of each kind must reach, as measured (README, "Hardware"): reproduced/real, and
 # the share of printed lines not in the real build.
 FLOOR = {"amd64": {"pci": 0.995, "usb": 0.999, "of": 0.999, "acpi": 0.999},

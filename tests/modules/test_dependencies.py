@@ -3,7 +3,6 @@ and the sources it was built from), checked against depmod's modules.dep where i
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,15 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from engine_fixtures import ORACLE, SHARED, SOURCE
+
 from talosnb.analyses.dependencies import check_dependencies, closure, kconfig_selects, module_dependencies
 from talosnb.analyses.modules import ModuleList
 from talosnb.app.guards import unshipped_dependencies
 from talosnb.kbuild import read_config_values
 from talosnb.kbuild.symbols import scan
 
-SHARED = ROOT.parent / "shared"
-SOURCE = Path("/usr/src/linux-source-6.12.tar.xz")
-ORACLE = Path(os.environ.get("TALOSNB_ORACLE_DIR", Path.home() / ".cache" / "talosnb-oracle"))
 RELEASE = "6.12.117+deb12-amd64"
 # The few source folders the cases below need, read from the full tarball once per session.
 FOLDERS = ("drivers/media/mc", "drivers/media/usb/uvc", "drivers/edac")
